@@ -1,0 +1,1 @@
+"""One `Strategy` subclass per kind (Kubernetes' `pkg/registry/<group>/<kind>/strategy.go`)."""

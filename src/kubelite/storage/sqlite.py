@@ -1,0 +1,565 @@
+"""The embedded store: an append-only log in SQLite, the model of k3s' kine.
+
+Layout. `log` holds every change ever made (until compaction), one row per revision: the row id
+*is* the revision, so revisions are global and gap-free, like etcd's. `kv` maps each live key to
+the log row holding its newest value. `meta` keeps the current and the compacted revision.
+
+Writes. Requests never write SQLite themselves: they queue an operation and wait. One writer
+task takes everything queued, runs it in a single transaction on a dedicated thread (checking
+each compare-and-swap against the database, so a batch behaves as if its operations ran one by
+one), commits with one fsync (WAL, `synchronous=FULL`: an acknowledged write survives `kill -9`
+and power loss), and only then answers the waiting requests. While one batch commits the next
+one fills, so throughput grows with concurrency instead of stopping at one fsync per write.
+
+Reads. The newest state of every key is also kept in memory, updated on the event loop at the
+moment a batch is acknowledged; gets and lists at the newest revision come from there, lists at
+a past revision from the log.
+
+Watch. After each commit the batch's events go, in revision order, to every watcher whose prefix
+matches, on the event loop, so a watcher never sees a gap. A watch from a past revision replays
+from a window of recent events in memory, or from the log when it reaches further back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import collections
+import concurrent.futures
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kubelite.storage.interface import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    CompactedError,
+    Event,
+    FutureRevisionError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValue,
+    ListResult,
+    RevisionConflictError,
+    Store,
+    StoreError,
+    Watch,
+    WatchClosedError,
+)
+
+log = logging.getLogger(__name__)
+
+# Most operations one transaction takes; more wait for the next commit.
+MAX_BATCH = 2000
+# Recent events kept in memory for watches that resume from a recent revision.
+EVENT_WINDOW = 10_000
+# A watcher this far behind is cut off (its client relists), as Kubernetes' cacher does.
+MAX_WATCHER_BACKLOG = 100_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS log (
+    revision        INTEGER PRIMARY KEY,
+    key             TEXT    NOT NULL,
+    deleted         INTEGER NOT NULL,
+    create_revision INTEGER NOT NULL,
+    prev_revision   INTEGER NOT NULL,
+    value           BLOB    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS log_key_revision ON log (key, revision);
+CREATE TABLE IF NOT EXISTS kv (
+    key      TEXT PRIMARY KEY,
+    revision INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0);
+"""
+
+_LIVE_ROW = (
+    "SELECT kv.key, log.create_revision, log.revision, log.value "
+    "FROM kv JOIN log ON log.revision = kv.revision"
+)
+
+
+def prefix_end(prefix: str) -> str:
+    """The first key after every key that starts with `prefix`."""
+    return prefix + "\U0010ffff"
+
+
+@dataclass(slots=True)
+class _Op:
+    type: str
+    key: str
+    value: bytes
+    expected: int
+    future: asyncio.Future[KeyValue]
+
+
+class _SqliteWatch(Watch):
+    def __init__(self, store: SqliteStore, prefix: str) -> None:
+        self._store = store
+        self.prefix = prefix
+        self._queue: collections.deque[Event] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._error: str | None = None
+        self._closed = False
+
+    def _push(self, events: list[Event]) -> None:
+        if self._closed:
+            return
+        self._queue.extend(events)
+        if len(self._queue) > MAX_WATCHER_BACKLOG:
+            self._end("watcher fell too far behind")
+            return
+        self._wake()
+
+    def _prepend(self, events: list[Event]) -> None:
+        self._queue.extendleft(reversed(events))
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _end(self, reason: str) -> None:
+        self._error = reason
+        self._queue.clear()
+        self.close()
+
+    async def next(self) -> list[Event]:
+        while not self._queue:
+            if self._closed:
+                raise WatchClosedError(self._error or "watch closed")
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        events = list(self._queue)
+        self._queue.clear()
+        return events
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._store._unregister(self)
+        self._wake()
+
+
+class SqliteStore(Store):
+    """The default store: one SQLite file in WAL mode under the data directory."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._writer_pool = concurrent.futures.ThreadPoolExecutor(1, "kubelite-sqlite-writer")
+        self._reader_pool = concurrent.futures.ThreadPoolExecutor(2, "kubelite-sqlite-reader")
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
+        self._queue: list[_Op] = []
+        self._pending = asyncio.Event()
+        self._writer_task: asyncio.Task[None] | None = None
+        self._revision = 0
+        self._compacted = 0
+        # The newest state: key -> KeyValue, plus the keys in order for prefix lists.
+        self._live: dict[str, KeyValue] = {}
+        self._keys: list[str] = []
+        self._window: collections.deque[Event] = collections.deque(maxlen=EVENT_WINDOW)
+        self._watchers: dict[str, set[_SqliteWatch]] = {}
+        self._closed = False
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str]) -> SqliteStore:
+        store = cls(path)
+        await store._start()
+        return store
+
+    async def _start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        rows, self._revision, self._compacted = await loop.run_in_executor(
+            self._writer_pool, self._open_writer
+        )
+        for key, create_rev, mod_rev, value in rows:
+            self._live[key] = KeyValue(key, value, create_rev, mod_rev)
+        self._keys = sorted(self._live)
+        self._writer_task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        con.execute("PRAGMA journal_mode=WAL")
+        # FULL: the WAL is fsynced at every commit, so an acknowledged write is durable.
+        con.execute("PRAGMA synchronous=FULL")
+        con.execute("PRAGMA busy_timeout=10000")
+        return con
+
+    def _open_writer(self) -> tuple[list[tuple[str, int, int, bytes]], int, int]:
+        con = self._connect()
+        con.executescript(_SCHEMA)
+        self._writer = con
+        meta = dict(con.execute("SELECT name, value FROM meta").fetchall())
+        rows = con.execute(_LIVE_ROW).fetchall()
+        return rows, meta["revision"], meta["compacted"]
+
+    def _reader(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._connect()
+            self._local.con = con
+            with self._readers_lock:
+                self._readers.append(con)
+        return con
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._writer_task is not None:
+            self._pending.set()
+            await self._writer_task
+        for watchers in list(self._watchers.values()):
+            for w in list(watchers):
+                w._end("store closed")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer_pool, self._close_writer)
+        self._writer_pool.shutdown()
+        self._reader_pool.shutdown()
+        for con in self._readers:
+            with contextlib.suppress(sqlite3.Error):
+                con.close()
+        self._readers.clear()
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    # --- reads --------------------------------------------------------------------------------
+
+    @property
+    def revision(self) -> int:
+        return self._revision
+
+    @property
+    def compacted_revision(self) -> int:
+        return self._compacted
+
+    async def get(self, key: str) -> KeyValue | None:
+        return self._live.get(key)
+
+    def _range(self, prefix: str, start: str) -> tuple[int, int]:
+        lo = bisect.bisect_left(self._keys, max(prefix, start))
+        hi = bisect.bisect_left(self._keys, prefix_end(prefix), lo)
+        return lo, hi
+
+    async def list(
+        self, prefix: str, *, revision: int = 0, start: str = "", limit: int = 0
+    ) -> ListResult:
+        if revision and revision != self._revision:
+            return await self._list_past(prefix, revision, start, limit)
+        lo, hi = self._range(prefix, start)
+        stop = min(hi, lo + limit) if limit > 0 else hi
+        items = [self._live[k] for k in self._keys[lo:stop]]
+        return ListResult(items, self._revision, stop < hi, hi - stop)
+
+    async def count(self, prefix: str) -> int:
+        lo, hi = self._range(prefix, "")
+        return hi - lo
+
+    async def _list_past(self, prefix: str, revision: int, start: str, limit: int) -> ListResult:
+        if revision > self._revision:
+            raise FutureRevisionError(revision, self._revision)
+        if revision < self._compacted:
+            raise CompactedError(revision, self._compacted)
+        loop = asyncio.get_running_loop()
+        rows = await loop.run_in_executor(
+            self._reader_pool, self._read_past, prefix, revision, start, limit
+        )
+        # Compaction may have run while we read: results from below it would be incomplete.
+        if revision < self._compacted:
+            raise CompactedError(revision, self._compacted)
+        more = limit > 0 and len(rows) > limit
+        items = [KeyValue(k, v, c, m) for k, c, m, v in rows[: limit or None]]
+        remaining = 0
+        if more:
+            remaining = await loop.run_in_executor(
+                self._reader_pool, self._count_past, prefix, revision, items[-1].key
+            )
+        return ListResult(items, revision, more, remaining)
+
+    _PAST = (
+        "SELECT key, create_revision, revision, value FROM ("
+        " SELECT key, create_revision, MAX(revision) AS revision, value, deleted FROM log"
+        " WHERE key >= ? AND key < ? AND revision <= ? GROUP BY key"
+        ") WHERE deleted = 0 ORDER BY key"
+    )
+
+    def _read_past(
+        self, prefix: str, revision: int, start: str, limit: int
+    ) -> list[tuple[str, int, int, bytes]]:
+        sql = self._PAST + (" LIMIT ?" if limit > 0 else "")
+        args: tuple[object, ...] = (max(prefix, start), prefix_end(prefix), revision)
+        if limit > 0:
+            args += (limit + 1,)
+        return self._reader().execute(sql, args).fetchall()
+
+    def _count_past(self, prefix: str, revision: int, after: str) -> int:
+        sql = (
+            "SELECT COUNT(*) FROM ("
+            " SELECT MAX(revision), deleted FROM log"
+            " WHERE key > ? AND key < ? AND revision <= ? GROUP BY key"
+            ") WHERE deleted = 0"
+        )
+        return self._reader().execute(sql, (after, prefix_end(prefix), revision)).fetchone()[0]
+
+    # --- writes -------------------------------------------------------------------------------
+
+    async def create(self, key: str, value: bytes) -> KeyValue:
+        return await self._submit(CREATE, key, value, 0)
+
+    async def update(self, key: str, value: bytes, expected_revision: int) -> KeyValue:
+        return await self._submit(UPDATE, key, value, expected_revision)
+
+    async def delete(self, key: str, expected_revision: int = 0) -> KeyValue:
+        return await self._submit(DELETE, key, b"", expected_revision)
+
+    def _submit(
+        self, type_: str, key: str, value: bytes, expected: int
+    ) -> asyncio.Future[KeyValue]:
+        if self._closed:
+            raise StoreError("store is closed")
+        future: asyncio.Future[KeyValue] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Op(type_, key, value, expected, future))
+        self._pending.set()
+        return future
+
+    async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            if not self._queue:
+                if self._closed:
+                    return
+                continue
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            if self._queue:
+                self._pending.set()
+            try:
+                outcomes, revision = await loop.run_in_executor(
+                    self._writer_pool, self._write_batch, batch
+                )
+            except Exception as exc:  # the disk failed: nothing of the batch was written
+                log.exception("store write failed")
+                for op in batch:
+                    if not op.future.done():
+                        op.future.set_exception(StoreError(f"write failed: {exc}"))
+                continue
+            self._apply(batch, outcomes, revision)
+
+    def _write_batch(self, batch: list[_Op]) -> tuple[list[Event | StoreError], int]:
+        con = self._writer
+        assert con is not None
+        revision = self._revision
+        outcomes: list[Event | StoreError] = []
+        # Earlier operations of this batch on the same key; `_live` holds everything before it
+        # (the event loop only changes `_live` between batches, never while one is written).
+        written: dict[str, KeyValue | None] = {}
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for op in batch:
+                current = written[op.key] if op.key in written else self._live.get(op.key)
+                if op.type == CREATE:
+                    if current is not None:
+                        outcomes.append(KeyExistsError(op.key))
+                        continue
+                    revision += 1
+                    con.execute(
+                        "INSERT INTO log VALUES (?, ?, 0, ?, 0, ?)",
+                        (revision, op.key, revision, op.value),
+                    )
+                    con.execute("INSERT INTO kv VALUES (?, ?)", (op.key, revision))
+                    kv = KeyValue(op.key, op.value, revision, revision)
+                    written[op.key] = kv
+                    outcomes.append(Event(CREATE, kv, None))
+                    continue
+                if current is None:
+                    outcomes.append(KeyNotFoundError(op.key))
+                    continue
+                if op.expected and op.expected != current.mod_revision:
+                    outcomes.append(RevisionConflictError(op.key, current))
+                    continue
+                revision += 1
+                if op.type == UPDATE:
+                    con.execute(
+                        "INSERT INTO log VALUES (?, ?, 0, ?, ?, ?)",
+                        (revision, op.key, current.create_revision, current.mod_revision, op.value),
+                    )
+                    con.execute("UPDATE kv SET revision = ? WHERE key = ?", (revision, op.key))
+                    kv = KeyValue(op.key, op.value, current.create_revision, revision)
+                    written[op.key] = kv
+                    outcomes.append(Event(UPDATE, kv, current))
+                else:
+                    con.execute(
+                        "INSERT INTO log VALUES (?, ?, 1, ?, ?, ?)",
+                        (
+                            revision,
+                            op.key,
+                            current.create_revision,
+                            current.mod_revision,
+                            current.value,
+                        ),
+                    )
+                    con.execute("DELETE FROM kv WHERE key = ?", (op.key,))
+                    written[op.key] = None
+                    kv = KeyValue(op.key, current.value, current.create_revision, revision)
+                    outcomes.append(Event(DELETE, kv, current))
+            con.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (revision,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return outcomes, revision
+
+    def _apply(self, batch: list[_Op], outcomes: list[Event | StoreError], revision: int) -> None:
+        """Make a committed batch visible: memory state, then watchers, then the callers."""
+        events: list[Event] = []
+        for outcome in outcomes:
+            if not isinstance(outcome, Event):
+                continue
+            events.append(outcome)
+            key = outcome.kv.key
+            if outcome.type == DELETE:
+                del self._live[key]
+                i = bisect.bisect_left(self._keys, key)
+                del self._keys[i]
+            else:
+                if outcome.type == CREATE:
+                    bisect.insort(self._keys, key)
+                self._live[key] = outcome.kv
+        self._revision = revision
+        if events:
+            self._window.extend(events)
+            self._dispatch(events)
+        for op, outcome in zip(batch, outcomes, strict=True):
+            if op.future.done():  # the caller went away
+                continue
+            if isinstance(outcome, Event):
+                op.future.set_result(outcome.kv)
+            else:
+                op.future.set_exception(outcome)
+
+    # --- watch --------------------------------------------------------------------------------
+
+    def _dispatch(self, events: list[Event]) -> None:
+        for prefix, watchers in list(self._watchers.items()):
+            matched = [e for e in events if e.kv.key.startswith(prefix)]
+            if matched:
+                for w in list(watchers):
+                    w._push(matched)
+
+    def _unregister(self, watch: _SqliteWatch) -> None:
+        watchers = self._watchers.get(watch.prefix)
+        if watchers is not None:
+            watchers.discard(watch)
+            if not watchers:
+                del self._watchers[watch.prefix]
+
+    async def watch(self, prefix: str, revision: int) -> Watch:
+        if self._closed:
+            raise StoreError("store is closed")
+        if revision < self._compacted:
+            raise CompactedError(revision, self._compacted)
+        if revision > self._revision:
+            raise FutureRevisionError(revision, self._revision)
+        w = _SqliteWatch(self, prefix)
+        # From here on, w receives every event after `current`; history fills the rest.
+        self._watchers.setdefault(prefix, set()).add(w)
+        current = self._revision
+        if revision < current:
+            try:
+                history = await self._history(prefix, revision, current)
+            except BaseException:
+                w.close()
+                raise
+            w._prepend(history)
+        return w
+
+    async def _history(self, prefix: str, after: int, upto: int) -> list[Event]:
+        """Events under `prefix` with revisions in (after, upto]."""
+        window = self._window
+        if window and window[0].revision <= after + 1:
+            return [e for e in window if after < e.revision <= upto and e.kv.key.startswith(prefix)]
+        loop = asyncio.get_running_loop()
+        rows = await loop.run_in_executor(
+            self._reader_pool, self._read_history, prefix, after, upto
+        )
+        if after < self._compacted:
+            raise CompactedError(after, self._compacted)
+        return list(self._events_from_rows(rows))
+
+    def _read_history(self, prefix: str, after: int, upto: int) -> list[tuple]:
+        sql = (
+            "SELECT l.revision, l.key, l.deleted, l.create_revision, l.prev_revision, l.value,"
+            " p.revision, p.create_revision, p.value"
+            " FROM log l LEFT JOIN log p ON p.revision = l.prev_revision"
+            " WHERE l.revision > ? AND l.revision <= ? AND l.key >= ? AND l.key < ?"
+            " ORDER BY l.revision"
+        )
+        return self._reader().execute(sql, (after, upto, prefix, prefix_end(prefix))).fetchall()
+
+    @staticmethod
+    def _events_from_rows(rows: Iterable[tuple]) -> Iterable[Event]:
+        for rev, key, deleted, create_rev, prev_rev, value, p_rev, p_create, p_value in rows:
+            prev = KeyValue(key, p_value, p_create, p_rev) if p_rev is not None else None
+            kv = KeyValue(key, value, create_rev, rev)
+            if deleted:
+                yield Event(DELETE, kv, prev)
+            elif prev_rev == 0:
+                yield Event(CREATE, kv, None)
+            else:
+                yield Event(UPDATE, kv, prev)
+
+    # --- compaction ---------------------------------------------------------------------------
+
+    async def compact(self, revision: int) -> None:
+        revision = min(revision, self._revision)
+        if revision <= self._compacted:
+            return
+        # Raised first, so that reads racing the deletion fail instead of seeing holes.
+        self._compacted = revision
+        while self._window and self._window[0].revision <= revision:
+            self._window.popleft()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer_pool, self._compact_log, revision)
+
+    def _compact_log(self, revision: int) -> None:
+        con = self._writer
+        assert con is not None
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            # A row goes when a newer row of its key is also compacted, or when it is a delete:
+            # the newest state as of `revision` stays readable.
+            con.execute(
+                "DELETE FROM log WHERE revision <= ?1 AND (deleted = 1 OR EXISTS ("
+                " SELECT 1 FROM log newer WHERE newer.key = log.key"
+                " AND newer.revision > log.revision AND newer.revision <= ?1))",
+                (revision,),
+            )
+            con.execute("UPDATE meta SET value = ? WHERE name = 'compacted'", (revision,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
