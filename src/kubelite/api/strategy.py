@@ -1,60 +1,20 @@
-"""What makes one kind different from another: its defaults, validation and table columns.
+"""What makes one kind different from another: its defaults, validation and update rules.
 
 The API server's REST machinery is generic (like Kubernetes' `registry/generic/registry`); a
-kind plugs in a `Strategy` (Kubernetes' `RESTCreateStrategy`, `RESTUpdateStrategy`,
-`RESTDeleteStrategy` and `TableConvertor` folded into one class). The base class here gives the
-behaviour every kind shares; `kubelite.api.strategies` holds one subclass per kind that needs more.
+kind plugs in a `Strategy` (Kubernetes' `RESTCreateStrategy`, `RESTUpdateStrategy` and
+`RESTDeleteStrategy` folded into one class). The base class here gives the behaviour every kind
+shares; `kubelite.api.strategies` holds one subclass per kind that needs more. Table columns
+live apart, in `kubelite.api.printers`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api import meta
 from kubelite.api.errors import FieldError
 
 Obj = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a `meta.k8s.io/v1 Table` (metav1.TableColumnDefinition)."""
-
-    name: str
-    type: str = "string"
-    format: str = ""
-    description: str = ""
-    priority: int = 0
-
-    def definition(self) -> Obj:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "format": self.format,
-            "description": self.description,
-            "priority": self.priority,
-        }
-
-
-NAME_COLUMN = Column(
-    "Name",
-    format="name",
-    description="Name must be unique within a namespace. Is required when creating resources, "
-    "although some resources may allow a client to request the generation of an appropriate "
-    "name automatically. Name is primarily intended for creation idempotence and configuration "
-    "definition. Cannot be updated. More info: "
-    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
-)
-AGE_COLUMN = Column(
-    "Age",
-    description="CreationTimestamp is a timestamp representing the server time when this object "
-    "was created. It is not guaranteed to be set in happens-before order across separate "
-    "operations. Clients may not set this value. It is represented in RFC3339 form and is in "
-    "UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: "
-    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
-)
 
 
 class Strategy:
@@ -127,17 +87,6 @@ class Strategy:
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
         """Fields a fieldSelector may name, beyond metadata.name and metadata.namespace."""
         return {}
-
-    def columns(self) -> list[Column]:
-        """The columns of `kubectl get` (Kubernetes' printers.go); Name and Age by default."""
-        return [NAME_COLUMN, AGE_COLUMN]
-
-    def cells(self, obj: Obj, now: dt.datetime) -> list[Any]:
-        """One table row's cells, in the order of `columns()`."""
-        return [
-            meta.name_of(obj),
-            meta.age(meta.get_path(obj, "metadata", "creationTimestamp"), now),
-        ]
 
 
 def spec_changed(new: Obj, old: Obj) -> bool:
