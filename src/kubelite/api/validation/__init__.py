@@ -1,0 +1,1 @@
+"""Semantic rules of the API (Kubernetes' `pkg/apis/<group>/validation`), written once."""
