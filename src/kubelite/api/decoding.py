@@ -1,0 +1,306 @@
+"""Decoding request bodies into objects as Kubernetes' strict decoder does.
+
+Kubernetes decodes a body into Go structs: a field the struct does not have is dropped (and,
+with `fieldValidation=Strict`, refused; with `Warn`, reported in a `Warning` header), a key given
+twice keeps its last value (and is reported the same way), a value of the wrong JSON type fails
+the whole request, and types such as `metav1.Time` come back in their canonical form. kubelite
+has no Go structs; it walks the decoded JSON alongside the OpenAPI schema (`kubelite.api.schema`)
+and does the same, so that what is stored is exactly what Kubernetes would have stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from kubelite.api import errors, meta, schema
+from kubelite.api.schema import Node
+
+# fieldValidation values (metav1.FieldValidation*).
+STRICT = "Strict"
+WARN = "Warn"
+IGNORE = "Ignore"
+FIELD_VALIDATION_MODES = (IGNORE, WARN, STRICT)
+
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+YAML_TYPES = ("application/yaml", "application/apply-patch+yaml")
+
+
+class _Pairs(dict[str, Any]):
+    """A JSON/YAML object that had a key twice: keeps the keys in the order they came."""
+
+    __slots__ = ("keys_in_order",)
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        self.keys_in_order = [k for k, _ in pairs]
+
+
+def _object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    return obj if len(obj) == len(pairs) else _Pairs(pairs)
+
+
+class _YamlLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+    """PyYAML's safe loader, but a mapping with a repeated key is kept as `_Pairs`."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    loader.flatten_mapping(node)
+    pairs = [
+        (loader.construct_object(k, deep=True), loader.construct_object(v, deep=True))
+        for k, v in node.value
+    ]
+    return _object_hook(pairs)
+
+
+_YamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def parse_json(body: bytes) -> Any:
+    """JSON with repeated keys detected; a BadRequest naming line and column on bad syntax."""
+    try:
+        return json.loads(body, object_pairs_hook=_object_hook)
+    except UnicodeDecodeError as exc:
+        raise errors.bad_request(f"invalid character in request body: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise errors.bad_request(
+            f"error decoding JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
+
+
+def parse_yaml(body: bytes) -> Any:
+    """One YAML document; a BadRequest naming line and column on bad syntax."""
+    try:
+        return yaml.load(body, Loader=_YamlLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise errors.bad_request(
+            f"error converting YAML to JSON: yaml: {where}{exc.problem or exc}"
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise errors.bad_request(f"error converting YAML to JSON: yaml: {exc}") from exc
+
+
+def parse_body(body: bytes, content_type: str) -> Any:
+    """The JSON value of a request body, by its Content-Type (JSON when none is given)."""
+    kind = media_type(content_type) if content_type else "application/json"
+    if kind in YAML_TYPES:
+        return parse_yaml(body)
+    if kind in JSON_TYPES or kind.endswith("+json") or kind in ("", "*/*"):
+        return parse_json(body)
+    raise errors.unsupported_media_type(kind)
+
+
+class DecodeError(Exception):
+    """A value of the wrong type: Kubernetes fails the whole request with this message."""
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int | float):
+        return f"number {value}" if isinstance(value, float) else "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null"
+
+
+class _Walker:
+    """One pass over a decoded body: prune unknown fields, note repeated keys, check types."""
+
+    def __init__(self, root_type: str, canonical_quantity: Callable[[str], str] | None) -> None:
+        self.root_type = root_type
+        self.problems: list[str] = []
+        self.canonical_quantity = canonical_quantity
+
+    def type_error(self, value: Any, node: Node, struct: str, path: str) -> DecodeError:
+        field_path = path.replace("[]", "")
+        return DecodeError(
+            f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
+            f"{struct}.{field_path} of type {node.go_type}"
+        )
+
+    def walk(self, value: Any, node: Node | None, path: str, shown: str, struct: str) -> Any:
+        """Return the decoded value; `path` is the Go field path, `shown` the one users read."""
+        if node is None or value is None:
+            return value
+        kind = node.kind
+        if kind == schema.OBJECT:
+            if not isinstance(value, dict):
+                raise self.type_error(value, node, struct, path)
+            return self.walk_object(value, node, path, shown)
+        if kind == schema.MAP:
+            if not isinstance(value, dict):
+                raise self.type_error(value, node, struct, path)
+            items = node.items
+            out = {}
+            for key in self._keys(value, shown):
+                item = value[key]
+                if item is None:
+                    continue
+                out[key] = self.walk(item, items, path, f"{shown}[{key}]", struct)
+            return out
+        if kind == schema.ARRAY:
+            if not isinstance(value, list):
+                raise self.type_error(value, node, struct, path)
+            items = node.items
+            return [self.walk(v, items, path, f"{shown}[{i}]", struct) for i, v in enumerate(value)]
+        if kind == schema.STRING:
+            if not isinstance(value, str):
+                raise self.type_error(value, node, struct, path)
+            return self.string(value, node)
+        if kind == schema.INTEGER:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.type_error(value, node, struct, path)
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise self.type_error(value, node, struct, path)
+                value = int(value)
+            return value
+        if kind == schema.NUMBER:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise self.type_error(value, node, struct, path)
+            return value
+        if kind == schema.BOOLEAN:
+            if not isinstance(value, bool):
+                raise self.type_error(value, node, struct, path)
+            return value
+        if kind == schema.INT_OR_STRING:
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise DecodeError(
+                    f"json: cannot unmarshal {_json_kind(value)} into Go struct "
+                    f"field {struct}.{path.replace('[]', '')} of type "
+                    "intstr.IntOrString"
+                )
+            return value
+        if kind == schema.QUANTITY:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise DecodeError(
+                    "quantities must match the regular expression "
+                    "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+                )
+            text = value if isinstance(value, str) else format(value, "g")
+            if self.canonical_quantity is not None:
+                try:
+                    text = self.canonical_quantity(text)
+                except ValueError as exc:
+                    raise DecodeError(str(exc)) from exc
+            return text
+        return _plain(value)
+
+    def string(self, value: str, node: Node) -> str:
+        fmt = node.format
+        if node.definition.endswith(".meta.v1.Time"):
+            when = meta.parse_time(value)
+            if when is None:
+                raise DecodeError(
+                    f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": cannot parse '
+                    f'"{value}" as "2006"'
+                )
+            return meta.format_time(when)
+        if node.definition.endswith(".meta.v1.MicroTime"):
+            when = meta.parse_time(value)
+            if when is None:
+                raise DecodeError(
+                    f'parsing time "{value}" as "2006-01-02T15:04:05.000000Z07:00": cannot '
+                    f'parse "{value}" as "2006"'
+                )
+            return meta.format_micro_time(when)
+        if fmt == "byte":
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise DecodeError(f"illegal base64 data: {exc}") from exc
+        return value
+
+    def _keys(self, obj: dict[str, Any], shown: str) -> list[str]:
+        """Keys in order, reporting the repeated ones as Kubernetes does."""
+        if not isinstance(obj, _Pairs):
+            return list(obj)
+        seen: set[str] = set()
+        for key in obj.keys_in_order:
+            if key in seen:
+                self.problems.append(f'duplicate field "{errors.child(shown, key)}"')
+            seen.add(key)
+        return list(dict.fromkeys(obj.keys_in_order))
+
+    def walk_object(self, obj: dict[str, Any], node: Node, path: str, shown: str) -> dict:
+        fields = node.fields
+        struct = node.go_type
+        out: dict[str, Any] = {}
+        for key in self._keys(obj, shown):
+            value = obj[key]
+            child = fields.get(key)
+            if child is None:
+                self.problems.append(f'unknown field "{errors.child(shown, key)}"')
+                continue
+            if value is None:
+                continue
+            out[key] = self.walk(
+                value, child, errors.child(path, key), errors.child(shown, key), struct
+            )
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """Free-form JSON, with any `_Pairs` turned back into plain dicts."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def decode(
+    value: Any,
+    node: Node | None,
+    kind: str,
+    api_version: str,
+    canonical_quantity: Callable[[str], str] | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """Decode a parsed body as an object of `kind`.
+
+    Returns the object (unknown fields dropped, values in canonical form) and the strict-decoding
+    problems in document order (`unknown field "spec.x"`, `duplicate field "metadata.name"`),
+    which the caller refuses, warns about or ignores by `fieldValidation`. A value of the wrong
+    type raises a BadRequest, whatever `fieldValidation` says, as in Kubernetes.
+    """
+    handled_as = f'{kind} in version "{api_version.split("/")[-1]}" cannot be handled as a {kind}'
+    if not isinstance(value, dict):
+        raise errors.bad_request(
+            f"{handled_as}: json: cannot unmarshal {_json_kind(value)} into Go value of type "
+            f'struct {{ APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string '
+            f'"json:\\"kind,omitempty\\"" }}'
+        )
+    if node is None:
+        return _plain(value), []
+    walker = _Walker(kind, canonical_quantity)
+    try:
+        obj = walker.walk_object(value, node, "", "")
+    except DecodeError as exc:
+        raise errors.bad_request(f"{handled_as}: {exc}") from exc
+    return obj, walker.problems
+
+
+def strict_error(kind: str, api_version: str, problems: list[str]) -> errors.StatusError:
+    """The 400 Kubernetes gives under `fieldValidation=Strict`."""
+    version = api_version.split("/")[-1]
+    return errors.bad_request(
+        f'{kind} in version "{version}" cannot be handled as a {kind}: strict decoding error: '
+        + ", ".join(problems)
+    )
