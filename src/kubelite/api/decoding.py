@@ -123,7 +123,7 @@ def _json_kind(value: Any) -> str:
 class _Walker:
     """One pass over a decoded body: prune unknown fields, note repeated keys, check types."""
 
-    def __init__(self, root_type: str, canonical_quantity: Callable[[str], str] | None) -> None:
+    def __init__(self, root_type: str, canonical_quantity: Callable[[Any], str] | None) -> None:
         self.root_type = root_type
         self.problems: list[str] = []
         self.canonical_quantity = canonical_quantity
@@ -194,13 +194,12 @@ class _Walker:
                     "quantities must match the regular expression "
                     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
                 )
-            text = value if isinstance(value, str) else format(value, "g")
-            if self.canonical_quantity is not None:
-                try:
-                    text = self.canonical_quantity(text)
-                except ValueError as exc:
-                    raise DecodeError(str(exc)) from exc
-            return text
+            if self.canonical_quantity is None:
+                return value if isinstance(value, str) else repr(value)
+            try:
+                return self.canonical_quantity(value)
+            except ValueError as exc:
+                raise DecodeError(str(exc)) from exc
         return _plain(value)
 
     def string(self, value: str, node: Node) -> str:
@@ -271,7 +270,7 @@ def decode(
     node: Node | None,
     kind: str,
     api_version: str,
-    canonical_quantity: Callable[[str], str] | None = None,
+    canonical_quantity: Callable[[Any], str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Decode a parsed body as an object of `kind`.
 
@@ -295,6 +294,29 @@ def decode(
     except DecodeError as exc:
         raise errors.bad_request(f"{handled_as}: {exc}") from exc
     return obj, walker.problems
+
+
+def duplicates(value: Any, path: str = "") -> list[str]:
+    """Repeated keys anywhere in a parsed body (patches are checked before they are applied)."""
+    found: list[str] = []
+    if isinstance(value, _Pairs):
+        seen: set[str] = set()
+        for key in value.keys_in_order:
+            if key in seen:
+                found.append(f'duplicate field "{errors.child(path, key)}"')
+            seen.add(key)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(duplicates(item, errors.child(path, key)))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found.extend(duplicates(item, f"{path}[{i}]"))
+    return found
+
+
+def plain(value: Any) -> Any:
+    """A parsed body with repeated-key bookkeeping removed."""
+    return _plain(value)
 
 
 def strict_error(kind: str, api_version: str, problems: list[str]) -> errors.StatusError:

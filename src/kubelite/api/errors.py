@@ -146,11 +146,12 @@ def forbidden(resource: str, name: str, message: str, group: str = "") -> Status
     )
 
 
-def method_not_allowed(method: str, what: str) -> StatusError:
+def method_not_allowed() -> StatusError:
+    """405, worded as the API server's router words it."""
     return StatusError(
         405,
         REASON_METHOD_NOT_ALLOWED,
-        f"{method} is not supported on {what}" if what else f"{method} is not supported",
+        "the server does not allow this method on the requested resource",
     )
 
 

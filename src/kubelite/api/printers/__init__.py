@@ -3,6 +3,11 @@
 Kubernetes computes these on the server (`pkg/printers/internalversion/printers.go`); kubectl
 only lays them out. Each module here covers a group of kinds and registers a `Printer` per kind
 in `PRINTERS`; kinds without one get Name and Age.
+
+The server always fills every column, the priority-1 ones too (Kubernetes prints its tables with
+`Wide: true`); kubectl hides priority-1 columns unless asked for `-o wide`. Cells keep the JSON
+types Kubernetes sends, which are not always the declared column type: a count is a number even
+in a `string` column (a Deployment's Up-to-date, an Event's Count).
 """
 
 from __future__ import annotations
@@ -56,16 +61,42 @@ AGE_COLUMN = Column(
 )
 
 
+# What Kubernetes prints for a value that is not set, or a time it does not know.
+NONE = "<none>"
+UNKNOWN = "<unknown>"
+
+
+def _no_conditions(obj: Obj) -> list[Obj]:
+    return []
+
+
 @dataclass(frozen=True)
 class Printer:
-    """The columns of one kind and the function that fills a row of them."""
+    """The columns of one kind and the functions that fill a row of them.
+
+    `conditions` gives the row's `metav1.TableRowCondition`s; Kubernetes sets them only on pods
+    that have finished (`Completed`), so most kinds keep the default of none.
+    """
 
     columns: tuple[Column, ...]
     cells: Callable[[Obj, dt.datetime], list[Any]]
+    conditions: Callable[[Obj], list[Obj]] = _no_conditions
+
+
+def age_of(obj: Obj, now: dt.datetime) -> str:
+    """The AGE cell: time since the object's creationTimestamp."""
+    return meta.age(meta.get_path(obj, "metadata", "creationTimestamp"), now)
+
+
+def format_labels(labels: dict[str, str] | None) -> str:
+    """A label map as `k1=v1,k2=v2`, sorted by key; `<none>` when empty (labels.FormatLabels)."""
+    if not labels:
+        return NONE
+    return ",".join(f"{key}={labels[key]}" for key in sorted(labels))
 
 
 def _name_and_age(obj: Obj, now: dt.datetime) -> list[Any]:
-    return [meta.name_of(obj), meta.age(meta.get_path(obj, "metadata", "creationTimestamp"), now)]
+    return [meta.name_of(obj), age_of(obj, now)]
 
 
 DEFAULT_PRINTER = Printer((NAME_COLUMN, AGE_COLUMN), _name_and_age)
@@ -76,3 +107,8 @@ PRINTERS: dict[tuple[str, str], Printer] = {}
 
 def printer_for(group: str, kind: str) -> Printer:
     return PRINTERS.get((group, kind), DEFAULT_PRINTER)
+
+
+# The modules register their printers when imported. They import the names above from this
+# package, so they come last, once those names exist.
+from kubelite.api.printers import apps, coordination, core, events, pods  # noqa: E402, F401

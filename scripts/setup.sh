@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs kubelite on a fresh Debian 12 machine and brings up a single-node cluster:
+# Debian packages, a virtual environment in .venv with kubelite and its test tools, then
+# `kubelite server` in the background with its admin kubeconfig at /etc/kubelite/kubelite.yaml.
+#
+#   scripts/setup.sh            install and start the cluster
+#   scripts/setup.sh --no-start install only (what CI uses)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+start=1
+[ "${1:-}" = "--no-start" ] && start=0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+# python3-venv: the virtual environment; etcd-server: the peer the benchmarks compare with.
+packages=(python3 python3-venv python3-pip etcd-server)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    /usr/bin/python3 -m venv .venv
+fi
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -e '.[test,bench]'
+
+if [ "$start" -eq 1 ]; then
+    .venv/bin/kubelite start
+fi

@@ -1,0 +1,1 @@
+"""Conversions between two versions of a kind that share one storage (Kubernetes' conversion.go)."""

@@ -1,0 +1,116 @@
+"""Defaults of the apps/v1 workloads (Kubernetes' `pkg/apis/apps/v1/defaults.go`).
+
+A workload's pod template gets the pod spec defaults as a Pod would (`SetDefaults_PodSpec` and
+the container defaults run on every PodTemplateSpec), then the workload's own: one replica,
+rolling updates of 25% for Deployments, one pod at a time for DaemonSets, ordered pods and a
+partition of 0 for StatefulSets, and ten old revisions kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubelite.api.defaulting.pods import default_pod_spec
+
+Obj = dict[str, Any]
+
+# appsv1 constants and the numbers defaults.go writes.
+ROLLING_UPDATE = "RollingUpdate"
+ORDERED_READY = "OrderedReady"
+RETAIN = "Retain"
+DEFAULT_REPLICAS = 1
+DEFAULT_REVISION_HISTORY_LIMIT = 10
+DEFAULT_PROGRESS_DEADLINE_SECONDS = 600
+DEPLOYMENT_MAX_UNAVAILABLE = "25%"
+DEPLOYMENT_MAX_SURGE = "25%"
+DAEMON_SET_MAX_UNAVAILABLE = 1
+DAEMON_SET_MAX_SURGE = 0
+
+
+def default_pod_template(spec: Obj) -> None:
+    """The pod spec defaults inside a workload's `spec.template`."""
+    template = spec.setdefault("template", {})
+    if isinstance(template, dict):
+        default_pod_spec(template.setdefault("spec", {}))
+
+
+def default_deployment(obj: Obj) -> None:
+    """SetDefaults_Deployment."""
+    spec = obj.setdefault("spec", {})
+    default_pod_template(spec)
+    if spec.get("replicas") is None:
+        spec["replicas"] = DEFAULT_REPLICAS
+    strategy = spec.setdefault("strategy", {})
+    if not strategy.get("type"):
+        strategy["type"] = ROLLING_UPDATE
+    if strategy["type"] == ROLLING_UPDATE:
+        rolling = strategy.get("rollingUpdate")
+        if not isinstance(rolling, dict):
+            rolling = strategy["rollingUpdate"] = {}
+        if rolling.get("maxUnavailable") is None:
+            rolling["maxUnavailable"] = DEPLOYMENT_MAX_UNAVAILABLE
+        if rolling.get("maxSurge") is None:
+            rolling["maxSurge"] = DEPLOYMENT_MAX_SURGE
+    if spec.get("revisionHistoryLimit") is None:
+        spec["revisionHistoryLimit"] = DEFAULT_REVISION_HISTORY_LIMIT
+    if spec.get("progressDeadlineSeconds") is None:
+        spec["progressDeadlineSeconds"] = DEFAULT_PROGRESS_DEADLINE_SECONDS
+
+
+def default_replica_set(obj: Obj) -> None:
+    """SetDefaults_ReplicaSet."""
+    spec = obj.setdefault("spec", {})
+    default_pod_template(spec)
+    if spec.get("replicas") is None:
+        spec["replicas"] = DEFAULT_REPLICAS
+
+
+def default_daemon_set(obj: Obj) -> None:
+    """SetDefaults_DaemonSet."""
+    spec = obj.setdefault("spec", {})
+    default_pod_template(spec)
+    strategy = spec.setdefault("updateStrategy", {})
+    if not strategy.get("type"):
+        strategy["type"] = ROLLING_UPDATE
+    if strategy["type"] == ROLLING_UPDATE:
+        rolling = strategy.get("rollingUpdate")
+        if not isinstance(rolling, dict):
+            rolling = strategy["rollingUpdate"] = {}
+        if rolling.get("maxUnavailable") is None:
+            rolling["maxUnavailable"] = DAEMON_SET_MAX_UNAVAILABLE
+        if rolling.get("maxSurge") is None:
+            rolling["maxSurge"] = DAEMON_SET_MAX_SURGE
+    if spec.get("revisionHistoryLimit") is None:
+        spec["revisionHistoryLimit"] = DEFAULT_REVISION_HISTORY_LIMIT
+
+
+def default_stateful_set(obj: Obj) -> None:
+    """SetDefaults_StatefulSet (StatefulSetAutoDeletePVC is on in 1.33)."""
+    spec = obj.setdefault("spec", {})
+    default_pod_template(spec)
+    if not spec.get("podManagementPolicy"):
+        spec["podManagementPolicy"] = ORDERED_READY
+    strategy = spec.setdefault("updateStrategy", {})
+    if not strategy.get("type"):
+        strategy["type"] = ROLLING_UPDATE
+        # Only a defaulted type gets a rollingUpdate block; an explicit RollingUpdate without
+        # one stays without one.
+        if not isinstance(strategy.get("rollingUpdate"), dict):
+            strategy["rollingUpdate"] = {}
+    rolling = strategy.get("rollingUpdate")
+    if (
+        strategy["type"] == ROLLING_UPDATE
+        and isinstance(rolling, dict)
+        and rolling.get("partition") is None
+    ):
+        rolling["partition"] = 0
+    policy = spec.get("persistentVolumeClaimRetentionPolicy")
+    if not isinstance(policy, dict):
+        policy = spec["persistentVolumeClaimRetentionPolicy"] = {}
+    for when in ("whenDeleted", "whenScaled"):
+        if not policy.get(when):
+            policy[when] = RETAIN
+    if spec.get("replicas") is None:
+        spec["replicas"] = DEFAULT_REPLICAS
+    if spec.get("revisionHistoryLimit") is None:
+        spec["revisionHistoryLimit"] = DEFAULT_REVISION_HISTORY_LIMIT

@@ -1,0 +1,484 @@
+"""Defaults of pods and of the pod templates in workloads, as a Kubernetes 1.33 server sets them.
+
+`kubectl get pod -o yaml` on a real cluster shows many fields nobody wrote; they come from three
+places, mirrored here so that what kubelite serves is the same:
+
+- `default_pod_spec`: the defaulting functions of `pkg/apis/core/v1/defaults.go` (and the
+  declarative `+default` markers) that apply to every PodSpec, a Deployment's template as well as
+  a pod: restart and DNS policy, grace period, scheduler, pull policy by image tag, termination
+  message, probe timings, volume file modes, port protocols, and quantities in canonical form.
+- `default_pod`: what only a Pod gets, from `SetDefaults_Pod` (requests copied from limits,
+  `enableServiceLinks`, host ports under host networking) and from the admission plugins every
+  cluster runs: ServiceAccount (`serviceAccountName: default`), DefaultTolerationSeconds (the
+  not-ready and unreachable tolerations for 300 s) and Priority (`priority: 0`,
+  `preemptionPolicy: PreemptLowerPriority`).
+- `mount_service_account_token`: the ServiceAccount plugin's `kube-api-access-<random>`
+  projected volume, mounted read-only in every container; the pod strategy adds it on create.
+
+Everything works in place on plain dicts of Kubernetes JSON. Quantities that do not parse raise
+`QuantityError`, whose message is the one Kubernetes gives when it fails to decode them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from kubelite.api.quantity import canonical_json, canonical_resource_list
+
+Obj = dict[str, Any]
+
+# pkg/apis/core/v1 and k8s.io/api/core/v1 constants.
+DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30  # v1.DefaultTerminationGracePeriodSeconds
+DEFAULT_SCHEDULER_NAME = "default-scheduler"  # v1.DefaultSchedulerName
+TERMINATION_MESSAGE_PATH_DEFAULT = "/dev/termination-log"  # v1.TerminationMessagePathDefault
+# Secret, ConfigMap, DownwardAPI and Projected volume default mode, 0644
+# (v1.SecretVolumeSourceDefaultMode and its siblings).
+DEFAULT_VOLUME_MODE = 0o644
+# SetDefaults_ServiceAccountTokenProjection: one hour.
+DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600
+DEFAULT_ENABLE_SERVICE_LINKS = True  # v1.DefaultEnableServiceLinks
+
+# SetDefaults_Probe.
+PROBE_TIMEOUT_SECONDS = 1
+PROBE_PERIOD_SECONDS = 10
+PROBE_SUCCESS_THRESHOLD = 1
+PROBE_FAILURE_THRESHOLD = 3
+
+# plugin/pkg/admission/defaulttolerationseconds: --default-not-ready-toleration-seconds and
+# --default-unreachable-toleration-seconds.
+DEFAULT_TOLERATION_SECONDS = 300
+TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"  # v1.TaintNodeNotReady
+TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"  # v1.TaintNodeUnreachable
+
+# plugin/pkg/admission/serviceaccount.
+DEFAULT_SERVICE_ACCOUNT_NAME = "default"
+SERVICE_ACCOUNT_VOLUME_PREFIX = "kube-api-access-"  # ServiceAccountVolumeName + "-"
+SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+# serviceaccount.WarnOnlyBoundTokenExpirationSeconds: an hour and seven seconds, so that the
+# API server can tell tokens it issued for this volume from others.
+SERVICE_ACCOUNT_TOKEN_EXPIRATION_SECONDS = 3607
+ROOT_CA_CONFIG_MAP = "kube-root-ca.crt"
+MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"  # v1.MirrorPodAnnotationKey
+
+# plugin/pkg/admission/priority and pkg/apis/scheduling: the priority a pod gets when no
+# PriorityClass is named and none is the global default, and the two built-in classes.
+DEFAULT_PRIORITY = 0
+DEFAULT_PREEMPTION_POLICY = "PreemptLowerPriority"
+SYSTEM_PRIORITY_CLASSES = {
+    "system-node-critical": 2000001000,
+    "system-cluster-critical": 2000000000,
+}
+
+# The letters of apimachinery's utilrand.String, which names generated volumes.
+_RANDOM_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_GENERATED_SUFFIX_LENGTH = 5
+
+# Every member of v1.VolumeSource: a volume with none of them is an emptyDir.
+VOLUME_SOURCES = (
+    "hostPath",
+    "emptyDir",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "gitRepo",
+    "secret",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "persistentVolumeClaim",
+    "rbd",
+    "flexVolume",
+    "cinder",
+    "cephfs",
+    "flocker",
+    "downwardAPI",
+    "fc",
+    "azureFile",
+    "configMap",
+    "vsphereVolume",
+    "quobyte",
+    "azureDisk",
+    "photonPersistentDisk",
+    "projected",
+    "portworxVolume",
+    "scaleIO",
+    "storageos",
+    "csi",
+    "ephemeral",
+    "image",
+)
+
+PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+
+
+# --- the PodSpec --------------------------------------------------------------------------------
+
+
+def default_pod_spec(spec: Obj) -> None:
+    """Defaults of every PodSpec (SetDefaults_PodSpec and the defaults of what it contains)."""
+    _mirror_service_account(spec)
+    _set_if_empty(spec, "dnsPolicy", "ClusterFirst")
+    _set_if_empty(spec, "restartPolicy", "Always")
+    _set_if_none(spec, "securityContext", {})
+    _set_if_none(spec, "terminationGracePeriodSeconds", DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+    _set_if_empty(spec, "schedulerName", DEFAULT_SCHEDULER_NAME)
+    for volume in spec.get("volumes") or []:
+        _default_volume(volume)
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for container in spec.get(key) or []:
+            _default_container(container)
+    if isinstance(spec.get("overhead"), dict):
+        canonical_resource_list(spec["overhead"])
+    if isinstance(spec.get("resources"), dict):
+        _default_resource_requirements(spec["resources"])
+
+
+def _mirror_service_account(spec: Obj) -> None:
+    """v1 keeps the deprecated `serviceAccount` beside `serviceAccountName`; conversion fills the
+    name from it when only it is given, and always serves both the same."""
+    if not spec.get("serviceAccountName") and spec.get("serviceAccount"):
+        spec["serviceAccountName"] = spec["serviceAccount"]
+    if spec.get("serviceAccountName"):
+        spec["serviceAccount"] = spec["serviceAccountName"]
+    else:
+        spec.pop("serviceAccount", None)
+
+
+def _default_container(container: Obj) -> None:
+    """SetDefaults_Container and the defaults of a container's ports, env, probes, resources."""
+    if not container.get("imagePullPolicy"):
+        container["imagePullPolicy"] = image_pull_policy(container.get("image") or "")
+    _set_if_empty(container, "terminationMessagePath", TERMINATION_MESSAGE_PATH_DEFAULT)
+    _set_if_empty(container, "terminationMessagePolicy", "File")
+    for port in container.get("ports") or []:
+        _set_if_empty(port, "protocol", "TCP")
+    for env in container.get("env") or []:
+        _default_env_source(env.get("valueFrom"))
+    # Resources is a struct, not a pointer, in Go: it is always served, `{}` when empty.
+    if not isinstance(container.get("resources"), dict):
+        container["resources"] = {}
+    _default_resource_requirements(container["resources"])
+    for probe in PROBES:
+        if isinstance(container.get(probe), dict):
+            _default_probe(container[probe])
+    lifecycle = container.get("lifecycle") or {}
+    for hook in ("postStart", "preStop"):
+        handler = lifecycle.get(hook)
+        if isinstance(handler, dict) and isinstance(handler.get("httpGet"), dict):
+            _default_http_get(handler["httpGet"])
+
+
+def _default_resource_requirements(resources: Obj) -> None:
+    for key in ("limits", "requests"):
+        if isinstance(resources.get(key), dict):
+            canonical_resource_list(resources[key])
+
+
+def _default_probe(probe: Obj) -> None:
+    """SetDefaults_Probe: zero means unset for these, as they are plain int32s in Go."""
+    for key, value in (
+        ("timeoutSeconds", PROBE_TIMEOUT_SECONDS),
+        ("periodSeconds", PROBE_PERIOD_SECONDS),
+        ("successThreshold", PROBE_SUCCESS_THRESHOLD),
+        ("failureThreshold", PROBE_FAILURE_THRESHOLD),
+    ):
+        if not probe.get(key):
+            probe[key] = value
+    if isinstance(probe.get("httpGet"), dict):
+        _default_http_get(probe["httpGet"])
+    if isinstance(probe.get("grpc"), dict):
+        # GRPCAction.Service is `+default=""`, and serialized even when nil.
+        _set_if_none(probe["grpc"], "service", "")
+
+
+def _default_http_get(action: Obj) -> None:
+    """SetDefaults_HTTPGetAction."""
+    _set_if_empty(action, "path", "/")
+    _set_if_empty(action, "scheme", "HTTP")
+
+
+def _default_env_source(source: Any) -> None:
+    if not isinstance(source, dict):
+        return
+    _default_field_selector(source.get("fieldRef"))
+    _default_resource_field_selector(source.get("resourceFieldRef"))
+
+
+def _default_field_selector(selector: Any) -> None:
+    """SetDefaults_ObjectFieldSelector."""
+    if isinstance(selector, dict):
+        _set_if_empty(selector, "apiVersion", "v1")
+
+
+def _default_resource_field_selector(selector: Any) -> None:
+    """The divisor is a Quantity struct in Go, so it is always served: `"0"` when unset."""
+    if isinstance(selector, dict):
+        selector["divisor"] = canonical_json(selector.get("divisor"))
+
+
+def _default_volume(volume: Obj) -> None:
+    """SetDefaults_Volume and the defaults of each volume source."""
+    if all(volume.get(source) is None for source in VOLUME_SOURCES):
+        volume["emptyDir"] = {}
+    host_path = volume.get("hostPath")
+    if isinstance(host_path, dict):
+        _set_if_none(host_path, "type", "")
+    empty_dir = volume.get("emptyDir")
+    if isinstance(empty_dir, dict) and empty_dir.get("sizeLimit") is not None:
+        empty_dir["sizeLimit"] = canonical_json(empty_dir["sizeLimit"])
+    for source in ("secret", "configMap", "downwardAPI", "projected"):
+        if isinstance(volume.get(source), dict):
+            _set_if_none(volume[source], "defaultMode", DEFAULT_VOLUME_MODE)
+    _default_downward_api_items(volume.get("downwardAPI"))
+    projected = volume.get("projected")
+    if isinstance(projected, dict):
+        for projection in projected.get("sources") or []:
+            token = projection.get("serviceAccountToken")
+            if isinstance(token, dict):
+                _set_if_none(token, "expirationSeconds", DEFAULT_TOKEN_EXPIRATION_SECONDS)
+            _default_downward_api_items(projection.get("downwardAPI"))
+    ephemeral = volume.get("ephemeral")
+    if isinstance(ephemeral, dict):
+        claim_spec = (ephemeral.get("volumeClaimTemplate") or {}).get("spec")
+        if isinstance(claim_spec, dict):
+            # SetDefaults_PersistentVolumeClaimSpec.
+            _set_if_none(claim_spec, "volumeMode", "Filesystem")
+            if isinstance(claim_spec.get("resources"), dict):
+                _default_resource_requirements(claim_spec["resources"])
+
+
+def _default_downward_api_items(source: Any) -> None:
+    if not isinstance(source, dict):
+        return
+    for item in source.get("items") or []:
+        _default_field_selector(item.get("fieldRef"))
+        _default_resource_field_selector(item.get("resourceFieldRef"))
+
+
+# --- image pull policy ----------------------------------------------------------------------------
+
+# The reference grammar of github.com/distribution/reference, which parsers.ParseImageName uses.
+_ALNUM = "[a-z0-9]+"
+_SEPARATOR = "(?:[._]|__|[-]+)"
+_PATH_COMPONENT = f"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_NAME = f"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_REFERENCE = re.compile(f"({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?", re.ASCII)
+_HEX_IDENTIFIER = re.compile("[a-f0-9]{64}")
+_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_NAME_MAX_LENGTH = 255
+
+
+def image_pull_policy(image: str) -> str:
+    """SetDefaults_Container: Always for `:latest` or no tag at all, IfNotPresent otherwise.
+
+    A digest without a tag pins the image, so it is IfNotPresent; so is a reference that does
+    not parse (validation reports it, defaulting ignores the error).
+    """
+    return "Always" if _image_tag(image) == "latest" else "IfNotPresent"
+
+
+def _image_tag(image: str) -> str | None:
+    """The tag parsers.ParseImageName finds: "latest" when there is neither tag nor digest,
+    None when the reference is not valid."""
+    if _HEX_IDENTIFIER.fullmatch(image):
+        return None
+    slash = image.find("/")
+    first = image[:slash]
+    has_domain = slash != -1 and (
+        any(c in first for c in ".:") or first == "localhost" or first.lower() != first
+    )
+    remainder = image[slash + 1 :] if has_domain else image
+    remote_name = remainder.split(":", 1)[0]
+    if remote_name.lower() != remote_name:
+        return None
+    match = _REFERENCE.fullmatch(image if has_domain else f"docker.io/{image}")
+    if match is None or len(match.group(1)) > _NAME_MAX_LENGTH:
+        return None
+    tag, digest = match.group(2), match.group(3)
+    if digest:
+        algorithm, _, encoded = digest.partition(":")
+        if _DIGEST_LENGTHS.get(algorithm) != len(encoded) or encoded.lower() != encoded:
+            return None
+    if not tag and not digest:
+        return "latest"
+    return tag
+
+
+# --- what only a Pod gets -------------------------------------------------------------------------
+
+
+def default_pod(pod: Obj) -> None:
+    """All defaults of a Pod: its spec's, SetDefaults_Pod's, and the admission plugins'."""
+    spec = pod.get("spec")
+    if not isinstance(spec, dict):
+        spec = pod["spec"] = {}
+    # SetDefaults_Pod runs before the spec's defaults in Kubernetes; the order does not matter
+    # for the result, as requests copied from limits are rounded the same way.
+    _copy_limits_to_requests(spec)
+    _set_if_none(spec, "enableServiceLinks", DEFAULT_ENABLE_SERVICE_LINKS)
+    if spec.get("hostNetwork"):
+        for key in ("containers", "initContainers"):
+            for container in spec.get(key) or []:
+                for port in container.get("ports") or []:
+                    if not port.get("hostPort"):
+                        port["hostPort"] = port.get("containerPort", 0)
+    mirror = MIRROR_POD_ANNOTATION in ((pod.get("metadata") or {}).get("annotations") or {})
+    if not mirror and not spec.get("serviceAccountName") and not spec.get("serviceAccount"):
+        spec["serviceAccountName"] = DEFAULT_SERVICE_ACCOUNT_NAME
+    default_pod_spec(spec)
+    _add_default_tolerations(spec)
+    _default_priority(spec)
+
+
+def _copy_limits_to_requests(spec: Obj) -> None:
+    """Requests default to limits, for pods only (templates keep what the user wrote)."""
+    for key in ("containers", "initContainers"):
+        for container in spec.get(key) or []:
+            resources = container.get("resources")
+            if not isinstance(resources, dict) or not isinstance(resources.get("limits"), dict):
+                continue
+            limits = resources["limits"]
+            if not limits:
+                continue
+            requests = resources.get("requests")
+            if not isinstance(requests, dict):
+                requests = resources["requests"] = {}
+            for name, value in limits.items():
+                requests.setdefault(name, value)
+
+
+def _add_default_tolerations(spec: Obj) -> None:
+    """DefaultTolerationSeconds: tolerate not-ready and unreachable nodes for five minutes,
+    unless the pod already tolerates them (an empty key or effect matches everything)."""
+    tolerations = spec.get("tolerations") or []
+
+    def tolerates(taint: str) -> bool:
+        return any(
+            t.get("key") in (taint, "", None) and t.get("effect") in ("NoExecute", "", None)
+            for t in tolerations
+        )
+
+    added = [
+        {
+            "key": taint,
+            "operator": "Exists",
+            "effect": "NoExecute",
+            "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
+        }
+        for taint in (TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE)
+        if not tolerates(taint)
+    ]
+    if added:
+        spec["tolerations"] = [*tolerations, *added]
+
+
+def _default_priority(spec: Obj) -> None:
+    """Priority admission for the classes that need no lookup: none, or a built-in one.
+
+    A pod naming another PriorityClass keeps what it has; resolving such names needs the
+    PriorityClass objects, which admission (not defaulting) has.
+    """
+    class_name = spec.get("priorityClassName") or ""
+    if class_name and class_name not in SYSTEM_PRIORITY_CLASSES:
+        return
+    _set_if_none(spec, "priority", SYSTEM_PRIORITY_CLASSES.get(class_name, DEFAULT_PRIORITY))
+    _set_if_none(spec, "preemptionPolicy", DEFAULT_PREEMPTION_POLICY)
+
+
+# --- the service account token volume -------------------------------------------------------------
+
+
+def mount_service_account_token(pod: Obj, *, suffix: str | None = None) -> None:
+    """The ServiceAccount admission plugin's token volume, on create.
+
+    Every init and regular container without something already mounted at
+    `/var/run/secrets/kubernetes.io/serviceaccount` gets a read-only mount of a projected volume
+    `kube-api-access-<5 random letters>` holding a bound token, the cluster CA and the
+    namespace. Nothing happens for mirror pods or when `automountServiceAccountToken` is false
+    on the pod. (The ServiceAccount object's own `automountServiceAccountToken` must be checked
+    by the caller, which can read it.)
+    """
+    spec = pod.get("spec") or {}
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    if MIRROR_POD_ANNOTATION in annotations or spec.get("automountServiceAccountToken") is False:
+        return
+    volumes = spec.get("volumes") or []
+    existing = next(
+        (
+            v["name"]
+            for v in volumes
+            if str(v.get("name", "")).startswith(SERVICE_ACCOUNT_VOLUME_PREFIX)
+        ),
+        None,
+    )
+    name = existing or SERVICE_ACCOUNT_VOLUME_PREFIX + (suffix or _random_suffix())
+    mounted = False
+    for key in ("initContainers", "containers"):
+        for container in spec.get(key) or []:
+            mounts = container.get("volumeMounts") or []
+            if any(m.get("mountPath") == SERVICE_ACCOUNT_MOUNT_PATH for m in mounts):
+                continue
+            container["volumeMounts"] = [
+                *mounts,
+                {"name": name, "readOnly": True, "mountPath": SERVICE_ACCOUNT_MOUNT_PATH},
+            ]
+            mounted = True
+    if mounted and existing is None:
+        spec["volumes"] = [*volumes, _token_volume(name)]
+
+
+def _token_volume(name: str) -> Obj:
+    return {
+        "name": name,
+        "projected": {
+            "sources": [
+                {
+                    "serviceAccountToken": {
+                        "expirationSeconds": SERVICE_ACCOUNT_TOKEN_EXPIRATION_SECONDS,
+                        "path": "token",
+                    }
+                },
+                {
+                    "configMap": {
+                        "name": ROOT_CA_CONFIG_MAP,
+                        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                    }
+                },
+                {
+                    "downwardAPI": {
+                        "items": [
+                            {
+                                "path": "namespace",
+                                "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                            }
+                        ]
+                    }
+                },
+            ],
+            "defaultMode": DEFAULT_VOLUME_MODE,
+        },
+    }
+
+
+def _random_suffix() -> str:
+    return "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(_GENERATED_SUFFIX_LENGTH))
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _set_if_empty(obj: Obj, key: str, value: Any) -> None:
+    """Default a Go string field: unset and "" are the same thing there."""
+    if not obj.get(key):
+        obj[key] = value
+
+
+def _set_if_none(obj: Obj, key: str, value: Any) -> None:
+    """Default a Go pointer field: only a missing value is defaulted, zero is kept."""
+    if obj.get(key) is None:
+        obj[key] = value

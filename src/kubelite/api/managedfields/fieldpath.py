@@ -1,0 +1,341 @@
+"""Field paths, sets of them, and their `fieldsV1` encoding in `metadata.managedFields`.
+
+Server-side apply records, for every manager, the set of fields it owns. Kubernetes keeps these
+sets in structured-merge-diff's `fieldpath` package and writes them as `fieldsV1`, a trie of JSON
+objects whose keys name one step each:
+
+    f:<name>            a field of a struct, or a key of a map
+    k:{"name":"nginx"}  the item of an associative list with these key fields (sorted by name)
+    v:<json>            the item of a set list with this value
+    i:<n>               the item of a list at this index
+    .                   the node itself is owned, not only what is below it
+
+Here a path element is that very string (`"f:spec"`, `'k:{"name":"nginx"}'`), so a path is a
+tuple of strings and a field set a frozenset of paths: Python's set operations are the set
+algebra of field ownership, and hashing a path is hashing strings. Key and value elements are
+built in one canonical form (Go's JSON encoding, keys sorted), so equal items give equal strings.
+Where order matters (the `fieldsV1` JSON, conflict listings), elements sort as structured-merge-
+diff sorts them: fields, then keys, then values, then indexes, values compared by type then value.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+Path = tuple[str, ...]
+FieldSet = frozenset[Path]
+
+EMPTY: FieldSet = frozenset()
+
+# The key of a node that is itself a member of the set, in fieldsV1.
+SELF = "."
+
+
+class FieldsError(ValueError):
+    """A `fieldsV1` value that does not decode into a field set."""
+
+
+# --- Go's JSON encoding ----------------------------------------------------------------------
+
+# encoding/json escapes these even in a UTF-8 document (HTML safety, JavaScript line ends), and
+# writes the control characters it has no short escape for as \u00XX.
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_HTML_UNSAFE = frozenset("<>&\u2028\u2029")
+
+
+def _go_string(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        short = _SHORT_ESCAPES.get(ch)
+        if short is not None:
+            out.append(short)
+        elif ch < " " or ch in _HTML_UNSAFE:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _go_number(number: int | float) -> str:
+    """A number as Go prints a float64 that holds it: integral values without a fraction."""
+    if isinstance(number, float) and number.is_integer() and abs(number) < 1e21:
+        return str(int(number))
+    return repr(number)
+
+
+def go_json(value: Any) -> str:
+    """`value` as Go's encoding/json writes it: compact, map keys sorted, HTML escaped."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _go_number(value)
+    if isinstance(value, str):
+        return _go_string(value)
+    if isinstance(value, list):
+        return "[" + ",".join(go_json(item) for item in value) + "]"
+    if isinstance(value, dict):
+        items = (f"{_go_string(k)}:{go_json(value[k])}" for k in sorted(value))
+        return "{" + ",".join(items) + "}"
+    raise TypeError(f"not a JSON value: {value!r}")
+
+
+# --- path elements ---------------------------------------------------------------------------
+
+
+def field(name: str) -> str:
+    """The element of a struct field or a map key: `f:<name>`."""
+    return "f:" + name
+
+
+def key(fields: dict[str, Any]) -> str:
+    """The element of an associative list item: `k:{...}`, key fields sorted by name."""
+    return "k:" + go_json(fields)
+
+
+def value(item: Any) -> str:
+    """The element of a set item: `v:<json>`."""
+    return "v:" + go_json(item)
+
+
+def index(position: int) -> str:
+    """The element of a list item by position: `i:<n>`."""
+    return f"i:{position}"
+
+
+def parse_element(text: str) -> str | None:
+    """A fieldsV1 key as an element in canonical form; None for a kind this version ignores.
+
+    structured-merge-diff drops element kinds it does not know (a later version may add some)
+    and refuses malformed ones.
+    """
+    if len(text) < 2 or text[1] != ":":
+        raise FieldsError(f"invalid path element {text!r}")
+    kind, body = text[0], text[2:]
+    if kind == "f":
+        return text
+    if kind == "i":
+        try:
+            return index(int(body))
+        except ValueError:
+            raise FieldsError(f"invalid index in {text!r}") from None
+    if kind not in ("k", "v"):
+        return None
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        raise FieldsError(f"invalid JSON in {text!r}") from None
+    if kind == "v":
+        return value(decoded)
+    if not isinstance(decoded, dict):
+        raise FieldsError(f"key {text!r} is not a JSON object")
+    return key(decoded)
+
+
+def _value_order(item: Any) -> tuple[Any, ...]:
+    """structured-merge-diff's total order of values: numbers, strings, booleans, lists, maps."""
+    if isinstance(item, bool):
+        return (2, item)
+    if isinstance(item, int | float):
+        return (0, item)
+    if isinstance(item, str):
+        return (1, item)
+    if isinstance(item, list):
+        return (3, tuple(_value_order(x) for x in item))
+    if isinstance(item, dict):
+        return (4, tuple(sorted((k, _value_order(x)) for k, x in item.items())))
+    return (5,)
+
+
+_KIND_RANK = {"f": 0, "k": 1, "v": 2, "i": 3}
+
+
+@functools.lru_cache(maxsize=65536)
+def element_order(element: str) -> tuple[Any, ...]:
+    """Sort key of an element: fields by name, keys and values by value, indexes by number."""
+    kind, body = element[0], element[2:]
+    rank = _KIND_RANK[kind]
+    if kind == "f":
+        return (rank, body)
+    if kind == "i":
+        return (rank, int(body))
+    decoded = json.loads(body)
+    if kind == "v":
+        return (rank, _value_order(decoded))
+    return (rank, tuple((name, _value_order(v)) for name, v in decoded.items()))
+
+
+# --- paths as people read them ---------------------------------------------------------------
+
+_GO_QUOTE_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+}
+
+
+def go_quote(text: str) -> str:
+    """A string as Go's %q prints it (strconv.Quote)."""
+    out = ['"']
+    for ch in text:
+        escaped = _GO_QUOTE_ESCAPES.get(ch)
+        if escaped is not None:
+            out.append(escaped)
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) < 0x80:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _value_string(item: Any) -> str:
+    """A value as structured-merge-diff's value.ToString prints it inside a path."""
+    if item is None:
+        return "null"
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, int | float):
+        return _go_number(item)
+    if isinstance(item, str):
+        return go_quote(item)
+    if isinstance(item, list):
+        return "[" + ",".join(_value_string(x) for x in item) + "]"
+    return "".join(f"{k}={_value_string(item[k])}" for k in sorted(item))
+
+
+def element_string(element: str) -> str:
+    """`.image`, `[name="nginx"]`, `[="a"]` or `[0]`: one step of a printed path."""
+    kind, body = element[0], element[2:]
+    if kind == "f":
+        return "." + body
+    if kind == "i":
+        return f"[{body}]"
+    decoded = json.loads(body)
+    if kind == "v":
+        return f"[={_value_string(decoded)}]"
+    return "[" + ",".join(f"{k}={_value_string(v)}" for k, v in decoded.items()) + "]"
+
+
+def path_string(path: Path) -> str:
+    """A path as Kubernetes prints it: `.spec.containers[name="nginx"].image`."""
+    return "".join(element_string(e) for e in path)
+
+
+def dotted(paths: Iterable[str]) -> FieldSet:
+    """Field sets from dotted struct paths: `["status", "metadata.deletionTimestamp"]`."""
+    return frozenset(tuple(field(name) for name in p.split(".")) for p in paths)
+
+
+# --- sets ------------------------------------------------------------------------------------
+
+
+class Trie:
+    """A field set as a tree: the elements that end a path here, and the subtrees below.
+
+    An element can be both (a container item that is owned and has owned fields).
+    """
+
+    __slots__ = ("children", "members")
+
+    def __init__(self) -> None:
+        self.members: set[str] = set()
+        self.children: dict[str, Trie] = {}
+
+    @classmethod
+    def of(cls, paths: Iterable[Path]) -> Trie:
+        root = cls()
+        for path in paths:
+            node = root
+            for element in path[:-1]:
+                child = node.children.get(element)
+                if child is None:
+                    child = node.children[element] = cls()
+                node = child
+            node.members.add(path[-1])
+        return root
+
+    def elements(self) -> list[str]:
+        """Every element at this level, in structured-merge-diff's order."""
+        return sorted(self.members | self.children.keys(), key=element_order)
+
+
+def recursive_difference(paths: FieldSet, removed: FieldSet) -> FieldSet:
+    """`paths` without `removed` and all that is below a removed path (RecursiveDifference)."""
+    if not removed:
+        return paths
+    return frozenset(p for p in paths if not any(p[:n] in removed for n in range(1, len(p) + 1)))
+
+
+def iter_paths(paths: FieldSet) -> Iterator[Path]:
+    """The paths in structured-merge-diff's order: each level's members, then its subtrees."""
+
+    def walk(node: Trie, prefix: Path) -> Iterator[Path]:
+        for element in sorted(node.members, key=element_order):
+            yield (*prefix, element)
+        for element in sorted(node.children, key=element_order):
+            yield from walk(node.children[element], (*prefix, element))
+
+    return walk(Trie.of(paths), ())
+
+
+# --- fieldsV1 --------------------------------------------------------------------------------
+
+
+def encode(paths: FieldSet) -> dict[str, Any]:
+    """The `fieldsV1` object of a set, keys in the order Kubernetes writes them ("." first)."""
+
+    def emit(node: Trie) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for element in node.elements():
+            child = node.children.get(element)
+            if child is None:
+                out[element] = {}
+            elif element in node.members:
+                out[element] = {SELF: {}, **emit(child)}
+            else:
+                out[element] = emit(child)
+        return out
+
+    return emit(Trie.of(paths))
+
+
+def decode(fields: Any) -> FieldSet:
+    """The set a `fieldsV1` object describes; FieldsError if it is not one."""
+    out: set[Path] = set()
+
+    def read(obj: Any, prefix: Path) -> bool:
+        """Collect the paths below `prefix`; whether there were any."""
+        if not isinstance(obj, dict):
+            raise FieldsError(f"expected a JSON object at {path_string(prefix) or 'the root'}")
+        found = False
+        for text, sub in obj.items():
+            if text == SELF:
+                continue
+            element = parse_element(text)
+            if element is None:
+                continue
+            path = (*prefix, element)
+            # An element with nothing known below it is owned itself, like one marked ".".
+            if not read(sub, path) or SELF in sub:
+                out.add(path)
+            found = True
+        return found
+
+    read(fields, ())
+    return frozenset(out)

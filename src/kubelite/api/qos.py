@@ -1,0 +1,66 @@
+"""The QoS class of a pod (Kubernetes' `pkg/apis/core/helper/qos`, ComputePodQOS).
+
+The API server stamps `status.qosClass` when a pod is created and never changes it; the kubelet
+uses it to size cgroups and to pick eviction victims, and `kubectl describe` prints it.
+
+- BestEffort: no container (regular or init) asks for or limits CPU or memory;
+- Guaranteed: every container limits both CPU and memory, and the pod's summed requests equal
+  its summed limits;
+- Burstable: anything in between.
+
+Only non-zero `cpu` and `memory` count. Pod-level resources (`spec.resources`) are behind the
+PodLevelResources feature gate, which is off in Kubernetes 1.33, so they are not considered
+(and the strategy drops the field, as 1.33 does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubelite.api.quantity import Quantity
+
+GUARANTEED = "Guaranteed"
+BURSTABLE = "Burstable"
+BEST_EFFORT = "BestEffort"
+
+# The resources QoS looks at (qos.go supportedQoSComputeResources).
+_QOS_RESOURCES = ("cpu", "memory")
+
+
+def qos_class(pod: dict[str, Any]) -> str:
+    """GetPodQOS: the class already in the status, or computed from the containers."""
+    stored = (pod.get("status") or {}).get("qosClass")
+    return stored if stored else compute_qos_class(pod)
+
+
+def compute_qos_class(pod: dict[str, Any]) -> str:
+    """ComputePodQOS over regular and init containers (ephemeral ones have no resources)."""
+    spec = pod.get("spec") or {}
+    requests: dict[str, Quantity] = {}
+    limits: dict[str, Quantity] = {}
+    guaranteed = True
+    for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        resources = container.get("resources") or {}
+        _sum_positive(requests, resources.get("requests") or {})
+        found = _sum_positive(limits, resources.get("limits") or {})
+        if not set(_QOS_RESOURCES) <= found:
+            guaranteed = False
+    if not requests and not limits:
+        return BEST_EFFORT
+    matching = all(name in limits and limits[name] == q for name, q in requests.items())
+    if guaranteed and matching and len(requests) == len(limits):
+        return GUARANTEED
+    return BURSTABLE
+
+
+def _sum_positive(totals: dict[str, Quantity], values: dict[str, Any]) -> set[str]:
+    """Add the positive cpu and memory quantities to `totals`; return the names seen."""
+    seen: set[str] = set()
+    for name, raw in values.items():
+        if name not in _QOS_RESOURCES:
+            continue
+        quantity = Quantity.from_json(raw)
+        if quantity.sign() > 0:
+            seen.add(name)
+            totals[name] = totals[name] + quantity if name in totals else quantity
+    return seen

@@ -1,0 +1,204 @@
+"""The API server's HTTP application: one entry point that routes every request.
+
+Every request passes the same steps, in Kubernetes' order: authentication (401 for bad
+credentials, anonymous access only to public paths), then routing to discovery, OpenAPI, health,
+metrics or the REST verbs, with every failure rendered as a `Status` and counted in the
+metrics. Errors that are not a client's mistake are logged and answered with a 500 that says
+nothing of the server's insides.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import orjson
+from aiohttp import web
+
+from kubelite.api import errors
+from kubelite.api.kinds import REGISTRY, Registry
+from kubelite.apiserver import metrics as metrics_module
+from kubelite.apiserver import openapi_v2, request_info, responses
+from kubelite.apiserver.auth import Authenticator, is_public
+from kubelite.apiserver.discovery import Discovery
+from kubelite.apiserver.openapi import OpenAPI
+from kubelite.apiserver.rest import RestAPI
+from kubelite.apiserver.version import version_info
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Routes:
+    """What the application serves, put together by `kubelite.apiserver.server`."""
+
+    rest: RestAPI
+    authenticator: Authenticator
+    metrics: metrics_module.Metrics
+    server_address: str
+    ready: Callable[[], bool]
+    registry: Registry = REGISTRY
+
+
+def _not_found() -> errors.StatusError:
+    return errors.StatusError(
+        404, errors.REASON_NOT_FOUND, "the server could not find the requested resource"
+    )
+
+
+def _json(value: object) -> web.Response:
+    return web.Response(body=orjson.dumps(value), content_type="application/json")
+
+
+class Application:
+    def __init__(self, routes: Routes) -> None:
+        self.routes = routes
+        self.discovery = Discovery(routes.registry)
+        self.openapi = OpenAPI(routes.registry, version_info()["gitVersion"])
+        self.swagger = openapi_v2.SwaggerDocument(self.openapi, routes.registry)
+
+    def build(self) -> web.Application:
+        app = web.Application(client_max_size=0, handler_args={"max_field_size": 65536})
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        path = request.path
+        info = request_info.parse(request.method, path, request.query.get("watch", ""))
+        code = 500
+        try:
+            user = self.routes.authenticator.authenticate(
+                request.transport.get_extra_info("peercert") if request.transport else None,
+                request.headers.get("Authorization", ""),
+            )
+            if user is None or (user.anonymous and not is_public(path)):
+                raise errors.unauthorized()
+            response = await self.route(request, info)
+            code = response.status
+            return response
+        except errors.StatusError as exc:
+            code = exc.code
+            return responses.error(exc)
+        except web.HTTPException:
+            raise
+        except ConnectionResetError:
+            code = 499
+            raise
+        except Exception:
+            log.exception("internal error serving %s %s", request.method, path)
+            code = 500
+            return responses.error(
+                errors.internal_error(
+                    "an error on the server prevented the request from succeeding"
+                )
+            )
+        finally:
+            if info.is_resource:
+                verb = metrics_module.request_verb(
+                    info.verb, request.method, request.headers.get("Content-Type", "")
+                )
+                self.routes.metrics.observe(
+                    verb,
+                    info.group,
+                    info.resource,
+                    info.subresource,
+                    code,
+                    time.perf_counter() - started,
+                )
+
+    async def route(
+        self, request: web.Request, info: request_info.RequestInfo
+    ) -> web.StreamResponse:
+        if info.is_resource:
+            return await self.routes.rest.handle(request, info)
+        path = request.path.rstrip("/") or "/"
+        if request.method not in ("GET", "HEAD"):
+            if path in ("/api", "/apis", "/version", "/openapi/v3") or path.startswith(
+                ("/api/", "/apis/")
+            ):
+                raise errors.method_not_allowed()
+            raise _not_found()
+        if path == "/api":
+            return _json(self.discovery.api_versions(self.routes.server_address))
+        if path == "/apis":
+            return _json(self.discovery.group_list())
+        if path.startswith(("/api/", "/apis/")):
+            return self._discovery(info, path)
+        if path == "/version":
+            return _json(version_info())
+        if path in ("/healthz", "/livez", "/readyz") or path.startswith(
+            ("/healthz/", "/livez/", "/readyz/")
+        ):
+            return self._health(request, path)
+        if path == "/metrics":
+            return web.Response(
+                body=self.routes.metrics.render(),
+                headers={"Content-Type": metrics_module.CONTENT_TYPE},
+            )
+        if path == "/openapi/v2":
+            return self._swagger(request)
+        if path == "/openapi/v3":
+            return _json(self.openapi.index())
+        if path.startswith("/openapi/v3/"):
+            return self._openapi_document(request, path[len("/openapi/v3/") :])
+        raise _not_found()
+
+    def _discovery(self, info: request_info.RequestInfo, path: str) -> web.Response:
+        parts = path.strip("/").split("/")
+        if parts[0] == "apis" and len(parts) == 2:
+            group = self.discovery.group(parts[1])
+            if group is None:
+                raise _not_found()
+            return _json(group)
+        listing = self.discovery.resource_list(info.group, info.version)
+        if listing is None:
+            raise _not_found()
+        return _json(listing)
+
+    def _health(self, request: web.Request, path: str) -> web.Response:
+        checks = ["ping", "log", "etcd"]
+        if path.startswith("/readyz"):
+            checks.append("informer-sync")
+        healthy = self.routes.ready() or not path.startswith("/readyz")
+        if "verbose" in request.query:
+            lines = [f"[+]{c} ok" for c in checks]
+            if not healthy:
+                lines[-1] = f"[-]{checks[-1]} failed: reason withheld"
+            name = path.strip("/").split("/")[0]
+            lines.append(f"{name} check {'passed' if healthy else 'failed'}")
+            return web.Response(
+                text="\n".join(lines) + "\n",
+                status=200 if healthy else 500,
+                content_type="text/plain",
+            )
+        return web.Response(
+            text="ok" if healthy else "not ready",
+            status=200 if healthy else 500,
+            content_type="text/plain",
+        )
+
+    def _swagger(self, request: web.Request) -> web.Response:
+        if openapi_v2.PROTOBUF_TYPE in request.headers.get("Accept", ""):
+            # Kubernetes answers octet-stream: Go cannot parse the '@' of the requested type.
+            return web.Response(
+                body=self.swagger.protobuf(), headers={"Content-Type": "application/octet-stream"}
+            )
+        return web.Response(body=self.swagger.json(), content_type="application/json")
+
+    def _openapi_document(self, request: web.Request, path: str) -> web.Response:
+        try:
+            body, digest = self.openapi.document(path)
+        except KeyError:
+            raise _not_found() from None
+        headers = {"Content-Type": "application/json", "Etag": f'"{digest}"'}
+        if request.query.get("hash") == digest:
+            headers["Cache-Control"] = "public, immutable"
+            headers["Expires"] = "Wed, 01 Jan 2099 00:00:00 GMT"
+        else:
+            headers["Cache-Control"] = "no-cache, private"
+        return web.Response(body=body, headers=headers)

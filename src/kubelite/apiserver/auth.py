@@ -1,0 +1,83 @@
+"""Authentication: client certificates signed by the cluster CA, or bearer tokens.
+
+As in Kubernetes, a verified client certificate names the user (CN) and groups (O); a bearer
+token is looked up in a static token file (`token,user,uid,"group1,group2"`). A request with
+neither is anonymous: it may read `/version` and the health endpoints (Kubernetes'
+`system:public-info-viewer` role) and is refused everything else with 401.
+"""
+
+from __future__ import annotations
+
+import csv
+import hmac
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ANONYMOUS = "system:anonymous"
+# Paths Kubernetes lets anyone read (the system:public-info-viewer ClusterRole).
+PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    groups: tuple[str, ...] = field(default=())
+
+    @property
+    def anonymous(self) -> bool:
+        return self.name == ANONYMOUS
+
+
+ANONYMOUS_USER = User(ANONYMOUS, ("system:unauthenticated",))
+
+
+def is_public(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS)
+
+
+class Authenticator:
+    def __init__(self, token_file: Path | None) -> None:
+        self._tokens: dict[str, User] = {}
+        if token_file is not None and token_file.exists():
+            with token_file.open(newline="") as f:
+                for row in csv.reader(f):
+                    if len(row) < 2 or row[0].startswith("#"):
+                        continue
+                    groups = tuple(g for g in (row[3].split(",") if len(row) > 3 else []) if g)
+                    self._tokens[row[0]] = User(row[1], (*groups, "system:authenticated"))
+
+    def from_certificate(self, peercert: dict[str, Any] | None) -> User | None:
+        """The user of a client certificate the TLS layer verified against the cluster CA."""
+        if not peercert:
+            return None
+        name = ""
+        groups: list[str] = []
+        for rdn in peercert.get("subject", ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    name = value
+                elif key == "organizationName":
+                    groups.append(value)
+        if not name:
+            return None
+        return User(name, (*groups, "system:authenticated"))
+
+    def from_token(self, authorization: str) -> User | None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        token = token.strip()
+        for known, user in self._tokens.items():
+            if hmac.compare_digest(known, token):
+                return user
+        return None
+
+    def authenticate(self, peercert: dict[str, Any] | None, authorization: str) -> User | None:
+        """The request's user, None when it presented credentials that are not valid."""
+        user = self.from_certificate(peercert)
+        if user is not None:
+            return user
+        if authorization:
+            return self.from_token(authorization)
+        return ANONYMOUS_USER

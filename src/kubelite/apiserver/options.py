@@ -1,0 +1,157 @@
+"""Query-string options of the REST verbs, read and checked as Kubernetes checks them.
+
+`metav1.ListOptions`, `CreateOptions`, `UpdateOptions`, `PatchOptions` and `DeleteOptions` come
+in the query string (and, for delete, also in the body). Invalid combinations are the client's
+mistake and get a 400 that says which parameter is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kubelite.api import errors, fields, labels
+from kubelite.api.decoding import FIELD_VALIDATION_MODES, WARN
+from kubelite.apiserver.registry import DeleteOptions, ListOptions, decode_continue
+
+# Kubernetes caps field manager names (fieldmanager.go).
+MAX_FIELD_MANAGER_LENGTH = 128
+_PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
+
+
+def _int(query: Mapping[str, str], name: str, default: int = 0) -> int:
+    raw = query.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise errors.bad_request(f'invalid value for {name}: "{raw}": must be an integer') from None
+
+
+def list_options(query: Mapping[str, str]) -> ListOptions:
+    opts = ListOptions()
+    selector = query.get("labelSelector", "")
+    if selector:
+        try:
+            opts.label_selector = labels.parse(selector)
+        except ValueError as exc:
+            raise errors.bad_request(str(exc)) from None
+    field_selector = query.get("fieldSelector", "")
+    if field_selector:
+        try:
+            opts.field_selector = fields.parse(field_selector)
+        except ValueError as exc:
+            raise errors.bad_request(str(exc)) from None
+    opts.limit = _int(query, "limit")
+    if opts.limit < 0:
+        opts.limit = 0
+    rv = query.get("resourceVersion", "")
+    match = query.get("resourceVersionMatch", "")
+    token = query.get("continue", "")
+    if token:
+        if rv not in ("",):
+            raise errors.bad_request(
+                "specifying resource version is not allowed when using continue"
+            )
+        opts.continue_key, opts.continue_revision = decode_continue(token)
+    if rv:
+        try:
+            if int(rv) < 0:
+                raise ValueError
+        except ValueError:
+            raise errors.bad_request(f"invalid resource version: {rv}") from None
+    if match:
+        if match not in ("Exact", "NotOlderThan"):
+            raise errors.bad_request(
+                f'resourceVersionMatch: Unsupported value: "{match}": supported values: '
+                '"Exact", "NotOlderThan"'
+            )
+        if not rv:
+            raise errors.bad_request(
+                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
+                "resourceVersion is provided"
+            )
+        if match == "Exact" and rv == "0":
+            raise errors.bad_request(
+                'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden '
+                'for resourceVersion "0"'
+            )
+    opts.resource_version = rv
+    opts.resource_version_match = match
+    return opts
+
+
+def dry_run(query: Mapping[str, Any]) -> bool:
+    values = query.getall("dryRun", []) if hasattr(query, "getall") else [query.get("dryRun")]
+    values = [v for v in values if v]
+    for value in values:
+        if value != "All":
+            raise errors.bad_request(f'Invalid dryRun value: "{value}": supported values: "All"')
+    return bool(values)
+
+
+def field_validation(query: Mapping[str, str]) -> str:
+    mode = query.get("fieldValidation", "") or WARN
+    if mode not in FIELD_VALIDATION_MODES:
+        raise errors.bad_request(
+            f'fieldValidation: Unsupported value: "{mode}": supported values: "Ignore", '
+            '"Strict", "Warn"'
+        )
+    return mode
+
+
+def field_manager(query: Mapping[str, str], user_agent: str, *, required: bool = False) -> str:
+    """The manager named in the query, or one derived from the User-Agent as Kubernetes does."""
+    manager = query.get("fieldManager", "")
+    if len(manager) > MAX_FIELD_MANAGER_LENGTH:
+        raise errors.bad_request(
+            f"fieldManager: Too long: may not be more than {MAX_FIELD_MANAGER_LENGTH} bytes"
+        )
+    if manager:
+        return manager
+    if required:
+        raise errors.bad_request(
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
+            "required for apply patch"
+        )
+    # prefixFromUserAgent: the part before the first '/', capped.
+    return user_agent.split("/", 1)[0][:MAX_FIELD_MANAGER_LENGTH] or "unknown"
+
+
+def delete_options(query: Mapping[str, str], body: dict[str, Any] | None) -> DeleteOptions:
+    opts = DeleteOptions()
+    source: dict[str, Any] = dict(body or {})
+    if "gracePeriodSeconds" in query:
+        source["gracePeriodSeconds"] = _int(query, "gracePeriodSeconds")
+    if "propagationPolicy" in query:
+        source["propagationPolicy"] = query["propagationPolicy"]
+    grace = source.get("gracePeriodSeconds")
+    if grace is not None:
+        if not isinstance(grace, int) or isinstance(grace, bool):
+            raise errors.bad_request("gracePeriodSeconds must be an integer")
+        # A negative grace period means "as soon as possible" in Kubernetes: 1 second.
+        opts.grace_period = grace if grace >= 0 else 1
+    policy = source.get("propagationPolicy") or ""
+    if policy and policy not in _PROPAGATION_POLICIES:
+        raise errors.StatusError(
+            422,
+            errors.REASON_INVALID,
+            f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: '
+            f'"{policy}": supported values: "Foreground", "Background", "Orphan", "nil"',
+        )
+    if policy and source.get("orphanDependents") is not None:
+        raise errors.StatusError(
+            422,
+            errors.REASON_INVALID,
+            'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: '
+            f'"{policy}": orphanDependents and deletionPropagation cannot be both set',
+        )
+    opts.propagation_policy = policy
+    preconditions = source.get("preconditions") or {}
+    if isinstance(preconditions, dict):
+        opts.precondition_uid = preconditions.get("uid") or ""
+        opts.precondition_rv = preconditions.get("resourceVersion") or ""
+    run = source.get("dryRun") or []
+    opts.dry_run = dry_run(query) or run == ["All"]
+    return opts

@@ -1,0 +1,193 @@
+"""PATCH: the four patch formats, and managedFields bookkeeping for every write.
+
+The algorithms live in `kubelite.api.patch` (JSON patch, merge patch, strategic merge patch) and
+`kubelite.api.managedfields` (server-side apply). This module picks one by Content-Type, runs it
+inside the store's read-modify-write loop (so a patch without a resourceVersion is retried on a
+conflict, as Kubernetes retries it), decodes the result like any other body, and records which
+manager owns which fields.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from kubelite.api import decoding, errors, managedfields, meta, schema
+from kubelite.api.kinds import ResourceType
+from kubelite.api.patch.json_patch import apply_json_patch
+from kubelite.api.patch.merge_patch import apply_merge_patch
+from kubelite.api.patch.strategic import apply_strategic_merge_patch
+from kubelite.apiserver import options
+from kubelite.apiserver.bodies import read_body
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.rest import RequestContext, RestAPI
+
+Obj = dict[str, Any]
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, APPLY_PATCH, STRATEGIC_MERGE_PATCH)
+
+
+def _node(resource: ResourceType) -> schema.Node | None:
+    return schema.load().for_kind(resource.group, resource.version, resource.kind)
+
+
+def reset_fields(resource: ResourceType, subresource: str) -> tuple[str, ...]:
+    """Fields a write through this endpoint cannot own (Kubernetes' ResetFieldsStrategy).
+
+    The main resource of a kind with a status subresource ignores status, and /status ignores
+    everything else (for pods also the deletion timestamp and owner references).
+    """
+    if subresource == "status":
+        if resource.kind == "Pod" and not resource.group:
+            return ("spec", "metadata.deletionTimestamp", "metadata.ownerReferences")
+        return ("spec",)
+    if resource.strategy.has_status_subresource:
+        return ("status",)
+    return ()
+
+
+def track_update(
+    resource: ResourceType, old: Obj | None, new: Obj, manager: str, subresource: str
+) -> None:
+    """Record `manager` as the owner of what this write changed (an Update operation)."""
+    node = _node(resource)
+    if node is None:
+        return
+    managedfields.update(
+        old,
+        new,
+        manager=manager,
+        node=node,
+        api_version=resource.api_version,
+        time=meta.format_time(meta.now()),
+        subresource=subresource,
+        reset_fields=reset_fields(resource, subresource),
+    )
+
+
+def _parse(content_type: str, raw: bytes) -> Any:
+    if content_type == APPLY_PATCH:
+        stripped = raw.lstrip()
+        if stripped.startswith(b"{"):
+            return decoding.parse_json(raw)
+        return decoding.parse_yaml(raw)
+    return decoding.parse_json(raw)
+
+
+async def handle(api: RestAPI, ctx: RequestContext, subresource: str) -> web.StreamResponse:
+    content_type = decoding.media_type(ctx.request.headers.get("Content-Type", ""))
+    if content_type not in PATCH_TYPES:
+        raise errors.StatusError(
+            415,
+            errors.REASON_UNSUPPORTED_MEDIA_TYPE,
+            f"the body of the request was in an unknown format - accepted media types include: "
+            f"{', '.join(PATCH_TYPES)}",
+        )
+    is_apply = content_type == APPLY_PATCH
+    dry_run = options.dry_run(ctx.query)
+    mode = options.field_validation(ctx.query)
+    manager = options.field_manager(
+        ctx.query, ctx.request.headers.get("User-Agent", ""), required=is_apply
+    )
+    force_raw = ctx.query.get("force", "")
+    force = force_raw.lower() in ("true", "1")
+    if force_raw and not is_apply:
+        raise errors.bad_request("force: Forbidden: may not be specified for non-apply patch")
+    raw = await read_body(ctx.request)
+    if not raw.strip():
+        raise errors.bad_request("the request body is empty: a patch is required")
+    parsed = _parse(content_type, raw)
+    api.judge(ctx, decoding.duplicates(parsed), mode)
+    patch = decoding.plain(parsed)
+    if content_type == JSON_PATCH:
+        if not isinstance(patch, list):
+            raise errors.bad_request(
+                "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+            )
+    elif not isinstance(patch, dict):
+        raise errors.bad_request(
+            f"json: cannot unmarshal {type(patch).__name__} into Go value of type "
+            "map[string]interface {}"
+        )
+    resource = ctx.resource
+    node = _node(resource)
+    explicit_rv = _explicit_rv(content_type, patch)
+    namespace = ctx.info.namespace if resource.namespaced else ""
+    name = ctx.info.name
+
+    async def mutate(current: Obj | None) -> Obj:
+        if is_apply:
+            return _apply(api, ctx, current, patch, manager, force, mode, node, subresource)
+        if current is None:
+            raise ctx.store.not_found(name)
+        if not explicit_rv:
+            current["metadata"].pop("resourceVersion", None)
+        if content_type == JSON_PATCH:
+            patched = apply_json_patch(current, patch)
+        elif content_type == MERGE_PATCH:
+            patched = apply_merge_patch(current, patch)
+        else:
+            patched = apply_strategic_merge_patch(current, patch, node)
+        return api.decode(ctx, patched, mode)
+
+    result, created = await ctx.store.update(
+        namespace,
+        name,
+        mutate,
+        subresource=subresource,
+        dry_run=dry_run,
+        create_missing=is_apply,
+        on_prepared=None
+        if is_apply
+        else (lambda new, old: track_update(resource, old, new, manager, subresource)),
+    )
+    return api.respond(ctx, result, 201 if created else 200)
+
+
+def _explicit_rv(content_type: str, patch: Any) -> bool:
+    """Whether the patch itself names a resourceVersion (a precondition, as in Kubernetes)."""
+    if content_type == JSON_PATCH:
+        return any(
+            isinstance(op, dict) and op.get("path") == "/metadata/resourceVersion" for op in patch
+        )
+    return bool(meta.get_path(patch, "metadata", "resourceVersion"))
+
+
+def _apply(
+    api: RestAPI,
+    ctx: RequestContext,
+    live: Obj | None,
+    config: Obj,
+    manager: str,
+    force: bool,
+    mode: str,
+    node: schema.Node | None,
+    subresource: str,
+) -> Obj:
+    """Server-side apply of `config` onto `live` (None: the object does not exist yet)."""
+    resource = ctx.resource
+    decoded = api.decode(ctx, config, mode)
+    if node is None:
+        raise errors.bad_request(f"server-side apply is not supported for {resource.plural}")
+    if live is not None and not meta.get_path(decoded, "metadata", "resourceVersion"):
+        live["metadata"].pop("resourceVersion", None)
+    try:
+        return managedfields.apply(
+            live,
+            decoded,
+            manager=manager,
+            force=force,
+            node=node,
+            api_version=resource.api_version,
+            time=meta.format_time(meta.now()),
+            subresource=subresource,
+            reset_fields=reset_fields(resource, subresource),
+        )
+    except managedfields.ApplyConflictError as exc:
+        raise managedfields.conflict_status(exc) from None

@@ -1,0 +1,642 @@
+"""Generic REST storage: the verbs every kind shares, on top of the revisioned store.
+
+This is kubelite's counterpart of Kubernetes' `registry/generic/registry/store.go`. It turns
+objects into store keys and bytes and back, stamps the system fields (uid, creationTimestamp,
+resourceVersion, generation), runs the kind's `Strategy` (defaults, preparation, validation) and
+the admission checks, does optimistic concurrency with retries where Kubernetes retries, and
+implements graceful deletion and finalizers. HTTP concerns (query strings, content types, tables)
+stay in the handlers; this module only speaks objects and `StatusError`s.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from kubelite.api import errors, meta
+from kubelite.api.conversion import events as event_conversion
+from kubelite.api.fields import FieldSelector
+from kubelite.api.kinds import ResourceType
+from kubelite.api.labels import Selector as LabelSelector
+from kubelite.storage.interface import (
+    DELETE,
+    CompactedError,
+    Event,
+    FutureRevisionError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValue,
+    RevisionConflictError,
+    Store,
+    Watch,
+)
+
+Obj = dict[str, Any]
+
+# generateName appends five characters from this alphabet (apiserver/pkg/storage/names), one
+# without vowels or look-alike digits so generated names never spell words.
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_GENERATED_LENGTH = 5
+# How often an update retries when another writer got in between (GuaranteedUpdate loops).
+_MAX_RETRIES = 8
+
+# An admission check: (operation, resource, object, old object or None). Mutating checks run
+# before validation and may change the object; validating checks run after it.
+Admission = Callable[[str, ResourceType, Obj, Obj | None], Awaitable[None]]
+
+# How an update through a subresource treats the kind's strategy: the main resource and scale
+# go through its update rules, status through its status rules; binding and finalize are
+# narrow writes that Kubernetes makes without either.
+_STRATEGY_OF_SUBRESOURCE = {"": "main", "scale": "main", "status": "status"}
+
+
+def encode(obj: Obj) -> bytes:
+    """Stored bytes: the object without its resourceVersion, which is the store's revision."""
+    md = obj.get("metadata")
+    if isinstance(md, dict) and "resourceVersion" in md:
+        md = dict(md)
+        del md["resourceVersion"]
+        obj = {**obj, "metadata": md}
+    return orjson.dumps(obj)
+
+
+def decode(kv: KeyValue) -> Obj:
+    obj = orjson.loads(kv.value)
+    obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
+    return obj
+
+
+def generate_name(prefix: str) -> str:
+    return prefix + "".join(random.choices(_NAME_ALPHABET, k=_GENERATED_LENGTH))
+
+
+def resource_version_of(obj: Obj) -> int:
+    """The integer revision in metadata.resourceVersion; 0 when unset; 400 when unreadable."""
+    rv = meta.get_path(obj, "metadata", "resourceVersion", default="")
+    if rv in ("", None):
+        return 0
+    try:
+        return int(rv)
+    except (TypeError, ValueError):
+        raise errors.bad_request(f"invalid resource version: {rv}") from None
+
+
+@dataclass
+class ListOptions:
+    label_selector: LabelSelector | None = None
+    field_selector: FieldSelector | None = None
+    limit: int = 0
+    continue_key: str = ""
+    continue_revision: int = 0
+    resource_version: str = ""
+    resource_version_match: str = ""
+
+
+@dataclass
+class ListPage:
+    items: list[Obj]
+    revision: int
+    continue_token: str = ""
+    remaining: int | None = None
+
+
+@dataclass
+class DeleteOptions:
+    grace_period: int | None = None
+    propagation_policy: str = ""
+    precondition_uid: str = ""
+    precondition_rv: str = ""
+    dry_run: bool = False
+
+
+@dataclass
+class WatchEvent:
+    type: str  # ADDED, MODIFIED, DELETED
+    obj: Obj
+    revision: int
+    source: Event | None = field(default=None, repr=False)
+
+
+def encode_continue(key_suffix: str, revision: int) -> str:
+    """Kubernetes' continue token: base64 of {"v","rv","start"}, start being the next key."""
+    token = {"v": "meta.k8s.io/v1", "rv": revision, "start": key_suffix + "\x00"}
+    return base64.urlsafe_b64encode(orjson.dumps(token)).decode().rstrip("=")
+
+
+def decode_continue(token: str) -> tuple[str, int]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = orjson.loads(base64.urlsafe_b64decode(padded))
+        if data.get("v") != "meta.k8s.io/v1":
+            raise ValueError("version")
+        return str(data["start"]), int(data["rv"])
+    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+        raise errors.bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version "
+            "meta.k8s.io/v1)"
+        ) from None
+
+
+class ResourceStore:
+    """The REST verbs of one resource over the shared store."""
+
+    def __init__(
+        self,
+        store: Store,
+        resource: ResourceType,
+        mutating: list[Admission] | None = None,
+        validating: list[Admission] | None = None,
+    ) -> None:
+        self.store = store
+        self.resource = resource
+        self.strategy = resource.strategy
+        self.mutating = mutating or []
+        self.validating = validating or []
+        # events.k8s.io/v1 Events are stored as core/v1 Events (one storage, two versions).
+        self.converts = resource.group == "events.k8s.io"
+
+    # --- encoding ---------------------------------------------------------------------------
+
+    def from_storage(self, kv: KeyValue) -> Obj:
+        obj = decode(kv)
+        if self.converts:
+            obj = event_conversion.from_core(obj)
+        return obj
+
+    def to_storage(self, obj: Obj) -> bytes:
+        if self.converts:
+            obj = event_conversion.to_core(obj)
+        return encode(obj)
+
+    def key(self, namespace: str, name: str) -> str:
+        return self.resource.key(namespace, name)
+
+    def not_found(self, name: str) -> errors.StatusError:
+        return errors.not_found(self.resource.plural, name, self.resource.group)
+
+    def invalid(self, obj: Obj, problems: list[errors.FieldError]) -> errors.StatusError:
+        return errors.invalid_object(
+            self.resource.kind, meta.name_of(obj), problems, self.resource.group
+        )
+
+    async def _admit(
+        self, checks: list[Admission], operation: str, obj: Obj, old: Obj | None
+    ) -> None:
+        for check in checks:
+            await check(operation, self.resource, obj, old)
+
+    # --- read -------------------------------------------------------------------------------
+
+    async def get(self, namespace: str, name: str) -> Obj:
+        kv = await self.store.get(self.key(namespace, name))
+        if kv is None:
+            raise self.not_found(name)
+        return self.from_storage(kv)
+
+    def selectable(self, obj: Obj) -> dict[str, str]:
+        fields = {
+            "metadata.name": meta.name_of(obj),
+            "metadata.namespace": meta.namespace_of(obj),
+        }
+        fields.update(self.strategy.selectable_fields(obj))
+        return fields
+
+    def matches(self, obj: Obj, opts: ListOptions) -> bool:
+        if opts.label_selector is not None and not opts.label_selector.matches(meta.labels_of(obj)):
+            return False
+        return opts.field_selector is None or opts.field_selector.matches(self.selectable(obj))
+
+    async def list(self, namespace: str, opts: ListOptions) -> ListPage:
+        prefix = self.resource.key_prefix(namespace)
+        revision = 0
+        start = ""
+        if opts.continue_key:
+            start = prefix + opts.continue_key
+            revision = opts.continue_revision
+        elif opts.resource_version_match == "Exact":
+            revision = int(opts.resource_version)
+        elif opts.resource_version not in ("", "0"):
+            wanted = int(opts.resource_version)
+            if wanted > self.store.revision:
+                raise errors.timeout(
+                    f"Too large resource version: {wanted}, current: {self.store.revision}", 1
+                )
+        filtering = opts.label_selector is not None or opts.field_selector is not None
+        items: list[Obj] = []
+        # Read in pages so that selectors fill `limit` matches, as the cacher does.
+        chunk = max(opts.limit, 500) if opts.limit else 0
+        while True:
+            try:
+                result = await self.store.list(prefix, revision=revision, start=start, limit=chunk)
+            except CompactedError:
+                if opts.continue_key:
+                    raise errors.gone(
+                        "The provided continue parameter is too old to display a consistent "
+                        "list result. You can start a new list without the continue parameter."
+                    ) from None
+                raise errors.gone(
+                    f"The resourceVersion for the provided list is too old. (requested "
+                    f"{revision}, compacted {self.store.compacted_revision})"
+                ) from None
+            except FutureRevisionError:
+                raise errors.timeout(
+                    f"Too large resource version: {revision}, current: {self.store.revision}", 1
+                ) from None
+            revision = result.revision
+            for i, kv in enumerate(result.items):
+                obj = self.from_storage(kv)
+                if filtering and not self.matches(obj, opts):
+                    continue
+                items.append(obj)
+                if opts.limit and len(items) == opts.limit:
+                    more = i < len(result.items) - 1 or result.more
+                    if not more:
+                        return ListPage(items, revision)
+                    token = encode_continue(kv.key[len(prefix) :], revision)
+                    remaining = None
+                    if not filtering:
+                        remaining = len(result.items) - 1 - i + result.remaining
+                    return ListPage(items, revision, token, remaining)
+            if not result.more or not result.items:
+                return ListPage(items, revision)
+            start = result.items[-1].key + "\x00"
+
+    # --- create -----------------------------------------------------------------------------
+
+    def _stamp_new(self, namespace: str, obj: Obj) -> None:
+        md = meta.metadata(obj)
+        if self.resource.namespaced:
+            if md.get("namespace") and md["namespace"] != namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
+                )
+            md["namespace"] = namespace
+        else:
+            md.pop("namespace", None)
+        if not md.get("name") and md.get("generateName"):
+            md["name"] = generate_name(md["generateName"])
+        md["uid"] = meta.new_uid()
+        md["creationTimestamp"] = meta.format_time(meta.now())
+        for system in (
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ):
+            md.pop(system, None)
+        obj["apiVersion"] = self.resource.api_version
+        obj["kind"] = self.resource.kind
+
+    async def create(
+        self,
+        namespace: str,
+        obj: Obj,
+        *,
+        dry_run: bool = False,
+        on_prepared: Callable[[Obj], None] | None = None,
+    ) -> Obj:
+        """Create an object; `on_prepared` sees it after defaults, before it is validated."""
+        self._stamp_new(namespace, obj)
+        self.strategy.default(obj)
+        self.strategy.prepare_for_create(obj)
+        # Ownership is recorded before admission, as Kubernetes does: what admission adds
+        # belongs to no manager.
+        if on_prepared is not None:
+            on_prepared(obj)
+        await self._admit(self.mutating, "CREATE", obj, None)
+        problems = self.strategy.validate(obj)
+        if problems:
+            raise self.invalid(obj, problems)
+        self.strategy.canonicalize(obj)
+        await self._admit(self.validating, "CREATE", obj, None)
+        if dry_run:
+            return obj
+        name = meta.name_of(obj)
+        for _ in range(_MAX_RETRIES):
+            try:
+                kv = await self.store.create(self.key(namespace, name), self.to_storage(obj))
+                break
+            except KeyExistsError:
+                generated = meta.get_path(obj, "metadata", "generateName")
+                if not generated:
+                    raise errors.already_exists(
+                        self.resource.plural, name, self.resource.group
+                    ) from None
+                # A generated name collided: Kubernetes retries with another one.
+                name = generate_name(generated)
+                obj["metadata"]["name"] = name
+        else:
+            raise errors.already_exists(self.resource.plural, name, self.resource.group)
+        obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
+        return obj
+
+    # --- update -----------------------------------------------------------------------------
+
+    async def update(
+        self,
+        namespace: str,
+        name: str,
+        mutate: Callable[[Obj | None], Awaitable[Obj | None]],
+        *,
+        subresource: str = "",
+        dry_run: bool = False,
+        create_missing: bool = False,
+        on_prepared: Callable[[Obj, Obj | None], None] | None = None,
+    ) -> tuple[Obj, bool]:
+        """Read, change and write one object, retrying when another writer got in first.
+
+        `mutate` receives the stored object (None if missing) and returns the desired one, or
+        None to leave the object as it is. Raising from `mutate` aborts. The returned flag says
+        whether the object was created. This is Kubernetes' GuaranteedUpdate: a conflict with a
+        resourceVersion the client sent is the client's 409, a conflict with another writer is
+        retried against the newer object.
+        """
+        key = self.key(namespace, name)
+        for _ in range(_MAX_RETRIES):
+            kv = await self.store.get(key)
+            old = self.from_storage(kv) if kv is not None else None
+            desired = await mutate(copy.deepcopy(old) if old is not None else None)
+            if desired is None:
+                if old is None:
+                    raise self.not_found(name)
+                return old, False
+            self._check_identity(desired, namespace, name)
+            if old is None:
+                if not (create_missing or self.strategy.allow_create_on_update) or subresource:
+                    raise self.not_found(name)
+                desired.setdefault("metadata", {}).pop("resourceVersion", None)
+                created = await self.create(
+                    namespace,
+                    desired,
+                    dry_run=dry_run,
+                    on_prepared=(lambda o: on_prepared(o, None)) if on_prepared else None,
+                )
+                return created, True
+            wanted_rv = resource_version_of(desired)
+            if wanted_rv and wanted_rv != kv.mod_revision:
+                raise errors.stale_resource_version(self.resource.plural, name, self.resource.group)
+            self._carry_system_fields(desired, old)
+            mode = _STRATEGY_OF_SUBRESOURCE.get(subresource, "none")
+            if mode != "none":
+                self.strategy.default(desired)
+            if mode == "status":
+                self.strategy.prepare_for_status_update(desired, old)
+            elif mode == "main":
+                self.strategy.prepare_for_update(desired, old)
+            if on_prepared is not None:
+                on_prepared(desired, old)
+            await self._admit(self.mutating, "UPDATE", desired, old)
+            problems = []
+            if mode == "status":
+                problems = self.strategy.validate_status_update(desired, old)
+            elif mode == "main":
+                problems = self.strategy.validate_update(desired, old)
+            if problems:
+                raise self.invalid(desired, problems)
+            if mode == "main":
+                self.strategy.canonicalize(desired)
+            await self._admit(self.validating, "UPDATE", desired, old)
+            if _same(desired, old):
+                return old, False
+            if dry_run:
+                return desired, False
+            if self._finalized(desired):
+                # The last finalizer went: the object is gone now (Kubernetes deletes it in
+                # the update that empties the list).
+                try:
+                    gone = await self.store.delete(key, kv.mod_revision)
+                except RevisionConflictError:
+                    continue
+                except KeyNotFoundError:
+                    raise self.not_found(name) from None
+                desired["metadata"]["resourceVersion"] = str(gone.mod_revision)
+                return desired, False
+            try:
+                new_kv = await self.store.update(key, self.to_storage(desired), kv.mod_revision)
+            except RevisionConflictError:
+                if wanted_rv:
+                    raise errors.stale_resource_version(
+                        self.resource.plural, name, self.resource.group
+                    ) from None
+                continue
+            except KeyNotFoundError:
+                continue
+            desired["metadata"]["resourceVersion"] = str(new_kv.mod_revision)
+            return desired, False
+        raise errors.conflict(
+            self.resource.plural,
+            name,
+            "the object has been modified too many times concurrently; please try again",
+            self.resource.group,
+        )
+
+    def _check_identity(self, obj: Obj, namespace: str, name: str) -> None:
+        md = meta.metadata(obj)
+        if md.get("name", name) != name:
+            raise errors.bad_request(
+                f"the name of the object ({md.get('name')}) does not match the name on the URL "
+                f"({name})"
+            )
+        if self.resource.namespaced and md.get("namespace", namespace) != namespace:
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the "
+                "request"
+            )
+        md["name"] = name
+        if self.resource.namespaced:
+            md["namespace"] = namespace
+        obj["apiVersion"] = self.resource.api_version
+        obj["kind"] = self.resource.kind
+
+    @staticmethod
+    def _carry_system_fields(new: Obj, old: Obj) -> None:
+        """Fields only the server sets keep their stored values (rest.BeforeUpdate)."""
+        new_md = meta.metadata(new)
+        old_md = old["metadata"]
+        for system in (
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ):
+            if system in old_md:
+                new_md[system] = old_md[system]
+            else:
+                new_md.pop(system, None)
+        new_md.pop("selfLink", None)
+        new_md["resourceVersion"] = old_md["resourceVersion"]
+
+    def _finalized(self, obj: Obj) -> bool:
+        """A deleting object nothing holds any more: Kubernetes removes it in this write."""
+        md = obj["metadata"]
+        return (
+            bool(md.get("deletionTimestamp"))
+            and not md.get("finalizers")
+            and not md.get("deletionGracePeriodSeconds")
+            and not self.strategy.holds_deletion(obj)
+        )
+
+    # --- delete -----------------------------------------------------------------------------
+
+    async def delete(self, namespace: str, name: str, opts: DeleteOptions) -> tuple[Obj, bool]:
+        """Delete an object; returns it and whether it is gone (False: deletion is pending).
+
+        Graceful deletion (pods on a node), finalizers and what the kind itself waits for (a
+        namespace's spec.finalizers) leave the object in place with deletionTimestamp set;
+        whoever finishes the job (the kubelet, a controller removing its finalizer) makes it
+        disappear, as in Kubernetes (BeforeDelete and the generic registry's Delete).
+        """
+        key = self.key(namespace, name)
+        for _ in range(_MAX_RETRIES):
+            kv = await self.store.get(key)
+            if kv is None:
+                raise self.not_found(name)
+            obj = self.from_storage(kv)
+            md = obj["metadata"]
+            self._check_preconditions(obj, opts)
+            await self._admit(self.validating, "DELETE", obj, None)
+            period = self.strategy.grace_period(obj, opts.grace_period)
+            held = bool(md.get("finalizers")) or self.strategy.holds_deletion(obj)
+            if md.get("deletionTimestamp"):
+                current = md.get("deletionGracePeriodSeconds") or 0
+                # A second delete may only shorten a grace period; a held object waits.
+                if held or period >= current:
+                    return obj, False
+            if period > 0 or held:
+                marked = copy.deepcopy(obj)
+                mmd = marked["metadata"]
+                now = meta.now()
+                if not mmd.get("deletionTimestamp") or period > 0:
+                    mmd["deletionTimestamp"] = meta.format_time(now + _seconds(period))
+                mmd["deletionGracePeriodSeconds"] = period
+                if period > 0 and mmd.get("generation"):
+                    # Graceful deletion is a change of the desired state (BeforeDelete).
+                    mmd["generation"] += 1
+                self.strategy.begin_deletion(marked, meta.format_time(now))
+                if opts.dry_run:
+                    return marked, False
+                try:
+                    new_kv = await self.store.update(key, self.to_storage(marked), kv.mod_revision)
+                except (RevisionConflictError, KeyNotFoundError):
+                    continue
+                marked["metadata"]["resourceVersion"] = str(new_kv.mod_revision)
+                return marked, False
+            if opts.dry_run:
+                return obj, True
+            try:
+                gone = await self.store.delete(key, kv.mod_revision)
+            except RevisionConflictError:
+                continue
+            except KeyNotFoundError:
+                raise self.not_found(name) from None
+            obj["metadata"]["resourceVersion"] = str(gone.mod_revision)
+            return obj, True
+        raise errors.conflict(
+            self.resource.plural,
+            name,
+            "the object is being modified concurrently",
+            self.resource.group,
+        )
+
+    def _check_preconditions(self, obj: Obj, opts: DeleteOptions) -> None:
+        md = obj["metadata"]
+        if opts.precondition_uid and opts.precondition_uid != md.get("uid"):
+            raise errors.conflict(
+                self.resource.plural,
+                md.get("name", ""),
+                f"Precondition failed: UID in precondition: {opts.precondition_uid}, UID in "
+                f"object meta: {md.get('uid')}",
+                self.resource.group,
+            )
+        if opts.precondition_rv and opts.precondition_rv != md.get("resourceVersion"):
+            raise errors.conflict(
+                self.resource.plural,
+                md.get("name", ""),
+                f"Precondition failed: ResourceVersion in precondition: {opts.precondition_rv}, "
+                f"ResourceVersion in object meta: {md.get('resourceVersion')}",
+                self.resource.group,
+            )
+
+    # --- watch ------------------------------------------------------------------------------
+
+    async def watch(
+        self, namespace: str, opts: ListOptions, *, send_initial: bool
+    ) -> tuple[list[WatchEvent], Watch, int]:
+        """Open a watch: the initial ADDED events (when asked) and the live stream after them.
+
+        With no resourceVersion (or "0") Kubernetes first sends the current state as ADDED
+        events and then every change; with a resourceVersion it sends every change after it.
+        """
+        prefix = self.resource.key_prefix(namespace)
+        initial: list[WatchEvent] = []
+        if send_initial:
+            result = await self.store.list(prefix)
+            revision = result.revision
+            for kv in result.items:
+                obj = self.from_storage(kv)
+                if self.matches(obj, opts):
+                    initial.append(WatchEvent("ADDED", obj, kv.mod_revision))
+        else:
+            revision = int(opts.resource_version)
+        try:
+            stream = await self.store.watch(prefix, revision)
+        except CompactedError as exc:
+            raise errors.gone(f"too old resource version: {revision} ({exc.compacted})") from None
+        except FutureRevisionError:
+            raise errors.timeout(
+                f"Too large resource version: {revision}, current: {self.store.revision}", 1
+            ) from None
+        return initial, stream, revision
+
+    def translate(self, event: Event, opts: ListOptions) -> WatchEvent | None:
+        """A store event as the watcher with these selectors sees it (or None: not at all).
+
+        An object that stops matching a selector is DELETED for that watcher, one that starts
+        matching is ADDED, as Kubernetes' cacher reports them.
+        """
+        memo = event.memo
+        cur = memo.get("obj")
+        if cur is None:
+            cur = self.from_storage(event.kv)
+            memo["obj"] = cur
+        filtering = opts.label_selector is not None or opts.field_selector is not None
+        if event.type == DELETE:
+            if filtering and not self.matches(cur, opts):
+                return None
+            return WatchEvent("DELETED", cur, event.revision, event)
+        if not filtering:
+            kind = "MODIFIED" if event.prev is not None else "ADDED"
+            return WatchEvent(kind, cur, event.revision, event)
+        now_matches = self.matches(cur, opts)
+        prev_obj = None
+        if event.prev is not None:
+            prev_obj = memo.get("prev")
+            if prev_obj is None:
+                prev_obj = self.from_storage(event.prev)
+                memo["prev"] = prev_obj
+        was_matching = prev_obj is not None and self.matches(prev_obj, opts)
+        if now_matches and was_matching:
+            return WatchEvent("MODIFIED", cur, event.revision, event)
+        if now_matches:
+            return WatchEvent("ADDED", cur, event.revision, event)
+        if was_matching:
+            return WatchEvent("DELETED", cur, event.revision, event)
+        return None
+
+
+def _seconds(n: int) -> dt.timedelta:
+    return dt.timedelta(seconds=n)
+
+
+def _same(new: Obj, old: Obj) -> bool:
+    """Whether an update changes nothing (Kubernetes then skips the write)."""
+    return new == old

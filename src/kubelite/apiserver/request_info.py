@@ -1,0 +1,88 @@
+"""What a request path asks for: Kubernetes' RequestInfoFactory, in Python.
+
+`/api/v1/namespaces/default/pods/web/status` is verb `get` (for a GET), group "", version v1,
+namespace default, resource pods, name web, subresource status. The rules for the ambiguous
+`namespaces/<name>/...` paths are Kubernetes': `status` and `finalize` are subresources of the
+namespace itself, anything else is a resource inside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Subresources of a namespace object, as opposed to resources in the namespace.
+_NAMESPACE_SUBRESOURCES = ("status", "finalize")
+_TRUE = ("true", "1")
+
+
+@dataclass
+class RequestInfo:
+    is_resource: bool = False
+    verb: str = ""
+    api_prefix: str = ""
+    group: str = ""
+    version: str = ""
+    namespace: str = ""
+    resource: str = ""
+    name: str = ""
+    subresource: str = ""
+    parts: list[str] = field(default_factory=list)
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+_VERBS = {
+    "POST": "create",
+    "PUT": "update",
+    "PATCH": "patch",
+    "DELETE": "delete",
+    "GET": "get",
+    "HEAD": "get",
+}
+
+
+def parse(method: str, path: str, watch_param: str = "") -> RequestInfo:
+    """Split an API path into its parts; `is_resource` False for discovery and other paths."""
+    info = RequestInfo(verb=method.lower())
+    parts = [p for p in path.strip("/").split("/") if p]
+    if not parts or parts[0] not in ("api", "apis"):
+        return info
+    info.api_prefix = parts[0]
+    rest = parts[1:]
+    if info.api_prefix == "apis":
+        if len(rest) < 2:
+            return info
+        info.group, info.version = rest[0], rest[1]
+        rest = rest[2:]
+    else:
+        if len(rest) < 1:
+            return info
+        info.version = rest[0]
+        rest = rest[1:]
+    if not rest:
+        return info
+    info.is_resource = True
+    info.verb = _VERBS.get(method.upper(), method.lower())
+    legacy_watch = False
+    if rest[0] in ("watch", "proxy") and len(rest) > 1:
+        legacy_watch = rest[0] == "watch"
+        rest = rest[1:]
+    if rest[0] == "namespaces" and len(rest) > 1:
+        info.namespace = rest[1]
+        if len(rest) > 2 and rest[2] not in _NAMESPACE_SUBRESOURCES:
+            rest = rest[2:]
+    info.parts = rest
+    info.resource = rest[0]
+    if len(rest) > 1:
+        info.name = rest[1]
+    if len(rest) > 2:
+        info.subresource = rest[2]
+    if info.verb == "get" and not info.name:
+        info.verb = "watch" if legacy_watch or watch_param.lower() in _TRUE else "list"
+    elif info.verb == "get" and legacy_watch:
+        info.verb = "watch"
+    elif info.verb == "delete" and not info.name:
+        info.verb = "deletecollection"
+    return info

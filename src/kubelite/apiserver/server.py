@@ -1,0 +1,297 @@
+"""Putting the API server together: PKI, store, REST storage, admission, HTTPS listener.
+
+`APIServer.start()` opens the store, makes sure the system namespaces and the `kubernetes`
+Service exist, and serves HTTPS; `stop()` finishes in-flight writes and closes the store. The
+periodic housekeeping Kubernetes' API server does runs here too: compaction of old revisions
+(every `compaction_interval`, up to the revision seen one interval earlier, as kube-apiserver
+compacts etcd) and expiry of Events after their time to live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import ipaddress
+import logging
+import socket
+import ssl
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from kubelite.api import errors, meta
+from kubelite.api.kinds import REGISTRY, ResourceType
+from kubelite.apiserver import admission, certs, watch
+from kubelite.apiserver.app import Application, Routes
+from kubelite.apiserver.auth import Authenticator
+from kubelite.apiserver.metrics import Metrics
+from kubelite.apiserver.registry import DeleteOptions, ResourceStore
+from kubelite.apiserver.rest import RestAPI
+from kubelite.storage.interface import Store
+from kubelite.storage.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+# kube-apiserver compacts etcd every 5 minutes (--etcd-compaction-interval).
+COMPACTION_INTERVAL = 300.0
+# Events live for an hour (--event-ttl).
+EVENT_TTL = 3600.0
+EVENT_SWEEP_INTERVAL = 60.0
+
+
+def default_advertise_address() -> str:
+    """The address of the interface of the default route (what k3s advertises), or loopback.
+
+    Connecting a UDP socket only chooses a route; no packet leaves the machine.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+@dataclass
+class ServerConfig:
+    data_dir: Path
+    https_port: int = 6443
+    bind_address: str = "0.0.0.0"
+    advertise_address: str = "127.0.0.1"
+    tls_san: list[str] = field(default_factory=list)
+    compaction_interval: float = COMPACTION_INTERVAL
+    event_ttl: float = EVENT_TTL
+    min_request_timeout: float = watch.DEFAULT_MIN_REQUEST_TIMEOUT
+    bookmark_interval: float = watch.BOOKMARK_INTERVAL
+
+
+def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
+    dns = [
+        "localhost",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+        socket.gethostname(),
+    ]
+    ips = ["127.0.0.1", "::1", admission.KUBERNETES_SERVICE_IP]
+    for extra in [config.advertise_address, *config.tls_san]:
+        try:
+            socket.inet_pton(socket.AF_INET6 if ":" in extra else socket.AF_INET, extra)
+            ips.append(extra)
+        except OSError:
+            dns.append(extra)
+    return sorted(set(dns)), sorted(set(ips))
+
+
+@contextlib.contextmanager
+def _exists_ok() -> Iterator[None]:
+    """Bootstrap objects may exist from an earlier start; anything else is a real failure."""
+    try:
+        yield
+    except errors.StatusError as exc:
+        if exc.reason != errors.REASON_ALREADY_EXISTS:
+            raise
+
+
+def tls_context(pki: certs.Pki) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(pki.server_cert, pki.server_key)
+    context.load_verify_locations(pki.ca_cert)
+    # Client certificates are one way in, tokens another: ask for one, require none.
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+class APIServer:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.pki: certs.Pki | None = None
+        self.store: Store | None = None
+        self.stores: dict[ResourceType, ResourceStore] = {}
+        self.metrics = Metrics()
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ready = False
+        self.port = config.https_port
+
+    async def start(self) -> None:
+        config = self.config
+        dns, ips = _names_and_ips(config)
+        self.pki = certs.ensure(config.data_dir / "tls", dns, ips)
+        self.store = await SqliteStore.open(config.data_dir / "db" / "state.db")
+        store = self.store
+        namespaces = REGISTRY.lookup("", "v1", "namespaces")
+        services = REGISTRY.lookup("", "v1", "services")
+        assert namespaces is not None and services is not None
+        lifecycle = admission.NamespaceLifecycle(store, namespaces)
+        allocator = admission.ServiceAllocator(store, services)
+        for resource in REGISTRY.resources:
+            mutating = [allocator] if resource is services else []
+            self.stores[resource] = ResourceStore(
+                store, resource, mutating=mutating, validating=[lifecycle]
+            )
+        self.metrics.add_store(lambda: store.revision, self._object_counts)
+        settings = watch.WatchSettings(
+            min_request_timeout=config.min_request_timeout,
+            bookmark_interval=config.bookmark_interval,
+            on_count=self.metrics.watch_count,
+        )
+        rest = RestAPI(self.stores, settings)
+        routes = Routes(
+            rest=rest,
+            authenticator=Authenticator(self.pki.token_file),
+            metrics=self.metrics,
+            server_address=f"{config.advertise_address}:{config.https_port}",
+            ready=lambda: self._ready,
+        )
+        app = Application(routes).build()
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner,
+            config.bind_address,
+            config.https_port,
+            ssl_context=tls_context(self.pki),
+            reuse_address=True,
+            backlog=1024,
+        )
+        await site.start()
+        if config.https_port == 0:
+            server = site._server  # the port the kernel chose
+            assert server is not None
+            self.port = server.sockets[0].getsockname()[1]
+        await self._bootstrap()
+        self._tasks.append(asyncio.create_task(self._compact_loop(), name="compaction"))
+        self._tasks.append(asyncio.create_task(self._event_ttl_loop(), name="event-ttl"))
+        self._ready = True
+
+    async def stop(self) -> None:
+        self._ready = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.store is not None:
+            await self.store.close()
+
+    def _object_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        if isinstance(self.store, SqliteStore):
+            for resource in REGISTRY.resources:
+                if resource.storage_plural:
+                    continue
+                lo, hi = self.store._range(resource.key_prefix(), "")
+                counts[resource.group_resource] = hi - lo
+        return counts
+
+    def resource_store(self, group: str, version: str, plural: str) -> ResourceStore:
+        resource = REGISTRY.lookup(group, version, plural)
+        assert resource is not None
+        return self.stores[resource]
+
+    async def _bootstrap(self) -> None:
+        """The objects every cluster has, reconciled at every start (the port may change)."""
+        namespaces = self.resource_store("", "v1", "namespaces")
+        for name in admission.SYSTEM_NAMESPACES:
+            with _exists_ok():
+                await namespaces.create("", {"metadata": {"name": name}})
+        port = self.port
+        await self._reconcile(
+            self.resource_store("", "v1", "services"),
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
+                "spec": {
+                    "clusterIP": admission.KUBERNETES_SERVICE_IP,
+                    "ports": [
+                        {"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}
+                    ],
+                    "sessionAffinity": "None",
+                    "type": "ClusterIP",
+                },
+            },
+            "spec",
+        )
+        if ipaddress.ip_address(self.config.advertise_address).is_loopback:
+            # Kubernetes refuses loopback endpoints: with no routable address there is none.
+            return
+        await self._reconcile(
+            self.resource_store("", "v1", "endpoints"),
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"},
+                },
+                "subsets": [
+                    {
+                        "addresses": [{"ip": self.config.advertise_address}],
+                        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+                    }
+                ],
+            },
+            "subsets",
+        )
+
+    @staticmethod
+    async def _reconcile(store: ResourceStore, desired: Obj, field: str) -> None:
+        """Create `desired` in `default`, or bring its `field` back to the desired value."""
+        name = desired["metadata"]["name"]
+
+        async def converge(current: Obj | None) -> Obj | None:
+            if current is None:
+                return copy.deepcopy(desired)
+            wanted = copy.deepcopy(current)
+            if field == "spec":
+                wanted["spec"].update(desired["spec"])
+            else:
+                wanted[field] = desired[field]
+            wanted["metadata"].pop("resourceVersion", None)
+            return wanted
+
+        await store.update("default", name, converge, create_missing=True)
+
+    async def _compact_loop(self) -> None:
+        assert self.store is not None
+        previous = self.store.revision
+        while True:
+            await asyncio.sleep(self.config.compaction_interval)
+            try:
+                await self.store.compact(previous)
+            except Exception:
+                log.exception("compaction failed")
+            previous = self.store.revision
+
+    async def _event_ttl_loop(self) -> None:
+        events = self.resource_store("", "v1", "events")
+        assert self.store is not None
+        interval = min(EVENT_SWEEP_INTERVAL, self.config.event_ttl)
+        while True:
+            await asyncio.sleep(interval)
+            cutoff = meta.now().timestamp() - self.config.event_ttl
+            listing = await self.store.list(events.resource.key_prefix())
+            for kv in listing.items:
+                event = orjson.loads(kv.value)
+                when = meta.parse_time(
+                    event.get("lastTimestamp")
+                    or event.get("eventTime")
+                    or meta.get_path(event, "metadata", "creationTimestamp", default="")
+                )
+                if when is not None and when.timestamp() < cutoff:
+                    md = event["metadata"]
+                    with contextlib.suppress(errors.StatusError):
+                        await events.delete(md["namespace"], md["name"], DeleteOptions())

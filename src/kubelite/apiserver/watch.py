@@ -1,0 +1,244 @@
+"""Serving a watch: a chunked stream of `{"type": ..., "object": ...}` lines.
+
+The semantics are Kubernetes': without a resourceVersion (or with "0") the stream starts with
+the current objects as ADDED events; with one it carries every change after it, or a single
+ERROR event with a 410 `Expired` Status once that revision is compacted (so that clients
+relist). BOOKMARK events, when the client allows them, carry just a resourceVersion that a
+client may resume from; one is sent shortly before the server ends the watch at its timeout, as
+Kubernetes' cacher does. One change seen by many watchers is decoded and encoded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+from kubelite.api import errors
+from kubelite.apiserver import negotiation
+from kubelite.apiserver.negotiation import Target
+from kubelite.apiserver.registry import ListOptions, WatchEvent
+from kubelite.storage.interface import WatchClosedError
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.rest import RequestContext
+
+Obj = dict[str, Any]
+
+# Kubernetes' --min-request-timeout: a watch without timeoutSeconds lasts a random time
+# between this and twice this.
+DEFAULT_MIN_REQUEST_TIMEOUT = 1800.0
+# The cacher sends a bookmark about once a minute to watchers that allow them.
+BOOKMARK_INTERVAL = 60.0
+# ... and one this long before a watch's deadline, so the client can resume without a relist.
+BOOKMARK_BEFORE_DEADLINE = 2.0
+_TRUE = ("true", "1")
+
+
+@dataclass
+class WatchSettings:
+    min_request_timeout: float = DEFAULT_MIN_REQUEST_TIMEOUT
+    bookmark_interval: float = BOOKMARK_INTERVAL
+    # Called with +1 when a watch opens and -1 when it closes (the watchers gauge).
+    on_count: Callable[[int], None] | None = None
+
+
+class _Encoder:
+    """Turns watch events into lines for one watcher's negotiated form."""
+
+    def __init__(self, ctx: RequestContext, target: Target) -> None:
+        self.ctx = ctx
+        self.target = target
+        self.headers_sent = False
+        self.include_object = negotiation.check_include_object(ctx.query.get("includeObject", ""))
+
+    def line(self, event: WatchEvent) -> bytes:
+        form = self.target.form
+        if form == negotiation.TABLE:
+            return self._table_line(event)
+        source = event.source
+        key = f"{form}:{event.type}"
+        if source is not None:
+            cached = source.memo.get(key)
+            if cached is not None:
+                return cached
+        obj: Any = event.obj
+        if form == negotiation.PARTIAL:
+            obj = negotiation.partial_metadata(event.obj, self.target.meta_version)
+        encoded = orjson.dumps({"type": event.type, "object": obj}) + b"\n"
+        if source is not None:
+            source.memo[key] = encoded
+        return encoded
+
+    def _table_line(self, event: WatchEvent) -> bytes:
+        headers = not self.headers_sent
+        self.headers_sent = True
+        table = negotiation.table(
+            self.ctx.resource,
+            [event.obj],
+            list_meta={"resourceVersion": str(event.revision)},
+            include_object=self.include_object,
+            headers=headers,
+            version=self.target.meta_version,
+        )
+        return orjson.dumps({"type": event.type, "object": table}) + b"\n"
+
+    def bookmark(self, revision: int, initial_end: bool = False) -> bytes:
+        md: Obj = {"resourceVersion": str(revision), "creationTimestamp": None}
+        if initial_end:
+            md["annotations"] = {"k8s.io/initial-events-end": "true"}
+        obj = {
+            "kind": self.ctx.resource.kind,
+            "apiVersion": self.ctx.resource.api_version,
+            "metadata": md,
+        }
+        return orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
+
+    @staticmethod
+    def error(exc: errors.StatusError) -> bytes:
+        return orjson.dumps({"type": "ERROR", "object": exc.to_status()}) + b"\n"
+
+
+def _timeout(ctx: RequestContext, settings: WatchSettings) -> float:
+    raw = ctx.query.get("timeoutSeconds", "")
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise errors.bad_request(f'invalid value for timeoutSeconds: "{raw}"') from None
+        if value > 0:
+            return float(value)
+    low = settings.min_request_timeout
+    return low * (1 + random.random())
+
+
+async def serve(
+    ctx: RequestContext, opts: ListOptions, target: Target, settings: WatchSettings
+) -> web.StreamResponse:
+    timeout = _timeout(ctx, settings)
+    bookmarks = ctx.query.get("allowWatchBookmarks", "").lower() in _TRUE
+    send_initial_param = ctx.query.get("sendInitialEvents", "").lower()
+    rv = opts.resource_version
+    send_initial = rv in ("", "0")
+    if send_initial_param:
+        send_initial = send_initial_param in _TRUE
+        if send_initial and opts.resource_version_match != "NotOlderThan":
+            raise errors.bad_request(
+                "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless "
+                "resourceVersionMatch is set to NotOlderThan"
+            )
+    namespace = ctx.info.namespace if ctx.resource.namespaced else ""
+    encoder = _Encoder(ctx, target)
+
+    response = web.StreamResponse(
+        status=200,
+        headers={"Content-Type": "application/json", "Cache-Control": "no-cache, private"},
+    )
+    response.enable_chunked_encoding()
+    try:
+        initial, stream, revision = await ctx.store.watch(
+            namespace, opts, send_initial=send_initial
+        )
+    except errors.StatusError as exc:
+        if exc.code != 410:
+            raise
+        # Past authentication and parsing, Kubernetes reports an expired revision in the
+        # stream itself, as one ERROR event.
+        await response.prepare(ctx.request)
+        await response.write(encoder.error(exc))
+        await response.write_eof()
+        return response
+
+    await response.prepare(ctx.request)
+    if settings.on_count:
+        settings.on_count(1)
+    try:
+        await _pump(
+            ctx,
+            opts,
+            encoder,
+            response,
+            initial,
+            stream,
+            revision,
+            timeout,
+            bookmarks,
+            settings,
+            initial_end=send_initial and bool(send_initial_param),
+        )
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        stream.close()
+        if settings.on_count:
+            settings.on_count(-1)
+    with contextlib.suppress(ConnectionResetError):
+        await response.write_eof()
+    return response
+
+
+async def _pump(
+    ctx: RequestContext,
+    opts: ListOptions,
+    encoder: _Encoder,
+    response: web.StreamResponse,
+    initial: list[WatchEvent],
+    stream: Any,
+    revision: int,
+    timeout: float,
+    bookmarks: bool,
+    settings: WatchSettings,
+    *,
+    initial_end: bool,
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    if initial:
+        await response.write(b"".join(encoder.line(e) for e in initial))
+    if initial_end:
+        await response.write(encoder.bookmark(revision, initial_end=True))
+    last_revision = revision
+    next_bookmark = loop.time() + settings.bookmark_interval
+    final_bookmark_sent = False
+    transport = ctx.request.transport
+    while True:
+        now = loop.time()
+        if now >= deadline:
+            return
+        wake = deadline
+        if bookmarks:
+            before_deadline = deadline - BOOKMARK_BEFORE_DEADLINE
+            if not final_bookmark_sent and before_deadline > now:
+                wake = min(wake, before_deadline)
+            wake = min(wake, next_bookmark)
+        try:
+            async with asyncio.timeout(max(wake - now, 0.0)):
+                batch = await stream.next()
+        except TimeoutError:
+            if transport is None or transport.is_closing():
+                return
+            now = loop.time()
+            closing = not final_bookmark_sent and now >= deadline - BOOKMARK_BEFORE_DEADLINE
+            if bookmarks and (now >= next_bookmark or closing):
+                # Nothing is queued for this watcher, so it has seen every revision so far.
+                last_revision = max(last_revision, ctx.store.store.revision)
+                await response.write(encoder.bookmark(last_revision))
+                next_bookmark = now + settings.bookmark_interval
+                final_bookmark_sent = final_bookmark_sent or closing
+            continue
+        except WatchClosedError:
+            return
+        chunks = []
+        for event in batch:
+            translated = ctx.store.translate(event, opts)
+            last_revision = event.revision
+            if translated is not None:
+                chunks.append(encoder.line(translated))
+        if chunks:
+            await response.write(b"".join(chunks))

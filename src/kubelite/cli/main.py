@@ -1,0 +1,44 @@
+"""The `kubelite` command: one entry point with thin sub-commands, as k3s has."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kubelite.cli import daemon, server
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubelite", description="Kubernetes' Pod machinery, in Python."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    server_parser = commands.add_parser("server", help="run a single-node cluster")
+    server.add_arguments(server_parser)
+    server_parser.set_defaults(run=server.run)
+    start_parser = commands.add_parser(
+        "start", help="run `kubelite server` in the background and wait until it is ready"
+    )
+    server.add_arguments(start_parser)
+    start_parser.set_defaults(run=daemon.start)
+    stop_parser = commands.add_parser("stop", help="stop a server started with `kubelite start`")
+    stop_parser.add_argument("--data-dir", default=str(server.DEFAULT_DATA_DIR))
+    stop_parser.set_defaults(run=daemon.stop)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    if args.command in argv:
+        # `kubelite start` hands its own flags on to the server it starts.
+        args.server_argv = argv[argv.index(args.command) + 1 :]
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

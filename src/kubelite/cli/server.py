@@ -1,0 +1,194 @@
+"""`kubelite server`: run a whole cluster's control plane in this process.
+
+Flags are kept apart from the action, as k3s does: `ServerFlags` is filled from the command line
+and `KUBELITE_*` environment variables, `run()` checks it and delegates to
+`kubelite.apiserver.server`. At start the admin kubeconfig is written to `<data-dir>/
+kubeconfig.yaml` (and, for the default data directory, to `/etc/kubelite/kubelite.yaml`, where
+k3s users look), and its path is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from kubelite.apiserver import certs
+from kubelite.apiserver.server import APIServer, ServerConfig, default_advertise_address
+
+DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
+DEFAULT_KUBECONFIG = Path("/etc/kubelite/kubelite.yaml")
+DEFAULT_PORT = 6443
+
+log = logging.getLogger("kubelite.server")
+
+
+@dataclass
+class ServerFlags:
+    data_dir: Path
+    https_port: int
+    bind_address: str
+    advertise_address: str
+    tls_san: list[str]
+    compaction_interval: float
+    write_kubeconfig: Path | None
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"KUBELITE_{name}", default)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=_env("DATA_DIR", str(DEFAULT_DATA_DIR)),
+        help="where the store, certificates and kubeconfig live (default %(default)s)",
+    )
+    parser.add_argument(
+        "--https-port",
+        type=int,
+        default=int(_env("HTTPS_PORT", str(DEFAULT_PORT))),
+        help="port of the API server; 0 picks a free one (default %(default)s)",
+    )
+    parser.add_argument("--bind-address", default=_env("BIND_ADDRESS", "0.0.0.0"))
+    parser.add_argument(
+        "--advertise-address",
+        default=_env("ADVERTISE_ADDRESS", ""),
+        help="the address other machines and the kubernetes Service reach the server at "
+        "(default: the address of the default route's interface)",
+    )
+    parser.add_argument(
+        "--tls-san", action="append", default=[], help="extra name or IP for the serving cert"
+    )
+    parser.add_argument(
+        "--compaction-interval",
+        type=float,
+        default=float(_env("COMPACTION_INTERVAL", "300")),
+        help="seconds between compactions of the store's history (default %(default)s)",
+    )
+    parser.add_argument(
+        "--write-kubeconfig",
+        default=_env("WRITE_KUBECONFIG", ""),
+        help="also write the admin kubeconfig here",
+    )
+
+
+def flags_from(args: argparse.Namespace) -> ServerFlags:
+    return ServerFlags(
+        data_dir=Path(args.data_dir),
+        https_port=args.https_port,
+        bind_address=args.bind_address,
+        advertise_address=args.advertise_address or default_advertise_address(),
+        tls_san=list(args.tls_san),
+        compaction_interval=args.compaction_interval,
+        write_kubeconfig=Path(args.write_kubeconfig) if args.write_kubeconfig else None,
+    )
+
+
+def _b64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+def admin_kubeconfig(pki: certs.Pki, server_url: str) -> str:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "default",
+                "cluster": {
+                    "certificate-authority-data": _b64(pki.ca_cert),
+                    "server": server_url,
+                },
+            }
+        ],
+        "contexts": [{"name": "default", "context": {"cluster": "default", "user": "default"}}],
+        "current-context": "default",
+        "preferences": {},
+        "users": [
+            {
+                "name": "default",
+                "user": {
+                    "client-certificate-data": _b64(pki.admin_cert),
+                    "client-key-data": _b64(pki.admin_key),
+                },
+            }
+        ],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def kubeconfig_paths(flags: ServerFlags) -> list[Path]:
+    paths = [flags.data_dir / "kubeconfig.yaml"]
+    if flags.data_dir == DEFAULT_DATA_DIR:
+        paths.append(DEFAULT_KUBECONFIG)
+    if flags.write_kubeconfig is not None:
+        paths.append(flags.write_kubeconfig)
+    return paths
+
+
+async def serve(flags: ServerFlags) -> None:
+    config = ServerConfig(
+        data_dir=flags.data_dir,
+        https_port=flags.https_port,
+        bind_address=flags.bind_address,
+        advertise_address=flags.advertise_address,
+        tls_san=flags.tls_san,
+        compaction_interval=flags.compaction_interval,
+    )
+    server = APIServer(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    try:
+        assert server.pki is not None
+        host = flags.bind_address if flags.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
+        url = f"https://{host}:{server.port}"
+        text = admin_kubeconfig(server.pki, url)
+        for path in kubeconfig_paths(flags):
+            _write_private(path, text)
+            print(f"kubeconfig written to {path}", flush=True)
+        print(f"kubelite API server listening on {url}", flush=True)
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    flags = flags_from(args)
+    if flags.https_port < 0 or flags.https_port > 65535:
+        print(f"error: --https-port {flags.https_port} is not a port", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    try:
+        asyncio.run(serve(flags))
+    except PermissionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,192 @@
+"""A real `kubelite server` in a subprocess, for tests that talk to it over HTTPS.
+
+Each `Cluster` has its own data directory and a port the kernel picked, so tests never share
+state with each other or with a cluster on the machine, and it is stopped (or killed) by the
+test that started it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kubernetes
+
+# The real kubectl builds tests drive the server with (KUBECTL_WIRE.md).
+KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
+KUBECTL_VERSIONS = ("1.27", "1.32", "1.33")
+START_TIMEOUT = 30.0
+
+
+def kubectl_binary(version: str) -> str:
+    path = KUBECTL_DIR / f"kubectl.{version}"
+    return str(path) if path.exists() else "kubectl"
+
+
+@dataclass
+class Cluster:
+    data_dir: Path
+    cache_dir: Path
+    extra_args: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
+    url: str = ""
+    log_path: Path | None = None
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.data_dir / "kubeconfig.yaml"
+
+    def start(self) -> None:
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kubelite",
+                "server",
+                "--data-dir",
+                str(self.data_dir),
+                "--https-port",
+                "0",
+                "--bind-address",
+                "127.0.0.1",
+                *self.extra_args,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"kubelite server exited: see {self.log_path}")
+            found = re.search(r"listening on (https://\S+)", line)
+            if found:
+                self.url = found.group(1)
+                return
+        raise TimeoutError("kubelite server did not start")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+        self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or close anything."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+        self.process = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+        env["KUBECACHEDIR"] = str(self.cache_dir)
+        env["HOME"] = str(self.cache_dir)
+        return env
+
+    def kubectl(
+        self,
+        *args: str,
+        version: str = "1.32",
+        stdin: str | None = None,
+        check: bool = True,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [kubectl_binary(version), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def kubelite(
+        self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "kubelite", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env(),
+            timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubelite {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = "application/json",
+        authenticated: bool = True,
+        accept: str = "",
+    ) -> tuple[int, Any, dict[str, str]]:
+        """A raw HTTPS request as the admin (client certificate) or as nobody.
+
+        `body` may be bytes or a JSON value; the answer is decoded as JSON when it is JSON.
+        """
+        tls = self.data_dir / "tls"
+        context = ssl.create_default_context(cafile=str(tls / "ca.crt"))
+        if authenticated:
+            context.load_cert_chain(str(tls / "admin.crt"), str(tls / "admin.key"))
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            request.add_header("Content-Type", content_type)
+        if accept:
+            request.add_header("Accept", accept)
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=30) as response:
+                raw, status, headers = response.read(), response.status, dict(response.headers)
+        except urllib.error.HTTPError as err:
+            raw, status, headers = err.read(), err.code, dict(err.headers)
+        if headers.get("Content-Type", "").startswith("application/json") and raw:
+            return status, json.loads(raw), headers
+        return status, raw, headers
+
+    def client(self) -> kubernetes.client.ApiClient:
+        """The official Python client, configured from the admin kubeconfig."""
+        config = kubernetes.client.Configuration()
+        kubernetes.config.load_kube_config(
+            config_file=str(self.kubeconfig), client_configuration=config
+        )
+        return kubernetes.client.ApiClient(config)

@@ -1,0 +1,46 @@
+"""Fixtures that start real kubelite servers for the integration tests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cluster import Cluster
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One server shared by the tests of a module; each test works in its own namespace."""
+    base = tmp_path_factory.mktemp("cluster")
+    c = Cluster(base / "data", base / "cache")
+    c.start()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    name = f"test-{next(_names)}"
+    cluster.kubectl(
+        "create",
+        "-f",
+        "-",
+        stdin=f'{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{name}"}}}}',
+    )
+    yield name
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A server of the test's own, for tests that stop, kill or compact it."""
+    c = Cluster(tmp_path / "data", tmp_path / "cache")
+    try:
+        yield c
+    finally:
+        c.stop()

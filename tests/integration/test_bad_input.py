@@ -1,0 +1,213 @@
+"""Clients' mistakes get a clear Status with the right code, and nothing is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cluster import Cluster
+
+SEED = Path(__file__).resolve().parents[3] / "shared" / "seed"
+BROKEN = SEED / "manifests" / "simple-pod.yaml"
+
+
+def _typo_only() -> str:
+    """The seed's broken pod with its tabs fixed: only the `imgae` typo is left."""
+    if not BROKEN.exists():
+        pytest.skip("seed manifest missing")
+    return BROKEN.read_text().replace("\t\t", "    ").replace("\t", "  ")
+
+
+def _request(
+    cluster: Cluster,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    authenticated: bool = True,
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    return cluster.request(method, path, body, authenticated=authenticated)
+
+
+def test_kubectl_names_the_tab_in_the_seed_manifest(cluster: Cluster):
+    if not BROKEN.exists():
+        pytest.skip("seed manifest missing")
+    out = cluster.kubectl("apply", "-f", str(BROKEN), check=False)
+    assert out.returncode == 1
+    assert "yaml: line 4: found character that cannot start any token" in out.stderr
+
+
+def test_strict_decoding_names_the_unknown_field(cluster: Cluster, namespace: str):
+    out = cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=_typo_only(), check=False)
+    assert out.returncode == 1
+    assert (
+        'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field '
+        '"spec.containers[0].imgae"'
+    ) in out.stderr
+    assert "BadRequest" in out.stderr
+    assert cluster.kubectl("get", "pods", "-n", namespace, "-o", "name").stdout == ""
+
+
+def test_ignoring_unknown_fields_leaves_the_missing_image(cluster: Cluster, namespace: str):
+    out = cluster.kubectl(
+        "create", "--validate=false", "-n", namespace, "-f", "-", stdin=_typo_only(), check=False
+    )
+    assert out.returncode == 1
+    assert 'The Pod "simple-pod" is invalid: spec.containers[0].image: Required value' in out.stderr
+    assert cluster.kubectl("get", "pods", "-n", namespace, "-o", "name").stdout == ""
+
+
+def test_warn_mode_answers_with_a_warning_header(cluster: Cluster, namespace: str):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "warned"},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "colour": "blue"}]},
+    }
+    status, body, headers = _request(
+        cluster,
+        "POST",
+        f"/api/v1/namespaces/{namespace}/pods?fieldValidation=Warn",
+        json.dumps(pod).encode(),
+    )
+    assert status == 201
+    assert "colour" not in body["spec"]["containers"][0]
+    assert headers["Warning"] == '299 - "unknown field \\"spec.containers[0].colour\\""'
+
+
+def test_duplicate_fields_are_refused_in_strict_mode(cluster: Cluster, namespace: str):
+    body = (
+        b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","name":"b"},'
+        b'"data":{"k":"v"}}'
+    )
+    status, answer, _ = _request(
+        cluster, "POST", f"/api/v1/namespaces/{namespace}/configmaps?fieldValidation=Strict", body
+    )
+    assert status == 400
+    assert answer["message"] == (
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: '
+        'duplicate field "metadata.name"'
+    )
+
+
+def test_malformed_json_is_a_bad_request_that_says_where(cluster: Cluster, namespace: str):
+    status, answer, _ = _request(
+        cluster, "POST", f"/api/v1/namespaces/{namespace}/pods", b'{"apiVersion": "v1",\n  kind}'
+    )
+    assert status == 400 and answer["kind"] == "Status" and answer["reason"] == "BadRequest"
+    assert "line 2" in answer["message"]
+
+
+def test_wrong_types_are_a_bad_request_naming_the_field(cluster: Cluster, namespace: str):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "typed"},
+        "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": "80"}]}]},
+    }
+    status, answer, _ = _request(
+        cluster, "POST", f"/api/v1/namespaces/{namespace}/pods", json.dumps(pod).encode()
+    )
+    assert status == 400
+    assert answer["message"] == (
+        'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go '
+        "struct field ContainerPort.spec.containers.ports.containerPort of type int32"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/api/v1/namespaces/default/widgets", "the server could not find the requested resource"),
+        ("/apis/nosuch.example.com/v1/things", "the server could not find the requested resource"),
+        ("/api/v1/namespaces/default/pods/ghost", 'pods "ghost" not found'),
+        ("/api/v1/namespaces/nowhere", 'namespaces "nowhere" not found'),
+    ],
+)
+def test_unknown_things_are_404_statuses(cluster: Cluster, path: str, message: str):
+    status, answer, _ = _request(cluster, "GET", path)
+    assert status == 404
+    assert answer["kind"] == "Status" and answer["reason"] == "NotFound"
+    assert answer["message"] == message
+
+
+def test_creating_in_a_missing_namespace_is_404(cluster: Cluster):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }
+    status, answer, _ = _request(
+        cluster, "POST", "/api/v1/namespaces/nowhere/pods", json.dumps(pod).encode()
+    )
+    assert status == 404 and answer["message"] == 'namespaces "nowhere" not found'
+
+
+def test_wrong_method_is_405(cluster: Cluster):
+    status, answer, _ = _request(cluster, "PUT", "/api/v1/namespaces/default/pods", b"{}")
+    assert status == 405 and answer["reason"] == "MethodNotAllowed"
+
+
+def test_bodies_over_3_mib_are_413(cluster: Cluster, namespace: str):
+    big = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "big"},
+        "data": {"blob": "x" * (3 * 1024 * 1024)},
+    }
+    status, answer, _ = _request(
+        cluster, "POST", f"/api/v1/namespaces/{namespace}/configmaps", json.dumps(big).encode()
+    )
+    assert status == 413 and answer["reason"] == "RequestEntityTooLarge"
+
+
+def test_requests_without_credentials_are_401(cluster: Cluster):
+    status, answer, _ = _request(cluster, "GET", "/api/v1/pods", authenticated=False)
+    assert status == 401 and answer["reason"] == "Unauthorized"
+    status, version, _ = _request(cluster, "GET", "/version", authenticated=False)
+    assert status == 200 and version["major"] == "1"
+
+
+def test_kubectl_with_a_wrong_token_is_told_to_log_in(cluster: Cluster, tmp_path: Path):
+    config = yaml_with_token(cluster.kubeconfig.read_text(), "not-a-valid-token")
+    path = tmp_path / "anonymous.yaml"
+    path.write_text(config)
+    out = cluster.kubectl("--kubeconfig", str(path), "get", "pods", check=False)
+    assert out.returncode == 1
+    assert "error: You must be logged in to the server (Unauthorized)" in out.stderr
+
+
+def yaml_with_token(text: str, token: str) -> str:
+    config = yaml.safe_load(text)
+    config["users"][0]["user"] = {"token": token}
+    return yaml.safe_dump(config)
+
+
+def test_the_admin_token_is_accepted(cluster: Cluster, tmp_path: Path):
+    token = next(
+        line.split(",")[0]
+        for line in (cluster.data_dir / "tls" / "tokens.csv").read_text().splitlines()
+    )
+    path = tmp_path / "token.yaml"
+    path.write_text(yaml_with_token(cluster.kubeconfig.read_text(), token))
+    out = cluster.kubectl("--kubeconfig", str(path), "get", "namespaces", "-o", "name")
+    assert "namespace/default" in out.stdout.split()
+
+
+def test_invalid_objects_name_every_field(cluster: Cluster, namespace: str):
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "Bad_Name"},
+        "spec": {"containers": [{"name": "c", "image": "x"}, {"name": "c", "image": "y"}]},
+    }
+    status, answer, _ = _request(
+        cluster, "POST", f"/api/v1/namespaces/{namespace}/pods", json.dumps(pod).encode()
+    )
+    assert status == 422 and answer["reason"] == "Invalid"
+    fields = {c["field"] for c in answer["details"]["causes"]}
+    assert {"metadata.name", "spec.containers[1].name"} <= fields
+    assert answer["message"].startswith('Pod "Bad_Name" is invalid: [')
