@@ -53,7 +53,17 @@ class Node:
     are both visible here, the field's winning.
     """
 
-    __slots__ = ("_fields", "_items", "definition", "kind", "raw", "schema", "target")
+    __slots__ = (
+        "_fields",
+        "_go_type",
+        "_items",
+        "definition",
+        "kind",
+        "raw",
+        "schema",
+        "string_form",
+        "target",
+    )
 
     def __init__(self, schema: Schema, raw: dict[str, Any]) -> None:
         self.schema = schema
@@ -70,7 +80,9 @@ class Node:
         self.target = target
         self._fields: dict[str, Node] | None = None
         self._items: Node | None = None
+        self._go_type = ""
         self.kind = self._classify()
+        self.string_form = self._string_form()
 
     def _classify(self) -> str:
         if self.definition == _QUANTITY:
@@ -89,6 +101,16 @@ class Node:
         if typ in (ARRAY, STRING, INTEGER, NUMBER, BOOLEAN):
             return typ
         return ANY
+
+    def _string_form(self) -> str:
+        """How a string is read: `time`, `microtime`, `byte` (base64) or plain ``."""
+        if self.kind != STRING:
+            return ""
+        if self.definition.endswith(".meta.v1.Time"):
+            return "time"
+        if self.definition.endswith(".meta.v1.MicroTime"):
+            return "microtime"
+        return "byte" if self.target.get("format") == "byte" else ""
 
     def ext(self, name: str) -> Any:
         """An `x-kubernetes-*` extension, from the field first, then its definition."""
@@ -152,6 +174,11 @@ class Node:
     @property
     def go_type(self) -> str:
         """The Go type Kubernetes would name in a decoding error."""
+        if not self._go_type:
+            self._go_type = self._compute_go_type()
+        return self._go_type
+
+    def _compute_go_type(self) -> str:
         if self.kind == INTEGER:
             return self.format or "int"
         if self.kind == NUMBER:

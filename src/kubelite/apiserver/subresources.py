@@ -256,7 +256,16 @@ async def _scale_write(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
         workload.setdefault("spec", {})["replicas"] = replicas
         return workload
 
-    result, _ = await ctx.store.update(ctx.info.namespace, name, change, subresource="scale")
+    manager = options.field_manager(ctx.query, ctx.request.headers.get("User-Agent", ""))
+    result, _ = await ctx.store.update(
+        ctx.info.namespace,
+        name,
+        change,
+        subresource="scale",
+        on_prepared=lambda new, old: patching.track_update(
+            ctx.resource, old, new, manager, "scale"
+        ),
+    )
     return responses.body(_scale_of(result), warnings=ctx.warnings)
 
 

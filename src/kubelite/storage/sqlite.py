@@ -370,6 +370,12 @@ class SqliteStore(Store):
             self._apply(batch, outcomes, revision)
 
     def _write_batch(self, batch: list[_Op]) -> tuple[list[Event | StoreError], int]:
+        """Decide every operation of a batch, then write them all in one transaction.
+
+        Conditions are checked in Python against the newest state, so the rows can go to
+        SQLite in a few `executemany` calls: the thread holds the GIL for less time, which the
+        event loop serving requests needs.
+        """
         con = self._writer
         assert con is not None
         revision = self._revision
@@ -377,55 +383,58 @@ class SqliteStore(Store):
         # Earlier operations of this batch on the same key; `_live` holds everything before it
         # (the event loop only changes `_live` between batches, never while one is written).
         written: dict[str, KeyValue | None] = {}
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            for op in batch:
-                current = written[op.key] if op.key in written else self._live.get(op.key)
-                if op.type == CREATE:
-                    if current is not None:
-                        outcomes.append(KeyExistsError(op.key))
-                        continue
-                    revision += 1
-                    con.execute(
-                        "INSERT INTO log VALUES (?, ?, 0, ?, 0, ?)",
-                        (revision, op.key, revision, op.value),
-                    )
-                    con.execute("INSERT INTO kv VALUES (?, ?)", (op.key, revision))
-                    kv = KeyValue(op.key, op.value, revision, revision)
-                    written[op.key] = kv
-                    outcomes.append(Event(CREATE, kv, None))
-                    continue
-                if current is None:
-                    outcomes.append(KeyNotFoundError(op.key))
-                    continue
-                if op.expected and op.expected != current.mod_revision:
-                    outcomes.append(RevisionConflictError(op.key, current))
+        log_rows: list[tuple[int, str, int, int, int, bytes]] = []
+        for op in batch:
+            current = written[op.key] if op.key in written else self._live.get(op.key)
+            if op.type == CREATE:
+                if current is not None:
+                    outcomes.append(KeyExistsError(op.key))
                     continue
                 revision += 1
-                if op.type == UPDATE:
-                    con.execute(
-                        "INSERT INTO log VALUES (?, ?, 0, ?, ?, ?)",
-                        (revision, op.key, current.create_revision, current.mod_revision, op.value),
+                kv = KeyValue(op.key, op.value, revision, revision)
+                log_rows.append((revision, op.key, 0, revision, 0, op.value))
+                written[op.key] = kv
+                outcomes.append(Event(CREATE, kv, None))
+                continue
+            if current is None:
+                outcomes.append(KeyNotFoundError(op.key))
+                continue
+            if op.expected and op.expected != current.mod_revision:
+                outcomes.append(RevisionConflictError(op.key, current))
+                continue
+            revision += 1
+            if op.type == UPDATE:
+                kv = KeyValue(op.key, op.value, current.create_revision, revision)
+                log_rows.append(
+                    (revision, op.key, 0, current.create_revision, current.mod_revision, op.value)
+                )
+                written[op.key] = kv
+                outcomes.append(Event(UPDATE, kv, current))
+            else:
+                kv = KeyValue(op.key, current.value, current.create_revision, revision)
+                log_rows.append(
+                    (
+                        revision,
+                        op.key,
+                        1,
+                        current.create_revision,
+                        current.mod_revision,
+                        current.value,
                     )
-                    con.execute("UPDATE kv SET revision = ? WHERE key = ?", (revision, op.key))
-                    kv = KeyValue(op.key, op.value, current.create_revision, revision)
-                    written[op.key] = kv
-                    outcomes.append(Event(UPDATE, kv, current))
-                else:
-                    con.execute(
-                        "INSERT INTO log VALUES (?, ?, 1, ?, ?, ?)",
-                        (
-                            revision,
-                            op.key,
-                            current.create_revision,
-                            current.mod_revision,
-                            current.value,
-                        ),
-                    )
-                    con.execute("DELETE FROM kv WHERE key = ?", (op.key,))
-                    written[op.key] = None
-                    kv = KeyValue(op.key, current.value, current.create_revision, revision)
-                    outcomes.append(Event(DELETE, kv, current))
+                )
+                written[op.key] = None
+                outcomes.append(Event(DELETE, kv, current))
+        if not log_rows:
+            return outcomes, revision
+        live = [(key, kv.mod_revision) for key, kv in written.items() if kv is not None]
+        gone = [(key,) for key, kv in written.items() if kv is None]
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.executemany("INSERT INTO log VALUES (?, ?, ?, ?, ?, ?)", log_rows)
+            if live:
+                con.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", live)
+            if gone:
+                con.executemany("DELETE FROM kv WHERE key = ?", gone)
             con.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (revision,))
             con.execute("COMMIT")
         except BaseException:
