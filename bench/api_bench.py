@@ -264,13 +264,20 @@ async def bench_etcd(quick: bool) -> list[dict[str, Any]]:
     process = subprocess.Popen(
         [
             "etcd",
-            "--data-dir", str(data_dir),
-            "--listen-client-urls", f"http://127.0.0.1:{client_port}",
-            "--advertise-client-urls", f"http://127.0.0.1:{client_port}",
-            "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
-            "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
-            "--initial-cluster", f"default=http://127.0.0.1:{peer_port}",
-            "--log-level", "error",
+            "--data-dir",
+            str(data_dir),
+            "--listen-client-urls",
+            f"http://127.0.0.1:{client_port}",
+            "--advertise-client-urls",
+            f"http://127.0.0.1:{client_port}",
+            "--listen-peer-urls",
+            f"http://127.0.0.1:{peer_port}",
+            "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{peer_port}",
+            "--initial-cluster",
+            f"default=http://127.0.0.1:{peer_port}",
+            "--log-level",
+            "error",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -293,31 +300,7 @@ async def bench_etcd(quick: bool) -> list[dict[str, Any]]:
             value = base64.b64encode(pod_body("x" * 8)).decode()
             for concurrency in CONCURRENCY:
                 total = {1: 300, 16: 2000, 64: 4000}[concurrency] // (4 if quick else 1)
-                latencies: list[float] = []
-                counter = iter(range(total))
-
-                async def worker(c: int = concurrency) -> None:
-                    for i in counter:
-                        key = base64.b64encode(f"/registry/pods/c{c}/p-{i}".encode()).decode()
-                        body = json.dumps({"key": key, "value": value})
-                        start = time.perf_counter()
-                        async with session.post(f"{base}/v3/kv/put", data=body) as response:
-                            await response.read()
-                            assert response.status == 200
-                        latencies.append(time.perf_counter() - start)
-
-                began = time.perf_counter()
-                await asyncio.gather(*(worker() for _ in range(concurrency)))
-                seconds = time.perf_counter() - began
-                results.append(
-                    {
-                        "concurrency": concurrency,
-                        "puts": total,
-                        "per_second": total / seconds,
-                        "p50_ms": statistics.median(latencies) * 1000,
-                        "p99_ms": percentile(latencies, 0.99) * 1000,
-                    }
-                )
+                results.append(await _etcd_burst(session, base, value, concurrency, total))
     finally:
         process.terminate()
         process.wait(10)
@@ -325,25 +308,61 @@ async def bench_etcd(quick: bool) -> list[dict[str, Any]]:
     return results
 
 
+async def _etcd_burst(
+    session: aiohttp.ClientSession, base: str, value: str, concurrency: int, total: int
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    counter = iter(range(total))
+
+    async def worker() -> None:
+        for i in counter:
+            key = base64.b64encode(f"/registry/pods/c{concurrency}/p-{i}".encode()).decode()
+            body = json.dumps({"key": key, "value": value})
+            start = time.perf_counter()
+            async with session.post(f"{base}/v3/kv/put", data=body) as response:
+                await response.read()
+                assert response.status == 200
+            latencies.append(time.perf_counter() - start)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - began
+    return {
+        "concurrency": concurrency,
+        "puts": total,
+        "per_second": total / seconds,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
 def report(results: dict[str, Any]) -> None:
     etcd = {r["concurrency"]: r for r in results.get("etcd", [])}
     print("\npod creates (kubelite) vs raw puts (etcd)")
-    print(f"{'clients':>8} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
-          f"{'etcd puts/s':>12} {'etcd p99':>9} {'ratio':>6}")
+    print(
+        f"{'clients':>8} {'creates/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'etcd puts/s':>12} {'etcd p99':>9} {'ratio':>6}"
+    )
     for row in results["creates"]:
         peer = etcd.get(row["concurrency"])
         ratio = f"{row['per_second'] / peer['per_second']:.2f}" if peer else "-"
         peer_rate = f"{peer['per_second']:.0f}" if peer else "-"
         peer_p99 = f"{peer['p99_ms']:.1f}" if peer else "-"
-        print(f"{row['concurrency']:>8} {row['per_second']:>10.0f} {row['p50_ms']:>8.1f} "
-              f"{row['p99_ms']:>8.1f} {peer_rate:>12} {peer_p99:>9} {ratio:>6}")
+        print(
+            f"{row['concurrency']:>8} {row['per_second']:>10.0f} {row['p50_ms']:>8.1f} "
+            f"{row['p99_ms']:>8.1f} {peer_rate:>12} {peer_p99:>9} {ratio:>6}"
+        )
     print("\nwatch delivery (create sent -> event received, 16 creating clients)")
     for row in results["watch"]:
-        print(f"  {row['watchers']:>2} watchers: p50 {row['p50_ms']:.1f} ms, "
-              f"p99 {row['p99_ms']:.1f} ms, {row['events']} events, {row['missing']} missing")
+        print(
+            f"  {row['watchers']:>2} watchers: p50 {row['p50_ms']:.1f} ms, "
+            f"p99 {row['p99_ms']:.1f} ms, {row['events']} events, {row['missing']} missing"
+        )
     listing = results["list"]
-    print(f"\nLIST of {listing['pods']} pods: JSON {listing['json_seconds'] * 1000:.0f} ms "
-          f"({listing['json_mb']:.1f} MB), Table {listing['table_seconds'] * 1000:.0f} ms")
+    print(
+        f"\nLIST of {listing['pods']} pods: JSON {listing['json_seconds'] * 1000:.0f} ms "
+        f"({listing['json_mb']:.1f} MB), Table {listing['table_seconds'] * 1000:.0f} ms"
+    )
     print(f"server RSS with them stored: {results['rss_mb']:.0f} MB")
 
 

@@ -31,8 +31,12 @@ spec:
         - containerPort: 80
 """
 
-CONFIGMAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
-             "data": {"a": "1", "b": "2"}}
+CONFIGMAP = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "settings"},
+    "data": {"a": "1", "b": "2"},
+}
 
 
 def _get(cluster: Cluster, namespace: str, what: str) -> dict:
@@ -42,13 +46,23 @@ def _get(cluster: Cluster, namespace: str, what: str) -> dict:
 @pytest.mark.parametrize("patch_type", ["strategic", "merge", "json"])
 def test_kubectl_patch_of_every_type(cluster: Cluster, namespace: str, patch_type: str):
     cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=DEPLOYMENT)
-    patch = {
-        "strategic": '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.27"}]}}}}',
-        "merge": '{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.27"}]}}}}',
-        "json": '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:1.27"}]',
-    }[patch_type]
-    out = cluster.kubectl("patch", "deployment", "mydeployment", "-n", namespace,
-                          "--type", patch_type, "-p", patch)
+    containers = [{"name": "nginx", "image": "nginx:1.27"}]
+    patch = json.dumps(
+        {
+            "strategic": {"spec": {"template": {"spec": {"containers": containers}}}},
+            "merge": {"spec": {"template": {"spec": {"containers": containers}}}},
+            "json": [
+                {
+                    "op": "replace",
+                    "path": "/spec/template/spec/containers/0/image",
+                    "value": "nginx:1.27",
+                }
+            ],
+        }[patch_type]
+    )
+    out = cluster.kubectl(
+        "patch", "deployment", "mydeployment", "-n", namespace, "--type", patch_type, "-p", patch
+    )
     assert out.stdout.strip() == "deployment.apps/mydeployment patched"
     deployment = _get(cluster, namespace, "deployment/mydeployment")
     containers = deployment["spec"]["template"]["spec"]["containers"]
@@ -63,9 +77,11 @@ def test_kubectl_patch_of_every_type(cluster: Cluster, namespace: str, patch_typ
 def test_server_side_apply_with_kubectl_and_its_conflicts(cluster: Cluster, namespace: str):
     out = cluster.kubectl("apply", "--server-side", "-n", namespace, "-f", "-", stdin=DEPLOYMENT)
     assert out.stdout.strip() == "deployment.apps/mydeployment serverside-applied"
-    deployment = json.loads(cluster.kubectl(
-        "get", "deployment/mydeployment", "-n", namespace, "-o", "json", "--show-managed-fields"
-    ).stdout)
+    deployment = json.loads(
+        cluster.kubectl(
+            "get", "deployment/mydeployment", "-n", namespace, "-o", "json", "--show-managed-fields"
+        ).stdout
+    )
     managers = {(m["manager"], m["operation"]) for m in deployment["metadata"]["managedFields"]}
     assert ("kubectl", "Apply") in managers
     cluster.kubectl("scale", "deployment", "mydeployment", "-n", namespace, "--replicas=5")
@@ -83,8 +99,9 @@ def test_server_side_apply_with_kubectl_and_its_conflicts(cluster: Cluster, name
 
 
 def test_dry_run_server_validates_and_stores_nothing(cluster: Cluster, namespace: str):
-    out = cluster.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-",
-                          stdin=json.dumps(CONFIGMAP))
+    out = cluster.kubectl(
+        "apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=json.dumps(CONFIGMAP)
+    )
     assert out.stdout.strip() == "configmap/settings created (server dry run)"
     missing = cluster.kubectl("get", "configmap", "settings", "-n", namespace, check=False)
     assert missing.returncode == 1 and "NotFound" in missing.stderr
@@ -126,14 +143,21 @@ def test_openapi_v3_offers_field_validation_for_patch(cluster: Cluster):
 
 
 def test_namespaces_that_are_terminating_refuse_new_content(cluster: Cluster):
-    cluster.kubectl("create", "-f", "-", stdin=yaml.safe_dump(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "leaving"}}))
+    cluster.kubectl(
+        "create",
+        "-f",
+        "-",
+        stdin=yaml.safe_dump(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "leaving"}}
+        ),
+    )
     out = cluster.kubectl("delete", "namespace", "leaving", "--wait=false")
     assert out.stdout.strip() == 'namespace "leaving" deleted'
     ns = json.loads(cluster.kubectl("get", "namespace", "leaving", "-o", "json").stdout)
     assert ns["status"]["phase"] == "Terminating"
-    refused = cluster.kubectl("create", "-n", "leaving", "-f", "-", stdin=json.dumps(CONFIGMAP),
-                              check=False)
+    refused = cluster.kubectl(
+        "create", "-n", "leaving", "-f", "-", stdin=json.dumps(CONFIGMAP), check=False
+    )
     assert refused.returncode == 1
     assert (
         'Error from server (Forbidden): error when creating "STDIN": configmaps "settings" is '
@@ -157,8 +181,12 @@ def test_the_kubernetes_service_is_there(cluster: Cluster):
 
 
 def test_services_get_cluster_ips_from_the_range(cluster: Cluster, namespace: str):
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "myservice"},
-           "spec": {"ports": [{"protocol": "TCP", "port": 80, "targetPort": 9376}]}}
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "myservice"},
+        "spec": {"ports": [{"protocol": "TCP", "port": 80, "targetPort": 9376}]},
+    }
     cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=json.dumps(svc))
     got = _get(cluster, namespace, "service/myservice")
     assert re.fullmatch(r"10\.43\.\d+\.\d+", got["spec"]["clusterIP"])
@@ -171,7 +199,8 @@ def test_metrics_count_requests_and_watches(cluster: Cluster, namespace: str):
     text = cluster.kubectl("get", "--raw", "/metrics").stdout
     assert re.search(
         r'apiserver_request_total\{code="200",group="",resource="pods",subresource="",'
-        r'verb="LIST"\} \d+', text
+        r'verb="LIST"\} \d+',
+        text,
     ) or re.search(r'apiserver_request_total\{[^}]*resource="pods"[^}]*verb="LIST"[^}]*\}', text)
     assert "apiserver_request_duration_seconds_bucket" in text
     assert "apiserver_registered_watchers" in text

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from kubelite.api import errors, meta, schema
+from kubelite.api import errors, meta, protobuf, schema
 from kubelite.api.schema import Node
 
 # fieldValidation values (metav1.FieldValidation*).
@@ -99,6 +99,8 @@ def parse_body(body: bytes, content_type: str) -> Any:
         return parse_yaml(body)
     if kind in JSON_TYPES or kind.endswith("+json") or kind in ("", "*/*"):
         return parse_json(body)
+    if kind == protobuf.MEDIA_TYPE:
+        return protobuf.decode_request(body)
     raise errors.unsupported_media_type(kind)
 
 
@@ -120,73 +122,95 @@ def _json_kind(value: Any) -> str:
     return "null"
 
 
+# A location in a body, built as the walk descends and only rendered when something is
+# reported: (parent, key, how) with `how` one of _FIELD, _INDEX, _MAP_KEY.
+_FIELD, _INDEX, _MAP_KEY = 0, 1, 2
+Path = tuple[Any, Any, int] | None
+
+
+def _shown(path: Path) -> str:
+    """The path as Kubernetes prints it: `spec.containers[0].imgae`."""
+    parts: list[tuple[Any, int]] = []
+    while path is not None:
+        path, key, how = path
+        parts.append((key, how))
+    out = ""
+    for key, how in reversed(parts):
+        out = (f"{out}.{key}" if out else key) if how == _FIELD else f"{out}[{key}]"
+    return out
+
+
+def _go_field(path: Path) -> str:
+    """The path as Go's JSON decoder names a field: `spec.containers.ports.containerPort`."""
+    names: list[str] = []
+    while path is not None:
+        path, key, how = path
+        if how == _FIELD:
+            names.append(key)
+    return ".".join(reversed(names))
+
+
 class _Walker:
     """One pass over a decoded body: prune unknown fields, note repeated keys, check types."""
 
-    def __init__(self, root_type: str, canonical_quantity: Callable[[Any], str] | None) -> None:
-        self.root_type = root_type
+    def __init__(self, canonical_quantity: Callable[[Any], str] | None) -> None:
         self.problems: list[str] = []
         self.canonical_quantity = canonical_quantity
 
-    def type_error(self, value: Any, node: Node, struct: str, path: str) -> DecodeError:
-        field_path = path.replace("[]", "")
+    @staticmethod
+    def type_error(value: Any, go_type: str, struct: str, path: Path) -> DecodeError:
         return DecodeError(
             f"json: cannot unmarshal {_json_kind(value)} into Go struct field "
-            f"{struct}.{field_path} of type {node.go_type}"
+            f"{struct}.{_go_field(path)} of type {go_type}"
         )
 
-    def walk(self, value: Any, node: Node | None, path: str, shown: str, struct: str) -> Any:
-        """Return the decoded value; `path` is the Go field path, `shown` the one users read."""
-        if node is None or value is None:
-            return value
+    def walk(self, value: Any, node: Node, path: Path, struct: str) -> Any:
+        """The decoded form of `value`, a field of the Go struct `struct` at `path`."""
         kind = node.kind
         if kind == schema.OBJECT:
-            if not isinstance(value, dict):
-                raise self.type_error(value, node, struct, path)
-            return self.walk_object(value, node, path, shown)
+            if type(value) is not dict and not isinstance(value, dict):
+                raise self.type_error(value, node.go_type, struct, path)
+            return self.walk_object(value, node, path)
+        if kind == schema.STRING:
+            if type(value) is not str:
+                raise self.type_error(value, node.go_type, struct, path)
+            return self.string(value, node.string_form) if node.string_form else value
+        if kind == schema.ARRAY:
+            if type(value) is not list:
+                raise self.type_error(value, node.go_type, struct, path)
+            items = node.items
+            if items is None:
+                return _plain(value)
+            walk = self.walk
+            return [walk(v, items, (path, i, _INDEX), struct) for i, v in enumerate(value)]
         if kind == schema.MAP:
             if not isinstance(value, dict):
-                raise self.type_error(value, node, struct, path)
+                raise self.type_error(value, node.go_type, struct, path)
             items = node.items
-            out = {}
-            for key in self._keys(value, shown):
-                item = value[key]
-                if item is None:
-                    continue
-                out[key] = self.walk(item, items, path, f"{shown}[{key}]", struct)
-            return out
-        if kind == schema.ARRAY:
-            if not isinstance(value, list):
-                raise self.type_error(value, node, struct, path)
-            items = node.items
-            return [self.walk(v, items, path, f"{shown}[{i}]", struct) for i, v in enumerate(value)]
-        if kind == schema.STRING:
-            if not isinstance(value, str):
-                raise self.type_error(value, node, struct, path)
-            return self.string(value, node)
+            if items is None:
+                return _plain(value)
+            return {
+                key: self.walk(value[key], items, (path, key, _MAP_KEY), struct)
+                for key in self._keys(value, path)
+                if value[key] is not None
+            }
         if kind == schema.INTEGER:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise self.type_error(value, node, struct, path)
-            if isinstance(value, float):
-                if not value.is_integer():
-                    raise self.type_error(value, node, struct, path)
-                value = int(value)
+            if type(value) is int:
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise self.type_error(value, node.go_type, struct, path)
+        if kind == schema.BOOLEAN:
+            if type(value) is not bool:
+                raise self.type_error(value, node.go_type, struct, path)
             return value
         if kind == schema.NUMBER:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise self.type_error(value, node, struct, path)
-            return value
-        if kind == schema.BOOLEAN:
-            if not isinstance(value, bool):
-                raise self.type_error(value, node, struct, path)
+                raise self.type_error(value, node.go_type, struct, path)
             return value
         if kind == schema.INT_OR_STRING:
             if isinstance(value, bool) or not isinstance(value, int | str):
-                raise DecodeError(
-                    f"json: cannot unmarshal {_json_kind(value)} into Go struct "
-                    f"field {struct}.{path.replace('[]', '')} of type "
-                    "intstr.IntOrString"
-                )
+                raise self.type_error(value, "intstr.IntOrString", struct, path)
             return value
         if kind == schema.QUANTITY:
             if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -202,9 +226,9 @@ class _Walker:
                 raise DecodeError(str(exc)) from exc
         return _plain(value)
 
-    def string(self, value: str, node: Node) -> str:
-        fmt = node.format
-        if node.definition.endswith(".meta.v1.Time"):
+    @staticmethod
+    def string(value: str, form: str) -> str:
+        if form == "time":
             when = meta.parse_time(value)
             if when is None:
                 raise DecodeError(
@@ -212,7 +236,7 @@ class _Walker:
                     f'"{value}" as "2006"'
                 )
             return meta.format_time(when)
-        if node.definition.endswith(".meta.v1.MicroTime"):
+        if form == "microtime":
             when = meta.parse_time(value)
             if when is None:
                 raise DecodeError(
@@ -220,39 +244,36 @@ class _Walker:
                     f'parse "{value}" as "2006"'
                 )
             return meta.format_micro_time(when)
-        if fmt == "byte":
-            try:
-                base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError) as exc:
-                raise DecodeError(f"illegal base64 data: {exc}") from exc
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise DecodeError(f"illegal base64 data: {exc}") from exc
         return value
 
-    def _keys(self, obj: dict[str, Any], shown: str) -> list[str]:
+    def _keys(self, obj: dict[str, Any], path: Path) -> Any:
         """Keys in order, reporting the repeated ones as Kubernetes does."""
         if not isinstance(obj, _Pairs):
-            return list(obj)
+            return obj
         seen: set[str] = set()
         for key in obj.keys_in_order:
             if key in seen:
-                self.problems.append(f'duplicate field "{errors.child(shown, key)}"')
+                self.problems.append(f'duplicate field "{_shown((path, key, _FIELD))}"')
             seen.add(key)
         return list(dict.fromkeys(obj.keys_in_order))
 
-    def walk_object(self, obj: dict[str, Any], node: Node, path: str, shown: str) -> dict:
+    def walk_object(self, obj: dict[str, Any], node: Node, path: Path) -> dict[str, Any]:
         fields = node.fields
         struct = node.go_type
         out: dict[str, Any] = {}
-        for key in self._keys(obj, shown):
+        for key in self._keys(obj, path):
             value = obj[key]
             child = fields.get(key)
             if child is None:
-                self.problems.append(f'unknown field "{errors.child(shown, key)}"')
+                self.problems.append(f'unknown field "{_shown((path, key, _FIELD))}"')
                 continue
             if value is None:
                 continue
-            out[key] = self.walk(
-                value, child, errors.child(path, key), errors.child(shown, key), struct
-            )
+            out[key] = self.walk(value, child, (path, key, _FIELD), struct)
         return out
 
 
@@ -288,9 +309,9 @@ def decode(
         )
     if node is None:
         return _plain(value), []
-    walker = _Walker(kind, canonical_quantity)
+    walker = _Walker(canonical_quantity)
     try:
-        obj = walker.walk_object(value, node, "", "")
+        obj = walker.walk_object(value, node, None)
     except DecodeError as exc:
         raise errors.bad_request(f"{handled_as}: {exc}") from exc
     return obj, walker.problems

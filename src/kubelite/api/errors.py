@@ -163,8 +163,9 @@ def unsupported_media_type(content_type: str) -> StatusError:
     return StatusError(
         415,
         REASON_UNSUPPORTED_MEDIA_TYPE,
-        f"the body of the request was in an unknown format - "
-        f"accepted media types include: application/json, application/yaml ({content_type})",
+        f"the body of the request was in an unknown format - accepted media types include: "
+        f"application/json, application/yaml, application/vnd.kubernetes.protobuf "
+        f"({content_type})",
     )
 
 

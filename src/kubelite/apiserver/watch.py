@@ -226,8 +226,7 @@ async def _pump(
             now = loop.time()
             closing = not final_bookmark_sent and now >= deadline - BOOKMARK_BEFORE_DEADLINE
             if bookmarks and (now >= next_bookmark or closing):
-                # Nothing is queued for this watcher, so it has seen every revision so far.
-                last_revision = max(last_revision, ctx.store.store.revision)
+                last_revision = max(last_revision, stream.progress())
                 await response.write(encoder.bookmark(last_revision))
                 next_bookmark = now + settings.bookmark_interval
                 final_bookmark_sent = final_bookmark_sent or closing

@@ -113,6 +113,13 @@ class Watch(abc.ABC):
         """Wait for the next events (at least one); raises WatchClosedError when it ends."""
 
     @abc.abstractmethod
+    def progress(self) -> int:
+        """A revision this watch has delivered everything up to (etcd's progress notify).
+
+        A bookmark may carry it: a client resuming from there misses nothing.
+        """
+
+    @abc.abstractmethod
     def close(self) -> None:
         """Stop the watch and release what it holds; safe to call twice."""
 

@@ -111,6 +111,7 @@ class _SqliteWatch(Watch):
         self._waiter: asyncio.Future[None] | None = None
         self._error: str | None = None
         self._closed = False
+        self._delivered = 0
 
     def _push(self, events: list[Event]) -> None:
         if self._closed:
@@ -145,7 +146,12 @@ class _SqliteWatch(Watch):
                 self._waiter = None
         events = list(self._queue)
         self._queue.clear()
+        self._delivered = events[-1].revision
         return events
+
+    def progress(self) -> int:
+        # With nothing queued, every committed event under the prefix has been handed over.
+        return self._store.revision if not self._queue else self._delivered
 
     def close(self) -> None:
         if self._closed:
