@@ -36,6 +36,15 @@ def body(
     )
 
 
+def raw_list(
+    kind: str, api_version: str, list_meta: dict[str, Any], items: list[bytes]
+) -> web.Response:
+    """A JSON list whose items are already encoded."""
+    head = orjson.dumps({"kind": kind, "apiVersion": api_version, "metadata": list_meta})
+    payload = b"".join((head[:-1], b',"items":[', b",".join(items), b"]}"))
+    return web.Response(body=payload, status=200, headers=_headers(JSON_CONTENT_TYPE, None))
+
+
 def error(exc: StatusError, warnings: list[str] | None = None) -> web.Response:
     return web.Response(
         body=orjson.dumps(exc.to_status()),

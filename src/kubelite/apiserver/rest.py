@@ -166,7 +166,8 @@ class RestAPI:
     async def list(self, ctx: RequestContext) -> web.StreamResponse:
         opts = self._list_options(ctx)
         target = negotiation.negotiate(ctx.request.headers.get("Accept", ""), is_list=True)
-        page = await ctx.store.list(self.namespace_of(ctx), opts)
+        raw = target.form == negotiation.JSON
+        page = await ctx.store.list(self.namespace_of(ctx), opts, raw=raw)
         list_meta: Obj = {"resourceVersion": str(page.revision)}
         if page.continue_token:
             list_meta["continue"] = page.continue_token
@@ -187,6 +188,10 @@ class RestAPI:
                 "metadata": list_meta,
                 "items": [negotiation.partial_metadata(o, target.meta_version) for o in page.items],
             }
+        elif page.raw is not None:
+            return responses.raw_list(
+                ctx.resource.list_kind_name(), ctx.resource.api_version, list_meta, page.raw
+            )
         else:
             body = {
                 "kind": ctx.resource.list_kind_name(),
