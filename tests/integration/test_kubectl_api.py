@@ -142,7 +142,7 @@ def test_openapi_v3_offers_field_validation_for_patch(cluster: Cluster):
     assert containers["x-kubernetes-patch-merge-key"] == "name"
 
 
-def test_namespaces_that_are_terminating_refuse_new_content(cluster: Cluster):
+def test_deleting_a_namespace_empties_it_then_removes_it(cluster: Cluster):
     cluster.kubectl(
         "create",
         "-f",
@@ -151,6 +151,9 @@ def test_namespaces_that_are_terminating_refuse_new_content(cluster: Cluster):
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "leaving"}}
         ),
     )
+    held = dict(CONFIGMAP, metadata={"name": "held", "finalizers": ["example.com/hold"]})
+    cluster.kubectl("create", "-n", "leaving", "-f", "-", stdin=json.dumps(held))
+    cluster.kubectl("create", "-n", "leaving", "-f", "-", stdin=json.dumps(CONFIGMAP))
     out = cluster.kubectl("delete", "namespace", "leaving", "--wait=false")
     assert out.stdout.strip() == 'namespace "leaving" deleted'
     ns = json.loads(cluster.kubectl("get", "namespace", "leaving", "-o", "json").stdout)
@@ -164,6 +167,26 @@ def test_namespaces_that_are_terminating_refuse_new_content(cluster: Cluster):
         "forbidden: unable to create new content in namespace leaving because it is being "
         "terminated"
     ) in refused.stderr
+    # The namespace controller deletes the content and reports what a finalizer holds back.
+    cluster.kubectl(
+        "wait", "--for=condition=NamespaceFinalizersRemaining", "namespace/leaving", "--timeout=30s"
+    )
+    ns = json.loads(cluster.kubectl("get", "namespace", "leaving", "-o", "json").stdout)
+    remaining = {c["type"]: c for c in ns["status"]["conditions"]}
+    assert (
+        "configmaps has 1 resource instances" in remaining["NamespaceContentRemaining"]["message"]
+    )
+    cluster.kubectl(
+        "patch",
+        "configmap",
+        "held",
+        "-n",
+        "leaving",
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+    )
+    cluster.kubectl("wait", "--for=delete", "namespace/leaving", "--timeout=30s")
 
 
 def test_system_namespaces_exist_and_default_cannot_be_deleted(cluster: Cluster):

@@ -5,7 +5,30 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kubelite.cli import daemon, server
+from kubelite.cli import (
+    apply,
+    create,
+    daemon,
+    delete,
+    describe,
+    events,
+    get,
+    resources,
+    server,
+    version,
+)
+
+# The kubectl-like commands: (name, module, help). Each module has add_arguments and run.
+KUBECTL_COMMANDS = (
+    ("apply", apply, "apply a configuration to resources from files or stdin"),
+    ("create", create, "create resources from files or stdin"),
+    ("describe", describe, "show details of a resource or group of resources"),
+    ("delete", delete, "delete resources by file names, stdin, resources and names, or label"),
+    ("events", events, "list events"),
+    ("get", get, "display one or many resources"),
+    ("api-resources", resources, "print the supported API resources on the server"),
+    ("version", version, "print the client and server version information"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     stop_parser = commands.add_parser("stop", help="stop a server started with `kubelite start`")
     stop_parser.add_argument("--data-dir", default=str(server.DEFAULT_DATA_DIR))
     stop_parser.set_defaults(run=daemon.stop)
+    for name, module, help_text in KUBECTL_COMMANDS:
+        command_parser = commands.add_parser(name, help=help_text)
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(run=module.run)
     return parser
 
 

@@ -24,6 +24,9 @@ import yaml
 
 from kubelite.apiserver import certs
 from kubelite.apiserver.server import APIServer, ServerConfig, default_advertise_address
+from kubelite.client.api import APIClient
+from kubelite.client.kubeconfig import ClientConfig
+from kubelite.controllers.manager import ControllerManager
 
 DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
 DEFAULT_KUBECONFIG = Path("/etc/kubelite/kubelite.yaml")
@@ -145,6 +148,15 @@ def kubeconfig_paths(flags: ServerFlags) -> list[Path]:
     return paths
 
 
+def _loopback_config(pki: certs.Pki, url: str) -> ClientConfig:
+    return ClientConfig(
+        server=url,
+        certificate_authority_data=pki.ca_cert.read_bytes(),
+        client_certificate_data=pki.admin_cert.read_bytes(),
+        client_key_data=pki.admin_key.read_bytes(),
+    )
+
+
 async def serve(flags: ServerFlags) -> None:
     config = ServerConfig(
         data_dir=flags.data_dir,
@@ -160,10 +172,14 @@ async def serve(flags: ServerFlags) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
+    controllers: ControllerManager | None = None
     try:
         assert server.pki is not None
         host = flags.bind_address if flags.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
         url = f"https://{host}:{server.port}"
+        # The controllers are clients of the API like any other, over loopback HTTPS.
+        controllers = ControllerManager(APIClient(_loopback_config(server.pki, url)))
+        controllers.start()
         text = admin_kubeconfig(server.pki, url)
         for path in kubeconfig_paths(flags):
             _write_private(path, text)
@@ -171,6 +187,8 @@ async def serve(flags: ServerFlags) -> None:
         print(f"kubelite API server listening on {url}", flush=True)
         await stop.wait()
     finally:
+        if controllers is not None:
+            await controllers.stop()
         await server.stop()
 
 

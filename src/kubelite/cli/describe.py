@@ -1,0 +1,221 @@
+"""`kubelite describe`: fetch objects and what relates to them, and print them as kubectl does.
+
+For each object this fetches what kubectl's describer fetches: the object, its events (a list of
+core events with `fieldSelector=involvedObject.name=..,involvedObject.namespace=..,
+involvedObject.uid=..`, plus `involvedObject.kind` for other kinds than pods), and for a node the
+pods bound to it and its Lease. `describers` lays the text out. Pods and nodes get kubectl's own
+layout; any other kind the generic one. `describe TYPE NAME` falls back, as kubectl does, to every
+object whose name starts with NAME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubelite.api import fields, meta
+from kubelite.cli import describers
+from kubelite.cli.kubectl_args import (
+    DEFAULT_CHUNK_SIZE,
+    CommandError,
+    Session,
+    add_all_namespaces_flag,
+    add_filename_flags,
+    add_global_flags,
+    add_selector_flag,
+    report_errors,
+    resolve_targets,
+    run_command,
+)
+from kubelite.cli.manifests import read_manifests
+from kubelite.client import APIClient, APIError, APINotFoundError, Resource
+
+Obj = dict[str, Any]
+
+EVENTS = Resource("", "v1", "events", kind="Event")
+PODS = Resource("", "v1", "pods", kind="Pod")
+LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("resources", nargs="*", metavar="TYPE[/NAME] [NAME_PREFIX]")
+    add_selector_flag(parser)
+    parser.add_argument(
+        "--show-events",
+        default="true",
+        type=str.lower,
+        choices=("true", "false"),
+        help="show the events of each object (default true)",
+    )
+    add_filename_flags(parser, "describe")
+    add_all_namespaces_flag(parser)
+    add_global_flags(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_command(args, lambda session: _describe(session, args))
+
+
+def event_selector(obj: Obj, kind: str | None) -> str:
+    """The field selector of an object's events (EventInterface.GetFieldSelector)."""
+    terms = [
+        ("involvedObject.name", meta.name_of(obj)),
+        ("involvedObject.namespace", meta.namespace_of(obj)),
+    ]
+    if kind:
+        terms.append(("involvedObject.kind", kind))
+    uid = meta.get_path(obj, "metadata", "uid")
+    if uid:
+        terms.append(("involvedObject.uid", uid))
+    return ",".join(f"{key}={fields.escape_value(value)}" for key, value in terms)
+
+
+async def search_events(client: APIClient, obj: Obj, kind: str | None) -> list[Obj]:
+    """The core events about an object, in every namespace when it has none (a node)."""
+    listing = await client.list(
+        EVENTS,
+        namespace=meta.namespace_of(obj) or None,
+        field_selector=event_selector(obj, kind),
+        limit=DEFAULT_CHUNK_SIZE,
+    )
+    return listing.get("items") or []
+
+
+async def _node_extras(
+    client: APIClient, node: Obj, show_events: bool
+) -> tuple[list[Obj], list[Obj] | None, Obj | str]:
+    name = meta.name_of(node)
+    pods = await client.list(
+        PODS,
+        field_selector=f"spec.nodeName={fields.escape_value(name)},"
+        "status.phase!=Succeeded,status.phase!=Failed",
+        limit=DEFAULT_CHUNK_SIZE,
+    )
+    events = None
+    if show_events:
+        # The kubelet names the node by its name where others use its uid: look for both.
+        events = await search_events(client, node, "Node")
+        by_name = {**node, "metadata": {**(node.get("metadata") or {}), "uid": name}}
+        events += await search_events(client, by_name, "Node")
+    lease: Obj | str
+    try:
+        lease = await client.get(LEASES, name, namespace=NODE_LEASE_NAMESPACE)
+    except APIError as e:
+        lease = e.message
+    return pods.get("items") or [], events, lease
+
+
+async def describe_object(
+    client: APIClient, resource: Resource, obj: Obj, show_events: bool
+) -> str:
+    """The description of one object, with whatever its describer needs fetched."""
+    now = meta.now()
+    if (resource.group, resource.kind) == ("", "Pod"):
+        events = await search_events(client, obj, None) if show_events else None
+        return describers.describe_pod(obj, events, now)
+    if (resource.group, resource.kind) == ("", "Node"):
+        pods, events, lease = await _node_extras(client, obj, show_events)
+        return describers.describe_node(obj, pods, events, lease, now)
+    events = await search_events(client, obj, resource.kind) if show_events else None
+    return describers.describe_generic(obj, events, now)
+
+
+async def _matching_prefix(
+    client: APIClient, resource: Resource, namespace: str | None, prefix: str
+) -> list[Obj]:
+    listing = await client.list(resource, namespace=namespace, limit=DEFAULT_CHUNK_SIZE)
+    return [o for o in listing.get("items") or [] if meta.name_of(o).startswith(prefix)]
+
+
+@dataclass
+class Found:
+    """The objects to describe, in order, the errors met finding them, and whether every
+    resource asked for lives in the session's namespace (for `No resources found in ...`)."""
+
+    objects: list[tuple[Resource, Obj]] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
+    in_namespace: bool = True
+    # Found by name prefix: kubectl then ends every description with a newline.
+    by_prefix: bool = False
+
+
+async def _objects_from_files(session: Session, args: argparse.Namespace, result: Found) -> None:
+    client = session.client
+    for manifest in read_manifests(args.filename, recursive=args.recursive):
+        obj = manifest.obj
+        resource = await client.resource_for_kind(obj["apiVersion"], obj["kind"])
+        namespace = (meta.namespace_of(obj) or session.namespace) if resource.namespaced else None
+        try:
+            live = await client.get(resource, meta.name_of(obj), namespace=namespace)
+        except APIError as e:
+            result.errors.append(e)
+            continue
+        result.objects.append((resource, live))
+
+
+async def _objects_from_args(session: Session, args: argparse.Namespace, result: Found) -> None:
+    client = session.client
+    if not args.resources:
+        raise CommandError(
+            "You must specify the type of resource to describe. "
+            'Use "kubectl api-resources" for a complete list of supported resources.'
+        )
+    targets, _ = await resolve_targets(client, args.resources, "describe")
+    # `describe TYPE NAME` (and only that form) also accepts a name prefix.
+    prefix_allowed = len(args.resources) == 2 and "/" not in args.resources[0]
+    result.in_namespace = not args.all_namespaces and all(t.resource.namespaced for t in targets)
+    for target in targets:
+        resource = target.resource
+        namespace = None
+        if resource.namespaced and not args.all_namespaces:
+            namespace = session.namespace
+        try:
+            if target.name is None:
+                listing = await client.list(
+                    resource,
+                    namespace=namespace,
+                    label_selector=args.selector,
+                    limit=DEFAULT_CHUNK_SIZE,
+                )
+                result.objects += [(resource, item) for item in listing.get("items") or []]
+                continue
+            try:
+                live = await client.get(resource, target.name, namespace=namespace)
+                result.objects.append((resource, live))
+            except APINotFoundError:
+                if not prefix_allowed:
+                    raise
+                matches = await _matching_prefix(client, resource, namespace, target.name)
+                if not matches:
+                    raise
+                result.objects += [(resource, item) for item in matches]
+                result.by_prefix = True
+        except APIError as e:
+            result.errors.append(e)
+
+
+async def _describe(session: Session, args: argparse.Namespace) -> int:
+    result = Found()
+    if args.filename:
+        await _objects_from_files(session, args, result)
+    else:
+        await _objects_from_args(session, args, result)
+    show_events = args.show_events == "true"
+    texts = [
+        await describe_object(session.client, resource, obj, show_events)
+        for resource, obj in result.objects
+    ]
+    if result.by_prefix:
+        sys.stdout.write("".join(f"{text}\n" for text in texts))
+    else:
+        sys.stdout.write("\n\n".join(texts))
+    sys.stdout.flush()
+    if not result.objects and not result.errors:
+        if result.in_namespace:
+            print(f"No resources found in {session.namespace} namespace.", file=sys.stderr)
+        else:
+            print("No resources found", file=sys.stderr)
+    return report_errors(result.errors)

@@ -1,0 +1,84 @@
+"""A work queue of object keys, as client-go's rate-limited workqueue behaves.
+
+A key is queued at most once however often it is added (bursts collapse); a key being worked on
+is not handed to a second worker, and if it is added meanwhile it comes back once the first is
+done. A failed key is retried after a per-key exponential back-off (client-go's
+ItemExponentialFailureRateLimiter: 5 ms doubling to 1000 s), which `forget` resets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+BASE_DELAY = 0.005
+MAX_DELAY = 1000.0
+
+
+class WorkQueue:
+    def __init__(self, base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY) -> None:
+        self._queue: collections.deque[str] = collections.deque()
+        self._queued: set[str] = set()
+        self._processing: set[str] = set()
+        self._dirty: set[str] = set()
+        self._failures: dict[str, int] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._ready = asyncio.Event()
+        self._base = base_delay
+        self._max = max_delay
+
+    def add(self, key: str) -> None:
+        if key in self._processing:
+            self._dirty.add(key)
+            return
+        if key in self._queued:
+            return
+        self._queued.add(key)
+        self._queue.append(key)
+        self._ready.set()
+
+    def add_after(self, key: str, delay: float) -> None:
+        if delay <= 0:
+            self.add(key)
+            return
+        old = self._timers.pop(key, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        self._timers[key] = loop.call_later(delay, self._fire, key)
+
+    def _fire(self, key: str) -> None:
+        self._timers.pop(key, None)
+        self.add(key)
+
+    def add_rate_limited(self, key: str) -> None:
+        """Retry later, each failure of the key doubling the wait."""
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        self.add_after(key, min(self._base * (2**failures), self._max))
+
+    def forget(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+    async def get(self) -> str:
+        while not self._queue:
+            self._ready.clear()
+            await self._ready.wait()
+        key = self._queue.popleft()
+        self._queued.discard(key)
+        self._processing.add(key)
+        return key
+
+    def done(self, key: str) -> None:
+        self._processing.discard(key)
+        if key in self._dirty:
+            self._dirty.discard(key)
+            self.add(key)
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def shut_down(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()

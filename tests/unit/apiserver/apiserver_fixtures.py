@@ -1,0 +1,201 @@
+"""Helpers and fixtures for the API server's unit tests: a real store, REST storage, HTTP app.
+
+Everything here is the real thing, put together the way `kubelite.apiserver.server.APIServer`
+puts it together: a `SqliteStore` in the test's temporary directory, one `ResourceStore` per
+kind with the namespace-lifecycle and service-allocation admission, and the aiohttp application
+of `kubelite.apiserver.app`, served by aiohttp's test server (plain HTTP: authentication is by
+bearer token here; client certificates are tested against a real HTTPS `APIServer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+
+from kubelite.api.kinds import REGISTRY, ResourceType
+from kubelite.apiserver import admission, watch
+from kubelite.apiserver.app import Application, Routes
+from kubelite.apiserver.auth import Authenticator
+from kubelite.apiserver.metrics import Metrics
+from kubelite.apiserver.registry import ResourceStore
+from kubelite.apiserver.rest import RestAPI
+from kubelite.storage.sqlite import SqliteStore
+
+Obj = dict[str, Any]
+
+ADMIN_TOKEN = "admin-token-for-tests"
+VIEWER_TOKEN = "viewer-token-for-tests"
+# How long a test waits for something that should happen at once.
+WAIT = 5.0
+
+
+async def wait_for(
+    condition: Callable[[], bool | Awaitable[bool]], timeout: float = WAIT, what: str = ""
+) -> None:
+    """Poll `condition` until it holds; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
+        await asyncio.sleep(0.02)
+
+
+@dataclass
+class Stores:
+    """The REST storage of every kind over one store, wired as the API server wires it."""
+
+    store: SqliteStore
+    by_resource: dict[ResourceType, ResourceStore] = field(default_factory=dict)
+
+    def of(self, plural: str, group: str = "", version: str = "v1") -> ResourceStore:
+        resource = REGISTRY.lookup(group, version, plural)
+        assert resource is not None, plural
+        return self.by_resource[resource]
+
+    async def namespace(self, name: str) -> Obj:
+        return await self.of("namespaces").create("", {"metadata": {"name": name}})
+
+
+def build_stores(store: SqliteStore) -> Stores:
+    namespaces = REGISTRY.lookup("", "v1", "namespaces")
+    services = REGISTRY.lookup("", "v1", "services")
+    assert namespaces is not None and services is not None
+    lifecycle = admission.NamespaceLifecycle(store, namespaces)
+    allocator = admission.ServiceAllocator(store, services)
+    stores = Stores(store)
+    for resource in REGISTRY.resources:
+        mutating = [allocator] if resource is services else []
+        stores.by_resource[resource] = ResourceStore(
+            store, resource, mutating=mutating, validating=[lifecycle]
+        )
+    return stores
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = await SqliteStore.open(tmp_path / "db" / "state.db")
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def stores(store: SqliteStore) -> Stores:
+    """REST storage with the system namespaces in place, as after the server's bootstrap."""
+    built = build_stores(store)
+    await asyncio.gather(*(built.namespace(name) for name in admission.SYSTEM_NAMESPACES))
+    return built
+
+
+@dataclass
+class Api:
+    """An HTTP client of the application, authenticated as the admin by default."""
+
+    client: TestClient
+    stores: Stores
+    metrics: Metrics
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        token: str | None = ADMIN_TOKEN,
+        params: dict[str, str] | None = None,
+    ) -> ClientResponse:
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        data = raw
+        if body is not None:
+            data = orjson.dumps(body)
+        if data is not None:
+            sent.setdefault("Content-Type", content_type)
+        return await self.client.request(method, path, data=data, headers=sent, params=params)
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        response = await self.request(method, path, **kwargs)
+        return response.status, orjson.loads(await response.read())
+
+    def watchers(self) -> float:
+        value = self.metrics.registry.get_sample_value("apiserver_registered_watchers")
+        return value or 0.0
+
+
+def build_application(
+    stores: Stores,
+    tmp_path: Path,
+    *,
+    settings: watch.WatchSettings | None = None,
+) -> tuple[Application, Metrics]:
+    """`kubelite.apiserver.app.Application` put together as `APIServer.start` does."""
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text(
+        f'{ADMIN_TOKEN},system:admin,system:admin,"system:masters"\n'
+        f'{VIEWER_TOKEN},viewer,viewer,"viewers,auditors"\n'
+    )
+    metrics = Metrics()
+    metrics.add_store(lambda: stores.store.revision, dict)
+    settings = settings or watch.WatchSettings()
+    settings.on_count = metrics.watch_count
+    rest = RestAPI(stores.by_resource, settings)
+    routes = Routes(
+        rest=rest,
+        authenticator=Authenticator(tokens),
+        metrics=metrics,
+        server_address="127.0.0.1:6443",
+        ready=lambda: True,
+    )
+    return Application(routes), metrics
+
+
+@pytest.fixture
+def watch_settings() -> watch.WatchSettings:
+    """Watch timing for the app; a test module may override this fixture."""
+    return watch.WatchSettings()
+
+
+@pytest.fixture
+async def api(
+    stores: Stores, tmp_path: Path, watch_settings: watch.WatchSettings
+) -> AsyncIterator[Api]:
+    application, metrics = build_application(stores, tmp_path, settings=watch_settings)
+    server = TestServer(application.build())
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        yield Api(client, stores, metrics)
+    finally:
+        await client.close()
+
+
+async def read_watch_lines(
+    response: ClientResponse, count: int, timeout: float = WAIT
+) -> list[Obj]:
+    """The next `count` newline-delimited events of a watch stream, within `timeout`."""
+    events: list[Obj] = []
+    async with asyncio.timeout(timeout):
+        while len(events) < count:
+            line = await response.content.readline()
+            if not line:
+                break
+            if line.strip():
+                events.append(orjson.loads(line))
+    return events

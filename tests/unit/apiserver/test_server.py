@@ -1,0 +1,152 @@
+"""`APIServer`: bootstrap objects, housekeeping loops, restarts and shutdown, on real HTTPS."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from apiserver_fixtures import wait_for
+
+from kubelite.api import errors, meta
+from kubelite.apiserver.server import APIServer, ServerConfig
+
+
+def config(data_dir: Path, **overrides: Any) -> ServerConfig:
+    return ServerConfig(data_dir=data_dir, https_port=0, bind_address="127.0.0.1", **overrides)
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[APIServer]:
+    s = APIServer(config(tmp_path / "data", compaction_interval=0.2, event_ttl=1.0))
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.stop()
+
+
+def admin_context(s: APIServer) -> ssl.SSLContext:
+    assert s.pki is not None
+    context = ssl.create_default_context(cafile=str(s.pki.ca_cert))
+    context.load_cert_chain(s.pki.admin_cert, s.pki.admin_key)
+    return context
+
+
+async def test_bootstrap_namespaces_and_the_kubernetes_service(server: APIServer) -> None:
+    namespaces = server.resource_store("", "v1", "namespaces")
+    for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
+        assert (await namespaces.get("", name))["status"]["phase"] == "Active"
+    svc = await server.resource_store("", "v1", "services").get("default", "kubernetes")
+    assert svc["spec"]["clusterIP"] == "10.43.0.1"
+    assert svc["spec"]["ports"] == [
+        {"name": "https", "port": 443, "protocol": "TCP", "targetPort": server.port}
+    ]
+    assert svc["metadata"]["labels"] == {"component": "apiserver", "provider": "kubernetes"}
+    # A loopback advertise address has no endpoints (Kubernetes refuses loopback endpoints).
+    with pytest.raises(errors.StatusError):
+        await server.resource_store("", "v1", "endpoints").get("default", "kubernetes")
+
+
+async def test_a_restart_keeps_the_data_and_follows_the_new_port(tmp_path: Path) -> None:
+    first = APIServer(config(tmp_path / "data"))
+    await first.start()
+    cms = first.resource_store("", "v1", "configmaps")
+    await cms.create("default", {"metadata": {"name": "kept"}})
+    first_port = first.port
+    await first.stop()
+
+    second = APIServer(config(tmp_path / "data"))
+    await second.start()
+    try:
+        assert second.port != first_port
+        assert await second.resource_store("", "v1", "configmaps").get("default", "kept")
+        svc = await second.resource_store("", "v1", "services").get("default", "kubernetes")
+        assert svc["spec"]["ports"][0]["targetPort"] == second.port
+    finally:
+        await second.stop()
+
+
+async def test_old_revisions_are_compacted_one_interval_late(server: APIServer) -> None:
+    assert server.store is not None
+    store = server.store
+    cms = server.resource_store("", "v1", "configmaps")
+    await cms.create("default", {"metadata": {"name": "a"}})
+    written = store.revision
+    await wait_for(lambda: store.compacted_revision >= written, what="compaction")
+    # The newest state stays readable.
+    assert await cms.get("default", "a")
+
+
+async def test_expired_events_are_removed(server: APIServer) -> None:
+    events = server.resource_store("", "v1", "events")
+    old = meta.format_time(meta.now() - dt.timedelta(hours=2))
+    fresh = meta.format_time(meta.now() + dt.timedelta(hours=1))
+    for name, when in [("old", old), ("fresh", fresh)]:
+        await events.create(
+            "default",
+            {
+                "metadata": {"name": name},
+                "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+                "reason": "Tested",
+                "message": "m",
+                "type": "Normal",
+                "firstTimestamp": when,
+                "lastTimestamp": when,
+            },
+        )
+
+    async def old_is_gone() -> bool:
+        try:
+            await events.get("default", "old")
+        except errors.StatusError:
+            return True
+        return False
+
+    await wait_for(old_is_gone, what="the expired event to be deleted")
+    assert await events.get("default", "fresh")
+
+
+async def test_readiness_follows_start_and_stop(tmp_path: Path) -> None:
+    s = APIServer(config(tmp_path / "data"))
+    await s.start()
+    url = f"https://127.0.0.1:{s.port}/readyz"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url, ssl=admin_context(s)) as response,
+    ):
+        assert response.status == 200
+    await s.stop()
+    assert s.store is not None
+    with pytest.raises(Exception, match="closed"):
+        await s.store.create("/x", b"x")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="APIServer.stop (server.py:201) waits in AppRunner.cleanup for open handlers before "
+    "it closes the store, and a watch is an open handler until its timeout: with one watch "
+    "open, stop takes about 60 seconds (and about 2 minutes when the client does not go "
+    "away). Kubernetes ends watches at once when it shuts down",
+)
+async def test_stop_ends_open_watches_promptly(tmp_path: Path) -> None:
+    s = APIServer(config(tmp_path / "data"))
+    await s.start()
+    url = f"https://127.0.0.1:{s.port}/api/v1/namespaces/default/configmaps?watch=1"
+    async with aiohttp.ClientSession() as session:
+        response = await session.get(url, ssl=admin_context(s))
+        assert response.status == 200
+        stopping = asyncio.create_task(s.stop())
+        done, _ = await asyncio.wait({stopping}, timeout=5)
+        if not done:
+            # Let the server finish anyway: ending the store's watches frees its handlers.
+            assert s.store is not None
+            await s.store.close()
+        await asyncio.wait_for(stopping, 30)
+        response.close()
+    assert done, "stop() was still waiting for an open watch after 5 seconds"

@@ -1,0 +1,47 @@
+"""The work queue collapses bursts, never hands a key to two workers, and backs off."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kubelite.client.workqueue import WorkQueue
+
+
+async def test_a_key_added_many_times_is_queued_once() -> None:
+    queue = WorkQueue()
+    for _ in range(5):
+        queue.add("default/web")
+    queue.add("default/db")
+    assert len(queue) == 2
+    assert await queue.get() == "default/web"
+    assert await queue.get() == "default/db"
+
+
+async def test_a_key_added_while_processed_comes_back_after_done() -> None:
+    queue = WorkQueue()
+    queue.add("k")
+    key = await queue.get()
+    queue.add("k")
+    assert len(queue) == 0  # not handed to a second worker meanwhile
+    queue.done(key)
+    assert await asyncio.wait_for(queue.get(), 1) == "k"
+
+
+async def test_failures_back_off_exponentially_and_forget_resets() -> None:
+    queue = WorkQueue(base_delay=0.01, max_delay=1.0)
+    loop = asyncio.get_running_loop()
+    queue.add_rate_limited("k")  # 10 ms
+    started = loop.time()
+    assert await asyncio.wait_for(queue.get(), 1) == "k"
+    queue.done("k")
+    queue.add_rate_limited("k")  # 20 ms
+    queue.add_rate_limited("k")  # 40 ms, replacing the pending retry
+    await asyncio.wait_for(queue.get(), 1)
+    assert loop.time() - started >= 0.04
+    queue.done("k")
+    queue.forget("k")
+    queue.add_rate_limited("k")
+    before = loop.time()
+    await asyncio.wait_for(queue.get(), 1)
+    assert loop.time() - before < 0.04
+    queue.shut_down()
