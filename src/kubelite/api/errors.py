@@ -186,6 +186,21 @@ def timeout(message: str, retry_after: int = 1) -> StatusError:
     return StatusError(504, REASON_TIMEOUT, message, {"retryAfterSeconds": retry_after})
 
 
+def too_large_resource_version(requested: int, current: int) -> StatusError:
+    """504 with the cause client-go's reflector looks for before relisting."""
+    return StatusError(
+        504,
+        REASON_TIMEOUT,
+        f"Timeout: Too large resource version: {requested}, current: {current}",
+        {
+            "causes": [
+                {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+            ],
+            "retryAfterSeconds": 1,
+        },
+    )
+
+
 def internal_error(message: str) -> StatusError:
     return StatusError(
         500,
@@ -282,7 +297,7 @@ def forbidden_field(path: str, detail: str) -> FieldError:
 
 
 def too_long(path: str, max_length: int) -> FieldError:
-    return FieldError(TOO_LONG, path, detail=f"may not be more than {max_length} bytes")
+    return FieldError(TOO_LONG, path, detail=f"must have at most {max_length} bytes")
 
 
 def too_many(path: str, actual: int, max_items: int) -> FieldError:

@@ -86,6 +86,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         False,
         core.NamespaceStrategy(),
         short_names=("ns",),
+        # Kubernetes serves no deletecollection for namespaces.
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
         subresources=(
             Subresource("status", "Namespace", _STATUS_GPU),
             Subresource("finalize", "Namespace", ("update",)),

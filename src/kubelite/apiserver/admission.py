@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import time
 from typing import Any
 
 import orjson
@@ -79,25 +80,52 @@ def refuse_immortal_namespace_delete(name: str) -> None:
         raise errors.forbidden("namespaces", name, "this namespace may not be deleted")
 
 
+# How long an allocation made for a write in flight is held for it: the write lands (and the
+# address is then taken in the store) well within this, or failed and the address is free again.
+RESERVATION_SECONDS = 30.0
+
+
 class ServiceAllocator:
-    """Cluster IPs and node ports for Services, chosen among those no service holds."""
+    """Cluster IPs and node ports for Services, chosen among those no service holds.
+
+    What services hold is read from the store; what concurrent writes have just been given is
+    held here until they land, so two requests at once never get the same address (Kubernetes
+    reserves in its allocator before storing the service).
+    """
 
     def __init__(self, store: Store, services: ResourceType) -> None:
         self.store = store
         self.services = services
+        self._reserved: dict[str | int, tuple[str, float]] = {}
+
+    def _reserve(self, value: str | int, uid: str) -> None:
+        self._reserved[value] = (uid, time.monotonic() + RESERVATION_SECONDS)
 
     async def _in_use(self, skip_uid: str) -> tuple[set[str], set[int]]:
         listing = await self.store.list(self.services.key_prefix())
         ips: set[str] = set()
         ports: set[int] = set()
+        stored: set[str] = set()
         for kv in listing.items:
             svc = orjson.loads(kv.value)
-            if meta.get_path(svc, "metadata", "uid") == skip_uid:
+            uid = meta.get_path(svc, "metadata", "uid", default="")
+            stored.add(uid)
+            if uid == skip_uid:
                 continue
             ips.update(meta.get_path(svc, "spec", "clusterIPs", default=[]))
             for port in meta.get_path(svc, "spec", "ports", default=[]):
                 if port.get("nodePort"):
                     ports.add(port["nodePort"])
+        now = time.monotonic()
+        for value, (uid, expires) in list(self._reserved.items()):
+            # Once the write landed the store speaks for it (and frees it on delete).
+            if expires < now or uid in stored:
+                del self._reserved[value]
+            elif uid != skip_uid:
+                if isinstance(value, str):
+                    ips.add(value)
+                else:
+                    ports.add(value)
         return ips, ports
 
     async def __call__(
@@ -109,11 +137,14 @@ class ServiceAllocator:
         node_ports = services.needs_node_ports(obj)
         if wanted is None and not node_ports:
             return
-        ips, ports = await self._in_use(meta.get_path(obj, "metadata", "uid", default=""))
+        uid = meta.get_path(obj, "metadata", "uid", default="")
+        ips, ports = await self._in_use(uid)
         if wanted is not None:
             if wanted:
                 self._check_ip(obj, wanted, ips)
-            services.assign_cluster_ip(obj, wanted or self._free_ip(ips))
+            ip = wanted or self._free_ip(ips)
+            services.assign_cluster_ip(obj, ip)
+            self._reserve(ip, uid)
         if node_ports:
             for i, port in enumerate(obj["spec"].get("ports") or []):
                 if port.get("nodePort"):
@@ -121,6 +152,7 @@ class ServiceAllocator:
                 else:
                     port["nodePort"] = self._free_port(ports)
                 ports.add(port["nodePort"])
+                self._reserve(port["nodePort"], uid)
 
     @staticmethod
     def _invalid(obj: Obj, field: str, value: Any, detail: str) -> errors.StatusError:
@@ -135,7 +167,10 @@ class ServiceAllocator:
             raise self._invalid(
                 obj, "spec.clusterIPs[0]", wanted, "must be a valid IP address"
             ) from None
-        if address not in SERVICE_CIDR or address == SERVICE_CIDR.network_address:
+        if address not in SERVICE_CIDR or address in (
+            SERVICE_CIDR.network_address,
+            SERVICE_CIDR.broadcast_address,
+        ):
             raise self._invalid(
                 obj,
                 "spec.clusterIPs",

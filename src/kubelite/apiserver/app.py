@@ -98,15 +98,18 @@ class Application:
                 )
             )
         finally:
-            if info.is_resource:
+            # Only served resources become label values: paths a client makes up (or anyone
+            # unauthenticated sends) must not grow the metrics without bound.
+            if info.is_resource and code != 401:
+                known = self.routes.registry.lookup(info.group, info.version, info.resource)
                 verb = metrics_module.request_verb(
                     info.verb, request.method, request.headers.get("Content-Type", "")
                 )
                 self.routes.metrics.observe(
                     verb,
-                    info.group,
-                    info.resource,
-                    info.subresource,
+                    info.group if known else "",
+                    info.resource if known else "",
+                    info.subresource if known and known.subresource(info.subresource) else "",
                     code,
                     time.perf_counter() - started,
                 )

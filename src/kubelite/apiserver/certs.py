@@ -139,6 +139,18 @@ def _issue(
     return builder.sign(ca_key, hashes.SHA256()), key
 
 
+# A leaf certificate is re-issued when it has less than this left, at the next start.
+RENEW_BEFORE = dt.timedelta(days=30)
+
+
+def _fresh(cert_path: Path) -> bool:
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return cert.not_valid_after_utc - dt.datetime.now(dt.UTC) > RENEW_BEFORE
+
+
 def _covers(cert_path: Path, dns_names: list[str], ips: list[str]) -> bool:
     try:
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
@@ -147,13 +159,8 @@ def _covers(cert_path: Path, dns_names: list[str], ips: list[str]) -> bool:
         return False
     have_dns = set(san.get_values_for_type(x509.DNSName))
     have_ips = {str(i) for i in san.get_values_for_type(x509.IPAddress)}
-    expires = cert.not_valid_after_utc
-    fresh = expires - dt.datetime.now(dt.UTC) > dt.timedelta(days=30)
-    return (
-        fresh
-        and set(dns_names) <= have_dns
-        and {str(ipaddress.ip_address(i)) for i in ips} <= have_ips
-    )
+    wanted_ips = {str(ipaddress.ip_address(i)) for i in ips}
+    return _fresh(cert_path) and set(dns_names) <= have_dns and wanted_ips <= have_ips
 
 
 def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
@@ -185,7 +192,7 @@ def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
         )
         _write_private(pki.server_key, _pem_key(key))
         pki.server_cert.write_bytes(_pem_cert(cert) + _pem_cert(ca))
-    if not pki.admin_cert.exists() or not pki.admin_key.exists():
+    if not _fresh(pki.admin_cert) or not pki.admin_key.exists():
         cert, key = _issue(
             ca, ca_key, _name(ADMIN_USER, ADMIN_GROUP), ExtendedKeyUsageOID.CLIENT_AUTH
         )

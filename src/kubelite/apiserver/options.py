@@ -19,6 +19,27 @@ MAX_FIELD_MANAGER_LENGTH = 128
 _PROPAGATION_POLICIES = ("Orphan", "Background", "Foreground")
 
 
+# The options object each verb's query string is (metav1.*Options), named in 422 messages.
+_OPTIONS_KINDS = {
+    "list": "ListOptions",
+    "watch": "ListOptions",
+    "create": "CreateOptions",
+    "update": "UpdateOptions",
+    "patch": "PatchOptions",
+    "delete": "DeleteOptions",
+    "deletecollection": "DeleteOptions",
+}
+
+
+def options_kind(verb: str) -> str:
+    return _OPTIONS_KINDS.get(verb, "CreateOptions")
+
+
+def invalid_options(kind: str, *problems: errors.FieldError) -> errors.StatusError:
+    """422 for options that fail validation: `CreateOptions.meta.k8s.io "" is invalid: ...`."""
+    return errors.invalid_object(kind, "", list(problems), "meta.k8s.io")
+
+
 def _int(query: Mapping[str, str], name: str, default: int = 0) -> int:
     raw = query.get(name, "")
     if raw == "":
@@ -29,7 +50,8 @@ def _int(query: Mapping[str, str], name: str, default: int = 0) -> int:
         raise errors.bad_request(f'invalid value for {name}: "{raw}": must be an integer') from None
 
 
-def list_options(query: Mapping[str, str]) -> ListOptions:
+def list_options(query: Mapping[str, str], *, watch: bool = False) -> ListOptions:
+    """ListOptions from a query; a watch is checked by the rules of watches, not of lists."""
     opts = ListOptions()
     selector = query.get("labelSelector", "")
     if selector:
@@ -43,14 +65,12 @@ def list_options(query: Mapping[str, str]) -> ListOptions:
             opts.field_selector = fields.parse(field_selector)
         except ValueError as exc:
             raise errors.bad_request(str(exc)) from None
-    opts.limit = _int(query, "limit")
-    if opts.limit < 0:
-        opts.limit = 0
+    opts.limit = max(_int(query, "limit"), 0)
     rv = query.get("resourceVersion", "")
     match = query.get("resourceVersionMatch", "")
     token = query.get("continue", "")
     if token:
-        if rv not in ("",):
+        if rv not in ("", "0"):
             raise errors.bad_request(
                 "specifying resource version is not allowed when using continue"
             )
@@ -63,57 +83,80 @@ def list_options(query: Mapping[str, str]) -> ListOptions:
             raise errors.bad_request(f"invalid resource version: {rv}") from None
     if match:
         if match not in ("Exact", "NotOlderThan"):
-            raise errors.bad_request(
-                f'resourceVersionMatch: Unsupported value: "{match}": supported values: '
-                '"Exact", "NotOlderThan"'
+            raise invalid_options(
+                "ListOptions",
+                errors.not_supported("resourceVersionMatch", match, ["Exact", "NotOlderThan", ""]),
             )
-        if not rv:
-            raise errors.bad_request(
-                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
-                "resourceVersion is provided"
+        if not rv and not watch:
+            raise invalid_options(
+                "ListOptions",
+                errors.forbidden_field(
+                    "resourceVersionMatch",
+                    "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                ),
             )
         if match == "Exact" and rv == "0":
-            raise errors.bad_request(
-                'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden '
-                'for resourceVersion "0"'
+            raise invalid_options(
+                "ListOptions",
+                errors.forbidden_field(
+                    "resourceVersionMatch",
+                    'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+                ),
             )
     opts.resource_version = rv
     opts.resource_version_match = match
     return opts
 
 
-def dry_run(query: Mapping[str, Any]) -> bool:
-    values = query.getall("dryRun", []) if hasattr(query, "getall") else [query.get("dryRun")]
+def _dry_run_values(values: list[str], kind: str) -> bool:
     values = [v for v in values if v]
-    for value in values:
-        if value != "All":
-            raise errors.bad_request(f'Invalid dryRun value: "{value}": supported values: "All"')
+    if any(v != "All" for v in values):
+        rendered = "[]string{" + ", ".join(f'"{v}"' for v in values) + "}"
+        raise invalid_options(
+            kind,
+            errors.FieldError(
+                errors.NOT_SUPPORTED, "dryRun", detail=f'{rendered}: supported values: "All"'
+            ),
+        )
     return bool(values)
 
 
-def field_validation(query: Mapping[str, str]) -> str:
+def dry_run(query: Mapping[str, Any], kind: str = "CreateOptions") -> bool:
+    values = query.getall("dryRun", []) if hasattr(query, "getall") else [query.get("dryRun")]
+    return _dry_run_values(list(values), kind)
+
+
+def field_validation(query: Mapping[str, str], kind: str = "CreateOptions") -> str:
     mode = query.get("fieldValidation", "") or WARN
     if mode not in FIELD_VALIDATION_MODES:
-        raise errors.bad_request(
-            f'fieldValidation: Unsupported value: "{mode}": supported values: "Ignore", '
-            '"Strict", "Warn"'
+        raise invalid_options(
+            kind,
+            errors.not_supported("fieldValidation", mode, ["", "Ignore", "Strict", "Warn"]),
         )
     return mode
 
 
-def field_manager(query: Mapping[str, str], user_agent: str, *, required: bool = False) -> str:
+def field_manager(
+    query: Mapping[str, str],
+    user_agent: str,
+    *,
+    required: bool = False,
+    kind: str = "CreateOptions",
+) -> str:
     """The manager named in the query, or one derived from the User-Agent as Kubernetes does."""
     manager = query.get("fieldManager", "")
     if len(manager) > MAX_FIELD_MANAGER_LENGTH:
-        raise errors.bad_request(
-            f"fieldManager: Too long: may not be more than {MAX_FIELD_MANAGER_LENGTH} bytes"
+        raise invalid_options(kind, errors.too_long("fieldManager", MAX_FIELD_MANAGER_LENGTH))
+    if any(not ch.isprintable() for ch in manager):
+        raise invalid_options(
+            kind,
+            errors.invalid("fieldManager", manager, "must only contain printable characters"),
         )
     if manager:
         return manager
     if required:
-        raise errors.bad_request(
-            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is '
-            "required for apply patch"
+        raise invalid_options(
+            "PatchOptions", errors.required("fieldManager", "is required for apply patch")
         )
     # prefixFromUserAgent: the part before the first '/', capped.
     return user_agent.split("/", 1)[0][:MAX_FIELD_MANAGER_LENGTH] or "unknown"
@@ -153,5 +196,9 @@ def delete_options(query: Mapping[str, str], body: dict[str, Any] | None) -> Del
         opts.precondition_uid = preconditions.get("uid") or ""
         opts.precondition_rv = preconditions.get("resourceVersion") or ""
     run = source.get("dryRun") or []
-    opts.dry_run = dry_run(query) or run == ["All"]
+    if not isinstance(run, list):
+        run = [run]
+    opts.dry_run = dry_run(query, "DeleteOptions") | _dry_run_values(
+        [str(v) for v in run], "DeleteOptions"
+    )
     return opts

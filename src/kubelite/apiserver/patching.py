@@ -90,15 +90,21 @@ async def handle(api: RestAPI, ctx: RequestContext, subresource: str) -> web.Str
             f"{', '.join(PATCH_TYPES)}",
         )
     is_apply = content_type == APPLY_PATCH
-    dry_run = options.dry_run(ctx.query)
-    mode = options.field_validation(ctx.query)
+    dry_run = options.dry_run(ctx.query, "PatchOptions")
+    mode = options.field_validation(ctx.query, "PatchOptions")
     manager = options.field_manager(
-        ctx.query, ctx.request.headers.get("User-Agent", ""), required=is_apply
+        ctx.query,
+        ctx.request.headers.get("User-Agent", ""),
+        required=is_apply,
+        kind="PatchOptions",
     )
     force_raw = ctx.query.get("force", "")
     force = force_raw.lower() in ("true", "1")
     if force_raw and not is_apply:
-        raise errors.bad_request("force: Forbidden: may not be specified for non-apply patch")
+        raise options.invalid_options(
+            "PatchOptions",
+            errors.forbidden_field("force", "may not be specified for non-apply patch"),
+        )
     raw = await read_body(ctx.request)
     if not raw.strip():
         raise errors.bad_request("the request body is empty: a patch is required")

@@ -95,7 +95,12 @@ def with_version(kv: KeyValue) -> bytes:
     return kv.value[:at] + version + kv.value[at:]
 
 
+# A generated name fits in 63 characters: the prefix is cut to leave room for the suffix.
+_MAX_GENERATED_PREFIX = 63 - _GENERATED_LENGTH
+
+
 def generate_name(prefix: str) -> str:
+    prefix = prefix[:_MAX_GENERATED_PREFIX]
     return prefix + "".join(random.choices(_NAME_ALPHABET, k=_GENERATED_LENGTH))
 
 
@@ -249,14 +254,17 @@ class ResourceStore:
         if opts.continue_key:
             start = prefix + opts.continue_key
             revision = opts.continue_revision
-        elif opts.resource_version_match == "Exact":
+        elif opts.resource_version_match == "Exact" or (
+            opts.limit
+            and not opts.resource_version_match
+            and opts.resource_version not in ("", "0")
+        ):
+            # A paged list at a resourceVersion reads exactly that revision (the legacy rule).
             revision = int(opts.resource_version)
         elif opts.resource_version not in ("", "0"):
             wanted = int(opts.resource_version)
             if wanted > self.store.revision:
-                raise errors.timeout(
-                    f"Too large resource version: {wanted}, current: {self.store.revision}", 1
-                )
+                raise errors.too_large_resource_version(wanted, self.store.revision)
         filtering = opts.label_selector is not None or opts.field_selector is not None
         items: list[Obj] = []
         as_bytes = raw and not filtering and not self.converts
@@ -276,9 +284,7 @@ class ResourceStore:
                     f"{revision}, compacted {self.store.compacted_revision})"
                 ) from None
             except FutureRevisionError:
-                raise errors.timeout(
-                    f"Too large resource version: {revision}, current: {self.store.revision}", 1
-                ) from None
+                raise errors.too_large_resource_version(revision, self.store.revision) from None
             revision = result.revision
             if as_bytes:
                 return self._raw_page(result, prefix)
@@ -360,6 +366,10 @@ class ResourceStore:
         self.strategy.canonicalize(obj)
         await self._admit(self.validating, "CREATE", obj, None)
         if dry_run:
+            if await self.store.get(self.key(namespace, meta.name_of(obj))) is not None:
+                raise errors.already_exists(
+                    self.resource.plural, meta.name_of(obj), self.resource.group
+                )
             return obj
         name = meta.name_of(obj)
         for _ in range(_MAX_RETRIES):
@@ -545,23 +555,21 @@ class ResourceStore:
             obj = self.from_storage(kv)
             md = obj["metadata"]
             self._check_preconditions(obj, opts)
-            await self._admit(self.validating, "DELETE", obj, None)
+            await self._admit(self.mutating + self.validating, "DELETE", obj, None)
             period = self.strategy.grace_period(obj, opts.grace_period)
             held = bool(md.get("finalizers")) or self.strategy.holds_deletion(obj)
-            if md.get("deletionTimestamp"):
-                current = md.get("deletionGracePeriodSeconds") or 0
-                # A second delete may only shorten a grace period; a held object waits.
-                if held or period >= current:
-                    return obj, False
+            deleting = bool(md.get("deletionTimestamp"))
+            # A second delete may only shorten a grace period (BeforeDelete).
+            if deleting and period >= (md.get("deletionGracePeriodSeconds") or 0):
+                return obj, False
             if period > 0 or held:
                 marked = copy.deepcopy(obj)
                 mmd = marked["metadata"]
                 now = meta.now()
-                if not mmd.get("deletionTimestamp") or period > 0:
-                    mmd["deletionTimestamp"] = meta.format_time(now + _seconds(period))
+                mmd["deletionTimestamp"] = meta.format_time(now + _seconds(period))
                 mmd["deletionGracePeriodSeconds"] = period
-                if period > 0 and mmd.get("generation"):
-                    # Graceful deletion is a change of the desired state (BeforeDelete).
+                if not deleting and mmd.get("generation"):
+                    # Starting deletion changes the desired state (BeforeDelete bumps it).
                     mmd["generation"] += 1
                 self.strategy.begin_deletion(marked, meta.format_time(now))
                 if opts.dry_run:
@@ -627,6 +635,8 @@ class ResourceStore:
                 obj = self.from_storage(kv)
                 if self.matches(obj, opts):
                     initial.append(WatchEvent("ADDED", obj, kv.mod_revision))
+        elif opts.resource_version in ("", "0"):
+            revision = self.store.revision  # no initial events: from now on
         else:
             revision = int(opts.resource_version)
         try:
@@ -634,9 +644,7 @@ class ResourceStore:
         except CompactedError as exc:
             raise errors.gone(f"too old resource version: {revision} ({exc.compacted})") from None
         except FutureRevisionError:
-            raise errors.timeout(
-                f"Too large resource version: {revision}, current: {self.store.revision}", 1
-            ) from None
+            raise errors.too_large_resource_version(revision, self.store.revision) from None
         return initial, stream, revision
 
     def translate(self, event: Event, opts: ListOptions) -> WatchEvent | None:
@@ -645,11 +653,14 @@ class ResourceStore:
         An object that stops matching a selector is DELETED for that watcher, one that starts
         matching is ADDED, as Kubernetes' cacher reports them.
         """
+        # Events are shared by every watcher of the prefix, whatever version it watches (core
+        # and events.k8s.io Events share storage): decoded forms are kept per version.
         memo = event.memo
-        cur = memo.get("obj")
+        obj_key = self.resource.api_version
+        cur = memo.get(obj_key)
         if cur is None:
             cur = self.from_storage(event.kv)
-            memo["obj"] = cur
+            memo[obj_key] = cur
         filtering = opts.label_selector is not None or opts.field_selector is not None
         if event.type == DELETE:
             if filtering and not self.matches(cur, opts):
@@ -661,10 +672,11 @@ class ResourceStore:
         now_matches = self.matches(cur, opts)
         prev_obj = None
         if event.prev is not None:
-            prev_obj = memo.get("prev")
+            prev_key = f"prev:{obj_key}"
+            prev_obj = memo.get(prev_key)
             if prev_obj is None:
                 prev_obj = self.from_storage(event.prev)
-                memo["prev"] = prev_obj
+                memo[prev_key] = prev_obj
         was_matching = prev_obj is not None and self.matches(prev_obj, opts)
         if now_matches and was_matching:
             return WatchEvent("MODIFIED", cur, event.revision, event)

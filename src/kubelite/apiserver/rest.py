@@ -7,6 +7,7 @@ the kind's `Strategy`, printer and schema.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -75,6 +76,13 @@ class RestAPI:
             raise errors.StatusError(
                 404, errors.REASON_NOT_FOUND, "the server could not find the requested resource"
             )
+        if resource.namespaced and not info.namespace and info.verb not in ("list", "watch"):
+            # Only lists and watches span namespaces; /api/v1/pods/<name> names nothing.
+            if info.name:
+                raise errors.StatusError(
+                    404, errors.REASON_NOT_FOUND, "the server could not find the requested resource"
+                )
+            raise errors.method_not_allowed()
         ctx = RequestContext(request, info, resource, self.stores[resource], [])
         if info.subresource:
             return await subresources.handle(self, ctx)
@@ -130,7 +138,8 @@ class RestAPI:
         if not raw.strip():
             raise errors.bad_request("the request body is empty: an object is required")
         value = decoding.parse_body(raw, ctx.request.headers.get("Content-Type", ""))
-        return self.decode(ctx, value, options.field_validation(ctx.query))
+        kind = options.options_kind(ctx.info.verb)
+        return self.decode(ctx, value, options.field_validation(ctx.query, kind))
 
     def respond(
         self, ctx: RequestContext, obj: Obj, status: int = 200, *, allow_table: bool = True
@@ -158,7 +167,7 @@ class RestAPI:
         return self.respond(ctx, obj)
 
     def _list_options(self, ctx: RequestContext) -> ListOptions:
-        opts = options.list_options(ctx.query)
+        opts = options.list_options(ctx.query, watch=ctx.info.verb == "watch")
         if opts.field_selector is not None:
             ctx.resource.strategy.check_field_selector(opts.field_selector)
         return opts
@@ -209,7 +218,11 @@ class RestAPI:
     # --- writes -----------------------------------------------------------------------------
 
     def manager(self, ctx: RequestContext) -> str:
-        return options.field_manager(ctx.query, ctx.request.headers.get("User-Agent", ""))
+        return options.field_manager(
+            ctx.query,
+            ctx.request.headers.get("User-Agent", ""),
+            kind=options.options_kind(ctx.info.verb),
+        )
 
     async def create(self, ctx: RequestContext) -> web.StreamResponse:
         if ctx.info.name:
@@ -226,12 +239,14 @@ class RestAPI:
         return self.respond(ctx, created, 201)
 
     async def update(self, ctx: RequestContext, subresource: str = "") -> web.StreamResponse:
-        dry_run = options.dry_run(ctx.query)
+        dry_run = options.dry_run(ctx.query, "UpdateOptions")
         manager = self.manager(ctx)
         obj = await self.parse_object(ctx)
 
         async def mutate(_current: Obj | None) -> Obj:
-            return dict(obj)
+            # A fresh copy each attempt: the registry stamps the copy it gets, and a retry
+            # must not mistake the stored resourceVersion for the client's precondition.
+            return copy.deepcopy(obj)
 
         result, created = await ctx.store.update(
             self.namespace_of(ctx),

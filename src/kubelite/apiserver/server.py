@@ -126,6 +126,27 @@ def tls_context(pki: certs.Pki) -> ssl.SSLContext:
     return context
 
 
+def resource_stores(store: Store) -> dict[ResourceType, ResourceStore]:
+    """The REST storage of every kind, with the admission checks Kubernetes runs for it.
+
+    NamespaceLifecycle comes first, before the kind's validation, as in Kubernetes: a pod for
+    a namespace that does not exist is a 404 whatever else is wrong with it.
+    """
+    namespaces = REGISTRY.lookup("", "v1", "namespaces")
+    services = REGISTRY.lookup("", "v1", "services")
+    assert namespaces is not None and services is not None
+    lifecycle = admission.NamespaceLifecycle(store, namespaces)
+    allocator = admission.ServiceAllocator(store, services)
+    return {
+        resource: ResourceStore(
+            store,
+            resource,
+            mutating=[lifecycle, allocator] if resource is services else [lifecycle],
+        )
+        for resource in REGISTRY.resources
+    }
+
+
 class APIServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -137,6 +158,7 @@ class APIServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = False
         self.port = config.https_port
+        self.watch_settings: watch.WatchSettings | None = None
 
     async def start(self) -> None:
         config = self.config
@@ -144,18 +166,9 @@ class APIServer:
         self.pki = certs.ensure(config.data_dir / "tls", dns, ips)
         self.store = await SqliteStore.open(config.data_dir / "db" / "state.db")
         store = self.store
-        namespaces = REGISTRY.lookup("", "v1", "namespaces")
-        services = REGISTRY.lookup("", "v1", "services")
-        assert namespaces is not None and services is not None
-        lifecycle = admission.NamespaceLifecycle(store, namespaces)
-        allocator = admission.ServiceAllocator(store, services)
-        for resource in REGISTRY.resources:
-            mutating = [allocator] if resource is services else []
-            self.stores[resource] = ResourceStore(
-                store, resource, mutating=mutating, validating=[lifecycle]
-            )
+        self.stores = resource_stores(store)
         self.metrics.add_store(lambda: store.revision, self._object_counts)
-        settings = watch.WatchSettings(
+        settings = self.watch_settings = watch.WatchSettings(
             min_request_timeout=config.min_request_timeout,
             bookmark_interval=config.bookmark_interval,
             on_count=self.metrics.watch_count,
@@ -197,6 +210,10 @@ class APIServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.watch_settings is not None:
+            # Open watches end now (clients resume elsewhere or later), as on a Kubernetes
+            # shutdown; otherwise the runner would wait for each of them to time out.
+            self.watch_settings.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
         if self.store is not None:
@@ -297,16 +314,24 @@ class APIServer:
         interval = min(EVENT_SWEEP_INTERVAL, self.config.event_ttl)
         while True:
             await asyncio.sleep(interval)
-            cutoff = meta.now().timestamp() - self.config.event_ttl
-            listing = await self.store.list(events.resource.key_prefix())
-            for kv in listing.items:
-                event = orjson.loads(kv.value)
-                when = meta.parse_time(
-                    event.get("lastTimestamp")
-                    or event.get("eventTime")
-                    or meta.get_path(event, "metadata", "creationTimestamp", default="")
-                )
-                if when is not None and when.timestamp() < cutoff:
-                    md = event["metadata"]
-                    with contextlib.suppress(errors.StatusError):
-                        await events.delete(md["namespace"], md["name"], DeleteOptions())
+            try:
+                await self._expire_events(events)
+            except Exception:
+                log.exception("expiring events failed")
+
+    async def _expire_events(self, events: ResourceStore) -> None:
+        """Delete Events older than their time to live (--event-ttl)."""
+        assert self.store is not None
+        cutoff = meta.now().timestamp() - self.config.event_ttl
+        listing = await self.store.list(events.resource.key_prefix())
+        for kv in listing.items:
+            event = orjson.loads(kv.value)
+            when = meta.parse_time(
+                event.get("lastTimestamp")
+                or event.get("eventTime")
+                or meta.get_path(event, "metadata", "creationTimestamp", default="")
+            )
+            if when is not None and when.timestamp() < cutoff:
+                md = event["metadata"]
+                with contextlib.suppress(errors.StatusError):
+                    await events.delete(md["namespace"], md["name"], DeleteOptions())

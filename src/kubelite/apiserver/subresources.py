@@ -66,7 +66,7 @@ async def _decode_as(api: RestAPI, ctx: RequestContext, group: str, version: str
     api_version = f"{group}/{version}" if group else version
     node = schema.load().for_kind(group, version, kind)
     obj, problems = decoding.decode(value, node, kind, api_version)
-    api.judge(ctx, problems, options.field_validation(ctx.query))
+    api.judge(ctx, problems, options.field_validation(ctx.query, "CreateOptions"))
     return obj
 
 

@@ -14,14 +14,14 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
 
 from kubelite.api import errors
-from kubelite.apiserver import negotiation
+from kubelite.apiserver import negotiation, options
 from kubelite.apiserver.negotiation import Target
 from kubelite.apiserver.registry import ListOptions, WatchEvent
 from kubelite.storage.interface import WatchClosedError
@@ -47,6 +47,12 @@ class WatchSettings:
     bookmark_interval: float = BOOKMARK_INTERVAL
     # Called with +1 when a watch opens and -1 when it closes (the watchers gauge).
     on_count: Callable[[int], None] | None = None
+    # The store watches of the open streams, so that a shutdown can end them at once.
+    open_streams: set[Any] = field(default_factory=set)
+
+    def close_all(self) -> None:
+        for stream in list(self.open_streams):
+            stream.close()
 
 
 class _Encoder:
@@ -63,7 +69,7 @@ class _Encoder:
         if form == negotiation.TABLE:
             return self._table_line(event)
         source = event.source
-        key = f"{form}:{event.type}"
+        key = f"{self.ctx.resource.api_version}:{form}:{self.target.meta_version}:{event.type}"
         if source is not None:
             cached = source.memo.get(key)
             if cached is not None:
@@ -127,11 +133,17 @@ async def serve(
     rv = opts.resource_version
     send_initial = rv in ("", "0")
     if send_initial_param:
+        # The streaming list (KEP-3157): initial events only when asked, and only together
+        # with resourceVersionMatch=NotOlderThan, as validateWatchOptions requires.
         send_initial = send_initial_param in _TRUE
-        if send_initial and opts.resource_version_match != "NotOlderThan":
-            raise errors.bad_request(
-                "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless "
-                "resourceVersionMatch is set to NotOlderThan"
+        if opts.resource_version_match != "NotOlderThan":
+            raise options.invalid_options(
+                "ListOptions",
+                errors.forbidden_field(
+                    "sendInitialEvents",
+                    "sendInitialEvents is forbidden for watch unless resourceVersionMatch is "
+                    "set to NotOlderThan",
+                ),
             )
     namespace = ctx.info.namespace if ctx.resource.namespaced else ""
     encoder = _Encoder(ctx, target)
@@ -156,6 +168,7 @@ async def serve(
         return response
 
     await response.prepare(ctx.request)
+    settings.open_streams.add(stream)
     if settings.on_count:
         settings.on_count(1)
     try:
@@ -176,6 +189,7 @@ async def serve(
         pass
     finally:
         stream.close()
+        settings.open_streams.discard(stream)
         if settings.on_count:
             settings.on_count(-1)
     with contextlib.suppress(ConnectionResetError):

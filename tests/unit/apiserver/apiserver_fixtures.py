@@ -22,12 +22,13 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from kubelite.api.kinds import REGISTRY, ResourceType
-from kubelite.apiserver import admission, watch
+from kubelite.apiserver import admission
 from kubelite.apiserver.app import Application, Routes
 from kubelite.apiserver.auth import Authenticator
 from kubelite.apiserver.metrics import Metrics
 from kubelite.apiserver.registry import ResourceStore
 from kubelite.apiserver.rest import RestAPI
+from kubelite.apiserver.server import resource_stores, watch
 from kubelite.storage.sqlite import SqliteStore
 
 Obj = dict[str, Any]
@@ -71,17 +72,8 @@ class Stores:
 
 
 def build_stores(store: SqliteStore) -> Stores:
-    namespaces = REGISTRY.lookup("", "v1", "namespaces")
-    services = REGISTRY.lookup("", "v1", "services")
-    assert namespaces is not None and services is not None
-    lifecycle = admission.NamespaceLifecycle(store, namespaces)
-    allocator = admission.ServiceAllocator(store, services)
     stores = Stores(store)
-    for resource in REGISTRY.resources:
-        mutating = [allocator] if resource is services else []
-        stores.by_resource[resource] = ResourceStore(
-            store, resource, mutating=mutating, validating=[lifecycle]
-        )
+    stores.by_resource.update(resource_stores(store))
     return stores
 
 

@@ -36,12 +36,6 @@ async def test_create_in_a_missing_namespace_is_not_found(stores: Stores) -> Non
     assert err.details == {"name": "nope", "kind": "namespaces"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NamespaceLifecycle runs as a validating check after the kind's validation "
-    "(server.py:155, registry.py:361); in Kubernetes it is a mutating plugin (Admit) that runs "
-    "before validation, so an invalid object in a missing namespace gets 404, not 422",
-)
 async def test_missing_namespace_is_reported_before_validation(stores: Stores) -> None:
     bad = {"metadata": {"name": "NOT_A_NAME"}}
     err = await refused(stores.of("configmaps").create("nope", bad))
@@ -138,14 +132,7 @@ async def test_a_requested_cluster_ip_is_kept_and_then_taken(stores: Stores) -> 
         "10.44.0.1",
         "192.168.1.1",
         "10.43.0.0",
-        pytest.param(
-            "10.43.255.255",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="admission.py:138 accepts the range's broadcast address; Kubernetes' "
-                "IPv4 service allocator never hands out or accepts it",
-            ),
-        ),
+        "10.43.255.255",
     ],
 )
 async def test_a_requested_ip_out_of_the_range_is_invalid(stores: Stores, ip: str) -> None:
@@ -172,13 +159,6 @@ async def test_out_of_range_message_prints_the_ips_as_go_does(stores: Stores) ->
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ServiceAllocator (admission.py:112) reads the services in use, then the write "
-    "happens later without any reservation: two creates racing for one address both get it. "
-    "Kubernetes' allocator reserves the address with compare-and-swap before the service is "
-    "stored",
-)
 async def test_concurrent_creates_cannot_both_get_one_address(stores: Stores) -> None:
     services = stores.of("services")
     results = await asyncio.gather(

@@ -153,12 +153,6 @@ def _reissue_admin(pki: certs.Pki, valid_for: dt.timedelta) -> None:
     pki.admin_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="certs.py:188 issues the admin certificate only when the file is missing; it is "
-    "valid for a year and never renewed, while the serving certificate is renewed 30 days "
-    "before it expires (k3s renews client certificates the same way)",
-)
 def test_an_admin_certificate_about_to_expire_is_renewed(tmp_path: Path) -> None:
     pki = certs.ensure(tmp_path / "tls", DNS, IPS)
     _reissue_admin(pki, dt.timedelta(days=5))

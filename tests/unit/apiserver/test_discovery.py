@@ -156,11 +156,6 @@ def test_documents_are_built_once() -> None:
     assert discovery.resource_list("", "v1") is discovery.resource_list("", "v1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kinds.py gives namespaces every verb; Kubernetes' namespace storage has no "
-    "DeleteCollection, so discovery lists create, delete, get, list, patch, update, watch",
-)
 async def test_namespaces_have_no_deletecollection(api: Api) -> None:
     _, listing = await api.json("GET", "/api/v1")
     assert entry(listing, "namespaces")["verbs"] == [v for v in ALL if v != "deletecollection"]

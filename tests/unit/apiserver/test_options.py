@@ -38,7 +38,6 @@ CASES: list[Any] = [
         422,
         'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
         "resourceVersionMatch is forbidden unless resourceVersion is provided",
-        marks=xfail(OPTIONS_422),
         id="match-without-rv",
     ),
     pytest.param(
@@ -48,7 +47,6 @@ CASES: list[Any] = [
         422,
         'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Unsupported value: '
         '"Bogus": supported values: "Exact", "NotOlderThan", ""',
-        marks=xfail(OPTIONS_422),
         id="unknown-match",
     ),
     pytest.param(
@@ -58,7 +56,6 @@ CASES: list[Any] = [
         422,
         'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: '
         'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
-        marks=xfail(OPTIONS_422),
         id="exact-at-zero",
     ),
     pytest.param(
@@ -88,7 +85,6 @@ CASES: list[Any] = [
         422,
         'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"Bogus"}: '
         'supported values: "All"',
-        marks=xfail(OPTIONS_422),
         id="bad-dry-run",
     ),
     pytest.param(
@@ -98,7 +94,6 @@ CASES: list[Any] = [
         422,
         'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Bogus": '
         'supported values: "", "Ignore", "Strict", "Warn"',
-        marks=xfail(OPTIONS_422),
         id="bad-field-validation",
     ),
     pytest.param(
@@ -107,7 +102,6 @@ CASES: list[Any] = [
         {"metadata": {"name": "b"}},
         422,
         'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Too long: ...',
-        marks=xfail(OPTIONS_422),
         id="long-field-manager",
     ),
     pytest.param(
@@ -116,7 +110,6 @@ CASES: list[Any] = [
         {"metadata": {"name": "b"}},
         422,
         'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: ...',
-        marks=xfail("options.py:107 accepts a field manager with non-printable characters"),
         id="unprintable-field-manager",
     ),
     # --- delete ---
@@ -153,7 +146,6 @@ CASES: list[Any] = [
         None,
         422,
         'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ...',
-        marks=xfail(OPTIONS_422),
         id="bad-dry-run-in-query",
     ),
     pytest.param(
@@ -162,10 +154,6 @@ CASES: list[Any] = [
         {"dryRun": ["Bogus"]},
         422,
         'DeleteOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: ...',
-        marks=xfail(
-            'options.py:155 ignores a dryRun in the DeleteOptions body that is not ["All"] '
-            "(and deletes for real); Kubernetes refuses it with 422"
-        ),
         id="bad-dry-run-in-body",
     ),
     # --- patch ---
@@ -176,7 +164,6 @@ CASES: list[Any] = [
         422,
         'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for '
         "non-apply patch",
-        marks=xfail(OPTIONS_422),
         id="force-on-merge-patch",
     ),
 ]
@@ -202,12 +189,6 @@ async def test_bad_options(
     assert [i["metadata"]["name"] for i in listing["items"]] == ["a"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='options.py:53 refuses resourceVersion=0 with continue; Kubernetes allows "0" '
-    "(storage.ValidateListOptions: 'Should not be allowed for any resource version, but "
-    "tightening the validation would be a breaking change')",
-)
 def test_continue_with_resource_version_zero_is_allowed() -> None:
     opts = options.list_options({"continue": TOKEN, "resourceVersion": "0"})
     assert opts.continue_key == "a\x00"

@@ -139,12 +139,6 @@ async def test_generate_name_appends_five_characters(stores: Stores) -> None:
     assert len(names) == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry.py:327 appends 5 characters to the whole generateName; Kubernetes "
-    "(names.SimpleNameGenerator) first cuts the prefix to 58 characters, so a long "
-    "generateName still gives a valid 63-character name",
-)
 async def test_generate_name_prefix_is_cut_to_fit_63_characters(stores: Stores) -> None:
     created = await stores.of("namespaces").create("", {"metadata": {"generateName": "a" * 62}})
     assert len(created["metadata"]["name"]) == 63
@@ -176,11 +170,6 @@ async def test_dry_run_create_stores_nothing(stores: Stores) -> None:
     assert err.code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry.py:362 returns before looking at the store; Kubernetes' dry-run create "
-    "(DryRunnableStorage.Create) answers 409 AlreadyExists for a name that is taken",
-)
 async def test_dry_run_create_of_an_existing_name_is_already_exists(stores: Stores) -> None:
     cms = stores.of("configmaps")
     await cms.create("default", configmap("a"))
@@ -378,11 +367,6 @@ async def test_finalizers_hold_deletion_until_the_last_one_goes(stores: Stores) 
     assert (await status_of(cms.get("default", "a"))).code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry.py:565 bumps generation only for graceful deletion; Kubernetes' "
-    "markAsDeleting also bumps it when finalizers hold a deleted object",
-)
 async def test_deleting_a_held_object_bumps_its_generation(stores: Stores) -> None:
     deployments = stores.of("deployments", "apps")
     await deployments.create("default", deployment("d", finalizers=["example.com/x"]))
@@ -479,12 +463,6 @@ async def test_a_shorter_grace_period_shortens_a_pending_deletion(stores: Stores
     assert shorter["metadata"]["deletionGracePeriodSeconds"] == 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry.py:554 returns early for any held object; Kubernetes (BeforeDelete) "
-    "still shortens deletionGracePeriodSeconds of a pod that finalizers hold, so "
-    "`kubectl delete --grace-period=0 --force` reaches the kubelet",
-)
 async def test_force_delete_shortens_the_grace_of_a_pod_with_finalizers(stores: Stores) -> None:
     pods = stores.of("pods")
     await pods.create("default", pod("p", node="n1", finalizers=["example.com/x"]))
@@ -521,11 +499,6 @@ async def test_namespace_deletion_enters_terminating_and_finalize_removes_it(
     assert (await status_of(namespaces.get("", "x"))).code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry.py:562 sets deletionGracePeriodSeconds: 0 on namespaces; Kubernetes' "
-    "namespace REST Delete only sets deletionTimestamp and the Terminating phase",
-)
 async def test_namespace_deletion_sets_no_grace_period(stores: Stores) -> None:
     await stores.namespace("x")
     marked, _ = await stores.of("namespaces").delete("", "x", DeleteOptions())
@@ -662,12 +635,6 @@ async def test_list_newer_than_the_store_is_a_timeout(stores: Stores) -> None:
     assert err.details is not None and err.details["retryAfterSeconds"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry.py:258 builds a plain Timeout; Kubernetes' NewTooLargeResourceVersionError "
-    "says 'Timeout: Too large resource version...' and carries the ResourceVersionTooLarge "
-    "cause that client-go's reflector (IsTooLargeResourceVersionError) looks for to relist",
-)
 async def test_too_large_resource_version_carries_its_cause(stores: Stores) -> None:
     current = stores.store.revision
     err = await status_of(
@@ -683,12 +650,6 @@ async def test_too_large_resource_version_carries_its_cause(stores: Stores) -> N
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry.py:254 serves resourceVersion=N without resourceVersionMatch from the "
-    "newest state; Kubernetes keeps the legacy rule that a paginated list (limit>0) with a "
-    "resourceVersion is an exact read at that revision",
-)
 async def test_paginated_list_with_a_resource_version_reads_exactly_that_revision(
     stores: Stores,
 ) -> None:

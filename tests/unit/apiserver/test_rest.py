@@ -95,13 +95,6 @@ async def test_stale_update_is_a_409_status(api: Api) -> None:
     assert body["details"] == {"name": "a", "kind": "configmaps"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rest.py:234 hands the registry a shallow copy of the body, and registry.py:518 "
-    "writes the stored resourceVersion into its (shared) metadata; when a concurrent writer "
-    "makes the compare-and-swap fail, the retry sees that resourceVersion as the client's "
-    "precondition and answers 409. Kubernetes retries an unconditional PUT (GuaranteedUpdate)",
-)
 async def test_concurrent_puts_without_a_resource_version_all_apply(api: Api) -> None:
     await created(api, CMS, {"metadata": {"name": "a"}})
     answers = await asyncio.gather(
@@ -162,14 +155,6 @@ async def test_unknown_paths_are_404(api: Api, method: str, path: str) -> None:
     assert (status, body["kind"], body["reason"]) == (404, "Status", "NotFound")
 
 
-ALL_NAMESPACES_WRITE = pytest.mark.xfail(
-    strict=True,
-    reason="rest.py:90 serves create and deletecollection on the all-namespaces path of a "
-    "namespaced kind (a POST gets 400, a DELETE a 200 that deletes nothing); Kubernetes "
-    "registers only list and watch there and answers 405",
-)
-
-
 @pytest.mark.parametrize(
     ("method", "path"),
     [
@@ -178,8 +163,8 @@ ALL_NAMESPACES_WRITE = pytest.mark.xfail(
         ("PATCH", CMS),
         ("POST", f"{PODS}/p/status"),
         ("GET", f"{PODS}/p/binding"),
-        pytest.param("POST", "/api/v1/configmaps", marks=ALL_NAMESPACES_WRITE),
-        pytest.param("DELETE", "/api/v1/configmaps", marks=ALL_NAMESPACES_WRITE),
+        ("POST", "/api/v1/configmaps"),
+        ("DELETE", "/api/v1/configmaps"),
     ],
 )
 async def test_methods_a_path_does_not_serve_are_405(api: Api, method: str, path: str) -> None:

@@ -127,13 +127,6 @@ async def test_readiness_follows_start_and_stop(tmp_path: Path) -> None:
         await s.store.create("/x", b"x")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="APIServer.stop (server.py:201) waits in AppRunner.cleanup for open handlers before "
-    "it closes the store, and a watch is an open handler until its timeout: with one watch "
-    "open, stop takes about 60 seconds (and about 2 minutes when the client does not go "
-    "away). Kubernetes ends watches at once when it shuts down",
-)
 async def test_stop_ends_open_watches_promptly(tmp_path: Path) -> None:
     s = APIServer(config(tmp_path / "data"))
     await s.start()

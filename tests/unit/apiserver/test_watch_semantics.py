@@ -198,13 +198,6 @@ async def test_send_initial_events_without_not_older_than_is_refused(api: Api) -
     assert "resourceVersionMatch" in body["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="options.py:70 applies the list rule 'resourceVersionMatch needs resourceVersion' "
-    "to watches; Kubernetes' validateWatchOptions has no such rule, and the WatchList request "
-    "client-go makes is sendInitialEvents=true&resourceVersionMatch=NotOlderThan with no "
-    "resourceVersion",
-)
 async def test_watch_list_request_without_a_resource_version(api: Api) -> None:
     await create(api, "a")
     response = await api.request(
@@ -225,24 +218,12 @@ async def test_watch_list_request_without_a_resource_version(api: Api) -> None:
     assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="watch.py:131 checks sendInitialEvents only when true; with sendInitialEvents=false "
-    "and no resourceVersion registry.py:631 does int('') and the client gets a 500. "
-    "Kubernetes answers 422 (sendInitialEvents requires resourceVersionMatch=NotOlderThan)",
-)
 async def test_send_initial_events_false_without_match_is_a_client_error(api: Api) -> None:
     status, body = await api.json("GET", CMS, params={"watch": "1", "sendInitialEvents": "false"})
     assert status == 422
     assert body["reason"] == "Invalid"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry.py:631 watches from revision int('0') = the beginning of history, so "
-    "sendInitialEvents=false&resourceVersion=0 replays every past change; Kubernetes starts "
-    "such a watch at the current state with no synthetic or historical events",
-)
 async def test_send_initial_events_false_at_zero_starts_now(api: Api) -> None:
     await create(api, "old")
     response = await open_watch(
@@ -299,12 +280,6 @@ async def test_many_watchers_get_their_own_forms_of_one_change(api: Api) -> None
     assert "data" not in partial_event["object"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="watch.py:66 caches encoded lines under f'{form}:{type}' without the meta.k8s.io "
-    "version, so a v1beta1 PartialObjectMetadata watcher receives the v1 line cached by "
-    "another watcher of the same change",
-)
 async def test_partial_metadata_watchers_of_two_versions(api: Api) -> None:
     rv = str(api.stores.store.revision)
     accept = "application/json;as=PartialObjectMetadata;v={};g=meta.k8s.io"
@@ -360,13 +335,6 @@ async def test_watchers_gauge_falls_when_the_client_goes(api: Api) -> None:
     await wait_for(lambda: api.watchers() == 0, what="the server to end the watch")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry.py:652 memoizes the decoded object in the store event (memo['obj']) and "
-    "watch.py:66 the encoded line, keyed without the resource; core/v1 and events.k8s.io/v1 "
-    "Events share one storage prefix, so whichever watcher decodes a change first decides the "
-    "version every other watcher of that change receives",
-)
 async def test_core_and_events_k8s_io_watchers_of_one_event(api: Api) -> None:
     rv = str(api.stores.store.revision)
     core = await open_watch(api, path="/api/v1/namespaces/default/events", resourceVersion=rv)

@@ -100,6 +100,8 @@ class NamespaceStrategy(Strategy):
 
     def begin_deletion(self, obj: Obj, now: str) -> None:
         self.begin_termination(obj, now)
+        # The namespace REST storage sets only the timestamp and the phase.
+        meta.metadata(obj).pop("deletionGracePeriodSeconds", None)
 
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
         return {"status.phase": meta.get_path(obj, "status", "phase", default="")}
