@@ -13,7 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
@@ -122,6 +123,9 @@ def _json_kind(value: Any) -> str:
     return "null"
 
 
+# What metav1.Time and MicroTime accept: RFC 3339, with a zone.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
 # A location in a body, built as the walk descends and only rendered when something is
 # reported: (parent, key, how) with `how` one of _FIELD, _INDEX, _MAP_KEY.
 _FIELD, _INDEX, _MAP_KEY = 0, 1, 2
@@ -228,6 +232,11 @@ class _Walker:
 
     @staticmethod
     def string(value: str, form: str) -> str:
+        if form in ("time", "microtime") and not _RFC3339.match(value):
+            layout = "2006-01-02T15:04:05Z07:00"
+            if form == "microtime":
+                layout = "2006-01-02T15:04:05.000000Z07:00"
+            raise DecodeError(f'parsing time "{value}" as "{layout}": cannot parse "{value}"')
         if form == "time":
             when = meta.parse_time(value)
             if when is None:
@@ -250,22 +259,27 @@ class _Walker:
             raise DecodeError(f"illegal base64 data: {exc}") from exc
         return value
 
-    def _keys(self, obj: dict[str, Any], path: Path) -> Any:
-        """Keys in order, reporting the repeated ones as Kubernetes does."""
+    def _keys(self, obj: dict[str, Any], path: Path, known: Any = None) -> Any:
+        """Each key once, in document order; a repeat of a `known` key is reported where it
+        comes, as Kubernetes' decoder meets it (an unknown key is reported once, as unknown)."""
         if not isinstance(obj, _Pairs):
             return obj
+        return self._ordered_keys(obj, path, known)
+
+    def _ordered_keys(self, obj: _Pairs, path: Path, known: Any) -> Iterator[str]:
         seen: set[str] = set()
         for key in obj.keys_in_order:
-            if key in seen:
+            if key not in seen:
+                seen.add(key)
+                yield key
+            elif known is None or key in known:
                 self.problems.append(f'duplicate field "{_shown((path, key, _FIELD))}"')
-            seen.add(key)
-        return list(dict.fromkeys(obj.keys_in_order))
 
     def walk_object(self, obj: dict[str, Any], node: Node, path: Path) -> dict[str, Any]:
         fields = node.fields
         struct = node.go_type
         out: dict[str, Any] = {}
-        for key in self._keys(obj, path):
+        for key in self._keys(obj, path, fields):
             value = obj[key]
             child = fields.get(key)
             if child is None:

@@ -88,7 +88,11 @@ def decode(kv: KeyValue) -> Obj:
 
 def with_version(kv: KeyValue) -> bytes:
     """The stored JSON with its resourceVersion spliced in: a list item without a decode."""
-    at = kv.value.index(_METADATA_OPEN) + len(_METADATA_OPEN)
+    found = kv.value.find(_METADATA_OPEN)
+    if found < 0 or b"{" in kv.value[1:found]:
+        # Not the layout `encode` writes (an object stored by an older kubelite): re-encode.
+        return orjson.dumps(decode(kv))
+    at = found + len(_METADATA_OPEN)
     version = b'"resourceVersion":"%d"' % kv.mod_revision
     if kv.value[at : at + 1] != b"}":
         version += b","
