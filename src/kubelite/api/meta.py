@@ -7,6 +7,9 @@ write the common fields without each caller repeating the `obj.get("metadata") o
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
+import time
 import uuid
 from typing import Any
 
@@ -19,7 +22,13 @@ def now() -> dt.datetime:
 
 def format_time(when: dt.datetime) -> str:
     """metav1.Time on the wire: RFC 3339 in UTC with second precision."""
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _format_second(math.floor(when.timestamp()))
+
+
+@functools.lru_cache(maxsize=64)
+def _format_second(epoch: int) -> str:
+    # Every write stamps the current second; strftime is slow enough to show in profiles.
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 def format_micro_time(when: dt.datetime) -> str:
