@@ -126,6 +126,12 @@ def _json_kind(value: Any) -> str:
 # What metav1.Time and MicroTime accept: RFC 3339, with a zone.
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
+# The Go layouts Kubernetes names when it cannot parse a metav1.Time or MicroTime.
+_TIME_LAYOUTS = {
+    "time": "2006-01-02T15:04:05Z07:00",
+    "microtime": "2006-01-02T15:04:05.000000Z07:00",
+}
+
 # A location in a body, built as the walk descends and only rendered when something is
 # reported: (parent, key, how) with `how` one of _FIELD, _INDEX, _MAP_KEY.
 _FIELD, _INDEX, _MAP_KEY = 0, 1, 2
@@ -232,27 +238,12 @@ class _Walker:
 
     @staticmethod
     def string(value: str, form: str) -> str:
-        if form in ("time", "microtime") and not _RFC3339.match(value):
-            layout = "2006-01-02T15:04:05Z07:00"
-            if form == "microtime":
-                layout = "2006-01-02T15:04:05.000000Z07:00"
-            raise DecodeError(f'parsing time "{value}" as "{layout}": cannot parse "{value}"')
-        if form == "time":
-            when = meta.parse_time(value)
+        layout = _TIME_LAYOUTS.get(form)
+        if layout is not None:
+            when = meta.parse_time(value) if _RFC3339.match(value) else None
             if when is None:
-                raise DecodeError(
-                    f'parsing time "{value}" as "2006-01-02T15:04:05Z07:00": cannot parse '
-                    f'"{value}" as "2006"'
-                )
-            return meta.format_time(when)
-        if form == "microtime":
-            when = meta.parse_time(value)
-            if when is None:
-                raise DecodeError(
-                    f'parsing time "{value}" as "2006-01-02T15:04:05.000000Z07:00": cannot '
-                    f'parse "{value}" as "2006"'
-                )
-            return meta.format_micro_time(when)
+                raise DecodeError(f'parsing time "{value}" as "{layout}": cannot parse "{value}"')
+            return meta.format_time(when) if form == "time" else meta.format_micro_time(when)
         try:
             base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -467,12 +467,9 @@ class ResourceStore:
             if self._finalized(desired):
                 # The last finalizer went: the object is gone now (Kubernetes deletes it in
                 # the update that empties the list).
-                try:
-                    gone = await self.store.delete(key, kv.mod_revision)
-                except RevisionConflictError:
+                gone = await self._delete_at(kv, name)
+                if gone is None:
                     continue
-                except KeyNotFoundError:
-                    raise self.not_found(name) from None
                 desired["metadata"]["resourceVersion"] = str(gone.mod_revision)
                 return desired, False
             try:
@@ -586,12 +583,9 @@ class ResourceStore:
                 return marked, False
             if opts.dry_run:
                 return obj, True
-            try:
-                gone = await self.store.delete(key, kv.mod_revision)
-            except RevisionConflictError:
+            gone = await self._delete_at(kv, name)
+            if gone is None:
                 continue
-            except KeyNotFoundError:
-                raise self.not_found(name) from None
             obj["metadata"]["resourceVersion"] = str(gone.mod_revision)
             return obj, True
         raise errors.conflict(
@@ -600,6 +594,15 @@ class ResourceStore:
             "the object is being modified concurrently",
             self.resource.group,
         )
+
+    async def _delete_at(self, kv: KeyValue, name: str) -> KeyValue | None:
+        """Delete a key if it is still at the revision read; None: it changed, read again."""
+        try:
+            return await self.store.delete(kv.key, kv.mod_revision)
+        except RevisionConflictError:
+            return None
+        except KeyNotFoundError:
+            raise self.not_found(name) from None
 
     def _check_preconditions(self, obj: Obj, opts: DeleteOptions) -> None:
         md = obj["metadata"]
