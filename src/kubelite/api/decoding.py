@@ -85,7 +85,7 @@ def parse_yaml(body: bytes) -> Any:
         return yaml.load(body, Loader=_YamlLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        where = f"line {mark.line + 1}: " if mark else ""
         raise errors.bad_request(
             f"error converting YAML to JSON: yaml: {where}{exc.problem or exc}"
         ) from exc
@@ -136,6 +136,18 @@ _TIME_LAYOUTS = {
 # reported: (parent, key, how) with `how` one of _FIELD, _INDEX, _MAP_KEY.
 _FIELD, _INDEX, _MAP_KEY = 0, 1, 2
 Path = tuple[Any, Any, int] | None
+
+
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _bad_base64_at(value: str) -> int:
+    """Where Go's base64 decoder gives up: the first byte outside the alphabet, else at the
+    padding or the incomplete last quantum."""
+    for i, ch in enumerate(value):
+        if ch not in _BASE64:
+            return i
+    return len(value) - len(value) % 4
 
 
 def _shown(path: Path) -> str:
@@ -246,8 +258,10 @@ class _Walker:
             return meta.format_time(when) if form == "time" else meta.format_micro_time(when)
         try:
             base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise DecodeError(f"illegal base64 data: {exc}") from exc
+        except (binascii.Error, ValueError):
+            raise DecodeError(
+                f"illegal base64 data at input byte {_bad_base64_at(value)}"
+            ) from None
         return value
 
     def _keys(self, obj: dict[str, Any], path: Path, known: Any = None) -> Any:

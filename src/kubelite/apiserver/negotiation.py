@@ -72,7 +72,15 @@ def _media_ranges(accept: str) -> list[tuple[str, dict[str, str]]]:
                 k, v = piece.split("=", 1)
                 params[k.strip().lower()] = v.strip()
         ranges.append((pieces[0].lower(), params))
-    return ranges
+    # Highest quality first, header order among equals (goautoneg sorts the same way).
+    return sorted(ranges, key=lambda r: -_quality(r[1]))
+
+
+def _quality(params: dict[str, str]) -> float:
+    try:
+        return float(params.get("q", "1"))
+    except ValueError:
+        return 0.0
 
 
 def negotiate(accept: str, *, is_list: bool) -> Target:

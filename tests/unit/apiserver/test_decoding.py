@@ -290,11 +290,6 @@ def test_unreadable_bodies(body: bytes, content_type: str, code: int) -> None:
     assert err.value.code == code
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decoding.py:87 adds the column to YAML syntax errors; Kubernetes (go-yaml) says "
-    "'yaml: line N: <problem>', the text KUBECTL_WIRE.md quotes for the seed's tabbed manifest",
-)
 def test_yaml_syntax_errors_read_as_kubernetes_words_them() -> None:
     with pytest.raises(errors.StatusError) as err:
         decoding.parse_yaml(b"a:\n\tb: 1\n")
@@ -314,11 +309,6 @@ def test_byte_fields_must_be_base64() -> None:
     assert "illegal base64 data" in refused('{"binaryData":{"a":"%%%%"}}', "ConfigMap")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decoding.py:250 appends Python's binascii message; Go's encoding/base64 (what "
-    "Kubernetes runs) says 'illegal base64 data at input byte N'",
-)
 def test_base64_error_names_the_offending_byte() -> None:
     assert refused('{"data":{"a":"not base64!"}}', "Secret") == (
         'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3'

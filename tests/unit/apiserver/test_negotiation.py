@@ -41,11 +41,6 @@ NEGOTIATED = [
         "application/yaml;q=0.5, application/json",
         False,
         Target(negotiation.JSON),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="negotiation.py:82 takes offers in header order and ignores q; Kubernetes "
-            "(goautoneg) sorts offers by quality first",
-        ),
         id="quality-values",
     ),
 ]
