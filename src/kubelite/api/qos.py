@@ -25,6 +25,7 @@ BEST_EFFORT = "BestEffort"
 
 # The resources QoS looks at (qos.go supportedQoSComputeResources).
 _QOS_RESOURCES = ("cpu", "memory")
+_QOS_RESOURCE_SET = frozenset(_QOS_RESOURCES)
 
 
 def qos_class(pod: dict[str, Any]) -> str:
@@ -41,9 +42,11 @@ def compute_qos_class(pod: dict[str, Any]) -> str:
     guaranteed = True
     for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
         resources = container.get("resources") or {}
-        _sum_positive(requests, resources.get("requests") or {})
-        found = _sum_positive(limits, resources.get("limits") or {})
-        if not set(_QOS_RESOURCES) <= found:
+        # Most containers ask for nothing: `resources: {}`.
+        if resources.get("requests"):
+            _sum_positive(requests, resources["requests"])
+        found = _sum_positive(limits, resources["limits"]) if resources.get("limits") else set()
+        if not found >= _QOS_RESOURCE_SET:
             guaranteed = False
     if not requests and not limits:
         return BEST_EFFORT

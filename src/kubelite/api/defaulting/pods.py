@@ -21,8 +21,9 @@ Everything works in place on plain dicts of Kubernetes JSON. Quantities that do 
 
 from __future__ import annotations
 
+import functools
+import random
 import re
-import secrets
 from typing import Any
 
 from kubelite.api.quantity import canonical_json, canonical_resource_list
@@ -109,7 +110,14 @@ VOLUME_SOURCES = (
     "image",
 )
 
+_VOLUME_SOURCE_SET = frozenset(VOLUME_SOURCES)
+# The volume sources with defaults of their own, besides an emptyDir's size.
+_DEFAULTED_SOURCES = frozenset(
+    {"hostPath", "secret", "configMap", "downwardAPI", "projected", "ephemeral"}
+)
+
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+_PROBES_AND_LIFECYCLE = frozenset({*PROBES, "lifecycle"})
 
 
 # --- the PodSpec --------------------------------------------------------------------------------
@@ -158,7 +166,10 @@ def _default_container(container: Obj) -> None:
     # Resources is a struct, not a pointer, in Go: it is always served, `{}` when empty.
     if not isinstance(container.get("resources"), dict):
         container["resources"] = {}
-    _default_resource_requirements(container["resources"])
+    if container["resources"]:
+        _default_resource_requirements(container["resources"])
+    if _PROBES_AND_LIFECYCLE.isdisjoint(container):
+        return
     for probe in PROBES:
         if isinstance(container.get(probe), dict):
             _default_probe(container[probe])
@@ -219,14 +230,17 @@ def _default_resource_field_selector(selector: Any) -> None:
 
 def _default_volume(volume: Obj) -> None:
     """SetDefaults_Volume and the defaults of each volume source."""
-    if all(volume.get(source) is None for source in VOLUME_SOURCES):
+    if not _names_a_source(volume):
         volume["emptyDir"] = {}
-    host_path = volume.get("hostPath")
-    if isinstance(host_path, dict):
-        _set_if_none(host_path, "type", "")
     empty_dir = volume.get("emptyDir")
     if isinstance(empty_dir, dict) and empty_dir.get("sizeLimit") is not None:
         empty_dir["sizeLimit"] = canonical_json(empty_dir["sizeLimit"])
+    if _DEFAULTED_SOURCES.isdisjoint(volume):
+        # An emptyDir, a PVC, a CSI volume...: nothing more to default.
+        return
+    host_path = volume.get("hostPath")
+    if isinstance(host_path, dict):
+        _set_if_none(host_path, "type", "")
     for source in ("secret", "configMap", "downwardAPI", "projected"):
         if isinstance(volume.get(source), dict):
             _set_if_none(volume[source], "defaultMode", DEFAULT_VOLUME_MODE)
@@ -246,6 +260,18 @@ def _default_volume(volume: Obj) -> None:
             _set_if_none(claim_spec, "volumeMode", "Filesystem")
             if isinstance(claim_spec.get("resources"), dict):
                 _default_resource_requirements(claim_spec["resources"])
+
+
+def _names_a_source(volume: Obj) -> bool:
+    """Whether any volume source is set: looked for among the volume's own few keys."""
+    if not isinstance(volume, dict):
+        # Not an object: fails here as it always has.
+        return any(volume.get(source) is not None for source in VOLUME_SOURCES)
+    # A loop, not any() over a generator, which costs several times more for two keys.
+    for key in volume:  # noqa: SIM110
+        if key in _VOLUME_SOURCE_SET and volume[key] is not None:
+            return True
+    return False
 
 
 def _default_downward_api_items(source: Any) -> None:
@@ -279,6 +305,14 @@ def image_pull_policy(image: str) -> str:
     A digest without a tag pins the image, so it is IfNotPresent; so is a reference that does
     not parse (validation reports it, defaulting ignores the error).
     """
+    if type(image) is str:
+        return _pull_policy_of(image)
+    return "Always" if _image_tag(image) == "latest" else "IfNotPresent"
+
+
+@functools.lru_cache(maxsize=1024)
+def _pull_policy_of(image: str) -> str:
+    # Parsing a reference takes a few regular expressions; a cluster runs a few images, often.
     return "Always" if _image_tag(image) == "latest" else "IfNotPresent"
 
 
@@ -356,13 +390,6 @@ def _add_default_tolerations(spec: Obj) -> None:
     """DefaultTolerationSeconds: tolerate not-ready and unreachable nodes for five minutes,
     unless the pod already tolerates them (an empty key or effect matches everything)."""
     tolerations = spec.get("tolerations") or []
-
-    def tolerates(taint: str) -> bool:
-        return any(
-            t.get("key") in (taint, "", None) and t.get("effect") in ("NoExecute", "", None)
-            for t in tolerations
-        )
-
     added = [
         {
             "key": taint,
@@ -371,10 +398,19 @@ def _add_default_tolerations(spec: Obj) -> None:
             "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
         }
         for taint in (TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE)
-        if not tolerates(taint)
+        if not _tolerates(tolerations, taint)
     ]
     if added:
         spec["tolerations"] = [*tolerations, *added]
+
+
+def _tolerates(tolerations: list[Obj], taint: str) -> bool:
+    """Whether a toleration matches the NoExecute `taint`."""
+    for toleration in tolerations:
+        key = toleration.get("key")
+        if key in (taint, "", None) and toleration.get("effect") in ("NoExecute", "", None):
+            return True
+    return False
 
 
 def _default_priority(spec: Obj) -> None:
@@ -408,28 +444,37 @@ def mount_service_account_token(pod: Obj, *, suffix: str | None = None) -> None:
     if MIRROR_POD_ANNOTATION in annotations or spec.get("automountServiceAccountToken") is False:
         return
     volumes = spec.get("volumes") or []
-    existing = next(
-        (
-            v["name"]
-            for v in volumes
-            if str(v.get("name", "")).startswith(SERVICE_ACCOUNT_VOLUME_PREFIX)
-        ),
-        None,
-    )
-    name = existing or SERVICE_ACCOUNT_VOLUME_PREFIX + (suffix or _random_suffix())
-    mounted = False
+    existing = _token_volume_name(volumes)
+    name = existing
     for key in ("initContainers", "containers"):
         for container in spec.get(key) or []:
             mounts = container.get("volumeMounts") or []
-            if any(m.get("mountPath") == SERVICE_ACCOUNT_MOUNT_PATH for m in mounts):
+            if _mounts_token(mounts):
                 continue
+            if name is None:
+                name = SERVICE_ACCOUNT_VOLUME_PREFIX + (suffix or _random_suffix())
             container["volumeMounts"] = [
                 *mounts,
                 {"name": name, "readOnly": True, "mountPath": SERVICE_ACCOUNT_MOUNT_PATH},
             ]
-            mounted = True
-    if mounted and existing is None:
+    if existing is None and name is not None:
         spec["volumes"] = [*volumes, _token_volume(name)]
+
+
+def _token_volume_name(volumes: list[Obj]) -> str | None:
+    """The name of a token volume the pod already has (`kube-api-access-...`), if any."""
+    for volume in volumes:
+        if str(volume.get("name", "")).startswith(SERVICE_ACCOUNT_VOLUME_PREFIX):
+            return volume["name"]
+    return None
+
+
+def _mounts_token(mounts: list[Obj]) -> bool:
+    """Whether something is mounted where the token goes already."""
+    for mount in mounts:  # noqa: SIM110 (a loop: any() over a generator costs more)
+        if mount.get("mountPath") == SERVICE_ACCOUNT_MOUNT_PATH:
+            return True
+    return False
 
 
 def _token_volume(name: str) -> Obj:
@@ -466,7 +511,9 @@ def _token_volume(name: str) -> Obj:
 
 
 def _random_suffix() -> str:
-    return "".join(secrets.choice(_RANDOM_ALPHABET) for _ in range(_GENERATED_SUFFIX_LENGTH))
+    # utilrand.String draws from math/rand, not from a cryptographic source: these names are
+    # unique enough, not secret, and a draw from the OS for each letter costs microseconds.
+    return "".join(random.choices(_RANDOM_ALPHABET, k=_GENERATED_SUFFIX_LENGTH))
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ The model is Kubernetes' own (sigs.k8s.io/structured-merge-diff for field sets, 
 comparison; apimachinery's pkg/util/managedfields for the entries around them), rebuilt in small
 modules: `fieldpath` (paths, sets, fieldsV1), `typed` (what a schema node is to apply),
 `fieldset`, `compare`, `merge` and `remove` (the walks over objects), `managers` (the entries),
-`conflicts`, `lastapplied` (kubectl's client-side to server-side hand-over), `update`, `apply`.
+`conflicts`, `lastapplied` (kubectl's client-side to server-side hand-over), `update`, `apply`,
+and `created`, the short way `update` takes for a create: every POST goes through it.
 """
 
 from kubelite.api.managedfields.apply import apply

@@ -8,12 +8,18 @@ new is itself "added", so that its writer owns it as a node (`.` in fieldsV1): c
 `metadata.labels` adds `f:labels` as well as `f:labels.f:app`. Whether a node is new follows the
 Go types, where value structs and required fields always exist: a new Pod does not add `spec`,
 nor `spec.containers`, only the containers in it.
+
+An update changes little of an object, so the walk first asks of each subtree whether it is the
+same on both sides (`_identical`, mostly in C); if so, nothing below differs, and only the lists
+below are looked at, for items that cannot be keyed, which the full walk would refuse.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from kubelite.api.managedfields import fieldpath, typed
 from kubelite.api.managedfields.fieldpath import EMPTY, FieldSet, Path
@@ -48,24 +54,80 @@ class Comparison:
 def compare(old: Any, new: Any, node: Node | None) -> Comparison:
     """How `new` differs from `old` under `node` (either may be ABSENT)."""
     walker = _Walker()
-    walker.walk(old, new, node, ())
+    walker.walk(old, new, node, (), typed.shape(node))
     return Comparison(
         frozenset(walker.added), frozenset(walker.modified), frozenset(walker.removed)
     )
 
 
+_LEAVES = frozenset({typed.SCALAR, typed.ATOMIC})
+_CONTAINERS = frozenset({typed.STRUCT, typed.MAP})
+
+
+def _unchanged(old: Any, new: Any) -> bool:
+    """typed.values_equal, with the usual case first: two scalars of one type."""
+    kind = type(old)
+    if kind is type(new) and kind is not dict and kind is not list:
+        return bool(old == new)
+    return typed.values_equal(old, new)
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Whether two JSON values are the same in every way the walk tells apart.
+
+    Python's `==`, in C, settles nearly every case; of two values it finds equal, the JSON texts
+    tell `true` from `1` and `1.0` from `1`, which `==` does not (nor does it tell key orders
+    apart, which only sends the walk through values that are equal after all). NaN, which the
+    walk finds changed even beside itself, is not JSON: stored objects never hold one.
+    """
+    if a is b:
+        return True
+    if a != b:
+        return False
+    try:
+        return orjson.dumps(a) == orjson.dumps(b)
+    except TypeError:
+        # Something JSON cannot hold, such as an integer beyond 64 bits: walk it.
+        return False
+
+
+def _check_keys(value: Any, node: Node | None, path: Path, shape: str) -> None:
+    """Raise typed.SchemaError where walking `value` against itself would: at an associative
+    list whose items cannot be keyed. The walk over two identical values finds nothing else."""
+    if shape == typed.LIST:
+        if type(value) is list and value and node is not None:
+            groups = typed.index_items(node, value, path)
+            item_node = node.items
+            if typed.holds_lists(item_node):
+                item_shape = typed.shape(item_node)
+                for element, group in groups.items():
+                    if len(group) == 1:
+                        _check_keys(group[0], item_node, (*path, element), item_shape)
+    elif shape in _CONTAINERS and isinstance(value, dict) and node is not None:
+        layout = typed.layout(node)
+        for name, sub in value.items():
+            element, sub_node, sub_shape = layout.member(name)
+            if sub_shape not in _LEAVES and typed.holds_lists(sub_node):
+                _check_keys(sub, sub_node, (*path, element), sub_shape)
+
+
 class _Walker:
+    """One comparison's walk. Paths are only made for what differs, or to go below a node."""
+
     def __init__(self) -> None:
         self.added: set[Path] = set()
         self.modified: set[Path] = set()
         self.removed: set[Path] = set()
 
-    def walk(self, old: Any, new: Any, node: Node | None, path: Path) -> None:
-        shape = typed.shape(node)
-        if shape in (typed.SCALAR, typed.ATOMIC):
+    def walk(self, old: Any, new: Any, node: Node | None, path: Path, shape: str) -> None:
+        if shape in _LEAVES:
             self.leaf(old, new, path)
             return
         assert node is not None
+        if old is not ABSENT and new is not ABSENT and _identical(old, new):
+            # Nothing differs below; only a list whose items cannot be keyed would be refused.
+            _check_keys(new, node, path, shape)
+            return
         container = list if shape == typed.LIST else dict
         old_value = old if isinstance(old, container) else None
         new_value = new if isinstance(new, container) else None
@@ -89,7 +151,7 @@ class _Walker:
             self.added.add(path)
         elif new is ABSENT:
             self.removed.add(path)
-        elif not typed.values_equal(old, new):
+        elif not _unchanged(old, new):
             self.modified.add(path)
 
     def fields(
@@ -100,22 +162,36 @@ class _Walker:
         path: Path,
         is_struct: bool,
     ) -> None:
-        if is_struct:
+        layout = typed.layout(node)
+        if is_struct and layout.zeros:
             old = typed.with_zero_fields(old, node) if old is not None else None
             new = typed.with_zero_fields(new, node) if new is not None else None
         old = old or {}
         new = new or {}
-        for name in (*old, *(k for k in new if k not in old)):
-            self.walk(
-                old.get(name, ABSENT),
-                new.get(name, ABSENT),
-                typed.child(node, name),
-                (*path, fieldpath.field(name)),
-            )
+        declared = layout.declared
+        for name, old_value in old.items():
+            element, sub_node, sub_shape = declared.get(name) or layout.member(name)
+            new_value = new.get(name, ABSENT)
+            if sub_shape not in _LEAVES:
+                self.walk(old_value, new_value, sub_node, (*path, element), sub_shape)
+            elif new_value is ABSENT:
+                self.removed.add((*path, element))
+            elif not _unchanged(old_value, new_value):
+                self.modified.add((*path, element))
+        for name, new_value in new.items():
+            if name in old:
+                continue
+            element, sub_node, sub_shape = declared.get(name) or layout.member(name)
+            if sub_shape in _LEAVES:
+                self.added.add((*path, element))
+            else:
+                self.walk(ABSENT, new_value, sub_node, (*path, element), sub_shape)
 
     def items(self, old: list[Any], new: list[Any], node: Node, path: Path) -> None:
         old_items = typed.index_items(node, old, path)
         new_items = typed.index_items(node, new, path)
+        item_node = node.items
+        item_shape = typed.shape(item_node)
         for element in (*old_items, *(e for e in new_items if e not in old_items)):
             old_group = old_items.get(element)
             new_group = new_items.get(element)
@@ -127,6 +203,7 @@ class _Walker:
                 self.walk(
                     old_group[0] if old_group else ABSENT,
                     new_group[0] if new_group else ABSENT,
-                    node.items,
+                    item_node,
                     item_path,
+                    item_shape,
                 )

@@ -16,14 +16,21 @@ algebra of field ownership, and hashing a path is hashing strings. Key and value
 built in one canonical form (Go's JSON encoding, keys sorted), so equal items give equal strings.
 Where order matters (the `fieldsV1` JSON, conflict listings), elements sort as structured-merge-
 diff sorts them: fields, then keys, then values, then indexes, values compared by type then value.
+
+A set decoded from fieldsV1 in exactly the form `encode` writes keeps that JSON
+(`DecodedFieldSet`): the entries a write does not change are written back without being encoded
+again.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+import orjson
 
 Path = tuple[str, ...]
 FieldSet = frozenset[Path]
@@ -44,9 +51,15 @@ class FieldsError(ValueError):
 # writes the control characters it has no short escape for as \u00XX.
 _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _HTML_UNSAFE = frozenset("<>&\u2028\u2029")
+# Any character that Go writes escaped; most strings (names, paths, images) have none, and
+# are then written as they are without looking at each character in Python.
+_needs_escape = re.compile(r'[\x00-\x1f"\\<>&\u2028\u2029]').search
 
 
-def _go_string(text: str) -> str:
+def go_string(text: str) -> str:
+    """A string as Go's encoding/json writes it."""
+    if _needs_escape(text) is None:
+        return '"' + text + '"'
     out = ['"']
     for ch in text:
         short = _SHORT_ESCAPES.get(ch)
@@ -69,18 +82,22 @@ def _go_number(number: int | float) -> str:
 
 def go_json(value: Any) -> str:
     """`value` as Go's encoding/json writes it: compact, map keys sorted, HTML escaped."""
+    # Strings and plain integers first: they are what list keys hold.
+    kind = type(value)
+    if kind is str:
+        return go_string(value)
+    if kind is int:
+        return str(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return _go_number(value)
-    if isinstance(value, str):
-        return _go_string(value)
     if isinstance(value, list):
         return "[" + ",".join(go_json(item) for item in value) + "]"
     if isinstance(value, dict):
-        items = (f"{_go_string(k)}:{go_json(value[k])}" for k in sorted(value))
+        items = (f"{go_string(k)}:{go_json(value[k])}" for k in sorted(value))
         return "{" + ",".join(items) + "}"
     raise TypeError(f"not a JSON value: {value!r}")
 
@@ -108,6 +125,7 @@ def index(position: int) -> str:
     return f"i:{position}"
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_element(text: str) -> str | None:
     """A fieldsV1 key as an element in canonical form; None for a kind this version ignores.
 
@@ -239,6 +257,12 @@ def path_string(path: Path) -> str:
 
 def dotted(paths: Iterable[str]) -> FieldSet:
     """Field sets from dotted struct paths: `["status", "metadata.deletionTimestamp"]`."""
+    return _dotted(tuple(paths))
+
+
+@functools.lru_cache(maxsize=64)
+def _dotted(paths: tuple[str, ...]) -> FieldSet:
+    # Every write names its kind's reset fields: a handful of tuples, made once.
     return frozenset(tuple(field(name) for name in p.split(".")) for p in paths)
 
 
@@ -279,7 +303,19 @@ def recursive_difference(paths: FieldSet, removed: FieldSet) -> FieldSet:
     """`paths` without `removed` and all that is below a removed path (RecursiveDifference)."""
     if not removed:
         return paths
-    return frozenset(p for p in paths if not any(p[:n] in removed for n in range(1, len(p) + 1)))
+    # Only prefixes as long as a removed path can be one (reset fields are one or two long).
+    lengths = sorted({len(r) for r in removed})
+    kept = []
+    for path in paths:
+        for n in lengths:
+            if n > len(path):
+                kept.append(path)
+                break
+            if path[:n] in removed:
+                break
+        else:
+            kept.append(path)
+    return frozenset(kept)
 
 
 def iter_paths(paths: FieldSet) -> Iterator[Path]:
@@ -297,45 +333,113 @@ def iter_paths(paths: FieldSet) -> Iterator[Path]:
 # --- fieldsV1 --------------------------------------------------------------------------------
 
 
+class DecodedFieldSet(frozenset[Path]):
+    """A field set decoded from a `fieldsV1` object that is exactly what `encode` writes for it.
+
+    Most entries of a write come back unchanged from the stored object; encoding such a set again
+    would rebuild the same JSON, so it keeps that JSON (`fields_v1`). Set operations give plain
+    frozensets, which lose it, as they should.
+    """
+
+    fields_v1: dict[str, Any]
+
+
 def encode(paths: FieldSet) -> dict[str, Any]:
     """The `fieldsV1` object of a set, keys in the order Kubernetes writes them ("." first)."""
+    if isinstance(paths, DecodedFieldSet):
+        # A copy of the JSON it came from, which is the same JSON: fieldsV1 holds only objects.
+        copied: dict[str, Any] = orjson.loads(orjson.dumps(paths.fields_v1))
+        return copied
+    # The paths as nested dicts, a path's own membership marked by a "." key: the same shape as
+    # fieldsV1, then written level by level in order.
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for element in path:
+            below = node.get(element)
+            if below is None:
+                below = node[element] = {}
+            node = below
+        node[SELF] = None
+    return _written(tree)
 
-    def emit(node: Trie) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for element in node.elements():
-            child = node.children.get(element)
-            if child is None:
-                out[element] = {}
-            elif element in node.members:
-                out[element] = {SELF: {}, **emit(child)}
-            else:
-                out[element] = emit(child)
-        return out
 
-    return emit(Trie.of(paths))
+def _written(node: dict[str, Any]) -> dict[str, Any]:
+    """One level of the tree as fieldsV1: "." if owned with more below, then the elements."""
+    member = SELF in node
+    if member and len(node) == 1:
+        return {}
+    out: dict[str, Any] = {SELF: {}} if member else {}
+    for element in _ordered(node):
+        out[element] = _written(node[element])
+    return out
+
+
+def _ordered(node: dict[str, Any]) -> list[str]:
+    """The elements of a level in structured-merge-diff's order."""
+    elements = [element for element in node if element != SELF]
+    return _in_order(elements) if elements else elements
 
 
 def decode(fields: Any) -> FieldSet:
-    """The set a `fieldsV1` object describes; FieldsError if it is not one."""
-    out: set[Path] = set()
+    """The set a `fieldsV1` object describes; FieldsError if it is not one.
 
-    def read(obj: Any, prefix: Path) -> bool:
+    When `fields` is exactly what `encode` writes for that set, the set keeps it
+    (`DecodedFieldSet`).
+    """
+    out: set[Path] = set()
+    reader = _Reader(out)
+    reader.read(fields, ())
+    if reader.canonical:
+        decoded = DecodedFieldSet(out)
+        decoded.fields_v1 = fields
+        return decoded
+    return frozenset(out)
+
+
+class _Reader:
+    """One decode: the paths found, and whether the JSON is in the form `encode` writes."""
+
+    def __init__(self, out: set[Path]) -> None:
+        self.out = out
+        self.canonical = True
+
+    def read(self, obj: Any, prefix: Path) -> bool:
         """Collect the paths below `prefix`; whether there were any."""
         if not isinstance(obj, dict):
             raise FieldsError(f"expected a JSON object at {path_string(prefix) or 'the root'}")
-        found = False
+        out = self.out
+        elements: list[str] = []
         for text, sub in obj.items():
             if text == SELF:
+                # Written first, as `{}`, and only for an owned path (not the root) with owned
+                # paths below.
+                if elements or sub != {} or len(obj) == 1 or not prefix:
+                    self.canonical = False
                 continue
             element = parse_element(text)
             if element is None:
+                self.canonical = False
                 continue
+            if element != text:
+                self.canonical = False
+            elements.append(element)
             path = (*prefix, element)
             # An element with nothing known below it is owned itself, like one marked ".".
-            if not read(sub, path) or SELF in sub:
+            if (type(sub) is dict and not sub) or not self.read(sub, path) or SELF in sub:
                 out.add(path)
-            found = True
-        return found
+        if self.canonical and len(elements) > 1 and elements != _in_order(elements):
+            self.canonical = False
+        return bool(elements)
 
-    read(fields, ())
-    return frozenset(out)
+
+def _in_order(elements: list[str]) -> list[str]:
+    """`elements` in structured-merge-diff's order (as `encode` writes a level).
+
+    Fields sort by name, which is their text's order: a level of fields only (the first and the
+    last in text order are fields) is sorted as text; other levels by element_order.
+    """
+    ordered = sorted(elements)
+    if not (ordered[0].startswith("f:") and ordered[-1].startswith("f:")):
+        ordered.sort(key=element_order)
+    return ordered

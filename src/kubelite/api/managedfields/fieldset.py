@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.api.managedfields import fieldpath, typed
+from kubelite.api.managedfields import typed
 from kubelite.api.managedfields.fieldpath import FieldSet, Path
 from kubelite.api.schema import Node
 
@@ -26,13 +26,17 @@ def field_set(obj: Any, node: Node | None, *, allow_duplicates: bool = True) -> 
     Raises typed.SchemaError for list items without their keys, or repeated where refused.
     """
     out: set[Path] = set()
-    _walk(obj, node, (), out, allow_duplicates)
+    _walk(obj, node, typed.shape(node), (), out, allow_duplicates)
     return frozenset(out)
 
 
-def _walk(value: Any, node: Node | None, path: Path, out: set[Path], allow_dups: bool) -> None:
-    shape = typed.shape(node)
-    if shape in (typed.SCALAR, typed.ATOMIC):
+_LEAVES = frozenset({typed.SCALAR, typed.ATOMIC})
+
+
+def _walk(
+    value: Any, node: Node | None, shape: str, path: Path, out: set[Path], allow_dups: bool
+) -> None:
+    if shape in _LEAVES:
         if path:
             out.add(path)
         return
@@ -41,17 +45,26 @@ def _walk(value: Any, node: Node | None, path: Path, out: set[Path], allow_dups:
         if not isinstance(value, list):
             return
         items = typed.index_items(node, value, path, allow_duplicates=allow_dups)
+        item_node = node.items
+        item_shape = typed.shape(item_node)
         for element, group in items.items():
             item_path = (*path, element)
             out.add(item_path)
             # A repeated key is one atomic value: owned as a whole, nothing below it.
             if len(group) == 1:
-                _walk(group[0], node.items, item_path, out, allow_dups)
+                _walk(group[0], item_node, item_shape, item_path, out, allow_dups)
         return
     if not isinstance(value, dict):
         return
+    layout = typed.layout(node)
+    declared = layout.declared
     for name, sub in value.items():
-        sub_path = (*path, fieldpath.field(name))
-        _walk(sub, typed.child(node, name), sub_path, out, allow_dups)
-        if sub is None or sub == {} or not typed.declared(node, name):
+        element, sub_node, sub_shape = declared.get(name) or layout.member(name)
+        sub_path = (*path, element)
+        if sub_shape in _LEAVES:
+            # A leaf is always in the set, with nothing below it.
+            out.add(sub_path)
+            continue
+        _walk(sub, sub_node, sub_shape, sub_path, out, allow_dups)
+        if sub is None or sub == {} or name not in declared:
             out.add(sub_path)

@@ -11,6 +11,7 @@ then by time, manager, API version and subresource).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, replace
 from typing import Any
@@ -56,6 +57,7 @@ class ManagedFieldsError(ValueError):
     """A managedFields list that does not decode."""
 
 
+@functools.lru_cache(maxsize=1024)
 def identifier(manager: str, operation: str, api_version: str, subresource: str) -> str:
     """Kubernetes' manager identifier (BuildManagerIdentifier): Go's JSON of the entry's keys."""
     parts = [("manager", manager), ("operation", operation)]
@@ -91,18 +93,38 @@ class Entry:
 
     def encode(self) -> dict[str, Any]:
         """The entry as it appears in the object, keys in metav1.ManagedFieldsEntry's order."""
-        out: dict[str, Any] = {}
-        if self.manager:
-            out["manager"] = self.manager
-        out["operation"] = self.operation
-        out["apiVersion"] = self.api_version
-        if self.time:
-            out["time"] = self.time
-        out["fieldsType"] = FIELDS_V1
-        out["fieldsV1"] = fieldpath.encode(self.fields)
-        if self.subresource:
-            out["subresource"] = self.subresource
-        return out
+        return encode_entry(
+            manager=self.manager,
+            operation=self.operation,
+            api_version=self.api_version,
+            time=self.time,
+            fields_v1=fieldpath.encode(self.fields),
+            subresource=self.subresource,
+        )
+
+
+def encode_entry(
+    *,
+    manager: str,
+    operation: str,
+    api_version: str,
+    time: str | None,
+    fields_v1: dict[str, Any],
+    subresource: str,
+) -> dict[str, Any]:
+    """A managedFields entry as it appears in the object, keys in ManagedFieldsEntry's order."""
+    out: dict[str, Any] = {}
+    if manager:
+        out["manager"] = manager
+    out["operation"] = operation
+    out["apiVersion"] = api_version
+    if time:
+        out["time"] = time
+    out["fieldsType"] = FIELDS_V1
+    out["fieldsV1"] = fields_v1
+    if subresource:
+        out["subresource"] = subresource
+    return out
 
 
 Managed = dict[str, Entry]
@@ -151,9 +173,15 @@ def _seconds(time: str | None) -> int:
     if not time:
         return 0
     try:
-        return int(dt.datetime.fromisoformat(time.replace("Z", "+00:00")).timestamp())
+        return _timestamp(time.replace("Z", "+00:00"))
     except ValueError:
         return 0
+
+
+@functools.lru_cache(maxsize=1024)
+def _timestamp(text: str) -> int:
+    # Entries keep their times from write to write: each is parsed once.
+    return int(dt.datetime.fromisoformat(text).timestamp())
 
 
 def encode(managed: Managed) -> list[dict[str, Any]]:
@@ -177,6 +205,9 @@ def release(managed: Managed, taken: FieldSet, *, keep: str | None, api_version:
     """
     for ident, entry in list(managed.items()):
         if ident == keep or entry.api_version != api_version:
+            continue
+        if taken.isdisjoint(entry.fields):
+            # Nothing to take: the entry stays as it is (and keeps the fieldsV1 it came in).
             continue
         remaining = entry.fields - taken
         if remaining:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.api.managedfields import fieldpath, typed
+from kubelite.api.managedfields import typed
 from kubelite.api.managedfields.compare import ABSENT
 from kubelite.api.managedfields.fieldpath import Path
 from kubelite.api.schema import Node
@@ -22,8 +22,14 @@ from kubelite.api.schema import Node
 
 def merge(live: Any, config: Any, node: Node | None, path: Path = ()) -> Any:
     """`config` merged into `live` under `node` (either may be ABSENT, not both)."""
-    shape = typed.shape(node)
-    if shape in (typed.SCALAR, typed.ATOMIC):
+    return _merge(live, config, node, typed.shape(node), path)
+
+
+_LEAVES = frozenset({typed.SCALAR, typed.ATOMIC})
+
+
+def _merge(live: Any, config: Any, node: Node | None, shape: str, path: Path) -> Any:
+    if shape in _LEAVES:
         return live if config is ABSENT else config
     assert node is not None
     container = list if shape == typed.LIST else dict
@@ -38,14 +44,18 @@ def merge(live: Any, config: Any, node: Node | None, path: Path = ()) -> Any:
         return _merge_lists(live_value or [], config_value or [], node, path)
     live_map = live_value or {}
     config_map = config_value or {}
+    layout = typed.layout(node)
+    declared = layout.declared
     out: dict[str, Any] = {}
     for name in (*live_map, *(k for k in config_map if k not in live_map)):
-        out[name] = merge(
-            live_map.get(name, ABSENT),
-            config_map.get(name, ABSENT),
-            typed.child(node, name),
-            (*path, fieldpath.field(name)),
-        )
+        element, sub_node, sub_shape = declared.get(name) or layout.member(name)
+        live_sub = live_map.get(name, ABSENT)
+        config_sub = config_map.get(name, ABSENT)
+        if sub_shape in _LEAVES:
+            # A leaf: the configuration's value wins.
+            out[name] = live_sub if config_sub is ABSENT else config_sub
+        else:
+            out[name] = _merge(live_sub, config_sub, sub_node, sub_shape, (*path, element))
     return out
 
 
@@ -55,6 +65,7 @@ def _merge_lists(live: list[Any], config: list[Any], node: Node, path: Path) -> 
     live_order = list(live_items)
     config_order = list(config_items)
     shared = [element for element in config_order if element in live_items]
+    item_shape = typed.shape(node.items)
     out: list[Any] = []
 
     def emit(element: str) -> None:
@@ -66,7 +77,8 @@ def _merge_lists(live: list[Any], config: list[Any], node: Node, path: Path) -> 
             # Items repeating a key are one atomic value, replaced by the applied item.
             out.append(config_group[0])
         else:
-            out.append(merge(live_group[0], config_group[0], node.items, (*path, element)))
+            item = _merge(live_group[0], config_group[0], node.items, item_shape, (*path, element))
+            out.append(item)
 
     li = ci = si = 0
     while li < len(live_order) or ci < len(config_order):

@@ -19,6 +19,7 @@ from typing import Any
 
 from kubelite.api.managedfields import fieldpath, managers, typed
 from kubelite.api.managedfields.compare import ABSENT, compare
+from kubelite.api.managedfields.created import created_fields
 from kubelite.api.managedfields.fieldpath import FieldSet
 from kubelite.api.managedfields.managers import UPDATE, Entry, Managed
 from kubelite.api.schema import Node
@@ -46,8 +47,24 @@ def update(
     metadata = new.get("metadata")
     if not isinstance(metadata, dict):
         return
-    managed = _managed_for_write(old, metadata.pop("managedFields", ABSENT), subresource)
-    if not managed and old is not None:
+    requested = metadata.pop("managedFields", ABSENT)
+    # A create that brings no entries (nearly all) starts from none: nothing to decode.
+    managed = (
+        {}
+        if old is None and (requested is ABSENT or requested is None)
+        else _managed_for_write(old, requested, subresource)
+    )
+    if not managed:
+        if old is None:
+            _record_create(
+                new,
+                manager=manager,
+                node=node,
+                api_version=api_version,
+                time=time,
+                subresource=subresource,
+                reset=fieldpath.dotted(reset_fields),
+            )
         return
     try:
         track(
@@ -97,6 +114,39 @@ def track(
         fields = changed | previous.fields if previous else changed
         managed[ident] = Entry(name, UPDATE, api_version, fields, time, subresource)
     managers.cap_updates(managed)
+
+
+def _record_create(
+    new: Obj,
+    *,
+    manager: str,
+    node: Node,
+    api_version: str,
+    time: str,
+    subresource: str,
+    reset: FieldSet,
+) -> None:
+    """What `track` records for a create that carries no entries, found the short way.
+
+    With nothing before it and no other entry, the creator's entry is everything the object
+    holds that anyone may own: `created.created_fields` writes that as fieldsV1 in one walk.
+    """
+    try:
+        fields_v1 = created_fields(new, node, reset)
+    except typed.SchemaError:
+        # As in update(): an object that cannot be typed is stored without managedFields.
+        return
+    if fields_v1:
+        new["metadata"]["managedFields"] = [
+            managers.encode_entry(
+                manager=manager or managers.UNKNOWN_MANAGER,
+                operation=UPDATE,
+                api_version=api_version,
+                time=time,
+                fields_v1=fields_v1,
+                subresource=subresource,
+            )
+        ]
 
 
 def _managed_for_write(old: Obj | None, requested: Any, subresource: str) -> Managed:

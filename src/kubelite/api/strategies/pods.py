@@ -190,16 +190,24 @@ def _drop_disabled_fields(new: Obj, old: Obj | None) -> None:
         for volume in spec.get("volumes") or []:
             for source in (volume.get("projected") or {}).get("sources") or []:
                 source.pop("clusterTrustBundle", None)
-    old_containers = [*(old_spec.get("containers") or []), *(old_spec.get("initContainers") or [])]
+    # A create has no stored pod whose containers would let a field stay.
+    old_containers = (
+        [*(old_spec.get("containers") or []), *(old_spec.get("initContainers") or [])]
+        if old_spec
+        else []
+    )
     containers = [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]
-    uses_claims = bool(old_spec.get("resourceClaims")) or any(
-        (c.get("resources") or {}).get("claims") for c in old_containers
+    uses_claims = bool(old_spec.get("resourceClaims")) or (
+        bool(old_containers)
+        and any((c.get("resources") or {}).get("claims") for c in old_containers)
     )
     if not uses_claims:
         spec.pop("resourceClaims", None)
         for container in containers:
             (container.get("resources") or {}).pop("claims", None)
-    if not any((c.get("lifecycle") or {}).get("stopSignal") for c in old_containers):
+    if not old_containers or not any(
+        (c.get("lifecycle") or {}).get("stopSignal") for c in old_containers
+    ):
         for container in containers:
             lifecycle = container.get("lifecycle")
             if isinstance(lifecycle, dict):
@@ -207,10 +215,13 @@ def _drop_disabled_fields(new: Obj, old: Obj | None) -> None:
 
 
 def _uses_volume_source(spec: Obj, source: str) -> bool:
-    return any(v.get(source) is not None for v in spec.get("volumes") or [])
+    volumes = spec.get("volumes")
+    return bool(volumes) and any(v.get(source) is not None for v in volumes)
 
 
 def _uses_cluster_trust_bundles(spec: Obj) -> bool:
+    if not spec:
+        return False
     sources: list[Any] = []
     for volume in spec.get("volumes") or []:
         sources.extend((volume.get("projected") or {}).get("sources") or [])

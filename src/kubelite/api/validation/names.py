@@ -7,6 +7,7 @@ users read the same sentences they would from Kubernetes.
 
 from __future__ import annotations
 
+import functools
 import re
 
 DNS1123_LABEL_MAX = 63
@@ -35,6 +36,27 @@ _IANA_SVC_NAME_CHARS = re.compile("^[-a-z0-9]+$")
 _IANA_SVC_NAME_LETTER = re.compile("[a-z]")
 
 
+# Names repeat from object to object (namespaces, label keys and values, container and volume
+# names): whether one fits its format is remembered, as looking it up costs less than matching
+# it again. One cache per format, keyed by the name alone.
+_remembered = functools.lru_cache(maxsize=4096)
+
+
+@_remembered
+def _fits_dns1123_label(value: str) -> bool:
+    return _DNS1123_LABEL.match(value) is not None
+
+
+@_remembered
+def _fits_dns1123_subdomain(value: str) -> bool:
+    return _DNS1123_SUBDOMAIN.match(value) is not None
+
+
+@_remembered
+def _fits_label_value(value: str) -> bool:
+    return _LABEL_VALUE.match(value) is not None
+
+
 def _regex_error(message: str, fmt: str, *examples: str) -> str:
     """Kubernetes' RegexError: the rule, some examples, and the regex itself."""
     text = message
@@ -52,6 +74,8 @@ def max_len_error(length: int) -> str:
 
 def is_dns1123_label(value: str) -> list[str]:
     """Container names, namespace names, port names of services..."""
+    if type(value) is str and len(value) <= DNS1123_LABEL_MAX and _fits_dns1123_label(value):
+        return []
     errs = []
     if len(value) > DNS1123_LABEL_MAX:
         errs.append(max_len_error(DNS1123_LABEL_MAX))
@@ -70,6 +94,12 @@ def is_dns1123_label(value: str) -> list[str]:
 
 def is_dns1123_subdomain(value: str) -> list[str]:
     """The default rule for object names."""
+    if (
+        type(value) is str
+        and len(value) <= DNS1123_SUBDOMAIN_MAX
+        and _fits_dns1123_subdomain(value)
+    ):
+        return []
     errs = []
     if len(value) > DNS1123_SUBDOMAIN_MAX:
         errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
@@ -105,6 +135,8 @@ def is_dns1035_label(value: str) -> list[str]:
 
 def is_qualified_name(value: str) -> list[str]:
     """Label and annotation keys, finalizers: an optional DNS prefix and a name."""
+    if isinstance(value, str) and _is_good_qualified_name(value):
+        return []
     errs: list[str] = []
     parts = value.split("/")
     if len(parts) == 1:
@@ -146,7 +178,28 @@ def is_qualified_name(value: str) -> list[str]:
     return errs
 
 
+# The longest qualified name: a DNS subdomain prefix, a slash and a name.
+_QUALIFIED_NAME_LONGEST = DNS1123_SUBDOMAIN_MAX + 1 + QUALIFIED_NAME_MAX
+
+
+def _is_good_qualified_name(value: str) -> bool:
+    """Whether is_qualified_name finds nothing wrong: the usual answer, found with less work."""
+    return len(value) <= _QUALIFIED_NAME_LONGEST and _fits_qualified_name(value)
+
+
+@_remembered
+def _fits_qualified_name(value: str) -> bool:
+    prefix, slash, name = value.rpartition("/")
+    if slash and not (
+        prefix and len(prefix) <= DNS1123_SUBDOMAIN_MAX and _DNS1123_SUBDOMAIN.match(prefix)
+    ):
+        return False
+    return len(name) <= QUALIFIED_NAME_MAX and _QUALIFIED_NAME.match(name) is not None
+
+
 def is_valid_label_value(value: str) -> list[str]:
+    if type(value) is str and len(value) <= LABEL_VALUE_MAX and _fits_label_value(value):
+        return []
     errs = []
     if len(value) > LABEL_VALUE_MAX:
         errs.append(max_len_error(LABEL_VALUE_MAX))

@@ -81,17 +81,15 @@ def validate_object_meta(
     errs: list[FieldError] = []
     generate_name = _str(md.get("generateName"))
     if generate_name:
-        errs += [
-            invalid(child(path, "generateName"), generate_name, msg)
-            for msg in name_rule(generate_name, True)
-        ]
+        problems = name_rule(generate_name, True)
+        errs += [invalid(child(path, "generateName"), generate_name, msg) for msg in problems]
     name = _str(md.get("name"))
     if not name:
         errs.append(required(child(path, "name"), "name or generateName is required"))
-    else:
-        errs += [invalid(child(path, "name"), name, msg) for msg in name_rule(name, False)]
+    elif problems := name_rule(name, False):
+        errs += [invalid(child(path, "name"), name, msg) for msg in problems]
     errs += _validate_common(md, namespaced=namespaced)
-    if require_standard_finalizers:
+    if require_standard_finalizers and md.get("finalizers"):
         errs += _validate_kube_finalizers(md)
     return errs
 
@@ -103,19 +101,22 @@ def _validate_common(md: Obj, *, namespaced: bool) -> list[FieldError]:
     if namespaced:
         if not namespace:
             errs.append(required(child(path, "namespace")))
-        else:
-            errs += [
-                invalid(child(path, "namespace"), namespace, msg)
-                for msg in names.name_is_dns_label(namespace, False)
-            ]
+        elif problems := names.name_is_dns_label(namespace, False):
+            errs += [invalid(child(path, "namespace"), namespace, msg) for msg in problems]
     elif namespace:
         errs.append(forbidden_field(child(path, "namespace"), "not allowed on this type"))
-    errs += validate_nonnegative(_int(md.get("generation")), child(path, "generation"))
-    errs += validate_labels(md.get("labels"), child(path, "labels"))
-    errs += validate_annotations(md.get("annotations"), child(path, "annotations"))
-    errs += validate_owner_references(md.get("ownerReferences"), child(path, "ownerReferences"))
-    errs += validate_finalizers(md.get("finalizers"), child(path, "finalizers"))
-    errs += validate_managed_fields(md.get("managedFields"), child(path, "managedFields"))
+    errs += validate_nonnegative(_int(md.get("generation")), "metadata.generation")
+    # The rules of what the object leaves out would find nothing; every write runs these.
+    if md.get("labels"):
+        errs += validate_labels(md["labels"], "metadata.labels")
+    if md.get("annotations"):
+        errs += validate_annotations(md["annotations"], "metadata.annotations")
+    if md.get("ownerReferences"):
+        errs += validate_owner_references(md["ownerReferences"], "metadata.ownerReferences")
+    if md.get("finalizers"):
+        errs += validate_finalizers(md["finalizers"], "metadata.finalizers")
+    if md.get("managedFields"):
+        errs += validate_managed_fields(md["managedFields"], "metadata.managedFields")
     return errs
 
 
@@ -133,8 +134,10 @@ def validate_labels(labels: Any, path: str) -> list[FieldError]:
     """ValidateLabels: qualified-name keys and label values, all reported at the map's path."""
     errs: list[FieldError] = []
     for key, value in _mapping(labels).items():
-        errs += validate_label_name(key, path)
-        errs += [invalid(path, value, msg) for msg in names.is_valid_label_value(_str(value))]
+        if problems := names.is_qualified_name(key):
+            errs += [invalid(path, key, msg) for msg in problems]
+        if problems := names.is_valid_label_value(_str(value)):
+            errs += [invalid(path, value, msg) for msg in problems]
     return errs
 
 
@@ -144,7 +147,8 @@ def validate_annotations(annotations: Any, path: str) -> list[FieldError]:
     total = 0
     for key, value in _mapping(annotations).items():
         # Kubernetes lowercases the key first: annotation keys may use capitals.
-        errs += [invalid(path, key, msg) for msg in names.is_qualified_name(key.lower())]
+        if problems := names.is_qualified_name(key.lower()):
+            errs += [invalid(path, key, msg) for msg in problems]
         total += len(key.encode()) + len(_str(value).encode())
     if total > TOTAL_ANNOTATION_SIZE_LIMIT:
         errs.append(too_long_bytes(path, TOTAL_ANNOTATION_SIZE_LIMIT))

@@ -26,6 +26,7 @@ import difflib
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,6 +223,23 @@ _VOLUME_SOURCE_CHECKS = (
     ("image", "image"),
 )
 
+# The volume sources validateVolumeSource looks into (the others only count as a source).
+_CHECKED_VOLUME_SOURCES = frozenset(
+    {
+        "emptyDir",
+        "hostPath",
+        "secret",
+        "configMap",
+        "persistentVolumeClaim",
+        "downwardAPI",
+        "projected",
+        "nfs",
+        "gitRepo",
+    }
+)
+# Each volume source's position in that order, and its name in the error.
+_VOLUME_SOURCE_ORDER = {key: (i, shown) for i, (key, shown) in enumerate(_VOLUME_SOURCE_CHECKS)}
+
 _SYSCTL_SEGMENT = "[a-z0-9]([-_a-z0-9]*[a-z0-9])?"
 _SYSCTL_RE = re.compile(rf"^({_SYSCTL_SEGMENT}[\./])*{_SYSCTL_SEGMENT}$")
 _HTTP_HEADER_NAME_FMT = "[-A-Za-z0-9]+"
@@ -263,13 +281,16 @@ def _inclusive_range_error(low: int, high: int) -> str:
     return f"must be between {low} and {high}, inclusive"
 
 
-def _enum(path: str, value: Any, allowed: tuple[str, ...]) -> list[FieldError]:
-    """The usual switch of Kubernetes: "" is Required, anything unknown is NotSupported."""
+def _enum(parent: str, name: str, value: Any, allowed: tuple[str, ...]) -> list[FieldError]:
+    """The usual switch of Kubernetes: "" is Required, anything unknown is NotSupported.
+
+    The field is `parent`.`name`, a path only written out for an error.
+    """
+    if value in allowed:
+        return []
     if value in (None, ""):
-        return [required(path)]
-    if value not in allowed:
-        return [not_supported(path, value, allowed)]
-    return []
+        return [required(child(parent, name))]
+    return [not_supported(child(parent, name), value, allowed)]
 
 
 def _is_int(value: Any) -> bool:
@@ -287,8 +308,13 @@ def _names_errors(path: str, value: str, problems: list[str]) -> list[FieldError
     return [invalid(path, value, p) for p in problems]
 
 
-def _dns1123_label(path: str, value: str) -> list[FieldError]:
-    return _names_errors(path, value, names.is_dns1123_label(value))
+def _name_at(
+    parent: str, name: str, value: str, check: Callable[[str], list[str]]
+) -> list[FieldError]:
+    """`check`'s problems with the name `value` at `parent`.`name`, a path only written out for
+    an error."""
+    problems = check(value)
+    return _names_errors(child(parent, name), value, problems) if problems else []
 
 
 def _dns1123_subdomain(path: str, value: str) -> list[FieldError]:
@@ -320,31 +346,43 @@ def _labels(path: str, labels: Any) -> list[FieldError]:
     return errs
 
 
-def _file_mode(path: str, mode: Any) -> list[FieldError]:
+def _file_mode(parent: str, name: str, mode: Any) -> list[FieldError]:
+    """The file mode at `parent`.`name`, a path only written out for an error."""
     if _is_int(mode) and not 0 <= mode <= MAX_FILE_MODE:
-        return [invalid(path, mode, FILE_MODE_ERROR_MSG)]
+        return [invalid(child(parent, name), mode, FILE_MODE_ERROR_MSG)]
     return []
 
 
-def _local_descending_path(path: str, target: str) -> list[FieldError]:
-    """validateLocalDescendingPath: relative, and no `..` element."""
+def _local_descending_path(parent: str, name: str, target: str) -> list[FieldError]:
+    """validateLocalDescendingPath: relative, and no `..` element (at `parent`.`name`)."""
+    if _plainly_relative(target):
+        return []
     errs: list[FieldError] = []
     if target.startswith("/"):
-        errs.append(invalid(path, target, "must be a relative path"))
-    errs.extend(_no_backsteps(path, target))
+        errs.append(invalid(child(parent, name), target, "must be a relative path"))
+    errs.extend(_no_backsteps(parent, name, target))
     return errs
 
 
-def _no_backsteps(path: str, target: str) -> list[FieldError]:
+def _plainly_relative(target: Any) -> bool:
+    """A relative path without `..` anywhere: the usual one, with nothing to report."""
+    return type(target) is str and ".." not in target and not target.startswith("/")
+
+
+def _no_backsteps(parent: str, name: str, target: str) -> list[FieldError]:
+    if type(target) is str and ".." not in target:
+        return []
     if ".." in target.replace("\\", "/").split("/"):
-        return [invalid(path, target, "must not contain '..'")]
+        return [invalid(child(parent, name), target, "must not contain '..'")]
     return []
 
 
-def _local_non_reserved_path(path: str, target: str) -> list[FieldError]:
-    errs = _local_descending_path(path, target)
+def _local_non_reserved_path(parent: str, name: str, target: str) -> list[FieldError]:
+    if _plainly_relative(target):
+        return []
+    errs = _local_descending_path(parent, name, target)
     if target.startswith("..") and not target.startswith("../"):
-        errs.append(invalid(path, target, "must not start with '..'"))
+        errs.append(invalid(child(parent, name), target, "must not start with '..'"))
     return errs
 
 
@@ -387,14 +425,19 @@ def validate_pod_spec(spec: Obj, path: str, *, is_pod: bool = False) -> list[Fie
 
     `is_pod` is true for a pod's own spec (PodValidationOptions.ResourceIsPod): then host ports
     must equal container ports under host networking; templates may leave them 0.
+
+    Rules of fields the spec leaves out are not run (they would find nothing), and field paths
+    are written out only for errors: this runs for every pod written.
     """
     errs: list[FieldError] = []
     if spec.get("terminationGracePeriodSeconds") is None:
         errs.append(required(child(path, "terminationGracePeriodSeconds")))
     grace = spec.get("terminationGracePeriodSeconds")
     host_users = spec.get("hostUsers") is not False
-    volumes, volume_errs = _validate_volumes(spec.get("volumes") or [], child(path, "volumes"))
-    errs.extend(volume_errs)
+    volumes: dict[str, Obj] = {}
+    if spec.get("volumes"):
+        volumes, volume_errs = _validate_volumes(spec["volumes"], child(path, "volumes"))
+        errs.extend(volume_errs)
     restart_policy = spec.get("restartPolicy") or ""
     containers = spec.get("containers") or []
     init_containers = spec.get("initContainers") or []
@@ -403,28 +446,35 @@ def validate_pod_spec(spec: Obj, path: str, *, is_pod: bool = False) -> list[Fie
             containers, volumes, grace, child(path, "containers"), restart_policy, host_users
         )
     )
-    errs.extend(
-        _validate_init_containers(
-            init_containers,
-            containers,
-            volumes,
-            grace,
-            child(path, "initContainers"),
-            restart_policy,
-            host_users,
+    if init_containers:
+        errs.extend(
+            _validate_init_containers(
+                init_containers,
+                containers,
+                volumes,
+                grace,
+                child(path, "initContainers"),
+                restart_policy,
+                host_users,
+            )
         )
-    )
-    errs.extend(_validate_host_network(spec, path, is_pod))
-    errs.extend(_enum(child(path, "restartPolicy"), restart_policy, _RESTART_POLICIES))
+    if spec.get("hostNetwork"):
+        errs.extend(_validate_host_network(spec, path, is_pod))
+    errs.extend(_enum(path, "restartPolicy", restart_policy, _RESTART_POLICIES))
     dns_policy = spec.get("dnsPolicy") or ""
-    errs.extend(_enum(child(path, "dnsPolicy"), dns_policy, _DNS_POLICIES))
-    errs.extend(_labels(child(path, "nodeSelector"), spec.get("nodeSelector")))
-    errs.extend(_validate_pod_security_context(spec, child(path, "securityContext")))
-    errs.extend(_validate_dns_config(spec.get("dnsConfig"), dns_policy, child(path, "dnsConfig")))
+    errs.extend(_enum(path, "dnsPolicy", dns_policy, _DNS_POLICIES))
+    if spec.get("nodeSelector"):
+        errs.extend(_labels(child(path, "nodeSelector"), spec["nodeSelector"]))
+    errs.extend(_validate_pod_security_context(spec, path))
+    if spec.get("dnsConfig") is not None or dns_policy == "None":
+        errs.extend(
+            _validate_dns_config(spec.get("dnsConfig"), dns_policy, child(path, "dnsConfig"))
+        )
     for i, gate in enumerate(spec.get("readinessGates") or []):
         gate_path = child(_index(child(path, "readinessGates"), i), "conditionType")
         errs.extend(_qualified_name(gate_path, gate.get("conditionType") or ""))
-    errs.extend(_validate_scheduling_gates(spec.get("schedulingGates") or [], path))
+    if spec.get("schedulingGates"):
+        errs.extend(_validate_scheduling_gates(spec["schedulingGates"], path))
     if spec.get("hostUsers") is False:
         for key in ("hostNetwork", "hostPID", "hostIPC"):
             if spec.get(key):
@@ -435,10 +485,12 @@ def validate_pod_spec(spec: Obj, path: str, *, is_pod: bool = False) -> list[Fie
                 )
     service_account = spec.get("serviceAccountName") or ""
     if service_account:
-        errs.extend(_dns1123_subdomain(child(path, "serviceAccountName"), service_account))
+        errs.extend(
+            _name_at(path, "serviceAccountName", service_account, names.is_dns1123_subdomain)
+        )
     node_name = spec.get("nodeName") or ""
     if node_name:
-        errs.extend(_dns1123_subdomain(child(path, "nodeName"), node_name))
+        errs.extend(_name_at(path, "nodeName", node_name, names.is_dns1123_subdomain))
     deadline = spec.get("activeDeadlineSeconds")
     if _is_int(deadline) and not 1 <= deadline <= MAX_INT32:
         errs.append(
@@ -448,19 +500,25 @@ def validate_pod_spec(spec: Obj, path: str, *, is_pod: bool = False) -> list[Fie
         )
     for key in ("hostname", "subdomain"):
         if spec.get(key):
-            errs.extend(_dns1123_label(child(path, key), spec[key]))
-    errs.extend(validate_tolerations(spec.get("tolerations") or [], child(path, "tolerations")))
-    errs.extend(_validate_host_aliases(spec.get("hostAliases") or [], child(path, "hostAliases")))
+            errs.extend(_name_at(path, key, spec[key], names.is_dns1123_label))
+    if spec.get("tolerations"):
+        errs.extend(validate_tolerations(spec["tolerations"], child(path, "tolerations")))
+    if spec.get("hostAliases"):
+        errs.extend(_validate_host_aliases(spec["hostAliases"], child(path, "hostAliases")))
     if spec.get("priorityClassName"):
-        errs.extend(_dns1123_subdomain(child(path, "priorityClassName"), spec["priorityClassName"]))
+        errs.extend(
+            _name_at(
+                path, "priorityClassName", spec["priorityClassName"], names.is_dns1123_subdomain
+            )
+        )
     if spec.get("runtimeClassName") is not None:
         errs.extend(
-            _dns1123_subdomain(child(path, "runtimeClassName"), spec["runtimeClassName"] or "")
+            _name_at(
+                path, "runtimeClassName", spec["runtimeClassName"] or "", names.is_dns1123_subdomain
+            )
         )
     if spec.get("preemptionPolicy") is not None:
-        errs.extend(
-            _enum(child(path, "preemptionPolicy"), spec["preemptionPolicy"], _PREEMPTION_POLICIES)
-        )
+        errs.extend(_enum(path, "preemptionPolicy", spec["preemptionPolicy"], _PREEMPTION_POLICIES))
     if spec.get("overhead") is not None:
         errs.extend(
             _validate_resource_requirements({"limits": spec["overhead"]}, child(path, "overhead"))
@@ -592,13 +650,13 @@ def _validate_volumes(volumes: list[Obj], path: str) -> tuple[dict[str, Obj], li
     errs: list[FieldError] = []
     valid: dict[str, Obj] = {}
     for i, volume in enumerate(volumes):
-        volume_path = _index(path, i)
+        volume_path = f"{path}[{i}]"
         name = volume.get("name") or ""
         volume_errs = _validate_volume_source(volume, volume_path)
         if not name:
             volume_errs.append(required(child(volume_path, "name")))
         else:
-            volume_errs.extend(_dns1123_label(child(volume_path, "name"), name))
+            volume_errs.extend(_name_at(volume_path, "name", name, names.is_dns1123_label))
         if name in valid:
             volume_errs.append(duplicate(child(volume_path, "name"), name))
         if volume_errs:
@@ -609,26 +667,38 @@ def _validate_volumes(volumes: list[Obj], path: str) -> tuple[dict[str, Obj], li
 
 
 def _validate_volume_source(volume: Obj, path: str) -> list[FieldError]:
+    sources = _volume_sources_of(volume)
+    if not sources:
+        return [required(path, "must specify a volume type")]
+    first = sources[0]
     errs: list[FieldError] = []
-    count = 0
-    for key, shown in _VOLUME_SOURCE_CHECKS:
-        source = volume.get(key)
-        if source is None:
-            continue
-        if count:
-            errs.append(
-                forbidden_field(child(path, shown), "may not specify more than 1 volume type")
-            )
-            continue
-        count += 1
-        if isinstance(source, dict):
-            errs.extend(_validate_one_volume_source(key, source, child(path, key)))
-    if not count:
-        errs.append(required(path, "must specify a volume type"))
+    if isinstance(volume[first], dict):
+        errs.extend(_validate_one_volume_source(first, volume[first], path))
+    for key in sources[1:]:
+        shown = _VOLUME_SOURCE_ORDER[key][1]
+        errs.append(forbidden_field(child(path, shown), "may not specify more than 1 volume type"))
     return errs
 
 
-def _validate_one_volume_source(key: str, source: Obj, path: str) -> list[FieldError]:
+def _volume_sources_of(volume: Obj) -> list[str]:
+    """The sources a volume sets, in the order validateVolumeSource checks them.
+
+    A volume names one source among thirty: finding it from the volume's own few keys spares
+    looking up all thirty.
+    """
+    present = []
+    for key in volume:
+        if key in _VOLUME_SOURCE_ORDER and volume[key] is not None:
+            present.append(key)
+    if len(present) > 1:
+        present.sort(key=_VOLUME_SOURCE_ORDER.__getitem__)
+    return present
+
+
+def _validate_one_volume_source(key: str, source: Obj, volume_path: str) -> list[FieldError]:
+    if key not in _CHECKED_VOLUME_SOURCES or (key == "emptyDir" and "sizeLimit" not in source):
+        return []
+    path = child(volume_path, key)
     errs: list[FieldError] = []
     if key == "emptyDir" and source.get("sizeLimit") is not None:
         size = _quantity(source["sizeLimit"])
@@ -642,7 +712,7 @@ def _validate_one_volume_source(key: str, source: Obj, path: str) -> list[FieldE
         host_path = source.get("path") or ""
         if not host_path:
             return [required(child(path, "path"))]
-        errs.extend(_no_backsteps(child(path, "path"), host_path))
+        errs.extend(_no_backsteps(path, "path", host_path))
         kind = source.get("type")
         if kind is not None and kind not in _HOST_PATH_TYPES:
             errs.append(not_supported(child(path, "type"), kind, _HOST_PATH_TYPES))
@@ -650,19 +720,19 @@ def _validate_one_volume_source(key: str, source: Obj, path: str) -> list[FieldE
         name_key = "secretName" if key == "secret" else "name"
         if not source.get(name_key):
             errs.append(required(child(path, name_key)))
-        errs.extend(_file_mode(child(path, "defaultMode"), source.get("defaultMode")))
+        errs.extend(_file_mode(path, "defaultMode", source.get("defaultMode")))
         for i, item in enumerate(source.get("items") or []):
             errs.extend(_validate_key_to_path(item, _index(child(path, "items"), i)))
     elif key == "persistentVolumeClaim":
         if not source.get("claimName"):
             errs.append(required(child(path, "claimName")))
     elif key == "downwardAPI":
-        errs.extend(_file_mode(child(path, "defaultMode"), source.get("defaultMode")))
+        errs.extend(_file_mode(path, "defaultMode", source.get("defaultMode")))
         for item in source.get("items") or []:
             # Kubernetes reports an item's problems at the source, not at the item.
             errs.extend(_validate_downward_api_file(item, path))
     elif key == "projected":
-        errs.extend(_file_mode(child(path, "defaultMode"), source.get("defaultMode")))
+        errs.extend(_file_mode(path, "defaultMode", source.get("defaultMode")))
         errs.extend(_validate_projection_sources(source.get("sources") or [], path))
     elif key == "nfs":
         if not source.get("server"):
@@ -675,7 +745,7 @@ def _validate_one_volume_source(key: str, source: Obj, path: str) -> list[FieldE
     elif key == "gitRepo":
         if not source.get("repository"):
             errs.append(required(child(path, "repository")))
-        errs.extend(_local_descending_path(child(path, "directory"), source.get("directory") or ""))
+        errs.extend(_local_descending_path(path, "directory", source.get("directory") or ""))
     return errs
 
 
@@ -686,8 +756,8 @@ def _validate_key_to_path(item: Obj, path: str) -> list[FieldError]:
     target = item.get("path") or ""
     if not target:
         errs.append(required(child(path, "path")))
-    errs.extend(_local_non_reserved_path(child(path, "path"), target))
-    errs.extend(_file_mode(child(path, "mode"), item.get("mode")))
+    errs.extend(_local_non_reserved_path(path, "path", target))
+    errs.extend(_file_mode(path, "mode", item.get("mode")))
     return errs
 
 
@@ -696,13 +766,11 @@ def _validate_downward_api_file(item: Obj, path: str) -> list[FieldError]:
     target = item.get("path") or ""
     if not target:
         errs.append(required(child(path, "path")))
-    errs.extend(_local_non_reserved_path(child(path, "path"), target))
+    errs.extend(_local_non_reserved_path(path, "path", target))
     field_ref = item.get("fieldRef")
     resource_ref = item.get("resourceFieldRef")
     if field_ref is not None:
-        errs.extend(
-            _validate_object_field_selector(field_ref, _VOLUME_FIELD_PATHS, child(path, "fieldRef"))
-        )
+        errs.extend(_validate_object_field_selector(field_ref, _VOLUME_FIELD_PATHS, path))
         if resource_ref is not None:
             errs.append(
                 invalid(
@@ -719,21 +787,17 @@ def _validate_downward_api_file(item: Obj, path: str) -> list[FieldError]:
         )
     else:
         errs.append(required(path, "one of fieldRef and resourceFieldRef is required"))
-    errs.extend(_file_mode(child(path, "mode"), item.get("mode")))
+    errs.extend(_file_mode(path, "mode", item.get("mode")))
     return errs
 
 
 def _validate_projection_sources(sources: list[Obj], path: str) -> list[FieldError]:
     errs: list[FieldError] = []
+    # The files the sources project, which must not collide.
     seen_paths: set[str] = set()
-
-    def claim(target: str, value: str) -> None:
-        if target in seen_paths:
-            errs.append(invalid(path, value, "conflicting duplicate paths"))
-        seen_paths.add(target)
-
+    sources_path = child(path, "sources")
     for i, source in enumerate(sources):
-        source_path = _index(child(path, "sources"), i)
+        source_path = f"{sources_path}[{i}]"
         count = 0
         for kind in ("secret", "configMap"):
             projection = source.get(kind)
@@ -742,28 +806,35 @@ def _validate_projection_sources(sources: list[Obj], path: str) -> list[FieldErr
             count += 1
             if not projection.get("name"):
                 errs.append(required(child(child(source_path, kind), "name")))
-            for j, item in enumerate(projection.get("items") or []):
-                errs.extend(
-                    _validate_key_to_path(item, _index(child(child(source_path, kind), "items"), j))
-                )
-                if item.get("path"):
-                    claim(item["path"], projection.get("name") or "")
+            items = projection.get("items") or []
+            items_path = child(child(source_path, kind), "items") if items else ""
+            for j, item in enumerate(items):
+                errs.extend(_validate_key_to_path(item, f"{items_path}[{j}]"))
+                target = item.get("path")
+                if target:
+                    if target in seen_paths:
+                        errs.append(_duplicate_path(path, projection.get("name") or ""))
+                    seen_paths.add(target)
         downward = source.get("downwardAPI")
         if downward is not None:
             count += 1
-            for item in downward.get("items") or []:
-                errs.extend(_validate_downward_api_file(item, child(source_path, "downwardAPI")))
-                if item.get("path"):
-                    claim(item["path"], item["path"])
+            items = downward.get("items") or []
+            downward_path = child(source_path, "downwardAPI") if items else ""
+            for item in items:
+                errs.extend(_validate_downward_api_file(item, downward_path))
+                target = item.get("path")
+                if target:
+                    if target in seen_paths:
+                        errs.append(_duplicate_path(path, target))
+                    seen_paths.add(target)
         token = source.get("serviceAccountToken")
         if token is not None:
             count += 1
-            token_path = child(source_path, "serviceAccountToken")
             expiration = token.get("expirationSeconds") or 0
             if expiration < MIN_TOKEN_EXPIRATION_SECONDS:
                 errs.append(
                     invalid(
-                        child(token_path, "expirationSeconds"),
+                        _token_expiration_path(source_path),
                         expiration,
                         "may not specify a duration less than 10 minutes",
                     )
@@ -771,7 +842,7 @@ def _validate_projection_sources(sources: list[Obj], path: str) -> list[FieldErr
             if expiration > MAX_TOKEN_EXPIRATION_SECONDS:
                 errs.append(
                     invalid(
-                        child(token_path, "expirationSeconds"),
+                        _token_expiration_path(source_path),
                         expiration,
                         "may not specify a duration larger than 2^32 seconds",
                     )
@@ -780,7 +851,7 @@ def _validate_projection_sources(sources: list[Obj], path: str) -> list[FieldErr
             if not token.get("path"):
                 errs.append(required(child(path, "path")))
             else:
-                errs.extend(_local_non_reserved_path(child(path, "path"), token["path"]))
+                errs.extend(_local_non_reserved_path(path, "path", token["path"]))
         if source.get("clusterTrustBundle") is not None:
             count += 1
         if count > 1:
@@ -788,6 +859,14 @@ def _validate_projection_sources(sources: list[Obj], path: str) -> list[FieldErr
                 forbidden_field(source_path, "may not specify more than 1 volume type per source")
             )
     return errs
+
+
+def _duplicate_path(path: str, value: str) -> FieldError:
+    return invalid(path, value, "conflicting duplicate paths")
+
+
+def _token_expiration_path(source_path: str) -> str:
+    return child(child(source_path, "serviceAccountToken"), "expirationSeconds")
 
 
 # --- containers -----------------------------------------------------------------------------------
@@ -806,7 +885,7 @@ def _validate_containers(
     errs: list[FieldError] = []
     seen: set[str] = set()
     for i, container in enumerate(containers):
-        container_path = _index(path, i)
+        container_path = f"{path}[{i}]"
         errs.extend(
             _validate_container_common(
                 container, volumes, container_path, restart_policy, host_users
@@ -816,7 +895,8 @@ def _validate_containers(
         if name in seen:
             errs.append(duplicate(child(container_path, "name"), name))
         seen.add(name)
-        errs.extend(_validate_lifecycle_and_probes(container, grace, container_path))
+        if not _HOOKS_AND_PROBES.isdisjoint(container):
+            errs.extend(_validate_lifecycle_and_probes(container, grace, container_path))
         if container.get("restartPolicy") is not None:
             errs.append(
                 forbidden_field(
@@ -839,7 +919,7 @@ def _validate_init_containers(
     errs: list[FieldError] = []
     seen = {c.get("name") or "" for c in regular}
     for i, container in enumerate(containers):
-        container_path = _index(path, i)
+        container_path = f"{path}[{i}]"
         errs.extend(
             _validate_container_common(
                 container, volumes, container_path, restart_policy, host_users
@@ -879,36 +959,41 @@ def _validate_container_common(
     if not name:
         errs.append(required(child(path, "name")))
     else:
-        errs.extend(_dns1123_label(child(path, "name"), name))
+        errs.extend(_name_at(path, "name", name, names.is_dns1123_label))
     if not container.get("image"):
         errs.append(required(child(path, "image")))
     errs.extend(
         _enum(
-            child(path, "terminationMessagePolicy"),
+            path,
+            "terminationMessagePolicy",
             container.get("terminationMessagePolicy"),
             _TERMINATION_MESSAGE_POLICIES,
         )
     )
-    errs.extend(_validate_ports(container.get("ports") or [], child(path, "ports")))
-    errs.extend(_validate_env(container.get("env") or [], child(path, "env")))
-    errs.extend(_validate_env_from(container.get("envFrom") or [], child(path, "envFrom")))
-    errs.extend(_validate_volume_mounts(container, volumes, child(path, "volumeMounts")))
-    errs.extend(
-        _enum(child(path, "imagePullPolicy"), container.get("imagePullPolicy"), _PULL_POLICIES)
-    )
-    errs.extend(
-        _validate_resource_requirements(container.get("resources") or {}, child(path, "resources"))
-    )
-    errs.extend(
-        _validate_resize_policy(
-            container.get("resizePolicy") or [], child(path, "resizePolicy"), restart_policy
+    # The rules of lists and structs the container leaves out would find nothing.
+    if container.get("ports"):
+        errs.extend(_validate_ports(container["ports"], child(path, "ports")))
+    if container.get("env"):
+        errs.extend(_validate_env(container["env"], child(path, "env")))
+    if container.get("envFrom"):
+        errs.extend(_validate_env_from(container["envFrom"], child(path, "envFrom")))
+    errs.extend(_validate_volume_mounts(container, volumes, path))
+    errs.extend(_enum(path, "imagePullPolicy", container.get("imagePullPolicy"), _PULL_POLICIES))
+    resources = container.get("resources") or {}
+    if resources.get("limits") or resources.get("requests"):
+        errs.extend(_validate_resource_requirements(resources, child(path, "resources")))
+    if container.get("resizePolicy"):
+        errs.extend(
+            _validate_resize_policy(
+                container["resizePolicy"], child(path, "resizePolicy"), restart_policy
+            )
         )
-    )
-    errs.extend(
-        _validate_security_context(
-            container.get("securityContext"), child(path, "securityContext"), host_users
+    if isinstance(container.get("securityContext"), dict):
+        errs.extend(
+            _validate_security_context(
+                container["securityContext"], child(path, "securityContext"), host_users
+            )
         )
-    )
     return errs
 
 
@@ -917,7 +1002,7 @@ def _validate_ports(ports: list[Obj], path: str) -> list[FieldError]:
     errs: list[FieldError] = []
     seen: set[str] = set()
     for i, port in enumerate(ports):
-        port_path = _index(path, i)
+        port_path = f"{path}[{i}]"
         name = port.get("name") or ""
         if name:
             problems = names.is_valid_port_name(name)
@@ -937,7 +1022,7 @@ def _validate_ports(ports: list[Obj], path: str) -> list[FieldError]:
         if host_port != 0:
             for problem in names.is_valid_port_num(host_port):
                 errs.append(invalid(child(port_path, "hostPort"), host_port, problem))
-        errs.extend(_enum(child(port_path, "protocol"), port.get("protocol"), _PORT_PROTOCOLS))
+        errs.extend(_enum(port_path, "protocol", port.get("protocol"), _PORT_PROTOCOLS))
     return errs
 
 
@@ -980,11 +1065,7 @@ def _validate_env_source(var: Obj, path: str) -> list[FieldError]:
     count = 0
     if source.get("fieldRef") is not None:
         count += 1
-        errs.extend(
-            _validate_object_field_selector(
-                source["fieldRef"], _ENV_FIELD_PATHS, child(path, "fieldRef")
-            )
-        )
+        errs.extend(_validate_object_field_selector(source["fieldRef"], _ENV_FIELD_PATHS, path))
     if source.get("resourceFieldRef") is not None:
         count += 1
         errs.extend(
@@ -1013,11 +1094,17 @@ def _validate_env_source(var: Obj, path: str) -> list[FieldError]:
 
 
 def _validate_object_field_selector(
-    selector: Obj, allowed: tuple[str, ...], path: str
+    selector: Obj, allowed: tuple[str, ...], parent: str
 ) -> list[FieldError]:
-    """validateObjectFieldSelector, with ConvertDownwardAPIFieldLabel's checks for v1."""
+    """validateObjectFieldSelector, with ConvertDownwardAPIFieldLabel's checks for v1, of the
+    `fieldRef` of `parent`."""
     api_version = selector.get("apiVersion") or ""
     field_path = selector.get("fieldPath") or ""
+    if api_version == "v1" and field_path in allowed:
+        # The usual selector (`metadata.namespace`): a v1 field that both the conversion and
+        # the rule accept. Nothing to report.
+        return []
+    path = child(parent, "fieldRef")
     if not api_version:
         return [required(child(path, "apiVersion"))]
     if not field_path:
@@ -1149,52 +1236,85 @@ def _validate_env_from(sources: list[Obj], path: str) -> list[FieldError]:
     return errs
 
 
-def _validate_volume_mounts(container: Obj, volumes: dict[str, Obj], path: str) -> list[FieldError]:
+def _validate_volume_mounts(
+    container: Obj, volumes: dict[str, Obj], container_path: str
+) -> list[FieldError]:
     """ValidateVolumeMounts. Kubernetes names some problems at the list, not the item."""
+    privileged = (container.get("securityContext") or {}).get("privileged") is True
+    mounts = container.get("volumeMounts") or []
+    if not mounts:
+        return []
     errs: list[FieldError] = []
     mount_paths: set[str] = set()
-    privileged = (container.get("securityContext") or {}).get("privileged") is True
-    for i, mount in enumerate(container.get("volumeMounts") or []):
-        mount_path_field = _index(path, i)
+    path = child(container_path, "volumeMounts")
+    for i, mount in enumerate(mounts):
         name = mount.get("name") or ""
-        if not name:
-            errs.append(required(child(mount_path_field, "name")))
-        if name not in volumes:
-            errs.append(field_not_found(child(mount_path_field, "name"), name))
         mount_path = mount.get("mountPath") or ""
-        if not mount_path:
-            errs.append(required(child(mount_path_field, "mountPath")))
-        if mount_path in mount_paths:
-            errs.append(invalid(child(mount_path_field, "mountPath"), mount_path, "must be unique"))
+        if not name or name not in volumes or not mount_path or mount_path in mount_paths:
+            errs.extend(_mount_target_errors(name, mount_path, volumes, mount_paths, path, i))
         mount_paths.add(mount_path)
-        sub_path = mount.get("subPath") or ""
-        sub_path_expr = mount.get("subPathExpr") or ""
+        if not _MOUNT_OPTIONS.isdisjoint(mount):
+            errs.extend(_validate_mount_options(mount, privileged, path, i))
+    return errs
+
+
+# The fields of a volume mount beyond its volume, path and readOnly, which have rules of their own.
+_MOUNT_OPTIONS = frozenset({"subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly"})
+
+
+def _mount_target_errors(
+    name: str,
+    mount_path: str,
+    volumes: dict[str, Obj],
+    mount_paths: set[str],
+    path: str,
+    i: int,
+) -> list[FieldError]:
+    """What is wrong with the volume and the path of the `i`th mount."""
+    errs: list[FieldError] = []
+    mount_field = _index(path, i)
+    if not name:
+        errs.append(required(child(mount_field, "name")))
+    if name not in volumes:
+        errs.append(field_not_found(child(mount_field, "name"), name))
+    if not mount_path:
+        errs.append(required(child(mount_field, "mountPath")))
+    if mount_path in mount_paths:
+        errs.append(invalid(child(mount_field, "mountPath"), mount_path, "must be unique"))
+    return errs
+
+
+def _validate_mount_options(mount: Obj, privileged: bool, path: str, i: int) -> list[FieldError]:
+    """The rules of the `i`th mount's subPath, subPathExpr, propagation and recursiveReadOnly."""
+    errs: list[FieldError] = []
+    sub_path = mount.get("subPath") or ""
+    sub_path_expr = mount.get("subPathExpr") or ""
+    if sub_path:
+        errs.extend(_local_descending_path(path, "subPath", sub_path))
+    if sub_path_expr:
         if sub_path:
-            errs.extend(_local_descending_path(child(path, "subPath"), sub_path))
-        if sub_path_expr:
-            if sub_path:
-                errs.append(
-                    invalid(
-                        child(mount_path_field, "subPathExpr"),
-                        sub_path_expr,
-                        "subPathExpr and subPath are mutually exclusive",
-                    )
+            errs.append(
+                invalid(
+                    child(_index(path, i), "subPathExpr"),
+                    sub_path_expr,
+                    "subPathExpr and subPath are mutually exclusive",
                 )
-            errs.extend(_local_descending_path(child(path, "subPathExpr"), sub_path_expr))
-        propagation = mount.get("mountPropagation")
-        if propagation is not None:
-            if propagation not in _MOUNT_PROPAGATIONS:
-                errs.append(
-                    not_supported(child(path, "mountPropagation"), propagation, _MOUNT_PROPAGATIONS)
+            )
+        errs.extend(_local_descending_path(path, "subPathExpr", sub_path_expr))
+    propagation = mount.get("mountPropagation")
+    if propagation is not None:
+        if propagation not in _MOUNT_PROPAGATIONS:
+            errs.append(
+                not_supported(child(path, "mountPropagation"), propagation, _MOUNT_PROPAGATIONS)
+            )
+        if propagation == "Bidirectional" and not privileged:
+            errs.append(
+                forbidden_field(
+                    child(path, "mountPropagation"),
+                    "Bidirectional mount propagation is available only to privileged containers",
                 )
-            if propagation == "Bidirectional" and not privileged:
-                errs.append(
-                    forbidden_field(
-                        child(path, "mountPropagation"),
-                        "Bidirectional mount propagation is available only to privileged "
-                        "containers",
-                    )
-                )
+            )
+    if mount.get("recursiveReadOnly") not in (None, "Disabled"):
         errs.extend(_validate_recursive_read_only(mount, child(path, "recursiveReadOnly")))
     return errs
 
@@ -1347,6 +1467,9 @@ def _validate_resize_policy(
 
 
 # --- probes and lifecycle handlers ----------------------------------------------------------------
+
+# The fields of a container _validate_lifecycle_and_probes looks at.
+_HOOKS_AND_PROBES = frozenset({"lifecycle", "livenessProbe", "readinessProbe", "startupProbe"})
 
 
 def _validate_lifecycle_and_probes(container: Obj, grace: Any, path: str) -> list[FieldError]:
@@ -1517,7 +1640,7 @@ def _validate_seccomp(profile: Any, path: str) -> list[FieldError]:
                 )
             )
         else:
-            errs.extend(_local_descending_path(child(path, "localhostProfile"), local))
+            errs.extend(_local_descending_path(path, "localhostProfile", local))
     return errs
 
 
@@ -1555,11 +1678,15 @@ def _validate_apparmor(profile: Any, path: str) -> list[FieldError]:
     return []
 
 
-def _validate_pod_security_context(spec: Obj, path: str) -> list[FieldError]:
-    """validatePodSpecSecurityContext."""
+def _validate_pod_security_context(spec: Obj, spec_path: str) -> list[FieldError]:
+    """validatePodSpecSecurityContext (of the spec at `spec_path`)."""
     # Kubernetes' internal PodSecurityContext also holds the pod's host namespace settings,
     # which v1 keeps on the spec; errors about them are named under securityContext.
     context = spec.get("securityContext") or {}
+    if not context and not spec.get("shareProcessNamespace"):
+        # Nothing set, nothing wrong: the usual `securityContext: {}`.
+        return []
+    path = child(spec_path, "securityContext")
     errs = _validate_ids(context, path)
     for g, gid in enumerate(context.get("supplementalGroups") or []):
         if _is_int(gid) and not 0 <= gid <= MAX_INT32:
@@ -1659,13 +1786,13 @@ def validate_tolerations(tolerations: list[Obj], path: str) -> list[FieldError]:
     """ValidateTolerations."""
     errs: list[FieldError] = []
     for i, toleration in enumerate(tolerations):
-        item_path = _index(path, i)
+        item_path = f"{path}[{i}]"
         key = toleration.get("key") or ""
         operator = toleration.get("operator") or ""
         value = toleration.get("value") or ""
         effect = toleration.get("effect") or ""
         if key:
-            errs.extend(_qualified_name(child(item_path, "key"), key))
+            errs.extend(_name_at(item_path, "key", key, names.is_qualified_name))
         if not key and operator != "Exists":
             errs.append(
                 invalid(
