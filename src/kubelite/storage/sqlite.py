@@ -11,6 +11,14 @@ one), commits with one fsync (WAL, `synchronous=FULL`: an acknowledged write sur
 and power loss), and only then answers the waiting requests. While one batch commits the next
 one fills, so throughput grows with concurrency instead of stopping at one fsync per write.
 
+Checkpoints. SQLite's own checkpoint runs inside a COMMIT every thousand pages, copying the WAL
+into the database file and fsyncing it there: commits every half second under load took 100 to
+400 ms, and every request waiting on them too. The writer turns that off; a thread of its own
+copies the WAL back in PASSIVE mode, beside the writer rather than in its way, after every few
+megabytes written. Under a load that never pauses the WAL is never entirely copied at the moment
+a write starts, so it cannot start over; past WAL_RESTART_FRAMES the writer restarts it itself,
+which costs little since by then nearly all of it is copied.
+
 Reads. The newest state of every key is also kept in memory, updated on the event loop at the
 moment a batch is acknowledged; gets and lists at the newest revision come from there, lists at
 a past revision from the log.
@@ -60,6 +68,16 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 2000
 # Recent events kept in memory for watches that resume from a recent revision.
 EVENT_WINDOW = 10_000
+# The newest events whose memo (decoded objects, encodings shared by watchers) is kept. Older
+# ones drop it: a decoded pod is a hundred-odd objects the garbage collector walks on every full
+# collection, and ten thousand of them made pauses of a tenth of a second. Watchers that far
+# behind decode again.
+MEMO_EVENTS = 512
+BUSY_TIMEOUT_MS = 10_000
+# Bytes of values written after which the checkpoint thread copies the WAL into the database.
+CHECKPOINT_BYTES = 4 << 20
+# WAL frames (pages) past which the writer restarts the WAL from its start.
+WAL_RESTART_FRAMES = 16384
 # A watcher this far behind is cut off (its client relists), as Kubernetes' cacher does.
 MAX_WATCHER_BACKLOG = 100_000
 
@@ -184,6 +202,10 @@ class SqliteStore(Store):
         self.path = Path(path)
         self._writer_pool = concurrent.futures.ThreadPoolExecutor(1, "kubelite-sqlite-writer")
         self._reader_pool = concurrent.futures.ThreadPoolExecutor(2, "kubelite-sqlite-reader")
+        self._checkpoint_pool = concurrent.futures.ThreadPoolExecutor(1, "kubelite-sqlite-ckpt")
+        self._checkpointer: sqlite3.Connection | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._unchecked_bytes = 0
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -197,6 +219,7 @@ class SqliteStore(Store):
         self._live: dict[str, KeyValue] = {}
         self._keys: list[str] = []
         self._window: collections.deque[Event] = collections.deque(maxlen=EVENT_WINDOW)
+        self._memoized: collections.deque[Event] = collections.deque()
         self._watchers: dict[str, set[_SqliteWatch]] = {}
         self._closed = False
 
@@ -224,11 +247,12 @@ class SqliteStore(Store):
         con.execute("PRAGMA journal_mode=WAL")
         # FULL: the WAL is fsynced at every commit, so an acknowledged write is durable.
         con.execute("PRAGMA synchronous=FULL")
-        con.execute("PRAGMA busy_timeout=10000")
+        con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         return con
 
     def _open_writer(self) -> tuple[list[tuple[str, int, int, bytes]], int, int]:
         con = self._connect()
+        con.execute("PRAGMA wal_autocheckpoint=0")  # see Checkpoints, above
         con.executescript(_SCHEMA)
         self._writer = con
         meta = dict(con.execute("SELECT name, value FROM meta").fetchall())
@@ -255,6 +279,10 @@ class SqliteStore(Store):
             for w in list(watchers):
                 w._end("store closed")
         loop = asyncio.get_running_loop()
+        if self._checkpoint is not None:
+            await self._checkpoint
+        await loop.run_in_executor(self._checkpoint_pool, self._close_checkpointer)
+        self._checkpoint_pool.shutdown()
         await loop.run_in_executor(self._writer_pool, self._close_writer)
         self._writer_pool.shutdown()
         self._reader_pool.shutdown()
@@ -265,8 +293,57 @@ class SqliteStore(Store):
 
     def _close_writer(self) -> None:
         if self._writer is not None:
+            # The last connection to close copies the WAL back and removes it.
             self._writer.close()
             self._writer = None
+
+    def _close_checkpointer(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+
+    # --- checkpoints --------------------------------------------------------------------------
+
+    def _written(self, nbytes: int) -> None:
+        """Count bytes committed; past CHECKPOINT_BYTES, start a checkpoint unless one runs."""
+        self._unchecked_bytes += nbytes
+        if self._unchecked_bytes < CHECKPOINT_BYTES or self._checkpoint is not None:
+            return
+        self._unchecked_bytes = 0
+        loop = asyncio.get_running_loop()
+        self._checkpoint = asyncio.ensure_future(self._run_checkpoint(loop))
+
+    async def _run_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            frames = await loop.run_in_executor(self._checkpoint_pool, self._copy_wal)
+            if frames > WAL_RESTART_FRAMES and not self._closed:
+                await loop.run_in_executor(self._writer_pool, self._restart_wal)
+        except sqlite3.Error:
+            # Nothing is lost: the WAL holds every commit until a later checkpoint copies it.
+            log.warning("checkpoint failed", exc_info=True)
+        finally:
+            self._checkpoint = None
+
+    def _copy_wal(self) -> int:
+        """A PASSIVE checkpoint; returns the WAL's length in frames."""
+        if self._checkpointer is None:
+            self._checkpointer = self._connect()
+        _busy, frames, _copied = self._checkpointer.execute(
+            "PRAGMA wal_checkpoint(PASSIVE)"
+        ).fetchone()
+        return frames
+
+    def _restart_wal(self) -> None:
+        """On the writer's thread, between batches: copy the rest and start the WAL over."""
+        con = self._writer
+        if con is None:
+            return
+        # A reader still on the old frames makes it wait: not for long, the next one retries.
+        con.execute("PRAGMA busy_timeout=50")
+        try:
+            con.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        finally:
+            con.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     # --- reads --------------------------------------------------------------------------------
 
@@ -390,6 +467,8 @@ class SqliteStore(Store):
                         op.future.set_exception(StoreError(f"write failed: {exc}"))
                 continue
             self._apply(batch, outcomes, revision)
+            # Row, index and page overhead come to a few hundred bytes an operation.
+            self._written(sum(len(op.value) + 256 for op in batch))
 
     def _write_batch(self, batch: list[_Op]) -> tuple[list[Event | StoreError], int]:
         """Decide every operation of a batch, then write them all in one transaction.
@@ -484,6 +563,7 @@ class SqliteStore(Store):
         self._revision = revision
         if events:
             self._window.extend(events)
+            self._forget_old_memos(events)
             self._dispatch(events)
         for op, outcome in zip(batch, outcomes, strict=True):
             if op.future.done():  # the caller went away
@@ -492,6 +572,12 @@ class SqliteStore(Store):
                 op.future.set_result(outcome.kv)
             else:
                 op.future.set_exception(outcome)
+
+    def _forget_old_memos(self, events: list[Event]) -> None:
+        memoized = self._memoized
+        memoized.extend(events)
+        while len(memoized) > MEMO_EVENTS:
+            memoized.popleft().memo.clear()
 
     # --- watch --------------------------------------------------------------------------------
 

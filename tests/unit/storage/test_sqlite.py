@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
+from kubelite.storage import sqlite
 from kubelite.storage.interface import (
     CREATE,
     DELETE,
@@ -156,3 +157,61 @@ async def test_acknowledged_writes_survive_a_reopen(tmp_path: Path) -> None:
     assert store.revision == revision
     assert await store.count("/d/") == 200
     await store.close()
+
+
+async def test_the_wal_is_copied_into_the_database_beside_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commits never checkpoint (that stalled them); the checkpoint thread copies the WAL."""
+    monkeypatch.setattr(sqlite, "CHECKPOINT_BYTES", 64 << 10)
+    path = tmp_path / "w.db"
+    store = await SqliteStore.open(path)
+    empty = path.stat().st_size
+    for i in range(64):
+        await store.create(f"/w/{i}", bytes(16 << 10))
+    # 1 MiB went into the WAL; it reaches the database file only by a checkpoint.
+    await _eventually(lambda: path.stat().st_size > empty + (512 << 10))
+    assert store._writer is not None
+    assert store._writer.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    await store.close()
+
+
+async def test_the_wal_starts_over_under_a_load_that_never_pauses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite, "CHECKPOINT_BYTES", 64 << 10)
+    monkeypatch.setattr(sqlite, "WAL_RESTART_FRAMES", 64)
+    path = tmp_path / "r.db"
+    store = await SqliteStore.open(path)
+    names = iter(range(1024))
+
+    async def writer() -> None:
+        for i in names:
+            await store.create(f"/r/{i}", bytes(8 << 10))
+
+    await asyncio.gather(*(writer() for _ in range(32)))
+    # 8 MiB were written with always another batch waiting; the WAL was reused, not grown.
+    wal = path.with_name(path.name + "-wal")
+    assert wal.stat().st_size < 4 << 20
+    await store.close()
+
+
+async def test_only_the_newest_events_keep_their_memo(store: SqliteStore) -> None:
+    """Decoded objects shared by watchers are dropped from older events: GC walks them all."""
+    watch = await store.watch("/m/", store.revision)
+    await store.create("/m/first", b"v")
+    (first,) = await asyncio.wait_for(watch.next(), 5)
+    first.memo["decoded"] = {"kind": "Pod"}
+    for i in range(sqlite.MEMO_EVENTS - 1):
+        await store.create(f"/m/{i}", b"v")
+    assert first.memo == {"decoded": {"kind": "Pod"}}
+    await store.create("/m/last", b"v")
+    assert first.memo == {}
+    watch.close()
+
+
+async def _eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
