@@ -6,6 +6,14 @@ twice keeps its last value (and is reported the same way), a value of the wrong 
 the whole request, and types such as `metav1.Time` come back in their canonical form. kubelite
 has no Go structs; it walks the decoded JSON alongside the OpenAPI schema (`kubelite.api.schema`)
 and does the same, so that what is stored is exactly what Kubernetes would have stored.
+
+A YAML body reaches Kubernetes' decoder as JSON (YAMLToJSON, where a repeated key silently keeps
+its last value), so its repeated keys are not `duplicate field` problems: the strict decoder runs
+the YAML once more through go-yaml's strict mode (YAMLToJSONStrict), and that one error, worded by
+go-yaml (`yaml: unmarshal errors:` and an indented `line 3: key "name" already set in map` for
+each repeat), comes first among the strict problems. Like every strict problem it fails the
+request under `fieldValidation=Strict` and becomes warnings, one per line, under `Warn`; under
+`Ignore` the decoder is not strict and nobody looks.
 """
 
 from __future__ import annotations
@@ -47,20 +55,77 @@ def _object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj if len(obj) == len(pairs) else _Pairs(pairs)
 
 
+# How go-yaml's strict errors begin, and how sigs.k8s.io/yaml wraps them (the prefixes Kubernetes
+# strips before it turns such an error into one warning per line, handlers/rest.go).
+_YAML_ERRORS_PREFIX = "yaml: unmarshal errors:\n"
+_YAML_CONVERTING = "error converting YAML to JSON: "
+
+
 class _YamlLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
-    """PyYAML's safe loader, but a mapping with a repeated key is kept as `_Pairs`."""
+    """PyYAML's safe loader, noting each repeated key as go-yaml's strict mode words it.
+
+    The mapping keeps the last value of a repeated key, as YAMLToJSON does.
+    """
+
+    def __init__(self, stream: bytes) -> None:
+        super().__init__(stream)
+        self.repeated_keys: list[str] = []
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[str, Any]:
+def _construct_mapping(loader: _YamlLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
-    pairs = [
-        (loader.construct_object(k, deep=True), loader.construct_object(v, deep=True))
-        for k, v in node.value
-    ]
-    return _object_hook(pairs)
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        # The value first, as go-yaml decodes it before it sets the key: a repeat inside it is
+        # reported before the repeat of the key that holds it.
+        value = loader.construct_object(value_node, deep=True)
+        try:
+            repeated = key in out
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping",
+                node.start_mark,
+                "found unhashable key",
+                key_node.start_mark,
+            ) from None
+        if repeated:
+            # go-yaml names the line of the value (decode.go setMapIndex), counting from 1.
+            loader.repeated_keys.append(
+                f"line {value_node.start_mark.line + 1}: key {_go_key(key, key_node)} "
+                "already set in map"
+            )
+        out[key] = value
+    return out
 
 
 _YamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _go_key(key: Any, node: yaml.Node) -> str:
+    """A map key as go-yaml prints it with %#v: strings quoted, numbers and booleans bare."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        return str(int(key)) if key.is_integer() else repr(key)
+    if key is None:
+        return "<nil>"
+    # go-yaml keeps anything else (a timestamp, say) as the string it was written as.
+    text = key if isinstance(key, str) else str(getattr(node, "value", key))
+    return errors.go_quote(text)
+
+
+class _YamlDocument(dict[str, Any]):
+    """The top object of a YAML body whose keys repeat somewhere: carries go-yaml's strict
+    error, `yaml: unmarshal errors:` then one `line 3: key "name" already set in map` a line."""
+
+    __slots__ = ("repeated_keys",)
+
+    def __init__(self, value: dict[str, Any], repeated_keys: str) -> None:
+        super().__init__(value)
+        self.repeated_keys = repeated_keys
 
 
 def media_type(content_type: str) -> str:
@@ -80,9 +145,17 @@ def parse_json(body: bytes) -> Any:
 
 
 def parse_yaml(body: bytes) -> Any:
-    """One YAML document; a BadRequest naming line and column on bad syntax."""
+    """One YAML document; a BadRequest naming line and column on bad syntax.
+
+    Repeated keys keep their last value; an object that had any remembers go-yaml's strict
+    error for them (see `yaml_duplicates`).
+    """
     try:
-        return yaml.load(body, Loader=_YamlLoader)
+        loader = _YamlLoader(body)
+        try:
+            value = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}: " if mark else ""
@@ -91,6 +164,36 @@ def parse_yaml(body: bytes) -> Any:
         ) from exc
     except yaml.YAMLError as exc:
         raise errors.bad_request(f"error converting YAML to JSON: yaml: {exc}") from exc
+    if loader.repeated_keys and isinstance(value, dict):
+        # Only an object can be decoded at all, so only an object needs to carry the error.
+        lines = "\n".join(f"  {r}" for r in loader.repeated_keys)
+        return _YamlDocument(value, _YAML_ERRORS_PREFIX + lines)
+    return value
+
+
+def yaml_duplicates(value: Any) -> str:
+    """go-yaml's strict error for the repeated keys of a parsed YAML body; "" if none repeat."""
+    return value.repeated_keys if isinstance(value, _YamlDocument) else ""
+
+
+def apply_yaml_error(yaml_error: str) -> errors.StatusError:
+    """The 400 a server-side apply gets under `fieldValidation=Strict` for repeated YAML keys
+    (the apply patcher's yaml.UnmarshalStrict, in handlers/patch.go)."""
+    return errors.bad_request(f"error strict decoding YAML: {_YAML_CONVERTING}{yaml_error}")
+
+
+def as_warnings(problems: list[str]) -> list[str]:
+    """Strict problems as `Warning` headers: a go-yaml error becomes one warning per line
+    (`line 3: key "name" already set in map`), as Kubernetes' parseYAMLWarnings splits it."""
+    out: list[str] = []
+    for problem in problems:
+        for prefix in (_YAML_ERRORS_PREFIX, _YAML_CONVERTING + _YAML_ERRORS_PREFIX):
+            if problem.startswith(prefix):
+                out.extend(line.strip() for line in problem[len(prefix) :].split("\n"))
+                break
+        else:
+            out.append(problem)
+    return out
 
 
 def parse_body(body: bytes, content_type: str) -> Any:
@@ -326,9 +429,14 @@ def decode(
             f'struct {{ APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string '
             f'"json:\\"kind,omitempty\\"" }}'
         )
+    # go-yaml's error about repeated keys comes before what the JSON pass finds (the
+    # serializer's unmarshal, json.go).
+    repeated = yaml_duplicates(value)
     if node is None:
-        return _plain(value), []
+        return _plain(value), [repeated] if repeated else []
     walker = _Walker(canonical_quantity)
+    if repeated:
+        walker.problems.append(repeated)
     try:
         obj = walker.walk_object(value, node, None)
     except DecodeError as exc:

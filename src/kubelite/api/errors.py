@@ -5,11 +5,14 @@ the `reason` and `code` Kubernetes uses for the same situation (apimachinery's
 `pkg/api/errors/errors.go`), so that kubectl prints `Error from server (NotFound): ...` exactly as
 it does against Kubernetes. Validation problems are collected as `FieldError`s first and turned
 into one `Invalid` (422) error that names every field, like `field.ErrorList.ToAggregate()`.
+A bad value prints as field.Error prints it: strings with Go's %q (`go_quote`), and a value that
+is a []string in Kubernetes, wrapped in `GoStrings`, with %#v.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,8 +233,62 @@ INTERNAL = ("InternalError", "Internal error")
 _OMIT = object()
 
 
+def go_quote(text: str) -> str:
+    """strconv.Quote, Go's %q."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif not ch.isprintable():
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+_GO_ESCAPES = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+}
+
+
+def go_strings(values: Sequence[str] | None, type_name: str = "[]string") -> str:
+    """A []string as %#v prints it: `[]string{"a", "b"}`, or `[]string(nil)`."""
+    if values is None:
+        return f"{type_name}(nil)"
+    return type_name + "{" + ", ".join(go_quote(v) for v in values) + "}"
+
+
+@dataclass(frozen=True)
+class GoStrings:
+    """A bad value that is a Go []string in Kubernetes (`service.Spec.ClusterIPs`, say).
+
+    field.Error prints such a value with %#v, so an error about it reads
+    `Invalid value: []string{"10.44.0.1"}`; a plain Python list would print as JSON.
+    """
+
+    values: tuple[str, ...] | None
+
+    def __str__(self) -> str:
+        return go_strings(self.values)
+
+
 def _render_value(value: Any) -> str:
-    """Print a bad value the way field.Error does: strings quoted, numbers bare."""
+    """Print a bad value the way field.Error does: strings quoted, numbers bare, Go slices
+    with %#v."""
+    if isinstance(value, GoStrings):
+        return str(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):

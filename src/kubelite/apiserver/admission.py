@@ -167,6 +167,8 @@ class ServiceAllocator:
             raise self._invalid(
                 obj, "spec.clusterIPs[0]", wanted, "must be a valid IP address"
             ) from None
+        # Kubernetes' allocator reports the whole spec.clusterIPs, a []string (alloc.go).
+        cluster_ips = errors.GoStrings(tuple(meta.get_path(obj, "spec", "clusterIPs") or [wanted]))
         if address not in SERVICE_CIDR or address in (
             SERVICE_CIDR.network_address,
             SERVICE_CIDR.broadcast_address,
@@ -174,7 +176,7 @@ class ServiceAllocator:
             raise self._invalid(
                 obj,
                 "spec.clusterIPs",
-                [wanted],
+                cluster_ips,
                 f"failed to allocate IP {wanted}: the provided IP ({wanted}) is not in the valid "
                 f"range. The range of valid IPs is {SERVICE_CIDR}",
             )
@@ -182,7 +184,7 @@ class ServiceAllocator:
             raise self._invalid(
                 obj,
                 "spec.clusterIPs",
-                [wanted],
+                cluster_ips,
                 f"failed to allocate IP {wanted}: provided IP is already allocated",
             )
 

@@ -6,6 +6,12 @@ server answers to (localhost, the host name, the `kubernetes.default.svc` names,
 and a client certificate for the admin (CN `system:admin`, O `system:masters`, the group
 Kubernetes gives every right), plus a bearer token as a second way in. Later starts reuse them;
 the serving certificate is re-issued if a name it must cover is missing.
+
+A key and its certificate live in two files, and no file system renames two files at once. So a
+pair is only reused when the key is the certificate's key (and a leaf only when the CA signed it),
+and a new pair is written key first, certificate last: each file reaches its name whole (a
+temporary file in the same directory, flushed, then renamed), and a crash between the two renames
+leaves a new key beside an old certificate, which the next start sees as a mismatch and re-issues.
 """
 
 from __future__ import annotations
@@ -14,10 +20,13 @@ import datetime as dt
 import ipaddress
 import os
 import secrets
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -46,13 +55,53 @@ class Pki:
         raise ValueError(f"no token for {ADMIN_USER} in {self.token_file}")
 
 
+# What a write in progress is called until its rename; one left by a crash is removed at start.
+_TMP_SUFFIX = ".tmp"
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Put `data` at `path` whole or not at all, even across a crash.
+
+    The bytes go to a fresh temporary file in the same directory (a rename is only atomic within
+    one file system), are flushed to disk, and the file is renamed over `path`; the directory is
+    flushed too, so that the rename itself survives a power cut.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_private(path: Path, data: bytes) -> None:
     """Write a secret readable by its owner only, atomically."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    _write_atomically(path, data, 0o600)
+
+
+def _write_pair(key_path: Path, key_pem: bytes, cert_path: Path, cert_pem: bytes) -> None:
+    """Replace a key and its certificate.
+
+    Key first, certificate last: the certificate is what every later check reads, so it is the
+    commit point. A crash after the key's rename leaves a key the old certificate does not
+    certify, which `_leaf_ok` refuses at the next start; the pair is then issued again.
+    """
+    _write_private(key_path, key_pem)
+    _write_atomically(cert_path, cert_pem, 0o644)
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
@@ -143,24 +192,72 @@ def _issue(
 RENEW_BEFORE = dt.timedelta(days=30)
 
 
-def _fresh(cert_path: Path) -> bool:
+def _load_cert(path: Path) -> x509.Certificate | None:
+    """The first certificate in a PEM file (the leaf of a chain); None if it cannot be read."""
     try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        return x509.load_pem_x509_certificate(path.read_bytes())
     except (OSError, ValueError):
+        return None
+
+
+def _load_key(path: Path) -> ec.EllipticCurvePrivateKey | None:
+    """The private key in a PEM file; None if it cannot be read or is not one we make."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        return None
+    return key if isinstance(key, ec.EllipticCurvePrivateKey) else None
+
+
+def _matches(cert: x509.Certificate | None, key: ec.EllipticCurvePrivateKey | None) -> bool:
+    """Whether `key` is the private key of `cert`: ssl.load_cert_chain refuses any other pair,
+    and so would every start after it."""
+    return cert is not None and key is not None and key.public_key() == cert.public_key()
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    """Whether `ca` signed `cert`: a leaf of an earlier CA is useless to clients of this one."""
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
         return False
+    return True
+
+
+def _fresh(cert: x509.Certificate) -> bool:
     return cert.not_valid_after_utc - dt.datetime.now(dt.UTC) > RENEW_BEFORE
 
 
-def _covers(cert_path: Path, dns_names: list[str], ips: list[str]) -> bool:
+def _covers(cert: x509.Certificate, dns_names: Sequence[str], ips: Sequence[str]) -> bool:
+    if not dns_names and not ips:
+        return True
     try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (OSError, ValueError, x509.ExtensionNotFound):
+    except x509.ExtensionNotFound:
         return False
     have_dns = set(san.get_values_for_type(x509.DNSName))
     have_ips = {str(i) for i in san.get_values_for_type(x509.IPAddress)}
     wanted_ips = {str(ipaddress.ip_address(i)) for i in ips}
-    return _fresh(cert_path) and set(dns_names) <= have_dns and wanted_ips <= have_ips
+    return set(dns_names) <= have_dns and wanted_ips <= have_ips
+
+
+def _leaf_ok(
+    cert_path: Path,
+    key_path: Path,
+    ca: x509.Certificate,
+    dns_names: Sequence[str] = (),
+    ips: Sequence[str] = (),
+) -> bool:
+    """Whether a leaf pair can be kept: its key matches, the current CA signed it, it is not
+    about to expire, and it covers every name it must."""
+    cert = _load_cert(cert_path)
+    return (
+        cert is not None
+        and _matches(cert, _load_key(key_path))
+        and _issued_by(cert, ca)
+        and _fresh(cert)
+        and _covers(cert, dns_names, ips)
+    )
 
 
 def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
@@ -175,29 +272,24 @@ def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
         admin_key=directory / "admin.key",
         token_file=directory / "tokens.csv",
     )
-    if pki.ca_cert.exists() and pki.ca_key.exists():
-        ca = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
-        loaded = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
-        assert isinstance(loaded, ec.EllipticCurvePrivateKey)
-        ca_key = loaded
-    else:
+    for stale in directory.glob(f".*{_TMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+    ca = _load_cert(pki.ca_cert)
+    ca_key = _load_key(pki.ca_key)
+    if ca is None or ca_key is None or not _matches(ca, ca_key):
+        # A new CA; the leaves of the old one fail `_issued_by` below and are issued again.
         ca, ca_key = _new_ca()
-        _write_private(pki.ca_key, _pem_key(ca_key))
-        pki.ca_cert.write_bytes(_pem_cert(ca))
-        for stale in (pki.server_cert, pki.admin_cert):
-            stale.unlink(missing_ok=True)
-    if not _covers(pki.server_cert, dns_names, ips) or not pki.server_key.exists():
+        _write_pair(pki.ca_key, _pem_key(ca_key), pki.ca_cert, _pem_cert(ca))
+    if not _leaf_ok(pki.server_cert, pki.server_key, ca, dns_names, ips):
         cert, key = _issue(
             ca, ca_key, _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, dns_names, ips
         )
-        _write_private(pki.server_key, _pem_key(key))
-        pki.server_cert.write_bytes(_pem_cert(cert) + _pem_cert(ca))
-    if not _fresh(pki.admin_cert) or not pki.admin_key.exists():
+        _write_pair(pki.server_key, _pem_key(key), pki.server_cert, _pem_cert(cert) + _pem_cert(ca))
+    if not _leaf_ok(pki.admin_cert, pki.admin_key, ca):
         cert, key = _issue(
             ca, ca_key, _name(ADMIN_USER, ADMIN_GROUP), ExtendedKeyUsageOID.CLIENT_AUTH
         )
-        _write_private(pki.admin_key, _pem_key(key))
-        pki.admin_cert.write_bytes(_pem_cert(cert))
+        _write_pair(pki.admin_key, _pem_key(key), pki.admin_cert, _pem_cert(cert))
     if not pki.token_file.exists():
         # Kubernetes' static token file format: token,user,uid,"group1,group2".
         token = secrets.token_urlsafe(32)

@@ -110,6 +110,7 @@ async def handle(api: RestAPI, ctx: RequestContext, subresource: str) -> web.Str
         raise errors.bad_request("the request body is empty: a patch is required")
     parsed = _parse(content_type, raw)
     api.judge(ctx, decoding.duplicates(parsed), mode)
+    _judge_repeated_yaml_keys(ctx, decoding.yaml_duplicates(parsed), mode)
     patch = decoding.plain(parsed)
     if content_type == JSON_PATCH:
         if not isinstance(patch, list):
@@ -154,6 +155,17 @@ async def handle(api: RestAPI, ctx: RequestContext, subresource: str) -> web.Str
         else (lambda new, old: track_update(resource, old, new, manager, subresource)),
     )
     return api.respond(ctx, result, 201 if created else 200)
+
+
+def _judge_repeated_yaml_keys(ctx: RequestContext, yaml_error: str, mode: str) -> None:
+    """Repeated keys of a YAML apply patch, as the apply patcher judges them: its own 400
+    under Strict (not the decoder's "cannot be handled as" one), a warning a line under Warn,
+    nothing under Ignore (handlers/patch.go, applyPatchToCurrentObject)."""
+    if not yaml_error or mode == decoding.IGNORE:
+        return
+    if mode == decoding.STRICT:
+        raise decoding.apply_yaml_error(yaml_error)
+    ctx.warnings.extend(decoding.as_warnings([yaml_error]))
 
 
 def _explicit_rv(content_type: str, patch: Any) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubelite.api import decoding, errors, meta, quantity, schema
+from kubelite.api import decoding, errors, fields, meta, quantity, schema
 from kubelite.api.kinds import REGISTRY, Registry, ResourceType
 from kubelite.apiserver import negotiation, options, patching, responses, subresources, watch
 from kubelite.apiserver.bodies import read_body
@@ -76,8 +76,13 @@ class RestAPI:
             raise errors.StatusError(
                 404, errors.REASON_NOT_FOUND, "the server could not find the requested resource"
             )
-        if resource.namespaced and not info.namespace and info.verb not in ("list", "watch"):
-            # Only lists and watches span namespaces; /api/v1/pods/<name> names nothing.
+        if (
+            resource.namespaced
+            and not info.namespace
+            and (info.name or info.verb not in ("list", "watch"))
+        ):
+            # Only lists and watches span namespaces; /api/v1/pods/<name> and
+            # /api/v1/watch/pods/<name> name nothing.
             if info.name:
                 raise errors.StatusError(
                     404, errors.REASON_NOT_FOUND, "the server could not find the requested resource"
@@ -89,7 +94,8 @@ class RestAPI:
         handler = _VERBS.get(info.verb)
         if handler is None:
             raise errors.method_not_allowed()
-        if info.name and info.verb in ("list", "watch", "deletecollection", "create"):
+        # A watch may name its object: the legacy /watch/.../<name> paths.
+        if info.name and info.verb in ("list", "deletecollection", "create"):
             raise errors.method_not_allowed()
         if not info.name and info.verb in ("update", "patch"):
             raise errors.method_not_allowed()
@@ -113,11 +119,12 @@ class RestAPI:
         return obj
 
     def judge(self, ctx: RequestContext, problems: list[str], mode: str) -> None:
+        """Refuse, warn about or ignore strict-decoding problems, by `fieldValidation`."""
         if not problems or mode == decoding.IGNORE:
             return
         if mode == decoding.STRICT:
             raise decoding.strict_error(ctx.resource.kind, ctx.resource.api_version, problems)
-        ctx.warnings.extend(problems)
+        ctx.warnings.extend(decoding.as_warnings(problems))
 
     @staticmethod
     def _check_type_meta(resource: ResourceType, value: Obj) -> None:
@@ -212,6 +219,8 @@ class RestAPI:
 
     async def watch(self, ctx: RequestContext) -> web.StreamResponse:
         opts = self._list_options(ctx)
+        if ctx.info.name:
+            opts.field_selector = _select_name(opts.field_selector, ctx.info.name)
         target = negotiation.negotiate(ctx.request.headers.get("Accept", ""), is_list=False)
         return await watch.serve(ctx, opts, target, self.watch_settings)
 
@@ -312,6 +321,21 @@ class RestAPI:
             "items": deleted,
         }
         return responses.body(listing, warnings=ctx.warnings)
+
+
+def _select_name(selector: fields.FieldSelector | None, name: str) -> fields.FieldSelector:
+    """The field selector of a watch of the object `name` (ListResource in Kubernetes'
+    `endpoints/handlers/get.go`).
+
+    A name in the path reads as `metadata.name=<name>`. A fieldSelector given as well must pin
+    `metadata.name` to that same name, and is then kept whole (its other terms still filter);
+    Kubernetes refuses any other selector with a 400, even one the object would match.
+    """
+    if selector is None or selector.empty():
+        return fields.FieldSelector((fields.Requirement("metadata.name", fields.EQUALS, name),))
+    if selector.requires_exact_match("metadata.name") != name:
+        raise errors.bad_request("fieldSelector metadata.name doesn't match requested name")
+    return selector
 
 
 _VERBS: dict[str, Callable[[RestAPI, RequestContext], Awaitable[web.StreamResponse]]] = {

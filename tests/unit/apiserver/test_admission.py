@@ -144,18 +144,24 @@ async def test_a_requested_ip_out_of_the_range_is_invalid(stores: Stores, ip: st
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="admission.py:142 passes the bad value as a Python list, rendered as JSON "
-    '(["10.44.0.1"]); Kubernetes passes service.Spec.ClusterIPs, a []string that field.Invalid '
-    'prints with %#v: []string{"10.44.0.1"}',
-)
 async def test_out_of_range_message_prints_the_ips_as_go_does(stores: Stores) -> None:
+    """Kubernetes passes service.Spec.ClusterIPs, a []string, which field.Invalid prints
+    with %#v (pkg/registry/core/service/storage/alloc.go)."""
     err = await refused(
         stores.of("services").create("default", service("a", clusterIP="10.44.0.1"))
     )
     assert err.message.startswith(
         'Service "a" is invalid: spec.clusterIPs: Invalid value: []string{"10.44.0.1"}: '
+    )
+
+
+async def test_already_allocated_message_prints_the_ips_as_go_does(stores: Stores) -> None:
+    services = stores.of("services")
+    await services.create("default", service("a", clusterIP="10.43.7.8"))
+    err = await refused(services.create("default", service("b", clusterIP="10.43.7.8")))
+    assert err.message == (
+        'Service "b" is invalid: spec.clusterIPs: Invalid value: []string{"10.43.7.8"}: '
+        "failed to allocate IP 10.43.7.8: provided IP is already allocated"
     )
 
 

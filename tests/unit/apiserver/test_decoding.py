@@ -259,15 +259,72 @@ def test_yaml_bodies_decode_like_json_and_report_a_repeated_key() -> None:
     assert len(problems) == 1 and "name" in problems[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decoding.py reports a repeated YAML key like a JSON one; Kubernetes' YAML "
-    "serializer reports it from YAMLToJSONStrict: 'yaml: unmarshal errors:\\n  line 3: key "
-    '"name" already set in map\'',
-)
 def test_a_repeated_yaml_key_is_reported_as_yaml() -> None:
+    """Kubernetes' YAML serializer reports repeats from YAMLToJSONStrict, in go-yaml's words."""
     _, problems = decode("metadata:\n  name: a\n  name: b\n", content_type="application/yaml")
     assert problems == ['yaml: unmarshal errors:\n  line 3: key "name" already set in map']
+
+
+def test_repeated_yaml_keys_are_one_problem_before_the_unknown_fields() -> None:
+    body = (
+        "metadata:\n"
+        "  labels:\n"
+        "    a: x\n"
+        "    a: y\n"
+        "  name: p\n"
+        "  bogus: 1\n"
+        "  bogus: 2\n"
+        "spec:\n"
+        "  containers:\n"
+        "  - name: c\n"
+        "spec:\n"
+        "  containers:\n"
+        "  - name: d\n"
+        "    name: e\n"
+    )
+    obj, problems = decode(body, content_type="application/yaml")
+    assert problems == [
+        "yaml: unmarshal errors:\n"
+        '  line 4: key "a" already set in map\n'
+        '  line 7: key "bogus" already set in map\n'
+        # go-yaml decodes a value before it sets its key: the repeat inside comes first.
+        '  line 14: key "name" already set in map\n'
+        '  line 12: key "spec" already set in map',
+        'unknown field "metadata.bogus"',
+    ]
+    # The last value wins, as in YAMLToJSON.
+    assert obj["metadata"]["labels"] == {"a": "y"}
+    assert obj["spec"]["containers"] == [{"name": "e"}]
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"), [("1", "1"), ("true", "true"), ('"x y"', '"x y"'), ("null", "<nil>")]
+)
+def test_a_repeated_yaml_key_is_printed_as_go_prints_it(key: str, shown: str) -> None:
+    value = decoding.parse_yaml(f"data:\n  {key}: a\n  {key}: b\n".encode())
+    assert decoding.yaml_duplicates(value) == (
+        f"yaml: unmarshal errors:\n  line 3: key {shown} already set in map"
+    )
+
+
+def test_yaml_without_repeats_and_json_carry_no_yaml_error() -> None:
+    assert decoding.yaml_duplicates(decoding.parse_yaml(b"a: 1\nb: 2\n")) == ""
+    assert decoding.yaml_duplicates(decoding.parse_json(b'{"a":1,"a":2}')) == ""
+
+
+def test_a_yaml_error_becomes_one_warning_a_line() -> None:
+    """handlers/rest.go parseYAMLWarnings; other problems are warnings as they are."""
+    assert decoding.as_warnings(
+        [
+            'yaml: unmarshal errors:\n  line 3: key "a" already set in map\n'
+            '  line 5: key "b" already set in map',
+            'unknown field "x"',
+        ]
+    ) == [
+        'line 3: key "a" already set in map',
+        'line 5: key "b" already set in map',
+        'unknown field "x"',
+    ]
 
 
 def test_yaml_apply_patch_content_type_is_yaml() -> None:

@@ -213,6 +213,72 @@ async def test_yaml_request_bodies(api: Api) -> None:
     assert (await response.json())["data"] == {"k": "v"}
 
 
+REPEATED_YAML = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: y\ndata:\n  k: v\n"
+
+
+async def test_repeated_keys_in_a_yaml_body_under_each_field_validation(api: Api) -> None:
+    """Kubernetes' strict YAML decoding (json.go unmarshal): a 400 under Strict, one warning
+    a line under Warn, nothing at all under Ignore; the last value is kept."""
+    response = await api.request(
+        "POST",
+        CMS,
+        raw=REPEATED_YAML,
+        content_type="application/yaml",
+        params={"fieldValidation": "Strict"},
+    )
+    assert response.status == 400
+    answer = await response.json()
+    assert (answer["code"], answer["reason"]) == (400, "BadRequest")
+    assert answer["message"] == (
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: '
+        'yaml: unmarshal errors:\n  line 5: key "name" already set in map'
+    )
+    response = await api.request("POST", CMS, raw=REPEATED_YAML, content_type="application/yaml")
+    assert response.status == 201
+    assert response.headers.getall("Warning") == [
+        '299 - "line 5: key \\"name\\" already set in map"'
+    ]
+    assert (await response.json())["metadata"]["name"] == "y"
+    response = await api.request(
+        "PUT",
+        f"{CMS}/y",
+        raw=REPEATED_YAML,
+        content_type="application/yaml",
+        params={"fieldValidation": "Ignore"},
+    )
+    assert response.status == 200
+    assert "Warning" not in response.headers
+
+
+async def test_repeated_keys_in_a_yaml_apply_patch_under_each_field_validation(api: Api) -> None:
+    """The apply patcher's own check (handlers/patch.go): its 400 under Strict names
+    yaml.UnmarshalStrict's error; Warn warns a line at a time; Ignore says nothing."""
+    params = {"fieldManager": "m", "fieldValidation": "Strict"}
+    response = await api.request(
+        "PATCH", f"{CMS}/y", raw=REPEATED_YAML, content_type=APPLY, params=params
+    )
+    assert response.status == 400
+    answer = await response.json()
+    assert (answer["code"], answer["reason"]) == (400, "BadRequest")
+    assert answer["message"] == (
+        "error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n"
+        '  line 5: key "name" already set in map'
+    )
+    response = await api.request(
+        "PATCH", f"{CMS}/y", raw=REPEATED_YAML, content_type=APPLY, params={"fieldManager": "m"}
+    )
+    assert response.status == 201
+    assert response.headers.getall("Warning") == [
+        '299 - "line 5: key \\"name\\" already set in map"'
+    ]
+    params = {"fieldManager": "m", "fieldValidation": "Ignore"}
+    response = await api.request(
+        "PATCH", f"{CMS}/y", raw=REPEATED_YAML, content_type=APPLY, params=params
+    )
+    assert response.status == 200
+    assert "Warning" not in response.headers
+
+
 @pytest.mark.parametrize(
     ("raw", "content_type", "code", "message"),
     [

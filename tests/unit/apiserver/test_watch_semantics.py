@@ -311,12 +311,9 @@ async def test_legacy_watch_path(api: Api) -> None:
     assert kinds(events) == [("ADDED", "a")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rest.py:84 answers 405 for a watch with a name; Kubernetes still serves the "
-    "legacy /watch/.../<name> path (watchCoreV1Namespaced<Kind>) as a watch of that object",
-)
 async def test_legacy_watch_of_one_object(api: Api) -> None:
+    """Kubernetes still serves /watch/.../<name> (watchCoreV1Namespaced<Kind>): a watch with
+    a `metadata.name` field selector (ListResource in endpoints/handlers/get.go)."""
     await create(api, "a")
     await create(api, "b")
     response = await open_watch(api, path="/api/v1/watch/namespaces/default/configmaps/a")
@@ -325,6 +322,95 @@ async def test_legacy_watch_of_one_object(api: Api) -> None:
     finally:
         response.close()
     assert kinds(events) == [("ADDED", "a")]
+
+
+async def test_legacy_watch_of_one_object_sees_only_its_changes(api: Api) -> None:
+    await create(api, "a")
+    rv = str(api.stores.store.revision)
+    response = await open_watch(
+        api, path="/api/v1/watch/namespaces/default/configmaps/a", resourceVersion=rv
+    )
+    try:
+        await create(api, "b")
+        status, _ = await api.json("DELETE", f"{CMS}/b")
+        assert status == 200
+        status, _ = await api.json("DELETE", f"{CMS}/a")
+        assert status == 200
+        events = await read_watch_lines(response, 1)
+    finally:
+        response.close()
+    assert kinds(events) == [("DELETED", "a")]
+
+
+@pytest.mark.parametrize(
+    ("collection", "spec", "watch_path"),
+    [
+        (
+            "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+            {"spec": {}},
+            "/apis/coordination.k8s.io/v1/watch/namespaces/default/leases/x",
+        ),
+        ("/api/v1/nodes", {}, "/api/v1/watch/nodes/x"),
+    ],
+)
+async def test_legacy_watch_of_one_object_in_a_group_or_cluster_wide(
+    api: Api, collection: str, spec: dict[str, Any], watch_path: str
+) -> None:
+    for name in ("x", "y"):
+        status, created = await api.json(
+            "POST", collection, body={"metadata": {"name": name}, **spec}
+        )
+        assert status == 201, created
+    response = await open_watch(api, path=watch_path)
+    try:
+        events = await read_watch_lines(response, 1)
+    finally:
+        response.close()
+    assert kinds(events) == [("ADDED", "x")]
+
+
+async def test_legacy_watch_of_a_namespace(api: Api) -> None:
+    response = await open_watch(api, path="/api/v1/watch/namespaces/kube-system")
+    try:
+        events = await read_watch_lines(response, 1)
+    finally:
+        response.close()
+    assert kinds(events) == [("ADDED", "kube-system")]
+
+
+async def test_a_field_selector_naming_the_same_object_is_kept(api: Api) -> None:
+    await create(api, "a", app="web")
+    await create(api, "b", app="web")
+    response = await open_watch(
+        api,
+        path="/api/v1/watch/namespaces/default/configmaps/a",
+        fieldSelector="metadata.name=a,metadata.namespace=default",
+    )
+    try:
+        events = await read_watch_lines(response, 1)
+    finally:
+        response.close()
+    assert kinds(events) == [("ADDED", "a")]
+
+
+@pytest.mark.parametrize(
+    "selector", ["metadata.name=b", "metadata.name!=a", "metadata.namespace=default"]
+)
+async def test_a_field_selector_that_does_not_pin_the_name_is_refused(
+    api: Api, selector: str
+) -> None:
+    status, answer = await api.json(
+        "GET",
+        "/api/v1/watch/namespaces/default/configmaps/a",
+        params={"fieldSelector": selector},
+    )
+    assert (status, answer["reason"]) == (400, "BadRequest")
+    assert answer["message"] == "fieldSelector metadata.name doesn't match requested name"
+
+
+async def test_a_named_watch_across_namespaces_names_nothing(api: Api) -> None:
+    status, answer = await api.json("GET", "/api/v1/watch/configmaps/a")
+    assert (status, answer["reason"]) == (404, "NotFound")
 
 
 async def test_watchers_gauge_falls_when_the_client_goes(api: Api) -> None:

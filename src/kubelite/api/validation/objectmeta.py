@@ -7,8 +7,8 @@ change) for every kind. `Strategy` runs both, so a kind only adds its own spec r
 
 Kubernetes prints a bad value with Go's `%#v` when it is not a string or a number, so a few
 errors read `map[string]string{"app":"web"}` or `[]string{"a", "b"}`. The helpers at the end of
-this module render those Go spellings, so that kubectl users read the same sentences they would
-from Kubernetes.
+this module (with `go_quote` and `go_strings` from `kubelite.api.errors`) render those Go
+spellings, so that kubectl users read the same sentences they would from Kubernetes.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from kubelite.api.errors import (
     FieldError,
     child,
     forbidden_field,
+    go_quote,
+    go_strings,
     invalid,
     required,
 )
@@ -391,43 +393,6 @@ def reconcile_namespace(obj: Obj, request_namespace: str, *, namespaced: bool) -
 def invalid_rendered(path: str, rendered: str, detail: str) -> FieldError:
     """An Invalid error whose value is already spelled as Kubernetes prints it (Go's %#v)."""
     return FieldError(INVALID, path, detail=f"{rendered}: {detail}" if detail else rendered)
-
-
-def go_quote(text: str) -> str:
-    """strconv.Quote, Go's %q."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif not ch.isprintable():
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-_GO_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}
-
-
-def go_strings(values: list[str] | None, type_name: str = "[]string") -> str:
-    """A []string as %#v prints it: `[]string{"a", "b"}`, or `[]string(nil)`."""
-    if values is None:
-        return f"{type_name}(nil)"
-    return type_name + "{" + ", ".join(go_quote(v) for v in values) + "}"
 
 
 def go_string_map(mapping: Mapping[str, Any] | None) -> str:
