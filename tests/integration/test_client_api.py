@@ -225,6 +225,27 @@ async def test_watch_of_tables(client: APIClient, namespace: str):
     assert event.object["rows"][0]["cells"][:2] == ["t", 1]
 
 
+async def test_lists_and_watches_of_metadata_only(client: APIClient, namespace: str):
+    await client.create(CONFIGMAPS, configmap("m", a="1"), namespace=namespace)
+    listing = await client.list(CONFIGMAPS, namespace=namespace, metadata_only=True)
+    assert listing["kind"] == "PartialObjectMetadataList"
+    (item,) = listing["items"]
+    assert item["kind"] == "PartialObjectMetadata" and "data" not in item
+    assert item["metadata"]["name"] == "m"
+    events = client.watch(
+        CONFIGMAPS,
+        namespace=namespace,
+        resource_version=listing["metadata"]["resourceVersion"],
+        metadata_only=True,
+    )
+    async with contextlib.aclosing(events):
+        collecting = asyncio.create_task(_collect(events, 1))
+        await client.patch(CONFIGMAPS, "m", {"data": {"a": "2"}}, namespace=namespace)
+        (event,) = await asyncio.wait_for(collecting, 20)
+    assert event.type == "MODIFIED" and event.object["kind"] == "PartialObjectMetadata"
+    assert "data" not in event.object
+
+
 async def test_invalid_objects_and_warnings(cluster: Cluster, namespace: str):
     warnings: list[str] = []
     config = load_config(kubeconfig=str(cluster.kubeconfig))

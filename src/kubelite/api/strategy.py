@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from kubelite.api import fields, meta
+from kubelite.api import fields, meta, propagation
 from kubelite.api.errors import FieldError
 from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import (
@@ -56,6 +56,10 @@ class Strategy:
     # Kubernetes registers no conversion: then only metadata.name and metadata.namespace, and a
     # different error message (`fields.unsupported_label`).
     field_labels: ClassVar[frozenset[str] | None] = None
+    # What a DELETE without a propagation policy does with the object's dependents
+    # (rest.GarbageCollectionDeleteStrategy's DefaultGarbageCollectionPolicy); "" is a kind
+    # that declares none, which cascades in the background.
+    garbage_collection_policy: ClassVar[str] = ""
 
     # --- create and update --------------------------------------------------------------------
 
@@ -148,6 +152,17 @@ class Strategy:
 
     def begin_deletion(self, obj: Obj, now: str) -> None:
         """What else changes when a held object starts being deleted (after deletionTimestamp)."""
+
+    def deletion_finalizers(
+        self, obj: Obj, propagation_policy: str, orphan_dependents: bool | None
+    ) -> list[str]:
+        """The object's finalizers once a DELETE with these options recorded its cascade."""
+        return propagation.deletion_finalizers(
+            meta.get_path(obj, "metadata", "finalizers", default=None) or [],
+            propagation=propagation_policy,
+            orphan_dependents=orphan_dependents,
+            default=self.garbage_collection_policy,
+        )
 
     # --- reading ------------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ def _not_found() -> errors.StatusError:
 
 
 def _json(value: object) -> web.Response:
-    return web.Response(body=orjson.dumps(value), content_type="application/json")
+    return responses.Response(body=orjson.dumps(value), content_type="application/json")
 
 
 class Application:
@@ -139,7 +139,7 @@ class Application:
         ):
             return self._health(request, path)
         if path == "/metrics":
-            return web.Response(
+            return responses.Response(
                 body=self.routes.metrics.render(),
                 headers={"Content-Type": metrics_module.CONTENT_TYPE},
             )
@@ -174,12 +174,12 @@ class Application:
                 lines[-1] = f"[-]{checks[-1]} failed: reason withheld"
             name = path.strip("/").split("/")[0]
             lines.append(f"{name} check {'passed' if healthy else 'failed'}")
-            return web.Response(
+            return responses.Response(
                 text="\n".join(lines) + "\n",
                 status=200 if healthy else 500,
                 content_type="text/plain",
             )
-        return web.Response(
+        return responses.Response(
             text="ok" if healthy else "not ready",
             status=200 if healthy else 500,
             content_type="text/plain",
@@ -188,10 +188,10 @@ class Application:
     def _swagger(self, request: web.Request) -> web.Response:
         if openapi_v2.PROTOBUF_TYPE in request.headers.get("Accept", ""):
             # Kubernetes answers octet-stream: Go cannot parse the '@' of the requested type.
-            return web.Response(
+            return responses.Response(
                 body=self.swagger.protobuf(), headers={"Content-Type": "application/octet-stream"}
             )
-        return web.Response(body=self.swagger.json(), content_type="application/json")
+        return responses.Response(body=self.swagger.json(), content_type="application/json")
 
     def _openapi_document(self, request: web.Request, path: str) -> web.Response:
         try:
@@ -204,4 +204,4 @@ class Application:
             headers["Expires"] = "Wed, 01 Jan 2099 00:00:00 GMT"
         else:
             headers["Cache-Control"] = "no-cache, private"
-        return web.Response(body=body, headers=headers)
+        return responses.Response(body=body, headers=headers)

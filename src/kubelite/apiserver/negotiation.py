@@ -10,6 +10,7 @@ that offer JSON as well (kubectl does) get JSON.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,10 +127,27 @@ def table(
     now: dt.datetime | None = None,
 ) -> Obj:
     """A `meta.k8s.io/v1 Table` of objects, with the columns of the kind's printer."""
+    to_row = row_maker(resource, include_object=include_object, version=version, now=now)
+    rows = [to_row(obj) for obj in objects]
+    return table_of_rows(resource, rows, list_meta=list_meta, headers=headers, version=version)
+
+
+def row_maker(
+    resource: ResourceType,
+    *,
+    include_object: str = "Metadata",
+    version: str = "v1",
+    now: dt.datetime | None = None,
+) -> Callable[[Obj], Obj]:
+    """What turns one object into its Table row.
+
+    A list applies it to each object as it is read, so that a Table of ten thousand pods never
+    holds ten thousand decoded pods at once, only their rows.
+    """
     printer = printer_for(resource.group, resource.kind)
     when = now or meta.now()
-    rows = []
-    for obj in objects:
+
+    def to_row(obj: Obj) -> Obj:
         row: Obj = {"cells": printer.cells(obj, when)}
         if include_object == "Object":
             row["object"] = obj
@@ -137,7 +155,21 @@ def table(
             row["object"] = None
         else:
             row["object"] = partial_metadata(obj, version)
-        rows.append(row)
+        return row
+
+    return to_row
+
+
+def table_of_rows(
+    resource: ResourceType,
+    rows: list[Obj],
+    *,
+    list_meta: Obj,
+    headers: bool = True,
+    version: str = "v1",
+) -> Obj:
+    """A `meta.k8s.io/v1 Table` of rows that `row_maker` made."""
+    printer = printer_for(resource.group, resource.kind)
     return {
         "kind": "Table",
         "apiVersion": f"{_META_GROUP}/{version}",

@@ -162,6 +162,11 @@ def field_manager(
     return user_agent.split("/", 1)[0][:MAX_FIELD_MANAGER_LENGTH] or "unknown"
 
 
+def _query_bool(raw: str) -> bool:
+    """A boolean query parameter as apimachinery converts one: only 0, f and false are false."""
+    return raw != "0" and raw.lower() not in ("f", "false")
+
+
 def delete_options(query: Mapping[str, str], body: dict[str, Any] | None) -> DeleteOptions:
     opts = DeleteOptions()
     source: dict[str, Any] = dict(body or {})
@@ -169,6 +174,8 @@ def delete_options(query: Mapping[str, str], body: dict[str, Any] | None) -> Del
         source["gracePeriodSeconds"] = _int(query, "gracePeriodSeconds")
     if "propagationPolicy" in query:
         source["propagationPolicy"] = query["propagationPolicy"]
+    if "orphanDependents" in query:
+        source["orphanDependents"] = _query_bool(query["orphanDependents"])
     grace = source.get("gracePeriodSeconds")
     if grace is not None:
         if not isinstance(grace, int) or isinstance(grace, bool):
@@ -191,6 +198,10 @@ def delete_options(query: Mapping[str, str], body: dict[str, Any] | None) -> Del
             f'"{policy}": orphanDependents and deletionPropagation cannot be both set',
         )
     opts.propagation_policy = policy
+    orphan = source.get("orphanDependents")
+    if orphan is not None and not isinstance(orphan, bool):
+        raise errors.bad_request("orphanDependents must be a boolean")
+    opts.orphan_dependents = orphan
     preconditions = source.get("preconditions") or {}
     if isinstance(preconditions, dict):
         opts.precondition_uid = preconditions.get("uid") or ""

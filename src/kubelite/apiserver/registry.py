@@ -144,6 +144,8 @@ class ListPage:
 class DeleteOptions:
     grace_period: int | None = None
     propagation_policy: str = ""
+    # The legacy spelling of Orphan (true) and Background (false); None when not sent.
+    orphan_dependents: bool | None = None
     precondition_uid: str = ""
     precondition_rv: str = ""
     dry_run: bool = False
@@ -246,11 +248,20 @@ class ResourceStore:
             return False
         return opts.field_selector is None or opts.field_selector.matches(self.selectable(obj))
 
-    async def list(self, namespace: str, opts: ListOptions, *, raw: bool = False) -> ListPage:
+    async def list(
+        self,
+        namespace: str,
+        opts: ListOptions,
+        *,
+        raw: bool = False,
+        transform: Callable[[Obj], Obj] | None = None,
+    ) -> ListPage:
         """One page of a list. With `raw`, unfiltered items come back as JSON bytes (`raw`).
 
         A LIST of ten thousand pods is mostly moving bytes: serving them as stored, with only
         their resourceVersion spliced in, avoids decoding and re-encoding every object.
+        `transform` is applied to each object as it is read (a Table makes its rows so), and the
+        page holds what it returns.
         """
         prefix = self.resource.key_prefix(namespace)
         revision = 0
@@ -296,7 +307,7 @@ class ResourceStore:
                 obj = self.from_storage(kv)
                 if filtering and not self.matches(obj, opts):
                     continue
-                items.append(obj)
+                items.append(transform(obj) if transform is not None else obj)
                 if opts.limit and len(items) == opts.limit:
                     more = i < len(result.items) - 1 or result.more
                     if not more:
@@ -546,7 +557,10 @@ class ResourceStore:
         Graceful deletion (pods on a node), finalizers and what the kind itself waits for (a
         namespace's spec.finalizers) leave the object in place with deletionTimestamp set;
         whoever finishes the job (the kubelet, a controller removing its finalizer) makes it
-        disappear, as in Kubernetes (BeforeDelete and the generic registry's Delete).
+        disappear, as in Kubernetes (BeforeDelete and the generic registry's Delete). The
+        options' propagation policy is recorded as the garbage collector's finalizer
+        (`orphan`, `foregroundDeletion`) before that decision, so a cascading delete is held
+        until the garbage collector has dealt with the dependents.
         """
         key = self.key(namespace, name)
         for _ in range(_MAX_RETRIES):
@@ -558,21 +572,22 @@ class ResourceStore:
             self._check_preconditions(obj, opts)
             await self._admit(self.mutating + self.validating, "DELETE", obj, None)
             period = self.strategy.grace_period(obj, opts.grace_period)
-            held = bool(md.get("finalizers")) or self.strategy.holds_deletion(obj)
             deleting = bool(md.get("deletionTimestamp"))
-            # A second delete may only shorten a grace period (BeforeDelete).
-            if deleting and period >= (md.get("deletionGracePeriodSeconds") or 0):
-                return obj, False
-            if period > 0 or held:
-                marked = copy.deepcopy(obj)
-                mmd = marked["metadata"]
-                now = meta.now()
-                mmd["deletionTimestamp"] = meta.format_time(now + _seconds(period))
-                mmd["deletionGracePeriodSeconds"] = period
-                if not deleting and mmd.get("generation"):
-                    # Starting deletion changes the desired state (BeforeDelete bumps it).
-                    mmd["generation"] += 1
-                self.strategy.begin_deletion(marked, meta.format_time(now))
+            pending = md.get("deletionGracePeriodSeconds") or 0
+            if deleting:
+                # BeforeDelete: a graceful deletion under way may only get shorter, and its
+                # finalizers stay as they are; a terminating namespace waits for its content.
+                if self.strategy.holds_deletion(obj) or (pending and period >= pending):
+                    return obj, False
+                if not pending:
+                    period = 0  # already final: only the finalizers may still change
+            finalizers = self.strategy.deletion_finalizers(
+                obj, opts.propagation_policy, opts.orphan_dependents
+            )
+            if period > 0 or finalizers or self.strategy.holds_deletion(obj):
+                marked = self._mark_deleting(obj, period, finalizers)
+                if marked == obj:
+                    return obj, False  # a repeated delete: nothing to write
                 if opts.dry_run:
                     return marked, False
                 try:
@@ -594,6 +609,35 @@ class ResourceStore:
             "the object is being modified concurrently",
             self.resource.group,
         )
+
+    def _mark_deleting(self, obj: Obj, period: int, finalizers: list[str]) -> Obj:
+        """The object as a held or graceful deletion leaves it, with its new finalizers.
+
+        A graceful deletion ends `period` seconds from now (BeforeDelete); one that only waits
+        for finalizers is stamped now, unless it already was earlier, with a grace period of 0
+        (markAsDeleting).
+        """
+        marked = copy.deepcopy(obj)
+        md = marked["metadata"]
+        deleting = bool(md.get("deletionTimestamp"))
+        if finalizers != (md.get("finalizers") or []):
+            if finalizers:
+                md["finalizers"] = finalizers
+            else:
+                md.pop("finalizers", None)
+        now = meta.now()
+        if period > 0:
+            md["deletionTimestamp"] = meta.format_time(now + _seconds(period))
+        else:
+            stamped = meta.parse_time(md.get("deletionTimestamp") or "")
+            if stamped is None or stamped > now:
+                md["deletionTimestamp"] = meta.format_time(now)
+        md["deletionGracePeriodSeconds"] = period
+        if not deleting and md.get("generation"):
+            # Starting deletion changes the desired state (BeforeDelete bumps it).
+            md["generation"] += 1
+        self.strategy.begin_deletion(marked, meta.format_time(now))
+        return marked
 
     async def _delete_at(self, kv: KeyValue, name: str) -> KeyValue | None:
         """Delete a key if it is still at the revision read; None: it changed, read again."""

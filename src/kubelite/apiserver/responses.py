@@ -5,13 +5,62 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import payload, web
+from aiohttp.abc import AbstractStreamWriter
 
 from kubelite.api.errors import StatusError
 from kubelite.apiserver import negotiation
 from kubelite.apiserver.negotiation import Target
 
 JSON_CONTENT_TYPE = "application/json"
+
+
+# Bodies larger than this are written a chunk at a time (see Response).
+CHUNK = 256 << 10
+
+
+class Response(web.Response):
+    """A response that does not leave its body behind on the connection.
+
+    A LIST of 10,000 pods (36 MB) over each connection of a client's pool left the server
+    holding 70 MB per connection for as long as those stayed open, in two places:
+
+    - aiohttp's connection loop keeps the last request and response of a keep-alive connection
+      in its locals until the next request arrives: the body is let go once it is sent;
+    - asyncio's TLS layer encrypts all that one write hands it into a memory buffer that keeps
+      its largest size for the life of the connection: large bodies go out in chunks, each
+      written once the socket has taken most of the last.
+    """
+
+    def __init__(self, *, body: bytes | None = None, **kwargs: Any) -> None:
+        if body is not None and len(body) > CHUNK:
+            super().__init__(body=_Chunked(body), **kwargs)
+        else:
+            super().__init__(body=body, **kwargs)
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        try:
+            await super().write_eof(data)
+        finally:
+            self.body = None
+
+
+class _Chunked(payload.Payload):
+    """Bytes written CHUNK at a time; each write waits while the transport is full."""
+
+    _value: bytes
+
+    def __init__(self, value: bytes) -> None:
+        super().__init__(value, content_type=JSON_CONTENT_TYPE)
+        self._size = len(value)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return self._value.decode(encoding, errors)
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        view = memoryview(self._value)
+        for start in range(0, len(view), CHUNK):
+            await writer.write(view[start : start + CHUNK])
 
 
 def _headers(content_type: str, warnings: list[str] | None) -> list[tuple[str, str]]:
@@ -29,7 +78,7 @@ def body(
     target: Target = negotiation.JSON_TARGET,
     warnings: list[str] | None = None,
 ) -> web.Response:
-    return web.Response(
+    return Response(
         body=negotiation.dump(value, target),
         status=status,
         headers=_headers(target.content_type, warnings),
@@ -42,11 +91,11 @@ def raw_list(
     """A JSON list whose items are already encoded."""
     head = orjson.dumps({"kind": kind, "apiVersion": api_version, "metadata": list_meta})
     payload = b"".join((head[:-1], b',"items":[', b",".join(items), b"]}"))
-    return web.Response(body=payload, status=200, headers=_headers(JSON_CONTENT_TYPE, None))
+    return Response(body=payload, status=200, headers=_headers(JSON_CONTENT_TYPE, None))
 
 
 def error(exc: StatusError, warnings: list[str] | None = None) -> web.Response:
-    return web.Response(
+    return Response(
         body=orjson.dumps(exc.to_status()),
         status=exc.code,
         headers=_headers(JSON_CONTENT_TYPE, warnings),

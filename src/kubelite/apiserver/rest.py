@@ -183,19 +183,22 @@ class RestAPI:
         opts = self._list_options(ctx)
         target = negotiation.negotiate(ctx.request.headers.get("Accept", ""), is_list=True)
         raw = target.form == negotiation.JSON
-        page = await ctx.store.list(self.namespace_of(ctx), opts, raw=raw)
+        to_row = None
+        if target.form == negotiation.TABLE:
+            to_row = negotiation.row_maker(
+                ctx.resource,
+                include_object=negotiation.check_include_object(ctx.query.get("includeObject", "")),
+                version=target.meta_version,
+            )
+        page = await ctx.store.list(self.namespace_of(ctx), opts, raw=raw, transform=to_row)
         list_meta: Obj = {"resourceVersion": str(page.revision)}
         if page.continue_token:
             list_meta["continue"] = page.continue_token
         if page.remaining is not None:
             list_meta["remainingItemCount"] = page.remaining
         if target.form == negotiation.TABLE:
-            body: Obj = negotiation.table(
-                ctx.resource,
-                page.items,
-                list_meta=list_meta,
-                include_object=negotiation.check_include_object(ctx.query.get("includeObject", "")),
-                version=target.meta_version,
+            body: Obj = negotiation.table_of_rows(
+                ctx.resource, page.items, list_meta=list_meta, version=target.meta_version
             )
         elif target.form == negotiation.PARTIAL_LIST:
             body = {

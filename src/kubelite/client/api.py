@@ -55,6 +55,10 @@ TABLE = (
     "application/json;as=Table;v=v1;g=meta.k8s.io,"
     "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 )
+# What client-go's metadata client asks for: objects reduced to their metadata
+# (PartialObjectMetadata), for components that only need that (the garbage collector).
+METADATA = "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"
 DEFAULT_USER_AGENT = "kubelite/0.1.0 (linux/amd64) kubelite"
 # Seconds a request may take before the client gives up (watches have no such limit).
 DEFAULT_REQUEST_TIMEOUT = 60.0
@@ -302,12 +306,14 @@ class APIClient:
         resource_version: str | None = None,
         limit: int | None = None,
         table: bool = False,
+        metadata_only: bool = False,
     ) -> Obj:
         """All objects (or Table rows) of a namespace, or of all namespaces when none is given.
 
         With `limit`, the list is read in pages of that size and joined, as `kubectl get`
         does with `--chunk-size`; the result carries the resourceVersion of the first page,
-        which is the revision every page was read at.
+        which is the revision every page was read at. With `metadata_only`, items are
+        PartialObjectMetadata (their apiVersion and kind are meta.k8s.io's, not the object's).
         """
         path = resource.path(namespace=namespace)
         params = _params(
@@ -318,7 +324,8 @@ class APIClient:
         )
         result: Obj | None = None
         while True:
-            page = await self.request("GET", path, params=params, accept=TABLE if table else JSON)
+            accept = TABLE if table else METADATA_LIST if metadata_only else JSON
+            page = await self.request("GET", path, params=params, accept=accept)
             key = "rows" if page.get("kind") == "Table" else "items"
             if result is None:
                 result = page
@@ -446,9 +453,11 @@ class APIClient:
         allow_bookmarks: bool = False,
         timeout_seconds: int | None = None,
         table: bool = False,
+        metadata_only: bool = False,
     ) -> AsyncIterator[WatchEvent]:
         """The changes after `resource_version`, one `WatchEvent` at a time, until the server
-        ends the stream. Close the iterator (`contextlib.aclosing`) to stop early."""
+        ends the stream. Close the iterator (`contextlib.aclosing`) to stop early. With
+        `metadata_only`, event objects are PartialObjectMetadata."""
         path = resource.path(namespace=namespace)
         params = _params(
             watch=True,
@@ -463,7 +472,7 @@ class APIClient:
             async with self._get_session().get(
                 self.config.server + path,
                 params=params,
-                headers={"Accept": TABLE if table else JSON},
+                headers={"Accept": TABLE if table else METADATA if metadata_only else JSON},
                 **self._request_kwargs(timeout),
             ) as response:
                 self._report_warnings(response)

@@ -8,6 +8,11 @@ changed meanwhile, so that handlers never miss a change for long (ARCHITECTURE.m
 
 Handlers receive `(event_type, obj)` with event types ADDED, MODIFIED, DELETED; they must not
 mutate the object (it is the cached one) and should only enqueue keys.
+
+A component that watches much and needs little of it (the garbage collector watches every kind
+for metadata alone) can ask for `metadata_only` objects (PartialObjectMetadata, what client-go's
+metadata informers receive) and trim them further with a `transform` (client-go's SetTransform)
+before they are cached; a transform must keep metadata.name, namespace and resourceVersion.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 Handler = Callable[[str, Obj], None]
+Transform = Callable[[Obj], Obj]
 
 # How long a watch request stays open before the informer renews it (client-go picks a
 # random time between 5 and 10 minutes; the server may end it sooner).
@@ -50,12 +56,16 @@ class Informer:
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        transform: Transform | None = None,
+        metadata_only: bool = False,
     ) -> None:
         self.client = client
         self.resource = resource
         self.namespace = namespace
         self.label_selector = label_selector
         self.field_selector = field_selector
+        self.transform = transform
+        self.metadata_only = metadata_only
         self._cache: dict[str, Obj] = {}
         self._handlers: list[Handler] = []
         self._synced = asyncio.Event()
@@ -101,8 +111,12 @@ class Informer:
             namespace=self.namespace,
             label_selector=self.label_selector,
             field_selector=self.field_selector,
+            metadata_only=self.metadata_only,
         )
-        fresh = {key_of(o): o for o in listing["items"]}
+        items = listing["items"]
+        if self.transform is not None:
+            items = [self.transform(o) for o in items]
+        fresh = {key_of(o): o for o in items}
         for key, old in list(self._cache.items()):
             if key not in fresh:
                 del self._cache[key]
@@ -145,6 +159,7 @@ class Informer:
             resource_version=version,
             allow_bookmarks=True,
             timeout_seconds=WATCH_TIMEOUT_SECONDS,
+            metadata_only=self.metadata_only,
         )
         async with contextlib.aclosing(events) as stream:
             async for event in stream:
@@ -152,6 +167,8 @@ class Informer:
                 version = obj.get("metadata", {}).get("resourceVersion") or version
                 if event.type == "BOOKMARK":
                     continue
+                if self.transform is not None:
+                    obj = self.transform(obj)
                 key = key_of(obj)
                 if event.type == "DELETED":
                     self._cache.pop(key, None)

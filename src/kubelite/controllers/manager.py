@@ -7,6 +7,7 @@ import contextlib
 import logging
 
 from kubelite.client.api import APIClient
+from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.namespace import NamespaceController
 
 log = logging.getLogger(__name__)
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 class ControllerManager:
     def __init__(self, client: APIClient) -> None:
         self.client = client
-        self.controllers = [NamespaceController(client)]
+        self.controllers = [NamespaceController(client), GarbageCollector(client)]
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:

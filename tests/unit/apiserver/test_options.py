@@ -249,6 +249,31 @@ def test_delete_options(
     assert (opts.grace_period, opts.propagation_policy, opts.dry_run) == (grace, policy, dry_run)
 
 
+@pytest.mark.parametrize(
+    ("query", "body", "expected"),
+    [
+        ({}, None, None),
+        ({}, {"orphanDependents": True}, True),
+        ({}, {"orphanDependents": False}, False),
+        ({}, {"orphanDependents": None}, None),
+        # In the query only 0, f and false (any case) are false, as apimachinery converts it.
+        ({"orphanDependents": "true"}, None, True),
+        ({"orphanDependents": "False"}, None, False),
+        ({"orphanDependents": "0"}, {"orphanDependents": True}, False),
+    ],
+)
+def test_the_legacy_orphan_dependents_option_is_read(
+    query: dict[str, str], body: Any, expected: bool | None
+) -> None:
+    assert options.delete_options(query, body).orphan_dependents is expected
+
+
+def test_orphan_dependents_must_be_a_boolean() -> None:
+    with pytest.raises(errors.StatusError) as err:
+        options.delete_options({}, {"orphanDependents": "yes"})
+    assert err.value.code == 400
+
+
 def test_delete_preconditions_come_from_the_body() -> None:
     opts = options.delete_options({}, {"preconditions": {"uid": "u", "resourceVersion": "7"}})
     assert (opts.precondition_uid, opts.precondition_rv) == ("u", "7")

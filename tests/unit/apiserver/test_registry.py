@@ -378,12 +378,6 @@ async def test_deleting_a_held_object_bumps_its_generation(stores: Stores) -> No
 @pytest.mark.parametrize(
     ("policy", "finalizer"), [("Foreground", "foregroundDeletion"), ("Orphan", "orphan")]
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="DeleteOptions.propagation_policy is parsed (options.py:150) but never used by "
-    "registry.delete; Kubernetes adds the foregroundDeletion / orphan finalizer and keeps the "
-    "object until the garbage collector removes it",
-)
 async def test_propagation_policy_adds_the_garbage_collector_finalizer(
     stores: Stores, policy: str, finalizer: str
 ) -> None:
@@ -394,6 +388,141 @@ async def test_propagation_policy_adds_the_garbage_collector_finalizer(
     )
     assert not gone
     assert marked["metadata"]["finalizers"] == [finalizer]
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        DeleteOptions(),
+        DeleteOptions(propagation_policy="Background"),
+        DeleteOptions(orphan_dependents=False),
+    ],
+    ids=["default", "background", "orphan-dependents-false"],
+)
+async def test_a_background_cascade_deletes_at_once(stores: Stores, opts: DeleteOptions) -> None:
+    # apps/v1 kinds default to cascading in the background: the collector does the rest.
+    deployments = stores.of("deployments", "apps")
+    await deployments.create("default", deployment("d"))
+    _, gone = await deployments.delete("default", "d", opts)
+    assert gone
+
+
+async def test_the_legacy_orphan_dependents_option_adds_the_orphan_finalizer(
+    stores: Stores,
+) -> None:
+    cms = stores.of("configmaps")
+    await cms.create("default", configmap("a"))
+    marked, gone = await cms.delete("default", "a", DeleteOptions(orphan_dependents=True))
+    assert not gone
+    assert marked["metadata"]["finalizers"] == ["orphan"]
+    assert marked["metadata"]["deletionGracePeriodSeconds"] == 0
+
+
+async def test_a_later_delete_changes_the_cascade_of_a_held_object(stores: Stores) -> None:
+    deployments = stores.of("deployments", "apps")
+    await deployments.create("default", deployment("d", finalizers=["example.com/x"]))
+    first, _ = await deployments.delete("default", "d", DeleteOptions(propagation_policy="Orphan"))
+    assert first["metadata"]["finalizers"] == ["example.com/x", "orphan"]
+    # Kubernetes updates the finalizers of an object whose deletion is held (shouldUpdate-
+    # Finalizers); the deletion itself stays as it started.
+    second, gone = await deployments.delete(
+        "default", "d", DeleteOptions(propagation_policy="Foreground")
+    )
+    assert not gone
+    assert second["metadata"]["finalizers"] == ["example.com/x", "foregroundDeletion"]
+    md, first_md = second["metadata"], first["metadata"]
+    assert md["deletionTimestamp"] == first_md["deletionTimestamp"]
+    assert md["generation"] == first_md["generation"]
+    # No policy: the object keeps the cascade it has, and nothing is written.
+    same, gone = await deployments.delete("default", "d", DeleteOptions())
+    assert not gone and same == second
+    third, gone = await deployments.delete(
+        "default", "d", DeleteOptions(propagation_policy="Background")
+    )
+    assert not gone
+    assert third["metadata"]["finalizers"] == ["example.com/x"]
+
+
+async def test_a_background_delete_of_an_object_held_only_for_orphaning_removes_it(
+    stores: Stores,
+) -> None:
+    cms = stores.of("configmaps")
+    await cms.create("default", configmap("a"))
+    await cms.delete("default", "a", DeleteOptions(propagation_policy="Orphan"))
+    _, gone = await cms.delete("default", "a", DeleteOptions(propagation_policy="Background"))
+    assert gone
+    assert (await status_of(cms.get("default", "a"))).code == 404
+
+
+async def test_a_finalizer_set_by_the_client_chooses_the_cascade(stores: Stores) -> None:
+    cms = stores.of("configmaps")
+    await cms.create("default", {"metadata": {"name": "a", "finalizers": ["orphan"]}})
+    marked, gone = await cms.delete("default", "a", DeleteOptions())
+    assert not gone
+    assert marked["metadata"]["finalizers"] == ["orphan"]
+
+
+async def test_events_never_get_the_garbage_collector_finalizers(stores: Stores) -> None:
+    events = stores.of("events")
+    body = {
+        "metadata": {"name": "e"},
+        "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+        "reason": "Test",
+    }
+    await events.create("default", body)
+    _, gone = await events.delete("default", "e", DeleteOptions(propagation_policy="Foreground"))
+    assert gone
+
+
+async def test_the_cascade_of_a_graceful_deletion_is_fixed_when_it_starts(stores: Stores) -> None:
+    pods = stores.of("pods")
+    await pods.create("default", pod("p", node="n1"))
+    marked, _ = await pods.delete("default", "p", DeleteOptions(propagation_policy="Orphan"))
+    assert marked["metadata"]["finalizers"] == ["orphan"]
+    assert marked["metadata"]["deletionGracePeriodSeconds"] == 30
+    # BeforeDelete: while the grace period runs, DeleteOptions cannot change the finalizers.
+    again, gone = await pods.delete("default", "p", DeleteOptions(propagation_policy="Foreground"))
+    assert not gone and again == marked
+    # The kubelet's final delete leaves the pod to the garbage collector's finalizer.
+    final, gone = await pods.delete("default", "p", DeleteOptions(grace_period=0))
+    assert not gone
+    assert final["metadata"]["finalizers"] == ["orphan"]
+    assert final["metadata"]["deletionGracePeriodSeconds"] == 0
+
+
+async def test_a_dry_run_cascade_writes_nothing(stores: Stores) -> None:
+    cms = stores.of("configmaps")
+    await cms.create("default", configmap("a"))
+    revision = stores.store.revision
+    marked, gone = await cms.delete(
+        "default", "a", DeleteOptions(propagation_policy="Foreground", dry_run=True)
+    )
+    assert not gone and marked["metadata"]["finalizers"] == ["foregroundDeletion"]
+    assert stores.store.revision == revision
+    assert "finalizers" not in (await cms.get("default", "a"))["metadata"]
+
+
+@pytest.mark.parametrize(
+    ("opts", "finalizers"),
+    [
+        (DeleteOptions(propagation_policy="Foreground"), ["foregroundDeletion"]),
+        (DeleteOptions(propagation_policy="Orphan"), ["orphan"]),
+        # The namespace registry's own rule: orphanDependents=false means foreground.
+        (DeleteOptions(orphan_dependents=False), ["foregroundDeletion"]),
+        (DeleteOptions(), None),
+    ],
+)
+async def test_a_namespace_records_its_cascade_on_the_first_delete(
+    stores: Stores, opts: DeleteOptions, finalizers: list[str] | None
+) -> None:
+    namespaces = stores.of("namespaces")
+    await stores.namespace("x")
+    marked, gone = await namespaces.delete("", "x", opts)
+    assert not gone
+    assert marked["metadata"].get("finalizers") == finalizers
+    # While its content is removed a terminating namespace ignores further deletes.
+    again, _ = await namespaces.delete("", "x", DeleteOptions(propagation_policy="Orphan"))
+    assert again == marked
 
 
 async def test_delete_preconditions(stores: Stores) -> None:
@@ -577,6 +706,25 @@ async def test_field_selector_on_metadata_name(stores: Stores) -> None:
     await fill(cms, 3)
     page = await cms.list("default", ListOptions(field_selector=fields.parse("metadata.name=cm1")))
     assert names(page.items) == ["cm1"]
+
+
+async def test_a_list_transforms_each_object_after_the_selector_picked_it(
+    stores: Stores,
+) -> None:
+    """A Table list turns each object into its row as it is read, not after the page."""
+    cms = stores.of("configmaps")
+    await fill(cms, 9)
+    seen: list[str] = []
+
+    def to_row(obj: dict[str, Any]) -> dict[str, Any]:
+        seen.append(obj["metadata"]["name"])
+        return {"row": obj["metadata"]["name"]}
+
+    opts = ListOptions(label_selector=labels.parse("parity=odd"), limit=3)
+    page = await cms.list("default", opts, transform=to_row)
+    assert page.items == [{"row": "cm1"}, {"row": "cm3"}, {"row": "cm5"}]
+    assert seen == ["cm1", "cm3", "cm5"]
+    assert page.continue_token
 
 
 async def test_list_of_all_namespaces_and_of_one(stores: Stores) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.api import meta
+from kubelite.api import meta, propagation
 from kubelite.api.defaulting import apps as defaults
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy, spec_changed
@@ -28,6 +28,9 @@ TEMPLATE_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
 class _Workload(Strategy):
     tracks_generation = True
     has_status_subresource = True
+    # apps/v1 cascades by default; only the retired extensions/v1beta1, apps/v1beta1 and
+    # apps/v1beta2 (not served) orphaned (each strategy's DefaultGarbageCollectionPolicy).
+    garbage_collection_policy = propagation.DELETE_DEPENDENTS
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         return super().validate_update(new, old) + validation.validate_selector_unchanged(new, old)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.api import meta
+from kubelite.api import meta, propagation
 from kubelite.api.defaulting import core as defaults
 from kubelite.api.errors import FieldError, invalid
 from kubelite.api.strategy import Strategy
@@ -102,6 +102,19 @@ class NamespaceStrategy(Strategy):
         self.begin_termination(obj, now)
         # The namespace REST storage sets only the timestamp and the phase.
         meta.metadata(obj).pop("deletionGracePeriodSeconds", None)
+
+    def deletion_finalizers(
+        self, obj: Obj, propagation_policy: str, orphan_dependents: bool | None
+    ) -> list[str]:
+        """The namespace registry's own rule on the first DELETE; the generic one after it,
+        once the namespace's content is gone (its Delete hands over to the generic store)."""
+        if meta.get_path(obj, "metadata", "deletionTimestamp"):
+            return super().deletion_finalizers(obj, propagation_policy, orphan_dependents)
+        return propagation.namespace_deletion_finalizers(
+            meta.get_path(obj, "metadata", "finalizers", default=None) or [],
+            propagation=propagation_policy,
+            orphan_dependents=orphan_dependents,
+        )
 
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
         return {"status.phase": meta.get_path(obj, "status", "phase", default="")}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelite.api import meta
+from kubelite.api import meta, propagation
 from kubelite.api.conversion.events import to_core
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy
@@ -37,6 +37,8 @@ _REFERENCE_FIELDS = (
 
 class CoreEventStrategy(Strategy):
     allow_create_on_update = True
+    # Events never take part in garbage collection (eventStrategy.DefaultGarbageCollectionPolicy).
+    garbage_collection_policy = propagation.UNSUPPORTED
     name_rule = staticmethod(name_is_path_segment)
     require_standard_finalizers = False
     field_labels = frozenset(
@@ -79,6 +81,8 @@ class CoreEventStrategy(Strategy):
 
 class EventsV1Strategy(Strategy):
     allow_create_on_update = True
+    # The same storage as core Events, so the same (absent) garbage collection.
+    garbage_collection_policy = propagation.UNSUPPORTED
     field_labels = frozenset(
         {
             "metadata.name",
