@@ -14,9 +14,13 @@ _names = itertools.count()
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """One server shared by the tests of a module; each test works in its own namespace."""
+    """One server shared by the tests of a module; each test works in its own namespace.
+
+    Its scheduler is off: these tests look at the API, and a scheduler would bind their pods
+    or mark them unschedulable. Scheduler tests make clusters of their own.
+    """
     base = tmp_path_factory.mktemp("cluster")
-    c = Cluster(base / "data", base / "cache")
+    c = Cluster(base / "data", base / "cache", extra_args=["--disable-scheduler"])
     c.start()
     try:
         yield c
@@ -38,8 +42,8 @@ def namespace(cluster: Cluster) -> Iterator[str]:
 
 @pytest.fixture
 def fresh_cluster(tmp_path: Path) -> Iterator[Cluster]:
-    """A server of the test's own, for tests that stop, kill or compact it."""
-    c = Cluster(tmp_path / "data", tmp_path / "cache")
+    """A server of the test's own, for tests that stop, kill or compact it (no scheduler)."""
+    c = Cluster(tmp_path / "data", tmp_path / "cache", extra_args=["--disable-scheduler"])
     try:
         yield c
     finally:

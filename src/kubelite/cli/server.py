@@ -27,6 +27,7 @@ from kubelite.apiserver.server import APIServer, ServerConfig, default_advertise
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ClientConfig
 from kubelite.controllers.manager import ControllerManager
+from kubelite.scheduler.scheduler import Scheduler
 
 DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
 DEFAULT_KUBECONFIG = Path("/etc/kubelite/kubelite.yaml")
@@ -44,6 +45,7 @@ class ServerFlags:
     tls_san: list[str]
     compaction_interval: float
     write_kubeconfig: Path | None
+    disable_scheduler: bool = False
 
 
 def _env(name: str, default: str) -> str:
@@ -79,6 +81,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds between compactions of the store's history (default %(default)s)",
     )
     parser.add_argument(
+        "--disable-scheduler",
+        action="store_true",
+        default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
+        help="do not run the scheduler here (run `kubelite scheduler` apart instead)",
+    )
+    parser.add_argument(
         "--write-kubeconfig",
         default=_env("WRITE_KUBECONFIG", ""),
         help="also write the admin kubeconfig here",
@@ -94,6 +102,7 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         tls_san=list(args.tls_san),
         compaction_interval=args.compaction_interval,
         write_kubeconfig=Path(args.write_kubeconfig) if args.write_kubeconfig else None,
+        disable_scheduler=args.disable_scheduler,
     )
 
 
@@ -173,6 +182,7 @@ async def serve(flags: ServerFlags) -> None:
         loop.add_signal_handler(sig, stop.set)
     await server.start()
     controllers: ControllerManager | None = None
+    scheduler: asyncio.Task[None] | None = None
     try:
         assert server.pki is not None
         host = flags.bind_address if flags.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
@@ -180,6 +190,11 @@ async def serve(flags: ServerFlags) -> None:
         # The controllers are clients of the API like any other, over loopback HTTPS.
         controllers = ControllerManager(APIClient(_loopback_config(server.pki, url)))
         controllers.start()
+        if not flags.disable_scheduler:
+            scheduler_client = APIClient(
+                _loopback_config(server.pki, url), user_agent="kubelite-scheduler"
+            )
+            scheduler = asyncio.create_task(Scheduler(scheduler_client).run(), name="scheduler")
         text = admin_kubeconfig(server.pki, url)
         for path in kubeconfig_paths(flags):
             _write_private(path, text)
@@ -187,6 +202,11 @@ async def serve(flags: ServerFlags) -> None:
         print(f"kubelite API server listening on {url}", flush=True)
         await stop.wait()
     finally:
+        if scheduler is not None:
+            scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler
+            await scheduler_client.close()
         if controllers is not None:
             await controllers.stop()
         await server.stop()

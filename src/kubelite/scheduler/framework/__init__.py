@@ -1,0 +1,1 @@
+"""The scheduling framework: extension points, the types plugins see, and the runtime."""

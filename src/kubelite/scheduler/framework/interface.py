@@ -1,0 +1,103 @@
+"""The extension points a plugin may implement, and what the framework hands plugins.
+
+A plugin is a class with a `name` and one method per extension point it takes part in; the
+framework finds them by these Protocols. Each is called on the event loop and must not await:
+one pod's scheduling cycle runs from start to end without letting anything change the cache.
+
+- PreFilter runs once per pod before any node is looked at. It may work out what Filter needs
+  (into the CycleState), refuse the pod outright (then no node is filtered), narrow the nodes
+  (a PreFilterResult), or answer Skip when the pod gives it nothing to check.
+- Filter says whether one node can run the pod: Success, or Unschedulable /
+  UnschedulableAndUnresolvable with the reason that ends up in the FailedScheduling message.
+- PreScore runs once per pod over the nodes that passed the filters; Skip leaves Score out.
+- Score rates one node from 0 to MAX_NODE_SCORE (after NormalizeScore, when the plugin has
+  one); the framework multiplies by the plugin's weight and adds the plugins up.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from kubelite.scheduler.framework.status import Status
+from kubelite.scheduler.framework.types import CycleState, NodeInfo, PodInfo, PreFilterResult
+
+MAX_NODE_SCORE = 100
+MIN_NODE_SCORE = 0
+
+
+class Snapshot(Protocol):
+    """The nodes as the scheduler knows them during a cycle."""
+
+    def list(self) -> list[NodeInfo]:
+        """Every node, in the order the scheduler walks them."""
+        ...
+
+    def get(self, name: str) -> NodeInfo | None: ...
+
+    def with_pods_with_affinity(self) -> list[NodeInfo]:
+        """Nodes that run at least one pod with inter-pod affinity or anti-affinity."""
+        ...
+
+    def with_pods_with_required_anti_affinity(self) -> list[NodeInfo]: ...
+
+
+class Handle(Protocol):
+    """What a plugin may use besides the pod and the node: the snapshot."""
+
+    @property
+    def snapshot(self) -> Snapshot: ...
+
+
+class Plugin(Protocol):
+    name: str
+
+
+@runtime_checkable
+class PreFilterPlugin(Protocol):
+    name: str
+
+    def pre_filter(
+        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
+    ) -> tuple[PreFilterResult | None, Status]: ...
+
+
+@runtime_checkable
+class FilterPlugin(Protocol):
+    name: str
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status: ...
+
+
+@runtime_checkable
+class PreScorePlugin(Protocol):
+    name: str
+
+    def pre_score(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> Status: ...
+
+
+@runtime_checkable
+class ScorePlugin(Protocol):
+    name: str
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]: ...
+
+
+@runtime_checkable
+class NormalizeScorePlugin(Protocol):
+    """A Score plugin whose raw scores need scaling to 0..MAX_NODE_SCORE over all nodes."""
+
+    name: str
+
+    def normalize_score(
+        self, state: CycleState, pod: PodInfo, scores: list[tuple[str, int]]
+    ) -> tuple[list[tuple[str, int]], Status]: ...
+
+
+@runtime_checkable
+class EnqueueExtensions(Protocol):
+    """The cluster events after which a pod this plugin refused may fit (QueueingHint's
+    coarse form): e.g. {"Node/Add", "Node/Update", "Pod/Delete"}."""
+
+    name: str
+
+    def events_to_register(self) -> set[str]: ...

@@ -1,0 +1,273 @@
+"""The scheduler: pending pods in, bindings out, over the API only.
+
+Informers keep three things current: pending pods for this scheduler (into the queue), pods
+already on nodes and the nodes themselves (into the cache), and namespaces (their labels, for
+inter-pod affinity's namespaceSelector). A single loop takes the next pod from the queue and
+runs its scheduling cycle on the event loop, without awaiting, then assumes the pod on the chosen
+node and sends the binding in the background: the next cycle starts at once and already counts
+that pod against its node. A pod that fits nowhere gets `PodScheduled=False` with reason
+`Unschedulable` and a `FailedScheduling` event whose message counts the reasons; a binding gets
+a `Scheduled` event (`Successfully assigned default/web to node-1`).
+
+Cluster changes wake parked pods: a node added or changed, a pod deleted or finished (its
+resources are free), a pod bound (it may satisfy another's affinity). See queue.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from kubelite.client.api import APIClient, Resource
+from kubelite.client.errors import APIConflictError, APIConnectionError, APIError, APINotFoundError
+from kubelite.client.events import EventRecorder
+from kubelite.client.informer import Informer
+from kubelite.scheduler import binder
+from kubelite.scheduler.cache import Cache
+from kubelite.scheduler.framework.events import (
+    NODE_ADD,
+    NODE_UPDATE,
+    POD_ADD,
+    POD_DELETE,
+    POD_UPDATE,
+)
+from kubelite.scheduler.framework.interface import EnqueueExtensions, Snapshot
+from kubelite.scheduler.framework.runtime import FitError, Framework
+from kubelite.scheduler.framework.types import PodInfo, pod_key
+from kubelite.scheduler.plugins import default_plugins
+from kubelite.scheduler.queue import FLUSH_UNSCHEDULABLE_INTERVAL, QueuedPod, SchedulingQueue
+from kubelite.scheduler.schedule_one import Algorithm, NoNodesAvailable, SchedulingError
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+DEFAULT_SCHEDULER_NAME = "default-scheduler"
+PODS = Resource("", "v1", "pods", kind="Pod")
+NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
+NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
+TERMINAL_PHASES = ("Succeeded", "Failed")
+
+
+def _strip_managed_fields(obj: Obj) -> Obj:
+    """The scheduler never reads managedFields; not caching them saves most of a pod's size."""
+    md = obj.get("metadata")
+    if md and "managedFields" in md:
+        md = dict(md)
+        del md["managedFields"]
+        obj = {**obj, "metadata": md}
+    return obj
+
+
+def _scheduling_properties(node: Obj | None) -> tuple[Any, ...]:
+    """What of a node can change whether a pod fits on it (kube-scheduler ignores heartbeats)."""
+    if node is None:
+        return ()
+    spec = node.get("spec") or {}
+    status = node.get("status") or {}
+    md = node.get("metadata") or {}
+    conditions = tuple((c.get("type"), c.get("status")) for c in status.get("conditions") or ())
+    return (
+        spec.get("unschedulable"),
+        spec.get("taints"),
+        md.get("labels"),
+        status.get("allocatable"),
+        conditions,
+    )
+
+
+@dataclass
+class _Handle:
+    snapshot: Snapshot
+
+
+class Scheduler:
+    def __init__(
+        self,
+        client: APIClient,
+        *,
+        scheduler_name: str = DEFAULT_SCHEDULER_NAME,
+        percentage_of_nodes_to_score: int = 0,
+    ) -> None:
+        self.client = client
+        self.name = scheduler_name
+        self.cache = Cache()
+        self.namespaces = Informer(client, NAMESPACES, metadata_only=True)
+        plugins = default_plugins(_Handle(self.cache), self._namespace_labels)
+        self.framework = Framework(plugins, scheduler_name=scheduler_name)
+        self.algorithm = Algorithm(
+            self.framework, self.cache, percentage_of_nodes_to_score=percentage_of_nodes_to_score
+        )
+        events = {
+            w.plugin.name: w.plugin.events_to_register()
+            for w in plugins
+            if isinstance(w.plugin, EnqueueExtensions)
+        }
+        self.queue = SchedulingQueue(plugin_events=events)
+        self.recorder = EventRecorder(client, scheduler_name)
+        self.pods = Informer(client, PODS, transform=_strip_managed_fields)
+        self.nodes = Informer(client, NODES, transform=_strip_managed_fields)
+        self.pods.add_handler(self._on_pod)
+        self.nodes.add_handler(self._on_node)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.scheduled = 0
+
+    def _namespace_labels(self, name: str) -> dict[str, str] | None:
+        ns = self.namespaces.get(name)
+        if ns is None:
+            return None
+        return (ns.get("metadata") or {}).get("labels") or {}
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Schedule until cancelled."""
+        for informer in (self.namespaces, self.nodes, self.pods):
+            informer.start()
+        flusher = asyncio.create_task(self._flush_leftovers(), name="scheduler-flush")
+        try:
+            for informer in (self.namespaces, self.nodes, self.pods):
+                await informer.wait_synced()
+            log.info("scheduler %s started: %d nodes", self.name, len(self.cache))
+            while True:
+                queued = await self.queue.pop()
+                if queued is None:
+                    return
+                self.schedule_one(queued)
+                # Let watch events and bindings through between cycles.
+                await asyncio.sleep(0)
+        finally:
+            flusher.cancel()
+            self.queue.close()
+            for informer in (self.pods, self.nodes, self.namespaces):
+                await informer.stop()
+            for task in list(self._tasks):
+                task.cancel()
+            for task in list(self._tasks):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _flush_leftovers(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_UNSCHEDULABLE_INTERVAL)
+            self.queue.flush_unschedulable_leftover()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- informer events ------------------------------------------------------------------------
+
+    def _on_node(self, event_type: str, node: Obj) -> None:
+        name = node["metadata"]["name"]
+        if event_type == "DELETED":
+            self.cache.remove_node(name)
+            return
+        known = self.cache.get(name)
+        before = _scheduling_properties(known.node if known else None)
+        self.cache.add_node(node)
+        if known is None:
+            self.queue.move_all(NODE_ADD)
+        elif before != _scheduling_properties(node):
+            self.queue.move_all(NODE_UPDATE)
+
+    def _on_pod(self, event_type: str, pod: Obj) -> None:
+        spec = pod.get("spec") or {}
+        key = pod_key(pod)
+        assigned = bool(spec.get("nodeName"))
+        terminal = (pod.get("status") or {}).get("phase") in TERMINAL_PHASES
+        if event_type == "DELETED" or (assigned and terminal):
+            if assigned or self.cache.is_assumed(key):
+                self.cache.remove_pod(pod)
+                self.queue.move_all(POD_DELETE)
+            self.queue.delete(pod)
+            return
+        if assigned:
+            if key in self.queue:
+                self.queue.forget(key)
+            known = self.cache.is_assumed(key)
+            self.cache.add_pod(pod)
+            self.queue.move_all(POD_UPDATE if known else POD_ADD)
+            return
+        if spec.get("schedulerName", DEFAULT_SCHEDULER_NAME) != self.name or terminal:
+            return
+        if event_type == "ADDED":
+            self.queue.add(pod)
+        else:
+            self.queue.update(pod)
+
+    # --- one pod ------------------------------------------------------------------------------
+
+    def schedule_one(self, queued: QueuedPod) -> None:
+        """One scheduling cycle; the binding goes on in the background."""
+        info = queued.info
+        pod = info.pod
+        if (pod.get("metadata") or {}).get("deletionTimestamp") or self.cache.is_assumed(info.key):
+            self.queue.forget(info.key)
+            return
+        try:
+            result = self.algorithm.schedule(info)
+        except FitError as e:
+            self.queue.requeue_unschedulable(queued, e.diagnosis.unschedulable_plugins)
+            self._report_failure(pod, binder.REASON_UNSCHEDULABLE, e.message())
+            return
+        except NoNodesAvailable as e:
+            self.queue.requeue_unschedulable(queued, set())
+            self._report_failure(pod, binder.REASON_UNSCHEDULABLE, str(e))
+            return
+        except SchedulingError as e:
+            log.warning("scheduling %s failed: %s", info.key, e)
+            self.queue.requeue_error(queued)
+            self._report_failure(pod, binder.REASON_SCHEDULER_ERROR, str(e))
+            return
+        self.cache.assume_pod(PodInfo(pod), result.node)
+        self._spawn(self._bind(queued, result.node), f"bind {info.key}")
+
+    async def _bind(self, queued: QueuedPod, node: str) -> None:
+        pod = queued.info.pod
+        key = queued.key
+        try:
+            await binder.bind(self.client, pod, node)
+        except (APIError, APIConnectionError) as e:
+            self.cache.forget_pod(key)
+            # What it held is free again: pods parked for want of it may fit now.
+            self.queue.move_all(POD_DELETE)
+            if isinstance(e, APINotFoundError | APIConflictError):
+                # Gone, or bound meanwhile (the watch tells which): nothing to retry.
+                self.queue.forget(key)
+                return
+            log.warning("binding %s to %s failed: %s", key, node, e)
+            self.queue.requeue_error(queued)
+            await self._failure(pod, binder.REASON_SCHEDULER_ERROR, f"binding rejected: {e}")
+            return
+        self.cache.finish_binding(key)
+        self.queue.forget(key)
+        self.scheduled += 1
+        md = pod["metadata"]
+        await self.recorder.event(
+            pod,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {md['namespace']}/{md['name']} to {node}",
+        )
+
+    def _report_failure(self, pod: Obj, reason: str, message: str) -> None:
+        self._spawn(self._failure(pod, reason, message), f"failed {pod_key(pod)}")
+
+    async def _failure(self, pod: Obj, reason: str, message: str) -> None:
+        await self.recorder.event(pod, "Warning", "FailedScheduling", message)
+        if not binder.scheduled_condition_changes(pod, reason, message):
+            return
+        current = self.pods.get(pod_key(pod))
+        if current is None or (current.get("spec") or {}).get("nodeName"):
+            return  # gone, or bound meanwhile
+        try:
+            await binder.set_unscheduled(self.client, pod, reason, message)
+        except (APINotFoundError, APIConflictError):
+            pass
+        except (APIError, APIConnectionError) as e:
+            log.warning("could not set PodScheduled on %s: %s", pod_key(pod), e)
