@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
+import os
 import signal
 import subprocess
 import sys
@@ -122,6 +122,16 @@ async def watch_bindings(
                 bound.setdefault(obj["metadata"]["name"], time.perf_counter())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(processes: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in processes.items()}
+
+
 def start_process(args: list[str], cluster: Cluster, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "kubelite", *args, "--kubeconfig", str(cluster.kubeconfig)],
@@ -156,7 +166,7 @@ async def wait_nodes(session: aiohttp.ClientSession, url: str, count: int) -> No
 async def run(args: argparse.Namespace, cluster: Cluster, work: Path) -> dict[str, Any]:
     url = cluster.url
     connector = aiohttp.TCPConnector(ssl=tls_context(cluster), limit=128)
-    hollow = scheduler = profiler = None
+    hollow = scheduler = None
     results: dict[str, Any] = {"nodes": args.nodes, "pods": args.pods, "init_pods": args.init}
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.perf_counter()
@@ -193,29 +203,24 @@ async def run(args: argparse.Namespace, cluster: Cluster, work: Path) -> dict[st
         while len(init_bound) < args.init and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         watcher.cancel()
-        if args.profile and shutil.which(str(Path(sys.executable).parent / "py-spy")):
-            profiler = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "py-spy"),
-                    "record",
-                    "--pid",
-                    str(scheduler.pid),
-                    "--format",
-                    "raw",
-                    "--output",
-                    str(work / "scheduler.folded"),
-                    "--rate",
-                    "200",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        profilers = []
+        if args.profile:
+            for name, pid in (("scheduler", scheduler.pid), ("server", cluster.process.pid)):
+                profilers.append((name, start_profiler(pid, work / f"{name}.folded")))
         bound: dict[str, float] = {}
         sent: dict[str, float] = {}
         ready = asyncio.Event()
         watcher = asyncio.create_task(watch_bindings(session, url, "measure", bound, ready))
         await ready.wait()
         measured = [(f"pod-{i}", pod_body(f"pod-{i}")) for i in range(args.pods)]
+        processes = {
+            "server": cluster.process.pid,
+            "scheduler": scheduler.pid,
+            "bench": os.getpid(),
+        }
+        if hollow is not None:
+            processes["hollow-nodes"] = hollow.pid
+        cpu_before = cpu_of(processes)
         first = time.perf_counter()
         await create_all(session, url, "/api/v1/namespaces/measure/pods", measured, 16, sent)
         created = time.perf_counter()
@@ -224,6 +229,11 @@ async def run(args: argparse.Namespace, cluster: Cluster, work: Path) -> dict[st
             await asyncio.sleep(0.05)
         watcher.cancel()
         last = max(bound.values()) if bound else time.perf_counter()
+        cpu_after = cpu_of(processes)
+        window = time.perf_counter() - first
+        results["cpu_cores"] = {
+            name: (cpu_after[name] - cpu_before[name]) / window for name in processes
+        }
         latencies = [bound[n] - sent[n] for n in bound if n in sent]
         results.update(
             bound=len(bound),
@@ -235,13 +245,24 @@ async def run(args: argparse.Namespace, cluster: Cluster, work: Path) -> dict[st
             scheduler_rss_mb=rss_mb(scheduler.pid),
             server_rss_mb=rss_mb(cluster.process.pid) if cluster.process else 0.0,
         )
-        if profiler is not None:
+        for name, profiler in profilers:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(60)
-            results["profile"] = top_of_profile(work / "scheduler.folded")
+            results[f"profile_{name}"] = top_of_profile(work / f"{name}.folded")
     stop_process(scheduler)
     stop_process(hollow)
     return results
+
+
+def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling `pid` into a folded-stacks file until interrupted."""
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    command = [py_spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+    return subprocess.Popen(
+        [*command, "--output", str(output)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def top_of_profile(folded: Path, count: int = 25) -> list[tuple[str, float]]:
@@ -280,8 +301,13 @@ def report(results: dict[str, Any]) -> None:
         f"  RSS: scheduler {results['scheduler_rss_mb']:.0f} MB, "
         f"API server {results['server_rss_mb']:.0f} MB"
     )
-    for name, share in results.get("profile", []):
-        print(f"    {share:5.1f}%  {name}")
+    cores = ", ".join(f"{name} {used:.2f}" for name, used in results["cpu_cores"].items())
+    print(f"  CPU cores used while measuring: {cores}")
+    for process in ("scheduler", "server"):
+        if f"profile_{process}" in results:
+            print(f"  where the {process}'s time goes (own time, share of samples):")
+            for name, share in results[f"profile_{process}"]:
+                print(f"    {share:5.1f}%  {name}")
 
 
 def main() -> int:

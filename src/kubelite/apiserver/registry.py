@@ -450,6 +450,7 @@ class ResourceStore:
             wanted_rv = resource_version_of(desired)
             if wanted_rv and wanted_rv != kv.mod_revision:
                 raise errors.stale_resource_version(self.resource.plural, name, self.resource.group)
+            self._check_uid(desired, old, key)
             self._carry_system_fields(desired, old)
             mode = _STRATEGY_OF_SUBRESOURCE.get(subresource, "none")
             if mode != "none":
@@ -519,6 +520,22 @@ class ResourceStore:
             md["namespace"] = namespace
         obj["apiVersion"] = self.resource.api_version
         obj["kind"] = self.resource.kind
+
+    def _check_uid(self, desired: Obj, old: Obj, key: str) -> None:
+        """A uid in the new object is a precondition (UpdatedObjectInfo.Preconditions): a
+        write meant for an earlier object of the same name is refused, not applied to this
+        one. The kubelet's status patches carry the uid for that reason."""
+        wanted = meta.metadata(desired).get("uid")
+        current = old["metadata"].get("uid")
+        if wanted and wanted != current:
+            raise errors.conflict(
+                self.resource.plural,
+                old["metadata"].get("name", ""),
+                f"StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, "
+                f"AdditionalErrorMsg: Precondition failed: UID in precondition: {wanted}, "
+                f"UID in object meta: {current}",
+                self.resource.group,
+            )
 
     @staticmethod
     def _carry_system_fields(new: Obj, old: Obj) -> None:

@@ -13,7 +13,9 @@ from kubelite.cli import (
     describe,
     events,
     get,
+    hollow_nodes,
     resources,
+    scheduler,
     server,
     version,
 )
@@ -47,6 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     stop_parser = commands.add_parser("stop", help="stop a server started with `kubelite start`")
     stop_parser.add_argument("--data-dir", default=str(server.DEFAULT_DATA_DIR))
     stop_parser.set_defaults(run=daemon.stop)
+    hollow_parser = commands.add_parser(
+        "hollow-nodes", help="simulate nodes (no containers) for scale tests, as kubemark does"
+    )
+    hollow_nodes.add_arguments(hollow_parser)
+    hollow_parser.set_defaults(run=hollow_nodes.run)
+    scheduler_parser = commands.add_parser(
+        "scheduler", help="run the scheduler on its own against an API server"
+    )
+    scheduler.add_arguments(scheduler_parser)
+    scheduler_parser.set_defaults(run=scheduler.run)
     for name, module, help_text in KUBECTL_COMMANDS:
         command_parser = commands.add_parser(name, help=help_text)
         module.add_arguments(command_parser)

@@ -187,10 +187,11 @@ class Cache:
         key = pod_key(pod)
         node = pod["spec"]["nodeName"]
         state = self._pods.get(key)
+        info = PodInfo(pod)
         if state is not None:
             # Assumed (or a repeat): the API's copy replaces ours, on the node it names.
             self._release(self._info_for(state.node), key)
-        info = PodInfo(pod)
+            info.reuse_requests(state.info)
         self._pods[key] = _PodState(info, node, assumed=False)
         target = self._info_for(node)
         target.add_pod(info)

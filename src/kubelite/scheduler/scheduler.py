@@ -36,7 +36,7 @@ from kubelite.scheduler.framework.events import (
 )
 from kubelite.scheduler.framework.interface import EnqueueExtensions, Snapshot
 from kubelite.scheduler.framework.runtime import FitError, Framework
-from kubelite.scheduler.framework.types import PodInfo, pod_key
+from kubelite.scheduler.framework.types import pod_key
 from kubelite.scheduler.plugins import default_plugins
 from kubelite.scheduler.queue import FLUSH_UNSCHEDULABLE_INTERVAL, QueuedPod, SchedulingQueue
 from kubelite.scheduler.schedule_one import Algorithm, NoNodesAvailable, SchedulingError
@@ -224,7 +224,7 @@ class Scheduler:
             self.queue.requeue_error(queued)
             self._report_failure(pod, binder.REASON_SCHEDULER_ERROR, str(e))
             return
-        self.cache.assume_pod(PodInfo(pod), result.node)
+        self.cache.assume_pod(info, result.node)
         self._spawn(self._bind(queued, result.node), f"bind {info.key}")
 
     async def _bind(self, queued: QueuedPod, node: str) -> None:

@@ -233,10 +233,26 @@ async def test_update_carries_the_system_fields(stores: Stores) -> None:
     cms = stores.of("configmaps")
     first = await cms.create("default", configmap("a"))
     body = configmap("a")
-    body["metadata"].update(uid="other", creationTimestamp="2001-01-01T00:00:00Z")
+    body["metadata"].update(creationTimestamp="2001-01-01T00:00:00Z")
     updated, _ = await cms.update("default", "a", replace_with(body))
     for kept in ("uid", "creationTimestamp"):
         assert updated["metadata"][kept] == first["metadata"][kept]
+
+
+async def test_an_update_naming_another_uid_is_refused(stores: Stores) -> None:
+    """The uid is a precondition: a write for an earlier object of the name is not applied."""
+    cms = stores.of("configmaps")
+    first = await cms.create("default", configmap("a"))
+    body = configmap("a")
+    body["metadata"]["uid"] = "other"
+    err = await status_of(cms.update("default", "a", replace_with(body)))
+    assert (err.code, err.reason) == (409, "Conflict")
+    assert err.message == (
+        'Operation cannot be fulfilled on configmaps "a": StorageError: invalid object, '
+        "Code: 4, Key: /registry/configmaps/default/a, ResourceVersion: 0, AdditionalErrorMsg: "
+        f"Precondition failed: UID in precondition: other, UID in object meta: "
+        f"{first['metadata']['uid']}"
+    )
 
 
 async def test_a_no_op_update_does_not_write(stores: Stores) -> None:

@@ -85,3 +85,13 @@ def test_nodes_with_affinity_pods_are_tracked() -> None:
     assert [n.name for n in cache.with_pods_with_affinity()] == ["n2"]
     cache.remove_pod(make_pod("a", node="n2"))
     assert cache.with_pods_with_required_anti_affinity() == []
+
+
+def test_a_confirmed_pod_keeps_the_sums_of_its_assumed_copy_only_if_its_containers_match() -> None:
+    assumed = PodInfo(make_pod("p", cpu="500m"))
+    same = PodInfo(make_pod("p", cpu="500m", node="n1"))
+    same.reuse_requests(assumed)
+    assert same.requests is assumed.requests
+    changed = PodInfo(make_pod("p", cpu="2", node="n1"))
+    changed.reuse_requests(assumed)
+    assert changed.requests.milli_cpu == 2000

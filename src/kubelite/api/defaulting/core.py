@@ -11,6 +11,7 @@ import base64
 from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.defaulting.pods import null_zero_times
 
 Obj = dict[str, Any]
 
@@ -67,6 +68,8 @@ def default_node(node: Obj) -> None:
     status = node.get("status")
     if isinstance(status, dict) and status.get("allocatable") is None and status.get("capacity"):
         status["allocatable"] = dict(status["capacity"])
+    if isinstance(status, dict):
+        null_zero_times(status.get("conditions"), ("lastHeartbeatTime", "lastTransitionTime"))
 
 
 def externally_accessible(svc: Obj) -> bool:

@@ -367,6 +367,24 @@ def default_pod(pod: Obj) -> None:
     default_pod_spec(spec)
     _add_default_tolerations(spec)
     _default_priority(spec)
+    status = pod.get("status")
+    if isinstance(status, dict):
+        null_zero_times(status.get("conditions"), ("lastProbeTime", "lastTransitionTime"))
+
+
+def null_zero_times(conditions: Any, fields: tuple[str, ...]) -> None:
+    """Conditions' time fields that are unset read as null, as Kubernetes serves them.
+
+    They are `metav1.Time` values, not pointers, in Go: a zero time encodes as null and is
+    never left out, so a patch that removes one (merge patches remove with null) still reads
+    back as null.
+    """
+    if not isinstance(conditions, list):
+        return
+    for condition in conditions:
+        if isinstance(condition, dict):
+            for name in fields:
+                condition.setdefault(name, None)
 
 
 def _copy_limits_to_requests(spec: Obj) -> None:

@@ -85,6 +85,18 @@ class PodInfo:
         # What plugins work out from this pod once and keep, by plugin name.
         self.memo: dict[str, Any] = {}
 
+    def reuse_requests(self, earlier: PodInfo) -> None:
+        """Take the sums worked out for an earlier copy of the pod when its containers are
+        the same (a binding or a status change leaves them so): they cost quantity parsing."""
+        spec, before = self.spec, earlier.spec
+        if (
+            spec.get("containers") == before.get("containers")
+            and spec.get("initContainers") == before.get("initContainers")
+            and spec.get("overhead") == before.get("overhead")
+        ):
+            self._requests = earlier.requests
+            self._non_zero = earlier.non_zero_requests
+
     @property
     def name(self) -> str:
         return self.pod["metadata"]["name"]

@@ -376,3 +376,23 @@ def test_generated_token_volume_names_use_kubernetes_letters() -> None:
 def test_no_token_volume_when_opted_out_mirrored_or_already_mounted(pod: dict[str, Any]) -> None:
     mount_service_account_token(pod, suffix="abcde")
     assert "volumes" not in pod["spec"]
+
+
+def test_unset_condition_times_read_as_null() -> None:
+    """metav1.Time is a value in Go: a zero one is served as null, never left out."""
+    from kubelite.api.defaulting.core import default_node
+
+    pod = {
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+    default_pod(pod)
+    assert pod["status"]["conditions"][0] == {
+        "type": "Ready",
+        "status": "True",
+        "lastProbeTime": None,
+        "lastTransitionTime": None,
+    }
+    node = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    default_node(node)
+    assert node["status"]["conditions"][0]["lastHeartbeatTime"] is None
