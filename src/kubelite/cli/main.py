@@ -7,6 +7,7 @@ import sys
 
 from kubelite.cli import (
     apply,
+    control_plane,
     create,
     daemon,
     delete,
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hollow_nodes.add_arguments(hollow_parser)
     hollow_parser.set_defaults(run=hollow_nodes.run)
+    control_parser = commands.add_parser(
+        "control-plane",
+        help="run the controllers and the scheduler (what `kubelite server` starts beside it)",
+    )
+    control_plane.add_arguments(control_parser)
+    control_parser.set_defaults(run=control_plane.run)
     scheduler_parser = commands.add_parser(
         "scheduler", help="run the scheduler on its own against an API server"
     )

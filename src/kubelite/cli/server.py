@@ -24,10 +24,7 @@ import yaml
 
 from kubelite.apiserver import certs
 from kubelite.apiserver.server import APIServer, ServerConfig, default_advertise_address
-from kubelite.client.api import APIClient
-from kubelite.client.kubeconfig import ClientConfig
-from kubelite.controllers.manager import ControllerManager
-from kubelite.scheduler.scheduler import Scheduler
+from kubelite.cli.supervisor import Supervised, child_env, kubelite_argv
 
 DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
 DEFAULT_KUBECONFIG = Path("/etc/kubelite/kubelite.yaml")
@@ -157,15 +154,6 @@ def kubeconfig_paths(flags: ServerFlags) -> list[Path]:
     return paths
 
 
-def _loopback_config(pki: certs.Pki, url: str) -> ClientConfig:
-    return ClientConfig(
-        server=url,
-        certificate_authority_data=pki.ca_cert.read_bytes(),
-        client_certificate_data=pki.admin_cert.read_bytes(),
-        client_key_data=pki.admin_key.read_bytes(),
-    )
-
-
 async def serve(flags: ServerFlags) -> None:
     config = ServerConfig(
         data_dir=flags.data_dir,
@@ -181,34 +169,28 @@ async def serve(flags: ServerFlags) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
-    controllers: ControllerManager | None = None
-    scheduler: asyncio.Task[None] | None = None
+    control_plane: Supervised | None = None
     try:
         assert server.pki is not None
         host = flags.bind_address if flags.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
         url = f"https://{host}:{server.port}"
-        # The controllers are clients of the API like any other, over loopback HTTPS.
-        controllers = ControllerManager(APIClient(_loopback_config(server.pki, url)))
-        controllers.start()
-        if not flags.disable_scheduler:
-            scheduler_client = APIClient(
-                _loopback_config(server.pki, url), user_agent="kubelite-scheduler"
-            )
-            scheduler = asyncio.create_task(Scheduler(scheduler_client).run(), name="scheduler")
         text = admin_kubeconfig(server.pki, url)
-        for path in kubeconfig_paths(flags):
+        paths = kubeconfig_paths(flags)
+        for path in paths:
             _write_private(path, text)
             print(f"kubeconfig written to {path}", flush=True)
+        # The controllers and the scheduler are clients of the API like any other, over
+        # loopback HTTPS, in a process of their own (a core of their own).
+        args = ["control-plane", "--kubeconfig", str(paths[0])]
+        if flags.disable_scheduler:
+            args.append("--disable-scheduler")
+        control_plane = Supervised("control-plane", kubelite_argv(*args), child_env())
+        control_plane.start()
         print(f"kubelite API server listening on {url}", flush=True)
         await stop.wait()
     finally:
-        if scheduler is not None:
-            scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scheduler
-            await scheduler_client.close()
-        if controllers is not None:
-            await controllers.stop()
+        if control_plane is not None:
+            await control_plane.stop()
         await server.stop()
 
 

@@ -1,0 +1,113 @@
+"""`kubelite control-plane`: the controllers and the scheduler, in a process of their own.
+
+`kubelite server` starts this as its child, so that the API server and the components that
+watch it do not share one interpreter lock: on a machine of two cores each gets one. Like
+kube-controller-manager and kube-scheduler they are clients of the API over HTTPS and nothing
+else. It can also be run by hand against any kubeconfig.
+
+A child of `kubelite server` (KUBELITE_PARENT_PID set) asks the kernel to end it when the server
+ends, even by SIGKILL, so that no controller outlives its API server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+
+from kubelite.client.api import APIClient
+from kubelite.client.kubeconfig import ConfigError, load_config
+
+PARENT_PID_ENV = "KUBELITE_PARENT_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class ControlPlaneFlags:
+    kubeconfig: str | None
+    context: str | None
+    disable_scheduler: bool
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"KUBELITE_CONTROL_PLANE_{name}", default)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
+    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    parser.add_argument(
+        "--disable-scheduler",
+        action="store_true",
+        default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
+        help="run the controllers only",
+    )
+
+
+def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
+    return ControlPlaneFlags(args.kubeconfig, args.context, args.disable_scheduler)
+
+
+def die_with_parent() -> None:
+    """End this process with SIGTERM when the server that started it ends."""
+    parent = os.environ.get(PARENT_PID_ENV)
+    if not parent:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    # The parent may have ended before prctl took effect: then no signal will come.
+    if os.getppid() != int(parent):
+        sys.exit(0)
+
+
+async def serve(flags: ControlPlaneFlags) -> None:
+    # Imported here: the other commands need none of this.
+    from kubelite.controllers.manager import ControllerManager
+    from kubelite.scheduler.scheduler import Scheduler
+
+    config = load_config(kubeconfig=flags.kubeconfig, context=flags.context)
+    controllers = ControllerManager(APIClient(config, user_agent="kubelite-controller-manager"))
+    controllers.start()
+    tasks: list[asyncio.Task[None]] = []
+    scheduler_client = None
+    if not flags.disable_scheduler:
+        scheduler_client = APIClient(config, user_agent="kubelite-scheduler")
+        tasks.append(asyncio.create_task(Scheduler(scheduler_client).run(), name="scheduler"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if scheduler_client is not None:
+            await scheduler_client.close()
+        await controllers.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    die_with_parent()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    try:
+        asyncio.run(serve(flags_from(args)))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
