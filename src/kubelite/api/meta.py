@@ -6,12 +6,15 @@ write the common fields without each caller repeating the `obj.get("metadata") o
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import math
 import time
 import uuid
 from typing import Any
+
+import orjson
 
 Obj = dict[str, Any]
 
@@ -51,6 +54,16 @@ def parse_time(text: str) -> dt.datetime | None:
 
 def new_uid() -> str:
     return str(uuid.uuid4())
+
+
+def clone(obj: Obj) -> Obj:
+    """A deep copy of a JSON object, through orjson: several times faster than copy.deepcopy,
+    which the write path pays on every update. Values orjson cannot carry (integers beyond 64
+    bits, which the decoder lets through as Go's Quantity or json.Number would) fall back."""
+    try:
+        return orjson.loads(orjson.dumps(obj))
+    except (TypeError, orjson.JSONEncodeError):
+        return copy.deepcopy(obj)
 
 
 def metadata(obj: Obj) -> Obj:

@@ -11,7 +11,6 @@ stay in the handlers; this module only speaks objects and `StatusError`s.
 from __future__ import annotations
 
 import base64
-import copy
 import datetime as dt
 import random
 from collections.abc import Awaitable, Callable
@@ -430,7 +429,8 @@ class ResourceStore:
         for _ in range(_MAX_RETRIES):
             kv = await self.store.get(key)
             old = self.from_storage(kv) if kv is not None else None
-            desired = await mutate(copy.deepcopy(old) if old is not None else None)
+            # The mutation works on a copy of its own: decoding again is cheaper than deepcopy.
+            desired = await mutate(self.from_storage(kv) if kv is not None else None)
             if desired is None:
                 if old is None:
                     raise self.not_found(name)
@@ -634,7 +634,7 @@ class ResourceStore:
         for finalizers is stamped now, unless it already was earlier, with a grace period of 0
         (markAsDeleting).
         """
-        marked = copy.deepcopy(obj)
+        marked = meta.clone(obj)
         md = marked["metadata"]
         deleting = bool(md.get("deletionTimestamp"))
         if finalizers != (md.get("finalizers") or []):

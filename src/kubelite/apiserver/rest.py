@@ -7,7 +7,6 @@ the kind's `Strategy`, printer and schema.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -258,7 +257,7 @@ class RestAPI:
         async def mutate(_current: Obj | None) -> Obj:
             # A fresh copy each attempt: the registry stamps the copy it gets, and a retry
             # must not mistake the stored resourceVersion for the client's precondition.
-            return copy.deepcopy(obj)
+            return meta.clone(obj)
 
         result, created = await ctx.store.update(
             self.namespace_of(ctx),

@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import socket
 import ssl
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +107,18 @@ def _exists_ok() -> Iterator[None]:
 # thousand pods (a million short-lived dicts) trigger hundreds of collections, each scanning
 # every live object; requests allocate in bursts, so collect less often.
 GC_THRESHOLDS = (20_000, 20, 20)
+
+
+# How long the interpreter lets a thread run before handing the GIL to one that waits for it
+# (Python's default is 5 ms). The store's writer thread gives the GIL up around each SQLite call
+# and must take it back from the event loop after: with the default, a busy loop made every
+# commit wait up to 5 ms per call, and a handful of calls per commit capped commits at a few
+# dozen a second however fast the disk.
+SWITCH_INTERVAL = 0.0005
+
+
+def _tune_interpreter() -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def _tune_garbage_collector() -> None:
@@ -199,6 +212,7 @@ class APIServer:
             self.port = server.sockets[0].getsockname()[1]
         await self._bootstrap()
         _tune_garbage_collector()
+        _tune_interpreter()
         self._tasks.append(asyncio.create_task(self._compact_loop(), name="compaction"))
         self._tasks.append(asyncio.create_task(self._event_ttl_loop(), name="event-ttl"))
         self._ready = True
