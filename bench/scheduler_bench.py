@@ -206,7 +206,7 @@ async def run(args: argparse.Namespace, cluster: Cluster, work: Path) -> dict[st
         profilers = []
         if args.profile:
             for name, pid in (("scheduler", scheduler.pid), ("server", cluster.process.pid)):
-                profilers.append((name, start_profiler(pid, work / f"{name}.folded")))
+                profilers.append((name, start_profiler(pid, args.profile_dir / f"{name}.folded")))
         bound: dict[str, float] = {}
         sent: dict[str, float] = {}
         ready = asyncio.Event()
@@ -248,7 +248,7 @@ async def run(args: argparse.Namespace, cluster: Cluster, work: Path) -> dict[st
         for name, profiler in profilers:
             profiler.send_signal(signal.SIGINT)
             profiler.wait(60)
-            results[f"profile_{name}"] = top_of_profile(work / f"{name}.folded")
+            results[f"profile_{name}"] = top_of_profile(args.profile_dir / f"{name}.folded")
     stop_process(scheduler)
     stop_process(hollow)
     return results
@@ -318,6 +318,11 @@ def main() -> int:
     parser.add_argument("--plain-nodes", action="store_true", help="bare Node objects")
     parser.add_argument("--profile", action="store_true", help="sample the scheduler with py-spy")
     args = parser.parse_args()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    # py-spy's folded stacks are kept beside the figures, for flame graphs and a closer look.
+    args.profile_dir = HERE / "results" / f"scheduler-{stamp}-profiles"
+    if args.profile:
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kubelite-sched-bench-") as tmp:
         work = Path(tmp)
         cluster = Cluster(work / "data", work / "cache", extra_args=["--disable-scheduler"])
@@ -327,7 +332,7 @@ def main() -> int:
         finally:
             cluster.stop()
     report(results)
-    out = HERE / "results" / f"scheduler-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = HERE / "results" / f"scheduler-{stamp}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"\nwritten to {out}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kubelite.api.meta import clone
 from kubelite.api.patch import PatchError
 
 # jsonpatch.ErrBadJSONPatch, which the API server answers with 400 BadRequest.
@@ -90,13 +91,13 @@ def apply_merge_patch(doc: Any, patch: Any) -> Any:
     {'metadata': {'labels': {'b': '2'}}}
     """
     if isinstance(patch, list):
-        return _prune_nulls(copy.deepcopy(patch))
+        return _prune_nulls(clone(patch))
     if not isinstance(patch, dict):
         raise PatchError.bad_request(BAD_PATCH_MESSAGE)
-    patch = copy.deepcopy(patch)
+    patch = clone(patch)
     if not isinstance(doc, dict):
         return _prune_nulls(patch)
-    result = copy.deepcopy(doc)
+    result = clone(doc)
     _merge_into(result, patch)
     return result
 

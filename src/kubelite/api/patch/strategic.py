@@ -28,7 +28,6 @@ includes Go's `%v` rendering of maps (`map[image:nginx]`); `go_value` produces i
 
 from __future__ import annotations
 
-import copy
 import decimal
 import json
 import math
@@ -36,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kubelite.api.meta import clone
 from kubelite.api.patch import PatchError
 from kubelite.api.patch.merge_patch import json_type, values_equal
 from kubelite.api.schema import ANY, ARRAY, MAP, OBJECT, Node
@@ -840,9 +840,9 @@ def apply_strategic_merge_patch(
     """
     if patch is None:
         # A body of `null` decodes to an empty map.
-        return copy.deepcopy(original)
+        return clone(original)
     if not isinstance(patch, dict):
         raise PatchError.bad_request(
             f"json: cannot unmarshal {json_type(patch)} into Go value of type {GO_MAP}"
         )
-    return merge_map(copy.deepcopy(original), copy.deepcopy(patch), node, SERVER_MERGE)
+    return merge_map(clone(original), clone(patch), node, SERVER_MERGE)
