@@ -256,3 +256,25 @@ def test_host_ports_and_anti_affinity_keep_pods_apart(cluster: Cluster, namespac
         "p3 refused", lambda: scheduled_condition(get_pod(cluster, namespace, "p3"))
     )
     assert "2 node(s) didn't have free ports for the requested pod ports" in condition["message"]
+
+
+def test_pods_are_scheduled_onto_hollow_nodes_and_run(cluster: Cluster, namespace: str) -> None:
+    """The whole path without machines: create, schedule, bind, Running as a kubelet reports."""
+    from test_hollow_nodes import hollow_nodes
+
+    label = {"test": namespace}
+    with hollow_nodes(
+        cluster, "--count", "2", "--name-prefix", f"{namespace}-h", "--label", f"test={namespace}"
+    ):
+        create(
+            cluster,
+            *(pod(f"app-{i}", cpu="100m", selector=label) for i in range(3)),
+            namespace=namespace,
+        )
+        cluster.kubectl(
+            "wait", "pods", "--all", "-n", namespace, "--for=condition=Ready", "--timeout=60s"
+        )
+        wide = cluster.kubectl("get", "pods", "-n", namespace, "-o", "wide").stdout
+        rows = wide.splitlines()[1:]
+        assert len(rows) == 3 and all("Running" in row for row in rows)
+        assert all(f"{namespace}-h" in row for row in rows)

@@ -224,6 +224,11 @@ class Scheduler:
             self.queue.requeue_error(queued)
             self._report_failure(pod, binder.REASON_SCHEDULER_ERROR, str(e))
             return
+        except Exception as e:  # a bug in a plugin: the pod says so, the loop goes on
+            log.exception("scheduling %s failed", info.key)
+            self.queue.requeue_error(queued)
+            self._report_failure(pod, binder.REASON_SCHEDULER_ERROR, f"scheduler error: {e}")
+            return
         self.cache.assume_pod(info, result.node)
         self._spawn(self._bind(queued, result.node), f"bind {info.key}")
 

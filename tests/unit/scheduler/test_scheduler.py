@@ -1,0 +1,63 @@
+"""The scheduler's loop survives what goes wrong with one pod."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from sched_objects import make_node, make_pod
+
+from kubelite.scheduler.framework.runtime import Framework, Weighted
+from kubelite.scheduler.framework.types import CycleState, NodeInfo, PodInfo
+from kubelite.scheduler.schedule_one import Algorithm
+from kubelite.scheduler.scheduler import Scheduler
+
+
+class RecordingClient:
+    """Stands in for the API client: records the writes the scheduler makes."""
+
+    def __init__(self) -> None:
+        self.created: list[dict[str, Any]] = []
+        self.patched: list[dict[str, Any]] = []
+
+    async def create(self, resource: Any, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        self.created.append(body)
+        return {
+            **body,
+            "metadata": {**body.get("metadata", {}), "name": "e1", "namespace": "default"},
+        }
+
+    async def patch(self, resource: Any, name: str, patch: Any, **kwargs: Any) -> dict[str, Any]:
+        self.patched.append(patch)
+        return {}
+
+
+class Broken:
+    name = "Broken"
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Any:
+        raise RuntimeError("boom")
+
+
+async def test_a_plugin_that_raises_fails_the_pod_not_the_loop() -> None:
+    client = RecordingClient()
+    scheduler = Scheduler(client)  # type: ignore[arg-type]
+    scheduler.cache.add_node(make_node("n1"))
+    framework = Framework([Weighted(Broken())], scheduler_name="default-scheduler")  # type: ignore[list-item]
+    scheduler.algorithm = Algorithm(framework, scheduler.cache, rng=random.Random(1))
+    pod = make_pod("p")
+    pod["metadata"]["resourceVersion"] = "7"
+    scheduler.pods._cache["default/p"] = pod
+    scheduler.queue.add(pod)
+    queued = await scheduler.queue.pop()
+    assert queued is not None
+    scheduler.schedule_one(queued)
+    await asyncio.gather(*scheduler._tasks)
+    assert scheduler.queue.counts()["backoff"] == 1
+    (event,) = client.created
+    assert (event["reason"], event["type"]) == ("FailedScheduling", "Warning")
+    assert event["message"] == "scheduler error: boom"
+    (patch,) = client.patched
+    (condition,) = patch["status"]["conditions"]
+    assert (condition["reason"], condition["status"]) == ("SchedulerError", "False")
