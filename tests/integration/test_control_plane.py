@@ -57,7 +57,7 @@ def test_a_killed_control_plane_is_started_again(fresh_cluster: Cluster) -> None
     os.kill(first, 9)
     second = wait_for(
         "a new control plane",
-        lambda: (pid if (pid := control_plane_of(fresh_cluster)) and pid != first else None),
+        lambda: pid if (pid := control_plane_of(fresh_cluster)) and pid != first else None,
     )
     assert alive(second)
     # It works: the namespace controller empties and removes a deleted namespace.
