@@ -211,3 +211,31 @@ def test_invalid_objects_name_every_field(cluster: Cluster, namespace: str):
     fields = {c["field"] for c in answer["details"]["causes"]}
     assert {"metadata.name", "spec.containers[1].name"} <= fields
     assert answer["message"].startswith('Pod "Bad_Name" is invalid: [')
+
+
+def test_an_empty_node_selector_term_list_is_refused(cluster: Cluster, namespace: str):
+    """An empty `nodeSelectorTerms` matches no node: refused at once, not left Pending."""
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "nowhere"},
+        "spec": {
+            "containers": [{"name": "c", "image": "busybox"}],
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}
+                }
+            },
+        },
+    }
+    out = cluster.kubectl(
+        "apply", "-v=6", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(pod), check=False
+    )
+    assert out.returncode == 1
+    assert "422 Unprocessable Entity" in out.stderr
+    assert (
+        'The Pod "nowhere" is invalid: spec.affinity.nodeAffinity.'
+        "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms: Required value: "
+        "must have at least one node selector term"
+    ) in out.stderr
+    assert cluster.kubectl("get", "pods", "-n", namespace, "-o", "name").stdout == ""

@@ -163,7 +163,8 @@ def is_qualified_name(value: str) -> list[str]:
         errs.append("name part must be non-empty")
     elif len(name) > QUALIFIED_NAME_MAX:
         errs.append("name part " + max_len_error(QUALIFIED_NAME_MAX))
-    if name and not _QUALIFIED_NAME.match(name):
+    # Go checks the pattern even for an empty name, so "" gets both messages.
+    if not _QUALIFIED_NAME.match(name):
         errs.append(
             "name part "
             + _regex_error(

@@ -43,6 +43,7 @@ from kubelite.api.errors import (
 )
 from kubelite.api.quantity import Quantity, QuantityError
 from kubelite.api.validation import names
+from kubelite.api.validation.affinity import validate_affinity
 
 Obj = dict[str, Any]
 
@@ -466,6 +467,8 @@ def validate_pod_spec(spec: Obj, path: str, *, is_pod: bool = False) -> list[Fie
     if spec.get("nodeSelector"):
         errs.extend(_labels(child(path, "nodeSelector"), spec["nodeSelector"]))
     errs.extend(_validate_pod_security_context(spec, path))
+    if spec.get("affinity") is not None:
+        errs.extend(validate_affinity(spec["affinity"], child(path, "affinity")))
     if spec.get("dnsConfig") is not None or dns_policy == "None":
         errs.extend(
             _validate_dns_config(spec.get("dnsConfig"), dns_policy, child(path, "dnsConfig"))

@@ -83,6 +83,11 @@ def test_core_event_with_an_event_time_needs_the_new_fields() -> None:
         "reportingController: Required value",
         # Kubernetes also checks the empty controller as a qualified name.
         'reportingController: Invalid value: "": name part must be non-empty',
+        # IsQualifiedName checks the pattern even for an empty name part.
+        'reportingController: Invalid value: "": name part must consist of alphanumeric '
+        "characters, '-', '_' or '.', and must start and end with an alphanumeric character "
+        "(e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+        "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
         "reportingInstance: Required value",
         "action: Required value",
     ]
