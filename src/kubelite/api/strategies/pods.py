@@ -94,6 +94,7 @@ class PodStrategy(Strategy):
                 }
             ]
         obj["status"] = status
+        _merge_match_label_keys(obj)
 
     def validate(self, obj: Obj) -> list[FieldError]:
         return super().validate(obj) + validate_pod_create(obj)
@@ -226,3 +227,39 @@ def _uses_cluster_trust_bundles(spec: Obj) -> bool:
     for volume in spec.get("volumes") or []:
         sources.extend((volume.get("projected") or {}).get("sources") or [])
     return any(s.get("clusterTrustBundle") is not None for s in sources)
+
+
+def _merge_match_label_keys(pod: Obj) -> None:
+    """Pod (anti-)affinity's matchLabelKeys and mismatchLabelKeys, made part of the selector.
+
+    At creation the API server looks each key up in the new pod's labels and adds `key In
+    (value)` (`NotIn` for mismatchLabelKeys) to the term's labelSelector, so that the scheduler
+    and everything else read one selector (mutatePodAffinity, KEP-3633). Keys the pod lacks are
+    left out; a term without a labelSelector matches nothing and stays as it is.
+    """
+    affinity = (pod.get("spec") or {}).get("affinity")
+    if not isinstance(affinity, dict):
+        return
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    for kind in ("podAffinity", "podAntiAffinity"):
+        rules = affinity.get(kind)
+        if not isinstance(rules, dict):
+            continue
+        terms = list(rules.get("requiredDuringSchedulingIgnoredDuringExecution") or [])
+        for weighted in rules.get("preferredDuringSchedulingIgnoredDuringExecution") or []:
+            if isinstance(weighted, dict):
+                terms.append(weighted.get("podAffinityTerm"))
+        for term in terms:
+            if isinstance(term, dict):
+                _merge_into_selector(term, labels)
+
+
+def _merge_into_selector(term: Obj, labels: dict[str, str]) -> None:
+    selector = term.get("labelSelector")
+    if not isinstance(selector, dict):
+        return
+    for field, operator in (("matchLabelKeys", "In"), ("mismatchLabelKeys", "NotIn")):
+        for key in term.get(field) or []:
+            if key in labels:
+                expressions = selector.setdefault("matchExpressions", [])
+                expressions.append({"key": key, "operator": operator, "values": [labels[key]]})

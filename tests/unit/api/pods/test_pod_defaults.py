@@ -396,3 +396,46 @@ def test_unset_condition_times_read_as_null() -> None:
     node = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
     default_node(node)
     assert node["status"]["conditions"][0]["lastHeartbeatTime"] is None
+
+
+def test_match_label_keys_join_the_selector_when_a_pod_is_created() -> None:
+    """KEP-3633: the API server adds `key In (value)` / `key NotIn (value)` from the pod."""
+    from kubelite.api.strategies.pods import PodStrategy
+
+    term = {
+        "labelSelector": {"matchLabels": {"app": "web"}},
+        "topologyKey": "kubernetes.io/hostname",
+        "matchLabelKeys": ["pod-template-hash", "absent"],
+        "mismatchLabelKeys": ["tenant"],
+    }
+    pod = {
+        "metadata": {
+            "name": "p",
+            "namespace": "default",
+            "labels": {"app": "web", "pod-template-hash": "abc", "tenant": "t1"},
+        },
+        "spec": {
+            "containers": [{"name": "c", "image": "busybox"}],
+            "affinity": {
+                "podAntiAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": [copy.deepcopy(term)],
+                    "preferredDuringSchedulingIgnoredDuringExecution": [
+                        {"weight": 10, "podAffinityTerm": copy.deepcopy(term)}
+                    ],
+                }
+            },
+        },
+    }
+    strategy = PodStrategy()
+    strategy.default(pod)
+    strategy.prepare_for_create(pod)
+    anti = pod["spec"]["affinity"]["podAntiAffinity"]
+    merged = [
+        {"key": "pod-template-hash", "operator": "In", "values": ["abc"]},
+        {"key": "tenant", "operator": "NotIn", "values": ["t1"]},
+    ]
+    required = anti["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    preferred = anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    assert required["labelSelector"]["matchExpressions"] == merged
+    assert preferred["labelSelector"]["matchExpressions"] == merged
+    assert strategy.validate(pod) == []
