@@ -161,6 +161,11 @@ class Cache:
         state = self._pods.get(key)
         return state is not None and state.assumed
 
+    def confirmed_pod(self, key: str) -> PodInfo | None:
+        """The pod as last seen bound on the watch (None if unknown or only assumed)."""
+        state = self._pods.get(key)
+        return state.info if state is not None and not state.assumed else None
+
     def assume_pod(self, info: PodInfo, node: str) -> None:
         if info.key in self._pods:
             raise ValueError(f"pod {info.key} is already in the cache")

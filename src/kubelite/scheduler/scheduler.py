@@ -189,9 +189,16 @@ class Scheduler:
         if assigned:
             if key in self.queue:
                 self.queue.forget(key)
-            known = self.cache.is_assumed(key)
+            before = self.cache.confirmed_pod(key)
             self.cache.add_pod(pod)
-            self.queue.move_all(POD_UPDATE if known else POD_ADD)
+            if before is None:
+                # New on its node (or an assumed pod confirmed): it may satisfy affinities.
+                self.queue.move_all(POD_ADD)
+            elif before.labels != ((pod.get("metadata") or {}).get("labels") or {}):
+                # Only a label change can help a parked pod (there is no in-place resize):
+                # the status writes of every running pod wake nothing, as kube-scheduler's
+                # queueing hints keep them from doing.
+                self.queue.move_all(POD_UPDATE)
             return
         if spec.get("schedulerName", DEFAULT_SCHEDULER_NAME) != self.name or terminal:
             return

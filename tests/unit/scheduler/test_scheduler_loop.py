@@ -61,3 +61,19 @@ async def test_a_plugin_that_raises_fails_the_pod_not_the_loop() -> None:
     (patch,) = client.patched
     (condition,) = patch["status"]["conditions"]
     assert (condition["reason"], condition["status"]) == ("SchedulerError", "False")
+
+
+def test_only_new_pods_and_label_changes_wake_parked_pods() -> None:
+    """A bound pod's status writes (every kubelet's) must not send parked pods round again."""
+    scheduler = Scheduler(RecordingClient())  # type: ignore[arg-type]
+    woken: list[str] = []
+    scheduler.queue.move_all = woken.append  # type: ignore[method-assign]
+    bound = make_pod("a", node="n1", labels={"app": "x"})
+    scheduler._on_pod("ADDED", bound)
+    running = make_pod("a", node="n1", labels={"app": "x"})
+    running["status"] = {"phase": "Running"}
+    scheduler._on_pod("MODIFIED", running)
+    relabelled = make_pod("a", node="n1", labels={"app": "y"})
+    relabelled["status"] = {"phase": "Running"}
+    scheduler._on_pod("MODIFIED", relabelled)
+    assert woken == ["Pod/Add", "Pod/Update"]
