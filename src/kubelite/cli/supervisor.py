@@ -46,6 +46,9 @@ class Supervised:
                 # Its log goes where the server's goes; stdout stays the server's own.
                 stdout=sys.stderr.fileno(),
                 env=self.env,
+                # Its own process group: a Ctrl-C at the terminal reaches the server alone,
+                # which then stops the child itself instead of racing it.
+                start_new_session=True,
             )
             code = await self.process.wait()
             if self._stopping:
