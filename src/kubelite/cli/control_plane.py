@@ -15,12 +15,12 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
-import logging
 import os
 import signal
 import sys
 from dataclasses import dataclass
 
+from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
 
@@ -98,15 +98,8 @@ async def serve(flags: ControlPlaneFlags) -> None:
 
 def run(args: argparse.Namespace) -> int:
     die_with_parent()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
     try:
-        asyncio.run(serve(flags_from(args)))
+        run_service(serve(flags_from(args)))
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

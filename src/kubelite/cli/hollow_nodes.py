@@ -13,13 +13,11 @@ checked here, and handed to `kubelite.hollow.runner`.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import logging
 import os
 import sys
 
 from kubelite.api.quantity import QuantityError, parse_quantity
+from kubelite.cli.service import run_service
 from kubelite.client.errors import APIConnectionError, APIError
 from kubelite.client.kubeconfig import ConfigError
 from kubelite.hollow import nodes
@@ -183,20 +181,12 @@ def run(args: argparse.Namespace) -> int:
     except FlagError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
 
     def ready() -> None:
         print(f"{config.count} hollow nodes registered ({config.name_prefix}*)", flush=True)
 
     try:
-        asyncio.run(serve(config, ready))
+        run_service(serve(config, ready), verbose=args.verbose)
     except (ConfigError, APIConnectionError, NodeNameTaken) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

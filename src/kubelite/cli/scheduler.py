@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sys
 from dataclasses import dataclass
 
+from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
 
@@ -92,15 +92,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
     try:
-        asyncio.run(serve(flags))
+        run_service(serve(flags))
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import logging
 import os
 import signal
@@ -24,6 +23,7 @@ import yaml
 
 from kubelite.apiserver import certs
 from kubelite.apiserver.server import APIServer, ServerConfig, default_advertise_address
+from kubelite.cli.service import run_service
 from kubelite.cli.supervisor import Supervised, child_env, kubelite_argv
 
 DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
@@ -199,15 +199,8 @@ def run(args: argparse.Namespace) -> int:
     if flags.https_port < 0 or flags.https_port > 65535:
         print(f"error: --https-port {flags.https_port} is not a port", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
     try:
-        asyncio.run(serve(flags))
+        run_service(serve(flags))
     except PermissionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
