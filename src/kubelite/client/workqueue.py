@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
+from collections.abc import Awaitable, Callable
+
+from kubelite.client.errors import APIConnectionError, APIError
+
+log = logging.getLogger(__name__)
 
 BASE_DELAY = 0.005
 MAX_DELAY = 1000.0
@@ -82,3 +88,35 @@ class WorkQueue:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
+
+
+async def process(
+    queue: WorkQueue,
+    sync: Callable[[str], Awaitable[float | None]],
+    *,
+    what: str,
+    describe: Callable[[str], str] = str,
+) -> None:
+    """One worker of a controller: take keys from `queue` and `sync` them, forever.
+
+    client-go's processNextWorkItem: a failed request to the API (refused now, allowed later)
+    puts the key back with back-off; any other exception is a bug, not the cluster's state,
+    so it is logged and the key forgotten rather than retried the same way for ever, and the
+    worker goes on. `sync` may return a delay after which the key is looked at again.
+    """
+    while True:
+        key = await queue.get()
+        try:
+            again = await sync(key)
+        except (APIError, APIConnectionError, OSError) as e:
+            log.warning("%s %s: %s; will retry", what, describe(key), e)
+            queue.add_rate_limited(key)
+        except Exception:
+            log.exception("%s %s: sync failed", what, describe(key))
+            queue.forget(key)
+        else:
+            queue.forget(key)
+            if again is not None:
+                queue.add_after(key, again)
+        finally:
+            queue.done(key)

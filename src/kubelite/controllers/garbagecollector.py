@@ -49,7 +49,7 @@ from kubelite.client.errors import (
 )
 from kubelite.client.events import WARNING, EventRecorder
 from kubelite.client.informer import Informer
-from kubelite.client.workqueue import WorkQueue
+from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers.dependencygraph import (
     DependencyGraph,
     Identity,
@@ -178,7 +178,14 @@ class GarbageCollector:
             # Acting on half a graph would take owners that are merely not listed yet for gone.
             await asyncio.gather(*(i.wait_synced() for i in self.informers))
             log.info("garbage collector synced %d resources", len(self.informers))
-            await asyncio.gather(*(self._worker() for _ in range(self.workers)))
+            await asyncio.gather(
+                *(
+                    process(
+                        self.queue, self.sync, what="garbage collector:", describe=self._describe
+                    )
+                    for _ in range(self.workers)
+                )
+            )
         finally:
             self.queue.shut_down()
             for informer in self.informers:
@@ -215,25 +222,6 @@ class GarbageCollector:
         dirty = self.graph.remove(node.uid) if deleted else self.graph.observe(node)
         for uid in dirty:
             self.queue.add(uid)
-
-    async def _worker(self) -> None:
-        while True:
-            uid = await self.queue.get()
-            try:
-                await self.sync(uid)
-            except (APIError, APIConnectionError) as e:
-                # Kubernetes retries every failed item: a refused request may be allowed later.
-                log.warning("garbage collector: %s: %s; will retry", self._describe(uid), e)
-                self.queue.add_rate_limited(uid)
-            except Exception:
-                # A bug, not the cluster's state: retrying would fail the same way, and one
-                # object must not stop the collector.
-                log.exception("garbage collector: syncing %s failed", self._describe(uid))
-                self.queue.forget(uid)
-            else:
-                self.queue.forget(uid)
-            finally:
-                self.queue.done(uid)
 
     def _describe(self, uid: str) -> str:
         node = self.graph.get(uid)

@@ -17,9 +17,9 @@ import logging
 from typing import Any
 
 from kubelite.client.api import APIClient, Resource
-from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
+from kubelite.client.errors import APIConflictError, APINotFoundError
 from kubelite.client.informer import Informer
-from kubelite.client.workqueue import WorkQueue
+from kubelite.client.workqueue import WorkQueue, process
 
 log = logging.getLogger(__name__)
 
@@ -77,25 +77,12 @@ class NamespaceController:
         self.informer.start()
         try:
             await self.informer.wait_synced()
-            await asyncio.gather(*(self._worker() for _ in range(self.workers)))
+            await asyncio.gather(
+                *(process(self.queue, self.sync, what="namespace") for _ in range(self.workers))
+            )
         finally:
             self.queue.shut_down()
             await self.informer.stop()
-
-    async def _worker(self) -> None:
-        while True:
-            name = await self.queue.get()
-            try:
-                again = await self.sync(name)
-            except (APIError, OSError) as e:
-                log.warning("namespace %s: %s; will retry", name, e)
-                self.queue.add_rate_limited(name)
-            else:
-                self.queue.forget(name)
-                if again is not None:
-                    self.queue.add_after(name, again)
-            finally:
-                self.queue.done(name)
 
     async def sync(self, name: str) -> float | None:
         """Move one terminating namespace along; seconds until it should be looked at again."""

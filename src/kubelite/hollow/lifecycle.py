@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubelite.client.api import APIClient, PatchType, Resource
-from kubelite.client.errors import APIConnectionError, APIError, APINotFoundError
+from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import Informer, key_of
-from kubelite.client.workqueue import WorkQueue
+from kubelite.client.workqueue import WorkQueue, process
 from kubelite.hollow import pods as shapes
 from kubelite.hollow.nodes import HollowNode, rfc3339
 from kubelite.hollow.timing import Clock, SystemClock
@@ -109,23 +109,12 @@ class PodLifecycle:
         self.informer.start()
         try:
             await self.informer.wait_synced()
-            await asyncio.gather(*(self._worker() for _ in range(self.workers)))
+            await asyncio.gather(
+                *(process(self.queue, self.sync, what="pod") for _ in range(self.workers))
+            )
         finally:
             self.queue.shut_down()
             await self.informer.stop()
-
-    async def _worker(self) -> None:
-        while True:
-            key = await self.queue.get()
-            try:
-                await self.sync(key)
-            except (APIError, APIConnectionError) as e:
-                log.warning("pod %s: %s; will retry", key, e)
-                self.queue.add_rate_limited(key)
-            else:
-                self.queue.forget(key)
-            finally:
-                self.queue.done(key)
 
     async def sync(self, key: str) -> None:
         """Bring one pod where a kubelet would bring it."""

@@ -45,3 +45,33 @@ async def test_failures_back_off_exponentially_and_forget_resets() -> None:
     await asyncio.wait_for(queue.get(), 1)
     assert loop.time() - before < 0.04
     queue.shut_down()
+
+
+async def test_a_worker_retries_api_failures_and_forgets_bugs() -> None:
+    """client-go's worker: a refused request comes back with back-off, a bug does not, a
+    returned delay brings the key back, and the worker outlives them all."""
+    from kubelite.client.errors import APIError
+    from kubelite.client.workqueue import process
+
+    queue = WorkQueue(base_delay=0.01)
+    calls: list[str] = []
+    done = asyncio.Event()
+
+    async def sync(key: str) -> float | None:
+        calls.append(key)
+        if key == "refused" and calls.count("refused") == 1:
+            raise APIError({"code": 409, "reason": "Conflict", "message": "try again"})
+        if key == "bug":
+            raise ValueError("a bug")
+        if key == "again" and calls.count("again") == 1:
+            return 0.01
+        if calls.count("refused") == 2 and calls.count("again") == 2:
+            done.set()
+        return None
+
+    worker = asyncio.create_task(process(queue, sync, what="test"))
+    for key in ("refused", "bug", "again"):
+        queue.add(key)
+    await asyncio.wait_for(done.wait(), 5)
+    worker.cancel()
+    assert sorted(calls) == ["again", "again", "bug", "refused", "refused"]
