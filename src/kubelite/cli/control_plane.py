@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import sys
@@ -25,6 +26,7 @@ from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
 
 PARENT_PID_ENV = "KUBELITE_PARENT_PID"
+log = logging.getLogger("kubelite.control-plane")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -81,6 +83,16 @@ async def serve(flags: ControlPlaneFlags) -> None:
         scheduler_client = APIClient(config, user_agent="kubelite-scheduler")
         tasks.append(asyncio.create_task(Scheduler(scheduler_client).run(), name="scheduler"))
     stop = asyncio.Event()
+
+    def ended(task: asyncio.Task[None]) -> None:
+        # A component that stops on its own is broken: end the process, so that the server
+        # starts a whole new one instead of running on without it.
+        if not task.cancelled():
+            log.error("%s ended: %r; the control plane stops", task.get_name(), task.exception())
+            stop.set()
+
+    for task in tasks:
+        task.add_done_callback(ended)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -89,7 +101,9 @@ async def serve(flags: ControlPlaneFlags) -> None:
     finally:
         for task in tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # A task that failed has said so in `ended`; its error must not stop the others'
+            # shutdown.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if scheduler_client is not None:
             await scheduler_client.close()

@@ -40,17 +40,21 @@ class Supervised:
         delay = RESTART_INITIAL
         while not self._stopping:
             started = time.monotonic()
-            self.process = await asyncio.create_subprocess_exec(
-                *self.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                # Its log goes where the server's goes; stdout stays the server's own.
-                stdout=sys.stderr.fileno(),
-                env=self.env,
-                # Its own process group: a Ctrl-C at the terminal reaches the server alone,
-                # which then stops the child itself instead of racing it.
-                start_new_session=True,
-            )
-            code = await self.process.wait()
+            try:
+                self.process = await asyncio.create_subprocess_exec(
+                    *self.argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    # Its log goes where the server's goes; stdout stays the server's own.
+                    stdout=sys.stderr.fileno(),
+                    env=self.env,
+                    # Its own process group: a Ctrl-C at the terminal reaches the server
+                    # alone, which then stops the child itself instead of racing it.
+                    start_new_session=True,
+                )
+            except OSError as e:  # out of processes or descriptors: try again later
+                code: int | str = f"not started ({e})"
+            else:
+                code = await self.process.wait()
             if self._stopping:
                 return
             if time.monotonic() - started >= HEALTHY_AFTER:
@@ -73,8 +77,12 @@ class Supervised:
                 await process.wait()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # the server's shutdown goes on whatever happened here
+                log.exception("supervising %s failed", self.name)
 
 
 def kubelite_argv(*args: str) -> list[str]:

@@ -107,14 +107,16 @@ class Cache:
 
     def remove_node(self, name: str) -> None:
         """The node is gone: it leaves the list; pods assumed on it are released."""
-        info = self._nodes.pop(name, None)
+        info = self._nodes.get(name)
         if info is None:
             return
-        self._remove_from_zone(info.node or {}, name)
-        self._order = None
+        # Released while the node is still the one they count on.
         for key, state in list(self._pods.items()):
             if state.node == name and state.assumed:
                 self.forget_pod(key)
+        del self._nodes[name]
+        self._remove_from_zone(info.node or {}, name)
+        self._order = None
         self._with_affinity.pop(name, None)
         self._with_required_anti_affinity.pop(name, None)
         if info.pods:
@@ -160,6 +162,11 @@ class Cache:
     def is_assumed(self, key: str) -> bool:
         state = self._pods.get(key)
         return state is not None and state.assumed
+
+    def uid_of(self, key: str) -> str | None:
+        """The uid of the pod the cache holds under `key` (assumed or confirmed), or None."""
+        state = self._pods.get(key)
+        return state.info.uid if state is not None else None
 
     def confirmed_pod(self, key: str) -> PodInfo | None:
         """The pod as last seen bound on the watch (None if unknown or only assumed)."""

@@ -87,7 +87,8 @@ class SchedulingQueue:
         # Every pod the queue holds (in any place, or being scheduled), by key.
         self._pods: dict[str, QueuedPod] = {}
         self._where: dict[str, str] = {}
-        self._in_flight: dict[str, list[str]] = {}
+        # Events seen while each pod was being scheduled: a set, as only their kinds matter.
+        self._in_flight: dict[str, set[str]] = {}
         self._ready = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
@@ -114,7 +115,7 @@ class SchedulingQueue:
         old_spec = queued.info.spec
         queued.info = PodInfo(pod)
         if key in self._in_flight:
-            self._in_flight[key].append(UNSCHEDULED_POD_UPDATE)
+            self._in_flight[key].add(UNSCHEDULED_POD_UPDATE)
         if self._where.get(key) == "unschedulable" and old_spec != queued.info.spec:
             del self._unschedulable[key]
             self._requeue(queued)
@@ -129,7 +130,7 @@ class SchedulingQueue:
     def move_all(self, event: str) -> None:
         """A cluster event: parked pods it may help go back to be tried."""
         for flight in self._in_flight.values():
-            flight.append(event)
+            flight.add(event)
         for key, queued in list(self._unschedulable.items()):
             if self._may_help(queued, event):
                 del self._unschedulable[key]
@@ -153,9 +154,11 @@ class SchedulingQueue:
                 _, _, _, key = heapq.heappop(self._active)
                 queued = self._pods.get(key)
                 if queued is None or self._where.get(key) != "active":
+                    if queued is None:
+                        self._where.pop(key, None)
                     continue
                 del self._where[key]
-                self._in_flight[key] = []
+                self._in_flight[key] = set()
                 queued.attempts += 1
                 if queued.initial_attempt is None:
                     queued.initial_attempt = self.clock()
@@ -173,11 +176,17 @@ class SchedulingQueue:
         self._in_flight.pop(key, None)
         self._pods.pop(key, None)
         self._where.pop(key, None)
+        self._unschedulable.pop(key, None)
+
+    def uid_of(self, key: str) -> str | None:
+        """The uid of the pod the queue holds under `key`, or None."""
+        queued = self._pods.get(key)
+        return queued.info.uid if queued is not None else None
 
     def requeue_unschedulable(self, queued: QueuedPod, plugins: set[str]) -> None:
         """No node could take the pod: park it until an event may help (or straight back, if
         such an event came during its cycle)."""
-        events = self._in_flight.pop(queued.key, [])
+        events = self._in_flight.pop(queued.key, set())
         if queued.key not in self._pods:
             return  # deleted meanwhile
         queued.unschedulable_plugins = set(plugins)
@@ -278,10 +287,8 @@ class SchedulingQueue:
         while self._backoff and self._backoff[0][0] <= now:
             expiry, _, key = heapq.heappop(self._backoff)
             queued = self._pods.get(key)
-            if (
-                queued is not None
-                and self._where.get(key) == "backoff"
-                and queued.backoff_until == expiry
-            ):
+            if queued is None:
+                self._where.pop(key, None)
+            elif self._where.get(key) == "backoff" and queued.backoff_until == expiry:
                 self._push_active(queued)
         self._arm_timer()

@@ -180,8 +180,16 @@ class Scheduler:
         key = pod_key(pod)
         assigned = bool(spec.get("nodeName"))
         terminal = (pod.get("status") or {}).get("phase") in TERMINAL_PHASES
-        if event_type == "DELETED" or (assigned and terminal):
-            if assigned or self.cache.is_assumed(key):
+        uid = (pod.get("metadata") or {}).get("uid", "")
+        known_uid = self.cache.uid_of(key)
+        if known_uid is not None and known_uid != uid:
+            # Deleted and made again under the same name while the watch was away: the old
+            # pod's hold on its node goes with it.
+            self.cache.remove_pod(pod)
+            self.queue.move_all(POD_DELETE)
+            known_uid = None
+        if event_type == "DELETED" or (assigned and terminal) or (terminal and key in self.queue):
+            if known_uid is not None:
                 self.cache.remove_pod(pod)
                 self.queue.move_all(POD_DELETE)
             self.queue.delete(pod)
@@ -236,7 +244,12 @@ class Scheduler:
             self.queue.requeue_error(queued)
             self._report_failure(pod, binder.REASON_SCHEDULER_ERROR, f"scheduler error: {e}")
             return
-        self.cache.assume_pod(info, result.node)
+        try:
+            self.cache.assume_pod(info, result.node)
+        except ValueError as e:  # the cache already holds the pod: try again later
+            log.warning("assuming %s failed: %s", info.key, e)
+            self.queue.requeue_error(queued)
+            return
         self._spawn(self._bind(queued, result.node), f"bind {info.key}")
 
     async def _bind(self, queued: QueuedPod, node: str) -> None:
@@ -245,12 +258,16 @@ class Scheduler:
         try:
             await binder.bind(self.client, pod, node)
         except (APIError, APIConnectionError) as e:
-            self.cache.forget_pod(key)
-            # What it held is free again: pods parked for want of it may fit now.
-            self.queue.move_all(POD_DELETE)
+            uid = pod["metadata"].get("uid", "")
+            if self.cache.uid_of(key) == uid:
+                self.cache.forget_pod(key)
+                # What it held is free again: pods parked for want of it may fit now.
+                self.queue.move_all(POD_DELETE)
             if isinstance(e, APINotFoundError | APIConflictError):
-                # Gone, or bound meanwhile (the watch tells which): nothing to retry.
-                self.queue.forget(key)
+                # Gone, or bound meanwhile (the watch tells which): nothing to retry. A new
+                # pod of the same name is another pod, and keeps its place.
+                if self.queue.uid_of(key) == uid:
+                    self.queue.forget(key)
                 return
             log.warning("binding %s to %s failed: %s", key, node, e)
             self.queue.requeue_error(queued)

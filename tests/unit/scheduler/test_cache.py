@@ -95,3 +95,21 @@ def test_a_confirmed_pod_keeps_the_sums_of_its_assumed_copy_only_if_its_containe
     changed = PodInfo(make_pod("p", cpu="2", node="n1"))
     changed.reuse_requests(assumed)
     assert changed.requests.milli_cpu == 2000
+
+
+def test_a_removed_node_that_comes_back_holds_nothing_of_its_assumed_pods() -> None:
+    cache = Cache()
+    cache.add_node(make_node("n1"))
+    cache.assume_pod(PodInfo(make_pod("p", cpu="1")), "n1")
+    cache.remove_node("n1")
+    info = cache.add_node(make_node("n1"))
+    assert info.requested.milli_cpu == 0 and not info.pods
+
+
+def test_a_pod_added_twice_counts_once() -> None:
+    cache = Cache()
+    info = cache.add_node(make_node("n1"))
+    pod = PodInfo(make_pod("p", cpu="1", node="n1"))
+    info.add_pod(pod)
+    info.add_pod(pod)
+    assert info.requested.milli_cpu == 1000 and len(info.pods) == 1

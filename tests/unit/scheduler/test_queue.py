@@ -130,3 +130,26 @@ async def test_a_changed_spec_wakes_a_parked_pod() -> None:
     queue.update(make_pod("p", cpu="1"))
     again = await pop_now(queue)
     assert again is not None and again.info.requests.milli_cpu == 1000
+
+
+async def test_events_seen_in_flight_are_kept_once_each() -> None:
+    """A pod in flight for long must not collect every event of the cluster."""
+    queue = SchedulingQueue(clock=Clock())
+    queue.add(make_pod("p"))
+    assert await queue.pop() is not None
+    for _ in range(1000):
+        queue.move_all(q.POD_ADD)
+    assert queue._in_flight["default/p"] == {q.POD_ADD}
+
+
+async def test_a_parked_pod_bound_elsewhere_leaves_the_queue() -> None:
+    clock = Clock()
+    queue = SchedulingQueue(plugin_events={"X": {q.NODE_ADD}}, clock=clock)
+    queue.add(make_pod("p"))
+    queued = await queue.pop()
+    assert queued is not None
+    queue.requeue_unschedulable(queued, {"X"})
+    queue.forget("default/p")  # bound by someone else
+    clock.now += 60
+    queue.move_all(q.NODE_ADD)
+    assert queue.counts() == {"active": 0, "backoff": 0, "unschedulable": 0}

@@ -77,3 +77,24 @@ def test_only_new_pods_and_label_changes_wake_parked_pods() -> None:
     relabelled["status"] = {"phase": "Running"}
     scheduler._on_pod("MODIFIED", relabelled)
     assert woken == ["Pod/Add", "Pod/Update"]
+
+
+async def test_a_pod_made_again_under_its_name_replaces_the_old_one() -> None:
+    """Deleted and created again while the watch was away: the informer says MODIFIED with a
+    pending pod whose uid is new. The old one's hold on its node goes; the new one schedules."""
+    client = RecordingClient()
+    scheduler = Scheduler(client)  # type: ignore[arg-type]
+    scheduler._on_node("ADDED", make_node("n1", cpu="1"))
+    old = make_pod("p", cpu="1", node="n1")
+    scheduler._on_pod("ADDED", old)
+    new = make_pod("p", cpu="1")
+    new["metadata"]["uid"] = "uid-new"
+    new["metadata"]["resourceVersion"] = "9"
+    scheduler._on_pod("MODIFIED", new)
+    node = scheduler.cache.get("n1")
+    assert node is not None and node.requested.milli_cpu == 0
+    queued = await scheduler.queue.pop()
+    assert queued is not None and queued.info.uid == "uid-new"
+    scheduler.schedule_one(queued)
+    assert scheduler.cache.is_assumed("default/p")
+    await asyncio.gather(*scheduler._tasks)

@@ -169,6 +169,8 @@ class NodeInfo:
         self.unschedulable = bool(spec.get("unschedulable"))
 
     def add_pod(self, info: PodInfo) -> None:
+        if info.key in self.pods:
+            self.remove_pod(info.key)  # counted once, whatever the caller did before
         self.pods[info.key] = info
         if info.has_affinity:
             self.pods_with_affinity[info.key] = info
