@@ -70,6 +70,19 @@ class QueuedPod:
         return self.info.spec.get("priority") or 0
 
 
+def _changed(old: Obj, new: Obj) -> bool:
+    """Whether an update changed the pod itself, not just its status or bookkeeping
+    (kube-scheduler's isPodUpdated): a new label or toleration may make it fit."""
+
+    def essence(pod: Obj) -> tuple[Any, Any]:
+        md = dict(pod.get("metadata") or {})
+        for name in ("resourceVersion", "generation", "managedFields"):
+            md.pop(name, None)
+        return md, pod.get("spec")
+
+    return essence(old) != essence(new)
+
+
 class SchedulingQueue:
     def __init__(
         self,
@@ -112,11 +125,11 @@ class SchedulingQueue:
         if queued is None:
             self.add(pod)
             return
-        old_spec = queued.info.spec
+        old = queued.info.pod
         queued.info = PodInfo(pod)
         if key in self._in_flight:
             self._in_flight[key].add(UNSCHEDULED_POD_UPDATE)
-        if self._where.get(key) == "unschedulable" and old_spec != queued.info.spec:
+        if self._where.get(key) == "unschedulable" and _changed(old, pod):
             del self._unschedulable[key]
             self._requeue(queued)
 
@@ -277,7 +290,8 @@ class SchedulingQueue:
             return
         if self._timer is not None:
             self._timer.cancel()
-        delay = max(0.0, self._backoff[0][0] - self.clock())
+        # A millisecond more: uvloop rounds timers and may fire them that much early.
+        delay = max(0.0, self._backoff[0][0] - self.clock()) + 0.001
         self._timer = loop.call_later(delay, self.flush_backoff)
 
     def flush_backoff(self) -> None:

@@ -153,3 +153,20 @@ async def test_a_parked_pod_bound_elsewhere_leaves_the_queue() -> None:
     clock.now += 60
     queue.move_all(q.NODE_ADD)
     assert queue.counts() == {"active": 0, "backoff": 0, "unschedulable": 0}
+
+
+async def test_a_label_change_wakes_a_parked_pod_a_status_change_does_not() -> None:
+    clock = Clock()
+    queue = SchedulingQueue(plugin_events={"X": {q.NODE_ADD}}, clock=clock)
+    queue.add(make_pod("p", labels={"app": "a"}))
+    queued = await queue.pop()
+    assert queued is not None
+    queue.requeue_unschedulable(queued, {"X"})
+    clock.now += 60
+    pending = make_pod("p", labels={"app": "a"})
+    pending["status"]["conditions"] = [{"type": "PodScheduled", "status": "False"}]
+    pending["metadata"]["resourceVersion"] = "5"
+    queue.update(pending)
+    assert queue.counts()["unschedulable"] == 1
+    queue.update(make_pod("p", labels={"app": "b"}))
+    assert (await pop_now(queue)) is not None
