@@ -278,3 +278,47 @@ def test_pods_are_scheduled_onto_hollow_nodes_and_run(cluster: Cluster, namespac
         rows = wide.splitlines()[1:]
         assert len(rows) == 3 and all("Running" in row for row in rows)
         assert all(f"{namespace}-h" in row for row in rows)
+
+
+def test_topology_spread_evens_out_zones(cluster: Cluster, namespace: str) -> None:
+    label = {"test": namespace}
+    zone = "topology.kubernetes.io/zone"
+    create(
+        cluster,
+        node(f"{namespace}-a1", labels={**label, zone: "za"}),
+        node(f"{namespace}-a2", labels={**label, zone: "za"}),
+        node(f"{namespace}-b1", labels={**label, zone: "zb"}),
+    )
+
+    def zoned_pod(name: str, key: str = zone) -> Obj:
+        body = pod(name, selector=label)
+        body["metadata"]["labels"]["role"] = "zoned"
+        body["spec"]["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": key,
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"role": "zoned"}},
+            }
+        ]
+        return body
+
+    names = [f"z{i}" for i in range(4)]
+    create(cluster, *(zoned_pod(n) for n in names), namespace=namespace)
+    placed = [
+        wait_for(f"{n} bound", lambda n=n: get_pod(cluster, namespace, n)["spec"].get("nodeName"))
+        for n in names
+    ]
+    # Two zones, one of them with twice the nodes: still two pods in each.
+    in_zone_b = sum(1 for name in placed if name == f"{namespace}-b1")
+    assert in_zone_b == 2, placed
+
+    create(cluster, zoned_pod("norack", key="rack"), namespace=namespace)
+    condition = wait_for(
+        "norack refused", lambda: scheduled_condition(get_pod(cluster, namespace, "norack"))
+    )
+    assert condition["reason"] == "Unschedulable"
+    assert (
+        "3 node(s) didn't match pod topology spread constraints (missing required label)"
+        in condition["message"]
+    )

@@ -196,6 +196,39 @@ def test_prefilter_message_stands_for_every_node() -> None:
     )
 
 
+def test_message_for_topology_spread() -> None:
+    """PodTopologySpread refuses after NodeResourcesFit: a skew on one node, a missing
+    topology label on the other."""
+    web = {"app": "web"}
+    nodes = [node("n1"), node("n2")]
+    # Only n1 has a zone: n2 is refused for lacking it, and counts for no constraint.
+    n1 = nodes[0].node
+    assert n1 is not None
+    n1["metadata"]["labels"]["topology.kubernetes.io/zone"] = "z1"
+    nodes[0].set_node(n1)
+    nodes[0].add_pod(
+        PodInfo({"metadata": {"name": "web-0", "namespace": "default", "labels": web}, "spec": {}})
+    )
+    spread = [
+        {
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": web},
+            # One eligible host (n1) of the two wanted: the global minimum is 0.
+            "minDomains": 2,
+        }
+        for key in ("kubernetes.io/hostname", "topology.kubernetes.io/zone")
+    ]
+    info = pod({"topologySpreadConstraints": spread})
+    info.pod["metadata"]["labels"] = web
+    error = fit_error(default_framework(nodes), info, nodes)
+    assert str(error) == (
+        "0/2 nodes are available: 1 node(s) didn't match pod topology spread constraints, "
+        "1 node(s) didn't match pod topology spread constraints (missing required label)."
+    )
+
+
 def test_default_profile_order_and_weights() -> None:
     assert DEFAULT_PROFILE == (
         ("NodeUnschedulable", 1),
@@ -204,6 +237,7 @@ def test_default_profile_order_and_weights() -> None:
         ("NodeAffinity", 2),
         ("NodePorts", 1),
         ("NodeResourcesFit", 1),
+        ("PodTopologySpread", 2),
         ("InterPodAffinity", 2),
         ("NodeResourcesBalancedAllocation", 1),
     )

@@ -8,7 +8,10 @@ the plugins kubelite does not have:
   queued; the queue orders by priority, then age);
 - the volume plugins VolumeRestrictions, NodeVolumeLimits, VolumeBinding and VolumeZone:
   kubelite has no persistent volumes to place;
-- PodTopologySpread (weight 2) and ImageLocality (weight 1): not written yet;
+- ImageLocality (weight 1): not written yet;
+- PodTopologySpread's cluster-wide default constraints (the plugin itself is in, for the
+  pods' own topologySpreadConstraints): they select pods through Service, ReplicaSet,
+  StatefulSet and ReplicationController listers the scheduler does not keep;
 - DefaultPreemption: no preemption, so no `preemption: ...` part in FailedScheduling messages;
 - DefaultBinder: the scheduler binds through `pods/<name>/binding` itself.
 
@@ -30,6 +33,7 @@ from kubelite.scheduler.plugins import (
     node_resources_balanced_allocation,
     node_resources_fit,
     node_unschedulable,
+    pod_topology_spread,
     taint_toleration,
 )
 from kubelite.scheduler.plugins.inter_pod_affinity import InterPodAffinity, NamespaceLabels
@@ -41,6 +45,7 @@ from kubelite.scheduler.plugins.node_resources_balanced_allocation import (
 )
 from kubelite.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
+from kubelite.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 
 # Builds a plugin from what plugins may use: the snapshot, and the namespaces' labels.
@@ -53,6 +58,7 @@ REGISTRY: dict[str, Factory] = {
     node_affinity.NAME: lambda handle, namespace_labels: NodeAffinity(),
     node_ports.NAME: lambda handle, namespace_labels: NodePorts(),
     node_resources_fit.NAME: lambda handle, namespace_labels: NodeResourcesFit(),
+    pod_topology_spread.NAME: lambda handle, namespace_labels: PodTopologySpread(handle),
     inter_pod_affinity.NAME: InterPodAffinity,
     node_resources_balanced_allocation.NAME: (
         lambda handle, namespace_labels: NodeResourcesBalancedAllocation()
@@ -68,6 +74,7 @@ DEFAULT_PROFILE: tuple[tuple[str, int], ...] = (
     (node_affinity.NAME, 2),
     (node_ports.NAME, 1),
     (node_resources_fit.NAME, 1),
+    (pod_topology_spread.NAME, 2),
     (inter_pod_affinity.NAME, 2),
     (node_resources_balanced_allocation.NAME, 1),
 )
