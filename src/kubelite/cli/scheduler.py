@@ -18,12 +18,10 @@ import signal
 import sys
 from dataclasses import dataclass
 
+from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
 from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
-
-# The name pods ask for when they leave spec.schedulerName out.
-DEFAULT_SCHEDULER_NAME = "default-scheduler"
 
 
 @dataclass

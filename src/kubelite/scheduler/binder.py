@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from kubelite.api import meta
 from kubelite.client.api import APIClient, PatchType, Resource
 
 Obj = dict[str, Any]
@@ -13,10 +13,6 @@ PODS = Resource("", "v1", "pods", kind="Pod")
 
 REASON_UNSCHEDULABLE = "Unschedulable"
 REASON_SCHEDULER_ERROR = "SchedulerError"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def bind(client: APIClient, pod: Obj, node: str) -> None:
@@ -55,7 +51,7 @@ async def set_unscheduled(client: APIClient, pod: Obj, reason: str, message: str
     The transition time moves only when the condition's status changes, as
     podutil.UpdatePodCondition keeps it.
     """
-    now = _now()
+    now = meta.format_time(meta.now())
     transition = now
     for condition in (pod.get("status") or {}).get("conditions") or ():
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":

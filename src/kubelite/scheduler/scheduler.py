@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConflictError, APIConnectionError, APIError, APINotFoundError
 from kubelite.client.events import EventRecorder
@@ -45,8 +46,6 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-DEFAULT_SCHEDULER_NAME = "default-scheduler"
-PODS = Resource("", "v1", "pods", kind="Pod")
 NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 TERMINAL_PHASES = ("Succeeded", "Failed")
@@ -108,7 +107,7 @@ class Scheduler:
         }
         self.queue = SchedulingQueue(plugin_events=events)
         self.recorder = EventRecorder(client, scheduler_name)
-        self.pods = Informer(client, PODS, transform=_strip_managed_fields)
+        self.pods = Informer(client, binder.PODS, transform=_strip_managed_fields)
         self.nodes = Informer(client, NODES, transform=_strip_managed_fields)
         self.pods.add_handler(self._on_pod)
         self.nodes.add_handler(self._on_node)
