@@ -103,12 +103,6 @@ def _exists_ok() -> Iterator[None]:
             raise
 
 
-# Young-generation threshold of the cyclic garbage collector. Python's 700 makes a LIST of ten
-# thousand pods (a million short-lived dicts) trigger hundreds of collections, each scanning
-# every live object; requests allocate in bursts, so collect less often.
-GC_THRESHOLDS = (20_000, 20, 20)
-
-
 # How long the interpreter lets a thread run before handing the GIL to one that waits for it
 # (Python's default is 5 ms). The store's writer thread gives the GIL up around each SQLite call
 # and must take it back from the event loop after: with the default, a busy loop made every
@@ -125,7 +119,6 @@ def _tune_garbage_collector() -> None:
     """Keep what lives as long as the server (schema, documents, caches) out of GC scans."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def tls_context(pki: certs.Pki) -> ssl.SSLContext:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +132,10 @@ class Scheduler:
             for informer in (self.namespaces, self.nodes, self.pods):
                 await informer.wait_synced()
             log.info("scheduler %s started: %d nodes", self.name, len(self.cache))
+            # The nodes and pods just listed mostly live as long as the scheduler: keep them out
+            # of every later garbage collection's scan.
+            gc.collect()
+            gc.freeze()
             while True:
                 queued = await self.queue.pop()
                 if queued is None:

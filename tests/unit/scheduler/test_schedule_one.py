@@ -98,6 +98,34 @@ def test_a_cycle_stops_at_enough_feasible_nodes_and_the_next_goes_on_from_there(
     assert refuse.seen[0] == "n0420"
 
 
+def test_filtering_in_batches_looks_at_exactly_the_nodes_one_at_a_time_would() -> None:
+    # Every third node refused: batches overshoot the last feasible node needed, and what lies
+    # past it must count neither as processed nor in the diagnosis.
+    cache = cluster(1000)
+    refused = {f"n{i:04d}": "Insufficient cpu" for i in range(0, 1000, 3)}
+    algo = algorithm(cache, Refuse(refused))
+    state = CycleState()
+    feasible, diagnosis, processed = algo._find_feasible(
+        state, PodInfo(make_pod("a")), cache.list()
+    )
+    # 420 feasible nodes sought; the 420th feasible is node 629 (two of every three pass).
+    assert len(feasible) == 420 and feasible[-1].name == "n0629"
+    assert processed == 630
+    assert algo.next_start_node_index == 630
+    assert set(diagnosis.node_statuses) == {f"n{i:04d}" for i in range(0, 630, 3)}
+
+
+def test_a_plugin_error_past_the_last_needed_node_is_not_seen() -> None:
+    cache = cluster(200)
+    full = Refuse({f"n{i:04d}": "Insufficient cpu" for i in range(10)})
+    failing = Refuse({"n0120": "boom"}, code=st.Code.ERROR)
+    algo = algorithm(cache, full, failing)
+    # 100 feasible nodes sought: the first batch (nodes 0-99) finds 90, the second (100-131)
+    # completes them at node 109, and the error of node 120 in the same batch is past it.
+    assert algo.schedule(PodInfo(make_pod("a"))).evaluated == 110
+    assert "n0120" in failing.seen
+
+
 def test_the_best_score_wins() -> None:
     cache = cluster(3)
     algo = algorithm(cache, Prefer({"n0001": 7, "n0002": 3}))

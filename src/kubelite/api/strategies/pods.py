@@ -17,7 +17,6 @@ What the API server does to pods beyond generic REST:
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from kubelite.api import errors, meta
@@ -110,11 +109,12 @@ class PodStrategy(Strategy):
 
     def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
         """podStatusStrategy.PrepareForUpdate: the spec and owner references stay as stored."""
-        status = copy.deepcopy(new.get("status") or {})
+        # meta.clone, not copy.deepcopy: this runs for every status write of every pod.
+        status = meta.clone(new.get("status") or {})
         new_metadata = new.get("metadata") or {}
         writable = {k: new_metadata[k] for k in _STATUS_WRITABLE_METADATA if k in new_metadata}
         new.clear()
-        new.update(copy.deepcopy({k: v for k, v in old.items() if k != "status"}))
+        new.update(meta.clone({k: v for k, v in old.items() if k != "status"}))
         metadata = meta.metadata(new)
         for key in _STATUS_WRITABLE_METADATA:
             metadata.pop(key, None)

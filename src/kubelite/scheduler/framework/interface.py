@@ -69,6 +69,22 @@ class FilterPlugin(Protocol):
 
 
 @runtime_checkable
+class BatchFilterPlugin(Protocol):
+    """A Filter plugin that also answers for many nodes in one call.
+
+    `filter_nodes` must give, for each node in order, exactly the status `filter` gives it. It
+    exists for speed alone: a cycle filters hundreds of nodes, and one call that loops over
+    them costs a fraction of a call per node. The framework uses it when a plugin has it.
+    """
+
+    name: str
+
+    def filter_nodes(
+        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
+    ) -> list[Status]: ...
+
+
+@runtime_checkable
 class PreScorePlugin(Protocol):
     name: str
 
@@ -80,6 +96,18 @@ class ScorePlugin(Protocol):
     name: str
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]: ...
+
+
+@runtime_checkable
+class BatchScorePlugin(Protocol):
+    """A Score plugin that also scores many nodes in one call: `score_nodes` gives, in order,
+    the scores `score` gives node by node (and fails only where `score` would)."""
+
+    name: str
+
+    def score_nodes(
+        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
+    ) -> tuple[list[int], Status]: ...
 
 
 @runtime_checkable

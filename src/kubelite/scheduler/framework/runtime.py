@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kubelite.scheduler.framework.interface import (
+    BatchFilterPlugin,
+    BatchScorePlugin,
     FilterPlugin,
     NormalizeScorePlugin,
     Plugin,
@@ -86,6 +88,10 @@ class Framework:
         self.pre_scores = [p for p in self.plugins if isinstance(p, PreScorePlugin)]
         self.scores = [(w.plugin, w.weight) for w in plugins if isinstance(w.plugin, ScorePlugin)]
         self._normalizing = {p.name for p, _ in self.scores if isinstance(p, NormalizeScorePlugin)}
+        # isinstance() against a runtime_checkable Protocol inspects the class each time: the
+        # plugins with batch forms are found once, here.
+        self._batch_filters = {p.name for p in self.filters if isinstance(p, BatchFilterPlugin)}
+        self._batch_scores = {p.name for p, _ in self.scores if isinstance(p, BatchScorePlugin)}
 
     # --- filtering --------------------------------------------------------------------------
 
@@ -162,6 +168,40 @@ class Framework:
                 return status
         return SUCCESS
 
+    def filter_nodes(
+        self, filters: list[FilterPlugin], state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
+    ) -> list[Status]:
+        """run_filters for many nodes at once: each node's status, in order, the same as
+        run_filters gives it. Each plugin sees the nodes every plugin before it passed, in one
+        call when it has a batch form."""
+        statuses: list[Status] = [SUCCESS] * len(nodes)
+        survivors = list(range(len(nodes)))
+        candidates = nodes
+        for plugin in filters:
+            if not survivors:
+                break
+            if plugin.name in self._batch_filters:
+                answers = plugin.filter_nodes(state, pod, candidates)  # type: ignore[attr-defined]
+            else:
+                answers = [plugin.filter(state, pod, node) for node in candidates]
+            if all(status is SUCCESS for status in answers):
+                continue
+            kept: list[int] = []
+            for index, status in zip(survivors, answers, strict=True):
+                if status is SUCCESS or status.code == Code.SUCCESS:
+                    kept.append(index)
+                    continue
+                if not status.plugin:
+                    status.plugin = plugin.name
+                if not status.rejects:
+                    status = error(
+                        f'running "{plugin.name}" filter plugin: {status.message()}', plugin.name
+                    )
+                statuses[index] = status
+            survivors = kept
+            candidates = [nodes[index] for index in kept]
+        return statuses
+
     # --- scoring ----------------------------------------------------------------------------
 
     def run_pre_score(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> Status:
@@ -181,16 +221,23 @@ class Framework:
         for plugin, weight in self.scores:
             if plugin.name in state.skip_score:
                 continue
-            values: list[int] = []
-            append = values.append
-            score = plugin.score
-            for node in nodes:
-                value, status = score(state, pod, node)
-                if status is not SUCCESS and not status.ok:
+            if plugin.name in self._batch_scores:
+                values, status = plugin.score_nodes(state, pod, nodes)  # type: ignore[attr-defined]
+                if not status.ok:
                     return totals, error(
                         f'running Score plugin "{plugin.name}": {status.message()}'
                     )
-                append(value)
+            else:
+                values = []
+                append = values.append
+                score = plugin.score
+                for node in nodes:
+                    value, status = score(state, pod, node)
+                    if status is not SUCCESS and not status.ok:
+                        return totals, error(
+                            f'running Score plugin "{plugin.name}": {status.message()}'
+                        )
+                    append(value)
             # isinstance() against a runtime_checkable Protocol inspects the class each time:
             # the normalizing plugins are found once, in __init__.
             if plugin.name in self._normalizing:

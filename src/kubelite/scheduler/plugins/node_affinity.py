@@ -80,6 +80,15 @@ class NodeAffinity:
             return SUCCESS
         return self._refused
 
+    def filter_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[Status]:
+        """`filter` for many nodes, the pod's required affinity read once."""
+        affinity: RequiredNodeAffinity | None = state.get(_PRE_FILTER_KEY)
+        if affinity is None:
+            affinity = _required(pod)
+        matches = affinity.matches
+        refused = self._refused
+        return [SUCCESS if matches(node.name, node.labels) else refused for node in nodes]
+
     # --- scoring ------------------------------------------------------------------------------
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> Status:

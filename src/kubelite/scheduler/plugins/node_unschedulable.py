@@ -46,3 +46,7 @@ class NodeUnschedulable:
                 tolerations, _UNSCHEDULABLE_TAINT
             )
         return SUCCESS if tolerates else self._refused
+
+    def filter_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[Status]:
+        """`filter` for many nodes: schedulable nodes pass without a call."""
+        return [self.filter(state, pod, node) if node.unschedulable else SUCCESS for node in nodes]
