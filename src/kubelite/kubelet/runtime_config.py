@@ -1,0 +1,328 @@
+"""From a pod's spec to the runtime's sandbox and container configs (pure).
+
+Kubernetes' kubelet does this in `generatePodSandboxConfig` (kuberuntime_sandbox.go) and
+`generateContainerConfig` / `generateLinuxContainerConfig` (kuberuntime_container.go,
+kuberuntime_container_linux.go); the DNS part is `pkg/kubelet/network/dns`. The environment and
+the mounts come from the kubelet's env and volume code and are handed in.
+
+Where this machine differs from a stock Linux node it says so: without CAP_SYS_RESOURCE the
+runtime cannot lower a process's OOM score, so Guaranteed and Burstable scores are kept at or
+above 0 (RUNTIME_NOTES.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from kubelite.api.qos import qos_class
+from kubelite.api.quantity import Quantity
+from kubelite.kubelet.pod_actions import HASH_ANNOTATION
+from kubelite.runtime.cri import (
+    Capability,
+    ContainerConfig,
+    ContainerMetadata,
+    DNSConfig,
+    HostAlias,
+    LinuxContainerResources,
+    LinuxContainerSecurityContext,
+    Mount,
+    PodSandboxConfig,
+    PodSandboxMetadata,
+    PortMapping,
+)
+
+Obj = dict[str, Any]
+
+# Where the kubelet keeps container logs: /var/log/pods/<namespace>_<name>_<uid>/<container>/N.log
+POD_LOGS_ROOT = "/var/log/pods"
+
+# cgroup v1 cpu settings (pkg/kubelet/cm/helpers_linux.go): shares per CPU, the floor and cap of
+# shares, the CFS period and the smallest quota.
+SHARES_PER_CPU = 1024
+MIN_SHARES = 2
+MAX_SHARES = 262144
+QUOTA_PERIOD = 100_000
+MIN_QUOTA = 1000
+
+# pkg/kubelet/qos/policy.go: OOM score adjustments by QoS class.
+GUARANTEED_OOM_SCORE_ADJ = -997
+BESTEFFORT_OOM_SCORE_ADJ = 1000
+
+# pkg/kubelet/network/dns: ndots for cluster-first resolution, and the cluster domain.
+CLUSTER_DNS_NDOTS = 5
+DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+
+# Annotations and labels the kubelet puts on containers (pkg/kubelet/kuberuntime/labels.go).
+POD_NAME_LABEL = "io.kubernetes.pod.name"
+POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
+POD_UID_LABEL = "io.kubernetes.pod.uid"
+CONTAINER_NAME_LABEL = "io.kubernetes.container.name"
+RESTART_COUNT_ANNOTATION = "io.kubernetes.container.restartCount"
+TERMINATION_MESSAGE_PATH_ANNOTATION = "io.kubernetes.container.terminationMessagePath"
+TERMINATION_MESSAGE_POLICY_ANNOTATION = "io.kubernetes.container.terminationMessagePolicy"
+GRACE_PERIOD_ANNOTATION = "io.kubernetes.pod.terminationGracePeriod"
+
+
+@dataclass(frozen=True)
+class NodeDNS:
+    """The kubelet's --cluster-dns, --cluster-domain and the host's own resolv.conf."""
+
+    cluster_dns: list[str] = field(default_factory=list)
+    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
+    host: DNSConfig = field(default_factory=DNSConfig)
+
+
+def milli_cpu_to_shares(milli_cpu: int) -> int:
+    if milli_cpu == 0:
+        return MIN_SHARES
+    shares = milli_cpu * SHARES_PER_CPU // 1000
+    return min(max(shares, MIN_SHARES), MAX_SHARES)
+
+
+def milli_cpu_to_quota(milli_cpu: int, period: int = QUOTA_PERIOD) -> int:
+    if milli_cpu == 0:
+        return 0
+    return max(milli_cpu * period // 1000, MIN_QUOTA)
+
+
+def _quantity(resources: Obj, kind: str, name: str) -> Quantity | None:
+    value = (resources.get(kind) or {}).get(name)
+    return Quantity.from_json(value) if value is not None else None
+
+
+def container_resources(pod: Obj, container: Obj, memory_capacity: int) -> LinuxContainerResources:
+    """cgroup settings: shares from the cpu request, quota from the cpu limit, the memory
+    limit, and the OOM score of the pod's QoS class."""
+    resources = container.get("resources") or {}
+    cpu_request = _quantity(resources, "requests", "cpu")
+    cpu_limit = _quantity(resources, "limits", "cpu")
+    memory_limit = _quantity(resources, "limits", "memory")
+    # Without a request, a limit stands in for it (API defaulting does so; kubelet too).
+    request_milli = (cpu_request or cpu_limit).milli_value() if (cpu_request or cpu_limit) else 0
+    quota = milli_cpu_to_quota(cpu_limit.milli_value()) if cpu_limit else 0
+    return LinuxContainerResources(
+        cpu_period=QUOTA_PERIOD if quota else 0,
+        cpu_quota=quota,
+        cpu_shares=milli_cpu_to_shares(request_milli),
+        memory_limit_in_bytes=memory_limit.value() if memory_limit else 0,
+        oom_score_adj=oom_score_adj(pod, container, memory_capacity),
+    )
+
+
+def oom_score_adj(pod: Obj, container: Obj, memory_capacity: int) -> int:
+    """GetContainerOOMScoreAdjust, floored at 0: this machine cannot lower OOM scores."""
+    qos = qos_class(pod)
+    if qos == "Guaranteed":
+        score = GUARANTEED_OOM_SCORE_ADJ
+    elif qos == "BestEffort":
+        score = BESTEFFORT_OOM_SCORE_ADJ
+    else:
+        request = _quantity(container.get("resources") or {}, "requests", "memory")
+        memory = request.value() if request else 0
+        score = 1000 - (1000 * memory) // memory_capacity if memory_capacity else 1000
+        # Burstable stays above a Guaranteed pod using all memory (1000 - 997) and below
+        # BestEffort.
+        score = min(max(score, 1000 + GUARANTEED_OOM_SCORE_ADJ), BESTEFFORT_OOM_SCORE_ADJ - 1)
+    return max(score, 0)
+
+
+def spec_hash(container: Obj) -> str:
+    """A stable hash of a container's spec: a running container made from another hash is
+    restarted (the kubelet's HashContainer)."""
+    return hashlib.sha256(orjson.dumps(container, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def pod_log_directory(pod: Obj) -> str:
+    md = pod["metadata"]
+    return f"{POD_LOGS_ROOT}/{md['namespace']}_{md['name']}_{md['uid']}"
+
+
+def container_log_path(container_name: str, restart_count: int) -> str:
+    """Relative to the pod's log directory (BuildContainerLogsDirectory)."""
+    return f"{container_name}/{restart_count}.log"
+
+
+def hostname(pod: Obj) -> tuple[str, str]:
+    """(hostname, domain) of the pod (GeneratePodHostNameAndDomain): spec.hostname or the pod
+    name cut to 63 characters, and `<subdomain>.<ns>.svc.<cluster domain>` with a subdomain."""
+    spec = pod.get("spec") or {}
+    md = pod["metadata"]
+    name = (spec.get("hostname") or md["name"])[:63].rstrip("-.")
+    subdomain = spec.get("subdomain") or ""
+    domain = f"{subdomain}.{md['namespace']}.svc.{DEFAULT_CLUSTER_DOMAIN}" if subdomain else ""
+    return name, domain
+
+
+def dns_config(pod: Obj, node: NodeDNS) -> DNSConfig | None:
+    """resolv.conf of the pod by its dnsPolicy; None means the host's own file."""
+    spec = pod.get("spec") or {}
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    host_network = bool(spec.get("hostNetwork"))
+    if policy == "ClusterFirstWithHostNet":
+        policy = "ClusterFirst"
+    elif policy == "ClusterFirst" and host_network:
+        policy = "Default"
+    if policy == "ClusterFirst" and not node.cluster_dns:
+        # The kubelet falls back to the host's resolution without a cluster DNS.
+        policy = "Default"
+    servers: list[str] = []
+    searches: list[str] = []
+    options: list[str] = []
+    if policy == "ClusterFirst":
+        namespace = pod["metadata"]["namespace"]
+        domain = node.cluster_domain
+        servers = list(node.cluster_dns)
+        searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain, *node.host.searches]
+        options = [f"ndots:{CLUSTER_DNS_NDOTS}"]
+    elif policy == "Default":
+        servers = list(node.host.servers)
+        searches = list(node.host.searches)
+        options = list(node.host.options)
+    custom = spec.get("dnsConfig") or {}
+    servers += [s for s in custom.get("nameservers") or () if s not in servers]
+    searches += [s for s in custom.get("searches") or () if s not in searches]
+    for option in custom.get("options") or ():
+        name = option.get("name", "")
+        value = option.get("value")
+        options = [o for o in options if o.split(":", 1)[0] != name]
+        options.append(f"{name}:{value}" if value is not None else name)
+    return DNSConfig(servers=servers, searches=searches[:32], options=options)
+
+
+def port_mappings(pod: Obj) -> list[PortMapping]:
+    mappings = []
+    for container in (pod.get("spec") or {}).get("containers") or ():
+        for port in container.get("ports") or ():
+            if port.get("hostPort"):
+                mappings.append(
+                    PortMapping(
+                        container_port=port["containerPort"],
+                        host_port=port["hostPort"],
+                        protocol=port.get("protocol") or "TCP",
+                        host_ip=port.get("hostIP") or "",
+                    )
+                )
+    return mappings
+
+
+def pod_cgroup_parent(pod: Obj, root: str = "/kubelite") -> str:
+    """The pod's cgroup, under its QoS class as the kubelet nests them (cgroupfs driver):
+    /kubepods/pod<uid>, /kubepods/burstable/pod<uid>, /kubepods/besteffort/pod<uid>."""
+    qos = qos_class(pod)
+    uid = pod["metadata"]["uid"]
+    if qos == "Guaranteed":
+        return f"{root}/kubepods/pod{uid}"
+    return f"{root}/kubepods/{qos.lower()}/pod{uid}"
+
+
+def sandbox_config(
+    pod: Obj, *, attempt: int, node_dns: NodeDNS, cgroup_root: str
+) -> PodSandboxConfig:
+    md = pod["metadata"]
+    spec = pod.get("spec") or {}
+    name, _ = hostname(pod)
+    sysctls = {
+        s["name"].replace("/", "."): s.get("value", "")
+        for s in (spec.get("securityContext") or {}).get("sysctls") or ()
+    }
+    return PodSandboxConfig(
+        metadata=PodSandboxMetadata(md["name"], md["uid"], md["namespace"], attempt),
+        hostname=name,
+        log_directory=pod_log_directory(pod),
+        dns_config=dns_config(pod, node_dns),
+        port_mappings=port_mappings(pod),
+        host_aliases=[
+            HostAlias(a.get("ip", ""), list(a.get("hostnames") or ()))
+            for a in spec.get("hostAliases") or ()
+        ],
+        labels={
+            POD_NAME_LABEL: md["name"],
+            POD_NAMESPACE_LABEL: md["namespace"],
+            POD_UID_LABEL: md["uid"],
+            **(md.get("labels") or {}),
+        },
+        annotations=dict(md.get("annotations") or {}),
+        cgroup_parent=pod_cgroup_parent(pod, cgroup_root),
+        sysctls=sysctls,
+        host_network=bool(spec.get("hostNetwork")),
+    )
+
+
+def security_context(pod: Obj, container: Obj) -> LinuxContainerSecurityContext:
+    """The container's securityContext over the pod's (DetermineEffectiveSecurityContext)."""
+    pod_context = (pod.get("spec") or {}).get("securityContext") or {}
+    own = container.get("securityContext") or {}
+
+    def pick(key: str) -> Any:
+        return own.get(key) if own.get(key) is not None else pod_context.get(key)
+
+    capabilities = own.get("capabilities") or {}
+    return LinuxContainerSecurityContext(
+        capabilities=Capability(
+            add_capabilities=list(capabilities.get("add") or ()),
+            drop_capabilities=list(capabilities.get("drop") or ()),
+        ),
+        privileged=bool(own.get("privileged")),
+        run_as_user=pick("runAsUser"),
+        run_as_group=pick("runAsGroup"),
+        supplemental_groups=list(pod_context.get("supplementalGroups") or ()),
+        readonly_rootfs=bool(own.get("readOnlyRootFilesystem")),
+        # allowPrivilegeEscalation: false sets no_new_privs.
+        no_new_privs=own.get("allowPrivilegeEscalation") is False,
+    )
+
+
+def container_config(
+    pod: Obj,
+    container: Obj,
+    *,
+    image: str,
+    restart_count: int,
+    envs: list[tuple[str, str]],
+    mounts: list[Mount],
+    command: list[str],
+    args: list[str],
+    memory_capacity: int,
+    attempt: int | None = None,
+) -> ContainerConfig:
+    """generateContainerConfig, with the environment, mounts and the expanded command and args
+    made by the caller."""
+    md = pod["metadata"]
+    spec = pod.get("spec") or {}
+    name = container["name"]
+    grace = spec.get("terminationGracePeriodSeconds")
+    annotations = {
+        HASH_ANNOTATION: spec_hash(container),
+        RESTART_COUNT_ANNOTATION: str(restart_count),
+        TERMINATION_MESSAGE_PATH_ANNOTATION: container.get("terminationMessagePath")
+        or "/dev/termination-log",
+        TERMINATION_MESSAGE_POLICY_ANNOTATION: container.get("terminationMessagePolicy") or "File",
+    }
+    if grace is not None:
+        annotations[GRACE_PERIOD_ANNOTATION] = str(grace)
+    return ContainerConfig(
+        metadata=ContainerMetadata(name, restart_count if attempt is None else attempt),
+        image=image,
+        command=command,
+        args=args,
+        working_dir=container.get("workingDir") or "",
+        envs=envs,
+        mounts=mounts,
+        log_path=container_log_path(name, restart_count),
+        stdin=bool(container.get("stdin")),
+        stdin_once=bool(container.get("stdinOnce")),
+        tty=bool(container.get("tty")),
+        labels={
+            POD_NAME_LABEL: md["name"],
+            POD_NAMESPACE_LABEL: md["namespace"],
+            POD_UID_LABEL: md["uid"],
+            CONTAINER_NAME_LABEL: name,
+        },
+        annotations=annotations,
+        resources=container_resources(pod, container, memory_capacity),
+        security_context=security_context(pod, container),
+    )
