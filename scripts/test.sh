@@ -4,6 +4,6 @@
 # builds under /usr/lib/google-cloud-sdk/bin for the integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/ruff check src tests bench
-.venv/bin/ruff format --check src tests bench
+.venv/bin/ruff check src tests bench images
+.venv/bin/ruff format --check src tests bench images
 exec .venv/bin/pytest -q "$@"
