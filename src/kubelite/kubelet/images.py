@@ -1,0 +1,151 @@
+"""Making sure a container's image is there before it is created: pull policy, back-off, events.
+
+The kubelet's image manager (`pkg/kubelet/images/image_manager.go`, EnsureImageExists):
+
+- `imagePullPolicy` Never uses what is on the node or fails with `ErrImageNeverPull`;
+  IfNotPresent pulls only when missing; Always pulls every time (a registry answering "same
+  digest" makes that cheap).
+- A failed pull is a `Failed` event (`Failed to pull image "x": ...`) and `ErrImagePull`; the
+  next attempts within the back-off (10 s doubling to 300 s, per pod and image) are not tried
+  but answered with `ImagePullBackOff` and a `BackOff` event (`Back-off pulling image "x"`).
+- A pull is announced (`Pulling image "x"`) and reported with the time it took and the image's
+  size (`Successfully pulled image "x" in 1.2s (1.2s including waiting). Image size: N bytes.`),
+  an image already there with `Container image "x" already present on machine`.
+
+The waiting reason and message the puller raises are what the pod's container status shows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from kubelite.kubelet.backoff import Backoff
+from kubelite.runtime import errors as runtime_errors
+from kubelite.runtime.cri import AuthConfig, ImageService
+
+Obj = dict[str, Any]
+
+# Container waiting reasons of image trouble (pkg/kubelet/images/types.go).
+ERR_IMAGE_PULL = "ErrImagePull"
+IMAGE_PULL_BACKOFF = "ImagePullBackOff"
+ERR_IMAGE_NEVER_PULL = "ErrImageNeverPull"
+INVALID_IMAGE_NAME = "InvalidImageName"
+
+# Event reasons (pkg/kubelet/events/event.go).
+PULLING = "Pulling"
+PULLED = "Pulled"
+FAILED = "Failed"
+BACK_OFF = "BackOff"
+
+# Records an event about the container: (type, reason, message).
+Recorder = Callable[[str, str, str], Awaitable[None]]
+
+
+class ImagePullError(Exception):
+    """The image is not there and will not be for now: `reason` is the container's waiting
+    reason, the message its waiting message."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def go_duration(seconds: float) -> str:
+    """A duration cut to milliseconds, as Go prints it: `523ms`, `1.094s`, `1m5.2s`."""
+    millis = int(seconds * 1000)
+    if millis < 1000:
+        return f"{millis}ms"
+    minutes, millis = divmod(millis, 60_000)
+    whole, fraction = divmod(millis, 1000)
+    text = f"{whole}.{fraction:03d}".rstrip("0").rstrip(".") + "s"
+    return f"{minutes}m{text}" if minutes else text
+
+
+class ImagePuller:
+    """EnsureImageExists for the containers of one node."""
+
+    def __init__(
+        self,
+        images: ImageService,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.images = images
+        self.clock = clock
+        self.backoff = backoff or Backoff(clock)
+        self._last_error: dict[str, str] = {}
+        # A pull-back-off entry counts from the failed pull, not from a container's exit.
+        self._failed_at: dict[str, float] = {}
+
+    async def ensure_image(
+        self,
+        pod: Obj,
+        container: Obj,
+        record: Recorder,
+        *,
+        auth: AuthConfig | None = None,
+    ) -> str:
+        """The image id for the container, pulling it as its policy says; raises
+        ImagePullError when it cannot be had."""
+        image = container.get("image") or ""
+        policy = container.get("imagePullPolicy") or _default_policy(image)
+        try:
+            present = await self.images.image_status(image)
+        except runtime_errors.InvalidImageReference as e:
+            message = f'Failed to apply default image tag "{image}": {e}'
+            await record("Warning", INVALID_IMAGE_NAME, message)
+            raise ImagePullError(INVALID_IMAGE_NAME, message) from e
+        if present is not None and policy != "Always":
+            await record("Normal", PULLED, f'Container image "{image}" already present on machine')
+            return present.id
+        if policy == "Never":
+            message = f'Container image "{image}" is not present with pull policy of Never'
+            await record("Warning", ERR_IMAGE_NEVER_PULL, message)
+            raise ImagePullError(ERR_IMAGE_NEVER_PULL, message)
+        key = f"{pod['metadata'].get('uid', '')}_{image}"
+        failed_at = self._failed_at.get(key)
+        if failed_at is not None and self.backoff.in_backoff_since(key, failed_at):
+            message = f'Back-off pulling image "{image}"'
+            await record("Normal", BACK_OFF, message)
+            previous = self._last_error.get(key)
+            raise ImagePullError(
+                IMAGE_PULL_BACKOFF, f"{message}: {previous}" if previous else message
+            )
+        await record("Normal", PULLING, f'Pulling image "{image}"')
+        started = self.clock()
+        try:
+            image_id = await self.images.pull_image(image, auth=auth)
+        except runtime_errors.RuntimeFailure as e:
+            now = self.clock()
+            self.backoff.next(key, now)
+            self._failed_at[key] = now
+            self._last_error[key] = str(e)
+            await record("Warning", FAILED, f'Failed to pull image "{image}": {e}')
+            raise ImagePullError(ERR_IMAGE_PULL, str(e)) from e
+        took = go_duration(self.clock() - started)
+        self.backoff.reset(key)
+        self._failed_at.pop(key, None)
+        self._last_error.pop(key, None)
+        pulled = await self.images.image_status(image_id)
+        size = pulled.size if pulled is not None else 0
+        await record(
+            "Normal",
+            PULLED,
+            f'Successfully pulled image "{image}" in {took} ({took} including waiting). '
+            f"Image size: {size} bytes.",
+        )
+        return image_id
+
+
+def _default_policy(image: str) -> str:
+    """The API's default, for a container that reached the kubelet without one: Always for
+    `:latest` or no tag, IfNotPresent otherwise."""
+    name = image.split("@", 1)[0]
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else ""
+    if "@" in image:
+        return "IfNotPresent"
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
