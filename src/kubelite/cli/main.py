@@ -15,6 +15,7 @@ from kubelite.cli import (
     events,
     get,
     hollow_nodes,
+    image,
     resources,
     scheduler,
     server,
@@ -66,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scheduler.add_arguments(scheduler_parser)
     scheduler_parser.set_defaults(run=scheduler.run)
+    image_parser = commands.add_parser(
+        "image", help="pull, list, inspect, remove, import, export and push images"
+    )
+    image.add_arguments(image_parser)
+    image_parser.set_defaults(run=image.run)
     for name, module, help_text in KUBECTL_COMMANDS:
         command_parser = commands.add_parser(name, help=help_text)
         module.add_arguments(command_parser)

@@ -39,6 +39,10 @@ class RegistryUnavailable(ImageError):
     """The registry could not be reached: DNS, connection refused, TLS, timeout, 5xx."""
 
 
+class UnknownRegistry(RegistryUnavailable):
+    """The registry's host name does not resolve (DNS): often a typo in the image name."""
+
+
 class DigestMismatch(ImageError):
     """A downloaded blob's digest is not the one the manifest named."""
 
