@@ -1,0 +1,70 @@
+"""Readers of Pod JSON that the status modules share (Kubernetes' `pkg/api/v1/pod/util.go` and
+`pkg/kubelet/container/helpers.go`, for the parts that look only at the API objects).
+
+Statuses are plain dicts of Kubernetes JSON. A container state is present when its key holds a
+dict, even an empty one (`"running": {}`), as Kubernetes tests the pointer, not its fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+Obj = dict[str, Any]
+
+# An init container with this restart policy is a sidecar (core/v1 ContainerRestartPolicyAlways).
+CONTAINER_RESTART_POLICY_ALWAYS = "Always"
+
+RESTART_POLICY_ALWAYS = "Always"
+RESTART_POLICY_ON_FAILURE = "OnFailure"
+RESTART_POLICY_NEVER = "Never"
+
+
+def spec_of(pod: Obj) -> Obj:
+    spec = pod.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def status_of(pod: Obj) -> Obj:
+    status = pod.get("status")
+    return status if isinstance(status, dict) else {}
+
+
+def restart_policy(spec: Obj) -> str:
+    """The pod's restartPolicy; Always when unset, as API defaulting makes it."""
+    return spec.get("restartPolicy") or RESTART_POLICY_ALWAYS
+
+
+def is_restartable_init_container(container: Obj) -> bool:
+    """IsRestartableInitContainer: an init container that keeps running beside the app."""
+    return container.get("restartPolicy") == CONTAINER_RESTART_POLICY_ALWAYS
+
+
+def find_status(statuses: Iterable[Obj], name: str) -> Obj | None:
+    """GetContainerStatus: the first status with this container name."""
+    for status in statuses:
+        if status.get("name") == name:
+            return status
+    return None
+
+
+def state_of(status: Obj, which: str) -> Obj | None:
+    """The `waiting`, `running` or `terminated` part of a status' current state, or None."""
+    value = (status.get("state") or {}).get(which)
+    return value if isinstance(value, dict) else None
+
+
+def last_terminated(status: Obj) -> Obj | None:
+    """The `terminated` part of a status' lastState, or None."""
+    value = (status.get("lastState") or {}).get("terminated")
+    return value if isinstance(value, dict) else None
+
+
+def has_any_regular_container_started(spec: Obj, statuses: Iterable[Obj]) -> bool:
+    """HasAnyRegularContainerStarted: an app container has run, so the pod has initialized."""
+    names = {c.get("name") for c in spec.get("containers") or []}
+    return any(
+        s.get("name") in names
+        and (state_of(s, "running") is not None or state_of(s, "terminated") is not None)
+        for s in statuses
+    )

@@ -1,0 +1,422 @@
+"""Carrying out one pod sync against the container runtime: the doing half of SyncPod.
+
+`pod_actions.compute_pod_actions` decides; this module does, in Kubernetes' order
+(`kubeGenericRuntimeManager.SyncPod`, kuberuntime_manager.go):
+
+1. a sandbox to replace is announced (`SandboxChanged`);
+2. the pod is killed (every container, then the sandbox) when it must be, or else the
+   containers to kill are stopped, each with a `Killing` event;
+3. a sandbox is made (`FailedCreatePodSandBox` when that fails);
+4. init containers are started in order, stopping at the first that fails (a sidecar's failure
+   does not stop the others);
+5. app containers are started.
+
+Starting a container (`startContainer`) checks its crash back-off first
+(`back-off 10s restarting failed container=app pod=web_default(uid)`), makes sure of its image,
+builds its environment and mounts, creates it (`Created`), starts it (`Started`), and runs its
+postStart hook. Each failure is remembered per container as a waiting reason and message
+(the kubelet's reason cache: CrashLoopBackOff, ErrImagePull, CreateContainerConfigError,
+CreateContainerError, RunContainerError...), which the pod's status shows until a start
+succeeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubelite.kubelet import pod_actions as pa
+from kubelite.kubelet import runtime_config as rc
+from kubelite.kubelet.backoff import Backoff, format_duration
+from kubelite.kubelet.envvars import ConfigError, expand_command
+from kubelite.kubelet.images import ImagePuller, ImagePullError
+from kubelite.runtime import errors as runtime_errors
+from kubelite.runtime.cri import (
+    ContainerState,
+    ImageService,
+    Mount,
+    RuntimeService,
+)
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+# Waiting reasons the kubelet sets when a start fails (pkg/kubelet/container/sync_result.go).
+CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
+CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
+CREATE_CONTAINER_ERROR = "CreateContainerError"
+RUN_CONTAINER_ERROR = "RunContainerError"
+PRE_START_HOOK_ERROR = "PreStartHookError"
+POST_START_HOOK_ERROR = "PostStartHookError"
+
+# The shortest grace period the kubelet gives a container it kills during a sync
+# (minimumGracePeriodInSeconds in kuberuntime_manager.go).
+MINIMUM_GRACE_PERIOD = 2
+SANDBOX_CHANGED_MESSAGE = "Pod sandbox changed, it will be killed and re-created."
+# The grace period of a pod that names none (API default of terminationGracePeriodSeconds).
+DEFAULT_GRACE_PERIOD = 30
+
+# Records an event about the pod: (type, reason, message, field path).
+PodRecorder = Callable[[str, str, str, str], Awaitable[None]]
+# Builds a container's environment (raises envvars.ConfigError) and its mounts.
+EnvMaker = Callable[[Obj, Obj], Awaitable[list[tuple[str, str]]]]
+MountMaker = Callable[[Obj, Obj, list[tuple[str, str]]], Awaitable[list[Mount]]]
+# Runs a lifecycle hook (postStart) in a container; returns an error message or "".
+HookRunner = Callable[[Obj, Obj, str, Obj], Awaitable[str]]
+
+
+def format_pod(pod: Obj) -> str:
+    """`name_namespace(uid)`, as the kubelet's format.Pod prints a pod in messages."""
+    md = pod["metadata"]
+    return f"{md['name']}_{md['namespace']}({md.get('uid', '')})"
+
+
+def field_path(pod: Obj, name: str) -> str:
+    """The event field path of a container: `spec.containers{app}` or `spec.initContainers{i}`."""
+    spec = pod.get("spec") or {}
+    if any(c.get("name") == name for c in spec.get("initContainers") or ()):
+        return f"spec.initContainers{{{name}}}"
+    return f"spec.containers{{{name}}}"
+
+
+def backoff_key(pod: Obj, container: Obj) -> str:
+    """getStableKey: pod name, namespace, uid, container name and spec hash."""
+    md = pod["metadata"]
+    return (
+        f"{md['name']}_{md['namespace']}_{md.get('uid', '')}_{container['name']}_"
+        f"{rc.spec_hash(container)}"
+    )
+
+
+def grace_period(pod: Obj, override: int | None = None) -> int:
+    if override is not None:
+        return override
+    spec = pod.get("spec") or {}
+    md = pod.get("metadata") or {}
+    seconds = md.get("deletionGracePeriodSeconds")
+    if seconds is None:
+        seconds = spec.get("terminationGracePeriodSeconds")
+    return DEFAULT_GRACE_PERIOD if seconds is None else int(seconds)
+
+
+@dataclass
+class SyncResult:
+    """What a sync did, for the worker: whether it changed anything, and the earliest time a
+    back-off ends (the worker syncs the pod again then)."""
+
+    changed: bool = False
+    retry_after: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def retry(self, seconds: float) -> None:
+        if self.retry_after is None or seconds < self.retry_after:
+            self.retry_after = seconds
+
+
+class PodSyncer:
+    """SyncPod and KillPod for the pods of one node."""
+
+    def __init__(
+        self,
+        runtime: RuntimeService,
+        images: ImageService,
+        *,
+        puller: ImagePuller,
+        crash_backoff: Backoff,
+        node_dns: rc.NodeDNS,
+        cgroup_root: str,
+        memory_capacity: int,
+        make_env: EnvMaker,
+        make_mounts: MountMaker,
+        run_hook: HookRunner,
+        probe_result: pa.ProbeResult,
+    ) -> None:
+        self.runtime = runtime
+        self.images = images
+        self.puller = puller
+        self.crash_backoff = crash_backoff
+        self.node_dns = node_dns
+        self.cgroup_root = cgroup_root
+        self.memory_capacity = memory_capacity
+        self.make_env = make_env
+        self.make_mounts = make_mounts
+        self.run_hook = run_hook
+        self.probe_result = probe_result
+        # The reason cache: (pod uid, container name) -> (waiting reason, message).
+        self.reasons: dict[tuple[str, str], tuple[str, str]] = {}
+
+    # --- what the runtime has -------------------------------------------------------------------
+
+    async def runtime_status(self, pod_uid: str) -> pa.PodRuntimeStatus:
+        """The pod's sandboxes and containers, newest first (GetPodStatus)."""
+        sandboxes = [
+            s for s in await self.runtime.list_pod_sandboxes() if s.metadata.uid == pod_uid
+        ]
+        sandboxes.sort(key=lambda s: s.created_at, reverse=True)
+        containers = []
+        for sandbox in sandboxes:
+            containers += await self.runtime.list_containers(sandbox.id)
+        containers.sort(key=lambda c: c.created_at, reverse=True)
+        return pa.PodRuntimeStatus(sandboxes=sandboxes, containers=containers)
+
+    # --- syncing --------------------------------------------------------------------------------
+
+    async def sync_pod(
+        self, pod: Obj, status: pa.PodRuntimeStatus, record: PodRecorder
+    ) -> SyncResult:
+        result = SyncResult()
+        actions = pa.compute_pod_actions(
+            pod, status, probe_result=self.probe_result, spec_hash=rc.spec_hash
+        )
+        if actions.create_sandbox and actions.sandbox_id:
+            await record(
+                "Normal",
+                "SandboxChanged",
+                "Pod sandbox changed, it will be killed and re-created.",
+                "",
+            )
+        if actions.kill_pod:
+            await self.kill_pod(pod, status, record)
+            result.changed = True
+            if actions.create_sandbox:
+                await self._purge_init_containers(pod, status)
+        else:
+            for kill in actions.containers_to_kill:
+                spec = _container_spec(pod, kill.name)
+                await self.kill_container(pod, kill.container_id, spec, kill.message, record)
+                result.changed = True
+        sandbox_id = actions.sandbox_id
+        if actions.create_sandbox:
+            config = rc.sandbox_config(
+                pod, attempt=actions.attempt, node_dns=self.node_dns, cgroup_root=self.cgroup_root
+            )
+            try:
+                sandbox_id = await self.runtime.run_pod_sandbox(config)
+            except runtime_errors.RuntimeFailure as e:
+                await record(
+                    "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}", ""
+                )
+                result.errors.append(str(e))
+                return result
+            result.changed = True
+            status = pa.PodRuntimeStatus(sandboxes=[], containers=[])
+        spec = pod.get("spec") or {}
+        init_containers = spec.get("initContainers") or []
+        for index in actions.init_containers_to_start:
+            container = init_containers[index]
+            ok = await self._start(
+                pod, container, sandbox_id, actions.attempt, status, record, result
+            )
+            if not ok and not pa.is_sidecar(container):
+                return result
+        for index in actions.containers_to_start:
+            container = (spec.get("containers") or [])[index]
+            await self._start(pod, container, sandbox_id, actions.attempt, status, record, result)
+        return result
+
+    async def _start(
+        self,
+        pod: Obj,
+        container: Obj,
+        sandbox_id: str,
+        attempt: int,
+        status: pa.PodRuntimeStatus,
+        record: PodRecorder,
+        result: SyncResult,
+    ) -> bool:
+        """startContainer, after the crash back-off check (doBackOff)."""
+        name = container["name"]
+        uid = pod["metadata"].get("uid", "")
+        path = field_path(pod, name)
+        previous = status.latest(name)
+        if previous is not None and previous.state == ContainerState.CONTAINER_EXITED:
+            key = backoff_key(pod, container)
+            finished = previous.finished_at / 1e9
+            if self.crash_backoff.in_backoff_since(key, finished):
+                delay = format_duration(self.crash_backoff.get(key))
+                await record(
+                    "Warning",
+                    "BackOff",
+                    f"Back-off restarting failed container {name} in pod {format_pod(pod)}",
+                    path,
+                )
+                message = (
+                    f"back-off {delay} restarting failed container={name} pod={format_pod(pod)}"
+                )
+                self.reasons[(uid, name)] = (CRASH_LOOP_BACK_OFF, message)
+                result.retry(self.crash_backoff.remaining(key, finished))
+                return False
+            self.crash_backoff.next(key, finished)
+
+        async def fail(reason: str, message: str) -> bool:
+            self.reasons[(uid, name)] = (reason, message)
+            await record("Warning", "Failed", f"Error: {message}", path)
+            result.errors.append(message)
+            return False
+
+        async def on_event(kind: str, reason: str, message: str) -> None:
+            await record(kind, reason, message, path)
+
+        try:
+            image_id = await self.puller.ensure_image(pod, container, on_event)
+        except ImagePullError as e:
+            self.reasons[(uid, name)] = (e.reason, e.message)
+            await record("Warning", "Failed", f"Error: {e.reason}", path)
+            result.errors.append(e.message)
+            if e.reason in ("ErrImagePull", "ImagePullBackOff"):
+                result.retry(max(self.puller.backoff.get(f"{uid}_{container.get('image')}"), 1.0))
+            return False
+        restart_count = previous.metadata.attempt + 1 if previous is not None else 0
+        try:
+            envs = await self.make_env(pod, container)
+            mounts = await self.make_mounts(pod, container, envs)
+        except ConfigError as e:
+            return await fail(CREATE_CONTAINER_CONFIG_ERROR, str(e))
+        config = rc.container_config(
+            pod,
+            container,
+            image=image_id,
+            restart_count=restart_count,
+            envs=envs,
+            mounts=mounts,
+            command=expand_command(container.get("command") or [], envs),
+            args=expand_command(container.get("args") or [], envs),
+            memory_capacity=self.memory_capacity,
+        )
+        sandbox_config = rc.sandbox_config(
+            pod, attempt=attempt, node_dns=self.node_dns, cgroup_root=self.cgroup_root
+        )
+        try:
+            container_id = await self.runtime.create_container(sandbox_id, config, sandbox_config)
+        except runtime_errors.RuntimeFailure as e:
+            return await fail(CREATE_CONTAINER_ERROR, str(e))
+        await record("Normal", "Created", f"Created container: {name}", path)
+        try:
+            await self.runtime.start_container(container_id)
+        except runtime_errors.RuntimeFailure as e:
+            return await fail(RUN_CONTAINER_ERROR, str(e))
+        await record("Normal", "Started", f"Started container {name}", path)
+        result.changed = True
+        self.reasons.pop((uid, name), None)
+        hook = ((container.get("lifecycle") or {}).get("postStart")) or None
+        if hook:
+            problem = await self.run_hook(pod, container, container_id, hook)
+            if problem:
+                # The event leaves the hook's output out, as the kubelet does: it may carry
+                # secrets.
+                await record("Warning", "FailedPostStartHook", "PostStartHook failed", path)
+                await self.kill_container(
+                    pod, container_id, container, "FailedPostStartHook", record
+                )
+                self.reasons[(uid, name)] = (POST_START_HOOK_ERROR, problem)
+                return False
+        return True
+
+    # --- killing --------------------------------------------------------------------------------
+
+    async def kill_container(
+        self,
+        pod: Obj,
+        container_id: str,
+        container: Obj | None,
+        message: str,
+        record: PodRecorder,
+        *,
+        grace_override: int | None = None,
+        pre_stop: bool = True,
+    ) -> None:
+        """killContainer: a Killing event, the preStop hook, then stop with the grace period."""
+        name = container["name"] if container else ""
+        await record(
+            "Normal",
+            "Killing",
+            message or f"Stopping container {name}",
+            field_path(pod, name) if name else "",
+        )
+        grace = grace_period(pod, grace_override)
+        hook = ((container or {}).get("lifecycle") or {}).get("preStop") if pre_stop else None
+        if hook and container is not None:
+            # The hook's time counts against the grace period.
+            started = time.monotonic()
+            problem = await self.run_hook(pod, container, container_id, hook)
+            if problem:
+                await record(
+                    "Warning",
+                    "FailedPreStopHook",
+                    f"PreStopHook failed: {problem}",
+                    field_path(pod, name),
+                )
+            grace = max(int(grace - (time.monotonic() - started)), 0)
+        grace = max(grace, MINIMUM_GRACE_PERIOD) if grace_override is None else grace
+        with contextlib.suppress(runtime_errors.NotFound):  # already gone: stopped
+            await self.runtime.stop_container(container_id, grace)
+
+    async def kill_pod(
+        self,
+        pod: Obj,
+        status: pa.PodRuntimeStatus,
+        record: PodRecorder,
+        *,
+        grace_override: int | None = None,
+    ) -> None:
+        """killPodWithSyncResult: app containers first, sidecars after them in reverse order,
+        then the sandboxes."""
+        running = [c for c in status.containers if c.state == ContainerState.CONTAINER_RUNNING]
+        spec = pod.get("spec") or {}
+        sidecars = [c["name"] for c in spec.get("initContainers") or () if pa.is_sidecar(c)]
+        apps = [c for c in running if c.metadata.name not in sidecars]
+        for status_ in apps:
+            await self.kill_container(
+                pod,
+                status_.id,
+                _container_spec(pod, status_.metadata.name),
+                "",
+                record,
+                grace_override=grace_override,
+            )
+        for name in reversed(sidecars):
+            for status_ in running:
+                if status_.metadata.name == name:
+                    await self.kill_container(
+                        pod,
+                        status_.id,
+                        _container_spec(pod, name),
+                        "",
+                        record,
+                        grace_override=grace_override,
+                    )
+        for sandbox in status.sandboxes:
+            await self.runtime.stop_pod_sandbox(sandbox.id)
+
+    async def _purge_init_containers(self, pod: Obj, status: pa.PodRuntimeStatus) -> None:
+        """A new sandbox starts initialization over: the old init containers go."""
+        names = {c["name"] for c in (pod.get("spec") or {}).get("initContainers") or ()}
+        for container in status.containers:
+            if container.metadata.name in names:
+                try:
+                    await self.runtime.remove_container(container.id)
+                except runtime_errors.RuntimeFailure as e:
+                    log.warning("removing init container %s failed: %s", container.id, e)
+
+    async def remove_pod(self, status: pa.PodRuntimeStatus) -> None:
+        """Everything of a terminated pod goes: containers, then sandboxes."""
+        for container in status.containers:
+            try:
+                await self.runtime.remove_container(container.id)
+            except runtime_errors.RuntimeFailure as e:
+                log.warning("removing container %s failed: %s", container.id, e)
+        for sandbox in status.sandboxes:
+            await self.runtime.remove_pod_sandbox(sandbox.id)
+
+
+def _container_spec(pod: Obj, name: str) -> Obj | None:
+    spec = pod.get("spec") or {}
+    for container in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]:
+        if container.get("name") == name:
+            return container
+    return None
