@@ -81,16 +81,3 @@ class Backoff:
         now = self.clock()
         for key in [k for k, e in self._entries.items() if self._expired(now, e)]:
             del self._entries[key]
-
-
-def format_duration(seconds: float) -> str:
-    """A delay as Go's time.Duration prints it in the kubelet's messages: `10s`, `5m0s`,
-    `2m40s`."""
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    minutes, rest = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}m{rest}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes}m{rest}s"

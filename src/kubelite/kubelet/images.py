@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.status.messages import go_duration
 from kubelite.runtime import errors as runtime_errors
 from kubelite.runtime.cri import AuthConfig, ImageService
 
@@ -51,17 +52,6 @@ class ImagePullError(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
-
-
-def go_duration(seconds: float) -> str:
-    """A duration cut to milliseconds, as Go prints it: `523ms`, `1.094s`, `1m5.2s`."""
-    millis = int(seconds * 1000)
-    if millis < 1000:
-        return f"{millis}ms"
-    minutes, millis = divmod(millis, 60_000)
-    whole, fraction = divmod(millis, 1000)
-    text = f"{whole}.{fraction:03d}".rstrip("0").rstrip(".") + "s"
-    return f"{minutes}m{text}" if minutes else text
 
 
 class ImagePuller:
@@ -126,7 +116,8 @@ class ImagePuller:
             self._last_error[key] = str(e)
             await record("Warning", FAILED, f'Failed to pull image "{image}": {e}')
             raise ImagePullError(ERR_IMAGE_PULL, str(e)) from e
-        took = go_duration(self.clock() - started)
+        # Cut to milliseconds, as the kubelet prints pull times.
+        took = go_duration(int((self.clock() - started) * 1000) / 1000)
         self.backoff.reset(key)
         self._failed_at.pop(key, None)
         self._last_error.pop(key, None)

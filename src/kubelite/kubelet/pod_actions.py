@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.kubelet.status.containers import should_container_be_restarted
 from kubelite.runtime.cri import (
     ContainerState,
     ContainerStatus,
@@ -144,19 +145,7 @@ def init_container_failed(status: ContainerStatus) -> bool:
 
 def should_be_restarted(container: Obj, pod: Obj, status: PodRuntimeStatus) -> bool:
     """ShouldContainerBeRestarted, for an app container that is not running."""
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        return False
-    found = status.latest(container["name"])
-    if found is None:
-        return True
-    if found.state == ContainerState.CONTAINER_RUNNING:
-        return False
-    if found.state in (ContainerState.CONTAINER_UNKNOWN, ContainerState.CONTAINER_CREATED):
-        return True
-    policy = restart_policy(pod)
-    if policy == "Never":
-        return False
-    return not (policy == "OnFailure" and found.exit_code == 0)
+    return should_container_be_restarted(container, pod, status.latest(container["name"]))
 
 
 def spec_changed(container: Obj, status: ContainerStatus, spec_hash: Callable[[Obj], str]) -> bool:

@@ -31,9 +31,10 @@ from typing import Any
 
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
-from kubelite.kubelet.backoff import Backoff, format_duration
+from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.envvars import ConfigError, expand_command
 from kubelite.kubelet.images import ImagePuller, ImagePullError
+from kubelite.kubelet.status.messages import crash_loop_back_off_message, pod_full_name
 from kubelite.runtime import errors as runtime_errors
 from kubelite.runtime.cri import (
     ContainerState,
@@ -68,12 +69,6 @@ EnvMaker = Callable[[Obj, Obj], Awaitable[list[tuple[str, str]]]]
 MountMaker = Callable[[Obj, Obj, list[tuple[str, str]]], Awaitable[list[Mount]]]
 # Runs a lifecycle hook (postStart) in a container; returns an error message or "".
 HookRunner = Callable[[Obj, Obj, str, Obj], Awaitable[str]]
-
-
-def format_pod(pod: Obj) -> str:
-    """`name_namespace(uid)`, as the kubelet's format.Pod prints a pod in messages."""
-    md = pod["metadata"]
-    return f"{md['name']}_{md['namespace']}({md.get('uid', '')})"
 
 
 def field_path(pod: Obj, name: str) -> str:
@@ -238,16 +233,13 @@ class PodSyncer:
             key = backoff_key(pod, container)
             finished = previous.finished_at / 1e9
             if self.crash_backoff.in_backoff_since(key, finished):
-                delay = format_duration(self.crash_backoff.get(key))
                 await record(
                     "Warning",
                     "BackOff",
-                    f"Back-off restarting failed container {name} in pod {format_pod(pod)}",
+                    f"Back-off restarting failed container {name} in pod {pod_full_name(pod)}",
                     path,
                 )
-                message = (
-                    f"back-off {delay} restarting failed container={name} pod={format_pod(pod)}"
-                )
+                message = crash_loop_back_off_message(pod, name, self.crash_backoff.get(key))
                 self.reasons[(uid, name)] = (CRASH_LOOP_BACK_OFF, message)
                 result.retry(self.crash_backoff.remaining(key, finished))
                 return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubelite.kubelet.backoff import Backoff, format_duration
+from kubelite.kubelet.backoff import Backoff
 
 
 class Clock:
@@ -58,10 +58,3 @@ def test_gc_forgets_quiet_keys_only() -> None:
     backoff.next("new", clock.now)
     backoff.gc()
     assert backoff.get("old") == 0 and backoff.get("new") == 10
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(10, "10s"), (40, "40s"), (160, "2m40s"), (300, "5m0s")]
-)
-def test_delays_print_as_go_durations(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text

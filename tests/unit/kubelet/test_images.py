@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kubelite.kubelet import images
-from kubelite.kubelet.images import ImagePuller, ImagePullError, go_duration
+from kubelite.kubelet.images import ImagePuller, ImagePullError
 from kubelite.runtime import errors
 from kubelite.runtime.cri import Image, ImageConfig
 
@@ -132,10 +132,3 @@ async def test_an_invalid_reference_is_invalid_image_name() -> None:
 )
 def test_the_default_pull_policy_follows_the_tag(image: str, policy: str) -> None:
     assert images._default_policy(image) == policy
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(0.5234, "523ms"), (1.0944, "1.094s"), (2.0, "2s"), (65.2, "1m5.2s")]
-)
-def test_pull_times_print_as_go_durations(seconds: float, text: str) -> None:
-    assert go_duration(seconds) == text
