@@ -39,6 +39,8 @@ class Cluster:
     data_dir: Path
     cache_dir: Path
     extra_args: list[str] = field(default_factory=list)
+    # Whether the server runs its kubelet (real containers, root only); off for API tests.
+    agent: bool = False
     process: subprocess.Popen[str] | None = None
     url: str = ""
     log_path: Path | None = None
@@ -63,6 +65,7 @@ class Cluster:
                 "--bind-address",
                 "127.0.0.1",
                 *self.extra_args,
+                *([] if self.agent else ["--disable-agent"]),
             ],
             stdout=subprocess.PIPE,
             stderr=log,

@@ -27,7 +27,14 @@ def test_start_then_stop(tmp_path: Path):
     data = tmp_path / "data"
     port = _free_port()
     started = _kubelite(
-        "start", "--data-dir", str(data), "--https-port", str(port), "--bind-address", "127.0.0.1"
+        "start",
+        "--data-dir",
+        str(data),
+        "--https-port",
+        str(port),
+        "--bind-address",
+        "127.0.0.1",
+        "--disable-agent",
     )
     try:
         assert started.returncode == 0, started.stderr

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from kubelite.cli import (
+    agent,
     apply,
     control_plane,
     create,
@@ -67,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scheduler.add_arguments(scheduler_parser)
     scheduler_parser.set_defaults(run=scheduler.run)
+    agent_parser = commands.add_parser(
+        "agent", help="run a node: the kubelet and its container runtime"
+    )
+    agent.add_arguments(agent_parser)
+    agent_parser.set_defaults(run=agent.run)
     image_parser = commands.add_parser(
         "image", help="pull, list, inspect, remove, import, export and push images"
     )

@@ -16,7 +16,7 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -43,6 +43,9 @@ class ServerFlags:
     compaction_interval: float
     write_kubeconfig: Path | None
     disable_scheduler: bool = False
+    disable_agent: bool = False
+    # Passed to the agent this server runs for its own machine.
+    agent_args: list[str] = field(default_factory=list)
 
 
 def _env(name: str, default: str) -> str:
@@ -84,6 +87,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="do not run the scheduler here (run `kubelite scheduler` apart instead)",
     )
     parser.add_argument(
+        "--disable-agent",
+        action="store_true",
+        default=_env("DISABLE_AGENT", "") not in ("", "0", "false"),
+        help="run no kubelet here: a control-plane-only node",
+    )
+    parser.add_argument("--node-name", default=_env("NODE_NAME", ""), help="this node's name")
+    parser.add_argument(
+        "--pod-cidr", default=_env("POD_CIDR", ""), help="this node's pod addresses"
+    )
+    parser.add_argument(
+        "--bridge", default=_env("BRIDGE", ""), help="the bridge this node's pods are wired to"
+    )
+    parser.add_argument(
+        "--registries-config",
+        default=_env("REGISTRIES_CONFIG", ""),
+        help="registry mirrors and credentials for this node's image pulls "
+        "(default /etc/kubelite/registries.yaml)",
+    )
+    parser.add_argument(
         "--write-kubeconfig",
         default=_env("WRITE_KUBECONFIG", ""),
         help="also write the admin kubeconfig here",
@@ -100,6 +122,18 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         compaction_interval=args.compaction_interval,
         write_kubeconfig=Path(args.write_kubeconfig) if args.write_kubeconfig else None,
         disable_scheduler=args.disable_scheduler,
+        disable_agent=args.disable_agent,
+        agent_args=[
+            arg
+            for flag, value in (
+                ("--node-name", args.node_name),
+                ("--pod-cidr", args.pod_cidr),
+                ("--bridge", args.bridge),
+                ("--registries-config", args.registries_config),
+            )
+            if value
+            for arg in (flag, value)
+        ],
     )
 
 
@@ -170,6 +204,7 @@ async def serve(flags: ServerFlags) -> None:
         loop.add_signal_handler(sig, stop.set)
     await server.start()
     control_plane: Supervised | None = None
+    agent: Supervised | None = None
     try:
         assert server.pki is not None
         host = flags.bind_address if flags.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
@@ -186,9 +221,25 @@ async def serve(flags: ServerFlags) -> None:
             args.append("--disable-scheduler")
         control_plane = Supervised("control-plane", kubelite_argv(*args), child_env())
         control_plane.start()
+        if not flags.disable_agent:
+            if os.geteuid() == 0:
+                argv = kubelite_argv(
+                    "agent",
+                    "--kubeconfig",
+                    str(paths[0]),
+                    "--data-dir",
+                    str(flags.data_dir),
+                    *flags.agent_args,
+                )
+                agent = Supervised("agent", argv, child_env())
+                agent.start()
+            else:
+                print("not root: no kubelet runs on this node (--disable-agent)", flush=True)
         print(f"kubelite API server listening on {url}", flush=True)
         await stop.wait()
     finally:
+        if agent is not None:
+            await agent.stop()
         if control_plane is not None:
             await control_plane.stop()
         await server.stop()

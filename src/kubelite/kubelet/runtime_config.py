@@ -136,9 +136,9 @@ def spec_hash(container: Obj) -> str:
     return hashlib.sha256(orjson.dumps(container, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
-def pod_log_directory(pod: Obj) -> str:
+def pod_log_directory(pod: Obj, logs_root: str = POD_LOGS_ROOT) -> str:
     md = pod["metadata"]
-    return f"{POD_LOGS_ROOT}/{md['namespace']}_{md['name']}_{md['uid']}"
+    return f"{logs_root}/{md['namespace']}_{md['name']}_{md['uid']}"
 
 
 def container_log_path(container_name: str, restart_count: int) -> str:
@@ -220,7 +220,12 @@ def pod_cgroup_parent(pod: Obj, root: str = "/kubelite") -> str:
 
 
 def sandbox_config(
-    pod: Obj, *, attempt: int, node_dns: NodeDNS, cgroup_root: str
+    pod: Obj,
+    *,
+    attempt: int,
+    node_dns: NodeDNS,
+    cgroup_root: str,
+    logs_root: str = POD_LOGS_ROOT,
 ) -> PodSandboxConfig:
     md = pod["metadata"]
     spec = pod.get("spec") or {}
@@ -232,7 +237,7 @@ def sandbox_config(
     return PodSandboxConfig(
         metadata=PodSandboxMetadata(md["name"], md["uid"], md["namespace"], attempt),
         hostname=name,
-        log_directory=pod_log_directory(pod),
+        log_directory=pod_log_directory(pod, logs_root),
         dns_config=dns_config(pod, node_dns),
         port_mappings=port_mappings(pod),
         host_aliases=[

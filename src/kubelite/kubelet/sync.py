@@ -40,6 +40,7 @@ from kubelite.runtime.cri import (
     ContainerState,
     ImageService,
     Mount,
+    PodSandboxConfig,
     RuntimeService,
 )
 
@@ -126,6 +127,7 @@ class PodSyncer:
         node_dns: rc.NodeDNS,
         cgroup_root: str,
         memory_capacity: int,
+        logs_root: str = rc.POD_LOGS_ROOT,
         make_env: EnvMaker,
         make_mounts: MountMaker,
         run_hook: HookRunner,
@@ -137,6 +139,7 @@ class PodSyncer:
         self.crash_backoff = crash_backoff
         self.node_dns = node_dns
         self.cgroup_root = cgroup_root
+        self.logs_root = logs_root
         self.memory_capacity = memory_capacity
         self.make_env = make_env
         self.make_mounts = make_mounts
@@ -144,6 +147,15 @@ class PodSyncer:
         self.probe_result = probe_result
         # The reason cache: (pod uid, container name) -> (waiting reason, message).
         self.reasons: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def sandbox_config(self, pod: Obj, attempt: int) -> PodSandboxConfig:
+        return rc.sandbox_config(
+            pod,
+            attempt=attempt,
+            node_dns=self.node_dns,
+            cgroup_root=self.cgroup_root,
+            logs_root=self.logs_root,
+        )
 
     # --- what the runtime has -------------------------------------------------------------------
 
@@ -187,9 +199,7 @@ class PodSyncer:
                 result.changed = True
         sandbox_id = actions.sandbox_id
         if actions.create_sandbox:
-            config = rc.sandbox_config(
-                pod, attempt=actions.attempt, node_dns=self.node_dns, cgroup_root=self.cgroup_root
-            )
+            config = self.sandbox_config(pod, actions.attempt)
             try:
                 sandbox_id = await self.runtime.run_pod_sandbox(config)
             except runtime_errors.RuntimeFailure as e:
@@ -280,9 +290,7 @@ class PodSyncer:
             args=expand_command(container.get("args") or [], envs),
             memory_capacity=self.memory_capacity,
         )
-        sandbox_config = rc.sandbox_config(
-            pod, attempt=attempt, node_dns=self.node_dns, cgroup_root=self.cgroup_root
-        )
+        sandbox_config = self.sandbox_config(pod, attempt)
         try:
             container_id = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         except runtime_errors.RuntimeFailure as e:

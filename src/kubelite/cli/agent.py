@@ -1,0 +1,169 @@
+"""`kubelite agent`: run a node (the kubelet and its container runtime) against an API server.
+
+`kubelite server` starts one for its own machine (unless `--disable-agent`), with the admin
+kubeconfig; other machines run it with a kubeconfig of their own. Flags fill an `AgentFlags`
+(each also read from a `KUBELITE_AGENT_*` environment variable); the action checks them and
+hands over to `kubelite.kubelet.kubelet.Kubelet`.
+
+Where things live, under `--data-dir` (default /var/lib/kubelite):
+`images/` the image store, `runtime/` containers' writable layers, `run/runtime/` the
+runtime's records and pinned namespaces, `kubelet/pods/<uid>/` volumes, `logs/pods/` container
+logs (/var/log/pods for the default data directory, where Kubernetes keeps them).
+
+    kubelite agent --kubeconfig /var/lib/kubelite/kubeconfig.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kubelite.cli.service import run_service
+from kubelite.client.kubeconfig import ConfigError, load_config
+
+DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
+# k3s' default cluster CIDR's first node block: kubelite gives its single node the same.
+DEFAULT_POD_CIDR = "10.42.0.0/24"
+DEFAULT_BRIDGE = "kubelite0"
+
+
+@dataclass
+class AgentFlags:
+    kubeconfig: str | None
+    data_dir: Path
+    node_name: str
+    node_ip: str
+    pod_cidr: str
+    bridge: str
+    cluster_dns: list[str] = field(default_factory=list)
+    registries_config: Path | None = None
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"KUBELITE_AGENT_{name}", default)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
+    parser.add_argument(
+        "--data-dir",
+        default=_env("DATA_DIR", str(DEFAULT_DATA_DIR)),
+        help="where images, containers, volumes and logs live (default %(default)s)",
+    )
+    parser.add_argument(
+        "--node-name",
+        default=_env("NODE_NAME", ""),
+        help="the Node's name (default: this machine's host name)",
+    )
+    parser.add_argument(
+        "--node-ip",
+        default=_env("NODE_IP", ""),
+        help="the node's InternalIP (default: the address of the default route's interface)",
+    )
+    parser.add_argument(
+        "--pod-cidr",
+        default=_env("POD_CIDR", DEFAULT_POD_CIDR),
+        help="the addresses of this node's pods (default %(default)s)",
+    )
+    parser.add_argument(
+        "--bridge",
+        default=_env("BRIDGE", DEFAULT_BRIDGE),
+        help="the Linux bridge the pods are wired to (default %(default)s)",
+    )
+    parser.add_argument(
+        "--cluster-dns",
+        action="append",
+        default=[d for d in _env("CLUSTER_DNS", "").split(",") if d],
+        help="the cluster DNS server's address, for pods with dnsPolicy ClusterFirst",
+    )
+    parser.add_argument(
+        "--registries-config",
+        default=_env("REGISTRIES_CONFIG", ""),
+        help="mirrors and credentials of registries (default /etc/kubelite/registries.yaml)",
+    )
+
+
+def flags_from(args: argparse.Namespace) -> AgentFlags:
+    from kubelite.kubelet.node.machine import internal_ip
+
+    registries = args.registries_config or "/etc/kubelite/registries.yaml"
+    return AgentFlags(
+        kubeconfig=args.kubeconfig,
+        data_dir=Path(args.data_dir),
+        node_name=(args.node_name or socket.gethostname()).lower(),
+        node_ip=args.node_ip or internal_ip(),
+        pod_cidr=args.pod_cidr,
+        bridge=args.bridge,
+        cluster_dns=list(args.cluster_dns),
+        registries_config=Path(registries),
+    )
+
+
+def logs_root(data_dir: Path) -> Path:
+    return Path("/var/log/pods") if data_dir == DEFAULT_DATA_DIR else data_dir / "logs" / "pods"
+
+
+async def serve(flags: AgentFlags) -> None:
+    # Imported here: the other commands need none of the runtime.
+    from kubelite.apiserver.version import version_info
+    from kubelite.client.api import APIClient
+    from kubelite.kubelet.kubelet import Kubelet, KubeletConfig
+    from kubelite.runtime.images import LocalImageService
+    from kubelite.runtime.sandbox.cni import NetworkOptions
+    from kubelite.runtime.service import OciRuntimeService
+
+    config = load_config(kubeconfig=flags.kubeconfig)
+    data = flags.data_dir
+    registries = flags.registries_config
+    images = LocalImageService(
+        data / "images",
+        registries_config=registries if registries and registries.exists() else None,
+        docker_config=Path.home() / ".docker" / "config.json",
+    )
+    runtime = OciRuntimeService(
+        image_service=images,
+        state_dir=data / "run" / "runtime",
+        root_dir=data / "runtime",
+        network=NetworkOptions(bridge=flags.bridge, subnet=flags.pod_cidr),
+    )
+    kubelet_config = KubeletConfig(
+        node_name=flags.node_name,
+        root_dir=data / "kubelet",
+        node_ip=flags.node_ip,
+        kubelet_version=version_info()["gitVersion"],
+        pod_cidr=flags.pod_cidr,
+        cluster_dns=flags.cluster_dns,
+        logs_root=str(logs_root(data)),
+    )
+    kubelet_config.root_dir.mkdir(parents=True, exist_ok=True)
+    async with APIClient(config, user_agent=f"kubelet/{flags.node_name}") as client:
+        kubelet = Kubelet(client, kubelet_config, runtime, images)
+        task = asyncio.create_task(kubelet.run(), name="kubelet")
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await images.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from kubelite.cli.control_plane import die_with_parent
+
+    if os.geteuid() != 0:
+        print("error: kubelite agent runs containers and must run as root", file=sys.stderr)
+        return 1
+    die_with_parent()
+    try:
+        run_service(serve(flags_from(args)))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0

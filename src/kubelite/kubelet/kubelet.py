@@ -1,0 +1,445 @@
+"""The kubelet: the node agent that makes the pods bound to its node real, and reports them.
+
+It puts together what the other modules of this package do, the way Kubernetes' kubelet
+(`pkg/kubelet/kubelet.go`) does:
+
+- `node.heartbeat` registers the Node and keeps its lease and status fresh;
+- an informer watches the pods bound to this node (`spec.nodeName=<node>`); each pod gets a
+  `PodWorker`, woken when the pod changes, when one of its containers exits (the runtime's
+  events, no polling) and when a probe result changes;
+- a worker's sync prepares the pod's volumes, runs `sync.PodSyncer.sync_pod` (sandbox, init
+  containers, containers, restarts with back-off), computes the status with `status` and hands
+  it to the `StatusManager`;
+- a pod being deleted, or one that reached Succeeded or Failed, has its containers stopped
+  (preStop hook, stop signal, SIGKILL after the grace period); a deleted pod then loses its
+  containers, sandbox and volumes, and the kubelet confirms the deletion to the API server
+  (a DELETE with grace period 0 and the pod's uid), as the kubelet's status manager does once
+  `canBeDeleted`;
+- at start it adopts what the runtime already runs (a restarted kubelet restarts nothing) and
+  removes sandboxes of pods the API server no longer has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import shutil
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubelite.client.api import APIClient, Resource
+from kubelite.client.errors import (
+    APIConflictError,
+    APIConnectionError,
+    APIError,
+    APINotFoundError,
+)
+from kubelite.client.events import EventRecorder
+from kubelite.client.informer import Informer
+from kubelite.kubelet import envvars
+from kubelite.kubelet import pod_actions as pa
+from kubelite.kubelet import runtime_config as rc
+from kubelite.kubelet import status as podstatus
+from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.images import ImagePuller
+from kubelite.kubelet.node import status as node_shapes
+from kubelite.kubelet.node.heartbeat import NodeHeartbeat
+from kubelite.kubelet.pod_workers import PodWorker
+from kubelite.kubelet.status_manager import PODS, StatusManager
+from kubelite.kubelet.sync import PodSyncer
+from kubelite.kubelet.volumes import (
+    FAILED_MOUNT,
+    MountedVolume,
+    VolumeSetupError,
+    mounts_for,
+    prepare_volumes,
+    teardown_volumes,
+)
+from kubelite.runtime import errors as runtime_errors
+from kubelite.runtime.cri import ContainerState, ImageService, Mount, RuntimeService
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+CONFIG_MAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
+SECRETS = Resource("", "v1", "secrets", kind="Secret")
+
+# How soon a pod whose volumes could not be set up is tried again.
+VOLUME_RETRY = 2.0
+# Terminal phases: a pod in one never runs again.
+TERMINAL_PHASES = ("Succeeded", "Failed")
+
+
+@dataclass(frozen=True)
+class KubeletConfig:
+    """What the kubelet's flags say (KubeletConfiguration's subset kubelite acts on)."""
+
+    node_name: str
+    root_dir: Path  # pods' volumes and termination-message files live under it
+    node_ip: str
+    kubelet_version: str
+    runtime_version: str = "0.1.0"
+    pod_cidr: str = ""
+    cluster_dns: list[str] = field(default_factory=list)
+    cluster_domain: str = rc.DEFAULT_CLUSTER_DOMAIN
+    cgroup_root: str = "/kubelite"
+    max_pods: int = node_shapes.DEFAULT_MAX_PODS
+    logs_root: str = rc.POD_LOGS_ROOT
+
+
+class _ApiLookup:
+    """ConfigMaps and Secrets read from the API server when a container needs them."""
+
+    def __init__(self, client: APIClient) -> None:
+        self.client = client
+
+    async def _get(self, resource: Resource, namespace: str, name: str) -> Obj | None:
+        try:
+            return await self.client.get(resource, name, namespace=namespace)
+        except APINotFoundError:
+            return None
+
+    def config_map(self, namespace: str, name: str) -> Awaitable[Obj | None]:
+        return self._get(CONFIG_MAPS, namespace, name)
+
+    def secret(self, namespace: str, name: str) -> Awaitable[Obj | None]:
+        return self._get(SECRETS, namespace, name)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class Kubelet:
+    def __init__(
+        self,
+        client: APIClient,
+        config: KubeletConfig,
+        runtime: RuntimeService,
+        images: ImageService,
+        *,
+        probes: Any = None,
+        run_hook: Any = None,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.runtime = runtime
+        self.images = images
+        self.recorder = EventRecorder(client, "kubelet", config.node_name)
+        self.status_manager = StatusManager(client)
+        self.heartbeat = NodeHeartbeat(
+            client,
+            node_shapes.NodeConfig(
+                name=config.node_name,
+                internal_ip=config.node_ip,
+                kubelet_version=config.kubelet_version,
+                runtime_version=config.runtime_version,
+                pod_cidr=config.pod_cidr,
+                max_pods=config.max_pods,
+            ),
+            config.root_dir,
+        )
+        self.lookup = _ApiLookup(client)
+        # What env and volumes read of the node: its allocatable resources stand in for unset
+        # limits (resourceFieldRef, tmpfs sizes).
+        self.node_facts: Obj = {
+            "status": {
+                "allocatable": node_shapes.allocatable(self.heartbeat.machine, config.max_pods)
+            }
+        }
+        self.probes = probes
+        self._run_hook = run_hook
+        self.syncer = PodSyncer(
+            runtime,
+            images,
+            puller=ImagePuller(images),
+            # Containers' finish times are wall-clock times: so is the crash back-off's clock.
+            crash_backoff=Backoff(time.time),
+            node_dns=rc.NodeDNS(
+                cluster_dns=list(config.cluster_dns), cluster_domain=config.cluster_domain
+            ),
+            cgroup_root=config.cgroup_root,
+            memory_capacity=self.heartbeat.machine.memory_bytes,
+            logs_root=config.logs_root,
+            make_env=self._make_env,
+            make_mounts=self._make_mounts,
+            run_hook=self._hook,
+            probe_result=self._probe_result,
+        )
+        self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={config.node_name}")
+        self.pods.add_handler(self._on_pod)
+        self.workers: dict[str, PodWorker] = {}
+        self._volumes: dict[str, dict[str, MountedVolume]] = {}
+        self._sandbox_owner: dict[str, str] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # --- paths ----------------------------------------------------------------------------------
+
+    def pod_dir(self, uid: str) -> Path:
+        return self.config.root_dir / "pods" / uid
+
+    # --- wiring ---------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        self._tasks = [
+            asyncio.create_task(self.heartbeat.run(), name="kubelet-heartbeat"),
+            asyncio.create_task(self.status_manager.run(), name="kubelet-status"),
+            asyncio.create_task(self._runtime_events(), name="kubelet-runtime-events"),
+        ]
+        try:
+            await self.heartbeat.registered.wait()
+            self.pods.start()
+            await self.pods.wait_synced()
+            await self._remove_orphans()
+            log.info("kubelet on node %s started", self.config.node_name)
+            await asyncio.gather(*self._tasks)
+        finally:
+            await self.pods.stop()
+            for worker in list(self.workers.values()):
+                await worker.stop()
+            for task in self._tasks:
+                task.cancel()
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await self.status_manager.close()
+
+    def _on_pod(self, event_type: str, pod: Obj) -> None:
+        uid = pod["metadata"].get("uid", "")
+        worker = self.workers.get(uid)
+        if event_type == "DELETED":
+            if worker is not None:
+                worker.removed = True
+                worker.update(pod)
+            return
+        if worker is None:
+            worker = self.workers[uid] = PodWorker(pod, self.sync_pod_worker)
+            worker.start()
+        else:
+            worker.update(pod)
+
+    async def _runtime_events(self) -> None:
+        """Container exits, as the runtime reports them: wake the pod's worker at once."""
+        async for event in self.runtime.events():
+            uid = self._sandbox_owner.get(event.sandbox_id)
+            if uid is None:
+                with contextlib.suppress(runtime_errors.RuntimeFailure):
+                    sandbox = await self.runtime.pod_sandbox_status(event.sandbox_id)
+                    uid = sandbox.metadata.uid
+                    self._sandbox_owner[event.sandbox_id] = uid
+            worker = self.workers.get(uid or "")
+            if worker is not None:
+                worker.wake()
+
+    def wake_pod(self, uid: str) -> None:
+        """Wake a pod's worker (a probe result changed)."""
+        worker = self.workers.get(uid)
+        if worker is not None:
+            worker.wake()
+
+    async def _remove_orphans(self) -> None:
+        """Sandboxes of pods the API server does not have (deleted while the kubelet was
+        away) are stopped and removed (HandlePodCleanups)."""
+        known = {p["metadata"].get("uid") for p in self.pods.list()}
+        for sandbox in await self.runtime.list_pod_sandboxes():
+            self._sandbox_owner[sandbox.id] = sandbox.metadata.uid
+            if sandbox.metadata.uid in known:
+                continue
+            log.info("removing the sandbox of a pod that is gone: %s", sandbox.metadata.name)
+            for container in await self.runtime.list_containers(sandbox.id):
+                with contextlib.suppress(runtime_errors.RuntimeFailure):
+                    await self.runtime.stop_container(container.id, 0)
+            with contextlib.suppress(runtime_errors.RuntimeFailure):
+                await self.runtime.stop_pod_sandbox(sandbox.id)
+                await self.runtime.remove_pod_sandbox(sandbox.id)
+            self._cleanup_pod_dir(sandbox.metadata.uid)
+
+    # --- what a sync needs ------------------------------------------------------------------
+
+    def _recorder(self, pod: Obj):  # type: ignore[no-untyped-def]
+        async def record(kind: str, reason: str, message: str, field_path: str) -> None:
+            await self.recorder.event(pod, kind, reason, message, field_path=field_path)
+
+        return record
+
+    async def _make_env(self, pod: Obj, container: Obj) -> list[tuple[str, str]]:
+        status = self.status_manager.last_sent(pod) or pod.get("status") or {}
+        made = await envvars.container_env(
+            pod,
+            container,
+            lookup=self.lookup,
+            node=self.node_facts,
+            pod_ips=[ip["ip"] for ip in status.get("podIPs") or ()],
+            host_ips=[self.config.node_ip],
+        )
+        for message in made.invalid_names:
+            await self.recorder.event(pod, "Warning", "InvalidEnvironmentVariableNames", message)
+        return made.env
+
+    async def _make_mounts(
+        self, pod: Obj, container: Obj, env: list[tuple[str, str]]
+    ) -> list[Mount]:
+        volumes = self._volumes.get(pod["metadata"]["uid"], {})
+        mounts = mounts_for(
+            container, volumes, env=env, pod_dir=self.pod_dir(pod["metadata"]["uid"])
+        )
+        path = container.get("terminationMessagePath") or "/dev/termination-log"
+        # The file a container writes its termination message to: a fresh one per instance.
+        holder = self.pod_dir(pod["metadata"]["uid"]) / "containers" / container["name"]
+        holder.mkdir(parents=True, exist_ok=True)
+        message_file = holder / f"{len(list(holder.iterdir())):08x}"
+        message_file.touch(mode=0o666)
+        message_file.chmod(0o666)
+        mounts.append(Mount(container_path=path, host_path=str(message_file)))
+        return mounts
+
+    async def _hook(self, pod: Obj, container: Obj, container_id: str, handler: Obj) -> str:
+        if self._run_hook is None:
+            return ""
+        result: str = await self._run_hook(pod, container, container_id, handler)
+        return result
+
+    def _probe_result(self, container_id: str, kind: str) -> str | None:
+        if self.probes is None:
+            return None
+        result: str | None = self.probes.result(container_id, kind)
+        return result
+
+    # --- one sync -----------------------------------------------------------------------------
+
+    async def sync_pod_worker(self, worker: PodWorker) -> bool:
+        """One sync of a pod; True when the pod is gone and its worker can end."""
+        pod = worker.pod
+        md = pod["metadata"]
+        record = self._recorder(pod)
+        runtime_status = await self.syncer.runtime_status(worker.uid)
+        for sandbox in runtime_status.sandboxes:
+            self._sandbox_owner[sandbox.id] = worker.uid
+        deleting = worker.removed or bool(md.get("deletionTimestamp"))
+        phase = (pod.get("status") or {}).get("phase")
+        if deleting or worker.terminated or phase in TERMINAL_PHASES:
+            return await self._terminate(worker, runtime_status, record, deleting=deleting)
+
+        try:
+            self._volumes[worker.uid] = await prepare_volumes(
+                pod, self.pod_dir(worker.uid), lookup=self.lookup, node=self.node_facts
+            )
+        except VolumeSetupError as e:
+            for error in e.errors:
+                await record("Warning", FAILED_MOUNT, error.event_message, "")
+            self._report(pod, runtime_status)
+            worker.sync_in(VOLUME_RETRY)
+            return False
+        result = await self.syncer.sync_pod(pod, runtime_status, record)
+        runtime_status = await self.syncer.runtime_status(worker.uid)
+        status = self._report(pod, runtime_status)
+        if status.get("phase") in TERMINAL_PHASES:
+            worker.terminated = True
+            worker.wake()
+        if result.retry_after is not None:
+            worker.sync_in(result.retry_after)
+        return False
+
+    def _observed(
+        self, pod: Obj, runtime_status: pa.PodRuntimeStatus, *, terminal: bool = False
+    ) -> podstatus.PodRuntimeState:
+        uid = pod["metadata"]["uid"]
+        facts: dict[str, podstatus.ContainerRuntimeState] = {}
+        spec = pod.get("spec") or {}
+        for container in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]:
+            name = container["name"]
+            reason, message = self.syncer.reasons.get((uid, name), ("", ""))
+            current = runtime_status.latest(name)
+            ready = None
+            started = None
+            if self.probes is not None and current is not None:
+                if container.get("readinessProbe"):
+                    ready = self.probes.ready(current.id)
+                if container.get("startupProbe"):
+                    started = self.probes.started(current.id)
+            facts[name] = podstatus.ContainerRuntimeState(
+                waiting_reason=reason,
+                waiting_message=message,
+                readiness_probe=ready,
+                startup_probe=started,
+            )
+        return podstatus.PodRuntimeState(
+            containers=podstatus.containers_by_name(runtime_status.containers, facts),
+            sandboxes=runtime_status.sandboxes,
+            host_ips=[self.config.node_ip],
+            pod_is_terminal=terminal,
+        )
+
+    def _report(
+        self, pod: Obj, runtime_status: pa.PodRuntimeStatus, *, terminal: bool = False
+    ) -> Obj:
+        observed = self._observed(pod, runtime_status, terminal=terminal)
+        status = podstatus.generate_pod_status(
+            pod, observed, now=_now(), old_status=self.status_manager.last_sent(pod)
+        )
+        self.status_manager.set_status(pod, status)
+        return status
+
+    async def _terminate(
+        self,
+        worker: PodWorker,
+        runtime_status: pa.PodRuntimeStatus,
+        record: Any,
+        *,
+        deleting: bool,
+    ) -> bool:
+        """Stop the pod's containers for good; once deleted, remove everything and confirm."""
+        pod = worker.pod
+        running = any(
+            c.state == ContainerState.CONTAINER_RUNNING for c in runtime_status.containers
+        )
+        if running or any(s.state.value == "SANDBOX_READY" for s in runtime_status.sandboxes):
+            grace = pod["metadata"].get("deletionGracePeriodSeconds") if deleting else None
+            await self.syncer.kill_pod(pod, runtime_status, record, grace_override=grace)
+            runtime_status = await self.syncer.runtime_status(worker.uid)
+        worker.terminated = True
+        if not worker.removed:
+            self._report(pod, runtime_status, terminal=True)
+            await self.status_manager.flush()
+        if not deleting:
+            return False  # Succeeded or Failed: containers stay (for logs) until deleted
+        await self.syncer.remove_pod(runtime_status)
+        self._cleanup_pod_dir(worker.uid)
+        if not worker.removed:
+            await self._confirm_deletion(pod)
+        self.status_manager.forget(pod)
+        self.workers.pop(worker.uid, None)
+        self._volumes.pop(worker.uid, None)
+        return True
+
+    def _cleanup_pod_dir(self, uid: str) -> None:
+        pod_dir = self.pod_dir(uid)
+        try:
+            teardown_volumes(pod_dir)
+        except OSError as e:
+            log.warning("tearing down the volumes of pod %s failed: %s", uid, e)
+            return
+        shutil.rmtree(pod_dir, ignore_errors=True)
+
+    async def _confirm_deletion(self, pod: Obj) -> None:
+        """The containers are gone: let the API server remove the pod object (grace 0)."""
+        md = pod["metadata"]
+        try:
+            await self.client.delete(
+                PODS,
+                md["name"],
+                namespace=md["namespace"],
+                grace_period_seconds=0,
+                preconditions={"uid": md["uid"]},
+            )
+        except (APINotFoundError, APIConflictError):
+            pass
+        except (APIError, APIConnectionError) as e:
+            log.warning("confirming the deletion of pod %s failed: %s", md["name"], e)
