@@ -1,14 +1,14 @@
 """Getting a built archive somewhere else: kubelite's image store, or a registry.
 
-Pushing goes through skopeo, which reads OCI archives directly and speaks the distribution
-protocol, including plain HTTP to a loopback registry such as Debian's docker-registry
-(`--dest-tls-verify=false`).
+Both go through kubelite's own image store: loading imports the archive into a data dir's
+store; pushing imports it into a throwaway store and pushes each name with the store's OCI
+distribution client (plain HTTP for a loopback registry such as Debian's docker-registry).
 """
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
+import tempfile
 from pathlib import Path
 
 from .oci import Reference
@@ -46,20 +46,20 @@ def load(archive: Path, data_dir: Path) -> list[str]:
 
 def push(archive: Path, references: list[Reference], registry: str) -> None:
     """Copy every name in the archive to `registry`, under its repository path and tag."""
-    for ref in references:
-        dest = f"docker://{registry}/{ref.repository}:{ref.tag}"
-        done = subprocess.run(
-            [
-                "skopeo",
-                "copy",
-                "--quiet",
-                "--dest-tls-verify=false",
-                f"oci-archive:{archive}:{ref.tag}",
-                dest,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise PublishError(f"skopeo copy to {dest}: {done.stderr.strip()}")
+    try:
+        from kubelite.runtime.images import LocalImageService
+    except ImportError as e:
+        raise PublishError(f"--push: kubelite's image store is not importable: {e}") from e
+    from kubelite.runtime.errors import ImageError
+
+    async def push_all(store_dir: Path) -> None:
+        async with LocalImageService(store_dir) as store:
+            await store.import_archive(archive)
+            for ref in references:
+                await store.push_image(str(ref), f"{registry}/{ref.repository}:{ref.tag}")
+
+    with tempfile.TemporaryDirectory(prefix="kubelite-push-") as tmp:
+        try:
+            asyncio.run(push_all(Path(tmp)))
+        except ImageError as e:
+            raise PublishError(f"--push to {registry}: {e}") from e

@@ -17,10 +17,11 @@ SUDO=""
 # python3-venv: the virtual environment; etcd-server: the peer the benchmarks compare with.
 # The container runtime: runc (crun optional), conmon, the CNI plugins, iptables for hostPort;
 # busybox-static and docker-registry (with htpasswd from apache2-utils) for the runtime's tests
-# and the example images; podman is the peer the runtime's benchmark compares with.
+# and the example images; skopeo checks images against a second OCI implementation in tests;
+# podman is the peer the runtime's benchmark compares with.
 packages=(python3 python3-venv python3-pip etcd-server
     runc crun conmon containernetworking-plugins iptables
-    busybox-static docker-registry apache2-utils podman)
+    busybox-static docker-registry apache2-utils skopeo podman)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
