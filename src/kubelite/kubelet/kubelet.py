@@ -47,9 +47,11 @@ from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet import status as podstatus
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.images import ImagePuller
+from kubelite.kubelet.lifecycle import run_hook
 from kubelite.kubelet.node import status as node_shapes
 from kubelite.kubelet.node.heartbeat import NodeHeartbeat
 from kubelite.kubelet.pod_workers import PodWorker
+from kubelite.kubelet.prober import ProbeManager
 from kubelite.kubelet.status_manager import PODS, StatusManager
 from kubelite.kubelet.sync import PodSyncer
 from kubelite.kubelet.volumes import (
@@ -123,9 +125,6 @@ class Kubelet:
         config: KubeletConfig,
         runtime: RuntimeService,
         images: ImageService,
-        *,
-        probes: Any = None,
-        run_hook: Any = None,
     ) -> None:
         self.client = client
         self.config = config
@@ -153,8 +152,10 @@ class Kubelet:
                 "allocatable": node_shapes.allocatable(self.heartbeat.machine, config.max_pods)
             }
         }
-        self.probes = probes
-        self._run_hook = run_hook
+        self.probes = ProbeManager(runtime, record=self._probe_event, pod_ip=self._pod_ip)
+        self.probes.on_change(lambda update: self.wake_pod(update.pod_uid))
+        # Running containers the probe manager was told about: container id -> pod uid.
+        self._probed: dict[str, str] = {}
         self.syncer = PodSyncer(
             runtime,
             images,
@@ -209,6 +210,7 @@ class Kubelet:
             for task in self._tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await self.probes.close()
             await self.status_manager.close()
 
     def _on_pod(self, event_type: str, pod: Obj) -> None:
@@ -301,16 +303,49 @@ class Kubelet:
         return mounts
 
     async def _hook(self, pod: Obj, container: Obj, container_id: str, handler: Obj) -> str:
-        if self._run_hook is None:
-            return ""
-        result: str = await self._run_hook(pod, container, container_id, handler)
-        return result
+        return await run_hook(
+            pod,
+            container,
+            container_id,
+            handler,
+            runtime=self.runtime,
+            pod_ip=self._pod_ip,
+            record=self._recorder(pod),
+        )
 
     def _probe_result(self, container_id: str, kind: str) -> str | None:
-        if self.probes is None:
-            return None
-        result: str | None = self.probes.result(container_id, kind)
-        return result
+        return self.probes.result(container_id, kind)
+
+    async def _probe_event(
+        self, pod: Obj, kind: str, reason: str, message: str, field_path: str
+    ) -> None:
+        await self.recorder.event(pod, kind, reason, message, field_path=field_path)
+
+    def _pod_ip(self, uid: str) -> str:
+        worker = self.workers.get(uid)
+        if worker is None:
+            return ""
+        status = self.status_manager.last_sent(worker.pod) or worker.pod.get("status") or {}
+        return str(status.get("podIP") or "")
+
+    def _track_probes(self, pod: Obj, runtime_status: pa.PodRuntimeStatus) -> None:
+        """Tell the probe manager which containers run now and which stopped."""
+        uid = pod["metadata"]["uid"]
+        self.probes.add_pod(pod)
+        running = set()
+        for container in runtime_status.containers:
+            if container.state != ContainerState.CONTAINER_RUNNING:
+                continue
+            running.add(container.id)
+            if container.id not in self._probed:
+                self._probed[container.id] = uid
+                self.probes.container_started(
+                    pod, container.metadata.name, container.id, container.started_at
+                )
+        for container_id, owner in list(self._probed.items()):
+            if owner == uid and container_id not in running:
+                del self._probed[container_id]
+                self.probes.container_stopped(container_id)
 
     # --- one sync -----------------------------------------------------------------------------
 
@@ -339,6 +374,7 @@ class Kubelet:
             return False
         result = await self.syncer.sync_pod(pod, runtime_status, record)
         runtime_status = await self.syncer.runtime_status(worker.uid)
+        self._track_probes(pod, runtime_status)
         status = self._report(pod, runtime_status)
         if status.get("phase") in TERMINAL_PHASES:
             worker.terminated = True
@@ -359,7 +395,7 @@ class Kubelet:
             current = runtime_status.latest(name)
             ready = None
             started = None
-            if self.probes is not None and current is not None:
+            if current is not None:
                 if container.get("readinessProbe"):
                     ready = self.probes.ready(current.id)
                 if container.get("startupProbe"):
@@ -415,6 +451,10 @@ class Kubelet:
         if not worker.removed:
             await self._confirm_deletion(pod)
         self.status_manager.forget(pod)
+        self.probes.remove_pod(worker.uid)
+        for container_id, owner in list(self._probed.items()):
+            if owner == worker.uid:
+                del self._probed[container_id]
         self.workers.pop(worker.uid, None)
         self._volumes.pop(worker.uid, None)
         return True

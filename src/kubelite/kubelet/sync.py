@@ -22,6 +22,7 @@ succeeds.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -34,7 +35,8 @@ from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.envvars import ConfigError, expand_command
 from kubelite.kubelet.images import ImagePuller, ImagePullError
-from kubelite.kubelet.status.messages import crash_loop_back_off_message, pod_full_name
+from kubelite.kubelet.podref import field_path, format_pod
+from kubelite.kubelet.status.messages import crash_loop_back_off_message
 from kubelite.runtime import errors as runtime_errors
 from kubelite.runtime.cri import (
     ContainerState,
@@ -70,14 +72,6 @@ EnvMaker = Callable[[Obj, Obj], Awaitable[list[tuple[str, str]]]]
 MountMaker = Callable[[Obj, Obj, list[tuple[str, str]]], Awaitable[list[Mount]]]
 # Runs a lifecycle hook (postStart) in a container; returns an error message or "".
 HookRunner = Callable[[Obj, Obj, str, Obj], Awaitable[str]]
-
-
-def field_path(pod: Obj, name: str) -> str:
-    """The event field path of a container: `spec.containers{app}` or `spec.initContainers{i}`."""
-    spec = pod.get("spec") or {}
-    if any(c.get("name") == name for c in spec.get("initContainers") or ()):
-        return f"spec.initContainers{{{name}}}"
-    return f"spec.containers{{{name}}}"
 
 
 def backoff_key(pod: Obj, container: Obj) -> str:
@@ -246,7 +240,7 @@ class PodSyncer:
                 await record(
                     "Warning",
                     "BackOff",
-                    f"Back-off restarting failed container {name} in pod {pod_full_name(pod)}",
+                    f"Back-off restarting failed container {name} in pod {format_pod(pod)}",
                     path,
                 )
                 message = crash_loop_back_off_message(pod, name, self.crash_backoff.get(key))
@@ -343,7 +337,12 @@ class PodSyncer:
         if hook and container is not None:
             # The hook's time counts against the grace period.
             started = time.monotonic()
-            problem = await self.run_hook(pod, container, container_id, hook)
+            try:
+                # The hook runs within the grace period, never past it.
+                async with asyncio.timeout(grace):
+                    problem = await self.run_hook(pod, container, container_id, hook)
+            except TimeoutError:
+                problem = f"PreStopHook did not finish within the grace period of {grace}s"
             if problem:
                 await record(
                     "Warning",

@@ -6,7 +6,7 @@ The kubelet's sync loop records them in its reason cache when a start fails or i
 
 from __future__ import annotations
 
-from kubelite.api import meta
+from kubelite.kubelet.podref import format_pod
 from kubelite.kubelet.status._podutil import Obj
 
 
@@ -15,19 +15,13 @@ def crash_loop_back_off_message(pod: Obj, container_name: str, back_off_seconds:
     (kuberuntime_manager.go doBackOff, with the pod as format.Pod prints it)."""
     return (
         f"back-off {go_duration(back_off_seconds)} restarting failed "
-        f"container={container_name} pod={pod_full_name(pod)}"
+        f"container={container_name} pod={format_pod(pod)}"
     )
 
 
 def image_pull_back_off_message(image: str) -> str:
     """`Back-off pulling image "nginx:nope"` (images/image_manager.go)."""
     return f'Back-off pulling image "{image}"'
-
-
-def pod_full_name(pod: Obj) -> str:
-    """format.Pod: `name_namespace(uid)`."""
-    uid = meta.get_path(pod, "metadata", "uid", default="")
-    return f"{meta.name_of(pod)}_{meta.namespace_of(pod)}({uid})"
 
 
 def go_duration(seconds: float) -> str:
