@@ -1,0 +1,211 @@
+"""The pod network: CNI plugins called as executables, per the CNI specification.
+
+Each plugin is run with `CNI_COMMAND`, `CNI_CONTAINERID`, `CNI_NETNS`, `CNI_IFNAME`, `CNI_PATH`
+in its environment and its network configuration on stdin; in a conflist, ADD runs the plugins
+in order and hands each the previous one's result as `prevResult`, DEL runs them in reverse
+(CNI spec 1.0, "Execution Protocol" and "Network configuration lists"). Two networks are set
+up per pod, as containerd does: `loopback` on `lo`, and the pod network on `eth0`: `bridge` with
+`host-local` IPAM, then `portmap` for the pod's hostPorts (a `portMappings` capability, given
+in `runtimeConfig`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubelite.runtime import cri
+from kubelite.runtime.errors import NetworkError
+
+CNI_VERSION = "1.0.0"  # the newest version the Debian plugins (1.1.1) speak
+CNI_PLUGIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
+POD_IFNAME = "eth0"  # the interface name Kubernetes' runtimes give the pod network
+NETWORK_NAME = "kubelite"
+DEFAULT_BRIDGE = "kubelite0"
+DEFAULT_SUBNET = "10.42.0.0/24"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkOptions:
+    """The pod network the runtime generates its conflist from."""
+
+    bridge: str = DEFAULT_BRIDGE
+    subnet: str = DEFAULT_SUBNET
+    plugin_dir: Path = CNI_PLUGIN_DIR
+    # More plugins chained after portmap (e.g. `bandwidth`, `tuning`), as they would appear
+    # in a conflist's "plugins".
+    extra_plugins: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def gateway(self) -> str:
+        """The bridge's own address: host-local's default gateway, the subnet's first host."""
+        return str(next(ipaddress.ip_network(self.subnet).hosts()))
+
+
+def conflist(options: NetworkOptions, ipam_dir: Path) -> dict[str, Any]:
+    """The pod network's conflist."""
+    return {
+        "cniVersion": CNI_VERSION,
+        "name": NETWORK_NAME,
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": options.bridge,
+                "isGateway": True,
+                "ipMasq": True,
+                "hairpinMode": True,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": options.subnet}]],
+                    "routes": [{"dst": "0.0.0.0/0"}],
+                    "dataDir": str(ipam_dir),
+                },
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+            *options.extra_plugins,
+        ],
+    }
+
+
+LOOPBACK_CONFIG = {"cniVersion": CNI_VERSION, "name": "cni-loopback", "type": "loopback"}
+
+
+def _runtime_config(plugin: dict[str, Any], ports: list[cri.PortMapping]) -> dict[str, Any]:
+    """The runtimeConfig a plugin asked for through its `capabilities` (CNI CONVENTIONS.md)."""
+    if not plugin.get("capabilities", {}).get("portMappings"):
+        return {}
+    return {
+        "portMappings": [
+            {
+                "hostPort": p.host_port,
+                "containerPort": p.container_port,
+                "protocol": p.protocol.lower(),
+                **({"hostIP": p.host_ip} if p.host_ip else {}),
+            }
+            for p in ports
+            if p.host_port
+        ]
+    }
+
+
+class CniNetwork:
+    """ADD and DEL of a pod's networks, from one generated conflist."""
+
+    def __init__(self, options: NetworkOptions, ipam_dir: Path) -> None:
+        self.options = options
+        self.conflist = conflist(options, ipam_dir)
+
+    async def add(
+        self, sandbox_id: str, netns: Path, ports: list[cri.PortMapping]
+    ) -> dict[str, Any]:
+        """Attach the pod; return the pod network's CNI result. Undoes itself on failure."""
+        try:
+            await self._exec(LOOPBACK_CONFIG, "ADD", sandbox_id, netns, "lo")
+            result: dict[str, Any] = {}
+            for plugin in self.conflist["plugins"]:
+                conf = self._plugin_conf(plugin, ports, result)
+                result = await self._exec(conf, "ADD", sandbox_id, netns, POD_IFNAME)
+        except NetworkError:
+            await self.delete(sandbox_id, netns, ports, {})
+            raise
+        return result
+
+    async def delete(
+        self,
+        sandbox_id: str,
+        netns: Path | None,
+        ports: list[cri.PortMapping],
+        prev_result: dict[str, Any],
+    ) -> None:
+        """Detach the pod: its IP lease, bridge port and iptables rules go. Raises the first
+        plugin error after trying every plugin, so one failure does not strand the rest."""
+        first_error: NetworkError | None = None
+        for plugin in reversed(self.conflist["plugins"]):
+            conf = self._plugin_conf(plugin, ports, prev_result)
+            try:
+                await self._exec(conf, "DEL", sandbox_id, netns, POD_IFNAME)
+            except NetworkError as e:
+                first_error = first_error or e
+        if first_error is not None:
+            raise first_error
+
+    def _plugin_conf(
+        self, plugin: dict[str, Any], ports: list[cri.PortMapping], prev: dict[str, Any]
+    ) -> dict[str, Any]:
+        conf = {"cniVersion": CNI_VERSION, "name": NETWORK_NAME, **plugin}
+        runtime_config = _runtime_config(plugin, ports)
+        if runtime_config:
+            conf["runtimeConfig"] = runtime_config
+        if prev:
+            conf["prevResult"] = prev
+        return conf
+
+    async def _exec(
+        self,
+        conf: dict[str, Any],
+        command: str,
+        sandbox_id: str,
+        netns: Path | None,
+        ifname: str,
+    ) -> dict[str, Any]:
+        plugin_type = conf["type"]
+        binary = self.options.plugin_dir / plugin_type
+        if not os.access(binary, os.X_OK):
+            if command == "DEL":
+                return {}  # nothing this plugin could have set up
+            raise NetworkError(
+                f'CNI {command} on network "{conf["name"]}": failed to find plugin '
+                f'"{plugin_type}" in path [{self.options.plugin_dir}]'
+            )
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "CNI_COMMAND": command,
+            "CNI_CONTAINERID": sandbox_id,
+            # DEL must work after the netns is gone (CNI spec); an empty CNI_NETNS says so.
+            "CNI_NETNS": str(netns) if netns is not None and netns.exists() else "",
+            "CNI_IFNAME": ifname,
+            "CNI_PATH": str(self.options.plugin_dir),
+        }
+        proc = await asyncio.create_subprocess_exec(
+            str(binary),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        out, err = await proc.communicate(json.dumps(conf).encode())
+        if proc.returncode != 0:
+            raise NetworkError(
+                f'CNI {command} on network "{conf["name"]}" failed in plugin "{plugin_type}": '
+                f"{_plugin_error(out, err)}"
+            )
+        if command != "ADD" or not out.strip():
+            return {}
+        return json.loads(out)
+
+
+def _plugin_error(stdout: bytes, stderr: bytes) -> str:
+    """The error a plugin printed: a CNI error object on stdout (`msg`, `details`), else text."""
+    try:
+        obj = json.loads(stdout)
+        message = obj.get("msg", "")
+        if obj.get("details"):
+            message = f"{message}: {obj['details']}"
+        return message or stdout.decode()
+    except ValueError:
+        return (stderr or stdout).decode().strip()
+
+
+def pod_ip(result: dict[str, Any]) -> str:
+    """The pod's IPv4 address from a CNI result: the first address on the pod's interface."""
+    interfaces = result.get("interfaces", [])
+    for ip in result.get("ips", []):
+        index = ip.get("interface")
+        if index is None or interfaces[index].get("sandbox"):
+            return ip["address"].split("/")[0]
+    return ""

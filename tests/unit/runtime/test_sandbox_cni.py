@@ -1,0 +1,129 @@
+"""CNI plugins called per the CNI spec: env, config on stdin, prevResult chaining, DEL in
+reverse, errors carried through, and undo after a failed ADD. Fake plugins are shell scripts
+that record what they were given."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from kubelite.runtime import cri
+from kubelite.runtime.errors import NetworkError
+from kubelite.runtime.sandbox.cni import CniNetwork, NetworkOptions, conflist, pod_ip
+
+RESULT = {
+    "cniVersion": "1.0.0",
+    "interfaces": [{"name": "kl0"}, {"name": "eth0", "sandbox": "/ns"}],
+    "ips": [{"address": "10.9.0.5/24", "interface": 1, "gateway": "10.9.0.1"}],
+}
+
+
+def fake_plugin(plugin_dir: Path, name: str, *, result: dict | None = None, fail: str = "") -> None:
+    """A plugin that appends `<name> <CNI_COMMAND> <ifname> <stdin>` to calls.log."""
+    body = f"""#!/bin/sh
+conf=$(cat)
+printf '%s %s %s %s\\n' {name} "$CNI_COMMAND" "$CNI_IFNAME" "$conf" >> {plugin_dir}/calls.log
+"""
+    if fail:
+        body += f"""if [ "$CNI_COMMAND" = ADD ]; then
+  echo '{{"cniVersion": "1.0.0", "code": 11, "msg": "{fail}", "details": "more"}}'; exit 1
+fi
+"""
+    elif result is not None:
+        body += f"""if [ "$CNI_COMMAND" = ADD ]; then echo '{json.dumps(result)}'; fi\n"""
+    path = plugin_dir / name
+    path.write_text(body)
+    path.chmod(0o755)
+
+
+def calls(plugin_dir: Path) -> list[tuple[str, str, str, dict]]:
+    out = []
+    for line in (plugin_dir / "calls.log").read_text().splitlines():
+        name, command, ifname, conf = line.split(" ", 3)
+        out.append((name, command, ifname, json.loads(conf)))
+    return out
+
+
+@pytest.fixture
+def plugin_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "plugins"
+    d.mkdir()
+    fake_plugin(d, "loopback", result={"cniVersion": "1.0.0"})
+    fake_plugin(d, "bridge", result=RESULT)
+    fake_plugin(d, "portmap", result=RESULT)
+    return d
+
+
+def test_conflist_has_bridge_with_host_local_and_portmap(tmp_path: Path) -> None:
+    options = NetworkOptions(bridge="kl9", subnet="10.9.0.0/24")
+    plugins = conflist(options, tmp_path / "ipam")["plugins"]
+    bridge, portmap = plugins
+    assert (bridge["type"], bridge["bridge"], bridge["isGateway"], bridge["ipMasq"]) == (
+        "bridge",
+        "kl9",
+        True,
+        True,
+    )
+    assert bridge["ipam"]["dataDir"] == str(tmp_path / "ipam")
+    assert bridge["ipam"]["ranges"] == [[{"subnet": "10.9.0.0/24"}]]
+    assert portmap == {"type": "portmap", "capabilities": {"portMappings": True}}
+    assert options.gateway == "10.9.0.1"
+
+
+async def test_add_chains_prev_result_and_passes_port_mappings(
+    plugin_dir: Path, tmp_path: Path
+) -> None:
+    network = CniNetwork(NetworkOptions(plugin_dir=plugin_dir), tmp_path / "ipam")
+    netns = tmp_path / "netns"
+    netns.touch()
+    ports = [cri.PortMapping(container_port=80, host_port=8080), cri.PortMapping(53, 0, "UDP")]
+    result = await network.add("sb1", netns, ports)
+    assert pod_ip(result) == "10.9.0.5"
+    (lo, bridge, portmap) = calls(plugin_dir)
+    assert (lo[0], lo[1], lo[2]) == ("loopback", "ADD", "lo")
+    assert (bridge[0], bridge[2]) == ("bridge", "eth0")
+    assert "prevResult" not in bridge[3]
+    assert portmap[3]["prevResult"] == RESULT
+    assert portmap[3]["runtimeConfig"] == {
+        "portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}]
+    }
+    assert portmap[3]["name"] == "kubelite"
+
+
+async def test_failed_add_carries_the_plugin_error_and_deletes_in_reverse(
+    plugin_dir: Path, tmp_path: Path
+) -> None:
+    fake_plugin(plugin_dir, "portmap", fail="iptables said no")
+    network = CniNetwork(NetworkOptions(plugin_dir=plugin_dir), tmp_path / "ipam")
+    with pytest.raises(NetworkError) as failure:
+        await network.add("sb1", tmp_path, [])
+    assert 'failed in plugin "portmap": iptables said no: more' in str(failure.value)
+    assert [(c[0], c[1]) for c in calls(plugin_dir)] == [
+        ("loopback", "ADD"),
+        ("bridge", "ADD"),
+        ("portmap", "ADD"),
+        ("portmap", "DEL"),
+        ("bridge", "DEL"),
+    ]
+
+
+async def test_missing_plugin_is_a_network_error(plugin_dir: Path, tmp_path: Path) -> None:
+    options = NetworkOptions(plugin_dir=plugin_dir, extra_plugins=[{"type": "nope"}])
+    network = CniNetwork(options, tmp_path / "ipam")
+    with pytest.raises(NetworkError, match='failed to find plugin "nope"'):
+        await network.add("sb1", tmp_path, [])
+
+
+async def test_delete_after_the_netns_is_gone_passes_an_empty_netns(
+    plugin_dir: Path, tmp_path: Path
+) -> None:
+    fake_plugin(plugin_dir, "bridge", result=RESULT)
+    script = plugin_dir / "bridge"
+    script.write_text(script.read_text() + f'echo "netns=[$CNI_NETNS]" >> {plugin_dir}/env.log\n')
+    network = CniNetwork(NetworkOptions(plugin_dir=plugin_dir), tmp_path / "ipam")
+    await network.delete("sb1", tmp_path / "gone", [], RESULT)
+    assert (plugin_dir / "env.log").read_text() == "netns=[]\n"
+    assert os.path.exists(plugin_dir / "calls.log")
