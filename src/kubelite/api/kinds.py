@@ -106,6 +106,9 @@ RESOURCES: tuple[ResourceType, ...] = (
         subresources=(
             Subresource("binding", "Binding", ("create",)),
             Subresource("eviction", "Eviction", ("create",), "policy", "v1"),
+            # Proxied to the pod's kubelet (apiserver/pod_proxy.py), never stored.
+            Subresource("exec", "PodExecOptions", ("create", "get")),
+            Subresource("log", "Pod", ("get",)),
             Subresource("status", "Pod", _STATUS_GPU),
         ),
     ),

@@ -3,9 +3,12 @@
 Kubernetes is HTTPS-only from the first request, and so is kubelite. At first start the server
 writes under `<data-dir>/tls/`: a CA, a serving certificate signed by it for every name the
 server answers to (localhost, the host name, the `kubernetes.default.svc` names, the service IP),
-and a client certificate for the admin (CN `system:admin`, O `system:masters`, the group
-Kubernetes gives every right), plus a bearer token as a second way in. Later starts reuse them;
-the serving certificate is re-issued if a name it must cover is missing.
+a client certificate for the admin (CN `system:admin`, O `system:masters`, the group
+Kubernetes gives every right), plus a bearer token as a second way in, and the API server's own
+client certificate for talking to kubelets (`kube-apiserver-kubelet-client`, kubeadm's name, in
+`system:masters`). Later starts reuse them; the serving certificate is re-issued if a name it
+must cover is missing. A kubelet's serving certificate comes from the same CA
+(`issue_kubelet_serving_cert`), so the API server can check whom it proxies `logs` and `exec` to.
 
 A key and its certificate live in two files, and no file system renames two files at once. So a
 pair is only reused when the key is the certificate's key (and a leaf only when the CA signed it),
@@ -35,6 +38,12 @@ CA_VALIDITY = dt.timedelta(days=3650)
 LEAF_VALIDITY = dt.timedelta(days=365)
 ADMIN_USER = "system:admin"
 ADMIN_GROUP = "system:masters"
+# kubeadm's identity for the API server's client certificate to kubelets
+# (apiserver-kubelet-client.crt).
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
+# A kubelet's serving certificate names its node as Kubernetes' node authorizer expects.
+NODE_USER_PREFIX = "system:node:"
+NODES_GROUP = "system:nodes"
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,8 @@ class Pki:
     admin_cert: Path
     admin_key: Path
     token_file: Path
+    kubelet_client_cert: Path
+    kubelet_client_key: Path
 
     def admin_token(self) -> str:
         for line in self.token_file.read_text().splitlines():
@@ -271,6 +282,8 @@ def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
         admin_cert=directory / "admin.crt",
         admin_key=directory / "admin.key",
         token_file=directory / "tokens.csv",
+        kubelet_client_cert=directory / "apiserver-kubelet-client.crt",
+        kubelet_client_key=directory / "apiserver-kubelet-client.key",
     )
     for stale in directory.glob(f".*{_TMP_SUFFIX}"):
         stale.unlink(missing_ok=True)
@@ -290,6 +303,11 @@ def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
             ca, ca_key, _name(ADMIN_USER, ADMIN_GROUP), ExtendedKeyUsageOID.CLIENT_AUTH
         )
         _write_pair(pki.admin_key, _pem_key(key), pki.admin_cert, _pem_cert(cert))
+    if not _leaf_ok(pki.kubelet_client_cert, pki.kubelet_client_key, ca):
+        cert, key = _issue(
+            ca, ca_key, _name(KUBELET_CLIENT_USER, ADMIN_GROUP), ExtendedKeyUsageOID.CLIENT_AUTH
+        )
+        _write_pair(pki.kubelet_client_key, _pem_key(key), pki.kubelet_client_cert, _pem_cert(cert))
     if not pki.token_file.exists():
         # Kubernetes' static token file format: token,user,uid,"group1,group2".
         token = secrets.token_urlsafe(32)
@@ -297,3 +315,29 @@ def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
             pki.token_file, f'{token},{ADMIN_USER},{ADMIN_USER},"{ADMIN_GROUP}"\n'.encode()
         )
     return pki
+
+
+def issue_kubelet_serving_cert(pki: Pki, node_name: str, ips: list[str]) -> tuple[Path, Path]:
+    """A serving certificate for the kubelet of `node_name`, signed by the cluster CA.
+
+    Written beside the cluster's PKI as `kubelet-<node>.crt` and `.key` (the same atomic way) and
+    reused while it is sound and covers the node's name and `ips`. Returns (cert, key) paths.
+    """
+    ca = _load_cert(pki.ca_cert)
+    ca_key = _load_key(pki.ca_key)
+    if ca is None or ca_key is None:
+        raise ValueError(f"no usable cluster CA at {pki.ca_cert}")
+    directory = pki.ca_cert.parent
+    cert_path = directory / f"kubelet-{node_name}.crt"
+    key_path = directory / f"kubelet-{node_name}.key"
+    if not _leaf_ok(cert_path, key_path, ca, [node_name], ips):
+        cert, key = _issue(
+            ca,
+            ca_key,
+            _name(f"{NODE_USER_PREFIX}{node_name}", NODES_GROUP),
+            ExtendedKeyUsageOID.SERVER_AUTH,
+            [node_name],
+            ips,
+        )
+        _write_pair(key_path, _pem_key(key), cert_path, _pem_cert(cert) + _pem_cert(ca))
+    return cert_path, key_path

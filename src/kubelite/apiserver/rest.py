@@ -18,6 +18,7 @@ from kubelite.api import decoding, errors, fields, meta, quantity, schema
 from kubelite.api.kinds import REGISTRY, Registry, ResourceType
 from kubelite.apiserver import negotiation, options, patching, responses, subresources, watch
 from kubelite.apiserver.bodies import read_body
+from kubelite.apiserver.pod_proxy import KubeletClient
 from kubelite.apiserver.registry import ListOptions, ResourceStore
 from kubelite.apiserver.request_info import RequestInfo
 
@@ -52,8 +53,11 @@ class RestAPI:
         stores: dict[ResourceType, ResourceStore],
         settings: watch.WatchSettings,
         registry: Registry = REGISTRY,
+        kubelet: KubeletClient | None = None,
     ) -> None:
         self.stores = stores
+        # How pods/log and pods/exec reach kubelets; None: those answer 503.
+        self.kubelet = kubelet
         self.registry = registry
         self.schema = schema.load()
         self.watch_settings = settings

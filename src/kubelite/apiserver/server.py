@@ -32,6 +32,7 @@ from kubelite.apiserver import admission, certs, watch
 from kubelite.apiserver.app import Application, Routes
 from kubelite.apiserver.auth import Authenticator
 from kubelite.apiserver.metrics import Metrics
+from kubelite.apiserver.pod_proxy import KubeletClient
 from kubelite.apiserver.registry import DeleteOptions, ResourceStore
 from kubelite.apiserver.rest import RestAPI
 from kubelite.storage.interface import Store
@@ -165,6 +166,7 @@ class APIServer:
         self._ready = False
         self.port = config.https_port
         self.watch_settings: watch.WatchSettings | None = None
+        self.kubelet_client: KubeletClient | None = None
 
     async def start(self) -> None:
         config = self.config
@@ -179,7 +181,8 @@ class APIServer:
             bookmark_interval=config.bookmark_interval,
             on_count=self.metrics.watch_count,
         )
-        rest = RestAPI(self.stores, settings)
+        self.kubelet_client = KubeletClient.from_pki(self.pki)
+        rest = RestAPI(self.stores, settings, kubelet=self.kubelet_client)
         routes = Routes(
             rest=rest,
             authenticator=Authenticator(self.pki.token_file),
@@ -221,6 +224,10 @@ class APIServer:
             # Open watches end now (clients resume elsewhere or later), as on a Kubernetes
             # shutdown; otherwise the runner would wait for each of them to time out.
             self.watch_settings.close_all()
+        if self.kubelet_client is not None:
+            # Ends proxied log streams and exec sessions, which would otherwise hold the
+            # runner's shutdown until they end by themselves.
+            await self.kubelet_client.close()
         if self._runner is not None:
             await self._runner.cleanup()
         if self.store is not None:

@@ -1,9 +1,10 @@
-"""Subresources: status, binding, eviction, a namespace's finalize, and scale.
+"""Subresources: status, binding, eviction, a namespace's finalize, scale, and pods' log and exec.
 
 Each is a narrow door into an object that Kubernetes keeps separate for authorization and for
 conflict-free writers: the kubelet writes pods/status, the scheduler posts pods/binding (which
 sets spec.nodeName exactly once), `kubectl drain` posts evictions, the namespace controller
-empties a namespace's finalizers, and scalers touch only replicas.
+empties a namespace's finalizers, and scalers touch only replicas. pods/log and pods/exec are
+not in the store at all: `pod_proxy` passes them on to the pod's kubelet.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiohttp import web
 from kubelite.api import decoding, errors, meta, schema
 from kubelite.api.patch.json_patch import apply_json_patch
 from kubelite.api.patch.merge_patch import apply_merge_patch
-from kubelite.apiserver import options, patching, responses
+from kubelite.apiserver import options, patching, pod_proxy, responses
 from kubelite.apiserver.bodies import read_body
 
 if TYPE_CHECKING:
@@ -279,4 +280,8 @@ _HANDLERS = {
     ("scale", "get"): _scale_get,
     ("scale", "update"): _scale_write,
     ("scale", "patch"): _scale_write,
+    ("log", "get"): pod_proxy.pod_log,
+    # A WebSocket upgrade is a GET; SPDY (kubectl before 1.30) comes as a POST.
+    ("exec", "get"): pod_proxy.pod_exec,
+    ("exec", "create"): pod_proxy.pod_exec,
 }

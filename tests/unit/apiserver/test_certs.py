@@ -243,6 +243,8 @@ def test_writes_leave_no_temporary_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "tls").iterdir()) == [
         "admin.crt",
         "admin.key",
+        "apiserver-kubelet-client.crt",
+        "apiserver-kubelet-client.key",
         "ca.crt",
         "ca.key",
         "server.crt",

@@ -161,11 +161,6 @@ async def test_namespaces_have_no_deletecollection(api: Api) -> None:
     assert entry(listing, "namespaces")["verbs"] == [v for v in ALL if v != "deletecollection"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pods/log and pods/exec are not served (kinds.py lists no such subresources); "
-    "KUBECTL_WIRE.md needs them for `kubectl logs` and `kubectl exec`",
-)
 async def test_pod_log_and_exec_are_discoverable(api: Api) -> None:
     _, listing = await api.json("GET", "/api/v1")
     assert entry(listing, "pods/log")["verbs"] == ["get"]

@@ -1,0 +1,454 @@
+"""pods/log and pods/exec: served by the pod's node, proxied by the API server.
+
+Neither is in the store. As in Kubernetes (`pkg/registry/core/pod/strategy.go` LogLocation and
+ExecLocation), the API server checks the request against the pod (which container, whether the
+pod has a node), finds the node's kubelet (`status.addresses`, preferring InternalIP, and
+`status.daemonEndpoints.kubeletEndpoint.Port`), and proxies over HTTPS with its own client
+certificate (`apiserver-kubelet-client`), verifying the kubelet's serving certificate against the
+cluster CA:
+
+- logs: a GET of the kubelet's `/containerLogs/...`, its body streamed back as chunked text
+  until the kubelet ends it (`follow` keeps it open), or until the client leaves;
+- exec: the client's WebSocket upgrade (`v5.channel.k8s.io`, `v4.channel.k8s.io`) is accepted
+  only once the kubelet's WebSocket to `/exec/...` is open with the same subprotocol, then frames
+  are pumped both ways until either side closes. kubectl 1.27 to 1.29 speak SPDY only; SPDY is
+  not served, and those clients get a `Status` that says so.
+
+The checks that need the pod's status (a container that is waiting, a previous instance that
+does not exist) are the kubelet's in Kubernetes; they are made here too, with the kubelet's
+words, so that `kubectl logs` on a pod still being created answers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+import aiohttp
+from aiohttp import WSMsgType, hdrs, web
+
+from kubelite.api import errors, meta
+from kubelite.api.kinds import REGISTRY
+from kubelite.apiserver import certs
+
+if TYPE_CHECKING:
+    from kubelite.apiserver.rest import RequestContext, RestAPI
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+# remotecommand's WebSocket subprotocols, in order of preference.
+EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+# The kubelet's port when a node does not publish one (Kubernetes' ports.KubeletPort).
+DEFAULT_KUBELET_PORT = 10250
+# Node address types tried in order: the API server's --kubelet-preferred-address-types, with
+# the IPs first since kubelite's node names need not resolve.
+ADDRESS_TYPES = ("InternalIP", "ExternalIP", "InternalDNS", "Hostname", "ExternalDNS")
+# How long opening a connection to a kubelet may take; streams themselves have no time limit.
+CONNECT_TIMEOUT = 10.0
+# How often a proxied stream checks that its client is still there.
+CLIENT_CHECK_INTERVAL = 1.0
+# Kubernetes' default waiting reasons for containers not started yet (kubelet_pods.go).
+CONTAINER_CREATING = "ContainerCreating"
+POD_INITIALIZING = "PodInitializing"
+# The image puller's waiting reasons, which the kubelet words on their own (images/types.go).
+_WAITING_WORDS = {
+    "ErrImagePull": "image can't be pulled",
+    "ImagePullBackOff": "trying and failing to pull image",
+}
+
+_BOOL_TRUE = ("true", "1", "t", "True", "TRUE", "T")
+_BOOL_FALSE = ("false", "0", "f", "False", "FALSE", "F", "")
+
+
+@dataclass
+class KubeletClient:
+    """The API server's HTTPS client to kubelets, with its client certificate."""
+
+    context: ssl.SSLContext
+    _session: aiohttp.ClientSession | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_pki(cls, pki: certs.Pki) -> KubeletClient:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(pki.ca_cert))
+        context.load_cert_chain(pki.kubelet_client_cert, pki.kubelet_client_key)
+        return cls(context)
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
+                connector=aiohttp.TCPConnector(ssl=self.context),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+# --- checks against the pod -----------------------------------------------------------------
+
+
+def _names(containers: list[Obj]) -> list[str]:
+    return [c.get("name", "") for c in containers]
+
+
+def choose_container(pod: Obj, container: str) -> str:
+    """The container a request is for (validateContainer in strategy.go)."""
+    name = meta.name_of(pod)
+    spec = pod.get("spec") or {}
+    regular = _names(spec.get("containers") or [])
+    init = _names(spec.get("initContainers") or [])
+    ephemeral = _names(spec.get("ephemeralContainers") or [])
+    if not container:
+        if len(regular) == 1:
+            return regular[0]
+        if not regular:
+            raise errors.bad_request(f"a container name must be specified for pod {name}")
+        message = (
+            f"a container name must be specified for pod {name}, "
+            f"choose one of: [{' '.join(regular)}]"
+        )
+        if init:
+            message += f" or one of the init containers: [{' '.join(init)}]"
+        if ephemeral:
+            message += f" or one of the ephemeral containers: [{' '.join(ephemeral)}]"
+        raise errors.bad_request(message)
+    if container not in (*regular, *init, *ephemeral):
+        raise errors.bad_request(f"container {container} is not valid for pod {name}")
+    return container
+
+
+def check_log_status(pod: Obj, container: str, previous: bool) -> None:
+    """Refuse, in the kubelet's words, a container with no log to show
+    (validateContainerLogStatus in kubelet_pods.go)."""
+    pod_name = meta.name_of(pod)
+    status = pod.get("status") or {}
+    found = None
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
+        found = next((s for s in status.get(key) or [] if s.get("name") == container), None)
+        if found is not None:
+            break
+    if found is None:
+        # Nothing reported yet: the kubelet's own status would say the container is waiting.
+        init_names = _names((pod.get("spec") or {}).get("initContainers") or [])
+        reason = (
+            POD_INITIALIZING if init_names and container not in init_names else (CONTAINER_CREATING)
+        )
+        found = {"state": {"waiting": {"reason": reason}}}
+    state = found.get("state") or {}
+    last = (found.get("lastState") or {}).get("terminated")
+    what = f'container "{container}" in pod "{pod_name}"'
+    if previous:
+        if not last or not last.get("containerID"):
+            raise errors.bad_request(
+                f'previous terminated container "{container}" in pod "{pod_name}" not found'
+            )
+        return
+    if state.get("running") is not None:
+        return
+    terminated = state.get("terminated")
+    if terminated is not None:
+        if terminated.get("containerID") or (last and last.get("containerID")):
+            return
+        raise errors.bad_request(f"{what} is terminated")
+    if last is not None:
+        if last.get("containerID"):
+            return
+        raise errors.bad_request(f"{what} is terminated")
+    waiting = state.get("waiting")
+    if waiting is not None:
+        reason = waiting.get("reason", "")
+        words = _WAITING_WORDS.get(reason, reason)
+        raise errors.bad_request(f"{what} is waiting to start: {words}")
+    raise errors.bad_request(f"{what} is waiting to start - no logs yet")
+
+
+# --- options --------------------------------------------------------------------------------
+
+
+def _bool(query: Any, name: str) -> bool:
+    raw = query.get(name, "")
+    if raw in _BOOL_TRUE:
+        return True
+    if raw in _BOOL_FALSE:
+        return False
+    raise errors.bad_request(f'strconv.ParseBool: parsing "{raw}": invalid syntax')
+
+
+def _int(query: Any, name: str) -> int | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise errors.bad_request(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+
+
+def log_query(query: Any, pod_name: str) -> dict[str, str]:
+    """The kubelet's query for PodLogOptions, validated as ValidatePodLogOptions does."""
+    tail = _int(query, "tailLines")
+    limit = _int(query, "limitBytes")
+    since_seconds = _int(query, "sinceSeconds")
+    since_time = query.get("sinceTime", "")
+    problems = []
+    if tail is not None and tail < 0:
+        problems.append(errors.invalid("tailLines", tail, "must be greater than or equal to 0"))
+    if limit is not None and limit < 1:
+        problems.append(errors.invalid("limitBytes", limit, "must be greater than 0"))
+    if since_seconds is not None and since_time:
+        exclusive = "at most one of `sinceTime` or `sinceSeconds` may be specified"
+        problems.append(errors.forbidden_field("", exclusive))
+    elif since_seconds is not None and since_seconds < 1:
+        problems.append(errors.invalid("sinceSeconds", since_seconds, "must be greater than 0"))
+    if problems:
+        raise errors.invalid_object("PodLogOptions", pod_name, problems)
+    params: dict[str, str] = {}
+    for flag in ("follow", "previous", "timestamps"):
+        if _bool(query, flag):
+            params[flag] = "true"
+    numbers = (("tailLines", tail), ("limitBytes", limit), ("sinceSeconds", since_seconds))
+    for name, value in numbers:
+        if value is not None:
+            params[name] = str(value)
+    if since_time:
+        params["sinceTime"] = since_time
+    return params
+
+
+# --- the node's kubelet ---------------------------------------------------------------------
+
+
+async def kubelet_base_url(api: RestAPI, node_name: str) -> str:
+    nodes = REGISTRY.lookup("", "v1", "nodes")
+    assert nodes is not None
+    node = await api.stores[nodes].get("", node_name)
+    status = node.get("status") or {}
+    addresses = status.get("addresses") or []
+    host = ""
+    for kind in ADDRESS_TYPES:
+        host = next((a.get("address", "") for a in addresses if a.get("type") == kind), "")
+        if host:
+            break
+    if not host:
+        known = [f"{a.get('type')}={a.get('address')}" for a in addresses]
+        raise errors.internal_error(
+            f"no preferred addresses found; known addresses: [{' '.join(known)}]"
+        )
+    port = meta.get_path(status, "daemonEndpoints", "kubeletEndpoint", "Port", default=0)
+    host = f"[{host}]" if ":" in host else host
+    return f"https://{host}:{port or DEFAULT_KUBELET_PORT}"
+
+
+def _path(kind: str, namespace: str, pod: str, container: str) -> str:
+    return "/".join((f"/{kind}", *(quote(p, safe="") for p in (namespace, pod, container))))
+
+
+def _kubelet_error(status: int, text: str) -> errors.StatusError:
+    """A kubelet's refusal as Kubernetes' GenericHttpResponseChecker turns it into a Status."""
+    text = text.strip()
+    if status == 400:
+        return errors.bad_request(text)
+    if status == 404:
+        return errors.StatusError(404, errors.REASON_NOT_FOUND, text)
+    if status >= 500:
+        return errors.internal_error(text)
+    return errors.StatusError(status, "", text)
+
+
+def _unreachable(method: str, url: str, exc: BaseException) -> errors.StatusError:
+    """What the API server answers when it cannot reach the kubelet (no reason, code 500)."""
+    return errors.StatusError(500, "", f'{method} "{url}": {exc}')
+
+
+async def _bound_pod(ctx: RequestContext) -> tuple[Obj, str]:
+    pod = await ctx.store.get(ctx.info.namespace, ctx.info.name)
+    return pod, (pod.get("spec") or {}).get("nodeName", "")
+
+
+async def _watch_client(request: web.Request, upstream: Any) -> None:
+    """Close `upstream` once the client is gone: a follower that leaves sends nothing, so only
+    its transport tells, and the kubelet's stream must not be left open for nobody."""
+    while request.transport is not None and not request.transport.is_closing():
+        await asyncio.sleep(CLIENT_CHECK_INTERVAL)
+    result = upstream.close()
+    if asyncio.iscoroutine(result):
+        await result
+
+
+# --- pods/log -------------------------------------------------------------------------------
+
+
+async def pod_log(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
+    """GET pods/<name>/log (LogREST.Get): the container's log from the node's kubelet."""
+    request = ctx.request
+    params = log_query(request.query, ctx.info.name)
+    pod, node_name = await _bound_pod(ctx)
+    container = choose_container(pod, request.query.get("container", ""))
+    if not node_name:
+        # Kubernetes gives an empty log for a pod not yet on a node.
+        return web.Response(text="", content_type="text/plain")
+    check_log_status(pod, container, "previous" in params)
+    base = await kubelet_base_url(api, node_name)
+    url = base + _path("containerLogs", ctx.info.namespace, ctx.info.name, container)
+    if params:
+        url += "?" + urlencode(params)
+    client = _kubelet(api)
+    try:
+        upstream = await client.session.get(url)
+    except (aiohttp.ClientError, OSError) as exc:
+        raise _unreachable("Get", url, exc) from exc
+    try:
+        if not 200 <= upstream.status <= 206:
+            raise _kubelet_error(upstream.status, await upstream.text(errors="replace"))
+        response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "text/plain"})
+        await response.prepare(request)
+        watcher = asyncio.create_task(_watch_client(request, upstream))
+        try:
+            async for chunk in upstream.content.iter_any():
+                await response.write(chunk)
+            await response.write_eof()
+        except (aiohttp.ClientError, ConnectionResetError):
+            # The client left (the watcher closed the kubelet's stream) or the kubelet did.
+            pass
+        finally:
+            watcher.cancel()
+        return response
+    finally:
+        upstream.release()
+
+
+def _kubelet(api: RestAPI) -> KubeletClient:
+    client = getattr(api, "kubelet", None)
+    if client is None:
+        raise errors.StatusError(
+            503, "ServiceUnavailable", "this API server has no client for talking to kubelets"
+        )
+    return client
+
+
+# --- pods/exec ------------------------------------------------------------------------------
+
+
+def _offered_protocols(request: web.Request) -> list[str]:
+    header = request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "")
+    return [p.strip() for p in header.split(",") if p.strip()]
+
+
+async def pod_exec(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
+    """GET or POST pods/<name>/exec (ExecREST.Connect): a WebSocket to the node's kubelet."""
+    request = ctx.request
+    query = request.query
+    command = query.getall("command", [])
+    pod, node_name = await _bound_pod(ctx)
+    container = choose_container(pod, query.get("container", ""))
+    if not node_name:
+        raise errors.bad_request(f"pod {ctx.info.name} does not have a host assigned")
+    if not command:
+        raise errors.bad_request("you must specify at least 1 command")
+    params: list[tuple[str, str]] = [("command", c) for c in command]
+    for flag in ("stdin", "stdout", "stderr", "tty"):
+        if _bool(query, flag):
+            params.append((flag, "1"))
+    base = await kubelet_base_url(api, node_name)
+    url = base + _path("exec", ctx.info.namespace, ctx.info.name, container)
+    url += "?" + urlencode(params)
+    client = _kubelet(api)
+    upgrade = request.headers.get(hdrs.UPGRADE, "").lower()
+    if upgrade != "websocket":
+        # Before refusing SPDY, let the kubelet say what is wrong with the container, if
+        # anything: kubectl falls back to SPDY after any failed WebSocket upgrade, and prints
+        # what this second answer says.
+        await _raise_kubelet_refusal(client, url)
+        if "spdy" in upgrade:
+            raise errors.bad_request(
+                "exec over SPDY is not supported by kubelite: use kubectl 1.30 or newer "
+                f"(WebSocket, {' or '.join(EXEC_PROTOCOLS)})"
+            )
+        raise errors.bad_request("Upgrade request required")
+    offered = _offered_protocols(request)
+    protocol = next((p for p in offered if p in EXEC_PROTOCOLS), None)
+    if protocol is None:
+        raise errors.bad_request(
+            f"unable to upgrade: none of the requested subprotocols {offered} is supported; "
+            f"supported: {list(EXEC_PROTOCOLS)}"
+        )
+    try:
+        backend = await client.session.ws_connect(url, protocols=(protocol,), max_msg_size=0)
+    except aiohttp.WSServerHandshakeError:
+        await _raise_kubelet_refusal(client, url)
+        raise errors.internal_error("the kubelet refused the exec upgrade") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise _unreachable("Get", url, exc) from exc
+    try:
+        ws = web.WebSocketResponse(protocols=(protocol,), max_msg_size=0)
+        await ws.prepare(request)
+        await _pump(ws, backend)
+        return ws
+    finally:
+        await backend.close()
+
+
+async def _raise_kubelet_refusal(client: KubeletClient, url: str) -> None:
+    """Ask the kubelet plainly what it thinks of this exec; raise its answer if it refuses.
+
+    The kubelet checks the container before it looks for an upgrade, and runs nothing without
+    one, so this costs a round trip and starts no command.
+    """
+    try:
+        async with client.session.get(url) as probe:
+            text = await probe.text(errors="replace")
+            if probe.status == 426:  # the kubelet only wants the upgrade: nothing else is wrong
+                return
+            if probe.status >= 400:
+                raise _kubelet_error(probe.status, text)
+    except (aiohttp.ClientError, OSError) as exc:
+        raise _unreachable("Get", url, exc) from exc
+
+
+async def _pump(client_ws: web.WebSocketResponse, backend: aiohttp.ClientWebSocketResponse) -> None:
+    """Copy frames both ways; when one side closes, close the other."""
+
+    async def client_to_kubelet() -> None:
+        async for msg in client_ws:
+            if msg.type == WSMsgType.BINARY:
+                await backend.send_bytes(msg.data)
+            elif msg.type == WSMsgType.TEXT:
+                await backend.send_str(msg.data)
+            elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+                break
+
+    async def kubelet_to_client() -> None:
+        async for msg in backend:
+            if msg.type == WSMsgType.BINARY:
+                await client_ws.send_bytes(msg.data)
+            elif msg.type == WSMsgType.TEXT:
+                await client_ws.send_str(msg.data)
+            elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+                break
+
+    tasks = [
+        asyncio.create_task(client_to_kubelet(), name="exec-client-to-kubelet"),
+        asyncio.create_task(kubelet_to_client(), name="exec-kubelet-to-client"),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(Exception):
+            await client_ws.close()
+        with contextlib.suppress(Exception):
+            await backend.close()

@@ -1,0 +1,259 @@
+"""The kubelet's HTTPS server: container logs, exec, health.
+
+The API server reaches a node's kubelet here for `kubectl logs` and `kubectl exec`
+(pods/log and pods/exec are proxied, not served from the store), at the port the node publishes
+in `status.daemonEndpoints.kubeletEndpoint` (10250, as in Kubernetes). The paths and query
+options are the real kubelet's:
+
+- `GET /containerLogs/{namespace}/{pod}/{container}?follow&previous&tailLines&timestamps&
+  sinceSeconds&sinceTime&limitBytes`: the container's CRI log file as text, chunked while it is
+  followed (`kubelite.kubelet.logs` does the reading);
+- `GET|POST /exec/{namespace}/{pod}/{container}?command=..&command=..&stdin&stdout&stderr&tty`:
+  upgraded to a WebSocket (`exec_stream` runs the session);
+- `/healthz`: `ok`.
+
+Where a pod's container is, and whether it runs, come from outside: a `ContainerLocator` over
+the kubelet's pod cache, and the runtime (anything with CRI's `exec` and `container_status`).
+Errors before a stream starts are plain text with the kubelet's status codes, which the API
+server turns into the `Status` kubectl prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Protocol
+
+import orjson
+from aiohttp import WSCloseCode, hdrs, web
+
+from kubelite.kubelet import logs
+from kubelite.kubelet.server import auth, exec_stream
+from kubelite.kubelet.server.locator import ContainerLocator, LocatorError
+from kubelite.runtime.cri import ContainerState, ContainerStatus, ExecSession
+from kubelite.runtime.errors import RuntimeFailure
+
+log = logging.getLogger(__name__)
+
+# The kubelet's API port (Kubernetes' ports.KubeletPort).
+DEFAULT_PORT = 10250
+# How long stopping waits for requests in flight: longer than a followed log takes to notice.
+SHUTDOWN_TIMEOUT = 2 * logs.STATE_CHECK_PERIOD + 1
+# Paths served to anyone: liveness of the kubelet tells nothing about a pod.
+_PUBLIC = ("/healthz",)
+
+
+class ExecRuntime(Protocol):
+    """What the server needs of CRI's RuntimeService."""
+
+    async def container_status(self, container_id: str) -> ContainerStatus: ...
+
+    async def exec(
+        self, container_id: str, cmd: list[str], *, stdin: bool, tty: bool
+    ) -> ExecSession: ...
+
+
+def _text(status: int, message: str) -> web.Response:
+    return web.Response(status=status, text=message, content_type="text/plain")
+
+
+class KubeletServer:
+    """The kubelet's API: construct with the pod lookup, the runtime and TLS files; `start()`."""
+
+    def __init__(
+        self,
+        locator: ContainerLocator,
+        runtime: ExecRuntime,
+        tls: auth.ServingTLS,
+        *,
+        host: str = "0.0.0.0",
+        port: int = DEFAULT_PORT,
+    ) -> None:
+        self.locator = locator
+        self.runtime = runtime
+        self.tls = tls
+        self.host = host
+        self.port = port  # the bound port once started (useful with 0)
+        self._runner: web.AppRunner | None = None
+        # Streams end when the server stops: followed logs at their next state check, exec
+        # sessions at once; otherwise shutting down would wait for each of them.
+        self._stopping = False
+        self._sockets: set[web.WebSocketResponse] = set()
+        # Log streams and exec sessions being served now (for metrics and tests).
+        self.active_streams = 0
+
+    def application(self) -> web.Application:
+        app = web.Application(middlewares=[self._authenticate])
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
+        app.router.add_route("GET", "/exec/{namespace}/{pod}/{container}", self._exec)
+        app.router.add_route("POST", "/exec/{namespace}/{pod}/{container}", self._exec)
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(
+            self.application(),
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=SHUTDOWN_TIMEOUT,
+        )
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner,
+            self.host,
+            self.port,
+            ssl_context=auth.server_context(self.tls),
+            reuse_address=True,
+        )
+        await site.start()
+        server = site._server  # the port the kernel chose, when asked for 0
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"kubelet shutting down")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- handlers ---------------------------------------------------------------------------
+
+    @web.middleware
+    async def _authenticate(
+        self, request: web.Request, handler: web.RequestHandler
+    ) -> web.StreamResponse:
+        if request.path in _PUBLIC:
+            return await handler(request)
+        peercert = request.transport.get_extra_info("peercert") if request.transport else None
+        who = auth.identity(peercert)
+        if who is None:
+            return _text(401, "Unauthorized")
+        if not auth.allowed(who):
+            # The kubelet's authorizer: every path here is the nodes/proxy subresource.
+            verb = "create" if request.method == "POST" else "get"
+            return _text(
+                403,
+                f"Forbidden (user={who.user}, verb={verb}, resource=nodes, subresource=proxy)",
+            )
+        return await handler(request)
+
+    async def _healthz(self, request: web.Request) -> web.StreamResponse:
+        return _text(200, "ok")
+
+    def _find(self, request: web.Request, previous: bool) -> tuple[str, Path]:
+        m = request.match_info
+        return self.locator.find(m["namespace"], m["pod"], m["container"], previous)
+
+    async def _container_logs(self, request: web.Request) -> web.StreamResponse:
+        try:
+            options = logs.options_from_query(dict(request.query))
+            previous = exec_stream.flag(request.query, "previous")
+            container_id, log_path = self._find(request, previous)
+        except ValueError as exc:
+            return _text(400, str(exc))
+        except LocatorError as exc:
+            return _text(exc.status, str(exc))
+        try:
+            log_path.open("rb").close()
+        except OSError as exc:
+            return _text(400, f"failed to open log file {str(log_path)!r}: {exc.strerror}")
+
+        async def readable() -> bool:
+            # Following ends when the container stops, or when nobody reads any more (a
+            # follower that disconnects sends nothing, so only the transport tells).
+            if self._stopping or request.transport is None or request.transport.is_closing():
+                return False
+            return await self._running(container_id)
+
+        response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "text/plain"})
+        await response.prepare(request)
+        self.active_streams += 1
+        try:
+            with contextlib.suppress(ConnectionResetError):
+                async for chunk in logs.read_logs(log_path, options, readable):
+                    await response.write(chunk)
+                await response.write_eof()
+        finally:
+            self.active_streams -= 1
+        return response
+
+    async def _running(self, container_id: str) -> bool:
+        try:
+            status = await self.runtime.container_status(container_id)
+        except RuntimeFailure:
+            return False
+        return status.state == ContainerState.CONTAINER_RUNNING
+
+    async def _exec(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        cmd = query.getall("command", [])
+        stdin, stdout = exec_stream.flag(query, "stdin"), exec_stream.flag(query, "stdout")
+        tty = exec_stream.flag(query, "tty")
+        # A terminal has one output stream; the kubelet drops stderr when tty is asked for.
+        stderr = exec_stream.flag(query, "stderr") and not tty
+        if not cmd:
+            return _text(400, "you must specify at least 1 command")
+        if not (stdin or stdout or stderr):
+            return _text(400, "you must specify at least one of stdin, stdout, stderr")
+        try:
+            container_id, _ = self._find(request, previous=False)
+        except LocatorError as exc:
+            return _text(exc.status, str(exc))
+        if request.headers.get(hdrs.UPGRADE, "").lower() != "websocket":
+            # 426 Upgrade Required: the one answer that says the container itself is fine (the
+            # API server asks this way when an upgrade fails, to learn why).
+            return _text(
+                426,
+                "unable to upgrade connection: this kubelet serves exec over WebSocket "
+                f"({', '.join(exec_stream.PROTOCOLS)}) only, not SPDY",
+            )
+        offered = [
+            p.strip()
+            for p in request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "").split(",")
+            if p.strip()
+        ]
+        if not any(p in exec_stream.PROTOCOLS for p in offered):
+            return _text(
+                400,
+                f"unable to upgrade connection: none of the subprotocols {offered} is supported; "
+                f"supported: {list(exec_stream.PROTOCOLS)}",
+            )
+        ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, max_msg_size=0)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        self.active_streams += 1
+        try:
+            await self._run_exec(
+                ws, container_id, cmd, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty
+            )
+        finally:
+            self.active_streams -= 1
+            self._sockets.discard(ws)
+        return ws
+
+    async def _run_exec(
+        self,
+        ws: web.WebSocketResponse,
+        container_id: str,
+        cmd: list[str],
+        *,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+        tty: bool,
+    ) -> None:
+        try:
+            session = await self.runtime.exec(container_id, cmd, stdin=stdin, tty=tty)
+        except Exception as exc:
+            # Whatever the failure, the client must hear of it on the status channel: a stream
+            # that just closes reads as success to kubectl.
+            if not isinstance(exc, RuntimeFailure):
+                log.exception("exec of %s in container %s failed", cmd, container_id)
+            status = exec_stream.internal_error_status(str(exc))
+            await ws.send_bytes(bytes([exec_stream.ERROR]) + orjson.dumps(status))
+            await ws.close()
+            return
+        await exec_stream.run(ws, session, cmd, stdin=stdin, stdout=stdout, stderr=stderr)

@@ -1,0 +1,174 @@
+"""`kubectl exec` at the kubelet: a command's streams over one WebSocket (remotecommand v4/v5).
+
+The protocol is Kubernetes' channel protocol (k8s.io/apimachinery `remotecommand`, subprotocols
+`v5.channel.k8s.io` and `v4.channel.k8s.io`): every binary message starts with a channel byte,
+0 stdin, 1 stdout, 2 stderr, 3 the final status, 4 terminal resizes (JSON
+`{"Width":W,"Height":H}`). v5 adds one signal, `[255, channel]` from the client, which closes
+that stream: how `kubectl exec -i` says its stdin has ended. v4 cannot say it, so with v4 stdin
+ends only when the connection does.
+
+The session ends when the command has exited and its stdout and stderr are read to their ends:
+the status goes on channel 3 (a `Status`, Success or Failure with reason `NonZeroExitCode` and
+the exit code as its cause, worded as the kubelet words it) and the WebSocket closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from kubelite.runtime.cri import ExecSession
+
+log = logging.getLogger(__name__)
+
+# remotecommand's channels (k8s.io/apimachinery/pkg/util/remotecommand/constants.go).
+STDIN = 0
+STDOUT = 1
+STDERR = 2
+ERROR = 3
+RESIZE = 4
+CLOSE_SIGNAL = 255  # v5 only: [255, channel] closes a stream
+PROTOCOL_V5 = "v5.channel.k8s.io"
+PROTOCOL_V4 = "v4.channel.k8s.io"
+# In order of preference; aiohttp picks the first of the client's list found here.
+PROTOCOLS = (PROTOCOL_V5, PROTOCOL_V4)
+# remotecommand's NonZeroExitCodeReason and ExitCodeCauseType.
+REASON_NON_ZERO_EXIT = "NonZeroExitCode"
+CAUSE_EXIT_CODE = "ExitCode"
+
+_TRUE = ("1", "true")
+
+
+def flag(query: Any, name: str) -> bool:
+    return str(query.get(name, "")).lower() in _TRUE
+
+
+def go_list(items: list[str]) -> str:
+    """A []string as Go's %v prints it: `[sh -c exit 3]`."""
+    return "[" + " ".join(items) + "]"
+
+
+def success_status() -> dict[str, Any]:
+    return {"metadata": {}, "status": "Success"}
+
+
+def exit_status(cmd: list[str], code: int) -> dict[str, Any]:
+    """The kubelet's status for a command that ended with a non-zero exit code."""
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": (
+            "command terminated with non-zero exit code: error executing command "
+            f"{go_list(cmd)}, exit code {code}"
+        ),
+        "reason": REASON_NON_ZERO_EXIT,
+        "details": {"causes": [{"reason": CAUSE_EXIT_CODE, "message": str(code)}]},
+    }
+
+
+def internal_error_status(message: str) -> dict[str, Any]:
+    """A failure to run the command at all: kubectl prints `error: <message>`."""
+    text = f"Internal error occurred: error executing command in container: {message}"
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": text,
+        "reason": "InternalError",
+        "details": {"causes": [{"message": f"error executing command in container: {message}"}]},
+        "code": 500,
+    }
+
+
+async def pump_output(
+    ws: web.WebSocketResponse, chunks: AsyncIterator[bytes], channel: int, wanted: bool
+) -> None:
+    """Send a stream on its channel; a stream the client did not ask for is read and dropped,
+    so that the command never blocks on a full pipe."""
+    prefix = bytes([channel])
+    async for chunk in chunks:
+        if wanted and not ws.closed:
+            with contextlib.suppress(ConnectionResetError):
+                await ws.send_bytes(prefix + chunk)
+
+
+async def pump_input(
+    ws: web.WebSocketResponse, session: ExecSession, *, stdin: bool, v5: bool
+) -> None:
+    """Feed the client's stdin and resizes to the session until the client closes."""
+    stdin_open = stdin
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.BINARY:
+                data: bytes = msg.data
+            elif msg.type == WSMsgType.TEXT:
+                # The Python client sends text frames; the kubelet reads both kinds alike.
+                data = msg.data.encode()
+            else:
+                continue
+            if not data:
+                continue
+            channel, payload = data[0], data[1:]
+            if channel == STDIN and stdin_open:
+                if payload:
+                    await session.write_stdin(payload)
+            elif channel == RESIZE:
+                await _resize(session, payload)
+            elif channel == CLOSE_SIGNAL and v5 and payload[:1] == bytes([STDIN]) and stdin_open:
+                stdin_open = False
+                await session.close_stdin()
+    finally:
+        if stdin_open:
+            # The connection is gone: nothing more will come.
+            with contextlib.suppress(Exception):
+                await session.close_stdin()
+
+
+async def _resize(session: ExecSession, payload: bytes) -> None:
+    try:
+        size = orjson.loads(payload)
+        width, height = int(size["Width"]), int(size["Height"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        log.debug("ignoring a malformed resize message %r", payload[:100])
+        return
+    await session.resize(width, height)
+
+
+async def run(
+    ws: web.WebSocketResponse,
+    session: ExecSession,
+    cmd: list[str],
+    *,
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+) -> int:
+    """Pump the session's streams until the command is done; send its status; return its code
+    (-1 when the session failed)."""
+    v5 = ws.ws_protocol == PROTOCOL_V5
+    reader = asyncio.create_task(pump_input(ws, session, stdin=stdin, v5=v5))
+    try:
+        try:
+            await asyncio.gather(
+                pump_output(ws, session.stdout(), STDOUT, stdout),
+                pump_output(ws, session.stderr(), STDERR, stderr),
+            )
+            code = await session.wait()
+            status = success_status() if code == 0 else exit_status(cmd, code)
+        except Exception as exc:
+            log.exception("exec of %s failed", cmd)
+            code, status = -1, internal_error_status(str(exc))
+        if not ws.closed:
+            with contextlib.suppress(ConnectionResetError):
+                await ws.send_bytes(bytes([ERROR]) + orjson.dumps(status))
+        return code
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+        await ws.close()
