@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from kubelite.client.api import APIClient
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.namespace import NamespaceController
+from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
+from kubelite.controllers.serviceaccount import ServiceAccountsController
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +19,14 @@ log = logging.getLogger(__name__)
 class ControllerManager:
     def __init__(self, client: APIClient) -> None:
         self.client = client
-        self.controllers = [NamespaceController(client), GarbageCollector(client)]
+        self.controllers: list[Any] = [
+            NamespaceController(client),
+            GarbageCollector(client),
+            ServiceAccountsController(client),
+        ]
+        ca = client.config.certificate_authority_data
+        if ca:
+            self.controllers.append(RootCACertPublisher(client, ca.decode()))
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:

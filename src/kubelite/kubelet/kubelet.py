@@ -54,6 +54,7 @@ from kubelite.kubelet.pod_workers import PodWorker
 from kubelite.kubelet.prober import ProbeManager
 from kubelite.kubelet.status_manager import PODS, StatusManager
 from kubelite.kubelet.sync import PodSyncer
+from kubelite.kubelet.token_manager import TokenManager
 from kubelite.kubelet.volumes import (
     FAILED_MOUNT,
     MountedVolume,
@@ -145,6 +146,7 @@ class Kubelet:
             config.root_dir,
         )
         self.lookup = _ApiLookup(client)
+        self.tokens = TokenManager(client)
         # What env and volumes read of the node: its allocatable resources stand in for unset
         # limits (resourceFieldRef, tmpfs sizes).
         self.node_facts: Obj = {
@@ -364,7 +366,11 @@ class Kubelet:
 
         try:
             self._volumes[worker.uid] = await prepare_volumes(
-                pod, self.pod_dir(worker.uid), lookup=self.lookup, node=self.node_facts
+                pod,
+                self.pod_dir(worker.uid),
+                lookup=self.lookup,
+                node=self.node_facts,
+                token_source=self.tokens.token,
             )
         except VolumeSetupError as e:
             for error in e.errors:
@@ -452,6 +458,7 @@ class Kubelet:
             await self._confirm_deletion(pod)
         self.status_manager.forget(pod)
         self.probes.remove_pod(worker.uid)
+        self.tokens.forget_pod(worker.uid)
         for container_id, owner in list(self._probed.items()):
             if owner == worker.uid:
                 del self._probed[container_id]

@@ -1,0 +1,98 @@
+"""A controller shape for objects that must exist in every namespace.
+
+Kubernetes' controller manager keeps two such: the service account controller makes the
+`default` ServiceAccount of each namespace (`pkg/controller/serviceaccount`), and the root CA
+publisher the `kube-root-ca.crt` ConfigMap that every pod's API access volume reads
+(`pkg/controller/certificates/rootcacertpublisher`). Both watch namespaces and their own
+object, and put the namespace's name on a work queue whenever either changes: a namespace
+added, or the object deleted or changed by someone else. The sync makes the object again, or
+puts its content back; a namespace being deleted is left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from kubelite.client.api import APIClient, Resource
+from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
+from kubelite.client.informer import Informer
+from kubelite.client.workqueue import WorkQueue, process
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
+
+
+class PerNamespaceObject:
+    """Keeps one object of `resource` named `name` in every active namespace."""
+
+    resource: Resource
+    name: str
+    workers = 2
+
+    def __init__(self, client: APIClient) -> None:
+        self.client = client
+        self.queue = WorkQueue()
+        self.namespaces = Informer(client, NAMESPACES)
+        self.objects = Informer(client, self.resource, field_selector=f"metadata.name={self.name}")
+        self.namespaces.add_handler(self._on_namespace)
+        self.objects.add_handler(self._on_object)
+
+    # --- what a subclass says ---------------------------------------------------------------------
+
+    def wanted(self, namespace: str) -> Obj:
+        """The object as it must be in `namespace`."""
+        raise NotImplementedError
+
+    def differs(self, current: Obj, wanted: Obj) -> bool:
+        """Whether `current` must be brought back to `wanted` (by default: never)."""
+        return False
+
+    # --- events -----------------------------------------------------------------------------------
+
+    def _on_namespace(self, event_type: str, namespace: Obj) -> None:
+        if event_type != "DELETED":
+            self.queue.add(namespace["metadata"]["name"])
+
+    def _on_object(self, event_type: str, obj: Obj) -> None:
+        self.queue.add(obj["metadata"].get("namespace", ""))
+
+    # --- syncing ----------------------------------------------------------------------------------
+
+    async def sync(self, namespace: str) -> float | None:
+        ns = self.namespaces.get(namespace)
+        if ns is None or (ns.get("status") or {}).get("phase") == "Terminating":
+            return None
+        if (ns.get("metadata") or {}).get("deletionTimestamp"):
+            return None
+        wanted = self.wanted(namespace)
+        current = self.objects.get(f"{namespace}/{self.name}")
+        if current is None:
+            # Made meanwhile, or the namespace went: either way nothing to do.
+            with contextlib.suppress(APIAlreadyExistsError, APINotFoundError):
+                await self.client.create(self.resource, wanted, namespace=namespace)
+            return None
+        if self.differs(current, wanted):
+            body = {**current, **{k: v for k, v in wanted.items() if k != "metadata"}}
+            with contextlib.suppress(APIConflictError, APINotFoundError):
+                await self.client.update(self.resource, body, namespace=namespace)
+        return None
+
+    async def run(self) -> None:
+        self.namespaces.start()
+        self.objects.start()
+        try:
+            await self.namespaces.wait_synced()
+            await self.objects.wait_synced()
+            what = type(self).__name__
+            await asyncio.gather(
+                *(process(self.queue, self.sync, what=what) for _ in range(self.workers))
+            )
+        finally:
+            await self.objects.stop()
+            await self.namespaces.stop()

@@ -1,0 +1,46 @@
+"""The root CA publisher: the cluster's CA certificate as `kube-root-ca.crt` in every namespace.
+
+A pod reaches the API server through its API access volume, whose `ca.crt` comes from this
+ConfigMap (`pkg/controller/certificates/rootcacertpublisher`). The certificate is the one this
+controller trusts the API server with, so it publishes exactly what it was given; a ConfigMap
+changed by hand is put back.
+"""
+
+from __future__ import annotations
+
+from kubelite.client.api import APIClient, Resource
+from kubelite.controllers.per_namespace import Obj, PerNamespaceObject
+
+CONFIG_MAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
+ROOT_CA_CONFIG_MAP = "kube-root-ca.crt"
+DATA_KEY = "ca.crt"
+# The description Kubernetes puts on it.
+DESCRIPTION = (
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+    "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+    "guaranteed across distributions of Kubernetes clusters."
+)
+
+
+class RootCACertPublisher(PerNamespaceObject):
+    resource = CONFIG_MAPS
+    name = ROOT_CA_CONFIG_MAP
+
+    def __init__(self, client: APIClient, ca_pem: str) -> None:
+        super().__init__(client)
+        self.ca_pem = ca_pem
+
+    def wanted(self, namespace: str) -> Obj:
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": ROOT_CA_CONFIG_MAP,
+                "namespace": namespace,
+                "annotations": {"kubernetes.io/description": DESCRIPTION},
+            },
+            "data": {DATA_KEY: self.ca_pem},
+        }
+
+    def differs(self, current: Obj, wanted: Obj) -> bool:
+        return current.get("data") != wanted["data"]
