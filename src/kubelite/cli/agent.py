@@ -44,6 +44,10 @@ class AgentFlags:
     bridge: str
     cluster_dns: list[str] = field(default_factory=list)
     registries_config: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_private_key_file: Path | None = None
+    client_ca_file: Path | None = None
+    kubelet_port: int = 10250
 
 
 def _env(name: str, default: str) -> str:
@@ -89,6 +93,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="mirrors and credentials of registries (default /etc/kubelite/registries.yaml)",
     )
 
+    # The kubelet's own flag names for its serving certificate and its clients' CA.
+    parser.add_argument("--tls-cert-file", default=_env("TLS_CERT_FILE", ""))
+    parser.add_argument("--tls-private-key-file", default=_env("TLS_PRIVATE_KEY_FILE", ""))
+    parser.add_argument(
+        "--client-ca-file",
+        default=_env("CLIENT_CA_FILE", ""),
+        help="the CA of the API server's client certificate, for logs and exec",
+    )
+    parser.add_argument(
+        "--kubelet-port",
+        type=int,
+        default=int(_env("KUBELET_PORT", "10250")),
+        help="the kubelet's HTTPS port for logs and exec; 0 picks a free one (default 10250)",
+    )
+
 
 def flags_from(args: argparse.Namespace) -> AgentFlags:
     from kubelite.kubelet.node.machine import internal_ip
@@ -103,6 +122,10 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
         bridge=args.bridge,
         cluster_dns=list(args.cluster_dns),
         registries_config=Path(registries),
+        tls_cert_file=Path(args.tls_cert_file) if args.tls_cert_file else None,
+        tls_private_key_file=Path(args.tls_private_key_file) if args.tls_private_key_file else None,
+        client_ca_file=Path(args.client_ca_file) if args.client_ca_file else None,
+        kubelet_port=args.kubelet_port,
     )
 
 
@@ -141,6 +164,10 @@ async def serve(flags: AgentFlags) -> None:
         pod_cidr=flags.pod_cidr,
         cluster_dns=flags.cluster_dns,
         logs_root=str(logs_root(data)),
+        tls_cert=flags.tls_cert_file,
+        tls_key=flags.tls_private_key_file,
+        client_ca=flags.client_ca_file,
+        port=flags.kubelet_port,
     )
     kubelet_config.root_dir.mkdir(parents=True, exist_ok=True)
     async with APIClient(config, user_agent=f"kubelet/{flags.node_name}") as client:
@@ -162,7 +189,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     die_with_parent()
     try:
-        run_service(serve(flags_from(args)))
+        # asyncio's own loop: under uvloop, waiting for conmon (which forks its monitor and
+        # exits) never returns, and the kubelet's work is in its containers, not its loop.
+        run_service(serve(flags_from(args)), fast_loop=False)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -17,6 +17,7 @@ from kubelite.cli import (
     get,
     hollow_nodes,
     image,
+    reset,
     resources,
     scheduler,
     server,
@@ -73,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agent.add_arguments(agent_parser)
     agent_parser.set_defaults(run=agent.run)
+    reset_parser = commands.add_parser(
+        "reset", help="tear the node down: remove its pods' containers, mounts and network"
+    )
+    reset.add_arguments(reset_parser)
+    reset_parser.set_defaults(run=reset.run)
     image_parser = commands.add_parser(
         "image", help="pull, list, inspect, remove, import, export and push images"
     )

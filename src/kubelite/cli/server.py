@@ -15,6 +15,7 @@ import base64
 import logging
 import os
 import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,6 +101,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bridge", default=_env("BRIDGE", ""), help="the bridge this node's pods are wired to"
     )
     parser.add_argument(
+        "--kubelet-port",
+        default=_env("KUBELET_PORT", ""),
+        help="this node's kubelet port for logs and exec (default 10250; 0: any free one)",
+    )
+    parser.add_argument(
         "--registries-config",
         default=_env("REGISTRIES_CONFIG", ""),
         help="registry mirrors and credentials for this node's image pulls "
@@ -130,6 +136,7 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
                 ("--pod-cidr", args.pod_cidr),
                 ("--bridge", args.bridge),
                 ("--registries-config", args.registries_config),
+                ("--kubelet-port", args.kubelet_port),
             )
             if value
             for arg in (flag, value)
@@ -229,6 +236,7 @@ async def serve(flags: ServerFlags) -> None:
                     str(paths[0]),
                     "--data-dir",
                     str(flags.data_dir),
+                    *_kubelet_tls_args(server.pki, flags),
                     *flags.agent_args,
                 )
                 agent = Supervised("agent", argv, child_env())
@@ -243,6 +251,29 @@ async def serve(flags: ServerFlags) -> None:
         if control_plane is not None:
             await control_plane.stop()
         await server.stop()
+
+
+def _kubelet_tls_args(pki: certs.Pki, flags: ServerFlags) -> list[str]:
+    """The serving certificate of this machine's kubelet, issued here by the cluster CA (the
+    server has it at hand), and the CA its clients' certificates come from."""
+    from kubelite.kubelet.node.machine import internal_ip
+
+    name = _agent_flag(flags, "--node-name") or socket.gethostname().lower()
+    ips = sorted({internal_ip(), flags.advertise_address, "127.0.0.1"} - {""})
+    cert, key = certs.issue_kubelet_serving_cert(pki, name, ips)
+    return [
+        "--tls-cert-file",
+        str(cert),
+        "--tls-private-key-file",
+        str(key),
+        "--client-ca-file",
+        str(pki.ca_cert),
+    ]
+
+
+def _agent_flag(flags: ServerFlags, name: str) -> str:
+    args = flags.agent_args
+    return args[args.index(name) + 1] if name in args else ""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,13 +18,16 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 GC_THRESHOLDS = (20_000, 20, 20)
 
 
-def run_service(main: Coroutine[Any, Any, Any], *, verbose: bool = False) -> None:
-    """Log to stderr, use uvloop when it is installed (a faster event loop for servers that
-    spend their time in I/O callbacks), and run `main` until it returns."""
+def run_service(
+    main: Coroutine[Any, Any, Any], *, verbose: bool = False, fast_loop: bool = True
+) -> None:
+    """Log to stderr, use uvloop when it is installed and `fast_loop` (a faster event loop for
+    servers that spend their time in I/O callbacks), and run `main` until it returns."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format=LOG_FORMAT)
     gc.set_threshold(*GC_THRESHOLDS)
-    with contextlib.suppress(ImportError):
-        import uvloop
+    if fast_loop:
+        with contextlib.suppress(ImportError):
+            import uvloop
 
-        uvloop.install()
+            uvloop.install()
     asyncio.run(main)

@@ -52,6 +52,14 @@ from kubelite.kubelet.node import status as node_shapes
 from kubelite.kubelet.node.heartbeat import NodeHeartbeat
 from kubelite.kubelet.pod_workers import PodWorker
 from kubelite.kubelet.prober import ProbeManager
+from kubelite.kubelet.server import (
+    DEFAULT_PORT,
+    ContainerNotAvailable,
+    ContainerNotFound,
+    KubeletServer,
+    PodNotFound,
+    ServingTLS,
+)
 from kubelite.kubelet.status_manager import PODS, StatusManager
 from kubelite.kubelet.sync import PodSyncer
 from kubelite.kubelet.token_manager import TokenManager
@@ -94,6 +102,12 @@ class KubeletConfig:
     cgroup_root: str = "/kubelite"
     max_pods: int = node_shapes.DEFAULT_MAX_PODS
     logs_root: str = rc.POD_LOGS_ROOT
+    # The kubelet's HTTPS server (logs, exec): its certificate and key, the CA of its clients,
+    # and its port (0: any free one). Without a certificate it serves nothing.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    client_ca: Path | None = None
+    port: int = DEFAULT_PORT
 
 
 class _ApiLookup:
@@ -133,18 +147,8 @@ class Kubelet:
         self.images = images
         self.recorder = EventRecorder(client, "kubelet", config.node_name)
         self.status_manager = StatusManager(client)
-        self.heartbeat = NodeHeartbeat(
-            client,
-            node_shapes.NodeConfig(
-                name=config.node_name,
-                internal_ip=config.node_ip,
-                kubelet_version=config.kubelet_version,
-                runtime_version=config.runtime_version,
-                pod_cidr=config.pod_cidr,
-                max_pods=config.max_pods,
-            ),
-            config.root_dir,
-        )
+        self.heartbeat = NodeHeartbeat(client, self._node_config(config.port), config.root_dir)
+        self.server: KubeletServer | None = None
         self.lookup = _ApiLookup(client)
         self.tokens = TokenManager(client)
         # What env and volumes read of the node: its allocatable resources stand in for unset
@@ -180,7 +184,21 @@ class Kubelet:
         self.workers: dict[str, PodWorker] = {}
         self._volumes: dict[str, dict[str, MountedVolume]] = {}
         self._sandbox_owner: dict[str, str] = {}
+        # The runtime's view of each pod as of its last sync, for the log and exec server.
+        self._runtime_view: dict[str, pa.PodRuntimeStatus] = {}
         self._tasks: list[asyncio.Task[Any]] = []
+
+    def _node_config(self, port: int) -> node_shapes.NodeConfig:
+        config = self.config
+        return node_shapes.NodeConfig(
+            name=config.node_name,
+            internal_ip=config.node_ip,
+            kubelet_version=config.kubelet_version,
+            runtime_version=config.runtime_version,
+            pod_cidr=config.pod_cidr,
+            max_pods=config.max_pods,
+            kubelet_port=port,
+        )
 
     # --- paths ----------------------------------------------------------------------------------
 
@@ -189,8 +207,20 @@ class Kubelet:
 
     # --- wiring ---------------------------------------------------------------------------------
 
+    async def _start_server(self) -> None:
+        """The HTTPS server for logs and exec, before the node says where it is."""
+        config = self.config
+        if config.tls_cert is None or config.tls_key is None or config.client_ca is None:
+            log.warning("no serving certificate: kubectl logs and exec will not reach this node")
+            return
+        tls = ServingTLS(config.tls_cert, config.tls_key, config.client_ca)
+        self.server = KubeletServer(self, self.runtime, tls, host="0.0.0.0", port=config.port)
+        await self.server.start()
+        self.heartbeat.config = self._node_config(self.server.port)
+
     async def run(self) -> None:
         """Run until cancelled."""
+        await self._start_server()
         self._tasks = [
             asyncio.create_task(self.heartbeat.run(), name="kubelet-heartbeat"),
             asyncio.create_task(self.status_manager.run(), name="kubelet-status"),
@@ -214,6 +244,8 @@ class Kubelet:
                     await task
             await self.probes.close()
             await self.status_manager.close()
+            if self.server is not None:
+                await self.server.stop()
 
     def _on_pod(self, event_type: str, pod: Obj) -> None:
         uid = pod["metadata"].get("uid", "")
@@ -349,6 +381,35 @@ class Kubelet:
                 del self._probed[container_id]
                 self.probes.container_stopped(container_id)
 
+    # --- the log and exec server's view ------------------------------------------------------
+
+    def find(self, namespace: str, pod: str, container: str, previous: bool) -> tuple[str, Path]:
+        """ContainerLocator: the runtime id and log file of a container of a pod on this node
+        (its last terminated instance when `previous`)."""
+        found = self.pods.get(f"{namespace}/{pod}")
+        if found is None:
+            raise PodNotFound(f'pod "{pod}" does not exist')
+        spec = found.get("spec") or {}
+        names = [c["name"] for c in [*(spec.get("initContainers") or ()), *spec["containers"]]]
+        if container not in names:
+            raise ContainerNotFound(f'container "{container}" not found in pod "{pod}"')
+        view = self._runtime_view.get(found["metadata"].get("uid", ""))
+        instances = [c for c in (view.containers if view else ()) if c.metadata.name == container]
+        if previous:
+            # The instance before the newest one: what `lastState` shows.
+            if len(instances) < 2:
+                raise ContainerNotAvailable(
+                    f'previous terminated container "{container}" in pod "{pod}" not found'
+                )
+            chosen = instances[1]
+        else:
+            if not instances:
+                raise ContainerNotAvailable(
+                    f'container "{container}" in pod "{pod}" is waiting to start: ContainerCreating'
+                )
+            chosen = instances[0]
+        return chosen.id, Path(chosen.log_path)
+
     # --- one sync -----------------------------------------------------------------------------
 
     async def sync_pod_worker(self, worker: PodWorker) -> bool:
@@ -357,6 +418,7 @@ class Kubelet:
         md = pod["metadata"]
         record = self._recorder(pod)
         runtime_status = await self.syncer.runtime_status(worker.uid)
+        self._runtime_view[worker.uid] = runtime_status
         for sandbox in runtime_status.sandboxes:
             self._sandbox_owner[sandbox.id] = worker.uid
         deleting = worker.removed or bool(md.get("deletionTimestamp"))
@@ -380,6 +442,7 @@ class Kubelet:
             return False
         result = await self.syncer.sync_pod(pod, runtime_status, record)
         runtime_status = await self.syncer.runtime_status(worker.uid)
+        self._runtime_view[worker.uid] = runtime_status
         self._track_probes(pod, runtime_status)
         status = self._report(pod, runtime_status)
         if status.get("phase") in TERMINAL_PHASES:
@@ -464,6 +527,7 @@ class Kubelet:
                 del self._probed[container_id]
         self.workers.pop(worker.uid, None)
         self._volumes.pop(worker.uid, None)
+        self._runtime_view.pop(worker.uid, None)
         return True
 
     def _cleanup_pod_dir(self, uid: str) -> None:

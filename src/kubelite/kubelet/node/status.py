@@ -67,6 +67,7 @@ class NodeConfig:
     runtime_version: str
     pod_cidr: str = ""
     max_pods: int = DEFAULT_MAX_PODS
+    kubelet_port: int = KUBELET_PORT
     labels: tuple[tuple[str, str], ...] = ()
     taints: tuple[tuple[str, str, str], ...] = ()  # (key, value, effect)
 
@@ -196,7 +197,7 @@ def node_status(
             {"type": "InternalIP", "address": config.internal_ip},
             {"type": "Hostname", "address": config.name},
         ],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": KUBELET_PORT}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": config.kubelet_port}},
         "nodeInfo": {
             "machineID": machine.machine_id,
             "systemUUID": machine.system_uuid,
