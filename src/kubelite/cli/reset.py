@@ -67,8 +67,10 @@ async def _remove_runtime_objects(data_dir: Path) -> list[str]:
             for sandbox in await runtime.list_pod_sandboxes():
                 try:
                     await runtime.remove_pod_sandbox(sandbox.id)
-                    print(f"removed pod sandbox of {sandbox.metadata.namespace}/"
-                          f"{sandbox.metadata.name}")
+                    print(
+                        f"removed pod sandbox of {sandbox.metadata.namespace}/"
+                        f"{sandbox.metadata.name}"
+                    )
                 except Exception as e:
                     problems.append(f"sandbox {sandbox.id[:12]}: {e}")
         finally:
@@ -108,8 +110,10 @@ def _remove_cgroups() -> None:
 
 def run(args: argparse.Namespace) -> int:
     if os.geteuid() != 0:
-        print("error: kubelite reset removes mounts and namespaces and must run as root",
-              file=sys.stderr)
+        print(
+            "error: kubelite reset removes mounts and namespaces and must run as root",
+            file=sys.stderr,
+        )
         return 1
     data_dir = Path(args.data_dir)
     problems = asyncio.run(_remove_runtime_objects(data_dir))
