@@ -1,0 +1,133 @@
+"""A one-node cluster with its kubelet, shared by the kubelet's e2e tests.
+
+The images are the example images of `images/`, built from Debian packages and pushed to a
+`docker-registry` on loopback; the node's registries.yaml makes it docker.io's mirror, so pods
+name `busybox`, `nginx` and `bbachin1/adapter-node-server` exactly as the seed's manifests do.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from images import build, publish
+from images.recipe import load_all, select
+from tests.integration.cluster import Cluster
+
+TIMEOUT = 60.0
+# The example images these tests run.
+IMAGES = ["busybox", "nginx", "adapter-node-server"]
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = TIMEOUT) -> Any:
+    """Poll `check` until it returns something true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A local registry holding busybox and nginx under their Docker Hub names."""
+    from tests.e2e.runtime.images_fixtures import running_registry
+
+    work = tmp_path_factory.mktemp("registry")
+    cache = build.cache_dir_from_env()
+    with running_registry(work / "registry") as reg:
+        for recipe in select(IMAGES, load_all()):
+            built = build.build(recipe, cache_dir=cache, out_dir=work / "out")
+            publish.push(built.archive, recipe.references, reg.host)
+        yield reg.host
+
+
+@pytest.fixture(scope="session")
+def node(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A one-node cluster whose kubelet pulls docker.io images from the local registry."""
+    base = tmp_path_factory.mktemp("node")
+    registries = base / "registries.yaml"
+    registries.write_text(f'mirrors:\n  docker.io:\n    endpoint: ["http://{registry}"]\n')
+    suffix = secrets.token_hex(2)
+    subnet = f"10.{90 + int(suffix[0], 16)}.{int(suffix[1:], 16) % 250}.0/24"
+    cluster = Cluster(
+        base / "data",
+        base / "cache",
+        extra_args=[
+            "--node-name",
+            f"kl-e2e-{suffix}",
+            "--pod-cidr",
+            subnet,
+            "--bridge",
+            f"kle2e{suffix}",
+            "--registries-config",
+            str(registries),
+            "--kubelet-port",
+            "0",
+        ],
+        agent=True,
+    )
+    cluster.start()
+    try:
+        wait_for("the node to be Ready", lambda: _node_ready(cluster))
+        yield cluster
+    finally:
+        _delete_all_pods(cluster)
+        cluster.stop()
+        reset = subprocess.run(
+            [
+                sys.executable, "-m", "kubelite", "reset",
+                "--data-dir", str(cluster.data_dir), "--bridge", f"kle2e{suffix}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+        assert reset.returncode == 0, reset.stderr
+        mounts = Path("/proc/self/mounts").read_text()
+        assert str(cluster.data_dir) not in mounts
+
+
+def _node_ready(cluster: Cluster) -> bool:
+    done = cluster.kubectl("get", "nodes", "-o", "json", check=False)
+    if done.returncode != 0:
+        return False
+    for item in json.loads(done.stdout)["items"]:
+        for condition in item["status"].get("conditions", []):
+            if condition["type"] == "Ready" and condition["status"] == "True":
+                return True
+    return False
+
+
+def _delete_all_pods(cluster: Cluster) -> None:
+    cluster.kubectl(
+        "delete", "pods", "--all", "-A", "--grace-period=2", "--timeout=60s", check=False
+    )
+
+
+def get_pod(cluster: Cluster, name: str) -> dict:
+    return json.loads(cluster.kubectl("get", "pod", name, "-o", "json").stdout)
+
+
+def pod_ready(cluster: Cluster, name: str) -> dict | bool:
+    pod = get_pod(cluster, name)
+    conditions = pod["status"].get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions) and pod
+
+
+def http_get(url: str) -> str:
+    """The body at `url`, fetched from the host as a person would with wget ("" on failure)."""
+    done = subprocess.run(
+        ["busybox", "wget", "-q", "-O", "-", url], capture_output=True, text=True, check=False
+    )
+    return done.stdout
