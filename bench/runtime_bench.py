@@ -87,7 +87,9 @@ class OneLayerImages:
         return [self.layer]
 
 
-async def kubelite_pod_start(base: Path, layer: Path, containers: int, runs: int) -> list[float]:
+async def kubelite_pod_start(
+    base: Path, layer: Path, containers: int, runs: int, oci_runtime: str = "runc"
+) -> list[float]:
     suffix = secrets.token_hex(3)
     n = secrets.randbelow(256)
     service = OciRuntimeService(
@@ -95,6 +97,7 @@ async def kubelite_pod_start(base: Path, layer: Path, containers: int, runs: int
         state_dir=base / f"run-{containers}",
         root_dir=base / f"data-{containers}",
         network=NetworkOptions(bridge=f"klb{suffix}", subnet=f"10.211.{n}.0/24"),
+        oci_runtime=oci_runtime,
     )
     times = []
     try:
@@ -245,6 +248,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--no-podman", action="store_true")
+    parser.add_argument(
+        "--oci-runtime", choices=("runc", "crun"), default="runc", help="kubelite's OCI runtime"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("runtime_bench needs root")
@@ -253,11 +259,15 @@ async def main() -> None:
         rootfs = base / "rootfs"
         make_rootfs(rootfs)
         # One warm-up pod, so that page cache and the bridge's creation are not in the figures.
-        await kubelite_pod_start(base / "warm", rootfs, 1, 1)
-        one = await kubelite_pod_start(base / "k1", rootfs, 1, args.runs)
-        two = await kubelite_pod_start(base / "k2", rootfs, 2, args.runs)
-        print(f"kubelite  1 container : median {median_ms(one):7.1f} ms over {args.runs} pods")
-        print(f"kubelite  2 containers: median {median_ms(two):7.1f} ms over {args.runs} pods")
+        runtime = args.oci_runtime
+        await kubelite_pod_start(base / "warm", rootfs, 1, 1, runtime)
+        one = await kubelite_pod_start(base / "k1", rootfs, 1, args.runs, runtime)
+        two = await kubelite_pod_start(base / "k2", rootfs, 2, args.runs, runtime)
+        for count, times in ((1, one), (2, two)):
+            print(
+                f"kubelite ({runtime}) {count} container(s): median {median_ms(times):7.1f} ms "
+                f"over {args.runs} pods"
+            )
         if args.no_podman:
             return
         podman = Podman(base / "podman")

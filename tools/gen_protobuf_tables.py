@@ -254,7 +254,9 @@ def entry(field: ProtoField, go: GoField) -> str:
     json_name, _, options = json_tag.partition(",")
     if not json_name and "inline" in options.split(","):
         return "..." + definition_name(field.message)
-    assert json_name == field.name, (json_name, field)
+    # Case aside: a few .proto files spell a field otherwise than its JSON tag
+    # (authentication/v1 BoundObjectReference's `uID`, JSON `uid`).
+    assert json_name.lower() == field.name.lower(), (json_name, field)
     if field.repeated:
         return json_name
     if field.message:

@@ -184,6 +184,10 @@ RESOURCES: tuple[ResourceType, ...] = (
         True,
         core.ServiceAccountStrategy(),
         short_names=("sa",),
+        # Issued by apiserver/serviceaccount_token.py, never stored.
+        subresources=(
+            Subresource("token", "TokenRequest", ("create",), "authentication.k8s.io", "v1"),
+        ),
     ),
     ResourceType(
         "apps",

@@ -2,9 +2,9 @@
 
 Every request passes the same steps, in Kubernetes' order: authentication (401 for bad
 credentials, anonymous access only to public paths), then routing to discovery, OpenAPI, health,
-metrics or the REST verbs, with every failure rendered as a `Status` and counted in the
-metrics. Errors that are not a client's mistake are logged and answered with a 500 that says
-nothing of the server's insides.
+metrics, the service-account issuer's OIDC documents or the REST verbs, with every failure
+rendered as a `Status` and counted in the metrics. Errors that are not a client's mistake are
+logged and answered with a 500 that says nothing of the server's insides.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from aiohttp import web
 from kubelite.api import errors
 from kubelite.api.kinds import REGISTRY, Registry
 from kubelite.apiserver import metrics as metrics_module
-from kubelite.apiserver import openapi_v2, request_info, responses
+from kubelite.apiserver import openapi_v2, request_info, responses, serviceaccount_token
 from kubelite.apiserver.auth import Authenticator, is_public
 from kubelite.apiserver.discovery import Discovery
 from kubelite.apiserver.openapi import OpenAPI
@@ -30,6 +30,10 @@ from kubelite.apiserver.version import version_info
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Where kube-apiserver publishes its service-account issuer (ServiceAccountIssuerDiscovery).
+OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
+JWKS_PATH = "/openid/v1/jwks"
 
 
 @dataclass
@@ -42,6 +46,8 @@ class Routes:
     server_address: str
     ready: Callable[[], bool]
     registry: Registry = REGISTRY
+    # Signs serviceaccounts/token answers; None: that subresource answers 503.
+    token_issuer: serviceaccount_token.TokenIssuer | None = None
 
 
 def _not_found() -> errors.StatusError:
@@ -64,6 +70,8 @@ class Application:
     def build(self) -> web.Application:
         app = web.Application(client_max_size=0, handler_args={"max_field_size": 65536})
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        if self.routes.token_issuer is not None:
+            app[serviceaccount_token.ISSUER_KEY] = self.routes.token_issuer
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -72,7 +80,7 @@ class Application:
         info = request_info.parse(request.method, path, request.query.get("watch", ""))
         code = 500
         try:
-            user = self.routes.authenticator.authenticate(
+            user = await self.routes.authenticator.authenticate_request(
                 request.transport.get_extra_info("peercert") if request.transport else None,
                 request.headers.get("Authorization", ""),
             )
@@ -145,11 +153,24 @@ class Application:
             )
         if path == "/openapi/v2":
             return self._swagger(request)
+        if path in (OPENID_CONFIGURATION_PATH, JWKS_PATH):
+            return self._issuer_discovery(path)
         if path == "/openapi/v3":
             return _json(self.openapi.index())
         if path.startswith("/openapi/v3/"):
             return self._openapi_document(request, path[len("/openapi/v3/") :])
         raise _not_found()
+
+    def _issuer_discovery(self, path: str) -> web.Response:
+        issuer = self.routes.token_issuer
+        if issuer is None:
+            raise _not_found()
+        if path == JWKS_PATH:
+            return responses.Response(
+                body=orjson.dumps(issuer.jwks()), content_type="application/jwk-set+json"
+            )
+        jwks_uri = f"https://{self.routes.server_address}{JWKS_PATH}"
+        return _json(issuer.openid_configuration(jwks_uri))
 
     def _discovery(self, info: request_info.RequestInfo, path: str) -> web.Response:
         parts = path.strip("/").split("/")

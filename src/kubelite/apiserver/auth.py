@@ -1,9 +1,15 @@
 """Authentication: client certificates signed by the cluster CA, or bearer tokens.
 
 As in Kubernetes, a verified client certificate names the user (CN) and groups (O); a bearer
-token is looked up in a static token file (`token,user,uid,"group1,group2"`). A request with
+token is looked up in a static token file (`token,user,uid,"group1,group2"`), or else checked as
+a service account token (a JWT signed with the cluster's service-account key, see
+`serviceaccount_token`), which names `system:serviceaccount:<ns>:<name>`. A request with
 neither is anonymous: it may read `/version` and the health endpoints (Kubernetes'
 `system:public-info-viewer` role) and is refused everything else with 401.
+
+Service account tokens die with the objects they name, so accepting one means reading the store:
+`authenticate_request` is the coroutine the application awaits; the synchronous `authenticate`
+knows certificates and static tokens only.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kubelite.apiserver import serviceaccount_token
 
 ANONYMOUS = "system:anonymous"
 # Paths Kubernetes lets anyone read (the system:public-info-viewer ClusterRole).
@@ -37,7 +45,17 @@ def is_public(path: str) -> bool:
 
 
 class Authenticator:
-    def __init__(self, token_file: Path | None) -> None:
+    def __init__(
+        self,
+        token_file: Path | None,
+        *,
+        service_accounts: serviceaccount_token.TokenVerifier | None = None,
+        lookup: serviceaccount_token.Lookup | None = None,
+    ) -> None:
+        # Service account tokens are refused without a verifier; without a lookup, they are
+        # accepted on their signature and lifetime alone.
+        self.service_accounts = service_accounts
+        self.lookup = lookup
         self._tokens: dict[str, User] = {}
         if token_file is not None and token_file.exists():
             with token_file.open(newline="") as f:
@@ -73,11 +91,36 @@ class Authenticator:
                 return user
         return None
 
+    async def from_service_account_token(self, authorization: str) -> User | None:
+        """The service account a bearer JWT was issued to, while it and what it is bound to
+        still exist."""
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or self.service_accounts is None:
+            return None
+        claims = self.service_accounts.verify(token.strip())
+        if claims is None:
+            return None
+        if self.lookup is not None and not await serviceaccount_token.still_valid(
+            claims, self.lookup, now=self.service_accounts.clock()
+        ):
+            return None
+        return User(claims.username, claims.groups)
+
     def authenticate(self, peercert: dict[str, Any] | None, authorization: str) -> User | None:
-        """The request's user, None when it presented credentials that are not valid."""
+        """The request's user by certificate or static token; None when it presented
+        credentials that are not valid (or are a service account token)."""
         user = self.from_certificate(peercert)
         if user is not None:
             return user
         if authorization:
             return self.from_token(authorization)
         return ANONYMOUS_USER
+
+    async def authenticate_request(
+        self, peercert: dict[str, Any] | None, authorization: str
+    ) -> User | None:
+        """The request's user by any means; None when its credentials are not valid."""
+        user = self.authenticate(peercert, authorization)
+        if user is None and authorization:
+            return await self.from_service_account_token(authorization)
+        return user

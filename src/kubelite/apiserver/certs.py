@@ -6,8 +6,10 @@ server answers to (localhost, the host name, the `kubernetes.default.svc` names,
 a client certificate for the admin (CN `system:admin`, O `system:masters`, the group
 Kubernetes gives every right), plus a bearer token as a second way in, and the API server's own
 client certificate for talking to kubelets (`kube-apiserver-kubelet-client`, kubeadm's name, in
-`system:masters`). Later starts reuse them; the serving certificate is re-issued if a name it
-must cover is missing. A kubelet's serving certificate comes from the same CA
+`system:masters`), and the RSA key pair service account tokens are signed and checked with
+(`sa.key` / `sa.pub`, kubeadm's names for --service-account-signing-key-file and
+--service-account-key-file). Later starts reuse them; the serving certificate is re-issued if a
+name it must cover is missing. A kubelet's serving certificate comes from the same CA
 (`issue_kubelet_serving_cert`), so the API server can check whom it proxies `logs` and `exec` to.
 
 A key and its certificate live in two files, and no file system renames two files at once. So a
@@ -31,7 +33,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_VALIDITY = dt.timedelta(days=3650)
@@ -57,6 +59,8 @@ class Pki:
     token_file: Path
     kubelet_client_cert: Path
     kubelet_client_key: Path
+    sa_key: Path
+    sa_pub: Path
 
     def admin_token(self) -> str:
         for line in self.token_file.read_text().splitlines():
@@ -119,7 +123,7 @@ def _key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+def _pem_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -284,6 +288,8 @@ def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
         token_file=directory / "tokens.csv",
         kubelet_client_cert=directory / "apiserver-kubelet-client.crt",
         kubelet_client_key=directory / "apiserver-kubelet-client.key",
+        sa_key=directory / "sa.key",
+        sa_pub=directory / "sa.pub",
     )
     for stale in directory.glob(f".*{_TMP_SUFFIX}"):
         stale.unlink(missing_ok=True)
@@ -308,6 +314,7 @@ def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
             ca, ca_key, _name(KUBELET_CLIENT_USER, ADMIN_GROUP), ExtendedKeyUsageOID.CLIENT_AUTH
         )
         _write_pair(pki.kubelet_client_key, _pem_key(key), pki.kubelet_client_cert, _pem_cert(cert))
+    _ensure_service_account_key(pki)
     if not pki.token_file.exists():
         # Kubernetes' static token file format: token,user,uid,"group1,group2".
         token = secrets.token_urlsafe(32)
@@ -315,6 +322,36 @@ def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
             pki.token_file, f'{token},{ADMIN_USER},{ADMIN_USER},"{ADMIN_GROUP}"\n'.encode()
         )
     return pki
+
+
+# kubeadm's service-account key: RSA 2048 (RS256 tokens, which every client can check).
+SA_KEY_BITS = 2048
+SA_KEY_EXPONENT = 65537
+
+
+def _ensure_service_account_key(pki: Pki) -> None:
+    """Keep the service-account key pair, or make one.
+
+    The private key is never replaced while it can be read: every token issued so far was signed
+    with it. The public half is derived from it, so a missing or mismatched `sa.pub` (a crash
+    between the two renames) is simply written again from the key.
+    """
+    try:
+        key = serialization.load_pem_private_key(pki.sa_key.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        key = None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        key = rsa.generate_private_key(public_exponent=SA_KEY_EXPONENT, key_size=SA_KEY_BITS)
+        _write_private(pki.sa_key, _pem_key(key))
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    try:
+        current = pki.sa_pub.read_bytes()
+    except OSError:
+        current = b""
+    if current != public_pem:
+        _write_atomically(pki.sa_pub, public_pem, 0o644)
 
 
 def issue_kubelet_serving_cert(pki: Pki, node_name: str, ips: list[str]) -> tuple[Path, Path]:

@@ -28,7 +28,7 @@ from aiohttp import web
 
 from kubelite.api import errors, meta
 from kubelite.api.kinds import REGISTRY, ResourceType
-from kubelite.apiserver import admission, certs, watch
+from kubelite.apiserver import admission, certs, serviceaccount_token, watch
 from kubelite.apiserver.app import Application, Routes
 from kubelite.apiserver.auth import Authenticator
 from kubelite.apiserver.metrics import Metrics
@@ -183,12 +183,23 @@ class APIServer:
         )
         self.kubelet_client = KubeletClient.from_pki(self.pki)
         rest = RestAPI(self.stores, settings, kubelet=self.kubelet_client)
+        issuer = serviceaccount_token.TokenIssuer(
+            serviceaccount_token.load_private_key(self.pki.sa_key.read_bytes())
+        )
+        verifier = serviceaccount_token.TokenVerifier(
+            [serviceaccount_token.load_public_key(self.pki.sa_pub.read_bytes())]
+        )
         routes = Routes(
             rest=rest,
-            authenticator=Authenticator(self.pki.token_file),
+            authenticator=Authenticator(
+                self.pki.token_file,
+                service_accounts=verifier,
+                lookup=serviceaccount_token.object_lookup(self.stores),
+            ),
             metrics=self.metrics,
             server_address=f"{config.advertise_address}:{config.https_port}",
             ready=lambda: self._ready,
+            token_issuer=issuer,
         )
         app = Application(routes).build()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

@@ -1,9 +1,11 @@
-"""Subresources: status, binding, eviction, a namespace's finalize, scale, and pods' log and exec.
+"""Subresources: status, binding, eviction, a namespace's finalize, scale, pods' log and exec,
+and service accounts' token.
 
 Each is a narrow door into an object that Kubernetes keeps separate for authorization and for
 conflict-free writers: the kubelet writes pods/status, the scheduler posts pods/binding (which
 sets spec.nodeName exactly once), `kubectl drain` posts evictions, the namespace controller
-empties a namespace's finalizers, and scalers touch only replicas. pods/log and pods/exec are
+empties a namespace's finalizers, scalers touch only replicas, and the kubelet asks for pods'
+service account tokens (issued by `serviceaccount_token`, never stored). pods/log and pods/exec are
 not in the store at all: `pod_proxy` passes them on to the pod's kubelet.
 """
 
@@ -17,7 +19,7 @@ from aiohttp import web
 from kubelite.api import decoding, errors, meta, schema
 from kubelite.api.patch.json_patch import apply_json_patch
 from kubelite.api.patch.merge_patch import apply_merge_patch
-from kubelite.apiserver import options, patching, pod_proxy, responses
+from kubelite.apiserver import options, patching, pod_proxy, responses, serviceaccount_token
 from kubelite.apiserver.bodies import read_body
 
 if TYPE_CHECKING:
@@ -270,6 +272,30 @@ async def _scale_write(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
     return responses.body(_scale_of(result), warnings=ctx.warnings)
 
 
+# --- serviceaccounts/token -----------------------------------------------------------------
+
+
+async def _token(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
+    """POST serviceaccounts/<name>/token: a TokenRequest answered with a signed token."""
+    issuer = ctx.request.config_dict.get(serviceaccount_token.ISSUER_KEY)
+    if issuer is None:
+        raise errors.StatusError(
+            503, errors.REASON_SERVICE_UNAVAILABLE, "no service account token issuer is configured"
+        )
+    request = await _decode_as(
+        api,
+        ctx,
+        serviceaccount_token.GROUP,
+        serviceaccount_token.VERSION,
+        serviceaccount_token.KIND,
+    )
+    lookup = serviceaccount_token.object_lookup(api.stores)
+    answer = await serviceaccount_token.create_token(
+        issuer, lookup, ctx.info.namespace, ctx.info.name, request
+    )
+    return responses.body(answer, status=201, warnings=ctx.warnings)
+
+
 _HANDLERS = {
     ("status", "get"): _status_get,
     ("status", "update"): _status_update,
@@ -284,4 +310,5 @@ _HANDLERS = {
     # A WebSocket upgrade is a GET; SPDY (kubectl before 1.30) comes as a POST.
     ("exec", "get"): pod_proxy.pod_exec,
     ("exec", "create"): pod_proxy.pod_exec,
+    ("token", "create"): _token,
 }

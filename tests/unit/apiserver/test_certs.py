@@ -247,6 +247,8 @@ def test_writes_leave_no_temporary_files(tmp_path: Path) -> None:
         "apiserver-kubelet-client.key",
         "ca.crt",
         "ca.key",
+        "sa.key",
+        "sa.pub",
         "server.crt",
         "server.key",
         "tokens.csv",
