@@ -38,7 +38,7 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = TIMEOUT) -> A
     raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A local registry holding busybox and nginx under their Docker Hub names."""
     from tests.e2e.runtime.images_fixtures import running_registry
@@ -52,7 +52,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield reg.host
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def node(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A one-node cluster whose kubelet pulls docker.io images from the local registry."""
     base = tmp_path_factory.mktemp("node")
