@@ -3,7 +3,8 @@
 # Debian packages, a virtual environment in .venv with kubelite and its test tools, then
 # `kubelite server` in the background with its admin kubeconfig at /etc/kubelite/kubelite.yaml.
 #
-#   scripts/setup.sh            install and start the cluster
+#   scripts/setup.sh            install, start the cluster, push the example images to its
+#                               local registry
 #   scripts/setup.sh --no-start install only (what CI uses)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,4 +40,7 @@ fi
 
 if [ "$start" -eq 1 ]; then
     .venv/bin/kubelite start
+    # The seed's example images, built from Debian packages, into the node's local registry
+    # (docker.io's mirror), so that `kubectl apply` of the examples works with no internet.
+    .venv/bin/python -m images.build --push 127.0.0.1:5000
 fi

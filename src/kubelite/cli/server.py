@@ -24,6 +24,7 @@ import yaml
 
 from kubelite.apiserver import certs
 from kubelite.apiserver.server import APIServer, ServerConfig, default_advertise_address
+from kubelite.cli import local_registry
 from kubelite.cli.service import run_service
 from kubelite.cli.supervisor import Supervised, child_env, kubelite_argv
 
@@ -45,6 +46,8 @@ class ServerFlags:
     write_kubeconfig: Path | None
     disable_scheduler: bool = False
     disable_agent: bool = False
+    # The docker.io mirror this node runs on loopback ("" for none).
+    local_registry: str = ""
     # Passed to the agent this server runs for its own machine.
     agent_args: list[str] = field(default_factory=list)
 
@@ -101,6 +104,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bridge", default=_env("BRIDGE", ""), help="the bridge this node's pods are wired to"
     )
     parser.add_argument(
+        "--local-registry",
+        default=_env("LOCAL_REGISTRY", local_registry.DEFAULT_ADDRESS),
+        help="run a registry here as this node's docker.io mirror, for images you push to it "
+        "(default %(default)s; '' for none)",
+    )
+    parser.add_argument(
         "--kubelet-port",
         default=_env("KUBELET_PORT", ""),
         help="this node's kubelet port for logs and exec (default 10250; 0: any free one)",
@@ -129,6 +138,7 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         write_kubeconfig=Path(args.write_kubeconfig) if args.write_kubeconfig else None,
         disable_scheduler=args.disable_scheduler,
         disable_agent=args.disable_agent,
+        local_registry=args.local_registry,
         agent_args=[
             arg
             for flag, value in (
@@ -212,6 +222,7 @@ async def serve(flags: ServerFlags) -> None:
     await server.start()
     control_plane: Supervised | None = None
     agent: Supervised | None = None
+    registry: Supervised | None = None
     try:
         assert server.pki is not None
         host = flags.bind_address if flags.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
@@ -230,6 +241,7 @@ async def serve(flags: ServerFlags) -> None:
         control_plane.start()
         if not flags.disable_agent:
             if os.geteuid() == 0:
+                registry, mirror_args = _start_local_registry(flags)
                 argv = kubelite_argv(
                     "agent",
                     "--kubeconfig",
@@ -237,6 +249,7 @@ async def serve(flags: ServerFlags) -> None:
                     "--data-dir",
                     str(flags.data_dir),
                     *_kubelet_tls_args(server.pki, flags),
+                    *mirror_args,
                     *flags.agent_args,
                 )
                 agent = Supervised("agent", argv, child_env())
@@ -248,9 +261,32 @@ async def serve(flags: ServerFlags) -> None:
     finally:
         if agent is not None:
             await agent.stop()
+        if registry is not None:
+            await registry.stop()
         if control_plane is not None:
             await control_plane.stop()
         await server.stop()
+
+
+def _start_local_registry(flags: ServerFlags) -> tuple[Supervised | None, list[str]]:
+    """The node's local registry, and the agent flags that make it docker.io's mirror (only
+    when the user names no registries config of their own)."""
+    address = flags.local_registry
+    if not address:
+        return None, []
+    problem = local_registry.available(address)
+    if problem:
+        print(f"no local registry: {problem}", flush=True)
+        return None, []
+    config = local_registry.write_config(flags.data_dir, address)
+    registry = Supervised("registry", local_registry.argv(config), child_env())
+    registry.start()
+    print(f"local registry (docker.io mirror) at {address}", flush=True)
+    own_config = _agent_flag(flags, "--registries-config")
+    if own_config or local_registry.SYSTEM_REGISTRIES_CONFIG.exists():
+        return registry, []
+    mirror = local_registry.mirror_config(flags.data_dir, address)
+    return registry, ["--registries-config", str(mirror)]
 
 
 def _kubelet_tls_args(pki: certs.Pki, flags: ServerFlags) -> list[str]:

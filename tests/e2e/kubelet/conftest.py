@@ -1,14 +1,16 @@
 """A one-node cluster with its kubelet, shared by the kubelet's e2e tests.
 
-The images are the example images of `images/`, built from Debian packages and pushed to a
-`docker-registry` on loopback; the node's registries.yaml makes it docker.io's mirror, so pods
-name `busybox`, `nginx` and `bbachin1/adapter-node-server` exactly as the seed's manifests do.
+The images are the example images of `images/`, built from Debian packages and pushed to the
+node's own local registry (`kubelite server --local-registry`), which the server makes docker.io's
+mirror, so pods name `busybox`, `nginx` and `bbachin1/adapter-node-server` exactly as the seed's
+manifests do.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -38,28 +40,26 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = TIMEOUT) -> A
     raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
 
 
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A local registry holding busybox and nginx under their Docker Hub names."""
-    from tests.e2e.runtime.images_fixtures import running_registry
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
-    work = tmp_path_factory.mktemp("registry")
-    cache = build.cache_dir_from_env()
-    with running_registry(work / "registry") as reg:
-        for recipe in select(IMAGES, load_all()):
-            built = build.build(recipe, cache_dir=cache, out_dir=work / "out")
-            publish.push(built.archive, recipe.references, reg.host)
-        yield reg.host
+
+def _registry_up(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    with socket.socket() as probe:
+        return probe.connect_ex((host, int(port))) == 0
 
 
 @pytest.fixture(scope="module")
-def node(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A one-node cluster whose kubelet pulls docker.io images from the local registry."""
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A one-node cluster whose kubelet pulls docker.io images from the node's own local
+    registry (`--local-registry`), into which the example images are pushed first."""
     base = tmp_path_factory.mktemp("node")
-    registries = base / "registries.yaml"
-    registries.write_text(f'mirrors:\n  docker.io:\n    endpoint: ["http://{registry}"]\n')
     suffix = secrets.token_hex(2)
     subnet = f"10.{90 + int(suffix[0], 16)}.{int(suffix[1:], 16) % 250}.0/24"
+    registry = f"127.0.0.1:{_free_port()}"
     cluster = Cluster(
         base / "data",
         base / "cache",
@@ -70,8 +70,8 @@ def node(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cl
             subnet,
             "--bridge",
             f"kle2e{suffix}",
-            "--registries-config",
-            str(registries),
+            "--local-registry",
+            registry,
             "--kubelet-port",
             "0",
         ],
@@ -79,6 +79,11 @@ def node(registry: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cl
     )
     cluster.start()
     try:
+        wait_for("the local registry", lambda: _registry_up(registry))
+        cache = build.cache_dir_from_env()
+        for recipe in select(IMAGES, load_all()):
+            built = build.build(recipe, cache_dir=cache, out_dir=base / "out")
+            publish.push(built.archive, recipe.references, registry)
         wait_for("the node to be Ready", lambda: _node_ready(cluster))
         yield cluster
     finally:
