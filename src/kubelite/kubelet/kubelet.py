@@ -254,6 +254,7 @@ class Kubelet:
             if worker is not None:
                 worker.removed = True
                 worker.update(pod)
+                worker.wake()
             return
         if worker is None:
             worker = self.workers[uid] = PodWorker(pod, self.sync_pod_worker)

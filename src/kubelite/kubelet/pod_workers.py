@@ -30,6 +30,17 @@ RESYNC_INTERVAL = 60.0
 ERROR_RETRY = 10.0
 
 
+def _what_the_kubelet_acts_on(pod: Obj) -> tuple[Any, ...]:
+    md = pod.get("metadata") or {}
+    return (
+        pod.get("spec"),
+        md.get("labels"),
+        md.get("annotations"),
+        md.get("deletionTimestamp"),
+        md.get("deletionGracePeriodSeconds"),
+    )
+
+
 class PodWorker:
     """The worker of one pod (by uid), holding the newest version of the pod object."""
 
@@ -52,9 +63,13 @@ class PodWorker:
         self._wake.set()
 
     def update(self, pod: Obj) -> None:
-        """A newer version of the pod: sync it soon."""
+        """A newer version of the pod: sync it soon, unless only its status changed (the
+        kubelet's own writes; Kubernetes' pod config passes on only changes of the spec, the
+        labels and annotations, and the deletion)."""
+        changed = _what_the_kubelet_acts_on(pod) != _what_the_kubelet_acts_on(self.pod)
         self.pod = pod
-        self._wake.set()
+        if changed:
+            self._wake.set()
 
     def wake(self) -> None:
         self._wake.set()

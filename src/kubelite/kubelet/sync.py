@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ POST_START_HOOK_ERROR = "PostStartHookError"
 # The shortest grace period the kubelet gives a container it kills during a sync
 # (minimumGracePeriodInSeconds in kuberuntime_manager.go).
 MINIMUM_GRACE_PERIOD = 2
+# After a sync that failed, the pod worker's next try (pod_workers.go workerBackOffPeriod,
+# jittered by up to half).
+WORKER_BACKOFF = 10.0
+WORKER_BACKOFF_JITTER = 0.5
 SANDBOX_CHANGED_MESSAGE = "Pod sandbox changed, it will be killed and re-created."
 # The grace period of a pod that names none (API default of terminationGracePeriodSeconds).
 DEFAULT_GRACE_PERIOD = 30
@@ -253,6 +258,7 @@ class PodSyncer:
             self.reasons[(uid, name)] = (reason, message)
             await record("Warning", "Failed", f"Error: {message}", path)
             result.errors.append(message)
+            result.retry(_worker_backoff())
             return False
 
         async def on_event(kind: str, reason: str, message: str) -> None:
@@ -265,7 +271,10 @@ class PodSyncer:
             await record("Warning", "Failed", f"Error: {e.reason}", path)
             result.errors.append(e.message)
             if e.reason in ("ErrImagePull", "ImagePullBackOff"):
-                result.retry(max(self.puller.backoff.get(f"{uid}_{container.get('image')}"), 1.0))
+                # A failed sync is tried again after the pod workers' back-off, not when the
+                # image's own back-off ends: so the status alternates between ErrImagePull
+                # and ImagePullBackOff as the back-off grows, as Kubernetes' does.
+                result.retry(_worker_backoff())
             return False
         restart_count = previous.metadata.attempt + 1 if previous is not None else 0
         try:
@@ -419,3 +428,7 @@ def _container_spec(pod: Obj, name: str) -> Obj | None:
         if container.get("name") == name:
             return container
     return None
+
+
+def _worker_backoff() -> float:
+    return WORKER_BACKOFF * (1 + random.random() * WORKER_BACKOFF_JITTER)
