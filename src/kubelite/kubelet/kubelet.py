@@ -424,6 +424,11 @@ class Kubelet:
             self._sandbox_owner[sandbox.id] = worker.uid
         deleting = worker.removed or bool(md.get("deletionTimestamp"))
         phase = (pod.get("status") or {}).get("phase")
+        if not deleting and not worker.terminated and self._past_deadline(worker):
+            # The active deadline handler: the pod fails, its containers are stopped.
+            await record("Normal", "DeadlineExceeded", podstatus.DEADLINE_EXCEEDED.message, "")
+            worker.evicted = podstatus.DEADLINE_EXCEEDED
+            worker.terminated = True
         if deleting or worker.terminated or phase in TERMINAL_PHASES:
             return await self._terminate(worker, runtime_status, record, deleting=deleting)
 
@@ -446,12 +451,34 @@ class Kubelet:
         self._runtime_view[worker.uid] = runtime_status
         self._track_probes(pod, runtime_status)
         status = self._report(pod, runtime_status)
-        if status.get("phase") in TERMINAL_PHASES:
-            worker.terminated = True
+        if status.get("phase") in TERMINAL_PHASES or self._past_deadline(worker, status):
+            worker.terminated = status.get("phase") in TERMINAL_PHASES
             worker.wake()
+        if result.changed:
+            # Something started or stopped: look again at once, as the kubelet does on the
+            # PLEG's ContainerStarted/ContainerDied events (the next init container, or the app
+            # containers once a sidecar runs).
+            worker.sync_in(0)
         if result.retry_after is not None:
             worker.sync_in(result.retry_after)
         return False
+
+    def _past_deadline(self, worker: PodWorker, status: Obj | None = None) -> bool:
+        """spec.activeDeadlineSeconds counted from the pod's startTime (activeDeadlineHandler);
+        a pod with a deadline ahead is synced again when it comes."""
+        pod = worker.pod
+        deadline = (pod.get("spec") or {}).get("activeDeadlineSeconds")
+        if status is None:
+            status = self.status_manager.last_sent(pod) or pod.get("status") or {}
+        started = status.get("startTime")
+        if deadline is None or not started:
+            return False
+        since = datetime.datetime.fromisoformat(started.replace("Z", "+00:00"))
+        left = int(deadline) - (_now() - since).total_seconds()
+        if left > 0:
+            worker.sync_in(left)
+            return False
+        return True
 
     def _observed(
         self, pod: Obj, runtime_status: pa.PodRuntimeStatus, *, terminal: bool = False
@@ -481,6 +508,7 @@ class Kubelet:
             sandboxes=runtime_status.sandboxes,
             host_ips=[self.config.node_ip],
             pod_is_terminal=terminal,
+            eviction=getattr(self.workers.get(uid), "evicted", None),
         )
 
     def _report(
@@ -503,6 +531,10 @@ class Kubelet:
     ) -> bool:
         """Stop the pod's containers for good; once deleted, remove everything and confirm."""
         pod = worker.pod
+        if worker.evicted is not None and not worker.terminated_reported and not worker.removed:
+            # The pod has failed (its deadline passed): say so before its containers stop.
+            self._report(pod, runtime_status, terminal=True)
+            worker.terminated_reported = True
         running = any(
             c.state == ContainerState.CONTAINER_RUNNING for c in runtime_status.containers
         )

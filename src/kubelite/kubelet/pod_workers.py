@@ -55,6 +55,9 @@ class PodWorker:
         # Set once the pod's containers are stopped for good (it reached Succeeded or Failed,
         # or it is being deleted); the worker then only waits for the pod to go.
         self.terminated = False
+        # Why the kubelet itself ended the pod (its active deadline passed), if it did.
+        self.evicted: Any = None
+        self.terminated_reported = False
         self.syncs = 0
         self.task: asyncio.Task[None] | None = None
 
