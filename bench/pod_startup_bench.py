@@ -40,11 +40,12 @@ sys.path.insert(0, str(HERE.parent))
 
 from images import build, publish  # noqa: E402
 from images.recipe import load_all, select  # noqa: E402
+from tests.e2e.runtime.runtime_fixtures import make_busybox_rootfs  # noqa: E402
 from tests.integration.cluster import Cluster  # noqa: E402
 
 from kubelite.client.api import APIClient, Resource  # noqa: E402
 from kubelite.client.kubeconfig import load_config  # noqa: E402
-from runtime_bench import Podman, make_rootfs  # noqa: E402
+from runtime_bench import Podman  # noqa: E402
 
 PODS = Resource("", "v1", "pods", kind="Pod")
 OBJECTIVE_P99 = 5.0  # Kubernetes' pod startup SLO, seconds
@@ -150,7 +151,7 @@ async def kubelite_run(cluster: Cluster, pods: int) -> tuple[list[float], list[f
 
 def podman_run(base: Path, pods: int) -> tuple[list[float], list[float]]:
     rootfs = base / "rootfs"
-    make_rootfs(rootfs)
+    make_busybox_rootfs(rootfs)
     podman = Podman(base / "podman")
     podman.setup(rootfs)
 

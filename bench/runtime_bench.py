@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import json
 import os
 import secrets
@@ -35,56 +34,19 @@ from kubelite.runtime import cri
 from kubelite.runtime.sandbox.cni import NetworkOptions
 from kubelite.runtime.service import OciRuntimeService
 
+# The repository's root, for the runtime tests' one-layer busybox image (a test double of the
+# image store: the benchmark measures the runtime, not pulls).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.e2e.runtime.runtime_fixtures import (
+    IMAGE,
+    BusyboxImageService,
+    make_busybox_rootfs,
+)
+
 BUSYBOX = Path("/bin/busybox")
-IMAGE = "bench/busybox:latest"
 PODMAN_IMAGE = "localhost/kl-bench-busybox:latest"
 PODMAN_PAUSE = "localhost/kl-bench-pause:latest"
 SLEEP = ["sleep", "3600"]
-
-
-def make_rootfs(root: Path) -> None:
-    """busybox, its applet links and the /etc files a container expects."""
-    (root / "bin").mkdir(parents=True)
-    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
-    applets = subprocess.run(
-        [str(BUSYBOX), "--list"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    for applet in applets:
-        if applet != "busybox":
-            (root / "bin" / applet).symlink_to("busybox")
-    for d in ("etc", "tmp", "proc", "sys", "dev"):
-        (root / d).mkdir(exist_ok=True)
-    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-    (root / "etc" / "group").write_text("root:x:0:\n")
-
-
-class OneLayerImages:
-    """A cri.ImageService serving one image whose single layer is `layer` (no registry)."""
-
-    def __init__(self, layer: Path) -> None:
-        self.layer = layer
-        self.image = cri.Image(
-            id="sha256:" + hashlib.sha256(str(layer).encode()).hexdigest(),
-            repo_tags=[IMAGE],
-            repo_digests=[],
-            size=0,
-            config=cri.ImageConfig(cmd=["sh"], env=["PATH=/bin"]),
-        )
-
-    async def pull_image(self, image: str, **_: object) -> str:
-        return self.image.id
-
-    async def image_status(self, image: str) -> cri.Image | None:
-        return self.image if image in (IMAGE, self.image.id) else None
-
-    async def list_images(self) -> list[cri.Image]:
-        return [self.image]
-
-    async def remove_image(self, image: str) -> None:
-        return None
-
-    async def layer_dirs(self, image_id: str) -> list[Path]:
-        return [self.layer]
 
 
 async def kubelite_pod_start(
@@ -93,7 +55,7 @@ async def kubelite_pod_start(
     suffix = secrets.token_hex(3)
     n = secrets.randbelow(256)
     service = OciRuntimeService(
-        image_service=OneLayerImages(layer),
+        image_service=BusyboxImageService(layer),
         state_dir=base / f"run-{containers}",
         root_dir=base / f"data-{containers}",
         network=NetworkOptions(bridge=f"klb{suffix}", subnet=f"10.211.{n}.0/24"),
@@ -257,7 +219,7 @@ async def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="kl-bench-"))
     try:
         rootfs = base / "rootfs"
-        make_rootfs(rootfs)
+        make_busybox_rootfs(rootfs)
         # One warm-up pod, so that page cache and the bridge's creation are not in the figures.
         runtime = args.oci_runtime
         await kubelite_pod_start(base / "warm", rootfs, 1, 1, runtime)

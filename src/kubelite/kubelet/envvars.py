@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kubelite.api.quantity import NANO, Quantity, QuantityError
+from kubelite.api.validation.pods import DOWNWARD_API_LABELS
 
 Obj = dict[str, Any]
 
@@ -42,25 +43,9 @@ _ENV_VAR_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 # The largest value a Downward API resource file or variable shows (Go's math.MaxInt64).
 _MAX_INT64 = (1 << 63) - 1
 
-# The fieldPaths ConvertDownwardAPIFieldLabel accepts (pkg/apis/core/pods/helpers.go).
-_DOWNWARD_API_FIELDS = frozenset(
-    {
-        "metadata.annotations",
-        "metadata.labels",
-        "metadata.name",
-        "metadata.namespace",
-        "metadata.uid",
-        "spec.nodeName",
-        "spec.restartPolicy",
-        "spec.serviceAccountName",
-        "spec.schedulerName",
-        "status.phase",
-        "status.hostIP",
-        "status.hostIPs",
-        "status.podIP",
-        "status.podIPs",
-    }
-)
+# The fieldPaths ConvertDownwardAPIFieldLabel accepts (pkg/apis/core/pods/helpers.go): the
+# same list the API's validation checks them against.
+_DOWNWARD_API_FIELDS = frozenset(DOWNWARD_API_LABELS)
 # Resources a container's limits default to from node allocatable (MergeContainerResourceLimits).
 _DEFAULTED_LIMITS = ("cpu", "memory", "ephemeral-storage")
 

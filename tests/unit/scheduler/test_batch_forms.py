@@ -1,17 +1,15 @@
-"""The batch forms of Filter and Score (filter_nodes, score_nodes) answer exactly as the plugin
-does node by node, over nodes of every kind the plugin tells apart."""
+"""The batch form of Filter (filter_nodes) answers exactly as the plugin does node by node, over
+nodes of every kind the plugin tells apart. (The Score plugins with a batch form score one node
+through it, so their own score tests cover it.)"""
 
 from __future__ import annotations
 
 import pytest
 from sched_objects import make_node, make_pod
 
-from kubelite.scheduler.framework.interface import BatchFilterPlugin, BatchScorePlugin
+from kubelite.scheduler.framework.interface import BatchFilterPlugin
 from kubelite.scheduler.framework.types import CycleState, NodeInfo, PodInfo
 from kubelite.scheduler.plugins.node_affinity import NodeAffinity
-from kubelite.scheduler.plugins.node_resources_balanced_allocation import (
-    NodeResourcesBalancedAllocation,
-)
 from kubelite.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
@@ -53,7 +51,6 @@ PODS["ephemeral storage"]["spec"]["containers"][0]["resources"] = {
 }
 
 FILTERS = [NodeResourcesFit, TaintToleration, NodeUnschedulable, NodeAffinity]
-SCORES = [NodeResourcesFit, NodeResourcesBalancedAllocation]
 
 
 def prepared(plugin: object, pod: PodInfo, all_nodes: list[NodeInfo]) -> CycleState:
@@ -76,20 +73,3 @@ def test_filter_nodes_gives_each_node_the_status_filter_gives(
     one_by_one = [plugin.filter(state, pod, node) for node in all_nodes]
     batch = plugin.filter_nodes(state, pod, all_nodes)
     assert [(s.code, s.reasons) for s in batch] == [(s.code, s.reasons) for s in one_by_one]
-
-
-@pytest.mark.parametrize("plugin_class", SCORES, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("pod_name", list(PODS))
-def test_score_nodes_gives_each_node_the_score_score_gives(
-    plugin_class: type, pod_name: str
-) -> None:
-    plugin = plugin_class()
-    assert isinstance(plugin, BatchScorePlugin)
-    all_nodes = nodes()
-    pod = PodInfo(PODS[pod_name])
-    state = CycleState()
-    plugin.pre_score(state, pod, all_nodes)
-    one_by_one = [plugin.score(state, pod, node)[0] for node in all_nodes]
-    batch, status = plugin.score_nodes(state, pod, all_nodes)
-    assert status.ok
-    assert batch == one_by_one

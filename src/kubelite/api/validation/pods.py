@@ -124,7 +124,7 @@ _VOLUME_FIELD_PATHS = (
     "metadata.uid",
 )
 # What pods.ConvertDownwardAPIFieldLabel accepts in v1.
-_DOWNWARD_API_LABELS = (
+DOWNWARD_API_LABELS = (
     "metadata.annotations",
     "metadata.labels",
     "metadata.name",
@@ -1122,7 +1122,7 @@ def _validate_object_field_selector(
     elif field_path == "spec.host":
         # Old v1 clients send spec.host for spec.nodeName.
         field_path = "spec.nodeName"
-    elif field_path not in _DOWNWARD_API_LABELS:
+    elif field_path not in DOWNWARD_API_LABELS:
         conversion_error = f"field label not supported: {field_path}"
     if conversion_error:
         return [

@@ -33,33 +33,17 @@ class NodeResourcesBalancedAllocation:
         return SUCCESS
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
-        pod_cpu, pod_memory = state.get(_PRE_SCORE_KEY) or (
-            pod.requests.milli_cpu,
-            pod.requests.memory,
-        )
-        allocatable = node.allocatable
-        cpu_capacity = allocatable.milli_cpu
-        memory_capacity = allocatable.memory
-        if not cpu_capacity or not memory_capacity:
-            # With one fraction or none the deviation is 0.
-            return MAX_NODE_SCORE, SUCCESS
-        requested = node.requested
-        # Used shares capped at 1. Python divides the exact integers and rounds once; Go rounds
-        # both to float64 first, which changes nothing below 2**53 (8 PiB of memory).
-        cpu = (requested.milli_cpu + pod_cpu) / cpu_capacity
-        memory = (requested.memory + pod_memory) / memory_capacity
-        if cpu > 1:
-            cpu = 1.0
-        if memory > 1:
-            memory = 1.0
-        # balancedResourceScorer: the std of two fractions is half their distance.
-        std = abs((cpu - memory) / 2)
-        return int((1 - std) * float(MAX_NODE_SCORE)), SUCCESS
+        """One node's balance of cpu and memory use (see score_nodes)."""
+        scores, status = self.score_nodes(state, pod, [node])
+        return scores[0], status
 
     def score_nodes(
         self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
     ) -> tuple[list[int], Status]:
-        """`score` for many nodes, in one loop."""
+        """balancedResourceScorer for many nodes in one loop: 100 minus the spread of the cpu
+        and memory shares in use (capped at 1); the standard deviation of two fractions is half
+        their distance. Python divides the exact integers and rounds once; Go rounds both to
+        float64 first, which changes nothing below 2**53 (8 PiB of memory)."""
         pod_cpu, pod_memory = state.get(_PRE_SCORE_KEY) or (
             pod.requests.milli_cpu,
             pod.requests.memory,

@@ -154,32 +154,16 @@ class NodeResourcesFit:
         return SUCCESS
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]:
-        pod_cpu, pod_memory = state.get(_PRE_SCORE_KEY) or _non_zero(pod)
-        allocatable = node.allocatable
-        requested = node.non_zero_requested
-        # leastRequestedScore per resource: the unused share on a 0-100 scale, 0 once
-        # overcommitted; a resource the node lacks is left out of the mean. Inlined: this runs
-        # for every feasible node of every pod.
-        total = 0
-        weights = 0
-        capacity = allocatable.milli_cpu
-        if capacity:
-            used = requested.milli_cpu + pod_cpu
-            if used <= capacity:
-                total += (capacity - used) * MAX_NODE_SCORE // capacity
-            weights += 1
-        capacity = allocatable.memory
-        if capacity:
-            used = requested.memory + pod_memory
-            if used <= capacity:
-                total += (capacity - used) * MAX_NODE_SCORE // capacity
-            weights += 1
-        return (total // weights if weights else 0), SUCCESS
+        """leastRequestedScore: the unused share of cpu and memory on a 0-100 scale (see
+        score_nodes, which the framework calls for many nodes at once)."""
+        scores, status = self.score_nodes(state, pod, [node])
+        return scores[0], status
 
     def score_nodes(
         self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
     ) -> tuple[list[int], Status]:
-        """`score` for many nodes, in one loop."""
+        """leastRequestedScore per resource, for many nodes in one loop: the unused share on a
+        0-100 scale, 0 once overcommitted; a resource the node lacks is left out of the mean."""
         pod_cpu, pod_memory = state.get(_PRE_SCORE_KEY) or _non_zero(pod)
         scores: list[int] = []
         append = scores.append
