@@ -277,6 +277,48 @@ class APIClient:
             return decoded.decode(errors="replace")
         return decoded
 
+    async def stream(
+        self, path: str, *, params: dict[str, str] | None = None
+    ) -> AsyncIterator[bytes]:
+        """A plain-text body as it arrives (pods/log with `follow`), for as long as the server
+        sends it; an error answer raises as `request` does."""
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
+        try:
+            async with self._get_session().get(
+                self.config.server + path,
+                params=params,
+                headers={"Accept": "*/*"},
+                **self._request_kwargs(timeout),
+            ) as response:
+                if response.status >= 400:
+                    raw = await response.read()
+                    try:
+                        decoded: Any = orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        decoded = raw.decode(errors="replace")
+                    raise error_from_status(status_for(response.status, decoded))
+                async for chunk in response.content.iter_any():
+                    yield chunk
+        except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as e:
+            raise self._connection_error(e) from e
+
+    async def websocket(
+        self, path: str, *, params: list[tuple[str, str]], protocols: tuple[str, ...]
+    ) -> aiohttp.ClientWebSocketResponse:
+        """A WebSocket to the server (pods/exec), speaking one of `protocols`."""
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
+        try:
+            return await self._get_session().ws_connect(
+                self.config.server + path,
+                params=params,
+                protocols=protocols,
+                **self._request_kwargs(timeout),
+            )
+        except aiohttp.WSServerHandshakeError as e:
+            raise error_from_status(status_for(e.status, e.message)) from e
+        except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as e:
+            raise self._connection_error(e) from e
+
     async def version(self) -> Obj:
         """`/version`: the server's build information."""
         return await self.request("GET", "/version")

@@ -46,6 +46,7 @@ spec:
     # `$$$$` reaches the shell as `$$` (Kubernetes' $(VAR) expansion turns `$$` into `$`): the
     # command is PID 1 of its container, and the pod's name is its host name.
     assert logs == "hello from hello\npid 1\n"
+    assert node.kubelite("logs", "hello").stdout == logs
     table = node.kubectl("get", "pod", "hello").stdout
     assert "Completed" in table
 
@@ -70,6 +71,12 @@ spec:
     ip = pod["status"]["podIP"]
     page = wait_for("nginx to answer", lambda: http_get(f"http://{ip}/"), timeout=20)
     assert "Welcome to nginx" in page
+    script = "echo out; echo err >&2; exit 3"
+    ran = node.kubelite("exec", "web", "--", "sh", "-c", script, check=False)
+    assert (ran.returncode, ran.stdout) == (3, "out\n")
+    assert "err\n" in ran.stderr and "command terminated with exit code 3" in ran.stderr
+    fed = node.kubelite("exec", "-i", "web", "--", "cat", stdin="fed through stdin\n")
+    assert fed.stdout == "fed through stdin\n"
     wide = node.kubectl("get", "pod", "web", "-o", "wide").stdout
     assert ip in wide and "Running" in wide
 
