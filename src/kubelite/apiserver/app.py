@@ -19,8 +19,15 @@ from aiohttp import web
 
 from kubelite.api import errors
 from kubelite.api.kinds import REGISTRY, Registry
+from kubelite.apiserver import (
+    certs,
+    node_join,
+    openapi_v2,
+    request_info,
+    responses,
+    serviceaccount_token,
+)
 from kubelite.apiserver import metrics as metrics_module
-from kubelite.apiserver import openapi_v2, request_info, responses, serviceaccount_token
 from kubelite.apiserver.auth import Authenticator, is_public
 from kubelite.apiserver.discovery import Discovery
 from kubelite.apiserver.openapi import OpenAPI
@@ -48,6 +55,8 @@ class Routes:
     registry: Registry = REGISTRY
     # Signs serviceaccounts/token answers; None: that subresource answers 503.
     token_issuer: serviceaccount_token.TokenIssuer | None = None
+    # The cluster's certificates: joining nodes read its CA and get kubelet certificates.
+    pki: certs.Pki | None = None
 
 
 def _not_found() -> errors.StatusError:
@@ -86,7 +95,15 @@ class Application:
             )
             if user is None or (user.anonymous and not is_public(path)):
                 raise errors.unauthorized()
-            response = await self.route(request, info)
+            pki = self.routes.pki
+            if pki is not None and path == node_join.CA_PATH:
+                response: web.StreamResponse = node_join.serve_ca(pki)
+            elif pki is not None and path == node_join.SERVING_CERT_PATH:
+                if request.method != "POST":
+                    raise errors.method_not_allowed()
+                response = await node_join.serve_serving_cert(pki, user, request)
+            else:
+                response = await self.route(request, info)
             code = response.status
             return response
         except errors.StatusError as exc:

@@ -24,7 +24,8 @@ from kubelite.apiserver import serviceaccount_token
 
 ANONYMOUS = "system:anonymous"
 # Paths Kubernetes lets anyone read (the system:public-info-viewer ClusterRole).
-PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz")
+# And the cluster CA joining nodes check against their token (node_join.CA_PATH).
+PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz", "/v1-kubelite/cacerts")
 
 
 @dataclass(frozen=True)

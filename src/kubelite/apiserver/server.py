@@ -28,7 +28,7 @@ from aiohttp import web
 
 from kubelite.api import errors, meta
 from kubelite.api.kinds import REGISTRY, ResourceType
-from kubelite.apiserver import admission, certs, serviceaccount_token, watch
+from kubelite.apiserver import admission, certs, node_join, serviceaccount_token, watch
 from kubelite.apiserver.app import Application, Routes
 from kubelite.apiserver.auth import Authenticator
 from kubelite.apiserver.metrics import Metrics
@@ -60,6 +60,10 @@ def default_advertise_address() -> str:
             return probe.getsockname()[0]
         except OSError:
             return "127.0.0.1"
+
+
+# Where the server writes the token other machines join with (k3s' server/node-token).
+NODE_TOKEN_FILE = "node-token"
 
 
 @dataclass
@@ -172,6 +176,8 @@ class APIServer:
         config = self.config
         dns, ips = _names_and_ips(config)
         self.pki = certs.ensure(config.data_dir / "tls", dns, ips)
+        # Before the authenticator reads the token file: the node token's secret is in it.
+        self.node_token = node_join.ensure_node_token(self.pki, config.data_dir / NODE_TOKEN_FILE)
         self.store = await SqliteStore.open(config.data_dir / "db" / "state.db")
         store = self.store
         self.stores = resource_stores(store)
@@ -200,6 +206,7 @@ class APIServer:
             server_address=f"{config.advertise_address}:{config.https_port}",
             ready=lambda: self._ready,
             token_issuer=issuer,
+            pki=self.pki,
         )
         app = Application(routes).build()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)

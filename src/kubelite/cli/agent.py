@@ -48,6 +48,9 @@ class AgentFlags:
     tls_private_key_file: Path | None = None
     client_ca_file: Path | None = None
     kubelet_port: int = 10250
+    # Joining a cluster: its API server's URL and the node token `kubelite server` wrote.
+    server: str = ""
+    token: str = ""
 
 
 def _env(name: str, default: str) -> str:
@@ -56,6 +59,14 @@ def _env(name: str, default: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
+    parser.add_argument(
+        "--server", default=_env("SERVER", ""), help="join the cluster of this API server (URL)"
+    )
+    parser.add_argument(
+        "--token",
+        default=_env("TOKEN", ""),
+        help="the node token of that server (its <data-dir>/node-token)",
+    )
     parser.add_argument(
         "--data-dir",
         default=_env("DATA_DIR", str(DEFAULT_DATA_DIR)),
@@ -126,6 +137,8 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
         tls_private_key_file=Path(args.tls_private_key_file) if args.tls_private_key_file else None,
         client_ca_file=Path(args.client_ca_file) if args.client_ca_file else None,
         kubelet_port=args.kubelet_port,
+        server=args.server,
+        token=args.token,
     )
 
 
@@ -142,8 +155,14 @@ async def serve(flags: AgentFlags) -> None:
     from kubelite.runtime.sandbox.cni import NetworkOptions
     from kubelite.runtime.service import OciRuntimeService
 
-    config = load_config(kubeconfig=flags.kubeconfig)
     data = flags.data_dir
+    if flags.server:
+        from kubelite.cli.join import join
+
+        config, tls = await join(flags.server, flags.token, data / "agent", flags)
+        flags.tls_cert_file, flags.tls_private_key_file, flags.client_ca_file = tls
+    else:
+        config = load_config(kubeconfig=flags.kubeconfig)
     registries = flags.registries_config
     images = LocalImageService(
         data / "images",

@@ -23,7 +23,12 @@ from pathlib import Path
 import yaml
 
 from kubelite.apiserver import certs
-from kubelite.apiserver.server import APIServer, ServerConfig, default_advertise_address
+from kubelite.apiserver.server import (
+    NODE_TOKEN_FILE,
+    APIServer,
+    ServerConfig,
+    default_advertise_address,
+)
 from kubelite.cli import local_registry
 from kubelite.cli.service import run_service
 from kubelite.cli.supervisor import Supervised, child_env, kubelite_argv
@@ -232,6 +237,11 @@ async def serve(flags: ServerFlags) -> None:
         for path in paths:
             _write_private(path, text)
             print(f"kubeconfig written to {path}", flush=True)
+        print(
+            f"node token (kubelite agent --server URL --token ...) in "
+            f"{flags.data_dir / NODE_TOKEN_FILE}",
+            flush=True,
+        )
         # The controllers and the scheduler are clients of the API like any other, over
         # loopback HTTPS, in a process of their own (a core of their own).
         args = ["control-plane", "--kubeconfig", str(paths[0])]

@@ -84,7 +84,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         for recipe in select(IMAGES, load_all()):
             built = build.build(recipe, cache_dir=cache, out_dir=base / "out")
             publish.push(built.archive, recipe.references, registry)
-        wait_for("the node to be Ready", lambda: _node_ready(cluster))
+        wait_for("the node to be Ready", lambda: node_ready(cluster))
         yield cluster
     finally:
         _delete_all_pods(cluster)
@@ -103,11 +103,14 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         assert str(cluster.data_dir) not in mounts
 
 
-def _node_ready(cluster: Cluster) -> bool:
+def node_ready(cluster: Cluster, name: str | None = None) -> bool:
+    """Whether the node `name` (any node when None) reports Ready."""
     done = cluster.kubectl("get", "nodes", "-o", "json", check=False)
     if done.returncode != 0:
         return False
     for item in json.loads(done.stdout)["items"]:
+        if name is not None and item["metadata"]["name"] != name:
+            continue
         for condition in item["status"].get("conditions", []):
             if condition["type"] == "Ready" and condition["status"] == "True":
                 return True

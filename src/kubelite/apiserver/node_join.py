@@ -1,0 +1,101 @@
+"""Joining nodes: the join token, and what a joining kubelet fetches with it.
+
+As in k3s, a server writes a node token (`<data-dir>/node-token`) shaped
+`K10<sha256 of the CA certificate>::node:<secret>`. A machine joins with
+`kubelite agent --server URL --token TOKEN`:
+
+1. it reads the cluster's CA from `GET /v1-kubelite/cacerts`, which anyone may read, over TLS
+   it cannot verify yet, and accepts it only if its hash is the one in the token (so a server in
+   the middle cannot pass its own CA off);
+2. from then on it verifies the server with that CA and authenticates with the secret, a bearer
+   token of the server's static token file, whose user is in the group `system:nodes`;
+3. it asks `POST /v1-kubelite/serving-kubelet.crt` for a serving certificate of its node, signed
+   by the cluster CA, so that the API server can verify the kubelet it proxies logs and exec to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from aiohttp import web
+
+from kubelite.api import errors
+from kubelite.apiserver import certs, responses
+from kubelite.apiserver.auth import User
+
+CA_PATH = "/v1-kubelite/cacerts"
+SERVING_CERT_PATH = "/v1-kubelite/serving-kubelet.crt"
+TOKEN_PREFIX = "K10"
+NODE_USER = "kubelite:node"
+NODES_GROUP = "system:nodes"
+
+
+@dataclass(frozen=True)
+class JoinToken:
+    ca_hash: str
+    user: str
+    secret: str
+
+    def __str__(self) -> str:
+        return f"{TOKEN_PREFIX}{self.ca_hash}::{self.user}:{self.secret}"
+
+
+def parse(text: str) -> JoinToken:
+    """A node token as `kubelite server` writes it; ValueError with what is wrong otherwise."""
+    text = text.strip()
+    if not text.startswith(TOKEN_PREFIX) or "::" not in text:
+        raise ValueError("not a kubelite node token: it starts K10<CA hash>::")
+    ca_hash, _, credentials = text[len(TOKEN_PREFIX) :].partition("::")
+    user, _, secret = credentials.partition(":")
+    if len(ca_hash) != 64 or not user or not secret:
+        raise ValueError("not a kubelite node token: K10<CA hash>::<user>:<secret>")
+    return JoinToken(ca_hash, user, secret)
+
+
+def ca_hash(ca_pem: bytes) -> str:
+    return hashlib.sha256(ca_pem).hexdigest()
+
+
+def ensure_node_token(pki: certs.Pki, token_path: Path) -> JoinToken:
+    """The node token at `token_path`, made once: its secret is added to the static token file
+    (user `kubelite:node`, group `system:nodes`), and the file holds the whole token."""
+    ca = pki.ca_cert.read_bytes()
+    if token_path.exists():
+        token = parse(token_path.read_text())
+        if token.ca_hash == ca_hash(ca) and token.secret in pki.token_file.read_text():
+            return token
+    secret = secrets.token_hex(16)
+    token = JoinToken(ca_hash(ca), "node", secret)
+    with pki.token_file.open("a") as tokens:
+        tokens.write(f'{secret},{NODE_USER},{NODE_USER},"{NODES_GROUP}"\n')
+    token_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = token_path.with_suffix(".tmp")
+    tmp.write_text(f"{token}\n")
+    tmp.chmod(0o600)
+    tmp.replace(token_path)
+    return token
+
+
+def serve_ca(pki: certs.Pki) -> web.Response:
+    return web.Response(body=pki.ca_cert.read_bytes(), content_type="application/x-pem-file")
+
+
+async def serve_serving_cert(pki: certs.Pki, user: User, request: web.Request) -> web.Response:
+    """A kubelet serving certificate for the node the request names, for nodes only."""
+    if NODES_GROUP not in user.groups:
+        raise errors.StatusError(
+            403, "Forbidden", f'User "{user.name}" cannot ask for a kubelet serving certificate'
+        )
+    try:
+        body = orjson.loads(await request.read())
+        node = str(body["nodeName"])
+        ips = [str(ip) for ip in body.get("ips") or ()]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as e:
+        raise errors.bad_request(f"want {{nodeName, ips}}: {e}") from e
+    cert, key = certs.issue_kubelet_serving_cert(pki, node, ips)
+    answer = {"cert": cert.read_text(), "key": key.read_text()}
+    return responses.Response(body=orjson.dumps(answer), content_type="application/json")

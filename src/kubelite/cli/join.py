@@ -1,0 +1,72 @@
+"""The agent's side of joining a cluster with a node token (see apiserver/node_join.py).
+
+The cluster's CA is fetched without verification and kept only if its hash is the token's;
+everything after is verified against it. The agent then asks the server for its kubelet
+serving certificate, and keeps CA, certificate and key under `<data-dir>/agent`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ssl
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+from kubelite.apiserver.node_join import CA_PATH, SERVING_CERT_PATH, parse
+from kubelite.client.kubeconfig import ClientConfig, ConfigError
+
+TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
+    tmp.chmod(mode)
+    tmp.replace(path)
+
+
+async def join(
+    server: str, token_text: str, directory: Path, flags: Any
+) -> tuple[ClientConfig, tuple[Path, Path, Path]]:
+    """A client config for `server`, and the kubelet's (cert, key, client CA) paths."""
+    try:
+        token = parse(token_text)
+    except ValueError as e:
+        raise ConfigError(f"--token: {e}") from e
+    server = server.rstrip("/")
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        async with session.get(server + CA_PATH, ssl=unverified) as response:
+            if response.status != 200:
+                raise ConfigError(f"{server}{CA_PATH}: {response.status}")
+            ca = await response.read()
+        if hashlib.sha256(ca).hexdigest() != token.ca_hash:
+            raise ConfigError(f"the CA of {server} is not the one the node token names")
+        verified = ssl.create_default_context(cadata=ca.decode())
+        headers = {"Authorization": f"Bearer {token.secret}"}
+        body = orjson.dumps({"nodeName": flags.node_name, "ips": [flags.node_ip, "127.0.0.1"]})
+        async with session.post(
+            server + SERVING_CERT_PATH, data=body, headers=headers, ssl=verified
+        ) as response:
+            if response.status != 200:
+                raise ConfigError(
+                    f"asking {server} for a kubelet certificate: {response.status} "
+                    f"{(await response.text())[:200]}"
+                )
+            issued = orjson.loads(await response.read())
+    ca_path, cert_path, key_path = (
+        directory / "ca.crt",
+        directory / "kubelet.crt",
+        directory / "kubelet.key",
+    )
+    _write(ca_path, ca, 0o644)
+    _write(key_path, issued["key"].encode(), 0o600)
+    _write(cert_path, issued["cert"].encode(), 0o644)
+    config = ClientConfig(server=server, certificate_authority_data=ca, token=token.secret)
+    return config, (cert_path, key_path, ca_path)
