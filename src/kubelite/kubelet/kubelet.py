@@ -41,7 +41,7 @@ from kubelite.client.errors import (
 )
 from kubelite.client.events import EventRecorder
 from kubelite.client.informer import Informer
-from kubelite.kubelet import envvars
+from kubelite.kubelet import envvars, termination
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet import status as podstatus
@@ -321,7 +321,7 @@ class Kubelet:
         return made.env
 
     async def _make_mounts(
-        self, pod: Obj, container: Obj, env: list[tuple[str, str]]
+        self, pod: Obj, container: Obj, env: list[tuple[str, str]], restart_count: int
     ) -> list[Mount]:
         volumes = self._volumes.get(pod["metadata"]["uid"], {})
         mounts = mounts_for(
@@ -329,12 +329,10 @@ class Kubelet:
         )
         path = container.get("terminationMessagePath") or "/dev/termination-log"
         # The file a container writes its termination message to: a fresh one per instance.
-        holder = self.pod_dir(pod["metadata"]["uid"]) / "containers" / container["name"]
-        holder.mkdir(parents=True, exist_ok=True)
-        message_file = holder / f"{len(list(holder.iterdir())):08x}"
-        message_file.touch(mode=0o666)
-        message_file.chmod(0o666)
-        mounts.append(Mount(container_path=path, host_path=str(message_file)))
+        message = termination.make_message_file(
+            self.pod_dir(pod["metadata"]["uid"]), container["name"], restart_count
+        )
+        mounts.append(Mount(container_path=path, host_path=str(message)))
         return mounts
 
     async def _hook(self, pod: Obj, container: Obj, container_id: str, handler: Obj) -> str:
@@ -497,11 +495,17 @@ class Kubelet:
                     ready = self.probes.ready(current.id)
                 if container.get("startupProbe"):
                     started = self.probes.started(current.id)
+            instances = [c for c in runtime_status.containers if c.metadata.name == name]
+            pod_dir = self.pod_dir(uid)
             facts[name] = podstatus.ContainerRuntimeState(
                 waiting_reason=reason,
                 waiting_message=message,
                 readiness_probe=ready,
                 startup_probe=started,
+                termination_message=termination.termination_message(container, current, pod_dir),
+                previous_termination_message=termination.termination_message(
+                    container, instances[1] if len(instances) > 1 else None, pod_dir
+                ),
             )
         return podstatus.PodRuntimeState(
             containers=podstatus.containers_by_name(runtime_status.containers, facts),

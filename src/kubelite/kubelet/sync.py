@@ -72,9 +72,10 @@ DEFAULT_GRACE_PERIOD = 30
 
 # Records an event about the pod: (type, reason, message, field path).
 PodRecorder = Callable[[str, str, str, str], Awaitable[None]]
-# Builds a container's environment (raises envvars.ConfigError) and its mounts.
+# Builds a container's environment (raises envvars.ConfigError) and its mounts (given the
+# restart count of the instance about to be made).
 EnvMaker = Callable[[Obj, Obj], Awaitable[list[tuple[str, str]]]]
-MountMaker = Callable[[Obj, Obj, list[tuple[str, str]]], Awaitable[list[Mount]]]
+MountMaker = Callable[[Obj, Obj, list[tuple[str, str]], int], Awaitable[list[Mount]]]
 # Runs a lifecycle hook (postStart) in a container; returns an error message or "".
 HookRunner = Callable[[Obj, Obj, str, Obj], Awaitable[str]]
 
@@ -279,7 +280,7 @@ class PodSyncer:
         restart_count = previous.metadata.attempt + 1 if previous is not None else 0
         try:
             envs = await self.make_env(pod, container)
-            mounts = await self.make_mounts(pod, container, envs)
+            mounts = await self.make_mounts(pod, container, envs, restart_count)
         except ConfigError as e:
             return await fail(CREATE_CONTAINER_CONFIG_ERROR, str(e))
         config = rc.container_config(

@@ -245,3 +245,60 @@ spec:
                 os.rmdir(path)
             elif os.path.exists(path):
                 os.remove(path)
+
+
+def test_termination_messages_come_from_the_file_or_the_log(node: Cluster) -> None:
+    _apply(
+        node,
+        """
+apiVersion: v1
+kind: Pod
+metadata: {name: last-words}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: file
+    image: busybox
+    command: [sh, -c, "echo written to the file > /dev/termination-log; exit 0"]
+  - name: logs
+    image: busybox
+    terminationMessagePolicy: FallbackToLogsOnError
+    command: [sh, -c, "echo it went wrong; exit 2"]
+""",
+    )
+    try:
+        wait_for("the pod to end", lambda: _phase(node, "last-words") == "Failed")
+        by_name = {
+            s["name"]: s["state"]["terminated"]
+            for s in get_pod(node, "last-words")["status"]["containerStatuses"]
+        }
+        assert by_name["file"]["message"] == "written to the file\n"
+        assert by_name["logs"]["message"] == "it went wrong\n"
+        assert by_name["logs"]["reason"] == "Error"
+    finally:
+        _delete(node, "last-words")
+
+
+def test_on_failure_restarts_a_failing_container_into_crash_loop_back_off(node: Cluster) -> None:
+    _apply(
+        node,
+        """
+apiVersion: v1
+kind: Pod
+metadata: {name: on-failure}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - {name: main, image: busybox, command: [sh, -c, "exit 1"]}
+""",
+    )
+    try:
+        wait_for(
+            "CrashLoopBackOff",
+            lambda: "CrashLoopBackOff" in node.kubectl("get", "pod", "on-failure").stdout,
+        )
+        status = get_pod(node, "on-failure")["status"]
+        assert status["phase"] == "Running" or status["phase"] == "Pending"
+        assert status["containerStatuses"][0]["restartCount"] >= 1
+    finally:
+        _delete(node, "on-failure")

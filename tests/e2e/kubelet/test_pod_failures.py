@@ -151,3 +151,34 @@ spec:
         node.kubectl(
             "delete", "pod", "port-a", "port-b", "--grace-period=1", "--timeout=60s", check=False
         )
+
+
+def test_a_volume_type_the_node_cannot_mount_is_a_failed_mount(node: Cluster) -> None:
+    _apply(
+        node,
+        """
+apiVersion: v1
+kind: Pod
+metadata: {name: nfs-volume}
+spec:
+  volumes: [{name: share, nfs: {server: 192.0.2.9, path: /export}}]
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: share, mountPath: /share}]
+""",
+    )
+    try:
+
+        def failed_mount() -> str:
+            events = _events(node, "nfs-volume")
+            return events if "FailedMount" in events else ""
+
+        events = wait_for("FailedMount", failed_mount)
+        assert 'MountVolume.SetUp failed for volume "share"' in events
+        assert "not supported by kubelite" in events
+        waiting = _waiting(node, "nfs-volume", "ContainerCreating")
+        assert waiting, "the container waits, with the event saying why"
+    finally:
+        node.kubectl("delete", "pod", "nfs-volume", "--grace-period=1", "--timeout=60s")

@@ -140,7 +140,7 @@ def syncer(clock: Clock, runtime: Runtime, env_error: str = "") -> PodSyncer:
             raise ConfigError(env_error)
         return [("A", "1")]
 
-    async def make_mounts(pod: dict, container: dict, envs: list) -> list:
+    async def make_mounts(pod: dict, container: dict, envs: list, restart_count: int) -> list:
         return []
 
     async def run_hook(*_: Any) -> str:
