@@ -190,6 +190,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=50)
     parser.add_argument("--no-podman", action="store_true")
+    parser.add_argument("--oci-runtime", choices=("runc", "crun"), default="runc")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("pod_startup_bench needs root")
@@ -204,6 +205,7 @@ def main() -> int:
         extra_args=[
             "--node-name", f"bench-{suffix}", "--pod-cidr", "10.213.0.0/24",
             "--bridge", f"klsb{suffix}", "--local-registry", registry, "--kubelet-port", "0",
+            "--oci-runtime", args.oci_runtime,
         ],
         agent=True,
     )  # fmt: skip
@@ -226,7 +228,10 @@ def main() -> int:
              "--bridge", f"klsb{suffix}"],
             capture_output=True,
         )  # fmt: skip
-    print(f"\npod startup latency, {args.pods} pods (image present; create -> all running)")
+    print(
+        f"\npod startup latency, {args.pods} pods on {args.oci_runtime} "
+        "(image present; create -> all running)"
+    )
     print(f"  kubelite, one after another: {report(one_by_one)}")
     print(f"  kubelite, all at once:       {report(at_once)}")
     print(f"  Kubernetes' objective: p99 under {OBJECTIVE_P99:.0f} s")

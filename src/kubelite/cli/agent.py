@@ -48,6 +48,8 @@ class AgentFlags:
     tls_private_key_file: Path | None = None
     client_ca_file: Path | None = None
     kubelet_port: int = 10250
+    # runc (the default), or crun where it runs (RUNTIME_NOTES.md): about 3x faster to create.
+    oci_runtime: str = "runc"
     # Joining a cluster: its API server's URL and the node token `kubelite server` wrote.
     server: str = ""
     token: str = ""
@@ -113,6 +115,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the CA of the API server's client certificate, for logs and exec",
     )
     parser.add_argument(
+        "--oci-runtime",
+        choices=("runc", "crun"),
+        default=_env("OCI_RUNTIME", "runc"),
+        help="the OCI runtime that runs containers (default %(default)s)",
+    )
+    parser.add_argument(
         "--kubelet-port",
         type=int,
         default=int(_env("KUBELET_PORT", "10250")),
@@ -139,6 +147,7 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
         kubelet_port=args.kubelet_port,
         server=args.server,
         token=args.token,
+        oci_runtime=args.oci_runtime,
     )
 
 
@@ -174,6 +183,7 @@ async def serve(flags: AgentFlags) -> None:
         state_dir=data / "run" / "runtime",
         root_dir=data / "runtime",
         network=NetworkOptions(bridge=flags.bridge, subnet=flags.pod_cidr),
+        oci_runtime=flags.oci_runtime,
     )
     kubelet_config = KubeletConfig(
         node_name=flags.node_name,

@@ -115,6 +115,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default %(default)s; '' for none)",
     )
     parser.add_argument(
+        "--oci-runtime",
+        default=_env("OCI_RUNTIME", ""),
+        help="this node's OCI runtime: runc (default) or crun",
+    )
+    parser.add_argument(
         "--kubelet-port",
         default=_env("KUBELET_PORT", ""),
         help="this node's kubelet port for logs and exec (default 10250; 0: any free one)",
@@ -152,6 +157,7 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
                 ("--bridge", args.bridge),
                 ("--registries-config", args.registries_config),
                 ("--kubelet-port", args.kubelet_port),
+                ("--oci-runtime", args.oci_runtime),
             )
             if value
             for arg in (flag, value)
