@@ -28,6 +28,8 @@ import pytest
 from images import build, oci
 from images.recipe import load_all
 
+from kubelite.runtime.oci.spec import DEFAULT_CAPABILITIES
+
 REPO = Path(__file__).resolve().parents[3]
 
 pytestmark = pytest.mark.e2e
@@ -36,24 +38,6 @@ pytestmark = pytest.mark.e2e
 READY_TIMEOUT = 15.0
 EXIT_TIMEOUT = 5.0
 
-# The capabilities container runtimes give by default (RUNTIME_NOTES.md: runc spec's set is too
-# small for nginx, whose master chowns its temp directories).
-DEFAULT_CAPABILITIES = [
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-]
 
 # Run inside the test's network namespace: wait until HOST:PORT accepts, send REQUEST (a Python
 # bytes literal), print every byte the server sends before it closes or goes quiet.
