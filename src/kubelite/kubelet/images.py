@@ -24,7 +24,7 @@ from typing import Any
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.status.messages import go_duration
 from kubelite.runtime import errors as runtime_errors
-from kubelite.runtime.cri import AuthConfig, ImageService
+from kubelite.runtime.cri import AuthConfig, Image, ImageService
 
 Obj = dict[str, Any]
 
@@ -68,6 +68,9 @@ class ImagePuller:
         self.clock = clock
         self.backoff = backoff or Backoff(clock)
         self._last_error: dict[str, str] = {}
+        # Image id -> its digest reference (`docker.io/library/nginx@sha256:...`), which pods'
+        # container statuses show as imageID.
+        self.repo_digests: dict[str, str] = {}
         # A pull-back-off entry counts from the failed pull, not from a container's exit.
         self._failed_at: dict[str, float] = {}
 
@@ -90,6 +93,7 @@ class ImagePuller:
             await record("Warning", INVALID_IMAGE_NAME, message)
             raise ImagePullError(INVALID_IMAGE_NAME, message) from e
         if present is not None and policy != "Always":
+            self._remember(present)
             await record("Normal", PULLED, f'Container image "{image}" already present on machine')
             return present.id
         if policy == "Never":
@@ -123,6 +127,8 @@ class ImagePuller:
         self._last_error.pop(key, None)
         pulled = await self.images.image_status(image_id)
         size = pulled.size if pulled is not None else 0
+        if pulled is not None:
+            self._remember(pulled)
         await record(
             "Normal",
             PULLED,
@@ -130,6 +136,10 @@ class ImagePuller:
             f"Image size: {size} bytes.",
         )
         return image_id
+
+    def _remember(self, image: Image) -> None:
+        if image.repo_digests:
+            self.repo_digests[image.id] = image.repo_digests[0]
 
 
 def _default_policy(image: str) -> str:

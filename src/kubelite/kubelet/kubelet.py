@@ -502,6 +502,9 @@ class Kubelet:
                 waiting_message=message,
                 readiness_probe=ready,
                 startup_probe=started,
+                image_id=self.syncer.puller.repo_digests.get(current.image_ref, "")
+                if current is not None
+                else "",
                 termination_message=termination.termination_message(container, current, pod_dir),
                 previous_termination_message=termination.termination_message(
                     container, instances[1] if len(instances) > 1 else None, pod_dir

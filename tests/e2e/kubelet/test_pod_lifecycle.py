@@ -40,8 +40,11 @@ spec:
         "hello to succeed",
         lambda: (p := get_pod(node, "hello"))["status"].get("phase") == "Succeeded" and p,
     )
-    state = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+    status = pod["status"]["containerStatuses"][0]
+    state = status["state"]["terminated"]
     assert state["reason"] == "Completed" and state["exitCode"] == 0
+    # The image as its registry names it, by digest, as Kubernetes shows imageID.
+    assert status["imageID"].startswith("docker.io/library/busybox@sha256:")
     logs = node.kubectl("logs", "hello").stdout
     # `$$$$` reaches the shell as `$$` (Kubernetes' $(VAR) expansion turns `$$` into `$`): the
     # command is PID 1 of its container, and the pod's name is its host name.
