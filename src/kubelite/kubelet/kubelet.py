@@ -72,7 +72,13 @@ from kubelite.kubelet.volumes import (
     teardown_volumes,
 )
 from kubelite.runtime import errors as runtime_errors
-from kubelite.runtime.cri import ContainerState, ImageService, Mount, RuntimeService
+from kubelite.runtime.cri import (
+    ContainerState,
+    ImageService,
+    Mount,
+    PodSandboxState,
+    RuntimeService,
+)
 
 log = logging.getLogger(__name__)
 
@@ -290,11 +296,8 @@ class Kubelet:
             if sandbox.metadata.uid in known:
                 continue
             log.info("removing the sandbox of a pod that is gone: %s", sandbox.metadata.name)
-            for container in await self.runtime.list_containers(sandbox.id):
-                with contextlib.suppress(runtime_errors.RuntimeFailure):
-                    await self.runtime.stop_container(container.id, 0)
+            # Removing a sandbox stops and removes its containers first.
             with contextlib.suppress(runtime_errors.RuntimeFailure):
-                await self.runtime.stop_pod_sandbox(sandbox.id)
                 await self.runtime.remove_pod_sandbox(sandbox.id)
             self._cleanup_pod_dir(sandbox.metadata.uid)
 
@@ -479,7 +482,12 @@ class Kubelet:
         return True
 
     def _observed(
-        self, pod: Obj, runtime_status: pa.PodRuntimeStatus, *, terminal: bool = False
+        self,
+        pod: Obj,
+        runtime_status: pa.PodRuntimeStatus,
+        *,
+        terminal: bool,
+        eviction: podstatus.Eviction | None,
     ) -> podstatus.PodRuntimeState:
         uid = pod["metadata"]["uid"]
         facts: dict[str, podstatus.ContainerRuntimeState] = {}
@@ -487,7 +495,9 @@ class Kubelet:
         for container in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]:
             name = container["name"]
             reason, message = self.syncer.reasons.get((uid, name), ("", ""))
-            current = runtime_status.latest(name)
+            # Newest first: the current instance, then the one before it.
+            instances = [c for c in runtime_status.containers if c.metadata.name == name]
+            current = instances[0] if instances else None
             ready = None
             started = None
             if current is not None:
@@ -495,7 +505,6 @@ class Kubelet:
                     ready = self.probes.ready(current.id)
                 if container.get("startupProbe"):
                     started = self.probes.started(current.id)
-            instances = [c for c in runtime_status.containers if c.metadata.name == name]
             pod_dir = self.pod_dir(uid)
             facts[name] = podstatus.ContainerRuntimeState(
                 waiting_reason=reason,
@@ -515,13 +524,18 @@ class Kubelet:
             sandboxes=runtime_status.sandboxes,
             host_ips=[self.config.node_ip],
             pod_is_terminal=terminal,
-            eviction=getattr(self.workers.get(uid), "evicted", None),
+            eviction=eviction,
         )
 
     def _report(
-        self, pod: Obj, runtime_status: pa.PodRuntimeStatus, *, terminal: bool = False
+        self,
+        pod: Obj,
+        runtime_status: pa.PodRuntimeStatus,
+        *,
+        terminal: bool = False,
+        eviction: podstatus.Eviction | None = None,
     ) -> Obj:
-        observed = self._observed(pod, runtime_status, terminal=terminal)
+        observed = self._observed(pod, runtime_status, terminal=terminal, eviction=eviction)
         status = podstatus.generate_pod_status(
             pod, observed, now=_now(), old_status=self.status_manager.last_sent(pod)
         )
@@ -538,20 +552,21 @@ class Kubelet:
     ) -> bool:
         """Stop the pod's containers for good; once deleted, remove everything and confirm."""
         pod = worker.pod
-        if worker.evicted is not None and not worker.terminated_reported and not worker.removed:
-            # The pod has failed (its deadline passed): say so before its containers stop.
-            self._report(pod, runtime_status, terminal=True)
-            worker.terminated_reported = True
+        if worker.evicted is not None and not worker.removed:
+            # The pod has failed (its deadline passed): say so before its containers stop
+            # (again on later syncs, which the status manager finds unchanged and skips).
+            self._report(pod, runtime_status, terminal=True, eviction=worker.evicted)
         running = any(
             c.state == ContainerState.CONTAINER_RUNNING for c in runtime_status.containers
         )
-        if running or any(s.state.value == "SANDBOX_READY" for s in runtime_status.sandboxes):
+        ready = any(s.state == PodSandboxState.SANDBOX_READY for s in runtime_status.sandboxes)
+        if running or ready:
             grace = pod["metadata"].get("deletionGracePeriodSeconds") if deleting else None
             await self.syncer.kill_pod(pod, runtime_status, record, grace_override=grace)
             runtime_status = await self.syncer.runtime_status(worker.uid)
         worker.terminated = True
         if not worker.removed:
-            self._report(pod, runtime_status, terminal=True)
+            self._report(pod, runtime_status, terminal=True, eviction=worker.evicted)
             await self.status_manager.flush()
         if not deleting:
             return False  # Succeeded or Failed: containers stay (for logs) until deleted

@@ -57,7 +57,6 @@ class PodWorker:
         self.terminated = False
         # Why the kubelet itself ended the pod (its active deadline passed), if it did.
         self.evicted: Any = None
-        self.terminated_reported = False
         self.syncs = 0
         self.task: asyncio.Task[None] | None = None
 

@@ -139,3 +139,17 @@ def http_get(url: str) -> str:
         ["busybox", "wget", "-q", "-O", "-", url], capture_output=True, text=True, check=False
     )
     return done.stdout
+
+
+def apply_manifest(cluster: Cluster, manifest: str) -> None:
+    """`kubectl apply` of a manifest given as text."""
+    cluster.kubectl("apply", "-f", "-", stdin=manifest)
+
+
+def delete_pod(cluster: Cluster, name: str) -> None:
+    """Delete a pod with a short grace period: busybox as PID 1 ignores SIGTERM."""
+    cluster.kubectl("delete", "pod", name, "--grace-period=1", "--timeout=60s", check=False)
+
+
+def phase(cluster: Cluster, name: str) -> str:
+    return str(get_pod(cluster, name)["status"].get("phase"))

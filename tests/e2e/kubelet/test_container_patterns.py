@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from conftest import get_pod, pod_ready, wait_for
+from conftest import apply_manifest, delete_pod, get_pod, phase, pod_ready, wait_for
 from tests.integration.cluster import Cluster
 
 pytestmark = [
@@ -16,20 +16,8 @@ pytestmark = [
 ]
 
 
-def _apply(node: Cluster, manifest: str) -> None:
-    node.kubectl("apply", "-f", "-", stdin=manifest)
-
-
-def _delete(node: Cluster, name: str) -> None:
-    node.kubectl("delete", "pod", name, "--grace-period=1", "--timeout=60s", check=False)
-
-
-def _phase(node: Cluster, name: str) -> str:
-    return str(get_pod(node, name)["status"].get("phase"))
-
-
 def test_init_containers_run_one_after_another_then_the_app(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -58,11 +46,11 @@ spec:
         assert [s["state"]["terminated"]["reason"] for s in inits] == ["Completed", "Completed"]
         assert node.kubectl("logs", "inits").stdout == "one\ntwo\n"
     finally:
-        _delete(node, "inits")
+        delete_pod(node, "inits")
 
 
 def test_a_native_sidecar_runs_beside_the_app_and_the_job_still_completes(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -94,11 +82,11 @@ spec:
         )
         assert done["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
     finally:
-        _delete(node, "job-with-sidecar")
+        delete_pod(node, "job-with-sidecar")
 
 
 def test_a_failing_liveness_probe_restarts_the_container(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -130,11 +118,11 @@ spec:
         assert "Liveness probe failed" in events
         assert "Container main failed liveness probe, will be restarted" in events
     finally:
-        _delete(node, "liveness")
+        delete_pod(node, "liveness")
 
 
 def test_readiness_follows_the_readiness_probe(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -151,18 +139,18 @@ spec:
 """,
     )
     try:
-        wait_for("the container to run", lambda: _phase(node, "readiness") == "Running")
+        wait_for("the container to run", lambda: phase(node, "readiness") == "Running")
         assert not pod_ready(node, "readiness")
         node.kubectl("exec", "readiness", "--", "touch", "/tmp/ready")
         wait_for("Ready", lambda: pod_ready(node, "readiness"))
         node.kubectl("exec", "readiness", "--", "rm", "/tmp/ready")
         wait_for("not Ready again", lambda: not pod_ready(node, "readiness"))
     finally:
-        _delete(node, "readiness")
+        delete_pod(node, "readiness")
 
 
 def test_a_container_over_its_memory_limit_is_oom_killed(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -178,18 +166,18 @@ spec:
 """,
     )
     try:
-        wait_for("the pod to fail", lambda: _phase(node, "hungry") == "Failed")
+        wait_for("the pod to fail", lambda: phase(node, "hungry") == "Failed")
         terminated = get_pod(node, "hungry")["status"]["containerStatuses"][0]["state"][
             "terminated"
         ]
         assert (terminated["reason"], terminated["exitCode"]) == ("OOMKilled", 137)
         assert "OOMKilled" in node.kubectl("get", "pod", "hungry").stdout
     finally:
-        _delete(node, "hungry")
+        delete_pod(node, "hungry")
 
 
 def test_an_active_deadline_fails_the_pod_with_deadline_exceeded(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -204,17 +192,17 @@ spec:
     )
     try:
         started = time.monotonic()
-        wait_for("the pod to fail", lambda: _phase(node, "deadline") == "Failed")
+        wait_for("the pod to fail", lambda: phase(node, "deadline") == "Failed")
         assert time.monotonic() - started < 30
         status = get_pod(node, "deadline")["status"]
         assert status["reason"] == "DeadlineExceeded"
         assert "DeadlineExceeded" in node.kubectl("get", "pod", "deadline").stdout
     finally:
-        _delete(node, "deadline")
+        delete_pod(node, "deadline")
 
 
 def test_a_pre_stop_hook_runs_before_the_container_is_stopped(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -234,12 +222,12 @@ spec:
     )
     seen = "/tmp/kubelite-e2e-prestop/seen"
     try:
-        wait_for("prestop to run", lambda: _phase(node, "prestop") == "Running")
+        wait_for("prestop to run", lambda: phase(node, "prestop") == "Running")
         node.kubectl("delete", "pod", "prestop", "--timeout=60s")
         with open(seen) as f:
             assert f.read().split() == ["prestop", "term"]
     finally:
-        _delete(node, "prestop")
+        delete_pod(node, "prestop")
         for path in (seen, "/tmp/kubelite-e2e-prestop"):
             if os.path.isdir(path):
                 os.rmdir(path)
@@ -248,7 +236,7 @@ spec:
 
 
 def test_termination_messages_come_from_the_file_or_the_log(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -267,7 +255,7 @@ spec:
 """,
     )
     try:
-        wait_for("the pod to end", lambda: _phase(node, "last-words") == "Failed")
+        wait_for("the pod to end", lambda: phase(node, "last-words") == "Failed")
         by_name = {
             s["name"]: s["state"]["terminated"]
             for s in get_pod(node, "last-words")["status"]["containerStatuses"]
@@ -276,11 +264,11 @@ spec:
         assert by_name["logs"]["message"] == "it went wrong\n"
         assert by_name["logs"]["reason"] == "Error"
     finally:
-        _delete(node, "last-words")
+        delete_pod(node, "last-words")
 
 
 def test_on_failure_restarts_a_failing_container_into_crash_loop_back_off(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -301,4 +289,4 @@ spec:
         assert status["phase"] == "Running" or status["phase"] == "Pending"
         assert status["containerStatuses"][0]["restartCount"] >= 1
     finally:
-        _delete(node, "on-failure")
+        delete_pod(node, "on-failure")

@@ -6,17 +6,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import get_pod, wait_for
+from conftest import apply_manifest, delete_pod, get_pod, wait_for
 from tests.integration.cluster import Cluster
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
 ]
-
-
-def _apply(node: Cluster, manifest: str) -> None:
-    node.kubectl("apply", "-f", "-", stdin=manifest)
 
 
 def _waiting(node: Cluster, name: str, reason: str) -> dict | bool:
@@ -33,7 +29,7 @@ def _events(node: Cluster, name: str) -> str:
 def test_an_image_that_cannot_be_pulled_is_err_image_pull_then_back_off(node: Cluster) -> None:
     # A registry on a loopback port nothing listens on: refused at once, as an unreachable
     # registry is (Docker Hub itself is out of reach here and would only time out).
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -57,11 +53,11 @@ spec:
         assert "Error: ErrImagePull" in events
         assert "ImagePullBackOff" in node.kubectl("get", "pod", "no-image").stdout
     finally:
-        node.kubectl("delete", "pod", "no-image", "--grace-period=1", "--timeout=60s")
+        delete_pod(node, "no-image")
 
 
 def test_a_command_that_does_not_exist_is_a_container_error_with_why(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -85,11 +81,11 @@ spec:
         assert "/no/such/program" in waiting["message"]
         assert "Error:" in _events(node, "bad-command")
     finally:
-        node.kubectl("delete", "pod", "bad-command", "--grace-period=1", "--timeout=60s")
+        delete_pod(node, "bad-command")
 
 
 def test_a_missing_configmap_is_create_container_config_error(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -120,7 +116,7 @@ spec:
         env = node.kubectl("exec", "no-config", "--", "sh", "-c", "echo $SETTING").stdout
         assert env == "debug\n"
     finally:
-        node.kubectl("delete", "pod", "no-config", "--grace-period=1", "--timeout=60s")
+        delete_pod(node, "no-config")
         node.kubectl("delete", "configmap", "settings", check=False)
 
 
@@ -136,8 +132,8 @@ spec:
     command: ["sleep", "3600"]
     ports: [{{containerPort: 8080, hostPort: 18080}}]
 """
-    _apply(node, template.format(name="port-a"))
-    _apply(node, template.format(name="port-b"))
+    apply_manifest(node, template.format(name="port-a"))
+    apply_manifest(node, template.format(name="port-b"))
     try:
         wait_for(
             "port-a to run", lambda: get_pod(node, "port-a")["status"].get("phase") == "Running"
@@ -154,7 +150,7 @@ spec:
 
 
 def test_a_volume_type_the_node_cannot_mount_is_a_failed_mount(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -181,4 +177,4 @@ spec:
         waiting = _waiting(node, "nfs-volume", "ContainerCreating")
         assert waiting, "the container waits, with the event saying why"
     finally:
-        node.kubectl("delete", "pod", "nfs-volume", "--grace-period=1", "--timeout=60s")
+        delete_pod(node, "nfs-volume")

@@ -8,7 +8,7 @@ import os
 import time
 
 import pytest
-from conftest import get_pod, http_get, pod_ready, wait_for
+from conftest import apply_manifest, get_pod, http_get, pod_ready, wait_for
 from tests.integration.cluster import Cluster
 
 pytestmark = [
@@ -17,12 +17,8 @@ pytestmark = [
 ]
 
 
-def _apply(cluster: Cluster, manifest: str) -> None:
-    cluster.kubectl("apply", "-f", "-", stdin=manifest)
-
-
 def test_a_busybox_pod_runs_its_command_and_succeeds(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -55,7 +51,7 @@ spec:
 
 
 def test_an_nginx_pod_is_ready_and_answers_on_its_ip(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -85,7 +81,7 @@ spec:
 
 
 def test_a_failing_container_under_never_makes_the_pod_failed(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -108,7 +104,7 @@ spec:
 
 
 def test_a_crashing_container_goes_into_crash_loop_back_off(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
@@ -137,7 +133,7 @@ spec:
 
 
 def test_a_deleted_pod_is_stopped_and_goes_away(node: Cluster) -> None:
-    _apply(
+    apply_manifest(
         node,
         """
 apiVersion: v1
