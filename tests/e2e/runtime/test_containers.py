@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from runtime_fixtures import Harness, assert_nothing_left, runtime_harness
+from runtime_fixtures import Harness
 
 from kubelite.runtime import cri
 from kubelite.runtime.errors import ContainerError
@@ -18,19 +17,6 @@ pytestmark = pytest.mark.e2e
 
 EXITED = cri.ContainerState.CONTAINER_EXITED
 RUNNING = cri.ContainerState.CONTAINER_RUNNING
-
-
-@pytest.fixture(scope="module", autouse=True)
-def nothing_left_behind() -> Iterator[None]:
-    """After the module: nothing of any of its harnesses is left, however late it appeared."""
-    yield
-    assert_nothing_left()
-
-
-@pytest.fixture
-async def rt() -> AsyncIterator[Harness]:
-    async with runtime_harness() as harness:
-        yield harness
 
 
 async def test_pid_1_is_the_command_and_hostname_is_the_pod_name(rt: Harness) -> None:

@@ -3,22 +3,15 @@ mount): run, exit code, exec, OOM and stop, and a failed create with crun's mess
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from runtime_fixtures import Harness, assert_nothing_left, runtime_harness
+from runtime_fixtures import Harness, runtime_harness
 
 from kubelite.runtime import cri
 from kubelite.runtime.errors import ContainerError
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module", autouse=True)
-def nothing_left_behind() -> Iterator[None]:
-    """After the module: nothing of any of its harnesses is left, however late it appeared."""
-    yield
-    assert_nothing_left()
 
 
 @pytest.fixture

@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from runtime_fixtures import Harness, assert_nothing_left, runtime_harness
+from runtime_fixtures import Harness
 
 from kubelite.runtime import cri
 from kubelite.runtime.errors import ContainerError
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module", autouse=True)
-def nothing_left_behind() -> Iterator[None]:
-    """After the module: nothing of any of its harnesses is left, however late it appeared."""
-    yield
-    assert_nothing_left()
-
-
-@pytest.fixture
-async def rt() -> AsyncIterator[Harness]:
-    async with runtime_harness() as harness:
-        yield harness
 
 
 @pytest.fixture

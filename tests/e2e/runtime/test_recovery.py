@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from runtime_fixtures import Harness, assert_nothing_left, runtime_harness, tcp_exchange, wait_for
+from runtime_fixtures import Harness, tcp_exchange, wait_for
 
 from kubelite.runtime import cri
 
@@ -18,19 +17,6 @@ pytestmark = pytest.mark.e2e
 
 RUNNING = cri.ContainerState.CONTAINER_RUNNING
 EXITED = cri.ContainerState.CONTAINER_EXITED
-
-
-@pytest.fixture(scope="module", autouse=True)
-def nothing_left_behind() -> Iterator[None]:
-    """After the module: nothing of any of its harnesses is left, however late it appeared."""
-    yield
-    assert_nothing_left()
-
-
-@pytest.fixture
-async def rt() -> AsyncIterator[Harness]:
-    async with runtime_harness() as harness:
-        yield harness
 
 
 async def test_new_service_finds_running_container_and_its_sandbox(rt: Harness) -> None:

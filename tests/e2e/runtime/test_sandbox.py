@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from runtime_fixtures import Harness, assert_nothing_left, runtime_harness, tcp_exchange
+from runtime_fixtures import Harness, runtime_harness, tcp_exchange
 
 from kubelite.runtime import cri
 from kubelite.runtime.errors import NetworkError
@@ -25,19 +24,6 @@ HTTPD = [
     "-c",
     "mkdir -p /www && echo hello-from-pod > /www/index.html && httpd -f -p 80 -h /www",
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def nothing_left_behind() -> Iterator[None]:
-    """After the module: nothing of any of its harnesses is left, however late it appeared."""
-    yield
-    assert_nothing_left()
-
-
-@pytest.fixture
-async def rt() -> AsyncIterator[Harness]:
-    async with runtime_harness() as harness:
-        yield harness
 
 
 async def test_containers_of_a_pod_share_localhost_ip_shm_and_a_mounted_dir(
