@@ -12,6 +12,7 @@ import pytest
 
 from kubelite.runtime import cri
 from kubelite.runtime.errors import NetworkError
+from kubelite.runtime.sandbox import cni
 from kubelite.runtime.sandbox.cni import CniNetwork, NetworkOptions, conflist, pod_ip
 
 RESULT = {
@@ -45,6 +46,30 @@ def calls(plugin_dir: Path) -> list[tuple[str, str, str, dict]]:
         name, command, ifname, conf = line.split(" ", 3)
         out.append((name, command, ifname, json.loads(conf)))
     return out
+
+
+# What `iptables-save -t nat` prints of a pod's ipMasq rules (bridge plugin 1.1), among others.
+NAT_RULES = """*nat
+:POSTROUTING ACCEPT [0:0]
+:CNI-0a1b [0:0]
+-A POSTROUTING -s 10.9.0.5/32 -m comment --comment "name: \\"kubelite\\" id: \\"sb1\\"" -j CNI-0a1b
+-A POSTROUTING -s 10.9.0.6/32 -m comment --comment "name: \\"kubelite\\" id: \\"sb2\\"" -j CNI-9f8e
+-A CNI-0a1b -d 10.9.0.0/24 -m comment --comment "name: \\"kubelite\\" id: \\"sb1\\"" -j ACCEPT
+COMMIT
+"""
+
+
+@pytest.fixture
+def iptables(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """The iptables commands the network runs, recorded instead of run."""
+    ran: list[tuple[str, ...]] = []
+
+    async def run(*argv: str) -> str:
+        ran.append(argv)
+        return NAT_RULES if argv[0] == "iptables-save" else ""
+
+    monkeypatch.setattr(cni, "_run", run)
+    return ran
 
 
 @pytest.fixture
@@ -117,13 +142,42 @@ async def test_missing_plugin_is_a_network_error(plugin_dir: Path, tmp_path: Pat
         await network.add("sb1", tmp_path, [])
 
 
-async def test_delete_after_the_netns_is_gone_passes_an_empty_netns(
-    plugin_dir: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("netns", "passed"),
+    [
+        ("gone", ""),  # the namespace and its pin file are gone
+        ("pin", ""),  # after a reboot: the pin file is there, with nothing mounted on it
+        ("/proc/self/ns/net", "/proc/self/ns/net"),  # a live namespace is passed as it is
+    ],
+)
+async def test_delete_passes_an_empty_netns_once_the_namespace_is_gone(
+    plugin_dir: Path, tmp_path: Path, iptables: list[tuple[str, ...]], netns: str, passed: str
 ) -> None:
     fake_plugin(plugin_dir, "bridge", result=RESULT)
     script = plugin_dir / "bridge"
     script.write_text(script.read_text() + f'echo "netns=[$CNI_NETNS]" >> {plugin_dir}/env.log\n')
+    (tmp_path / "pin").touch()
+    network = CniNetwork(NetworkOptions(plugin_dir=plugin_dir), tmp_path / "ipam")
+    await network.delete("sb1", tmp_path / netns, [], RESULT)
+    assert (plugin_dir / "env.log").read_text() == f"netns=[{passed}]\n"
+    assert os.path.exists(plugin_dir / "calls.log")
+
+
+async def test_delete_without_the_netns_removes_the_pods_masquerade_rules(
+    plugin_dir: Path, tmp_path: Path, iptables: list[tuple[str, ...]]
+) -> None:
+    # The bridge plugin undoes ipMasq only with the pod's interface at hand, in its namespace.
     network = CniNetwork(NetworkOptions(plugin_dir=plugin_dir), tmp_path / "ipam")
     await network.delete("sb1", tmp_path / "gone", [], RESULT)
-    assert (plugin_dir / "env.log").read_text() == "netns=[]\n"
-    assert os.path.exists(plugin_dir / "calls.log")
+    comment = 'name: "kubelite" id: "sb1"'
+    assert iptables == [
+        ("iptables-save", "-t", "nat"),
+        ("iptables", "-t", "nat", "-D", "POSTROUTING", "-s", "10.9.0.5/32", "-m", "comment",
+         "--comment", comment, "-j", "CNI-0a1b"),
+        ("iptables", "-t", "nat", "-F", "CNI-0a1b"),
+        ("iptables", "-t", "nat", "-X", "CNI-0a1b"),
+    ]  # fmt: skip
+    # With the namespace there, the plugin does it.
+    iptables.clear()
+    await network.delete("sb1", Path("/proc/self/ns/net"), [], RESULT)
+    assert iptables == []

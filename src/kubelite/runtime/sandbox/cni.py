@@ -15,12 +15,14 @@ import asyncio
 import ipaddress
 import json
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubelite.runtime import cri
 from kubelite.runtime.errors import NetworkError
+from kubelite.runtime.sandbox import namespaces
 
 CNI_VERSION = "1.0.0"  # the newest version the Debian plugins (1.1.1) speak
 CNI_PLUGIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
@@ -131,6 +133,13 @@ class CniNetwork:
                 await self._exec(conf, "DEL", sandbox_id, netns, POD_IFNAME)
             except NetworkError as e:
                 first_error = first_error or e
+        if _netns_arg("DEL", netns) == "":
+            # The bridge plugin learns the pod's IPs from its interface, in the namespace, to
+            # undo ipMasq; with the namespace gone it leaves the rules, so they go here.
+            try:
+                await _remove_masquerade(sandbox_id)
+            except NetworkError as e:
+                first_error = first_error or e
         if first_error is not None:
             raise first_error
 
@@ -166,8 +175,7 @@ class CniNetwork:
             "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
             "CNI_COMMAND": command,
             "CNI_CONTAINERID": sandbox_id,
-            # DEL must work after the netns is gone (CNI spec); an empty CNI_NETNS says so.
-            "CNI_NETNS": str(netns) if netns is not None and netns.exists() else "",
+            "CNI_NETNS": _netns_arg(command, netns),
             "CNI_IFNAME": ifname,
             "CNI_PATH": str(self.options.plugin_dir),
         }
@@ -187,6 +195,41 @@ class CniNetwork:
         if command != "ADD" or not out.strip():
             return {}
         return json.loads(out)
+
+
+def _netns_arg(command: str, netns: Path | None) -> str:
+    """CNI_NETNS. DEL must work after the namespace is gone (CNI spec), and an empty value says
+    it is: the plugins then release the IP lease and host-side state, and touch no namespace
+    (the bridge plugin fails with "unknown FS magic" on a pin file with nothing mounted)."""
+    if netns is None or (command == "DEL" and not namespaces.is_namespace(netns)):
+        return ""
+    return str(netns)
+
+
+async def _run(*argv: str) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise NetworkError(f"{' '.join(argv)}: {err.decode().strip()}")
+    return out.decode()
+
+
+async def _remove_masquerade(sandbox_id: str) -> None:
+    """Delete the bridge plugin's ipMasq rules for one sandbox: the nat POSTROUTING rules that
+    name it in their comment (`name: "kubelite" id: "<sandbox>"`) and the chains they jump to."""
+    mark = f'id: \\"{sandbox_id}\\"'
+    rules = [r for r in (await _run("iptables-save", "-t", "nat")).splitlines() if mark in r]
+    chains = set()
+    for rule in rules:
+        words = shlex.split(rule)
+        if words[:2] == ["-A", "POSTROUTING"] and "-j" in words:
+            chains.add(words[words.index("-j") + 1])
+            await _run("iptables", "-t", "nat", "-D", *words[1:])
+    for chain in sorted(chains):
+        await _run("iptables", "-t", "nat", "-F", chain)
+        await _run("iptables", "-t", "nat", "-X", chain)
 
 
 def _plugin_error(stdout: bytes, stderr: bytes) -> str:

@@ -10,6 +10,7 @@ at all; containers join them by path (OCI `linux.namespaces[].path`). The comman
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,17 @@ async def pin_namespaces(ns_dir: Path, *, hostname: str, host_network: bool) -> 
         unpin_namespaces(ns_dir)
         raise SandboxError(f"making the pod's namespaces: {err.decode().strip()}")
     return pinned
+
+
+def is_namespace(path: Path) -> bool:
+    """Whether `path` is a namespace (a pin or /proc/PID/ns/*), not just the file a pin was
+    mounted on: after a reboot, or once the mount namespace that held the pins ended, the files
+    are still in the sandbox's state dir but nothing is mounted on them."""
+    try:
+        # Every namespace lives in the one nsfs superblock, so they all share a device.
+        return os.stat(path).st_dev == os.stat("/proc/self/ns/net").st_dev
+    except OSError:
+        return False
 
 
 def unpin_namespaces(ns_dir: Path) -> None:
