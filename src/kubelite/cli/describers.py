@@ -6,8 +6,9 @@ into a tabwriter (padding 2) that it flushes once at the end and once before the
 that `PrefixWriter` and `TabWriter` produce kubectl's layout, alignment included. They are pure:
 the objects (pod, its events, a node's pods and lease) are fetched by `describe`.
 
-Where kubectl 1.32 and newer releases print a field differently, this follows 1.32, the release
-the tests compare against (projected volumes print `ConfigMapName`/`ConfigMapOptional`).
+Where kubectl releases print a field differently, this follows 1.33, the release kubelite serves,
+which newer releases agree with (projected volumes' sources print `Optional: false` where 1.32
+printed the pointer behind `SecretOptionalName`/`ConfigMapOptional`).
 """
 
 from __future__ import annotations
@@ -445,10 +446,6 @@ def describe_containers(
         _container_mounts(w, container)
 
 
-def _optional_text(value: Any) -> str:
-    return "<nil>" if value is None else go_value(value)
-
-
 def _volume_source(w: PrefixWriter, volume: Obj) -> None:
     """The Type line and details of one volume (describeVolumes' switch)."""
     if "hostPath" in volume:
@@ -499,7 +496,7 @@ def _volume_source(w: PrefixWriter, volume: Obj) -> None:
                 w.write(
                     2,
                     f"SecretName:\t{secret.get('name', '')}\n"
-                    f"    SecretOptionalName:\t{_optional_text(secret.get('optional'))}\n",
+                    f"    Optional:\t{go_value(bool(secret.get('optional')))}\n",
                 )
             elif source.get("downwardAPI") is not None:
                 w.write(2, "DownwardAPI:\ttrue\n")
@@ -508,7 +505,7 @@ def _volume_source(w: PrefixWriter, volume: Obj) -> None:
                 w.write(
                     2,
                     f"ConfigMapName:\t{config_map.get('name', '')}\n"
-                    f"    ConfigMapOptional:\t{_optional_text(config_map.get('optional'))}\n",
+                    f"    Optional:\t{go_value(bool(config_map.get('optional')))}\n",
                 )
             elif source.get("serviceAccountToken") is not None:
                 seconds = source["serviceAccountToken"].get("expirationSeconds", 0)

@@ -1,4 +1,4 @@
-"""The text of `describe`, piece by piece, as kubectl 1.32 lays it out."""
+"""The text of `describe`, piece by piece, as kubectl 1.33 (and newer) lays it out."""
 
 from __future__ import annotations
 
@@ -239,3 +239,24 @@ def test_pod_requests_take_the_largest_init_container():
     requests, limits = describers.pod_requests_and_limits(pod)
     assert (str(requests["cpu"]), str(requests["memory"])) == ("1", "64Mi")
     assert limits == {}
+
+
+def test_projected_sources_say_whether_they_are_optional_as_kubectl_1_33_does():
+    # kubectl 1.32 printed the pointer (`ConfigMapOptional: 0xc000356884`); 1.33 and newer print
+    # `Optional:` with the value, false when unset.
+    volume = {
+        "name": "v",
+        "projected": {
+            "sources": [
+                {"secret": {"name": "s1"}},
+                {"configMap": {"name": "c1", "optional": True}},
+            ]
+        },
+    }
+    text = render(lambda w: describers.describe_volumes(w, [volume]))
+    assert [line.split() for line in text.splitlines()[3:]] == [
+        ["SecretName:", "s1"],
+        ["Optional:", "false"],
+        ["ConfigMapName:", "c1"],
+        ["Optional:", "true"],
+    ]
