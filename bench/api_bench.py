@@ -39,9 +39,9 @@ import aiohttp
 import orjson
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
+sys.path.insert(0, str(HERE.parent))
 
-from cluster import Cluster  # noqa: E402
+from tests.integration.cluster import Cluster  # noqa: E402
 
 CONCURRENCY = (1, 16, 64)
 # The API server alone, as kube-apiserver is measured: with no nodes, a scheduler in the same

@@ -34,10 +34,10 @@ import aiohttp
 import orjson
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
+sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from cluster import Cluster  # noqa: E402
+from tests.integration.cluster import Cluster  # noqa: E402
 
 from api_bench import percentile, rss_mb, tls_context  # noqa: E402
 

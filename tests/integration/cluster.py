@@ -22,16 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import kubernetes
+from tests import kubectl_builds
 
-# The real kubectl builds tests drive the server with (KUBECTL_WIRE.md).
-KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
-KUBECTL_VERSIONS = ("1.27", "1.32", "1.33")
+# The real kubectl builds tests drive the server with (KUBECTL_WIRE.md), where the machine has them.
+KUBECTL_VERSIONS = kubectl_builds.VERSIONS
+# The build a test gets when it asks for none in particular.
+DEFAULT_KUBECTL = "1.32"
 START_TIMEOUT = 30.0
 
 
 def kubectl_binary(version: str) -> str:
-    path = KUBECTL_DIR / f"kubectl.{version}"
-    return str(path) if path.exists() else "kubectl"
+    """The build a test asking for `version` runs (kubectl_builds says which, and its version)."""
+    return kubectl_builds.find(version).path
 
 
 @dataclass
@@ -116,7 +118,7 @@ class Cluster:
     def kubectl(
         self,
         *args: str,
-        version: str = "1.32",
+        version: str = DEFAULT_KUBECTL,
         stdin: str | None = None,
         check: bool = True,
         timeout: float = 60,
@@ -135,6 +137,11 @@ class Cluster:
                 f"{result.stdout}\n{result.stderr}"
             )
         return result
+
+    @staticmethod
+    def kubectl_build(version: str = DEFAULT_KUBECTL) -> kubectl_builds.KubectlBuild:
+        """The build `kubectl(..., version=version)` runs, to know which text it prints."""
+        return kubectl_builds.find(version)
 
     def kubelite(
         self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 60

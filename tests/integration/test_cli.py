@@ -11,15 +11,15 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 from cluster import Cluster
+from tests.examples import COMPANIONS, MANIFESTS
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed"
-MANIFESTS = SEED / "manifests"
-COMPANIONS = SEED / "companions"
+# kubelite's own commands print what kubectl of the release kubelite serves prints; a machine
+# without that build compares with the build it has, which these commands print alike.
+PRINTS_AS = "1.33"
 SEED_PODS = (
     "adapter-container-demo.yaml",
     "ambassador-example.yaml",
@@ -30,12 +30,6 @@ SEED_PODS = (
 AGE = re.compile(r"(?<![^\s(])(?:\d+[smhdy])+(?=[\s)]|$)")
 
 
-def _seed(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"seed manifest {path} is not on this machine")
-    return path
-
-
 def masked(text: str) -> list[list[str]]:
     """Lines as lists of words, ages replaced, so that a second's difference does not count."""
     return [AGE.sub("AGE", line).split() for line in text.splitlines()]
@@ -43,7 +37,7 @@ def masked(text: str) -> list[list[str]]:
 
 def both(cluster: Cluster, *args: str, check: bool = True) -> tuple[str, str]:
     """What kubectl and kubelite print on stdout for the same command."""
-    theirs = cluster.kubectl(*args, check=check)
+    theirs = cluster.kubectl(*args, check=check, version=PRINTS_AS)
     ours = cluster.kubelite(*args, check=check)
     assert ours.returncode == theirs.returncode, ours.stderr
     return theirs.stdout, ours.stdout
@@ -51,8 +45,8 @@ def both(cluster: Cluster, *args: str, check: bool = True) -> tuple[str, str]:
 
 def apply_seed_pods(cluster: Cluster, namespace: str) -> None:
     """The seed's pods, and the services myapp-pod waits for."""
-    args = [a for name in SEED_PODS for a in ("-f", str(_seed(MANIFESTS / name)))]
-    args += ["-f", str(_seed(COMPANIONS / "myapp-services.yaml"))]
+    args = [a for name in SEED_PODS for a in ("-f", str(MANIFESTS / name))]
+    args += ["-f", str(COMPANIONS / "myapp-services.yaml")]
     cluster.kubelite("apply", "-n", namespace, *args)
 
 
@@ -60,8 +54,8 @@ def apply_seed_pods(cluster: Cluster, namespace: str) -> None:
 
 
 def test_apply_creates_then_reports_what_kubectl_reports(cluster: Cluster, namespace: str):
-    files = [str(_seed(MANIFESTS / name)) for name in SEED_PODS]
-    files.append(str(_seed(COMPANIONS / "simple-pod-fixed.yaml")))
+    files = [str(MANIFESTS / name) for name in SEED_PODS]
+    files.append(str(COMPANIONS / "simple-pod-fixed.yaml"))
     first = cluster.kubelite("apply", "-n", namespace, *(a for f in files for a in ("-f", f)))
     assert first.stdout.splitlines() == [
         "pod/adapter-container-demo created",
@@ -81,7 +75,7 @@ def test_apply_creates_then_reports_what_kubectl_reports(cluster: Cluster, names
 
 
 def test_apply_writes_the_annotation_kubectl_writes(cluster: Cluster, namespace: str):
-    manifest = str(_seed(MANIFESTS / "myapp-pod.yaml"))
+    manifest = str(MANIFESTS / "myapp-pod.yaml")
     cluster.kubelite("apply", "-n", namespace, "-f", manifest)
     other = f"{namespace}-k"
     cluster.kubectl("create", "namespace", other)
@@ -105,7 +99,7 @@ def test_apply_writes_the_annotation_kubectl_writes(cluster: Cluster, namespace:
 
 
 def test_a_changed_manifest_is_configured_with_a_patch(cluster: Cluster, namespace: str):
-    manifest = yaml.safe_load(_seed(COMPANIONS / "simple-pod-fixed.yaml").read_text())
+    manifest = yaml.safe_load((COMPANIONS / "simple-pod-fixed.yaml").read_text())
     cluster.kubelite("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(manifest))
     manifest["spec"]["containers"][0]["image"] = "nginx:1.27"
     manifest["metadata"]["labels"] = {"tier": "web"}
@@ -130,7 +124,6 @@ def test_a_changed_manifest_is_configured_with_a_patch(cluster: Cluster, namespa
 
 
 def test_apply_of_a_directory_with_several_documents(cluster: Cluster, namespace: str):
-    _seed(COMPANIONS / "myapp-services.yaml")
     out = cluster.kubelite("apply", "-n", namespace, "-f", str(COMPANIONS))
     assert out.stdout.splitlines() == [
         "service/myservice created",
@@ -143,14 +136,14 @@ def test_apply_of_a_directory_with_several_documents(cluster: Cluster, namespace
 
 
 def test_server_dry_run_creates_nothing(cluster: Cluster, namespace: str):
-    manifest = str(_seed(COMPANIONS / "simple-pod-fixed.yaml"))
+    manifest = str(COMPANIONS / "simple-pod-fixed.yaml")
     out = cluster.kubelite("apply", "-n", namespace, "--dry-run=server", "-f", manifest)
     assert out.stdout == "pod/simple-pod created (server dry run)\n"
     assert cluster.kubectl("get", "pods", "-n", namespace, "-o", "name").stdout == ""
 
 
 def test_server_side_apply_reports_conflicts_like_kubectl(cluster: Cluster, namespace: str):
-    manifest = _seed(MANIFESTS / "nginx-sidecar.yaml").read_text()
+    manifest = (MANIFESTS / "nginx-sidecar.yaml").read_text()
     changed = manifest.replace("image: nginx\n", "image: nginx:1.27\n")
     first = cluster.kubelite(
         "apply",
@@ -213,7 +206,7 @@ def test_server_side_apply_reports_conflicts_like_kubectl(cluster: Cluster, name
 
 
 def test_the_broken_seed_manifest_names_its_file_and_line(cluster: Cluster, namespace: str):
-    broken = str(_seed(MANIFESTS / "simple-pod.yaml"))
+    broken = str(MANIFESTS / "simple-pod.yaml")
     out = cluster.kubelite("apply", "-n", namespace, "-f", broken, check=False)
     assert out.returncode == 1
     assert out.stdout == ""
@@ -224,7 +217,7 @@ def test_the_broken_seed_manifest_names_its_file_and_line(cluster: Cluster, name
 
 
 def test_strict_decoding_errors_print_as_kubectl_prints_them(cluster: Cluster, namespace: str):
-    typo = _seed(MANIFESTS / "simple-pod.yaml").read_text().replace("\t\t", "    ")
+    typo = (MANIFESTS / "simple-pod.yaml").read_text().replace("\t\t", "    ")
     typo = typo.replace("\t", "  ")
     for command in ("apply", "create"):
         ours = cluster.kubelite(command, "-n", namespace, "-f", "-", stdin=typo, check=False)
@@ -240,7 +233,7 @@ def test_strict_decoding_errors_print_as_kubectl_prints_them(cluster: Cluster, n
 
 
 def test_create_of_an_existing_object(cluster: Cluster, namespace: str):
-    manifest = str(_seed(COMPANIONS / "simple-pod-fixed.yaml"))
+    manifest = str(COMPANIONS / "simple-pod-fixed.yaml")
     assert cluster.kubelite("create", "-n", namespace, "-f", manifest).stdout == (
         "pod/simple-pod created\n"
     )
@@ -323,7 +316,7 @@ def test_get_reports_what_is_missing(cluster: Cluster, namespace: str):
 
 
 def test_get_watch_prints_rows_as_changes_happen(cluster: Cluster, namespace: str):
-    cluster.kubelite("apply", "-n", namespace, "-f", str(_seed(MANIFESTS / "myapp-pod.yaml")))
+    cluster.kubelite("apply", "-n", namespace, "-f", str(MANIFESTS / "myapp-pod.yaml"))
     watcher = subprocess.Popen(
         [sys.executable, "-m", "kubelite", "get", "pods", "-n", namespace, "-w", "--show-labels"],
         stdout=subprocess.PIPE,
@@ -378,7 +371,7 @@ def _event(namespace: str, uid: str, name: str, reason: str, message: str, **ext
 
 
 def test_describe_pod_with_events_matches_kubectl(cluster: Cluster, namespace: str):
-    cluster.kubelite("apply", "-n", namespace, "-f", str(_seed(MANIFESTS / "myapp-pod.yaml")))
+    cluster.kubelite("apply", "-n", namespace, "-f", str(MANIFESTS / "myapp-pod.yaml"))
     pod = json.loads(
         cluster.kubectl("get", "pod", "myapp-pod", "-n", namespace, "-o", "json").stdout
     )
@@ -396,7 +389,7 @@ def test_describe_pod_with_events_matches_kubectl(cluster: Cluster, namespace: s
 
 
 def test_describe_of_other_kinds_and_missing_objects(cluster: Cluster, namespace: str):
-    cluster.kubelite("apply", "-n", namespace, "-f", str(_seed(COMPANIONS / "mydeployment.yaml")))
+    cluster.kubelite("apply", "-n", namespace, "-f", str(COMPANIONS / "mydeployment.yaml"))
     out = cluster.kubelite("describe", "deployment", "mydeployment", "-n", namespace).stdout
     assert out.startswith(f"Name:         mydeployment\nNamespace:    {namespace}\n")
     assert "  Replicas:                   3\n" in out and out.endswith("Events:  <none>\n")
@@ -408,7 +401,7 @@ def test_describe_of_other_kinds_and_missing_objects(cluster: Cluster, namespace
 
 
 def test_events_for_an_object_match_kubectl(cluster: Cluster, namespace: str):
-    cluster.kubelite("apply", "-n", namespace, "-f", str(_seed(MANIFESTS / "myapp-pod.yaml")))
+    cluster.kubelite("apply", "-n", namespace, "-f", str(MANIFESTS / "myapp-pod.yaml"))
     for name, reason, stamp in (
         ("late", "Pulled", "2026-01-01T00:05:00Z"),
         ("early", "Scheduled", "2026-01-01T00:00:00Z"),
@@ -464,7 +457,7 @@ def test_delete_waits_until_the_pod_is_gone(cluster: Cluster, namespace: str):
 def test_delete_by_file_label_and_force(cluster: Cluster, namespace: str):
     apply_seed_pods(cluster, namespace)
     by_file = cluster.kubelite(
-        "delete", "-n", namespace, "-f", str(_seed(MANIFESTS / "nginx-sidecar.yaml"))
+        "delete", "-n", namespace, "-f", str(MANIFESTS / "nginx-sidecar.yaml")
     )
     assert by_file.stdout == 'pod "nginx-sidecar" deleted\n'
     by_label = cluster.kubelite("delete", "pods", "-l", "app=myapp", "-n", namespace)

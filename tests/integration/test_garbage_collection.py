@@ -78,7 +78,7 @@ def test_background_cascade_deletes_the_dependents(cluster: Cluster, namespace: 
     _create(cluster, namespace, configmap("shared", owner_ref(owner), owner_ref(keeper)))
 
     out = cluster.kubectl("delete", "deployment", "web", "-n", namespace, "--cascade=background")
-    assert out.stdout.strip() == 'deployment.apps "web" deleted'
+    assert out.stdout.strip() == cluster.kubectl_build().deleted('deployment.apps "web"', namespace)
     assert not _exists(cluster, namespace, "deployment/web")
     cluster.kubectl("wait", "--for=delete", "-n", namespace, "configmap/one", "secret/two", WAIT)
     cluster.kubectl(
@@ -115,7 +115,7 @@ def test_foreground_cascade_keeps_the_owner_until_blocking_dependents_are_gone(
     out = cluster.kubectl(
         "delete", "deployment", "web", "-n", namespace, "--cascade=foreground", "--wait=false"
     )
-    assert out.stdout.strip() == 'deployment.apps "web" deleted'
+    assert out.stdout.strip() == cluster.kubectl_build().deleted('deployment.apps "web"', namespace)
     cluster.kubectl("wait", "--for=delete", "-n", namespace, "configmap/plain", WAIT)
     cluster.kubectl(
         "wait",
@@ -152,7 +152,7 @@ def test_orphan_cascade_leaves_the_dependents_without_the_reference(
 
     # kubectl waits until the owner is gone, which is after the dependents were let go.
     out = cluster.kubectl("delete", "deployment", "web", "-n", namespace, "--cascade=orphan")
-    assert out.stdout.strip() == 'deployment.apps "web" deleted'
+    assert out.stdout.strip() == cluster.kubectl_build().deleted('deployment.apps "web"', namespace)
     assert not _exists(cluster, namespace, "deployment/web")
     alone = _get(cluster, namespace, "configmap/alone")
     assert "ownerReferences" not in alone["metadata"]

@@ -8,6 +8,7 @@ import re
 import pytest
 import yaml
 from cluster import KUBECTL_VERSIONS, Cluster
+from tests.kubectl_builds import NEWEST
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -123,7 +124,7 @@ def test_get_all_uses_the_all_category(cluster: Cluster, namespace: str):
     assert "deployment.apps/mydeployment" in out
 
 
-@pytest.mark.parametrize("version", ["1.27", "1.33"])
+@pytest.mark.parametrize("version", ["1.27", "1.33", NEWEST])
 def test_explain_reads_the_schema(cluster: Cluster, version: str):
     out = cluster.kubectl("explain", "pod.spec.containers.ports", version=version).stdout
     assert "containerPort" in out and "ContainerPort" in out

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kubelet_doubles import ContainerEntry, KubeletInThread, SubprocessExecRuntime, TableLocator
 from kubernetes.stream import stream
+from tests import kubectl_builds
 
 from kubelite.apiserver import certs
 from kubelite.kubelet.server import KubeletServer, ServingTLS
@@ -334,7 +335,8 @@ def test_logs_of_an_unknown_container(cluster: Cluster, web: str, namespace: str
     result = cluster.kubectl("logs", "-n", namespace, "web", "-c", "nope", check=False)
     assert result.returncode == 1
     # kubectl checks the name itself, in the API server's words; the API checks it too.
-    assert result.stderr.strip() == "error: container nope is not valid for pod web"
+    expected = cluster.kubectl_build().not_a_container("nope", "web", ["app"])
+    assert result.stderr.strip() == f"error: {expected}"
     status, body, _ = cluster.request(
         "GET", f"/api/v1/namespaces/{namespace}/pods/web/log?container=nope"
     )
@@ -474,9 +476,8 @@ def test_exec_errors(cluster: Cluster, kubelet: Kubelet, web: str, namespace: st
     kubelet.locator.pods[(namespace, "web")]["app"].current = None
     result = cluster.kubectl("exec", "-n", namespace, "web", "--", "true", check=False)
     assert result.returncode == 1
-    assert result.stderr.strip() == (
-        'Error from server (BadRequest): container "app" in pod "web" is waiting to start: '
-        "ContainerCreating"
+    assert result.stderr.strip() == cluster.kubectl_build().exec_refused(
+        "BadRequest", 'container "app" in pod "web" is waiting to start: ContainerCreating'
     )
 
 
@@ -489,9 +490,7 @@ def test_exec_of_a_command_that_cannot_start(cluster: Cluster, web: str, namespa
 
 
 def test_exec_over_spdy_is_refused_clearly(cluster: Cluster, web: str, namespace: str) -> None:
-    old = kubectl_binary("1.27")
-    if old == "kubectl":
-        pytest.skip("needs the kubectl 1.27 binary")
+    kubectl_builds.exactly("1.27")
     result = cluster.kubectl(
         "exec", "-n", namespace, "web", "--", "true", version="1.27", check=False
     )

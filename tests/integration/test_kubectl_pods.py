@@ -5,26 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 from cluster import KUBECTL_VERSIONS, Cluster, kubectl_binary
-
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed"
-MANIFESTS = SEED / "manifests"
-COMPANIONS = SEED / "companions"
-
-
-def _seed(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"seed manifest {path} is not on this machine")
-    return path
+from tests.examples import COMPANIONS, MANIFESTS
+from tests.kubectl_builds import NEWEST
 
 
 @pytest.mark.parametrize("version", KUBECTL_VERSIONS)
 def test_apply_creates_then_reports_unchanged(cluster: Cluster, namespace: str, version: str):
-    manifest = str(_seed(COMPANIONS / "simple-pod-fixed.yaml"))
+    manifest = str(COMPANIONS / "simple-pod-fixed.yaml")
     first = cluster.kubectl("apply", "-n", namespace, "-f", manifest, version=version)
     assert first.stdout.strip() == "pod/simple-pod created"
     again = cluster.kubectl("apply", "-n", namespace, "-f", manifest, version=version)
@@ -39,7 +30,7 @@ def test_apply_creates_then_reports_unchanged(cluster: Cluster, namespace: str, 
 
 
 def test_apply_changes_an_image_through_a_strategic_merge_patch(cluster: Cluster, namespace: str):
-    manifest = yaml.safe_load(_seed(COMPANIONS / "simple-pod-fixed.yaml").read_text())
+    manifest = yaml.safe_load((COMPANIONS / "simple-pod-fixed.yaml").read_text())
     cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(manifest))
     manifest["spec"]["containers"][0]["image"] = "nginx:1.27"
     out = cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(manifest))
@@ -51,7 +42,7 @@ def test_apply_changes_an_image_through_a_strategic_merge_patch(cluster: Cluster
 
 
 def test_get_prints_the_pod_table_with_wide_columns(cluster: Cluster, namespace: str):
-    cluster.kubectl("apply", "-n", namespace, "-f", str(_seed(MANIFESTS / "myapp-pod.yaml")))
+    cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "myapp-pod.yaml"))
     table = cluster.kubectl("get", "pods", "-n", namespace).stdout.splitlines()
     assert table[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     name, ready, status, restarts, _age = table[1].split()
@@ -74,7 +65,7 @@ def test_get_prints_the_pod_table_with_wide_columns(cluster: Cluster, namespace:
 
 
 def test_get_all_namespaces_and_labels(cluster: Cluster, namespace: str):
-    cluster.kubectl("apply", "-n", namespace, "-f", str(_seed(MANIFESTS / "myapp-pod.yaml")))
+    cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "myapp-pod.yaml"))
     listing = cluster.kubectl("get", "pods", "-A", "--show-labels").stdout.splitlines()
     assert listing[0].split()[:2] == ["NAMESPACE", "NAME"]
     row = next(line for line in listing if line.startswith(namespace))
@@ -86,7 +77,7 @@ def test_get_all_namespaces_and_labels(cluster: Cluster, namespace: str):
 
 
 def test_get_yaml_round_trips_the_stored_object(cluster: Cluster, namespace: str):
-    cluster.kubectl("apply", "-n", namespace, "-f", str(_seed(MANIFESTS / "nginx-sidecar.yaml")))
+    cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "nginx-sidecar.yaml"))
     pod = yaml.safe_load(
         cluster.kubectl("get", "pod", "nginx-sidecar", "-n", namespace, "-o", "yaml").stdout
     )
@@ -100,7 +91,7 @@ def test_get_yaml_round_trips_the_stored_object(cluster: Cluster, namespace: str
 
 
 def test_describe_shows_the_pod_and_its_events(cluster: Cluster, namespace: str):
-    cluster.kubectl("apply", "-n", namespace, "-f", str(_seed(MANIFESTS / "myapp-pod.yaml")))
+    cluster.kubectl("apply", "-n", namespace, "-f", str(MANIFESTS / "myapp-pod.yaml"))
     pod = json.loads(
         cluster.kubectl("get", "pod", "myapp-pod", "-n", namespace, "-o", "json").stdout
     )
@@ -133,22 +124,22 @@ def test_describe_shows_the_pod_and_its_events(cluster: Cluster, namespace: str)
     assert "Scheduled" in described and "Successfully assigned" in described
 
 
-@pytest.mark.parametrize("version", ["1.27", "1.33"])
+@pytest.mark.parametrize("version", ["1.27", "1.33", NEWEST])
 def test_delete_waits_until_the_pod_is_gone(cluster: Cluster, namespace: str, version: str):
-    cluster.kubectl(
-        "apply", "-n", namespace, "-f", str(_seed(COMPANIONS / "simple-pod-fixed.yaml"))
-    )
+    cluster.kubectl("apply", "-n", namespace, "-f", str(COMPANIONS / "simple-pod-fixed.yaml"))
     out = cluster.kubectl(
         "delete", "pod", "simple-pod", "-n", namespace, "--wait=true", version=version
     )
-    assert out.stdout.strip() == 'pod "simple-pod" deleted'
+    assert out.stdout.strip() == cluster.kubectl_build(version).deleted(
+        'pod "simple-pod"', namespace
+    )
     missing = cluster.kubectl("get", "pod", "simple-pod", "-n", namespace, check=False)
     assert missing.returncode == 1
     assert 'Error from server (NotFound): pods "simple-pod" not found' in missing.stderr
 
 
 def test_get_watch_prints_changes_as_they_happen(cluster: Cluster, namespace: str):
-    manifest = str(_seed(COMPANIONS / "simple-pod-fixed.yaml"))
+    manifest = str(COMPANIONS / "simple-pod-fixed.yaml")
     cluster.kubectl("apply", "-n", namespace, "-f", manifest)
     watcher = subprocess.Popen(
         [kubectl_binary("1.32"), "get", "pods", "-n", namespace, "-w"],
@@ -177,9 +168,7 @@ def test_get_watch_prints_changes_as_they_happen(cluster: Cluster, namespace: st
 
 
 def test_events_lists_events_of_a_pod(cluster: Cluster, namespace: str):
-    cluster.kubectl(
-        "apply", "-n", namespace, "-f", str(_seed(COMPANIONS / "simple-pod-fixed.yaml"))
-    )
+    cluster.kubectl("apply", "-n", namespace, "-f", str(COMPANIONS / "simple-pod-fixed.yaml"))
     for reason, message in (("Scheduled", "assigned"), ("Pulling", 'Pulling image "nginx"')):
         cluster.kubectl(
             "create",

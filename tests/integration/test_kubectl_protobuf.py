@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 from cluster import Cluster
+from tests import kubectl_builds
 
 from kubelite.api.protobuf import MEDIA_TYPE
 
-PROTOBUF_VERSIONS = ("1.32", "1.33")
+PROTOBUF_VERSIONS = ("1.32", "1.33", kubectl_builds.NEWEST)
 
 
 def _get(cluster: Cluster, *args: str) -> dict[str, Any]:

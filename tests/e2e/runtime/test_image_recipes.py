@@ -356,12 +356,35 @@ def test_nginx_serves_its_page_and_logs_to_a_file(
     while b'"GET / HTTP/1.0" 200' not in access_log.read_bytes():
         assert time.monotonic() < deadline, "nothing logged to /var/log/nginx/access.log"
         time.sleep(0.05)
-    workers = _run("ps", "-o", "uid=,args=", "--ppid", str(_pid(containers, cid))).stdout
-    assert "nginx: worker process" in workers and workers.split()[0] == "101"
+    workers = [_process(child) for child in _children(_pid(containers, cid))]
+    assert workers and all(w == (101, "nginx: worker process") for w in workers), workers
 
 
 def _pid(containers: Containers, cid: str) -> int:
     return json.loads(containers._runc("state", cid).stdout)["pid"]
+
+
+def _process(pid: int) -> tuple[int, str]:
+    """A process's real uid and its command line, as `ps -o uid=,args=` prints them; read from
+    /proc, as ps does (a minimal Debian has no procps)."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    uid = int(next(line for line in status if line.startswith("Uid:")).split()[1])
+    # nginx and redis rewrite their titles in place; what is left of argv's space is NULs.
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    return uid, args
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (`ps --ppid`)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def test_redis_answers_ping_from_any_address(
@@ -373,8 +396,8 @@ def test_redis_answers_ping_from_any_address(
     containers.start(cid, bundle)
     assert netns.request(6379, b"PING\r\n") == b"+PONG\r\n"
     assert netns.request(6379, b"PING\r\n", host="10.254.0.1") == b"+PONG\r\n"
-    server = _run("ps", "-o", "uid=,args=", "-p", str(_pid(containers, cid))).stdout
-    assert server.split()[0] == "999" and "redis-server" in server
+    uid, args = _process(_pid(containers, cid))
+    assert uid == 999 and "redis-server" in args, (uid, args)
 
 
 def test_twemproxy_proxies_to_the_redis_servers_it_is_given(

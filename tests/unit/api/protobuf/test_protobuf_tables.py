@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests import kubectl_builds
 
 from kubelite.api import schema
 from kubelite.api.kinds import REGISTRY
 from kubelite.api.protobuf.tables import MESSAGES
 
 GENERATOR = Path(__file__).resolve().parents[4] / "tools" / "gen_protobuf_tables.py"
-KUBECTL = Path("/usr/lib/google-cloud-sdk/bin/kubectl.1.33")
+# The generator reads the tables out of this build's Go binary (tools/gen_protobuf_tables.py).
+KUBECTL = kubectl_builds.SDK_DIR / "kubectl.1.33"
 
 # Connect subresources (pods/exec) take their options as query parameters, never as a body, and
 # the OpenAPI schema has no definition for them.
@@ -62,7 +64,7 @@ def test_every_field_is_in_the_schema() -> None:
                 assert entry.rstrip("!?") in properties, (definition, entry)
 
 
-@pytest.mark.skipif(not KUBECTL.exists(), reason="needs the kubectl 1.33 binary")
+@pytest.mark.skipif(not KUBECTL.exists(), reason=f"needs the kubectl 1.33 binary ({KUBECTL})")
 def test_the_tables_are_what_the_generator_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = importlib.util.spec_from_file_location("gen_protobuf_tables", GENERATOR)
     assert spec is not None and spec.loader is not None
