@@ -1,7 +1,8 @@
 """The seed's examples, applied unchanged with the real kubectl on a real node.
 
-They live in ../shared/seed/ (the document's manifests and their companions); the images they
-name are the example images of `images/`, served by the node's docker.io mirror.
+They live in examples/ (the document's manifests and their companions, as ../shared/seed/ has
+them); the images they name are the example images of `images/`, served by the node's docker.io
+mirror.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ from pathlib import Path
 
 import pytest
 from conftest import get_pod, http_get, pod_ready, wait_for
+from tests.examples import COMPANIONS, MANIFESTS
 from tests.integration.cluster import Cluster
-
-SEED = Path(__file__).resolve().parents[3].parent / "shared" / "seed"
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
-    pytest.mark.skipif(not SEED.is_dir(), reason="the seed is not on this machine"),
 ]
 
 
@@ -34,7 +33,7 @@ def _delete(node: Cluster, path: Path) -> None:
 
 
 def test_simple_pod_runs_nginx_and_answers_on_its_ip(node: Cluster) -> None:
-    manifest = SEED / "companions" / "simple-pod-fixed.yaml"
+    manifest = COMPANIONS / "simple-pod-fixed.yaml"
     _apply(node, manifest)
     try:
         pod = wait_for("simple-pod to be Ready", lambda: pod_ready(node, "simple-pod"))
@@ -45,7 +44,7 @@ def test_simple_pod_runs_nginx_and_answers_on_its_ip(node: Cluster) -> None:
 
 
 def test_nginx_sidecar_shows_the_access_line_in_the_sidecars_logs(node: Cluster) -> None:
-    manifest = SEED / "manifests" / "nginx-sidecar.yaml"
+    manifest = MANIFESTS / "nginx-sidecar.yaml"
     _apply(node, manifest)
     try:
         pod = wait_for("nginx-sidecar to be Ready", lambda: pod_ready(node, "nginx-sidecar"))
@@ -66,12 +65,15 @@ def test_nginx_sidecar_shows_the_access_line_in_the_sidecars_logs(node: Cluster)
             timeout=20,
         )
         assert "Wget" in logs  # the request's user agent, as nginx logs it
+        # The README's exec: a command found on the image's PATH (/usr/sbin here).
+        version = node.kubectl("exec", "nginx-sidecar", "-c", "nginx", "--", "nginx", "-v")
+        assert version.stderr.startswith("nginx version: nginx/"), version.stderr
     finally:
         _delete(node, manifest)
 
 
 def test_the_adapter_serves_the_main_containers_log_reshaped(node: Cluster) -> None:
-    manifest = SEED / "manifests" / "adapter-container-demo.yaml"
+    manifest = MANIFESTS / "adapter-container-demo.yaml"
     _apply(node, manifest)
     try:
         pod = wait_for(
@@ -87,7 +89,7 @@ def test_the_adapter_serves_the_main_containers_log_reshaped(node: Cluster) -> N
 
 
 def test_myapp_pod_waits_in_its_first_init_container(node: Cluster) -> None:
-    manifest = SEED / "manifests" / "myapp-pod.yaml"
+    manifest = MANIFESTS / "myapp-pod.yaml"
     _apply(node, manifest)
     try:
         wait_for(
