@@ -34,13 +34,28 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-[ "$(id -u)" -eq 0 ] || { echo "check-fresh-machine: needs root (chroot, mounts)" >&2; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "check-fresh-machine: needs root (namespaces, mounts)" >&2; exit 2; }
 [ -d "$shared" ] || { echo "check-fresh-machine: no $shared beside the repository" >&2; exit 2; }
+# The root's node uses the host's network namespace and cgroup hierarchies under kubelite's
+# default names: beside a node of the host's own, one would break the other.
+if [ -e /sys/class/net/kubelite0 ]; then
+    echo "check-fresh-machine: this machine has a kubelite node (bridge kubelite0): run" \
+        "\`kubelite stop\` and \`kubelite reset\` first" >&2
+    exit 2
+fi
+for port in 6443 5000; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "check-fresh-machine: port $port on 127.0.0.1 is taken; the root's node needs it" >&2
+        exit 2
+    fi
+done
 
 # The cache holds the pristine root and the downloads of earlier runs; each run works on a copy.
 cache=${KUBELITE_FRESH_CACHE:-/var/cache/kubelite/fresh-debian12}
 base=$cache/base
 mkdir -p "$cache/apt-archives" "$cache/pip"
+exec 9>"$cache/lock"
+flock -n 9 || { echo "check-fresh-machine: another check is running ($cache/lock)" >&2; exit 2; }
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -61,6 +76,57 @@ fi
 
 work=$(mktemp -d /var/tmp/kubelite-fresh.XXXXXX)
 root=$work/root
+ca=/etc/ssl/certs/host-ca-certificates.crt
+
+# `inside CMD...` runs CMD on the root as a machine of its own runs it: in a mount and PID
+# namespace of its own where the root is the namespace's real root (pivot_root, not a chroot:
+# `runc exec` joins a container's mount namespace at that namespace's root, which under a chroot
+# is the host's /, and an exec'd command would run in the host's files, not the container's).
+# Before that: the root bound onto itself (pivot_root and runc need it to be a mount point), the
+# host's /dev and /sys (with the cgroup hierarchies), a /proc of the new PID namespace, and the
+# caches of downloads. The environment is a login shell's, with the host's proxy if it has one.
+# It runs in the background, so that an interrupt can end it: with --kill-child, the namespace
+# and every process in it end with unshare.
+inside() {
+    local env=(HOME=/root "TERM=${TERM:-dumb}" LANG=C.UTF-8
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+    [ -f "$root$ca" ] && env+=("SSL_CERT_FILE=$ca" "PIP_CERT=$ca" "REQUESTS_CA_BUNDLE=$ca")
+    local name
+    for name in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+        [ -n "${!name:-}" ] && env+=("$name=${!name}")
+    done
+    unshare --mount --propagation private --pid --fork --kill-child -- /bin/bash -euc '
+        root=$1 cache=$2 count=$3; shift 3
+        mount --bind "$root" "$root"
+        mount --rbind /dev "$root/dev"
+        mount --rbind /sys "$root/sys"
+        mount -t proc proc "$root/proc"
+        mount -t tmpfs tmpfs "$root/run"
+        mkdir -p "$root/var/cache/apt/archives" "$root/root/.cache/pip" "$root/.host"
+        mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
+        mount --bind "$cache/pip" "$root/root/.cache/pip"
+        cd "$root"
+        pivot_root . .host
+        umount -l /.host
+        rmdir /.host
+        exec /usr/bin/env -i "${@:1:count}" "${@:count+1}"
+    ' inside "$root" "$cache" "${#env[@]}" "${env[@]}" "$@" &
+    unshare_pid=$!
+    wait "$unshare_pid"
+}
+
+unshare_pid=
+interrupted() {
+    trap - INT TERM HUP
+    echo "check-fresh-machine: interrupted; ending the root's processes" >&2
+    [ -n "$unshare_pid" ] && kill -KILL "$unshare_pid" 2>/dev/null && wait "$unshare_pid" 2>/dev/null
+    # The node's cgroups, bridge and iptables rules outlive the namespace: reset it.
+    if [ -x "$root/work/kubelite/.venv/bin/kubelite" ]; then
+        inside /work/kubelite/.venv/bin/kubelite reset >/dev/null 2>&1 \
+            || echo "check-fresh-machine: kubelite reset failed in $root" >&2
+    fi
+    exit 130
+}
 cleanup() {
     local code=$?
     if [ "$keep" -eq 1 ]; then
@@ -71,24 +137,25 @@ cleanup() {
     exit "$code"
 }
 trap cleanup EXIT
+trap interrupted INT TERM HUP
 
 step "copying the root and laying the repository out in it"
 cp -a "$base" "$root"
 mkdir -p "$root/work"
 if [ "$source_mode" = head ]; then
-    git clone -q "$repo" "$root/work/kubelite"
+    git -c safe.directory="$repo" clone -q "$repo" "$root/work/kubelite"
 else
     mkdir -p "$root/work/kubelite"
-    git -C "$repo" ls-files -z --cached --others --exclude-standard \
-        | (cd "$repo" && xargs -0 cp --parents -a -t "$root/work/kubelite" 2>/dev/null || true)
+    git -c safe.directory="$repo" -C "$repo" ls-files -z --cached --others --exclude-standard \
+        | tar -C "$repo" --null -T - --ignore-failed-read -cf - \
+        | tar -C "$root/work/kubelite" -xf -
 fi
 cp -a "$shared" "$root/work/shared"
 chmod -R a-w "$root/work/shared"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-host_ca=/etc/ssl/certs/ca-certificates.crt
-if [ -f "$host_ca" ]; then
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     mkdir -p "$root/etc/ssl/certs"
-    cp -L "$host_ca" "$root/etc/ssl/certs/host-ca-certificates.crt"
+    cp -L /etc/ssl/certs/ca-certificates.crt "$root$ca"
 fi
 
 # What runs inside: the README's commands, in the order a person runs them.
@@ -125,35 +192,9 @@ printf '\ncheck-fresh-machine: every step passed\n'
 INSIDE
 chmod +x "$root/check.sh"
 
-# Inside a mount and PID namespace of its own, the root becomes that namespace's real root with
-# pivot_root, not a chroot: `runc exec` joins a container's mount namespace at the namespace's
-# root, which under a chroot is the host's / (an exec'd command would then run in the host's
-# files, not the container's). Before that: the root bound onto itself (pivot_root and runc
-# need it to be a mount point), the host's /dev and /sys (with the cgroup hierarchies), a /proc
-# of the new PID namespace, and the caches of downloads. The environment is a clean one, as a
-# login shell on that machine has.
 step "running the README's commands inside $root"
 set +e
-unshare --mount --propagation private --pid --fork --kill-child -- /bin/bash -euc '
-    root=$1 cache=$2; shift 2
-    mount --bind "$root" "$root"
-    mount --rbind /dev "$root/dev"
-    mount --rbind /sys "$root/sys"
-    mount -t proc proc "$root/proc"
-    mount -t tmpfs tmpfs "$root/run"
-    mkdir -p "$root/var/cache/apt/archives" "$root/root/.cache/pip" "$root/.host"
-    mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
-    mount --bind "$cache/pip" "$root/root/.cache/pip"
-    cd "$root"
-    pivot_root . .host
-    umount -l /.host
-    rmdir /.host
-    ca=/etc/ssl/certs/host-ca-certificates.crt
-    exec /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
-        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        SSL_CERT_FILE=$ca PIP_CERT=$ca REQUESTS_CA_BUNDLE=$ca \
-        /check.sh "$@"
-' check "$root" "$cache" "${test_args[@]}"
+inside /check.sh "${test_args[@]}"
 code=$?
 set -e
 if [ "$code" -eq 0 ]; then

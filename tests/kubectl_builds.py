@@ -101,12 +101,14 @@ def _candidates(version: str) -> list[Path]:
 @functools.cache
 def find(version: str) -> KubectlBuild:
     """The build asked for if the machine has it, else the first fallback; fails if none."""
-    for path in _candidates(version):
+    candidates = _candidates(version)
+    for path in candidates:
         if path.is_file() and os.access(path, os.X_OK):
             return KubectlBuild(str(path), _version_of(str(path)))
+    looked = ", ".join(str(p) for p in candidates) or "nowhere"
     raise RuntimeError(
-        f"no kubectl on this machine (looked for {SDK_DIR}/kubectl.{version}, {VENV_KUBECTL} and "
-        "PATH); scripts/setup.sh installs one into .venv"
+        f"no kubectl for {version} on this machine (looked at {looked}, and PATH); "
+        "scripts/setup.sh installs one into .venv"
     )
 
 

@@ -15,11 +15,11 @@ _names = itertools.count()
 
 @pytest.fixture(autouse=True)
 def _kubectl_version_at_hand(request: pytest.FixtureRequest) -> None:
-    """A test parametrized on kubectl's `version` is about that build: it is skipped, with the
+    """A test parametrized on `kubectl_version` is about that build: it is skipped, with the
     reason in the summary, on a machine that lacks it, rather than run with another build."""
     callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and "version" in callspec.params:
-        kubectl_builds.exactly(callspec.params["version"])
+    if callspec is not None and "kubectl_version" in callspec.params:
+        kubectl_builds.exactly(callspec.params["kubectl_version"])
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from kubelite.kubelet.server import (
     KubeletServer,
     PodNotFound,
 )
-from kubelite.runtime.cri import ContainerMetadata, ContainerState, ContainerStatus
+from kubelite.runtime.cri import ContainerMetadata, ContainerState, ContainerStatus, TerminalSize
 
 READ_SIZE = 65536
 
@@ -168,11 +168,20 @@ class SubprocessExecRuntime:
         return ContainerStatus(container_id, ContainerMetadata("c"), state, created_at=0)
 
     async def exec(
-        self, container_id: str, cmd: list[str], *, stdin: bool, tty: bool
+        self,
+        container_id: str,
+        cmd: list[str],
+        *,
+        stdin: bool,
+        tty: bool,
+        size: TerminalSize | None = None,
     ) -> PipeSession | TtySession:
         self.execs += 1
         if tty:
             master, slave = os.openpty()
+            if size is not None:
+                winsize = struct.pack("HHHH", size.height, size.width, 0, 0)
+                fcntl.ioctl(slave, termios.TIOCSWINSZ, winsize)
             try:
                 proc = await asyncio.create_subprocess_exec(
                     *cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True

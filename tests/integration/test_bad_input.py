@@ -9,15 +9,13 @@ from typing import Any
 import pytest
 import yaml
 from cluster import Cluster
+from tests.examples import MANIFESTS
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed"
-BROKEN = SEED / "manifests" / "simple-pod.yaml"
+BROKEN = MANIFESTS / "simple-pod.yaml"
 
 
 def _typo_only() -> str:
     """The seed's broken pod with its tabs fixed: only the `imgae` typo is left."""
-    if not BROKEN.exists():
-        pytest.skip("seed manifest missing")
     return BROKEN.read_text().replace("\t\t", "    ").replace("\t", "  ")
 
 
@@ -32,8 +30,6 @@ def _request(
 
 
 def test_kubectl_names_the_tab_in_the_seed_manifest(cluster: Cluster):
-    if not BROKEN.exists():
-        pytest.skip("seed manifest missing")
     out = cluster.kubectl("apply", "-f", str(BROKEN), check=False)
     assert out.returncode == 1
     assert "yaml: line 4: found character that cannot start any token" in out.stderr

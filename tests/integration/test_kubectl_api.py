@@ -108,9 +108,9 @@ def test_dry_run_server_validates_and_stores_nothing(cluster: Cluster, namespace
     assert missing.returncode == 1 and "NotFound" in missing.stderr
 
 
-@pytest.mark.parametrize("version", KUBECTL_VERSIONS)
-def test_api_resources_lists_names_short_names_and_kinds(cluster: Cluster, version: str):
-    lines = cluster.kubectl("api-resources", version=version).stdout.splitlines()
+@pytest.mark.parametrize("kubectl_version", KUBECTL_VERSIONS)
+def test_api_resources_lists_names_short_names_and_kinds(cluster: Cluster, kubectl_version: str):
+    lines = cluster.kubectl("api-resources", version=kubectl_version).stdout.splitlines()
     rows = {tuple(line.split()) for line in lines[1:]}
     assert ("pods", "po", "v1", "true", "Pod") in rows
     assert ("deployments", "deploy", "apps/v1", "true", "Deployment") in rows
@@ -124,9 +124,9 @@ def test_get_all_uses_the_all_category(cluster: Cluster, namespace: str):
     assert "deployment.apps/mydeployment" in out
 
 
-@pytest.mark.parametrize("version", ["1.27", "1.33", NEWEST])
-def test_explain_reads_the_schema(cluster: Cluster, version: str):
-    out = cluster.kubectl("explain", "pod.spec.containers.ports", version=version).stdout
+@pytest.mark.parametrize("kubectl_version", ["1.27", "1.33", NEWEST])
+def test_explain_reads_the_schema(cluster: Cluster, kubectl_version: str):
+    out = cluster.kubectl("explain", "pod.spec.containers.ports", version=kubectl_version).stdout
     assert "containerPort" in out and "ContainerPort" in out
 
 

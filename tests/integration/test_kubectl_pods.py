@@ -13,12 +13,14 @@ from tests.examples import COMPANIONS, MANIFESTS
 from tests.kubectl_builds import NEWEST
 
 
-@pytest.mark.parametrize("version", KUBECTL_VERSIONS)
-def test_apply_creates_then_reports_unchanged(cluster: Cluster, namespace: str, version: str):
+@pytest.mark.parametrize("kubectl_version", KUBECTL_VERSIONS)
+def test_apply_creates_then_reports_unchanged(
+    cluster: Cluster, namespace: str, kubectl_version: str
+):
     manifest = str(COMPANIONS / "simple-pod-fixed.yaml")
-    first = cluster.kubectl("apply", "-n", namespace, "-f", manifest, version=version)
+    first = cluster.kubectl("apply", "-n", namespace, "-f", manifest, version=kubectl_version)
     assert first.stdout.strip() == "pod/simple-pod created"
-    again = cluster.kubectl("apply", "-n", namespace, "-f", manifest, version=version)
+    again = cluster.kubectl("apply", "-n", namespace, "-f", manifest, version=kubectl_version)
     assert again.stdout.strip() == "pod/simple-pod unchanged"
     pod = json.loads(
         cluster.kubectl("get", "pod", "simple-pod", "-n", namespace, "-o", "json").stdout
@@ -124,13 +126,13 @@ def test_describe_shows_the_pod_and_its_events(cluster: Cluster, namespace: str)
     assert "Scheduled" in described and "Successfully assigned" in described
 
 
-@pytest.mark.parametrize("version", ["1.27", "1.33", NEWEST])
-def test_delete_waits_until_the_pod_is_gone(cluster: Cluster, namespace: str, version: str):
+@pytest.mark.parametrize("kubectl_version", ["1.27", "1.33", NEWEST])
+def test_delete_waits_until_the_pod_is_gone(cluster: Cluster, namespace: str, kubectl_version: str):
     cluster.kubectl("apply", "-n", namespace, "-f", str(COMPANIONS / "simple-pod-fixed.yaml"))
     out = cluster.kubectl(
-        "delete", "pod", "simple-pod", "-n", namespace, "--wait=true", version=version
+        "delete", "pod", "simple-pod", "-n", namespace, "--wait=true", version=kubectl_version
     )
-    assert out.stdout.strip() == cluster.kubectl_build(version).deleted(
+    assert out.stdout.strip() == cluster.kubectl_build(kubectl_version).deleted(
         'pod "simple-pod"', namespace
     )
     missing = cluster.kubectl("get", "pod", "simple-pod", "-n", namespace, check=False)

@@ -25,19 +25,19 @@ def _get(cluster: Cluster, *args: str) -> dict[str, Any]:
     return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
 
 
-@pytest.mark.parametrize("version", PROTOBUF_VERSIONS)
-def test_create_namespace(cluster: Cluster, version: str) -> None:
-    name = f"pb-ns-{version.replace('.', '-')}"
-    out = cluster.kubectl("create", "namespace", name, version=version)
+@pytest.mark.parametrize("kubectl_version", PROTOBUF_VERSIONS)
+def test_create_namespace(cluster: Cluster, kubectl_version: str) -> None:
+    name = f"pb-ns-{kubectl_version.replace('.', '-')}"
+    out = cluster.kubectl("create", "namespace", name, version=kubectl_version)
     assert out.stdout.strip() == f"namespace/{name} created"
     namespace = _get(cluster, "namespace", name)
     assert namespace["metadata"]["name"] == name
     assert namespace["status"]["phase"] == "Active"
 
 
-@pytest.mark.parametrize("version", PROTOBUF_VERSIONS)
+@pytest.mark.parametrize("kubectl_version", PROTOBUF_VERSIONS)
 def test_create_configmap_from_literals_and_a_file(
-    cluster: Cluster, namespace: str, version: str, tmp_path: Path
+    cluster: Cluster, namespace: str, kubectl_version: str, tmp_path: Path
 ) -> None:
     logo = tmp_path / "logo.bin"
     logo.write_bytes(b"\x00\x01\x02\xff\xfe")
@@ -50,15 +50,15 @@ def test_create_configmap_from_literals_and_a_file(
         "--from-literal=greeting=hello",
         "--from-literal=empty=",
         f"--from-file=logo.bin={logo}",
-        version=version,
+        version=kubectl_version,
     )
     configmap = _get(cluster, "configmap", "web-config", "-n", namespace)
     assert configmap["data"] == {"greeting": "hello", "empty": ""}
     assert configmap["binaryData"] == {"logo.bin": "AAEC//4="}
 
 
-@pytest.mark.parametrize("version", PROTOBUF_VERSIONS)
-def test_create_secret_generic(cluster: Cluster, namespace: str, version: str) -> None:
+@pytest.mark.parametrize("kubectl_version", PROTOBUF_VERSIONS)
+def test_create_secret_generic(cluster: Cluster, namespace: str, kubectl_version: str) -> None:
     cluster.kubectl(
         "create",
         "secret",
@@ -67,24 +67,24 @@ def test_create_secret_generic(cluster: Cluster, namespace: str, version: str) -
         "-n",
         namespace,
         "--from-literal=password=hunter2",
-        version=version,
+        version=kubectl_version,
     )
     secret = _get(cluster, "secret", "web-secret", "-n", namespace)
     assert base64.b64decode(secret["data"]["password"]) == b"hunter2"
     assert secret["type"] == "Opaque"
 
 
-@pytest.mark.parametrize("version", PROTOBUF_VERSIONS)
-def test_create_serviceaccount(cluster: Cluster, namespace: str, version: str) -> None:
-    cluster.kubectl("create", "serviceaccount", "web-sa", "-n", namespace, version=version)
+@pytest.mark.parametrize("kubectl_version", PROTOBUF_VERSIONS)
+def test_create_serviceaccount(cluster: Cluster, namespace: str, kubectl_version: str) -> None:
+    cluster.kubectl("create", "serviceaccount", "web-sa", "-n", namespace, version=kubectl_version)
     assert (
         _get(cluster, "serviceaccount", "web-sa", "-n", namespace)["metadata"]["name"] == "web-sa"
     )
 
 
-@pytest.mark.parametrize("version", PROTOBUF_VERSIONS)
+@pytest.mark.parametrize("kubectl_version", PROTOBUF_VERSIONS)
 def test_create_service_clusterip_with_int_and_named_target_ports(
-    cluster: Cluster, namespace: str, version: str
+    cluster: Cluster, namespace: str, kubectl_version: str
 ) -> None:
     cluster.kubectl(
         "create",
@@ -95,7 +95,7 @@ def test_create_service_clusterip_with_int_and_named_target_ports(
         namespace,
         "--tcp=80:8080",
         "--tcp=443:https",
-        version=version,
+        version=kubectl_version,
     )
     spec = _get(cluster, "service", "web-svc", "-n", namespace)["spec"]
     ports = [(p["name"], p["port"], p["targetPort"], p["protocol"]) for p in spec["ports"]]
@@ -104,8 +104,10 @@ def test_create_service_clusterip_with_int_and_named_target_ports(
     assert spec["type"] == "ClusterIP"
 
 
-@pytest.mark.parametrize("version", PROTOBUF_VERSIONS)
-def test_create_deployment_then_expose_it(cluster: Cluster, namespace: str, version: str) -> None:
+@pytest.mark.parametrize("kubectl_version", PROTOBUF_VERSIONS)
+def test_create_deployment_then_expose_it(
+    cluster: Cluster, namespace: str, kubectl_version: str
+) -> None:
     cluster.kubectl(
         "create",
         "deployment",
@@ -115,7 +117,7 @@ def test_create_deployment_then_expose_it(cluster: Cluster, namespace: str, vers
         "--image=nginx",
         "--port=80",
         "--replicas=2",
-        version=version,
+        version=kubectl_version,
     )
     deployment = _get(cluster, "deployment", "web", "-n", namespace)
     assert deployment["spec"]["replicas"] == 2
@@ -132,8 +134,8 @@ def test_create_deployment_then_expose_it(cluster: Cluster, namespace: str, vers
     assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(8080, 80)]
 
 
-@pytest.mark.parametrize("version", PROTOBUF_VERSIONS)
-def test_run_a_pod(cluster: Cluster, namespace: str, version: str) -> None:
+@pytest.mark.parametrize("kubectl_version", PROTOBUF_VERSIONS)
+def test_run_a_pod(cluster: Cluster, namespace: str, kubectl_version: str) -> None:
     cluster.kubectl(
         "run",
         "web",
@@ -146,7 +148,7 @@ def test_run_a_pod(cluster: Cluster, namespace: str, version: str) -> None:
         "--",
         "sleep",
         "10",
-        version=version,
+        version=kubectl_version,
     )
     pod = _get(cluster, "pod", "web", "-n", namespace)
     assert pod["metadata"]["labels"] == {"a": "b"}
@@ -156,11 +158,11 @@ def test_run_a_pod(cluster: Cluster, namespace: str, version: str) -> None:
     assert container["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
 
 
-@pytest.mark.parametrize("version", PROTOBUF_VERSIONS)
+@pytest.mark.parametrize("kubectl_version", PROTOBUF_VERSIONS)
 def test_drain_without_eviction_deletes_with_protobuf_delete_options(
-    cluster: Cluster, namespace: str, version: str
+    cluster: Cluster, namespace: str, kubectl_version: str
 ) -> None:
-    node = f"pb-node-{version.replace('.', '-')}"
+    node = f"pb-node-{kubectl_version.replace('.', '-')}"
     cluster.kubectl(
         "create",
         "-f",
@@ -182,7 +184,7 @@ def test_drain_without_eviction_deletes_with_protobuf_delete_options(
         "--disable-eviction",
         "--grace-period=0",
         "--timeout=20s",
-        version=version,
+        version=kubectl_version,
     )
     gone = cluster.kubectl("get", "pod", "doomed", "-n", namespace, check=False)
     assert "NotFound" in gone.stderr

@@ -287,6 +287,14 @@ class ContainerEvent:
     created_at: int  # ns, when the runtime noticed
 
 
+@dataclass(frozen=True, slots=True)
+class TerminalSize:
+    """A terminal's size in characters (remotecommand's TerminalSize; CRI's Resize)."""
+
+    width: int
+    height: int
+
+
 class ExecSession(Protocol):
     """A running exec: the kubelet pumps the streams of `kubectl exec` through it."""
 
@@ -352,8 +360,16 @@ class RuntimeService(Protocol):
     ) -> ExecSyncResult: ...
 
     async def exec(
-        self, container_id: str, cmd: list[str], *, stdin: bool, tty: bool
-    ) -> ExecSession: ...
+        self,
+        container_id: str,
+        cmd: list[str],
+        *,
+        stdin: bool,
+        tty: bool,
+        size: TerminalSize | None = None,
+    ) -> ExecSession:
+        """A streaming exec; with `tty`, `size` is the terminal's size the command starts with."""
+        ...
 
     def events(self) -> AsyncIterator[ContainerEvent]:
         """Container exits as they happen (CRI's GetContainerEvents), without polling."""

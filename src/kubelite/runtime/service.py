@@ -559,12 +559,21 @@ class OciRuntimeService:
         return await exec_mod.exec_sync(self._runc, container_id, cmd, timeout)
 
     async def exec(
-        self, container_id: str, cmd: list[str], *, stdin: bool, tty: bool
+        self,
+        container_id: str,
+        cmd: list[str],
+        *,
+        stdin: bool,
+        tty: bool,
+        size: cri.TerminalSize | None = None,
     ) -> cri.ExecSession:
         await self._ensure_armed()
         self._running(container_id)
         if tty:
-            return await exec_mod.TtyExecSession.start(self._runc, container_id, cmd)
+            bundle = self._store.container_dir(container_id)
+            return await exec_mod.TtyExecSession.start(
+                self._runc, container_id, cmd, bundle=bundle, size=size
+            )
         return await exec_mod.PipeExecSession.start(self._runc, container_id, cmd, stdin=stdin)
 
     def close(self) -> None:

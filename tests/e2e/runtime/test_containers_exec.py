@@ -83,6 +83,23 @@ async def test_streaming_exec_with_a_terminal_and_resize(rt: Harness, running: s
     assert await collect(session.stderr()) == b""
 
 
+async def test_a_terminal_exec_starts_with_the_size_it_was_given(rt: Harness, running: str) -> None:
+    # No resize after the start: the size is the pty's before the command runs (`consoleSize`),
+    # and the command otherwise runs as `runc exec` runs it (the container's env and user).
+    session = await rt.service.exec(
+        running,
+        ["sh", "-c", "stty size; echo user=$(id -u) path=$PATH"],
+        stdin=False,
+        tty=True,
+        size=cri.TerminalSize(width=111, height=33),
+    )
+    out = asyncio.ensure_future(collect(session.stdout()))
+    assert await asyncio.wait_for(session.wait(), 10) == 0
+    lines = (await asyncio.wait_for(out, 10)).decode().splitlines()
+    assert lines[0] == "33 111"
+    assert lines[1].startswith("user=0 path=/"), lines
+
+
 async def test_exec_does_not_change_the_container(rt: Harness, running: str) -> None:
     await rt.service.exec_sync(running, ["true"])
     status = await rt.service.container_status(running)

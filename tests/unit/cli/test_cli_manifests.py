@@ -6,12 +6,11 @@ import io
 from pathlib import Path
 
 import pytest
+from tests.examples import MANIFESTS
 
 from kubelite.cli.manifests import STDIN, ManifestError, parse_manifests, read_manifests
 
-SEED_BROKEN = (
-    Path(__file__).resolve().parents[4] / "shared" / "seed" / "manifests" / "simple-pod.yaml"
-)
+SEED_BROKEN = MANIFESTS / "simple-pod.yaml"
 
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n"
 
@@ -60,8 +59,6 @@ def test_scalars_resolve_as_kubernetes_reads_them(value: str, expected: object):
 
 
 def test_the_seed_tab_names_file_line_and_column():
-    if not SEED_BROKEN.exists():
-        pytest.skip("seed manifest missing")
     with pytest.raises(ManifestError) as caught:
         read_manifests([str(SEED_BROKEN)])
     message = str(caught.value)

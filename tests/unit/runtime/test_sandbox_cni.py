@@ -172,12 +172,37 @@ async def test_delete_without_the_netns_removes_the_pods_masquerade_rules(
     comment = 'name: "kubelite" id: "sb1"'
     assert iptables == [
         ("iptables-save", "-t", "nat"),
-        ("iptables", "-t", "nat", "-D", "POSTROUTING", "-s", "10.9.0.5/32", "-m", "comment",
-         "--comment", comment, "-j", "CNI-0a1b"),
-        ("iptables", "-t", "nat", "-F", "CNI-0a1b"),
-        ("iptables", "-t", "nat", "-X", "CNI-0a1b"),
+        ("iptables", "-w", "-t", "nat", "-D", "POSTROUTING", "-s", "10.9.0.5/32", "-m",
+         "comment", "--comment", comment, "-j", "CNI-0a1b"),
+        ("iptables", "-w", "-t", "nat", "-F", "CNI-0a1b"),
+        ("iptables", "-w", "-t", "nat", "-X", "CNI-0a1b"),
     ]  # fmt: skip
     # With the namespace there, the plugin does it.
     iptables.clear()
     await network.delete("sb1", Path("/proc/self/ns/net"), [], RESULT)
     assert iptables == []
+
+
+async def test_masquerade_removal_finishes_what_an_earlier_one_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The jump was deleted, the chain was not: the chain's own rules still name the sandbox.
+    left = "\n".join(line for line in NAT_RULES.splitlines() if "POSTROUTING -s" not in line)
+    ran: list[tuple[str, ...]] = []
+
+    async def run(*argv: str) -> str:
+        ran.append(argv)
+        return left if argv[0] == "iptables-save" else ""
+
+    monkeypatch.setattr(cni, "_run", run)
+    await cni._remove_masquerade("sb1")
+    assert ran[1:] == [
+        ("iptables", "-w", "-t", "nat", "-F", "CNI-0a1b"),
+        ("iptables", "-w", "-t", "nat", "-X", "CNI-0a1b"),
+    ]
+
+
+async def test_a_missing_iptables_is_a_network_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(NetworkError, match="iptables-save"):
+        await cni._remove_masquerade("sb1")

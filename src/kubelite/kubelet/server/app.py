@@ -31,7 +31,7 @@ from aiohttp import WSCloseCode, hdrs, web
 from kubelite.kubelet import logs
 from kubelite.kubelet.server import auth, exec_stream
 from kubelite.kubelet.server.locator import ContainerLocator, LocatorError
-from kubelite.runtime.cri import ContainerState, ContainerStatus, ExecSession
+from kubelite.runtime.cri import ContainerState, ContainerStatus, ExecSession, TerminalSize
 from kubelite.runtime.errors import RuntimeFailure
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,13 @@ class ExecRuntime(Protocol):
     async def container_status(self, container_id: str) -> ContainerStatus: ...
 
     async def exec(
-        self, container_id: str, cmd: list[str], *, stdin: bool, tty: bool
+        self,
+        container_id: str,
+        cmd: list[str],
+        *,
+        stdin: bool,
+        tty: bool,
+        size: TerminalSize | None = None,
     ) -> ExecSession: ...
 
 
@@ -245,8 +251,12 @@ class KubeletServer:
         stderr: bool,
         tty: bool,
     ) -> None:
+        # With a terminal, the command starts once its size is known (exec_stream.FIRST_SIZE_WAIT).
+        pending = await exec_stream.until_first_size(ws) if tty else []
         try:
-            session = await self.runtime.exec(container_id, cmd, stdin=stdin, tty=tty)
+            session = await self.runtime.exec(
+                container_id, cmd, stdin=stdin, tty=tty, size=exec_stream.last_size(pending)
+            )
         except Exception as exc:
             # Whatever the failure, the client must hear of it on the status channel: a stream
             # that just closes reads as success to kubectl.
@@ -256,4 +266,6 @@ class KubeletServer:
             await ws.send_bytes(bytes([exec_stream.ERROR]) + orjson.dumps(status))
             await ws.close()
             return
-        await exec_stream.run(ws, session, cmd, stdin=stdin, stdout=stdout, stderr=stderr)
+        await exec_stream.run(
+            ws, session, cmd, stdin=stdin, stdout=stdout, stderr=stderr, pending=pending
+        )

@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
-from kubelite.runtime.cri import ExecSession
+from kubelite.runtime.cri import ExecSession, TerminalSize
 
 log = logging.getLogger(__name__)
 
@@ -97,31 +97,81 @@ async def pump_output(
                 await ws.send_bytes(prefix + chunk)
 
 
+# How long an exec with a terminal waits for the client's first terminal size before it starts
+# the command. kubectl sends its terminal's size as soon as the stream is up; a command started
+# before it arrives sees a 0x0 terminal (`stty size` prints "0 0", full-screen programs draw
+# into nothing). A client that sends no size only pays this wait.
+FIRST_SIZE_WAIT = 1.0
+
+
+async def until_first_size(
+    ws: web.WebSocketResponse, timeout: float = FIRST_SIZE_WAIT
+) -> list[bytes]:
+    """The client's messages up to and including its first resize, to be handed to the session
+    once it has started (`pump_input(pending=...)`); fewer if the client closes or is slow."""
+    pending: list[bytes] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while (left := deadline - loop.time()) > 0:
+        try:
+            msg = await ws.receive(timeout=left)
+        except TimeoutError:
+            break
+        data = _message_bytes(msg)
+        if data is None:
+            break  # closed, or an error: the session will find the socket closed
+        if data:
+            pending.append(data)
+            if data[0] == RESIZE:
+                break
+    return pending
+
+
+def _message_bytes(msg: WSMessage) -> bytes | None:
+    """A data message's bytes; None for a close or an error."""
+    if msg.type == WSMsgType.BINARY:
+        return bytes(msg.data)
+    if msg.type == WSMsgType.TEXT:
+        # The Python client sends text frames; the kubelet reads both kinds alike.
+        return str(msg.data).encode()
+    if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+        return None
+    return b""
+
+
 async def pump_input(
-    ws: web.WebSocketResponse, session: ExecSession, *, stdin: bool, v5: bool
+    ws: web.WebSocketResponse,
+    session: ExecSession,
+    *,
+    stdin: bool,
+    v5: bool,
+    pending: Sequence[bytes] = (),
 ) -> None:
-    """Feed the client's stdin and resizes to the session until the client closes."""
+    """Feed the client's stdin and resizes to the session until the client closes; `pending`
+    are messages read before the session started, handled first."""
     stdin_open = stdin
+
+    async def handle(data: bytes) -> None:
+        nonlocal stdin_open
+        channel, payload = data[0], data[1:]
+        if channel == STDIN and stdin_open:
+            if payload:
+                await session.write_stdin(payload)
+        elif channel == RESIZE:
+            await _resize(session, payload)
+        elif channel == CLOSE_SIGNAL and v5 and payload[:1] == bytes([STDIN]) and stdin_open:
+            stdin_open = False
+            await session.close_stdin()
+
     try:
+        for data in pending:
+            await handle(data)
+        if ws.closed:
+            return
         async for msg in ws:
-            if msg.type == WSMsgType.BINARY:
-                data: bytes = msg.data
-            elif msg.type == WSMsgType.TEXT:
-                # The Python client sends text frames; the kubelet reads both kinds alike.
-                data = msg.data.encode()
-            else:
-                continue
-            if not data:
-                continue
-            channel, payload = data[0], data[1:]
-            if channel == STDIN and stdin_open:
-                if payload:
-                    await session.write_stdin(payload)
-            elif channel == RESIZE:
-                await _resize(session, payload)
-            elif channel == CLOSE_SIGNAL and v5 and payload[:1] == bytes([STDIN]) and stdin_open:
-                stdin_open = False
-                await session.close_stdin()
+            data = _message_bytes(msg)
+            if data:
+                await handle(data)
     finally:
         if stdin_open:
             # The connection is gone: nothing more will come.
@@ -129,14 +179,26 @@ async def pump_input(
                 await session.close_stdin()
 
 
-async def _resize(session: ExecSession, payload: bytes) -> None:
+def _size(payload: bytes) -> TerminalSize | None:
+    """A resize message's size (`{"Width":W,"Height":H}`); None for a malformed one."""
     try:
         size = orjson.loads(payload)
-        width, height = int(size["Width"]), int(size["Height"])
+        return TerminalSize(width=int(size["Width"]), height=int(size["Height"]))
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         log.debug("ignoring a malformed resize message %r", payload[:100])
-        return
-    await session.resize(width, height)
+        return None
+
+
+def last_size(messages: Sequence[bytes]) -> TerminalSize | None:
+    """The last terminal size among messages read before the session started."""
+    sizes = [_size(m[1:]) for m in messages if m[:1] == bytes([RESIZE])]
+    return next((s for s in reversed(sizes) if s is not None), None)
+
+
+async def _resize(session: ExecSession, payload: bytes) -> None:
+    size = _size(payload)
+    if size is not None:
+        await session.resize(size.width, size.height)
 
 
 async def run(
@@ -147,11 +209,13 @@ async def run(
     stdin: bool,
     stdout: bool,
     stderr: bool,
+    pending: Sequence[bytes] = (),
 ) -> int:
     """Pump the session's streams until the command is done; send its status; return its code
-    (-1 when the session failed)."""
+    (-1 when the session failed). `pending`: the client's messages read before the session
+    started (`until_first_size`)."""
     v5 = ws.ws_protocol == PROTOCOL_V5
-    reader = asyncio.create_task(pump_input(ws, session, stdin=stdin, v5=v5))
+    reader = asyncio.create_task(pump_input(ws, session, stdin=stdin, v5=v5, pending=pending))
     try:
         try:
             await asyncio.gather(

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import shutil
 import signal
@@ -149,6 +150,21 @@ async def _readable(loop: asyncio.AbstractEventLoop, fd: int) -> None:
         loop.remove_reader(fd)
 
 
+def _sized_process(bundle: Path, cmd: list[str], size: cri.TerminalSize, tmp: Path) -> Path:
+    """An OCI process for `runc exec --process`: the container's own process settings, as
+    `runc exec` takes them from config.json by default, running `cmd` on a terminal whose
+    size runc sets before the command starts (`consoleSize`)."""
+    process = json.loads((bundle / "config.json").read_text())["process"]
+    process.update(
+        args=cmd,
+        terminal=True,
+        consoleSize={"height": size.height, "width": size.width},
+    )
+    path = tmp / "process.json"
+    path.write_text(json.dumps(process))
+    return path
+
+
 class TtyExecSession:
     """`runc exec --tty`: one pty whose master runc hands over on a console socket."""
 
@@ -160,7 +176,17 @@ class TtyExecSession:
         os.set_blocking(master, False)
 
     @classmethod
-    async def start(cls, runc: Runc, container_id: str, cmd: list[str]) -> TtyExecSession:
+    async def start(
+        cls,
+        runc: Runc,
+        container_id: str,
+        cmd: list[str],
+        *,
+        bundle: Path | None = None,
+        size: cri.TerminalSize | None = None,
+    ) -> TtyExecSession:
+        """Start `cmd` on a new pty; with `size` (and the container's `bundle`), the pty has
+        that size before the command runs, not from a resize that may come after its start."""
         loop = asyncio.get_running_loop()
         tmp = Path(tempfile.mkdtemp(prefix="kl-tty-"))
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -168,17 +194,18 @@ class TtyExecSession:
             listener.bind(str(tmp / "console.sock"))
             listener.listen(1)
             listener.setblocking(False)
-            # runc passes the pty only when detached; the subreaper helper waits for the
-            # detached process in runc's place and exits with its code.
-            argv = _exec_argv(
-                runc,
-                container_id,
-                cmd,
+            options = [
                 "--detach",
                 "--tty",
                 f"--console-socket={tmp}/console.sock",
                 f"--pid-file={tmp}/pid",
-            )
+            ]
+            if size is not None and bundle is not None:
+                options.append(f"--process={_sized_process(bundle, cmd, size, tmp)}")
+                cmd = []
+            # runc passes the pty only when detached; the subreaper helper waits for the
+            # detached process in runc's place and exits with its code.
+            argv = _exec_argv(runc, container_id, cmd, *options)
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",

@@ -207,9 +207,12 @@ def _netns_arg(command: str, netns: Path | None) -> str:
 
 
 async def _run(*argv: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+    except OSError as e:
+        raise NetworkError(f"{argv[0]}: {e}") from e
     out, err = await proc.communicate()
     if proc.returncode != 0:
         raise NetworkError(f"{' '.join(argv)}: {err.decode().strip()}")
@@ -217,19 +220,29 @@ async def _run(*argv: str) -> str:
 
 
 async def _remove_masquerade(sandbox_id: str) -> None:
-    """Delete the bridge plugin's ipMasq rules for one sandbox: the nat POSTROUTING rules that
-    name it in their comment (`name: "kubelite" id: "<sandbox>"`) and the chains they jump to."""
+    """Delete the bridge plugin's ipMasq rules for one sandbox: the nat rules that name it in
+    their comment (`name: "kubelite" id: "<sandbox>"`), in POSTROUTING and in the sandbox's own
+    `CNI-...` chain, then that chain. Safe to run again after a partial run."""
     mark = f'id: \\"{sandbox_id}\\"'
-    rules = [r for r in (await _run("iptables-save", "-t", "nat")).splitlines() if mark in r]
-    chains = set()
-    for rule in rules:
-        words = shlex.split(rule)
-        if words[:2] == ["-A", "POSTROUTING"] and "-j" in words:
-            chains.add(words[words.index("-j") + 1])
-            await _run("iptables", "-t", "nat", "-D", *words[1:])
+    saved = await _run("iptables-save", "-t", "nat")
+    jumps, chains = [], set()
+    for rule in saved.splitlines():
+        if mark not in rule:
+            continue
+        try:
+            words = shlex.split(rule)
+        except ValueError as e:
+            raise NetworkError(f"iptables-save: unreadable rule {rule!r}") from e
+        if words[:2] == ["-A", "POSTROUTING"]:
+            jumps.append(words[1:])
+        elif len(words) > 1 and words[0] == "-A" and words[1].startswith("CNI-"):
+            chains.add(words[1])
+    # -w: wait for the xtables lock rather than fail beside another writer (the legacy backend).
+    for rule in jumps:
+        await _run("iptables", "-w", "-t", "nat", "-D", *rule)
     for chain in sorted(chains):
-        await _run("iptables", "-t", "nat", "-F", chain)
-        await _run("iptables", "-t", "nat", "-X", chain)
+        await _run("iptables", "-w", "-t", "nat", "-F", chain)
+        await _run("iptables", "-w", "-t", "nat", "-X", chain)
 
 
 def _plugin_error(stdout: bytes, stderr: bytes) -> str:

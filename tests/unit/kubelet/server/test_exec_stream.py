@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kubelite.kubelet.server import auth, exec_stream
+from kubelite.runtime.cri import TerminalSize
 
 
 def test_a_non_zero_exit_is_worded_as_the_kubelet_words_it() -> None:
@@ -41,3 +42,15 @@ def test_identity_comes_from_the_certificate_subject() -> None:
     assert auth.identity(None) is None
     other = auth.identity({"subject": ((("commonName", "someone"),),)})
     assert other is not None and not auth.allowed(other)
+
+
+def test_the_size_a_terminal_exec_starts_with_is_the_last_one_sent():
+    messages = [
+        b"\x00typed ahead",  # stdin, kept for the session
+        b'\x04{"Width":80,"Height":24}',
+        b"\x04not json",
+        b'\x04{"Width":111,"Height":33}',
+    ]
+    assert exec_stream.last_size(messages) == TerminalSize(width=111, height=33)
+    assert exec_stream.last_size(messages[:1]) is None
+    assert exec_stream.last_size([b"\x04{}"]) is None

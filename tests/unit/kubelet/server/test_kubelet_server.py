@@ -54,7 +54,9 @@ class Runtime:
         )
         return ContainerStatus(container_id, ContainerMetadata("app"), state, created_at=0)
 
-    async def exec(self, container_id: str, cmd: list[str], *, stdin: bool, tty: bool) -> None:
+    async def exec(
+        self, container_id: str, cmd: list[str], *, stdin: bool, tty: bool, size: object = None
+    ) -> None:
         raise AssertionError("no exec expected")
 
 

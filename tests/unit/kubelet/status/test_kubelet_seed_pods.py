@@ -3,23 +3,18 @@ them sync after sync."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from kubelet_status_builders import NOW, exited, observed, running
+from tests.examples import MANIFESTS
 
 from kubelite.api.printers.pods import summarize
 from kubelite.kubelet.status import generate_pod_status
 
-MANIFESTS = Path(__file__).resolve().parents[5] / "shared" / "seed" / "manifests"
-
 
 def manifest(name: str) -> dict[str, Any]:
     path = MANIFESTS / name
-    if not path.exists():
-        pytest.skip(f"seed manifest {path} is not on this machine")
     pod = yaml.safe_load(path.read_text())
     pod["metadata"].update(namespace="default", uid="seed-uid")
     pod["spec"].setdefault("restartPolicy", "Always")
