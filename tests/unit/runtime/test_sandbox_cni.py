@@ -119,7 +119,9 @@ async def test_add_chains_prev_result_and_passes_port_mappings(
 
 
 async def test_failed_add_carries_the_plugin_error_and_deletes_in_reverse(
-    plugin_dir: Path, tmp_path: Path
+    plugin_dir: Path,
+    tmp_path: Path,
+    iptables: list[tuple[str, ...]],
 ) -> None:
     fake_plugin(plugin_dir, "portmap", fail="iptables said no")
     network = CniNetwork(NetworkOptions(plugin_dir=plugin_dir), tmp_path / "ipam")
@@ -135,7 +137,9 @@ async def test_failed_add_carries_the_plugin_error_and_deletes_in_reverse(
     ]
 
 
-async def test_missing_plugin_is_a_network_error(plugin_dir: Path, tmp_path: Path) -> None:
+async def test_missing_plugin_is_a_network_error(
+    plugin_dir: Path, tmp_path: Path, iptables: list[tuple[str, ...]]
+) -> None:
     options = NetworkOptions(plugin_dir=plugin_dir, extra_plugins=[{"type": "nope"}])
     network = CniNetwork(options, tmp_path / "ipam")
     with pytest.raises(NetworkError, match='failed to find plugin "nope"'):

@@ -166,8 +166,6 @@ async def pump_input(
     try:
         for data in pending:
             await handle(data)
-        if ws.closed:
-            return
         async for msg in ws:
             data = _message_bytes(msg)
             if data:

@@ -182,11 +182,11 @@ class TtyExecSession:
         container_id: str,
         cmd: list[str],
         *,
-        bundle: Path | None = None,
+        bundle: Path,
         size: cri.TerminalSize | None = None,
     ) -> TtyExecSession:
-        """Start `cmd` on a new pty; with `size` (and the container's `bundle`), the pty has
-        that size before the command runs, not from a resize that may come after its start."""
+        """Start `cmd` on a new pty; with `size`, the pty has that size before the command runs
+        (from the container's `bundle`), not from a resize that may come after its start."""
         loop = asyncio.get_running_loop()
         tmp = Path(tempfile.mkdtemp(prefix="kl-tty-"))
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -200,7 +200,7 @@ class TtyExecSession:
                 f"--console-socket={tmp}/console.sock",
                 f"--pid-file={tmp}/pid",
             ]
-            if size is not None and bundle is not None:
+            if size is not None:
                 options.append(f"--process={_sized_process(bundle, cmd, size, tmp)}")
                 cmd = []
             # runc passes the pty only when detached; the subreaper helper waits for the

@@ -126,14 +126,18 @@ class CniNetwork:
     ) -> None:
         """Detach the pod: its IP lease, bridge port and iptables rules go. Raises the first
         plugin error after trying every plugin, so one failure does not strand the rest."""
+        # DEL must work after the namespace is gone (CNI spec), and an empty CNI_NETNS says it
+        # is: the plugins then release the IP lease and host-side state and touch no namespace
+        # (the bridge plugin fails with "unknown FS magic" on a pin with nothing mounted).
+        gone = netns is None or not namespaces.is_namespace(netns)
         first_error: NetworkError | None = None
         for plugin in reversed(self.conflist["plugins"]):
             conf = self._plugin_conf(plugin, ports, prev_result)
             try:
-                await self._exec(conf, "DEL", sandbox_id, netns, POD_IFNAME)
+                await self._exec(conf, "DEL", sandbox_id, None if gone else netns, POD_IFNAME)
             except NetworkError as e:
                 first_error = first_error or e
-        if _netns_arg("DEL", netns) == "":
+        if gone:
             # The bridge plugin learns the pod's IPs from its interface, in the namespace, to
             # undo ipMasq; with the namespace gone it leaves the rules, so they go here.
             try:
@@ -175,7 +179,7 @@ class CniNetwork:
             "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
             "CNI_COMMAND": command,
             "CNI_CONTAINERID": sandbox_id,
-            "CNI_NETNS": _netns_arg(command, netns),
+            "CNI_NETNS": "" if netns is None else str(netns),
             "CNI_IFNAME": ifname,
             "CNI_PATH": str(self.options.plugin_dir),
         }
@@ -195,15 +199,6 @@ class CniNetwork:
         if command != "ADD" or not out.strip():
             return {}
         return json.loads(out)
-
-
-def _netns_arg(command: str, netns: Path | None) -> str:
-    """CNI_NETNS. DEL must work after the namespace is gone (CNI spec), and an empty value says
-    it is: the plugins then release the IP lease and host-side state, and touch no namespace
-    (the bridge plugin fails with "unknown FS magic" on a pin file with nothing mounted)."""
-    if netns is None or (command == "DEL" and not namespaces.is_namespace(netns)):
-        return ""
-    return str(netns)
 
 
 async def _run(*argv: str) -> str:
