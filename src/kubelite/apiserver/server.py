@@ -171,6 +171,8 @@ class APIServer:
         self.port = config.https_port
         self.watch_settings: watch.WatchSettings | None = None
         self.kubelet_client: KubeletClient | None = None
+        # Event key -> (the revision a sweep saw, when it was last written); see _expire_events.
+        self._event_writes: dict[str, tuple[int, float]] = {}
 
     async def start(self) -> None:
         config = self.config
@@ -352,18 +354,39 @@ class APIServer:
                 log.exception("expiring events failed")
 
     async def _expire_events(self, events: ResourceStore) -> None:
-        """Delete Events older than their time to live (--event-ttl)."""
+        """Delete Events not written for their time to live (--event-ttl).
+
+        Kubernetes writes each Event under an etcd lease of `--event-ttl`, renewed by every
+        write: the clock runs from the last create or update, not from the Event's own
+        timestamps (a client may record an Event about the past, and it must still live an
+        hour). The store keeps no write times: an Event never rewritten was last written at its
+        creationTimestamp; one rewritten since a sweep saw it was written by this sweep. One
+        rewritten before this server first saw it counts as written now, so that a restart
+        keeps such Events up to one TTL longer rather than dropping them early.
+        """
         assert self.store is not None
-        cutoff = meta.now().timestamp() - self.config.event_ttl
+        now = meta.now().timestamp()
+        cutoff = now - self.config.event_ttl
         listing = await self.store.list(events.resource.key_prefix())
+        seen: dict[str, tuple[int, float]] = {}
         for kv in listing.items:
-            event = orjson.loads(kv.value)
-            when = meta.parse_time(
-                event.get("lastTimestamp")
-                or event.get("eventTime")
-                or meta.get_path(event, "metadata", "creationTimestamp", default="")
-            )
-            if when is not None and when.timestamp() < cutoff:
+            known = self._event_writes.get(kv.key)
+            if known is not None and known[0] == kv.mod_revision:
+                written = known[1]
+            elif known is None and kv.mod_revision == kv.create_revision:
+                written = _created(orjson.loads(kv.value), now)
+            else:
+                written = now
+            seen[kv.key] = (kv.mod_revision, written)
+            if written < cutoff:
+                event = orjson.loads(kv.value)
                 md = event["metadata"]
                 with contextlib.suppress(errors.StatusError):
                     await events.delete(md["namespace"], md["name"], DeleteOptions())
+        self._event_writes = seen
+
+
+def _created(event: Obj, default: float) -> float:
+    """The Event's creationTimestamp in seconds, or `default` if it has none that parses."""
+    stamp = meta.parse_time(meta.get_path(event, "metadata", "creationTimestamp", default=""))
+    return stamp.timestamp() if stamp is not None else default

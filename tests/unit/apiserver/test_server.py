@@ -14,6 +14,7 @@ import pytest
 from apiserver_fixtures import wait_for
 
 from kubelite.api import errors, meta
+from kubelite.apiserver.registry import ListOptions
 from kubelite.apiserver.server import APIServer, ServerConfig
 
 
@@ -83,33 +84,53 @@ async def test_old_revisions_are_compacted_one_interval_late(server: APIServer) 
     assert await cms.get("default", "a")
 
 
-async def test_expired_events_are_removed(server: APIServer) -> None:
-    events = server.resource_store("", "v1", "events")
-    old = meta.format_time(meta.now() - dt.timedelta(hours=2))
-    fresh = meta.format_time(meta.now() + dt.timedelta(hours=1))
-    for name, when in [("old", old), ("fresh", fresh)]:
-        await events.create(
-            "default",
-            {
-                "metadata": {"name": name},
-                "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
-                "reason": "Tested",
-                "message": "m",
-                "type": "Normal",
-                "firstTimestamp": when,
-                "lastTimestamp": when,
-            },
-        )
+def _event(name: str, when: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"},
+        "reason": "Tested",
+        "message": "m",
+        "type": "Normal",
+        "firstTimestamp": when,
+        "lastTimestamp": when,
+    }
 
-    async def old_is_gone() -> bool:
-        try:
-            await events.get("default", "old")
-        except errors.StatusError:
-            return True
-        return False
 
-    await wait_for(old_is_gone, what="the expired event to be deleted")
-    assert await events.get("default", "fresh")
+async def test_events_expire_a_ttl_after_their_last_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--event-ttl counts from the Event's last write (Kubernetes' etcd lease), not from the
+    timestamps it carries: an Event about the past lives the whole TTL, and a rewrite renews it.
+    The sweeps are driven by hand on a moved clock."""
+    server = APIServer(config(tmp_path / "data"))
+    await server.start()
+    try:
+        events = server.resource_store("", "v1", "events")
+        ttl = dt.timedelta(seconds=server.config.event_ttl)
+        start = meta.now()
+        long_ago = meta.format_time(start - 2 * ttl)
+        await events.create("default", _event("about-the-past", long_ago))
+        await events.create("default", _event("rewritten", long_ago))
+
+        async def sweep_at(when: dt.datetime) -> set[str]:
+            monkeypatch.setattr(meta, "now", lambda: when)
+            await server._expire_events(events)
+            return {
+                e["metadata"]["name"] for e in (await events.list("default", ListOptions())).items
+            }
+
+        assert await sweep_at(start) == {"about-the-past", "rewritten"}
+
+        async def bump(event: dict[str, Any] | None) -> dict[str, Any]:
+            assert event is not None
+            return {**event, "count": 2}
+
+        await events.update("default", "rewritten", bump)
+        assert await sweep_at(start + ttl / 2) == {"about-the-past", "rewritten"}
+        assert await sweep_at(start + ttl + dt.timedelta(seconds=2)) == {"rewritten"}
+        assert await sweep_at(start + ttl * 3 / 2 + dt.timedelta(seconds=2)) == set()
+    finally:
+        await server.stop()
 
 
 async def test_readiness_follows_start_and_stop(tmp_path: Path) -> None:
