@@ -75,13 +75,18 @@ async def serve(flags: ControlPlaneFlags) -> None:
     from kubelite.scheduler.scheduler import Scheduler
 
     config = load_config(kubeconfig=flags.kubeconfig, context=flags.context)
+    # One list+watch per resource for the whole process: the controllers and the scheduler
+    # share the manager's informers (the controllers ask first: they want full objects).
     controllers = ControllerManager(APIClient(config, user_agent="kubelite-controller-manager"))
-    controllers.start()
     tasks: list[asyncio.Task[None]] = []
     scheduler_client = None
+    scheduler = None
     if not flags.disable_scheduler:
         scheduler_client = APIClient(config, user_agent="kubelite-scheduler")
-        tasks.append(asyncio.create_task(Scheduler(scheduler_client).run(), name="scheduler"))
+        scheduler = Scheduler(scheduler_client, informers=controllers.informers)
+    controllers.start()
+    if scheduler is not None:
+        tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))
     stop = asyncio.Event()
 
     def ended(task: asyncio.Task[None]) -> None:

@@ -7,7 +7,16 @@ fresh), and when the server says that version is gone (410) it lists again and r
 changed meanwhile, so that handlers never miss a change for long (ARCHITECTURE.md, rule 2).
 
 Handlers receive `(event_type, obj)` with event types ADDED, MODIFIED, DELETED; they must not
-mutate the object (it is the cached one) and should only enqueue keys.
+mutate the object (it is the cached one) and should only enqueue keys. A handler that needs the
+object as it was before (a pod's labels changed: the old owner's selector matched it) registers
+with `add_handler(h, with_old=True)` and receives `(event_type, obj, old)`, old being None for
+ADDED. A handler added after the informer synced is first told of every cached object as ADDED,
+as client-go does for a late AddEventHandler.
+
+Indexers (client-go's cache.Indexers) keep secondary keys: `add_indexer(name, fn)` with `fn`
+giving the index values of an object, and `by_index(name, value)` returns the cached objects
+with that value, without a scan. `by_namespace`, `by_controller_uid` and `by_node_name` are the
+ones controllers use most.
 
 A component that watches much and needs little of it (the garbage collector watches every kind
 for metadata alone) can ask for `metadata_only` objects (PartialObjectMetadata, what client-go's
@@ -30,7 +39,9 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 Handler = Callable[[str, Obj], None]
+HandlerWithOld = Callable[[str, Obj, "Obj | None"], None]
 Transform = Callable[[Obj], Obj]
+IndexFunc = Callable[[Obj], "list[str]"]
 
 # How long a watch request stays open before the informer renews it (client-go picks a
 # random time between 5 and 10 minutes; the server may end it sooner).
@@ -45,6 +56,27 @@ def key_of(obj: Obj) -> str:
     md = obj.get("metadata") or {}
     namespace = md.get("namespace")
     return f"{namespace}/{md.get('name', '')}" if namespace else md.get("name", "")
+
+
+def by_namespace(obj: Obj) -> list[str]:
+    """Index value: the object's namespace (client-go's MetaNamespaceIndexFunc)."""
+    namespace = (obj.get("metadata") or {}).get("namespace")
+    return [namespace] if namespace else []
+
+
+def by_controller_uid(obj: Obj) -> list[str]:
+    """Index value: the uid of the object's managing controller (the ownerReference with
+    `controller: true`), so that a ReplicaSet finds its pods without a scan."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if ref.get("controller") and ref.get("uid"):
+            return [ref["uid"]]
+    return []
+
+
+def by_node_name(obj: Obj) -> list[str]:
+    """Index value: the node a pod is bound to."""
+    node = (obj.get("spec") or {}).get("nodeName")
+    return [node] if node else []
 
 
 class Informer:
@@ -67,12 +99,42 @@ class Informer:
         self.transform = transform
         self.metadata_only = metadata_only
         self._cache: dict[str, Obj] = {}
-        self._handlers: list[Handler] = []
+        self._handlers: list[HandlerWithOld] = []
+        self._index_funcs: dict[str, IndexFunc] = {}
+        # index name -> index value -> keys of the cached objects with that value.
+        self._indices: dict[str, dict[str, set[str]]] = {}
         self._synced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def add_handler(self, handler: Handler) -> None:
-        self._handlers.append(handler)
+    def add_handler(self, handler: Handler | HandlerWithOld, *, with_old: bool = False) -> None:
+        """Tell `handler` of every change from now on (and of what is cached, as ADDED)."""
+        if with_old:
+            full: HandlerWithOld = handler  # type: ignore[assignment]
+        else:
+            short: Handler = handler  # type: ignore[assignment]
+
+            def full(event_type: str, obj: Obj, old: Obj | None) -> None:
+                short(event_type, obj)
+
+        self._handlers.append(full)
+        for obj in list(self._cache.values()):
+            self._call(full, "ADDED", obj, None)
+
+    def add_indexer(self, name: str, func: IndexFunc) -> None:
+        """Keep an index `name` of the cached objects by the values `func` gives each."""
+        if name in self._index_funcs:
+            return  # Shared informers: the same index asked for by several controllers.
+        self._index_funcs[name] = func
+        index: dict[str, set[str]] = {}
+        for key, obj in self._cache.items():
+            for value in func(obj):
+                index.setdefault(value, set()).add(key)
+        self._indices[name] = index
+
+    def by_index(self, name: str, value: str) -> list[Obj]:
+        """The cached objects whose index `name` holds `value`; never mutate them."""
+        keys = self._indices[name].get(value, ())
+        return [self._cache[key] for key in keys]
 
     def get(self, key: str) -> Obj | None:
         """The cached object for a key; never mutate it."""
@@ -97,12 +159,45 @@ class Informer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def _notify(self, event_type: str, obj: Obj) -> None:
+    @staticmethod
+    def _call(handler: HandlerWithOld, event_type: str, obj: Obj, old: Obj | None) -> None:
+        try:
+            handler(event_type, obj, old)
+        except Exception:
+            log.exception("informer handler failed for %s", key_of(obj))
+
+    def _notify(self, event_type: str, obj: Obj, old: Obj | None) -> None:
         for handler in self._handlers:
-            try:
-                handler(event_type, obj)
-            except Exception:
-                log.exception("informer handler failed for %s", key_of(obj))
+            self._call(handler, event_type, obj, old)
+
+    def _store(self, key: str, obj: Obj) -> Obj | None:
+        """Cache `obj` under `key`, keeping the indices; the object it replaced."""
+        old = self._cache.get(key)
+        self._cache[key] = obj
+        if self._index_funcs:
+            self._unindex(key, old)
+            for name, func in self._index_funcs.items():
+                index = self._indices[name]
+                for value in func(obj):
+                    index.setdefault(value, set()).add(key)
+        return old
+
+    def _remove(self, key: str) -> Obj | None:
+        old = self._cache.pop(key, None)
+        self._unindex(key, old)
+        return old
+
+    def _unindex(self, key: str, old: Obj | None) -> None:
+        if old is None:
+            return
+        for name, func in self._index_funcs.items():
+            index = self._indices[name]
+            for value in func(old):
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
 
     async def _relist(self) -> str:
         """List everything, replace the cache, report the differences; the list's version."""
@@ -119,17 +214,16 @@ class Informer:
         fresh = {key_of(o): o for o in items}
         for key, old in list(self._cache.items()):
             if key not in fresh:
-                del self._cache[key]
-                self._notify("DELETED", old)
+                self._remove(key)
+                self._notify("DELETED", old, old)
         for key, obj in fresh.items():
-            old = self._cache.get(key)
-            self._cache[key] = obj
+            old = self._store(key, obj)
             if old is None:
-                self._notify("ADDED", obj)
+                self._notify("ADDED", obj, None)
             elif old.get("metadata", {}).get("resourceVersion") != obj["metadata"].get(
                 "resourceVersion"
             ):
-                self._notify("MODIFIED", obj)
+                self._notify("MODIFIED", obj, old)
         self._synced.set()
         return listing["metadata"]["resourceVersion"]
 
@@ -170,9 +264,6 @@ class Informer:
                 if self.transform is not None:
                     obj = self.transform(obj)
                 key = key_of(obj)
-                if event.type == "DELETED":
-                    self._cache.pop(key, None)
-                else:
-                    self._cache[key] = obj
-                self._notify(event.type, obj)
+                old = self._remove(key) if event.type == "DELETED" else self._store(key, obj)
+                self._notify(event.type, obj, old)
         return version

@@ -49,6 +49,7 @@ from kubelite.client.errors import (
 )
 from kubelite.client.events import WARNING, EventRecorder
 from kubelite.client.informer import Informer
+from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers.dependencygraph import (
     DependencyGraph,
@@ -154,8 +155,14 @@ def decide(
 class GarbageCollector:
     """Watches every collectable kind (metadata only), keeps the graph, syncs uids."""
 
-    def __init__(self, client: APIClient, workers: int = WORKERS) -> None:
+    def __init__(
+        self,
+        client: APIClient,
+        informers: SharedInformerFactory | None = None,
+        workers: int = WORKERS,
+    ) -> None:
         self.client = client
+        self.factory = informers or SharedInformerFactory(client)
         self.workers = workers
         self.graph = DependencyGraph()
         self.queue = WorkQueue()
@@ -169,12 +176,13 @@ class GarbageCollector:
     async def run(self) -> None:
         try:
             for resource in await self._collectable_resources():
-                informer = Informer(
-                    self.client, resource, transform=metadata_only, metadata_only=True
+                # The controllers' full informers where they exist; metadata alone elsewhere.
+                informer = self.factory.informer(
+                    resource, metadata_only=True, metadata_transform=metadata_only
                 )
                 informer.add_handler(functools.partial(self.handle, resource))
                 self.informers.append(informer)
-                informer.start()
+            self.factory.start()
             # Acting on half a graph would take owners that are merely not listed yet for gone.
             await asyncio.gather(*(i.wait_synced() for i in self.informers))
             log.info("garbage collector synced %d resources", len(self.informers))
@@ -188,8 +196,6 @@ class GarbageCollector:
             )
         finally:
             self.queue.shut_down()
-            for informer in self.informers:
-                await informer.stop()
 
     async def _collectable_resources(self) -> list[Resource]:
         """Every served resource that can be listed, watched and deleted, one version each."""

@@ -1,4 +1,11 @@
-"""The controller manager: runs kubelite's controllers side by side until stopped."""
+"""The controller manager: runs kubelite's controllers side by side until stopped.
+
+Every controller is built on one SharedInformerFactory, so that the process lists and watches
+each resource once (kube-controller-manager's InformerFactory); the scheduler of `kubelite
+control-plane` is handed the same factory. Controllers are built before the factory starts, and
+a controller that learns later what it watches (the garbage collector, after discovery) asks
+for its informers then and starts them.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,10 @@ import logging
 from typing import Any
 
 from kubelite.client.api import APIClient
+from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.namespace import NamespaceController
+from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
 
@@ -17,19 +26,23 @@ log = logging.getLogger(__name__)
 
 
 class ControllerManager:
-    def __init__(self, client: APIClient) -> None:
+    def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
         self.client = client
+        self.informers = informers or SharedInformerFactory(client)
         self.controllers: list[Any] = [
-            NamespaceController(client),
-            GarbageCollector(client),
-            ServiceAccountsController(client),
+            NamespaceController(client, self.informers),
+            ServiceAccountsController(client, self.informers),
+            ReplicaSetController(client, self.informers),
         ]
         ca = client.config.certificate_authority_data
         if ca:
-            self.controllers.append(RootCACertPublisher(client, ca.decode()))
+            self.controllers.append(RootCACertPublisher(client, ca.decode(), self.informers))
+        # Last: its metadata informers reuse the full ones the others asked for.
+        self.controllers.append(GarbageCollector(client, self.informers))
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        self.informers.start()
         for controller in self.controllers:
             name = type(controller).__name__
             self._tasks.append(asyncio.create_task(controller.run(), name=name))
@@ -41,4 +54,5 @@ class ControllerManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.informers.stop()
         await self.client.close()

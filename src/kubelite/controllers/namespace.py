@@ -18,7 +18,7 @@ from typing import Any
 
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConflictError, APINotFoundError
-from kubelite.client.informer import Informer
+from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,12 @@ def _now() -> str:
 
 
 class NamespaceController:
-    def __init__(self, client: APIClient, workers: int = 2) -> None:
+    def __init__(
+        self, client: APIClient, informers: SharedInformerFactory | None = None, workers: int = 2
+    ) -> None:
         self.client = client
-        self.informer = Informer(client, NAMESPACES)
+        self.informers = informers or SharedInformerFactory(client)
+        self.informer = self.informers.informer(NAMESPACES)
         self.queue = WorkQueue()
         self.workers = workers
         self.informer.add_handler(self._on_event)
@@ -74,7 +77,7 @@ class NamespaceController:
             self.queue.add(ns["metadata"]["name"])
 
     async def run(self) -> None:
-        self.informer.start()
+        self.informers.start()
         try:
             await self.informer.wait_synced()
             await asyncio.gather(
@@ -82,7 +85,6 @@ class NamespaceController:
             )
         finally:
             self.queue.shut_down()
-            await self.informer.stop()
 
     async def sync(self, name: str) -> float | None:
         """Move one terminating namespace along; seconds until it should be looked at again."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
-from kubelite.client.informer import Informer
+from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,12 @@ class PerNamespaceObject:
     name: str
     workers = 2
 
-    def __init__(self, client: APIClient) -> None:
+    def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
         self.client = client
         self.queue = WorkQueue()
-        self.namespaces = Informer(client, NAMESPACES)
-        self.objects = Informer(client, self.resource, field_selector=f"metadata.name={self.name}")
+        self.informers = informers or SharedInformerFactory(client)
+        self.namespaces = self.informers.informer(NAMESPACES)
+        self.objects = self.informers.informer(self.resource)
         self.namespaces.add_handler(self._on_namespace)
         self.objects.add_handler(self._on_object)
 
@@ -60,7 +61,8 @@ class PerNamespaceObject:
             self.queue.add(namespace["metadata"]["name"])
 
     def _on_object(self, event_type: str, obj: Obj) -> None:
-        self.queue.add(obj["metadata"].get("namespace", ""))
+        if obj["metadata"].get("name") == self.name:
+            self.queue.add(obj["metadata"].get("namespace", ""))
 
     # --- syncing ----------------------------------------------------------------------------------
 
@@ -84,15 +86,12 @@ class PerNamespaceObject:
         return None
 
     async def run(self) -> None:
-        self.namespaces.start()
-        self.objects.start()
+        self.informers.start()
         try:
-            await self.namespaces.wait_synced()
-            await self.objects.wait_synced()
+            await self.informers.wait_synced(self.namespaces, self.objects)
             what = type(self).__name__
             await asyncio.gather(
                 *(process(self.queue, self.sync, what=what) for _ in range(self.workers))
             )
         finally:
-            await self.objects.stop()
-            await self.namespaces.stop()
+            self.queue.shut_down()

@@ -9,6 +9,7 @@ changed by hand is put back.
 from __future__ import annotations
 
 from kubelite.client.api import APIClient, Resource
+from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.per_namespace import Obj, PerNamespaceObject
 
 CONFIG_MAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
@@ -26,8 +27,10 @@ class RootCACertPublisher(PerNamespaceObject):
     resource = CONFIG_MAPS
     name = ROOT_CA_CONFIG_MAP
 
-    def __init__(self, client: APIClient, ca_pem: str) -> None:
-        super().__init__(client)
+    def __init__(
+        self, client: APIClient, ca_pem: str, informers: SharedInformerFactory | None = None
+    ) -> None:
+        super().__init__(client, informers)
         self.ca_pem = ca_pem
 
     def wanted(self, namespace: str) -> Obj:

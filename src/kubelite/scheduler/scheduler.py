@@ -26,7 +26,7 @@ from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConflictError, APIConnectionError, APIError, APINotFoundError
 from kubelite.client.events import EventRecorder
-from kubelite.client.informer import Informer
+from kubelite.client.informers import SharedInformerFactory
 from kubelite.scheduler import binder
 from kubelite.scheduler.cache import Cache
 from kubelite.scheduler.framework.events import (
@@ -50,16 +50,6 @@ Obj = dict[str, Any]
 NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 TERMINAL_PHASES = ("Succeeded", "Failed")
-
-
-def _strip_managed_fields(obj: Obj) -> Obj:
-    """The scheduler never reads managedFields; not caching them saves most of a pod's size."""
-    md = obj.get("metadata")
-    if md and "managedFields" in md:
-        md = dict(md)
-        del md["managedFields"]
-        obj = {**obj, "metadata": md}
-    return obj
 
 
 def _scheduling_properties(node: Obj | None) -> tuple[Any, ...]:
@@ -91,11 +81,16 @@ class Scheduler:
         *,
         scheduler_name: str = DEFAULT_SCHEDULER_NAME,
         percentage_of_nodes_to_score: int = 0,
+        informers: SharedInformerFactory | None = None,
     ) -> None:
+        """`informers`: the process' shared informers (kubelite control-plane's); without
+        them the scheduler makes and stops its own."""
         self.client = client
+        self._own_informers = informers is None
+        self.informers = informers or SharedInformerFactory(client)
         self.name = scheduler_name
         self.cache = Cache()
-        self.namespaces = Informer(client, NAMESPACES, metadata_only=True)
+        self.namespaces = self.informers.informer(NAMESPACES, metadata_only=True)
         plugins = default_plugins(_Handle(self.cache), self._namespace_labels)
         self.framework = Framework(plugins, scheduler_name=scheduler_name)
         self.algorithm = Algorithm(
@@ -108,8 +103,8 @@ class Scheduler:
         }
         self.queue = SchedulingQueue(plugin_events=events)
         self.recorder = EventRecorder(client, scheduler_name)
-        self.pods = Informer(client, binder.PODS, transform=_strip_managed_fields)
-        self.nodes = Informer(client, NODES, transform=_strip_managed_fields)
+        self.pods = self.informers.informer(binder.PODS)
+        self.nodes = self.informers.informer(NODES)
         self.pods.add_handler(self._on_pod)
         self.nodes.add_handler(self._on_node)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -125,8 +120,7 @@ class Scheduler:
 
     async def run(self) -> None:
         """Schedule until cancelled."""
-        for informer in (self.namespaces, self.nodes, self.pods):
-            informer.start()
+        self.informers.start()
         flusher = asyncio.create_task(self._flush_leftovers(), name="scheduler-flush")
         try:
             for informer in (self.namespaces, self.nodes, self.pods):
@@ -146,8 +140,8 @@ class Scheduler:
         finally:
             flusher.cancel()
             self.queue.close()
-            for informer in (self.pods, self.nodes, self.namespaces):
-                await informer.stop()
+            if self._own_informers:
+                await self.informers.stop()
             for task in list(self._tasks):
                 task.cancel()
             for task in list(self._tasks):

@@ -1,0 +1,354 @@
+"""The ReplicaSet controller: keeps `spec.replicas` pods of a template running.
+
+Kubernetes' `pkg/controller/replicaset`. Handlers put ReplicaSet keys on the queue: a
+ReplicaSet changed, or one of its pods was added, changed or deleted (found through the pod's
+controller reference, or, for an orphan, every ReplicaSet whose selector matches it). `sync`:
+
+1. claims the active pods of the namespace (podcontrol.claim: adopt matching orphans, release
+   pods that no longer match);
+2. if its earlier creates and deletes have all been seen (expectations), creates the missing
+   pods in slow-start batches, or deletes the surplus, those ranked first for deletion
+   (podutil.deletion_order);
+3. writes `status`: replicas, fullyLabeledReplicas, readyReplicas, availableReplicas (ready for
+   `minReadySeconds`), observedGeneration, and the `ReplicaFailure` condition while creates or
+   deletes are refused.
+
+The ReplicationController is the same controller on v1 ReplicationControllers, whose selector
+is a plain label map (`replicationcontroller.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from kubelite.api import labels, meta
+from kubelite.client.api import APIClient, Resource
+from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
+from kubelite.client.events import WARNING, EventRecorder
+from kubelite.client.informer import by_controller_uid, by_namespace, key_of
+from kubelite.client.informers import SharedInformerFactory
+from kubelite.client.workqueue import WorkQueue, process
+from kubelite.controllers import podutil
+from kubelite.controllers.expectations import Expectations
+from kubelite.controllers.podcontrol import (
+    BURST_REPLICAS,
+    PODS,
+    PodControl,
+    pod_from_template,
+    slow_start_batch,
+)
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
+WORKERS = 5
+# The condition set while the controller cannot create or delete pods.
+REPLICA_FAILURE = "ReplicaFailure"
+
+
+def typed(obj: Obj, resource: Resource) -> Obj:
+    """`obj` with its apiVersion and kind (list items arrive without them)."""
+    return {**obj, "apiVersion": resource.api_version, "kind": resource.kind}
+
+
+class ReplicaSetController:
+    resource = REPLICA_SETS
+    component = "replicaset-controller"
+
+    def __init__(
+        self,
+        client: APIClient,
+        informers: SharedInformerFactory | None = None,
+        *,
+        workers: int = WORKERS,
+        burst_replicas: int = BURST_REPLICAS,
+    ) -> None:
+        self.client = client
+        self.informers = informers or SharedInformerFactory(client)
+        self.workers = workers
+        self.burst_replicas = burst_replicas
+        self.queue = WorkQueue()
+        self.expectations = Expectations()
+        self.pod_control = PodControl(client, EventRecorder(client, self.component))
+        self.owners = self.informers.informer(self.resource)
+        self.owners.add_indexer("namespace", by_namespace)
+        self.pods = self.informers.informer(PODS)
+        self.pods.add_indexer("namespace", by_namespace)
+        self.pods.add_indexer("controller", by_controller_uid)
+        self.owners.add_handler(self._on_owner, with_old=True)
+        self.pods.add_handler(self._on_pod, with_old=True)
+
+    # --- what differs between ReplicaSets and ReplicationControllers ---------------------------
+
+    def selector(self, owner: Obj) -> labels.Selector:
+        """The owner's pod selector; raises labels.SelectorError if it is not valid."""
+        selector = (owner.get("spec") or {}).get("selector")
+        if not selector:
+            return labels.nothing()
+        return labels.from_label_selector(selector)
+
+    # --- handlers -----------------------------------------------------------------------------
+
+    def _on_owner(self, event_type: str, owner: Obj, old: Obj | None) -> None:
+        key = key_of(owner)
+        if event_type == "DELETED":
+            self.expectations.forget(key)
+        self.queue.add(key)
+
+    def _owner_of(self, pod: Obj) -> Obj | None:
+        """The cached owner of this kind that controls `pod`, matched by uid."""
+        ref = podutil.controller_ref(pod)
+        if ref is None or ref.get("kind") != self.resource.kind:
+            return None
+        owner = self.owners.get(f"{meta.namespace_of(pod)}/{ref.get('name', '')}")
+        if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
+            return None
+        return owner
+
+    def _matching_owners(self, pod: Obj) -> list[Obj]:
+        """Owners in the pod's namespace whose selector matches it (for an orphan)."""
+        found = []
+        pod_labels = meta.labels_of(pod)
+        if not pod_labels:
+            return found
+        for owner in self.owners.by_index("namespace", meta.namespace_of(pod)):
+            try:
+                if self.selector(owner).matches(pod_labels):
+                    found.append(owner)
+            except labels.SelectorError:
+                continue
+        return found
+
+    def _on_pod(self, event_type: str, pod: Obj, old: Obj | None) -> None:
+        pod_key = key_of(pod)
+        owner = self._owner_of(pod)
+        if event_type == "DELETED":
+            if owner is not None:
+                self.expectations.deletion_observed(key_of(owner), pod_key)
+                self.queue.add(key_of(owner))
+            return
+        if event_type == "ADDED":
+            if podutil.is_terminating(pod):
+                if owner is not None:
+                    self.expectations.deletion_observed(key_of(owner), pod_key)
+                    self.queue.add(key_of(owner))
+                return
+            if owner is not None:
+                self.expectations.creation_observed(key_of(owner))
+                self.queue.add(key_of(owner))
+                return
+            if podutil.controller_ref(pod) is None:
+                for candidate in self._matching_owners(pod):
+                    self.queue.add(key_of(candidate))
+            return
+        # MODIFIED
+        if podutil.is_terminating(pod) and owner is not None:
+            self.expectations.deletion_observed(key_of(owner), pod_key)
+        if old is not None:
+            old_owner = self._owner_of(old)
+            if old_owner is not None and old_owner is not owner:
+                self.queue.add(key_of(old_owner))
+        if owner is not None:
+            self.queue.add(key_of(owner))
+            return
+        orphan_changed = old is None or (
+            meta.labels_of(old) != meta.labels_of(pod)
+            or podutil.controller_ref(old) != podutil.controller_ref(pod)
+        )
+        if podutil.controller_ref(pod) is None and orphan_changed:
+            # Released, or relabelled: a matching owner may adopt it.
+            for candidate in self._matching_owners(pod):
+                self.queue.add(key_of(candidate))
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.informers.start()
+        try:
+            await self.informers.wait_synced(self.owners, self.pods)
+            what = self.component
+            await asyncio.gather(
+                *(process(self.queue, self.sync, what=what) for _ in range(self.workers))
+            )
+        finally:
+            self.queue.shut_down()
+
+    # --- sync ---------------------------------------------------------------------------------
+
+    async def sync(self, key: str) -> float | None:
+        cached = self.owners.get(key)
+        if cached is None:
+            self.expectations.forget(key)
+            return None
+        owner = typed(cached, self.resource)
+        try:
+            selector = self.selector(owner)
+        except labels.SelectorError as e:
+            self.pod_control.event(owner, WARNING, "InvalidSelector", str(e))
+            return None
+        needs_sync = self.expectations.satisfied(key)
+        namespace = meta.namespace_of(owner)
+        candidates = [p for p in self.pods.by_index("namespace", namespace) if podutil.is_active(p)]
+        pods = await self.pod_control.claim(
+            owner, selector, candidates, lambda: self._can_adopt(owner)
+        )
+        failure: APIError | None = None
+        diff = 0
+        if needs_sync and not owner["metadata"].get("deletionTimestamp"):
+            diff = len(pods) - int((owner.get("spec") or {}).get("replicas", 1))
+            failure = await self._manage_replicas(key, owner, pods, diff)
+        now = meta.now()
+        status = self._status(owner, pods, failure, diff, now)
+        await self._write_status(owner, status)
+        if failure is not None:
+            raise failure
+        min_ready = int((owner.get("spec") or {}).get("minReadySeconds") or 0)
+        if min_ready > 0 and status["readyReplicas"] != status["availableReplicas"]:
+            # Look again when the next ready pod has been ready long enough to count.
+            return podutil.next_available_in(pods, min_ready, now) or float(min_ready)
+        return None
+
+    async def _can_adopt(self, owner: Obj) -> bool:
+        """Re-read the owner: only the same, live object may adopt (RecheckDeletionTimestamp)."""
+        try:
+            fresh = await self.client.get(
+                self.resource, meta.name_of(owner), namespace=meta.namespace_of(owner)
+            )
+        except APINotFoundError:
+            return False
+        md = fresh["metadata"]
+        return md.get("uid") == owner["metadata"]["uid"] and not md.get("deletionTimestamp")
+
+    def _related_pods(self, owner: Obj) -> list[Obj]:
+        """Pods of this owner's siblings (same controlling Deployment), to spread deletions."""
+        ref = podutil.controller_ref(owner)
+        if ref is None:
+            return self.pods.by_index("controller", owner["metadata"]["uid"])
+        related = []
+        for sibling in self.owners.by_index("namespace", meta.namespace_of(owner)):
+            sibling_ref = podutil.controller_ref(sibling)
+            if sibling_ref is not None and sibling_ref.get("uid") == ref.get("uid"):
+                related += self.pods.by_index("controller", sibling["metadata"]["uid"])
+        return related
+
+    async def _manage_replicas(
+        self, key: str, owner: Obj, pods: list[Obj], diff: int
+    ) -> APIError | None:
+        """Create or delete pods towards spec.replicas; the first refusal, if any."""
+        if diff < 0:
+            count = min(-diff, self.burst_replicas)
+            self.expectations.expect_creations(key, count)
+            template = (owner.get("spec") or {}).get("template") or {}
+            generate_name = f"{meta.name_of(owner)}-"
+
+            async def create_one() -> None:
+                pod = pod_from_template(template, owner, generate_name=generate_name)
+                await self.pod_control.create(owner, pod)
+
+            created, error = await slow_start_batch(count, create_one)
+            if created < count:
+                self.expectations.creations_failed(key, count - created)
+            if error is not None and not isinstance(error, APIError):
+                raise error
+            return error
+        if diff > 0:
+            count = min(diff, self.burst_replicas)
+            ranks = podutil.ranks_on_same_node(pods, self._related_pods(owner))
+            order = podutil.deletion_order(pods, ranks, meta.now())
+            doomed = [pods[i] for i in order[:count]]
+            self.expectations.expect_deletions(key, [key_of(p) for p in doomed])
+            results = await asyncio.gather(
+                *(self.pod_control.delete(owner, p) for p in doomed), return_exceptions=True
+            )
+            first: APIError | None = None
+            for pod, result in zip(doomed, results, strict=True):
+                if isinstance(result, BaseException):
+                    self.expectations.deletion_failed(key, key_of(pod))
+                    if not isinstance(result, APIError):
+                        raise result
+                    first = first or result
+            return first
+        return None
+
+    def _status(
+        self, owner: Obj, pods: list[Obj], failure: APIError | None, diff: int, now: Any
+    ) -> Obj:
+        spec = owner.get("spec") or {}
+        template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        min_ready = int(spec.get("minReadySeconds") or 0)
+        fully_labeled = ready = available = 0
+        for pod in pods:
+            pod_labels = meta.labels_of(pod)
+            if all(pod_labels.get(k) == v for k, v in template_labels.items()):
+                fully_labeled += 1
+            if podutil.is_ready(pod):
+                ready += 1
+                if podutil.is_available(pod, min_ready, now):
+                    available += 1
+        previous = owner.get("status") or {}
+        conditions = [
+            c for c in previous.get("conditions") or () if c.get("type") != REPLICA_FAILURE
+        ]
+        existing = meta.find_condition(previous.get("conditions"), REPLICA_FAILURE)
+        if failure is not None:
+            reason = "FailedCreate" if diff < 0 else "FailedDelete"
+            conditions.append(
+                existing
+                or {
+                    "type": REPLICA_FAILURE,
+                    "status": "True",
+                    "lastTransitionTime": meta.format_time(now),
+                    "reason": reason,
+                    "message": str(failure),
+                }
+            )
+        elif existing is not None and not self.expectations.satisfied(key_of(owner)):
+            conditions.append(existing)  # Still waiting to see whether the retry worked.
+        status: Obj = {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": fully_labeled,
+            "readyReplicas": ready,
+            "availableReplicas": available,
+            "observedGeneration": owner["metadata"].get("generation", 0),
+        }
+        if conditions:
+            status["conditions"] = conditions
+        return status
+
+    async def _write_status(self, owner: Obj, status: Obj) -> None:
+        """PUT the status if it changed; once more on a conflict (updateReplicaSetStatus)."""
+        previous = owner.get("status") or {}
+        fields = (
+            "replicas",
+            "fullyLabeledReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "observedGeneration",
+        )
+        if all(int(previous.get(f) or 0) == status[f] for f in fields) and (
+            previous.get("conditions") or []
+        ) == status.get("conditions", []):
+            return
+        body = {**owner, "status": {**previous, **status}}
+        if "conditions" not in status:
+            body["status"].pop("conditions", None)
+        for attempt in range(2):
+            try:
+                await self.client.update(
+                    self.resource, body, namespace=meta.namespace_of(owner), subresource="status"
+                )
+                return
+            except APINotFoundError:
+                return
+            except APIConflictError:
+                if attempt:
+                    raise
+                fresh = await self.client.get(
+                    self.resource, meta.name_of(owner), namespace=meta.namespace_of(owner)
+                )
+                body = typed(fresh, self.resource)
+                body["status"] = {**(fresh.get("status") or {}), **status}
