@@ -16,6 +16,7 @@ from typing import Any
 
 from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
+from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.replicaset import ReplicaSetController
@@ -33,6 +34,7 @@ class ControllerManager:
             NamespaceController(client, self.informers),
             ServiceAccountsController(client, self.informers),
             ReplicaSetController(client, self.informers),
+            DeploymentController(client, self.informers),
         ]
         ca = client.config.certificate_authority_data
         if ca:

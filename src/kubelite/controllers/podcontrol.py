@@ -133,10 +133,12 @@ class PodControl:
         selector: labels.Selector,
         pods: list[Obj],
         can_adopt: Callable[[], Awaitable[bool]],
+        resource: Resource = PODS,
     ) -> list[Obj]:
         """The pods `owner` controls once orphans are adopted and strays released.
 
-        `pods` are the candidates in the owner's namespace. `can_adopt` is asked (once, and
+        `pods` are the candidates in the owner's namespace (of `resource`: a Deployment claims
+        ReplicaSets the same way). `can_adopt` is asked (once, and
         only if there is an orphan to adopt) whether the owner may still adopt: Kubernetes
         re-reads the owner from the API so that an owner deleted meanwhile adopts nothing.
         """
@@ -153,7 +155,7 @@ class PodControl:
                     claimed.append(pod)
                 elif not podutil.is_terminating(pod):
                     with contextlib.suppress(APINotFoundError):
-                        await self._release(owner, pod)
+                        await self._release(owner, pod, resource)
                 continue
             if (
                 not matches
@@ -166,12 +168,12 @@ class PodControl:
             if not may_adopt:
                 continue
             try:
-                claimed.append(await self._adopt(owner, pod))
+                claimed.append(await self._adopt(owner, pod, resource))
             except APINotFoundError:
                 continue
         return claimed
 
-    async def _adopt(self, owner: Obj, pod: Obj) -> Obj:
+    async def _adopt(self, owner: Obj, pod: Obj, resource: Resource) -> Obj:
         patch = {
             "metadata": {
                 "ownerReferences": [owner_reference(owner)],
@@ -179,14 +181,14 @@ class PodControl:
             }
         }
         return await self.client.patch(
-            PODS,
+            resource,
             meta.name_of(pod),
             patch,
             patch_type=PatchType.STRATEGIC,
             namespace=meta.namespace_of(pod),
         )
 
-    async def _release(self, owner: Obj, pod: Obj) -> None:
+    async def _release(self, owner: Obj, pod: Obj, resource: Resource) -> None:
         patch = {
             "metadata": {
                 "ownerReferences": [{"$patch": "delete", "uid": owner["metadata"]["uid"]}],
@@ -194,7 +196,7 @@ class PodControl:
             }
         }
         await self.client.patch(
-            PODS,
+            resource,
             meta.name_of(pod),
             patch,
             patch_type=PatchType.STRATEGIC,
