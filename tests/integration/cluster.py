@@ -31,6 +31,18 @@ DEFAULT_KUBECTL = "1.32"
 START_TIMEOUT = 30.0
 
 
+def wait_for(what: str, check: Any, timeout: float = 30.0) -> Any:
+    """Poll `check` until it returns something true, and return that; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
+
+
 def kubectl_binary(version: str) -> str:
     """The build a test asking for `version` runs (kubectl_builds says which, and its version)."""
     return kubectl_builds.find(version).path

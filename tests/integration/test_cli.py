@@ -14,7 +14,7 @@ import time
 
 import pytest
 import yaml
-from cluster import Cluster
+from cluster import Cluster, wait_for
 from tests.examples import COMPANIONS, MANIFESTS
 
 # kubelite's own commands print what kubectl of the release kubelite serves prints; a machine
@@ -390,9 +390,24 @@ def test_describe_pod_with_events_matches_kubectl(cluster: Cluster, namespace: s
 
 def test_describe_of_other_kinds_and_missing_objects(cluster: Cluster, namespace: str):
     cluster.kubelite("apply", "-n", namespace, "-f", str(COMPANIONS / "mydeployment.yaml"))
-    out = cluster.kubelite("describe", "deployment", "mydeployment", "-n", namespace).stdout
-    assert out.startswith(f"Name:         mydeployment\nNamespace:    {namespace}\n")
-    assert "  Replicas:                   3\n" in out and out.endswith("Events:  <none>\n")
+    # The controllers make its ReplicaSet and (unscheduled: no scheduler here) pods; once they
+    # have, the description settles and must be kubectl's.
+    wait_for(
+        "the deployment's status to count 3 replicas",
+        lambda: (
+            '"replicas":3'
+            in cluster.kubectl(
+                "get", "deployment", "mydeployment", "-n", namespace, "-o", "jsonpath={.status}"
+            ).stdout
+        ),
+    )
+    theirs, ours = both(cluster, "describe", "deployment", "mydeployment", "-n", namespace)
+    assert masked(ours) == masked(theirs)
+    assert ours.startswith(
+        f"Name:                   mydeployment\nNamespace:              {namespace}\n"
+    )
+    assert "Replicas:               3 desired | 3 updated | 3 total | 0 available" in ours
+    assert "NewReplicaSet:   mydeployment-" in ours and "ScalingReplicaSet" in ours
     ours = cluster.kubelite("describe", "pod", "nosuch", "-n", namespace, check=False)
     assert (ours.returncode, ours.stderr) == (
         1,

@@ -1,0 +1,192 @@
+"""The seed's walk-through, `kubectl apply -f mydeployment.yaml`, on a real node.
+
+The Deployment's ReplicaSet makes three nginx pods that answer on their IPs; a new image rolls
+out without ever having fewer available pods than the Deployment allows (seen through a watch
+with the official client); `rollout undo` goes back; a deleted pod is replaced; `kubectl scale`
+grows and shrinks it. The second tag of nginx is the same image pushed again under another
+name in the node's registry, as a person re-tagging an image would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import kubernetes
+import pytest
+from conftest import http_get, wait_for
+from tests.examples import COMPANIONS
+from tests.integration.cluster import Cluster
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(os.geteuid() != 0, reason="runs containers: needs root"),
+]
+
+DEPLOYMENT = "mydeployment"
+SELECTOR = "app=web"
+ROLLOUT_TIMEOUT = "120s"
+_MANIFEST_TYPES = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+
+
+def _registry(node: Cluster) -> str:
+    return node.extra_args[node.extra_args.index("--local-registry") + 1]
+
+
+def _retag(registry: str, repository: str, tag: str, new_tag: str) -> None:
+    """Put an image's manifest under a second tag (the registry API's retag)."""
+    get = urllib.request.Request(
+        f"http://{registry}/v2/{repository}/manifests/{tag}", headers={"Accept": _MANIFEST_TYPES}
+    )
+    with urllib.request.urlopen(get, timeout=30) as answer:
+        body, media_type = answer.read(), answer.headers["Content-Type"]
+    put = urllib.request.Request(
+        f"http://{registry}/v2/{repository}/manifests/{new_tag}",
+        data=body,
+        method="PUT",
+        headers={"Content-Type": media_type},
+    )
+    with urllib.request.urlopen(put, timeout=30) as answer:
+        assert answer.status == 201
+
+
+def _pods(node: Cluster) -> list[dict[str, Any]]:
+    out = node.kubectl("get", "pods", "-l", SELECTOR, "-o", "json").stdout
+    return json.loads(out)["items"]
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def _running(node: Cluster, count: int, image: str | None = None) -> list[dict[str, Any]] | None:
+    """The deployment's pods if exactly `count` exist, all Ready (and running `image`)."""
+    pods = _pods(node)
+    if len(pods) != count or not all(_ready(p) for p in pods):
+        return None
+    if image is not None and any(p["spec"]["containers"][0]["image"] != image for p in pods):
+        return None
+    return pods
+
+
+class ReadyWatch:
+    """Counts the Ready, not terminating pods of the deployment at every watch event."""
+
+    def __init__(self, node: Cluster) -> None:
+        self.api = kubernetes.client.CoreV1Api(node.client())
+        self.watch = kubernetes.watch.Watch()
+        self.pods: dict[str, bool] = {}
+        self.lowest: int | None = None
+        self.started = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ReadyWatch:
+        self.thread.start()
+        assert self.started.wait(30), "the watch did not start"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.watch.stop()
+        self.thread.join(30)
+
+    def _run(self) -> None:
+        listing = self.api.list_namespaced_pod("default", label_selector=SELECTOR)
+        for pod in listing.items:
+            self.pods[pod.metadata.name] = self._counts(pod)
+        self.started.set()
+        for event in self.watch.stream(
+            self.api.list_namespaced_pod,
+            "default",
+            label_selector=SELECTOR,
+            resource_version=listing.metadata.resource_version,
+        ):
+            pod = event["object"]
+            if event["type"] == "DELETED":
+                self.pods.pop(pod.metadata.name, None)
+            else:
+                self.pods[pod.metadata.name] = self._counts(pod)
+            ready = sum(self.pods.values())
+            self.lowest = ready if self.lowest is None else min(self.lowest, ready)
+
+    @staticmethod
+    def _counts(pod: Any) -> bool:
+        if pod.metadata.deletion_timestamp is not None:
+            return False
+        conditions = pod.status.conditions or []
+        return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+@pytest.fixture
+def deployment(node: Cluster) -> Iterator[None]:
+    node.kubectl("apply", "-f", str(COMPANIONS / "mydeployment.yaml"))
+    try:
+        yield
+    finally:
+        node.kubectl("delete", "deployment", DEPLOYMENT, "--timeout=90s", check=False)
+        wait_for("the deployment's pods to go", lambda: not _pods(node), timeout=90)
+
+
+def test_seed_deployment_runs_rolls_out_heals_and_scales(node: Cluster, deployment: None) -> None:
+    pods = wait_for("3 Ready nginx pods", lambda: _running(node, 3), timeout=90)
+    for pod in pods:
+        ip = pod["status"]["podIP"]
+        assert "Welcome to nginx" in wait_for(
+            f"nginx on {ip}", lambda ip=ip: http_get(f"http://{ip}/")
+        )
+    assert {p["metadata"]["ownerReferences"][0]["kind"] for p in pods} == {"ReplicaSet"}
+    status = node.kubectl(
+        "rollout", "status", f"deployment/{DEPLOYMENT}", f"--timeout={ROLLOUT_TIMEOUT}"
+    )
+    assert f'deployment "{DEPLOYMENT}" successfully rolled out' in status.stdout
+
+    # A new image: with 3 replicas, 25% maxUnavailable rounds down to 0, so all 3 stay
+    # available throughout, and 25% maxSurge rounds up to 1 extra pod at a time.
+    _retag(_registry(node), "library/nginx", "latest", "1.27")
+    with ReadyWatch(node) as watch:
+        node.kubectl("set", "image", f"deployment/{DEPLOYMENT}", "nginx=nginx:1.27")
+        done = node.kubectl(
+            "rollout", "status", f"deployment/{DEPLOYMENT}", f"--timeout={ROLLOUT_TIMEOUT}"
+        )
+        assert done.returncode == 0 and "successfully rolled out" in done.stdout
+        wait_for("3 pods of nginx:1.27", lambda: _running(node, 3, "nginx:1.27"), timeout=60)
+    assert watch.lowest is not None and watch.lowest >= 3, watch.lowest
+    history = node.kubectl("rollout", "history", f"deployment/{DEPLOYMENT}").stdout
+    assert history.split()[-4:] == ["1", "<none>", "2", "<none>"], history
+
+    node.kubectl("rollout", "undo", f"deployment/{DEPLOYMENT}")
+    node.kubectl("rollout", "status", f"deployment/{DEPLOYMENT}", f"--timeout={ROLLOUT_TIMEOUT}")
+    pods = wait_for("3 pods of nginx again", lambda: _running(node, 3, "nginx"), timeout=60)
+    revision = node.kubectl(
+        "get", "deployment", DEPLOYMENT, "-o",
+        "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}",
+    ).stdout  # fmt: skip
+    assert revision == "3"
+
+    # A deleted pod is replaced by a new one.
+    victim = pods[0]["metadata"]["name"]
+    node.kubectl("delete", "pod", victim, "--wait=false")
+    replaced = wait_for(
+        "a replacement pod",
+        lambda: (p := _running(node, 3)) and victim not in {x["metadata"]["name"] for x in p},
+        timeout=90,
+    )
+    assert replaced
+
+    node.kubectl("scale", f"deployment/{DEPLOYMENT}", "--replicas=5")
+    wait_for("5 Ready pods", lambda: _running(node, 5), timeout=90)
+    node.kubectl("scale", f"deployment/{DEPLOYMENT}", "--replicas=1")
+    wait_for("1 pod left", lambda: _running(node, 1), timeout=90)
+    shown = node.kubectl("get", "deployment", DEPLOYMENT).stdout.split()
+    assert shown[5:9] == [DEPLOYMENT, "1/1", "1", "1"], shown
