@@ -190,6 +190,21 @@ RESOURCES: tuple[ResourceType, ...] = (
         ),
     ),
     ResourceType(
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        "replicationcontroller",
+        True,
+        apps.ReplicationControllerStrategy(),
+        short_names=("rc",),
+        categories=("all",),
+        subresources=(
+            Subresource("scale", "Scale", _STATUS_GPU, "autoscaling", "v1"),
+            Subresource("status", "ReplicationController", _STATUS_GPU),
+        ),
+    ),
+    ResourceType(
         "apps",
         "v1",
         "Deployment",

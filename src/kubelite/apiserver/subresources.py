@@ -187,7 +187,10 @@ async def _finalize(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
 
 
 def _selector_string(workload: Obj) -> str:
-    selector = meta.get_path(workload, "spec", "selector", default={})
+    selector = meta.get_path(workload, "spec", "selector", default={}) or {}
+    if workload.get("kind") == "ReplicationController":
+        # A ReplicationController's selector is a plain label map.
+        return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
     parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
     for expr in selector.get("matchExpressions") or []:
         op = expr.get("operator")

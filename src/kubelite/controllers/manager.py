@@ -20,6 +20,7 @@ from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.replicaset import ReplicaSetController
+from kubelite.controllers.replicationcontroller import ReplicationControllerController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
 
@@ -35,6 +36,7 @@ class ControllerManager:
             ServiceAccountsController(client, self.informers),
             ReplicaSetController(client, self.informers),
             DeploymentController(client, self.informers),
+            ReplicationControllerController(client, self.informers),
         ]
         ca = client.config.certificate_authority_data
         if ca:

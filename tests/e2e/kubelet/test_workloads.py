@@ -89,6 +89,10 @@ class ReadyWatch:
         self.watch = kubernetes.watch.Watch()
         self.pods: dict[str, bool] = {}
         self.lowest: int | None = None
+        self.events = 0
+        # Set if the watch broke before the test was done with it.
+        self.error: BaseException | None = None
+        self.stopping = False
         self.started = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -98,10 +102,17 @@ class ReadyWatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stopping = True
         self.watch.stop()
-        self.thread.join(30)
 
     def _run(self) -> None:
+        try:
+            self._follow()
+        except Exception as e:  # reported to the test through `error`
+            if not self.stopping:
+                self.error = e
+
+    def _follow(self) -> None:
         listing = self.api.list_namespaced_pod("default", label_selector=SELECTOR)
         for pod in listing.items:
             self.pods[pod.metadata.name] = self._counts(pod)
@@ -117,6 +128,7 @@ class ReadyWatch:
                 self.pods.pop(pod.metadata.name, None)
             else:
                 self.pods[pod.metadata.name] = self._counts(pod)
+            self.events += 1
             ready = sum(self.pods.values())
             self.lowest = ready if self.lowest is None else min(self.lowest, ready)
 
@@ -161,6 +173,9 @@ def test_seed_deployment_runs_rolls_out_heals_and_scales(node: Cluster, deployme
         )
         assert done.returncode == 0 and "successfully rolled out" in done.stdout
         wait_for("3 pods of nginx:1.27", lambda: _running(node, 3, "nginx:1.27"), timeout=60)
+    assert watch.error is None, f"the watch broke during the rollout: {watch.error!r}"
+    # 3 new pods created and become ready, 3 old ones marked for deletion and gone: at least 9.
+    assert watch.events >= 9, watch.events
     assert watch.lowest is not None and watch.lowest >= 3, watch.lowest
     history = node.kubectl("rollout", "history", f"deployment/{DEPLOYMENT}").stdout
     assert history.split()[-4:] == ["1", "<none>", "2", "<none>"], history

@@ -65,6 +65,24 @@ def default_replica_set(obj: Obj) -> None:
         spec["replicas"] = DEFAULT_REPLICAS
 
 
+def default_replication_controller(obj: Obj) -> None:
+    """SetDefaults_ReplicationController: an empty selector, and empty labels, are the
+    template's labels."""
+    spec = obj.setdefault("spec", {})
+    template = spec.get("template")
+    if isinstance(template, dict):
+        template_labels = (template.get("metadata") or {}).get("labels") or {}
+        if template_labels:
+            if not spec.get("selector"):
+                spec["selector"] = dict(template_labels)
+            md = obj.setdefault("metadata", {})
+            if not md.get("labels"):
+                md["labels"] = dict(template_labels)
+        default_pod_template(spec)
+    if spec.get("replicas") is None:
+        spec["replicas"] = DEFAULT_REPLICAS
+
+
 def default_daemon_set(obj: Obj) -> None:
     """SetDefaults_DaemonSet."""
     spec = obj.setdefault("spec", {})

@@ -194,6 +194,59 @@ def replica_set_cells(replica_set: Obj, now: dt.datetime) -> list[Any]:
     ]
 
 
+# --- ReplicationController ------------------------------------------------------------------
+
+_RC_DOC = "https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller"
+REPLICATION_CONTROLLER_COLUMNS = (
+    NAME_COLUMN,
+    Column(
+        "Desired",
+        type="integer",
+        description="Replicas is the number of desired replicas. This is a pointer to distinguish "
+        "between explicit zero and unspecified. Defaults to 1. More info: "
+        f"{_RC_DOC}#what-is-a-replicationcontroller",
+    ),
+    Column(
+        "Current",
+        type="integer",
+        description="Replicas is the most recently observed number of replicas. More info: "
+        f"{_RC_DOC}#what-is-a-replicationcontroller",
+    ),
+    Column(
+        "Ready",
+        type="integer",
+        description="The number of ready replicas for this replication controller.",
+    ),
+    AGE_COLUMN,
+    CONTAINERS_COLUMN,
+    IMAGES_COLUMN,
+    Column(
+        "Selector",
+        priority=1,
+        description="Selector is a label query over pods that should match the Replicas count. "
+        "If Selector is empty, it is defaulted to the labels present on the Pod template. Label "
+        "keys and values that must match in order to be controlled by this replication "
+        "controller, if empty defaulted to labels on Pod template. More info: "
+        "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/"
+        "#label-selectors",
+    ),
+)
+
+
+def replication_controller_cells(rc: Obj, now: dt.datetime) -> list[Any]:
+    # The selector is a plain map, printed as labels.SelectorFromSet prints it.
+    selector = meta.get_path(rc, "spec", "selector") or {}
+    return [
+        meta.name_of(rc),
+        _replicas(rc),
+        _status(rc, "replicas"),
+        _status(rc, "readyReplicas"),
+        age_of(rc, now),
+        *container_cells(rc),
+        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or NONE,
+    ]
+
+
 # --- StatefulSet ----------------------------------------------------------------------------
 
 # Kubernetes shows no selector for StatefulSets, even wide.
@@ -289,6 +342,9 @@ PRINTERS.update(
     {
         ("apps", "Deployment"): Printer(DEPLOYMENT_COLUMNS, deployment_cells),
         ("apps", "ReplicaSet"): Printer(REPLICA_SET_COLUMNS, replica_set_cells),
+        ("", "ReplicationController"): Printer(
+            REPLICATION_CONTROLLER_COLUMNS, replication_controller_cells
+        ),
         ("apps", "StatefulSet"): Printer(STATEFUL_SET_COLUMNS, stateful_set_cells),
         ("apps", "DaemonSet"): Printer(DAEMON_SET_COLUMNS, daemon_set_cells),
     }

@@ -83,6 +83,30 @@ class ReplicaSetStrategy(_Workload):
         )
 
 
+class ReplicationControllerStrategy(_Workload):
+    """v1 ReplicationController: the ReplicaSet's ancestor in the core group. Its selector may
+    change, and a v1 delete orphans its pods unless told otherwise, for compatibility
+    (pkg/registry/core/replicationcontroller/strategy.go)."""
+
+    garbage_collection_policy = propagation.ORPHAN_DEPENDENTS
+
+    def default(self, obj: Obj) -> None:
+        defaults.default_replication_controller(obj)
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return Strategy.validate(self, obj) + validation.validate_replication_controller(obj)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return Strategy.validate_update(
+            self, new, old
+        ) + validation.validate_replication_controller(new)
+
+    def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return super().validate_status_update(
+            new, old
+        ) + validation.validate_replication_controller_status(new, old)
+
+
 class StatefulSetStrategy(_Workload):
     # StatefulSet names become pod hostnames, so they are DNS labels.
     name_rule = staticmethod(names.name_is_dns_label)

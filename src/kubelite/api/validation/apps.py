@@ -218,6 +218,34 @@ def validate_replica_set(obj: Obj) -> list[FieldError]:
     return errs + _validate_replica_set_like(spec, "deployment")
 
 
+# --- ReplicationController ----------------------------------------------------------------------
+
+
+def validate_replication_controller(obj: Obj) -> list[FieldError]:
+    """ValidateReplicationControllerSpec: a v1 ReplicationController's selector is a plain map,
+    required (the defaults copy the template's labels into it), and may change."""
+    spec = _spec(obj)
+    errs = validate_nonnegative(_int(spec.get("minReadySeconds")), "spec.minReadySeconds")
+    selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
+    if not selector:
+        errs.append(required("spec.selector"))
+    errs += validate_nonnegative(_int(spec.get("replicas")), "spec.replicas")
+    if not isinstance(spec.get("template"), dict):
+        return [*errs, required("spec.template")]
+    template_labels = _template_labels(spec) or {}
+    if selector and any(template_labels.get(k) != v for k, v in selector.items()):
+        errs.append(_mismatch(spec))
+    return errs + _validate_template(spec, "ReplicationController")
+
+
+def validate_replication_controller_status(new: Obj, old: Obj) -> list[FieldError]:
+    """ValidateReplicationControllerStatusUpdate beyond metadata."""
+    counters = ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas")
+    return _validate_workload_status(
+        new, old, counters, bounded=counters[1:], ready_name="readyReplicas"
+    )
+
+
 # --- StatefulSet --------------------------------------------------------------------------------
 
 

@@ -1,0 +1,25 @@
+"""The ReplicationController controller: the ReplicaSet controller on v1 ReplicationControllers.
+
+Kubernetes runs its ReplicaSet controller for ReplicationControllers too, converting them on
+the way in and out (`pkg/controller/replication`). The only difference the controller sees is
+the selector: a plain label map, which selects nothing when empty.
+"""
+
+from __future__ import annotations
+
+from kubelite.api import labels
+from kubelite.client.api import Resource
+from kubelite.controllers.replicaset import Obj, ReplicaSetController
+
+REPLICATION_CONTROLLERS = Resource("", "v1", "replicationcontrollers", kind="ReplicationController")
+
+
+class ReplicationControllerController(ReplicaSetController):
+    resource = REPLICATION_CONTROLLERS
+    component = "replication-controller"
+
+    def selector(self, owner: Obj) -> labels.Selector:
+        selector = (owner.get("spec") or {}).get("selector") or {}
+        if not selector:
+            return labels.nothing()
+        return labels.selector_from_set(selector)
