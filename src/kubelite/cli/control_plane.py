@@ -19,11 +19,13 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from kubelite.cli import durations
 from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
+from kubelite.controllers.nodelifecycle import NodeLifecycleConfig
 
 PARENT_PID_ENV = "KUBELITE_PARENT_PID"
 log = logging.getLogger("kubelite.control-plane")
@@ -35,6 +37,7 @@ class ControlPlaneFlags:
     kubeconfig: str | None
     context: str | None
     disable_scheduler: bool
+    node_lifecycle: NodeLifecycleConfig = field(default_factory=NodeLifecycleConfig)
 
 
 def _env(name: str, default: str) -> str:
@@ -50,10 +53,68 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
         help="run the controllers only",
     )
+    # kube-controller-manager's node lifecycle flags, under their names there.
+    defaults = NodeLifecycleConfig()
+    parser.add_argument(
+        "--node-monitor-period",
+        type=durations.argument,
+        default=_env("NODE_MONITOR_PERIOD", f"{defaults.monitor_period}s"),
+        help="how often node health is checked (default 5s)",
+    )
+    parser.add_argument(
+        "--node-monitor-grace-period",
+        type=durations.argument,
+        default=_env("NODE_MONITOR_GRACE_PERIOD", f"{defaults.grace_period}s"),
+        help="how long a node may go without reporting before it is Unknown (default 50s)",
+    )
+    parser.add_argument(
+        "--node-startup-grace-period",
+        type=durations.argument,
+        default=_env("NODE_STARTUP_GRACE_PERIOD", f"{defaults.startup_grace_period}s"),
+        help="how long a new node may take to report at all (default 1m0s)",
+    )
+    parser.add_argument(
+        "--node-eviction-rate",
+        type=float,
+        default=float(_env("NODE_EVICTION_RATE", str(defaults.eviction_rate))),
+        help="nodes per second whose pods are evicted while a zone is healthy (default 0.1)",
+    )
+    parser.add_argument(
+        "--secondary-node-eviction-rate",
+        type=float,
+        default=float(_env("SECONDARY_NODE_EVICTION_RATE", str(defaults.secondary_eviction_rate))),
+        help="the same for a large zone mostly down (default 0.01)",
+    )
+    parser.add_argument(
+        "--unhealthy-zone-threshold",
+        type=float,
+        default=float(_env("UNHEALTHY_ZONE_THRESHOLD", str(defaults.unhealthy_zone_threshold))),
+        help="share of not-ready nodes (at least 3) that makes a zone unhealthy (default 0.55)",
+    )
+    parser.add_argument(
+        "--large-cluster-size-threshold",
+        type=int,
+        default=int(_env("LARGE_CLUSTER_SIZE_THRESHOLD", str(defaults.large_cluster_threshold))),
+        help="zones above this many nodes keep evicting slowly when unhealthy (default 50)",
+    )
 
 
 def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
-    return ControlPlaneFlags(args.kubeconfig, args.context, args.disable_scheduler)
+    lifecycle = NodeLifecycleConfig(
+        monitor_period=_seconds(args.node_monitor_period),
+        grace_period=_seconds(args.node_monitor_grace_period),
+        startup_grace_period=_seconds(args.node_startup_grace_period),
+        eviction_rate=args.node_eviction_rate,
+        secondary_eviction_rate=args.secondary_node_eviction_rate,
+        unhealthy_zone_threshold=args.unhealthy_zone_threshold,
+        large_cluster_threshold=args.large_cluster_size_threshold,
+    )
+    return ControlPlaneFlags(args.kubeconfig, args.context, args.disable_scheduler, lifecycle)
+
+
+def _seconds(value: float | str) -> float:
+    """A duration flag's value (a default from the environment arrives as text)."""
+    return value if isinstance(value, float) else durations.parse(value)
 
 
 def die_with_parent() -> None:
@@ -77,7 +138,10 @@ async def serve(flags: ControlPlaneFlags) -> None:
     config = load_config(kubeconfig=flags.kubeconfig, context=flags.context)
     # One list+watch per resource for the whole process: the controllers and the scheduler
     # share the manager's informers (the controllers ask first: they want full objects).
-    controllers = ControllerManager(APIClient(config, user_agent="kubelite-controller-manager"))
+    controllers = ControllerManager(
+        APIClient(config, user_agent="kubelite-controller-manager"),
+        node_lifecycle=flags.node_lifecycle,
+    )
     tasks: list[asyncio.Task[None]] = []
     scheduler_client = None
     scheduler = None

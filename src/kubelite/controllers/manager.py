@@ -19,16 +19,24 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.namespace import NamespaceController
+from kubelite.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.replicationcontroller import ReplicationControllerController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
+from kubelite.controllers.tainteviction import TaintEvictionController
 
 log = logging.getLogger(__name__)
 
 
 class ControllerManager:
-    def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
+    def __init__(
+        self,
+        client: APIClient,
+        informers: SharedInformerFactory | None = None,
+        *,
+        node_lifecycle: NodeLifecycleConfig | None = None,
+    ) -> None:
         self.client = client
         self.informers = informers or SharedInformerFactory(client)
         self.controllers: list[Any] = [
@@ -37,6 +45,8 @@ class ControllerManager:
             ReplicaSetController(client, self.informers),
             DeploymentController(client, self.informers),
             ReplicationControllerController(client, self.informers),
+            NodeLifecycleController(client, self.informers, node_lifecycle),
+            TaintEvictionController(client, self.informers),
         ]
         ca = client.config.certificate_authority_data
         if ca:
