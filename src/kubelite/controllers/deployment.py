@@ -31,7 +31,6 @@ from kubelite.api import labels, meta
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import (
     APIAlreadyExistsError,
-    APIConflictError,
     APIError,
     APINotFoundError,
 )
@@ -280,11 +279,12 @@ class DeploymentController:
                 await self.client.create(REPLICA_SETS, rs, namespace=meta.namespace_of(d)),
                 REPLICA_SETS,
             )
-        except APIAlreadyExistsError:
-            return await self._name_taken(d, rs)
+        except APIAlreadyExistsError as e:
+            return await self._name_taken(d, rs, e)
         except APIError as e:
+            message = f'Failed to create new replica set "{name}": {e}'
+            self.control.event(d, WARNING, du.RS_CREATE_ERROR, message)
             if du.progress_deadline(d) is not None:
-                message = f'Failed to create new replica set "{name}": {e}'
                 du.set_condition(
                     status,
                     du.new_condition(
@@ -313,7 +313,7 @@ class DeploymentController:
         await self._update_status(d)
         return created
 
-    async def _name_taken(self, d: Obj, rs: Obj) -> Obj | None:
+    async def _name_taken(self, d: Obj, rs: Obj, error: APIAlreadyExistsError) -> Obj | None:
         """A ReplicaSet of the name exists: ours with this template (a cache behind), or a
         hash collision, which bumps collisionCount so that the next sync picks another name."""
         try:
@@ -332,7 +332,7 @@ class DeploymentController:
         status = d.setdefault("status", {})
         status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
         await self._update_status(d)
-        raise APIConflictError(f"hash collision for replica set {meta.name_of(rs)}; retrying")
+        raise error  # Retried with back-off, under the next name.
 
     # --- scaling --------------------------------------------------------------------------------
 
@@ -565,7 +565,11 @@ class DeploymentController:
                     du.new_condition(du.PROGRESSING, "True", du.NEW_RS_AVAILABLE, message, now),
                 )
             elif du.progressing(d, status):
-                message = f'ReplicaSet "{name}" is progressing.' if new_rs is not None else ""
+                message = (
+                    f'ReplicaSet "{name}" is progressing.'
+                    if new_rs is not None
+                    else f'Deployment "{meta.name_of(d)}" is progressing.'
+                )
                 cond = du.new_condition(du.PROGRESSING, "True", du.RS_UPDATED, message, now)
                 if current is not None:
                     if current.get("status") == "True":
@@ -573,7 +577,11 @@ class DeploymentController:
                     du.remove_condition(status, du.PROGRESSING)
                 du.set_condition(status, cond)
             elif du.timed_out(d, status, now):
-                message = f'ReplicaSet "{name}" has timed out progressing.'
+                message = (
+                    f'ReplicaSet "{name}" has timed out progressing.'
+                    if new_rs is not None
+                    else f'Deployment "{meta.name_of(d)}" has timed out progressing.'
+                )
                 du.set_condition(
                     status, du.new_condition(du.PROGRESSING, "False", du.TIMED_OUT, message, now)
                 )
@@ -606,18 +614,19 @@ class DeploymentController:
 
     @staticmethod
     def _recheck_in(d: Obj, status: Obj, now: dt.datetime) -> float | None:
-        """When a rollout in progress would pass its deadline (requeueStuckDeployment)."""
+        """When a rollout not yet complete would pass its deadline (requeueStuckDeployment):
+        without this, a stalled rollout would only be judged at the next unrelated change."""
         deadline = du.progress_deadline(d)
         cond = du.condition(status, du.PROGRESSING)
         if deadline is None or cond is None or du.complete(d, status):
             return None
-        if cond.get("status") != "True" or cond.get("reason") == du.NEW_RS_AVAILABLE:
+        if cond.get("reason") == du.TIMED_OUT:
             return None
         since = meta.parse_time(cond.get("lastUpdateTime") or "")
         if since is None:
             return None
         left = (since + dt.timedelta(seconds=deadline) - now).total_seconds()
-        return max(left, 1.0)
+        return 1.0 if left < 1.0 else left + 1.0
 
     async def _write_status(self, d: Obj, status: Obj) -> None:
         if (d.get("status") or {}) == status:

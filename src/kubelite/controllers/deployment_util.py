@@ -81,7 +81,11 @@ def scaled_value(value: int | str | None, total: int, round_up: bool) -> int:
         return 0
     if isinstance(value, int):
         return value
-    percent = int(value.rstrip("%"))
+    if not value.endswith("%"):
+        raise ValueError(
+            f"invalid value for IntOrString: invalid type: string is not a percentage: {value!r}"
+        )
+    percent = int(value[:-1])
     exact = percent * total / 100
     return math.ceil(exact) if round_up else math.floor(exact)
 
@@ -150,7 +154,8 @@ def created_at(rs: Obj) -> tuple[str, str]:
 
 
 def revision(obj: Obj | None) -> int:
-    text = ((obj or {}).get("metadata") or {}).get("annotations", {}).get(REVISION_ANNOTATION, "")
+    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    text = annotations.get(REVISION_ANNOTATION, "")
     try:
         return int(text)
     except ValueError:
@@ -173,9 +178,11 @@ def equal_ignoring_hash(a: Obj, b: Obj) -> bool:
 
 
 def _canonical(obj: Any) -> Any:
-    """Empty maps and lists count as absent, as Go's omitempty makes them."""
+    """Empty maps and lists count as absent, at any depth, as Go's omitempty and
+    Semantic.DeepEqual make them."""
     if isinstance(obj, dict):
-        return {k: _canonical(v) for k, v in obj.items() if v not in ({}, [], None)}
+        kept = {k: _canonical(v) for k, v in obj.items()}
+        return {k: v for k, v in kept.items() if v not in ({}, [], None)}
     if isinstance(obj, list):
         return [_canonical(v) for v in obj]
     return obj
@@ -237,6 +244,8 @@ def set_new_rs_annotations(d: Obj, rs: Obj, new_revision: int, exists: bool) -> 
     before = dict(annotations)
     annotations.update(copied_annotations(d))
     old_text = annotations.get(REVISION_ANNOTATION, "")
+    if old_text and not old_text.lstrip("-").isdigit():
+        return False  # Not a number: Kubernetes leaves such a ReplicaSet's annotations alone.
     old = revision(rs)
     if old < new_revision:
         annotations[REVISION_ANNOTATION] = str(new_revision)
