@@ -21,6 +21,7 @@ from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
+from kubelite.controllers.statefulset import StatefulSetController
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class ControllerManager:
             NamespaceController(client, self.informers),
             ServiceAccountsController(client, self.informers),
             ReplicaSetController(client, self.informers),
+            StatefulSetController(client, self.informers),
         ]
         ca = client.config.certificate_authority_data
         if ca:
