@@ -178,6 +178,17 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         "",
         "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        True,
+        core.PersistentVolumeClaimStrategy(),
+        short_names=("pvc",),
+        subresources=(Subresource("status", "PersistentVolumeClaim", _STATUS_GPU),),
+    ),
+    ResourceType(
+        "",
+        "v1",
         "ServiceAccount",
         "serviceaccounts",
         "serviceaccount",
@@ -260,6 +271,15 @@ RESOURCES: tuple[ResourceType, ...] = (
         short_names=("ds",),
         categories=("all",),
         subresources=(Subresource("status", "DaemonSet", _STATUS_GPU),),
+    ),
+    ResourceType(
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        "controllerrevision",
+        True,
+        apps.ControllerRevisionStrategy(),
     ),
     ResourceType(
         "coordination.k8s.io",

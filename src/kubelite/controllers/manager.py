@@ -24,6 +24,7 @@ from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.replicationcontroller import ReplicationControllerController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
+from kubelite.controllers.statefulset import StatefulSetController
 from kubelite.controllers.tainteviction import TaintEvictionController
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class ControllerManager:
             ReplicaSetController(client, self.informers),
             DeploymentController(client, self.informers),
             ReplicationControllerController(client, self.informers),
+            StatefulSetController(client, self.informers),
             NodeLifecycleController(client, self.informers, node_lifecycle),
             TaintEvictionController(client, self.informers),
         ]

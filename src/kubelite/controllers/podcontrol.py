@@ -134,6 +134,7 @@ class PodControl:
         pods: list[Obj],
         can_adopt: Callable[[], Awaitable[bool]],
         resource: Resource = PODS,
+        member: Callable[[Obj], bool] | None = None,
     ) -> list[Obj]:
         """The pods `owner` controls once orphans are adopted and strays released.
 
@@ -141,13 +142,15 @@ class PodControl:
         ReplicaSets the same way). `can_adopt` is asked (once, and
         only if there is an orphan to adopt) whether the owner may still adopt: Kubernetes
         re-reads the owner from the API so that an owner deleted meanwhile adopts nothing.
+        `member`, when given, must also accept a pod for it to match (ClaimPods' filters: a
+        StatefulSet claims only pods named as its own).
         """
         uid = owner["metadata"]["uid"]
         claimed: list[Obj] = []
         may_adopt: bool | None = None
         for pod in pods:
             ref = podutil.controller_ref(pod)
-            matches = selector.matches(meta.labels_of(pod))
+            matches = selector.matches(meta.labels_of(pod)) and (member is None or member(pod))
             if ref is not None:
                 if ref.get("uid") != uid:
                     continue  # Another controller's.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelite.api.defaulting.core import default_persistent_volume_claim
 from kubelite.api.defaulting.pods import default_pod_spec
 
 Obj = dict[str, Any]
@@ -132,3 +133,14 @@ def default_stateful_set(obj: Obj) -> None:
         spec["replicas"] = DEFAULT_REPLICAS
     if spec.get("revisionHistoryLimit") is None:
         spec["revisionHistoryLimit"] = DEFAULT_REVISION_HISTORY_LIMIT
+    for claim in spec.get("volumeClaimTemplates") or []:
+        if isinstance(claim, dict):
+            default_claim_template(claim)
+
+
+def default_claim_template(claim: Obj) -> None:
+    """A volumeClaimTemplate as apps/v1 serves it: the claim defaults, and the apiVersion and
+    kind that Kubernetes' v1 conversion writes into every template (kubernetes#87583)."""
+    claim["apiVersion"] = "v1"
+    claim["kind"] = "PersistentVolumeClaim"
+    default_persistent_volume_claim(claim)

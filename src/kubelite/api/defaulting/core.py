@@ -12,6 +12,7 @@ from typing import Any
 
 from kubelite.api import meta
 from kubelite.api.defaulting.pods import null_zero_times
+from kubelite.api.quantity import canonical_resource_list
 
 Obj = dict[str, Any]
 
@@ -31,6 +32,9 @@ PROTOCOL_TCP = "TCP"
 TRAFFIC_POLICY_CLUSTER = "Cluster"
 LOAD_BALANCER_IP_MODE_VIP = "VIP"
 SECRET_TYPE_OPAQUE = "Opaque"
+# A claim no volume has been bound to yet (ClaimPending), and the default volume mode.
+CLAIM_PENDING = "Pending"
+VOLUME_MODE_FILESYSTEM = "Filesystem"
 
 
 def default_namespace(ns: Obj) -> None:
@@ -143,3 +147,25 @@ def default_secret(secret: Obj) -> None:
             data = secret["data"] = {}
         for key, value in string_data.items():
             data[key] = base64.b64encode(str(value).encode()).decode()
+
+
+def default_persistent_volume_claim(claim: Obj) -> None:
+    """SetDefaults_PersistentVolumeClaim and SetDefaults_PersistentVolumeClaimSpec.
+
+    A claim no binder has looked at is Pending, and asks for a filesystem unless it says
+    otherwise. StatefulSets run the same defaults on their volumeClaimTemplates.
+    """
+    spec = claim.get("spec")
+    if isinstance(spec, dict):
+        if spec.get("volumeMode") is None:
+            spec["volumeMode"] = VOLUME_MODE_FILESYSTEM
+        resources = spec.get("resources")
+        if isinstance(resources, dict):
+            for key in ("limits", "requests"):
+                if isinstance(resources.get(key), dict):
+                    canonical_resource_list(resources[key])
+    status = claim.get("status")
+    if not isinstance(status, dict):
+        status = claim["status"] = {}
+    if not status.get("phase"):
+        status["phase"] = CLAIM_PENDING

@@ -1,4 +1,5 @@
-"""`kubectl get` columns of the apps/v1 workloads: Deployment, ReplicaSet, StatefulSet, DaemonSet.
+"""`kubectl get` columns of apps/v1: the workloads Deployment, ReplicaSet, StatefulSet, DaemonSet,
+and the ControllerRevisions that record their templates.
 
 Each shows its replica counts as Kubernetes' printers (1.33) do: Deployment and StatefulSet as a
 `ready/desired` string, ReplicaSet and DaemonSet as separate integer columns. The wide columns
@@ -338,8 +339,46 @@ def daemon_set_cells(daemon_set: Obj, now: dt.datetime) -> list[Any]:
     ]
 
 
+# --- ControllerRevision ---------------------------------------------------------------------
+
+CONTROLLER_REVISION_COLUMNS = (
+    NAME_COLUMN,
+    Column("Controller", description="Controller of the object"),
+    Column(
+        "Revision", description="Revision indicates the revision of the state represented by Data."
+    ),
+    AGE_COLUMN,
+)
+
+
+def controller_name(obj: Obj) -> str:
+    """The CONTROLLER cell: `kind.group/name` in lower case (`statefulset.apps/web`), as
+    printers.FormatResourceName writes the controller reference, or `<none>`."""
+    for ref in meta.get_path(obj, "metadata", "ownerReferences", default=None) or []:
+        if ref.get("controller"):
+            api_version = ref.get("apiVersion") or ""
+            group = api_version.split("/")[0] if "/" in api_version else ""
+            kind = ref.get("kind") or ""
+            group_kind = f"{kind}.{group}" if group else kind
+            name = ref.get("name") or ""
+            return f"{group_kind.lower()}/{name}" if group_kind else name
+    return NONE
+
+
+def controller_revision_cells(revision: Obj, now: dt.datetime) -> list[Any]:
+    return [
+        meta.name_of(revision),
+        controller_name(revision),
+        revision.get("revision") or 0,
+        age_of(revision, now),
+    ]
+
+
 PRINTERS.update(
     {
+        ("apps", "ControllerRevision"): Printer(
+            CONTROLLER_REVISION_COLUMNS, controller_revision_cells
+        ),
         ("apps", "Deployment"): Printer(DEPLOYMENT_COLUMNS, deployment_cells),
         ("apps", "ReplicaSet"): Printer(REPLICA_SET_COLUMNS, replica_set_cells),
         ("", "ReplicationController"): Printer(

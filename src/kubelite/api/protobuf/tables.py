@@ -16,6 +16,7 @@ what that encoder does with the field (the decoder gives what it would give):
 """
 
 MESSAGES: dict[str, dict[int, str]] = {
+    "io.k8s.api.apps.v1.ControllerRevision": {1: "metadata!", 2: "data!", 3: "revision!"},
     "io.k8s.api.apps.v1.DaemonSet": {1: "metadata!", 2: "spec!", 3: "status!"},
     "io.k8s.api.apps.v1.DaemonSetCondition": {
         1: "type!",

@@ -160,6 +160,22 @@ class DaemonSetStrategy(_Workload):
         )
 
 
+class ControllerRevisionStrategy(Strategy):
+    """ControllerRevisions: a workload's recorded states, immutable but for their number.
+
+    They have no spec or status and no generation; their names are DNS subdomains
+    (`<owner>-<hash>`).
+    """
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return super().validate(obj) + validation.validate_controller_revision(obj)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return super().validate_update(new, old) + validation.validate_controller_revision_update(
+            new, old
+        )
+
+
 def _annotations(obj: Obj) -> dict[str, Any]:
     return meta.get_path(obj, "metadata", "annotations", default={})
 

@@ -15,8 +15,8 @@ from kubelite.api import meta, propagation
 from kubelite.api.defaulting import core as defaults
 from kubelite.api.errors import FieldError, invalid
 from kubelite.api.strategy import Strategy
+from kubelite.api.validation import claims, names
 from kubelite.api.validation import core as validation
-from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import FINALIZER_KUBERNETES
 
 Obj = dict[str, Any]
@@ -241,6 +241,31 @@ class SecretStrategy(Strategy):
 
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
         return {"type": obj.get("type") or ""}
+
+
+class PersistentVolumeClaimStrategy(Strategy):
+    """PersistentVolumeClaims: a spec fixed at creation, a status the binder owns.
+
+    A new claim is Pending (its status is reset on create, and the v1 default gives the
+    phase). Kubernetes' StorageObjectInUseProtection admission also adds the
+    `kubernetes.io/pvc-protection` finalizer, which its pvc-protection controller removes;
+    kubelite has neither yet, so its claims carry no finalizer and delete at once.
+    """
+
+    has_status_subresource = True
+
+    def default(self, obj: Obj) -> None:
+        defaults.default_persistent_volume_claim(obj)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        obj["status"] = {"phase": defaults.CLAIM_PENDING}
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return super().validate(obj) + claims.validate_claim(obj)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return super().validate_update(new, old) + claims.validate_claim_update(new, old)
 
 
 class ServiceAccountStrategy(Strategy):

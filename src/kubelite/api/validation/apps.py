@@ -10,6 +10,7 @@ not match template `labels``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -433,6 +434,35 @@ def _validate_daemon_set_strategy(strategy: Any) -> list[FieldError]:
         ],
     )
     return [_not_supported_rendered(path, rendered, ["RollingUpdate", "OnDelete"])]
+
+
+# --- ControllerRevision -------------------------------------------------------------------------
+
+
+def validate_controller_revision(obj: Obj) -> list[FieldError]:
+    """ValidateControllerRevision beyond metadata: data is mandatory, revision not negative."""
+    errs: list[FieldError] = []
+    if obj.get("data") is None:
+        errs.append(required("data", "data is mandatory"))
+    revision = obj.get("revision")
+    return errs + validate_nonnegative(_int(revision), "revision")
+
+
+def validate_controller_revision_update(new: Obj, old: Obj) -> list[FieldError]:
+    """ValidateControllerRevisionUpdate: the revision's number may change (a StatefulSet rolling
+    back renumbers the old revision), its data never."""
+    errs = validate_controller_revision(new)
+    if not semantic_equal(new.get("data"), old.get("data")):
+        errs.append(invalid_rendered("data", _go_raw_extension(new.get("data")), FIELD_IMMUTABLE))
+    return errs
+
+
+def _go_raw_extension(data: Any) -> str:
+    """The data as the error shows it: Kubernetes prints the decoded runtime.Unknown; kubelite
+    shows the JSON it holds."""
+    if data is None:
+        return "null"
+    return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
 # --- status -------------------------------------------------------------------------------------
