@@ -1,10 +1,15 @@
-"""The seed's walk-through, `kubectl apply -f mydeployment.yaml`, on a real node.
+"""The seed's workloads on a real node: `kubectl apply -f mydeployment.yaml`, and the Redis
+StatefulSet behind the ambassador example.
 
 The Deployment's ReplicaSet makes three nginx pods that answer on their IPs; a new image rolls
 out without ever having fewer available pods than the Deployment allows (seen through a watch
 with the official client); `rollout undo` goes back; a deleted pod is replaced; `kubectl scale`
 grows and shrinks it. The second tag of nginx is the same image pushed again under another
 name in the node's registry, as a person re-tagging an image would.
+
+`redis-backends.yaml` makes `redis-st-0`, and `redis-st-1` only once `redis-st-0` runs and is
+ready (OrderedReady), each a redis that answers PING, with the stable hostname the headless
+Service names.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Any
 import kubernetes
 import pytest
 from conftest import http_get, wait_for
+from images import build, publish
+from images.recipe import load_all, select
 from tests.examples import COMPANIONS
 from tests.integration.cluster import Cluster
 
@@ -205,3 +212,55 @@ def test_seed_deployment_runs_rolls_out_heals_and_scales(node: Cluster, deployme
     wait_for("1 pod left", lambda: _running(node, 1), timeout=90)
     shown = node.kubectl("get", "deployment", DEPLOYMENT).stdout.split()
     assert shown[5:9] == [DEPLOYMENT, "1/1", "1", "1"], shown
+
+
+@pytest.fixture
+def redis_backends(node: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The redis image in the node's registry, and redis-backends.yaml applied."""
+    out = tmp_path_factory.mktemp("redis-image")
+    for recipe in select(["redis"], load_all()):
+        built = build.build(recipe, cache_dir=build.cache_dir_from_env(), out_dir=out)
+        publish.push(built.archive, recipe.references, _registry(node))
+    manifest = str(COMPANIONS / "redis-backends.yaml")
+    node.kubectl("apply", "-f", manifest)
+    try:
+        yield
+    finally:
+        node.kubectl("delete", "-f", manifest, "--timeout=90s", check=False)
+        wait_for(
+            "the redis pods to go",
+            lambda: (
+                not json.loads(
+                    node.kubectl("get", "pods", "-l", "app=redis-st", "-o", "json").stdout
+                )["items"]
+            ),
+            timeout=90,
+        )
+
+
+def test_redis_statefulset_starts_its_pods_in_order(node: Cluster, redis_backends: None) -> None:
+    seen: list[tuple[set[str], set[str]]] = []
+
+    def both_ready() -> bool:
+        pods = json.loads(node.kubectl("get", "pods", "-l", "app=redis-st", "-o", "json").stdout)
+        names = {p["metadata"]["name"] for p in pods["items"]}
+        ready = {p["metadata"]["name"] for p in pods["items"] if _ready(p)}
+        seen.append((names, ready))
+        return ready == {"redis-st-0", "redis-st-1"}
+
+    wait_for("redis-st-0 and redis-st-1 Ready", both_ready, timeout=120)
+    # redis-st-1 never existed before redis-st-0 was Ready.
+    for names, ready in seen:
+        if "redis-st-1" in names:
+            assert "redis-st-0" in ready, seen
+    assert any(names == {"redis-st-0"} for names, _ in seen), "redis-st-0 came alone first"
+    for ordinal in (0, 1):
+        name = f"redis-st-{ordinal}"
+        pong = node.kubectl("exec", name, "--", "redis-cli", "ping").stdout
+        assert pong.strip() == "PONG"
+        pod = json.loads(node.kubectl("get", "pod", name, "-o", "json").stdout)
+        assert (pod["spec"]["hostname"], pod["spec"]["subdomain"]) == (name, "redis-svc")
+        hostname = node.kubectl("exec", name, "--", "hostname").stdout.strip()
+        assert hostname == name
+    status = node.kubectl("rollout", "status", "statefulset/redis-st", "--timeout=60s")
+    assert "partitioned roll out complete" in status.stdout or "roll out complete" in status.stdout
