@@ -71,9 +71,14 @@ class SharedInformerFactory:
         if metadata_only:
             informer = self._metadata.get(key)
             if informer is None:
-                informer = Informer(
-                    self.client, resource, metadata_only=True, transform=metadata_transform
-                )
+                transform = strip_managed_fields
+                if metadata_transform is not None:
+                    trim = metadata_transform
+
+                    def transform(obj: Obj) -> Obj:
+                        return trim(strip_managed_fields(obj))
+
+                informer = Informer(self.client, resource, metadata_only=True, transform=transform)
                 self._metadata[key] = informer
             return informer
         informer = Informer(self.client, resource, transform=strip_managed_fields)

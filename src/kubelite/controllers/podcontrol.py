@@ -156,7 +156,8 @@ class PodControl:
                     continue  # Another controller's.
                 if matches:
                     claimed.append(pod)
-                elif not podutil.is_terminating(pod):
+                elif not owner["metadata"].get("deletionTimestamp"):
+                    # Ours but no longer selected: let go, unless we are going anyway.
                     with contextlib.suppress(APINotFoundError):
                         await self._release(owner, pod, resource)
                 continue

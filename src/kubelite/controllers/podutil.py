@@ -7,6 +7,7 @@ from the pod objects the informers hold. Times are compared as datetimes in UTC.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -78,13 +79,28 @@ def controller_ref(obj: Obj) -> Obj | None:
     return None
 
 
-def max_restarts(pod: Obj) -> int:
+def max_restarts(pod: Obj) -> tuple[int, int]:
+    """(most restarts of a regular container, of a sidecar): ordinary init containers do
+    not count (maxContainerRestarts)."""
     status = pod.get("status") or {}
-    statuses = [
-        *(status.get("containerStatuses") or ()),
-        *(status.get("initContainerStatuses") or ()),
-    ]
-    return max((int(s.get("restartCount") or 0) for s in statuses), default=0)
+    regular = max(
+        (int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or ()),
+        default=0,
+    )
+    sidecars = {
+        c.get("name")
+        for c in (pod.get("spec") or {}).get("initContainers") or ()
+        if c.get("restartPolicy") == "Always"
+    }
+    sidecar = max(
+        (
+            int(c.get("restartCount") or 0)
+            for c in status.get("initContainerStatuses") or ()
+            if c.get("name") in sidecars
+        ),
+        default=0,
+    )
+    return regular, sidecar
 
 
 def _deletion_cost(pod: Obj) -> int:
@@ -95,12 +111,61 @@ def _deletion_cost(pod: Obj) -> int:
         return 0
 
 
-def _log_rank(when: dt.datetime | None, now: dt.datetime) -> int:
+def _log_rank(when: dt.datetime, now: dt.datetime) -> int:
     """log2 of the age in nanoseconds: pods of about the same age rank alike."""
-    if when is None:
-        return -1
     age = (now - when).total_seconds() * 1e9
     return int(math.log2(age)) if age > 0 else -1
+
+
+def _time_order(
+    a: dt.datetime | None, b: dt.datetime | None, uids: tuple[str, str], now: dt.datetime
+) -> int | None:
+    """Newer first, in logarithmic buckets with ties by uid; None when the times are equal.
+
+    A missing time comes first (afterOrZero). Within one bucket the uid decides at once, and
+    the rules after this one are not consulted (LogarithmicScaleDown).
+    """
+    if a == b:
+        return None
+    if a is None or b is None:
+        return -1 if a is None else 1
+    diff = _log_rank(a, now) - _log_rank(b, now)
+    if diff == 0:
+        return -1 if uids[0] < uids[1] else (1 if uids[0] > uids[1] else 0)
+    return -1 if diff < 0 else 1
+
+
+def _compare_for_deletion(pi: Obj, pj: Obj, rank_i: int, rank_j: int, now: dt.datetime) -> int:
+    """ActivePodsWithRanks.Less as a comparison: negative if `pi` goes first."""
+    node_i = (pi.get("spec") or {}).get("nodeName") or ""
+    node_j = (pj.get("spec") or {}).get("nodeName") or ""
+    if node_i != node_j and (not node_i or not node_j):
+        return -1 if not node_i else 1
+    phase_i = _PHASE_ORDINAL.get((pi.get("status") or {}).get("phase", ""), 0)
+    phase_j = _PHASE_ORDINAL.get((pj.get("status") or {}).get("phase", ""), 0)
+    if phase_i != phase_j:
+        return -1 if phase_i < phase_j else 1
+    ready_i, ready_j = is_ready(pi), is_ready(pj)
+    if ready_i != ready_j:
+        return -1 if not ready_i else 1
+    cost_i, cost_j = _deletion_cost(pi), _deletion_cost(pj)
+    if cost_i != cost_j:
+        return -1 if cost_i < cost_j else 1
+    if rank_i != rank_j:
+        return -1 if rank_i > rank_j else 1
+    uids = (pi["metadata"].get("uid", ""), pj["metadata"].get("uid", ""))
+    if ready_i and ready_j:
+        order = _time_order(ready_since(pi), ready_since(pj), uids, now)
+        if order is not None:
+            return order
+    restarts_i, restarts_j = max_restarts(pi), max_restarts(pj)
+    for ri, rj in zip(restarts_i, restarts_j, strict=True):
+        if ri != rj:
+            return -1 if ri > rj else 1
+    created_i = meta.parse_time(pi["metadata"].get("creationTimestamp") or "")
+    created_j = meta.parse_time(pj["metadata"].get("creationTimestamp") or "")
+    order = _time_order(created_i, created_j, uids, now)
+    return order or 0
 
 
 def deletion_order(pods: Sequence[Obj], ranks: Sequence[int], now: dt.datetime) -> list[int]:
@@ -108,29 +173,15 @@ def deletion_order(pods: Sequence[Obj], ranks: Sequence[int], now: dt.datetime) 
 
     Unscheduled before scheduled; Pending before Unknown before Running; not ready before
     ready; lower deletion cost first; more pods of the same owner on the node first (`ranks`);
-    ready for less time first; more restarts first; newer first. Times are compared in
-    logarithmic buckets (LogarithmicScaleDown), ties broken by uid.
+    ready for less time first; more restarts first (regular containers, then sidecars); newer
+    first. Times are compared in logarithmic buckets (LogarithmicScaleDown), ties within a
+    bucket broken by uid.
     """
 
-    def key(i: int) -> tuple[Any, ...]:
-        pod = pods[i]
-        status = pod.get("status") or {}
-        ready = is_ready(pod)
-        since = ready_since(pod) if ready else None
-        created = meta.parse_time(pod["metadata"].get("creationTimestamp") or "")
-        return (
-            bool((pod.get("spec") or {}).get("nodeName")),
-            _PHASE_ORDINAL.get(status.get("phase", ""), 0),
-            ready,
-            _deletion_cost(pod),
-            -ranks[i],
-            _log_rank(since, now) if ready else 0,
-            -max_restarts(pod),
-            _log_rank(created, now),
-            pod["metadata"].get("uid", ""),
-        )
+    def compare(i: int, j: int) -> int:
+        return _compare_for_deletion(pods[i], pods[j], ranks[i], ranks[j], now)
 
-    return sorted(range(len(pods)), key=key)
+    return sorted(range(len(pods)), key=functools.cmp_to_key(compare))
 
 
 def ranks_on_same_node(pods: Sequence[Obj], related: Iterable[Obj]) -> list[int]:

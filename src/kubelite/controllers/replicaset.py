@@ -227,7 +227,7 @@ class ReplicaSetController:
         """Pods of this owner's siblings (same controlling Deployment), to spread deletions."""
         ref = podutil.controller_ref(owner)
         if ref is None:
-            return self.pods.by_index("controller", owner["metadata"]["uid"])
+            return []  # No siblings: every node ranks alike (getIndirectlyRelatedPods).
         related = []
         for sibling in self.owners.by_index("namespace", meta.namespace_of(owner)):
             sibling_ref = podutil.controller_ref(sibling)
