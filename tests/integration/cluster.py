@@ -86,7 +86,9 @@ class Cluster:
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            env={**os.environ, **self.server_env},
+            # The control plane's /metrics port (10257) is one per machine: off unless a test
+            # asks for it, since test clusters run side by side.
+            env={"KUBELITE_CONTROL_PLANE_SECURE_PORT": "0", **os.environ, **self.server_env},
         )
         deadline = time.monotonic() + START_TIMEOUT
         assert self.process.stdout is not None

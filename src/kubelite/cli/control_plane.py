@@ -25,9 +25,11 @@ from kubelite.cli import durations
 from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
-from kubelite.controllers.nodelifecycle import NodeLifecycleConfig
+from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig
 
 PARENT_PID_ENV = "KUBELITE_PARENT_PID"
+# kube-controller-manager's --secure-port.
+DEFAULT_SECURE_PORT = 10257
 log = logging.getLogger("kubelite.control-plane")
 _PR_SET_PDEATHSIG = 1
 
@@ -38,6 +40,8 @@ class ControlPlaneFlags:
     context: str | None
     disable_scheduler: bool
     node_lifecycle: NodeLifecycleConfig = field(default_factory=NodeLifecycleConfig)
+    bind_address: str = "127.0.0.1"
+    secure_port: int = DEFAULT_SECURE_PORT
 
 
 def _env(name: str, default: str) -> str:
@@ -52,6 +56,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
         help="run the controllers only",
+    )
+    parser.add_argument(
+        "--secure-port",
+        type=int,
+        default=int(_env("SECURE_PORT", str(DEFAULT_SECURE_PORT))),
+        help="HTTPS port of /metrics and /healthz (default 10257; 0 serves none)",
+    )
+    parser.add_argument(
+        "--bind-address",
+        default=_env("BIND_ADDRESS", "127.0.0.1"),
+        help="address of that port (default 127.0.0.1: /metrics is not authorized yet)",
     )
     # kube-controller-manager's node lifecycle flags, under their names there.
     defaults = NodeLifecycleConfig()
@@ -109,7 +124,14 @@ def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
         unhealthy_zone_threshold=args.unhealthy_zone_threshold,
         large_cluster_threshold=args.large_cluster_size_threshold,
     )
-    return ControlPlaneFlags(args.kubeconfig, args.context, args.disable_scheduler, lifecycle)
+    return ControlPlaneFlags(
+        args.kubeconfig,
+        args.context,
+        args.disable_scheduler,
+        lifecycle,
+        bind_address=args.bind_address,
+        secure_port=args.secure_port,
+    )
 
 
 def _seconds(value: float | str) -> float:
@@ -132,10 +154,18 @@ def die_with_parent() -> None:
 
 async def serve(flags: ControlPlaneFlags) -> None:
     # Imported here: the other commands need none of this.
+    from prometheus_client import CollectorRegistry
+
+    from kubelite.cli import control_plane_http
+    from kubelite.client import workqueue_metrics
     from kubelite.controllers.manager import ControllerManager
     from kubelite.scheduler.scheduler import Scheduler
 
     config = load_config(kubeconfig=flags.kubeconfig, context=flags.context)
+    # Before any controller makes its work queue: the queues record into this registry.
+    registry = CollectorRegistry()
+    workqueue_metrics.enable(registry)
+    http = await control_plane_http.serve(flags.bind_address, flags.secure_port, registry)
     # One list+watch per resource for the whole process: the controllers and the scheduler
     # share the manager's informers (the controllers ask first: they want full objects).
     controllers = ControllerManager(
@@ -177,6 +207,8 @@ async def serve(flags: ControlPlaneFlags) -> None:
         if scheduler_client is not None:
             await scheduler_client.close()
         await controllers.stop()
+        if http is not None:
+            await http.cleanup()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
+from kubelite.client import workqueue_metrics
 from kubelite.client.errors import APIConnectionError, APIError
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,19 @@ MAX_DELAY = 1000.0
 
 
 class WorkQueue:
-    def __init__(self, base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY) -> None:
+    """`name` labels the queue's metrics (client-go's named queues); unnamed queues have none."""
+
+    def __init__(
+        self, name: str = "", base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY
+    ) -> None:
+        self.name = name
+        # Monotonic times: when each queued key was added, when each key in work started.
+        self._added_at: dict[str, float] = {}
+        self._started_at: dict[str, float] = {}
+        provider = workqueue_metrics.provider() if name else None
+        self._metrics = provider
+        if provider is not None:
+            provider.scraped.queues.add(self)
         self._queue: collections.deque[str] = collections.deque()
         self._queued: set[str] = set()
         self._processing: set[str] = set()
@@ -41,6 +55,9 @@ class WorkQueue:
             return
         self._queued.add(key)
         self._queue.append(key)
+        if self._metrics is not None:
+            self._metrics.adds.labels(self.name).inc()
+            self._added_at[key] = time.monotonic()
         self._ready.set()
 
     def add_after(self, key: str, delay: float) -> None:
@@ -61,6 +78,8 @@ class WorkQueue:
         """Retry later, each failure of the key doubling the wait."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
+        if self._metrics is not None:
+            self._metrics.retries.labels(self.name).inc()
         self.add_after(key, min(self._base * (2**failures), self._max))
 
     def forget(self, key: str) -> None:
@@ -73,16 +92,31 @@ class WorkQueue:
         key = self._queue.popleft()
         self._queued.discard(key)
         self._processing.add(key)
+        if self._metrics is not None:
+            now = time.monotonic()
+            added = self._added_at.pop(key, now)
+            self._metrics.queue_duration.labels(self.name).observe(now - added)
+            self._started_at[key] = now
         return key
 
     def done(self, key: str) -> None:
         self._processing.discard(key)
+        if self._metrics is not None:
+            started = self._started_at.pop(key, None)
+            if started is not None:
+                self._metrics.work_duration.labels(self.name).observe(time.monotonic() - started)
         if key in self._dirty:
             self._dirty.discard(key)
             self.add(key)
 
     def __len__(self) -> int:
         return len(self._queue)
+
+    def depth(self) -> int:
+        return len(self._queue)
+
+    def processing_since(self) -> list[float]:
+        return list(self._started_at.values())
 
     def shut_down(self) -> None:
         for timer in self._timers.values():

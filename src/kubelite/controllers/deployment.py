@@ -63,7 +63,7 @@ class DeploymentController:
         self.client = client
         self.informers = informers or SharedInformerFactory(client)
         self.workers = workers
-        self.queue = WorkQueue()
+        self.queue = WorkQueue("deployment")
         self.control = PodControl(client, EventRecorder(client, COMPONENT))
         self.deployments = self.informers.informer(DEPLOYMENTS)
         self.deployments.add_indexer("namespace", by_namespace)

@@ -165,7 +165,7 @@ class GarbageCollector:
         self.factory = informers or SharedInformerFactory(client)
         self.workers = workers
         self.graph = DependencyGraph()
-        self.queue = WorkQueue()
+        self.queue = WorkQueue("garbage_collector_attempt_to_delete")
         self.recorder = EventRecorder(client, COMPONENT)
         self.informers: list[Informer] = []
         # The watched resources by (group, kind): where each node's object is served.

@@ -19,7 +19,8 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.namespace import NamespaceController
-from kubelite.controllers.nodelifecycle import NodeLifecycleConfig, NodeLifecycleController
+from kubelite.controllers.nodelifecycle import NodeLifecycleController
+from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.replicationcontroller import ReplicationControllerController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher

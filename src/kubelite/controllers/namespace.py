@@ -68,7 +68,7 @@ class NamespaceController:
         self.client = client
         self.informers = informers or SharedInformerFactory(client)
         self.informer = self.informers.informer(NAMESPACES)
-        self.queue = WorkQueue()
+        self.queue = WorkQueue("namespace")
         self.workers = workers
         self.informer.add_handler(self._on_event)
 

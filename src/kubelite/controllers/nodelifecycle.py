@@ -40,6 +40,7 @@ from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.informer import by_node_name
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
+from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig
 from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
@@ -51,14 +52,6 @@ LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 COMPONENT = "node-controller"
 
-# kube-controller-manager's defaults (1.33).
-MONITOR_PERIOD = 5.0
-GRACE_PERIOD = 50.0
-STARTUP_GRACE_PERIOD = 60.0
-EVICTION_RATE = 0.1
-SECONDARY_EVICTION_RATE = 0.01
-UNHEALTHY_ZONE_THRESHOLD = 0.55
-LARGE_CLUSTER_THRESHOLD = 50
 # How often queued nodes are tainted, as far as the rate allows (nodeEvictionPeriod).
 TAINT_PERIOD = 0.1
 
@@ -83,17 +76,6 @@ _CONDITION_TAINT_KEYS = frozenset([*CONDITION_TAINTS.values(), TAINT_UNSCHEDULAB
 NORMAL_ZONE = "Normal"
 PARTIAL_DISRUPTION = "PartialDisruption"
 FULL_DISRUPTION = "FullDisruption"
-
-
-@dataclass
-class NodeLifecycleConfig:
-    monitor_period: float = MONITOR_PERIOD
-    grace_period: float = GRACE_PERIOD
-    startup_grace_period: float = STARTUP_GRACE_PERIOD
-    eviction_rate: float = EVICTION_RATE
-    secondary_eviction_rate: float = SECONDARY_EVICTION_RATE
-    unhealthy_zone_threshold: float = UNHEALTHY_ZONE_THRESHOLD
-    large_cluster_threshold: int = LARGE_CLUSTER_THRESHOLD
 
 
 @dataclass
@@ -172,7 +154,7 @@ class NodeLifecycleController:
         self.pods = self.informers.informer(PODS)
         self.pods.add_indexer("node", by_node_name)
         # NoSchedule taints follow node changes through a queue of node names.
-        self.queue = WorkQueue()
+        self.queue = WorkQueue("node_lifecycle_controller")
         self.nodes.add_handler(self._on_node)
         self._health: dict[str, _Health] = {}
         # Zone -> its state, its limiter, and the nodes waiting for a NoExecute taint.

@@ -33,11 +33,13 @@ class PerNamespaceObject:
 
     resource: Resource
     name: str
+    # The work queue's name in the metrics (Kubernetes' names for these two).
+    queue_name: str = ""
     workers = 2
 
     def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
         self.client = client
-        self.queue = WorkQueue()
+        self.queue = WorkQueue(self.queue_name)
         self.informers = informers or SharedInformerFactory(client)
         self.namespaces = self.informers.informer(NAMESPACES)
         self.objects = self.informers.informer(self.resource)

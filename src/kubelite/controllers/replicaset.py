@@ -58,6 +58,7 @@ def typed(obj: Obj, resource: Resource) -> Obj:
 class ReplicaSetController:
     resource = REPLICA_SETS
     component = "replicaset-controller"
+    queue_name = "replicaset"
 
     def __init__(
         self,
@@ -71,7 +72,7 @@ class ReplicaSetController:
         self.informers = informers or SharedInformerFactory(client)
         self.workers = workers
         self.burst_replicas = burst_replicas
-        self.queue = WorkQueue()
+        self.queue = WorkQueue(self.queue_name)
         self.expectations = Expectations()
         self.pod_control = PodControl(client, EventRecorder(client, self.component))
         self.owners = self.informers.informer(self.resource)

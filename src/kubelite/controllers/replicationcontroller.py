@@ -17,6 +17,7 @@ REPLICATION_CONTROLLERS = Resource("", "v1", "replicationcontrollers", kind="Rep
 class ReplicationControllerController(ReplicaSetController):
     resource = REPLICATION_CONTROLLERS
     component = "replication-controller"
+    queue_name = "replicationmanager"
 
     def selector(self, owner: Obj) -> labels.Selector:
         selector = (owner.get("spec") or {}).get("selector") or {}

@@ -24,6 +24,7 @@ DESCRIPTION = (
 
 
 class RootCACertPublisher(PerNamespaceObject):
+    queue_name = "root_ca_cert_publisher"
     resource = CONFIG_MAPS
     name = ROOT_CA_CONFIG_MAP
 

@@ -15,6 +15,7 @@ DEFAULT_SERVICE_ACCOUNT = "default"
 
 
 class ServiceAccountsController(PerNamespaceObject):
+    queue_name = "serviceaccount"
     resource = SERVICE_ACCOUNTS
     name = DEFAULT_SERVICE_ACCOUNT
 

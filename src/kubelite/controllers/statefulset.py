@@ -134,7 +134,7 @@ class StatefulSetController:
         self.client = client
         self.informers = informers or SharedInformerFactory(client)
         self.workers = workers
-        self.queue = WorkQueue()
+        self.queue = WorkQueue("statefulset")
         self.pod_control = PodControl(client, EventRecorder(client, self.component))
         self.sets = self.informers.informer(self.resource)
         self.sets.add_indexer("namespace", by_namespace)

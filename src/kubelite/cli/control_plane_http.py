@@ -1,0 +1,93 @@
+"""The control plane's own HTTPS endpoint: `/metrics`, `/healthz`, `/livez`, `/readyz`.
+
+kube-controller-manager serves these on port 10257 over HTTPS, with a self-signed certificate
+when it is given none; `kubelite control-plane` does the same, on loopback by default. The
+metrics are the work queues' (`workqueue_depth`, `workqueue_adds_total`, ...) and the
+process's. kube-controller-manager asks the API server to authorize `/metrics` callers;
+kubelite has no authorization yet (a later issue), so the endpoint listens on 127.0.0.1 unless
+told otherwise. A port already taken is reported and skipped: the controllers matter more
+than their metrics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import logging
+import ssl
+import tempfile
+from pathlib import Path
+
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+log = logging.getLogger(__name__)
+
+
+def _self_signed(host: str) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for `host` (and localhost)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{host}@kubelite-control-plane")])
+    now = dt.datetime.now(dt.UTC)
+    alt: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    try:
+        alt.append(x509.IPAddress(ipaddress.ip_address(host)))
+    except ValueError:
+        alt.append(x509.DNSName(host))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory(prefix="kubelite-cp-tls-") as tmp:
+        cert_path, key_path = Path(tmp) / "tls.crt", Path(tmp) / "tls.key"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        context.load_cert_chain(cert_path, key_path)
+    return context
+
+
+async def serve(host: str, port: int, registry: CollectorRegistry) -> web.AppRunner | None:
+    """Start serving; None when `port` is 0 (disabled) or cannot be bound."""
+    if port == 0:
+        return None
+
+    async def metrics(request: web.Request) -> web.Response:
+        body = generate_latest(registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    for path in ("/healthz", "/livez", "/readyz"):
+        app.router.add_get(path, ok)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=_self_signed(host))
+    try:
+        await site.start()
+    except OSError as e:
+        log.error("control plane: cannot serve /metrics on %s:%d: %s", host, port, e)
+        await runner.cleanup()
+        return None
+    log.info("control plane: serving /metrics and /healthz on https://%s:%d", host, port)
+    return runner

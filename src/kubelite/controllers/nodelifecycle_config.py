@@ -1,0 +1,26 @@
+"""The node lifecycle controller's settings (kube-controller-manager's flags), apart from the
+controller so that reading the flags imports nothing else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# kube-controller-manager's defaults (1.33).
+MONITOR_PERIOD = 5.0
+GRACE_PERIOD = 50.0
+STARTUP_GRACE_PERIOD = 60.0
+EVICTION_RATE = 0.1
+SECONDARY_EVICTION_RATE = 0.01
+UNHEALTHY_ZONE_THRESHOLD = 0.55
+LARGE_CLUSTER_THRESHOLD = 50
+
+
+@dataclass
+class NodeLifecycleConfig:
+    monitor_period: float = MONITOR_PERIOD
+    grace_period: float = GRACE_PERIOD
+    startup_grace_period: float = STARTUP_GRACE_PERIOD
+    eviction_rate: float = EVICTION_RATE
+    secondary_eviction_rate: float = SECONDARY_EVICTION_RATE
+    unhealthy_zone_threshold: float = UNHEALTHY_ZONE_THRESHOLD
+    large_cluster_threshold: int = LARGE_CLUSTER_THRESHOLD
