@@ -3,9 +3,12 @@
 For each object this fetches what kubectl's describer fetches: the object, its events (a list of
 core events with `fieldSelector=involvedObject.name=..,involvedObject.namespace=..,
 involvedObject.uid=..`, plus `involvedObject.kind` for other kinds than pods), and for a node the
-pods bound to it and its Lease. `describers` lays the text out. Pods and nodes get kubectl's own
-layout; any other kind the generic one. `describe TYPE NAME` falls back, as kubectl does, to every
-object whose name starts with NAME.
+pods bound to it and its Lease; for a Deployment the ReplicaSets it controls, and for the other
+workload kinds that own pods (ReplicaSets, ReplicationControllers, StatefulSets, DaemonSets) the
+pods their selector matches, which the describer counts by phase. `describers` and
+`describers_workloads` lay the text out. Pods, nodes and workloads get kubectl's own layouts; any
+other kind the generic one. `describe TYPE NAME` falls back, as kubectl does, to every object
+whose name starts with NAME.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubelite.api import fields, meta
+from kubelite.api import fields, labels, meta
 from kubelite.cli import describers
+from kubelite.cli import describers_workloads as workloads
 from kubelite.cli.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
     CommandError,
@@ -37,6 +41,7 @@ Obj = dict[str, Any]
 EVENTS = Resource("", "v1", "events", kind="Event")
 PODS = Resource("", "v1", "pods", kind="Pod")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
+REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 
 
@@ -108,18 +113,94 @@ async def _node_extras(
     return pods.get("items") or [], events, lease
 
 
+def _controlled_by(obj: Obj, owner: Obj) -> bool:
+    """metav1.IsControlledBy: the object's controller reference carries the owner's uid."""
+    uid = meta.get_path(owner, "metadata", "uid")
+    return uid is not None and workloads.controller_uid(obj) == uid
+
+
+async def _deployment_replica_sets(client: APIClient, deployment: Obj) -> list[Obj] | None:
+    """The ReplicaSets a Deployment controls (deploymentutil.ListReplicaSets): those its
+    selector matches whose controller is this Deployment. None when they cannot be listed,
+    which kubectl does not report but shows by leaving out the ReplicaSet lines."""
+    try:
+        selector = str(labels.from_label_selector(meta.get_path(deployment, "spec", "selector")))
+        listing = await client.list(
+            REPLICA_SETS,
+            namespace=meta.namespace_of(deployment),
+            label_selector=selector,
+            limit=DEFAULT_CHUNK_SIZE,
+        )
+    except (APIError, labels.SelectorError):
+        return None
+    return [rs for rs in listing.get("items") or [] if _controlled_by(rs, deployment)]
+
+
+async def _pod_counts(
+    client: APIClient, owner: Obj, selector: labels.Selector
+) -> workloads.PodCounts:
+    """getPodStatusForController: the phases of the pods the selector matches in the owner's
+    namespace and the owner controls. A failed list raises, as kubectl fails the description
+    (except a ReplicaSet's, which says so in its text: see `describe_object`)."""
+    listing = await client.list(
+        PODS,
+        namespace=meta.namespace_of(owner),
+        label_selector=str(selector),
+        limit=DEFAULT_CHUNK_SIZE,
+    )
+    return workloads.count_pods(listing.get("items") or [], owner)
+
+
+def _spec_selector(obj: Obj) -> labels.Selector:
+    return labels.from_label_selector(meta.get_path(obj, "spec", "selector"))
+
+
 async def describe_object(
     client: APIClient, resource: Resource, obj: Obj, show_events: bool
 ) -> str:
-    """The description of one object, with whatever its describer needs fetched."""
+    """The description of one object, with whatever its describer needs fetched.
+
+    Describers are picked by group and kind, as kubectl's describerMap does, so a kind gets its
+    own layout as soon as the server serves it.
+    """
     now = meta.now()
-    if (resource.group, resource.kind) == ("", "Pod"):
+    kind = (resource.group, resource.kind)
+    if kind == ("", "Pod"):
         events = await search_events(client, obj, None) if show_events else None
         return describers.describe_pod(obj, events, now)
-    if (resource.group, resource.kind) == ("", "Node"):
+    if kind == ("", "Node"):
         pods, events, lease = await _node_extras(client, obj, show_events)
         return describers.describe_node(obj, pods, events, lease, now)
+    if kind == ("apps", "ReplicaSet"):
+        # kubectl describes the ReplicaSet even when its pods cannot be listed.
+        counts: workloads.PodCounts | str
+        try:
+            counts = await _pod_counts(client, obj, _spec_selector(obj))
+        except APIError as e:
+            counts = e.message
+        events = await search_events(client, obj, resource.kind) if show_events else None
+        return workloads.describe_replica_set(obj, counts, events, now)
+    if kind in (("", "ReplicationController"), ("apps", "StatefulSet"), ("apps", "DaemonSet")):
+        if kind[1] == "ReplicationController":
+            selector = labels.selector_from_set(meta.get_path(obj, "spec", "selector"))
+        else:
+            selector = _spec_selector(obj)
+        pod_counts = await _pod_counts(client, obj, selector)
+        events = await search_events(client, obj, resource.kind) if show_events else None
+        describe = {
+            "ReplicationController": workloads.describe_replication_controller,
+            "StatefulSet": workloads.describe_stateful_set,
+            "DaemonSet": workloads.describe_daemon_set,
+        }[kind[1]]
+        return describe(obj, pod_counts, events, now)
     events = await search_events(client, obj, resource.kind) if show_events else None
+    if kind == ("apps", "Deployment"):
+        replica_sets = await _deployment_replica_sets(client, obj)
+        return workloads.describe_deployment(obj, replica_sets, events, now)
+    if kind == ("batch", "Job"):
+        return workloads.describe_job(obj, events, now)
+    if kind == ("batch", "CronJob"):
+        return workloads.describe_cron_job(obj, events, now)
     return describers.describe_generic(obj, events, now)
 
 

@@ -266,12 +266,14 @@ def _resource_field_value(container: Obj, ref: Obj) -> str:
     kind, _, name = (ref.get("resource") or "").partition(".")
     raw = meta.get_path(container, "resources", kind, name)
     divisor = Quantity.from_json(ref.get("divisor") or "1")
+    # The API returns an unset divisor as "0", which counts as 1 (a core, a byte).
+    if divisor.is_zero():
+        divisor = Quantity.from_json("1")
     if raw is None:
         return "0"
     value = Quantity.from_json(raw)
     if name == "cpu":
-        milli = divisor.milli_value() or 1
-        return str(-(-value.milli_value() // milli))
+        return str(-(-value.milli_value() // (divisor.milli_value() or 1)))
     return str(-(-value.value() // (divisor.value() or 1)))
 
 
@@ -327,7 +329,7 @@ def _container_state(w: PrefixWriter, title: str, state: Obj) -> None:
             w.write(3, f"Reason:\t{reason}\n")
 
 
-def _container_env(w: PrefixWriter, pod: Obj, container: Obj) -> None:
+def _container_env(w: PrefixWriter, pod: Obj | None, container: Obj) -> None:
     env_from = container.get("envFrom") or []
     if env_from:
         w.write(2, "Environment Variables from:\n")
@@ -350,7 +352,8 @@ def _container_env(w: PrefixWriter, pod: Obj, container: Obj) -> None:
                 w.write(3, f"{name}:\t{part}\n" if i == 0 else f"\t{part}\n")
         elif source.get("fieldRef") is not None:
             ref = source["fieldRef"]
-            value = _field_value(pod, ref.get("fieldPath", ""))
+            # A pod template has no pod to resolve the path against: kubectl leaves it blank.
+            value = _field_value(pod, ref.get("fieldPath", "")) if pod is not None else ""
             w.write(
                 3, f"{name}:\t{value} ({ref.get('apiVersion', '')}:{ref.get('fieldPath', '')})\n"
             )
@@ -396,14 +399,25 @@ def _container_mounts(w: PrefixWriter, container: Obj) -> None:
 
 
 def describe_containers(
-    w: PrefixWriter, pod: Obj, title: str, containers: list[Obj], statuses: list[Obj]
+    w: PrefixWriter,
+    pod: Obj | None,
+    title: str,
+    containers: list[Obj],
+    statuses: list[Obj],
+    space: str = "",
 ) -> None:
-    """describeContainers for one list (init, regular or ephemeral containers)."""
+    """describeContainers for one list (init, regular or ephemeral containers).
+
+    A pod template's containers (DescribePodTemplate) come with `pod` None, no statuses and
+    `space` two spaces: kubectl then indents the title by `space` and each container's name by
+    one more space, and prints downward-API values blank, having no pod to read them from.
+    """
     by_name = {s.get("name"): s for s in statuses}
-    w.write(0, f"{title}:{' <none>' if not containers else ''}\n")
+    w.write(0, f"{space}{title}:{' <none>' if not containers else ''}\n")
+    name_indent = " " if space else ""
     for container in containers:
         status = by_name.get(container.get("name"))
-        w.write(1, f"{container.get('name', '')}:\n")
+        w.write(1, f"{name_indent}{container.get('name', '')}:\n")
         if status is not None:
             w.write(2, f"Container ID:\t{status.get('containerID', '')}\n")
         w.write(2, f"Image:\t{container.get('image', '')}\n")
@@ -574,23 +588,26 @@ def _volume_source(w: PrefixWriter, volume: Obj) -> None:
         w.write(1, "<unknown>\n")
 
 
-def describe_volumes(w: PrefixWriter, volumes: list[Obj]) -> None:
+def describe_volumes(w: PrefixWriter, volumes: list[Obj], space: str = "") -> None:
+    """describeVolumes; a pod template's (`space` two spaces) indents as its containers do."""
     if not volumes:
-        w.write(0, "Volumes:\t<none>\n")
+        w.write(0, f"{space}Volumes:\t<none>\n")
         return
-    w.write(0, "Volumes:\n")
+    w.write(0, f"{space}Volumes:\n")
+    name_indent = " " if space else ""
     for volume in volumes:
-        w.write(1, f"{volume.get('name', '')}:\n")
+        w.write(1, f"{name_indent}{volume.get('name', '')}:\n")
         _volume_source(w, volume)
 
 
-def _topology_spread(w: PrefixWriter, constraints: list[Obj]) -> None:
+def topology_spread(w: PrefixWriter, constraints: list[Obj], space: str = "") -> None:
+    """describeTopologySpreadConstraints, sorted by topology key; nothing when there are none."""
     if not constraints:
         return
-    w.write(0, "Topology Spread Constraints:\t")
+    w.write(0, f"{space}Topology Spread Constraints:\t")
     for i, c in enumerate(sorted(constraints, key=lambda c: c.get("topologyKey", ""))):
         if i:
-            w.write(0, "\t")
+            w.write(0, f"{space}\t")
         text = (
             f"{c.get('topologyKey', '')}:{c.get('whenUnsatisfiable', '')} when max skew "
             f"{c.get('maxSkew', 0)} is exceeded"
@@ -707,7 +724,7 @@ def describe_pod(pod: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
     w.write(0, f"QoS Class:\t{qos.qos_class(pod)}\n")
     labels_multiline(w, "Node-Selectors", spec.get("nodeSelector"))
     tolerations_multiline(w, "Tolerations", spec.get("tolerations") or [])
-    _topology_spread(w, spec.get("topologySpreadConstraints") or [])
+    topology_spread(w, spec.get("topologySpreadConstraints") or [])
     describe_events(w, events, now)
     return w.text()
 
