@@ -23,6 +23,12 @@ BASE_DELAY = 0.005
 MAX_DELAY = 1000.0
 
 
+class RetryLater(Exception):
+    """Raised by a sync that could not finish for a reason that may pass (a write refused,
+    a dependency missing): the key comes back after the queue's back-off, which grows with
+    each consecutive failure and resets on success."""
+
+
 class WorkQueue:
     """`name` labels the queue's metrics (client-go's named queues); unnamed queues have none."""
 
@@ -142,7 +148,7 @@ async def process(
         key = await queue.get()
         try:
             again = await sync(key)
-        except (APIError, APIConnectionError, OSError) as e:
+        except (APIError, APIConnectionError, OSError, RetryLater) as e:
             log.warning("%s %s: %s; will retry", what, describe(key), e)
             queue.add_rate_limited(key)
         except Exception:

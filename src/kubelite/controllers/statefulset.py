@@ -30,7 +30,7 @@ from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APIN
 from kubelite.client.events import EventRecorder
 from kubelite.client.informer import by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
+from kubelite.client.workqueue import RetryLater, WorkQueue, process
 from kubelite.controllers import podutil
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
@@ -248,9 +248,8 @@ class StatefulSetController:
         try:
             status = await self.control.update(sset, set_pods, self._revisions_of(sset, selector))
         except ClaimError as e:
-            log.warning("StatefulSet %s: %s; will retry", key, e)
-            self.queue.add_rate_limited(key)
-            return None
+            # With back-off: a claim refused now (an invalid template) is refused again soon.
+            raise RetryLater(str(e)) from e
         min_ready = int(sp.spec_of(sset).get("minReadySeconds") or 0)
         if (
             min_ready > 0

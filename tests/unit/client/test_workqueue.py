@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from kubelite.client.workqueue import WorkQueue
 
@@ -75,3 +76,30 @@ async def test_a_worker_retries_api_failures_and_forgets_bugs() -> None:
     await asyncio.wait_for(done.wait(), 5)
     worker.cancel()
     assert sorted(calls) == ["again", "again", "bug", "refused", "refused"]
+
+
+async def test_retry_later_backs_off_more_with_each_consecutive_failure() -> None:
+    """A sync that raises RetryLater comes back after the queue's back-off, which grows with
+    each failure in a row (a refused claim must not be retried in a hot loop)."""
+    from kubelite.client.workqueue import RetryLater, process
+
+    queue = WorkQueue(base_delay=0.02)
+    times: list[float] = []
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    async def sync(key: str) -> None:
+        times.append(loop.time())
+        if len(times) < 4:
+            raise RetryLater("not yet")
+        done.set()
+
+    worker = asyncio.create_task(process(queue, sync, what="test"))
+    queue.add("claim")
+    await asyncio.wait_for(done.wait(), 5)
+    worker.cancel()
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # 20 ms, 40 ms, 80 ms: each wait at least its back-off, and longer than the one before.
+    assert [round(g, 2) >= 0.02 * 2**i for i, g in enumerate(gaps)] == [True, True, True]
+    assert gaps[0] < gaps[1] < gaps[2]
+    assert queue._failures == {}  # the success reset the key's failures
