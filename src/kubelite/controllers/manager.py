@@ -16,11 +16,14 @@ from typing import Any
 
 from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
+from kubelite.controllers.cronjob import CronJobController
 from kubelite.controllers.garbagecollector import GarbageCollector
+from kubelite.controllers.job import JobController
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
+from kubelite.controllers.ttlafterfinished import TTLAfterFinishedController
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,9 @@ class ControllerManager:
             NamespaceController(client, self.informers),
             ServiceAccountsController(client, self.informers),
             ReplicaSetController(client, self.informers),
+            JobController(client, self.informers),
+            CronJobController(client, self.informers),
+            TTLAfterFinishedController(client, self.informers),
         ]
         ca = client.config.certificate_authority_data
         if ca:
