@@ -300,3 +300,107 @@ def test_bad_jobs_are_refused_with_field_errors(cluster: Cluster, namespace: str
     )
     assert result.returncode != 0
     assert "spec.completions: Invalid value: 5: field is immutable" in result.stderr
+
+
+def test_apply_a_job_that_lives_for_its_ttl(cluster: Cluster, namespace: str) -> None:
+    manifest = json.loads(job_manifest("brief", exit_code=0, run_seconds=0.5))
+    manifest["spec"]["ttlSecondsAfterFinished"] = 1
+    body = json.dumps(manifest)
+    first = cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=body)
+    assert first.stdout.strip() == "job.batch/brief created"
+    again = cluster.kubectl("apply", "-n", namespace, "-f", "-", stdin=body)
+    assert again.stdout.strip() == "job.batch/brief unchanged"
+    # Complete, then deleted by the TTL-after-finished controller, its pods with it.
+    wait_until(
+        lambda: (
+            cluster.kubectl("get", "job", "brief", "-n", namespace, check=False).returncode != 0
+        ),
+        "the job to be deleted after its TTL",
+        timeout=60,
+    )
+    wait_until(
+        lambda: not get_json(cluster, "pods", "-n", namespace, "-l", "job-name=brief")["items"],
+        "the job's pods to go with it",
+    )
+
+
+def test_deleting_a_running_job_takes_its_pods(cluster: Cluster, namespace: str) -> None:
+    manifest = json.loads(job_manifest("endless", exit_code=0, parallelism=2, completions=2))
+    del manifest["spec"]["template"]["metadata"]  # Its pods never exit.
+    cluster.kubectl("create", "-n", namespace, "-f", "-", stdin=json.dumps(manifest))
+
+    def running() -> int | None:
+        pods = get_json(cluster, "pods", "-n", namespace, "-l", "job-name=endless")["items"]
+        count = sum(1 for p in pods if p["status"].get("phase") == "Running")
+        return count if count == 2 else None
+
+    wait_until(running, "two running pods")
+    assert get_json(cluster, "job", "endless", "-n", namespace)["status"]["ready"] == 2
+    cluster.kubectl("delete", "job", "endless", "-n", namespace)
+    # The tracking finalizer must not keep the pods once their Job is gone.
+    wait_until(
+        lambda: not get_json(cluster, "pods", "-n", namespace, "-l", "job-name=endless")["items"],
+        "the job's pods to be deleted",
+    )
+
+
+def test_suspending_a_job_deletes_its_pods_and_resuming_restarts_them(
+    cluster: Cluster, namespace: str
+) -> None:
+    manifest = json.loads(job_manifest("paused", exit_code=0))
+    del manifest["spec"]["template"]["metadata"]
+    cluster.kubectl("create", "-n", namespace, "-f", "-", stdin=json.dumps(manifest))
+    wait_until(
+        lambda: get_json(cluster, "job", "paused", "-n", namespace)["status"].get("active"),
+        "a running pod",
+    )
+    cluster.kubectl(
+        "patch", "job", "paused", "-n", namespace, "--type=merge", "-p", '{"spec":{"suspend":true}}'
+    )
+    cluster.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=suspended",
+        "job/paused",
+        "--timeout=30s",
+        timeout=40,
+    )
+    wait_until(
+        lambda: (
+            not get_json(cluster, "job", "paused", "-n", namespace)["status"].get("active")
+            and not [
+                p
+                for p in get_json(cluster, "pods", "-n", namespace, "-l", "job-name=paused")[
+                    "items"
+                ]
+                if p["status"].get("phase") in ("Pending", "Running")
+            ]
+        ),
+        "no active pod while suspended",
+    )
+    row = cluster.kubectl("get", "job", "paused", "-n", namespace).stdout.splitlines()[1]
+    assert row.split()[1] == "Suspended"
+    cluster.kubectl(
+        "patch",
+        "job",
+        "paused",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"suspend":false}}',
+    )
+    cluster.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=suspended=false",
+        "job/paused",
+        "--timeout=30s",
+        timeout=40,
+    )
+    wait_until(
+        lambda: get_json(cluster, "job", "paused", "-n", namespace)["status"].get("active"),
+        "a running pod again",
+    )
