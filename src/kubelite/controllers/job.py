@@ -678,18 +678,21 @@ class JobController:
             if ctx.decisions[_uid(pod)].counts:
                 pending_failed.append(_uid(pod))
             release.append(pod)
-        recorded = {*pending_succeeded, *pending_failed}
+        # Every finished pod still holding the finalizer lets go of it once this status is
+        # written: those recorded earlier whose removal failed then, an Indexed Job's pods
+        # for an index already done or out of range, as well as the new ones.
         removed = self._finalizers_removed.get(ctx.key, set())
         releasing = {_uid(p) for p in release}
         for pod in ctx.pods:
             uid = _uid(pod)
+            finished = job_pods.is_succeeded(pod) or job_pods.is_failed(pod, job)
             if (
-                uid in recorded
+                finished
                 and uid not in releasing
                 and job_pods.has_tracking_finalizer(pod)
                 and uid not in removed
             ):
-                release.append(pod)  # Recorded earlier; its finalizer removal failed then.
+                release.append(pod)
         status["uncountedTerminatedPods"] = _uncounted(pending_succeeded, pending_failed)
         if indexed:
             _set_text(status, "completedIndexes", jobindexes.format(ctx.succeeded_indexes))

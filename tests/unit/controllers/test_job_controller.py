@@ -415,3 +415,28 @@ async def test_pods_of_a_deleted_job_lose_their_finalizer(api: FakeAPI, h: Harne
     assert f"orphan-pod:ns/{pod['metadata']['name']}" in queued
     await h.controller.sync(f"orphan-pod:ns/{pod['metadata']['name']}")
     assert "finalizers" not in api.find("pods", pod["metadata"]["name"])["metadata"]
+
+
+async def test_a_second_pod_for_a_done_index_is_released_uncounted(
+    api: FakeAPI, h: Harness
+) -> None:
+    new_job(api, completions=2, parallelism=1, completionMode="Indexed")
+    await h.sync()
+    (zero,) = api.pods()
+    # Another pod for index 0 (say, an adopted leftover) that succeeded too.
+    twin = {
+        **zero,
+        "metadata": {
+            **zero["metadata"],
+            "name": "twin",
+            "uid": "twin-uid",
+            "finalizers": [TRACKING],
+        },
+    }
+    api.add("pods", twin)
+    api.finish(zero)
+    api.finish(twin)
+    await h.sync()
+    assert job_status(api)["completedIndexes"] == "0"
+    assert job_status(api)["succeeded"] == 1
+    assert "finalizers" not in api.find("pods", "twin")["metadata"]
