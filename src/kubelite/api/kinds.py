@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubelite.api.strategies import apps, coordination, core, events, pods
+from kubelite.api.strategies import apps, batch, coordination, core, events, pods
 from kubelite.api.strategy import Strategy
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -271,6 +271,29 @@ RESOURCES: tuple[ResourceType, ...] = (
         short_names=("ds",),
         categories=("all",),
         subresources=(Subresource("status", "DaemonSet", _STATUS_GPU),),
+    ),
+    ResourceType(
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        "cronjob",
+        True,
+        batch.CronJobStrategy(),
+        short_names=("cj",),
+        categories=("all",),
+        subresources=(Subresource("status", "CronJob", _STATUS_GPU),),
+    ),
+    ResourceType(
+        "batch",
+        "v1",
+        "Job",
+        "jobs",
+        "job",
+        True,
+        batch.JobStrategy(),
+        categories=("all",),
+        subresources=(Subresource("status", "Job", _STATUS_GPU),),
     ),
     ResourceType(
         "apps",

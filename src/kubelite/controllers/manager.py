@@ -16,8 +16,10 @@ from typing import Any
 
 from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
+from kubelite.controllers.cronjob import CronJobController
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.garbagecollector import GarbageCollector
+from kubelite.controllers.job import JobController
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.nodelifecycle import NodeLifecycleController
 from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig
@@ -27,6 +29,7 @@ from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
 from kubelite.controllers.statefulset import StatefulSetController
 from kubelite.controllers.tainteviction import TaintEvictionController
+from kubelite.controllers.ttlafterfinished import TTLAfterFinishedController
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,9 @@ class ControllerManager:
             StatefulSetController(client, self.informers),
             NodeLifecycleController(client, self.informers, node_lifecycle),
             TaintEvictionController(client, self.informers),
+            JobController(client, self.informers),
+            CronJobController(client, self.informers),
+            TTLAfterFinishedController(client, self.informers),
         ]
         ca = client.config.certificate_authority_data
         if ca:

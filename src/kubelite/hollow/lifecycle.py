@@ -16,6 +16,9 @@ controller does:
   picks up the pods of an earlier run from the informer's first list; only its Ready condition
   is written again when a readiness gate it waits on changes (the kubelet's status manager
   does the same);
+- a running pod asked to finish (`finishing`: an exit code by annotation, for tests) is looked
+  at again when its containers are due to exit, and then gets the status of exited containers:
+  phase Succeeded or Failed, or a restart, as its restartPolicy says;
 - a pod that is gone gives its address back.
 
 Sync is level-triggered and idempotent, so a lost event or a failed write only delays a pod.
@@ -24,6 +27,7 @@ Sync is level-triggered and idempotent, so a lost event or a failed write only d
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +36,7 @@ from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import Informer, key_of
 from kubelite.client.workqueue import WorkQueue, process
+from kubelite.hollow import finishing
 from kubelite.hollow import pods as shapes
 from kubelite.hollow.nodes import HollowNode, rfc3339
 from kubelite.hollow.timing import Clock, SystemClock
@@ -86,18 +91,25 @@ class PodLifecycle:
         kept_md["uid"] = md.get("uid")
         if md.get("deletionTimestamp"):
             kept_md["deletionTimestamp"] = md["deletionTimestamp"]
+        if md.get("finalizers"):
+            kept_md["finalizers"] = md["finalizers"]
         status = pod.get("status") or {}
         kept_spec = {k: spec[k] for k in _SPEC_FIELDS if k in spec}
+        kept_status = {k: status[k] for k in _STATUS_FIELDS if k in status}
+        annotations = md.get("annotations") or {}
+        asked = {k: annotations[k] for k in finishing.ANNOTATIONS if k in annotations}
+        if asked:
+            # A pod that is to finish (tests only): what deciding when and how needs.
+            kept_md["annotations"] = asked
+            kept_spec["restartPolicy"] = spec.get("restartPolicy")
+            if "containerStatuses" in status:
+                kept_status["containerStatuses"] = status["containerStatuses"]
         for kind in ("containers", "initContainers"):
             if kind in kept_spec:
                 kept_spec[kind] = [
                     {k: c[k] for k in _CONTAINER_FIELDS if k in c} for c in kept_spec[kind]
                 ]
-        return {
-            "metadata": kept_md,
-            "spec": kept_spec,
-            "status": {k: status[k] for k in _STATUS_FIELDS if k in status},
-        }
+        return {"metadata": kept_md, "spec": kept_spec, "status": kept_status}
 
     def _on_event(self, event_type: str, pod: Obj) -> None:
         key = key_of(pod)
@@ -116,30 +128,60 @@ class PodLifecycle:
             self.queue.shut_down()
             await self.informer.stop()
 
-    async def sync(self, key: str) -> None:
-        """Bring one pod where a kubelet would bring it."""
+    async def sync(self, key: str) -> float | None:
+        """Bring one pod where a kubelet would bring it; seconds until it is due again."""
         pod = self.informer.get(key)
         node = self.nodes.get(pod["spec"].get("nodeName") or "") if pod is not None else None
         if pod is None or node is None:
             self._release(key)
-            return
+            return None
         md = pod["metadata"]
         held = self._holders.get(key)
         if held is not None and held[1] != md.get("uid"):
             self._release(key)  # a new pod under an old name
         if md.get("deletionTimestamp"):
+            if md.get("finalizers") and not shapes.is_terminal(pod):
+                await self._end(pod, finishing.KILLED_EXIT_CODE, final=True)
             await self._confirm_deletion(pod)
-            return
+            return None
         if shapes.is_terminal(pod):
-            return
+            return None
         if not shapes.is_running(pod):
             await self._start(key, node, pod)
-            return
+            return None
         self._remember(key, node, pod)
         if shapes.needs_status(pod):
             await self._write_status(
                 pod, {"conditions": shapes.running_conditions(pod, self._now())}
             )
+            return None
+        return await self._finish_if_due(pod)
+
+    async def _finish_if_due(self, pod: Obj) -> float | None:
+        """Exit the containers of a pod asked to finish, once they have run long enough."""
+        now = dt.datetime.fromtimestamp(self.clock.time(), dt.UTC)
+        left = finishing.seconds_left(pod, now)
+        code = finishing.exit_code(pod)
+        if left is None or code is None:
+            return None
+        if left > 0:
+            return left
+        await self._end(pod, code)
+        return None
+
+    async def _end(self, pod: Obj, code: int, *, final: bool = False) -> None:
+        """Write the status of the pod's containers exiting with `code` (read whole first:
+        the cache keeps little of a pod)."""
+        md = pod["metadata"]
+        try:
+            full = await self.client.get(PODS, md["name"], namespace=md["namespace"])
+        except APINotFoundError:
+            return
+        if full["metadata"].get("uid") != md.get("uid") or shapes.is_terminal(full):
+            return
+        await self._write_status(
+            full, finishing.exited_status(full, code, self._now(), final=final)
+        )
 
     def _remember(self, key: str, node: HollowNode, pod: Obj) -> None:
         """Keep the address a running pod has, so that no other pod gets it."""

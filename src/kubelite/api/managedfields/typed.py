@@ -48,6 +48,7 @@ _VALUE_STRUCT_FIELDS: dict[str, frozenset[str]] = {
     "io.k8s.api.apps.v1.DeploymentSpec": frozenset({"strategy", "template"}),
     "io.k8s.api.apps.v1.ReplicaSetSpec": frozenset({"template"}),
     "io.k8s.api.apps.v1.StatefulSetSpec": frozenset({"template", "updateStrategy"}),
+    "io.k8s.api.batch.v1.CronJobSpec": frozenset({"jobTemplate"}),
     "io.k8s.api.batch.v1.JobSpec": frozenset({"template"}),
     "io.k8s.api.core.v1.Container": frozenset({"resources"}),
     "io.k8s.api.core.v1.EphemeralContainer": frozenset({"resources"}),

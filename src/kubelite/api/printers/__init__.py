@@ -111,4 +111,12 @@ def printer_for(group: str, kind: str) -> Printer:
 
 # The modules register their printers when imported. They import the names above from this
 # package, so they come last, once those names exist.
-from kubelite.api.printers import apps, coordination, core, events, pods, storage  # noqa: E402, F401
+from kubelite.api.printers import (  # noqa: E402, F401
+    apps,
+    batch,
+    coordination,
+    core,
+    events,
+    pods,
+    storage,
+)

@@ -1,0 +1,100 @@
+"""Strategies of batch/v1 Jobs and CronJobs (`pkg/registry/batch/{job,cronjob}/strategy.go`).
+
+A Job created without `manualSelector: true` gets a selector the API server makes unique to it:
+`batch.kubernetes.io/controller-uid=<uid>`, with that label, `batch.kubernetes.io/job-name` and
+their legacy unprefixed twins added to the pod template (a label the user already set is kept,
+and validation then says whether it conflicts). A Job without labels of its own shows the
+template's, as a Job read back from Kubernetes' storage does.
+
+batch/v1 Jobs orphan their pods when a DELETE names no propagation policy (kept for backward
+compatibility; kubectl always names one, background). CronJobs cascade to their Jobs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubelite.api import meta, propagation
+from kubelite.api.defaulting import batch as defaults
+from kubelite.api.errors import FieldError
+from kubelite.api.strategy import Strategy
+from kubelite.api.validation import batch as validation
+
+Obj = dict[str, Any]
+
+
+def generate_selector(job: Obj) -> None:
+    """generateSelector: unique labels on the template, and a selector of the uid label."""
+    md = meta.metadata(job)
+    uid, name = md.get("uid") or "", md.get("name") or ""
+    spec = job.setdefault("spec", {})
+    template = spec.get("template")
+    if not isinstance(template, dict):
+        template = spec["template"] = {}
+    template_md = template.get("metadata")
+    if not isinstance(template_md, dict):
+        template_md = template["metadata"] = {}
+    labels = template_md.get("labels")
+    if not isinstance(labels, dict):
+        labels = template_md["labels"] = {}
+    for key in (validation.LEGACY_JOB_NAME, validation.JOB_NAME):
+        labels.setdefault(key, name)
+    for key in (validation.LEGACY_CONTROLLER_UID, validation.CONTROLLER_UID):
+        labels.setdefault(key, uid)
+    selector = spec.get("selector")
+    if not isinstance(selector, dict):
+        selector = spec["selector"] = {}
+    match = selector.get("matchLabels")
+    if not isinstance(match, dict):
+        match = selector["matchLabels"] = {}
+    match.setdefault(validation.CONTROLLER_UID, uid)
+
+
+class JobStrategy(Strategy):
+    tracks_generation = True
+    has_status_subresource = True
+    garbage_collection_policy = propagation.ORPHAN_DEPENDENTS
+
+    def default(self, obj: Obj) -> None:
+        defaults.default_job(obj)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        if meta.get_path(obj, "spec", "manualSelector") is not True:
+            generate_selector(obj)
+        defaults.copy_template_labels(obj)
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return super().validate(obj) + validation.validate_job(obj)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        # Jobs made before the prefixed labels existed are not held to them.
+        old_labels = meta.get_path(old, "spec", "template", "metadata", "labels", default={}) or {}
+        prefixed = validation.JOB_NAME in old_labels and validation.CONTROLLER_UID in old_labels
+        return (
+            super().validate_update(new, old)
+            + validation.validate_job(new, require_prefixed_labels=prefixed)
+            + validation.validate_job_update(new, old)
+        )
+
+    def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return super().validate_status_update(new, old) + validation.validate_job_status(new)
+
+
+class CronJobStrategy(Strategy):
+    tracks_generation = True
+    has_status_subresource = True
+    garbage_collection_policy = propagation.DELETE_DEPENDENTS
+
+    def default(self, obj: Obj) -> None:
+        defaults.default_cron_job(obj)
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return super().validate(obj) + validation.validate_cron_job(obj)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        old_spec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
+        new_spec = new.get("spec") if isinstance(new.get("spec"), dict) else {}
+        return super().validate_update(new, old) + validation.validate_cron_job_spec(
+            new_spec, old_spec
+        )
