@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from cluster import Cluster, wait_for
 from test_cli import both, masked
 from tests.examples import COMPANIONS
@@ -359,9 +358,7 @@ def test_a_daemon_set(cluster: Cluster, namespace: str):
     assert "\nNumber of Nodes Misscheduled: 0\n" in ours
 
 
-def test_a_replication_controller_once_served(cluster: Cluster, namespace: str):
-    if not served(cluster, "v1", "replicationcontrollers"):
-        pytest.skip("this server does not serve ReplicationControllers yet")
+def test_a_replication_controller(cluster: Cluster, namespace: str):
     controller = {
         "apiVersion": "v1",
         "kind": "ReplicationController",
@@ -380,3 +377,52 @@ def test_a_replication_controller_once_served(cluster: Cluster, namespace: str):
     ours = describe_alike(cluster, "rc", "rc", "-n", namespace)
     assert "Selector:     app=rc\n" in ours
     assert "Pods Status:  0 Running / 2 Waiting / 0 Succeeded / 0 Failed\n" in ours
+
+
+# --- batch -------------------------------------------------------------------------------------
+
+
+def test_a_job_and_a_cron_job(cluster: Cluster, namespace: str):
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "work"},
+        "spec": {
+            "completions": 4,
+            "parallelism": 2,
+            "backoffLimit": 3,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "c", "image": "busybox", "command": ["true"]}],
+                }
+            },
+        },
+    }
+    apply(cluster, namespace, job)
+
+    def job_settled() -> bool:
+        live = get(cluster, namespace, "job", "work")
+        pods = controlled(get(cluster, namespace, "pods")["items"], live)
+        made = event_count(cluster, namespace, live, "SuccessfulCreate")
+        return (live.get("status") or {}).get("active") == len(pods) == made == 2
+
+    wait_for("the job's two pods", job_settled)
+    ours = describe_alike(cluster, "job", "work", "-n", namespace)
+    assert "Parallelism:      2\nCompletions:      4\n" in ours
+    assert "Pods Statuses:    2 Active (0 Ready) / 0 Succeeded / 0 Failed\n" in ours
+    cron_job = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "yearly"},
+        "spec": {
+            "schedule": "@yearly",
+            "timeZone": "Europe/Berlin",
+            "jobTemplate": {"spec": {"template": job["spec"]["template"]}},
+        },
+    }
+    apply(cluster, namespace, cron_job)
+    ours = describe_alike(cluster, "cronjob", "yearly", "-n", namespace)
+    assert "Schedule:                      @yearly\n" in ours
+    # These follow the pod template, whose lines set no alignment for them.
+    assert "Last Schedule Time:  <unset>\nActive Jobs:         <none>\n" in ours
