@@ -67,7 +67,11 @@ async def test_discovery_knows_scope_kinds_and_categories(client: APIClient):
     assert not nodes.namespaced and nodes.kind == "Node"
     deployment = await client.resource_for_kind("apps/v1", "Deployment")
     assert deployment.plural == "deployments" and "patch" in deployment.verbs
-    assert [r.plural for r in await client.resources_in_category("all")][:2] == ["pods", "services"]
+    assert [r.plural for r in await client.resources_in_category("all")][:3] == [
+        "pods",
+        "replicationcontrollers",
+        "services",
+    ]
     with pytest.raises(UnknownResourceError, match='doesn\'t have a resource type "nope"'):
         await client.resource_for("nope")
     with pytest.raises(UnknownResourceError, match='no matches for kind "Foo" in version "v1"'):
