@@ -19,11 +19,17 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
+from kubelite.controllers.podgc import (
+    GC_CHECK_PERIOD,
+    QUARANTINE_TIME,
+    TERMINATED_POD_GC_THRESHOLD,
+    PodGCSettings,
+)
 
 PARENT_PID_ENV = "KUBELITE_PARENT_PID"
 log = logging.getLogger("kubelite.control-plane")
@@ -35,6 +41,7 @@ class ControlPlaneFlags:
     kubeconfig: str | None
     context: str | None
     disable_scheduler: bool
+    pod_gc: PodGCSettings = field(default_factory=PodGCSettings)
 
 
 def _env(name: str, default: str) -> str:
@@ -50,10 +57,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
         help="run the controllers only",
     )
+    parser.add_argument(
+        "--terminated-pod-gc-threshold",
+        type=int,
+        default=int(_env("TERMINATED_POD_GC_THRESHOLD", str(TERMINATED_POD_GC_THRESHOLD))),
+        help="terminated pods kept before the pod garbage collector deletes the oldest; "
+        "0 or less keeps them all (default %(default)s)",
+    )
+    # How often the pod garbage collector looks, and how long a missing node is quarantined,
+    # are Kubernetes constants; tests shorten them (as its NewPodGCInternal does).
+    parser.add_argument(
+        "--pod-gc-period",
+        type=float,
+        default=float(_env("POD_GC_PERIOD", str(GC_CHECK_PERIOD))),
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--pod-gc-quarantine",
+        type=float,
+        default=float(_env("POD_GC_QUARANTINE", str(QUARANTINE_TIME))),
+        help=argparse.SUPPRESS,
+    )
 
 
 def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
-    return ControlPlaneFlags(args.kubeconfig, args.context, args.disable_scheduler)
+    return ControlPlaneFlags(
+        args.kubeconfig,
+        args.context,
+        args.disable_scheduler,
+        PodGCSettings(
+            terminated_pod_threshold=args.terminated_pod_gc_threshold,
+            period=args.pod_gc_period,
+            quarantine=args.pod_gc_quarantine,
+        ),
+    )
 
 
 def die_with_parent() -> None:
@@ -77,7 +114,9 @@ async def serve(flags: ControlPlaneFlags) -> None:
     config = load_config(kubeconfig=flags.kubeconfig, context=flags.context)
     # One list+watch per resource for the whole process: the controllers and the scheduler
     # share the manager's informers (the controllers ask first: they want full objects).
-    controllers = ControllerManager(APIClient(config, user_agent="kubelite-controller-manager"))
+    controllers = ControllerManager(
+        APIClient(config, user_agent="kubelite-controller-manager"), pod_gc=flags.pod_gc
+    )
     tasks: list[asyncio.Task[None]] = []
     scheduler_client = None
     scheduler = None

@@ -17,8 +17,10 @@ from typing import Any
 from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.deployment import DeploymentController
+from kubelite.controllers.disruption import DisruptionController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.namespace import NamespaceController
+from kubelite.controllers.podgc import PodGCController, PodGCSettings
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.replicationcontroller import ReplicationControllerController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
@@ -28,7 +30,13 @@ log = logging.getLogger(__name__)
 
 
 class ControllerManager:
-    def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
+    def __init__(
+        self,
+        client: APIClient,
+        informers: SharedInformerFactory | None = None,
+        *,
+        pod_gc: PodGCSettings | None = None,
+    ) -> None:
         self.client = client
         self.informers = informers or SharedInformerFactory(client)
         self.controllers: list[Any] = [
@@ -37,6 +45,8 @@ class ControllerManager:
             ReplicaSetController(client, self.informers),
             DeploymentController(client, self.informers),
             ReplicationControllerController(client, self.informers),
+            DisruptionController(client, self.informers),
+            PodGCController(client, self.informers, pod_gc),
         ]
         ca = client.config.certificate_authority_data
         if ca:

@@ -111,4 +111,4 @@ def printer_for(group: str, kind: str) -> Printer:
 
 # The modules register their printers when imported. They import the names above from this
 # package, so they come last, once those names exist.
-from kubelite.api.printers import apps, coordination, core, events, pods  # noqa: E402, F401
+from kubelite.api.printers import apps, coordination, core, events, pods, policy  # noqa: E402, F401
