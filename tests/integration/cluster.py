@@ -55,6 +55,8 @@ class Cluster:
     extra_args: list[str] = field(default_factory=list)
     # Whether the server runs its kubelet (real containers, root only); off for API tests.
     agent: bool = False
+    # Environment variables for the server and the processes it starts (KUBELITE_* settings).
+    server_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[str] | None = None
     url: str = ""
     log_path: Path | None = None
@@ -84,6 +86,7 @@ class Cluster:
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
+            env={**os.environ, **self.server_env},
         )
         deadline = time.monotonic() + START_TIMEOUT
         assert self.process.stdout is not None
