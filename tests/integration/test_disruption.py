@@ -25,11 +25,13 @@ VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """The module's server, with its scheduler, and a pod garbage collector in a hurry."""
+    """The module's server, with its scheduler, and a pod garbage collector in a hurry that
+    keeps two terminated pods."""
     base = tmp_path_factory.mktemp("cluster")
     c = Cluster(
         base / "data",
         base / "cache",
+        extra_args=["--terminated-pod-gc-threshold", "2"],
         server_env={
             "KUBELITE_CONTROL_PLANE_POD_GC_PERIOD": "1",
             "KUBELITE_CONTROL_PLANE_POD_GC_QUARANTINE": "2",
@@ -300,3 +302,35 @@ def test_pods_of_a_deleted_node_are_marked_failed_and_garbage_collected(
             "DeletionByPodGC",
             "PodGC: node no longer exists",
         )
+
+
+def test_terminated_pods_beyond_the_threshold_are_collected_oldest_first(
+    cluster: Cluster, namespace: str
+) -> None:
+    names = ["done-a", "done-b", "done-c", "done-d"]
+    for name in names:
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name},
+            # No scheduler by this name: the pods stay where the test puts them.
+            "spec": {
+                "schedulerName": "nobody",
+                "containers": [{"name": "c", "image": "registry.local/app:1"}],
+            },
+        }
+        apply(cluster, namespace, body)
+    for name in names:
+        pod = get(cluster, "pod", name, "-n", namespace)
+        pod["status"]["phase"] = "Succeeded"
+        code, answer, _ = cluster.request(
+            "PUT", f"/api/v1/namespaces/{namespace}/pods/{name}/status", pod
+        )
+        assert code == 200, answer
+
+    def left() -> list[str] | None:
+        pods = sorted(p["metadata"]["name"] for p in get(cluster, "pods", "-n", namespace)["items"])
+        return pods if len(pods) == 2 else None
+
+    # The server's --terminated-pod-gc-threshold 2 keeps the two newest (names break ties).
+    assert wait_for("two terminated pods left", left, WAIT) == ["done-c", "done-d"]
