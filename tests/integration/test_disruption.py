@@ -334,3 +334,99 @@ def test_terminated_pods_beyond_the_threshold_are_collected_oldest_first(
 
     # The server's --terminated-pod-gc-threshold 2 keeps the two newest (names break ties).
     assert wait_for("two terminated pods left", left, WAIT) == ["done-c", "done-d"]
+
+
+def test_drain_refuses_unmanaged_pods_without_force_and_skips_daemon_set_pods(
+    cluster: Cluster, namespace: str
+) -> None:
+    prefix = f"{namespace}-n"
+    node = f"{prefix}0"
+    with hollow_nodes(
+        cluster, "--count", "1", "--name-prefix", prefix, "--label", f"test={namespace}"
+    ):
+        daemon_set = {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "agent"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "agent"}},
+                "template": {
+                    "metadata": {"labels": {"app": "agent"}},
+                    "spec": {"containers": [{"name": "a", "image": "registry.local/app:1"}]},
+                },
+            },
+        }
+        apply(cluster, namespace, daemon_set)
+        uid = get(cluster, "daemonset", "agent", "-n", namespace)["metadata"]["uid"]
+        container = {"name": "c", "image": "registry.local/app:1"}
+        daemon_pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": "agent-x",
+                "labels": {"app": "agent"},
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "DaemonSet",
+                        "name": "agent",
+                        "uid": uid,
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": {"nodeName": node, "containers": [container]},
+        }
+        lonely = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "lonely"},
+            "spec": {
+                "nodeName": node,
+                "containers": [{**container, "volumeMounts": [{"name": "s", "mountPath": "/s"}]}],
+                "volumes": [{"name": "s", "emptyDir": {}}],
+            },
+        }
+        apply(cluster, namespace, daemon_pod, lonely)
+        cluster.kubectl(
+            "wait", "-n", namespace, "--for=condition=Ready", "pod/agent-x", "pod/lonely"
+        )
+
+        refused = cluster.kubectl("drain", node, "--timeout=20s", check=False)
+        assert refused.returncode != 0
+        assert (
+            f"cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): "
+            f"{namespace}/agent-x" in refused.stderr
+        ), refused.stderr
+        assert (
+            f"cannot delete Pods with local storage (use --delete-emptydir-data to override): "
+            f"{namespace}/lonely" in refused.stderr
+        )
+        refused = cluster.kubectl(
+            "drain",
+            node,
+            "--ignore-daemonsets",
+            "--delete-emptydir-data",
+            "--timeout=20s",
+            check=False,
+        )
+        assert refused.returncode != 0
+        assert (
+            f"cannot delete Pods that declare no controller (use --force to override): "
+            f"{namespace}/lonely" in refused.stderr
+        ), refused.stderr
+        assert len(get(cluster, "pods", "-n", namespace)["items"]) == 2
+
+        drained = cluster.kubectl(
+            "drain",
+            node,
+            "--force",
+            "--ignore-daemonsets",
+            "--delete-emptydir-data",
+            "--timeout=30s",
+        )
+        assert f"Warning: ignoring DaemonSet-managed Pods: {namespace}/agent-x" in drained.stderr
+        assert "pod/lonely evicted" in drained.stdout
+        names = [p["metadata"]["name"] for p in get(cluster, "pods", "-n", namespace)["items"]]
+        assert names == ["agent-x"]
+        cluster.kubectl("uncordon", node)

@@ -7,6 +7,7 @@ statuses written through /status as the disruption controller would write them.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -351,3 +352,17 @@ async def test_a_stale_resource_version_precondition_is_a_conflict(api: Api) -> 
     code, answer = await evict(api, "p", preconditions={"resourceVersion": stale})
     assert code == 409
     assert "the ResourceVersion in the precondition" in answer["message"]
+
+
+async def test_concurrent_evictions_never_take_more_than_the_budget_allows(api: Api) -> None:
+    names = [f"p{i}" for i in range(4)]
+    for name in names:
+        await running_pod(api, name)
+    await budget(api, disruptionsAllowed=2, currentHealthy=4, desiredHealthy=2)
+    answers = await asyncio.gather(*(evict(api, name) for name in names))
+    codes = sorted(code for code, _ in answers)
+    assert codes == [201, 201, 429, 429]
+    _, stored = await api.json("GET", f"{PDBS}/budget")
+    assert stored["status"]["disruptionsAllowed"] == 0
+    evicted = {name for name, (code, _) in zip(names, answers, strict=True) if code == 201}
+    assert set(stored["status"]["disruptedPods"]) == evicted
