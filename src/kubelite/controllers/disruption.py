@@ -127,7 +127,8 @@ class DisruptionController:
         return found[0]
 
     def _event(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
-        """Record an Event without waiting for it."""
+        """Record an Event without waiting for it, from a handler (which cannot wait). Events
+        of a sync are awaited instead, so that a repeated one finds its first and counts."""
         task = asyncio.create_task(self.recorder.event(obj, event_type, reason, message))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -185,13 +186,13 @@ class DisruptionController:
     async def _try_sync(self, pdb: Obj) -> float | None:
         pods = self._pods_of(pdb)
         if not pods:
-            self._event(pdb, NORMAL, "NoPods", "No matching pods found")
+            await self.recorder.event(pdb, NORMAL, "NoPods", "No matching pods found")
         spec = pdb.get("spec") or {}
         expected_scale = 0
         if arithmetic.needs_scale(spec):
             expected_scale, unmanaged = await self._expected_scale(pdb, pods)
             if unmanaged:
-                self._event(
+                await self.recorder.event(
                     pdb,
                     WARNING,
                     "UnmanagedPods",
@@ -204,13 +205,13 @@ class DisruptionController:
         try:
             expected, desired = arithmetic.budget_numbers(spec, len(pods), expected_scale)
         except pdbs.IntOrPercentError as e:
-            self._calculation_failed(pdb, str(e))
+            await self._calculation_failed(pdb, str(e))
             raise SyncError(str(e)) from e
         now = meta.now()
         recorded = meta.get_path(pdb, "status", "disruptedPods")
         disrupted, recheck, overdue = arithmetic.build_disrupted_pods(pods, recorded, now)
         for pod in overdue:
-            self._event(
+            await self.recorder.event(
                 typed(pod, PODS),
                 WARNING,
                 "NotDeleted",
@@ -233,8 +234,8 @@ class DisruptionController:
             return None
         return max((recheck - now).total_seconds(), 0.0)
 
-    def _calculation_failed(self, pdb: Obj, message: str) -> None:
-        self._event(
+    async def _calculation_failed(self, pdb: Obj, message: str) -> None:
+        await self.recorder.event(
             pdb,
             WARNING,
             "CalculateExpectedPodCountFailed",
@@ -256,11 +257,11 @@ class DisruptionController:
             try:
                 found = await self._controller_scale(ref, meta.namespace_of(pod))
             except SyncError as e:
-                self._calculation_failed(pdb, str(e))
+                await self._calculation_failed(pdb, str(e))
                 raise
             if found is None:
                 message = f'found no controllers for pod "{meta.name_of(pod)}"'
-                self._calculation_failed(pdb, message)
+                await self._calculation_failed(pdb, message)
                 raise SyncError(message)
             scales[found[0]] = found[1]
         return sum(scales.values()), unmanaged
