@@ -366,3 +366,21 @@ async def test_concurrent_evictions_never_take_more_than_the_budget_allows(api: 
     assert stored["status"]["disruptionsAllowed"] == 0
     evicted = {name for name, (code, _) in zip(names, answers, strict=True) if code == 201}
     assert set(stored["status"]["disruptedPods"]) == evicted
+
+
+async def test_a_budget_with_both_numbers_is_refused_with_a_422(api: Api) -> None:
+    body = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "both"},
+        "spec": {"minAvailable": 1, "maxUnavailable": "10%", "selector": {}},
+    }
+    code, answer = await api.json("POST", PDBS, body=body)
+    assert code == 422
+    assert (answer["reason"], answer["details"]["group"], answer["details"]["kind"]) == (
+        "Invalid",
+        "policy",
+        "PodDisruptionBudget",
+    )
+    assert answer["message"].startswith('PodDisruptionBudget.policy "both" is invalid: spec: ')
+    assert answer["message"].endswith("minAvailable and maxUnavailable cannot be both set")

@@ -9,6 +9,7 @@ Events) the controller makes. The whole loop against a real server, with evictio
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 from kubelite.api import meta
@@ -212,3 +213,39 @@ async def test_an_up_to_date_status_is_not_written() -> None:
     client.writes.clear()
     await dc.sync("default/web")
     assert client.writes == []
+
+
+def marked(name: str, seconds_ago: float, reason: str = "EvictionByEvictionAPI") -> Obj:
+    obj = pod(name, None)
+    when = meta.now() - dt.timedelta(seconds=seconds_ago)
+    obj["status"]["conditions"].append(
+        {
+            "type": "DisruptionTarget",
+            "status": "True",
+            "lastTransitionTime": meta.format_time(when),
+            "reason": reason,
+            "message": "Eviction API: evicting",
+        }
+    )
+    return obj
+
+
+async def test_a_stale_disruption_target_on_a_pod_still_running_is_set_false() -> None:
+    client = FakeClient()
+    dc = controller(client)
+    cache(
+        dc.pods,
+        marked("stale", 180),
+        marked("recent", 30),
+        marked("kubelet", 600, "TerminationByKubelet"),
+    )
+    assert await dc.sync_stale_pod("default/kubelet") is None
+    wait = await dc.sync_stale_pod("default/recent")
+    assert wait is not None and 80 < wait <= 90
+    assert client.writes == []
+    assert await dc.sync_stale_pod("default/stale") is None
+    ((where, body),) = client.writes
+    assert where == "pods/status"
+    target = next(c for c in body["status"]["conditions"] if c["type"] == "DisruptionTarget")
+    assert target["status"] == "False"
+    assert "reason" not in target
