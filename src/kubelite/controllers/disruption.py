@@ -269,27 +269,32 @@ class DisruptionController:
     async def _controller_scale(self, ref: Obj, namespace: str) -> tuple[str, int] | None:
         """(uid, replicas) of the workload a controller reference names: the pods' Deployment
         when their ReplicaSet has one, else the ReplicaSet, StatefulSet or
-        ReplicationController itself, else whatever serves a scale subresource."""
+        ReplicationController itself, as the informers hold them; else, as Kubernetes' last
+        finder does, whatever a live GET of its scale subresource says."""
+        found = self._cached_scale(ref, namespace)
+        if found is not None:
+            return found
+        return await self._scale_subresource(ref, namespace)
+
+    def _cached_scale(self, ref: Obj, namespace: str) -> tuple[str, int] | None:
         group = _group_of(ref)
         kind = ref.get("kind")
         name = ref.get("name", "")
         if kind == "ReplicationController" and group == "":
             return _scale_if_same(self.replication_controllers.get(f"{namespace}/{name}"), ref)
-        if kind == "ReplicaSet" and group in ("apps", "extensions"):
-            replica_set = self.replica_sets.get(f"{namespace}/{name}")
-            if _scale_if_same(replica_set, ref) is None:
-                return None
-            assert replica_set is not None
-            owner = podutil.controller_ref(replica_set)
-            if owner is None or owner.get("kind") != "Deployment":
-                return _scale_if_same(replica_set, ref)
-            if _group_of(owner) not in ("apps", "extensions"):
-                return None
-            deployment = self.deployments.get(f"{namespace}/{owner.get('name', '')}")
-            return _scale_if_same(deployment, owner)
         if kind == "StatefulSet" and group == "apps":
             return _scale_if_same(self.stateful_sets.get(f"{namespace}/{name}"), ref)
-        return await self._scale_subresource(ref, namespace)
+        if kind != "ReplicaSet" or group not in ("apps", "extensions"):
+            return None
+        replica_set = self.replica_sets.get(f"{namespace}/{name}")
+        if replica_set is None or _scale_if_same(replica_set, ref) is None:
+            return None
+        owner = podutil.controller_ref(replica_set)
+        if owner is None or owner.get("kind") != "Deployment":
+            return _scale_if_same(replica_set, ref)
+        if _group_of(owner) not in ("apps", "extensions"):
+            return None
+        return _scale_if_same(self.deployments.get(f"{namespace}/{owner.get('name', '')}"), owner)
 
     async def _scale_subresource(self, ref: Obj, namespace: str) -> tuple[str, int] | None:
         """getScaleController: any other kind, through its scale subresource."""

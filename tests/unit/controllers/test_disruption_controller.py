@@ -14,7 +14,7 @@ from typing import Any
 
 from kubelite.api import meta
 from kubelite.client.api import Resource
-from kubelite.client.errors import UnknownResourceError
+from kubelite.client.errors import APINotFoundError, UnknownResourceError
 from kubelite.client.informer import Informer, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.disruption import DisruptionController
@@ -41,7 +41,16 @@ class FakeClient:
         return {**body, "metadata": {"name": "e", "namespace": "default"}}
 
     async def resource_for_kind(self, api_version: str, kind: str) -> Resource:
+        if (api_version, kind) == ("apps/v1", "ReplicaSet"):
+            return Resource("apps", "v1", "replicasets", kind="ReplicaSet")
         raise UnknownResourceError(f'no matches for kind "{kind}" in version "{api_version}"')
+
+    async def get(self, resource: Resource, name: str, **_: Any) -> Obj:
+        raise APINotFoundError({"code": 404, "reason": "NotFound"})
+
+    async def request(self, method: str, path: str) -> Obj:
+        assert (method, path) == ("GET", "/apis/apps/v1")
+        return {"resources": [{"name": "replicasets/scale", "kind": "Scale"}]}
 
 
 def cache(informer: Informer, *objects: Obj) -> None:
