@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubelite.api.strategies import apps, batch, coordination, core, events, pods
+from kubelite.api.strategies import apps, batch, coordination, core, events, pods, policy
 from kubelite.api.strategy import Strategy
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -303,6 +303,17 @@ RESOURCES: tuple[ResourceType, ...] = (
         "controllerrevision",
         True,
         apps.ControllerRevisionStrategy(),
+    ),
+    ResourceType(
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        True,
+        policy.PodDisruptionBudgetStrategy(),
+        short_names=("pdb",),
+        subresources=(Subresource("status", "PodDisruptionBudget", _STATUS_GPU),),
     ),
     ResourceType(
         "coordination.k8s.io",

@@ -19,7 +19,14 @@ from aiohttp import web
 from kubelite.api import decoding, errors, meta, schema
 from kubelite.api.patch.json_patch import apply_json_patch
 from kubelite.api.patch.merge_patch import apply_merge_patch
-from kubelite.apiserver import options, patching, pod_proxy, responses, serviceaccount_token
+from kubelite.apiserver import (
+    eviction,
+    options,
+    patching,
+    pod_proxy,
+    responses,
+    serviceaccount_token,
+)
 from kubelite.apiserver.bodies import read_body
 
 if TYPE_CHECKING:
@@ -144,17 +151,27 @@ def _success(code: int) -> Obj:
 
 
 async def _evict(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
-    """POST pods/<name>/eviction: delete the pod as its eviction's DeleteOptions say.
-
-    Kubernetes first checks PodDisruptionBudgets; kubelite serves none yet, so every eviction
-    is allowed, as it is in a cluster without budgets.
-    """
-    eviction = await _decode_as(api, ctx, "policy", "v1", "Eviction")
+    """POST pods/<name>/eviction: delete the pod if its disruption budget allows (`eviction`)."""
+    body = await _decode_as(api, ctx, "policy", "v1", "Eviction")
     name = ctx.info.name
-    if meta.name_of(eviction) and meta.name_of(eviction) != name:
+    if meta.name_of(body) != name:
         raise errors.bad_request("name in URL does not match name in Eviction object")
-    opts = options.delete_options(ctx.query, eviction.get("deleteOptions"))
-    await ctx.store.delete(ctx.info.namespace, name, opts)
+    opts = options.delete_options(ctx.query, body.get("deleteOptions"))
+    budgets = api.registry.lookup("policy", "v1", "poddisruptionbudgets")
+    assert budgets is not None
+    budget_store = api.stores[budgets]
+    failure = await eviction.Eviction(
+        ctx.store,
+        budget_store,
+        ctx.info.namespace,
+        name,
+        opts,
+        on_budget_written=lambda new, old: patching.track_update(
+            budgets, old, new, eviction.STATUS_MANAGER, "status"
+        ),
+    ).run()
+    if failure is not None:
+        return responses.body(failure, status=failure["code"], warnings=ctx.warnings)
     return responses.body(_success(201), status=201, warnings=ctx.warnings)
 
 

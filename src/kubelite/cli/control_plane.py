@@ -25,7 +25,13 @@ from kubelite.cli import durations
 from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
-from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig
+from kubelite.controllers.nodelifecycle_config import (
+    GC_CHECK_PERIOD,
+    QUARANTINE_TIME,
+    TERMINATED_POD_GC_THRESHOLD,
+    NodeLifecycleConfig,
+    PodGCSettings,
+)
 
 PARENT_PID_ENV = "KUBELITE_PARENT_PID"
 # kube-controller-manager's --secure-port.
@@ -40,6 +46,7 @@ class ControlPlaneFlags:
     context: str | None
     disable_scheduler: bool
     node_lifecycle: NodeLifecycleConfig = field(default_factory=NodeLifecycleConfig)
+    pod_gc: PodGCSettings = field(default_factory=PodGCSettings)
     bind_address: str = "127.0.0.1"
     secure_port: int = DEFAULT_SECURE_PORT
 
@@ -112,6 +119,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=int(_env("LARGE_CLUSTER_SIZE_THRESHOLD", str(defaults.large_cluster_threshold))),
         help="zones above this many nodes keep evicting slowly when unhealthy (default 50)",
     )
+    parser.add_argument(
+        "--terminated-pod-gc-threshold",
+        type=int,
+        default=int(_env("TERMINATED_POD_GC_THRESHOLD", str(TERMINATED_POD_GC_THRESHOLD))),
+        help="terminated pods kept before the pod garbage collector deletes the oldest; "
+        "0 or less keeps them all (default %(default)s)",
+    )
+    # How often the pod garbage collector looks, and how long a missing node is quarantined,
+    # are Kubernetes constants; tests shorten them (as its NewPodGCInternal does).
+    parser.add_argument(
+        "--pod-gc-period",
+        type=float,
+        default=float(_env("POD_GC_PERIOD", str(GC_CHECK_PERIOD))),
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--pod-gc-quarantine",
+        type=float,
+        default=float(_env("POD_GC_QUARANTINE", str(QUARANTINE_TIME))),
+        help=argparse.SUPPRESS,
+    )
 
 
 def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
@@ -129,6 +157,11 @@ def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
         args.context,
         args.disable_scheduler,
         lifecycle,
+        PodGCSettings(
+            terminated_pod_threshold=args.terminated_pod_gc_threshold,
+            period=args.pod_gc_period,
+            quarantine=args.pod_gc_quarantine,
+        ),
         bind_address=args.bind_address,
         secure_port=args.secure_port,
     )
@@ -171,6 +204,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
     controllers = ControllerManager(
         APIClient(config, user_agent="kubelite-controller-manager"),
         node_lifecycle=flags.node_lifecycle,
+        pod_gc=flags.pod_gc,
     )
     tasks: list[asyncio.Task[None]] = []
     scheduler_client = None

@@ -55,6 +55,8 @@ class ServerFlags:
     local_registry: str = ""
     # Passed to the agent this server runs for its own machine.
     agent_args: list[str] = field(default_factory=list)
+    # Passed to the controllers (`kubelite control-plane`).
+    control_plane_args: list[str] = field(default_factory=list)
 
 
 def _env(name: str, default: str) -> str:
@@ -131,6 +133,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default /etc/kubelite/registries.yaml)",
     )
     parser.add_argument(
+        "--terminated-pod-gc-threshold",
+        type=int,
+        default=int(threshold) if (threshold := _env("TERMINATED_POD_GC_THRESHOLD", "")) else None,
+        help="terminated pods kept before the oldest are deleted (default 12500)",
+    )
+    parser.add_argument(
         "--write-kubeconfig",
         default=_env("WRITE_KUBECONFIG", ""),
         help="also write the admin kubeconfig here",
@@ -162,6 +170,11 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
             if value
             for arg in (flag, value)
         ],
+        control_plane_args=(
+            ["--terminated-pod-gc-threshold", str(args.terminated_pod_gc_threshold)]
+            if args.terminated_pod_gc_threshold is not None
+            else []
+        ),
     )
 
 
@@ -253,6 +266,7 @@ async def serve(flags: ServerFlags) -> None:
         args = ["control-plane", "--kubeconfig", str(paths[0])]
         if flags.disable_scheduler:
             args.append("--disable-scheduler")
+        args += flags.control_plane_args
         control_plane = Supervised("control-plane", kubelite_argv(*args), child_env())
         control_plane.start()
         if not flags.disable_agent:

@@ -18,11 +18,13 @@ from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.cronjob import CronJobController
 from kubelite.controllers.deployment import DeploymentController
+from kubelite.controllers.disruption import DisruptionController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.job import JobController
 from kubelite.controllers.namespace import NamespaceController
 from kubelite.controllers.nodelifecycle import NodeLifecycleController
-from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig
+from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig, PodGCSettings
+from kubelite.controllers.podgc import PodGCController
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.replicationcontroller import ReplicationControllerController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
@@ -41,6 +43,7 @@ class ControllerManager:
         informers: SharedInformerFactory | None = None,
         *,
         node_lifecycle: NodeLifecycleConfig | None = None,
+        pod_gc: PodGCSettings | None = None,
     ) -> None:
         self.client = client
         self.informers = informers or SharedInformerFactory(client)
@@ -56,6 +59,8 @@ class ControllerManager:
             JobController(client, self.informers),
             CronJobController(client, self.informers),
             TTLAfterFinishedController(client, self.informers),
+            DisruptionController(client, self.informers),
+            PodGCController(client, self.informers, pod_gc),
         ]
         ca = client.config.certificate_authority_data
         if ca:

@@ -1,5 +1,6 @@
-"""The node lifecycle controller's settings (kube-controller-manager's flags), apart from the
-controller so that reading the flags imports nothing else."""
+"""Controller settings that come from kube-controller-manager's flags (node lifecycle, pod
+garbage collection), apart from the controllers so that reading the flags imports nothing
+else."""
 
 from __future__ import annotations
 
@@ -24,3 +25,18 @@ class NodeLifecycleConfig:
     secondary_eviction_rate: float = SECONDARY_EVICTION_RATE
     unhealthy_zone_threshold: float = UNHEALTHY_ZONE_THRESHOLD
     large_cluster_threshold: int = LARGE_CLUSTER_THRESHOLD
+
+
+# kube-controller-manager's --terminated-pod-gc-threshold default; 0 or less turns the
+# terminated-pod collection off.
+TERMINATED_POD_GC_THRESHOLD = 12500
+# The pod garbage collector's gcCheckPeriod and quarantineTime.
+GC_CHECK_PERIOD = 20.0
+QUARANTINE_TIME = 40.0
+
+
+@dataclass(frozen=True)
+class PodGCSettings:
+    terminated_pod_threshold: int = TERMINATED_POD_GC_THRESHOLD
+    period: float = GC_CHECK_PERIOD
+    quarantine: float = QUARANTINE_TIME

@@ -118,5 +118,6 @@ from kubelite.api.printers import (  # noqa: E402, F401
     core,
     events,
     pods,
+    policy,
     storage,
 )

@@ -1031,6 +1031,22 @@ MESSAGES: dict[str, dict[int, str]] = {
     },
     "io.k8s.api.events.v1.EventSeries": {1: "count!", 2: "lastObservedTime!"},
     "io.k8s.api.policy.v1.Eviction": {1: "metadata!", 2: "deleteOptions"},
+    "io.k8s.api.policy.v1.PodDisruptionBudget": {1: "metadata!", 2: "spec!", 3: "status!"},
+    "io.k8s.api.policy.v1.PodDisruptionBudgetSpec": {
+        1: "minAvailable",
+        2: "selector",
+        3: "maxUnavailable",
+        4: "unhealthyPodEvictionPolicy?",
+    },
+    "io.k8s.api.policy.v1.PodDisruptionBudgetStatus": {
+        1: "observedGeneration",
+        2: "disruptedPods",
+        3: "disruptionsAllowed!",
+        4: "currentHealthy!",
+        5: "desiredHealthy!",
+        6: "expectedPods!",
+        7: "conditions",
+    },
     "io.k8s.apimachinery.pkg.apis.meta.v1.Condition": {
         1: "type!",
         2: "status!",

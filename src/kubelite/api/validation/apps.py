@@ -187,8 +187,8 @@ def _validate_deployment_strategy(strategy: Any) -> list[FieldError]:
             ]
         rolling_path = child(path, "rollingUpdate")
         unavailable, surge = rolling.get("maxUnavailable", 0), rolling.get("maxSurge", 0)
-        errs = _validate_int_or_percent(unavailable, child(rolling_path, "maxUnavailable"))
-        errs += _validate_int_or_percent(surge, child(rolling_path, "maxSurge"))
+        errs = validate_int_or_percent(unavailable, child(rolling_path, "maxUnavailable"))
+        errs += validate_int_or_percent(surge, child(rolling_path, "maxSurge"))
         if _int_or_percent_value(unavailable) == 0 and _int_or_percent_value(surge) == 0:
             errs.append(
                 invalid_rendered(
@@ -197,7 +197,7 @@ def _validate_deployment_strategy(strategy: Any) -> list[FieldError]:
                     "may not be 0 when `maxSurge` is 0",
                 )
             )
-        return errs + _not_more_than_100_percent(unavailable, child(rolling_path, "maxUnavailable"))
+        return errs + not_more_than_100_percent(unavailable, child(rolling_path, "maxUnavailable"))
     rendered = go_struct(
         "apps.DeploymentStrategy",
         [
@@ -315,14 +315,14 @@ def _validate_stateful_set_strategy(strategy: Any) -> list[FieldError]:
         unavailable = rolling.get("maxUnavailable")
         if unavailable is not None:
             unavailable_path = child(rolling_path, "maxUnavailable")
-            errs += _validate_int_or_percent(unavailable, unavailable_path)
+            errs += validate_int_or_percent(unavailable, unavailable_path)
             if _int_or_percent_value(unavailable) == 0:
                 errs.append(
                     invalid_rendered(
                         unavailable_path, _go_int_or_string(unavailable), "cannot be 0"
                     )
                 )
-            errs += _not_more_than_100_percent(unavailable, unavailable_path)
+            errs += not_more_than_100_percent(unavailable, unavailable_path)
         return errs
     rendered = go_struct(
         "apps.StatefulSetUpdateStrategy",
@@ -407,10 +407,10 @@ def _validate_daemon_set_strategy(strategy: Any) -> list[FieldError]:
             return [required(child(path, "rollingUpdate"))]
         rolling_path = child(path, "rollingUpdate")
         unavailable, surge = rolling.get("maxUnavailable", 0), rolling.get("maxSurge", 0)
-        errs = _validate_int_or_percent(unavailable, child(rolling_path, "maxUnavailable"))
-        errs += _validate_int_or_percent(surge, child(rolling_path, "maxSurge"))
-        errs += _not_more_than_100_percent(unavailable, child(rolling_path, "maxUnavailable"))
-        errs += _not_more_than_100_percent(surge, child(rolling_path, "maxSurge"))
+        errs = validate_int_or_percent(unavailable, child(rolling_path, "maxUnavailable"))
+        errs += validate_int_or_percent(surge, child(rolling_path, "maxSurge"))
+        errs += not_more_than_100_percent(unavailable, child(rolling_path, "maxUnavailable"))
+        errs += not_more_than_100_percent(surge, child(rolling_path, "maxSurge"))
         has_unavailable = _int_or_percent_value(unavailable) != 0
         has_surge = _int_or_percent_value(surge) != 0
         if has_unavailable and has_surge:
@@ -557,7 +557,7 @@ def validate_daemon_set_status(new: Obj, old: Obj) -> list[FieldError]:
 # --- int-or-percent fields ----------------------------------------------------------------------
 
 
-def _validate_int_or_percent(value: Any, path: str) -> list[FieldError]:
+def validate_int_or_percent(value: Any, path: str) -> list[FieldError]:
     """ValidatePositiveIntOrPercent."""
     if isinstance(value, str):
         if not _PERCENT.match(value):
@@ -579,7 +579,7 @@ def _int_or_percent_value(value: Any) -> int:
     return value if isinstance(value, int) else 0
 
 
-def _not_more_than_100_percent(value: Any, path: str) -> list[FieldError]:
+def not_more_than_100_percent(value: Any, path: str) -> list[FieldError]:
     if isinstance(value, str) and _PERCENT.match(value) and int(value[:-1]) > 100:
         return [invalid_rendered(path, value, "must not be greater than 100%")]
     return []

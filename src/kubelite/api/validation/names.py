@@ -57,7 +57,7 @@ def _fits_label_value(value: str) -> bool:
     return _LABEL_VALUE.match(value) is not None
 
 
-def _regex_error(message: str, fmt: str, *examples: str) -> str:
+def regex_error(message: str, fmt: str, *examples: str) -> str:
     """Kubernetes' RegexError: the rule, some examples, and the regex itself."""
     text = message
     if examples:
@@ -81,7 +81,7 @@ def is_dns1123_label(value: str) -> list[str]:
         errs.append(max_len_error(DNS1123_LABEL_MAX))
     if not _DNS1123_LABEL.match(value):
         errs.append(
-            _regex_error(
+            regex_error(
                 "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
                 "or '-', and must start and end with an alphanumeric character",
                 _DNS1123_LABEL_FMT,
@@ -105,7 +105,7 @@ def is_dns1123_subdomain(value: str) -> list[str]:
         errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
     if not _DNS1123_SUBDOMAIN.match(value):
         errs.append(
-            _regex_error(
+            regex_error(
                 "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
                 "characters, '-' or '.', and must start and end with an alphanumeric character",
                 _DNS1123_SUBDOMAIN_FMT,
@@ -122,7 +122,7 @@ def is_dns1035_label(value: str) -> list[str]:
         errs.append(max_len_error(DNS1035_LABEL_MAX))
     if not _DNS1035_LABEL.match(value):
         errs.append(
-            _regex_error(
+            regex_error(
                 "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
                 "start with an alphabetic character, and end with an alphanumeric character",
                 _DNS1035_LABEL_FMT,
@@ -149,7 +149,7 @@ def is_qualified_name(value: str) -> list[str]:
             errs.extend("prefix part " + e for e in is_dns1123_subdomain(prefix))
     else:
         return [
-            _regex_error(
+            regex_error(
                 "a qualified name must consist of alphanumeric characters, '-', '_' or '.', "
                 "and must start and end with an alphanumeric character",
                 _QUALIFIED_NAME_FMT,
@@ -167,7 +167,7 @@ def is_qualified_name(value: str) -> list[str]:
     if not _QUALIFIED_NAME.match(name):
         errs.append(
             "name part "
-            + _regex_error(
+            + regex_error(
                 "must consist of alphanumeric characters, '-', '_' or '.', and must start and "
                 "end with an alphanumeric character",
                 _QUALIFIED_NAME_FMT,
@@ -206,7 +206,7 @@ def is_valid_label_value(value: str) -> list[str]:
         errs.append(max_len_error(LABEL_VALUE_MAX))
     if not _LABEL_VALUE.match(value):
         errs.append(
-            _regex_error(
+            regex_error(
                 "a valid label must be an empty string or consist of alphanumeric characters, "
                 "'-', '_' or '.', and must start and end with an alphanumeric character",
                 _LABEL_VALUE_FMT,
@@ -244,7 +244,7 @@ def is_c_identifier(value: str) -> list[str]:
     if _C_IDENTIFIER.match(value):
         return []
     return [
-        _regex_error(
+        regex_error(
             "a valid C identifier must start with alphabetic character or '_', followed by a "
             "string of alphanumeric characters or '_'",
             _C_IDENTIFIER_FMT,

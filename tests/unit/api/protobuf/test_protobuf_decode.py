@@ -386,7 +386,7 @@ def test_empty_bodies_are_refused(body: bytes, message: str) -> None:
 
 
 def test_a_kind_kubelite_does_not_serve_is_refused() -> None:
-    for api_version, kind in (("v1", "Frobnicator"), ("policy/v1", "PodDisruptionBudget")):
+    for api_version, kind in (("v1", "Frobnicator"), ("storage.k8s.io/v1", "CSIDriver")):
         error = _bad_request(envelope(api_version, kind, b""))
         assert error.message == (
             f'no kind "{kind}" is registered for version "{api_version}" in scheme '
