@@ -16,6 +16,7 @@ from typing import Any
 
 from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
+from kubelite.controllers.daemonset import DaemonSetController
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.namespace import NamespaceController
@@ -47,6 +48,7 @@ class ControllerManager:
             DeploymentController(client, self.informers),
             ReplicationControllerController(client, self.informers),
             StatefulSetController(client, self.informers),
+            DaemonSetController(client, self.informers),
             NodeLifecycleController(client, self.informers, node_lifecycle),
             TaintEvictionController(client, self.informers),
         ]
