@@ -30,6 +30,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api import labels, meta
@@ -115,12 +116,21 @@ def _is_namespace_terminating(error: APIError) -> bool:
 
 
 def _selects_everything(ds: Obj) -> bool:
+    """An empty selector `{}` (validation refuses it; a DaemonSet would claim every pod)."""
     selector = (ds.get("spec") or {}).get("selector")
-    return (
-        isinstance(selector, dict)
-        and not selector.get("matchLabels")
-        and not (selector.get("matchExpressions"))
-    )
+    if not isinstance(selector, dict):
+        return False
+    return not selector.get("matchLabels") and not selector.get("matchExpressions")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What one sync's claim found: whose pods, by which selector, and the orphans it adopted."""
+
+    uid: str
+    namespace: str
+    selector: labels.Selector
+    adopted: set[str]
 
 
 class DaemonSetController:
@@ -351,23 +361,28 @@ class DaemonSetController:
         if ds["metadata"].get("deletionTimestamp"):
             # Its revisions may be gone or orphaned already: no status can be trusted now.
             return None
+        claim = await self._claim_pods(ds, selector)
+
+        async def claimed_pods() -> list[Obj]:
+            return self._daemon_pods(claim)
+
         cur, old = await self.history.construct(
-            ds, selector, lambda: self._can_adopt(ds), lambda: self._claim_pods(ds, selector)
+            ds, selector, lambda: self._can_adopt(ds), claimed_pods
         )
         hash_ = meta.labels_of(cur).get(HASH_LABEL, "")
         placement = self.placement(ds)
         placements = {meta.name_of(n): placement.on(n) for n in self.nodes.list()}
         if not self.expectations.satisfied(key):
             # Status only, without observedGeneration: this generation was not acted on.
-            return await self._update_status(ds, selector, placements, hash_, observed=False)
+            return await self._update_status(ds, claim, placements, hash_, observed=False)
         failure: APIError | None = None
         again: float | None = None
         try:
-            again = await self._update(ds, key, selector, placements, hash_, old)
+            again = await self._update(ds, key, claim, placements, hash_, old)
         except APIError as e:
             failure = e
         try:
-            ready_again = await self._update_status(ds, selector, placements, hash_, observed=True)
+            ready_again = await self._update_status(ds, claim, placements, hash_, observed=True)
         except APIError as e:
             if failure is None:
                 raise
@@ -390,24 +405,48 @@ class DaemonSetController:
         md = fresh["metadata"]
         return md.get("uid") == ds["metadata"]["uid"] and not md.get("deletionTimestamp")
 
-    async def _claim_pods(self, ds: Obj, selector: labels.Selector) -> list[Obj]:
-        """getDaemonPods: its pods and its namespace's orphans, claimed, finished ones too."""
+    async def _claim_pods(self, ds: Obj, selector: labels.Selector) -> Claim:
+        """getDaemonPods, once a sync: adopt the namespace's orphans the selector matches and
+        release its own pods that no longer match (finished pods too)."""
         uid = ds["metadata"]["uid"]
         candidates = list(self.pods.by_index("controller", uid))
-        candidates += [
+        orphans = [
             p
             for p in self.pods.by_index("namespace", meta.namespace_of(ds))
             if podutil.controller_ref(p) is None
         ]
-        return await self.pod_control.claim(ds, selector, candidates, lambda: self._can_adopt(ds))
+        claimed = await self.pod_control.claim(
+            ds, selector, candidates + orphans, lambda: self._can_adopt(ds)
+        )
+        orphan_uids = {p["metadata"].get("uid") for p in orphans}
+        adopted = {p["metadata"].get("uid", "") for p in claimed} & orphan_uids
+        return Claim(uid, meta.namespace_of(ds), selector, adopted)
 
-    async def _nodes_to_pods(
-        self, ds: Obj, selector: labels.Selector, *, deleted_terminal: bool = False
+    def _daemon_pods(self, claim: Claim) -> list[Obj]:
+        """The pods the sync's claim gave the DaemonSet, as the cache has them now: those it
+        controls that its selector matches, and the orphans it adopted whose adoption the
+        cache has not seen yet. Kubernetes claims afresh at each step; reading the claim back
+        from the cache sees the same pods without patching an orphan once per step."""
+        found = [
+            p
+            for p in self.pods.by_index("controller", claim.uid)
+            if claim.selector.matches(meta.labels_of(p))
+        ]
+        if claim.adopted:
+            found += [
+                p
+                for p in self.pods.by_index("namespace", claim.namespace)
+                if podutil.controller_ref(p) is None and p["metadata"].get("uid") in claim.adopted
+            ]
+        return found
+
+    def _nodes_to_pods(
+        self, claim: Claim, *, deleted_terminal: bool = False
     ) -> dict[str, list[Obj]]:
         """getNodesToDaemonPods: its pods by the node they are on or meant for. A finished pod
         being deleted is left out unless asked for: nothing remains to be done with it."""
         by_node: dict[str, list[Obj]] = {}
-        for pod in await self._claim_pods(ds, selector):
+        for pod in self._daemon_pods(claim):
             finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
             if finished and not deleted_terminal and podutil.is_terminating(pod):
                 continue
@@ -421,23 +460,23 @@ class DaemonSetController:
         self,
         ds: Obj,
         key: str,
-        selector: labels.Selector,
+        claim: Claim,
         placements: dict[str, Placement],
         hash_: str,
         old: list[Obj],
     ) -> float | None:
         """updateDaemonSet: manage, then roll, then prune history; the delay after which the
         failed-pod back-off wants another look, if any."""
-        again = await self._manage(ds, key, selector, placements, hash_)
+        again = await self._manage(ds, key, claim, placements, hash_)
         if self.expectations.satisfied(key) and is_rolling_update(ds):
-            node_to_pods = await self._nodes_to_pods(ds, selector)
+            node_to_pods = self._nodes_to_pods(claim)
             try:
                 doomed, nodes = rolling_update(ds, placements, node_to_pods, hash_, self.clock())
             except ValueError as e:
                 log.warning("DaemonSet %s: invalid rolling update: %s", key, e)
             else:
                 await self._sync_nodes(ds, key, doomed, nodes, hash_)
-        every_pod = await self._nodes_to_pods(ds, selector, deleted_terminal=True)
+        every_pod = self._nodes_to_pods(claim, deleted_terminal=True)
         await self.history.cleanup(ds, old, [p for pods in every_pod.values() for p in pods])
         return again
 
@@ -445,12 +484,12 @@ class DaemonSetController:
         self,
         ds: Obj,
         key: str,
-        selector: labels.Selector,
+        claim: Claim,
         placements: dict[str, Placement],
         hash_: str,
     ) -> float | None:
         """manage: pods made and deleted node by node."""
-        node_to_pods = await self._nodes_to_pods(ds, selector)
+        node_to_pods = self._nodes_to_pods(claim)
         now = self.clock()
         to_create: list[str] = []
         to_delete: list[Obj] = []
@@ -546,7 +585,7 @@ class DaemonSetController:
     async def _update_status(
         self,
         ds: Obj,
-        selector: labels.Selector,
+        claim: Claim,
         placements: dict[str, Placement],
         hash_: str,
         *,
@@ -554,7 +593,7 @@ class DaemonSetController:
     ) -> float | None:
         """updateDaemonSetStatus; with minReadySeconds, the delay after which pods ready now
         may count as available."""
-        node_to_pods = await self._nodes_to_pods(ds, selector)
+        node_to_pods = self._nodes_to_pods(claim)
         counts = status_counts(ds, placements, node_to_pods, hash_, self.clock())
         await self._store_status(ds, counts, observed)
         min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)

@@ -41,9 +41,9 @@ def daemon_set(**pod_spec: Any) -> Obj:
 
 
 def required(*terms: Obj) -> Obj:
-    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-        "nodeSelectorTerms": list(terms)
-    }}}  # fmt: skip
+    """An affinity requiring one of `terms` of the node."""
+    selector = {"nodeSelectorTerms": list(terms)}
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": selector}}
 
 
 def expression(key: str, operator: str, *values: str) -> Obj:
