@@ -134,6 +134,8 @@ class Claim:
 
 
 class DaemonSetController:
+    """Keeps each DaemonSet's pods on the nodes it should run on (see the module docstring)."""
+
     resource = DAEMON_SETS
     component = "daemonset-controller"
 
@@ -152,7 +154,10 @@ class DaemonSetController:
         self.workers = workers
         self.burst_replicas = burst_replicas
         self.clock = clock
-        self.failed_pods_backoff = failed_pods_backoff or Backoff()
+        # On the controller's clock, which decides availability too (tests turn it).
+        self.failed_pods_backoff = failed_pods_backoff or Backoff(
+            clock=lambda: self.clock().timestamp()
+        )
         self.queue = WorkQueue()
         self.expectations = Expectations()
         self.pod_control = PodControl(client, EventRecorder(client, self.component))
@@ -530,10 +535,9 @@ class DaemonSetController:
         else how long to wait. Keyed by generation too, so a fixed template retries at once."""
         observed = (ds.get("status") or {}).get("observedGeneration") or 0
         backoff_key = f"{ds['metadata']['uid']}/{observed}/{node_name}"
-        now = self.clock().timestamp()
-        if self.failed_pods_backoff.in_backoff(backoff_key, now):
+        if self.failed_pods_backoff.in_backoff(backoff_key):
             return self.failed_pods_backoff.get(backoff_key)
-        self.failed_pods_backoff.next(backoff_key, now)
+        self.failed_pods_backoff.next(backoff_key)
         return None
 
     async def _sync_nodes(

@@ -581,8 +581,13 @@ async def test_a_failed_pod_is_deleted_and_remade_with_back_off(
     await sync(dc)
     assert api.written("delete", PODS) == ["crashed", "agent-00001"]
     assert len(event_messages(api, "FailedDaemonPod")) == 2
-    # The wait doubles.
+    # The wait doubles; a node not retried for long is forgotten.
     assert dc.failed_pods_backoff.get(f"{DS_UID}/1/n0") == 2.0
+    dc.failed_pods_backoff.gc()
+    assert len(dc.failed_pods_backoff) == 1
+    clock.advance(2 * 15 * 60 + 1)
+    dc.failed_pods_backoff.gc()
+    assert len(dc.failed_pods_backoff) == 0
 
 
 async def test_a_succeeded_pod_is_deleted_with_a_normal_event(
