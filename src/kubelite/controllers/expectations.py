@@ -53,6 +53,10 @@ class Expectations:
     def expect_deletions(self, key: str, pod_keys: list[str]) -> None:
         self._by_key[key] = _Expected(dels=len(pod_keys), deleting=set(pod_keys))
 
+    def expect(self, key: str, creations: int, pod_keys: list[str]) -> None:
+        """Creates and deletes in one batch (SetExpectations): a DaemonSet sync does both."""
+        self._by_key[key] = _Expected(adds=creations, dels=len(pod_keys), deleting=set(pod_keys))
+
     def creation_observed(self, key: str) -> None:
         expected = self._by_key.get(key)
         if expected is not None:

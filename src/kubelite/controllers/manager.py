@@ -17,6 +17,7 @@ from typing import Any
 from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.cronjob import CronJobController
+from kubelite.controllers.daemonset import DaemonSetController
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.disruption import DisruptionController
 from kubelite.controllers.garbagecollector import GarbageCollector
@@ -54,6 +55,7 @@ class ControllerManager:
             DeploymentController(client, self.informers),
             ReplicationControllerController(client, self.informers),
             StatefulSetController(client, self.informers),
+            DaemonSetController(client, self.informers),
             NodeLifecycleController(client, self.informers, node_lifecycle),
             TaintEvictionController(client, self.informers),
             JobController(client, self.informers),

@@ -112,18 +112,20 @@ class PodControl:
         self.event(owner, NORMAL, "SuccessfulCreate", f"Created pod: {meta.name_of(created)}")
         return created
 
-    async def delete(self, owner: Obj, pod: Obj) -> None:
+    async def delete(self, owner: Obj, pod: Obj) -> bool:
+        """Delete `pod` (that very one, by uid); False when it was gone already."""
         namespace, name = meta.namespace_of(pod), meta.name_of(pod)
         try:
             await self.client.delete(
                 PODS, name, namespace=namespace, preconditions={"uid": pod["metadata"]["uid"]}
             )
         except APINotFoundError:
-            return  # Gone already: what the delete was for.
+            return False  # Gone already: what the delete was for.
         except APIError as e:
             self.event(owner, WARNING, "FailedDelete", f"Error deleting: {e}")
             raise
         self.event(owner, NORMAL, "SuccessfulDelete", f"Deleted pod: {name}")
+        return True
 
     # --- adoption ---------------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ changes.
 Going back to an earlier template does not make a new revision: the old one is renumbered as
 the newest. History beyond `revisionHistoryLimit` is pruned, oldest first, never a revision
 that a pod or the status still names.
+
+DaemonSets record the same patch under the same kind of name (daemonset_history.py), but hash
+it as Deployments hash their templates.
 """
 
 from __future__ import annotations
