@@ -45,7 +45,10 @@ wake parked pods (kube-scheduler registers no such event): the System defaults o
 never made a pod unschedulable.
 
 PreFilter answers Skip when the pod has no DoNotSchedule constraint (the System defaults have
-none), and PreScore Skip when it has no ScheduleAnyway constraint.
+none), and PreScore Skip when it has no ScheduleAnyway constraint. Each node's count of
+matching pods is kept from cycle to cycle, by namespace and selector, while the node's pods are
+unchanged: the pods of a workload come one after another with one selector, and recounting
+every pod of the cluster for each of them is what would make default spreading costly.
 
 Kubernetes: pkg/scheduler/framework/plugins/podtopologyspread/{common,filtering,scoring,
 plugin}.go and helper/spread.go (1.33), with the MinDomains, NodeInclusionPolicy and
@@ -57,7 +60,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,6 +222,52 @@ def _count_matching(node: NodeInfo, selector: labels.Selector, namespace: str) -
     return count
 
 
+# How many selectors the count cache keeps (the least recently used goes first): a few
+# workloads being scheduled at once, a rolling update's old and new ReplicaSets.
+_CACHED_SELECTORS = 32
+
+Counter = Callable[[NodeInfo], int]
+
+
+class _MatchCounts:
+    """The matching pods of each node, by (namespace, selector), kept from cycle to cycle.
+
+    A workload's pods are scheduled one after another with the same selector, and between two
+    of them only the node that took the last one (and those the watch changed) have other
+    pods: counting every node's pods again each cycle would cost O(pods in the cluster) per
+    pod. A count is reused while its node is the same NodeInfo at the same generation, which
+    the cache bumps on every pod added, removed or relabelled there.
+    """
+
+    __slots__ = ("_by_selector",)
+
+    def __init__(self) -> None:
+        self._by_selector: OrderedDict[
+            tuple[str, labels.Selector], dict[str, tuple[NodeInfo, int, int]]
+        ] = OrderedDict()
+
+    def counter(self, selector: labels.Selector, namespace: str) -> Counter:
+        """A function giving a node's count of pods in `namespace` matching `selector`."""
+        key = (namespace, selector)
+        counts = self._by_selector.get(key)
+        if counts is None:
+            counts = self._by_selector[key] = {}
+            if len(self._by_selector) > _CACHED_SELECTORS:
+                self._by_selector.popitem(last=False)
+        else:
+            self._by_selector.move_to_end(key)
+
+        def count(node: NodeInfo) -> int:
+            entry = counts.get(node.name)
+            if entry is not None and entry[0] is node and entry[1] == node.generation:
+                return entry[2]
+            matched = _count_matching(node, selector, namespace)
+            counts[node.name] = (node, node.generation, matched)
+            return matched
+
+        return count
+
+
 def _has_keys(node_labels: Mapping[str, str], constraints: Sequence[Constraint]) -> bool:
     """nodeLabelsMatchSpreadConstraints: every constraint's topology key is on the node."""
     return all(c.topology_key in node_labels for c in constraints)
@@ -300,6 +350,7 @@ class PodTopologySpread:
         self._default_soft = _constraints(raw, {}, SCHEDULE_ANYWAY_ACTION)
         self._refused = unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH, plugin=NAME)
         self._refused_label = unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH, plugin=NAME)
+        self._match_counts = _MatchCounts()
 
     def _defaults(
         self, pod: PodInfo, constraints: tuple[Constraint, ...]
@@ -334,6 +385,7 @@ class PodTopologySpread:
             return None, SKIP
         namespace = pod.namespace
         counts: list[dict[str, int]] = [{} for _ in constraints]
+        counters = [self._match_counts.counter(c.selector, namespace) for c in constraints]
         inclusion = _Inclusion(pod)
         for node in nodes:
             node_labels = node.labels
@@ -345,9 +397,7 @@ class PodTopologySpread:
                     continue
                 value = node_labels[c.topology_key]
                 by_value = counts[i]
-                by_value[value] = by_value.get(value, 0) + _count_matching(
-                    node, c.selector, namespace
-                )
+                by_value[value] = by_value.get(value, 0) + counters[i](node)
         minimums = []
         for c, by_value in zip(constraints, counts, strict=True):
             # Fewer eligible domains than minDomains: the global minimum is taken as 0. With
@@ -438,22 +488,31 @@ class PodTopologySpread:
         # Only the constraints with domains to count walk all nodes (never hostname: the
         # scored node's own pods are its domain; nor a key no scored node has, such as the
         # zone of the System defaults in a cluster without zones).
+        counters = [self._match_counts.counter(c.selector, namespace) for c in constraints]
         counted = [i for i in range(len(constraints)) if wanted[i]]
         if counted:
             inclusion = _Inclusion(pod)
             for node in all_nodes:
+                if not node.pods:
+                    continue  # nothing to add to its domain
                 node_labels = node.labels
                 if require_all and not _has_keys(node_labels, constraints):
                     continue
-                affinity_ok, taints_ok = inclusion.node_checks(constraints, node)
+                checks: tuple[bool, bool] | None = None
                 for i in counted:
                     c = constraints[i]
-                    if not _included(c, affinity_ok, taints_ok):
-                        continue
                     # A node without the key is in domain "", which a scored node may name.
                     value = node_labels.get(c.topology_key, "")
-                    if value in wanted[i]:
-                        counts[i][value] += _count_matching(node, c.selector, namespace)
+                    if value not in wanted[i]:
+                        continue
+                    matched = counters[i](node)
+                    if not matched:
+                        continue
+                    # Whether the node counts is asked only of nodes with pods to count.
+                    if checks is None:
+                        checks = inclusion.node_checks(constraints, node)
+                    if _included(c, *checks):
+                        counts[i][value] += matched
         scores: dict[str, int] = {}
         for node in nodes:
             if node.name in ignored:
@@ -464,10 +523,8 @@ class PodTopologySpread:
                 value = node_labels.get(c.topology_key)
                 if value is None:
                     continue  # System defaults only: the node is scored by its other keys.
-                if c.topology_key == LABEL_HOSTNAME:
-                    count = _count_matching(node, c.selector, namespace)
-                else:
-                    count = counts[i][value]
+                hostname = c.topology_key == LABEL_HOSTNAME
+                count = counters[i](node) if hostname else counts[i][value]
                 total += count * weights[i] + float(c.max_skew - 1)
             # math.Round: halves away from zero (the total is never negative in practice).
             scores[node.name] = math.floor(total + 0.5)

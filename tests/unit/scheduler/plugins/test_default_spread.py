@@ -470,3 +470,21 @@ def test_system_defaults_spread_a_replicaset_over_equal_nodes() -> None:
         best = max(range(len(nodes)), key=lambda n: (scores[n], n))
         nodes[best].add_pod(pod)
     assert [len(n.pods) for n in nodes] == [2, 2, 2]
+
+
+def test_counts_are_kept_per_node_only_while_it_is_unchanged() -> None:
+    """The plugin keeps each node's count from cycle to cycle; a node whose pods changed, or
+    a new NodeInfo under the same name (a node deleted and made again), is counted anew even
+    at the same generation."""
+    handle = FakeHandle(hosts(foo_pods(2, "a"), []), FakeListers(FOO_SERVICE))
+    plugin = PodTopologySpread(handle)
+    pod = make_pod("p", labels=FOO)
+    # log(2 + 2), maxSkew 3: 2 pods -> 4.77 -> 5, none -> 2; 100 * (5 + 2 - s) / 5.
+    assert score_all(plugin, pod, handle.snapshot.nodes) == [40, 100]
+    others = [make_pod(f"a-{i}", labels={"bar": ""}) for i in range(2)]
+    handle.snapshot.nodes = hosts(others, foo_pods(2, "b"))
+    assert handle.snapshot.nodes[0].generation == 3  # as node-a's was: 1 set_node, 2 pods
+    assert score_all(plugin, pod, handle.snapshot.nodes) == [100, 40]
+    handle.snapshot.nodes[0].add_pod(make_pod("a-foo", labels=FOO))
+    # 1 pod -> 3.39 -> 3 against 5: 100 * (5 + 3 - s) / 5.
+    assert score_all(plugin, pod, handle.snapshot.nodes) == [100, 60]
