@@ -41,6 +41,9 @@ _RC_KIND = ("", "v1", "ReplicationController")
 _RS_KIND = ("apps", "v1", "ReplicaSet")
 _SS_KIND = ("apps", "v1", "StatefulSet")
 
+# What a pod no Service or controller selects gets: a selector without requirements.
+_EVERYTHING = labels.everything()
+
 
 def default_selector(pod: Obj, listers: WorkloadListers | None) -> labels.Selector:
     """helper.DefaultSelector: the selector that picks the pods of the same workload as `pod`,
@@ -93,9 +96,6 @@ def default_selector(pod: Obj, listers: WorkloadListers | None) -> labels.Select
         return labels.selector_from_set(merged) if merged else _EVERYTHING
     requirements = labels.selector_from_set(merged).requirements + extra
     return labels.Selector(tuple(sorted(requirements, key=lambda r: r.key)))
-
-
-_EVERYTHING = labels.everything()
 
 
 def _subset(wanted: Mapping[str, str], have: Mapping[str, str]) -> bool:

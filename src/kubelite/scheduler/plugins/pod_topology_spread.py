@@ -26,7 +26,8 @@ once per pod over all nodes that carry every such constraint's topology key:
 Score, for the `whenUnsatisfiable: ScheduleAnyway` constraints: a node gets, per constraint,
 `matching pods in its domain * log(domains + 2) + maxSkew - 1`, where the domains are those of
 the nodes being scored (the weight keeps a key with few large domains from drowning one with
-many small ones); the sum is rounded. Nodes missing a topology key are left out and score 0.
+many small ones); the sum is rounded. Nodes missing a topology key are left out and score 0
+(except under the System defaults, below).
 NormalizeScore reverses the sums onto 0..100 (`100 * (max + min - score) / max`), so the node
 whose domains hold the fewest matching pods scores highest.
 
@@ -226,7 +227,7 @@ def _count_matching(node: NodeInfo, selector: labels.Selector, namespace: str) -
 # workloads being scheduled at once, a rolling update's old and new ReplicaSets.
 _CACHED_SELECTORS = 32
 
-Counter = Callable[[NodeInfo], int]
+NodeCounter = Callable[[NodeInfo], int]
 
 
 class _MatchCounts:
@@ -246,7 +247,7 @@ class _MatchCounts:
             tuple[str, labels.Selector], dict[str, tuple[NodeInfo, int, int]]
         ] = OrderedDict()
 
-    def counter(self, selector: labels.Selector, namespace: str) -> Counter:
+    def counter(self, selector: labels.Selector, namespace: str) -> NodeCounter:
         """A function giving a node's count of pods in `namespace` matching `selector`."""
         key = (namespace, selector)
         counts = self._by_selector.get(key)
