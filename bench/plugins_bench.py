@@ -42,9 +42,36 @@ class Snapshot:
         return [n for n in self.nodes if n.pods_with_required_anti_affinity]
 
 
+# The ReplicaSet "web" selects the pods of the "ReplicaSet" kind below (and no other kind: they
+# have no owner), so that PodTopologySpread's default constraints apply to them alone.
+WEB_REPLICA_SET = {
+    "apiVersion": "apps/v1",
+    "kind": "ReplicaSet",
+    "metadata": {"name": "web", "namespace": "default"},
+    "spec": {"selector": {"matchLabels": {"app": "web"}}},
+}
+
+
+class Listers:
+    """No Services, one ReplicaSet."""
+
+    def services(self, namespace: str) -> list[dict[str, Any]]:
+        return []
+
+    def replication_controller(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return None
+
+    def replica_set(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return WEB_REPLICA_SET if (namespace, name) == ("default", "web") else None
+
+    def stateful_set(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return None
+
+
 class Handle:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
+        self.listers = Listers()
 
 
 def make_nodes() -> list[NodeInfo]:
@@ -78,8 +105,18 @@ def make_pod(i: int, **spec: Any) -> PodInfo:
     )
 
 
+def replica_set_pod(i: int) -> PodInfo:
+    """A pod of the ReplicaSet "web": spread by the default constraints."""
+    info = make_pod(i)
+    info.pod["metadata"]["ownerReferences"] = [
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web", "controller": True}
+    ]
+    return info
+
+
 POD_KINDS: dict[str, Callable[[int], PodInfo]] = {
     "plain (requests only)": lambda i: make_pod(i),
+    "ReplicaSet (default spread)": replica_set_pod,
     "nodeSelector": lambda i: make_pod(i, nodeSelector={"topology.kubernetes.io/zone": "zone-1"}),
     "tolerations": lambda i: make_pod(
         i, tolerations=[{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}]

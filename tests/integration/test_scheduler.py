@@ -322,3 +322,68 @@ def test_topology_spread_evens_out_zones(cluster: Cluster, namespace: str) -> No
         "3 node(s) didn't match pod topology spread constraints (missing required label)"
         in condition["message"]
     )
+
+
+def workload(kind: str, name: str, replicas: int, label: dict[str, str]) -> Obj:
+    """A ReplicaSet or Deployment of `replicas` pods without topologySpreadConstraints, kept
+    to the test's own nodes by a nodeSelector."""
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "nodeSelector": label,
+                    "containers": [{"name": "app", "image": "registry.local/app:1"}],
+                },
+            },
+        },
+    }
+
+
+def pods_per_node(cluster: Cluster, namespace: str, app: str, count: int) -> dict[str, int]:
+    """Once `count` pods labelled app=`app` are bound: how many are on each node."""
+
+    def bound() -> dict[str, int] | None:
+        listed = json.loads(
+            cluster.kubectl("get", "pods", "-n", namespace, "-l", f"app={app}", "-o", "json").stdout
+        )
+        nodes = [p["spec"].get("nodeName") for p in listed["items"]]
+        if len(nodes) != count or not all(nodes):
+            return None
+        per_node: dict[str, int] = {}
+        for name in nodes:
+            per_node[name] = per_node.get(name, 0) + 1
+        return per_node
+
+    return wait_for(f"{count} pods of {app} bound", bound, timeout=60.0)
+
+
+def test_default_constraints_spread_a_replicaset_and_a_deployment(
+    cluster: Cluster, namespace: str
+) -> None:
+    """Pods without constraints of their own are spread by PodTopologySpread's System defaults
+    (hostname, maxSkew 3), selected through their ReplicaSet: on 3 equal hollow nodes, 6 pods
+    go 2 to each. Without them, resource scoring ties once each node has a pod (100m of 32
+    CPUs rounds away) and the rest land at random."""
+    from test_hollow_nodes import hollow_nodes
+
+    label = {"test": namespace}
+    with hollow_nodes(
+        cluster, "--count", "3", "--name-prefix", f"{namespace}-h", "--label", f"test={namespace}"
+    ):
+        create(cluster, workload("ReplicaSet", "spread-rs", 6, label), namespace=namespace)
+        spread = pods_per_node(cluster, namespace, "spread-rs", 6)
+        assert sorted(spread.values()) == [2, 2, 2], spread
+        assert all(name.startswith(f"{namespace}-h") for name in spread)
+
+        # A Deployment's pods belong to its ReplicaSet, whose selector (with the template
+        # hash) picks them alone: the 6 pods above do not weigh on them.
+        create(cluster, workload("Deployment", "spread-deploy", 6, label), namespace=namespace)
+        spread = pods_per_node(cluster, namespace, "spread-deploy", 6)
+        assert sorted(spread.values()) == [2, 2, 2], spread

@@ -1,16 +1,19 @@
 """The scheduler: pending pods in, bindings out, over the API only.
 
-Informers keep three things current: pending pods for this scheduler (into the queue), pods
-already on nodes and the nodes themselves (into the cache), and namespaces (their labels, for
-inter-pod affinity's namespaceSelector). A single loop takes the next pod from the queue and
-runs its scheduling cycle on the event loop, without awaiting, then assumes the pod on the chosen
-node and sends the binding in the background: the next cycle starts at once and already counts
-that pod against its node. A pod that fits nowhere gets `PodScheduled=False` with reason
-`Unschedulable` and a `FailedScheduling` event whose message counts the reasons; a binding gets
-a `Scheduled` event (`Successfully assigned default/web to node-1`).
+Informers keep current: pending pods for this scheduler (into the queue), pods already on nodes
+and the nodes themselves (into the cache), namespaces (their labels, for inter-pod affinity's
+namespaceSelector), and Services, ReplicationControllers, ReplicaSets and StatefulSets (the
+selectors of PodTopologySpread's default constraints; see listers.py). A single loop takes the
+next pod from the queue and runs its scheduling cycle on the event loop, without awaiting, then
+assumes the pod on the chosen node and sends the binding in the background: the next cycle
+starts at once and already counts that pod against its node. A pod that fits nowhere gets
+`PodScheduled=False` with reason `Unschedulable` and a `FailedScheduling` event whose message
+counts the reasons; a binding gets a `Scheduled` event (`Successfully assigned default/web to
+node-1`).
 
 Cluster changes wake parked pods: a node added or changed, a pod deleted or finished (its
-resources are free), a pod bound (it may satisfy another's affinity). See queue.py.
+resources are free), a pod bound (it may satisfy another's affinity). See queue.py. Services
+and workload controllers wake none, as in kube-scheduler: they only weigh in scoring.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ from kubelite.scheduler.framework.events import (
     POD_DELETE,
     POD_UPDATE,
 )
-from kubelite.scheduler.framework.interface import EnqueueExtensions, Snapshot
+from kubelite.scheduler.framework.interface import EnqueueExtensions, Snapshot, WorkloadListers
 from kubelite.scheduler.framework.runtime import FitError, Framework
 from kubelite.scheduler.framework.types import pod_key
+from kubelite.scheduler.listers import InformerListers
 from kubelite.scheduler.plugins import default_plugins
 from kubelite.scheduler.queue import FLUSH_UNSCHEDULABLE_INTERVAL, QueuedPod, SchedulingQueue
 from kubelite.scheduler.schedule_one import Algorithm, NoNodesAvailable, SchedulingError
@@ -72,6 +76,7 @@ def _scheduling_properties(node: Obj | None) -> tuple[Any, ...]:
 @dataclass
 class _Handle:
     snapshot: Snapshot
+    listers: WorkloadListers | None = None
 
 
 class Scheduler:
@@ -91,7 +96,10 @@ class Scheduler:
         self.name = scheduler_name
         self.cache = Cache()
         self.namespaces = self.informers.informer(NAMESPACES, metadata_only=True)
-        plugins = default_plugins(_Handle(self.cache), self._namespace_labels)
+        # For PodTopologySpread's default constraints; full objects (their selectors), asked
+        # for before the garbage collector's metadata-only informers of the same resources.
+        self.listers = InformerListers(self.informers)
+        plugins = default_plugins(_Handle(self.cache, self.listers), self._namespace_labels)
         self.framework = Framework(plugins, scheduler_name=scheduler_name)
         self.algorithm = Algorithm(
             self.framework, self.cache, percentage_of_nodes_to_score=percentage_of_nodes_to_score
@@ -123,7 +131,7 @@ class Scheduler:
         self.informers.start()
         flusher = asyncio.create_task(self._flush_leftovers(), name="scheduler-flush")
         try:
-            for informer in (self.namespaces, self.nodes, self.pods):
+            for informer in (self.namespaces, *self.listers.informers(), self.nodes, self.pods):
                 await informer.wait_synced()
             log.info("scheduler %s started: %d nodes", self.name, len(self.cache))
             # The nodes and pods just listed mostly live as long as the scheduler: keep them out

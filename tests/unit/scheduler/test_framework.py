@@ -57,6 +57,7 @@ class Snapshot:
 class Handle:
     def __init__(self, nodes: list[NodeInfo]) -> None:
         self.snapshot = Snapshot(nodes)
+        self.listers = None
 
 
 def fit_error(framework: Framework, info: PodInfo, nodes: list[NodeInfo]) -> FitError:

@@ -16,7 +16,8 @@ one pod's scheduling cycle runs from start to end without letting anything chang
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
 
 from kubelite.scheduler.framework.status import Status
 from kubelite.scheduler.framework.types import CycleState, NodeInfo, PodInfo, PreFilterResult
@@ -41,11 +42,32 @@ class Snapshot(Protocol):
     def with_pods_with_required_anti_affinity(self) -> list[NodeInfo]: ...
 
 
+class WorkloadListers(Protocol):
+    """The Services and workload controllers the scheduler's informers cache, by namespace
+    and name: kube-scheduler's Service, ReplicationController, ReplicaSet and StatefulSet
+    listers. PodTopologySpread builds its default constraints' selector from them. The objects
+    are the informers' own: never mutate them."""
+
+    def services(self, namespace: str) -> Iterable[dict[str, Any]]:
+        """Every Service in the namespace."""
+        ...
+
+    def replication_controller(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def replica_set(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def stateful_set(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+
 class Handle(Protocol):
-    """What a plugin may use besides the pod and the node: the snapshot."""
+    """What a plugin may use besides the pod and the node: the snapshot, and the listers of
+    the objects that select pods (None where the scheduler keeps none, as in most tests)."""
 
     @property
     def snapshot(self) -> Snapshot: ...
+
+    @property
+    def listers(self) -> WorkloadListers | None: ...
 
 
 class Plugin(Protocol):

@@ -9,9 +9,6 @@ the plugins kubelite does not have:
 - the volume plugins VolumeRestrictions, NodeVolumeLimits, VolumeBinding and VolumeZone:
   kubelite has no persistent volumes to place;
 - ImageLocality (weight 1): not written yet;
-- PodTopologySpread's cluster-wide default constraints (the plugin itself is in, for the
-  pods' own topologySpreadConstraints): they select pods through Service, ReplicaSet,
-  StatefulSet and ReplicationController listers the scheduler does not keep;
 - DefaultPreemption: no preemption, so no `preemption: ...` part in FailedScheduling messages;
 - DefaultBinder: the scheduler binds through `pods/<name>/binding` itself.
 

@@ -26,26 +26,43 @@ once per pod over all nodes that carry every such constraint's topology key:
 Score, for the `whenUnsatisfiable: ScheduleAnyway` constraints: a node gets, per constraint,
 `matching pods in its domain * log(domains + 2) + maxSkew - 1`, where the domains are those of
 the nodes being scored (the weight keeps a key with few large domains from drowning one with
-many small ones); the sum is rounded. Nodes missing a topology key are left out and score 0.
+many small ones); the sum is rounded. Nodes missing a topology key are left out and score 0
+(except under the System defaults, below).
 NormalizeScore reverses the sums onto 0..100 (`100 * (max + min - score) / max`), so the node
 whose domains hold the fewest matching pods scores highest.
 
-PreFilter answers Skip when the pod has no DoNotSchedule constraint, and PreScore Skip when it
-has no ScheduleAnyway constraint. kube-scheduler also applies cluster-wide default constraints
-(zone and hostname, ScheduleAnyway) to pods without constraints of their own, selecting the
-pods of the same Services, ReplicaSets, StatefulSets and ReplicationControllers: kubelite
-leaves them out, as it keeps no listers of those objects in the scheduler, so a pod without
-`topologySpreadConstraints` is not spread by this plugin at all.
+A pod without `topologySpreadConstraints` of its own gets the cluster's default constraints
+(PodTopologySpreadArgs, the constructor's `defaulting_type` and `default_constraints`; the
+scheduler runs with the default, `defaultingType: System`): `kubernetes.io/hostname` with
+maxSkew 3 and `topology.kubernetes.io/zone` with maxSkew 5, both ScheduleAnyway, so that the
+replicas of one workload spread over hosts and zones though nobody asked. Their selector is
+built each cycle from what selects the pod (helper.default_selector, through the scheduler's
+Service/ReplicationController/ReplicaSet/StatefulSet listers): the Services of its namespace
+that match it and its controller's selector. A pod that nothing selects (a bare pod) gets no
+default constraint and costs no more than the look-ups. With System defaults a node missing a
+key is still scored by the keys it has (hollow nodes carry no zone: hostname alone spreads
+them), where the pod's own constraints leave such a node out. Neither Services nor controllers
+wake parked pods (kube-scheduler registers no such event): the System defaults only score, and
+never made a pod unschedulable.
+
+PreFilter answers Skip when the pod has no DoNotSchedule constraint (the System defaults have
+none), and PreScore Skip when it has no ScheduleAnyway constraint. Each node's count of
+matching pods is kept from cycle to cycle, by namespace and selector, while the node's pods are
+unchanged: the pods of a workload come one after another with one selector, and recounting
+every pod of the cluster for each of them is what would make default spreading costly.
 
 Kubernetes: pkg/scheduler/framework/plugins/podtopologyspread/{common,filtering,scoring,
-plugin}.go (1.33), with the MinDomains, NodeInclusionPolicy and MatchLabelKeys features on, as
-they are by default; without PreFilterExtensions, which only preemption uses.
+plugin}.go and helper/spread.go (1.33), with the MinDomains, NodeInclusionPolicy and
+MatchLabelKeys features on, as they are by default; without PreFilterExtensions, which only
+preemption uses.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +91,7 @@ from kubelite.scheduler.framework.status import (
     unschedulable,
 )
 from kubelite.scheduler.framework.types import CycleState, NodeInfo, PodInfo, PreFilterResult
+from kubelite.scheduler.plugins.helper import default_selector
 
 NAME = "PodTopologySpread"
 
@@ -85,6 +103,17 @@ SCHEDULE_ANYWAY_ACTION = "ScheduleAnyway"
 HONOR = "Honor"
 IGNORE = "Ignore"
 LABEL_HOSTNAME = "kubernetes.io/hostname"
+LABEL_TOPOLOGY_ZONE = "topology.kubernetes.io/zone"
+
+# PodTopologySpreadArgs.defaultingType: the built-in constraints below, or the args' own list.
+SYSTEM_DEFAULTING = "System"
+LIST_DEFAULTING = "List"
+
+# systemDefaultConstraints (plugin.go): spread each workload over hosts and zones, softly.
+SYSTEM_DEFAULT_CONSTRAINTS: tuple[Mapping[str, Any], ...] = (
+    {"topologyKey": LABEL_HOSTNAME, "whenUnsatisfiable": SCHEDULE_ANYWAY_ACTION, "maxSkew": 3},
+    {"topologyKey": LABEL_TOPOLOGY_ZONE, "whenUnsatisfiable": SCHEDULE_ANYWAY_ACTION, "maxSkew": 5},
+)
 
 _PRE_FILTER_KEY = "PreFilter" + NAME
 _PRE_SCORE_KEY = "PreScore" + NAME
@@ -105,11 +134,13 @@ class Constraint:
 @dataclass(frozen=True, slots=True)
 class PodConstraints:
     """A pod's constraints by action, parsed once and kept in its memo; `error` says why a
-    selector did not parse (then both are empty)."""
+    selector did not parse (then both are empty). `declared`: the pod has constraints of its
+    own, so the default ones do not apply to it (even when none of its own is of an action)."""
 
     hard: tuple[Constraint, ...] = ()
     soft: tuple[Constraint, ...] = ()
     error: str = ""
+    declared: bool = False
 
 
 _NO_CONSTRAINTS = PodConstraints()
@@ -131,9 +162,10 @@ def _parse(pod: PodInfo) -> PodConstraints:
         return PodConstraints(
             _constraints(raw, pod.labels, DO_NOT_SCHEDULE_ACTION),
             _constraints(raw, pod.labels, SCHEDULE_ANYWAY_ACTION),
+            declared=True,
         )
     except labels.SelectorError as e:
-        return PodConstraints(error=str(e))
+        return PodConstraints(error=str(e), declared=True)
 
 
 def _constraints(
@@ -189,6 +221,52 @@ def _count_matching(node: NodeInfo, selector: labels.Selector, namespace: str) -
         if selector.matches(other.labels):
             count += 1
     return count
+
+
+# How many selectors the count cache keeps (the least recently used goes first): a few
+# workloads being scheduled at once, a rolling update's old and new ReplicaSets.
+_CACHED_SELECTORS = 32
+
+NodeCounter = Callable[[NodeInfo], int]
+
+
+class _MatchCounts:
+    """The matching pods of each node, by (namespace, selector), kept from cycle to cycle.
+
+    A workload's pods are scheduled one after another with the same selector, and between two
+    of them only the node that took the last one (and those the watch changed) have other
+    pods: counting every node's pods again each cycle would cost O(pods in the cluster) per
+    pod. A count is reused while its node is the same NodeInfo at the same generation, which
+    the cache bumps on every pod added, removed or relabelled there.
+    """
+
+    __slots__ = ("_by_selector",)
+
+    def __init__(self) -> None:
+        self._by_selector: OrderedDict[
+            tuple[str, labels.Selector], dict[str, tuple[NodeInfo, int, int]]
+        ] = OrderedDict()
+
+    def counter(self, selector: labels.Selector, namespace: str) -> NodeCounter:
+        """A function giving a node's count of pods in `namespace` matching `selector`."""
+        key = (namespace, selector)
+        counts = self._by_selector.get(key)
+        if counts is None:
+            counts = self._by_selector[key] = {}
+            if len(self._by_selector) > _CACHED_SELECTORS:
+                self._by_selector.popitem(last=False)
+        else:
+            self._by_selector.move_to_end(key)
+
+        def count(node: NodeInfo) -> int:
+            entry = counts.get(node.name)
+            if entry is not None and entry[0] is node and entry[1] == node.generation:
+                return entry[2]
+            matched = _count_matching(node, selector, namespace)
+            counts[node.name] = (node, node.generation, matched)
+            return matched
+
+        return count
 
 
 def _has_keys(node_labels: Mapping[str, str], constraints: Sequence[Constraint]) -> bool:
@@ -251,10 +329,43 @@ class _ScoreState:
 class PodTopologySpread:
     name = NAME
 
-    def __init__(self, handle: Handle) -> None:
+    def __init__(
+        self,
+        handle: Handle,
+        *,
+        defaulting_type: str = SYSTEM_DEFAULTING,
+        default_constraints: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """`defaulting_type` and `default_constraints` are PodTopologySpreadArgs': System (the
+        default) applies SYSTEM_DEFAULT_CONSTRAINTS and takes no list; List applies the given
+        constraints, which carry no labelSelector (it is built per pod). Raises ValueError on
+        args kube-scheduler's validation refuses."""
         self._handle = handle
+        self._listers = handle.listers
+        raw = _validated_defaults(defaulting_type, default_constraints)
+        # Only for System defaults may a node without one of the keys still be scored (by the
+        # keys it has): a cluster without zones is spread by hostname alone.
+        self._system_defaulted = defaulting_type == SYSTEM_DEFAULTING
+        # Parsed once; each pod's cycle gives them its own selector.
+        self._default_hard = _constraints(raw, {}, DO_NOT_SCHEDULE_ACTION)
+        self._default_soft = _constraints(raw, {}, SCHEDULE_ANYWAY_ACTION)
         self._refused = unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH, plugin=NAME)
         self._refused_label = unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH, plugin=NAME)
+        self._match_counts = _MatchCounts()
+
+    def _defaults(
+        self, pod: PodInfo, constraints: tuple[Constraint, ...]
+    ) -> tuple[Constraint, ...]:
+        """buildDefaultConstraints: the default constraints of one action, each with the
+        pod's default selector (that of its Services and controller); none when there are
+        none of that action or nothing selects the pod. Worked out every cycle: the
+        Services and controllers may have changed since the pod's last try."""
+        if not constraints:
+            return ()
+        selector = default_selector(pod.pod, self._listers)
+        if selector.empty():
+            return ()
+        return tuple(dataclasses.replace(c, selector=selector) for c in constraints)
 
     def events_to_register(self) -> set[str]:
         """An assigned pod added, relabelled or deleted changes the counts; a node added or
@@ -270,11 +381,12 @@ class PodTopologySpread:
         parsed = pod_constraints(pod)
         if parsed.error:
             return None, error(f"get constraints from pod: {parsed.error}", NAME)
-        constraints = parsed.hard
+        constraints = parsed.hard if parsed.declared else self._defaults(pod, self._default_hard)
         if not constraints:
             return None, SKIP
         namespace = pod.namespace
         counts: list[dict[str, int]] = [{} for _ in constraints]
+        counters = [self._match_counts.counter(c.selector, namespace) for c in constraints]
         inclusion = _Inclusion(pod)
         for node in nodes:
             node_labels = node.labels
@@ -286,9 +398,7 @@ class PodTopologySpread:
                     continue
                 value = node_labels[c.topology_key]
                 by_value = counts[i]
-                by_value[value] = by_value.get(value, 0) + _count_matching(
-                    node, c.selector, namespace
-                )
+                by_value[value] = by_value.get(value, 0) + counters[i](node)
         minimums = []
         for c, by_value in zip(constraints, counts, strict=True):
             # Fewer eligible domains than minDomains: the global minimum is taken as 0. With
@@ -324,7 +434,12 @@ class PodTopologySpread:
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> Status:
         """Count the matching pods per domain of each soft constraint over all nodes, and
-        work out every scored node's raw score, so that Score is a look-up."""
+        work out every scored node's raw score, so that Score is a look-up.
+
+        A pod without constraints of its own gets the default ones. With System defaults a
+        node is scored by the keys it has (a node without a zone by its hostname alone) and
+        nodes without a key share the domain "" in the weights, as in kube-scheduler; with
+        the pod's own constraints or List defaults, a node without every key is left out."""
         parsed = pod_constraints(pod)
         if parsed.error:
             return error(
@@ -332,7 +447,12 @@ class PodTopologySpread:
                 f"{parsed.error}",
                 NAME,
             )
-        constraints = parsed.soft
+        if parsed.declared:
+            constraints = parsed.soft
+            require_all = True
+        else:
+            constraints = self._defaults(pod, self._default_soft)
+            require_all = not self._system_defaulted
         if not constraints:
             return SKIP
         # Asked after the constraints: most pods have none, and Skip either way.
@@ -343,34 +463,57 @@ class PodTopologySpread:
         # Domains are those of the scored nodes; hostname counts come from the node itself.
         ignored: set[str] = set()
         counts: list[dict[str, int]] = [{} for _ in constraints]
+        # Per constraint, the domains some scored node carries the key of: only their counts
+        # are read. (A node without the key is in domain "" for the weight alone.)
+        wanted: list[set[str]] = [set() for _ in constraints]
         for node in nodes:
             node_labels = node.labels
-            if not _has_keys(node_labels, constraints):
+            if require_all and not _has_keys(node_labels, constraints):
                 ignored.add(node.name)
                 continue
             for i, c in enumerate(constraints):
-                if c.topology_key != LABEL_HOSTNAME:
-                    counts[i].setdefault(node_labels[c.topology_key], 0)
+                if c.topology_key == LABEL_HOSTNAME:
+                    continue
+                value = node_labels.get(c.topology_key)
+                if value is None:
+                    counts[i].setdefault("", 0)
+                else:
+                    counts[i].setdefault(value, 0)
+                    wanted[i].add(value)
         weights = [
             _normalizing_weight(
                 len(nodes) - len(ignored) if c.topology_key == LABEL_HOSTNAME else len(counts[i])
             )
             for i, c in enumerate(constraints)
         ]
-        inclusion = _Inclusion(pod)
-        for node in all_nodes:
-            node_labels = node.labels
-            if not _has_keys(node_labels, constraints):
-                continue
-            affinity_ok, taints_ok = inclusion.node_checks(constraints, node)
-            for i, c in enumerate(constraints):
-                if not _included(c, affinity_ok, taints_ok):
+        # Only the constraints with domains to count walk all nodes (never hostname: the
+        # scored node's own pods are its domain; nor a key no scored node has, such as the
+        # zone of the System defaults in a cluster without zones).
+        counters = [self._match_counts.counter(c.selector, namespace) for c in constraints]
+        counted = [i for i in range(len(constraints)) if wanted[i]]
+        if counted:
+            inclusion = _Inclusion(pod)
+            for node in all_nodes:
+                if not node.pods:
+                    continue  # nothing to add to its domain
+                node_labels = node.labels
+                if require_all and not _has_keys(node_labels, constraints):
                     continue
-                by_value = counts[i]
-                value = node_labels[c.topology_key]
-                # Only domains of scored nodes are worth counting (never hostname here).
-                if value in by_value:
-                    by_value[value] += _count_matching(node, c.selector, namespace)
+                checks: tuple[bool, bool] | None = None
+                for i in counted:
+                    c = constraints[i]
+                    # A node without the key is in domain "", which a scored node may name.
+                    value = node_labels.get(c.topology_key, "")
+                    if value not in wanted[i]:
+                        continue
+                    matched = counters[i](node)
+                    if not matched:
+                        continue
+                    # Whether the node counts is asked only of nodes with pods to count.
+                    if checks is None:
+                        checks = inclusion.node_checks(constraints, node)
+                    if _included(c, *checks):
+                        counts[i][value] += matched
         scores: dict[str, int] = {}
         for node in nodes:
             if node.name in ignored:
@@ -378,10 +521,11 @@ class PodTopologySpread:
             node_labels = node.labels
             total = 0.0
             for i, c in enumerate(constraints):
-                if c.topology_key == LABEL_HOSTNAME:
-                    count = _count_matching(node, c.selector, namespace)
-                else:
-                    count = counts[i][node_labels[c.topology_key]]
+                value = node_labels.get(c.topology_key)
+                if value is None:
+                    continue  # System defaults only: the node is scored by its other keys.
+                hostname = c.topology_key == LABEL_HOSTNAME
+                count = counters[i](node) if hostname else counts[i][value]
                 total += count * weights[i] + float(c.max_skew - 1)
             # math.Round: halves away from zero (the total is never negative in practice).
             scores[node.name] = math.floor(total + 0.5)
@@ -423,3 +567,39 @@ def _normalizing_weight(size: int) -> float:
     """topologyNormalizingWeight: log(domains + 2), so that a pod in one of few big domains
     weighs less than one in one of many small ones, and 0 domains still weigh log(2)."""
     return math.log(size + 2)
+
+
+def _validated_defaults(
+    defaulting_type: str, constraints: Sequence[Mapping[str, Any]]
+) -> Sequence[Mapping[str, Any]]:
+    """The default constraints the args call for, checked as ValidatePodTopologySpreadArgs
+    checks them (a subset: the fields a constraint here must have right)."""
+    if defaulting_type == SYSTEM_DEFAULTING:
+        if constraints:
+            raise ValueError('defaultConstraints: must be empty for defaultingType "System"')
+        return SYSTEM_DEFAULT_CONSTRAINTS
+    if defaulting_type != LIST_DEFAULTING:
+        raise ValueError(
+            f'defaultingType: Unsupported value: "{defaulting_type}": '
+            f'supported values: "{LIST_DEFAULTING}", "{SYSTEM_DEFAULTING}"'
+        )
+    seen: set[tuple[str, str]] = set()
+    for i, c in enumerate(constraints):
+        path = f"defaultConstraints[{i}]"
+        if int(c.get("maxSkew") or 0) <= 0:
+            raise ValueError(f"{path}.maxSkew: must be greater than zero")
+        if not c.get("topologyKey"):
+            raise ValueError(f"{path}.topologyKey: Required value: can not be empty")
+        when = c.get("whenUnsatisfiable")
+        if when not in (DO_NOT_SCHEDULE_ACTION, SCHEDULE_ANYWAY_ACTION):
+            raise ValueError(f'{path}.whenUnsatisfiable: Unsupported value: "{when}"')
+        if c.get("labelSelector") is not None:
+            raise ValueError(
+                f"{path}.labelSelector: Forbidden: constraint must not define a selector, "
+                "as they deduced for each pod"
+            )
+        pair = (c["topologyKey"], when)
+        if pair in seen:
+            raise ValueError(f"{path}: Duplicate value: {pair}")
+        seen.add(pair)
+    return constraints

@@ -105,13 +105,47 @@ class FakeSnapshot:
         return [n for n in self.nodes if n.pods_with_required_anti_affinity]
 
 
+class FakeListers:
+    """The WorkloadListers protocol over lists of objects, as an informer would cache them."""
+
+    def __init__(self, *objects: Obj) -> None:
+        self.objects = list(objects)
+
+    def services(self, namespace: str) -> list[Obj]:
+        return [o for o in self._of("Service") if o["metadata"].get("namespace") == namespace]
+
+    def replication_controller(self, namespace: str, name: str) -> Obj | None:
+        return self._get("ReplicationController", namespace, name)
+
+    def replica_set(self, namespace: str, name: str) -> Obj | None:
+        return self._get("ReplicaSet", namespace, name)
+
+    def stateful_set(self, namespace: str, name: str) -> Obj | None:
+        return self._get("StatefulSet", namespace, name)
+
+    def _of(self, kind: str) -> list[Obj]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+    def _get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        for o in self._of(kind):
+            md = o["metadata"]
+            if md.get("namespace") == namespace and md["name"] == name:
+                return o
+        return None
+
+
 class FakeHandle:
-    def __init__(self, nodes: list[NodeInfo]) -> None:
+    def __init__(self, nodes: list[NodeInfo], listers: FakeListers | None = None) -> None:
         self._snapshot = FakeSnapshot(nodes)
+        self._listers = listers
 
     @property
     def snapshot(self) -> FakeSnapshot:
         return self._snapshot
+
+    @property
+    def listers(self) -> FakeListers | None:
+        return self._listers
 
 
 def filter_all(plugin: Any, pod: PodInfo, nodes: list[NodeInfo]) -> list[Status]:
