@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from cluster import Cluster, wait_for
 from test_cli import both, masked
 from tests.examples import COMPANIONS
@@ -426,3 +427,32 @@ def test_a_job_and_a_cron_job(cluster: Cluster, namespace: str):
     assert "Schedule:                      @yearly\n" in ours
     # These follow the pod template, whose lines set no alignment for them.
     assert "Last Schedule Time:  <unset>\nActive Jobs:         <none>\n" in ours
+
+
+# --- policy ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("budget", "line"),
+    [
+        ({"minAvailable": 1}, "Min available: 1"),
+        ({"maxUnavailable": "50%"}, "Max unavailable: 50%"),
+    ],
+)
+def test_a_pod_disruption_budget(cluster: Cluster, namespace: str, budget: Obj, line: str):
+    pdb = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "budget"},
+        "spec": {**budget, "selector": {"matchLabels": {"app": "guarded"}}},
+    }
+    apply(cluster, namespace, pdb)
+    wait_for(
+        "the disruption controller to look at the budget",
+        lambda: (get(cluster, namespace, "pdb", "budget").get("status") or {}).get(
+            "observedGeneration"
+        ),
+    )
+    ours = describe_alike(cluster, "pdb", "budget", "-n", namespace)
+    shown = [" ".join(row.split()) for row in ours.splitlines()]
+    assert line in shown and "Selector: app=guarded" in shown

@@ -201,6 +201,8 @@ async def describe_object(
         return workloads.describe_job(obj, events, now)
     if kind == ("batch", "CronJob"):
         return workloads.describe_cron_job(obj, events, now)
+    if kind == ("policy", "PodDisruptionBudget"):
+        return workloads.describe_pod_disruption_budget(obj, events, now)
     return describers.describe_generic(obj, events, now)
 
 

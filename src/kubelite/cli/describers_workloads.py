@@ -477,3 +477,24 @@ def describe_cron_job(cron_job: Obj, events: list[Obj] | None, now: dt.datetime)
     w.write_line(", ".join(ref.get("name", "") for ref in jobs) if jobs else NONE)
     describe_events(w, events, now)
     return w.text()
+
+
+def describe_pod_disruption_budget(pdb: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
+    """describePodDisruptionBudgetV1: the budget, its selector and what its status allows."""
+    w = PrefixWriter()
+    spec = pdb.get("spec") or {}
+    status = pdb.get("status") or {}
+    _header(w, pdb)
+    if spec.get("minAvailable") is not None:
+        w.write(0, f"Min available:\t{int_or_string(spec['minAvailable'])}\n")
+    elif spec.get("maxUnavailable") is not None:
+        w.write(0, f"Max unavailable:\t{int_or_string(spec['maxUnavailable'])}\n")
+    selector = spec.get("selector")
+    w.write(0, f"Selector:\t{'<unset>' if selector is None else format_label_selector(selector)}\n")
+    w.write(0, "Status:\n")
+    w.write(2, f"Allowed disruptions:\t{int(status.get('disruptionsAllowed') or 0)}\n")
+    w.write(2, f"Current:\t{int(status.get('currentHealthy') or 0)}\n")
+    w.write(2, f"Desired:\t{int(status.get('desiredHealthy') or 0)}\n")
+    w.write(2, f"Total:\t{int(status.get('expectedPods') or 0)}\n")
+    describe_events(w, events, now)
+    return w.text()
