@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -84,3 +85,53 @@ def test_a_joined_node_runs_pods_and_serves_their_logs(node: Cluster, joined: st
     logs = wait_for("its log", lambda: node.kubectl("logs", "on-joined", check=False).stdout)
     assert logs == "from the joined node\n"
     assert node.kubectl("exec", "on-joined", "--", "hostname").stdout == "on-joined\n"
+
+
+def test_a_daemon_set_runs_one_pod_on_each_node(node: Cluster, joined: str) -> None:
+    daemon_set = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "every-node"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "every-node"}},
+            "template": {
+                "metadata": {"labels": {"app": "every-node"}},
+                "spec": {
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [
+                        {"name": "agent", "image": "busybox", "command": ["sleep", "3600"]}
+                    ],
+                },
+            },
+        },
+    }
+    nodes = {
+        n["metadata"]["name"]
+        for n in json.loads(node.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    }
+    assert joined in nodes and len(nodes) == 2
+
+    def running_on() -> list[str] | None:
+        pods = json.loads(node.kubectl("get", "pods", "-l", "app=every-node", "-o", "json").stdout)[
+            "items"
+        ]
+        placed = sorted(
+            p["spec"].get("nodeName", "") for p in pods if p["status"].get("phase") == "Running"
+        )
+        return placed if len(pods) == len(placed) == len(nodes) else None
+
+    node.kubectl("apply", "-f", "-", stdin=json.dumps(daemon_set))
+    try:
+        assert wait_for("a running daemon pod on each node", running_on) == sorted(nodes)
+        status = node.kubectl("rollout", "status", "daemonset/every-node", "--timeout=60s")
+        assert "successfully rolled out" in status.stdout
+    finally:
+        node.kubectl("delete", "daemonset", "every-node", "--timeout=60s", check=False)
+        wait_for(
+            "the daemon pods to go",
+            lambda: (
+                not json.loads(
+                    node.kubectl("get", "pods", "-l", "app=every-node", "-o", "json").stdout
+                )["items"]
+            ),
+        )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -264,3 +265,85 @@ def test_redis_statefulset_starts_its_pods_in_order(node: Cluster, redis_backend
         assert hostname == name
     status = node.kubectl("rollout", "status", "statefulset/redis-st", "--timeout=60s")
     assert "partitioned roll out complete" in status.stdout or "roll out complete" in status.stdout
+
+
+def _job(name: str, command: str, **spec: Any) -> str:
+    return json.dumps(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": name},
+            "spec": {
+                **spec,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "terminationGracePeriodSeconds": 1,
+                        "containers": [
+                            {"name": "work", "image": "busybox", "command": ["sh", "-c", command]}
+                        ],
+                    }
+                },
+            },
+        }
+    )
+
+
+def _condition(node: Cluster, kind: str, name: str, type_: str) -> dict[str, Any] | None:
+    obj = json.loads(node.kubectl("get", kind, name, "-o", "json").stdout)
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition["type"] == type_ and condition["status"] == "True":
+            return condition
+    return None
+
+
+def test_jobs_complete_or_fail_and_a_cron_job_starts_one(node: Cluster) -> None:
+    cron_job = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "every-minute"},
+        "spec": {
+            "schedule": "*/1 * * * *",
+            "jobTemplate": {"spec": json.loads(_job("unused", "echo tick"))["spec"]},
+        },
+    }
+    created = time.monotonic()
+    node.kubectl("apply", "-f", "-", stdin=json.dumps(cron_job))
+    try:
+        node.kubectl(
+            "apply", "-f", "-", stdin=_job("three", "echo done", completions=3, parallelism=2)
+        )
+        done = node.kubectl("wait", "--for=condition=complete", "job/three", "--timeout=120s")
+        assert done.returncode == 0
+        status = json.loads(node.kubectl("get", "job", "three", "-o", "json").stdout)["status"]
+        assert (status["succeeded"], status.get("failed", 0)) == (3, 0)
+
+        node.kubectl("apply", "-f", "-", stdin=_job("failing", "exit 1", backoffLimit=1))
+        failed = wait_for(
+            "the failing job to fail",
+            lambda: _condition(node, "job", "failing", "Failed"),
+            timeout=120,
+        )
+        assert failed["reason"] == "BackoffLimitExceeded"
+        assert failed["message"] == "Job has reached the specified backoff limit"
+        status = json.loads(node.kubectl("get", "job", "failing", "-o", "json").stdout)["status"]
+        assert status["failed"] == 2  # the first pod and one retry (backoffLimit 1)
+
+        def cron_job_started() -> str | None:
+            jobs = json.loads(node.kubectl("get", "jobs", "-o", "json").stdout)["items"]
+            for job in jobs:
+                owners = job["metadata"].get("ownerReferences") or []
+                if any(o["kind"] == "CronJob" and o["name"] == "every-minute" for o in owners):
+                    return str(job["metadata"]["name"])
+            return None
+
+        started = wait_for(
+            "a Job of the CronJob",
+            cron_job_started,
+            timeout=max(1.0, created + 70 - time.monotonic()),
+        )
+        assert started.startswith("every-minute-")
+        wait_for("it to complete", lambda: _condition(node, "job", started, "Complete"), timeout=60)
+    finally:
+        node.kubectl("delete", "cronjob", "every-minute", "--timeout=60s", check=False)
+        node.kubectl("delete", "jobs", "--all", "--timeout=60s", check=False)
