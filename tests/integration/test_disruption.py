@@ -352,31 +352,16 @@ def test_drain_refuses_unmanaged_pods_without_force_and_skips_daemon_set_pods(
                 "selector": {"matchLabels": {"app": "agent"}},
                 "template": {
                     "metadata": {"labels": {"app": "agent"}},
-                    "spec": {"containers": [{"name": "a", "image": "registry.local/app:1"}]},
+                    "spec": {
+                        # Only this test's node: other tests' hollow nodes share the server.
+                        "nodeSelector": {"test": namespace},
+                        "containers": [{"name": "a", "image": "registry.local/app:1"}],
+                    },
                 },
             },
         }
         apply(cluster, namespace, daemon_set)
-        uid = get(cluster, "daemonset", "agent", "-n", namespace)["metadata"]["uid"]
         container = {"name": "c", "image": "registry.local/app:1"}
-        daemon_pod = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "name": "agent-x",
-                "labels": {"app": "agent"},
-                "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "kind": "DaemonSet",
-                        "name": "agent",
-                        "uid": uid,
-                        "controller": True,
-                    }
-                ],
-            },
-            "spec": {"nodeName": node, "containers": [container]},
-        }
         lonely = {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -387,16 +372,25 @@ def test_drain_refuses_unmanaged_pods_without_force_and_skips_daemon_set_pods(
                 "volumes": [{"name": "s", "emptyDir": {}}],
             },
         }
-        apply(cluster, namespace, daemon_pod, lonely)
-        cluster.kubectl(
-            "wait", "-n", namespace, "--for=condition=Ready", "pod/agent-x", "pod/lonely"
-        )
+        apply(cluster, namespace, lonely)
+
+        def daemon_pod() -> str | None:
+            pods = get(cluster, "pods", "-n", namespace, "-l", "app=agent")["items"]
+            running = [
+                p["metadata"]["name"]
+                for p in pods
+                if p["spec"].get("nodeName") == node and p["status"].get("phase") == "Running"
+            ]
+            return running[0] if len(pods) == len(running) == 1 else None
+
+        agent = wait_for("the DaemonSet's pod on the node", daemon_pod)
+        cluster.kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod/lonely")
 
         refused = cluster.kubectl("drain", node, "--timeout=20s", check=False)
         assert refused.returncode != 0
         assert (
             f"cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): "
-            f"{namespace}/agent-x" in refused.stderr
+            f"{namespace}/{agent}" in refused.stderr
         ), refused.stderr
         assert (
             f"cannot delete Pods with local storage (use --delete-emptydir-data to override): "
@@ -425,8 +419,8 @@ def test_drain_refuses_unmanaged_pods_without_force_and_skips_daemon_set_pods(
             "--delete-emptydir-data",
             "--timeout=30s",
         )
-        assert f"Warning: ignoring DaemonSet-managed Pods: {namespace}/agent-x" in drained.stderr
+        assert f"Warning: ignoring DaemonSet-managed Pods: {namespace}/{agent}" in drained.stderr
         assert "pod/lonely evicted" in drained.stdout
         names = [p["metadata"]["name"] for p in get(cluster, "pods", "-n", namespace)["items"]]
-        assert names == ["agent-x"]
+        assert names == [agent]
         cluster.kubectl("uncordon", node)
