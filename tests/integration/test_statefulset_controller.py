@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from cluster import Cluster
+from cluster import Cluster, wait_for
 from test_hollow_nodes import hollow_nodes
 from tests.examples import COMPANIONS
 
@@ -335,3 +335,14 @@ def test_a_volume_claim_template_gives_each_pod_its_claim(cluster: Cluster, name
         "create Claim data-web-0 Pod web-0 in StatefulSet web success",
         "create Pod web-0 in StatefulSet web successful",
     ]
+    # No volume will bind the claim (no provisioner yet): web-0 waits, as Kubernetes has it.
+
+    def waiting() -> dict[str, Any] | None:
+        pod = pods(cluster, namespace)["web-0"]
+        scheduled = [c for c in pod["status"].get("conditions", []) if c["type"] == "PodScheduled"]
+        return scheduled[0] if scheduled and scheduled[0]["status"] == "False" else None
+
+    condition = wait_for("web-0 to be unschedulable", waiting)
+    assert condition["reason"] == "Unschedulable"
+    assert condition["message"].endswith(" pod has unbound immediate PersistentVolumeClaims.")
+    assert pods(cluster, namespace)["web-0"]["status"]["phase"] == "Pending"

@@ -26,6 +26,9 @@ SERVICES = Resource("", "v1", "services", kind="Service")
 REPLICATION_CONTROLLERS = Resource("", "v1", "replicationcontrollers", kind="ReplicationController")
 REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
 STATEFUL_SETS = Resource("apps", "v1", "statefulsets", kind="StatefulSet")
+PERSISTENT_VOLUME_CLAIMS = Resource(
+    "", "v1", "persistentvolumeclaims", kind="PersistentVolumeClaim"
+)
 
 # The index the controllers also keep on these informers (a shared index, built once).
 _NAMESPACE_INDEX = "namespace"
@@ -41,6 +44,7 @@ class InformerListers:
         self._replication_controllers = factory.informer(REPLICATION_CONTROLLERS)
         self._replica_sets = factory.informer(REPLICA_SETS)
         self._stateful_sets = factory.informer(STATEFUL_SETS)
+        self.claims = factory.informer(PERSISTENT_VOLUME_CLAIMS)
 
     def informers(self) -> list[Informer]:
         """The informers to wait for before scheduling, as kube-scheduler waits for all its
@@ -50,6 +54,7 @@ class InformerListers:
             self._replication_controllers,
             self._replica_sets,
             self._stateful_sets,
+            self.claims,
         ]
 
     def services(self, namespace: str) -> list[Obj]:
@@ -63,3 +68,6 @@ class InformerListers:
 
     def stateful_set(self, namespace: str, name: str) -> Obj | None:
         return self._stateful_sets.get(f"{namespace}/{name}")
+
+    def persistent_volume_claim(self, namespace: str, name: str) -> Obj | None:
+        return self.claims.get(f"{namespace}/{name}")

@@ -35,6 +35,8 @@ from kubelite.scheduler.cache import Cache
 from kubelite.scheduler.framework.events import (
     NODE_ADD,
     NODE_UPDATE,
+    PERSISTENT_VOLUME_CLAIM_ADD,
+    PERSISTENT_VOLUME_CLAIM_UPDATE,
     POD_ADD,
     POD_DELETE,
     POD_UPDATE,
@@ -115,6 +117,7 @@ class Scheduler:
         self.nodes = self.informers.informer(NODES)
         self.pods.add_handler(self._on_pod)
         self.nodes.add_handler(self._on_node)
+        self.listers.claims.add_handler(self._on_claim)
         self._tasks: set[asyncio.Task[None]] = set()
         self.scheduled = 0
 
@@ -167,6 +170,13 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
 
     # --- informer events ------------------------------------------------------------------------
+
+    def _on_claim(self, event_type: str, claim: Obj) -> None:
+        """A claim made or bound may let a pod that waits for it (VolumeBinding) be placed."""
+        if event_type == "ADDED":
+            self.queue.move_all(PERSISTENT_VOLUME_CLAIM_ADD)
+        elif event_type == "MODIFIED":
+            self.queue.move_all(PERSISTENT_VOLUME_CLAIM_UPDATE)
 
     def _on_node(self, event_type: str, node: Obj) -> None:
         name = node["metadata"]["name"]

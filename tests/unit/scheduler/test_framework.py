@@ -238,6 +238,7 @@ def test_default_profile_order_and_weights() -> None:
         ("NodeAffinity", 2),
         ("NodePorts", 1),
         ("NodeResourcesFit", 1),
+        ("VolumeBinding", 1),
         ("PodTopologySpread", 2),
         ("InterPodAffinity", 2),
         ("NodeResourcesBalancedAllocation", 1),

@@ -43,9 +43,10 @@ class Snapshot(Protocol):
 
 
 class WorkloadListers(Protocol):
-    """The Services and workload controllers the scheduler's informers cache, by namespace
-    and name: kube-scheduler's Service, ReplicationController, ReplicaSet and StatefulSet
-    listers. PodTopologySpread builds its default constraints' selector from them. The objects
+    """The Services, workload controllers and claims the scheduler's informers cache, by
+    namespace and name: kube-scheduler's Service, ReplicationController, ReplicaSet,
+    StatefulSet and PersistentVolumeClaim listers. PodTopologySpread builds its default
+    constraints' selector from the first four; VolumeBinding reads the claims. The objects
     are the informers' own: never mutate them."""
 
     def services(self, namespace: str) -> Iterable[dict[str, Any]]:
@@ -57,6 +58,10 @@ class WorkloadListers(Protocol):
     def replica_set(self, namespace: str, name: str) -> dict[str, Any] | None: ...
 
     def stateful_set(self, namespace: str, name: str) -> dict[str, Any] | None: ...
+
+    def persistent_volume_claim(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A claim, for VolumeBinding."""
+        ...
 
 
 class Handle(Protocol):

@@ -6,8 +6,8 @@ the plugins kubelite does not have:
 
 - SchedulingGates and PrioritySort: the scheduling queue does their work (gated pods are not
   queued; the queue orders by priority, then age);
-- the volume plugins VolumeRestrictions, NodeVolumeLimits, VolumeBinding and VolumeZone:
-  kubelite has no persistent volumes to place;
+- the volume plugins VolumeRestrictions, NodeVolumeLimits and VolumeZone, and all of
+  VolumeBinding but its PreFilter: kubelite has no persistent volumes to place yet;
 - ImageLocality (weight 1): not written yet;
 - DefaultPreemption: no preemption, so no `preemption: ...` part in FailedScheduling messages;
 - DefaultBinder: the scheduler binds through `pods/<name>/binding` itself.
@@ -32,6 +32,7 @@ from kubelite.scheduler.plugins import (
     node_unschedulable,
     pod_topology_spread,
     taint_toleration,
+    volume_binding,
 )
 from kubelite.scheduler.plugins.inter_pod_affinity import InterPodAffinity, NamespaceLabels
 from kubelite.scheduler.plugins.node_affinity import NodeAffinity
@@ -44,6 +45,7 @@ from kubelite.scheduler.plugins.node_resources_fit import NodeResourcesFit
 from kubelite.scheduler.plugins.node_unschedulable import NodeUnschedulable
 from kubelite.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
+from kubelite.scheduler.plugins.volume_binding import VolumeBinding
 
 # Builds a plugin from what plugins may use: the snapshot, and the namespaces' labels.
 Factory = Callable[[Handle, NamespaceLabels | None], Plugin]
@@ -55,6 +57,7 @@ REGISTRY: dict[str, Factory] = {
     node_affinity.NAME: lambda handle, namespace_labels: NodeAffinity(),
     node_ports.NAME: lambda handle, namespace_labels: NodePorts(),
     node_resources_fit.NAME: lambda handle, namespace_labels: NodeResourcesFit(),
+    volume_binding.NAME: lambda handle, namespace_labels: VolumeBinding(handle),
     pod_topology_spread.NAME: lambda handle, namespace_labels: PodTopologySpread(handle),
     inter_pod_affinity.NAME: InterPodAffinity,
     node_resources_balanced_allocation.NAME: (
@@ -71,6 +74,7 @@ DEFAULT_PROFILE: tuple[tuple[str, int], ...] = (
     (node_affinity.NAME, 2),
     (node_ports.NAME, 1),
     (node_resources_fit.NAME, 1),
+    (volume_binding.NAME, 1),
     (pod_topology_spread.NAME, 2),
     (inter_pod_affinity.NAME, 2),
     (node_resources_balanced_allocation.NAME, 1),

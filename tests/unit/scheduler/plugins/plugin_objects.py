@@ -123,6 +123,9 @@ class FakeListers:
     def stateful_set(self, namespace: str, name: str) -> Obj | None:
         return self._get("StatefulSet", namespace, name)
 
+    def persistent_volume_claim(self, namespace: str, name: str) -> Obj | None:
+        return self._get("PersistentVolumeClaim", namespace, name)
+
     def _of(self, kind: str) -> list[Obj]:
         return [o for o in self.objects if o["kind"] == kind]
 
