@@ -43,8 +43,8 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_status, podutil
 from kubelite.controllers.job import JOBS
+from kubelite.controllers.owners import typed
 from kubelite.controllers.podcontrol import owner_reference
-from kubelite.controllers.replicaset import typed
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class CronJobController:
         self.informers = informers or SharedInformerFactory(client)
         self.workers = workers
         self.clock = clock
-        self.queue = WorkQueue()
+        self.queue = WorkQueue("cronjob")
         self.recorder = EventRecorder(client, "cronjob-controller")
         self._background: set[asyncio.Task[Any]] = set()
         self.cron_jobs = self.informers.informer(CRON_JOBS)

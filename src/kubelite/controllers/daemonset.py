@@ -60,8 +60,8 @@ from kubelite.controllers.daemonset_util import (
     template_generation,
 )
 from kubelite.controllers.expectations import Expectations
+from kubelite.controllers.owners import recheck_owner, typed
 from kubelite.controllers.podcontrol import PODS, PodControl, pod_from_template, slow_start_batch
-from kubelite.controllers.replicaset import typed
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class DaemonSetController:
         self.failed_pods_backoff = failed_pods_backoff or Backoff(
             clock=lambda: self.clock().timestamp()
         )
-        self.queue = WorkQueue()
+        self.queue = WorkQueue("daemonset")
         self.expectations = Expectations()
         self.pod_control = PodControl(client, EventRecorder(client, self.component))
         self.daemon_sets = self.informers.informer(self.resource)
@@ -399,16 +399,7 @@ class DaemonSetController:
         return min(waits) if waits else None
 
     async def _can_adopt(self, ds: Obj) -> bool:
-        """Re-read the DaemonSet: only the same, live object may adopt
-        (RecheckDeletionTimestamp)."""
-        try:
-            fresh = await self.client.get(
-                self.resource, meta.name_of(ds), namespace=meta.namespace_of(ds)
-            )
-        except APINotFoundError:
-            return False
-        md = fresh["metadata"]
-        return md.get("uid") == ds["metadata"]["uid"] and not md.get("deletionTimestamp")
+        return await recheck_owner(self.client, self.resource, ds)
 
     async def _claim_pods(self, ds: Obj, selector: labels.Selector) -> Claim:
         """getDaemonPods, once a sync: adopt the namespace's orphans the selector matches and

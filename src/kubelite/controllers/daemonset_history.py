@@ -42,8 +42,8 @@ from kubelite.controllers import podutil
 from kubelite.controllers import statefulset_revisions as revs
 from kubelite.controllers.daemonset_util import HASH_LABEL
 from kubelite.controllers.deployment_util import pod_template_hash
+from kubelite.controllers.owners import typed
 from kubelite.controllers.podcontrol import PODS, PodControl, owner_reference
-from kubelite.controllers.replicaset import typed
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,9 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import deployment_util as du
 from kubelite.controllers import podutil
+from kubelite.controllers.owners import recheck_owner, typed
 from kubelite.controllers.podcontrol import PODS, PodControl, owner_reference
-from kubelite.controllers.replicaset import REPLICA_SETS, typed
+from kubelite.controllers.replicaset import REPLICA_SETS
 
 log = logging.getLogger(__name__)
 
@@ -175,14 +176,7 @@ class DeploymentController:
         return await self._rollout_recreate(d, rss)
 
     async def _can_adopt(self, d: Obj) -> bool:
-        try:
-            fresh = await self.client.get(
-                DEPLOYMENTS, meta.name_of(d), namespace=meta.namespace_of(d)
-            )
-        except APINotFoundError:
-            return False
-        md = fresh["metadata"]
-        return md.get("uid") == d["metadata"]["uid"] and not md.get("deletionTimestamp")
+        return await recheck_owner(self.client, DEPLOYMENTS, d)
 
     def _is_scaling_event(self, d: Obj, rss: list[Obj]) -> bool:
         """An active ReplicaSet sized for another spec.replicas (isScalingEvent)."""

@@ -39,8 +39,9 @@ from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import disruption_status as arithmetic
 from kubelite.controllers import podutil
 from kubelite.controllers.deployment import DEPLOYMENTS
+from kubelite.controllers.owners import typed
 from kubelite.controllers.podcontrol import PODS
-from kubelite.controllers.replicaset import REPLICA_SETS, typed
+from kubelite.controllers.replicaset import REPLICA_SETS
 from kubelite.controllers.replicationcontroller import REPLICATION_CONTROLLERS
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,8 @@ class DisruptionController:
         self.informers = informers or SharedInformerFactory(client)
         self.workers = workers
         self.stale_timeout = stale_pod_disruption_timeout
-        self.queue = WorkQueue()
-        self.stale_queue = WorkQueue()
+        self.queue = WorkQueue("disruption")
+        self.stale_queue = WorkQueue("disruption_recheck")
         self.recorder = EventRecorder(client, self.component)
         self._background: set[asyncio.Task[Any]] = set()
         self.budgets = self.informers.informer(PODDISRUPTIONBUDGETS)

@@ -46,8 +46,8 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_backoff, job_failure_policy, job_pods, job_status, podutil
 from kubelite.controllers.expectations import Expectations
+from kubelite.controllers.owners import typed
 from kubelite.controllers.podcontrol import PODS, PodControl, pod_from_template, slow_start_batch
-from kubelite.controllers.replicaset import typed
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class JobController:
         self.informers = informers or SharedInformerFactory(client)
         self.workers = workers
         self.clock = clock
-        self.queue = WorkQueue()
+        self.queue = WorkQueue("job")
         self.expectations = Expectations()
         self.backoff = job_backoff.BackoffStore()
         self.recorder = EventRecorder(client, self.component)

@@ -25,13 +25,14 @@ from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.client.api import APIClient, Resource
-from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
+from kubelite.client.errors import APIError
 from kubelite.client.events import WARNING, EventRecorder
 from kubelite.client.informer import by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import podutil
 from kubelite.controllers.expectations import Expectations
+from kubelite.controllers.owners import put_status, recheck_owner, typed
 from kubelite.controllers.podcontrol import (
     BURST_REPLICAS,
     PODS,
@@ -48,11 +49,6 @@ REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
 WORKERS = 5
 # The condition set while the controller cannot create or delete pods.
 REPLICA_FAILURE = "ReplicaFailure"
-
-
-def typed(obj: Obj, resource: Resource) -> Obj:
-    """`obj` with its apiVersion and kind (list items arrive without them)."""
-    return {**obj, "apiVersion": resource.api_version, "kind": resource.kind}
 
 
 class ReplicaSetController:
@@ -214,15 +210,7 @@ class ReplicaSetController:
         return None
 
     async def _can_adopt(self, owner: Obj) -> bool:
-        """Re-read the owner: only the same, live object may adopt (RecheckDeletionTimestamp)."""
-        try:
-            fresh = await self.client.get(
-                self.resource, meta.name_of(owner), namespace=meta.namespace_of(owner)
-            )
-        except APINotFoundError:
-            return False
-        md = fresh["metadata"]
-        return md.get("uid") == owner["metadata"]["uid"] and not md.get("deletionTimestamp")
+        return await recheck_owner(self.client, self.resource, owner)
 
     def _related_pods(self, owner: Obj) -> list[Obj]:
         """Pods of this owner's siblings (same controlling Deployment), to spread deletions."""
@@ -334,22 +322,6 @@ class ReplicaSetController:
             previous.get("conditions") or []
         ) == status.get("conditions", []):
             return
-        body = {**owner, "status": {**previous, **status}}
-        if "conditions" not in status:
-            body["status"].pop("conditions", None)
-        for attempt in range(2):
-            try:
-                await self.client.update(
-                    self.resource, body, namespace=meta.namespace_of(owner), subresource="status"
-                )
-                return
-            except APINotFoundError:
-                return
-            except APIConflictError:
-                if attempt:
-                    raise
-                fresh = await self.client.get(
-                    self.resource, meta.name_of(owner), namespace=meta.namespace_of(owner)
-                )
-                body = typed(fresh, self.resource)
-                body["status"] = {**(fresh.get("status") or {}), **status}
+        # Without conditions now (the last one went), the field goes too.
+        drop = () if "conditions" in status else ("conditions",)
+        await put_status(self.client, self.resource, owner, status, drop=drop)

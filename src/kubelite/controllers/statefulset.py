@@ -34,8 +34,8 @@ from kubelite.client.workqueue import RetryLater, WorkQueue, process
 from kubelite.controllers import podutil
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
+from kubelite.controllers.owners import put_status, recheck_owner, typed
 from kubelite.controllers.podcontrol import PODS, PodControl, owner_reference
-from kubelite.controllers.replicaset import typed
 from kubelite.controllers.statefulset_control import StatefulSetControl
 from kubelite.controllers.statefulset_podcontrol import (
     CLAIMS,
@@ -305,33 +305,8 @@ class StatefulSetController:
         )
 
     async def _can_adopt(self, sset: Obj) -> bool:
-        """Re-read the set: only the same, live object may adopt (RecheckDeletionTimestamp)."""
-        try:
-            fresh = await self.client.get(
-                self.resource, meta.name_of(sset), namespace=meta.namespace_of(sset)
-            )
-        except APINotFoundError:
-            return False
-        md = fresh["metadata"]
-        return md.get("uid") == sset["metadata"]["uid"] and not md.get("deletionTimestamp")
+        return await recheck_owner(self.client, self.resource, sset)
 
     async def _write_status(self, sset: Obj, status: Obj) -> None:
-        """PUT the status; on a conflict once more, onto the fresh object
-        (UpdateStatefulSetStatus)."""
-        body = {**sset, "status": {**(sset.get("status") or {}), **status}}
-        for attempt in range(2):
-            try:
-                await self.client.update(
-                    self.resource, body, namespace=meta.namespace_of(sset), subresource="status"
-                )
-                return
-            except APINotFoundError:
-                return
-            except APIConflictError:
-                if attempt:
-                    raise
-                fresh = await self.client.get(
-                    self.resource, meta.name_of(sset), namespace=meta.namespace_of(sset)
-                )
-                body = typed(fresh, self.resource)
-                body["status"] = {**(fresh.get("status") or {}), **status}
+        """UpdateStatefulSetStatus."""
+        await put_status(self.client, self.resource, sset, status)

@@ -65,7 +65,7 @@ class TTLAfterFinishedController:
         self.informers = informers or SharedInformerFactory(client)
         self.workers = workers
         self.clock = clock
-        self.queue = WorkQueue()
+        self.queue = WorkQueue("ttl_jobs_to_delete")
         self.jobs = self.informers.informer(JOBS)
         self.jobs.add_handler(self._on_job)
 
