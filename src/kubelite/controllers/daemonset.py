@@ -37,11 +37,11 @@ from kubelite.api import labels, meta
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
+from kubelite.client.flowcontrol import Backoff
 from kubelite.client.informer import by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import podutil
-from kubelite.controllers.backoff import Backoff
 from kubelite.controllers.daemonset_history import CONTROLLER_REVISIONS, DaemonSetHistory
 from kubelite.controllers.daemonset_plan import (
     node_actions,
@@ -73,6 +73,10 @@ NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 WORKERS = 2
 # Pods one sync creates, and deletes, at most (BurstReplicas).
 BURST_REPLICAS = 250
+# The failed pods' delete-and-recreate back-off per node: 1 s doubling to 15 minutes
+# (kube-controller-manager's daemon failedPodsBackoff).
+FAILED_PODS_BACKOFF_INITIAL = 1.0
+FAILED_PODS_BACKOFF_MAX = 15 * 60.0
 # How often the failed-pod back-off forgets nodes it has not seen for long (BackoffGCInterval).
 BACKOFF_GC_INTERVAL = 60.0
 
@@ -156,7 +160,9 @@ class DaemonSetController:
         self.clock = clock
         # On the controller's clock, which decides availability too (tests turn it).
         self.failed_pods_backoff = failed_pods_backoff or Backoff(
-            clock=lambda: self.clock().timestamp()
+            lambda: self.clock().timestamp(),
+            initial=FAILED_PODS_BACKOFF_INITIAL,
+            maximum=FAILED_PODS_BACKOFF_MAX,
         )
         self.queue = WorkQueue("daemonset")
         self.expectations = Expectations()

@@ -25,10 +25,10 @@ from kubelite.client.errors import (
     APIForbiddenError,
     APINotFoundError,
 )
+from kubelite.client.flowcontrol import Backoff
 from kubelite.client.informer import key_of
 from kubelite.controllers import daemonset_history as dh
 from kubelite.controllers import daemonset_util as du
-from kubelite.controllers.backoff import Backoff
 from kubelite.controllers.daemonset import (
     DAEMON_SETS,
     NODES,
