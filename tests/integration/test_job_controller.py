@@ -400,7 +400,10 @@ def test_suspending_a_job_deletes_its_pods_and_resuming_restarts_them(
         "--timeout=30s",
         timeout=40,
     )
+    # The pods deleted on suspension count as failures (deleted pods do, in Kubernetes), so
+    # the new one waits out the first back-off (10 s) before it is made.
     wait_until(
         lambda: get_json(cluster, "job", "paused", "-n", namespace)["status"].get("active"),
         "a running pod again",
+        timeout=60,
     )
