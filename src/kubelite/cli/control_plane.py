@@ -144,9 +144,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
     lifecycle = NodeLifecycleConfig(
-        monitor_period=_seconds(args.node_monitor_period),
-        grace_period=_seconds(args.node_monitor_grace_period),
-        startup_grace_period=_seconds(args.node_startup_grace_period),
+        monitor_period=args.node_monitor_period,
+        grace_period=args.node_monitor_grace_period,
+        startup_grace_period=args.node_startup_grace_period,
         eviction_rate=args.node_eviction_rate,
         secondary_eviction_rate=args.secondary_node_eviction_rate,
         unhealthy_zone_threshold=args.unhealthy_zone_threshold,
@@ -165,11 +165,6 @@ def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
         bind_address=args.bind_address,
         secure_port=args.secure_port,
     )
-
-
-def _seconds(value: float | str) -> float:
-    """A duration flag's value (a default from the environment arrives as text)."""
-    return value if isinstance(value, float) else durations.parse(value)
 
 
 def die_with_parent() -> None:

@@ -17,6 +17,7 @@ is a report, never a reason to fail the work that produced it, as in client-go.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import datetime as dt
 import logging
@@ -102,6 +103,15 @@ class EventRecorder:
         self.host = host
         self._sent = _LRU()
         self._similar = _LRU()
+        # Events being sent by `post`: asyncio keeps only weak references to tasks.
+        self._posting: set[asyncio.Task[Any]] = set()
+
+    def post(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
+        """Record an event without waiting for it: from an informer handler, which cannot
+        wait, or where a report must not hold up the work it reports on."""
+        task = asyncio.create_task(self.event(obj, event_type, reason, message))
+        self._posting.add(task)
+        task.add_done_callback(self._posting.discard)
 
     def _source_key(self, ref: Obj, event_type: str, reason: str) -> tuple[str, ...]:
         return (

@@ -167,7 +167,6 @@ class CronJobController:
         self.clock = clock
         self.queue = WorkQueue("cronjob")
         self.recorder = EventRecorder(client, "cronjob-controller")
-        self._background: set[asyncio.Task[Any]] = set()
         self.cron_jobs = self.informers.informer(CRON_JOBS)
         self.jobs = self.informers.informer(JOBS)
         self.jobs.add_indexer("controller", by_controller_uid)
@@ -195,9 +194,7 @@ class CronJobController:
 
     def event(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
         """Record an Event without waiting for it."""
-        task = asyncio.create_task(self.recorder.event(obj, event_type, reason, message))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.recorder.post(obj, event_type, reason, message)
 
     # --- running ------------------------------------------------------------------------------
 

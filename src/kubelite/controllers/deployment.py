@@ -424,11 +424,11 @@ class DeploymentController:
         target = want if size > want else du.new_rs_replicas(d, [*old_rss, new_rs], new_rs)
         if target == size:
             return False
-        self._replace(old_rss, new_rs, await self._scale_rs(d, new_rs, target))
+        self._replace(new_rs, await self._scale_rs(d, new_rs, target))
         return True
 
     @staticmethod
-    def _replace(rss: list[Obj], old: Obj, new: Obj) -> None:
+    def _replace(old: Obj, new: Obj) -> None:
         """Keep working with the ReplicaSet as the API returned it (in place)."""
         old.clear()
         old.update(new)
@@ -453,7 +453,7 @@ class DeploymentController:
             if unhealthy <= 0:
                 continue
             count = min(budget - scaled, unhealthy)
-            self._replace(old_rss, rs, await self._scale_rs(d, rs, size - count))
+            self._replace(rs, await self._scale_rs(d, rs, size - count))
             scaled += count
         # Then healthy ones, oldest first, while availability stays above the minimum.
         available = du.total_status([*old_rss, new_rs], "availableReplicas")
@@ -465,7 +465,7 @@ class DeploymentController:
                     break
                 size = du.rs_replicas(rs)
                 count = min(size, to_remove - removed)
-                self._replace(old_rss, rs, await self._scale_rs(d, rs, size - count))
+                self._replace(rs, await self._scale_rs(d, rs, size - count))
                 removed += count
             scaled += removed
         return scaled > 0
@@ -474,7 +474,7 @@ class DeploymentController:
         new_rs, old_rss = await self._new_and_old(d, rss, create=False)
         scaled = False
         for rs in du.active(old_rss):
-            self._replace(old_rss, rs, await self._scale_rs(d, rs, 0))
+            self._replace(rs, await self._scale_rs(d, rs, 0))
             scaled = True
         if scaled:
             return await self._sync_rollout_status(d, new_rs, old_rss)
@@ -485,7 +485,7 @@ class DeploymentController:
             if new_rs is None:
                 return None
         if du.rs_replicas(new_rs) != du.replicas(d):
-            self._replace(old_rss, new_rs, await self._scale_rs(d, new_rs, du.replicas(d)))
+            self._replace(new_rs, await self._scale_rs(d, new_rs, du.replicas(d)))
         status = du.calculate_status([*old_rss, new_rs], new_rs, d, meta.now())
         if du.complete(d, status):
             await self._cleanup(d, old_rss)

@@ -82,7 +82,6 @@ class DisruptionController:
         self.queue = WorkQueue("disruption")
         self.stale_queue = WorkQueue("disruption_recheck")
         self.recorder = EventRecorder(client, self.component)
-        self._background: set[asyncio.Task[Any]] = set()
         self.budgets = self.informers.informer(PODDISRUPTIONBUDGETS)
         self.budgets.add_indexer("namespace", by_namespace)
         self.pods = self.informers.informer(PODS)
@@ -130,9 +129,7 @@ class DisruptionController:
     def _event(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
         """Record an Event without waiting for it, from a handler (which cannot wait). Events
         of a sync are awaited instead, so that a repeated one finds its first and counts."""
-        task = asyncio.create_task(self.recorder.event(obj, event_type, reason, message))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.recorder.post(obj, event_type, reason, message)
 
     # --- running ------------------------------------------------------------------------------
 

@@ -162,7 +162,6 @@ class NodeLifecycleController:
         self._limiters: dict[str, _TokenBucket] = {}
         self._to_taint: dict[str, dict[str, None]] = {}
         self._all_disrupted = False
-        self._background: set[asyncio.Task[Any]] = set()
 
     def _on_node(self, event_type: str, node: Obj) -> None:
         name = meta.name_of(node)
@@ -209,8 +208,7 @@ class NodeLifecycleController:
         """One pass over every node (monitorNodeHealth)."""
         zones: dict[str, list[Obj | None]] = {}
         for cached in self.nodes.list():
-            node = meta.clone(cached)
-            observed, current = await self._update_health(node)
+            node, observed, current = await self._update_health(cached)
             zones.setdefault(zone_of(node), []).append(current)
             if current is None:
                 continue
@@ -224,8 +222,9 @@ class NodeLifecycleController:
                 await self._mark_pods_not_ready(name)
         await self._handle_disruption(zones)
 
-    async def _update_health(self, node: Obj) -> tuple[Obj | None, Obj | None]:
-        """tryUpdateNodeHealth: (the Ready condition as the node had it, as it is now)."""
+    async def _update_health(self, node: Obj) -> tuple[Obj, Obj | None, Obj | None]:
+        """tryUpdateNodeHealth: the node as it now is, and its Ready condition as the node had
+        it and as it is now. `node` is the cached object: it is copied only to be changed."""
         name = meta.name_of(node)
         ready = condition_of(node, "Ready")
         observed = dict(ready) if ready is not None else None
@@ -242,7 +241,8 @@ class NodeLifecycleController:
             health.lease_renewed, health.probed = renewed, now
         grace = self.config.grace_period if ready is not None else self.config.startup_grace_period
         if now - health.probed <= grace:
-            return observed, ready
+            return node, observed, ready
+        node = meta.clone(node)
         stamp = meta.format_time(meta.now())
         conditions = node.setdefault("status", {}).setdefault("conditions", [])
         changed = False
@@ -272,11 +272,12 @@ class NodeLifecycleController:
             try:
                 await self.client.update(NODES, node, subresource="status")
             except (APIConflictError, APINotFoundError):
-                return observed, ready  # Changed or gone meanwhile: the next pass sees it.
+                # Changed or gone meanwhile: the next pass sees it.
+                return node, observed, ready
             log.info(
                 "node %s: no status for %.0f s; conditions now Unknown", name, now - health.probed
             )
-        return observed, condition_of(node, "Ready")
+        return node, observed, condition_of(node, "Ready")
 
     async def _mark_pods_not_ready(self, node_name: str) -> None:
         """MarkPodsNotReady: the pods of a node that stopped reporting are not Ready."""
@@ -465,7 +466,4 @@ class NodeLifecycleController:
 
     def _event(self, obj: Obj, kind: str, event_type: str, reason: str, message: str) -> None:
         """Record an Event without waiting for it."""
-        typed_obj = {**obj, "apiVersion": "v1", "kind": kind}
-        task = asyncio.create_task(self.recorder.event(typed_obj, event_type, reason, message))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.recorder.post({**obj, "apiVersion": "v1", "kind": kind}, event_type, reason, message)

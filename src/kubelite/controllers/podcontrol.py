@@ -94,13 +94,10 @@ class PodControl:
     def __init__(self, client: APIClient, recorder: EventRecorder) -> None:
         self.client = client
         self.recorder = recorder
-        self._background: set[asyncio.Task[Any]] = set()
 
     def event(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
         """Record an Event without waiting for it: a report never holds up the work."""
-        task = asyncio.create_task(self.recorder.event(obj, event_type, reason, message))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.recorder.post(obj, event_type, reason, message)
 
     async def create(self, owner: Obj, pod: Obj) -> Obj:
         namespace = owner["metadata"]["namespace"]

@@ -194,10 +194,7 @@ class TaintEvictionController:
         )
 
     def _event(self, pod: Obj, reason: str, message: str) -> None:
-        typed_pod = {**pod, "apiVersion": "v1", "kind": "Pod"}
-        task = asyncio.create_task(self.recorder.event(typed_pod, NORMAL, reason, message))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.recorder.post({**pod, "apiVersion": "v1", "kind": "Pod"}, NORMAL, reason, message)
 
     # --- running --------------------------------------------------------------------------------
 

@@ -350,7 +350,7 @@ async def sync(dc: DaemonSetController, key: str = KEY) -> float | None:
     try:
         return await dc.sync(key)
     finally:
-        await asyncio.gather(*dc.pod_control._background)
+        await asyncio.gather(*dc.pod_control.recorder._posting)
 
 
 def replace(api: FakeAPI, resource: Resource, name: str, **fields: Any) -> None:

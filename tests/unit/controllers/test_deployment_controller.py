@@ -340,7 +340,7 @@ async def sync(dc: DeploymentController, key: str = KEY) -> float | None:
     try:
         return await dc.sync(key)
     finally:
-        await asyncio.gather(*dc.control._background)
+        await asyncio.gather(*dc.control.recorder._posting)
 
 
 def condition(obj: Obj, type_: str) -> Obj:

@@ -235,7 +235,7 @@ async def sync(controller: ReplicaSetController) -> float | None:
     try:
         return await controller.sync(KEY)
     finally:
-        await asyncio.gather(*list(controller.pod_control._background))
+        await asyncio.gather(*list(controller.pod_control.recorder._posting))
 
 
 # --- creating --------------------------------------------------------------------------------
