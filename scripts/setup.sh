@@ -17,11 +17,12 @@ SUDO=""
 
 # python3-venv: the virtual environment; etcd-server: the peer the benchmarks compare with.
 # The container runtime: runc (crun optional), conmon, the CNI plugins, iptables for hostPort;
+# nftables and conntrack for the service proxy (its table, and stale UDP flows);
 # busybox-static and docker-registry (with htpasswd from apache2-utils) for the runtime's tests
 # and the example images; skopeo checks images against a second OCI implementation in tests;
 # podman is the peer the runtime's benchmark compares with.
 packages=(python3 python3-venv python3-pip etcd-server
-    runc crun conmon containernetworking-plugins iptables
+    runc crun conmon containernetworking-plugins iptables nftables conntrack
     busybox-static docker-registry apache2-utils skopeo podman)
 missing=()
 for p in "${packages[@]}"; do

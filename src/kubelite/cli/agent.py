@@ -24,6 +24,7 @@ import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kubelite.cli.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
@@ -53,6 +54,10 @@ class AgentFlags:
     # Joining a cluster: its API server's URL and the node token `kubelite server` wrote.
     server: str = ""
     token: str = ""
+    # The service proxy beside the kubelet (k3s' --disable-kube-proxy turns it off).
+    disable_kube_proxy: bool = False
+    cluster_cidr: str = "10.42.0.0/16"
+    proxy_table: str = "kubelite"
 
 
 def _env(name: str, default: str) -> str:
@@ -127,6 +132,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the kubelet's HTTPS port for logs and exec; 0 picks a free one (default 10250)",
     )
 
+    parser.add_argument(
+        "--disable-kube-proxy",
+        action="store_true",
+        default=_env("DISABLE_KUBE_PROXY", "") == "true",
+        help="run no service proxy on this node",
+    )
+    parser.add_argument(
+        "--cluster-cidr",
+        default=_env("CLUSTER_CIDR", "10.42.0.0/16"),
+        help="the pods' addresses across the cluster, for the proxy's masquerade decisions "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--proxy-nftables-table",
+        default=_env("PROXY_NFTABLES_TABLE", "kubelite"),
+        help="the name of the service proxy's inet table (default %(default)s)",
+    )
+
 
 def flags_from(args: argparse.Namespace) -> AgentFlags:
     from kubelite.kubelet.node.machine import internal_ip
@@ -148,6 +171,9 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
         server=args.server,
         token=args.token,
         oci_runtime=args.oci_runtime,
+        disable_kube_proxy=args.disable_kube_proxy,
+        cluster_cidr=args.cluster_cidr,
+        proxy_table=args.proxy_nftables_table,
     )
 
 
@@ -201,13 +227,42 @@ async def serve(flags: AgentFlags) -> None:
     kubelet_config.root_dir.mkdir(parents=True, exist_ok=True)
     async with APIClient(config, user_agent=f"kubelet/{flags.node_name}") as client:
         kubelet = Kubelet(client, kubelet_config, runtime, images)
-        task = asyncio.create_task(kubelet.run(), name="kubelet")
+        task = asyncio.create_task(_run_node(client, kubelet, flags), name="kubelet")
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await images.close()
+
+
+async def _run_node(client: Any, kubelet: Any, flags: AgentFlags) -> None:
+    """The kubelet and, unless disabled, the service proxy, until either ends."""
+    if flags.disable_kube_proxy:
+        await kubelet.run()
+        return
+    from kubelite.cli.proxy import ProxyFlags, build_proxier
+    from kubelite.proxy.runner import run_proxy
+
+    proxier = build_proxier(
+        ProxyFlags(
+            kubeconfig=None,
+            node_name=flags.node_name,
+            node_ips=[flags.node_ip],
+            cluster_cidrs=[flags.cluster_cidr],
+            table=flags.proxy_table,
+        )
+    )
+    tasks = [
+        asyncio.create_task(kubelet.run(), name="kubelet-main"),
+        asyncio.create_task(run_proxy(client, proxier), name="proxy"),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from kubelite.cli import (
     hollow_nodes,
     image,
     logs,
+    proxy,
     reset,
     resources,
     scheduler,
@@ -78,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     agent.add_arguments(agent_parser)
     agent_parser.set_defaults(run=agent.run)
+    proxy_parser = commands.add_parser(
+        "proxy", help="run the node's service proxy (nftables) on its own against an API server"
+    )
+    proxy.add_arguments(proxy_parser)
+    proxy_parser.set_defaults(run=proxy.run)
     reset_parser = commands.add_parser(
         "reset", help="tear the node down: remove its pods' containers, mounts and network"
     )

@@ -8,8 +8,8 @@ stopping them (as k3s' killall script is), removes what the node made:
   `--data-dir`: their overlay mounts, pinned namespaces, network (CNI DEL gives back the IPs
   and removes the hostPort rules) and cgroups;
 - the pods' volumes (tmpfs and subPath mounts unmounted) and the pods' files;
-- the node's cgroup tree, where empty (other nodes on the same machine keep theirs), and its
-  bridge.
+- the node's cgroup tree, where empty (other nodes on the same machine keep theirs), its
+  bridge, and the service proxy's nftables table.
 
 The store, the certificates and the image store are kept: `kubelite server` starts again on
 them. It says what it removed, and exits non-zero if anything could not be.
@@ -43,6 +43,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get("KUBELITE_BRIDGE", DEFAULT_BRIDGE),
         help="the node's pod bridge (default %(default)s)",
     )
+    parser.add_argument(
+        "--proxy-nftables-table",
+        default=os.environ.get("KUBELITE_PROXY_NFTABLES_TABLE", "kubelite"),
+        help="the service proxy's inet table (default %(default)s)",
+    )
+
+
+def _remove_proxy_table(table: str) -> list[str]:
+    """Delete the proxy's table (only ours: `delete table inet NAME`), if nft is here."""
+    from kubelite.proxy.nft import Nft, NftError
+    from kubelite.proxy.rules import ProxyConfig
+    from kubelite.proxy.transaction import delete_table
+
+    if shutil.which("nft") is None:
+        return []
+    try:
+        Nft().apply_sync(delete_table(ProxyConfig(table=table)))
+    except NftError as e:
+        return [f"nftables table inet {table}: {e}"]
+    return []
 
 
 async def _remove_runtime_objects(data_dir: Path) -> list[str]:
@@ -119,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     problems = asyncio.run(_remove_runtime_objects(data_dir))
     problems += _remove_pod_dirs(data_dir)
     _remove_cgroups()
+    problems += _remove_proxy_table(args.proxy_nftables_table)
     subprocess.run(["ip", "link", "del", args.bridge], capture_output=True, check=False)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)

@@ -103,6 +103,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("DISABLE_AGENT", "") not in ("", "0", "false"),
         help="run no kubelet here: a control-plane-only node",
     )
+    parser.add_argument(
+        "--disable-kube-proxy",
+        action="store_true",
+        default=_env("DISABLE_KUBE_PROXY", "") not in ("", "0", "false"),
+        help="run no service proxy on this node",
+    )
+    parser.add_argument(
+        "--cluster-cidr",
+        default=_env("CLUSTER_CIDR", ""),
+        help="the pods' addresses across the cluster (default 10.42.0.0/16)",
+    )
     parser.add_argument("--node-name", default=_env("NODE_NAME", ""), help="this node's name")
     parser.add_argument(
         "--pod-cidr", default=_env("POD_CIDR", ""), help="this node's pod addresses"
@@ -166,10 +177,12 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
                 ("--registries-config", args.registries_config),
                 ("--kubelet-port", args.kubelet_port),
                 ("--oci-runtime", args.oci_runtime),
+                ("--cluster-cidr", args.cluster_cidr),
             )
             if value
             for arg in (flag, value)
-        ],
+        ]
+        + (["--disable-kube-proxy"] if args.disable_kube_proxy else []),
         control_plane_args=(
             ["--terminated-pod-gc-threshold", str(args.terminated_pod_gc_threshold)]
             if args.terminated_pod_gc_threshold is not None
