@@ -18,6 +18,7 @@ import asyncio
 import ipaddress
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -83,6 +84,8 @@ class Proxier:
         self.full_needed = True
         self.initialized = False
         self._stale_chains: dict[str, float] = {}
+        # Endpoint IP -> how many applied Services have it (the shared `hairpin` set).
+        self._hairpin_refs: Counter[str] = Counter()
         self._wake = asyncio.Event()
         self._tokens = float(SYNC_BURST)
         self._refilled = clock()
@@ -190,6 +193,7 @@ class Proxier:
         self.applied = {k: rules for k, (rules, _) in built.items() if not rules.is_empty()}
         self._applied_ports = {k: ports for k, (_, ports) in built.items() if ports}
         self._stale_chains.clear()
+        self._hairpin_refs = Counter(ip for rules in self.applied.values() for ip in rules.hairpin)
         self.full_needed = False
         log.info("full sync: %d services in table inet %s", len(self.applied), self.config.table)
         await self._clear_conntrack(old_ports, self._applied_ports, keys)
@@ -203,13 +207,22 @@ class Proxier:
         for name in active & self._stale_chains.keys():
             del self._stale_chains[name]
         due = [n for n, t in self._stale_chains.items() if now - t >= STALE_CHAIN_DELAY]
-        text, stale = incremental_sync(self.config, changes, due)
+        refs = self._hairpin_refs.copy()
+        for old, new in changes:
+            refs.update(new.hairpin - old.hairpin)
+            refs.subtract(old.hairpin - new.hairpin)
+        hairpin_add = [ip for ip in refs if refs[ip] > 0 and self._hairpin_refs[ip] <= 0]
+        hairpin_delete = [ip for ip in self._hairpin_refs if self._hairpin_refs[ip] > 0 >= refs[ip]]
+        text, stale = incremental_sync(
+            self.config, changes, due, hairpin_add=hairpin_add, hairpin_delete=hairpin_delete
+        )
         if text:
             try:
                 await self.nft.apply(text)
             except NftError:
                 self.dirty |= keys
                 raise
+        self._hairpin_refs = +refs
         for name in due:
             del self._stale_chains[name]
         for name in stale:

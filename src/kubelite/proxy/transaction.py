@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from kubelite.proxy.rules import ProxyConfig, ServiceRules, skeleton
+from kubelite.proxy.rules import HAIRPIN, ProxyConfig, ServiceRules, skeleton
 
 EMPTY = ServiceRules()
 
@@ -31,6 +31,10 @@ def _elements(t: str, verb: str, items: Iterable[tuple[tuple[str, str], str]]) -
     for (name, key), value in items:
         by_name[name].append(f"{key} : {value}" if value and verb == "add" else key)
     return [f"{verb} element {t} {name} {{ {', '.join(keys)} }}" for name, keys in by_name.items()]
+
+
+def hairpin_element(ip: str) -> tuple[tuple[str, str], str]:
+    return ((HAIRPIN, f"{ip} . {ip}"), "")
 
 
 def full_sync(config: ProxyConfig, services: Iterable[ServiceRules]) -> str:
@@ -46,6 +50,8 @@ def full_sync(config: ProxyConfig, services: Iterable[ServiceRules]) -> str:
         for name, lines in rules.chains.items():
             out.extend(f"add rule {t} {name} {line}" for line in lines)
     out += _elements(t, "add", (item for rules in services for item in rules.elements.items()))
+    hairpin = sorted({ip for rules in services for ip in rules.hairpin})
+    out += _elements(t, "add", (hairpin_element(ip) for ip in hairpin))
     return "\n".join(out) + "\n"
 
 
@@ -53,10 +59,14 @@ def incremental_sync(
     config: ProxyConfig,
     changes: Iterable[tuple[ServiceRules, ServiceRules]],
     delete_chains: Iterable[str] = (),
+    *,
+    hairpin_add: Iterable[str] = (),
+    hairpin_delete: Iterable[str] = (),
 ) -> tuple[str, set[str]]:
     """The file that turns each (old, new) pair of a Service's rules into the new ones, and
-    deletes `delete_chains` (flushed, unreferenced for a while). Returns it with the chains
-    this sync leaves unused (flushed here, to delete later)."""
+    deletes `delete_chains` (flushed, unreferenced for a while); `hairpin_add` and
+    `hairpin_delete` are the endpoint IPs that gained their first Service or lost their last.
+    Returns it with the chains this sync leaves unused (flushed here, to delete later)."""
     t = f"inet {config.table}"
     deleted = [f"delete chain {t} {name}" for name in delete_chains]
     del_elements: list[tuple[tuple[str, str], str]] = []
@@ -96,6 +106,8 @@ def incremental_sync(
             for n, body in new.sets.items()
             if n not in old.sets or n in changed_sets
         ]
+    del_elements += [hairpin_element(ip) for ip in hairpin_delete]
+    add_elements += [hairpin_element(ip) for ip in hairpin_add]
     out = [
         *deleted,
         *_elements(t, "delete", del_elements),

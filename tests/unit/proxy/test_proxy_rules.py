@@ -85,6 +85,11 @@ def chain(rules: ServiceRules, prefix: str) -> tuple[str, ...]:
     return rules.chains[names[0]]
 
 
+def targets(lines: tuple[str, ...]) -> list[str]:
+    """The endpoints a chain's rules DNAT to, in order."""
+    return [line.rsplit(" to ", 1)[1] for line in lines if " dnat ip to " in line]
+
+
 def chains(rules: ServiceRules, prefix: str) -> list[str]:
     """Names of the chains starting with `prefix`, in the order of their endpoint address."""
     return sorted((n for n in rules.chains if n.startswith(prefix)), key=lambda n: n[-20:])
@@ -100,22 +105,30 @@ def test_cluster_ip_load_balances_over_every_ready_endpoint() -> None:
     assert list(ips) == ["10.43.0.20 . tcp . 80"]
     assert ips["10.43.0.20 . tcp . 80"].startswith("goto service-")
     assert ips["10.43.0.20 . tcp . 80"].endswith("-default/web/tcp/http")
-    svc_chain = chain(rules, "service-")
-    # Off-cluster clients are masqueraded; then a random pick of the two endpoint chains.
-    assert svc_chain[0] == (
-        "ip daddr 10.43.0.20 tcp dport 80 ip saddr != 10.42.0.0/16 jump mark-for-masquerade"
+    # Off-cluster clients are masqueraded; then each endpoint with probability 1/2.
+    assert chain(rules, "service-") == (
+        "ip daddr 10.43.0.20 tcp dport 80 ip saddr != 10.42.0.0/16 jump mark-for-masquerade",
+        "numgen random mod 2 == 0 meta l4proto tcp dnat ip to 10.42.0.5:8080",
+        "meta l4proto tcp dnat ip to 10.42.0.6:8080",
     )
-    assert svc_chain[1].startswith("numgen random mod 2 vmap { 0 : goto endpoint-")
-    endpoints = chains(rules, "endpoint-")
-    assert [n.rsplit("__", 1)[1] for n in endpoints] == ["10.42.0.5/8080", "10.42.0.6/8080"]
-    ep = rules.chains[endpoints[0]]
-    # Hairpin: a pod reaching itself through its Service is masqueraded.
-    assert ep == (
-        "ip saddr 10.42.0.5 jump mark-for-masquerade",
-        "meta l4proto tcp dnat ip to 10.42.0.5:8080",
-    )
+    assert list(rules.chains) == [next(iter(rules.chains))]
+    # Hairpin: a pod reaching itself through its Service is masqueraded at postrouting.
+    assert rules.hairpin == {"10.42.0.5", "10.42.0.6"}
     assert verdicts(rules, "cluster-ips") == {"10.43.0.20": ""}
     assert not verdicts(rules, "no-endpoint-services")
+
+
+def test_each_of_n_endpoints_is_picked_with_probability_one_in_n() -> None:
+    eps = [endpoint(f"10.42.0.{i}") for i in range(1, 5)]
+    lines = chain(build(service(), endpoint_slice(*eps)), "service-")[1:]
+    mods = [int(line.split()[3]) if line.startswith("numgen") else 1 for line in lines]
+    assert mods == [4, 3, 2, 1]
+    # P(i) = 1/mod_i times the chance that every earlier rule passed it by.
+    chance, left = [], 1.0
+    for mod in mods:
+        chance.append(left / mod)
+        left -= left / mod
+    assert chance == pytest.approx([0.25] * 4)
 
 
 def test_service_without_endpoints_is_rejected_not_routed() -> None:
@@ -172,10 +185,12 @@ def test_client_ip_affinity_keeps_a_set_per_endpoint_with_the_timeout() -> None:
     assert sorted(svc_chain[1:3]) == sorted(
         f"ip saddr @{name} goto endpoint-{name.removeprefix('affinity-')}" for name in rules.sets
     )
-    assert svc_chain[-1].startswith("numgen random mod 2")
+    assert svc_chain[3].startswith("numgen random mod 2 == 0 goto endpoint-")
+    assert svc_chain[4].startswith("goto endpoint-")
     for name in rules.sets:
         ep = rules.chains["endpoint-" + name.removeprefix("affinity-")]
-        assert ep[1] == f"update @{name} {{ ip saddr }}"
+        assert ep[0] == f"update @{name} {{ ip saddr }}"
+        assert ep[1] == f"meta l4proto tcp dnat ip to {name.rsplit('__', 1)[1].replace('/', ':')}"
 
 
 def test_default_affinity_timeout_is_three_hours() -> None:
@@ -188,8 +203,7 @@ def test_internal_traffic_policy_local_uses_only_this_nodes_endpoints() -> None:
     rules = build(svc, endpoint_slice(endpoint("10.42.0.5"), endpoint("10.42.1.7", node="node-b")))
     ips = verdicts(rules, "service-ips")
     assert ips["10.43.0.20 . tcp . 80"].startswith("goto local-")
-    assert chain(rules, "local-")[-1].startswith("numgen random mod 1 vmap")
-    assert [n.rsplit("__", 1)[1] for n in chains(rules, "endpoint-")] == ["10.42.0.5/8080"]
+    assert targets(chain(rules, "local-")) == ["10.42.0.5:8080"]
     assert not chains(rules, "service-")
 
 
@@ -215,8 +229,8 @@ def test_external_traffic_policy_local_short_circuits_pods_and_the_node() -> Non
     assert ext[2].startswith("fib saddr type local goto service-")
     assert ext[3].startswith("goto local-")
     # Cluster traffic (the ClusterIP) still reaches both endpoints; external only the local one.
-    assert chain(rules, "service-")[-1].startswith("numgen random mod 2")
-    assert chain(rules, "local-")[-1].startswith("numgen random mod 1")
+    assert targets(chain(rules, "service-")) == ["10.42.0.5:8080", "10.42.1.7:8080"]
+    assert targets(chain(rules, "local-")) == ["10.42.0.5:8080"]
 
 
 def test_external_traffic_policy_local_without_local_endpoints_drops_outside_traffic() -> None:
@@ -236,9 +250,9 @@ def test_terminating_endpoints_serve_only_when_none_is_ready() -> None:
     serving = endpoint("10.42.0.8", ready=False, serving=True, terminating=True)
     gone = endpoint("10.42.0.9", ready=False, serving=False, terminating=True)
     rules = build(service(), endpoint_slice(serving, gone))
-    assert [n.rsplit("__", 1)[1] for n in chains(rules, "endpoint-")] == ["10.42.0.8/8080"]
+    assert targets(chain(rules, "service-")) == ["10.42.0.8:8080"]
     rules = build(service(), endpoint_slice(serving, endpoint("10.42.0.5")))
-    assert [n.rsplit("__", 1)[1] for n in chains(rules, "endpoint-")] == ["10.42.0.5/8080"]
+    assert targets(chain(rules, "service-")) == ["10.42.0.5:8080"]
 
 
 def test_not_ready_endpoints_are_left_out() -> None:
@@ -263,7 +277,7 @@ def test_udp_and_sctp_ports_dnat_with_their_protocol() -> None:
         "10.43.0.20 . udp . 53",
         "10.43.0.20 . sctp . 3868",
     }
-    dnats = sorted(r[-1] for r in (rules.chains[n] for n in chains(rules, "endpoint-")))
+    dnats = sorted(rules.chains[n][-1] for n in chains(rules, "service-"))
     assert dnats == [
         "meta l4proto sctp dnat ip to 10.42.0.5:3868",
         "meta l4proto udp dnat ip to 10.42.0.5:5353",
@@ -282,16 +296,22 @@ def test_headless_and_external_name_services_get_no_rules(spec: Obj) -> None:
 
 
 def test_incremental_sync_rewrites_only_what_changed() -> None:
-    before = build(service(), endpoint_slice(endpoint("10.42.0.5"), endpoint("10.42.0.6")))
-    after = build(service(), endpoint_slice(endpoint("10.42.0.5"), endpoint("10.42.0.7")))
+    svc = service(sessionAffinity="ClientIP")
+    before = build(svc, endpoint_slice(endpoint("10.42.0.5"), endpoint("10.42.0.6")))
+    after = build(svc, endpoint_slice(endpoint("10.42.0.5"), endpoint("10.42.0.7")))
     text, stale = incremental_sync(CONFIG, [(before, after)])
     lines = text.splitlines()
     gone = next(n for n in before.chains if n.endswith("10.42.0.6/8080"))
     kept = next(n for n in before.chains if n.endswith("10.42.0.5/8080"))
     added = next(n for n in after.chains if n.endswith("10.42.0.7/8080"))
+    service_chain = chain(after, "service-")
     assert stale == {gone}
     assert f"flush chain inet kubelite-unit {gone}" in lines
     assert f"add chain inet kubelite-unit {added}" in lines
+    assert f"delete set inet kubelite-unit affinity-{gone.removeprefix('endpoint-')}" in lines
+    assert any(line.startswith("add set inet kubelite-unit affinity-") for line in lines)
+    assert any(line.startswith("flush chain inet kubelite-unit service-") for line in lines)
+    assert len([line for line in lines if line.startswith("add rule")]) == len(service_chain) + 2
     # The unchanged endpoint's chain and the map element are left alone.
     assert not any(kept in line and not line.startswith("add rule") for line in lines)
     assert not any("element" in line for line in lines)
