@@ -33,6 +33,14 @@ DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
 # k3s' default cluster CIDR's first node block: kubelite gives its single node the same.
 DEFAULT_POD_CIDR = "10.42.0.0/24"
 DEFAULT_BRIDGE = "kubelite0"
+DEFAULT_PROXY_TABLE = "kubelite"
+
+
+def default_proxy_table(bridge: str) -> str:
+    """The service proxy's table: `kubelite` for the machine's node, and one named after the
+    bridge for any other (test nodes beside it on one machine each have a bridge of their own,
+    and `kubelite reset --bridge` finds the table the same way)."""
+    return DEFAULT_PROXY_TABLE if bridge == DEFAULT_BRIDGE else f"{DEFAULT_PROXY_TABLE}-{bridge}"
 
 
 @dataclass
@@ -57,7 +65,7 @@ class AgentFlags:
     # The service proxy beside the kubelet (k3s' --disable-kube-proxy turns it off).
     disable_kube_proxy: bool = False
     cluster_cidr: str = "10.42.0.0/16"
-    proxy_table: str = "kubelite"
+    proxy_table: str = DEFAULT_PROXY_TABLE
 
 
 def _env(name: str, default: str) -> str:
@@ -146,8 +154,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--proxy-nftables-table",
-        default=_env("PROXY_NFTABLES_TABLE", "kubelite"),
-        help="the name of the service proxy's inet table (default %(default)s)",
+        default=_env("PROXY_NFTABLES_TABLE", ""),
+        help="the name of the service proxy's inet table (default kubelite, or "
+        "kubelite-<bridge> for a node with a --bridge of its own)",
     )
 
 
@@ -173,7 +182,7 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
         oci_runtime=args.oci_runtime,
         disable_kube_proxy=args.disable_kube_proxy,
         cluster_cidr=args.cluster_cidr,
-        proxy_table=args.proxy_nftables_table,
+        proxy_table=args.proxy_nftables_table or default_proxy_table(args.bridge),
     )
 
 

@@ -26,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kubelite.cli.agent import DEFAULT_BRIDGE, DEFAULT_DATA_DIR
+from kubelite.cli.agent import DEFAULT_BRIDGE, DEFAULT_DATA_DIR, default_proxy_table
 
 # Where the kubelet puts its pods' cgroups (kubelet.KubeletConfig.cgroup_root).
 CGROUP_ROOT = "/kubelite"
@@ -45,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--proxy-nftables-table",
-        default=os.environ.get("KUBELITE_PROXY_NFTABLES_TABLE", "kubelite"),
-        help="the service proxy's inet table (default %(default)s)",
+        default=os.environ.get("KUBELITE_PROXY_NFTABLES_TABLE", ""),
+        help="the service proxy's inet table (default: the one the agent of --bridge uses)",
     )
 
 
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     problems = asyncio.run(_remove_runtime_objects(data_dir))
     problems += _remove_pod_dirs(data_dir)
     _remove_cgroups()
-    problems += _remove_proxy_table(args.proxy_nftables_table)
+    problems += _remove_proxy_table(args.proxy_nftables_table or default_proxy_table(args.bridge))
     subprocess.run(["ip", "link", "del", args.bridge], capture_output=True, check=False)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)

@@ -93,6 +93,7 @@ class Proxier:
         self.nodeport_ips_from_node = config.nodeport_ips == ()
         self.syncs = 0
         self.last_sync_seconds = 0.0
+        self.last_sync_at = 0.0
         self.synced = asyncio.Event()
 
     # --- inputs: informer handlers (they only record and wake) ---
@@ -176,7 +177,8 @@ class Proxier:
         else:
             await self._incremental_sync()
         self.syncs += 1
-        self.last_sync_seconds = self.clock() - start
+        self.last_sync_at = self.clock()
+        self.last_sync_seconds = self.last_sync_at - start
         self.synced.set()
 
     async def _full_sync(self) -> None:
