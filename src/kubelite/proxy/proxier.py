@@ -273,14 +273,20 @@ class Proxier:
                     flows += [Flow(ip, port.port, e.ip) for ip in ips for e in cat.all_reachable]
         await self.conntrack.clear(flows)
 
+    def available_syncs(self) -> float:
+        """How many syncs may run back to back now (up to the burst of 2)."""
+        now = self.clock()
+        if self.min_sync_period <= 0:
+            self._tokens = float(SYNC_BURST)
+        else:
+            refill = (now - self._refilled) / self.min_sync_period
+            self._tokens = min(float(SYNC_BURST), self._tokens + refill)
+        self._refilled = now
+        return self._tokens
+
     def _take_token(self) -> float:
         """Seconds to wait before the next sync may run (0: now, a token is taken)."""
-        now = self.clock()
-        self._tokens = min(
-            float(SYNC_BURST), self._tokens + (now - self._refilled) / self.min_sync_period
-        )
-        self._refilled = now
-        if self._tokens >= 1:
+        if self.available_syncs() >= 1:
             self._tokens -= 1
             return 0.0
         return (1 - self._tokens) * self.min_sync_period
