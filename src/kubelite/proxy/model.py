@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,10 +29,12 @@ _NAME_MAX = 256 - 1 - 16
 
 
 def _is_ipv4(value: str) -> bool:
+    """A dotted-quad IPv4 address (inet_pton: strict, and much faster than ipaddress)."""
     try:
-        return isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address)
-    except ValueError:
+        socket.inet_pton(socket.AF_INET, value)
+    except (OSError, TypeError):
         return False
+    return True
 
 
 def hash_and_truncate(name: str) -> str:
@@ -40,8 +42,9 @@ def hash_and_truncate(name: str) -> str:
 
     The hash keeps names unique when cut, and makes chains that differ in one digit easy to
     tell apart (kube-proxy's hashAndTruncate)."""
-    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()
-    full = f"{digest[:8]}-{name}"
+    # Five bytes are the first eight base32 characters of the whole digest.
+    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()[:5]).decode()
+    full = f"{digest}-{name}"
     return full if len(full) <= _NAME_MAX else full[: _NAME_MAX - 3] + "..."
 
 
@@ -222,7 +225,14 @@ def slice_endpoints(slices: Iterable[Obj], port: ServicePort, node_name: str) ->
             known = found.get(endpoint.address)
             if known is None or (endpoint.ready and not known.ready):
                 found[endpoint.address] = endpoint
-    return sorted(found.values(), key=lambda e: (ipaddress.ip_address(e.ip), e.port))
+    return sorted(found.values(), key=_address_order)
+
+
+def _address_order(endpoint: Endpoint) -> tuple[bytes, int]:
+    try:
+        return socket.inet_pton(socket.AF_INET, endpoint.ip), endpoint.port
+    except OSError:
+        return endpoint.ip.encode(), endpoint.port
 
 
 @dataclass

@@ -209,6 +209,16 @@ def test_service_ports_read_policies_affinity_and_node_ports() -> None:
     assert p.chain_base.endswith("-ns/svc/udp/")
 
 
+def test_chain_names_are_kube_proxys() -> None:
+    # The examples of pkg/proxy/nftables/proxier.go's servicePortChainNameBase and
+    # servicePortEndpointChainNameBase.
+    assert hash_and_truncate("ns1/svc1/tcp/p80") == "ULMVA6XW-ns1/svc1/tcp/p80"
+    assert (
+        hash_and_truncate("ns1/svc1/tcp/p80__10.180.0.1/80")
+        == "5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80"
+    )
+
+
 def test_chain_names_carry_a_hash_and_fit_nftables() -> None:
     name = hash_and_truncate("ns/svc/tcp/http")
     assert len(name.split("-", 1)[0]) == 8 and name.endswith("-ns/svc/tcp/http")
