@@ -5,8 +5,9 @@
 The node namespace routes between a client outside the cluster and pods on a bridge, as a real
 node does; the proxy's table is programmed there (`ip netns exec NODE nft`). Each pod runs a
 tiny TCP and UDP server that answers with its name, and keeps TCP connections open, answering
-every line. Every name carries a random suffix, so that runs never meet; `close` deletes the
-namespaces (and with them every veth, bridge, table and conntrack entry) and kills the servers.
+every line (and `peer` with the client's address as the pod sees it). Every name carries a
+random suffix, so that runs never meet; `close` deletes the namespaces (and with them every
+veth, bridge, table and conntrack entry) and kills the servers.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ tcp = socket.socket(); tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 tcp.bind(("0.0.0.0", port)); tcp.listen(128)
 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); udp.bind(("0.0.0.0", port))
 def serve(conn):
+    peer = conn.getpeername()[0].encode()
     with conn, conn.makefile("rb") as lines:
         conn.sendall(name.encode() + b"\n")
         for line in lines:
-            conn.sendall(name.encode() + b" " + line)
+            # "peer": the client address the pod sees (masqueraded or not).
+            reply = peer + b"\n" if line.strip() == b"peer" else line
+            conn.sendall(name.encode() + b" " + reply)
 def udp_loop():
     while True:
         data, peer = udp.recvfrom(2048)

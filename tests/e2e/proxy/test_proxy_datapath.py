@@ -257,3 +257,55 @@ async def test_removing_the_table_leaves_nothing(net: NetnsNode) -> None:
     ).stdout
     assert "kubelite" not in ruleset
     assert "table inet someone-else" in ruleset
+
+
+async def test_load_balancer_ingress_and_external_ips_reach_the_endpoints(net: NetnsNode) -> None:
+    # As ServiceLB reports it: the node's own IP is the load balancer's, on the Service port.
+    svc = service(
+        type="LoadBalancer",
+        externalIPs=["192.0.2.77"],
+        ports=[{"name": "http", "port": 80, "protocol": "TCP", "nodePort": NODE_PORT}],
+    )
+    svc["status"] = {"loadBalancer": {"ingress": [{"ip": net.node_ip, "ipMode": "VIP"}]}}
+    await programmed(net, svc, endpoint_slice(*net.pods.values()))
+    assert set(net.request(net.client, net.node_ip, 80, count=30)) == {"pod-a", "pod-b"}
+    # An external IP routed to the node (here: the client's default route goes through it).
+    assert set(net.request(net.client, "192.0.2.77", 80, count=30)) == {"pod-a", "pod-b"}
+
+
+def seen_from(net: NetnsNode, ns: str, host: str, port: int) -> str:
+    """`<pod> <client address as the pod sees it>` for one connection."""
+    conn = net.hold(ns, host, port)
+    try:
+        assert conn.stdin is not None and conn.stdout is not None
+        conn.stdout.readline()
+        conn.stdin.write("peer\n")
+        conn.stdin.flush()
+        return conn.stdout.readline().strip()
+    finally:
+        conn.kill()
+        conn.wait(5)
+
+
+async def test_masquerade_where_kube_proxy_masquerades(net: NetnsNode) -> None:
+    local = endpoint_slice(net.pods["pod-a"])
+    remote = {"addresses": ["10.244.250.9"], "nodeName": "elsewhere", "conditions": {"ready": True}}
+    local["endpoints"].append(remote)
+    svc = service(
+        type="NodePort",
+        externalTrafficPolicy="Local",
+        ports=[{"name": "http", "port": 80, "protocol": "TCP", "nodePort": NODE_PORT}],
+    )
+    await programmed(net, svc, local)
+    gateway = f"10.244.{net.subnet}.1"
+    # externalTrafficPolicy Local: only this node's endpoint, and the client's address kept.
+    for _ in range(5):
+        assert seen_from(net, net.client, net.node_ip, NODE_PORT) == f"pod-a {net.client_ip}"
+    # Cluster policy: NodePort traffic is masqueraded (the reply must come back through us).
+    svc["spec"]["externalTrafficPolicy"] = "Cluster"
+    await programmed(net, svc, endpoint_slice(net.pods["pod-a"]))
+    assert seen_from(net, net.client, net.node_ip, NODE_PORT) == f"pod-a {gateway}"
+    # A ClusterIP reached from outside the cluster CIDR is masqueraded; from a pod it is not.
+    assert seen_from(net, net.client, CLUSTER_IP, 80) == f"pod-a {gateway}"
+    pod_b = net.pods["pod-b"]
+    assert seen_from(net, net.pod_ns("pod-b"), CLUSTER_IP, 80) == f"pod-a {pod_b}"
