@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -247,7 +249,11 @@ async def serve(flags: AgentFlags) -> None:
 
 async def _run_node(client: Any, kubelet: Any, flags: AgentFlags) -> None:
     """The kubelet and, unless disabled, the service proxy, until either ends."""
-    if flags.disable_kube_proxy:
+    if flags.disable_kube_proxy or shutil.which("nft") is None:
+        if not flags.disable_kube_proxy:
+            logging.getLogger(__name__).error(
+                "nft is not installed (Debian nftables): this node runs no service proxy"
+            )
         await kubelet.run()
         return
     from kubelite.cli.proxy import ProxyFlags, build_proxier

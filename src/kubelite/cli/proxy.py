@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -156,6 +157,9 @@ def validate(flags: ProxyFlags) -> str | None:
 def run(args: argparse.Namespace) -> int:
     if os.geteuid() != 0:
         print("error: kubelite proxy programs nftables and must run as root", file=sys.stderr)
+        return 1
+    if shutil.which("nft") is None:
+        print("error: kubelite proxy needs nft (Debian nftables)", file=sys.stderr)
         return 1
     flags = flags_from(args)
     problem = validate(flags)

@@ -15,6 +15,7 @@ applies a file atomically, the node keeps its previous ruleset meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import time
@@ -47,6 +48,8 @@ SYNC_BURST = 2
 # Retries of a refused sync: doubling from the first to the last.
 RETRY_INITIAL = 1.0
 RETRY_MAX = 30.0
+# A full sync at least this often, even with nothing changed (kube-proxy's FullSyncPeriod).
+FULL_SYNC_PERIOD = 3600.0
 # How long a chain stays flushed before it is deleted (kube-proxy waits one second: older
 # kernels notice late that a map element no longer refers to it).
 STALE_CHAIN_DELAY = 1.0
@@ -84,6 +87,7 @@ class Proxier:
         self.full_needed = True
         self.initialized = False
         self._stale_chains: dict[str, float] = {}
+        self._last_full_sync = clock()
         # Endpoint IP -> how many applied Services have it (the shared `hairpin` set).
         self._hairpin_refs: Counter[str] = Counter()
         self._wake = asyncio.Event()
@@ -195,6 +199,7 @@ class Proxier:
         self.applied = {k: rules for k, (rules, _) in built.items() if not rules.is_empty()}
         self._applied_ports = {k: ports for k, (_, ports) in built.items() if ports}
         self._stale_chains.clear()
+        self._last_full_sync = self.clock()
         self._hairpin_refs = Counter(ip for rules in self.applied.values() for ip in rules.hairpin)
         self.full_needed = False
         log.info("full sync: %d services in table inet %s", len(self.applied), self.config.table)
@@ -295,7 +300,12 @@ class Proxier:
         """Sync whenever something changed, rate-limited, retrying refused syncs."""
         retry = RETRY_INITIAL
         while True:
-            await self._wake.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FULL_SYNC_PERIOD)
+            if self.initialized and self.clock() - self._last_full_sync >= FULL_SYNC_PERIOD:
+                # Repair whatever changed the table behind our back (kube-proxy's
+                # FullSyncPeriod).
+                self.full_needed = True
             if not self.initialized:
                 self._wake.clear()
                 continue

@@ -190,3 +190,23 @@ async def test_a_hairpin_element_stays_while_any_service_has_the_endpoint() -> N
     proxier.on_service("DELETED", service("b", "10.43.0.2"))
     await proxier.sync()
     assert "delete element inet t hairpin { 10.42.0.9 . 10.42.0.9 }" in nft.files[-1]
+
+
+async def test_the_table_is_rebuilt_now_and_then_even_with_nothing_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kubelite.proxy.proxier as proxier_module
+
+    monkeypatch.setattr(proxier_module, "FULL_SYNC_PERIOD", 0.2)
+    proxier, nft, _ = make()
+    proxier.on_service("ADDED", service("a", "10.43.0.1"))
+    task = asyncio.create_task(proxier.run())
+    try:
+        proxier.set_initialized()
+        async with asyncio.timeout(5):
+            while len(nft.files) < 3:
+                await asyncio.sleep(0.05)
+        assert all(f.startswith("add table inet t\ndelete table inet t\n") for f in nft.files)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
