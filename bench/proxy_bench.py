@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "e2e" / "proxy"))
 
 from proxy_netns import NetnsNode  # noqa: E402
 
+from kubelite.proxy.claims import ClaimChange, ElementClaims  # noqa: E402
 from kubelite.proxy.conntrack import Conntrack  # noqa: E402
 from kubelite.proxy.nft import Nft  # noqa: E402
 from kubelite.proxy.proxier import Proxier  # noqa: E402
@@ -150,16 +151,21 @@ async def full_sync_time(net: NetnsNode, size: int, profile: bool) -> tuple[Prox
     proxier.initialized = True
     start = time.perf_counter()
     built = [proxier.build(key)[0] for key in proxier.services]
-    text = full_sync(proxier.config, built)
+    claims, _, _ = ElementClaims().update(
+        ClaimChange(None, {}, ("", str(i)), rules.elements) for i, rules in enumerate(built)
+    )
+    text = full_sync(proxier.config, built, claims.effective())
     generation = time.perf_counter() - start
     if profile:
         from pyinstrument import Profiler
 
         profiler = Profiler()
         profiler.start()
-        full_sync(proxier.config, [proxier.build(key)[0] for key in proxier.services])
+        proxier.full_needed = True
+        await proxier.sync()
         profiler.stop()
         print(profiler.output_text(unicode=True, color=False, show_all=False)[:6000])
+    proxier.full_needed = True
     start = time.perf_counter()
     await proxier.sync()
     total = time.perf_counter() - start

@@ -19,11 +19,11 @@ import contextlib
 import ipaddress
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from kubelite.proxy.claims import Claimant, ClaimChange, ElementClaims
 from kubelite.proxy.conntrack import Conntrack, Flow
 from kubelite.proxy.model import (
     SERVICE_NAME_LABEL,
@@ -88,8 +88,9 @@ class Proxier:
         self.initialized = False
         self._stale_chains: dict[str, float] = {}
         self._last_full_sync = clock()
-        # Endpoint IP -> how many applied Services have it (the shared `hairpin` set).
-        self._hairpin_refs: Counter[str] = Counter()
+        # The map and set elements each applied Service wants, and who has each.
+        self._claims = ElementClaims()
+        self._claimants: dict[str, Claimant] = {}
         self._wake = asyncio.Event()
         self._tokens = float(SYNC_BURST)
         self._refilled = clock()
@@ -185,11 +186,21 @@ class Proxier:
         self.last_sync_seconds = self.last_sync_at - start
         self.synced.set()
 
+    def _claimant(self, key: str) -> Claimant:
+        """Who wins an element two Services want: the older one (then the first by name)."""
+        md = (self.services.get(key) or {}).get("metadata") or {}
+        return (md.get("creationTimestamp") or "", key)
+
     async def _full_sync(self) -> None:
         keys = set(self.services) | set(self.applied) | self.dirty
         self.dirty = set()
         built = {key: self.build(key) for key in keys}
-        text = full_sync(self.config, (rules for rules, _ in built.values()))
+        claimants = {key: self._claimant(key) for key in keys}
+        claims, _, _ = ElementClaims().update(
+            ClaimChange(None, {}, claimants[key], rules.elements)
+            for key, (rules, _) in built.items()
+        )
+        text = full_sync(self.config, (rules for rules, _ in built.values()), claims.effective())
         try:
             await self.nft.apply(text)
         except NftError:
@@ -198,9 +209,10 @@ class Proxier:
         old_ports = self._applied_ports
         self.applied = {k: rules for k, (rules, _) in built.items() if not rules.is_empty()}
         self._applied_ports = {k: ports for k, (_, ports) in built.items() if ports}
+        self._claims = claims
+        self._claimants = {k: claimants[k] for k in self.applied}
         self._stale_chains.clear()
         self._last_full_sync = self.clock()
-        self._hairpin_refs = Counter(ip for rules in self.applied.values() for ip in rules.hairpin)
         self.full_needed = False
         log.info("full sync: %d services in table inet %s", len(self.applied), self.config.table)
         await self._clear_conntrack(old_ports, self._applied_ports, keys)
@@ -214,14 +226,18 @@ class Proxier:
         for name in active & self._stale_chains.keys():
             del self._stale_chains[name]
         due = [n for n, t in self._stale_chains.items() if now - t >= STALE_CHAIN_DELAY]
-        refs = self._hairpin_refs.copy()
-        for old, new in changes:
-            refs.update(new.hairpin - old.hairpin)
-            refs.subtract(old.hairpin - new.hairpin)
-        hairpin_add = [ip for ip in refs if refs[ip] > 0 and self._hairpin_refs[ip] <= 0]
-        hairpin_delete = [ip for ip in self._hairpin_refs if self._hairpin_refs[ip] > 0 >= refs[ip]]
+        claimants = {key: self._claimant(key) for key in keys}
+        claims, deletes, adds = self._claims.update(
+            ClaimChange(
+                self._claimants.get(key),
+                self.applied.get(key, EMPTY).elements,
+                claimants[key],
+                rules.elements,
+            )
+            for key, (rules, _) in built.items()
+        )
         text, stale = incremental_sync(
-            self.config, changes, due, hairpin_add=hairpin_add, hairpin_delete=hairpin_delete
+            self.config, changes, due, add_elements=adds, delete_elements=deletes
         )
         if text:
             try:
@@ -229,7 +245,7 @@ class Proxier:
             except NftError:
                 self.dirty |= keys
                 raise
-        self._hairpin_refs = +refs
+        self._claims = claims
         for name in due:
             del self._stale_chains[name]
         for name in stale:
@@ -241,8 +257,10 @@ class Proxier:
         for key, (rules, ports) in built.items():
             if rules.is_empty():
                 self.applied.pop(key, None)
+                self._claimants.pop(key, None)
             else:
                 self.applied[key] = rules
+                self._claimants[key] = claimants[key]
             if ports:
                 self._applied_ports[key] = ports
             else:

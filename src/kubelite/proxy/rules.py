@@ -101,17 +101,15 @@ class ProxyConfig:
 class ServiceRules:
     """Everything one Service puts in the table, beside the skeleton.
 
-    `elements` maps (map or set name, key) to the element's verdict ("" for set elements)."""
+    `elements` maps (map or set name, key) to the element's verdict ("" for set elements):
+    the ones it wants, which other Services may want too (`claims.ElementClaims`)."""
 
     chains: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sets: dict[str, str] = field(default_factory=dict)
     elements: dict[tuple[str, str], str] = field(default_factory=dict)
-    # Endpoint IPs, for the `hairpin` set: shared by every Service with that endpoint, so the
-    # proxier counts references before adding or deleting an element.
-    hairpin: set[str] = field(default_factory=set)
 
     def is_empty(self) -> bool:
-        return not (self.chains or self.sets or self.elements or self.hairpin)
+        return not (self.chains or self.sets or self.elements)
 
 
 def skeleton(config: ProxyConfig) -> list[str]:
@@ -284,7 +282,7 @@ def add_service_port(
         to_endpoints(local_chain, cat.local)
 
     for ep in cat.all_reachable:
-        rules.hairpin.add(ep.ip)
+        rules.elements[(HAIRPIN, f"{ep.ip} . {ep.ip}")] = ""
         if affinity:
             epb = port.endpoint_chain_base(ep)
             chains[f"endpoint-{epb}"] = [f"update @affinity-{epb} {{ ip saddr }}", dnat(ep)]

@@ -18,14 +18,15 @@ that nothing refers to an object that does not exist yet or is deleted while ref
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from kubelite.proxy.rules import HAIRPIN, ProxyConfig, ServiceRules, skeleton
+from kubelite.proxy.claims import Key
+from kubelite.proxy.rules import ProxyConfig, ServiceRules, skeleton
 
 EMPTY = ServiceRules()
 
 
-def _elements(t: str, verb: str, items: Iterable[tuple[tuple[str, str], str]]) -> list[str]:
+def _elements(t: str, verb: str, items: Iterable[tuple[Key, str]]) -> list[str]:
     """`add element` / `delete element` commands, one per map or set."""
     by_name: dict[str, list[str]] = defaultdict(list)
     for (name, key), value in items:
@@ -33,12 +34,11 @@ def _elements(t: str, verb: str, items: Iterable[tuple[tuple[str, str], str]]) -
     return [f"{verb} element {t} {name} {{ {', '.join(keys)} }}" for name, keys in by_name.items()]
 
 
-def hairpin_element(ip: str) -> tuple[tuple[str, str], str]:
-    return ((HAIRPIN, f"{ip} . {ip}"), "")
-
-
-def full_sync(config: ProxyConfig, services: Iterable[ServiceRules]) -> str:
-    """The file that replaces the table's contents with the skeleton and these Services."""
+def full_sync(
+    config: ProxyConfig, services: Iterable[ServiceRules], elements: Mapping[Key, str]
+) -> str:
+    """The file that replaces the table's contents with the skeleton, these Services' chains
+    and sets, and the map and set elements."""
     t = f"inet {config.table}"
     services = list(services)
     out = [f"add table {t}", f"delete table {t}", *skeleton(config)]
@@ -49,9 +49,7 @@ def full_sync(config: ProxyConfig, services: Iterable[ServiceRules]) -> str:
     for rules in services:
         for name, lines in rules.chains.items():
             out.extend(f"add rule {t} {name} {line}" for line in lines)
-    out += _elements(t, "add", (item for rules in services for item in rules.elements.items()))
-    hairpin = sorted({ip for rules in services for ip in rules.hairpin})
-    out += _elements(t, "add", (hairpin_element(ip) for ip in hairpin))
+    out += _elements(t, "add", elements.items())
     return "\n".join(out) + "\n"
 
 
@@ -60,17 +58,15 @@ def incremental_sync(
     changes: Iterable[tuple[ServiceRules, ServiceRules]],
     delete_chains: Iterable[str] = (),
     *,
-    hairpin_add: Iterable[str] = (),
-    hairpin_delete: Iterable[str] = (),
+    add_elements: Iterable[tuple[Key, str]] = (),
+    delete_elements: Iterable[tuple[Key, str]] = (),
 ) -> tuple[str, set[str]]:
-    """The file that turns each (old, new) pair of a Service's rules into the new ones, and
-    deletes `delete_chains` (flushed, unreferenced for a while); `hairpin_add` and
-    `hairpin_delete` are the endpoint IPs that gained their first Service or lost their last.
-    Returns it with the chains this sync leaves unused (flushed here, to delete later)."""
+    """The file that turns each (old, new) pair of a Service's chains and sets into the new
+    ones, deletes `delete_chains` (flushed, unreferenced for a while), and deletes and adds
+    map and set elements. Returns it with the chains this sync leaves unused (flushed here,
+    to delete later)."""
     t = f"inet {config.table}"
     deleted = [f"delete chain {t} {name}" for name in delete_chains]
-    del_elements: list[tuple[tuple[str, str], str]] = []
-    add_elements: list[tuple[tuple[str, str], str]] = []
     flush: list[str] = []
     del_sets: list[str] = []
     add_sets: list[str] = []
@@ -78,12 +74,6 @@ def incremental_sync(
     add_rules: list[str] = []
     stale: set[str] = set()
     for old, new in changes:
-        for item, value in old.elements.items():
-            if new.elements.get(item, None) != value:
-                del_elements.append((item, value))
-        for item, value in new.elements.items():
-            if old.elements.get(item, None) != value:
-                add_elements.append((item, value))
         changed_sets = {n for n, body in old.sets.items() if n in new.sets and new.sets[n] != body}
         # A set whose timeout changed is deleted and made again: every rule that names it
         # must go first, so the whole Service is rewritten.
@@ -106,11 +96,9 @@ def incremental_sync(
             for n, body in new.sets.items()
             if n not in old.sets or n in changed_sets
         ]
-    del_elements += [hairpin_element(ip) for ip in hairpin_delete]
-    add_elements += [hairpin_element(ip) for ip in hairpin_add]
     out = [
         *deleted,
-        *_elements(t, "delete", del_elements),
+        *_elements(t, "delete", delete_elements),
         *(f"flush chain {t} {name}" for name in flush),
         *(f"delete set {t} {name}" for name in del_sets),
         *add_sets,

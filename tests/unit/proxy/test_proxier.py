@@ -210,3 +210,31 @@ async def test_the_table_is_rebuilt_now_and_then_even_with_nothing_changed(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_an_address_two_services_want_goes_to_the_older_then_to_the_other() -> None:
+    proxier, nft, _ = make()
+    proxier.set_initialized()
+    await proxier.sync()
+    first, second = service("a", "10.43.0.1"), service("b", "10.43.0.2")
+    first["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
+    second["metadata"]["creationTimestamp"] = "2026-02-01T00:00:00Z"
+    for svc in (first, second):
+        svc["spec"]["externalIPs"] = ["192.0.2.7"]
+        proxier.on_service("ADDED", svc)
+        proxier.on_endpoint_slice("ADDED", endpoint_slice(svc["metadata"]["name"], "10.42.0.9"))
+    await proxier.sync()
+    # nft would refuse the second element with the same key: the older Service has it.
+    assert nft.files[-1].count("192.0.2.7 . tcp . 53 :") == 1
+    assert "192.0.2.7 . tcp . 53 : goto external-" in nft.files[-1]
+    assert "ns/a/tcp/p, " in nft.files[-1].split("192.0.2.7 . tcp . 53 : goto external-")[1][:40]
+    proxier.on_service("DELETED", first)
+    await proxier.sync()
+    last = nft.files[-1]
+    assert (
+        "delete element inet t service-ips { 10.43.0.1 . tcp . 53, 192.0.2.7 . tcp . 53 }" in last
+    )
+    added = last.split("add element inet t service-ips {")[1]
+    assert "192.0.2.7 . tcp . 53 : goto external-" in added and "ns/b/tcp/p" in added
+    # The endpoint both had stays in the hairpin set.
+    assert "hairpin" not in last

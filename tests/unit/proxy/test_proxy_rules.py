@@ -74,7 +74,7 @@ def build(svc: Obj, *slices: Obj, config: ProxyConfig = CONFIG) -> ServiceRules:
         eps = slice_endpoints(slices, port, config.node_name)
         add_service_port(rules, port, categorize_endpoints(eps, port), config)
     if CAN_CHECK:
-        Nft().apply_sync(full_sync(config, [rules]), check=True)
+        Nft().apply_sync(full_sync(config, [rules], rules.elements), check=True)
     return rules
 
 
@@ -113,7 +113,7 @@ def test_cluster_ip_load_balances_over_every_ready_endpoint() -> None:
     )
     assert list(rules.chains) == [next(iter(rules.chains))]
     # Hairpin: a pod reaching itself through its Service is masqueraded at postrouting.
-    assert rules.hairpin == {"10.42.0.5", "10.42.0.6"}
+    assert verdicts(rules, "hairpin") == {"10.42.0.5 . 10.42.0.5": "", "10.42.0.6 . 10.42.0.6": ""}
     assert verdicts(rules, "cluster-ips") == {"10.43.0.20": ""}
     assert not verdicts(rules, "no-endpoint-services")
 
@@ -322,11 +322,12 @@ def test_incremental_sync_rewrites_only_what_changed() -> None:
 
 def test_deleting_a_service_removes_its_elements_before_its_chains() -> None:
     before = build(service(), endpoint_slice(endpoint("10.42.0.5")))
-    text, stale = incremental_sync(CONFIG, [(before, EMPTY)])
+    text, stale = incremental_sync(
+        CONFIG, [(before, EMPTY)], delete_elements=list(before.elements.items())
+    )
     lines = text.splitlines()
     assert stale == set(before.chains)
-    assert lines[:2] == [
-        "delete element inet kubelite-unit cluster-ips { 10.43.0.20 }",
-        "delete element inet kubelite-unit service-ips { 10.43.0.20 . tcp . 80 }",
-    ]
+    assert lines[0].startswith("delete element inet kubelite-unit cluster-ips { 10.43.0.20 }")
+    assert lines[1] == "delete element inet kubelite-unit service-ips { 10.43.0.20 . tcp . 80 }"
+    assert lines[2] == "delete element inet kubelite-unit hairpin { 10.42.0.5 . 10.42.0.5 }"
     assert all(line.startswith(("delete element", "flush chain")) for line in lines)
