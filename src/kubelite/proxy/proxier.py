@@ -55,6 +55,24 @@ FULL_SYNC_PERIOD = 3600.0
 STALE_CHAIN_DELAY = 1.0
 
 
+def build_service(
+    service: Obj | None, slices: list[Obj], config: ProxyConfig
+) -> tuple[ServiceRules, PortState]:
+    """The rules of one Service (none for a deleted one), with its ports' endpoints."""
+    rules = ServiceRules()
+    ports: PortState = []
+    if service is None:
+        return rules, ports
+    for port in service_ports(service):
+        if port.protocol not in config.protocols:
+            continue
+        endpoints = slice_endpoints(slices, port, config.node_name)
+        categorized = categorize_endpoints(endpoints, port)
+        add_service_port(rules, port, categorized, config)
+        ports.append((port, categorized))
+    return rules, ports
+
+
 def _key(obj: Obj) -> str:
     md = obj.get("metadata") or {}
     return f"{md.get('namespace', '')}/{md.get('name', '')}"
@@ -154,20 +172,9 @@ class Proxier:
 
     def build(self, key: str) -> tuple[ServiceRules, PortState]:
         """The rules of one Service, from its object and its slices."""
-        service = self.services.get(key)
-        if service is None:
-            return ServiceRules(), []
-        slices = list(self.slices.get(key, {}).values())
-        rules = ServiceRules()
-        ports: PortState = []
-        for port in service_ports(service):
-            if port.protocol not in self.config.protocols:
-                continue
-            endpoints = slice_endpoints(slices, port, self.config.node_name)
-            categorized = categorize_endpoints(endpoints, port)
-            add_service_port(rules, port, categorized, self.config)
-            ports.append((port, categorized))
-        return rules, ports
+        return build_service(
+            self.services.get(key), list(self.slices.get(key, {}).values()), self.config
+        )
 
     # --- syncing ---
 
@@ -194,13 +201,25 @@ class Proxier:
     async def _full_sync(self) -> None:
         keys = set(self.services) | set(self.applied) | self.dirty
         self.dirty = set()
-        built = {key: self.build(key) for key in keys}
         claimants = {key: self._claimant(key) for key in keys}
-        claims, _, _ = ElementClaims().update(
-            ClaimChange(None, {}, claimants[key], rules.elements)
-            for key, (rules, _) in built.items()
-        )
-        text = full_sync(self.config, (rules for rules, _ in built.values()), claims.effective())
+        # The objects as they are now; the rules are written from them in a thread, so that
+        # the event loop (the kubelet's too, in `kubelite agent`) keeps running through the
+        # seconds 10,000 Services take. Informers replace objects, never change them.
+        snapshot = [
+            (key, self.services.get(key), list(self.slices.get(key, {}).values())) for key in keys
+        ]
+        config = self.config
+
+        def generate() -> tuple[dict[str, tuple[ServiceRules, PortState]], ElementClaims, str]:
+            built = {key: build_service(svc, slices, config) for key, svc, slices in snapshot}
+            claims, _, _ = ElementClaims().update(
+                ClaimChange(None, {}, claimants[key], rules.elements)
+                for key, (rules, _) in built.items()
+            )
+            text = full_sync(config, (rules for rules, _ in built.values()), claims.effective())
+            return built, claims, text
+
+        built, claims, text = await asyncio.to_thread(generate)
         try:
             await self.nft.apply(text)
         except NftError:
