@@ -238,3 +238,27 @@ async def test_an_address_two_services_want_goes_to_the_older_then_to_the_other(
     assert "192.0.2.7 . tcp . 53 : goto external-" in added and "ns/b/tcp/p" in added
     # The endpoint both had stays in the hairpin set.
     assert "hairpin" not in last
+
+
+async def test_node_ports_answer_on_the_nodes_addresses_when_none_were_given() -> None:
+    proxier, nft, _ = make()
+    proxier.set_initialized()
+    await proxier.sync()
+    node = {
+        "metadata": {"name": "n1"},
+        "status": {
+            "addresses": [
+                {"type": "Hostname", "address": "n1"},
+                {"type": "InternalIP", "address": "192.168.7.4"},
+                {"type": "InternalIP", "address": "fd00::4"},
+            ]
+        },
+    }
+    proxier.on_node("ADDED", node)
+    await proxier.sync()
+    assert "add element inet t nodeport-ips { 192.168.7.4 }" in nft.files[-1]
+    assert nft.files[-1].startswith("add table inet t\ndelete table inet t\n")
+    syncs = len(nft.files)
+    proxier.on_node("MODIFIED", node)  # nothing changed: no sync due
+    await proxier.sync()
+    assert len(nft.files) == syncs
