@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import shutil
@@ -247,6 +248,11 @@ async def serve(flags: AgentFlags) -> None:
     await images.close()
 
 
+def _within(inner: str, outer: str) -> bool:
+    a, b = ipaddress.ip_network(inner, strict=False), ipaddress.ip_network(outer, strict=False)
+    return a.version == b.version and a.subnet_of(b)  # type: ignore[arg-type]
+
+
 async def _run_node(client: Any, kubelet: Any, flags: AgentFlags) -> None:
     """The kubelet and, unless disabled, the service proxy, until either ends."""
     if flags.disable_kube_proxy or shutil.which("nft") is None:
@@ -259,12 +265,17 @@ async def _run_node(client: Any, kubelet: Any, flags: AgentFlags) -> None:
     from kubelite.cli.proxy import ProxyFlags, build_proxier
     from kubelite.proxy.runner import run_proxy
 
+    cidrs = [flags.cluster_cidr]
+    if not _within(flags.pod_cidr, flags.cluster_cidr):
+        # A node whose pods are outside the cluster CIDR (test nodes beside the machine's
+        # own): its pods are still the cluster's, not clients to masquerade.
+        cidrs.append(flags.pod_cidr)
     proxier = build_proxier(
         ProxyFlags(
             kubeconfig=None,
             node_name=flags.node_name,
             node_ips=[flags.node_ip],
-            cluster_cidrs=[flags.cluster_cidr],
+            cluster_cidrs=cidrs,
             table=flags.proxy_table,
         )
     )
