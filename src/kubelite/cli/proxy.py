@@ -105,8 +105,9 @@ def build_proxier(flags: ProxyFlags) -> Proxier:
     from kubelite.proxy.nft import Nft
     from kubelite.proxy.proxier import Proxier
     from kubelite.proxy.rules import ProxyConfig
-    from kubelite.proxy.runner import nodeport_ips, supported_protocols
+    from kubelite.proxy.runner import check_bridge_netfilter, nodeport_ips, supported_protocols
 
+    check_bridge_netfilter()
     nft = Nft()
     config = ProxyConfig(
         table=flags.table,

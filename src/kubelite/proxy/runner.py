@@ -14,6 +14,7 @@ import ipaddress
 import json
 import logging
 import subprocess
+from pathlib import Path
 
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.informer import Informer
@@ -44,6 +45,28 @@ def supported_protocols(nft: Nft, table: str) -> tuple[str, ...]:
         except NftError as e:
             log.warning("the kernel cannot NAT %s; its service ports are left out: %s", proto, e)
     return tuple(found)
+
+
+BRIDGE_NF_CALL = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+
+
+def check_bridge_netfilter(path: Path = BRIDGE_NF_CALL) -> bool:
+    """Whether bridged IPv4 traffic passes the inet hooks (br_netfilter, its sysctl at 1).
+
+    Without it, a pod's reply to another pod on the same bridge that reached it through a
+    ClusterIP skips conntrack, is not un-DNATed, and the client drops it. kube-proxy warns the
+    same way and goes on: nodes without pods on a bridge need none of it."""
+    try:
+        enabled = path.read_text().strip() == "1"
+    except OSError:
+        enabled = False
+    if not enabled:
+        log.warning(
+            "missing br_netfilter or %s is not 1: pods reaching Services whose endpoints are "
+            "on their own bridge will not get answers",
+            path,
+        )
+    return enabled
 
 
 def local_ipv4_addresses() -> list[str]:

@@ -262,3 +262,17 @@ async def test_node_ports_answer_on_the_nodes_addresses_when_none_were_given() -
     proxier.on_node("MODIFIED", node)  # nothing changed: no sync due
     await proxier.sync()
     assert len(nft.files) == syncs
+
+
+def test_a_node_without_bridge_netfilter_is_warned_about(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kubelite.proxy.runner import check_bridge_netfilter
+
+    sysctl = tmp_path / "bridge-nf-call-iptables"
+    sysctl.write_text("1\n")
+    assert check_bridge_netfilter(sysctl)
+    sysctl.write_text("0\n")
+    assert not check_bridge_netfilter(sysctl)
+    assert not check_bridge_netfilter(tmp_path / "missing")
+    assert "missing br_netfilter" in caplog.text
