@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubelite.api.strategies import apps, batch, coordination, core, events, pods, policy
+from kubelite.api.strategies import (
+    apps,
+    batch,
+    coordination,
+    core,
+    discovery,
+    events,
+    pods,
+    policy,
+)
 from kubelite.api.strategy import Strategy
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -323,6 +332,15 @@ RESOURCES: tuple[ResourceType, ...] = (
         "lease",
         True,
         coordination.LeaseStrategy(),
+    ),
+    ResourceType(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        "endpointslice",
+        True,
+        discovery.EndpointSliceStrategy(),
     ),
     ResourceType(
         "events.k8s.io",

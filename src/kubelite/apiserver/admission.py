@@ -29,9 +29,41 @@ IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # The service range and node-port range (kube-apiserver's --service-cluster-ip-range, as k3s
 # sets it, and --service-node-port-range).
+# Defaults of `kubelite server --service-cidr` and `--service-node-port-range`.
 SERVICE_CIDR = ipaddress.ip_network("10.43.0.0/16")
 NODE_PORT_RANGE = (30000, 32767)
 KUBERNETES_SERVICE_IP = str(SERVICE_CIDR.network_address + 1)
+
+ServiceNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def kubernetes_service_ip(cidr: ServiceNetwork) -> str:
+    """The `kubernetes` Service's address: the first of the service range."""
+    return str(cidr.network_address + 1)
+
+
+def parse_service_cidr(text: str) -> ServiceNetwork:
+    """A service range as kube-apiserver's --service-cluster-ip-range takes it."""
+    try:
+        cidr = ipaddress.ip_network(text.strip(), strict=True)
+    except ValueError as e:
+        raise ValueError(f"invalid service CIDR {text!r}: {e}") from None
+    if cidr.num_addresses < 8:
+        raise ValueError(f"service CIDR {text} is too small: it must hold at least 8 addresses")
+    return cidr
+
+
+def parse_node_port_range(text: str) -> tuple[int, int]:
+    """`30000-32767` (or one port) as --service-node-port-range takes it (utilnet.PortRange)."""
+    low_text, _, high_text = text.strip().partition("-")
+    try:
+        low = int(low_text)
+        high = int(high_text) if high_text else low
+    except ValueError:
+        raise ValueError(f"invalid node port range {text!r}: want LOW-HIGH") from None
+    if not 0 < low <= high <= 65535:
+        raise ValueError(f"invalid node port range {text!r}: want 1 <= LOW <= HIGH <= 65535")
+    return low, high
 
 
 class NamespaceLifecycle:
@@ -93,9 +125,18 @@ class ServiceAllocator:
     reserves in its allocator before storing the service).
     """
 
-    def __init__(self, store: Store, services: ResourceType) -> None:
+    def __init__(
+        self,
+        store: Store,
+        services: ResourceType,
+        *,
+        cidr: ServiceNetwork = SERVICE_CIDR,
+        node_ports: tuple[int, int] = NODE_PORT_RANGE,
+    ) -> None:
         self.store = store
         self.services = services
+        self.cidr = cidr
+        self.node_ports = node_ports
         self._reserved: dict[str | int, tuple[str, float]] = {}
 
     def _reserve(self, value: str | int, uid: str) -> None:
@@ -169,16 +210,16 @@ class ServiceAllocator:
             ) from None
         # Kubernetes' allocator reports the whole spec.clusterIPs, a []string (alloc.go).
         cluster_ips = errors.GoStrings(tuple(meta.get_path(obj, "spec", "clusterIPs") or [wanted]))
-        if address not in SERVICE_CIDR or address in (
-            SERVICE_CIDR.network_address,
-            SERVICE_CIDR.broadcast_address,
+        if address not in self.cidr or address in (
+            self.cidr.network_address,
+            self.cidr.broadcast_address,
         ):
             raise self._invalid(
                 obj,
                 "spec.clusterIPs",
                 cluster_ips,
                 f"failed to allocate IP {wanted}: the provided IP ({wanted}) is not in the valid "
-                f"range. The range of valid IPs is {SERVICE_CIDR}",
+                f"range. The range of valid IPs is {self.cidr}",
             )
         if wanted in in_use:
             raise self._invalid(
@@ -188,10 +229,9 @@ class ServiceAllocator:
                 f"failed to allocate IP {wanted}: provided IP is already allocated",
             )
 
-    @staticmethod
-    def _free_ip(in_use: set[str]) -> str:
-        size = SERVICE_CIDR.num_addresses
-        base = int(SERVICE_CIDR.network_address)
+    def _free_ip(self, in_use: set[str]) -> str:
+        size = self.cidr.num_addresses
+        base = int(self.cidr.network_address)
         # Like Kubernetes, start at a random offset so that addresses are not reused at once;
         # .0 is the network and .1 belongs to the `kubernetes` service.
         start = random.randrange(2, size - 1)
@@ -202,7 +242,7 @@ class ServiceAllocator:
         raise errors.internal_error("failed to allocate a serviceIP: range is full")
 
     def _check_node_port(self, obj: Obj, index: int, port: int, in_use: set[int]) -> None:
-        low, high = NODE_PORT_RANGE
+        low, high = self.node_ports
         field = f"spec.ports[{index}].nodePort"
         if not low <= port <= high:
             raise self._invalid(
@@ -215,9 +255,8 @@ class ServiceAllocator:
         if port in in_use:
             raise self._invalid(obj, field, port, "provided port is already allocated")
 
-    @staticmethod
-    def _free_port(in_use: set[int]) -> int:
-        low, high = NODE_PORT_RANGE
+    def _free_port(self, in_use: set[int]) -> int:
+        low, high = self.node_ports
         start = random.randrange(low, high + 1)
         for step in range(high - low + 1):
             candidate = low + (start - low + step) % (high - low + 1)

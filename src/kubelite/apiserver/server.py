@@ -77,6 +77,9 @@ class ServerConfig:
     event_ttl: float = EVENT_TTL
     min_request_timeout: float = watch.DEFAULT_MIN_REQUEST_TIMEOUT
     bookmark_interval: float = watch.BOOKMARK_INTERVAL
+    # kube-apiserver's --service-cluster-ip-range and --service-node-port-range.
+    service_cidr: admission.ServiceNetwork = admission.SERVICE_CIDR
+    node_port_range: tuple[int, int] = admission.NODE_PORT_RANGE
 
 
 def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
@@ -88,7 +91,7 @@ def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
         "kubernetes.default.svc.cluster.local",
         socket.gethostname(),
     ]
-    ips = ["127.0.0.1", "::1", admission.KUBERNETES_SERVICE_IP]
+    ips = ["127.0.0.1", "::1", admission.kubernetes_service_ip(config.service_cidr)]
     for extra in [config.advertise_address, *config.tls_san]:
         try:
             socket.inet_pton(socket.AF_INET6 if ":" in extra else socket.AF_INET, extra)
@@ -137,7 +140,12 @@ def tls_context(pki: certs.Pki) -> ssl.SSLContext:
     return context
 
 
-def resource_stores(store: Store) -> dict[ResourceType, ResourceStore]:
+def resource_stores(
+    store: Store,
+    *,
+    service_cidr: admission.ServiceNetwork = admission.SERVICE_CIDR,
+    node_port_range: tuple[int, int] = admission.NODE_PORT_RANGE,
+) -> dict[ResourceType, ResourceStore]:
     """The REST storage of every kind, with the admission checks Kubernetes runs for it.
 
     NamespaceLifecycle comes first, before the kind's validation, as in Kubernetes: a pod for
@@ -147,7 +155,9 @@ def resource_stores(store: Store) -> dict[ResourceType, ResourceStore]:
     services = REGISTRY.lookup("", "v1", "services")
     assert namespaces is not None and services is not None
     lifecycle = admission.NamespaceLifecycle(store, namespaces)
-    allocator = admission.ServiceAllocator(store, services)
+    allocator = admission.ServiceAllocator(
+        store, services, cidr=service_cidr, node_ports=node_port_range
+    )
     return {
         resource: ResourceStore(
             store,
@@ -182,7 +192,9 @@ class APIServer:
         self.node_token = node_join.ensure_node_token(self.pki, config.data_dir / NODE_TOKEN_FILE)
         self.store = await SqliteStore.open(config.data_dir / "db" / "state.db")
         store = self.store
-        self.stores = resource_stores(store)
+        self.stores = resource_stores(
+            store, service_cidr=config.service_cidr, node_port_range=config.node_port_range
+        )
         self.metrics.add_store(lambda: store.revision, self._object_counts)
         settings = self.watch_settings = watch.WatchSettings(
             min_request_timeout=config.min_request_timeout,
@@ -283,7 +295,7 @@ class APIServer:
                     "labels": {"component": "apiserver", "provider": "kubernetes"},
                 },
                 "spec": {
-                    "clusterIP": admission.KUBERNETES_SERVICE_IP,
+                    "clusterIP": admission.kubernetes_service_ip(self.config.service_cidr),
                     "ports": [
                         {"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}
                     ],

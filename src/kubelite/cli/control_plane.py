@@ -49,6 +49,7 @@ class ControlPlaneFlags:
     pod_gc: PodGCSettings = field(default_factory=PodGCSettings)
     bind_address: str = "127.0.0.1"
     secure_port: int = DEFAULT_SECURE_PORT
+    disable_servicelb: bool = False
 
 
 def _env(name: str, default: str) -> str:
@@ -58,6 +59,12 @@ def _env(name: str, default: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
     parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    parser.add_argument(
+        "--disable-servicelb",
+        action="store_true",
+        default=_env("DISABLE_SERVICELB", "") not in ("", "0", "false"),
+        help="give LoadBalancer Services no node addresses (k3s' ServiceLB off)",
+    )
     parser.add_argument(
         "--disable-scheduler",
         action="store_true",
@@ -164,6 +171,7 @@ def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
         ),
         bind_address=args.bind_address,
         secure_port=args.secure_port,
+        disable_servicelb=args.disable_servicelb,
     )
 
 
@@ -200,6 +208,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
         APIClient(config, user_agent="kubelite-controller-manager"),
         node_lifecycle=flags.node_lifecycle,
         pod_gc=flags.pod_gc,
+        disable_servicelb=flags.disable_servicelb,
     )
     tasks: list[asyncio.Task[None]] = []
     scheduler_client = None

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from kubelite.apiserver import certs
+from kubelite.apiserver import admission, certs
 from kubelite.apiserver.server import (
     NODE_TOKEN_FILE,
     APIServer,
@@ -57,6 +57,8 @@ class ServerFlags:
     agent_args: list[str] = field(default_factory=list)
     # Passed to the controllers (`kubelite control-plane`).
     control_plane_args: list[str] = field(default_factory=list)
+    service_cidr: str = str(admission.SERVICE_CIDR)
+    node_port_range: str = "{}-{}".format(*admission.NODE_PORT_RANGE)
 
 
 def _env(name: str, default: str) -> str:
@@ -139,6 +141,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="terminated pods kept before the oldest are deleted (default 12500)",
     )
     parser.add_argument(
+        "--service-cidr",
+        default=_env("SERVICE_CIDR", str(admission.SERVICE_CIDR)),
+        help="the range Services' cluster IPs come from (default %(default)s)",
+    )
+    parser.add_argument(
+        "--service-node-port-range",
+        default=_env("SERVICE_NODE_PORT_RANGE", "{}-{}".format(*admission.NODE_PORT_RANGE)),
+        help="the ports NodePort Services may use (default %(default)s)",
+    )
+    parser.add_argument(
+        "--disable",
+        action="append",
+        default=[d for d in _env("DISABLE", "").split(",") if d],
+        metavar="COMPONENT",
+        help="do not run this packaged component: servicelb (k3s' spelling; repeatable, or "
+        "comma-separated)",
+    )
+    parser.add_argument(
         "--write-kubeconfig",
         default=_env("WRITE_KUBECONFIG", ""),
         help="also write the admin kubeconfig here",
@@ -174,8 +194,28 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
             ["--terminated-pod-gc-threshold", str(args.terminated_pod_gc_threshold)]
             if args.terminated_pod_gc_threshold is not None
             else []
-        ),
+        )
+        + (["--disable-servicelb"] if SERVICELB in disabled_components(args.disable) else []),
+        service_cidr=args.service_cidr,
+        node_port_range=args.service_node_port_range,
     )
+
+
+# The packaged components `--disable` may name (k3s has more: coredns, traefik, ...).
+SERVICELB = "servicelb"
+COMPONENTS = (SERVICELB,)
+
+
+def disabled_components(values: list[str]) -> set[str]:
+    """`--disable a,b --disable c`, checked against the components there are."""
+    names = {n.strip() for v in values for n in v.split(",") if n.strip()}
+    unknown = names - set(COMPONENTS)
+    if unknown:
+        raise SystemExit(
+            f"--disable: unknown component(s) {', '.join(sorted(unknown))}; "
+            f"valid: {', '.join(COMPONENTS)}"
+        )
+    return names
 
 
 def _b64(path: Path) -> str:
@@ -237,6 +277,8 @@ async def serve(flags: ServerFlags) -> None:
         advertise_address=flags.advertise_address,
         tls_san=flags.tls_san,
         compaction_interval=flags.compaction_interval,
+        service_cidr=admission.parse_service_cidr(flags.service_cidr),
+        node_port_range=admission.parse_node_port_range(flags.node_port_range),
     )
     server = APIServer(config)
     stop = asyncio.Event()

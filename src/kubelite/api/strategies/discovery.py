@@ -1,0 +1,41 @@
+"""The EndpointSlice strategy (discovery.k8s.io/v1, `pkg/registry/discovery/endpointslice`).
+
+An EndpointSlice has no spec and no status: everything outside metadata is its content, and
+any change to it (or to its labels, which tie it to its Service) is a new generation, so that
+the controllers that write slices can tell their own stale copies from current ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubelite.api import meta
+from kubelite.api.defaulting import discovery as defaults
+from kubelite.api.errors import FieldError
+from kubelite.api.strategy import Strategy
+from kubelite.api.validation import discovery as validation
+
+Obj = dict[str, Any]
+
+_META = ("metadata", "apiVersion", "kind")
+
+
+class EndpointSliceStrategy(Strategy):
+    tracks_generation = True
+
+    def default(self, obj: Obj) -> None:
+        defaults.default_endpoint_slice(obj)
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return super().validate(obj) + validation.validate_endpoint_slice(obj)
+
+    def generation_changed(self, new: Obj, old: Obj) -> bool:
+        """PrepareForUpdate: anything but metadata changed, or the labels did."""
+        content_new = {k: v for k, v in new.items() if k not in _META}
+        content_old = {k: v for k, v in old.items() if k not in _META}
+        return content_new != content_old or meta.labels_of(new) != meta.labels_of(old)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return super().validate_update(new, old) + validation.validate_endpoint_slice_update(
+            new, old
+        )
