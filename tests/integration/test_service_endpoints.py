@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 from cluster import Cluster
+from test_cli import PRINTS_AS, both, masked
 from test_hollow_nodes import get_json, hollow_nodes, wait_until
+from tests import kubectl_builds
 
 from kubelite.api import meta
 
@@ -81,7 +83,7 @@ def service(name: str, selector: dict[str, str] | None, **spec: Any) -> Obj:
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": name},
-        "spec": {"ports": [{"name": "web", "port": 80, "targetPort": "http"}], **spec},
+        "spec": {"ports": [{"name": "web", "port": 80, "targetPort": "http"}]} | spec,
     }
     if selector is not None:
         body["spec"]["selector"] = selector
@@ -359,3 +361,137 @@ def test_load_balancer_gets_the_node_addresses(cluster: Cluster, namespace: str)
         return got if sorted(got) == wanted else None
 
     wait_until(ingress, "the nodes' addresses as the load balancer's ingress")
+
+
+def test_describe_matches_kubectl(cluster: Cluster, namespace: str) -> None:
+    kubectl_builds.exactly(PRINTS_AS)
+    apply(
+        cluster,
+        namespace,
+        deployment("desc", 2, {"app": "desc"}),
+        service(
+            "desc",
+            {"app": "desc"},
+            type="NodePort",
+            ports=[
+                {"name": "web", "port": 80, "targetPort": "http"},
+                {"name": "dns", "port": 53, "targetPort": 5353, "protocol": "UDP"},
+            ],
+        ),
+        service("desc-headless", {"app": "desc"}, clusterIP="None"),
+        service("desc-lb", {"app": "desc"}, type="LoadBalancer", externalIPs=["192.0.2.7"]),
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "desc-ext"},
+            "spec": {"type": "ExternalName", "externalName": "example.com"},
+        },
+    )
+    pods = running_pods(cluster, namespace, "app=desc", 2)
+    set_ready(cluster, namespace, pods[0], False)
+
+    def settled() -> bool:
+        slices = slices_of(cluster, namespace, "desc")
+        lb = get_json(cluster, "svc", "-n", namespace, "desc-lb")
+        return (
+            sorted(s[0] for s in endpoint_states(slices).values()) == [False, True]
+            and bool((lb["status"].get("loadBalancer") or {}).get("ingress"))
+            and len(slices_of(cluster, namespace, "desc-headless")) == 1
+        )
+
+    wait_until(settled, "the slices and the load balancer settled")
+    for args in (
+        ("describe", "-n", namespace, "svc"),
+        ("describe", "-n", namespace, "endpoints"),
+        ("describe", "-n", namespace, "endpointslices"),
+    ):
+        theirs, ours = both(cluster, *args)
+        assert masked(ours) == masked(theirs), f"{args}:\n{ours}\n---- kubectl:\n{theirs}"
+
+
+def test_a_taken_or_out_of_range_node_port_or_cluster_ip_is_refused_as_kubernetes_does(
+    cluster: Cluster, namespace: str
+) -> None:
+    def create(name: str, **spec: Any) -> Any:
+        body = service(name, {"app": name}, **spec)
+        return cluster.kubectl(
+            "create", "-n", namespace, "-f", "-", stdin=json.dumps(body), check=False
+        )
+
+    taken_port = [{"name": "web", "port": 80, "nodePort": 30080}]
+    assert create("np-a", type="NodePort", ports=taken_port).returncode == 0
+    refused = create("np-b", type="NodePort", ports=taken_port)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        'The Service "np-b" is invalid: spec.ports[0].nodePort: Invalid value: 30080: '
+        "provided port is already allocated"
+    )
+    refused = create("np-c", type="NodePort", ports=[{"name": "web", "port": 80, "nodePort": 8080}])
+    assert refused.stderr.strip() == (
+        'The Service "np-c" is invalid: spec.ports[0].nodePort: Invalid value: 8080: provided '
+        "port is not in the valid range. The range of valid ports is 30000-32767"
+    )
+    assert create("ip-a", clusterIP="10.43.0.5").returncode == 0
+    refused = create("ip-b", clusterIP="10.43.0.5")
+    assert refused.stderr.strip() == (
+        'The Service "ip-b" is invalid: spec.clusterIPs: Invalid value: []string{"10.43.0.5"}: '
+        "failed to allocate IP 10.43.0.5: provided IP is already allocated"
+    )
+    refused = create("ip-c", clusterIP="10.44.0.5")
+    assert refused.stderr.strip() == (
+        'The Service "ip-c" is invalid: spec.clusterIPs: Invalid value: []string{"10.44.0.5"}: '
+        "failed to allocate IP 10.44.0.5: the provided IP (10.44.0.5) is not in the valid range. "
+        "The range of valid IPs is 10.43.0.0/16"
+    )
+
+
+def test_server_flags_set_the_ranges_and_turn_servicelb_off(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    base = tmp_path_factory.mktemp("ranges")
+    c = Cluster(
+        base / "data",
+        base / "cache",
+        extra_args=[
+            "--disable-scheduler",
+            "--service-cidr",
+            "10.96.0.0/24",
+            "--service-node-port-range",
+            "31000-31010",
+            "--disable",
+            "servicelb",
+        ],
+    )
+    c.start()
+    try:
+        kubernetes = get_json(c, "svc", "-n", "default", "kubernetes")
+        assert kubernetes["spec"]["clusterIP"] == "10.96.0.1"
+        body = service("np", {"app": "np"}, type="LoadBalancer")
+        c.kubectl("create", "-n", "default", "-f", "-", stdin=json.dumps(body))
+        svc = get_json(c, "svc", "-n", "default", "np")
+        assert svc["spec"]["clusterIP"].startswith("10.96.0.")
+        assert 31000 <= svc["spec"]["ports"][0]["nodePort"] <= 31010
+        refused = c.kubectl(
+            "create",
+            "-n",
+            "default",
+            "-f",
+            "-",
+            stdin=json.dumps(
+                service(
+                    "np2", {"app": "np"}, type="NodePort", ports=[{"port": 80, "nodePort": 30080}]
+                )
+            ),
+            check=False,
+        )
+        assert "The range of valid ports is 31000-31010" in refused.stderr
+        # The Endpoints controller runs (so the control plane is up), ServiceLB does not.
+        wait_until(
+            lambda: (
+                c.kubectl("get", "endpoints", "-n", "default", "np", check=False).returncode == 0
+            ),
+            "the Service's Endpoints",
+        )
+        assert not (get_json(c, "svc", "-n", "default", "np")["status"].get("loadBalancer") or {})
+    finally:
+        c.stop()

@@ -166,6 +166,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def flags_from(args: argparse.Namespace) -> ServerFlags:
+    try:
+        admission.parse_service_cidr(args.service_cidr)
+        admission.parse_node_port_range(args.service_node_port_range)
+    except ValueError as e:
+        raise SystemExit(f"kubelite server: {e}") from None
     return ServerFlags(
         data_dir=Path(args.data_dir),
         https_port=args.https_port,

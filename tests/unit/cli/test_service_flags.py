@@ -1,0 +1,71 @@
+"""`kubelite server`'s Service flags: `--disable servicelb` reaches the control plane as
+`--disable-servicelb` (which leaves ServiceLB out of the controllers), and `--service-cidr`
+and `--service-node-port-range` are parsed as kube-apiserver parses its own."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+
+import pytest
+
+from kubelite.apiserver import admission
+from kubelite.cli import control_plane, server
+from kubelite.client.api import APIClient
+from kubelite.client.kubeconfig import ClientConfig
+from kubelite.controllers.manager import ControllerManager
+from kubelite.controllers.servicelb import ServiceLBController
+
+
+def _parse(module: object, *argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)  # type: ignore[attr-defined]
+    return parser.parse_args(list(argv))
+
+
+def test_disable_servicelb_is_passed_to_the_control_plane(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert "--disable-servicelb" not in server.flags_from(_parse(server)).control_plane_args
+    flags = server.flags_from(_parse(server, "--disable", "servicelb"))
+    assert flags.control_plane_args == ["--disable-servicelb"]
+    monkeypatch.setenv("KUBELITE_DISABLE", "servicelb")
+    assert server.flags_from(_parse(server)).control_plane_args == ["--disable-servicelb"]
+    with pytest.raises(SystemExit, match="unknown component"):
+        server.flags_from(_parse(server, "--disable", "traefik"))
+
+
+def test_the_control_plane_flag_and_its_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert not control_plane.flags_from(_parse(control_plane)).disable_servicelb
+    assert control_plane.flags_from(_parse(control_plane, "--disable-servicelb")).disable_servicelb
+    monkeypatch.setenv("KUBELITE_CONTROL_PLANE_DISABLE_SERVICELB", "true")
+    assert control_plane.flags_from(_parse(control_plane)).disable_servicelb
+
+
+async def test_servicelb_runs_unless_disabled() -> None:
+    client = APIClient(ClientConfig(server="https://127.0.0.1:1"))
+    try:
+        running = ControllerManager(client).controllers
+        assert any(isinstance(c, ServiceLBController) for c in running)
+        off = ControllerManager(client, disable_servicelb=True).controllers
+        assert not any(isinstance(c, ServiceLBController) for c in off)
+    finally:
+        await client.close()
+
+
+def test_ranges_default_to_k3s_and_parse_as_kube_apiserver_does() -> None:
+    flags = server.flags_from(_parse(server))
+    assert (flags.service_cidr, flags.node_port_range) == ("10.43.0.0/16", "30000-32767")
+    assert admission.parse_service_cidr("10.96.0.0/12") == ipaddress.ip_network("10.96.0.0/12")
+    assert admission.parse_node_port_range("31000-31010") == (31000, 31010)
+    assert admission.kubernetes_service_ip(ipaddress.ip_network("10.96.0.0/12")) == "10.96.0.1"
+    for bad in ("10.96.0.1/12", "10.96.0.0/30", "nonsense"):
+        with pytest.raises(ValueError):
+            admission.parse_service_cidr(bad)
+    for bad in ("32767-30000", "a-b", "0-10"):
+        with pytest.raises(ValueError):
+            admission.parse_node_port_range(bad)
+    with pytest.raises(SystemExit, match="invalid service CIDR"):
+        server.flags_from(_parse(server, "--service-cidr", "10.96.0.1/12"))
