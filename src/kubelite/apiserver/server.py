@@ -324,20 +324,44 @@ class APIServer:
             },
             "subsets",
         )
+        # Its EndpointSlice too, which service proxies read (the EndpointsAdapter of
+        # kube-apiserver's endpoint reconciler writes both; the mirroring controller skips it).
+        family = ipaddress.ip_address(self.config.advertise_address).version
+        await self._reconcile(
+            self.resource_store("discovery.k8s.io", "v1", "endpointslices"),
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "labels": {"kubernetes.io/service-name": "kubernetes"},
+                },
+                "addressType": f"IPv{family}",
+                "endpoints": [
+                    {
+                        "addresses": [self.config.advertise_address],
+                        "conditions": {"ready": True},
+                    }
+                ],
+                "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+            },
+            "endpoints",
+            "ports",
+        )
 
     @staticmethod
-    async def _reconcile(store: ResourceStore, desired: Obj, field: str) -> None:
-        """Create `desired` in `default`, or bring its `field` back to the desired value."""
+    async def _reconcile(store: ResourceStore, desired: Obj, *paths: str) -> None:
+        """Create `desired` in `default`, or bring its top-level `paths` back to the desired
+        values."""
         name = desired["metadata"]["name"]
 
         async def converge(current: Obj | None) -> Obj | None:
             if current is None:
                 return copy.deepcopy(desired)
             wanted = copy.deepcopy(current)
-            if field == "spec":
-                wanted["spec"].update(desired["spec"])
-            else:
-                wanted[field] = desired[field]
+            for path in paths:
+                if path == "spec":
+                    wanted["spec"].update(desired["spec"])
+                else:
+                    wanted[path] = desired[path]
             wanted["metadata"].pop("resourceVersion", None)
             return wanted
 
