@@ -329,23 +329,64 @@ def test_selectorless_service_endpoints_are_mirrored(cluster: Cluster, namespace
     wait_until(lambda: not slices_of(cluster, namespace, "external"), "mirrored slice deleted")
 
 
-def test_service_deleted_takes_its_endpoints(cluster: Cluster, namespace: str) -> None:
+def exists(cluster: Cluster, namespace: str, kind: str, name: str) -> bool:
+    return cluster.kubectl("get", kind, "-n", namespace, name, check=False).returncode == 0
+
+
+def test_service_deleted_takes_its_endpoints_and_slices(cluster: Cluster, namespace: str) -> None:
     apply(cluster, namespace, service("gone", {"app": "nothing"}))
     wait_until(
         lambda: (
-            cluster.kubectl("get", "endpoints", "-n", namespace, "gone", check=False).returncode
-            == 0
+            exists(cluster, namespace, "endpoints", "gone")
+            and slices_of(cluster, namespace, "gone")
         ),
-        "Endpoints created",
+        "Endpoints and the placeholder slice created",
     )
     cluster.kubectl("delete", "-n", namespace, "svc", "gone")
     wait_until(
         lambda: (
-            cluster.kubectl("get", "endpoints", "-n", namespace, "gone", check=False).returncode
-            != 0
+            not exists(cluster, namespace, "endpoints", "gone")
+            and not slices_of(cluster, namespace, "gone")
         ),
-        "Endpoints deleted with the Service",
+        "Endpoints and slices deleted with the Service",
     )
+
+
+def test_headless_service_publishes_pod_hostnames(cluster: Cluster, namespace: str) -> None:
+    pods = [
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": f"redis-{i}", "labels": {"app": "redis"}},
+            "spec": {
+                "hostname": f"redis-{i}",
+                "subdomain": "redis",
+                "containers": [{"name": "redis", "image": "registry.local/redis:1"}],
+            },
+        }
+        for i in range(2)
+    ]
+    headless = service("redis", {"app": "redis"}, clusterIP="None", ports=[{"port": 6379}])
+    apply(cluster, namespace, headless, *pods)
+    running_pods(cluster, namespace, "app=redis", 2)
+
+    def published() -> bool:
+        ep = get_json(cluster, "endpoints", "-n", namespace, "redis")
+        hostnames = sorted(
+            a.get("hostname", "") for s in ep.get("subsets") or () for a in s["addresses"]
+        )
+        slice_hostnames = sorted(
+            e.get("hostname", "")
+            for s in slices_of(cluster, namespace, "redis")
+            for e in s.get("endpoints") or ()
+        )
+        return hostnames == slice_hostnames == ["redis-0", "redis-1"]
+
+    wait_until(published, "the pods' hostnames in the Endpoints and the slice")
+    ep = get_json(cluster, "endpoints", "-n", namespace, "redis")
+    assert ep["metadata"]["labels"] == {"service.kubernetes.io/headless": ""}
+    (eps,) = slices_of(cluster, namespace, "redis")
+    assert eps["metadata"]["labels"]["service.kubernetes.io/headless"] == ""
 
 
 def test_load_balancer_gets_the_node_addresses(cluster: Cluster, namespace: str) -> None:

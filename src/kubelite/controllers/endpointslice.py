@@ -22,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from kubelite.api import meta
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
-from kubelite.client.informer import by_namespace, key_of
+from kubelite.client.informer import by_namespace, by_node_name, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import RetryLater, WorkQueue, process
 from kubelite.controllers import endpointslice_reconciler as reconciler
@@ -64,6 +65,8 @@ Obj = dict[str, Any]
 CONTROLLER_NAME = "endpointslice-controller.k8s.io"
 WORKERS = 5
 RESERVED_LABELS = (SERVICE_NAME_LABEL, MANAGED_BY_LABEL, HEADLESS_LABEL)
+# A node by name, or None when the cache does not know it.
+NodeLookup = Callable[[str], "Obj | None"]
 
 
 def slice_prefix(name: str) -> str:
@@ -181,7 +184,7 @@ def new_service_slice(service: Obj, ports: list[Obj], address_type: str) -> Obj:
 
 
 def desired_groups(
-    service: Obj, pods: list[Obj], nodes: dict[str, Obj], address_type: str
+    service: Obj, pods: list[Obj], nodes: NodeLookup, address_type: str
 ) -> tuple[dict[str, reconciler.Group], list[str]]:
     """The desired endpoints of one address type by port mapping, and the pods left out
     because their node is unknown (a retry is due for them)."""
@@ -195,7 +198,7 @@ def desired_groups(
         key = reconciler.port_map_key(ports)
         group = groups.setdefault(key, reconciler.Group(address_type, ports))
         node_name = (pod.get("spec") or {}).get("nodeName") or ""
-        node = nodes.get(node_name)
+        node = nodes(node_name)
         if node is None and not publish:
             missing.append(meta.name_of(pod))
             continue
@@ -209,7 +212,7 @@ def plan_for_service(
     service: Obj,
     pods: list[Obj],
     existing: list[Obj],
-    nodes: dict[str, Obj],
+    nodes: NodeLookup,
     max_per_slice: int = reconciler.MAX_ENDPOINTS_PER_SLICE,
 ) -> tuple[reconciler.Plan, list[str]]:
     """What to create, update and delete for `service` (Reconciler.Reconcile), and the pods
@@ -363,6 +366,7 @@ class EndpointSliceController:
         self.services.add_indexer("namespace", by_namespace)
         self.pods = self.informers.informer(PODS)
         self.pods.add_indexer("namespace", by_namespace)
+        self.pods.add_indexer("node", by_node_name)
         self.nodes = self.informers.informer(NODES)
         self.slices = self.informers.informer(ENDPOINT_SLICES)
         self.slices.add_indexer("service", by_service)
@@ -402,11 +406,9 @@ class EndpointSliceController:
             ZONE_LABEL
         ):
             return
-        name = meta.name_of(node)
-        for pod in self.pods.list():
-            if (pod.get("spec") or {}).get("nodeName") == name:
-                for service in self._services_of(pod):
-                    self.queue.add(key_of(service))
+        for pod in self.pods.by_index("node", meta.name_of(node)):
+            for service in self._services_of(pod):
+                self.queue.add(key_of(service))
 
     def _services_of(self, pod: Obj) -> list[Obj]:
         return services_of(pod, self.services.by_index("namespace", meta.namespace_of(pod)))
@@ -442,8 +444,9 @@ class EndpointSliceController:
         if self.tracker.stale(existing):
             raise RetryLater(f"EndpointSlice informer cache is out of date for {key}")
         pods = pods_of(service, self.pods.by_index("namespace", namespace))
-        nodes = {meta.name_of(n): n for n in self.nodes.list()}
-        plan, missing = plan_for_service(service, pods, existing, nodes, self.max_per_slice)
+        plan, missing = plan_for_service(
+            service, pods, existing, self.nodes.get, self.max_per_slice
+        )
         trigger = self.triggers.compute(key, service, pods)
         if not plan.empty():
             await self.writer.apply(

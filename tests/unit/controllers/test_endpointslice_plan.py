@@ -14,7 +14,8 @@ from kubelite.controllers import endpointslice_reconciler as reconciler
 from kubelite.controllers.endpointslice import plan_for_service, pod_endpoint
 
 Obj = dict[str, Any]
-NODES = {"node-a": node("node-a", zone="zone-1"), "node-b": node("node-b")}
+_NODES = {"node-a": node("node-a", zone="zone-1"), "node-b": node("node-b")}
+NODES = _NODES.get
 PORT = {"name": "web", "protocol": "TCP", "port": 8080}
 _names = itertools.count()
 
@@ -36,14 +37,14 @@ def conditions(endpoint: Obj) -> tuple[bool, bool, bool]:
     ],
 )
 def test_conditions(pod_args: Obj, svc_args: Obj, expected: tuple[bool, bool, bool]) -> None:
-    endpoint = pod_endpoint(pod("a", **pod_args), NODES["node-a"], service(**svc_args), "IPv4")
+    endpoint = pod_endpoint(pod("a", **pod_args), _NODES["node-a"], service(**svc_args), "IPv4")
     assert conditions(endpoint) == expected
 
 
 def test_an_endpoint_names_its_pod_node_zone_and_hostname() -> None:
     svc = service("redis", cluster_ip="None")
     p = pod("redis-0", "10.42.0.9", hostname="redis-0", subdomain="redis")
-    assert pod_endpoint(p, NODES["node-a"], svc, "IPv4") == {
+    assert pod_endpoint(p, _NODES["node-a"], svc, "IPv4") == {
         "addresses": ["10.42.0.9"],
         "conditions": {"ready": True, "serving": True, "terminating": False},
         "hostname": "redis-0",
@@ -51,7 +52,7 @@ def test_an_endpoint_names_its_pod_node_zone_and_hostname() -> None:
         "nodeName": "node-a",
         "zone": "zone-1",
     }
-    assert "zone" not in pod_endpoint(pod("b", node="node-b"), NODES["node-b"], svc, "IPv4")
+    assert "zone" not in pod_endpoint(pod("b", node="node-b"), _NODES["node-b"], svc, "IPv4")
 
 
 def created(plan: reconciler.Plan) -> list[Obj]:
