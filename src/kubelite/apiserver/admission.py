@@ -20,6 +20,7 @@ import orjson
 from kubelite.api import errors, meta
 from kubelite.api.kinds import ResourceType
 from kubelite.api.strategies import core as services
+from kubelite.api.validation import core as validation
 from kubelite.storage.interface import Store
 
 Obj = dict[str, Any]
@@ -157,6 +158,8 @@ class ServiceAllocator:
             for port in meta.get_path(svc, "spec", "ports", default=[]):
                 if port.get("nodePort"):
                     ports.add(port["nodePort"])
+            if meta.get_path(svc, "spec", "healthCheckNodePort"):
+                ports.add(svc["spec"]["healthCheckNodePort"])
         now = time.monotonic()
         for value, (uid, expires) in list(self._reserved.items()):
             # Once the write landed the store speaks for it (and frees it on delete).
@@ -176,7 +179,10 @@ class ServiceAllocator:
             return
         wanted = services.cluster_ip_request(obj)
         node_ports = services.needs_node_ports(obj)
-        if wanted is None and not node_ports:
+        spec_ports = obj["spec"].get("ports") or []
+        requested_ports = any(p.get("nodePort") for p in spec_ports)
+        health_check = validation.needs_health_check(obj)
+        if wanted is None and not node_ports and not requested_ports and not health_check:
             return
         uid = meta.get_path(obj, "metadata", "uid", default="")
         ips, ports = await self._in_use(uid)
@@ -186,14 +192,74 @@ class ServiceAllocator:
             ip = wanted or self._free_ip(ips)
             services.assign_cluster_ip(obj, ip)
             self._reserve(ip, uid)
-        if node_ports:
-            for i, port in enumerate(obj["spec"].get("ports") or []):
-                if port.get("nodePort"):
-                    self._check_node_port(obj, i, port["nodePort"], ports)
+        self._node_ports(obj, spec_ports, node_ports, ports, uid)
+        if health_check:
+            self._health_check_node_port(obj, ports, uid)
+
+    def _node_ports(
+        self, obj: Obj, spec_ports: list[Obj], allocate: bool, ports: set[int], uid: str
+    ) -> None:
+        """initNodePorts: ports of one number (TCP and UDP 53) share one node port; a port
+        without one gets the one asked for on another port of its number, or a free one.
+        A port that asks for one is checked even where none would be allocated."""
+
+        def take(index: int, number: int) -> None:
+            self._check_node_port(obj, index, number, ports)
+            ports.add(number)
+            self._reserve(number, uid)
+
+        by_number: dict[Any, int] = {}
+        for i, port in enumerate(spec_ports):
+            if not port.get("nodePort") and not allocate:
+                continue
+            shared = by_number.get(port.get("port"))
+            if shared is None:
+                requested = next(
+                    (
+                        p["nodePort"]
+                        for p in spec_ports[i:]
+                        if p.get("port") == port.get("port") and p.get("nodePort")
+                    ),
+                    0,
+                )
+                if requested:
+                    take(i, requested)
+                    port["nodePort"] = requested
                 else:
                     port["nodePort"] = self._free_port(ports)
-                ports.add(port["nodePort"])
-                self._reserve(port["nodePort"], uid)
+                    ports.add(port["nodePort"])
+                    self._reserve(port["nodePort"], uid)
+                by_number[port.get("port")] = port["nodePort"]
+            elif port.get("nodePort", 0) != shared:
+                if port.get("nodePort"):
+                    take(i, port["nodePort"])
+                else:
+                    port["nodePort"] = shared
+
+    def _health_check_node_port(self, obj: Obj, ports: set[int], uid: str) -> None:
+        """allocHealthCheckNodePort: a LoadBalancer with externalTrafficPolicy Local gets a
+        node port for its health checks; one asked for that cannot be had is a 500, as in
+        Kubernetes (it is no field's fault)."""
+        spec = obj["spec"]
+        requested = spec.get("healthCheckNodePort")
+        if requested:
+            low, high = self.node_ports
+            problem = ""
+            if not low <= requested <= high:
+                problem = (
+                    "provided port is not in the valid range. The range of valid ports is "
+                    f"{low}-{high}"
+                )
+            elif requested in ports:
+                problem = "provided port is already allocated"
+            if problem:
+                raise errors.internal_error(
+                    f"failed to allocate requested HealthCheck NodePort {requested}: {problem}"
+                )
+        else:
+            spec["healthCheckNodePort"] = self._free_port(ports)
+        ports.add(spec["healthCheckNodePort"])
+        self._reserve(spec["healthCheckNodePort"], uid)
 
     @staticmethod
     def _invalid(obj: Obj, field: str, value: Any, detail: str) -> errors.StatusError:
