@@ -91,6 +91,10 @@ def desired_endpoints(service: Obj, pods: list[Obj], current: Obj | None) -> Obj
         annotations.pop(OVER_CAPACITY, None)
     md["annotations"] = annotations
     body["subsets"] = subsets
+    # Empty ones are not written, as Kubernetes' storage keeps no empty map or list.
+    for holder, key in ((md, "labels"), (body, "subsets")):
+        if not holder[key]:
+            del holder[key]
     return body
 
 

@@ -192,3 +192,9 @@ def test_nothing_is_written_when_the_endpoints_are_already_right() -> None:
     assert desired_endpoints(svc, [*pods, pod("b", "10.42.0.2")], first) is not None
     relabelled = service(labels={"new": "label"})
     assert desired_endpoints(relabelled, pods, first) is not None
+
+
+def test_an_endpoints_without_addresses_or_labels_writes_neither() -> None:
+    body = desired_endpoints(service(), [], None)
+    assert body is not None
+    assert "subsets" not in body and "labels" not in body["metadata"]

@@ -29,6 +29,13 @@ class EndpointSliceStrategy(Strategy):
     def validate(self, obj: Obj) -> list[FieldError]:
         return super().validate(obj) + validation.validate_endpoint_slice(obj)
 
+    def canonicalize(self, obj: Obj) -> None:
+        """`endpoints` and `ports` are always written, `null` when empty: Go's encoder writes
+        the nil slices (no omitempty) that Kubernetes' storage makes of empty ones."""
+        for field in ("endpoints", "ports"):
+            if not obj.get(field):
+                obj[field] = None
+
     def generation_changed(self, new: Obj, old: Obj) -> bool:
         """PrepareForUpdate: anything but metadata changed, or the labels did."""
         content_new = {k: v for k, v in new.items() if k not in _META}

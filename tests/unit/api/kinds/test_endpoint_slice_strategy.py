@@ -160,3 +160,10 @@ def test_generation_moves_with_content_and_labels_only() -> None:
     moved = eps(endpoints=[{"addresses": ["10.42.0.6"]}])
     STRATEGY.prepare_for_update(moved, old)
     assert moved["metadata"]["generation"] == 2
+
+
+def test_empty_endpoints_and_ports_are_stored_as_null() -> None:
+    obj = eps(endpoints=[], ports=[])
+    obj.pop("ports")
+    STRATEGY.canonicalize(obj)
+    assert obj["endpoints"] is None and obj["ports"] is None
