@@ -536,3 +536,14 @@ def test_server_flags_set_the_ranges_and_turn_servicelb_off(
         assert not (get_json(c, "svc", "-n", "default", "np")["status"].get("loadBalancer") or {})
     finally:
         c.stop()
+
+
+def test_v1_endpoints_requests_are_warned_of_their_deprecation(
+    cluster: Cluster, namespace: str
+) -> None:
+    apply(cluster, namespace, service("warned", {"app": "warned"}))
+    result = cluster.kubectl("get", "endpoints", "-n", namespace)
+    assert result.stderr.strip() == (
+        "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
+    )
+    assert cluster.kubectl("get", "endpointslices", "-n", namespace).stderr == ""

@@ -53,6 +53,8 @@ class ResourceType:
     # Resources that share storage with another (events.k8s.io/v1 events are core events).
     storage_plural: str = ""
     list_kind: str = field(default="")
+    # A warning every request on the resource answers with (a deprecated API's).
+    warning: str = ""
 
     @property
     def api_version(self) -> str:
@@ -164,6 +166,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         core.EndpointsStrategy(),
         short_names=("ep",),
         list_kind="EndpointsList",
+        # KEP-4974: deprecated in favour of EndpointSlices (still served, never removed).
+        warning="v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice",
     ),
     ResourceType(
         "",

@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubelite.cli import durations
@@ -175,6 +176,19 @@ def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
     )
 
 
+def warn_once() -> Callable[[str], None]:
+    """A warning handler that logs each distinct warning once: the Endpoints controller is
+    told on every write that v1 Endpoints is deprecated, which says nothing new after the first."""
+    seen: set[str] = set()
+
+    def handle(message: str) -> None:
+        if message not in seen:
+            seen.add(message)
+            log.warning("%s", message)
+
+    return handle
+
+
 def die_with_parent() -> None:
     """End this process with SIGTERM when the server that started it ends."""
     parent = os.environ.get(PARENT_PID_ENV)
@@ -205,7 +219,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
     # One list+watch per resource for the whole process: the controllers and the scheduler
     # share the manager's informers (the controllers ask first: they want full objects).
     controllers = ControllerManager(
-        APIClient(config, user_agent="kubelite-controller-manager"),
+        APIClient(config, user_agent="kubelite-controller-manager", warning_handler=warn_once()),
         node_lifecycle=flags.node_lifecycle,
         pod_gc=flags.pod_gc,
         disable_servicelb=flags.disable_servicelb,

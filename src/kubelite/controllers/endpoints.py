@@ -25,6 +25,7 @@ from typing import Any
 from kubelite.api import meta
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
+from kubelite.client.events import WARNING, EventRecorder
 from kubelite.client.informer import by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
@@ -114,6 +115,7 @@ class EndpointsController:
         self.workers = workers
         self.queue = WorkQueue(self.queue_name)
         self.triggers = TriggerTimeTracker()
+        self.recorder = EventRecorder(client, self.component)
         self.services = self.informers.informer(SERVICES)
         self.services.add_indexer("namespace", by_namespace)
         self.pods = self.informers.informer(PODS)
@@ -191,8 +193,15 @@ class EndpointsController:
             else:
                 await self.client.update(ENDPOINTS, body, namespace=namespace)
         except APIError as e:
-            if _namespace_terminating(e):
-                return
+            if current is None and _namespace_terminating(e):
+                return  # Creates will go on failing: drop the key.
+            if current is None:
+                reason = "FailedToCreateEndpoint"
+                message = f"Failed to create endpoint for service {key}: {e}"
+            else:
+                reason = "FailedToUpdateEndpoint"
+                message = f"Failed to update endpoint {key}: {e}"
+            self.recorder.post(body, WARNING, reason, message)
             raise
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from kubelite.api import meta
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
+from kubelite.client.events import WARNING, EventRecorder
 from kubelite.client.informer import by_namespace, by_node_name, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import RetryLater, WorkQueue, process
@@ -56,6 +57,7 @@ from kubelite.controllers.endpoints_util import (
     should_set_hostname,
     target_ref,
 )
+from kubelite.controllers.owners import typed
 from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
@@ -362,6 +364,7 @@ class EndpointSliceController:
         self.triggers = TriggerTimeTracker()
         self.tracker = SliceTracker()
         self.writer = SliceWriter(client, self.tracker)
+        self.recorder = EventRecorder(client, self.component)
         self.services = self.informers.informer(SERVICES)
         self.services.add_indexer("namespace", by_namespace)
         self.pods = self.informers.informer(PODS)
@@ -449,11 +452,20 @@ class EndpointSliceController:
         )
         trigger = self.triggers.compute(key, service, pods)
         if not plan.empty():
-            await self.writer.apply(
-                namespace,
-                plan,
-                format_trigger_time(trigger) if trigger is not None else None,
-                may_create=not service["metadata"].get("deletionTimestamp"),
-            )
+            try:
+                await self.writer.apply(
+                    namespace,
+                    plan,
+                    format_trigger_time(trigger) if trigger is not None else None,
+                    may_create=not service["metadata"].get("deletionTimestamp"),
+                )
+            except APIError as e:
+                self.recorder.post(
+                    typed(service, SERVICES),
+                    WARNING,
+                    "FailedToUpdateEndpointSlices",
+                    f"Error updating Endpoint Slices for Service {key}: {e}",
+                )
+                raise
         if missing:
             raise RetryLater(f"skipping pods {', '.join(missing)}: their nodes are not known")

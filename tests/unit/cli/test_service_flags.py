@@ -69,3 +69,11 @@ def test_ranges_default_to_k3s_and_parse_as_kube_apiserver_does() -> None:
             admission.parse_node_port_range(bad)
     with pytest.raises(SystemExit, match="invalid service CIDR"):
         server.flags_from(_parse(server, "--service-cidr", "10.96.0.1/12"))
+
+
+def test_the_control_plane_logs_a_warning_once(caplog: pytest.LogCaptureFixture) -> None:
+    handle = control_plane.warn_once()
+    for _ in range(3):
+        handle("v1 Endpoints is deprecated")
+    handle("another")
+    assert [r.getMessage() for r in caplog.records] == ["v1 Endpoints is deprecated", "another"]

@@ -4,13 +4,14 @@ The whole loop against a real server is in tests/integration/test_service_endpoi
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from endpoints_fixtures import node, pod, service
 
 from kubelite.client.api import Resource
-from kubelite.client.errors import APINotFoundError
+from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.informer import Informer, key_of
 from kubelite.client.workqueue import RetryLater
 from kubelite.controllers.endpoints import EndpointsController
@@ -112,3 +113,29 @@ async def test_a_slice_cache_behind_the_controllers_own_write_waits() -> None:
     cache(controller.slices, stale)
     with pytest.raises(RetryLater):
         await controller.sync("ns/web")
+
+
+class RefusingClient(FakeClient):
+    """Refuses every write but events, which it records."""
+
+    async def create(self, resource: Resource, body: Obj, **_: Any) -> Obj:
+        if resource.plural == "events":
+            self.writes.append(("create", "events", body))
+            return body
+        raise APIError({"code": 422, "reason": "Invalid", "message": "no"})
+
+
+async def test_a_refused_write_is_retried_and_reported_as_kubernetes_does() -> None:
+    client = RefusingClient()
+    endpoints = EndpointsController(client)  # type: ignore[arg-type]
+    slices = EndpointSliceController(client)  # type: ignore[arg-type]
+    for controller in (endpoints, slices):
+        cache(controller.services, service())
+    cache(slices.nodes, node())
+    with pytest.raises(APIError):
+        await endpoints.sync("ns/web")
+    with pytest.raises(APIError):
+        await slices.sync("ns/web")
+    await asyncio.sleep(0.05)
+    reasons = [body["reason"] for _, plural, body in client.writes if plural == "events"]
+    assert reasons == ["FailedToCreateEndpoint", "FailedToUpdateEndpointSlices"]
