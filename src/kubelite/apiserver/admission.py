@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -116,6 +117,35 @@ def refuse_immortal_namespace_delete(name: str) -> None:
 # How long an allocation made for a write in flight is held for it: the write lands (and the
 # address is then taken in the store) well within this, or failed and the address is free again.
 RESERVATION_SECONDS = 30.0
+
+
+# The bottom of each range is kept for addresses and ports asked for by name (KEP-3070 for
+# cluster IPs, KEP-3668 for node ports): dynamic allocation takes it only once the rest is full.
+# Its size is min(max(MIN, size / STEP), MAX) (calculateRangeOffset).
+IP_BAND_MIN, IP_BAND_MAX, IP_BAND_STEP = 16, 256, 16
+PORT_BAND_MIN, PORT_BAND_MAX, PORT_BAND_STEP = 16, 128, 32
+
+
+def range_offset(size: int, low: int, high: int, step: int) -> int:
+    """calculateRangeOffset: how many values at the bottom of a range are its static band."""
+    if size <= low:
+        return 0
+    return min(max(low, size // step), high)
+
+
+def _free_in_bands(count: int, offset: int, free: Callable[[int], bool]) -> int | None:
+    """The index of a free value: first above `offset`, then below, each searched from a
+    random place (the allocators' AllocateNext)."""
+    for lo, hi in ((offset, count), (0, offset)):
+        span = hi - lo
+        if span <= 0:
+            continue
+        start = random.randrange(span)
+        for step in range(span):
+            index = lo + (start + step) % span
+            if free(index):
+                return index
+    return None
 
 
 class ServiceAllocator:
@@ -296,16 +326,20 @@ class ServiceAllocator:
             )
 
     def _free_ip(self, in_use: set[str]) -> str:
-        size = self.cidr.num_addresses
-        base = int(self.cidr.network_address)
-        # Like Kubernetes, start at a random offset so that addresses are not reused at once;
-        # .0 is the network and .1 belongs to the `kubernetes` service.
-        start = random.randrange(2, size - 1)
-        for step in range(size - 3):
-            candidate = str(ipaddress.ip_address(base + 2 + (start - 2 + step) % (size - 3)))
-            if candidate not in in_use:
-                return candidate
-        raise errors.internal_error("failed to allocate a serviceIP: range is full")
+        """A free address, from above the static band first (KEP-3070), at a random place so
+        that a released address is not handed out again at once."""
+        first = int(self.cidr.network_address) + 1
+        # Neither the network nor (IPv4) the broadcast address is handed out.
+        count = self.cidr.num_addresses - (2 if self.cidr.version == 4 else 1)
+        found = _free_in_bands(
+            count,
+            # Sized on the whole CIDR, network and broadcast included, as Kubernetes does.
+            range_offset(self.cidr.num_addresses, IP_BAND_MIN, IP_BAND_MAX, IP_BAND_STEP),
+            lambda i: str(ipaddress.ip_address(first + i)) not in in_use,
+        )
+        if found is None:
+            raise errors.internal_error("failed to allocate a serviceIP: range is full")
+        return str(ipaddress.ip_address(first + found))
 
     def _check_node_port(self, obj: Obj, index: int, port: int, in_use: set[int]) -> None:
         low, high = self.node_ports
@@ -322,10 +356,14 @@ class ServiceAllocator:
             raise self._invalid(obj, field, port, "provided port is already allocated")
 
     def _free_port(self, in_use: set[int]) -> int:
+        """A free node port, from above the static band first (KEP-3668)."""
         low, high = self.node_ports
-        start = random.randrange(low, high + 1)
-        for step in range(high - low + 1):
-            candidate = low + (start - low + step) % (high - low + 1)
-            if candidate not in in_use:
-                return candidate
-        raise errors.internal_error("failed to allocate a nodePort: range is full")
+        count = high - low + 1
+        found = _free_in_bands(
+            count,
+            range_offset(count, PORT_BAND_MIN, PORT_BAND_MAX, PORT_BAND_STEP),
+            lambda i: low + i not in in_use,
+        )
+        if found is None:
+            raise errors.internal_error("failed to allocate a nodePort: range is full")
+        return low + found

@@ -1,6 +1,7 @@
 """Node ports beyond one per port: ports of one number share a node port (initNodePorts), a
-LoadBalancer keeping traffic local gets a health-check node port, and a configured range and
-service CIDR are what the allocator hands out."""
+LoadBalancer keeping traffic local gets a health-check node port, a configured range and
+service CIDR are what the allocator hands out, and dynamic allocation keeps off the static
+bands at the bottom of each range (KEP-3070, KEP-3668)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from apiserver_fixtures import Stores
 
 from kubelite.api import errors
+from kubelite.apiserver import admission
 from kubelite.apiserver.server import resource_stores
 from kubelite.storage.sqlite import SqliteStore
 
@@ -115,3 +117,40 @@ async def test_configured_ranges_are_the_ones_allocated_and_reported(store: Sqli
     with pytest.raises(errors.StatusError) as err:
         await services.create("default", svc("c", clusterIP="10.43.0.5", ports=[{"port": 80}]))
     assert err.value.message.endswith("The range of valid IPs is 10.96.0.0/28")
+
+
+@pytest.mark.parametrize(
+    ("size", "low", "high", "step", "expected"),
+    [
+        (65536, 16, 256, 16, 256),  # a /16: the first 256 addresses are the static band
+        (4096, 16, 256, 16, 256),
+        (256, 16, 256, 16, 16),
+        (16, 16, 256, 16, 0),  # a /28 has no static band
+        (2768, 16, 128, 32, 86),  # 30000-32767: 30000-30085
+        (100, 16, 128, 32, 16),
+    ],
+)
+def test_static_bands(size: int, low: int, high: int, step: int, expected: int) -> None:
+    assert admission.range_offset(size, low, high, step) == expected
+
+
+async def test_dynamic_allocation_leaves_the_static_bands_alone(store: SqliteStore) -> None:
+    stores = Stores(store)
+    stores.by_resource.update(
+        resource_stores(
+            store, service_cidr=ipaddress.ip_network("10.96.0.0/24"), node_port_range=(31000, 31099)
+        )
+    )
+    await stores.namespace("default")
+    services = stores.of("services")
+    for i in range(60):
+        created = await services.create(
+            "default", svc(f"s{i}", type="NodePort", ports=[{"port": 80}])
+        )
+        # 10.96.0.1-16 and 31000-31015 are kept for addresses and ports asked for by name.
+        assert int(ipaddress.ip_address(created["spec"]["clusterIP"])) - (10 << 24 | 96 << 16) > 16
+        assert created["spec"]["ports"][0]["nodePort"] >= 31016
+    kube_dns = await services.create(
+        "default", svc("kube-dns", clusterIP="10.96.0.10", ports=[{"port": 53}])
+    )
+    assert kube_dns["spec"]["clusterIP"] == "10.96.0.10"
