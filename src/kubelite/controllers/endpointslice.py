@@ -67,6 +67,8 @@ Obj = dict[str, Any]
 CONTROLLER_NAME = "endpointslice-controller.k8s.io"
 WORKERS = 5
 RESERVED_LABELS = (SERVICE_NAME_LABEL, MANAGED_BY_LABEL, HEADLESS_LABEL)
+# spec.trafficDistribution that asks proxies to prefer endpoints of their own zone.
+PREFER_CLOSE = "PreferClose"
 # A node by name, or None when the cache does not know it.
 NodeLookup = Callable[[str], "Obj | None"]
 
@@ -135,7 +137,8 @@ def pod_endpoint(pod: Obj, node: Obj | None, service: Obj, address_type: str) ->
     """podToEndpoint: the pod's addresses of this type and its conditions.
 
     `serving` is the pod's readiness; `ready` is never true for a terminating pod unless the
-    Service publishes not-ready addresses (then it is always true).
+    Service publishes not-ready addresses (then it is always true). A Service with
+    `trafficDistribution: PreferClose` gets zone hints on endpoints that have a zone.
     """
     serving = bool(_ready(pod))
     terminating = bool(pod["metadata"].get("deletionTimestamp"))
@@ -157,6 +160,9 @@ def pod_endpoint(pod: Obj, node: Obj | None, service: Obj, address_type: str) ->
     zone = meta.labels_of(node).get(ZONE_LABEL) if node is not None else None
     if zone:
         endpoint["zone"] = zone
+        if (service.get("spec") or {}).get("trafficDistribution") == PREFER_CLOSE:
+            # trafficdist's preferClose heuristic: each endpoint is a hint for its own zone.
+            endpoint["hints"] = {"forZones": [{"name": zone}]}
     return endpoint
 
 

@@ -212,3 +212,13 @@ def test_a_relabelled_service_relabels_its_slices() -> None:
     plan, _ = plan_for_service(service(labels={"v": "2"}), pods_n(1), existing, NODES)
     (updated,) = plan.update
     assert updated["metadata"]["labels"]["v"] == "2"
+
+
+def test_prefer_close_hints_each_endpoint_at_its_zone_and_hints_go_with_it() -> None:
+    svc = service(trafficDistribution="PreferClose")
+    zoned = pod_endpoint(pod("a"), _NODES["node-a"], svc, "IPv4")
+    assert zoned["hints"] == {"forZones": [{"name": "zone-1"}]}
+    assert "hints" not in pod_endpoint(pod("b", node="node-b"), _NODES["node-b"], svc, "IPv4")
+    existing = created(plan_for_service(svc, pods_n(2), [], NODES)[0])
+    (updated,) = plan_for_service(service(), pods_n(2), existing, NODES)[0].update
+    assert not any("hints" in e for e in updated["endpoints"])
