@@ -355,14 +355,35 @@ class Kubelet:
         # The API server defaults enableServiceLinks to true.
         return service_env.service_env(candidates, namespace, links is not False)
 
+    async def _sandbox_ips(self, pod: Obj) -> list[str]:
+        """The IPs of the pod's ready sandbox, newest first: what the kubelet hands a container
+        it starts (determinePodSandboxIPs), known before any status reports them."""
+        uid = pod["metadata"].get("uid", "")
+        sandboxes = [
+            s
+            for s in await self.runtime.list_pod_sandboxes()
+            if s.metadata.uid == uid and s.state == PodSandboxState.SANDBOX_READY and s.ip
+        ]
+        if not sandboxes:
+            return []
+        newest = max(sandboxes, key=lambda s: s.created_at)
+        return [newest.ip, *newest.additional_ips]
+
     async def _make_env(self, pod: Obj, container: Obj) -> list[tuple[str, str]]:
         status = self.status_manager.last_sent(pod) or pod.get("status") or {}
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            # A host-network pod's IPs are the node's (generateAPIPodStatus; SyncPod hands them
+            # to its containers).
+            pod_ips = [self.config.node_ip] if self.config.node_ip else []
+        else:
+            pod_ips = await self._sandbox_ips(pod)
+        pod_ips = pod_ips or [ip["ip"] for ip in status.get("podIPs") or ()]
         made = await envvars.container_env(
             pod,
             container,
             lookup=self.lookup,
             node=self.node_facts,
-            pod_ips=[ip["ip"] for ip in status.get("podIPs") or ()],
+            pod_ips=pod_ips,
             host_ips=[self.config.node_ip],
             service_env=self._service_env(pod),
         )

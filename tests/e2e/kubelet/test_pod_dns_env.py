@@ -137,6 +137,8 @@ spec:
     image: busybox
     env:
     - {{name: MY_URL, value: "http://$(MY_SVC_SERVICE_HOST):$(MY_SVC_SERVICE_PORT_HTTP)/"}}
+    - name: POD_IP
+      valueFrom: {{fieldRef: {{fieldPath: status.podIP}}}}
     command: ["sh", "-c", "{REPORT}"]
 """,
     )
@@ -170,6 +172,8 @@ spec:
         "KUBERNETES_PORT_443_TCP_ADDR": api,
     }
     assert env["MY_URL"] == f"http://{svc}:80/"
+    # The sandbox's IP, known before the first container starts.
+    assert env["POD_IP"] == ip
     search = " ".join([CLUSTER_SEARCH, *host_searches])
     assert report["resolv"] == f"search {search}\nnameserver 10.43.0.10\noptions ndots:5\n"
     assert report["hosts"] == (
