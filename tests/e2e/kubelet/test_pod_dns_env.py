@@ -321,3 +321,42 @@ spec:
         "requested)"
     )
     assert _pod(node, "longfqdn")["status"].get("phase") == "Pending"
+
+
+def test_a_host_network_pod_keeps_the_cluster_dns_with_cluster_first_with_host_net(
+    node: Cluster, services: dict[str, str]
+) -> None:
+    _, host_searches, _ = _host_resolv()
+    apply_manifest(
+        node,
+        f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostnet, namespace: {NS}}}
+spec:
+  restartPolicy: Never
+  hostNetwork: true
+  dnsPolicy: ClusterFirstWithHostNet
+  hostAliases:
+  - {{ip: 10.9.9.9, hostnames: [db.local]}}
+  containers:
+  - name: main
+    image: busybox
+    env:
+    - name: POD_IP
+      valueFrom: {{fieldRef: {{fieldPath: status.podIP}}}}
+    command: ["sh", "-c", "{REPORT}"]
+""",
+    )
+    report = _report(node, "hostnet")
+    search = " ".join([CLUSTER_SEARCH, *host_searches])
+    assert report["resolv"] == f"search {search}\nnameserver 10.43.0.10\noptions ndots:5\n"
+    # The node's own hosts file under the host-network header, then the aliases.
+    assert report["hosts"] == (
+        "# Kubernetes-managed hosts file (host network).\n"
+        + Path("/etc/hosts").read_text()
+        + "\n# Entries added by HostAliases.\n10.9.9.9\tdb.local\n"
+    )
+    assert report["hostname"] == f"{os.uname().nodename}\n"
+    pod = _pod(node, "hostnet")
+    assert _env(report["env"])["POD_IP"] == pod["status"]["hostIP"] == pod["status"]["podIP"]
