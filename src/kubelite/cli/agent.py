@@ -117,8 +117,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resolv-conf",
         default=_env("RESOLV_CONF", ""),
-        help="the resolver file pods with dnsPolicy Default get (default: /etc/resolv.conf, or "
-        "systemd-resolved's upstream file when the host's names a loopback server)",
+        help="the node's resolver file: pods with dnsPolicy Default get it, ClusterFirst pods "
+        "its search domains (default: /etc/resolv.conf, else systemd-resolved's upstream file "
+        "when the host's names a loopback server, else one naming 8.8.8.8)",
     )
     parser.add_argument(
         "--registries-config",

@@ -44,6 +44,7 @@ from kubelite.client.errors import (
 )
 from kubelite.client.events import EventRecorder
 from kubelite.client.informer import Informer, by_namespace
+from kubelite.client.informers import strip_managed_fields
 from kubelite.kubelet import envvars, service_env, termination
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
@@ -202,8 +203,9 @@ class Kubelet:
             probe_result=self._probe_result,
             record_node=self._node_event,
         )
-        # The kubelet's Service lister: every Service, indexed by namespace.
-        self.services = Informer(client, SERVICES)
+        # The kubelet's Service lister: every Service, indexed by namespace, without the
+        # managedFields nothing here reads.
+        self.services = Informer(client, SERVICES, transform=strip_managed_fields)
         self.services.add_indexer("namespace", by_namespace)
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={config.node_name}")
         self.pods.add_handler(self._on_pod)
