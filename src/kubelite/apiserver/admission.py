@@ -44,6 +44,11 @@ def kubernetes_service_ip(cidr: ServiceNetwork) -> str:
     return str(cidr.network_address + 1)
 
 
+def cluster_dns_ip(cidr: ServiceNetwork) -> str:
+    """The cluster DNS Service's address: the tenth of the service range (k3s' --cluster-dns)."""
+    return str(cidr.network_address + 10)
+
+
 def parse_service_cidr(text: str) -> ServiceNetwork:
     """A service range as kube-apiserver's --service-cluster-ip-range takes it."""
     try:

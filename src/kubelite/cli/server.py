@@ -182,10 +182,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def flags_from(args: argparse.Namespace) -> ServerFlags:
     try:
-        admission.parse_service_cidr(args.service_cidr)
+        service_cidr = admission.parse_service_cidr(args.service_cidr)
         admission.parse_node_port_range(args.service_node_port_range)
     except ValueError as e:
         raise SystemExit(f"kubelite server: {e}") from None
+    cluster_dns = args.cluster_dns
+    if not cluster_dns and service_cidr != admission.SERVICE_CIDR:
+        # As k3s: cluster DNS is the tenth address of whatever the service range is.
+        cluster_dns = admission.cluster_dns_ip(service_cidr)
     return ServerFlags(
         data_dir=Path(args.data_dir),
         https_port=args.https_port,
@@ -206,7 +210,7 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
                 ("--registries-config", args.registries_config),
                 ("--kubelet-port", args.kubelet_port),
                 ("--oci-runtime", args.oci_runtime),
-                ("--cluster-dns", args.cluster_dns),
+                ("--cluster-dns", cluster_dns),
                 ("--cluster-domain", args.cluster_domain),
                 ("--resolv-conf", args.resolv_conf),
             )

@@ -77,3 +77,13 @@ def test_the_control_plane_logs_a_warning_once(caplog: pytest.LogCaptureFixture)
         handle("v1 Endpoints is deprecated")
     handle("another")
     assert [r.getMessage() for r in caplog.records] == ["v1 Endpoints is deprecated", "another"]
+
+
+def test_cluster_dns_follows_the_service_range_unless_given() -> None:
+    assert "--cluster-dns" not in server.flags_from(_parse(server)).agent_args
+    moved = server.flags_from(_parse(server, "--service-cidr", "10.96.0.0/12")).agent_args
+    assert moved[moved.index("--cluster-dns") + 1] == "10.96.0.10"
+    given = server.flags_from(
+        _parse(server, "--service-cidr", "10.96.0.0/12", "--cluster-dns", "10.96.0.53")
+    ).agent_args
+    assert given[given.index("--cluster-dns") + 1] == "10.96.0.53"
