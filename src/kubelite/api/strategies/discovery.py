@@ -2,7 +2,8 @@
 
 An EndpointSlice has no spec and no status: everything outside metadata is its content, and
 any change to it (or to its labels, which tie it to its Service) is a new generation, so that
-the controllers that write slices can tell their own stale copies from current ones.
+the controllers that write slices can tell their own stale copies from current ones. Node
+hints (`hints.forNodes`) are dropped, as Kubernetes 1.33 drops fields of features it has off.
 """
 
 from __future__ import annotations
@@ -26,6 +27,15 @@ class EndpointSliceStrategy(Strategy):
     def default(self, obj: Obj) -> None:
         defaults.default_endpoint_slice(obj)
 
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        _drop_node_hints(obj)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        if not _has_node_hints(old):
+            _drop_node_hints(new)
+
     def validate(self, obj: Obj) -> list[FieldError]:
         return super().validate(obj) + validation.validate_endpoint_slice(obj)
 
@@ -46,3 +56,22 @@ class EndpointSliceStrategy(Strategy):
         return super().validate_update(new, old) + validation.validate_endpoint_slice_update(
             new, old
         )
+
+
+def _hints(obj: Obj) -> list[Obj]:
+    return [
+        e["hints"]
+        for e in obj.get("endpoints") or ()
+        if isinstance(e, dict) and isinstance(e.get("hints"), dict)
+    ]
+
+
+def _has_node_hints(obj: Obj) -> bool:
+    return any(h.get("forNodes") for h in _hints(obj))
+
+
+def _drop_node_hints(obj: Obj) -> None:
+    """dropDisabledFields: `hints.forNodes` belongs to the PreferSameTrafficDistribution
+    feature, alpha and off in Kubernetes 1.33; an update keeps those an old slice has."""
+    for hints in _hints(obj):
+        hints.pop("forNodes", None)

@@ -167,3 +167,19 @@ def test_empty_endpoints_and_ports_are_stored_as_null() -> None:
     obj.pop("ports")
     STRATEGY.canonicalize(obj)
     assert obj["endpoints"] is None and obj["ports"] is None
+
+
+def test_node_hints_are_dropped_as_kubernetes_1_33_drops_them() -> None:
+    def hinted() -> Obj:
+        return {
+            "addresses": ["10.42.0.5"],
+            "hints": {"forZones": [{"name": "a"}], "forNodes": [{"name": "n1"}]},
+        }
+
+    obj = eps(endpoints=[hinted()])
+    STRATEGY.prepare_for_create(obj)
+    assert obj["endpoints"][0]["hints"] == {"forZones": [{"name": "a"}]}
+    # An update keeps the node hints a slice already had.
+    new = stored(eps(endpoints=[hinted()]))
+    STRATEGY.prepare_for_update(new, stored(eps(endpoints=[hinted()])))
+    assert new["endpoints"][0]["hints"]["forNodes"] == [{"name": "n1"}]
