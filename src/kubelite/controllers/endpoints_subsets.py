@@ -169,12 +169,6 @@ def truncate(subsets: list[Obj]) -> bool:
     return True
 
 
-def address_count(subsets: list[Obj]) -> int:
-    return sum(
-        len(s.get("addresses") or ()) + len(s.get("notReadyAddresses") or ()) for s in subsets
-    )
-
-
 def desired_subsets(service: Obj, pods: list[Obj]) -> tuple[list[Obj], bool]:
     """The Endpoints' subsets for these pods, and whether they were cut to capacity."""
     subsets = repack_subsets(pod_subsets(service, pods))
