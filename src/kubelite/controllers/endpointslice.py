@@ -267,36 +267,60 @@ def by_service(eps: Obj) -> list[str]:
     return [f"{meta.namespace_of(eps)}/{name}"] if name else []
 
 
+# What the tracker holds for a slice this controller deleted (deletionExpected).
+_DELETION_EXPECTED = -1
+
+
 class SliceTracker:
-    """The generations this controller wrote, to tell a lagging cache from the truth
-    (endpointSliceTracker)."""
+    """The generations of the slices this controller wrote, per Service, to tell a lagging
+    cache from the truth (endpointSliceTracker).
+
+    The cache is stale for a Service when it shows one of its slices at an older generation
+    than was written, still shows one that was deleted, or lacks one that was created: a sync
+    then waits rather than create a second slice for endpoints the first already holds.
+    """
 
     def __init__(self) -> None:
-        self._generations: dict[str, int] = {}
-        self._deleted: set[str] = set()
+        self._by_service: dict[str, dict[str, int]] = {}
 
-    def wrote(self, eps: Obj) -> None:
-        uid = meta.get_path(eps, "metadata", "uid") or ""
-        self._generations[uid] = int(meta.get_path(eps, "metadata", "generation") or 0)
-        self._deleted.discard(uid)
+    @staticmethod
+    def _uid(eps: Obj) -> str:
+        return str(meta.get_path(eps, "metadata", "uid") or "")
 
-    def deleting(self, eps: Obj) -> None:
-        self._deleted.add(meta.get_path(eps, "metadata", "uid") or "")
+    def wrote(self, key: str, eps: Obj) -> None:
+        generation = int(meta.get_path(eps, "metadata", "generation") or 0)
+        self._by_service.setdefault(key, {})[self._uid(eps)] = generation
+
+    def deleting(self, key: str, eps: Obj) -> None:
+        self._by_service.setdefault(key, {})[self._uid(eps)] = _DELETION_EXPECTED
 
     def gone(self, eps: Obj) -> None:
-        uid = meta.get_path(eps, "metadata", "uid") or ""
-        self._generations.pop(uid, None)
-        self._deleted.discard(uid)
+        """The slice's deletion was seen."""
+        for key in by_service(eps):
+            known = self._by_service.get(key)
+            if known is not None:
+                known.pop(self._uid(eps), None)
+                if not known:
+                    del self._by_service[key]
 
-    def stale(self, slices: list[Obj]) -> bool:
+    def forget(self, key: str) -> None:
+        self._by_service.pop(key, None)
+
+    def stale(self, key: str, slices: list[Obj]) -> bool:
+        known = self._by_service.get(key)
+        if not known:
+            return False
+        seen: set[str] = set()
         for eps in slices:
-            uid = meta.get_path(eps, "metadata", "uid") or ""
-            if uid in self._deleted:
-                return True
+            uid = self._uid(eps)
+            seen.add(uid)
+            written = known.get(uid)
+            if written is None:
+                continue
             generation = int(meta.get_path(eps, "metadata", "generation") or 0)
-            if self._generations.get(uid, 0) > generation:
+            if written == _DELETION_EXPECTED or written > generation:
                 return True
-        return False
+        return any(g != _DELETION_EXPECTED and uid not in seen for uid, g in known.items())
 
 
 class SliceWriter:
@@ -308,8 +332,9 @@ class SliceWriter:
         self.tracker = tracker
 
     async def apply(
-        self, namespace: str, plan: reconciler.Plan, trigger: str | None, *, may_create: bool
+        self, key: str, plan: reconciler.Plan, trigger: str | None, *, may_create: bool
     ) -> None:
+        namespace = key.partition("/")[0]
         if may_create:
             for body in plan.create:
                 _annotate(body, trigger)
@@ -319,17 +344,17 @@ class SliceWriter:
                     if _namespace_terminating(e):
                         return
                     raise
-                self.tracker.wrote(created)
+                self.tracker.wrote(key, created)
         for body in plan.update:
             _annotate(body, trigger)
             body.setdefault("apiVersion", "discovery.k8s.io/v1")
             body.setdefault("kind", "EndpointSlice")
             updated = await self.client.update(ENDPOINT_SLICES, body, namespace=namespace)
-            self.tracker.wrote(updated)
+            self.tracker.wrote(key, updated)
         for eps in plan.delete:
             with contextlib.suppress(APINotFoundError):
                 await self.client.delete(ENDPOINT_SLICES, meta.name_of(eps), namespace=namespace)
-            self.tracker.deleting(eps)
+            self.tracker.deleting(key, eps)
 
 
 def _annotate(body: Obj, trigger: str | None) -> None:
@@ -442,6 +467,7 @@ class EndpointSliceController:
         if service is None:
             # Its slices belong to it: the garbage collector removes them.
             self.triggers.forget(key)
+            self.tracker.forget(key)
             return
         if not selects_pods(service):
             return
@@ -450,7 +476,7 @@ class EndpointSliceController:
             for s in self.slices.by_index("service", key)
             if meta.labels_of(s).get(MANAGED_BY_LABEL) == CONTROLLER_NAME
         ]
-        if self.tracker.stale(existing):
+        if self.tracker.stale(key, existing):
             raise RetryLater(f"EndpointSlice informer cache is out of date for {key}")
         pods = pods_of(service, self.pods.by_index("namespace", namespace))
         plan, missing = plan_for_service(
@@ -460,7 +486,7 @@ class EndpointSliceController:
         if not plan.empty():
             try:
                 await self.writer.apply(
-                    namespace,
+                    key,
                     plan,
                     format_trigger_time(trigger) if trigger is not None else None,
                     may_create=not service["metadata"].get("deletionTimestamp"),

@@ -247,7 +247,7 @@ class EndpointSliceMirroringController:
             for s in self.slices.by_index("service", key)
             if meta.labels_of(s).get(MANAGED_BY_LABEL) == CONTROLLER_NAME
         ]
-        if self.tracker.stale(existing):
+        if self.tracker.stale(key, existing):
             raise RetryLater(f"EndpointSlice informer cache is out of date for {key}")
         endpoints = self.endpoints.get(key)
         if not should_mirror(endpoints, self.services.get(key)):
@@ -256,7 +256,7 @@ class EndpointSliceMirroringController:
                     await self.client.delete(
                         ENDPOINT_SLICES, meta.name_of(eps), namespace=namespace
                     )
-                self.tracker.deleting(eps)
+                self.tracker.deleting(key, eps)
             return
         assert endpoints is not None
         plan = plan_for_endpoints(endpoints, existing)
@@ -264,4 +264,4 @@ class EndpointSliceMirroringController:
             trigger = (meta.get_path(endpoints, "metadata", "annotations") or {}).get(
                 LAST_CHANGE_TRIGGER_TIME
             )
-            await self.writer.apply(namespace, plan, trigger, may_create=True)
+            await self.writer.apply(key, plan, trigger, may_create=True)

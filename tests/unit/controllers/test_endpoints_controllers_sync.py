@@ -106,13 +106,16 @@ async def test_a_slice_cache_behind_the_controllers_own_write_waits() -> None:
     ((verb, _, body),) = client.writes
     assert verb == "create"
     assert isinstance(body, dict)
-    stale = {
-        **body,
-        "metadata": {**body["metadata"], "name": "web-x", "uid": "new", "generation": 0},
-    }
-    cache(controller.slices, stale)
+    # The created slice is not in the cache yet: no second slice for the same pod.
     with pytest.raises(RetryLater):
         await controller.sync("ns/web")
+    stored = {**body, "metadata": {**body["metadata"], "name": "web-x", "uid": "new"}}
+    cache(controller.slices, {**stored, "metadata": {**stored["metadata"], "generation": 0}})
+    with pytest.raises(RetryLater):
+        await controller.sync("ns/web")
+    cache(controller.slices, {**stored, "metadata": {**stored["metadata"], "generation": 1}})
+    await controller.sync("ns/web")
+    assert len(client.writes) == 1
 
 
 class RefusingClient(FakeClient):
