@@ -28,7 +28,7 @@ import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubelite.cli.control_plane import die_with_parent
@@ -51,6 +51,8 @@ class ClusterDNSFlags:
     port: int
     resolv_conf: Path
     cluster_domain: str
+    # Upstream resolvers given by hand (HOST or HOST:PORT), instead of resolv.conf's.
+    upstreams: list[str] = field(default_factory=list)
     udp_fd: int | None = None
     tcp_fd: int | None = None
 
@@ -80,6 +82,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default %(default)s)",
     )
     parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="forward names outside the cluster here instead of to --resolv-conf's "
+        "nameservers (repeatable; CoreDNS' `forward . HOST:PORT`)",
+    )
+    parser.add_argument(
         "--cluster-domain",
         default=_env("DOMAIN", "cluster.local"),
         help="the cluster's DNS domain (default %(default)s)",
@@ -97,9 +107,23 @@ def flags_from(args: argparse.Namespace) -> ClusterDNSFlags:
         port=args.port,
         resolv_conf=Path(args.resolv_conf),
         cluster_domain=args.cluster_domain,
+        upstreams=list(args.upstream),
         udp_fd=args.udp_fd,
         tcp_fd=args.tcp_fd,
     )
+
+
+def parse_upstream(text: str) -> tuple[str, int]:
+    """`10.0.0.2`, `10.0.0.2:5353`, `[fd00::2]:5353` or `fd00::2` -> (address, port)."""
+    from kubelite.dns.forwarder import DNS_PORT
+
+    if text.startswith("["):
+        address, _, rest = text[1:].partition("]")
+        return address, int(rest[1:]) if rest.startswith(":") else DNS_PORT
+    if text.count(":") == 1:
+        address, port = text.split(":")
+        return address, int(port)
+    return text, DNS_PORT
 
 
 def bind(address: str, port: int) -> tuple[socket.socket, socket.socket]:
@@ -142,7 +166,11 @@ async def serve(flags: ClusterDNSFlags) -> None:
         udp, tcp = bind(flags.bind_address, flags.port)
     host, port = udp.getsockname()[:2]
     index = ClusterIndex()
-    forwarder = Forwarder(upstreams_from(flags.resolv_conf, own=(host, port)))
+    if flags.upstreams:
+        upstreams = [parse_upstream(u) for u in flags.upstreams]
+    else:
+        upstreams = upstreams_from(flags.resolv_conf, own=(host, port))
+    forwarder = Forwarder(upstreams)
     server = DNSServer(Zone(index, flags.cluster_domain), forwarder)
     client = APIClient(config, user_agent="kubelite-cluster-dns")
     factory = SharedInformerFactory(client)
@@ -150,8 +178,8 @@ async def serve(flags: ClusterDNSFlags) -> None:
     factory.start()
     transport = await server.serve_udp(udp)
     tcp_server = await server.serve_tcp(tcp)
-    upstreams = ", ".join(f"{a}:{p}" for a, p in forwarder.upstreams) or "none"
-    log.info("answering on %s:%d (UDP and TCP); upstream resolvers: %s", host, port, upstreams)
+    listed = ", ".join(f"{a}:{p}" for a, p in forwarder.upstreams) or "none"
+    log.info("answering on %s:%d (UDP and TCP); upstream resolvers: %s", host, port, listed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -175,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= flags.port <= 65535:
         print(f"error: --port {flags.port} is not a port", file=sys.stderr)
         return 2
+    problem = _check_upstreams(flags)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         run_service(serve(flags))
     except ConfigError as e:
@@ -184,3 +216,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot answer on {flags.bind_address}:{flags.port}: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def _check_upstreams(flags: ClusterDNSFlags) -> str:
+    """The problem with an --upstream value, or ""."""
+    import ipaddress
+
+    for text in flags.upstreams:
+        try:
+            address, port = parse_upstream(text)
+            ipaddress.ip_address(address)
+        except ValueError:
+            return f"--upstream {text!r} is not an address or address:port"
+        if not 0 < port <= 65535:
+            return f"--upstream {text!r}: {port} is not a port"
+    return ""
