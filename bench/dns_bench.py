@@ -11,11 +11,14 @@ Both servers answer the same names on loopback, measured in the same run:
 The load comes from one client process with `--concurrency` (4) queries outstanding on one
 UDP socket, each answered query replaced at once by the next (cycling through the names), for
 `--seconds` (3) per measurement after a second of warm-up; it reports queries per second and
-the p50/p99 of the time from sending a query to its answer. Each measurement is repeated
-`--rounds` (3) times, the two servers taking turns, and the median round is reported, since the
-machine's two cores are shared. The client pre-packs its queries once (dnslib) and only puts
-a fresh ID in front of each; it checks each answer's ID and RCODE, and the first answer to
-every name is parsed in full and compared with the address expected.
+the p50/p99 of the time from sending a query to its answer, and the CPU time the server
+process spent per query (from /proc: with a Python client on one of two cores, the client may
+well be what limits the rate, and CPU per query then tells the servers apart better). Each
+measurement is repeated `--rounds` (3) times, the two servers taking turns, and the median
+round is reported, since the machine's two cores are shared. The client pre-packs its
+queries once (dnslib) and only puts a fresh ID in front of each; it checks each answer's ID
+and RCODE, and the first answer to every name is parsed in full and compared with the address
+expected.
 
 Run: `.venv/bin/python bench/dns_bench.py` (needs dnsmasq: Debian `dnsmasq-base`). Figures are
 printed with the ratio kubelite/dnsmasq, and written as JSON to bench/results/.
@@ -52,6 +55,13 @@ NAMESPACE = "dns-bench"
 EXTERNAL_NAME = "www.example.com"
 EXTERNAL_ADDRESS = "192.0.2.10"
 WARMUP = 1.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def free_port() -> int:
@@ -132,7 +142,12 @@ def create_services(cluster: Cluster, count: int) -> dict[str, str]:
 
 
 def load(
-    port: int, names: list[str], expected: dict[str, str], concurrency: int, seconds: float
+    port: int,
+    pid: int,
+    names: list[str],
+    expected: dict[str, str],
+    concurrency: int,
+    seconds: float,
 ) -> dict[str, Any]:
     """Drive one server: `concurrency` queries outstanding, for `seconds` after a warm-up."""
     packets = []
@@ -160,6 +175,8 @@ def load(
         sent[qid] = (time.perf_counter(), which)
         sock.send(struct.pack("!H", qid) + packets[which])
 
+    cpu_before = cpu_seconds(pid)
+    total = 0
     start = time.perf_counter()
     measuring_from = start + WARMUP
     stop = measuring_from + seconds
@@ -181,6 +198,7 @@ def load(
         began = sent.pop(qid, None)
         if began is None:
             continue
+        total += 1
         if flags & 0xF != RCODE.NOERROR:
             errors += 1
         which = began[1]
@@ -197,11 +215,13 @@ def load(
             break
         send()
     elapsed = time.perf_counter() - measuring_from
+    cpu = cpu_seconds(pid) - cpu_before
     sock.close()
     return {
         "qps": answered / elapsed,
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
+        "server_cpu_us_per_query": cpu / total * 1e6,
         "errors": errors,
         "timeouts": timeouts,
         "wrong": wrong[:5],
@@ -286,9 +306,12 @@ def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> dict[str, Any]
         ):
             rounds: dict[str, list[dict[str, Any]]] = {"kubelite": [], "dnsmasq": []}
             for _ in range(args.rounds):
-                for server, port in (("kubelite", kubelite_port), ("dnsmasq", dnsmasq_port)):
+                for server, port, pid in (
+                    ("kubelite", kubelite_port, processes[2].pid),
+                    ("dnsmasq", dnsmasq_port, processes[1].pid),
+                ):
                     rounds[server].append(
-                        load(port, workload_names, expected, args.concurrency, args.seconds)
+                        load(port, pid, workload_names, expected, args.concurrency, args.seconds)
                     )
             results[workload] = {server: median_round(r) for server, r in rounds.items()}
         return results
@@ -308,7 +331,10 @@ def report(results: dict[str, Any]) -> None:
         f"\n{results['services']} Services; {results['concurrency']} queries outstanding; "
         f"{results['seconds']:g} s per measurement, median of {results['rounds']} rounds"
     )
-    print(f"{'workload':24} {'server':9} {'qps':>9} {'p50 ms':>8} {'p99 ms':>8}  rounds (qps)")
+    print(
+        f"{'workload':24} {'server':9} {'qps':>9} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/q':>9}"
+        "  rounds (qps)"
+    )
     for workload in ("cluster names", "external name, cached"):
         figures = results[workload]
         for server in ("kubelite", "dnsmasq"):
@@ -318,11 +344,19 @@ def report(results: dict[str, Any]) -> None:
                 problems = f"  errors {f['errors']} timeouts {f['timeouts']} wrong {f['wrong']}"
             print(
                 f"{workload:24} {server:9} {f['qps']:9.0f} {f['p50_ms']:8.3f} {f['p99_ms']:8.3f}"
-                f"  {f['qps_rounds']}{problems}"
+                f" {f['server_cpu_us_per_query']:9.1f}  {f['qps_rounds']}{problems}"
             )
         ratio = figures["kubelite"]["qps"] / figures["dnsmasq"]["qps"]
+        cpu_ratio = (
+            figures["kubelite"]["server_cpu_us_per_query"]
+            / figures["dnsmasq"]["server_cpu_us_per_query"]
+        )
         figures["ratio"] = ratio
-        print(f"{workload:24} {'ratio':9} {ratio:9.2f}  (kubelite/dnsmasq queries per second)")
+        figures["cpu_ratio"] = cpu_ratio
+        print(
+            f"{workload:24} {'ratio':9} {ratio:9.2f} {'':17} {cpu_ratio:9.1f}  "
+            "(kubelite/dnsmasq: queries per second; CPU per query)"
+        )
 
 
 def main() -> int:
