@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
+import signal
 import time
+from pathlib import Path
 
 import dns.exception
 import dns.resolver
@@ -104,3 +107,30 @@ def test_a_new_service_resolves_within_a_second_and_is_gone_when_deleted(
     assert outcome(r, name, "AAAA") == "NODATA"
     cluster.kubectl("delete", "service", "web", "-n", namespace)
     wait_for_answer(r, name, "NXDOMAIN", WITHIN)
+
+
+def _dns_processes(cluster: Cluster) -> list[int]:
+    """The pids of this cluster's `kubelite cluster-dns` (found by its kubeconfig)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"cluster-dns" in argv and str(cluster.kubeconfig).encode() in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_dns_process_that_dies_comes_back_on_the_same_port(fresh_cluster: Cluster) -> None:
+    fresh_cluster.start()
+    r = resolver(fresh_cluster)
+    wait_for_answer(r, KUBE_DNS, "10.43.0.10", STARTUP)
+    [pid] = _dns_processes(fresh_cluster)
+    os.kill(pid, signal.SIGKILL)
+    # The server holds the sockets: the process it starts again answers on the same address
+    # and port, which the kube-dns Endpoints name.
+    wait_for_answer(r, KUBE_DNS, "10.43.0.10", STARTUP)
+    assert _dns_processes(fresh_cluster) not in ([], [pid])

@@ -374,3 +374,42 @@ async def test_the_server_never_forwards_to_itself(tmp_path: Path) -> None:
     with contextlib.suppress(Exception):
         entry = await forwarder.resolve("www.example.com.", QTYPE.A, 1)
         assert entry.rcode == RCODE.SERVFAIL
+
+
+async def test_several_addresses_come_in_a_shuffled_order(env: Env) -> None:
+    # The default Corefile's `loadbalance`: clients that take the first address spread out.
+    query = dns.message.make_query("headless.default.svc.cluster.local", "A")
+    orders = set()
+    for _ in range(30):
+        answer = await env.udp(query)
+        orders.add(tuple(str(rdata) for rdata in answer.answer[0]))
+    assert len(orders) > 1
+    assert {frozenset(order) for order in orders} == {
+        frozenset({"10.42.0.100", "10.42.0.101", "10.42.0.102"})
+    }
+
+
+async def test_one_tcp_connection_carries_several_queries(env: Env) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", env.port)
+    try:
+        names = ["kubernetes.default.svc.cluster.local", "web.default.svc.cluster.local"]
+        for name in names:
+            wire = dns.message.make_query(name, "A").to_wire()
+            writer.write(struct.pack("!H", len(wire)) + wire)
+        await writer.drain()
+        answers = []
+        for _ in names:
+            (length,) = struct.unpack("!H", await reader.readexactly(2))
+            answers.append(dns.message.from_wire(await reader.readexactly(length)))
+        assert [texts(a) for a in answers] == [
+            ["kubernetes.default.svc.cluster.local. 5 A 10.43.0.1"],
+            ["web.default.svc.cluster.local. 5 A 10.43.7.7"],
+        ]
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_no_opt_record_comes_back_to_a_query_without_one(env: Env) -> None:
+    answer = await env.udp(dns.message.make_query("kubernetes.default.svc.cluster.local", "A"))
+    assert answer.edns == -1
