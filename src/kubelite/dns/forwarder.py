@@ -197,7 +197,10 @@ class Forwarder:
             self._store(key, entry)
             future.set_result(entry)
             return entry
-        except BaseException as e:
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as e:
             future.set_exception(e)
             # Nobody may be waiting for it: keep asyncio from reporting it as never retrieved.
             future.exception()
