@@ -293,8 +293,7 @@ def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> dict[str, Any]
                 [
                     sys.executable,
                     "-m",
-                    "kubelite",
-                    "cluster-dns",
+                    "kubelite.cli.cluster_dns",
                     "--kubeconfig",
                     str(cluster.kubeconfig),
                     "--bind-address",

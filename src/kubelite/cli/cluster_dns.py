@@ -231,3 +231,16 @@ def _check_upstreams(flags: ClusterDNSFlags) -> str:
         if not 0 < port <= 65535:
             return f"--upstream {text!r}: {port} is not a port"
     return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kubelite.cli.cluster_dns ...`: how `kubelite server` starts it. The
+    `kubelite` entry point imports every command (about 30 MB more in memory); this process
+    runs for as long as the server does and needs none of them."""
+    parser = argparse.ArgumentParser(prog="kubelite cluster-dns")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -314,15 +314,17 @@ async def serve(flags: ServerFlags) -> None:
         control_plane.start()
         if dns_sockets is not None and dns_address is not None:
             fds = tuple(s.fileno() for s in dns_sockets)
-            argv = kubelite_argv(
-                "cluster-dns",
+            argv = [
+                sys.executable,
+                "-m",
+                "kubelite.cli.cluster_dns",
                 "--kubeconfig",
                 str(paths[0]),
                 "--udp-fd",
                 str(fds[0]),
                 "--tcp-fd",
                 str(fds[1]),
-            )
+            ]
             dns = Supervised("cluster-dns", argv, child_env(), pass_fds=fds)
             dns.start()
             dns_host, dns_port = dns_address
