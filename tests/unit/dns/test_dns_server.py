@@ -413,3 +413,32 @@ async def test_one_tcp_connection_carries_several_queries(env: Env) -> None:
 async def test_no_opt_record_comes_back_to_a_query_without_one(env: Env) -> None:
     answer = await env.udp(dns.message.make_query("kubernetes.default.svc.cluster.local", "A"))
     assert answer.edns == -1
+
+
+async def test_a_slow_upstream_holds_up_no_cluster_answer() -> None:
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    forwarder = Forwarder([("127.0.0.1", silent.getsockname()[1])], timeout=2.0)
+    server = DNSServer(Zone(cluster_index()), forwarder)
+    udp, tcp = bind("127.0.0.1", 0)
+    port = udp.getsockname()[1]
+    transport = await server.serve_udp(udp)
+    try:
+        external = asyncio.create_task(
+            dns.asyncquery.udp(
+                dns.message.make_query("www.example.com", "A"), "127.0.0.1", port=port, timeout=3
+            )
+        )
+        await asyncio.sleep(0.1)  # the external question is now waiting on its upstream
+        started = asyncio.get_running_loop().time()
+        query = dns.message.make_query("kubernetes.default.svc.cluster.local", "A")
+        answer = await dns.asyncquery.udp(query, "127.0.0.1", port=port, timeout=3)
+        assert texts(answer) == ["kubernetes.default.svc.cluster.local. 5 A 10.43.0.1"]
+        assert asyncio.get_running_loop().time() - started < 0.5
+        assert not external.done()
+        assert (await external).rcode() == dns.rcode.SERVFAIL
+    finally:
+        transport.close()
+        tcp.close()
+        silent.close()
+        await server.close()
