@@ -35,6 +35,8 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 SERVICE_CIDR = ipaddress.ip_network("10.43.0.0/16")
 NODE_PORT_RANGE = (30000, 32767)
 KUBERNETES_SERVICE_IP = str(SERVICE_CIDR.network_address + 1)
+# The kube-dns Service's address: the tenth of the range, as k3s and kubeadm choose it.
+CLUSTER_DNS_SERVICE_IP = str(SERVICE_CIDR.network_address + 10)
 
 ServiceNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

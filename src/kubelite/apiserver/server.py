@@ -80,6 +80,8 @@ class ServerConfig:
     # kube-apiserver's --service-cluster-ip-range and --service-node-port-range.
     service_cidr: admission.ServiceNetwork = admission.SERVICE_CIDR
     node_port_range: tuple[int, int] = admission.NODE_PORT_RANGE
+    # Where the cluster DNS answers (the node's address and port), for the kube-dns Service.
+    cluster_dns: tuple[str, int] | None = None
 
 
 def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
@@ -305,6 +307,8 @@ class APIServer:
             },
             "spec",
         )
+        if self.config.cluster_dns is not None:
+            await self._bootstrap_cluster_dns(*self.config.cluster_dns)
         if ipaddress.ip_address(self.config.advertise_address).is_loopback:
             # Kubernetes refuses loopback endpoints: with no routable address there is none.
             return
@@ -347,9 +351,63 @@ class APIServer:
             "ports",
         )
 
+    async def _bootstrap_cluster_dns(self, address: str, port: int) -> None:
+        """The `kube-dns` Service in kube-system, as kubeadm and k3s make it for CoreDNS (the
+        tenth address of the range, ports `dns` and `dns-tcp`), with no selector: its
+        Endpoints are written here and lead to the DNS server on the node's address. Its
+        port may change from one start to the next (`--cluster-dns-port 0`)."""
+        ports = [("dns", "UDP"), ("dns-tcp", "TCP")]
+        try:
+            await self._reconcile(
+                self.resource_store("", "v1", "services"),
+                {
+                    "metadata": {
+                        "name": "kube-dns",
+                        "labels": {
+                            "k8s-app": "kube-dns",
+                            "kubernetes.io/cluster-service": "true",
+                            "kubernetes.io/name": "CoreDNS",
+                        },
+                    },
+                    "spec": {
+                        "clusterIP": admission.cluster_dns_ip(self.config.service_cidr),
+                        "ports": [
+                            {"name": n, "port": 53, "protocol": p, "targetPort": port}
+                            for n, p in ports
+                        ],
+                        "sessionAffinity": "None",
+                        "type": "ClusterIP",
+                    },
+                },
+                "spec",
+                namespace="kube-system",
+            )
+            if ipaddress.ip_address(address).is_loopback:
+                return  # Kubernetes refuses loopback endpoints
+            await self._reconcile(
+                self.resource_store("", "v1", "endpoints"),
+                {
+                    "metadata": {"name": "kube-dns", "labels": {"k8s-app": "kube-dns"}},
+                    "subsets": [
+                        {
+                            "addresses": [{"ip": address}],
+                            "ports": [{"name": n, "port": port, "protocol": p} for n, p in ports],
+                        }
+                    ],
+                },
+                "subsets",
+                namespace="kube-system",
+            )
+        except errors.StatusError as exc:
+            # An address already taken by a user's Service, say: the server runs on, without
+            # a kube-dns Service.
+            log.error("cannot write the kube-dns Service: %s", exc)
+
     @staticmethod
-    async def _reconcile(store: ResourceStore, desired: Obj, *paths: str) -> None:
-        """Create `desired` in `default`, or bring its top-level `paths` back to the desired
+    async def _reconcile(
+        store: ResourceStore, desired: Obj, *paths: str, namespace: str = "default"
+    ) -> None:
+        """Create `desired` in `namespace`, or bring its top-level `paths` back to the desired
         values."""
         name = desired["metadata"]["name"]
 
@@ -365,7 +423,7 @@ class APIServer:
             wanted["metadata"].pop("resourceVersion", None)
             return wanted
 
-        await store.update("default", name, converge, create_missing=True)
+        await store.update(namespace, name, converge, create_missing=True)
 
     async def _compact_loop(self) -> None:
         assert self.store is not None

@@ -29,13 +29,15 @@ from kubelite.apiserver.server import (
     ServerConfig,
     default_advertise_address,
 )
-from kubelite.cli import local_registry
+from kubelite.cli import cluster_dns, local_registry
 from kubelite.cli.service import run_service
 from kubelite.cli.supervisor import Supervised, child_env, kubelite_argv
 
 DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
 DEFAULT_KUBECONFIG = Path("/etc/kubelite/kubelite.yaml")
 DEFAULT_PORT = 6443
+# The cluster DNS server's port on the node's address (CoreDNS' 53).
+DEFAULT_CLUSTER_DNS_PORT = 53
 
 log = logging.getLogger("kubelite.server")
 
@@ -51,6 +53,9 @@ class ServerFlags:
     write_kubeconfig: Path | None
     disable_scheduler: bool = False
     disable_agent: bool = False
+    # The port the cluster DNS answers on (0: any free one), unless disabled.
+    cluster_dns_port: int = DEFAULT_CLUSTER_DNS_PORT
+    disable_cluster_dns: bool = False
     # The docker.io mirror this node runs on loopback ("" for none).
     local_registry: str = ""
     # Passed to the agent this server runs for its own machine.
@@ -104,6 +109,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         default=_env("DISABLE_AGENT", "") not in ("", "0", "false"),
         help="run no kubelet here: a control-plane-only node",
+    )
+    parser.add_argument(
+        "--cluster-dns-port",
+        type=int,
+        default=int(_env("CLUSTER_DNS_PORT", str(DEFAULT_CLUSTER_DNS_PORT))),
+        help="UDP and TCP port of the cluster DNS on the node's address, which the kube-dns "
+        "Service leads to; 0 picks a free one (default %(default)s)",
+    )
+    parser.add_argument(
+        "--disable-cluster-dns",
+        action="store_true",
+        default=_env("DISABLE_CLUSTER_DNS", "") not in ("", "0", "false"),
+        help="run no cluster DNS server here",
     )
     parser.add_argument("--node-name", default=_env("NODE_NAME", ""), help="this node's name")
     parser.add_argument(
@@ -200,6 +218,8 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         write_kubeconfig=Path(args.write_kubeconfig) if args.write_kubeconfig else None,
         disable_scheduler=args.disable_scheduler,
         disable_agent=args.disable_agent,
+        cluster_dns_port=args.cluster_dns_port,
+        disable_cluster_dns=args.disable_cluster_dns,
         local_registry=args.local_registry,
         agent_args=[
             arg
@@ -296,7 +316,28 @@ def kubeconfig_paths(flags: ServerFlags) -> list[Path]:
     return paths
 
 
+def _bind_cluster_dns(flags: ServerFlags) -> tuple[socket.socket, socket.socket] | None:
+    """The cluster DNS server's UDP and TCP sockets on the node's address, bound here so that
+    the kube-dns Endpoints can name the port before the DNS process starts, and so that the
+    port outlives restarts of that process."""
+    if flags.disable_cluster_dns:
+        return None
+    from kubelite.kubelet.node.machine import internal_ip
+
+    address = internal_ip()
+    try:
+        return cluster_dns.bind(address, flags.cluster_dns_port)
+    except OSError as e:
+        print(
+            f"no cluster DNS: cannot listen on {address}:{flags.cluster_dns_port}: {e}",
+            flush=True,
+        )
+        return None
+
+
 async def serve(flags: ServerFlags) -> None:
+    dns_sockets = _bind_cluster_dns(flags)
+    dns_address = dns_sockets[0].getsockname()[:2] if dns_sockets else None
     config = ServerConfig(
         data_dir=flags.data_dir,
         https_port=flags.https_port,
@@ -306,6 +347,7 @@ async def serve(flags: ServerFlags) -> None:
         compaction_interval=flags.compaction_interval,
         service_cidr=admission.parse_service_cidr(flags.service_cidr),
         node_port_range=admission.parse_node_port_range(flags.node_port_range),
+        cluster_dns=dns_address,
     )
     server = APIServer(config)
     stop = asyncio.Event()
@@ -316,6 +358,7 @@ async def serve(flags: ServerFlags) -> None:
     control_plane: Supervised | None = None
     agent: Supervised | None = None
     registry: Supervised | None = None
+    dns: Supervised | None = None
     try:
         assert server.pki is not None
         host = flags.bind_address if flags.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
@@ -338,6 +381,23 @@ async def serve(flags: ServerFlags) -> None:
         args += flags.control_plane_args
         control_plane = Supervised("control-plane", kubelite_argv(*args), child_env())
         control_plane.start()
+        if dns_sockets is not None and dns_address is not None:
+            fds = tuple(s.fileno() for s in dns_sockets)
+            argv = [
+                sys.executable,
+                "-m",
+                "kubelite.cli.cluster_dns",
+                "--kubeconfig",
+                str(paths[0]),
+                "--udp-fd",
+                str(fds[0]),
+                "--tcp-fd",
+                str(fds[1]),
+            ]
+            dns = Supervised("cluster-dns", argv, child_env(), pass_fds=fds)
+            dns.start()
+            dns_host, dns_port = dns_address
+            print(f"cluster DNS listening on {dns_host}:{dns_port} (UDP and TCP)", flush=True)
         if not flags.disable_agent:
             if os.geteuid() == 0:
                 registry, mirror_args = _start_local_registry(flags)
@@ -362,9 +422,13 @@ async def serve(flags: ServerFlags) -> None:
             await agent.stop()
         if registry is not None:
             await registry.stop()
+        if dns is not None:
+            await dns.stop()
         if control_plane is not None:
             await control_plane.stop()
         await server.stop()
+        for sock in dns_sockets or ():
+            sock.close()
 
 
 def _start_local_registry(flags: ServerFlags) -> tuple[Supervised | None, list[str]]:
@@ -415,6 +479,9 @@ def run(args: argparse.Namespace) -> int:
     flags = flags_from(args)
     if flags.https_port < 0 or flags.https_port > 65535:
         print(f"error: --https-port {flags.https_port} is not a port", file=sys.stderr)
+        return 2
+    if not 0 <= flags.cluster_dns_port <= 65535:
+        print(f"error: --cluster-dns-port {flags.cluster_dns_port} is not a port", file=sys.stderr)
         return 2
     try:
         run_service(serve(flags))
