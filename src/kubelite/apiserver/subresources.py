@@ -330,5 +330,9 @@ _HANDLERS = {
     # A WebSocket upgrade is a GET; SPDY (kubectl before 1.30) comes as a POST.
     ("exec", "get"): pod_proxy.pod_exec,
     ("exec", "create"): pod_proxy.pod_exec,
+    ("attach", "get"): pod_proxy.pod_attach,
+    ("attach", "create"): pod_proxy.pod_attach,
+    ("portforward", "get"): pod_proxy.pod_portforward,
+    ("portforward", "create"): pod_proxy.pod_portforward,
     ("token", "create"): _token,
 }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -208,12 +208,16 @@ async def run(
     stdout: bool,
     stderr: bool,
     pending: Sequence[bytes] = (),
+    on_client_gone: Callable[[], None] | None = None,
 ) -> int:
     """Pump the session's streams until the command is done; send its status; return its code
     (-1 when the session failed). `pending`: the client's messages read before the session
-    started (`until_first_size`)."""
+    started (`until_first_size`). `on_client_gone` is called if the client closes first (an
+    attach lets go of the container then, or it would wait for the container's end)."""
     v5 = ws.ws_protocol == PROTOCOL_V5
     reader = asyncio.create_task(pump_input(ws, session, stdin=stdin, v5=v5, pending=pending))
+    if on_client_gone is not None:
+        reader.add_done_callback(lambda task: None if task.cancelled() else on_client_gone())
     try:
         try:
             await asyncio.gather(
