@@ -489,14 +489,34 @@ def test_exec_of_a_command_that_cannot_start(cluster: Cluster, web: str, namespa
     )
 
 
-def test_exec_over_spdy_is_refused_clearly(cluster: Cluster, web: str, namespace: str) -> None:
-    kubectl_builds.exactly("1.27")
+@pytest.mark.parametrize("version", ["1.27", "1.29"])
+def test_exec_over_spdy(
+    cluster: Cluster, kubelet: Kubelet, web: str, namespace: str, version: str
+) -> None:
+    # kubectl 1.27 to 1.29 speak only SPDY/3.1 for exec: the API server passes the upgrade
+    # through to the kubelet, whose SPDY streams carry stdin, stdout, stderr and the status.
+    build = kubectl_builds.exactly(version)
     result = cluster.kubectl(
-        "exec", "-n", namespace, "web", "--", "true", version="1.27", check=False
+        "exec", "-n", namespace, "web", "--", "sh", "-c", "echo out; echo err >&2; exit 3",
+        version=version, check=False,
+    )  # fmt: skip
+    assert (result.stdout, result.returncode) == ("out\n", 3)
+    assert "err" in result.stderr
+    piped = cluster.kubectl(
+        "exec", "-i", "-n", namespace, "web", "--", "cat", version=version, stdin="hello\n"
     )
-    assert result.returncode == 1
-    assert "exec over SPDY is not supported by kubelite: use kubectl 1.30 or newer" in (
-        result.stderr
+    assert piped.stdout == "hello\n"
+    # The kubelet's refusal reaches a SPDY client as a Status too.
+    entry = kubelet.locator.pods[(namespace, "web")]["app"]
+    running, entry.current = entry.current, None
+    try:
+        refused = cluster.kubectl(
+            "exec", "-n", namespace, "web", "--", "true", version=version, check=False
+        )
+    finally:
+        entry.current = running
+    assert refused.stderr.strip() == build.exec_refused(
+        "BadRequest", 'container "app" in pod "web" is waiting to start: ContainerCreating'
     )
 
 

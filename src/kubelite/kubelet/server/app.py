@@ -309,7 +309,11 @@ class KubeletServer:
         if request.headers.get(hdrs.UPGRADE, "").lower() != "websocket":
             # 426 Upgrade Required: the one answer that says the container itself is fine (the
             # API server asks this way when an upgrade fails, to learn why).
-            return _text(426, "Upgrade request required")
+            return _text(
+                426,
+                "unable to upgrade connection: ask for a WebSocket "
+                f"({', '.join(exec_stream.PROTOCOLS)}) or {spdy_upgrade.spdy.UPGRADE}",
+            )
         offered = [
             p.strip()
             for p in request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "").split(",")
