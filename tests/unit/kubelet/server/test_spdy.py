@@ -95,12 +95,13 @@ def test_every_frame_type_round_trips_even_split_byte_by_byte():
 
 def test_frame_headers_on_the_wire():
     framer = spdy.Framer()
-    assert framer.encode(spdy.DataFrame(1, b"ab", spdy.FLAG_FIN)) == bytes.fromhex(
-        "00000001" "01000002"
-    ) + b"ab"
+    assert (
+        framer.encode(spdy.DataFrame(1, b"ab", spdy.FLAG_FIN))
+        == bytes.fromhex("0000000101000002") + b"ab"
+    )
     # Control bit, version 3, type 6 (PING), no flags, length 4.
-    assert framer.encode(spdy.Ping(1)) == bytes.fromhex("80030006" "00000004" "00000001")
-    assert framer.encode(spdy.WindowUpdate(1, 10))[:8] == bytes.fromhex("80030009" "00000008")
+    assert framer.encode(spdy.Ping(1)) == bytes.fromhex("800300060000000400000001")
+    assert framer.encode(spdy.WindowUpdate(1, 10))[:8] == bytes.fromhex("8003000900000008")
 
 
 def test_unknown_control_frames_are_ignored_and_wrong_versions_refused():
