@@ -50,6 +50,8 @@ Obj = dict[str, Any]
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 # port-forward's stream protocol (k8s.io/apimachinery portforward.PortForwardProtocolV1Name).
 PORTFORWARD_PROTOCOLS = ("portforward.k8s.io",)
+# The kubelet's WebSocket port-forward subprotocols (binary channels).
+PORTFORWARD_WS_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
 # The kubelet's port when a node does not publish one (Kubernetes' ports.KubeletPort).
 DEFAULT_KUBELET_PORT = 10250
 # Node address types tried in order: the API server's --kubelet-preferred-address-types, with
@@ -400,7 +402,36 @@ async def pod_portforward(api: RestAPI, ctx: RequestContext) -> web.StreamRespon
         protocols = upgrade_proxy.spdy_protocols(request)
         upstream = await _open_spdy(client, url, request.method, protocols)
         return await upgrade_proxy.relay_spdy(request, upstream)
+    if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+        # Other clients' WebSocket port-forward (`?ports=80`): the kubelet serves it itself,
+        # and calls the parameter `port`.
+        values = request.query.getall("ports", [])
+        ports = [("port", str(p)) for p in _ports(values, ctx.info.name)]
+        return await _proxy_websocket(
+            request, client, url + "?" + urlencode(ports), PORTFORWARD_WS_PROTOCOLS
+        )
     raise errors.bad_request("Upgrade request required")
+
+
+def _ports(values: list[str], pod: str) -> list[int]:
+    """PodPortForwardOptions.ports, from the query (each value may be a comma-separated list)."""
+    ports = []
+    for value in values:
+        for part in value.split(","):
+            try:
+                port = int(part)
+            except ValueError:
+                raise errors.bad_request(
+                    f'strconv.ParseInt: parsing "{part}": invalid syntax'
+                ) from None
+            if not 0 < port < 65536:
+                raise errors.invalid_object(
+                    "PodPortForwardOptions",
+                    pod,
+                    [errors.invalid("ports", port, "must be between 1 and 65535, inclusive")],
+                )
+            ports.append(port)
+    return ports
 
 
 def _stream_flags(query: Any) -> list[tuple[str, str]]:
@@ -432,12 +463,19 @@ async def _stream(api: RestAPI, ctx: RequestContext, url: str) -> web.StreamResp
         # Let the kubelet say what is wrong with the container, if anything.
         await _raise_kubelet_refusal(client, url)
         raise errors.bad_request("Upgrade request required")
+    return await _proxy_websocket(request, client, url, EXEC_PROTOCOLS)
+
+
+async def _proxy_websocket(
+    request: web.Request, client: KubeletClient, url: str, supported: tuple[str, ...]
+) -> web.StreamResponse:
+    """Accept the client's WebSocket once the kubelet's is open with the same subprotocol."""
     offered = _offered_protocols(request)
-    protocol = next((p for p in offered if p in EXEC_PROTOCOLS), None)
+    protocol = next((p for p in offered if p in supported), None)
     if protocol is None:
         raise errors.bad_request(
             f"unable to upgrade: none of the requested subprotocols {offered} is supported; "
-            f"supported: {list(EXEC_PROTOCOLS)}"
+            f"supported: {list(supported)}"
         )
     try:
         backend = await client.session.ws_connect(url, protocols=(protocol,), max_msg_size=0)

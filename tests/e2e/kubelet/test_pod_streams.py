@@ -5,10 +5,13 @@ port-forward)."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import select
+import struct
 import subprocess
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,6 +150,27 @@ def test_port_forward_reaches_an_app_listening_on_the_pods_localhost(pods: Clust
         assert "only-on-localhost" in _get(port)
 
 
+def test_the_python_clients_websocket_port_forward(pods: Cluster) -> None:
+    from kubernetes.client import CoreV1Api
+    from kubernetes.stream import portforward
+
+    api = CoreV1Api(pods.client())
+    forward = portforward(api.connect_get_namespaced_pod_portforward, "web", "default", ports="80")
+    sock = forward.socket(80)
+    try:
+        sock.setblocking(True)
+        sock.settimeout(20)
+        sock.sendall(b"GET / HTTP/1.0\r\nHost: web\r\n\r\n")
+        page = b""
+        while chunk := sock.recv(65536):
+            page += chunk
+        assert b"Welcome to nginx" in page
+        assert forward.error(80) is None
+    finally:
+        sock.close()
+        forward.close()
+
+
 def test_port_forward_to_a_closed_port_reports_the_error(pods: Cluster) -> None:
     build = kubectl_builds.find("1.33")
     forward = PortForward(pods, build, "pod/web", ":81")
@@ -184,8 +208,11 @@ def test_cp_over_spdy_copies_more_than_a_window(pods: Cluster, tmp_path: Path) -
 class Terminal:
     """A command on a pseudo-terminal, as a person at a shell runs kubectl -it."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, argv: list[str], env: dict[str, str], size: tuple[int, int] = (24, 80)
+    ) -> None:
         self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
         self.proc = subprocess.Popen(
             argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
         )
@@ -245,6 +272,39 @@ def test_kubectl_run_it_rm_attaches_to_a_shell_then_deletes_the_pod(
     # Deleted with the default grace period: gone, or on its way out.
     pod = pods.kubectl("get", "pod", name, "--ignore-not-found", "-o", "json").stdout
     assert not pod or '"deletionTimestamp"' in pod
+
+
+@pytest.mark.parametrize("version", ["1.27", kubectl_builds.NEWEST])
+def test_exec_with_a_terminal_has_the_terminals_size(pods: Cluster, version: str) -> None:
+    build = kubectl_builds.exactly(version)
+    term = Terminal([build.path, "exec", "-it", "shell", "--", "sh"], pods.env(), size=(33, 111))
+    try:
+        term.send("stty size; exit 4\n")
+        term.expect(b"33 111")
+        assert term.wait() == 4
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+
+
+def test_port_forward_to_a_deployment_picks_one_of_its_pods(pods: Cluster) -> None:
+    build = kubectl_builds.find("1.33")
+    pods.kubectl("create", "deployment", "fwd", "--image=nginx")
+    try:
+        wait_for(
+            "the deployment's pod",
+            lambda: (
+                pods.kubectl(
+                    "get", "deploy", "fwd", "-o", "jsonpath={.status.availableReplicas}"
+                ).stdout
+                == "1"
+            ),
+            timeout=90,
+        )
+        with PortForward(pods, build, "deploy/fwd", ":80") as port:
+            assert "Welcome to nginx" in _get(port)
+    finally:
+        pods.kubectl("delete", "deployment", "fwd", "--wait=false", check=False)
 
 
 def test_attach_to_a_running_container_sees_its_output_and_feeds_its_stdin(

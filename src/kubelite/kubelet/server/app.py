@@ -12,7 +12,8 @@ options are the real kubelet's:
   upgraded to a WebSocket (`exec_stream` runs the session) or to SPDY/3.1 (`remotecommand_spdy`);
 - `GET|POST /attach/{namespace}/{pod}/{container}?stdin&stdout&stderr`: the same two ways, to
   the container's own stdio (the runtime's attach; the terminal is the container's `tty`);
-- `GET|POST /portForward/{namespace}/{pod}`: SPDY/3.1, `portforward.k8s.io` (`portforward`);
+- `GET|POST /portForward/{namespace}/{pod}`: SPDY/3.1, `portforward.k8s.io`, or a WebSocket
+  with `?port=N` (`portforward`);
 - `/healthz`: `ok`.
 
 Where a pod's container is, and whether it runs, come from outside: a `ContainerLocator` over
@@ -345,14 +346,17 @@ class KubeletServer:
             sandbox_id, _uid = self.locator.find_sandbox(m["namespace"], m["pod"])
         except LocatorError as exc:
             return _text(exc.status, str(exc))
+
+        async def dial(port: int) -> socket.socket:
+            return await self.runtime.port_forward(sandbox_id, port)
+
+        if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+            return await self._port_forward_websocket(request, dial, sandbox_id)
         if not spdy_upgrade.is_spdy_upgrade(request):
             return _text(400, "Upgrade request required")
         protocol = spdy_upgrade.negotiate(request, portforward.PROTOCOLS)
         if protocol is None:
             return spdy_upgrade.refusal(request, portforward.PROTOCOLS)
-
-        async def dial(port: int) -> socket.socket:
-            return await self.runtime.port_forward(sandbox_id, port)
 
         response, session = await spdy_upgrade.accept(request, protocol)
         self.active_streams += 1
@@ -363,6 +367,24 @@ class KubeletServer:
             self.active_streams -= 1
             await spdy_upgrade.finish(request, session)
         return response
+
+    async def _port_forward_websocket(
+        self, request: web.Request, dial: portforward.Dial, sandbox_id: str
+    ) -> web.StreamResponse:
+        try:
+            ports = portforward.parse_ports(request.query.getall(portforward.PORT_QUERY, []))
+        except ValueError as exc:
+            return _text(400, str(exc))
+        ws = web.WebSocketResponse(protocols=portforward.WEBSOCKET_PROTOCOLS, max_msg_size=0)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        self.active_streams += 1
+        try:
+            await portforward.serve_websocket(ws, ports, dial, sandbox_id, "")
+        finally:
+            self.active_streams -= 1
+            self._sockets.discard(ws)
+        return ws
 
     async def _run_ws(
         self,

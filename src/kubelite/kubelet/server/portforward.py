@@ -1,4 +1,5 @@
-"""`kubectl port-forward` at the kubelet: the `portforward.k8s.io` protocol over SPDY.
+"""`kubectl port-forward` at the kubelet: the `portforward.k8s.io` protocol over SPDY (and the
+WebSocket variant other clients use).
 
 For every local connection kubectl opens two SPDY streams carrying the same `requestID` and
 `port` headers: an `error` stream (which kubectl half-closes at once) and a `data` stream
@@ -16,7 +17,10 @@ import asyncio
 import contextlib
 import logging
 import socket
+import struct
 from collections.abc import Awaitable, Callable
+
+from aiohttp import WSMsgType, web
 
 from kubelite.kubelet.server import spdy
 
@@ -139,3 +143,78 @@ async def _fail(error: spdy.Stream, data: spdy.Stream, message: str) -> None:
         await error.write(message.encode())
     await error.close()
     await data.close()
+
+
+# --- the WebSocket variant --------------------------------------------------------------------
+
+# The kubelet's WebSocket port-forward subprotocols (portforward/websocket.go): binary channels.
+WEBSOCKET_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
+PORT_QUERY = "port"
+
+
+def parse_ports(values: list[str]) -> list[int]:
+    """The `port` query parameters (each may list several, comma-separated), as the kubelet
+    parses them; ValueError with its words."""
+    if not values:
+        raise ValueError(f'query parameter "{PORT_QUERY}" is required')
+    ports = []
+    for value in values:
+        if not value:
+            raise ValueError(f'query parameter "{PORT_QUERY}" cannot be empty')
+        for part in value.split(","):
+            if not part.isdigit() or int(part) > 65535:
+                raise ValueError(f'unable to parse "{value}" as a port')
+            if int(part) < 1:
+                raise ValueError(f'port "{value}" must be > 0')
+            ports.append(int(part))
+    return ports
+
+
+async def serve_websocket(
+    ws: web.WebSocketResponse, ports: list[int], dial: Dial, pod: str, uid: str
+) -> None:
+    """Port-forward over one WebSocket (clients such as the Python client use it): for the
+    i-th port, channel 2i carries data and 2i+1 errors, and each channel's first message is its
+    port, two bytes little-endian. One connection to each port lasts as long as the socket;
+    once every one has ended, the socket closes too (as the kubelet's does)."""
+    writers: dict[int, asyncio.StreamWriter] = {}
+    readers: list[asyncio.Task[None]] = []
+    for index, port in enumerate(ports):
+        header = struct.pack("<H", port)
+        await ws.send_bytes(bytes([2 * index]) + header)
+        await ws.send_bytes(bytes([2 * index + 1]) + header)
+        try:
+            reader, writer = await asyncio.open_connection(sock=await dial(port))
+        except OSError as exc:
+            message = f"error forwarding port {port} to pod {pod}, uid {uid}: {exc.strerror or exc}"
+            await ws.send_bytes(bytes([2 * index + 1]) + message.encode())
+            continue
+        writers[2 * index] = writer
+        readers.append(asyncio.create_task(_pod_to_websocket(ws, reader, 2 * index)))
+
+    async def close_when_done() -> None:
+        await asyncio.gather(*readers, return_exceptions=True)
+        await ws.close()
+
+    closer = asyncio.create_task(close_when_done())
+    try:
+        async for msg in ws:
+            if msg.type != WSMsgType.BINARY or not msg.data:
+                continue
+            writer = writers.get(msg.data[0])
+            if writer is not None and not writer.is_closing():
+                writer.write(msg.data[1:])
+                await writer.drain()
+    finally:
+        for task in (*readers, closer):
+            task.cancel()
+        for writer in writers.values():
+            writer.close()
+
+
+async def _pod_to_websocket(
+    ws: web.WebSocketResponse, reader: asyncio.StreamReader, channel: int
+) -> None:
+    prefix = bytes([channel])
+    while chunk := await reader.read(READ_SIZE):
+        await ws.send_bytes(prefix + chunk)

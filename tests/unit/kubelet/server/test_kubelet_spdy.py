@@ -7,11 +7,13 @@ import asyncio
 import json
 import socket
 import ssl
+import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from kubelite.apiserver import certs
@@ -335,3 +337,19 @@ def test_resize_messages_are_a_run_of_json_objects() -> None:
     buffer += b'th":5,"Height":6}'
     assert parse_sizes(buffer) == [TerminalSize(5, 6)]
     assert buffer == bytearray()
+
+
+async def test_port_forward_over_a_websocket_uses_a_channel_pair_per_port(served: Served) -> None:
+    # Not kubectl's way (it tunnels SPDY) but other clients': the Python client's, for one.
+    url = f"https://127.0.0.1:{served.server.port}/portForward/ns/web?port=80"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=served.context)) as http:
+        async with http.ws_connect(url, protocols=("v4.channel.k8s.io",)) as ws:
+            assert ws.protocol == "v4.channel.k8s.io"
+            # Each channel opens with its port, two bytes little-endian.
+            assert (await ws.receive_bytes(timeout=5)) == b"\x00" + struct.pack("<H", 80)
+            assert (await ws.receive_bytes(timeout=5)) == b"\x01" + struct.pack("<H", 80)
+            await ws.send_bytes(b"\x00echo me")
+            assert (await ws.receive_bytes(timeout=5)) == b"\x00echo me"
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(url.replace("port=80", "port=x"))
+        assert refused.value.status == 400
