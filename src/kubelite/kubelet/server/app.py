@@ -1,9 +1,9 @@
 """The kubelet's HTTPS server: container logs, exec, attach, port-forward, health.
 
-The API server reaches a node's kubelet here for `kubectl logs` and `kubectl exec`
-(pods/log and pods/exec are proxied, not served from the store), at the port the node publishes
-in `status.daemonEndpoints.kubeletEndpoint` (10250, as in Kubernetes). The paths and query
-options are the real kubelet's:
+The API server reaches a node's kubelet here for `kubectl logs`, `exec`, `attach` and
+`port-forward` (those pods/ subresources are proxied, not served from the store), at the port the
+node publishes in `status.daemonEndpoints.kubeletEndpoint` (10250, as in Kubernetes). The paths
+and query options are the real kubelet's:
 
 - `GET /containerLogs/{namespace}/{pod}/{container}?follow&previous&tailLines&timestamps&
   sinceSeconds&sinceTime&limitBytes`: the container's CRI log file as text, chunked while it is
