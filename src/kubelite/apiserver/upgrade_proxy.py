@@ -40,6 +40,8 @@ TUNNEL_PREFIX = "SPDY/3.1+"
 MAX_REFUSAL = 64 * 1024
 HANDSHAKE_TIMEOUT = 10.0
 READ_SIZE = 64 * 1024
+# How much may wait to be sent to the kubelet before the client is read from no more.
+WRITE_BUFFER_LIMIT = 1024 * 1024
 
 
 class UpgradeRefused(Exception):
@@ -122,15 +124,35 @@ async def open_spdy(
 
 class _Relay:
     """aiohttp's payload-parser seam: every byte the client sends after the 101 goes to the
-    kubelet as is."""
+    kubelet as is. While the kubelet's side has more than `WRITE_BUFFER_LIMIT` waiting, the
+    client is not read from, so that an upload to a slow pod does not pile up here."""
 
-    def __init__(self, upstream: Upstream) -> None:
+    def __init__(self, upstream: Upstream, client: asyncio.Transport) -> None:
         self._writer = upstream.writer
+        self._client = client
+        self._draining: asyncio.Task[None] | None = None
 
     def feed_data(self, data: bytes) -> tuple[bool, bytes]:
-        if not self._writer.is_closing():
-            self._writer.write(bytes(data))
+        if self._writer.is_closing():
+            return False, b""
+        self._writer.write(bytes(data))
+        if (
+            self._draining is None
+            and self._writer.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT
+        ):
+            self._client.pause_reading()
+            self._draining = asyncio.ensure_future(self._drain())
         return False, b""
+
+    async def _drain(self) -> None:
+        try:
+            await self._writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._draining = None
+            if not self._client.is_closing():
+                self._client.resume_reading()
 
     def feed_eof(self) -> None:
         with contextlib.suppress(Exception):
@@ -152,7 +174,7 @@ async def relay_spdy(request: web.Request, upstream: Upstream) -> web.StreamResp
     if transport is None:
         upstream.close()
         return response
-    protocol.set_parser(_Relay(upstream))
+    protocol.set_parser(_Relay(upstream, transport))
     protocol.keep_alive(False)
     try:
         while chunk := await upstream.reader.read(READ_SIZE):

@@ -196,7 +196,8 @@ def test_exec_over_every_kubectl(pods: Cluster, version: str) -> None:
 
 def test_cp_over_spdy_copies_more_than_a_window(pods: Cluster, tmp_path: Path) -> None:
     kubectl_builds.exactly("1.27")
-    payload = os.urandom(300 * 1024)  # several SPDY/3 windows of 64 KiB
+    # Many SPDY/3 windows of 64 KiB, and more than the relays buffer before they push back.
+    payload = os.urandom(8 * 1024 * 1024)
     source = tmp_path / "blob"
     source.write_bytes(payload)
     pods.kubectl("cp", str(source), "shell:/tmp/blob", version="1.27")

@@ -414,6 +414,7 @@ class Stream:
     def _deliver(self, data: bytes) -> None:
         if data:
             self._chunks.append(data)
+            self.session._buffered(len(data))
         self._readable.set()
 
     def _end_remote(self) -> None:
@@ -429,6 +430,7 @@ class Stream:
             self._readable.clear()
             await self._readable.wait()
         data = self._chunks.popleft()
+        self.session._buffered(-len(data))
         await self._acknowledge(len(data))
         return data
 
@@ -484,6 +486,11 @@ class Stream:
 
 
 Send = Callable[[bytes], Awaitable[None]]
+# How much received data may wait unread before the session stops reading from its transport
+# (and when it starts again). Peers without flow control (spdystream) can only be slowed down
+# this way, as spdystream itself does by blocking its reader on a stream nobody reads.
+HIGH_WATER = 4 * 1024 * 1024
+LOW_WATER = 1024 * 1024
 
 
 class Session:
@@ -492,8 +499,19 @@ class Session:
     `server`: the side that accepts upgrades (its own streams would be even, the peer's odd).
     """
 
-    def __init__(self, send: Send, *, server: bool = True) -> None:
+    def __init__(
+        self,
+        send: Send,
+        *,
+        server: bool = True,
+        pause_reading: Callable[[], None] | None = None,
+        resume_reading: Callable[[], None] | None = None,
+    ) -> None:
         self._send_bytes = send
+        self._pause_reading = pause_reading
+        self._resume_reading = resume_reading
+        self._unread = 0
+        self.reading_paused = False
         self._framer = Framer()
         self._write_lock = asyncio.Lock()
         self.server = server
@@ -508,6 +526,18 @@ class Session:
         self.peer_flow_control = False
         self.send_window = DEFAULT_WINDOW  # SPDY/3.1's session-wide window
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def _buffered(self, change: int) -> None:
+        """Track data received but not read yet; pause the transport while there is too much."""
+        self._unread += change
+        if not self.reading_paused and self._unread > HIGH_WATER:
+            self.reading_paused = True
+            if self._pause_reading is not None:
+                self._pause_reading()
+        elif self.reading_paused and self._unread < LOW_WATER:
+            self.reading_paused = False
+            if self._resume_reading is not None:
+                self._resume_reading()
 
     # --- sending
 

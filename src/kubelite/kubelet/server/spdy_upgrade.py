@@ -90,7 +90,12 @@ async def accept(request: web.Request, protocol: str) -> tuple[web.StreamRespons
         transport.write(data)
         await protocol_obj._drain_helper()
 
-    session = spdy.Session(send, server=True)
+    session = spdy.Session(
+        send,
+        server=True,
+        pause_reading=transport.pause_reading,
+        resume_reading=transport.resume_reading,
+    )
     protocol_obj.set_parser(_Feeder(session))
     protocol_obj.keep_alive(False)
     return response, session

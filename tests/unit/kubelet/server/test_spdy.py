@@ -237,3 +237,19 @@ async def test_garbage_ends_the_session_with_goaway_protocol_error():
     await asyncio.sleep(0.01)
     assert pipe.client_saw == [spdy.GoAway(0, spdy.GOAWAY_PROTOCOL_ERROR)]
     assert pipe.server.closed.is_set()
+
+
+async def test_unread_data_pauses_the_transport_until_it_is_read():
+    paused: list[bool] = []
+    pipe = Pipe()
+    pipe.server._pause_reading = lambda: paused.append(True)
+    pipe.server._resume_reading = lambda: paused.append(False)
+    stream = await pipe.client.open_stream([("streamtype", "stdin")])
+    served = await pipe.server.accept()
+    assert served is not None
+    await stream.write(b"a" * (spdy.HIGH_WATER + spdy.DATA_CHUNK))
+    assert paused == [True]
+    got = 0
+    while got <= spdy.HIGH_WATER - spdy.LOW_WATER + spdy.DATA_CHUNK:
+        got += len(await served.read())
+    assert paused == [True, False]
