@@ -385,6 +385,8 @@ async def pod_portforward(api: RestAPI, ctx: RequestContext) -> web.StreamRespon
     """GET or POST pods/<name>/portforward (PortForwardREST.Connect): SPDY to the kubelet,
     from a SPDY client or from kubectl 1.31+'s WebSocket tunnel."""
     request = ctx.request
+    # PodPortForwardOptions: read before anything else, as the options are decoded first.
+    ports = _ports(request.query.getall("ports", []), ctx.info.name)
     _, node_name = await _bound_pod(ctx)
     if not node_name:
         raise errors.bad_request(f"pod {ctx.info.name} does not have a host assigned")
@@ -405,11 +407,8 @@ async def pod_portforward(api: RestAPI, ctx: RequestContext) -> web.StreamRespon
     if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
         # Other clients' WebSocket port-forward (`?ports=80`): the kubelet serves it itself,
         # and calls the parameter `port`.
-        values = request.query.getall("ports", [])
-        ports = [("port", str(p)) for p in _ports(values, ctx.info.name)]
-        return await _proxy_websocket(
-            request, client, url + "?" + urlencode(ports), PORTFORWARD_WS_PROTOCOLS
-        )
+        query = urlencode([("port", str(p)) for p in ports])
+        return await _proxy_websocket(request, client, f"{url}?{query}", PORTFORWARD_WS_PROTOCOLS)
     raise errors.bad_request("Upgrade request required")
 
 
