@@ -585,7 +585,10 @@ class OciRuntimeService:
         record = self._running(container_id)
         try:
             return await AttachSession.open(
-                self._socket_dir / container_id[:24], Path(record.bundle) / "ctl", tty=tty
+                self._socket_dir / container_id[:24],
+                Path(record.bundle) / "ctl",
+                tty=tty,
+                stdin=record.config.stdin,
             )
         except OSError as e:
             raise ContainerError(

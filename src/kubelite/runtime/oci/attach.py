@@ -34,16 +34,21 @@ WIN_RESIZE_EVENT = 1
 class AttachSession:
     """A client of one container's conmon attach socket (cri.ExecSession's shape)."""
 
-    def __init__(self, sock: socket.socket, ctl_fifo: Path, *, tty: bool) -> None:
+    def __init__(
+        self, sock: socket.socket, ctl_fifo: Path, *, tty: bool, stdin: bool = True
+    ) -> None:
         self._sock = sock
         self._ctl = ctl_fifo
         self._tty = tty
+        self._stdin = stdin
         self._stdout: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._stderr: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._reader = asyncio.create_task(self._read(), name="attach-reader")
 
     @classmethod
-    async def open(cls, socket_dir: Path, ctl_fifo: Path, *, tty: bool) -> AttachSession:
+    async def open(
+        cls, socket_dir: Path, ctl_fifo: Path, *, tty: bool, stdin: bool = True
+    ) -> AttachSession:
         """Connect to the attach socket in `socket_dir` (through /proc/self/fd, as podman does,
         so that a long path does not matter)."""
         dir_fd = os.open(socket_dir, os.O_PATH | os.O_CLOEXEC)
@@ -57,7 +62,7 @@ class AttachSession:
             raise
         finally:
             os.close(dir_fd)
-        return cls(sock, ctl_fifo, tty=tty)
+        return cls(sock, ctl_fifo, tty=tty, stdin=stdin)
 
     async def _read(self) -> None:
         loop = asyncio.get_running_loop()
@@ -77,6 +82,10 @@ class AttachSession:
             self._stderr.put_nowait(None)
 
     async def write_stdin(self, data: bytes) -> None:
+        if not self._stdin:
+            # A container without stdin has nowhere to put it; conmon would hold the message
+            # and stop reading this socket, so it is dropped here.
+            return
         loop = asyncio.get_running_loop()
         for start in range(0, len(data), STDIN_CHUNK):
             await loop.sock_sendall(self._sock, data[start : start + STDIN_CHUNK])
