@@ -4,11 +4,13 @@ port-forward)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
 import re
 import select
+import ssl
 import struct
 import subprocess
 import termios
@@ -16,10 +18,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from conftest import apply_manifest, delete_pod, pod_ready, wait_for
 from tests import kubectl_builds
 from tests.integration.cluster import Cluster
+
+from kubelite.kubelet.server import spdy
 
 pytestmark = [
     pytest.mark.e2e,
@@ -130,10 +135,18 @@ class PortForward:
 @pytest.mark.parametrize("version", ["1.27", "1.33", kubectl_builds.NEWEST])
 def test_port_forward_to_a_pod_serves_nginx(pods: Cluster, version: str) -> None:
     build = kubectl_builds.exactly(version)
-    with PortForward(pods, build, "pod/web", ":80") as port:
+    forward = PortForward(pods, build, "pod/web", ":80", "-v=6")
+    with forward as port:
         assert "Welcome to nginx" in _get(port)
         # A second connection through the same forward is a second stream pair.
         assert "Welcome to nginx" in _get(port)
+    # kubectl's own log (-v=6) tells which way it went: 1.31+ tunnels SPDY in a WebSocket (a GET
+    # answered 101), older ones upgrade a POST to SPDY. A failed tunnel would have fallen back.
+    if build.minor >= 31:
+        assert "tunneling_dialer" in forward.stderr
+        assert re.search(r'verb="GET" url="\S+/pods/web/portforward" status="101', forward.stderr)
+    else:
+        assert re.search(r"POST \S+/pods/web/portforward 101 Switching Protocols", forward.stderr)
 
 
 @pytest.mark.parametrize("version", ["1.27", "1.33"])
@@ -148,6 +161,42 @@ def test_port_forward_reaches_an_app_listening_on_the_pods_localhost(pods: Clust
     build = kubectl_builds.find(kubectl_builds.NEWEST)
     with PortForward(pods, build, "pod/shell", ":8081") as port:
         assert "only-on-localhost" in _get(port)
+
+
+def test_the_websocket_tunnel_of_kubectl_1_31_and_later_carries_spdy(pods: Cluster) -> None:
+    # kubectl falls back to plain SPDY when the tunnel fails, so speak the tunnel here, as
+    # kubectl does: SPDY frames in the binary messages of a `SPDY/3.1+portforward.k8s.io` socket.
+    async def forward() -> bytes:
+        tls = pods.data_dir / "tls"
+        context = ssl.create_default_context(cafile=str(tls / "ca.crt"))
+        context.load_cert_chain(str(tls / "admin.crt"), str(tls / "admin.key"))
+        url = f"{pods.url}/api/v1/namespaces/default/pods/web/portforward"
+        connector = aiohttp.TCPConnector(ssl=context)
+        async with (
+            aiohttp.ClientSession(connector=connector) as http,
+            http.ws_connect(url, protocols=("SPDY/3.1+portforward.k8s.io",)) as ws,
+        ):
+            assert ws.protocol == "SPDY/3.1+portforward.k8s.io"
+            session = spdy.Session(ws.send_bytes, server=False)
+
+            async def pump() -> None:
+                async for msg in ws:
+                    session.feed(msg.data)
+                session.feed_eof()
+
+            reader = asyncio.create_task(pump())
+            headers = [("port", "80"), ("requestID", "0")]
+            error = await session.open_stream([("streamType", "error"), *headers])
+            await error.close()
+            data = await session.open_stream([("streamType", "data"), *headers])
+            await data.write(b"GET / HTTP/1.0\r\nHost: web\r\n\r\n")
+            page = b""
+            while chunk := await asyncio.wait_for(data.read(), 20):
+                page += chunk
+            reader.cancel()
+            return page
+
+    assert b"Welcome to nginx" in asyncio.run(forward())
 
 
 def test_the_python_clients_websocket_port_forward(pods: Cluster) -> None:
