@@ -3,8 +3,9 @@
 kubectl 1.27 to 1.29 run `exec`, `attach` and `cp` over SPDY only, and 1.27 to 1.30 run
 `port-forward` over it (KEP-4006 moved them to WebSockets later; 1.31+ still sends SPDY frames for
 port-forward, inside WebSocket messages). Kubernetes' side is docker's `spdystream` on Go's SPDY/3
-framer. No maintained Python library speaks SPDY (the few on PyPI are a decade old and
-unmaintained), so the protocol lives here, in one module, for the kubelet's server.
+framer. No maintained Python library speaks SPDY: PyPI has `python-spdylay` (bindings to a C
+library, last released in 2012) and `spdy-py` (a 6 KB framer, one release in 2021, LGPL, no
+streams or flow control), so the protocol lives here, in one module, for the kubelet's server.
 
 Framing (draft-mbelshe-httpbis-spdy-00): every frame has an 8-byte header. A control frame sets
 the top bit, then the version (3), a 16-bit type, 8 bits of flags and a 24-bit length; a data
