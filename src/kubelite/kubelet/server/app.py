@@ -40,6 +40,7 @@ from kubelite.kubelet.server import (
     exec_stream,
     portforward,
     remotecommand_spdy,
+    spdy,
     spdy_upgrade,
 )
 from kubelite.kubelet.server.locator import ContainerLocator, LocatorError
@@ -104,6 +105,7 @@ class KubeletServer:
         # sessions at once; otherwise shutting down would wait for each of them.
         self._stopping = False
         self._sockets: set[web.WebSocketResponse] = set()
+        self._spdy_sessions: set[spdy.Session] = set()
         # Log streams and exec sessions being served now (for metrics and tests).
         self.active_streams = 0
 
@@ -143,6 +145,8 @@ class KubeletServer:
         self._stopping = True
         for ws in list(self._sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"kubelet shutting down")
+        for session in list(self._spdy_sessions):
+            await session.close()  # GOAWAY: every stream ends, and so do their handlers
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -272,7 +276,7 @@ class KubeletServer:
         try:
             return await self._serve_stream(
                 request, start, [], stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
-                on_client_gone=detach,
+                on_client_gone=detach, failure=exec_stream.ATTACH_FAILED,
             )  # fmt: skip
         finally:
             detach()
@@ -288,6 +292,7 @@ class KubeletServer:
         stderr: bool,
         tty: bool,
         on_client_gone: Callable[[], None] | None = None,
+        failure: str = exec_stream.EXEC_FAILED,
     ) -> web.StreamResponse:
         """Run an exec or attach over the upgrade the client asked for: SPDY/3.1 (kubectl up
         to 1.29, and later ones whose WebSocket upgrade failed) or a WebSocket."""
@@ -296,15 +301,17 @@ class KubeletServer:
             if protocol is None:
                 return spdy_upgrade.refusal(request, remotecommand_spdy.PROTOCOLS)
             response, session = await spdy_upgrade.accept(request, protocol)
+            self._spdy_sessions.add(session)
             self.active_streams += 1
             try:
                 await remotecommand_spdy.serve(
                     session, protocol or remotecommand_spdy.PROTOCOL_V1, start, cmd=cmd,
                     stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
-                    on_client_gone=on_client_gone,
+                    on_client_gone=on_client_gone, failure=failure,
                 )  # fmt: skip
             finally:
                 self.active_streams -= 1
+                self._spdy_sessions.discard(session)
                 await spdy_upgrade.finish(request, session)
             return response
         if request.headers.get(hdrs.UPGRADE, "").lower() != "websocket":
@@ -333,7 +340,7 @@ class KubeletServer:
         try:
             await self._run_ws(
                 ws, start, cmd, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
-                on_client_gone=on_client_gone,
+                on_client_gone=on_client_gone, failure=failure,
             )  # fmt: skip
         finally:
             self.active_streams -= 1
@@ -359,12 +366,14 @@ class KubeletServer:
             return spdy_upgrade.refusal(request, portforward.PROTOCOLS)
 
         response, session = await spdy_upgrade.accept(request, protocol)
+        self._spdy_sessions.add(session)
         self.active_streams += 1
         try:
             # The CRI streaming server names the pod by its sandbox, and knows no uid.
             await portforward.serve(session, dial, sandbox_id, "")
         finally:
             self.active_streams -= 1
+            self._spdy_sessions.discard(session)
             await spdy_upgrade.finish(request, session)
         return response
 
@@ -397,6 +406,7 @@ class KubeletServer:
         stderr: bool,
         tty: bool,
         on_client_gone: Callable[[], None] | None = None,
+        failure: str = exec_stream.EXEC_FAILED,
     ) -> None:
         # With a terminal, the command starts once its size is known (exec_stream.FIRST_SIZE_WAIT).
         pending = await exec_stream.until_first_size(ws) if tty else []
@@ -407,7 +417,7 @@ class KubeletServer:
             # that just closes reads as success to kubectl.
             if not isinstance(exc, RuntimeFailure):
                 log.exception("exec of %s failed", cmd)
-            status = exec_stream.internal_error_status(str(exc))
+            status = exec_stream.internal_error_status(str(exc), failure)
             await ws.send_bytes(bytes([exec_stream.ERROR]) + orjson.dumps(status))
             await ws.close()
             return

@@ -72,15 +72,19 @@ def exit_status(cmd: list[str], code: int) -> dict[str, Any]:
     }
 
 
-def internal_error_status(message: str) -> dict[str, Any]:
-    """A failure to run the command at all: kubectl prints `error: <message>`."""
-    text = f"Internal error occurred: error executing command in container: {message}"
+# How the kubelet words a failure to run an exec, or to attach (ServeExec, ServeAttach).
+EXEC_FAILED = "error executing command in container"
+ATTACH_FAILED = "error attaching to container"
+
+
+def internal_error_status(message: str, what: str = EXEC_FAILED) -> dict[str, Any]:
+    """A failure to run the command (or attach) at all: kubectl prints `error: <message>`."""
     return {
         "metadata": {},
         "status": "Failure",
-        "message": text,
+        "message": f"Internal error occurred: {what}: {message}",
         "reason": "InternalError",
-        "details": {"causes": [{"message": f"error executing command in container: {message}"}]},
+        "details": {"causes": [{"message": f"{what}: {message}"}]},
         "code": 500,
     }
 

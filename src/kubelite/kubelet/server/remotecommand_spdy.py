@@ -174,6 +174,7 @@ async def serve(
     stderr: bool,
     tty: bool,
     on_client_gone: Callable[[], None] | None = None,
+    failure: str = exec_stream.EXEC_FAILED,
 ) -> None:
     """Run one exec or attach over an upgraded SPDY connection until the process is done (or,
     with `on_client_gone`, until the client leaves: an attach must not outlive its client)."""
@@ -189,8 +190,8 @@ async def serve(
     try:
         process = await start(size)
     except Exception as exc:
-        log.info("exec/attach in a container failed to start: %s", exc)
-        status = exec_stream.internal_error_status(str(exc))
+        log.info("%s: %s", failure, exc)
+        status = exec_stream.internal_error_status(str(exc), failure)
         with contextlib.suppress(ConnectionError):
             await error.write(_status_bytes(protocol, status))
         await error.close()

@@ -251,8 +251,16 @@ class WindowUpdate:
 
 
 Frame = (
-    DataFrame | SynStream | SynReply | HeadersFrame | RstStream | Settings | Ping | GoAway
-) | WindowUpdate
+    DataFrame
+    | SynStream
+    | SynReply
+    | HeadersFrame
+    | RstStream
+    | Settings
+    | Ping
+    | GoAway
+    | WindowUpdate
+)
 
 
 def _pairs(headers: list[tuple[str, str]] | Headers) -> list[tuple[str, str]]:
@@ -575,9 +583,12 @@ class Session:
     def _handle(self, frame: Frame) -> None:
         if isinstance(frame, DataFrame):
             stream = self.streams.get(frame.stream_id)
-            if stream is None or stream.remote_closed:
-                if frame.stream_id not in self.streams:
-                    self._spawn(self._reset(frame.stream_id, INVALID_STREAM))
+            if stream is None:
+                self._spawn(self._reset(frame.stream_id, INVALID_STREAM))
+                return
+            if stream.remote_closed:
+                if not stream.reset:
+                    self._spawn(self._reset(frame.stream_id, STREAM_ALREADY_CLOSED))
                 return
             stream._deliver(frame.data)
             if frame.flags & FLAG_FIN:

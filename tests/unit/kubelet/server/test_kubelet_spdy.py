@@ -20,6 +20,7 @@ from kubelite.apiserver import certs
 from kubelite.kubelet.server import KubeletServer, PodNotFound, ServingTLS, spdy
 from kubelite.kubelet.server.remotecommand_spdy import parse_sizes
 from kubelite.runtime.cri import TerminalSize
+from kubelite.runtime.errors import RuntimeFailure
 
 
 class FakeProcess:
@@ -62,6 +63,7 @@ class Runtime:
     echo_port: int = 0
     processes: list[FakeProcess] = field(default_factory=list)
     exit_code: int = 0
+    attach_error: str = ""
 
     async def container_status(self, container_id: str) -> Any:
         raise AssertionError("not expected")
@@ -79,6 +81,8 @@ class Runtime:
         return self.processes[-1]
 
     async def attach(self, container_id: str, *, tty: bool) -> FakeProcess:
+        if self.attach_error:
+            raise RuntimeFailure(self.attach_error)
         self.processes.append(FakeProcess(0, tty, None))
         return self.processes[-1]
 
@@ -353,3 +357,32 @@ async def test_port_forward_over_a_websocket_uses_a_channel_pair_per_port(served
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(url.replace("port=80", "port=x"))
         assert refused.value.status == 400
+
+
+async def test_an_attach_that_fails_says_so_in_the_kubelets_words(served: Served) -> None:
+    served.runtime.attach_error = 'container "app" is not running'
+    client = await upgrade(served, "/attach/ns/web/app?stdout=1", "v4.channel.k8s.io")
+    try:
+        assert client.session is not None
+        error = await client.session.open_stream([("streamType", "error")])
+        await client.session.open_stream([("streamType", "stdout")])
+        await client.session.open_stream([("streamType", "resize")])
+        status = json.loads(await read_all(error))
+        assert status["message"] == (
+            'Internal error occurred: error attaching to container: container "app" is not running'
+        )
+    finally:
+        await client.close()
+
+
+async def test_stopping_the_kubelet_ends_its_spdy_sessions(served: Served) -> None:
+    client = await upgrade(served, "/portForward/ns/web", "portforward.k8s.io")
+    try:
+        assert client.session is not None
+        await client.session.open_stream([("streamType", "error"), ("requestID", "0")])
+        started = asyncio.get_running_loop().time()
+        await served.server.stop()
+        await asyncio.wait_for(client.session.closed.wait(), 5)
+        assert asyncio.get_running_loop().time() - started < 2
+    finally:
+        await client.close()

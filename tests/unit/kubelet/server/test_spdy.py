@@ -253,3 +253,15 @@ async def test_unread_data_pauses_the_transport_until_it_is_read():
     while got <= spdy.HIGH_WATER - spdy.LOW_WATER + spdy.DATA_CHUNK:
         got += len(await served.read())
     assert paused == [True, False]
+
+
+async def test_data_after_the_peers_fin_is_refused_with_stream_already_closed():
+    pipe = Pipe()
+    stream = await pipe.client.open_stream([("streamtype", "stdin")])
+    served = await pipe.server.accept()
+    assert served is not None
+    await stream.close()
+    assert await served.read() == b""
+    await pipe.client.send(spdy.DataFrame(stream.id, b"late"))
+    await asyncio.sleep(0.01)
+    assert spdy.RstStream(stream.id, spdy.STREAM_ALREADY_CLOSED) in pipe.client_saw
