@@ -111,6 +111,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bridge", default=_env("BRIDGE", ""), help="the bridge this node's pods are wired to"
     )
     parser.add_argument(
+        "--cluster-dns",
+        default=_env("CLUSTER_DNS", ""),
+        help="this node's kubelet's cluster DNS address(es), comma-separated (default 10.43.0.10)",
+    )
+    parser.add_argument(
+        "--cluster-domain",
+        default=_env("CLUSTER_DOMAIN", ""),
+        help="the cluster's DNS domain (default cluster.local)",
+    )
+    parser.add_argument(
+        "--resolv-conf",
+        default=_env("RESOLV_CONF", ""),
+        help="the resolver file for this node's pods with dnsPolicy Default",
+    )
+    parser.add_argument(
         "--local-registry",
         default=_env("LOCAL_REGISTRY", local_registry.DEFAULT_ADDRESS),
         help="run a registry here as this node's docker.io mirror, for images you push to it "
@@ -166,6 +181,9 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
                 ("--registries-config", args.registries_config),
                 ("--kubelet-port", args.kubelet_port),
                 ("--oci-runtime", args.oci_runtime),
+                ("--cluster-dns", args.cluster_dns),
+                ("--cluster-domain", args.cluster_domain),
+                ("--resolv-conf", args.resolv_conf),
             )
             if value
             for arg in (flag, value)

@@ -153,6 +153,11 @@ class PodSandboxConfig:
 
     metadata: PodSandboxMetadata
     hostname: str = ""
+    # The pod's domain (`<subdomain>.<ns>.svc.<cluster domain>`, "" without a subdomain):
+    # /etc/hosts maps `<hostname>.<domain>` to the pod's IP, and with `hostname_as_fqdn`
+    # (setHostnameAsFQDN) the UTS namespace's name is that FQDN rather than the short name.
+    domain: str = ""
+    hostname_as_fqdn: bool = False
     log_directory: str = ""  # where the containers' log files go
     dns_config: DNSConfig | None = None  # None: the host's resolv.conf
     port_mappings: list[PortMapping] = field(default_factory=list)

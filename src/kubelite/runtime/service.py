@@ -56,6 +56,15 @@ def _new_id() -> str:
     return secrets.token_hex(32)
 
 
+def sandbox_hostname(config: cri.PodSandboxConfig) -> str:
+    """The name in the sandbox's UTS namespace: the node's on the host network (it shares the
+    node's namespace), else the pod's hostname, or its FQDN when the pod asks for it."""
+    if config.host_network:
+        return os.uname().nodename
+    name = config.hostname or config.metadata.name
+    return f"{name}.{config.domain}" if config.hostname_as_fqdn and config.domain else name
+
+
 class OciRuntimeService:
     """cri.RuntimeService on runc (or crun), conmon and CNI plugins."""
 
@@ -201,10 +210,7 @@ class OciRuntimeService:
         await self._ensure_armed()
         sandbox_id = _new_id()
         sandbox_dir = self._store.sandbox_dir(sandbox_id)
-        # A host-network pod shares the node's UTS namespace, so it has the node's name.
-        hostname = (
-            os.uname().nodename if config.host_network else config.hostname or config.metadata.name
-        )
+        hostname = sandbox_hostname(config)
         record = SandboxRecord(
             id=sandbox_id,
             config=config,
