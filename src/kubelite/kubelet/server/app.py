@@ -29,7 +29,7 @@ import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 from aiohttp import WSCloseCode, hdrs, web
@@ -44,7 +44,13 @@ from kubelite.kubelet.server import (
     spdy_upgrade,
 )
 from kubelite.kubelet.server.locator import ContainerLocator, LocatorError
-from kubelite.runtime.cri import ContainerState, ContainerStatus, ExecSession, TerminalSize
+from kubelite.runtime.cri import (
+    AttachSession,
+    ContainerState,
+    ContainerStatus,
+    ExecSession,
+    TerminalSize,
+)
 from kubelite.runtime.errors import RuntimeFailure
 
 log = logging.getLogger(__name__)
@@ -72,9 +78,7 @@ class ExecRuntime(Protocol):
         size: TerminalSize | None = None,
     ) -> ExecSession: ...
 
-    async def attach(self, container_id: str, *, tty: bool) -> Any:
-        """The container's own stdio: an ExecSession whose `detach()` lets go of it."""
-        ...
+    async def attach(self, container_id: str, *, tty: bool) -> AttachSession: ...
 
     async def port_forward(self, sandbox_id: str, port: int) -> socket.socket: ...
 
@@ -260,14 +264,14 @@ class KubeletServer:
         stderr = exec_stream.flag(query, "stderr") and not tty
         if not (stdin or stdout or stderr):
             return _text(400, "you must specify at least one of stdin, stdout, stderr")
-        attached: list[Any] = []
+        attached: list[AttachSession] = []
 
         async def start(size: TerminalSize | None) -> ExecSession:
             session = await self.runtime.attach(container_id, tty=tty)
             attached.append(session)
             if size is not None:
                 await session.resize(size.width, size.height)
-            return session  # type: ignore[no-any-return]
+            return session
 
         def detach() -> None:
             for session in attached:
