@@ -233,7 +233,7 @@ class KubeletServer:
         if not cmd:
             return _text(400, "you must specify at least 1 command")
         if not (stdin or stdout or stderr):
-            return _text(400, "you must specify at least one of stdin, stdout, stderr")
+            return _text(400, "you must specify at least 1 of stdin, stdout, stderr")
         try:
             container_id, _ = self._find(request, previous=False)
         except LocatorError as exc:
@@ -263,7 +263,7 @@ class KubeletServer:
         tty = bool(container.get("tty"))
         stderr = exec_stream.flag(query, "stderr") and not tty
         if not (stdin or stdout or stderr):
-            return _text(400, "you must specify at least one of stdin, stdout, stderr")
+            return _text(400, "you must specify at least 1 of stdin, stdout, stderr")
         attached: list[AttachSession] = []
 
         async def start(size: TerminalSize | None) -> ExecSession:

@@ -320,7 +320,12 @@ async def test_port_forward_to_a_closed_port_says_why_on_the_error_stream(served
         ("/portForward/ns/web", "v9.portforward.k8s.io", 403, "unable to negotiate protocol"),
         ("/exec/ns/web/app?command=true&stdout=1", "v9.channel.k8s.io", 403, "unable to"),
         ("/portForward/ns/nope", "portforward.k8s.io", 404, 'pod "nope" does not exist'),
-        ("/attach/ns/web/app", "v4.channel.k8s.io", 400, "you must specify at least one of"),
+        (
+            "/attach/ns/web/app",
+            "v4.channel.k8s.io",
+            400,
+            "you must specify at least 1 of stdin, stdout, stderr",
+        ),
     ],
 )
 async def test_refusals_before_the_upgrade(
