@@ -16,11 +16,14 @@ import contextlib
 from typing import Any
 
 from aiohttp import hdrs, web
+from multidict import CIMultiDict
 
 from kubelite.kubelet.server import spdy
 
 # The header that carries the stream protocols on both the request and the 101.
 PROTOCOL_HEADER = "X-Stream-Protocol-Version"
+# The header a refusal lists the server's protocols in.
+ACCEPTED_HEADER = "X-Accepted-Stream-Protocol-Versions"
 
 
 def is_spdy_upgrade(request: web.Request) -> bool:
@@ -47,8 +50,10 @@ def negotiate(request: web.Request, supported: tuple[str, ...]) -> str | None:
 def refusal(request: web.Request, supported: tuple[str, ...]) -> web.Response:
     """Kubernetes' answer when no protocol matches (403, as httpstream.Handshake gives)."""
     offered = offered_protocols(request)
+    accepted = CIMultiDict((ACCEPTED_HEADER, p) for p in supported)
     return web.Response(
         status=403,
+        headers=accepted,
         text=(
             "unable to upgrade: unable to negotiate protocol: client supports "
             f"[{' '.join(offered)}], server accepts [{' '.join(supported)}]"

@@ -335,6 +335,8 @@ async def test_refusals_before_the_upgrade(
     try:
         assert client.status == status
         assert text in client.body.decode()
+        if status == 403:
+            assert client.headers["x-accepted-stream-protocol-versions"]
     finally:
         await client.close()
 
