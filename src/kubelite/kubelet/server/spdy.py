@@ -431,6 +431,11 @@ class Stream:
         self._readable.set()
         self._window_open.set()
 
+    def _discard(self) -> None:
+        """A reset stream's unread data will never be read: stop counting it."""
+        self.session._buffered(-sum(len(c) for c in self._chunks))
+        self._chunks.clear()
+
     async def read(self) -> bytes:
         """The next data the peer sent; b"" once it has half-closed (or reset) the stream."""
         while not self._chunks:
@@ -485,6 +490,7 @@ class Stream:
             return
         self.reset = True
         self._end_remote()
+        self._discard()
         with contextlib.suppress(ConnectionError):
             await self.session.send(RstStream(self.id, status))
         self.session._forget(self)
@@ -613,6 +619,7 @@ class Session:
             if stream is not None:
                 stream.reset = True
                 stream._end_remote()
+                stream._discard()
                 stream.replied.set()
                 self._forget(stream)
         elif isinstance(frame, Settings):

@@ -265,3 +265,19 @@ async def test_data_after_the_peers_fin_is_refused_with_stream_already_closed():
     await pipe.client.send(spdy.DataFrame(stream.id, b"late"))
     await asyncio.sleep(0.01)
     assert spdy.RstStream(stream.id, spdy.STREAM_ALREADY_CLOSED) in pipe.client_saw
+
+
+async def test_a_reset_streams_unread_data_no_longer_holds_the_transport():
+    paused: list[bool] = []
+    pipe = Pipe()
+    pipe.server._pause_reading = lambda: paused.append(True)
+    pipe.server._resume_reading = lambda: paused.append(False)
+    stream = await pipe.client.open_stream([("streamtype", "data")])
+    served = await pipe.server.accept()
+    assert served is not None
+    await stream.write(b"b" * (spdy.HIGH_WATER + spdy.DATA_CHUNK))
+    assert paused == [True]
+    await stream.send_reset()  # nobody will read what it sent
+    await asyncio.sleep(0)
+    assert paused == [True, False]
+    assert await served.read() == b""
