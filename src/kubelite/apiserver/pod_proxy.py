@@ -406,7 +406,10 @@ async def pod_portforward(api: RestAPI, ctx: RequestContext) -> web.StreamRespon
         return await upgrade_proxy.relay_spdy(request, upstream)
     if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
         # Other clients' WebSocket port-forward (`?ports=80`): the kubelet serves it itself,
-        # and calls the parameter `port`.
+        # and calls the parameter `port`. Its refusal would be lost in a failed handshake, so
+        # the one it would make is made here.
+        if not ports:
+            raise errors.bad_request('query parameter "port" is required')
         query = urlencode([("port", str(p)) for p in ports])
         return await _proxy_websocket(request, client, f"{url}?{query}", PORTFORWARD_WS_PROTOCOLS)
     raise errors.bad_request("Upgrade request required")
