@@ -387,6 +387,11 @@ async def pod_portforward(api: RestAPI, ctx: RequestContext) -> web.StreamRespon
     request = ctx.request
     # PodPortForwardOptions: read before anything else, as the options are decoded first.
     ports = _ports(request.query.getall("ports", []), ctx.info.name)
+    tunnel = upgrade_proxy.tunnel_protocol(request, PORTFORWARD_PROTOCOLS)
+    websocket = request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
+    if websocket and tunnel is None and not ports:
+        # The kubelet's refusal, which a failed WebSocket handshake would not carry.
+        raise errors.bad_request('query parameter "port" is required')
     _, node_name = await _bound_pod(ctx)
     if not node_name:
         raise errors.bad_request(f"pod {ctx.info.name} does not have a host assigned")
@@ -395,7 +400,6 @@ async def pod_portforward(api: RestAPI, ctx: RequestContext) -> web.StreamRespon
         ("/portForward", quote(ctx.info.namespace, safe=""), quote(ctx.info.name, safe=""))
     )
     client = _kubelet(api)
-    tunnel = upgrade_proxy.tunnel_protocol(request, PORTFORWARD_PROTOCOLS)
     if tunnel is not None:
         inner = tunnel[len(upgrade_proxy.TUNNEL_PREFIX) :]
         upstream = await _open_spdy(client, url, "POST", [inner])
@@ -404,12 +408,9 @@ async def pod_portforward(api: RestAPI, ctx: RequestContext) -> web.StreamRespon
         protocols = upgrade_proxy.spdy_protocols(request)
         upstream = await _open_spdy(client, url, request.method, protocols)
         return await upgrade_proxy.relay_spdy(request, upstream)
-    if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+    if websocket:
         # Other clients' WebSocket port-forward (`?ports=80`): the kubelet serves it itself,
-        # and calls the parameter `port`. Its refusal would be lost in a failed handshake, so
-        # the one it would make is made here.
-        if not ports:
-            raise errors.bad_request('query parameter "port" is required')
+        # and calls the parameter `port`.
         query = urlencode([("port", str(p)) for p in ports])
         return await _proxy_websocket(request, client, f"{url}?{query}", PORTFORWARD_WS_PROTOCOLS)
     raise errors.bad_request("Upgrade request required")

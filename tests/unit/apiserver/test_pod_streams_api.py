@@ -63,3 +63,10 @@ async def test_discovery_lists_the_stream_subresources(api: Api) -> None:
     verbs = {r["name"]: r["verbs"] for r in body["resources"]}
     assert verbs["pods/attach"] == ["create", "get"]
     assert verbs["pods/portforward"] == ["create", "get"]
+
+
+async def test_a_websocket_port_forward_needs_ports(unscheduled: Api) -> None:
+    headers = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13"}
+    headers |= {"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    status, body = await unscheduled.json("GET", f"{PODS}/p/portforward", headers=headers)
+    assert (status, body["message"]) == (400, 'query parameter "port" is required')
