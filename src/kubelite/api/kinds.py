@@ -115,11 +115,13 @@ RESOURCES: tuple[ResourceType, ...] = (
         short_names=("po",),
         categories=("all",),
         subresources=(
+            Subresource("attach", "PodAttachOptions", ("create", "get")),
             Subresource("binding", "Binding", ("create",)),
             Subresource("eviction", "Eviction", ("create",), "policy", "v1"),
             # Proxied to the pod's kubelet (apiserver/pod_proxy.py), never stored.
             Subresource("exec", "PodExecOptions", ("create", "get")),
             Subresource("log", "Pod", ("get",)),
+            Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
             Subresource("status", "Pod", _STATUS_GPU),
         ),
     ),

@@ -56,7 +56,7 @@ class RestAPI:
         kubelet: KubeletClient | None = None,
     ) -> None:
         self.stores = stores
-        # How pods/log and pods/exec reach kubelets; None: those answer 503.
+        # How pods/log, exec, attach and portforward reach kubelets; None: those answer 503.
         self.kubelet = kubelet
         self.registry = registry
         self.schema = schema.load()

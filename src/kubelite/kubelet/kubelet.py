@@ -482,6 +482,25 @@ class Kubelet:
             chosen = instances[0]
         return chosen.id, Path(chosen.log_path)
 
+    def find_pod(self, namespace: str, pod: str) -> dict[str, Any]:
+        """ContainerLocator: the pod object on this node (attach reads its containers' tty)."""
+        found = self.pods.get(f"{namespace}/{pod}")
+        if found is None:
+            raise PodNotFound(f'pod "{pod}" does not exist')
+        return found
+
+    def find_sandbox(self, namespace: str, pod: str) -> tuple[str, str]:
+        """ContainerLocator: the id of the pod's ready sandbox and the pod's uid (port-forward
+        connects inside the sandbox's network namespace)."""
+        uid = self.find_pod(namespace, pod)["metadata"].get("uid", "")
+        view = self._runtime_view.get(uid)
+        ready = [
+            s for s in (view.sandboxes if view else ()) if s.state == PodSandboxState.SANDBOX_READY
+        ]
+        if not ready:
+            raise ContainerNotAvailable(f'pod "{pod}" has no running sandbox')
+        return ready[0].id, uid
+
     # --- one sync -----------------------------------------------------------------------------
 
     async def sync_pod_worker(self, worker: PodWorker) -> bool:

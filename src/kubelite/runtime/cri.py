@@ -13,6 +13,7 @@ CNI network (`runtime.sandbox`), containers run by runc under conmon (`runtime.o
 from __future__ import annotations
 
 import enum
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -320,6 +321,15 @@ class ExecSession(Protocol):
         ...
 
 
+class AttachSession(ExecSession, Protocol):
+    """A container's own stdio, attached to (CRI's Attach); `wait()` answers 0 once the
+    container's output has ended."""
+
+    def detach(self) -> None:
+        """Let go of the container, which keeps running (the client has gone)."""
+        ...
+
+
 class RuntimeService(Protocol):
     """CRI's RuntimeService."""
 
@@ -374,6 +384,14 @@ class RuntimeService(Protocol):
         size: TerminalSize | None = None,
     ) -> ExecSession:
         """A streaming exec; with `tty`, `size` is the terminal's size the command starts with."""
+        ...
+
+    async def attach(self, container_id: str, *, tty: bool) -> AttachSession:
+        """The running container's own stdin, stdout and stderr (or its terminal)."""
+        ...
+
+    async def port_forward(self, sandbox_id: str, port: int) -> socket.socket:
+        """A connection to `port` on localhost inside the sandbox's network namespace."""
         ...
 
     def events(self) -> AsyncIterator[ContainerEvent]:
