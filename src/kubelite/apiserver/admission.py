@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from kubelite.api import errors, meta
+from kubelite.api import errors, meta, servicenetwork
 from kubelite.api.kinds import ResourceType
 from kubelite.api.strategies import core as services
 from kubelite.api.validation import core as validation
@@ -29,50 +29,6 @@ Obj = dict[str, Any]
 # Namespaces that always exist and may not be deleted (NamespaceLifecycle's immortal ones).
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-# The service range and node-port range (kube-apiserver's --service-cluster-ip-range, as k3s
-# sets it, and --service-node-port-range).
-# Defaults of `kubelite server --service-cidr` and `--service-node-port-range`.
-SERVICE_CIDR = ipaddress.ip_network("10.43.0.0/16")
-NODE_PORT_RANGE = (30000, 32767)
-KUBERNETES_SERVICE_IP = str(SERVICE_CIDR.network_address + 1)
-# The kube-dns Service's address: the tenth of the range, as k3s and kubeadm choose it.
-CLUSTER_DNS_SERVICE_IP = str(SERVICE_CIDR.network_address + 10)
-
-ServiceNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def kubernetes_service_ip(cidr: ServiceNetwork) -> str:
-    """The `kubernetes` Service's address: the first of the service range."""
-    return str(cidr.network_address + 1)
-
-
-def cluster_dns_ip(cidr: ServiceNetwork) -> str:
-    """The cluster DNS Service's address: the tenth of the service range (k3s' --cluster-dns)."""
-    return str(cidr.network_address + 10)
-
-
-def parse_service_cidr(text: str) -> ServiceNetwork:
-    """A service range as kube-apiserver's --service-cluster-ip-range takes it."""
-    try:
-        cidr = ipaddress.ip_network(text.strip(), strict=True)
-    except ValueError as e:
-        raise ValueError(f"invalid service CIDR {text!r}: {e}") from None
-    if cidr.num_addresses < 8:
-        raise ValueError(f"service CIDR {text} is too small: it must hold at least 8 addresses")
-    return cidr
-
-
-def parse_node_port_range(text: str) -> tuple[int, int]:
-    """`30000-32767` (or one port) as --service-node-port-range takes it (utilnet.PortRange)."""
-    low_text, _, high_text = text.strip().partition("-")
-    try:
-        low = int(low_text)
-        high = int(high_text) if high_text else low
-    except ValueError:
-        raise ValueError(f"invalid node port range {text!r}: want LOW-HIGH") from None
-    if not 0 < low <= high <= 65535:
-        raise ValueError(f"invalid node port range {text!r}: want 1 <= LOW <= HIGH <= 65535")
-    return low, high
 
 
 class NamespaceLifecycle:
@@ -168,8 +124,8 @@ class ServiceAllocator:
         store: Store,
         services: ResourceType,
         *,
-        cidr: ServiceNetwork = SERVICE_CIDR,
-        node_ports: tuple[int, int] = NODE_PORT_RANGE,
+        cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR,
+        node_ports: tuple[int, int] = servicenetwork.NODE_PORT_RANGE,
     ) -> None:
         self.store = store
         self.services = services

@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from kubelite.api import errors, meta
+from kubelite.api import errors, meta, servicenetwork
 from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.apiserver import admission, certs, node_join, serviceaccount_token, watch
 from kubelite.apiserver.app import Application, Routes
@@ -78,8 +78,8 @@ class ServerConfig:
     min_request_timeout: float = watch.DEFAULT_MIN_REQUEST_TIMEOUT
     bookmark_interval: float = watch.BOOKMARK_INTERVAL
     # kube-apiserver's --service-cluster-ip-range and --service-node-port-range.
-    service_cidr: admission.ServiceNetwork = admission.SERVICE_CIDR
-    node_port_range: tuple[int, int] = admission.NODE_PORT_RANGE
+    service_cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR
+    node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE
     # Where the cluster DNS answers (the node's address and port), for the kube-dns Service.
     cluster_dns: tuple[str, int] | None = None
 
@@ -93,7 +93,7 @@ def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
         "kubernetes.default.svc.cluster.local",
         socket.gethostname(),
     ]
-    ips = ["127.0.0.1", "::1", admission.kubernetes_service_ip(config.service_cidr)]
+    ips = ["127.0.0.1", "::1", servicenetwork.kubernetes_service_ip(config.service_cidr)]
     for extra in [config.advertise_address, *config.tls_san]:
         try:
             socket.inet_pton(socket.AF_INET6 if ":" in extra else socket.AF_INET, extra)
@@ -145,8 +145,8 @@ def tls_context(pki: certs.Pki) -> ssl.SSLContext:
 def resource_stores(
     store: Store,
     *,
-    service_cidr: admission.ServiceNetwork = admission.SERVICE_CIDR,
-    node_port_range: tuple[int, int] = admission.NODE_PORT_RANGE,
+    service_cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR,
+    node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE,
 ) -> dict[ResourceType, ResourceStore]:
     """The REST storage of every kind, with the admission checks Kubernetes runs for it.
 
@@ -297,7 +297,7 @@ class APIServer:
                     "labels": {"component": "apiserver", "provider": "kubernetes"},
                 },
                 "spec": {
-                    "clusterIP": admission.kubernetes_service_ip(self.config.service_cidr),
+                    "clusterIP": servicenetwork.kubernetes_service_ip(self.config.service_cidr),
                     "ports": [
                         {"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}
                     ],
@@ -370,7 +370,7 @@ class APIServer:
                         },
                     },
                     "spec": {
-                        "clusterIP": admission.cluster_dns_ip(self.config.service_cidr),
+                        "clusterIP": servicenetwork.cluster_dns_ip(self.config.service_cidr),
                         "ports": [
                             {"name": n, "port": 53, "protocol": p, "targetPort": port}
                             for n, p in ports

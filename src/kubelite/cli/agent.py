@@ -26,6 +26,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubelite.api.servicenetwork import CLUSTER_DNS_SERVICE_IP
 from kubelite.cli.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
 
@@ -33,9 +34,9 @@ DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
 # k3s' default cluster CIDR's first node block: kubelite gives its single node the same.
 DEFAULT_POD_CIDR = "10.42.0.0/24"
 DEFAULT_BRIDGE = "kubelite0"
-# The cluster DNS Service's address: the tenth of the service range (10.43.0.0/16, as k3s'), where
-# `kubelite server` puts the kube-dns Service, and the cluster's domain (k3s' defaults).
-DEFAULT_CLUSTER_DNS = "10.43.0.10"
+# The cluster DNS Service's address, where `kubelite server` puts the kube-dns Service, and the
+# cluster's domain (k3s' defaults).
+DEFAULT_CLUSTER_DNS = CLUSTER_DNS_SERVICE_IP
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 
 

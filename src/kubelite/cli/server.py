@@ -22,7 +22,8 @@ from pathlib import Path
 
 import yaml
 
-from kubelite.apiserver import admission, certs
+from kubelite.api import servicenetwork
+from kubelite.apiserver import certs
 from kubelite.apiserver.server import (
     NODE_TOKEN_FILE,
     APIServer,
@@ -56,14 +57,16 @@ class ServerFlags:
     # The port the cluster DNS answers on (0: any free one), unless disabled.
     cluster_dns_port: int = DEFAULT_CLUSTER_DNS_PORT
     disable_cluster_dns: bool = False
+    # The cluster's DNS domain, for the cluster DNS as for the kubelets ("": cluster.local).
+    cluster_domain: str = ""
     # The docker.io mirror this node runs on loopback ("" for none).
     local_registry: str = ""
     # Passed to the agent this server runs for its own machine.
     agent_args: list[str] = field(default_factory=list)
     # Passed to the controllers (`kubelite control-plane`).
     control_plane_args: list[str] = field(default_factory=list)
-    service_cidr: str = str(admission.SERVICE_CIDR)
-    node_port_range: str = "{}-{}".format(*admission.NODE_PORT_RANGE)
+    service_cidr: str = str(servicenetwork.SERVICE_CIDR)
+    node_port_range: str = "{}-{}".format(*servicenetwork.NODE_PORT_RANGE)
 
 
 def _env(name: str, default: str) -> str:
@@ -175,12 +178,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--service-cidr",
-        default=_env("SERVICE_CIDR", str(admission.SERVICE_CIDR)),
+        default=_env("SERVICE_CIDR", str(servicenetwork.SERVICE_CIDR)),
         help="the range Services' cluster IPs come from (default %(default)s)",
     )
     parser.add_argument(
         "--service-node-port-range",
-        default=_env("SERVICE_NODE_PORT_RANGE", "{}-{}".format(*admission.NODE_PORT_RANGE)),
+        default=_env("SERVICE_NODE_PORT_RANGE", "{}-{}".format(*servicenetwork.NODE_PORT_RANGE)),
         help="the ports NodePort Services may use (default %(default)s)",
     )
     parser.add_argument(
@@ -200,14 +203,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def flags_from(args: argparse.Namespace) -> ServerFlags:
     try:
-        service_cidr = admission.parse_service_cidr(args.service_cidr)
-        admission.parse_node_port_range(args.service_node_port_range)
+        service_cidr = servicenetwork.parse_service_cidr(args.service_cidr)
+        servicenetwork.parse_node_port_range(args.service_node_port_range)
     except ValueError as e:
         raise SystemExit(f"kubelite server: {e}") from None
     cluster_dns = args.cluster_dns
-    if not cluster_dns and service_cidr != admission.SERVICE_CIDR:
+    if not cluster_dns and service_cidr != servicenetwork.SERVICE_CIDR:
         # As k3s: cluster DNS is the tenth address of whatever the service range is.
-        cluster_dns = admission.cluster_dns_ip(service_cidr)
+        cluster_dns = servicenetwork.cluster_dns_ip(service_cidr)
     return ServerFlags(
         data_dir=Path(args.data_dir),
         https_port=args.https_port,
@@ -220,6 +223,7 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         disable_agent=args.disable_agent,
         cluster_dns_port=args.cluster_dns_port,
         disable_cluster_dns=args.disable_cluster_dns,
+        cluster_domain=args.cluster_domain,
         local_registry=args.local_registry,
         agent_args=[
             arg
@@ -345,8 +349,8 @@ async def serve(flags: ServerFlags) -> None:
         advertise_address=flags.advertise_address,
         tls_san=flags.tls_san,
         compaction_interval=flags.compaction_interval,
-        service_cidr=admission.parse_service_cidr(flags.service_cidr),
-        node_port_range=admission.parse_node_port_range(flags.node_port_range),
+        service_cidr=servicenetwork.parse_service_cidr(flags.service_cidr),
+        node_port_range=servicenetwork.parse_node_port_range(flags.node_port_range),
         cluster_dns=dns_address,
     )
     server = APIServer(config)
@@ -394,6 +398,8 @@ async def serve(flags: ServerFlags) -> None:
                 "--tcp-fd",
                 str(fds[1]),
             ]
+            if flags.cluster_domain:
+                argv += ["--cluster-domain", flags.cluster_domain]
             dns = Supervised("cluster-dns", argv, child_env(), pass_fds=fds)
             dns.start()
             dns_host, dns_port = dns_address

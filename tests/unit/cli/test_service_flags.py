@@ -9,7 +9,7 @@ import ipaddress
 
 import pytest
 
-from kubelite.apiserver import admission
+from kubelite.api import servicenetwork
 from kubelite.cli import control_plane, server
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ClientConfig
@@ -58,15 +58,15 @@ async def test_servicelb_runs_unless_disabled() -> None:
 def test_ranges_default_to_k3s_and_parse_as_kube_apiserver_does() -> None:
     flags = server.flags_from(_parse(server))
     assert (flags.service_cidr, flags.node_port_range) == ("10.43.0.0/16", "30000-32767")
-    assert admission.parse_service_cidr("10.96.0.0/12") == ipaddress.ip_network("10.96.0.0/12")
-    assert admission.parse_node_port_range("31000-31010") == (31000, 31010)
-    assert admission.kubernetes_service_ip(ipaddress.ip_network("10.96.0.0/12")) == "10.96.0.1"
+    assert servicenetwork.parse_service_cidr("10.96.0.0/12") == ipaddress.ip_network("10.96.0.0/12")
+    assert servicenetwork.parse_node_port_range("31000-31010") == (31000, 31010)
+    assert servicenetwork.kubernetes_service_ip(ipaddress.ip_network("10.96.0.0/12")) == "10.96.0.1"
     for bad in ("10.96.0.1/12", "10.96.0.0/30", "nonsense"):
         with pytest.raises(ValueError):
-            admission.parse_service_cidr(bad)
+            servicenetwork.parse_service_cidr(bad)
     for bad in ("32767-30000", "a-b", "0-10"):
         with pytest.raises(ValueError):
-            admission.parse_node_port_range(bad)
+            servicenetwork.parse_node_port_range(bad)
     with pytest.raises(SystemExit, match="invalid service CIDR"):
         server.flags_from(_parse(server, "--service-cidr", "10.96.0.1/12"))
 
