@@ -20,10 +20,11 @@ SUDO=""
 # nftables and conntrack for the service proxy (its table, and stale UDP flows);
 # busybox-static and docker-registry (with htpasswd from apache2-utils) for the runtime's tests
 # and the example images; skopeo checks images against a second OCI implementation in tests;
-# podman is the peer the runtime's benchmark compares with.
+# podman is the peer the runtime's benchmark compares with; dnsmasq-base the cluster DNS
+# benchmark's.
 packages=(python3 python3-venv python3-pip etcd-server
     runc crun conmon containernetworking-plugins iptables nftables conntrack
-    busybox-static docker-registry apache2-utils skopeo podman)
+    busybox-static docker-registry apache2-utils skopeo podman dnsmasq-base)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -60,6 +60,8 @@ class Cluster:
     process: subprocess.Popen[str] | None = None
     url: str = ""
     log_path: Path | None = None
+    # Where the cluster DNS answers (the node's address, a port the kernel picked).
+    dns_address: tuple[str, int] | None = None
 
     @property
     def kubeconfig(self) -> Path:
@@ -87,8 +89,13 @@ class Cluster:
             stderr=log,
             text=True,
             # The control plane's /metrics port (10257) is one per machine: off unless a test
-            # asks for it, since test clusters run side by side.
-            env={"KUBELITE_CONTROL_PLANE_SECURE_PORT": "0", **os.environ, **self.server_env},
+            # asks for it, since test clusters run side by side; so is DNS' port 53.
+            env={
+                "KUBELITE_CONTROL_PLANE_SECURE_PORT": "0",
+                "KUBELITE_CLUSTER_DNS_PORT": "0",
+                **os.environ,
+                **self.server_env,
+            },
         )
         deadline = time.monotonic() + START_TIMEOUT
         assert self.process.stdout is not None
@@ -96,6 +103,9 @@ class Cluster:
             line = self.process.stdout.readline()
             if not line:
                 raise RuntimeError(f"kubelite server exited: see {self.log_path}")
+            dns = re.search(r"cluster DNS listening on (\S+):(\d+)", line)
+            if dns:
+                self.dns_address = (dns.group(1), int(dns.group(2)))
             found = re.search(r"listening on (https://\S+)", line)
             if found:
                 self.url = found.group(1)

@@ -1,11 +1,11 @@
 """Test doubles for the kubelet's server: a table of containers, and exec as local processes.
 
-The real container runtime is finished elsewhere; these stand in for it in the logs and exec
-tests. `SubprocessExecRuntime` runs an exec'd command as a plain local process (with pipes, or
-with a pseudo-terminal for tty), which gives real stdin, stdout, stderr, exit codes and terminal
-sizes without containers or root. `TableLocator` answers `find` from a dict the test fills in.
-`KubeletInThread` runs the server on an event loop of its own, so that a test can block on
-`kubectl` while the server serves it.
+The real container runtime is finished elsewhere; these stand in for it in the logs, exec and
+port-forward tests. `SubprocessExecRuntime` runs an exec'd command as a plain local process
+(with pipes, or with a pseudo-terminal for tty), which gives real stdin, stdout, stderr, exit
+codes and terminal sizes without containers or root, and forwards a pod's ports to local ones.
+`TableLocator` answers `find` from a dict the test fills in. `KubeletInThread` runs the server
+on an event loop of its own, so that a test can block on `kubectl` while the server serves it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import socket
 import struct
 import termios
 import threading
@@ -66,6 +67,16 @@ class TableLocator:
                 f"{entry.waiting_reason}"
             )
         return entry.current
+
+    def find_pod(self, namespace: str, pod: str) -> dict[str, Any]:
+        containers = self.pods.get((namespace, pod))
+        if containers is None:
+            raise PodNotFound(f'pod "{pod}" does not exist')
+        return {"spec": {"containers": [{"name": name} for name in containers]}}
+
+    def find_sandbox(self, namespace: str, pod: str) -> tuple[str, str]:
+        self.find_pod(namespace, pod)
+        return f"sandbox-{namespace}-{pod}", f"uid-{pod}"
 
 
 class PipeSession:
@@ -158,6 +169,19 @@ class SubprocessExecRuntime:
 
     running: set[str] = field(default_factory=set)
     execs: int = 0
+    # port-forward: a pod's port -> the local port that stands in for it
+    forwards: dict[int, int] = field(default_factory=dict)
+
+    async def port_forward(self, sandbox_id: str, port: int) -> socket.socket:
+        sock = socket.socket()
+        sock.setblocking(False)
+        try:
+            target = ("127.0.0.1", self.forwards.get(port, 1))
+            await asyncio.get_running_loop().sock_connect(sock, target)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     async def container_status(self, container_id: str) -> ContainerStatus:
         state = (

@@ -1,5 +1,6 @@
-"""`kubectl logs` and `kubectl exec` end to end: the real kubectl, a real `kubelite server`
-proxying pods/log and pods/exec, and the kubelet's HTTPS server in the test process.
+"""`kubectl logs`, `exec` and `port-forward` end to end: the real kubectl, a real `kubelite
+server` proxying pods/log, exec and portforward, and the kubelet's HTTPS server in the test
+process.
 
 The kubelet's server runs with test doubles behind it (a table of containers and exec as local
 processes, `kubelet_doubles`), since the container runtime is being finished elsewhere; every
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import fcntl
+import http.server
 import json
 import os
 import queue
@@ -489,15 +491,79 @@ def test_exec_of_a_command_that_cannot_start(cluster: Cluster, web: str, namespa
     )
 
 
-def test_exec_over_spdy_is_refused_clearly(cluster: Cluster, web: str, namespace: str) -> None:
-    kubectl_builds.exactly("1.27")
+@pytest.mark.parametrize("version", ["1.27", "1.29"])
+def test_exec_over_spdy(
+    cluster: Cluster, kubelet: Kubelet, web: str, namespace: str, version: str
+) -> None:
+    # kubectl 1.27 to 1.29 speak only SPDY/3.1 for exec: the API server passes the upgrade
+    # through to the kubelet, whose SPDY streams carry stdin, stdout, stderr and the status.
+    build = kubectl_builds.exactly(version)
     result = cluster.kubectl(
-        "exec", "-n", namespace, "web", "--", "true", version="1.27", check=False
+        "exec", "-n", namespace, "web", "--", "sh", "-c", "echo out; echo err >&2; exit 3",
+        version=version, check=False,
+    )  # fmt: skip
+    assert (result.stdout, result.returncode) == ("out\n", 3)
+    assert "err" in result.stderr
+    piped = cluster.kubectl(
+        "exec", "-i", "-n", namespace, "web", "--", "cat", version=version, stdin="hello\n"
     )
-    assert result.returncode == 1
-    assert "exec over SPDY is not supported by kubelite: use kubectl 1.30 or newer" in (
-        result.stderr
+    assert piped.stdout == "hello\n"
+    # The kubelet's refusal reaches a SPDY client as a Status too.
+    entry = kubelet.locator.pods[(namespace, "web")]["app"]
+    running, entry.current = entry.current, None
+    try:
+        refused = cluster.kubectl(
+            "exec", "-n", namespace, "web", "--", "true", version=version, check=False
+        )
+    finally:
+        entry.current = running
+    assert refused.stderr.strip() == build.exec_refused(
+        "BadRequest", 'container "app" in pod "web" is waiting to start: ContainerCreating'
     )
+
+
+@pytest.mark.parametrize("version", ["1.27", "1.33", kubectl_builds.NEWEST])
+def test_port_forward_through_the_api_server(
+    cluster: Cluster, kubelet: Kubelet, web: str, namespace: str, version: str
+) -> None:
+    # 1.27 upgrades to SPDY, which the API server passes through; 1.31+ tunnel the same SPDY
+    # frames in a WebSocket, which the API server unwraps.
+    build = kubectl_builds.exactly(version)
+    page = f"hello through {version}".encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    pod_side = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=pod_side.serve_forever, daemon=True).start()
+    kubelet.runtime.forwards[80] = pod_side.server_address[1]
+    forward = subprocess.Popen(
+        [build.path, "port-forward", "-n", namespace, "pod/web", ":80"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cluster.env(),
+    )
+    try:
+        assert forward.stdout is not None
+        line = forward.stdout.readline()
+        assert line.startswith("Forwarding from 127.0.0.1:"), line
+        local = int(line.split(":")[1].split()[0])
+        for _ in range(2):  # two connections: two stream pairs on one forward
+            with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=WAIT) as answer:
+                assert answer.read() == page
+    finally:
+        forward.terminate()
+        forward.communicate(timeout=WAIT)
+        pod_side.shutdown()
+        pod_side.server_close()
 
 
 # --- the kubelet's own door -----------------------------------------------------------------

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kubelite.api.strategies import apps, batch, coordination, core, events, pods, policy
+from kubelite.api.strategies import (
+    apps,
+    batch,
+    coordination,
+    core,
+    discovery,
+    events,
+    pods,
+    policy,
+)
 from kubelite.api.strategy import Strategy
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -44,6 +53,8 @@ class ResourceType:
     # Resources that share storage with another (events.k8s.io/v1 events are core events).
     storage_plural: str = ""
     list_kind: str = field(default="")
+    # A warning every request on the resource answers with (a deprecated API's).
+    warning: str = ""
 
     @property
     def api_version(self) -> str:
@@ -104,11 +115,13 @@ RESOURCES: tuple[ResourceType, ...] = (
         short_names=("po",),
         categories=("all",),
         subresources=(
+            Subresource("attach", "PodAttachOptions", ("create", "get")),
             Subresource("binding", "Binding", ("create",)),
             Subresource("eviction", "Eviction", ("create",), "policy", "v1"),
             # Proxied to the pod's kubelet (apiserver/pod_proxy.py), never stored.
             Subresource("exec", "PodExecOptions", ("create", "get")),
             Subresource("log", "Pod", ("get",)),
+            Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
             Subresource("status", "Pod", _STATUS_GPU),
         ),
     ),
@@ -155,6 +168,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         core.EndpointsStrategy(),
         short_names=("ep",),
         list_kind="EndpointsList",
+        # KEP-4974: deprecated in favour of EndpointSlices (still served, never removed).
+        warning="v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice",
     ),
     ResourceType(
         "",
@@ -323,6 +338,15 @@ RESOURCES: tuple[ResourceType, ...] = (
         "lease",
         True,
         coordination.LeaseStrategy(),
+    ),
+    ResourceType(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        "endpointslice",
+        True,
+        discovery.EndpointSliceStrategy(),
     ),
     ResourceType(
         "events.k8s.io",

@@ -1,4 +1,4 @@
-"""pods/log and pods/exec: served by the pod's node, proxied by the API server.
+"""pods/log, exec, attach and portforward: served by the pod's node, proxied by the API server.
 
 Neither is in the store. As in Kubernetes (`pkg/registry/core/pod/strategy.go` LogLocation and
 ExecLocation), the API server checks the request against the pod (which container, whether the
@@ -9,10 +9,13 @@ cluster CA:
 
 - logs: a GET of the kubelet's `/containerLogs/...`, its body streamed back as chunked text
   until the kubelet ends it (`follow` keeps it open), or until the client leaves;
-- exec: the client's WebSocket upgrade (`v5.channel.k8s.io`, `v4.channel.k8s.io`) is accepted
-  only once the kubelet's WebSocket to `/exec/...` is open with the same subprotocol, then frames
-  are pumped both ways until either side closes. kubectl 1.27 to 1.29 speak SPDY only; SPDY is
-  not served, and those clients get a `Status` that says so.
+- exec and attach: the client's WebSocket upgrade (`v5.channel.k8s.io`, `v4.channel.k8s.io`) is
+  accepted only once the kubelet's WebSocket to `/exec/...` or `/attach/...` is open with the
+  same subprotocol, then frames are pumped both ways until either side closes. A SPDY upgrade
+  (kubectl 1.27 to 1.29 speak only that) is passed through to the kubelet as bytes
+  (`upgrade_proxy`, as kube-apiserver's UpgradeAwareHandler does);
+- portforward: SPDY passed through the same way, or kubectl 1.31+'s WebSocket tunnel of SPDY
+  frames, unwrapped here into a SPDY connection to the kubelet's `/portForward/...`.
 
 The checks that need the pod's status (a container that is waiting, a previous instance that
 does not exist) are the kubelet's in Kubernetes; they are made here too, with the kubelet's
@@ -34,7 +37,7 @@ from aiohttp import WSMsgType, hdrs, web
 
 from kubelite.api import errors, meta
 from kubelite.api.kinds import REGISTRY
-from kubelite.apiserver import certs
+from kubelite.apiserver import certs, upgrade_proxy
 
 if TYPE_CHECKING:
     from kubelite.apiserver.rest import RequestContext, RestAPI
@@ -45,6 +48,10 @@ Obj = dict[str, Any]
 
 # remotecommand's WebSocket subprotocols, in order of preference.
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+# port-forward's stream protocol (k8s.io/apimachinery portforward.PortForwardProtocolV1Name).
+PORTFORWARD_PROTOCOLS = ("portforward.k8s.io",)
+# The kubelet's WebSocket port-forward subprotocols (binary channels).
+PORTFORWARD_WS_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
 # The kubelet's port when a node does not publish one (Kubernetes' ports.KubeletPort).
 DEFAULT_KUBELET_PORT = 10250
 # Node address types tried in order: the API server's --kubelet-preferred-address-types, with
@@ -345,9 +352,8 @@ def _offered_protocols(request: web.Request) -> list[str]:
 
 
 async def pod_exec(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
-    """GET or POST pods/<name>/exec (ExecREST.Connect): a WebSocket to the node's kubelet."""
-    request = ctx.request
-    query = request.query
+    """GET or POST pods/<name>/exec (ExecREST.Connect): streams to the node's kubelet."""
+    query = ctx.request.query
     command = query.getall("command", [])
     pod, node_name = await _bound_pod(ctx)
     container = choose_container(pod, query.get("container", ""))
@@ -356,37 +362,129 @@ async def pod_exec(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
     if not command:
         raise errors.bad_request("you must specify at least 1 command")
     params: list[tuple[str, str]] = [("command", c) for c in command]
-    for flag in ("stdin", "stdout", "stderr", "tty"):
-        if _bool(query, flag):
-            params.append((flag, "1"))
+    params += _stream_flags(query)
     base = await kubelet_base_url(api, node_name)
     url = base + _path("exec", ctx.info.namespace, ctx.info.name, container)
-    url += "?" + urlencode(params)
+    return await _stream(api, ctx, url + "?" + urlencode(params))
+
+
+async def pod_attach(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
+    """GET or POST pods/<name>/attach (AttachREST.Connect): the container's own stdio, at its
+    node's kubelet, over the same protocols as exec."""
+    query = ctx.request.query
+    pod, node_name = await _bound_pod(ctx)
+    container = choose_container(pod, query.get("container", ""))
+    if not node_name:
+        raise errors.bad_request(f"pod {ctx.info.name} does not have a host assigned")
+    base = await kubelet_base_url(api, node_name)
+    url = base + _path("attach", ctx.info.namespace, ctx.info.name, container)
+    return await _stream(api, ctx, url + "?" + urlencode(_stream_flags(query)))
+
+
+async def pod_portforward(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
+    """GET or POST pods/<name>/portforward (PortForwardREST.Connect): SPDY to the kubelet,
+    from a SPDY client or from kubectl 1.31+'s WebSocket tunnel."""
+    request = ctx.request
+    # PodPortForwardOptions: read before anything else, as the options are decoded first.
+    ports = _ports(request.query.getall("ports", []), ctx.info.name)
+    tunnel = upgrade_proxy.tunnel_protocol(request, PORTFORWARD_PROTOCOLS)
+    websocket = request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
+    if websocket and tunnel is None and not ports:
+        # The kubelet's refusal, which a failed WebSocket handshake would not carry.
+        raise errors.bad_request('query parameter "port" is required')
+    _, node_name = await _bound_pod(ctx)
+    if not node_name:
+        raise errors.bad_request(f"pod {ctx.info.name} does not have a host assigned")
+    base = await kubelet_base_url(api, node_name)
+    url = base + "/".join(
+        ("/portForward", quote(ctx.info.namespace, safe=""), quote(ctx.info.name, safe=""))
+    )
     client = _kubelet(api)
+    if tunnel is not None:
+        inner = tunnel[len(upgrade_proxy.TUNNEL_PREFIX) :]
+        upstream = await _open_spdy(client, url, "POST", [inner])
+        return await upgrade_proxy.relay_tunnel(request, tunnel, upstream)
+    if upgrade_proxy.is_spdy(request):
+        protocols = upgrade_proxy.spdy_protocols(request)
+        upstream = await _open_spdy(client, url, request.method, protocols)
+        return await upgrade_proxy.relay_spdy(request, upstream)
+    if websocket:
+        # Other clients' WebSocket port-forward (`?ports=80`): the kubelet serves it itself,
+        # and calls the parameter `port`.
+        query = urlencode([("port", str(p)) for p in ports])
+        return await _proxy_websocket(request, client, f"{url}?{query}", PORTFORWARD_WS_PROTOCOLS)
+    raise errors.bad_request("Upgrade request required")
+
+
+def _ports(values: list[str], pod: str) -> list[int]:
+    """PodPortForwardOptions.ports, from the query (each value may be a comma-separated list)."""
+    ports = []
+    for value in values:
+        for part in value.split(","):
+            try:
+                port = int(part)
+            except ValueError:
+                raise errors.bad_request(
+                    f'strconv.ParseInt: parsing "{part}": invalid syntax'
+                ) from None
+            if not 0 < port < 65536:
+                raise errors.invalid_object(
+                    "PodPortForwardOptions",
+                    pod,
+                    [errors.invalid("ports", port, "must be between 1 and 65535, inclusive")],
+                )
+            ports.append(port)
+    return ports
+
+
+def _stream_flags(query: Any) -> list[tuple[str, str]]:
+    return [(flag, "1") for flag in ("stdin", "stdout", "stderr", "tty") if _bool(query, flag)]
+
+
+async def _open_spdy(
+    client: KubeletClient, url: str, method: str, protocols: list[str]
+) -> upgrade_proxy.Upstream:
+    try:
+        return await upgrade_proxy.open_spdy(client.context, url, method, protocols)
+    except upgrade_proxy.UpgradeRefused as refused:
+        raise _kubelet_error(refused.status, refused.text) from None
+    except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError) as exc:
+        raise _unreachable(method.title(), url, exc) from exc
+
+
+async def _stream(api: RestAPI, ctx: RequestContext, url: str) -> web.StreamResponse:
+    """Connect the client's exec or attach upgrade to the kubelet: SPDY is passed through as
+    bytes (`upgrade_proxy`), a WebSocket is accepted once the kubelet's is open."""
+    request = ctx.request
+    client = _kubelet(api)
+    if upgrade_proxy.is_spdy(request):
+        protocols = upgrade_proxy.spdy_protocols(request)
+        upstream = await _open_spdy(client, url, request.method, protocols)
+        return await upgrade_proxy.relay_spdy(request, upstream)
     upgrade = request.headers.get(hdrs.UPGRADE, "").lower()
     if upgrade != "websocket":
-        # Before refusing SPDY, let the kubelet say what is wrong with the container, if
-        # anything: kubectl falls back to SPDY after any failed WebSocket upgrade, and prints
-        # what this second answer says.
+        # Let the kubelet say what is wrong with the container, if anything.
         await _raise_kubelet_refusal(client, url)
-        if "spdy" in upgrade:
-            raise errors.bad_request(
-                "exec over SPDY is not supported by kubelite: use kubectl 1.30 or newer "
-                f"(WebSocket, {' or '.join(EXEC_PROTOCOLS)})"
-            )
         raise errors.bad_request("Upgrade request required")
+    return await _proxy_websocket(request, client, url, EXEC_PROTOCOLS)
+
+
+async def _proxy_websocket(
+    request: web.Request, client: KubeletClient, url: str, supported: tuple[str, ...]
+) -> web.StreamResponse:
+    """Accept the client's WebSocket once the kubelet's is open with the same subprotocol."""
     offered = _offered_protocols(request)
-    protocol = next((p for p in offered if p in EXEC_PROTOCOLS), None)
+    protocol = next((p for p in offered if p in supported), None)
     if protocol is None:
         raise errors.bad_request(
             f"unable to upgrade: none of the requested subprotocols {offered} is supported; "
-            f"supported: {list(EXEC_PROTOCOLS)}"
+            f"supported: {list(supported)}"
         )
     try:
         backend = await client.session.ws_connect(url, protocols=(protocol,), max_msg_size=0)
     except aiohttp.WSServerHandshakeError:
         await _raise_kubelet_refusal(client, url)
-        raise errors.internal_error("the kubelet refused the exec upgrade") from None
+        raise errors.internal_error("the kubelet refused the upgrade") from None
     except (aiohttp.ClientError, OSError) as exc:
         raise _unreachable("Get", url, exc) from exc
     try:

@@ -56,7 +56,7 @@ class RestAPI:
         kubelet: KubeletClient | None = None,
     ) -> None:
         self.stores = stores
-        # How pods/log and pods/exec reach kubelets; None: those answer 503.
+        # How pods/log, exec, attach and portforward reach kubelets; None: those answer 503.
         self.kubelet = kubelet
         self.registry = registry
         self.schema = schema.load()
@@ -91,7 +91,8 @@ class RestAPI:
                     404, errors.REASON_NOT_FOUND, "the server could not find the requested resource"
                 )
             raise errors.method_not_allowed()
-        ctx = RequestContext(request, info, resource, self.stores[resource], [])
+        warnings = [resource.warning] if resource.warning else []
+        ctx = RequestContext(request, info, resource, self.stores[resource], warnings)
         if info.subresource:
             return await subresources.handle(self, ctx)
         handler = _VERBS.get(info.verb)

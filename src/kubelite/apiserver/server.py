@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from kubelite.api import errors, meta
+from kubelite.api import errors, meta, servicenetwork
 from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.apiserver import admission, certs, node_join, serviceaccount_token, watch
 from kubelite.apiserver.app import Application, Routes
@@ -77,6 +77,11 @@ class ServerConfig:
     event_ttl: float = EVENT_TTL
     min_request_timeout: float = watch.DEFAULT_MIN_REQUEST_TIMEOUT
     bookmark_interval: float = watch.BOOKMARK_INTERVAL
+    # kube-apiserver's --service-cluster-ip-range and --service-node-port-range.
+    service_cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR
+    node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE
+    # Where the cluster DNS answers (the node's address and port), for the kube-dns Service.
+    cluster_dns: tuple[str, int] | None = None
 
 
 def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
@@ -88,7 +93,7 @@ def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
         "kubernetes.default.svc.cluster.local",
         socket.gethostname(),
     ]
-    ips = ["127.0.0.1", "::1", admission.KUBERNETES_SERVICE_IP]
+    ips = ["127.0.0.1", "::1", servicenetwork.kubernetes_service_ip(config.service_cidr)]
     for extra in [config.advertise_address, *config.tls_san]:
         try:
             socket.inet_pton(socket.AF_INET6 if ":" in extra else socket.AF_INET, extra)
@@ -137,7 +142,12 @@ def tls_context(pki: certs.Pki) -> ssl.SSLContext:
     return context
 
 
-def resource_stores(store: Store) -> dict[ResourceType, ResourceStore]:
+def resource_stores(
+    store: Store,
+    *,
+    service_cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR,
+    node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE,
+) -> dict[ResourceType, ResourceStore]:
     """The REST storage of every kind, with the admission checks Kubernetes runs for it.
 
     NamespaceLifecycle comes first, before the kind's validation, as in Kubernetes: a pod for
@@ -147,7 +157,9 @@ def resource_stores(store: Store) -> dict[ResourceType, ResourceStore]:
     services = REGISTRY.lookup("", "v1", "services")
     assert namespaces is not None and services is not None
     lifecycle = admission.NamespaceLifecycle(store, namespaces)
-    allocator = admission.ServiceAllocator(store, services)
+    allocator = admission.ServiceAllocator(
+        store, services, cidr=service_cidr, node_ports=node_port_range
+    )
     return {
         resource: ResourceStore(
             store,
@@ -182,7 +194,9 @@ class APIServer:
         self.node_token = node_join.ensure_node_token(self.pki, config.data_dir / NODE_TOKEN_FILE)
         self.store = await SqliteStore.open(config.data_dir / "db" / "state.db")
         store = self.store
-        self.stores = resource_stores(store)
+        self.stores = resource_stores(
+            store, service_cidr=config.service_cidr, node_port_range=config.node_port_range
+        )
         self.metrics.add_store(lambda: store.revision, self._object_counts)
         settings = self.watch_settings = watch.WatchSettings(
             min_request_timeout=config.min_request_timeout,
@@ -283,7 +297,7 @@ class APIServer:
                     "labels": {"component": "apiserver", "provider": "kubernetes"},
                 },
                 "spec": {
-                    "clusterIP": admission.KUBERNETES_SERVICE_IP,
+                    "clusterIP": servicenetwork.kubernetes_service_ip(self.config.service_cidr),
                     "ports": [
                         {"name": "https", "port": 443, "protocol": "TCP", "targetPort": port}
                     ],
@@ -293,6 +307,8 @@ class APIServer:
             },
             "spec",
         )
+        if self.config.cluster_dns is not None:
+            await self._bootstrap_cluster_dns(*self.config.cluster_dns)
         if ipaddress.ip_address(self.config.advertise_address).is_loopback:
             # Kubernetes refuses loopback endpoints: with no routable address there is none.
             return
@@ -312,24 +328,102 @@ class APIServer:
             },
             "subsets",
         )
+        # Its EndpointSlice too, which service proxies read (the EndpointsAdapter of
+        # kube-apiserver's endpoint reconciler writes both; the mirroring controller skips it).
+        family = ipaddress.ip_address(self.config.advertise_address).version
+        await self._reconcile(
+            self.resource_store("discovery.k8s.io", "v1", "endpointslices"),
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "labels": {"kubernetes.io/service-name": "kubernetes"},
+                },
+                "addressType": f"IPv{family}",
+                "endpoints": [
+                    {
+                        "addresses": [self.config.advertise_address],
+                        "conditions": {"ready": True},
+                    }
+                ],
+                "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
+            },
+            "endpoints",
+            "ports",
+        )
+
+    async def _bootstrap_cluster_dns(self, address: str, port: int) -> None:
+        """The `kube-dns` Service in kube-system, as kubeadm and k3s make it for CoreDNS (the
+        tenth address of the range, ports `dns` and `dns-tcp`), with no selector: its
+        Endpoints are written here and lead to the DNS server on the node's address. Its
+        port may change from one start to the next (`--cluster-dns-port 0`)."""
+        ports = [("dns", "UDP"), ("dns-tcp", "TCP")]
+        try:
+            await self._reconcile(
+                self.resource_store("", "v1", "services"),
+                {
+                    "metadata": {
+                        "name": "kube-dns",
+                        "labels": {
+                            "k8s-app": "kube-dns",
+                            "kubernetes.io/cluster-service": "true",
+                            "kubernetes.io/name": "CoreDNS",
+                        },
+                    },
+                    "spec": {
+                        "clusterIP": servicenetwork.cluster_dns_ip(self.config.service_cidr),
+                        "ports": [
+                            {"name": n, "port": 53, "protocol": p, "targetPort": port}
+                            for n, p in ports
+                        ],
+                        "sessionAffinity": "None",
+                        "type": "ClusterIP",
+                    },
+                },
+                "spec",
+                namespace="kube-system",
+            )
+            if ipaddress.ip_address(address).is_loopback:
+                return  # Kubernetes refuses loopback endpoints
+            await self._reconcile(
+                self.resource_store("", "v1", "endpoints"),
+                {
+                    "metadata": {"name": "kube-dns", "labels": {"k8s-app": "kube-dns"}},
+                    "subsets": [
+                        {
+                            "addresses": [{"ip": address}],
+                            "ports": [{"name": n, "port": port, "protocol": p} for n, p in ports],
+                        }
+                    ],
+                },
+                "subsets",
+                namespace="kube-system",
+            )
+        except errors.StatusError as exc:
+            # An address already taken by a user's Service, say: the server runs on, without
+            # a kube-dns Service.
+            log.error("cannot write the kube-dns Service: %s", exc)
 
     @staticmethod
-    async def _reconcile(store: ResourceStore, desired: Obj, field: str) -> None:
-        """Create `desired` in `default`, or bring its `field` back to the desired value."""
+    async def _reconcile(
+        store: ResourceStore, desired: Obj, *paths: str, namespace: str = "default"
+    ) -> None:
+        """Create `desired` in `namespace`, or bring its top-level `paths` back to the desired
+        values."""
         name = desired["metadata"]["name"]
 
         async def converge(current: Obj | None) -> Obj | None:
             if current is None:
                 return copy.deepcopy(desired)
             wanted = copy.deepcopy(current)
-            if field == "spec":
-                wanted["spec"].update(desired["spec"])
-            else:
-                wanted[field] = desired[field]
+            for path in paths:
+                if path == "spec":
+                    wanted["spec"].update(desired["spec"])
+                else:
+                    wanted[path] = desired[path]
             wanted["metadata"].pop("resourceVersion", None)
             return wanted
 
-        await store.update("default", name, converge, create_missing=True)
+        await store.update(namespace, name, converge, create_missing=True)
 
     async def _compact_loop(self) -> None:
         assert self.store is not None

@@ -1,12 +1,12 @@
-"""Subresources: status, binding, eviction, a namespace's finalize, scale, pods' log and exec,
-and service accounts' token.
+"""Subresources: status, binding, eviction, a namespace's finalize, scale, pods' log, exec,
+attach and portforward, and service accounts' token.
 
 Each is a narrow door into an object that Kubernetes keeps separate for authorization and for
 conflict-free writers: the kubelet writes pods/status, the scheduler posts pods/binding (which
 sets spec.nodeName exactly once), `kubectl drain` posts evictions, the namespace controller
 empties a namespace's finalizers, scalers touch only replicas, and the kubelet asks for pods'
-service account tokens (issued by `serviceaccount_token`, never stored). pods/log and pods/exec are
-not in the store at all: `pod_proxy` passes them on to the pod's kubelet.
+service account tokens (issued by `serviceaccount_token`, never stored). pods/log, exec, attach and
+portforward are not in the store at all: `pod_proxy` passes them on to the pod's kubelet.
 """
 
 from __future__ import annotations
@@ -327,8 +327,12 @@ _HANDLERS = {
     ("scale", "update"): _scale_write,
     ("scale", "patch"): _scale_write,
     ("log", "get"): pod_proxy.pod_log,
-    # A WebSocket upgrade is a GET; SPDY (kubectl before 1.30) comes as a POST.
+    # A WebSocket upgrade is a GET; SPDY (kubectl before 1.30, 1.31 for port-forward) a POST.
     ("exec", "get"): pod_proxy.pod_exec,
     ("exec", "create"): pod_proxy.pod_exec,
+    ("attach", "get"): pod_proxy.pod_attach,
+    ("attach", "create"): pod_proxy.pod_attach,
+    ("portforward", "get"): pod_proxy.pod_portforward,
+    ("portforward", "create"): pod_proxy.pod_portforward,
     ("token", "create"): _token,
 }

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubelite.api.servicenetwork import CLUSTER_DNS_SERVICE_IP
 from kubelite.cli.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
 
@@ -46,6 +47,12 @@ def default_proxy_table(bridge: str) -> str:
     return DEFAULT_PROXY_TABLE if bridge == DEFAULT_BRIDGE else f"{DEFAULT_PROXY_TABLE}-{bridge}"
 
 
+# The cluster DNS Service's address, where `kubelite server` puts the kube-dns Service, and the
+# cluster's domain (k3s' defaults).
+DEFAULT_CLUSTER_DNS = CLUSTER_DNS_SERVICE_IP
+DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+
+
 @dataclass
 class AgentFlags:
     kubeconfig: str | None
@@ -55,6 +62,9 @@ class AgentFlags:
     pod_cidr: str
     bridge: str
     cluster_dns: list[str] = field(default_factory=list)
+    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
+    # The node's resolver file for pods' DNS; "" to choose one as k3s does (dns.choose_resolv_conf).
+    resolv_conf: str = ""
     registries_config: Path | None = None
     tls_cert_file: Path | None = None
     tls_private_key_file: Path | None = None
@@ -113,8 +123,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster-dns",
         action="append",
-        default=[d for d in _env("CLUSTER_DNS", "").split(",") if d],
-        help="the cluster DNS server's address, for pods with dnsPolicy ClusterFirst",
+        default=None,
+        help="the cluster DNS server's address for pods with dnsPolicy ClusterFirst; repeat it "
+        f"or separate addresses with commas (default {DEFAULT_CLUSTER_DNS})",
+    )
+    parser.add_argument(
+        "--cluster-domain",
+        default=_env("CLUSTER_DOMAIN", DEFAULT_CLUSTER_DOMAIN),
+        help="the cluster's DNS domain, searched by pods (default %(default)s)",
+    )
+    parser.add_argument(
+        "--resolv-conf",
+        default=_env("RESOLV_CONF", ""),
+        help="the node's resolver file: pods with dnsPolicy Default get it, ClusterFirst pods "
+        "its search domains (default: /etc/resolv.conf, else systemd-resolved's upstream file "
+        "when the host's names a loopback server, else one naming 8.8.8.8)",
     )
     parser.add_argument(
         "--registries-config",
@@ -174,7 +197,9 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
         node_ip=args.node_ip or internal_ip(),
         pod_cidr=args.pod_cidr,
         bridge=args.bridge,
-        cluster_dns=list(args.cluster_dns),
+        cluster_dns=cluster_dns_from(args.cluster_dns),
+        cluster_domain=args.cluster_domain,
+        resolv_conf=args.resolv_conf,
         registries_config=Path(registries),
         tls_cert_file=Path(args.tls_cert_file) if args.tls_cert_file else None,
         tls_private_key_file=Path(args.tls_private_key_file) if args.tls_private_key_file else None,
@@ -189,6 +214,21 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
     )
 
 
+def cluster_dns_from(values: list[str] | None) -> list[str]:
+    """--cluster-dns as given (repeated, comma-separated), else KUBELITE_AGENT_CLUSTER_DNS,
+    else the default. An entry that is not an IP address is left out with a warning, as
+    NewMainKubelet does ("Invalid clusterDNS IP")."""
+    given = values if values is not None else [_env("CLUSTER_DNS", DEFAULT_CLUSTER_DNS)]
+    addresses = []
+    for value in given:
+        for address in filter(None, (a.strip() for a in value.split(","))):
+            try:
+                addresses.append(str(ipaddress.ip_address(address)))
+            except ValueError:
+                print(f"warning: invalid clusterDNS IP {address!r}: ignored", file=sys.stderr)
+    return addresses
+
+
 def logs_root(data_dir: Path) -> Path:
     return Path("/var/log/pods") if data_dir == DEFAULT_DATA_DIR else data_dir / "logs" / "pods"
 
@@ -197,6 +237,7 @@ async def serve(flags: AgentFlags) -> None:
     # Imported here: the other commands need none of the runtime.
     from kubelite.apiserver.version import version_info
     from kubelite.client.api import APIClient
+    from kubelite.kubelet.dns import choose_resolv_conf
     from kubelite.kubelet.kubelet import Kubelet, KubeletConfig
     from kubelite.runtime.images import LocalImageService
     from kubelite.runtime.sandbox.cni import NetworkOptions
@@ -230,6 +271,9 @@ async def serve(flags: AgentFlags) -> None:
         kubelet_version=version_info()["gitVersion"],
         pod_cidr=flags.pod_cidr,
         cluster_dns=flags.cluster_dns,
+        cluster_domain=flags.cluster_domain,
+        resolv_conf=flags.resolv_conf
+        or str(choose_resolv_conf(data / "agent" / "etc" / "resolv.conf")),
         logs_root=str(logs_root(data)),
         tls_cert=flags.tls_cert_file,
         tls_key=flags.tls_private_key_file,
@@ -298,10 +342,11 @@ def run(args: argparse.Namespace) -> int:
         print("error: kubelite agent runs containers and must run as root", file=sys.stderr)
         return 1
     die_with_parent()
+    flags = flags_from(args)
     try:
         # asyncio's own loop: under uvloop, waiting for conmon (which forks its monitor and
         # exits) never returns, and the kubelet's work is in its containers, not its loop.
-        run_service(serve(flags_from(args)), fast_loop=False)
+        run_service(serve(flags), fast_loop=False)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

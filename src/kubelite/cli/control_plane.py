@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubelite.cli import durations
@@ -49,6 +50,7 @@ class ControlPlaneFlags:
     pod_gc: PodGCSettings = field(default_factory=PodGCSettings)
     bind_address: str = "127.0.0.1"
     secure_port: int = DEFAULT_SECURE_PORT
+    disable_servicelb: bool = False
 
 
 def _env(name: str, default: str) -> str:
@@ -58,6 +60,12 @@ def _env(name: str, default: str) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
     parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    parser.add_argument(
+        "--disable-servicelb",
+        action="store_true",
+        default=_env("DISABLE_SERVICELB", "") not in ("", "0", "false"),
+        help="give LoadBalancer Services no node addresses (k3s' ServiceLB off)",
+    )
     parser.add_argument(
         "--disable-scheduler",
         action="store_true",
@@ -164,7 +172,21 @@ def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
         ),
         bind_address=args.bind_address,
         secure_port=args.secure_port,
+        disable_servicelb=args.disable_servicelb,
     )
+
+
+def warn_once() -> Callable[[str], None]:
+    """A warning handler that logs each distinct warning once: the Endpoints controller is
+    told on every write that v1 Endpoints is deprecated, which says nothing new after the first."""
+    seen: set[str] = set()
+
+    def handle(message: str) -> None:
+        if message not in seen:
+            seen.add(message)
+            log.warning("%s", message)
+
+    return handle
 
 
 def die_with_parent() -> None:
@@ -197,9 +219,10 @@ async def serve(flags: ControlPlaneFlags) -> None:
     # One list+watch per resource for the whole process: the controllers and the scheduler
     # share the manager's informers (the controllers ask first: they want full objects).
     controllers = ControllerManager(
-        APIClient(config, user_agent="kubelite-controller-manager"),
+        APIClient(config, user_agent="kubelite-controller-manager", warning_handler=warn_once()),
         node_lifecycle=flags.node_lifecycle,
         pod_gc=flags.pod_gc,
+        disable_servicelb=flags.disable_servicelb,
     )
     tasks: list[asyncio.Task[None]] = []
     scheduler_client = None

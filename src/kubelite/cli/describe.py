@@ -5,9 +5,10 @@ core events with `fieldSelector=involvedObject.name=..,involvedObject.namespace=
 involvedObject.uid=..`, plus `involvedObject.kind` for other kinds than pods), and for a node the
 pods bound to it and its Lease; for a Deployment the ReplicaSets it controls, and for the other
 workload kinds that own pods (ReplicaSets, ReplicationControllers, StatefulSets, DaemonSets) the
-pods their selector matches, which the describer counts by phase. `describers` and
-`describers_workloads` lay the text out. Pods, nodes and workloads get kubectl's own layouts; any
-other kind the generic one. `describe TYPE NAME` falls back, as kubectl does, to every object
+pods their selector matches, which the describer counts by phase; for a Service its
+EndpointSlices. `describers`, `describers_workloads` and `describers_network` lay the text
+out. Pods, nodes, workloads, Services, Endpoints and EndpointSlices get kubectl's own layouts;
+any other kind the generic one. `describe TYPE NAME` falls back, as kubectl does, to every object
 whose name starts with NAME.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from kubelite.api import fields, labels, meta
 from kubelite.cli import describers
+from kubelite.cli import describers_network as network
 from kubelite.cli import describers_workloads as workloads
 from kubelite.cli.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
@@ -42,6 +44,7 @@ EVENTS = Resource("", "v1", "events", kind="Event")
 PODS = Resource("", "v1", "pods", kind="Pod")
 LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
 REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
+ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="EndpointSlice")
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 
 
@@ -151,6 +154,16 @@ async def _pod_counts(
     return workloads.count_pods(listing.get("items") or [], owner)
 
 
+async def _service_slices(client: APIClient, service: Obj) -> list[Obj]:
+    """The Service's EndpointSlices, by the service-name label (as kubectl 1.33 lists them)."""
+    listing = await client.list(
+        ENDPOINT_SLICES,
+        namespace=meta.namespace_of(service),
+        label_selector=f"kubernetes.io/service-name={meta.name_of(service)}",
+    )
+    return listing.get("items") or []
+
+
 def _spec_selector(obj: Obj) -> labels.Selector:
     return labels.from_label_selector(meta.get_path(obj, "spec", "selector"))
 
@@ -203,6 +216,13 @@ async def describe_object(
         return workloads.describe_cron_job(obj, events, now)
     if kind == ("policy", "PodDisruptionBudget"):
         return workloads.describe_pod_disruption_budget(obj, events, now)
+    if kind == ("", "Service"):
+        slices = await _service_slices(client, obj)
+        return network.describe_service(obj, slices, events, now)
+    if kind == ("", "Endpoints"):
+        return network.describe_endpoints(obj, events, now)
+    if kind == ("discovery.k8s.io", "EndpointSlice"):
+        return network.describe_endpoint_slice(obj, events, now)
     return describers.describe_generic(obj, events, now)
 
 

@@ -8,6 +8,7 @@ import sys
 from kubelite.cli import (
     agent,
     apply,
+    cluster_dns,
     control_plane,
     create,
     daemon,
@@ -69,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     control_plane.add_arguments(control_parser)
     control_parser.set_defaults(run=control_plane.run)
+    dns_parser = commands.add_parser(
+        "cluster-dns",
+        help="run the cluster DNS server (what `kubelite server` starts beside it)",
+    )
+    cluster_dns.add_arguments(dns_parser)
+    dns_parser.set_defaults(run=cluster_dns.run)
     scheduler_parser = commands.add_parser(
         "scheduler", help="run the scheduler on its own against an API server"
     )

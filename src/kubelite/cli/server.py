@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from kubelite.api import servicenetwork
 from kubelite.apiserver import certs
 from kubelite.apiserver.server import (
     NODE_TOKEN_FILE,
@@ -29,13 +30,15 @@ from kubelite.apiserver.server import (
     ServerConfig,
     default_advertise_address,
 )
-from kubelite.cli import local_registry
+from kubelite.cli import cluster_dns, local_registry
 from kubelite.cli.service import run_service
 from kubelite.cli.supervisor import Supervised, child_env, kubelite_argv
 
 DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
 DEFAULT_KUBECONFIG = Path("/etc/kubelite/kubelite.yaml")
 DEFAULT_PORT = 6443
+# The cluster DNS server's port on the node's address (CoreDNS' 53).
+DEFAULT_CLUSTER_DNS_PORT = 53
 
 log = logging.getLogger("kubelite.server")
 
@@ -51,12 +54,19 @@ class ServerFlags:
     write_kubeconfig: Path | None
     disable_scheduler: bool = False
     disable_agent: bool = False
+    # The port the cluster DNS answers on (0: any free one), unless disabled.
+    cluster_dns_port: int = DEFAULT_CLUSTER_DNS_PORT
+    disable_cluster_dns: bool = False
+    # The cluster's DNS domain, for the cluster DNS as for the kubelets ("": cluster.local).
+    cluster_domain: str = ""
     # The docker.io mirror this node runs on loopback ("" for none).
     local_registry: str = ""
     # Passed to the agent this server runs for its own machine.
     agent_args: list[str] = field(default_factory=list)
     # Passed to the controllers (`kubelite control-plane`).
     control_plane_args: list[str] = field(default_factory=list)
+    service_cidr: str = str(servicenetwork.SERVICE_CIDR)
+    node_port_range: str = "{}-{}".format(*servicenetwork.NODE_PORT_RANGE)
 
 
 def _env(name: str, default: str) -> str:
@@ -114,12 +124,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("CLUSTER_CIDR", ""),
         help="the pods' addresses across the cluster (default 10.42.0.0/16)",
     )
+    parser.add_argument(
+        "--cluster-dns-port",
+        type=int,
+        default=int(_env("CLUSTER_DNS_PORT", str(DEFAULT_CLUSTER_DNS_PORT))),
+        help="UDP and TCP port of the cluster DNS on the node's address, which the kube-dns "
+        "Service leads to; 0 picks a free one (default %(default)s)",
+    )
+    parser.add_argument(
+        "--disable-cluster-dns",
+        action="store_true",
+        default=_env("DISABLE_CLUSTER_DNS", "") not in ("", "0", "false"),
+        help="run no cluster DNS server here",
+    )
     parser.add_argument("--node-name", default=_env("NODE_NAME", ""), help="this node's name")
     parser.add_argument(
         "--pod-cidr", default=_env("POD_CIDR", ""), help="this node's pod addresses"
     )
     parser.add_argument(
         "--bridge", default=_env("BRIDGE", ""), help="the bridge this node's pods are wired to"
+    )
+    parser.add_argument(
+        "--cluster-dns",
+        default=_env("CLUSTER_DNS", ""),
+        help="this node's kubelet's cluster DNS address(es), comma-separated (default 10.43.0.10)",
+    )
+    parser.add_argument(
+        "--cluster-domain",
+        default=_env("CLUSTER_DOMAIN", ""),
+        help="the cluster's DNS domain (default cluster.local)",
+    )
+    parser.add_argument(
+        "--resolv-conf",
+        default=_env("RESOLV_CONF", ""),
+        help="the resolver file for this node's pods with dnsPolicy Default",
     )
     parser.add_argument(
         "--local-registry",
@@ -150,6 +188,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="terminated pods kept before the oldest are deleted (default 12500)",
     )
     parser.add_argument(
+        "--service-cidr",
+        default=_env("SERVICE_CIDR", str(servicenetwork.SERVICE_CIDR)),
+        help="the range Services' cluster IPs come from (default %(default)s)",
+    )
+    parser.add_argument(
+        "--service-node-port-range",
+        default=_env("SERVICE_NODE_PORT_RANGE", "{}-{}".format(*servicenetwork.NODE_PORT_RANGE)),
+        help="the ports NodePort Services may use (default %(default)s)",
+    )
+    parser.add_argument(
+        "--disable",
+        action="append",
+        default=[d for d in _env("DISABLE", "").split(",") if d],
+        metavar="COMPONENT",
+        help="do not run this packaged component: servicelb (k3s' spelling; repeatable, or "
+        "comma-separated)",
+    )
+    parser.add_argument(
         "--write-kubeconfig",
         default=_env("WRITE_KUBECONFIG", ""),
         help="also write the admin kubeconfig here",
@@ -157,6 +213,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def flags_from(args: argparse.Namespace) -> ServerFlags:
+    try:
+        service_cidr = servicenetwork.parse_service_cidr(args.service_cidr)
+        servicenetwork.parse_node_port_range(args.service_node_port_range)
+    except ValueError as e:
+        raise SystemExit(f"kubelite server: {e}") from None
+    cluster_dns = args.cluster_dns
+    if not cluster_dns and service_cidr != servicenetwork.SERVICE_CIDR:
+        # As k3s: cluster DNS is the tenth address of whatever the service range is.
+        cluster_dns = servicenetwork.cluster_dns_ip(service_cidr)
     return ServerFlags(
         data_dir=Path(args.data_dir),
         https_port=args.https_port,
@@ -167,6 +232,9 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         write_kubeconfig=Path(args.write_kubeconfig) if args.write_kubeconfig else None,
         disable_scheduler=args.disable_scheduler,
         disable_agent=args.disable_agent,
+        cluster_dns_port=args.cluster_dns_port,
+        disable_cluster_dns=args.disable_cluster_dns,
+        cluster_domain=args.cluster_domain,
         local_registry=args.local_registry,
         agent_args=[
             arg
@@ -178,6 +246,9 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
                 ("--kubelet-port", args.kubelet_port),
                 ("--oci-runtime", args.oci_runtime),
                 ("--cluster-cidr", args.cluster_cidr),
+                ("--cluster-dns", cluster_dns),
+                ("--cluster-domain", args.cluster_domain),
+                ("--resolv-conf", args.resolv_conf),
             )
             if value
             for arg in (flag, value)
@@ -187,8 +258,28 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
             ["--terminated-pod-gc-threshold", str(args.terminated_pod_gc_threshold)]
             if args.terminated_pod_gc_threshold is not None
             else []
-        ),
+        )
+        + (["--disable-servicelb"] if SERVICELB in disabled_components(args.disable) else []),
+        service_cidr=args.service_cidr,
+        node_port_range=args.service_node_port_range,
     )
+
+
+# The packaged components `--disable` may name (k3s has more: coredns, traefik, ...).
+SERVICELB = "servicelb"
+COMPONENTS = (SERVICELB,)
+
+
+def disabled_components(values: list[str]) -> set[str]:
+    """`--disable a,b --disable c`, checked against the components there are."""
+    names = {n.strip() for v in values for n in v.split(",") if n.strip()}
+    unknown = names - set(COMPONENTS)
+    if unknown:
+        raise SystemExit(
+            f"--disable: unknown component(s) {', '.join(sorted(unknown))}; "
+            f"valid: {', '.join(COMPONENTS)}"
+        )
+    return names
 
 
 def _b64(path: Path) -> str:
@@ -242,7 +333,28 @@ def kubeconfig_paths(flags: ServerFlags) -> list[Path]:
     return paths
 
 
+def _bind_cluster_dns(flags: ServerFlags) -> tuple[socket.socket, socket.socket] | None:
+    """The cluster DNS server's UDP and TCP sockets on the node's address, bound here so that
+    the kube-dns Endpoints can name the port before the DNS process starts, and so that the
+    port outlives restarts of that process."""
+    if flags.disable_cluster_dns:
+        return None
+    from kubelite.kubelet.node.machine import internal_ip
+
+    address = internal_ip()
+    try:
+        return cluster_dns.bind(address, flags.cluster_dns_port)
+    except OSError as e:
+        print(
+            f"no cluster DNS: cannot listen on {address}:{flags.cluster_dns_port}: {e}",
+            flush=True,
+        )
+        return None
+
+
 async def serve(flags: ServerFlags) -> None:
+    dns_sockets = _bind_cluster_dns(flags)
+    dns_address = dns_sockets[0].getsockname()[:2] if dns_sockets else None
     config = ServerConfig(
         data_dir=flags.data_dir,
         https_port=flags.https_port,
@@ -250,6 +362,9 @@ async def serve(flags: ServerFlags) -> None:
         advertise_address=flags.advertise_address,
         tls_san=flags.tls_san,
         compaction_interval=flags.compaction_interval,
+        service_cidr=servicenetwork.parse_service_cidr(flags.service_cidr),
+        node_port_range=servicenetwork.parse_node_port_range(flags.node_port_range),
+        cluster_dns=dns_address,
     )
     server = APIServer(config)
     stop = asyncio.Event()
@@ -260,6 +375,7 @@ async def serve(flags: ServerFlags) -> None:
     control_plane: Supervised | None = None
     agent: Supervised | None = None
     registry: Supervised | None = None
+    dns: Supervised | None = None
     try:
         assert server.pki is not None
         host = flags.bind_address if flags.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
@@ -282,6 +398,25 @@ async def serve(flags: ServerFlags) -> None:
         args += flags.control_plane_args
         control_plane = Supervised("control-plane", kubelite_argv(*args), child_env())
         control_plane.start()
+        if dns_sockets is not None and dns_address is not None:
+            fds = tuple(s.fileno() for s in dns_sockets)
+            argv = [
+                sys.executable,
+                "-m",
+                "kubelite.cli.cluster_dns",
+                "--kubeconfig",
+                str(paths[0]),
+                "--udp-fd",
+                str(fds[0]),
+                "--tcp-fd",
+                str(fds[1]),
+            ]
+            if flags.cluster_domain:
+                argv += ["--cluster-domain", flags.cluster_domain]
+            dns = Supervised("cluster-dns", argv, child_env(), pass_fds=fds)
+            dns.start()
+            dns_host, dns_port = dns_address
+            print(f"cluster DNS listening on {dns_host}:{dns_port} (UDP and TCP)", flush=True)
         if not flags.disable_agent:
             if os.geteuid() == 0:
                 registry, mirror_args = _start_local_registry(flags)
@@ -306,9 +441,13 @@ async def serve(flags: ServerFlags) -> None:
             await agent.stop()
         if registry is not None:
             await registry.stop()
+        if dns is not None:
+            await dns.stop()
         if control_plane is not None:
             await control_plane.stop()
         await server.stop()
+        for sock in dns_sockets or ():
+            sock.close()
 
 
 def _start_local_registry(flags: ServerFlags) -> tuple[Supervised | None, list[str]]:
@@ -359,6 +498,9 @@ def run(args: argparse.Namespace) -> int:
     flags = flags_from(args)
     if flags.https_port < 0 or flags.https_port > 65535:
         print(f"error: --https-port {flags.https_port} is not a port", file=sys.stderr)
+        return 2
+    if not 0 <= flags.cluster_dns_port <= 65535:
+        print(f"error: --cluster-dns-port {flags.cluster_dns_port} is not a port", file=sys.stderr)
         return 2
     try:
         run_service(serve(flags))

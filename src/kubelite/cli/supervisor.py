@@ -25,10 +25,19 @@ STOP_GRACE = 10.0
 
 
 class Supervised:
-    def __init__(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str] | None = None,
+        *,
+        pass_fds: tuple[int, ...] = (),
+    ) -> None:
         self.name = name
         self.argv = argv
         self.env = env
+        # Descriptors the child inherits under the same numbers (the DNS server's sockets).
+        self.pass_fds = pass_fds
         self.process: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -50,6 +59,7 @@ class Supervised:
                     # Its own process group: a Ctrl-C at the terminal reaches the server
                     # alone, which then stops the child itself instead of racing it.
                     start_new_session=True,
+                    pass_fds=self.pass_fds,
                 )
             except OSError as e:  # out of processes or descriptors: try again later
                 code: int | str = f"not started ({e})"

@@ -20,6 +20,9 @@ from kubelite.controllers.cronjob import CronJobController
 from kubelite.controllers.daemonset import DaemonSetController
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.disruption import DisruptionController
+from kubelite.controllers.endpoints import EndpointsController
+from kubelite.controllers.endpointslice import EndpointSliceController
+from kubelite.controllers.endpointslicemirroring import EndpointSliceMirroringController
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.job import JobController
 from kubelite.controllers.namespace import NamespaceController
@@ -30,6 +33,7 @@ from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.replicationcontroller import ReplicationControllerController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
+from kubelite.controllers.servicelb import ServiceLBController
 from kubelite.controllers.statefulset import StatefulSetController
 from kubelite.controllers.tainteviction import TaintEvictionController
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedController
@@ -45,6 +49,7 @@ class ControllerManager:
         *,
         node_lifecycle: NodeLifecycleConfig | None = None,
         pod_gc: PodGCSettings | None = None,
+        disable_servicelb: bool = False,
     ) -> None:
         self.client = client
         self.informers = informers or SharedInformerFactory(client)
@@ -63,7 +68,12 @@ class ControllerManager:
             TTLAfterFinishedController(client, self.informers),
             DisruptionController(client, self.informers),
             PodGCController(client, self.informers, pod_gc),
+            EndpointsController(client, self.informers),
+            EndpointSliceController(client, self.informers),
+            EndpointSliceMirroringController(client, self.informers),
         ]
+        if not disable_servicelb:
+            self.controllers.append(ServiceLBController(client, self.informers))
         ca = client.config.certificate_authority_data
         if ca:
             self.controllers.append(RootCACertPublisher(client, ca.decode(), self.informers))

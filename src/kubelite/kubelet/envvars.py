@@ -397,9 +397,10 @@ async def container_env(
     """The environment of `container` of `pod` (kubelet makeEnvironmentVariables).
 
     `node` is the kubelet's Node object: its allocatable resources stand in for unset limits.
-    `service_env` is the hook for Services' variables (`KUBERNETES_SERVICE_HOST`, ...), which the
-    kubelet will compute once Services exist. Raises ConfigError with the kubelet's message when
-    a required ConfigMap, Secret or key is missing.
+    `service_env` holds the Services' variables (`KUBERNETES_SERVICE_HOST`, ...; see
+    `service_env.py`): `$(VAR)` references see them, and those the container does not define
+    itself come last. Raises ConfigError with the kubelet's message when a required ConfigMap,
+    Secret or key is missing.
     """
     namespace = (pod.get("metadata") or {}).get("namespace") or "default"
     services = dict(service_env or {})

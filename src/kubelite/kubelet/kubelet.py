@@ -4,6 +4,9 @@ It puts together what the other modules of this package do, the way Kubernetes' 
 (`pkg/kubelet/kubelet.go`) does:
 
 - `node.heartbeat` registers the Node and keeps its lease and status fresh;
+- an informer watches the Services of the cluster, for the environment variables every
+  container gets (`service_env`); pods are taken on once it has listed them, as the kubelet
+  refuses to build an environment before its Service informer has synced;
 - an informer watches the pods bound to this node (`spec.nodeName=<node>`); each pod gets a
   `PodWorker`, woken when the pod changes, when one of its containers exits (the runtime's
   events, no polling) and when a probe result changes;
@@ -40,12 +43,19 @@ from kubelite.client.errors import (
     APINotFoundError,
 )
 from kubelite.client.events import EventRecorder
-from kubelite.client.informer import Informer
-from kubelite.kubelet import envvars, termination
+from kubelite.client.informer import Informer, by_namespace
+from kubelite.client.informers import strip_managed_fields
+from kubelite.kubelet import envvars, service_env, termination
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet import status as podstatus
 from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.dns import (
+    CHECK_LIMITS_FOR_RESOLV_CONF,
+    DEFAULT_CLUSTER_DOMAIN,
+    RESOLV_CONF_CANDIDATES,
+    DNSConfigurer,
+)
 from kubelite.kubelet.images import ImagePuller
 from kubelite.kubelet.lifecycle import run_hook
 from kubelite.kubelet.node import status as node_shapes
@@ -86,6 +96,7 @@ Obj = dict[str, Any]
 
 CONFIG_MAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
 SECRETS = Resource("", "v1", "secrets", kind="Secret")
+SERVICES = Resource("", "v1", "services", kind="Service")
 
 # How soon a pod whose volumes could not be set up is tried again.
 VOLUME_RETRY = 2.0
@@ -104,7 +115,9 @@ class KubeletConfig:
     runtime_version: str = "0.1.0"
     pod_cidr: str = ""
     cluster_dns: list[str] = field(default_factory=list)
-    cluster_domain: str = rc.DEFAULT_CLUSTER_DOMAIN
+    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
+    # The node's resolver file pods' DNS starts from ("" for none: lookups stay local).
+    resolv_conf: str = str(RESOLV_CONF_CANDIDATES[0])
     cgroup_root: str = "/kubelite"
     max_pods: int = node_shapes.DEFAULT_MAX_PODS
     logs_root: str = rc.POD_LOGS_ROOT
@@ -157,6 +170,12 @@ class Kubelet:
         self.server: KubeletServer | None = None
         self.lookup = _ApiLookup(client)
         self.tokens = TokenManager(client)
+        self.dns = DNSConfigurer(
+            cluster_dns=list(config.cluster_dns),
+            cluster_domain=config.cluster_domain,
+            resolv_conf=config.resolv_conf,
+            node_ips=[config.node_ip] if config.node_ip else [],
+        )
         # What env and volumes read of the node: its allocatable resources stand in for unset
         # limits (resourceFieldRef, tmpfs sizes).
         self.node_facts: Obj = {
@@ -174,9 +193,7 @@ class Kubelet:
             puller=ImagePuller(images),
             # Containers' finish times are wall-clock times: so is the crash back-off's clock.
             crash_backoff=Backoff(time.time),
-            node_dns=rc.NodeDNS(
-                cluster_dns=list(config.cluster_dns), cluster_domain=config.cluster_domain
-            ),
+            dns=self.dns,
             cgroup_root=config.cgroup_root,
             memory_capacity=self.heartbeat.machine.memory_bytes,
             logs_root=config.logs_root,
@@ -184,7 +201,12 @@ class Kubelet:
             make_mounts=self._make_mounts,
             run_hook=self._hook,
             probe_result=self._probe_result,
+            record_node=self._node_event,
         )
+        # The kubelet's Service lister: every Service, indexed by namespace, without the
+        # managedFields nothing here reads.
+        self.services = Informer(client, SERVICES, transform=strip_managed_fields)
+        self.services.add_indexer("namespace", by_namespace)
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={config.node_name}")
         self.pods.add_handler(self._on_pod)
         self.workers: dict[str, PodWorker] = {}
@@ -227,6 +249,8 @@ class Kubelet:
     async def run(self) -> None:
         """Run until cancelled."""
         await self._start_server()
+        # Started at once, as NewMainKubelet starts its Service informer: pods wait for it.
+        self.services.start()
         self._tasks = [
             asyncio.create_task(self.heartbeat.run(), name="kubelet-heartbeat"),
             asyncio.create_task(self.status_manager.run(), name="kubelet-status"),
@@ -234,6 +258,9 @@ class Kubelet:
         ]
         try:
             await self.heartbeat.registered.wait()
+            for problem in self.dns.check_limits_for_resolv_conf():
+                await self._node_event("Warning", CHECK_LIMITS_FOR_RESOLV_CONF, problem)
+            await self.services.wait_synced()
             self.pods.start()
             await self.pods.wait_synced()
             await self._remove_orphans()
@@ -241,6 +268,7 @@ class Kubelet:
             await asyncio.gather(*self._tasks)
         finally:
             await self.pods.stop()
+            await self.services.stop()
             for worker in list(self.workers.values()):
                 await worker.stop()
             for task in self._tasks:
@@ -309,15 +337,57 @@ class Kubelet:
 
         return record
 
+    async def _node_event(self, kind: str, reason: str, message: str) -> None:
+        """An event about this node (the kubelet's nodeRef: its uid is the node's name)."""
+        name = self.config.node_name
+        node = {"kind": "Node", "apiVersion": "v1", "metadata": {"name": name, "uid": name}}
+        await self.recorder.event(node, kind, reason, message)
+
+    def _service_env(self, pod: Obj) -> dict[str, str]:
+        """getServiceEnvVarMap over the Service informer's cache."""
+        if not self.services.synced:
+            raise envvars.ConfigError(
+                "services have not yet been read at least once, cannot construct envvars"
+            )
+        namespace = pod["metadata"].get("namespace") or service_env.DEFAULT_NAMESPACE
+        links = (pod.get("spec") or {}).get("enableServiceLinks")
+        candidates = self.services.by_index("namespace", namespace)
+        if namespace != service_env.DEFAULT_NAMESPACE:
+            candidates += self.services.by_index("namespace", service_env.DEFAULT_NAMESPACE)
+        # The API server defaults enableServiceLinks to true.
+        return service_env.service_env(candidates, namespace, links is not False)
+
+    async def _sandbox_ips(self, pod: Obj) -> list[str]:
+        """The IPs of the pod's ready sandbox, newest first: what the kubelet hands a container
+        it starts (determinePodSandboxIPs), known before any status reports them."""
+        uid = pod["metadata"].get("uid", "")
+        sandboxes = [
+            s
+            for s in await self.runtime.list_pod_sandboxes()
+            if s.metadata.uid == uid and s.state == PodSandboxState.SANDBOX_READY and s.ip
+        ]
+        if not sandboxes:
+            return []
+        newest = max(sandboxes, key=lambda s: s.created_at)
+        return [newest.ip, *newest.additional_ips]
+
     async def _make_env(self, pod: Obj, container: Obj) -> list[tuple[str, str]]:
         status = self.status_manager.last_sent(pod) or pod.get("status") or {}
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            # A host-network pod's IPs are the node's (generateAPIPodStatus; SyncPod hands them
+            # to its containers).
+            pod_ips = [self.config.node_ip] if self.config.node_ip else []
+        else:
+            pod_ips = await self._sandbox_ips(pod)
+        pod_ips = pod_ips or [ip["ip"] for ip in status.get("podIPs") or ()]
         made = await envvars.container_env(
             pod,
             container,
             lookup=self.lookup,
             node=self.node_facts,
-            pod_ips=[ip["ip"] for ip in status.get("podIPs") or ()],
+            pod_ips=pod_ips,
             host_ips=[self.config.node_ip],
+            service_env=self._service_env(pod),
         )
         for message in made.invalid_names:
             await self.recorder.event(pod, "Warning", "InvalidEnvironmentVariableNames", message)
@@ -411,6 +481,25 @@ class Kubelet:
                 )
             chosen = instances[0]
         return chosen.id, Path(chosen.log_path)
+
+    def find_pod(self, namespace: str, pod: str) -> dict[str, Any]:
+        """ContainerLocator: the pod object on this node (attach reads its containers' tty)."""
+        found = self.pods.get(f"{namespace}/{pod}")
+        if found is None:
+            raise PodNotFound(f'pod "{pod}" does not exist')
+        return found
+
+    def find_sandbox(self, namespace: str, pod: str) -> tuple[str, str]:
+        """ContainerLocator: the id of the pod's ready sandbox and the pod's uid (port-forward
+        connects inside the sandbox's network namespace)."""
+        uid = self.find_pod(namespace, pod)["metadata"].get("uid", "")
+        view = self._runtime_view.get(uid)
+        ready = [
+            s for s in (view.sandboxes if view else ()) if s.state == PodSandboxState.SANDBOX_READY
+        ]
+        if not ready:
+            raise ContainerNotAvailable(f'pod "{pod}" has no running sandbox')
+        return ready[0].id, uid
 
     # --- one sync -----------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 Kubernetes' kubelet does this in `generatePodSandboxConfig` (kuberuntime_sandbox.go) and
 `generateContainerConfig` / `generateLinuxContainerConfig` (kuberuntime_container.go,
-kuberuntime_container_linux.go); the DNS part is `pkg/kubelet/network/dns`. The environment and
-the mounts come from the kubelet's env and volume code and are handed in.
+kuberuntime_container_linux.go). The pod's resolver configuration (`kubelet.dns`), the environment
+and the mounts come from the kubelet's DNS, env and volume code and are handed in.
 
 Where this machine differs from a stock Linux node it says so: without CAP_SYS_RESOURCE the
 runtime cannot lower a process's OOM score, so Guaranteed and Burstable scores are kept at or
@@ -13,13 +13,14 @@ above 0 (RUNTIME_NOTES.md).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from kubelite.api.qos import qos_class
 from kubelite.api.quantity import Quantity
+from kubelite.api.validation.names import is_dns1123_label
+from kubelite.kubelet.dns import DEFAULT_CLUSTER_DOMAIN
 from kubelite.kubelet.pod_actions import HASH_ANNOTATION
 from kubelite.runtime.cri import (
     Capability,
@@ -52,9 +53,10 @@ MIN_QUOTA = 1000
 GUARANTEED_OOM_SCORE_ADJ = -997
 BESTEFFORT_OOM_SCORE_ADJ = 1000
 
-# pkg/kubelet/network/dns: ndots for cluster-first resolution, and the cluster domain.
-CLUSTER_DNS_NDOTS = 5
-DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+# The longest hostname and FQDN the kernel's nodename holds (kubelet_pods.go
+# truncatePodHostnameIfNeeded, pkg/kubelet/util GetNodenameForKernel).
+HOSTNAME_MAX_LENGTH = 63
+FQDN_MAX_LENGTH = 64
 
 # Annotations and labels the kubelet puts on containers (pkg/kubelet/kuberuntime/labels.go).
 POD_NAME_LABEL = "io.kubernetes.pod.name"
@@ -65,15 +67,6 @@ RESTART_COUNT_ANNOTATION = "io.kubernetes.container.restartCount"
 TERMINATION_MESSAGE_PATH_ANNOTATION = "io.kubernetes.container.terminationMessagePath"
 TERMINATION_MESSAGE_POLICY_ANNOTATION = "io.kubernetes.container.terminationMessagePolicy"
 GRACE_PERIOD_ANNOTATION = "io.kubernetes.pod.terminationGracePeriod"
-
-
-@dataclass(frozen=True)
-class NodeDNS:
-    """The kubelet's --cluster-dns, --cluster-domain and the host's own resolv.conf."""
-
-    cluster_dns: list[str] = field(default_factory=list)
-    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
-    host: DNSConfig = field(default_factory=DNSConfig)
 
 
 def milli_cpu_to_shares(milli_cpu: int) -> int:
@@ -146,51 +139,59 @@ def container_log_path(container_name: str, restart_count: int) -> str:
     return f"{container_name}/{restart_count}.log"
 
 
-def hostname(pod: Obj) -> tuple[str, str]:
+class SandboxConfigError(Exception):
+    """The pod's sandbox config cannot be made (generatePodSandboxConfig failed): the kubelet
+    reports `FailedCreatePodSandBox` and tries again on the next sync."""
+
+
+def _truncate_hostname(name: str, pod_name: str) -> str:
+    """truncatePodHostnameIfNeeded: at most 63 characters (the kernel's 64 bytes with the
+    terminating NUL), not ending in `-` or `.`."""
+    if len(name) <= HOSTNAME_MAX_LENGTH:
+        return name
+    truncated = name[:HOSTNAME_MAX_LENGTH].rstrip("-.")
+    if not truncated:
+        raise SandboxConfigError(f'hostname for pod "{pod_name}" was invalid: "{name}"')
+    return truncated
+
+
+def hostname(pod: Obj, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN) -> tuple[str, str]:
     """(hostname, domain) of the pod (GeneratePodHostNameAndDomain): spec.hostname or the pod
     name cut to 63 characters, and `<subdomain>.<ns>.svc.<cluster domain>` with a subdomain."""
     spec = pod.get("spec") or {}
     md = pod["metadata"]
-    name = (spec.get("hostname") or md["name"])[:63].rstrip("-.")
+    name = md["name"]
+    if spec.get("hostname"):
+        problems = is_dns1123_label(spec["hostname"])
+        if problems:
+            raise SandboxConfigError(
+                f'pod Hostname "{spec["hostname"]}" is not a valid DNS label: {";".join(problems)}'
+            )
+        name = spec["hostname"]
+    name = _truncate_hostname(name, md["name"])
     subdomain = spec.get("subdomain") or ""
-    domain = f"{subdomain}.{md['namespace']}.svc.{DEFAULT_CLUSTER_DOMAIN}" if subdomain else ""
-    return name, domain
+    if not subdomain:
+        return name, ""
+    problems = is_dns1123_label(subdomain)
+    if problems:
+        raise SandboxConfigError(
+            f'pod Subdomain "{subdomain}" is not a valid DNS label: {";".join(problems)}'
+        )
+    return name, f"{subdomain}.{md['namespace']}.svc.{cluster_domain}"
 
 
-def dns_config(pod: Obj, node: NodeDNS) -> DNSConfig | None:
-    """resolv.conf of the pod by its dnsPolicy; None means the host's own file."""
-    spec = pod.get("spec") or {}
-    policy = spec.get("dnsPolicy") or "ClusterFirst"
-    host_network = bool(spec.get("hostNetwork"))
-    if policy == "ClusterFirstWithHostNet":
-        policy = "ClusterFirst"
-    elif policy == "ClusterFirst" and host_network:
-        policy = "Default"
-    if policy == "ClusterFirst" and not node.cluster_dns:
-        # The kubelet falls back to the host's resolution without a cluster DNS.
-        policy = "Default"
-    servers: list[str] = []
-    searches: list[str] = []
-    options: list[str] = []
-    if policy == "ClusterFirst":
-        namespace = pod["metadata"]["namespace"]
-        domain = node.cluster_domain
-        servers = list(node.cluster_dns)
-        searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain, *node.host.searches]
-        options = [f"ndots:{CLUSTER_DNS_NDOTS}"]
-    elif policy == "Default":
-        servers = list(node.host.servers)
-        searches = list(node.host.searches)
-        options = list(node.host.options)
-    custom = spec.get("dnsConfig") or {}
-    servers += [s for s in custom.get("nameservers") or () if s not in servers]
-    searches += [s for s in custom.get("searches") or () if s not in searches]
-    for option in custom.get("options") or ():
-        name = option.get("name", "")
-        value = option.get("value")
-        options = [o for o in options if o.split(":", 1)[0] != name]
-        options.append(f"{name}:{value}" if value is not None else name)
-    return DNSConfig(servers=servers, searches=searches[:32], options=options)
+def kernel_hostname(name: str, domain: str, set_hostname_as_fqdn: bool) -> str:
+    """GetNodenameForKernel: the name in the pod's UTS namespace, the FQDN when the pod asks
+    for it and has a domain; an FQDN must fit the kernel's 64-character nodename."""
+    if not (domain and set_hostname_as_fqdn):
+        return name
+    fqdn = f"{name}.{domain}"
+    if len(fqdn) > FQDN_MAX_LENGTH:
+        raise SandboxConfigError(
+            f"failed to construct FQDN from pod hostname and cluster domain, FQDN {fqdn} is too "
+            f"long ({FQDN_MAX_LENGTH} characters is the max, {len(fqdn)} characters requested)"
+        )
+    return fqdn
 
 
 def port_mappings(pod: Obj) -> list[PortMapping]:
@@ -223,13 +224,19 @@ def sandbox_config(
     pod: Obj,
     *,
     attempt: int,
-    node_dns: NodeDNS,
+    dns_config: DNSConfig,
     cgroup_root: str,
+    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN,
     logs_root: str = POD_LOGS_ROOT,
 ) -> PodSandboxConfig:
+    """generatePodSandboxConfig, with the pod's resolver configuration formed by the caller
+    (`kubelet.dns`). Raises SandboxConfigError for a hostname the kernel cannot take."""
     md = pod["metadata"]
     spec = pod.get("spec") or {}
-    name, _ = hostname(pod)
+    name, domain = hostname(pod, cluster_domain)
+    # A host-network pod has the node's name; its FQDN setting means nothing.
+    if not spec.get("hostNetwork"):
+        kernel_hostname(name, domain, bool(spec.get("setHostnameAsFQDN")))
     sysctls = {
         s["name"].replace("/", "."): s.get("value", "")
         for s in (spec.get("securityContext") or {}).get("sysctls") or ()
@@ -237,8 +244,10 @@ def sandbox_config(
     return PodSandboxConfig(
         metadata=PodSandboxMetadata(md["name"], md["uid"], md["namespace"], attempt),
         hostname=name,
+        domain=domain,
+        hostname_as_fqdn=bool(spec.get("setHostnameAsFQDN")),
         log_directory=pod_log_directory(pod, logs_root),
-        dns_config=dns_config(pod, node_dns),
+        dns_config=dns_config,
         port_mappings=port_mappings(pod),
         host_aliases=[
             HostAlias(a.get("ip", ""), list(a.get("hostnames") or ()))

@@ -34,6 +34,7 @@ from typing import Any
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.dns import DNSConfigurer, DNSError
 from kubelite.kubelet.envvars import ConfigError, expand_command
 from kubelite.kubelet.images import ImagePuller, ImagePullError
 from kubelite.kubelet.podref import field_path, format_pod
@@ -76,6 +77,8 @@ PodRecorder = Callable[[str, str, str, str], Awaitable[None]]
 # restart count of the instance about to be made).
 EnvMaker = Callable[[Obj, Obj], Awaitable[list[tuple[str, str]]]]
 MountMaker = Callable[[Obj, Obj, list[tuple[str, str]], int], Awaitable[list[Mount]]]
+# Records an event about the node itself: (type, reason, message).
+NodeRecorder = Callable[[str, str, str], Awaitable[None]]
 # Runs a lifecycle hook (postStart) in a container; returns an error message or "".
 HookRunner = Callable[[Obj, Obj, str, Obj], Awaitable[str]]
 
@@ -124,7 +127,7 @@ class PodSyncer:
         *,
         puller: ImagePuller,
         crash_backoff: Backoff,
-        node_dns: rc.NodeDNS,
+        dns: DNSConfigurer,
         cgroup_root: str,
         memory_capacity: int,
         logs_root: str = rc.POD_LOGS_ROOT,
@@ -132,12 +135,14 @@ class PodSyncer:
         make_mounts: MountMaker,
         run_hook: HookRunner,
         probe_result: pa.ProbeResult,
+        record_node: NodeRecorder | None = None,
     ) -> None:
         self.runtime = runtime
         self.images = images
         self.puller = puller
         self.crash_backoff = crash_backoff
-        self.node_dns = node_dns
+        self.dns = dns
+        self.record_node = record_node
         self.cgroup_root = cgroup_root
         self.logs_root = logs_root
         self.memory_capacity = memory_capacity
@@ -148,12 +153,25 @@ class PodSyncer:
         # The reason cache: (pod uid, container name) -> (waiting reason, message).
         self.reasons: dict[tuple[str, str], tuple[str, str]] = {}
 
-    def sandbox_config(self, pod: Obj, attempt: int) -> PodSandboxConfig:
+    async def sandbox_config(self, pod: Obj, attempt: int, record: PodRecorder) -> PodSandboxConfig:
+        """generatePodSandboxConfig, once per sync that needs it, recording the warnings that
+        forming the pod's DNS gave rise to (Kubernetes repeats them each time too; the event
+        recorder counts repeats). Raises SandboxConfigError."""
+        try:
+            dns = self.dns.pod_dns(pod)
+        except DNSError as e:
+            raise rc.SandboxConfigError(str(e)) from e
+        for event in dns.events:
+            if event.about == "pod":
+                await record("Warning", event.reason, event.message, "")
+            elif self.record_node is not None:
+                await self.record_node("Warning", event.reason, event.message)
         return rc.sandbox_config(
             pod,
             attempt=attempt,
-            node_dns=self.node_dns,
+            dns_config=dns.config,
             cgroup_root=self.cgroup_root,
+            cluster_domain=self.dns.cluster_domain,
             logs_root=self.logs_root,
         )
 
@@ -198,11 +216,17 @@ class PodSyncer:
                 await self.kill_container(pod, kill.container_id, spec, kill.message, record)
                 result.changed = True
         sandbox_id = actions.sandbox_id
+        if not (
+            actions.create_sandbox
+            or actions.init_containers_to_start
+            or actions.containers_to_start
+        ):
+            return result
         if actions.create_sandbox:
-            config = self.sandbox_config(pod, actions.attempt)
             try:
+                config = await self.sandbox_config(pod, actions.attempt, record)
                 sandbox_id = await self.runtime.run_pod_sandbox(config)
-            except runtime_errors.RuntimeFailure as e:
+            except (rc.SandboxConfigError, runtime_errors.RuntimeFailure) as e:
                 await record(
                     "Warning", "FailedCreatePodSandBox", f"Failed to create pod sandbox: {e}", ""
                 )
@@ -210,18 +234,25 @@ class PodSyncer:
                 return result
             result.changed = True
             status = pa.PodRuntimeStatus(sandboxes=[], containers=[])
+        else:
+            try:
+                config = await self.sandbox_config(pod, actions.attempt, record)
+            except rc.SandboxConfigError as e:
+                # GeneratePodSandboxConfig failed: nothing starts this time.
+                log.error("pod %s: generating its sandbox config failed: %s", format_pod(pod), e)
+                result.errors.append(str(e))
+                result.retry(_worker_backoff())
+                return result
         spec = pod.get("spec") or {}
         init_containers = spec.get("initContainers") or []
         for index in actions.init_containers_to_start:
             container = init_containers[index]
-            ok = await self._start(
-                pod, container, sandbox_id, actions.attempt, status, record, result
-            )
+            ok = await self._start(pod, container, sandbox_id, config, status, record, result)
             if not ok and not pa.is_sidecar(container):
                 return result
         for index in actions.containers_to_start:
             container = (spec.get("containers") or [])[index]
-            await self._start(pod, container, sandbox_id, actions.attempt, status, record, result)
+            await self._start(pod, container, sandbox_id, config, status, record, result)
         return result
 
     async def _start(
@@ -229,7 +260,7 @@ class PodSyncer:
         pod: Obj,
         container: Obj,
         sandbox_id: str,
-        attempt: int,
+        sandbox_config: PodSandboxConfig,
         status: pa.PodRuntimeStatus,
         record: PodRecorder,
         result: SyncResult,
@@ -294,7 +325,6 @@ class PodSyncer:
             args=expand_command(container.get("args") or [], envs),
             memory_capacity=self.memory_capacity,
         )
-        sandbox_config = self.sandbox_config(pod, attempt)
         try:
             container_id = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         except runtime_errors.RuntimeFailure as e:

@@ -13,6 +13,7 @@ CNI network (`runtime.sandbox`), containers run by runc under conmon (`runtime.o
 from __future__ import annotations
 
 import enum
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,11 @@ class PodSandboxConfig:
 
     metadata: PodSandboxMetadata
     hostname: str = ""
+    # The pod's domain (`<subdomain>.<ns>.svc.<cluster domain>`, "" without a subdomain):
+    # /etc/hosts maps `<hostname>.<domain>` to the pod's IP, and with `hostname_as_fqdn`
+    # (setHostnameAsFQDN) the UTS namespace's name is that FQDN rather than the short name.
+    domain: str = ""
+    hostname_as_fqdn: bool = False
     log_directory: str = ""  # where the containers' log files go
     dns_config: DNSConfig | None = None  # None: the host's resolv.conf
     port_mappings: list[PortMapping] = field(default_factory=list)
@@ -315,6 +321,15 @@ class ExecSession(Protocol):
         ...
 
 
+class AttachSession(ExecSession, Protocol):
+    """A container's own stdio, attached to (CRI's Attach); `wait()` answers 0 once the
+    container's output has ended."""
+
+    def detach(self) -> None:
+        """Let go of the container, which keeps running (the client has gone)."""
+        ...
+
+
 class RuntimeService(Protocol):
     """CRI's RuntimeService."""
 
@@ -369,6 +384,14 @@ class RuntimeService(Protocol):
         size: TerminalSize | None = None,
     ) -> ExecSession:
         """A streaming exec; with `tty`, `size` is the terminal's size the command starts with."""
+        ...
+
+    async def attach(self, container_id: str, *, tty: bool) -> AttachSession:
+        """The running container's own stdin, stdout and stderr (or its terminal)."""
+        ...
+
+    async def port_forward(self, sandbox_id: str, port: int) -> socket.socket:
+        """A connection to `port` on localhost inside the sandbox's network namespace."""
         ...
 
     def events(self) -> AsyncIterator[ContainerEvent]:

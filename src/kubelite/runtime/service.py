@@ -22,6 +22,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from kubelite.runtime import cri
 from kubelite.runtime.errors import ContainerError, NotFound, RuntimeFailure, SandboxError
 from kubelite.runtime.oci import conmon as conmon_mod
 from kubelite.runtime.oci import exec as exec_mod
+from kubelite.runtime.oci.attach import AttachSession
 from kubelite.runtime.oci.monitor import ExitMonitor, process_alive
 from kubelite.runtime.oci.mounts import mount_overlay, mount_tmpfs, umount
 from kubelite.runtime.oci.runc import CRUN, RUNC, Runc, RuncError, crun_wrapper
@@ -52,6 +54,15 @@ _ALIVE = (cri.ContainerState.CONTAINER_CREATED, cri.ContainerState.CONTAINER_RUN
 def _new_id() -> str:
     """A 64-hex-digit id, the shape containerd and CRI-O give sandboxes and containers."""
     return secrets.token_hex(32)
+
+
+def sandbox_hostname(config: cri.PodSandboxConfig) -> str:
+    """The name in the sandbox's UTS namespace: the node's on the host network (it shares the
+    node's namespace), else the pod's hostname, or its FQDN when the pod asks for it."""
+    if config.host_network:
+        return os.uname().nodename
+    name = config.hostname or config.metadata.name
+    return f"{name}.{config.domain}" if config.hostname_as_fqdn and config.domain else name
 
 
 class OciRuntimeService:
@@ -199,10 +210,7 @@ class OciRuntimeService:
         await self._ensure_armed()
         sandbox_id = _new_id()
         sandbox_dir = self._store.sandbox_dir(sandbox_id)
-        # A host-network pod shares the node's UTS namespace, so it has the node's name.
-        hostname = (
-            os.uname().nodename if config.host_network else config.hostname or config.metadata.name
-        )
+        hostname = sandbox_hostname(config)
         record = SandboxRecord(
             id=sandbox_id,
             config=config,
@@ -418,6 +426,7 @@ class OciRuntimeService:
                 runtime_root=self._runc.root,
                 terminal=config.tty,
                 stdin=config.stdin,
+                leave_stdin_open=config.stdin and not config.stdin_once,
                 conmon=self._conmon,
             )
             self._store.save_container(record)
@@ -575,6 +584,49 @@ class OciRuntimeService:
                 self._runc, container_id, cmd, bundle=bundle, size=size
             )
         return await exec_mod.PipeExecSession.start(self._runc, container_id, cmd, stdin=stdin)
+
+    async def attach(self, container_id: str, *, tty: bool) -> AttachSession:
+        """CRI's Attach: the running container's own stdio, through its conmon."""
+        await self._ensure_armed()
+        record = self._running(container_id)
+        try:
+            return await AttachSession.open(
+                self._socket_dir / container_id[:24],
+                Path(record.bundle) / "ctl",
+                tty=tty,
+                stdin=record.config.stdin,
+            )
+        except OSError as e:
+            raise ContainerError(
+                f'container "{record.config.metadata.name}": attach socket: {e}',
+                reason="AttachError",
+            ) from e
+
+    async def port_forward(self, sandbox_id: str, port: int) -> socket.socket:
+        """CRI's PortForward: a connection to `port` on localhost inside the pod's network
+        namespace (so apps bound to 127.0.0.1 there are reachable too, as with CRI-O)."""
+        await self._ensure_armed()
+        sandbox = self._sandbox(sandbox_id)
+        if sandbox.netns_path:
+            sock = await namespaces.socket_in_netns(Path(sandbox.netns_path))
+        else:  # host network: the pod's localhost is the node's
+            sock = socket.socket()
+            sock.setblocking(False)
+        try:
+            await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        except OSError as e:
+            sock.close()
+            # containerd's words, which kubectl prints after "error forwarding port".
+            reason = os.strerror(e.errno).lower() if e.errno else str(e)
+            raise OSError(
+                e.errno,
+                f'failed to connect to localhost:{port} inside namespace "{sandbox_id}", '
+                f"IPv4: dial tcp4 127.0.0.1:{port}: connect: {reason}",
+            ) from e
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     def close(self) -> None:
         """Stop watching conmons (the containers keep running); for a runtime shutting down."""

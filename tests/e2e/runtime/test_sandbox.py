@@ -105,9 +105,25 @@ async def test_pod_files_hosts_resolv_conf_and_hostname(rt: Harness) -> None:
     ip = (await rt.service.pod_sandbox_status(sandbox[0])).ip
     assert "127.0.0.1\tlocalhost\n" in out
     assert f"{ip}\tcustom-host\n" in out
-    assert "10.1.2.3\talias-a\talias-b\n" in out
-    assert "nameserver 10.43.0.10\nsearch t.svc.cluster.local\noptions ndots:5\n" in out
+    assert "\n# Entries added by HostAliases.\n10.1.2.3\talias-a\talias-b\n" in out
+    assert "search t.svc.cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n" in out
     assert out.endswith("custom-host\ncustom-host\n")
+
+
+async def test_a_pod_with_a_domain_and_set_hostname_as_fqdn(rt: Harness) -> None:
+    fqdn = "web-0.web.t.svc.cluster.local"
+    sandbox = await rt.run_sandbox(
+        "fqdn", hostname="web-0", domain="web.t.svc.cluster.local", hostname_as_fqdn=True
+    )
+    cid = await rt.run_container(
+        sandbox, "main", ["sh", "-c", "cat /etc/hosts /etc/hostname; hostname; echo $HOSTNAME"]
+    )
+    await rt.wait_state(cid)
+    out = (await rt.logs(cid))["stdout"].decode()
+    ip = (await rt.service.pod_sandbox_status(sandbox[0])).ip
+    # /etc/hosts keeps the short name beside the FQDN; the UTS namespace has the FQDN.
+    assert f"{ip}\t{fqdn}\tweb-0\n" in out
+    assert out.endswith(f"{fqdn}\n{fqdn}\n{fqdn}\n")
 
 
 async def test_status_list_stop_and_remove(rt: Harness) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from apiserver_fixtures import Stores
 
-from kubelite.api import errors
+from kubelite.api import errors, servicenetwork
 from kubelite.apiserver import admission
 from kubelite.apiserver.registry import DeleteOptions
 
@@ -105,8 +105,11 @@ async def test_a_cluster_ip_service_gets_a_free_address_of_the_range(stores: Sto
         created = await services.create("default", service(f"s{i}"))
         spec = created["spec"]
         ip = ipaddress.ip_address(spec["clusterIP"])
-        assert ip in admission.SERVICE_CIDR
-        assert ip not in (admission.SERVICE_CIDR.network_address, ipaddress.ip_address("10.43.0.1"))
+        assert ip in servicenetwork.SERVICE_CIDR
+        assert ip not in (
+            servicenetwork.SERVICE_CIDR.network_address,
+            ipaddress.ip_address("10.43.0.1"),
+        )
         assert spec["clusterIPs"] == [spec["clusterIP"]]
         ips.add(ip)
     assert len(ips) == 5
@@ -213,7 +216,7 @@ async def test_node_port_services_get_free_ports_of_the_range(stores: Stores) ->
     }
     created = await services.create("default", {"metadata": {"name": "np"}, "spec": spec})
     ports = [p["nodePort"] for p in created["spec"]["ports"]]
-    low, high = admission.NODE_PORT_RANGE
+    low, high = servicenetwork.NODE_PORT_RANGE
     assert all(low <= p <= high for p in ports)
     assert len(set(ports)) == 2
 

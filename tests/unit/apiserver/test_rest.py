@@ -146,7 +146,7 @@ async def test_deletecollection_with_a_selector(api: Api) -> None:
         ("GET", "/api/v1/namespaces/default/nodes"),
         ("GET", f"{PODS}/p/unknown"),
         ("GET", f"{PODS}/p/status/extra"),
-        ("GET", f"{PODS}/p/attach"),
+        ("GET", f"{PODS}/p/proxy"),
     ],
 )
 async def test_unknown_paths_are_404(api: Api, method: str, path: str) -> None:

@@ -63,46 +63,70 @@ def test_a_limit_alone_sets_the_shares_too() -> None:
     assert rc.container_resources(pod(container), container, GI).cpu_shares == 1024
 
 
-HOST = DNSConfig(servers=["192.0.2.53"], searches=["corp.example"], options=["edns0"])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({}, ("web", "")),
+        ({"hostname": "db-0"}, ("db-0", "")),
+        ({"hostname": "db-0", "subdomain": "db"}, ("db-0", "db.shop.svc.cluster.local")),
+        ({"subdomain": "db"}, ("web", "db.shop.svc.cluster.local")),
+    ],
+)
+def test_hostname_and_domain(spec: dict, expected: tuple[str, str]) -> None:
+    assert rc.hostname(pod(**spec)) == expected
 
 
-def test_cluster_first_dns_uses_the_cluster_resolver_and_search_path() -> None:
-    node = rc.NodeDNS(cluster_dns=["10.43.0.10"], host=HOST)
-    made = rc.dns_config(pod(), node)
-    assert made == DNSConfig(
-        servers=["10.43.0.10"],
-        searches=["shop.svc.cluster.local", "svc.cluster.local", "cluster.local", "corp.example"],
-        options=["ndots:5"],
+def test_the_domain_follows_the_cluster_domain() -> None:
+    assert rc.hostname(pod(subdomain="db"), "corp.internal") == ("web", "db.shop.svc.corp.internal")
+
+
+def test_a_long_pod_name_is_cut_to_63_characters_without_a_trailing_dash() -> None:
+    named = pod()
+    named["metadata"]["name"] = "a" * 62 + "-b" + "c" * 10
+    assert rc.hostname(named) == ("a" * 62, "")
+
+
+def test_an_invalid_hostname_or_subdomain_is_refused_as_the_kubelet_refuses_it() -> None:
+    with pytest.raises(rc.SandboxConfigError, match='pod Hostname "Bad_Name" is not a valid DNS'):
+        rc.hostname(pod(hostname="Bad_Name"))
+    with pytest.raises(rc.SandboxConfigError, match=r'pod Subdomain "x\.y" is not a valid'):
+        rc.hostname(pod(subdomain="x.y"))
+
+
+def test_set_hostname_as_fqdn_gives_the_kernel_the_fqdn() -> None:
+    assert rc.kernel_hostname("web", "db.shop.svc.cluster.local", True) == (
+        "web.db.shop.svc.cluster.local"
+    )
+    assert rc.kernel_hostname("web", "db.shop.svc.cluster.local", False) == "web"
+    # Without a subdomain there is no FQDN to set.
+    assert rc.kernel_hostname("web", "", True) == "web"
+
+
+def test_an_fqdn_longer_than_64_characters_is_an_error() -> None:
+    domain = "s" * 20 + ".shop.svc.cluster.local"
+    assert rc.kernel_hostname("h" * 20, domain, True) == f"{'h' * 20}.{domain}"  # 64: fits
+    with pytest.raises(rc.SandboxConfigError) as caught:
+        rc.kernel_hostname("h" * 21, domain, True)
+    assert str(caught.value) == (
+        "failed to construct FQDN from pod hostname and cluster domain, FQDN "
+        f"{'h' * 21}.{domain} is too long (64 characters is the max, 65 characters requested)"
     )
 
 
-def test_without_a_cluster_dns_cluster_first_falls_back_to_the_hosts() -> None:
-    assert rc.dns_config(pod(), rc.NodeDNS(host=HOST)) == HOST
-
-
-def test_dns_policy_none_takes_the_pods_dns_config_only() -> None:
-    spec = pod(
-        dnsPolicy="None",
-        dnsConfig={
-            "nameservers": ["1.2.3.4"],
-            "searches": ["a.example"],
-            "options": [{"name": "ndots", "value": "2"}, {"name": "rotate"}],
-        },
+def test_the_sandbox_config_carries_hostname_domain_and_the_fqdn_choice() -> None:
+    spec = pod(hostname="db-0", subdomain="db", setHostnameAsFQDN=True)
+    made = rc.sandbox_config(spec, attempt=0, dns_config=DNSConfig(), cgroup_root="/kubelite")
+    assert (made.hostname, made.domain, made.hostname_as_fqdn) == (
+        "db-0",
+        "db.shop.svc.cluster.local",
+        True,
     )
-    made = rc.dns_config(spec, rc.NodeDNS(cluster_dns=["10.43.0.10"], host=HOST))
-    assert made == DNSConfig(["1.2.3.4"], ["a.example"], ["ndots:2", "rotate"])
 
 
-def test_a_dns_config_option_overrides_the_policys() -> None:
-    spec = pod(dnsConfig={"options": [{"name": "ndots", "value": "1"}]})
-    made = rc.dns_config(spec, rc.NodeDNS(cluster_dns=["10.43.0.10"]))
-    assert made is not None and made.options == ["ndots:1"]
-
-
-def test_hostname_and_subdomain() -> None:
-    assert rc.hostname(pod()) == ("web", "")
-    named = pod(hostname="db-0", subdomain="db")
-    assert rc.hostname(named) == ("db-0", "db.shop.svc.cluster.local")
+def test_a_host_network_pod_may_not_fit_an_fqdn_it_does_not_use() -> None:
+    spec = pod(hostname="h" * 60, subdomain="db", setHostnameAsFQDN=True, hostNetwork=True)
+    made = rc.sandbox_config(spec, attempt=0, dns_config=DNSConfig(), cgroup_root="/kubelite")
+    assert made.host_network
 
 
 def test_host_ports_become_port_mappings() -> None:
@@ -122,8 +146,9 @@ def test_host_ports_become_port_mappings() -> None:
 
 
 def test_the_sandbox_config_names_the_pod_its_logs_and_its_cgroup() -> None:
-    made = rc.sandbox_config(pod(), attempt=2, node_dns=rc.NodeDNS(), cgroup_root="/kubelite")
-    assert made.metadata.attempt == 2 and made.hostname == "web"
+    dns = DNSConfig(servers=["10.43.0.10"])
+    made = rc.sandbox_config(pod(), attempt=2, dns_config=dns, cgroup_root="/kubelite")
+    assert made.metadata.attempt == 2 and made.hostname == "web" and made.dns_config == dns
     assert made.log_directory == "/var/log/pods/shop_web_u-1"
     assert made.cgroup_parent == "/kubelite/kubepods/besteffort/podu-1"
     assert made.labels["io.kubernetes.pod.uid"] == "u-1" and made.labels["app"] == "w"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.dns import DNSConfigurer
 from kubelite.kubelet.envvars import ConfigError
 from kubelite.kubelet.images import ImagePuller
 from kubelite.kubelet.sync import PodSyncer
@@ -134,7 +134,9 @@ def pod(*names: str, sidecars: tuple[str, ...] = (), **spec: Any) -> dict:
     }
 
 
-def syncer(clock: Clock, runtime: Runtime, env_error: str = "") -> PodSyncer:
+def syncer(
+    clock: Clock, runtime: Runtime, env_error: str = "", dns: DNSConfigurer | None = None
+) -> PodSyncer:
     async def make_env(pod: dict, container: dict) -> list[tuple[str, str]]:
         if env_error:
             raise ConfigError(env_error)
@@ -151,7 +153,7 @@ def syncer(clock: Clock, runtime: Runtime, env_error: str = "") -> PodSyncer:
         Images(),  # type: ignore[arg-type]
         puller=ImagePuller(Images(), clock=clock),  # type: ignore[arg-type]
         crash_backoff=Backoff(clock),
-        node_dns=rc.NodeDNS(),
+        dns=dns or DNSConfigurer(cluster_dns=["10.43.0.10"], resolv_conf=""),
         cgroup_root="/kubelite",
         memory_capacity=1 << 30,
         make_env=make_env,
@@ -277,3 +279,53 @@ async def test_killing_a_pod_stops_app_containers_then_sidecars_then_the_sandbox
     ]
     assert events[0] == ("Killing", "Stopping container app", "spec.containers{app}")
     assert events[1][2] == "spec.initContainers{side2}"
+
+
+async def test_a_hostname_too_long_for_an_fqdn_fails_the_sandbox_and_starts_nothing() -> None:
+    clock = Clock()
+    runtime = Runtime(clock)
+    spec = pod("a", hostname="h" * 30, subdomain="s" * 20, setHostnameAsFQDN=True)
+    events = Events()
+    result = await sync(syncer(clock, runtime), spec, events)
+    fqdn = f"{'h' * 30}.{'s' * 20}.default.svc.cluster.local"
+    message = (
+        "Failed to create pod sandbox: failed to construct FQDN from pod hostname and cluster "
+        f"domain, FQDN {fqdn} is too long (64 characters is the max, {len(fqdn)} characters "
+        "requested)"
+    )
+    assert events == [("FailedCreatePodSandBox", message, "")]
+    assert runtime.calls == [] and result.errors
+
+
+async def test_dns_limits_are_reported_on_the_pod_each_sync_that_forms_its_config() -> None:
+    clock = Clock()
+    runtime = Runtime(clock)
+    spec = pod("a", dnsConfig={"nameservers": ["10.0.0.1", "10.0.0.2", "10.0.0.3"]})
+    events = Events()
+    await sync(syncer(clock, runtime), spec, events)
+    message = (
+        "Nameserver limits were exceeded, some nameservers have been omitted, the applied "
+        "nameserver line is: 10.43.0.10 10.0.0.1 10.0.0.2"
+    )
+    assert ("DNSConfigForming", message, "") in events
+    assert "start a" in runtime.calls
+
+
+async def test_missing_cluster_dns_is_reported_on_the_pod_and_the_node() -> None:
+    clock = Clock()
+    runtime = Runtime(clock)
+    s = syncer(clock, runtime, dns=DNSConfigurer(resolv_conf=""))
+    node_events: list[tuple[str, str]] = []
+
+    async def record_node(kind: str, reason: str, message: str) -> None:
+        node_events.append((reason, message))
+
+    s.record_node = record_node
+    events = Events()
+    await sync(s, pod("a"), events)
+    text = (
+        'kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" '
+        'policy. Falling back to "Default" policy.'
+    )
+    assert node_events == [("MissingClusterDNS", text)]
+    assert ("MissingClusterDNS", f'pod: "p_default(u1)". {text}', "") in events

@@ -75,3 +75,32 @@ async def test_conmon_dying_before_a_reply_is_an_error(tmp_path: Path) -> None:
     script.chmod(0o755)
     with pytest.raises(ConmonError, match="conmon exited before creating the container: bad"):
         await start(tmp_path, script)
+
+
+@pytest.mark.parametrize(
+    ("leave_open", "expected"),
+    [(True, ["-i", "--leave-stdin-open"]), (False, ["-i"])],
+    ids=["stdin", "stdinOnce"],
+)
+async def test_stdin_outlives_attaches_unless_stdin_once(
+    tmp_path: Path, leave_open: bool, expected: list[str]
+) -> None:
+    # conmon closes the container's stdin when an attached client leaves; a container with
+    # `stdin` but not `stdinOnce` keeps it open for the next attach (as CRI-O asks).
+    script = fake_conmon(tmp_path, '{"data": 4242}')
+    script.write_text(
+        script.read_text().replace("#!/bin/sh\n", f'#!/bin/sh\necho "$@" > {tmp_path}/args\n')
+    )
+    await start_conmon(
+        container_id="c" * 64,
+        name="main",
+        paths=paths(tmp_path),
+        runtime=Path("/usr/sbin/runc"),
+        runtime_root=tmp_path / "runc",
+        terminal=True,
+        stdin=True,
+        leave_stdin_open=leave_open,
+        conmon=script,
+    )
+    args = (tmp_path / "args").read_text().split()
+    assert args[args.index("-t") + 1 :] == expected

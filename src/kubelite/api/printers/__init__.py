@@ -116,6 +116,7 @@ from kubelite.api.printers import (  # noqa: E402, F401
     batch,
     coordination,
     core,
+    discovery,
     events,
     pods,
     policy,

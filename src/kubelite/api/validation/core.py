@@ -1192,6 +1192,11 @@ def _validate_non_special_ip(ip: str, path: str) -> list[FieldError]:
     return errs
 
 
+def validate_endpoint_ip(ip: str, path: str) -> list[FieldError]:
+    """ValidateEndpointIP, which EndpointSlices share with Endpoints and externalIPs."""
+    return _validate_non_special_ip(ip, path)
+
+
 # Go's IsLinkLocalMulticast: 224.0.0.0/24, and IPv6 multicast of link-local scope (ff02::/16).
 _LINK_LOCAL_MULTICAST_V4 = ipaddress.ip_network("224.0.0.0/24")
 _LINK_LOCAL_MULTICAST_V6 = ipaddress.ip_network("ff02::/16")

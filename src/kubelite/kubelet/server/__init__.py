@@ -1,4 +1,5 @@
-"""The kubelet's HTTPS API: container logs and exec for the API server to proxy to, and health.
+"""The kubelet's HTTPS API: container logs, exec, attach and port-forward for the API server to
+proxy to, and health.
 
 Construct a `KubeletServer` with a `ContainerLocator` (the kubelet's pod cache), the runtime and
 the serving TLS files, then `await server.start()`; `server.port` is the bound port.

@@ -1,15 +1,19 @@
-"""The kubelet's HTTPS server: container logs, exec, health.
+"""The kubelet's HTTPS server: container logs, exec, attach, port-forward, health.
 
-The API server reaches a node's kubelet here for `kubectl logs` and `kubectl exec`
-(pods/log and pods/exec are proxied, not served from the store), at the port the node publishes
-in `status.daemonEndpoints.kubeletEndpoint` (10250, as in Kubernetes). The paths and query
-options are the real kubelet's:
+The API server reaches a node's kubelet here for `kubectl logs`, `exec`, `attach` and
+`port-forward` (those pods/ subresources are proxied, not served from the store), at the port the
+node publishes in `status.daemonEndpoints.kubeletEndpoint` (10250, as in Kubernetes). The paths
+and query options are the real kubelet's:
 
 - `GET /containerLogs/{namespace}/{pod}/{container}?follow&previous&tailLines&timestamps&
   sinceSeconds&sinceTime&limitBytes`: the container's CRI log file as text, chunked while it is
   followed (`kubelite.kubelet.logs` does the reading);
 - `GET|POST /exec/{namespace}/{pod}/{container}?command=..&command=..&stdin&stdout&stderr&tty`:
-  upgraded to a WebSocket (`exec_stream` runs the session);
+  upgraded to a WebSocket (`exec_stream` runs the session) or to SPDY/3.1 (`remotecommand_spdy`);
+- `GET|POST /attach/{namespace}/{pod}/{container}?stdin&stdout&stderr`: the same two ways, to
+  the container's own stdio (the runtime's attach; the terminal is the container's `tty`);
+- `GET|POST /portForward/{namespace}/{pod}`: SPDY/3.1, `portforward.k8s.io`, or a WebSocket
+  with `?port=N` (`portforward`);
 - `/healthz`: `ok`.
 
 Where a pod's container is, and whether it runs, come from outside: a `ContainerLocator` over
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -29,9 +35,22 @@ import orjson
 from aiohttp import WSCloseCode, hdrs, web
 
 from kubelite.kubelet import logs
-from kubelite.kubelet.server import auth, exec_stream
+from kubelite.kubelet.server import (
+    auth,
+    exec_stream,
+    portforward,
+    remotecommand_spdy,
+    spdy,
+    spdy_upgrade,
+)
 from kubelite.kubelet.server.locator import ContainerLocator, LocatorError
-from kubelite.runtime.cri import ContainerState, ContainerStatus, ExecSession, TerminalSize
+from kubelite.runtime.cri import (
+    AttachSession,
+    ContainerState,
+    ContainerStatus,
+    ExecSession,
+    TerminalSize,
+)
 from kubelite.runtime.errors import RuntimeFailure
 
 log = logging.getLogger(__name__)
@@ -58,6 +77,10 @@ class ExecRuntime(Protocol):
         tty: bool,
         size: TerminalSize | None = None,
     ) -> ExecSession: ...
+
+    async def attach(self, container_id: str, *, tty: bool) -> AttachSession: ...
+
+    async def port_forward(self, sandbox_id: str, port: int) -> socket.socket: ...
 
 
 def _text(status: int, message: str) -> web.Response:
@@ -86,6 +109,7 @@ class KubeletServer:
         # sessions at once; otherwise shutting down would wait for each of them.
         self._stopping = False
         self._sockets: set[web.WebSocketResponse] = set()
+        self._spdy_sessions: set[spdy.Session] = set()
         # Log streams and exec sessions being served now (for metrics and tests).
         self.active_streams = 0
 
@@ -95,6 +119,10 @@ class KubeletServer:
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
         app.router.add_route("GET", "/exec/{namespace}/{pod}/{container}", self._exec)
         app.router.add_route("POST", "/exec/{namespace}/{pod}/{container}", self._exec)
+        app.router.add_route("GET", "/attach/{namespace}/{pod}/{container}", self._attach)
+        app.router.add_route("POST", "/attach/{namespace}/{pod}/{container}", self._attach)
+        app.router.add_route("GET", "/portForward/{namespace}/{pod}", self._port_forward)
+        app.router.add_route("POST", "/portForward/{namespace}/{pod}", self._port_forward)
         return app
 
     async def start(self) -> None:
@@ -121,6 +149,8 @@ class KubeletServer:
         self._stopping = True
         for ws in list(self._sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"kubelet shutting down")
+        for session in list(self._spdy_sessions):
+            await session.close()  # GOAWAY: every stream ends, and so do their handlers
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -203,18 +233,98 @@ class KubeletServer:
         if not cmd:
             return _text(400, "you must specify at least 1 command")
         if not (stdin or stdout or stderr):
-            return _text(400, "you must specify at least one of stdin, stdout, stderr")
+            return _text(400, "you must specify at least 1 of stdin, stdout, stderr")
         try:
             container_id, _ = self._find(request, previous=False)
         except LocatorError as exc:
             return _text(exc.status, str(exc))
+
+        async def start(size: TerminalSize | None) -> ExecSession:
+            return await self.runtime.exec(container_id, cmd, stdin=stdin, tty=tty, size=size)
+
+        return await self._serve_stream(
+            request, start, cmd, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty
+        )
+
+    async def _attach(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        stdin, stdout = exec_stream.flag(query, "stdin"), exec_stream.flag(query, "stdout")
+        m = request.match_info
+        try:
+            pod = self.locator.find_pod(m["namespace"], m["pod"])
+            container_id, _ = self._find(request, previous=False)
+        except LocatorError as exc:
+            return _text(exc.status, str(exc))
+        # Whether the process has a terminal was decided when it started: the container's
+        # `tty`, whatever the request says (the kubelet's GetAttach).
+        spec = pod.get("spec") or {}
+        containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
+        container = next((c for c in containers if c.get("name") == m["container"]), {})
+        tty = bool(container.get("tty"))
+        stderr = exec_stream.flag(query, "stderr") and not tty
+        if not (stdin or stdout or stderr):
+            return _text(400, "you must specify at least 1 of stdin, stdout, stderr")
+        attached: list[AttachSession] = []
+
+        async def start(size: TerminalSize | None) -> ExecSession:
+            session = await self.runtime.attach(container_id, tty=tty)
+            attached.append(session)
+            if size is not None:
+                await session.resize(size.width, size.height)
+            return session
+
+        def detach() -> None:
+            for session in attached:
+                session.detach()
+
+        try:
+            return await self._serve_stream(
+                request, start, [], stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
+                on_client_gone=detach, failure=exec_stream.ATTACH_FAILED,
+            )  # fmt: skip
+        finally:
+            detach()
+
+    async def _serve_stream(
+        self,
+        request: web.Request,
+        start: remotecommand_spdy.StartSession,
+        cmd: list[str],
+        *,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+        tty: bool,
+        on_client_gone: Callable[[], None] | None = None,
+        failure: str = exec_stream.EXEC_FAILED,
+    ) -> web.StreamResponse:
+        """Run an exec or attach over the upgrade the client asked for: SPDY/3.1 (kubectl up
+        to 1.29, and later ones whose WebSocket upgrade failed) or a WebSocket."""
+        if spdy_upgrade.is_spdy_upgrade(request):
+            protocol = spdy_upgrade.negotiate(request, remotecommand_spdy.PROTOCOLS)
+            if protocol is None:
+                return spdy_upgrade.refusal(request, remotecommand_spdy.PROTOCOLS)
+            response, session = await spdy_upgrade.accept(request, protocol)
+            self._spdy_sessions.add(session)
+            self.active_streams += 1
+            try:
+                await remotecommand_spdy.serve(
+                    session, protocol or remotecommand_spdy.PROTOCOL_V1, start, cmd=cmd,
+                    stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
+                    on_client_gone=on_client_gone, failure=failure,
+                )  # fmt: skip
+            finally:
+                self.active_streams -= 1
+                self._spdy_sessions.discard(session)
+                await spdy_upgrade.finish(request, session)
+            return response
         if request.headers.get(hdrs.UPGRADE, "").lower() != "websocket":
             # 426 Upgrade Required: the one answer that says the container itself is fine (the
             # API server asks this way when an upgrade fails, to learn why).
             return _text(
                 426,
-                "unable to upgrade connection: this kubelet serves exec over WebSocket "
-                f"({', '.join(exec_stream.PROTOCOLS)}) only, not SPDY",
+                "unable to upgrade connection: ask for a WebSocket "
+                f"({', '.join(exec_stream.PROTOCOLS)}) or {spdy_upgrade.spdy.UPGRADE}",
             )
         offered = [
             p.strip()
@@ -232,40 +342,90 @@ class KubeletServer:
         self._sockets.add(ws)
         self.active_streams += 1
         try:
-            await self._run_exec(
-                ws, container_id, cmd, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty
-            )
+            await self._run_ws(
+                ws, start, cmd, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
+                on_client_gone=on_client_gone, failure=failure,
+            )  # fmt: skip
         finally:
             self.active_streams -= 1
             self._sockets.discard(ws)
         return ws
 
-    async def _run_exec(
+    async def _port_forward(self, request: web.Request) -> web.StreamResponse:
+        m = request.match_info
+        try:
+            sandbox_id, _uid = self.locator.find_sandbox(m["namespace"], m["pod"])
+        except LocatorError as exc:
+            return _text(exc.status, str(exc))
+
+        async def dial(port: int) -> socket.socket:
+            return await self.runtime.port_forward(sandbox_id, port)
+
+        if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket":
+            return await self._port_forward_websocket(request, dial, sandbox_id)
+        if not spdy_upgrade.is_spdy_upgrade(request):
+            return _text(400, "Upgrade request required")
+        protocol = spdy_upgrade.negotiate(request, portforward.PROTOCOLS)
+        if protocol is None:
+            return spdy_upgrade.refusal(request, portforward.PROTOCOLS)
+
+        response, session = await spdy_upgrade.accept(request, protocol)
+        self._spdy_sessions.add(session)
+        self.active_streams += 1
+        try:
+            # The CRI streaming server names the pod by its sandbox, and knows no uid.
+            await portforward.serve(session, dial, sandbox_id, "")
+        finally:
+            self.active_streams -= 1
+            self._spdy_sessions.discard(session)
+            await spdy_upgrade.finish(request, session)
+        return response
+
+    async def _port_forward_websocket(
+        self, request: web.Request, dial: portforward.Dial, sandbox_id: str
+    ) -> web.StreamResponse:
+        try:
+            ports = portforward.parse_ports(request.query.getall(portforward.PORT_QUERY, []))
+        except ValueError as exc:
+            return _text(400, str(exc))
+        ws = web.WebSocketResponse(protocols=portforward.WEBSOCKET_PROTOCOLS, max_msg_size=0)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        self.active_streams += 1
+        try:
+            await portforward.serve_websocket(ws, ports, dial, sandbox_id, "")
+        finally:
+            self.active_streams -= 1
+            self._sockets.discard(ws)
+        return ws
+
+    async def _run_ws(
         self,
         ws: web.WebSocketResponse,
-        container_id: str,
+        start: remotecommand_spdy.StartSession,
         cmd: list[str],
         *,
         stdin: bool,
         stdout: bool,
         stderr: bool,
         tty: bool,
+        on_client_gone: Callable[[], None] | None = None,
+        failure: str = exec_stream.EXEC_FAILED,
     ) -> None:
         # With a terminal, the command starts once its size is known (exec_stream.FIRST_SIZE_WAIT).
         pending = await exec_stream.until_first_size(ws) if tty else []
         try:
-            session = await self.runtime.exec(
-                container_id, cmd, stdin=stdin, tty=tty, size=exec_stream.last_size(pending)
-            )
+            session = await start(exec_stream.last_size(pending))
         except Exception as exc:
             # Whatever the failure, the client must hear of it on the status channel: a stream
             # that just closes reads as success to kubectl.
             if not isinstance(exc, RuntimeFailure):
-                log.exception("exec of %s in container %s failed", cmd, container_id)
-            status = exec_stream.internal_error_status(str(exc))
+                log.exception("exec of %s failed", cmd)
+            status = exec_stream.internal_error_status(str(exc), failure)
             await ws.send_bytes(bytes([exec_stream.ERROR]) + orjson.dumps(status))
             await ws.close()
             return
         await exec_stream.run(
-            ws, session, cmd, stdin=stdin, stdout=stdout, stderr=stderr, pending=pending
-        )
+            ws, session, cmd, stdin=stdin, stdout=stdout, stderr=stderr, pending=pending,
+            on_client_gone=on_client_gone,
+        )  # fmt: skip

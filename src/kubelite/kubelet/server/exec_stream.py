@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -72,15 +72,19 @@ def exit_status(cmd: list[str], code: int) -> dict[str, Any]:
     }
 
 
-def internal_error_status(message: str) -> dict[str, Any]:
-    """A failure to run the command at all: kubectl prints `error: <message>`."""
-    text = f"Internal error occurred: error executing command in container: {message}"
+# How the kubelet words a failure to run an exec, or to attach (ServeExec, ServeAttach).
+EXEC_FAILED = "error executing command in container"
+ATTACH_FAILED = "error attaching to container"
+
+
+def internal_error_status(message: str, what: str = EXEC_FAILED) -> dict[str, Any]:
+    """A failure to run the command (or attach) at all: kubectl prints `error: <message>`."""
     return {
         "metadata": {},
         "status": "Failure",
-        "message": text,
+        "message": f"Internal error occurred: {what}: {message}",
         "reason": "InternalError",
-        "details": {"causes": [{"message": f"error executing command in container: {message}"}]},
+        "details": {"causes": [{"message": f"{what}: {message}"}]},
         "code": 500,
     }
 
@@ -208,12 +212,16 @@ async def run(
     stdout: bool,
     stderr: bool,
     pending: Sequence[bytes] = (),
+    on_client_gone: Callable[[], None] | None = None,
 ) -> int:
     """Pump the session's streams until the command is done; send its status; return its code
     (-1 when the session failed). `pending`: the client's messages read before the session
-    started (`until_first_size`)."""
+    started (`until_first_size`). `on_client_gone` is called if the client closes first (an
+    attach lets go of the container then, or it would wait for the container's end)."""
     v5 = ws.ws_protocol == PROTOCOL_V5
     reader = asyncio.create_task(pump_input(ws, session, stdin=stdin, v5=v5, pending=pending))
+    if on_client_gone is not None:
+        reader.add_done_callback(lambda task: None if task.cancelled() else on_client_gone())
     try:
         try:
             await asyncio.gather(

@@ -9,7 +9,7 @@ kubelet answers them with.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class LocatorError(Exception):
@@ -43,4 +43,13 @@ class ContainerLocator(Protocol):
         `previous`: the container's last terminated instance rather than the current one.
         Raises a `LocatorError` (message as above) when there is no such container to serve.
         """
+        ...
+
+    def find_pod(self, namespace: str, pod: str) -> dict[str, Any]:
+        """The pod object (attach needs its containers' `tty`); `PodNotFound` if absent."""
+        ...
+
+    def find_sandbox(self, namespace: str, pod: str) -> tuple[str, str]:
+        """The runtime's id of the pod's running sandbox and the pod's uid (port-forward);
+        `ContainerNotAvailable` when the pod has no running sandbox."""
         ...

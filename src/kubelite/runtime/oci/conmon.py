@@ -52,6 +52,7 @@ async def start_conmon(
     runtime_root: Path,
     terminal: bool,
     stdin: bool,
+    leave_stdin_open: bool = False,
     conmon: Path = CONMON,
 ) -> tuple[int, int]:
     """Launch conmon, which creates (not starts) the container; return (conmon pid, pid)."""
@@ -80,6 +81,9 @@ async def start_conmon(
         argv.append("-t")
     if stdin:
         argv.append("-i")
+        if leave_stdin_open:
+            # Without stdinOnce, stdin outlives each attach (CRI-O passes this the same way).
+            argv.append("--leave-stdin-open")
     read_fd, write_fd = os.pipe()
     try:
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}

@@ -10,7 +10,10 @@ at all; containers join them by path (OCI `linux.namespaces[].path`). The comman
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +77,67 @@ def unpin_namespaces(ns_dir: Path) -> None:
             umount(path)
             path.unlink()
     ns_dir.rmdir()
+
+
+# setns(2)'s flag for a network namespace (linux/sched.h).
+_CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int, nstype: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, nstype) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def _socket_in_netns(netns: Path, family: int, kind: int) -> socket.socket:
+    """Runs in a thread of its own: setns changes only the calling thread's namespace, and a
+    socket belongs to the namespace it was made in, whatever thread uses it later."""
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    target = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(target, _CLONE_NEWNET)
+        try:
+            return socket.socket(family, kind)
+        finally:
+            _setns(own, _CLONE_NEWNET)
+    finally:
+        os.close(target)
+        os.close(own)
+
+
+async def socket_in_netns(
+    netns: Path, family: int = socket.AF_INET, kind: int = socket.SOCK_STREAM
+) -> socket.socket:
+    """A new non-blocking socket in the network namespace at `netns` (a pinned namespace)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[socket.socket] = loop.create_future()
+
+    def run() -> None:
+        try:
+            sock = _socket_in_netns(netns, family, kind)
+        except BaseException as exc:  # handed to the waiting coroutine
+            loop.call_soon_threadsafe(_settle, done, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, done, sock, None)
+
+    # A fresh thread, not the default executor's: were the namespace not restored, a pooled
+    # thread would stay in the pod's network for whatever ran on it next.
+    threading.Thread(target=run, name="netns-socket", daemon=True).start()
+    sock = await done
+    sock.setblocking(False)
+    return sock
+
+
+def _settle(
+    future: asyncio.Future[socket.socket], sock: socket.socket | None, exc: BaseException | None
+) -> None:
+    if future.cancelled():
+        if sock is not None:
+            sock.close()
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        assert sock is not None
+        future.set_result(sock)

@@ -17,9 +17,9 @@ GENERATOR = Path(__file__).resolve().parents[4] / "tools" / "gen_protobuf_tables
 # The generator reads the tables out of this build's Go binary (tools/gen_protobuf_tables.py).
 KUBECTL = kubectl_builds.SDK_DIR / "kubectl.1.33"
 
-# Connect subresources (pods/exec) take their options as query parameters, never as a body, and
-# the OpenAPI schema has no definition for them.
-_CONNECT_OPTIONS = {"PodExecOptions"}
+# Connect subresources (pods/exec, attach, portforward) take their options as query parameters,
+# never as a body, and the OpenAPI schema has no definition for them.
+_CONNECT_OPTIONS = {"PodAttachOptions", "PodExecOptions", "PodPortForwardOptions"}
 
 
 def _served_definitions() -> list[str]:

@@ -109,7 +109,7 @@ async def test_health_and_logs(served: Served) -> None:
         ("/containerLogs/ns/web/other", 404, 'container "other" not found in pod "web"'),
         ("/containerLogs/ns/web/app?tailLines=x", 400, "tailLines: invalid value 'x'"),
         ("/exec/ns/web/app", 400, "you must specify at least 1 command"),
-        ("/exec/ns/web/app?command=true", 400, "you must specify at least one of stdin"),
+        ("/exec/ns/web/app?command=true", 400, "you must specify at least 1 of stdin"),
         ("/exec/ns/web/app?command=true&stdout=1", 426, "unable to upgrade connection"),
     ],
 )

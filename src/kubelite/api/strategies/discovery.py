@@ -1,0 +1,77 @@
+"""The EndpointSlice strategy (discovery.k8s.io/v1, `pkg/registry/discovery/endpointslice`).
+
+An EndpointSlice has no spec and no status: everything outside metadata is its content, and
+any change to it (or to its labels, which tie it to its Service) is a new generation, so that
+the controllers that write slices can tell their own stale copies from current ones. Node
+hints (`hints.forNodes`) are dropped, as Kubernetes 1.33 drops fields of features it has off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubelite.api import meta
+from kubelite.api.defaulting import discovery as defaults
+from kubelite.api.errors import FieldError
+from kubelite.api.strategy import Strategy
+from kubelite.api.validation import discovery as validation
+
+Obj = dict[str, Any]
+
+_META = ("metadata", "apiVersion", "kind")
+
+
+class EndpointSliceStrategy(Strategy):
+    tracks_generation = True
+
+    def default(self, obj: Obj) -> None:
+        defaults.default_endpoint_slice(obj)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        _drop_node_hints(obj)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        if not _has_node_hints(old):
+            _drop_node_hints(new)
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return super().validate(obj) + validation.validate_endpoint_slice(obj)
+
+    def canonicalize(self, obj: Obj) -> None:
+        """`endpoints` and `ports` are always written, `null` when empty: Go's encoder writes
+        the nil slices (no omitempty) that Kubernetes' storage makes of empty ones."""
+        for field in ("endpoints", "ports"):
+            if not obj.get(field):
+                obj[field] = None
+
+    def generation_changed(self, new: Obj, old: Obj) -> bool:
+        """PrepareForUpdate: anything but metadata changed, or the labels did."""
+        content_new = {k: v for k, v in new.items() if k not in _META}
+        content_old = {k: v for k, v in old.items() if k not in _META}
+        return content_new != content_old or meta.labels_of(new) != meta.labels_of(old)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return super().validate_update(new, old) + validation.validate_endpoint_slice_update(
+            new, old
+        )
+
+
+def _hints(obj: Obj) -> list[Obj]:
+    return [
+        e["hints"]
+        for e in obj.get("endpoints") or ()
+        if isinstance(e, dict) and isinstance(e.get("hints"), dict)
+    ]
+
+
+def _has_node_hints(obj: Obj) -> bool:
+    return any(h.get("forNodes") for h in _hints(obj))
+
+
+def _drop_node_hints(obj: Obj) -> None:
+    """dropDisabledFields: `hints.forNodes` belongs to the PreferSameTrafficDistribution
+    feature, alpha and off in Kubernetes 1.33; an update keeps those an old slice has."""
+    for hints in _hints(obj):
+        hints.pop("forNodes", None)

@@ -1,0 +1,123 @@
+"""ServiceLB: load balancers for Services of type LoadBalancer on machines without a cloud.
+
+k3s' ServiceLB (klipper-lb) answers a LoadBalancer Service with the addresses of the nodes
+themselves: the Service's `status.loadBalancer.ingress` lists every Ready node's ExternalIP,
+or its InternalIP where it has none, and the node's service proxy takes traffic to those
+addresses on the Service's ports to its endpoints. k3s does this with a DaemonSet of hostPort
+pods; kubelite's proxy already programs the node addresses, so the controller only writes the
+status. A Service asking for another implementation (`spec.loadBalancerClass`) is left to it.
+
+Switched off with `kubelite server --disable servicelb` (k3s' spelling), which passes
+`--disable-servicelb` to the control plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from typing import Any
+
+from kubelite.api import meta
+from kubelite.client.api import APIClient
+from kubelite.client.errors import APINotFoundError
+from kubelite.client.informer import key_of
+from kubelite.client.informers import SharedInformerFactory
+from kubelite.client.workqueue import WorkQueue, process
+from kubelite.controllers.endpoints_util import NODES, SERVICES
+from kubelite.controllers.owners import typed
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+LOAD_BALANCER = "LoadBalancer"
+WORKERS = 1
+
+
+def node_ready(node: Obj) -> bool:
+    for condition in (node.get("status") or {}).get("conditions") or ():
+        if condition.get("type") == "Ready":
+            return condition.get("status") == "True"
+    return False
+
+
+def node_address(node: Obj) -> str:
+    """The node's ExternalIP if it has one, else its InternalIP ("" for neither)."""
+    addresses = (node.get("status") or {}).get("addresses") or []
+    for kind in ("ExternalIP", "InternalIP"):
+        for address in addresses:
+            if address.get("type") == kind and address.get("address"):
+                return str(address["address"])
+    return ""
+
+
+def wants_service_lb(service: Obj) -> bool:
+    spec = service.get("spec") or {}
+    return spec.get("type") == LOAD_BALANCER and not spec.get("loadBalancerClass")
+
+
+def ingress_for(nodes: list[Obj]) -> list[Obj]:
+    """One ingress entry per Ready node address, in address order (k3s sorts them)."""
+    ips = {node_address(n) for n in nodes if node_ready(n)} - {""}
+    ordered = sorted(
+        ips, key=lambda ip: (ipaddress.ip_address(ip).version, ipaddress.ip_address(ip))
+    )
+    return [{"ip": ip, "ipMode": "VIP"} for ip in ordered]
+
+
+class ServiceLBController:
+    component = "service-lb-controller"
+    queue_name = "servicelb"
+
+    def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
+        self.client = client
+        self.informers = informers or SharedInformerFactory(client)
+        self.queue = WorkQueue(self.queue_name)
+        self.services = self.informers.informer(SERVICES)
+        self.nodes = self.informers.informer(NODES)
+        self.services.add_handler(self._on_service, with_old=True)
+        self.nodes.add_handler(self._on_node, with_old=True)
+
+    def _on_service(self, event_type: str, service: Obj, old: Obj | None) -> None:
+        if event_type != "DELETED" and wants_service_lb(service):
+            self.queue.add(key_of(service))
+
+    def _on_node(self, event_type: str, node: Obj, old: Obj | None) -> None:
+        if (
+            old is not None
+            and event_type == "MODIFIED"
+            and node_ready(old) == node_ready(node)
+            and node_address(old) == node_address(node)
+        ):
+            return
+        for service in self.services.list():
+            if wants_service_lb(service):
+                self.queue.add(key_of(service))
+
+    async def run(self) -> None:
+        self.informers.start()
+        try:
+            await self.informers.wait_synced(self.services, self.nodes)
+            await asyncio.gather(
+                *(process(self.queue, self.sync, what=self.component) for _ in range(WORKERS))
+            )
+        finally:
+            self.queue.shut_down()
+
+    async def sync(self, key: str) -> None:
+        service = self.services.get(key)
+        if service is None or not wants_service_lb(service):
+            return
+        ingress = ingress_for(self.nodes.list())
+        status = service.get("status") or {}
+        current = (status.get("loadBalancer") or {}).get("ingress") or []
+        if current == ingress:
+            return
+        load_balancer: Obj = {"ingress": ingress} if ingress else {}
+        body = {**typed(service, SERVICES), "status": {**status, "loadBalancer": load_balancer}}
+        with contextlib.suppress(APINotFoundError):
+            await self.client.update(
+                SERVICES, body, namespace=meta.namespace_of(service), subresource="status"
+            )
