@@ -1,7 +1,9 @@
 """The service proxy of a real node (`kubelite agent`): a Deployment behind a Service answers
 on its ClusterIP from the node itself (the output hook) and from a pod on the CNI bridge (the
-bridge's traffic passes the inet hooks), on its NodePort at the node's IP, and the node's table
-is its own (`kubelite-<bridge>`), which `kubelite reset` removes (the fixture checks reset).
+bridge's traffic passes the inet hooks), its name resolves through the kube-dns Service (UDP
+through the proxy to the cluster DNS), it answers on its NodePort at the node's IP, and the
+node's table is its own (`kubelite-<bridge>`), which `kubelite reset` removes (the fixture
+checks reset).
 """
 
 from __future__ import annotations
@@ -86,6 +88,16 @@ def test_a_deployment_behind_a_service_answers_through_the_nodes_proxy(node: Clu
             lambda: "nginx"
             in node.kubectl(
                 "exec", "proxy-client", "--", "wget", "-q", "-O", "-", f"http://{cluster_ip}:8080/",
+                check=False,
+            ).stdout,
+        )  # fmt: skip
+        # The pod's resolver is the kube-dns Service's address, which only this proxy leads to
+        # the cluster DNS: names resolve through it.
+        wait_for(
+            "the Service's name through the kube-dns Service",
+            lambda: cluster_ip
+            in node.kubectl(
+                "exec", "proxy-client", "--", "nslookup", "proxied.default.svc.cluster.local",
                 check=False,
             ).stdout,
         )  # fmt: skip
