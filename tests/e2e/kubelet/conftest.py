@@ -59,6 +59,9 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     base = tmp_path_factory.mktemp("node")
     suffix = secrets.token_hex(2)
     subnet = f"10.{90 + int(suffix[0], 16)}.{int(suffix[1:], 16) % 250}.0/24"
+    # A service range of its own, so that its proxy's rules never meet another cluster's
+    # on this machine (a developer's own cluster keeps 10.43.0.0/16).
+    service_cidr = f"10.{200 + int(suffix[0], 16)}.0.0/16"
     registry = f"127.0.0.1:{_free_port()}"
     cluster = Cluster(
         base / "data",
@@ -74,6 +77,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             registry,
             "--kubelet-port",
             "0",
+            "--service-cidr",
+            service_cidr,
         ],
         agent=True,
     )
