@@ -183,7 +183,13 @@ run "kubectl wait for nginx-sidecar Ready" kubectl wait --for=condition=Ready po
 run "kubectl get pods -o wide" kubectl get pods -o wide
 run "kubectl logs nginx-sidecar -c sidecar-access" kubectl logs nginx-sidecar -c sidecar-access
 run "kubectl exec nginx-sidecar -c nginx -- nginx -v" kubectl exec nginx-sidecar -c nginx -- nginx -v
+run "kubectl apply -f examples/manifests/myapp-pod.yaml" kubectl apply -f examples/manifests/myapp-pod.yaml
+run "kubectl apply -f examples/companions/myapp-services.yaml" kubectl apply -f examples/companions/myapp-services.yaml
+run "kubectl wait for myapp-pod Ready (its init containers resolved both Services)" kubectl wait --for=condition=Ready pod/myapp-pod --timeout=120s
+run "kubectl logs myapp-pod" kubectl logs myapp-pod
 run "kubelite get pods" kubelite get pods
+run "kubectl delete -f examples/manifests/myapp-pod.yaml" kubectl delete -f examples/manifests/myapp-pod.yaml --grace-period=1
+run "kubectl delete -f examples/companions/myapp-services.yaml" kubectl delete -f examples/companions/myapp-services.yaml
 run "kubectl delete -f examples/manifests/nginx-sidecar.yaml" kubectl delete -f examples/manifests/nginx-sidecar.yaml
 run "scripts/test.sh" scripts/test.sh "$@"
 run "kubelite stop" kubelite stop

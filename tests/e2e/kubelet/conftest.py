@@ -8,6 +8,7 @@ manifests do.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 import socket
@@ -106,6 +107,14 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         assert reset.returncode == 0, reset.stderr
         mounts = Path("/proc/self/mounts").read_text()
         assert str(cluster.data_dir) not in mounts
+
+
+def service_address(cluster: Cluster, offset: int) -> str:
+    """The address `offset` into the cluster's service range: 1 is the `kubernetes` Service's,
+    10 the cluster DNS'."""
+    args = cluster.extra_args
+    cidr = args[args.index("--service-cidr") + 1] if "--service-cidr" in args else "10.43.0.0/16"
+    return str(ipaddress.ip_network(cidr).network_address + offset)
 
 
 def node_ready(cluster: Cluster, name: str | None = None) -> bool:

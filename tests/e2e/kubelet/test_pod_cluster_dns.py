@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from conftest import apply_manifest, wait_for
+from conftest import apply_manifest, service_address, wait_for
 from tests.integration.cluster import Cluster
 
 pytestmark = [
@@ -94,5 +94,6 @@ spec:
     logs = node.kubectl("logs", "asker", "-n", NS).stdout
     assert _pod(node, "asker")["status"]["phase"] == "Succeeded", logs
     assert logs.count(f"Name:\tmyservice.{NS}.svc.cluster.local\nAddress: {ip}\n") == 2
-    assert "Name:\tkubernetes.default.svc.cluster.local\nAddress: 10.43.0.1" in logs
+    api = service_address(node, 1)
+    assert f"Name:\tkubernetes.default.svc.cluster.local\nAddress: {api}\n" in logs
     assert "server can't find missing.default.svc.cluster.local: NXDOMAIN" in logs

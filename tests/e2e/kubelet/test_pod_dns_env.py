@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import apply_manifest, wait_for
+from conftest import apply_manifest, service_address, wait_for
 from tests.integration.cluster import Cluster
 
 from kubelite.kubelet.dns import is_usable_resolv_conf, parse_resolv_conf
@@ -175,7 +175,10 @@ spec:
     # The sandbox's IP, known before the first container starts.
     assert env["POD_IP"] == ip
     search = " ".join([CLUSTER_SEARCH, *host_searches])
-    assert report["resolv"] == f"search {search}\nnameserver 10.43.0.10\noptions ndots:5\n"
+    assert (
+        report["resolv"]
+        == f"search {search}\nnameserver {service_address(node, 10)}\noptions ndots:5\n"
+    )
     assert report["hosts"] == (
         "# Kubernetes-managed hosts file.\n"
         "127.0.0.1\tlocalhost\n"
@@ -284,11 +287,12 @@ spec:
 """,
     )
     report = _report(node, "many")
-    assert "nameserver 10.43.0.10\nnameserver 192.0.2.1\nnameserver 192.0.2.2\n" in report["resolv"]
+    dns = service_address(node, 10)
+    assert f"nameserver {dns}\nnameserver 192.0.2.1\nnameserver 192.0.2.2\n" in report["resolv"]
     assert "192.0.2.3" not in report["resolv"]
     assert _events(node, "many", "DNSConfigForming")[0] == (
         "Nameserver limits were exceeded, some nameservers have been omitted, the applied "
-        "nameserver line is: 10.43.0.10 192.0.2.1 192.0.2.2"
+        f"nameserver line is: {dns} 192.0.2.1 192.0.2.2"
     )
 
 
@@ -350,7 +354,10 @@ spec:
     )
     report = _report(node, "hostnet")
     search = " ".join([CLUSTER_SEARCH, *host_searches])
-    assert report["resolv"] == f"search {search}\nnameserver 10.43.0.10\noptions ndots:5\n"
+    assert (
+        report["resolv"]
+        == f"search {search}\nnameserver {service_address(node, 10)}\noptions ndots:5\n"
+    )
     # The node's own hosts file under the host-network header, then the aliases.
     assert report["hosts"] == (
         "# Kubernetes-managed hosts file (host network).\n"

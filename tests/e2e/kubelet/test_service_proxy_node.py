@@ -15,7 +15,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import http_get, pod_ready, wait_for
+from conftest import http_get, pod_ready, service_address, wait_for
 from tests.integration.cluster import Cluster
 
 pytestmark = [
@@ -68,7 +68,9 @@ def test_a_deployment_behind_a_service_answers_through_the_nodes_proxy(node: Clu
         pytest.skip("this API server does not serve discovery.k8s.io/v1 endpointslices yet")
     # A ClusterIP of its own: other test clusters on this machine have tables of their own
     # with addresses from the same default range.
-    cluster_ip = f"10.43.{100 + secrets.randbelow(150)}.{1 + secrets.randbelow(250)}"
+    cluster_ip = service_address(
+        node, (100 + secrets.randbelow(150)) * 256 + 1 + secrets.randbelow(250)
+    )
     node.kubectl("apply", "-f", "-", stdin=_manifest(cluster_ip))
     try:
         wait_for("the client pod", lambda: pod_ready(node, "proxy-client"), timeout=120)
