@@ -108,7 +108,8 @@ class NetnsNode:
 
     def setup(self) -> None:
         node, client = self._netns(self.node), self._netns(self.client)
-        sh("ip", "netns", "exec", node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        # Written directly: a minimal Debian has no `sysctl` (procps).
+        sh("ip", "netns", "exec", node, "sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward")
         sh("ip", "-n", node, "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", node, "addr", "add", f"10.244.{self.subnet}.1/24", "dev", "br0")
         sh("ip", "-n", node, "link", "set", "br0", "up")
