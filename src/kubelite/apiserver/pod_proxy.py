@@ -534,18 +534,9 @@ async def _pump(client_ws: web.WebSocketResponse, backend: aiohttp.ClientWebSock
             elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
                 break
 
-    tasks = [
-        asyncio.create_task(client_to_kubelet(), name="exec-client-to-kubelet"),
-        asyncio.create_task(kubelet_to_client(), name="exec-kubelet-to-client"),
-    ]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await upgrade_proxy.until_either_ends(client_to_kubelet(), kubelet_to_client())
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         with contextlib.suppress(Exception):
             await client_ws.close()
         with contextlib.suppress(Exception):

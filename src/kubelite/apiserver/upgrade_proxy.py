@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -220,16 +221,24 @@ async def relay_tunnel(
         while chunk := await upstream.reader.read(READ_SIZE):
             await ws.send_bytes(chunk)
 
-    tasks = [asyncio.create_task(client_to_kubelet()), asyncio.create_task(kubelet_to_client())]
+    try:
+        await until_either_ends(client_to_kubelet(), kubelet_to_client())
+    finally:
+        upstream.close()
+        with contextlib.suppress(Exception):
+            await ws.close()
+    return ws
+
+
+async def until_either_ends(*pumps: Coroutine[Any, Any, None]) -> None:
+    """Run the two directions of a relay until one of them ends, then stop the other: a
+    stream's end, or its failure, on either side ends the session."""
+    tasks = [asyncio.create_task(pump) for pump in pumps]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        upstream.close()
-        with contextlib.suppress(Exception):
-            await ws.close()
-    return ws
