@@ -15,8 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubelite.api import labels, meta
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # k8s.io/api/policy/v1 types.go.
 DISRUPTION_ALLOWED = "DisruptionAllowed"

@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelite.api import fields, labels, meta
+from kubelite.api.types import Obj
 from kubelite.cli import describers
 from kubelite.cli import describers_network as network
 from kubelite.cli import describers_workloads as workloads
@@ -37,8 +37,6 @@ from kubelite.cli.kubectl_args import (
 )
 from kubelite.cli.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
-
-Obj = dict[str, Any]
 
 EVENTS = Resource("", "v1", "events", kind="Event")
 PODS = Resource("", "v1", "pods", kind="Pod")

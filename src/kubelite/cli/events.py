@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from typing import Any
 
 from kubelite.api import fields, meta
+from kubelite.api.types import Obj
 from kubelite.cli import output
 from kubelite.cli.describers import event_interval, sort_events
 from kubelite.cli.kubectl_args import (
@@ -26,8 +26,6 @@ from kubelite.cli.kubectl_args import (
     run_command,
 )
 from kubelite.client import Resource
-
-Obj = dict[str, Any]
 
 EVENTS = Resource("", "v1", "events", kind="Event")
 

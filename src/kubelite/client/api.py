@@ -38,6 +38,7 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import orjson
 
+from kubelite.api.types import Obj
 from kubelite.client.errors import (
     APIConnectionError,
     APIError,
@@ -46,8 +47,6 @@ from kubelite.client.errors import (
     status_for,
 )
 from kubelite.client.kubeconfig import ClientConfig, ConfigError
-
-Obj = dict[str, Any]
 
 JSON = "application/json"
 # What kubectl asks for when it prints a table; a server without Table support answers JSON.

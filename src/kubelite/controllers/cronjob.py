@@ -32,9 +32,9 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from kubelite.api import cron, meta, propagation
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIAlreadyExistsError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
@@ -48,7 +48,6 @@ from kubelite.controllers.podcontrol import owner_reference
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 CRON_JOBS = Resource("batch", "v1", "cronjobs", kind="CronJob")
 WORKERS = 2

@@ -31,9 +31,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
@@ -65,7 +65,6 @@ from kubelite.controllers.podcontrol import PODS, PodControl, pod_from_template,
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 DAEMON_SETS = Resource("apps", "v1", "daemonsets", kind="DaemonSet")
 NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)

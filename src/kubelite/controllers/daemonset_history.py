@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
 from kubelite.client.informer import Informer
@@ -47,7 +48,6 @@ from kubelite.controllers.podcontrol import PODS, PodControl, owner_reference
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 CONTROLLER_REVISIONS = revs.CONTROLLER_REVISIONS
 DEFAULT_REVISION_HISTORY_LIMIT = revs.DEFAULT_REVISION_HISTORY_LIMIT
 

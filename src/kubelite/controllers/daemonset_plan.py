@@ -31,9 +31,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.controllers import podutil
 from kubelite.controllers.daemonset_util import (
     HASH_LABEL,
@@ -47,7 +47,6 @@ from kubelite.controllers.daemonset_util import (
     unavailable_count,
 )
 
-Obj = dict[str, Any]
 NodePods = Mapping[str, Sequence[Obj]]
 
 

@@ -36,9 +36,8 @@ from kubelite.api.tolerations import (
     compile_tolerations,
     find_untolerated_taint,
 )
+from kubelite.api.types import Obj
 from kubelite.controllers.deployment_util import scaled_value
-
-Obj = dict[str, Any]
 
 # apps.DefaultDaemonSetUniqueLabelKey (= ControllerRevisionHashLabelKey).
 HASH_LABEL = "controller-revision-hash"

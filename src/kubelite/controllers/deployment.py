@@ -25,9 +25,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import (
     APIAlreadyExistsError,
@@ -46,7 +46,6 @@ from kubelite.controllers.replicaset import REPLICA_SETS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 DEPLOYMENTS = Resource("apps", "v1", "deployments", kind="Deployment")
 COMPONENT = "deployment-controller"

@@ -18,8 +18,7 @@ from typing import Any
 import orjson
 
 from kubelite.api import meta
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 POD_TEMPLATE_HASH_LABEL = "pod-template-hash"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"

@@ -21,10 +21,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api import poddisruptionbudget as pdbs
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import (
     APIConflictError,
@@ -46,7 +46,6 @@ from kubelite.controllers.replicationcontroller import REPLICATION_CONTROLLERS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 PODDISRUPTIONBUDGETS = Resource("policy", "v1", "poddisruptionbudgets", kind="PodDisruptionBudget")
 STATEFUL_SETS = Resource("apps", "v1", "statefulsets", kind="StatefulSet")

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from kubelite.api import meta
 from kubelite.api import poddisruptionbudget as pdbs
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # DeletionTimeout: how long an eviction's entry in disruptedPods waits for the pod's delete.
 DELETION_TIMEOUT = dt.timedelta(minutes=2)

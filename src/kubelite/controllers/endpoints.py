@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import WARNING, EventRecorder
@@ -48,7 +48,6 @@ from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 WORKERS = 5
 # resourcelock.LeaderElectionRecordAnnotationKey: Endpoints used as leader locks have no Service.

@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.controllers import podutil
 from kubelite.controllers.endpoints_util import (
     CLUSTER_IP_NONE,
@@ -28,8 +29,6 @@ from kubelite.controllers.endpoints_util import (
     should_set_hostname,
     target_ref,
 )
-
-Obj = dict[str, Any]
 
 # endpoints_controller.go: maxCapacity, the addresses one Endpoints holds.
 MAX_CAPACITY = 1000

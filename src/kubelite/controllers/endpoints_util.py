@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.types import Obj
 from kubelite.client.api import Resource
 from kubelite.controllers import podutil
-
-Obj = dict[str, Any]
 
 SERVICES = Resource("", "v1", "services", kind="Service")
 ENDPOINTS = Resource("", "v1", "endpoints", kind="Endpoints")

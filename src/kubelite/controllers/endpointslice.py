@@ -23,9 +23,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import WARNING, EventRecorder
@@ -62,7 +62,6 @@ from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 CONTROLLER_NAME = "endpointslice-controller.k8s.io"
 WORKERS = 5

@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import key_of
@@ -51,7 +51,6 @@ from kubelite.controllers.endpointslice import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 CONTROLLER_NAME = "endpointslicemirroring-controller.k8s.io"
 WORKERS = 5

@@ -35,9 +35,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelite.api import jobindexes, labels, meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
@@ -51,7 +51,6 @@ from kubelite.controllers.podcontrol import PODS, PodControl, pod_from_template,
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 JOBS = Resource("batch", "v1", "jobs", kind="Job")
 WORKERS = 5

@@ -14,8 +14,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConflictError, APINotFoundError
 from kubelite.client.informers import SharedInformerFactory
@@ -23,7 +23,6 @@ from kubelite.client.workqueue import WorkQueue, process
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 FINALIZER = "kubernetes"

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
@@ -45,7 +46,6 @@ from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")

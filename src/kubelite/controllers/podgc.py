@@ -23,9 +23,9 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import APIConnectionError, APIError, APINotFoundError
 from kubelite.client.informer import key_of
@@ -40,7 +40,6 @@ from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"

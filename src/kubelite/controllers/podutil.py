@@ -10,11 +10,9 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from kubelite.api import meta
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # ActivePodsWithRanks' phase order: Pending < Unknown < Running.
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}

@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIError
 from kubelite.client.events import WARNING, EventRecorder
@@ -43,7 +44,6 @@ from kubelite.controllers.podcontrol import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
 WORKERS = 5

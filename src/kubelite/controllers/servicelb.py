@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import key_of
@@ -30,7 +30,6 @@ from kubelite.controllers.owners import typed
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 LOAD_BALANCER = "LoadBalancer"
 WORKERS = 1

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
 from kubelite.client.events import EventRecorder
@@ -46,7 +46,6 @@ from kubelite.controllers.statefulset_podcontrol import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 STATEFUL_SETS = Resource("apps", "v1", "statefulsets", kind="StatefulSet")
 WORKERS = 5

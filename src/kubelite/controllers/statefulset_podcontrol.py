@@ -15,9 +15,10 @@ and update.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIAlreadyExistsError, APIError
 from kubelite.client.events import NORMAL, WARNING
@@ -25,7 +26,6 @@ from kubelite.client.informer import Informer
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers.podcontrol import PODS
 
-Obj = dict[str, Any]
 Recorder = Callable[[Obj, str, str, str], None]
 
 CLAIMS = Resource("", "v1", "persistentvolumeclaims", kind="PersistentVolumeClaim")

@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.controllers import podutil
 from kubelite.controllers.podcontrol import owner_reference, pod_from_template
-
-Obj = dict[str, Any]
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"

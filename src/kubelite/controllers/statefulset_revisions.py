@@ -28,11 +28,10 @@ import json
 from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import Resource
 from kubelite.controllers import statefulset_pods as pods
 from kubelite.controllers.podcontrol import owner_reference
-
-Obj = dict[str, Any]
 
 CONTROLLER_REVISIONS = Resource("apps", "v1", "controllerrevisions", kind="ControllerRevision")
 HASH_LABEL = "controller.kubernetes.io/hash"

@@ -25,6 +25,7 @@ import logging
 from typing import Any
 
 from kubelite.api import meta, tolerations
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import NORMAL, EventRecorder
@@ -35,7 +36,6 @@ from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 COMPONENT = "taint-eviction-controller"
 FOREVER = -1.0

@@ -14,9 +14,9 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from kubelite.api import meta, propagation
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import key_of
@@ -27,7 +27,6 @@ from kubelite.controllers.job import JOBS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 WORKERS = 2
 
 

@@ -30,9 +30,8 @@ Kubernetes 1.27: its containers were killed, so they exit 137 and the pod is Fai
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 EXIT_CODE_ANNOTATION = "hollow.kubelite.io/exit-code"
 RUN_SECONDS_ANNOTATION = "hollow.kubelite.io/run-seconds"

@@ -29,8 +29,9 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import (
     APIAlreadyExistsError,
@@ -46,7 +47,6 @@ from kubelite.hollow.timing import Beat, Clock, HeartbeatPolicy, SystemClock, Ti
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 T = TypeVar("T")
 
 # The loop wakes at most every MIN_TICK and hands out together whatever fell due meanwhile: a

@@ -30,8 +30,8 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import Informer, key_of
@@ -43,7 +43,6 @@ from kubelite.hollow.timing import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 PODS = Resource("", "v1", "pods", kind="Pod")
 BOUND = "spec.nodeName!="

@@ -30,13 +30,11 @@ import math
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
+from kubelite.api.types import Obj
 from kubelite.client.api import Resource
-
-Obj = dict[str, Any]
 
 NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")

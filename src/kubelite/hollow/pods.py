@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 RUNTIME_SCHEME = "kubelite-hollow://"
 RUNNING = "Running"

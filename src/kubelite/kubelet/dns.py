@@ -28,14 +28,14 @@ import ipaddress
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.podref import format_pod
 from kubelite.runtime.cri import DNSConfig
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # The cluster domain when the kubelet is given none (--cluster-domain, as k3s sets it).
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"

@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kubelite.api.quantity import NANO, Quantity, QuantityError
+from kubelite.api.types import Obj
 from kubelite.api.validation.pods import DOWNWARD_API_LABELS
-
-Obj = dict[str, Any]
 
 # The event the kubelet records for skipped envFrom keys (kubelet_pods.go).
 INVALID_ENV_VAR_NAMES = "InvalidEnvironmentVariableNames"

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import (
     APIConflictError,
@@ -92,7 +93,6 @@ from kubelite.runtime.cri import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 CONFIG_MAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
 SECRETS = Resource("", "v1", "secrets", kind="Secret")

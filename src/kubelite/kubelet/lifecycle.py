@@ -24,8 +24,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import go_quote
 from kubelite.kubelet.podref import format_pod
 from kubelite.kubelet.prober.gotext import join_host_port
@@ -35,7 +35,6 @@ from kubelite.runtime.cri import RuntimeService
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # The pod's IP by its uid ("" while it has none).
 PodIP = Callable[[str], str]

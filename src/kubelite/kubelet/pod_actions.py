@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.status.containers import should_container_be_restarted
 from kubelite.runtime.cri import (
     ContainerState,
@@ -36,8 +36,6 @@ from kubelite.runtime.cri import (
     PodSandboxState,
     PodSandboxStatus,
 )
-
-Obj = dict[str, Any]
 
 # The annotation where the kubelet keeps the hash of the container spec a container was made
 # from (kubelet's `io.kubernetes.container.hash`): a different hash means the spec changed.

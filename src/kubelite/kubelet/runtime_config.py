@@ -19,6 +19,7 @@ import orjson
 
 from kubelite.api.qos import qos_class
 from kubelite.api.quantity import Quantity
+from kubelite.api.types import Obj
 from kubelite.api.validation.names import is_dns1123_label
 from kubelite.kubelet.dns import DEFAULT_CLUSTER_DOMAIN
 from kubelite.kubelet.pod_actions import HASH_ANNOTATION
@@ -35,8 +36,6 @@ from kubelite.runtime.cri import (
     PodSandboxMetadata,
     PortMapping,
 )
-
-Obj = dict[str, Any]
 
 # Where the kubelet keeps container logs: /var/log/pods/<namespace>_<name>_<uid>/<container>/N.log
 POD_LOGS_ROOT = "/var/log/pods"

@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import (
     APIConflictError,
@@ -28,7 +28,6 @@ from kubelite.client.errors import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 PODS = Resource("", "v1", "pods", kind="Pod")
 

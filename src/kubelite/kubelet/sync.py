@@ -29,8 +29,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet.backoff import Backoff
@@ -50,7 +50,6 @@ from kubelite.runtime.cri import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # Waiting reasons the kubelet sets when a start fails (pkg/kubelet/container/sync_result.go).
 CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"

@@ -12,11 +12,9 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
-
-Obj = dict[str, Any]
 
 SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", kind="ServiceAccount")
 # token_manager.go: refresh after 80 % of the lifetime, or when less than a day is left.

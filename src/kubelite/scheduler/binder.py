@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
-
-Obj = dict[str, Any]
 
 PODS = Resource("", "v1", "pods", kind="Pod")
 

@@ -14,13 +14,10 @@ a pod unschedulable that a new Service or ReplicaSet could make fit.
 
 from __future__ import annotations
 
-from typing import Any
-
+from kubelite.api.types import Obj
 from kubelite.client.api import Resource
 from kubelite.client.informer import Informer, by_namespace
 from kubelite.client.informers import SharedInformerFactory
-
-Obj = dict[str, Any]
 
 SERVICES = Resource("", "v1", "services", kind="Service")
 REPLICATION_CONTROLLERS = Resource("", "v1", "replicationcontrollers", kind="ReplicationController")

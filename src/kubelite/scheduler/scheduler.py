@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConflictError, APIConnectionError, APIError, APINotFoundError
 from kubelite.client.events import EventRecorder
@@ -51,7 +52,6 @@ from kubelite.scheduler.schedule_one import Algorithm, NoNodesAvailable, Schedul
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)

@@ -27,8 +27,7 @@ import re
 from typing import Any
 
 from kubelite.api.quantity import canonical_json, canonical_resource_list
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # pkg/apis/core/v1 and k8s.io/api/core/v1 constants.
 DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30  # v1.DefaultTerminationGracePeriodSeconds

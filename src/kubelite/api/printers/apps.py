@@ -19,11 +19,11 @@ from kubelite.api.printers import (
     NONE,
     PRINTERS,
     Column,
-    Obj,
     Printer,
     age_of,
     format_labels,
 )
+from kubelite.api.types import Obj
 
 # spec.replicas when a client left it out (the apps/v1 defaults of Deployment, ReplicaSet and
 # StatefulSet).

@@ -23,11 +23,11 @@ from kubelite.api.printers import (
     NONE,
     PRINTERS,
     Column,
-    Obj,
     Printer,
     age_of,
 )
 from kubelite.api.printers.apps import CONTAINERS_COLUMN, IMAGES_COLUMN, format_label_selector
+from kubelite.api.types import Obj
 
 # printBoolPtr's word for a *bool that is not set.
 UNSET = "<unset>"

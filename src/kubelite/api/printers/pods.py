@@ -32,10 +32,10 @@ from kubelite.api.printers import (
     NONE,
     PRINTERS,
     Column,
-    Obj,
     Printer,
     age_of,
 )
+from kubelite.api.types import Obj
 
 # The status.reason the node lifecycle controller gives the pods of an unreachable node
 # (NodeUnreachablePodReason, pkg/util/node).

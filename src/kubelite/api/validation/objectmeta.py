@@ -29,9 +29,9 @@ from kubelite.api.errors import (
     invalid,
     required,
 )
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 
-Obj = dict[str, Any]
 # ValidateNameFunc: a name (or, with prefix=True, a generateName stem) to its problems.
 NameRule = Callable[[str, bool], list[str]]
 

@@ -25,8 +25,8 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import (
     APIAlreadyExistsError,
@@ -40,7 +40,6 @@ from kubelite.kubelet.node import status as shapes
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")

@@ -17,11 +17,9 @@ Shapes follow `pkg/kubelet/kubelet_node_status.go` (initialNode) and the setters
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.node.machine import MachineInfo, Usage
-
-Obj = dict[str, Any]
 
 # The kubelet's default --max-pods.
 DEFAULT_MAX_PODS = 110

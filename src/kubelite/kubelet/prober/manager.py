@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.prober.prober import EventRecorder, PodIP, Prober, probe_spec
 from kubelite.kubelet.prober.results import (
     PROBE_KINDS,
@@ -33,8 +33,6 @@ from kubelite.kubelet.prober.results import (
 )
 from kubelite.kubelet.prober.worker import ProbeTarget, Worker, cancel_and_wait
 from kubelite.runtime.cri import RuntimeService
-
-Obj = dict[str, Any]
 
 
 def _find_probed_container(pod: Obj, name: str) -> Obj | None:

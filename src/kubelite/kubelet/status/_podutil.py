@@ -8,9 +8,8 @@ dict, even an empty one (`"running": {}`), as Kubernetes tests the pointer, not 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # An init container with this restart policy is a sidecar (core/v1 ContainerRestartPolicyAlways).
 CONTAINER_RESTART_POLICY_ALWAYS = "Always"

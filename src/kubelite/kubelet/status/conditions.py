@@ -22,9 +22,9 @@ import datetime as dt
 from collections.abc import Sequence
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.kubelet.status import _podutil as podutil
 from kubelite.kubelet.status import reasons
-from kubelite.kubelet.status._podutil import Obj
 from kubelite.runtime import cri
 
 TRUE = "True"

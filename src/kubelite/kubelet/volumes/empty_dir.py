@@ -14,8 +14,9 @@ import os
 from pathlib import Path
 
 from kubelite.api.quantity import Quantity
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import node_allocatable
-from kubelite.kubelet.volumes.context import MountedVolume, Obj, VolumeContext, VolumeError
+from kubelite.kubelet.volumes.context import MountedVolume, VolumeContext, VolumeError
 
 PLUGIN_DIR = "kubernetes.io~empty-dir"
 MEDIUM_MEMORY = "Memory"

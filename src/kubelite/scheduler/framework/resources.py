@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.api.quantity import Quantity, QuantityError
+from kubelite.api.types import Obj
 
 CPU = "cpu"
 MEMORY = "memory"
@@ -28,8 +29,6 @@ PODS = "pods"
 # The floors of NonZeroRequested (pkg/scheduler/util: DefaultMilliCPURequest, DefaultMemoryRequest).
 DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
-
-Obj = dict[str, Any]
 
 
 @dataclass(slots=True)

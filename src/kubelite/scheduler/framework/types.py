@@ -17,14 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.scheduler.framework.resources import (
     Resource,
     pod_non_zero_requests,
     pod_requests,
     resource_of,
 )
-
-Obj = dict[str, Any]
 
 DEFAULT_BIND_ALL_HOST_IP = "0.0.0.0"
 
