@@ -19,6 +19,7 @@ import sys
 from dataclasses import dataclass, field
 
 from kubelite.api import fields, labels, meta
+from kubelite.api.resources import ENDPOINT_SLICES, EVENTS, LEASES, PODS, REPLICA_SETS
 from kubelite.api.types import Obj
 from kubelite.cli import describers
 from kubelite.cli import describers_network as network
@@ -38,11 +39,6 @@ from kubelite.cli.kubectl_args import (
 from kubelite.cli.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
 
-EVENTS = Resource("", "v1", "events", kind="Event")
-PODS = Resource("", "v1", "pods", kind="Pod")
-LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
-REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
-ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="EndpointSlice")
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 
 

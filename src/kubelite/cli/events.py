@@ -14,6 +14,7 @@ import contextlib
 import sys
 
 from kubelite.api import fields, meta
+from kubelite.api.resources import EVENTS
 from kubelite.api.types import Obj
 from kubelite.cli import output
 from kubelite.cli.describers import event_interval, sort_events
@@ -25,9 +26,6 @@ from kubelite.cli.kubectl_args import (
     add_global_flags,
     run_command,
 )
-from kubelite.client import Resource
-
-EVENTS = Resource("", "v1", "events", kind="Event")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

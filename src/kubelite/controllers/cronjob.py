@@ -34,22 +34,21 @@ import logging
 from collections.abc import Callable
 
 from kubelite.api import cron, meta, propagation
+from kubelite.api.resources import CRON_JOBS, JOBS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIAlreadyExistsError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.informer import by_controller_uid, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_status, podutil
-from kubelite.controllers.job import JOBS
 from kubelite.controllers.owners import typed
 from kubelite.controllers.podcontrol import owner_reference
 
 log = logging.getLogger(__name__)
 
 
-CRON_JOBS = Resource("batch", "v1", "cronjobs", kind="CronJob")
 WORKERS = 2
 SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 # nextScheduleDelta: look again a little after the scheduled time, not just before it.

@@ -33,8 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kubelite.api import labels, meta
+from kubelite.api.resources import CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.flowcontrol import Backoff
@@ -42,7 +43,7 @@ from kubelite.client.informer import by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import podutil
-from kubelite.controllers.daemonset_history import CONTROLLER_REVISIONS, DaemonSetHistory
+from kubelite.controllers.daemonset_history import DaemonSetHistory
 from kubelite.controllers.daemonset_plan import (
     node_actions,
     rolling_update,
@@ -61,13 +62,11 @@ from kubelite.controllers.daemonset_util import (
 )
 from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.owners import recheck_owner, typed
-from kubelite.controllers.podcontrol import PODS, PodControl, pod_from_template, slow_start_batch
+from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 
 log = logging.getLogger(__name__)
 
 
-DAEMON_SETS = Resource("apps", "v1", "daemonsets", kind="DaemonSet")
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 # kube-controller-manager's --concurrent-daemonset-syncs.
 WORKERS = 2
 # Pods one sync creates, and deletes, at most (BurstReplicas).

@@ -27,8 +27,9 @@ import datetime as dt
 import logging
 
 from kubelite.api import labels, meta
+from kubelite.api.resources import DEPLOYMENTS, PODS, REPLICA_SETS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import (
     APIAlreadyExistsError,
     APIError,
@@ -41,13 +42,11 @@ from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import deployment_util as du
 from kubelite.controllers import podutil
 from kubelite.controllers.owners import recheck_owner, typed
-from kubelite.controllers.podcontrol import PODS, PodControl, owner_reference
-from kubelite.controllers.replicaset import REPLICA_SETS
+from kubelite.controllers.podcontrol import PodControl, owner_reference
 
 log = logging.getLogger(__name__)
 
 
-DEPLOYMENTS = Resource("apps", "v1", "deployments", kind="Deployment")
 COMPONENT = "deployment-controller"
 WORKERS = 5
 

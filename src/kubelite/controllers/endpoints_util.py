@@ -16,13 +16,7 @@ from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api.types import Obj
-from kubelite.client.api import Resource
 from kubelite.controllers import podutil
-
-SERVICES = Resource("", "v1", "services", kind="Service")
-ENDPOINTS = Resource("", "v1", "endpoints", kind="Endpoints")
-ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="EndpointSlice")
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 
 # k8s.io/api/core/v1 annotation_key_constants.go and well_known_labels.go.
 LAST_CHANGE_TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"

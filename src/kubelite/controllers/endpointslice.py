@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 
 from kubelite.api import meta
+from kubelite.api.resources import ENDPOINT_SLICES, NODES, PODS, SERVICES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
@@ -35,13 +36,10 @@ from kubelite.client.workqueue import RetryLater, WorkQueue, process
 from kubelite.controllers import endpointslice_reconciler as reconciler
 from kubelite.controllers.endpoints import NAMESPACE_TERMINATING
 from kubelite.controllers.endpoints_util import (
-    ENDPOINT_SLICES,
     HEADLESS_LABEL,
     LAST_CHANGE_TRIGGER_TIME,
     MANAGED_BY_LABEL,
-    NODES,
     SERVICE_NAME_LABEL,
-    SERVICES,
     ZONE_LABEL,
     TriggerTimeTracker,
     endpoint_relevant,
@@ -58,7 +56,6 @@ from kubelite.controllers.endpoints_util import (
     target_ref,
 )
 from kubelite.controllers.owners import typed
-from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ import contextlib
 import logging
 
 from kubelite.api import meta
+from kubelite.api.resources import ENDPOINT_SLICES, ENDPOINTS, SERVICES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
@@ -29,13 +30,10 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import RetryLater, WorkQueue, process
 from kubelite.controllers import endpointslice_reconciler as reconciler
 from kubelite.controllers.endpoints_util import (
-    ENDPOINT_SLICES,
-    ENDPOINTS,
     LAST_APPLIED,
     LAST_CHANGE_TRIGGER_TIME,
     MANAGED_BY_LABEL,
     SERVICE_NAME_LABEL,
-    SERVICES,
     SKIP_MIRROR_LABEL,
     ip_family,
     selector_of,

@@ -37,8 +37,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubelite.api import jobindexes, labels, meta
+from kubelite.api.resources import JOBS, PODS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.informer import by_controller_uid, by_namespace, key_of
@@ -47,12 +48,11 @@ from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_backoff, job_failure_policy, job_pods, job_status, podutil
 from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.owners import typed
-from kubelite.controllers.podcontrol import PODS, PodControl, pod_from_template, slow_start_batch
+from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 
 log = logging.getLogger(__name__)
 
 
-JOBS = Resource("batch", "v1", "jobs", kind="Job")
 WORKERS = 5
 # MaxPodCreateDeletePerSync.
 MAX_PODS_PER_SYNC = 500

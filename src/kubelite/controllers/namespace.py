@@ -15,8 +15,9 @@ import contextlib
 import datetime as dt
 import logging
 
+from kubelite.api.resources import NAMESPACES
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APINotFoundError
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
@@ -24,7 +25,6 @@ from kubelite.client.workqueue import WorkQueue, process
 log = logging.getLogger(__name__)
 
 
-NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 FINALIZER = "kubernetes"
 # How soon to look again while content remains (Kubernetes estimates from grace periods;
 # kubelite looks again after this, or after the longest grace period it saw).

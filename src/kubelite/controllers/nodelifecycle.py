@@ -34,21 +34,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.resources import LEASES, NODES, PODS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.informer import by_node_name
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig
-from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
 
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 COMPONENT = "node-controller"
 

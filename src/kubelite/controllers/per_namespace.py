@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 
+from kubelite.api.resources import NAMESPACES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
@@ -22,9 +23,6 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 
 log = logging.getLogger(__name__)
-
-
-NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 
 
 class PerNamespaceObject:

@@ -25,8 +25,9 @@ import time
 from collections.abc import Iterable
 
 from kubelite.api import meta
+from kubelite.api.resources import NODES, PODS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIConnectionError, APIError, APINotFoundError
 from kubelite.client.informer import key_of
 from kubelite.client.informers import SharedInformerFactory
@@ -36,12 +37,10 @@ from kubelite.controllers.nodelifecycle_config import (  # noqa: F401 - re-expor
     TERMINATED_POD_GC_THRESHOLD,
     PodGCSettings,
 )
-from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
 
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"
 DISRUPTION_TARGET = "DisruptionTarget"
 ORPHANED_REASON = "DeletionByPodGC"

@@ -24,8 +24,9 @@ import logging
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.resources import PODS, REPLICA_SETS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError
 from kubelite.client.events import WARNING, EventRecorder
 from kubelite.client.informer import by_controller_uid, by_namespace, key_of
@@ -36,7 +37,6 @@ from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.owners import put_status, recheck_owner, typed
 from kubelite.controllers.podcontrol import (
     BURST_REPLICAS,
-    PODS,
     PodControl,
     pod_from_template,
     slow_start_batch,
@@ -45,7 +45,6 @@ from kubelite.controllers.podcontrol import (
 log = logging.getLogger(__name__)
 
 
-REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
 WORKERS = 5
 # The condition set while the controller cannot create or delete pods.
 REPLICA_FAILURE = "ReplicaFailure"

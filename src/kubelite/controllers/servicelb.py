@@ -19,13 +19,13 @@ import ipaddress
 import logging
 
 from kubelite.api import meta
+from kubelite.api.resources import NODES, SERVICES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
-from kubelite.controllers.endpoints_util import NODES, SERVICES
 from kubelite.controllers.owners import typed
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,9 @@ import asyncio
 import logging
 
 from kubelite.api import labels, meta
+from kubelite.api.resources import PERSISTENT_VOLUME_CLAIMS, PODS, STATEFUL_SETS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
 from kubelite.client.events import EventRecorder
 from kubelite.client.informer import by_controller_uid, by_namespace, key_of
@@ -35,10 +36,9 @@ from kubelite.controllers import podutil
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
 from kubelite.controllers.owners import put_status, recheck_owner, typed
-from kubelite.controllers.podcontrol import PODS, PodControl, owner_reference
+from kubelite.controllers.podcontrol import PodControl, owner_reference
 from kubelite.controllers.statefulset_control import StatefulSetControl
 from kubelite.controllers.statefulset_podcontrol import (
-    CLAIMS,
     ApiObjectManager,
     ClaimError,
     StatefulPodControl,
@@ -47,7 +47,6 @@ from kubelite.controllers.statefulset_podcontrol import (
 log = logging.getLogger(__name__)
 
 
-STATEFUL_SETS = Resource("apps", "v1", "statefulsets", kind="StatefulSet")
 WORKERS = 5
 
 
@@ -142,7 +141,7 @@ class StatefulSetController:
         self.pods.add_indexer("controller", by_controller_uid)
         self.revisions = self.informers.informer(revs.CONTROLLER_REVISIONS)
         self.revisions.add_indexer("namespace", by_namespace)
-        self.claims = self.informers.informer(CLAIMS)
+        self.claims = self.informers.informer(PERSISTENT_VOLUME_CLAIMS)
         self.history = ApiHistory(client)
         self.control = StatefulSetControl(
             StatefulPodControl(

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from kubelite.api.resources import LEASES, NODES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import (
@@ -42,7 +43,7 @@ from kubelite.client.errors import (
 )
 from kubelite.client.informer import Informer
 from kubelite.hollow import nodes as shapes
-from kubelite.hollow.nodes import LEASES, NODE_LEASE_NAMESPACE, NODES, HollowNode, NodeShape
+from kubelite.hollow.nodes import NODE_LEASE_NAMESPACE, HollowNode, NodeShape
 from kubelite.hollow.timing import Beat, Clock, HeartbeatPolicy, SystemClock, TimerHeap
 
 log = logging.getLogger(__name__)

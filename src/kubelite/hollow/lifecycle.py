@@ -31,8 +31,9 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 
+from kubelite.api.resources import PODS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import Informer, key_of
 from kubelite.client.workqueue import WorkQueue, process
@@ -44,7 +45,6 @@ from kubelite.hollow.timing import Clock, SystemClock
 log = logging.getLogger(__name__)
 
 
-PODS = Resource("", "v1", "pods", kind="Pod")
 BOUND = "spec.nodeName!="
 # The spec and status fields the lifecycle reads; everything else of a pod is dropped from
 # the cache (10,000 whole pods would cost hundreds of megabytes).

@@ -34,10 +34,6 @@ from dataclasses import dataclass, field
 import orjson
 
 from kubelite.api.types import Obj
-from kubelite.client.api import Resource
-
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
 
 HOLLOW_LABEL = "kubelite.io/hollow"
 HOLLOW_ANNOTATION = "kubelite.io/hollow"

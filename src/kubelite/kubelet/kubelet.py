@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubelite.api.resources import CONFIG_MAPS, PODS, SECRETS, SERVICES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import (
@@ -71,7 +72,7 @@ from kubelite.kubelet.server import (
     PodNotFound,
     ServingTLS,
 )
-from kubelite.kubelet.status_manager import PODS, StatusManager
+from kubelite.kubelet.status_manager import StatusManager
 from kubelite.kubelet.sync import PodSyncer
 from kubelite.kubelet.token_manager import TokenManager
 from kubelite.kubelet.volumes import (
@@ -93,10 +94,6 @@ from kubelite.runtime.cri import (
 
 log = logging.getLogger(__name__)
 
-
-CONFIG_MAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
-SECRETS = Resource("", "v1", "secrets", kind="Secret")
-SERVICES = Resource("", "v1", "services", kind="Service")
 
 # How soon a pod whose volumes could not be set up is tried again.
 VOLUME_RETRY = 2.0

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from kubelite.api import meta
+from kubelite.api.resources import PODS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType, Resource
-
-PODS = Resource("", "v1", "pods", kind="Pod")
+from kubelite.client.api import APIClient, PatchType
 
 REASON_UNSCHEDULABLE = "Unschedulable"
 REASON_SCHEDULER_ERROR = "SchedulerError"

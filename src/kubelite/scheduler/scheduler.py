@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
+from kubelite.api.resources import NAMESPACES, NODES
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APIConnectionError, APIError, APINotFoundError
 from kubelite.client.events import EventRecorder
 from kubelite.client.informers import SharedInformerFactory
@@ -53,8 +54,6 @@ from kubelite.scheduler.schedule_one import Algorithm, NoNodesAvailable, Schedul
 log = logging.getLogger(__name__)
 
 
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 TERMINAL_PHASES = ("Succeeded", "Failed")
 
 

@@ -26,8 +26,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from kubelite.api.resources import LEASES, NODES
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import (
     APIAlreadyExistsError,
     APIConflictError,
@@ -40,9 +41,6 @@ from kubelite.kubelet.node import status as shapes
 
 log = logging.getLogger(__name__)
 
-
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
 
 # kube-node-lease (NamespaceNodeLease) and the kubelet's lease settings: --node-lease-duration
 # 40 s, renewed at a quarter of it (nodelease.NewController's renewInterval) with the lease
