@@ -24,14 +24,15 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.cli.control_plane import die_with_parent
+from kubelite.cli.flags import CLUSTER_DNS_ENV
 from kubelite.cli.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
 
@@ -57,8 +58,7 @@ class ClusterDNSFlags:
     tcp_fd: int | None = None
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_CLUSTER_DNS_{name}", default)
+_env = CLUSTER_DNS_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cluster-domain",
-        default=_env("DOMAIN", "cluster.local"),
+        default=_env("DOMAIN", CLUSTER_DOMAIN),
         help="the cluster's DNS domain (default %(default)s)",
     )
     # Sockets bound by `kubelite server` and inherited.

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubelite.cli import durations
+from kubelite.cli.flags import CONTROL_PLANE_ENV
 from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
@@ -53,8 +54,7 @@ class ControlPlaneFlags:
     disable_servicelb: bool = False
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_CONTROL_PLANE_{name}", default)
+_env = CONTROL_PLANE_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,13 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--disable-servicelb",
         action="store_true",
-        default=_env("DISABLE_SERVICELB", "") not in ("", "0", "false"),
+        default=_env.flag("DISABLE_SERVICELB"),
         help="give LoadBalancer Services no node addresses (k3s' ServiceLB off)",
     )
     parser.add_argument(
         "--disable-scheduler",
         action="store_true",
-        default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
+        default=_env.flag("DISABLE_SCHEDULER"),
         help="run the controllers only",
     )
     parser.add_argument(

@@ -13,10 +13,10 @@ checked here, and handed to `kubelite.hollow.runner`.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from kubelite.api.quantity import QuantityError, parse_quantity
+from kubelite.cli.flags import HOLLOW_ENV
 from kubelite.cli.service import run_service
 from kubelite.client.errors import APIConnectionError, APIError
 from kubelite.client.kubeconfig import ConfigError
@@ -31,8 +31,7 @@ class FlagError(ValueError):
     """A flag value that cannot be used; the message names the flag."""
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_HOLLOW_{name}", default)
+_env = HOLLOW_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--delete-on-exit",
         action="store_true",
-        default=_env("DELETE_ON_EXIT", "") in ("1", "true"),
+        default=_env.flag("DELETE_ON_EXIT"),
         help="delete the nodes and their leases when stopped",
     )
     parser.add_argument(

@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kubelite.cli.flags import PROXY_ENV
 from kubelite.cli.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
 
@@ -44,8 +45,7 @@ class ProxyFlags:
     min_sync_period: float = 1.0
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_PROXY_{name}", default)
+_env = PROXY_ENV
 
 
 def _split(value: str) -> list[str]:

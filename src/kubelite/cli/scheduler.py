@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from dataclasses import dataclass
 
 from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
+from kubelite.cli.flags import SCHEDULER_ENV
 from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
@@ -32,8 +32,7 @@ class SchedulerFlags:
     percentage_of_nodes_to_score: int
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_SCHEDULER_{name}", default)
+_env = SCHEDULER_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

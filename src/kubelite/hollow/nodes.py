@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from kubelite.api.types import Obj
+from kubelite.api.wellknown import KUBELET_PORT
 
 HOLLOW_LABEL = "kubelite.io/hollow"
 HOLLOW_ANNOTATION = "kubelite.io/hollow"
@@ -45,8 +46,6 @@ OS_IMAGE = "kubelite hollow node"
 
 # Where node leases live (`kube-node-lease`, NamespaceNodeLease in Kubernetes).
 NODE_LEASE_NAMESPACE = "kube-node-lease"
-# The kubelet's default --port, reported in status.daemonEndpoints.
-KUBELET_PORT = 10250
 # The kubelet's default --max-pods.
 DEFAULT_MAX_PODS = 110
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.api.resources import CONFIG_MAPS, PODS, SECRETS, SERVICES
+from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import (
@@ -54,7 +55,6 @@ from kubelite.kubelet import status as podstatus
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.dns import (
     CHECK_LIMITS_FOR_RESOLV_CONF,
-    DEFAULT_CLUSTER_DOMAIN,
     RESOLV_CONF_CANDIDATES,
     DNSConfigurer,
 )
@@ -112,7 +112,7 @@ class KubeletConfig:
     runtime_version: str = "0.1.0"
     pod_cidr: str = ""
     cluster_dns: list[str] = field(default_factory=list)
-    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
+    cluster_domain: str = CLUSTER_DOMAIN
     # The node's resolver file pods' DNS starts from ("" for none: lookups stay local).
     resolv_conf: str = str(RESOLV_CONF_CANDIDATES[0])
     cgroup_root: str = "/kubelite"

@@ -19,12 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kubelite.api.types import Obj
+from kubelite.api.wellknown import KUBELET_PORT
 from kubelite.kubelet.node.machine import MachineInfo, Usage
 
 # The kubelet's default --max-pods.
 DEFAULT_MAX_PODS = 110
-# The kubelet's default --port, reported in status.daemonEndpoints.
-KUBELET_PORT = 10250
 # Hard eviction defaults on Linux (pkg/kubelet/eviction/defaults_linux.go).
 EVICTION_MEMORY_AVAILABLE = 100 * 1024 * 1024
 EVICTION_NODEFS_AVAILABLE_PERCENT = 10

@@ -34,6 +34,7 @@ from typing import Protocol
 import orjson
 from aiohttp import WSCloseCode, hdrs, web
 
+from kubelite.api.wellknown import KUBELET_PORT
 from kubelite.kubelet import logs
 from kubelite.kubelet.server import (
     auth,
@@ -56,7 +57,7 @@ from kubelite.runtime.errors import RuntimeFailure
 log = logging.getLogger(__name__)
 
 # The kubelet's API port (Kubernetes' ports.KubeletPort).
-DEFAULT_PORT = 10250
+DEFAULT_PORT = KUBELET_PORT
 # How long stopping waits for requests in flight: longer than a followed log takes to notice.
 SHUTDOWN_TIMEOUT = 2 * logs.STATE_CHECK_PERIOD + 1
 # Paths served to anyone: liveness of the kubelet tells nothing about a pod.
