@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.pods import sidecars
 from kubelite.api.types import Obj
 from kubelite.controllers import podutil
 
@@ -155,10 +156,7 @@ def find_port(pod: Obj, service_port: Obj) -> int | None:
         return int(target)
     protocol = service_port.get("protocol") or "TCP"
     spec = pod.get("spec") or {}
-    containers = list(spec.get("containers") or ())
-    containers += [
-        c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"
-    ]
+    containers = [*(spec.get("containers") or ()), *sidecars(spec)]
     for container in containers:
         for port in container.get("ports") or ():
             if port.get("name") == target and (port.get("protocol") or "TCP") == protocol:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 
 from kubelite.api import meta
+from kubelite.api.pods import is_restartable_init_container
 from kubelite.api.types import Obj
 
 # ActivePodsWithRanks' phase order: Pending < Unknown < Running.
@@ -88,7 +89,7 @@ def max_restarts(pod: Obj) -> tuple[int, int]:
     sidecars = {
         c.get("name")
         for c in (pod.get("spec") or {}).get("initContainers") or ()
-        if c.get("restartPolicy") == "Always"
+        if is_restartable_init_container(c)
     }
     sidecar = max(
         (

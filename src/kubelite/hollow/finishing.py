@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from kubelite.api import pods as podutil
 from kubelite.api.types import Obj
 
 EXIT_CODE_ANNOTATION = "hollow.kubelite.io/exit-code"
@@ -66,8 +67,10 @@ def run_seconds(pod: Obj) -> float:
 
 def restarts(pod: Obj, code: int) -> bool:
     """Whether the kubelet restarts containers that exited with `code` (restartPolicy)."""
-    policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
-    return policy == "Always" or (policy == "OnFailure" and code != 0)
+    policy = podutil.restart_policy(podutil.spec_of(pod))
+    return policy == podutil.RESTART_POLICY_ALWAYS or (
+        policy == podutil.RESTART_POLICY_ON_FAILURE and code != 0
+    )
 
 
 def _parse(text: str | None) -> dt.datetime | None:

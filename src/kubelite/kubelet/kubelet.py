@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubelite.api import pods as podutil
 from kubelite.api.resources import CONFIG_MAPS, PODS, SECRETS, SERVICES
 from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.api.types import Obj
@@ -459,7 +460,7 @@ class Kubelet:
         if found is None:
             raise PodNotFound(f'pod "{pod}" does not exist')
         spec = found.get("spec") or {}
-        names = [c["name"] for c in [*(spec.get("initContainers") or ()), *spec["containers"]]]
+        names = [c["name"] for c in podutil.all_containers(spec)]
         if container not in names:
             raise ContainerNotFound(f'container "{container}" not found in pod "{pod}"')
         view = self._runtime_view.get(found["metadata"].get("uid", ""))
@@ -578,7 +579,7 @@ class Kubelet:
         uid = pod["metadata"]["uid"]
         facts: dict[str, podstatus.ContainerRuntimeState] = {}
         spec = pod.get("spec") or {}
-        for container in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]:
+        for container in podutil.all_containers(spec):
             name = container["name"]
             reason, message = self.syncer.reasons.get((uid, name), ("", ""))
             # Newest first: the current instance, then the one before it.

@@ -22,6 +22,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from kubelite.api import pods as podutil
 from kubelite.api.types import Obj
 from kubelite.kubelet.prober.prober import EventRecorder, PodIP, Prober, probe_spec
 from kubelite.kubelet.prober.results import (
@@ -43,7 +44,7 @@ def _find_probed_container(pod: Obj, name: str) -> Obj | None:
         if container.get("name") == name:
             return container
     for container in spec.get("initContainers") or ():
-        if container.get("name") == name and container.get("restartPolicy") == "Always":
+        if container.get("name") == name and podutil.is_restartable_init_container(container):
             return container
     return None
 

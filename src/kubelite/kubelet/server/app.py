@@ -34,6 +34,7 @@ from typing import Protocol
 import orjson
 from aiohttp import WSCloseCode, hdrs, web
 
+from kubelite.api import pods as podutil
 from kubelite.api.wellknown import KUBELET_PORT
 from kubelite.kubelet import logs
 from kubelite.kubelet.server import (
@@ -259,8 +260,9 @@ class KubeletServer:
         # Whether the process has a terminal was decided when it started: the container's
         # `tty`, whatever the request says (the kubelet's GetAttach).
         spec = pod.get("spec") or {}
-        containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
-        container = next((c for c in containers if c.get("name") == m["container"]), {})
+        container = next(
+            (c for c in podutil.all_containers(spec) if c.get("name") == m["container"]), {}
+        )
         tty = bool(container.get("tty"))
         stderr = exec_stream.flag(query, "stderr") and not tty
         if not (stdin or stdout or stderr):

@@ -22,8 +22,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from kubelite.api import meta
+from kubelite.api import pods as podutil
 from kubelite.api.types import Obj
-from kubelite.kubelet.status import _podutil as podutil
 from kubelite.kubelet.status import reasons
 from kubelite.runtime import cri
 

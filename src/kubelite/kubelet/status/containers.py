@@ -28,8 +28,8 @@ import copy
 import datetime as dt
 
 from kubelite.api import meta
+from kubelite.api import pods as podutil
 from kubelite.api.types import Obj
-from kubelite.kubelet.status import _podutil as podutil
 from kubelite.kubelet.status import reasons
 from kubelite.kubelet.status.observed import ContainerRuntimeState, PodRuntimeState
 from kubelite.runtime import cri

@@ -21,8 +21,8 @@ import datetime as dt
 import ipaddress
 
 from kubelite.api import meta, qos
+from kubelite.api import pods as podutil
 from kubelite.api.types import Obj
-from kubelite.kubelet.status import _podutil as podutil
 from kubelite.kubelet.status import conditions as cond
 from kubelite.kubelet.status import containers, reasons
 from kubelite.kubelet.status.observed import PodRuntimeState

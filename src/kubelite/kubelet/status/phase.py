@@ -16,8 +16,8 @@ whose phase was Succeeded or Failed keeps it: `generate` enforces that.
 
 from __future__ import annotations
 
+from kubelite.api import pods as podutil
 from kubelite.api.types import Obj
-from kubelite.kubelet.status import _podutil as podutil
 from kubelite.kubelet.status import reasons
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.api.pods import sidecars
 from kubelite.api.types import Obj
 from kubelite.scheduler.framework.resources import (
     Resource,
@@ -40,7 +41,7 @@ def host_ports(pod: Obj) -> list[tuple[str, str, int]]:
     runs; ordinary init containers have finished before them.
     """
     spec = pod.get("spec") or {}
-    containers = [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"]
+    containers = sidecars(spec)
     containers.extend(spec.get("containers") or ())
     result = []
     for container in containers:
