@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.conditions import set_status_condition
 from kubelite.api.types import Obj
 
 # k8s.io/api/policy/v1 types.go.
@@ -85,35 +86,11 @@ def is_pod_ready(pod: Obj) -> bool:
     return ready is not None and ready.get("status") == "True"
 
 
-def set_condition(conditions: list[Obj], condition: Obj, now: dt.datetime) -> None:
-    """apimeta.SetStatusCondition: add or replace the condition of its type, in place; its
-    lastTransitionTime moves only when its status changes."""
-    existing = meta.find_condition(conditions, condition["type"])
-    if existing is None:
-        conditions.append(
-            {
-                "type": condition["type"],
-                "status": condition["status"],
-                "observedGeneration": condition.get("observedGeneration", 0),
-                "lastTransitionTime": meta.format_time(now),
-                "reason": condition.get("reason", ""),
-                "message": condition.get("message", ""),
-            }
-        )
-        return
-    if existing.get("status") != condition["status"]:
-        existing["status"] = condition["status"]
-        existing["lastTransitionTime"] = meta.format_time(now)
-    existing["reason"] = condition.get("reason", "")
-    existing["message"] = condition.get("message", "")
-    existing["observedGeneration"] = condition.get("observedGeneration", 0)
-
-
 def update_disruption_allowed_condition(status: Obj, now: dt.datetime) -> None:
     """Set DisruptionAllowed from status.disruptionsAllowed (UpdateDisruptionAllowedCondition)."""
     allowed = int(status.get("disruptionsAllowed") or 0) > 0
     conditions = status.setdefault("conditions", [])
-    set_condition(
+    set_status_condition(
         conditions,
         {
             "type": DISRUPTION_ALLOWED,

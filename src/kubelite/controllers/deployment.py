@@ -27,6 +27,7 @@ import datetime as dt
 import logging
 
 from kubelite.api import labels, meta
+from kubelite.api.conditions import transition_time
 from kubelite.api.resources import DEPLOYMENTS, PODS, REPLICA_SETS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
@@ -564,8 +565,9 @@ class DeploymentController:
                 )
                 cond = du.new_condition(du.PROGRESSING, "True", du.RS_UPDATED, message, now)
                 if current is not None:
-                    if current.get("status") == "True":
-                        cond["lastTransitionTime"] = current.get("lastTransitionTime")
+                    cond["lastTransitionTime"] = transition_time(
+                        current, "True", cond["lastTransitionTime"]
+                    )
                     du.remove_condition(status, du.PROGRESSING)
                 du.set_condition(status, cond)
             elif du.timed_out(d, status, now):

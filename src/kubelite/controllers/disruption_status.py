@@ -24,6 +24,7 @@ from collections.abc import Iterable
 
 from kubelite.api import meta
 from kubelite.api import poddisruptionbudget as pdbs
+from kubelite.api.conditions import set_status_condition
 from kubelite.api.types import Obj
 
 # DeletionTimeout: how long an eviction's entry in disruptedPods waits for the pod's delete.
@@ -154,7 +155,7 @@ def failed_status(pdb: Obj, message: str, now: dt.datetime) -> Obj:
     status = meta.clone(pdb.get("status") or {})
     status["disruptionsAllowed"] = 0
     conditions = status.setdefault("conditions", [])
-    pdbs.set_condition(
+    set_status_condition(
         conditions,
         {
             "type": pdbs.DISRUPTION_ALLOWED,

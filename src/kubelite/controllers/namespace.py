@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 
+from kubelite.api.conditions import transition_time
 from kubelite.api.resources import NAMESPACES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
@@ -146,13 +147,11 @@ class NamespaceController:
                 message = "Some content in the namespace has finalizers remaining: " + ", ".join(
                     sorted(finalizers)
                 )
-            previous = existing.get(type_)
-            changed = previous is None or previous.get("status") != status
             conditions.append(
                 {
                     "type": type_,
                     "status": status,
-                    "lastTransitionTime": now if changed else previous["lastTransitionTime"],
+                    "lastTransitionTime": transition_time(existing.get(type_), status, now),
                     "reason": reason,
                     "message": message,
                 }

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable
 
 from kubelite.api import meta
+from kubelite.api.conditions import transition_time
 from kubelite.api.resources import NODES, PODS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
@@ -133,9 +134,7 @@ def failed_status_patch(pod: Obj, condition: Obj | None, now: dt.datetime) -> Ob
     if condition is not None:
         conditions = meta.get_path(pod, "status", "conditions")
         existing = meta.find_condition(conditions, condition["type"])
-        since = meta.format_time(now)
-        if existing is not None and existing.get("status") == condition["status"]:
-            since = existing.get("lastTransitionTime") or since
+        since = transition_time(existing, condition["status"], meta.format_time(now))
         status["conditions"] = [
             {
                 "type": condition["type"],

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kubelite.api.conditions import transition_time
 from kubelite.api.types import Obj
 from kubelite.api.wellknown import KUBELET_PORT
 from kubelite.kubelet.node.machine import MachineInfo, Usage
@@ -132,15 +133,11 @@ def conditions(
     before = {c.get("type"): c for c in previous or ()}
 
     def condition(type_: str, status: str, reason: str, message: str) -> Obj:
-        old = before.get(type_)
-        since = now
-        if old is not None and old.get("status") == status and old.get("lastTransitionTime"):
-            since = old["lastTransitionTime"]
         return {
             "type": type_,
             "status": status,
             "lastHeartbeatTime": now,
-            "lastTransitionTime": since,
+            "lastTransitionTime": transition_time(before.get(type_), status, now),
             "reason": reason,
             "message": message,
         }

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from kubelite.api import meta
 from kubelite.api import pods as podutil
+from kubelite.api.conditions import transition_time
 from kubelite.api.types import Obj
 from kubelite.kubelet.status import reasons
 from kubelite.runtime import cri
@@ -165,10 +166,7 @@ def update_last_transition_times(
         if current.get("type") not in TRANSITION_TIMED:
             continue
         old = meta.find_condition(old_conditions, current["type"])
-        if old is not None and old.get("status") == current.get("status"):
-            current["lastTransitionTime"] = old.get("lastTransitionTime")
-        else:
-            current["lastTransitionTime"] = stamp
+        current["lastTransitionTime"] = transition_time(old, current.get("status", ""), stamp)
 
 
 def _init_container_initialized(container: Obj, status: Obj) -> bool:
