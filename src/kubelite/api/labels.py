@@ -32,9 +32,9 @@ from kubelite.api.errors import (
     not_supported,
 )
 from kubelite.api.errors import required as required_error
+from kubelite.api.goformat import go_quote
 from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import (
-    go_quote,
     go_strings,
     invalid_rendered,
     validate_label_name,

@@ -25,8 +25,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
+from kubelite.api.goformat import go_quote
 from kubelite.api.types import Obj
-from kubelite.kubelet.envvars import go_quote
 from kubelite.kubelet.podref import format_pod
 from kubelite.kubelet.prober.gotext import join_host_port
 from kubelite.kubelet.prober.http_probe import HTTPGetError, http_get, new_request

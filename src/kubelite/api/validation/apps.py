@@ -17,10 +17,10 @@ from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api.errors import NOT_SUPPORTED, FieldError, child, forbidden_field, invalid, required
+from kubelite.api.goformat import go_quote
 from kubelite.api.types import Obj
 from kubelite.api.validation.objectmeta import (
     FIELD_IMMUTABLE,
-    go_quote,
     go_string_map,
     go_strings,
     go_struct,

@@ -32,12 +32,12 @@ from kubelite.api.errors import (
     too_long,
     too_many,
 )
+from kubelite.api.goformat import go_quote
 from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.apps import go_label_selector, semantic_equal
 from kubelite.api.validation.objectmeta import (
     FIELD_IMMUTABLE,
-    go_quote,
     go_string_map,
     invalid_rendered,
     validate_annotations,

@@ -27,11 +27,11 @@ from kubelite.api.errors import (
     not_supported,
     required,
 )
+from kubelite.api.goformat import go_quote
 from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import (
     FIELD_IMMUTABLE,
-    go_quote,
     go_strings,
     go_struct,
     go_time,

@@ -24,11 +24,11 @@ from kubelite.api.errors import (
     FieldError,
     child,
     forbidden_field,
-    go_quote,
     go_strings,
     invalid,
     required,
 )
+from kubelite.api.goformat import go_quote
 from kubelite.api.types import Obj
 from kubelite.api.validation import names
 
