@@ -38,6 +38,7 @@ from kubelite.cli.flags import (
     DEFAULT_OCI_RUNTIME,
     DEFAULT_PROXY_TABLE,
     NodeLayout,
+    add_kubeconfig_flags,
     add_node_flags,
     default_proxy_table,
 )
@@ -76,7 +77,7 @@ class AgentFlags:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
+    add_kubeconfig_flags(parser, _env, context=False)
     parser.add_argument(
         "--server", default=_env("SERVER", ""), help="join the cluster of this API server (URL)"
     )

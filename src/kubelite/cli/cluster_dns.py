@@ -32,7 +32,7 @@ from pathlib import Path
 
 from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.cli.control_plane import die_with_parent
-from kubelite.cli.flags import CLUSTER_DNS_ENV
+from kubelite.cli.flags import CLUSTER_DNS_ENV, add_kubeconfig_flags
 from kubelite.cli.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
 
@@ -62,8 +62,7 @@ _env = CLUSTER_DNS_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
-    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    add_kubeconfig_flags(parser, _env)
     parser.add_argument(
         "--bind-address",
         default=_env("BIND_ADDRESS", "0.0.0.0"),

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubelite.cli import durations
-from kubelite.cli.flags import CONTROL_PLANE_ENV
+from kubelite.cli.flags import CONTROL_PLANE_ENV, add_kubeconfig_flags
 from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
@@ -58,8 +58,7 @@ _env = CONTROL_PLANE_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
-    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    add_kubeconfig_flags(parser, _env)
     parser.add_argument(
         "--disable-servicelb",
         action="store_true",

@@ -50,6 +50,16 @@ class Env:
         return self(flag).strip().lower() in _TRUE
 
 
+def add_kubeconfig_flags(
+    parser: argparse.ArgumentParser, env: Env, *, context: bool = True
+) -> None:
+    """--kubeconfig (and --context): how a component that runs apart finds its API server,
+    as every Kubernetes component is told (unset: the client's usual search)."""
+    parser.add_argument("--kubeconfig", default=env("KUBECONFIG") or None)
+    if context:
+        parser.add_argument("--context", default=env("CONTEXT") or None)
+
+
 SERVER_ENV = Env("KUBELITE_")
 IMAGE_ENV = Env("KUBELITE_")
 AGENT_ENV = Env("KUBELITE_AGENT_")

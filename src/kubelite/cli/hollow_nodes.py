@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from kubelite.api.quantity import QuantityError, parse_quantity
-from kubelite.cli.flags import HOLLOW_ENV
+from kubelite.cli.flags import HOLLOW_ENV, add_kubeconfig_flags
 from kubelite.cli.service import run_service
 from kubelite.client.errors import APIConnectionError, APIError
 from kubelite.client.kubeconfig import ConfigError
@@ -41,8 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=int(_env("COUNT", "0")),
         help="how many nodes to simulate (required)",
     )
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
-    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    add_kubeconfig_flags(parser, _env)
     parser.add_argument(
         "--name-prefix",
         default=_env("NAME_PREFIX", DEFAULT_NAME_PREFIX),

@@ -22,7 +22,12 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kubelite.cli.flags import PROXY_ENV
+from kubelite.cli.flags import (
+    DEFAULT_CLUSTER_CIDR,
+    DEFAULT_PROXY_TABLE,
+    PROXY_ENV,
+    add_kubeconfig_flags,
+)
 from kubelite.cli.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
 
@@ -30,8 +35,7 @@ if TYPE_CHECKING:
     from kubelite.proxy.proxier import Proxier
 
 # k3s' default cluster (pod) CIDR.
-DEFAULT_CLUSTER_CIDR = "10.42.0.0/16"
-DEFAULT_TABLE = "kubelite"
+DEFAULT_TABLE = DEFAULT_PROXY_TABLE
 
 
 @dataclass
@@ -53,7 +57,7 @@ def _split(value: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
+    add_kubeconfig_flags(parser, _env, context=False)
     parser.add_argument(
         "--hostname-override",
         default=_env("HOSTNAME_OVERRIDE", ""),

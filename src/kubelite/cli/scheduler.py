@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 
 from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
-from kubelite.cli.flags import SCHEDULER_ENV
+from kubelite.cli.flags import SCHEDULER_ENV, add_kubeconfig_flags
 from kubelite.cli.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
@@ -36,8 +36,7 @@ _env = SCHEDULER_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
-    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    add_kubeconfig_flags(parser, _env)
     parser.add_argument(
         "--scheduler-name",
         default=_env("NAME", DEFAULT_SCHEDULER_NAME),
