@@ -34,8 +34,17 @@ NO_EXECUTE = "NoExecute"
 EQUAL = "Equal"
 EXISTS = "Exists"
 
-# The taint the node lifecycle controller puts on cordoned nodes (v1.TaintNodeUnschedulable).
+# The taints Kubernetes puts on nodes itself (core/v1 well_known_taints.go): the node lifecycle
+# controller, from the node's conditions and for cordoned nodes; a person, for a node out of
+# service.
+TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"
+TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"
 TAINT_NODE_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+TAINT_NODE_MEMORY_PRESSURE = "node.kubernetes.io/memory-pressure"
+TAINT_NODE_DISK_PRESSURE = "node.kubernetes.io/disk-pressure"
+TAINT_NODE_NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable"
+TAINT_NODE_PID_PRESSURE = "node.kubernetes.io/pid-pressure"
+TAINT_NODE_OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
 
 # The effects that keep a pod off a node (scheduler helper DoNotScheduleTaintsFilterFunc).
 DO_NOT_SCHEDULE = frozenset((NO_SCHEDULE, NO_EXECUTE))

@@ -19,6 +19,13 @@ KUBELET_PORT = 10250
 # The cluster DNS server's port on the node's address (CoreDNS' 53).
 CLUSTER_DNS_PORT = 53
 
+# Where nodes' Leases live (NamespaceNodeLease).
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+# The ConfigMap in every namespace that holds the cluster's CA for pods (rootcacertpublisher).
+ROOT_CA_CONFIG_MAP = "kube-root-ca.crt"
+# The kubelet's default --max-pods, the Node's pods capacity.
+DEFAULT_MAX_PODS = 110
+
 # Where a node keeps its state (k3s: /var/lib/rancher/k3s): store, certificates, images,
 # containers, volumes. `kubelite.cli.flags.NodeLayout` says what lives where below it.
 DEFAULT_DATA_DIR = Path("/var/lib/kubelite")

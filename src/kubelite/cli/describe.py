@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from kubelite.api import fields, labels, meta
 from kubelite.api.resources import ENDPOINT_SLICES, EVENTS, LEASES, PODS, REPLICA_SETS
 from kubelite.api.types import Obj
+from kubelite.api.wellknown import NODE_LEASE_NAMESPACE
 from kubelite.cli import describers
 from kubelite.cli import describers_network as network
 from kubelite.cli import describers_workloads as workloads
@@ -38,8 +39,6 @@ from kubelite.cli.kubectl_args import (
 )
 from kubelite.cli.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
-
-NODE_LEASE_NAMESPACE = "kube-node-lease"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from kubelite.api import meta
 from kubelite.api.conditions import transition_time
 from kubelite.api.resources import NODES, PODS
+from kubelite.api.tolerations import TAINT_NODE_OUT_OF_SERVICE
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIConnectionError, APIError, APINotFoundError
@@ -42,7 +43,7 @@ from kubelite.controllers.nodelifecycle_config import (  # noqa: F401 - re-expor
 log = logging.getLogger(__name__)
 
 
-OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"
+OUT_OF_SERVICE_TAINT = TAINT_NODE_OUT_OF_SERVICE
 DISRUPTION_TARGET = "DisruptionTarget"
 ORPHANED_REASON = "DeletionByPodGC"
 ORPHANED_MESSAGE = "PodGC: node no longer exists"

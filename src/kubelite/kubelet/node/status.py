@@ -20,11 +20,9 @@ from dataclasses import dataclass
 
 from kubelite.api.conditions import transition_time
 from kubelite.api.types import Obj
-from kubelite.api.wellknown import KUBELET_PORT
+from kubelite.api.wellknown import DEFAULT_MAX_PODS, KUBELET_PORT
 from kubelite.kubelet.node.machine import MachineInfo, Usage
 
-# The kubelet's default --max-pods.
-DEFAULT_MAX_PODS = 110
 # Hard eviction defaults on Linux (pkg/kubelet/eviction/defaults_linux.go).
 EVICTION_MEMORY_AVAILABLE = 100 * 1024 * 1024
 EVICTION_NODEFS_AVAILABLE_PERCENT = 10
