@@ -79,13 +79,6 @@ def scaled_value(value: Any, total: int, *, round_up: bool) -> int:
     )
 
 
-def is_pod_ready(pod: Obj) -> bool:
-    """podutil.IsPodReady: the Ready condition is True. This is what a budget counts as
-    healthy."""
-    ready = meta.find_condition(meta.get_path(pod, "status", "conditions"), "Ready")
-    return ready is not None and ready.get("status") == "True"
-
-
 def update_disruption_allowed_condition(status: Obj, now: dt.datetime) -> None:
     """Set DisruptionAllowed from status.disruptionsAllowed (UpdateDisruptionAllowedCondition)."""
     allowed = int(status.get("disruptionsAllowed") or 0) > 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from kubelite.api.meta import find_condition
 from kubelite.api.types import Obj
 
 # An init container with this restart policy is a sidecar (core/v1 ContainerRestartPolicyAlways).
@@ -53,6 +54,17 @@ def all_containers(spec: Obj) -> Iterator[Obj]:
     VisitContainers walks them (ephemeral containers are not part of it)."""
     yield from spec.get("initContainers") or ()
     yield from spec.get("containers") or ()
+
+
+def ready_condition(pod: Obj) -> Obj | None:
+    """GetPodReadyCondition: the pod's Ready condition, if it has one."""
+    return find_condition(status_of(pod).get("conditions"), "Ready")
+
+
+def is_pod_ready(pod: Obj) -> bool:
+    """IsPodReady: the Ready condition is True (what Services, budgets and rollouts count)."""
+    condition = ready_condition(pod)
+    return condition is not None and condition.get("status") == "True"
 
 
 def find_status(statuses: Iterable[Obj], name: str) -> Obj | None:

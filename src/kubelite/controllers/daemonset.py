@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kubelite.api import labels, meta
+from kubelite.api.pods import is_pod_ready
 from kubelite.api.resources import CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
@@ -266,7 +267,7 @@ class DaemonSetController:
                 return
             self.queue.add(key_of(ds))
             min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
-            became_ready = old is not None and not podutil.is_ready(old) and podutil.is_ready(pod)
+            became_ready = old is not None and not is_pod_ready(old) and is_pod_ready(pod)
             if became_ready and min_ready > 0:
                 # One second more, against clock skew (as Kubernetes waits).
                 self.queue.add_after(key_of(ds), min_ready + 1)

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kubelite.api import meta
+from kubelite.api.pods import is_pod_ready
 from kubelite.api.types import Obj
 from kubelite.controllers import podutil
 from kubelite.controllers.daemonset_util import (
@@ -119,10 +120,7 @@ def node_actions(
     if (
         oldest_new is not None
         and oldest_old is not None
-        and (
-            not podutil.is_ready(oldest_old)
-            or podutil.is_available(oldest_new, _min_ready(ds), now)
-        )
+        and (not is_pod_ready(oldest_old) or podutil.is_available(oldest_new, _min_ready(ds), now))
     ):
         actions.delete.append(oldest_old)
     return actions
@@ -299,7 +297,7 @@ def status_counts(
             continue
         current += 1
         oldest = min(pods, key=creation_order_key)
-        if podutil.is_ready(oldest):
+        if is_pod_ready(oldest):
             ready += 1
             if podutil.is_available(oldest, min_ready, now):
                 available += 1

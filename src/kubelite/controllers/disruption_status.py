@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from kubelite.api import meta
 from kubelite.api import poddisruptionbudget as pdbs
 from kubelite.api.conditions import set_status_condition
+from kubelite.api.pods import is_pod_ready
 from kubelite.api.types import Obj
 
 # DeletionTimeout: how long an eviction's entry in disruptedPods waits for the pod's delete.
@@ -106,7 +107,7 @@ def count_healthy(pods: Iterable[Obj], disrupted: Obj, now: dt.datetime) -> int:
         when = _disrupted_at(disrupted, meta.name_of(pod))
         if when is not None and when + DELETION_TIMEOUT > now:
             continue
-        if pdbs.is_pod_ready(pod):
+        if is_pod_ready(pod):
             healthy += 1
     return healthy
 

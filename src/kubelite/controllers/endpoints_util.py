@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubelite.api import labels, meta
-from kubelite.api.pods import sidecars
+from kubelite.api.pods import ready_condition, sidecars
 from kubelite.api.types import Obj
 from kubelite.controllers import podutil
 
@@ -169,7 +169,7 @@ def endpoint_relevant(pod: Obj) -> tuple[Any, ...]:
     changing nothing of it (a container restart count) syncs nothing."""
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
-    ready = podutil.ready_condition(pod) or {}
+    ready = ready_condition(pod) or {}
     return (
         tuple(sorted(meta.labels_of(pod).items())),
         tuple(pod_ips(pod)),
@@ -210,7 +210,7 @@ class TriggerTimeTracker:
         earliest: dt.datetime | None = None
         pod_times: dict[str, dt.datetime] = {}
         for pod in pods:
-            condition = podutil.ready_condition(pod) or {}
+            condition = ready_condition(pod) or {}
             when = meta.parse_time(condition.get("lastTransitionTime") or "")
             if when is None:
                 continue

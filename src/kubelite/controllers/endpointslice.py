@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 
 from kubelite.api import meta
+from kubelite.api.pods import is_pod_ready
 from kubelite.api.resources import ENDPOINT_SLICES, NODES, PODS, SERVICES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
@@ -136,7 +137,7 @@ def pod_endpoint(pod: Obj, node: Obj | None, service: Obj, address_type: str) ->
     Service publishes not-ready addresses (then it is always true). A Service with
     `trafficDistribution: PreferClose` gets zone hints on endpoints that have a zone.
     """
-    serving = bool(_ready(pod))
+    serving = is_pod_ready(pod)
     terminating = bool(pod["metadata"].get("deletionTimestamp"))
     publish = bool((service.get("spec") or {}).get("publishNotReadyAddresses"))
     endpoint: Obj = {
@@ -160,13 +161,6 @@ def pod_endpoint(pod: Obj, node: Obj | None, service: Obj, address_type: str) ->
             # trafficdist's preferClose heuristic: each endpoint is a hint for its own zone.
             endpoint["hints"] = {"forZones": [{"name": zone}]}
     return endpoint
-
-
-def _ready(pod: Obj) -> bool:
-    for condition in (pod.get("status") or {}).get("conditions") or ():
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
-    return False
 
 
 def new_service_slice(service: Obj, ports: list[Obj], address_type: str) -> Obj:

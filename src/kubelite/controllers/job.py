@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubelite.api import jobindexes, labels, meta
+from kubelite.api.pods import is_pod_ready
 from kubelite.api.resources import JOBS, PODS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
@@ -341,7 +342,7 @@ class JobController:
                 )
             elif managed:
                 self._suspension(ctx, suspended)
-        status["ready"] = sum(1 for p in ctx.active if podutil.is_ready(p))
+        status["ready"] = sum(1 for p in ctx.active if is_pod_ready(p))
         _set_counter(status, "active", active)
         status["terminating"] = ctx.terminating
         await self._track(ctx, original)

@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.pods import is_pod_ready
 from kubelite.api.resources import PODS, REPLICA_SETS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
@@ -273,7 +274,7 @@ class ReplicaSetController:
             pod_labels = meta.labels_of(pod)
             if all(pod_labels.get(k) == v for k, v in template_labels.items()):
                 fully_labeled += 1
-            if podutil.is_ready(pod):
+            if is_pod_ready(pod):
                 ready += 1
                 if podutil.is_available(pod, min_ready, now):
                     available += 1

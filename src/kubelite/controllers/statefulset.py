@@ -24,6 +24,7 @@ import asyncio
 import logging
 
 from kubelite.api import labels, meta
+from kubelite.api.pods import is_pod_ready
 from kubelite.api.resources import PERSISTENT_VOLUME_CLAIMS, PODS, STATEFUL_SETS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
@@ -198,12 +199,7 @@ class StatefulSetController:
         if sset is not None:
             self.queue.add(key_of(sset))
             min_ready = int(sp.spec_of(sset).get("minReadySeconds") or 0)
-            if (
-                min_ready > 0
-                and old is not None
-                and not podutil.is_ready(old)
-                and podutil.is_ready(pod)
-            ):
+            if min_ready > 0 and old is not None and not is_pod_ready(old) and is_pod_ready(pod):
                 # One second more, against clock skew (as Kubernetes waits).
                 self.queue.add_after(key_of(sset), min_ready + 1)
             return

@@ -41,3 +41,17 @@ def test_status_parts_are_read_as_pointers() -> None:
     assert podutil.last_terminated(status) == {"exitCode": 1}
     assert podutil.find_status([status], "app") is status
     assert podutil.find_status([status], "other") is None
+
+
+def test_a_pod_is_ready_when_its_ready_condition_is_true() -> None:
+    def pod(*conditions: dict[str, str]) -> dict[str, object]:
+        return {"status": {"conditions": list(conditions)}}
+
+    assert podutil.is_pod_ready(pod({"type": "Ready", "status": "True"}))
+    assert not podutil.is_pod_ready(pod({"type": "Ready", "status": "False"}))
+    assert not podutil.is_pod_ready(pod({"type": "ContainersReady", "status": "True"}))
+    assert not podutil.is_pod_ready({})
+    assert podutil.ready_condition(pod({"type": "Ready", "status": "True"})) == {
+        "type": "Ready",
+        "status": "True",
+    }
