@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kubelite.api import meta
-from kubelite.cli import describers
+from kubelite.cli.kubectl import describers
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 Obj = dict[str, Any]

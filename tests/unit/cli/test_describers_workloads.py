@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from kubelite.api import labels, meta
-from kubelite.cli import describe, describers
-from kubelite.cli import describers_workloads as workloads
+from kubelite.cli.kubectl import describe, describers
+from kubelite.cli.kubectl import describers_workloads as workloads
 from kubelite.client import Resource
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 
 from kubelite.cli import output
-from kubelite.cli.kubectl_args import CommandError, Session, add_global_flags, run_command
+from kubelite.cli.kubectl.kubectl_args import CommandError, Session, add_global_flags, run_command
 from kubelite.client import Resource
 
 

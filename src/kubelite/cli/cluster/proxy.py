@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kubelite.cli.service import run_service
+from kubelite.cli.cluster.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 
 from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
-from kubelite.cli.service import run_service
+from kubelite.cli.cluster.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
 

@@ -30,9 +30,9 @@ from kubelite.apiserver.server import (
     ServerConfig,
     default_advertise_address,
 )
-from kubelite.cli import cluster_dns, local_registry
-from kubelite.cli.service import run_service
-from kubelite.cli.supervisor import Supervised, child_env, kubelite_argv
+from kubelite.cli.cluster import cluster_dns, local_registry
+from kubelite.cli.cluster.service import run_service
+from kubelite.cli.cluster.supervisor import Supervised, child_env, kubelite_argv
 
 DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
 DEFAULT_KUBECONFIG = Path("/etc/kubelite/kubelite.yaml")
@@ -403,7 +403,7 @@ async def serve(flags: ServerFlags) -> None:
             argv = [
                 sys.executable,
                 "-m",
-                "kubelite.cli.cluster_dns",
+                "kubelite.cli.cluster.cluster_dns",
                 "--kubeconfig",
                 str(paths[0]),
                 "--udp-fd",

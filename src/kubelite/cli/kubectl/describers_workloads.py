@@ -17,7 +17,7 @@ from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api.quantity import Quantity
-from kubelite.cli.describers import (
+from kubelite.cli.kubectl.describers import (
     NONE,
     PrefixWriter,
     annotations_multiline,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kubelite.cli.apply import (
+from kubelite.cli.kubectl.apply import (
     FIELD_VALIDATION,
     add_dry_run_flag,
     add_validate_flag,
@@ -22,7 +22,7 @@ from kubelite.cli.apply import (
     with_message,
     with_namespace,
 )
-from kubelite.cli.kubectl_args import (
+from kubelite.cli.kubectl.kubectl_args import (
     CommandError,
     Session,
     add_filename_flags,
@@ -30,7 +30,7 @@ from kubelite.cli.kubectl_args import (
     report_errors,
     run_command,
 )
-from kubelite.cli.manifests import read_manifests
+from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIError
 
 CREATE_MANAGER = "kubectl-create"

@@ -26,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kubelite.cli.agent import DEFAULT_BRIDGE, DEFAULT_DATA_DIR, default_proxy_table
+from kubelite.cli.cluster.agent import DEFAULT_BRIDGE, DEFAULT_DATA_DIR, default_proxy_table
 
 # Where the kubelet puts its pods' cgroups (kubelet.KubeletConfig.cgroup_root).
 CGROUP_ROOT = "/kubelite"

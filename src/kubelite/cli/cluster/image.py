@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from kubelite.cli.cluster.server import DEFAULT_DATA_DIR
 from kubelite.cli.output import TabWriter
-from kubelite.cli.server import DEFAULT_DATA_DIR
 from kubelite.runtime.cri import AuthConfig, Image, PullProgress
 from kubelite.runtime.errors import ImageError
 from kubelite.runtime.images import LocalImageService

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.api.servicenetwork import CLUSTER_DNS_SERVICE_IP
-from kubelite.cli.service import run_service
+from kubelite.cli.cluster.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
 
 DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
@@ -245,7 +245,7 @@ async def serve(flags: AgentFlags) -> None:
 
     data = flags.data_dir
     if flags.server:
-        from kubelite.cli.join import join
+        from kubelite.cli.cluster.join import join
 
         config, tls = await join(flags.server, flags.token, data / "agent", flags)
         flags.tls_cert_file, flags.tls_private_key_file, flags.client_ca_file = tls
@@ -306,7 +306,7 @@ async def _run_node(client: Any, kubelet: Any, flags: AgentFlags) -> None:
             )
         await kubelet.run()
         return
-    from kubelite.cli.proxy import ProxyFlags, build_proxier
+    from kubelite.cli.cluster.proxy import ProxyFlags, build_proxier
     from kubelite.proxy.runner import run_proxy
 
     cidrs = [flags.cluster_cidr]
@@ -336,7 +336,7 @@ async def _run_node(client: Any, kubelet: Any, flags: AgentFlags) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kubelite.cli.control_plane import die_with_parent
+    from kubelite.cli.cluster.control_plane import die_with_parent
 
     if os.geteuid() != 0:
         print("error: kubelite agent runs containers and must run as root", file=sys.stderr)

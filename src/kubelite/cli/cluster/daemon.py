@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from kubelite.cli import server
+from kubelite.cli.cluster import server
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0

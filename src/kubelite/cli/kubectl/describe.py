@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.api import fields, labels, meta
-from kubelite.cli import describers
-from kubelite.cli import describers_network as network
-from kubelite.cli import describers_workloads as workloads
-from kubelite.cli.kubectl_args import (
+from kubelite.cli.kubectl import describers
+from kubelite.cli.kubectl import describers_network as network
+from kubelite.cli.kubectl import describers_workloads as workloads
+from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
     CommandError,
     Session,
@@ -35,7 +35,7 @@ from kubelite.cli.kubectl_args import (
     resolve_targets,
     run_command,
 )
-from kubelite.cli.manifests import read_manifests
+from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
 
 Obj = dict[str, Any]

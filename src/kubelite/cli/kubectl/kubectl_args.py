@@ -21,7 +21,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from kubelite.cli.manifests import ManifestError
+from kubelite.cli.kubectl.manifests import ManifestError
 from kubelite.client import (
     APIClient,
     APIConnectionError,

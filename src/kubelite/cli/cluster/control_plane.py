@@ -22,8 +22,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kubelite.cli import durations
-from kubelite.cli.service import run_service
+from kubelite.cli.cluster import durations
+from kubelite.cli.cluster.service import run_service
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
 from kubelite.controllers.nodelifecycle_config import (
@@ -206,7 +206,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
     # Imported here: the other commands need none of this.
     from prometheus_client import CollectorRegistry
 
-    from kubelite.cli import control_plane_http
+    from kubelite.cli.cluster import control_plane_http
     from kubelite.client import workqueue_metrics
     from kubelite.controllers.manager import ControllerManager
     from kubelite.scheduler.scheduler import Scheduler

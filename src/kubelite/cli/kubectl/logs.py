@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kubelite.cli.kubectl_args import CommandError, Session, add_global_flags, run_command
+from kubelite.cli.kubectl.kubectl_args import CommandError, Session, add_global_flags, run_command
 from kubelite.client import Resource
 
 PODS = Resource("", "v1", "pods", kind="Pod")

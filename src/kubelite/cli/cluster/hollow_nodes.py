@@ -17,7 +17,7 @@ import os
 import sys
 
 from kubelite.api.quantity import QuantityError, parse_quantity
-from kubelite.cli.service import run_service
+from kubelite.cli.cluster.service import run_service
 from kubelite.client.errors import APIConnectionError, APIError
 from kubelite.client.kubeconfig import ConfigError
 from kubelite.hollow import nodes

@@ -31,8 +31,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kubelite.cli.control_plane import die_with_parent
-from kubelite.cli.service import run_service
+from kubelite.cli.cluster.control_plane import die_with_parent
+from kubelite.cli.cluster.service import run_service
 from kubelite.client.kubeconfig import ConfigError, load_config
 
 log = logging.getLogger("kubelite.cluster-dns")
@@ -234,7 +234,7 @@ def _check_upstreams(flags: ClusterDNSFlags) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m kubelite.cli.cluster_dns ...`: how `kubelite server` starts it. The
+    """`python -m kubelite.cli.cluster.cluster_dns ...`: how `kubelite server` starts it. The
     `kubelite` entry point imports every command (about 30 MB more in memory); this process
     runs for as long as the server does and needs none of them."""
     parser = argparse.ArgumentParser(prog="kubelite cluster-dns")

@@ -19,8 +19,8 @@ from typing import Any
 
 from kubelite.api import fields, meta
 from kubelite.cli import output
-from kubelite.cli.apply import plan, with_message
-from kubelite.cli.kubectl_args import (
+from kubelite.cli.kubectl.apply import plan, with_message
+from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
     CommandError,
     Session,
@@ -32,7 +32,7 @@ from kubelite.cli.kubectl_args import (
     resolve_targets,
     run_command,
 )
-from kubelite.cli.manifests import read_manifests
+from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
 
 Obj = dict[str, Any]

@@ -101,6 +101,6 @@ def kubelite_argv(*args: str) -> list[str]:
 
 
 def child_env() -> dict[str, str]:
-    from kubelite.cli.control_plane import PARENT_PID_ENV
+    from kubelite.cli.cluster.control_plane import PARENT_PID_ENV
 
     return {**os.environ, PARENT_PID_ENV: str(os.getpid())}

@@ -15,7 +15,7 @@ from typing import Any
 
 from kubelite.api.schema import KUBERNETES_VERSION
 from kubelite.cli import output
-from kubelite.cli.kubectl_args import Session, add_global_flags, run_command
+from kubelite.cli.kubectl.kubectl_args import Session, add_global_flags, run_command
 
 Obj = dict[str, Any]
 

@@ -34,7 +34,7 @@ from kubelite.api.patch import (
     create_three_way_merge_patch,
 )
 from kubelite.cli import output
-from kubelite.cli.kubectl_args import (
+from kubelite.cli.kubectl.kubectl_args import (
     CommandError,
     Session,
     add_filename_flags,
@@ -42,7 +42,7 @@ from kubelite.cli.kubectl_args import (
     report_errors,
     run_command,
 )
-from kubelite.cli.manifests import Manifest, read_manifests
+from kubelite.cli.kubectl.manifests import Manifest, read_manifests
 from kubelite.client import (
     APIClient,
     APIConflictError,

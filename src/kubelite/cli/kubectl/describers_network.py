@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from kubelite.api import meta
-from kubelite.cli.describers import (
+from kubelite.cli.kubectl.describers import (
     NONE,
     PrefixWriter,
     annotations_multiline,
