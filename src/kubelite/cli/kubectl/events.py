@@ -16,7 +16,7 @@ from typing import Any
 
 from kubelite.api import fields, meta
 from kubelite.cli import output
-from kubelite.cli.kubectl.describers import event_interval, sort_events
+from kubelite.cli.kubectl.describe.events import event_interval, sort_events
 from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
     CommandError,

@@ -10,11 +10,7 @@ from kubelite.api.errors import FieldError, forbidden_field, invalid
 from kubelite.api.validation.pods.fields import MAX_INT32, Obj, _key
 
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
-
-
 POD_DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
-
-
 APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 
 

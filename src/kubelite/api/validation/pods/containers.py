@@ -35,17 +35,10 @@ from kubelite.api.validation.pods.resources import (
 from kubelite.api.validation.pods.security import _validate_security_context
 
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
-
-
 _TERMINATION_MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
-
-
 _PORT_PROTOCOLS = ("SCTP", "TCP", "UDP")
 
-
 _MOUNT_PROPAGATIONS = ("Bidirectional", "HostToContainer", "None")
-
-
 _RECURSIVE_READ_ONLY = ("Disabled", "Enabled", "IfPossible")
 
 

@@ -29,8 +29,6 @@ _ENV_FIELD_PATHS = (
     "status.podIP",
     "status.podIPs",
 )
-
-
 _VOLUME_FIELD_PATHS = (
     "metadata.annotations",
     "metadata.labels",
@@ -38,8 +36,6 @@ _VOLUME_FIELD_PATHS = (
     "metadata.namespace",
     "metadata.uid",
 )
-
-
 # What pods.ConvertDownwardAPIFieldLabel accepts in v1.
 DOWNWARD_API_LABELS = (
     "metadata.annotations",
@@ -57,8 +53,6 @@ DOWNWARD_API_LABELS = (
     "status.podIP",
     "status.podIPs",
 )
-
-
 _CONTAINER_RESOURCE_FIELD_PATHS = (
     "limits.cpu",
     "limits.ephemeral-storage",
@@ -67,14 +61,8 @@ _CONTAINER_RESOURCE_FIELD_PATHS = (
     "requests.ephemeral-storage",
     "requests.memory",
 )
-
-
 _HUGEPAGES_FIELD_PREFIXES = ("limits.hugepages-", "requests.hugepages-")
-
-
 _BINARY_DIVISORS = ("1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi")
-
-
 _BINARY_DIVISORS += ("1Ei",)
 
 

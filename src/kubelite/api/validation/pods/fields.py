@@ -17,16 +17,12 @@ from kubelite.api.validation import names
 
 Obj = dict[str, Any]
 
-
 # Messages and limits of apimachinery and pkg/apis/core/validation.
 IS_NEGATIVE_ERROR_MSG = "must be greater than or equal to 0"  # IsNegativeErrorMsg
 
-
 MAX_INT32 = 2**31 - 1
 
-
 _CONFIG_MAP_KEY_FMT = "[-._a-zA-Z0-9]+"
-
 
 _INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 

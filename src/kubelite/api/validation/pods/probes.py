@@ -19,7 +19,6 @@ from kubelite.api.validation.pods.fields import (
 
 _HTTP_SCHEMES = ("HTTP", "HTTPS")
 
-
 _HTTP_HEADER_NAME_FMT = "[-A-Za-z0-9]+"
 
 

@@ -21,17 +21,11 @@ from kubelite.api.validation.pods.fields import (
 
 IS_NOT_INTEGER_ERROR_MSG = "must be an integer"
 
-
 _RESIZE_RESOURCES = ("cpu", "memory")
-
-
 _RESIZE_POLICIES = ("NotRequired", "RestartContainer")
-
 
 # Resource names (pkg/apis/core/helper).
 _STANDARD_CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
-
-
 _STANDARD_RESOURCES = (
     "cpu",
     "memory",
@@ -54,8 +48,6 @@ _STANDARD_RESOURCES = (
     "services.nodeports",
     "services.loadbalancers",
 )
-
-
 _INTEGER_RESOURCES = (
     "pods",
     "services",
@@ -67,8 +59,6 @@ _INTEGER_RESOURCES = (
     "services.nodeports",
     "services.loadbalancers",
 )
-
-
 _HUGEPAGES_PREFIX = "hugepages-"
 
 

@@ -19,25 +19,13 @@ from kubelite.api.validation.pods.fields import (
 
 SYSCTL_MAX_LENGTH = 253
 
-
 _FS_GROUP_CHANGE_POLICIES = ("Always", "OnRootMismatch")
-
-
 _SUPPLEMENTAL_GROUPS_POLICIES = ("Merge", "Strict")
-
-
 _SECCOMP_TYPES = ("Localhost", "RuntimeDefault", "Unconfined")
-
-
 _APPARMOR_TYPES = ("Localhost", "RuntimeDefault", "Unconfined")
-
-
 _PROC_MOUNT_TYPES = ("Default", "Unmasked")
 
-
 _SYSCTL_SEGMENT = "[a-z0-9]([-_a-z0-9]*[a-z0-9])?"
-
-
 _SYSCTL_RE = re.compile(rf"^({_SYSCTL_SEGMENT}[\./])*{_SYSCTL_SEGMENT}$")
 
 

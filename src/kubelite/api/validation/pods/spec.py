@@ -35,26 +35,15 @@ from kubelite.api.validation.pods.tolerations import validate_tolerations
 from kubelite.api.validation.pods.volumes import _validate_volumes
 
 MAX_DNS_NAMESERVERS = 3  # validation.MaxDNSNameservers
-
-
 MAX_DNS_SEARCH_PATHS = 32  # validation.MaxDNSSearchPaths
-
-
 MAX_DNS_SEARCH_LIST_CHARS = 2048  # validation.MaxDNSSearchListChars
 
-
 _RESTART_POLICIES = ("Always", "OnFailure", "Never")
-
-
 _DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
-
 
 _PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
 
-
 _DNS1123_LABEL_UNDERSCORE_FMT = "_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?"
-
-
 _DNS1123_SUBDOMAIN_UNDERSCORE_FMT = (
     _DNS1123_LABEL_UNDERSCORE_FMT + r"(\." + _DNS1123_LABEL_UNDERSCORE_FMT + ")*"
 )

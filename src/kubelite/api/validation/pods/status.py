@@ -22,7 +22,6 @@ from kubelite.api.validation.pods.fields import (
 
 FIELD_IMMUTABLE_ERROR_MSG = "field is immutable"
 
-
 _SYSTEM_CONDITIONS = ("PodScheduled", "Ready", "Initialized")
 
 

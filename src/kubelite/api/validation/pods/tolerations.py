@@ -7,8 +7,6 @@ from kubelite.api.validation import names
 from kubelite.api.validation.pods.fields import Obj, _name_at
 
 _TOLERATION_OPERATORS = ("Equal", "Exists")
-
-
 _TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 

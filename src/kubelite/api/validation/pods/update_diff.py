@@ -62,11 +62,7 @@ class _GoQuantity:
 # Field order of Kubernetes 1.33's internal types (pkg/apis/core/types.go): (JSON name, Go name,
 # type). `embed:` marks an embedded struct whose fields are inline in JSON.
 _S, _I, _B = "string", "int", "bool"
-
-
 _LOCAL_REF = ("", "LocalObjectReference", "embed:core.LocalObjectReference")
-
-
 _GO_TYPES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "core.PodSpec": (
         ("volumes", "Volumes", "[]core.Volume"),
@@ -378,11 +374,8 @@ _GO_TYPES: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
 }
 
-
 # Initialisms Go spells in capitals, for field names of types not listed above.
 _INITIALISMS = {"api", "dns", "fc", "fqdn", "fs", "grpc", "http", "id", "ip", "ipc", "os"}
-
-
 _INITIALISMS |= {"pid", "se", "tcp", "tty", "uid", "url", "uri", "csi", "nfs", "rbd", "iscsi"}
 
 
@@ -516,8 +509,6 @@ def semantic_equal(a: Any, b: Any) -> bool:
 
 # Text nodes, as go-cmp's report_text.go builds them.
 _MAX_COLUMN = 80
-
-
 _ELLIPSIS = "..."
 
 

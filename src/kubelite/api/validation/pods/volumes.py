@@ -34,15 +34,10 @@ from kubelite.api.validation.pods.fields import (
 
 FILE_MODE_ERROR_MSG = "must be a number between 0 and 0777 (octal), both inclusive"
 
-
 MAX_FILE_MODE = 0o777
 
-
 MIN_TOKEN_EXPIRATION_SECONDS = 10 * 60
-
-
 MAX_TOKEN_EXPIRATION_SECONDS = 1 << 32
-
 
 _HOST_PATH_TYPES = (
     "",
@@ -54,7 +49,6 @@ _HOST_PATH_TYPES = (
     "FileOrCreate",
     "Socket",
 )
-
 
 # The volume sources in the order validateVolumeSource checks them, with the path segment its
 # "may not specify more than 1 volume type" error names (Kubernetes misspells two of them).
@@ -91,7 +85,6 @@ _VOLUME_SOURCE_CHECKS = (
     ("image", "image"),
 )
 
-
 # The volume sources validateVolumeSource looks into (the others only count as a source).
 _CHECKED_VOLUME_SOURCES = frozenset(
     {
@@ -106,8 +99,6 @@ _CHECKED_VOLUME_SOURCES = frozenset(
         "gitRepo",
     }
 )
-
-
 # Each volume source's position in that order, and its name in the error.
 _VOLUME_SOURCE_ORDER = {key: (i, shown) for i, (key, shown) in enumerate(_VOLUME_SOURCE_CHECKS)}
 

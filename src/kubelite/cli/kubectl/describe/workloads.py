@@ -5,7 +5,7 @@ each get the layout of their describer in kubectl 1.33 (k8s.io/kubectl/pkg/descr
 one block, the pod template (DescribePodTemplate), which is a pod's description without
 anything that only a running pod has: no statuses, and downward-API values left blank.
 
-Like `describers`, these are pure functions of objects: `describe` fetches what each needs (a
+Like `pods`, these are pure functions of objects: `command` fetches what each needs (a
 Deployment's ReplicaSets, the pods a controller owns, the events) and passes it in.
 """
 
@@ -17,21 +17,23 @@ from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api.quantity import Quantity
-from kubelite.cli.kubectl.describers import (
+from kubelite.cli.kubectl.describe.events import describe_events
+from kubelite.cli.kubectl.describe.pods import (
+    describe_containers,
+    describe_volumes,
+    topology_spread,
+)
+from kubelite.cli.kubectl.describe.printing import (
     NONE,
     PrefixWriter,
     annotations_multiline,
     bool_text,
     controller_of,
-    describe_containers,
-    describe_events,
-    describe_volumes,
     format_label_selector,
     go_value,
     labels_multiline,
     rfc1123z,
     tolerations_multiline,
-    topology_spread,
 )
 from kubelite.cli.output import format_labels
 from kubelite.controllers.deployment_util import find_new

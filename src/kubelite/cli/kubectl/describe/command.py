@@ -6,9 +6,9 @@ involvedObject.uid=..`, plus `involvedObject.kind` for other kinds than pods), a
 pods bound to it and its Lease; for a Deployment the ReplicaSets it controls, and for the other
 workload kinds that own pods (ReplicaSets, ReplicationControllers, StatefulSets, DaemonSets) the
 pods their selector matches, which the describer counts by phase; for a Service its
-EndpointSlices. `describers`, `describers_workloads` and `describers_network` lay the text
-out. Pods, nodes, workloads, Services, Endpoints and EndpointSlices get kubectl's own layouts;
-any other kind the generic one. `describe TYPE NAME` falls back, as kubectl does, to every object
+EndpointSlices. The other modules of this package lay the text out, one per group of kinds:
+pods, nodes, workloads, Services, Endpoints and EndpointSlices get kubectl's own layouts, any
+other kind the generic one. `describe TYPE NAME` falls back, as kubectl does, to every object
 whose name starts with NAME.
 """
 
@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.api import fields, labels, meta
-from kubelite.cli.kubectl import describers
-from kubelite.cli.kubectl import describers_network as network
-from kubelite.cli.kubectl import describers_workloads as workloads
+from kubelite.cli.kubectl.describe import generic, network, nodes, pods, workloads
 from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
     CommandError,
@@ -180,10 +178,10 @@ async def describe_object(
     kind = (resource.group, resource.kind)
     if kind == ("", "Pod"):
         events = await search_events(client, obj, None) if show_events else None
-        return describers.describe_pod(obj, events, now)
+        return pods.describe_pod(obj, events, now)
     if kind == ("", "Node"):
-        pods, events, lease = await _node_extras(client, obj, show_events)
-        return describers.describe_node(obj, pods, events, lease, now)
+        node_pods, events, lease = await _node_extras(client, obj, show_events)
+        return nodes.describe_node(obj, node_pods, events, lease, now)
     if kind == ("apps", "ReplicaSet"):
         # kubectl describes the ReplicaSet even when its pods cannot be listed.
         counts: workloads.PodCounts | str
@@ -223,7 +221,7 @@ async def describe_object(
         return network.describe_endpoints(obj, events, now)
     if kind == ("discovery.k8s.io", "EndpointSlice"):
         return network.describe_endpoint_slice(obj, events, now)
-    return describers.describe_generic(obj, events, now)
+    return generic.describe_generic(obj, events, now)
 
 
 async def _matching_prefix(

@@ -3,7 +3,7 @@
 Each follows its describer in kubectl 1.33 (k8s.io/kubectl/pkg/describe: describeService,
 describeEndpoints, describeEndpointSliceV1). A Service's `Endpoints:` lines come from its
 EndpointSlices, as kubectl 1.33 reads them: the first three `address:port` of the slices that
-serve that port, then `+ N more...`. Pure functions of objects: `describe` fetches the slices
+serve that port, then `+ N more...`. Pure functions of objects: `command` fetches the slices
 and the events and passes them in.
 """
 
@@ -13,11 +13,11 @@ import datetime as dt
 from typing import Any
 
 from kubelite.api import meta
-from kubelite.cli.kubectl.describers import (
+from kubelite.cli.kubectl.describe.events import describe_events
+from kubelite.cli.kubectl.describe.printing import (
     NONE,
     PrefixWriter,
     annotations_multiline,
-    describe_events,
     labels_multiline,
 )
 from kubelite.cli.output import format_labels
