@@ -11,9 +11,8 @@ from kubelite.cli.kubectl.describe.events import describe_events
 from kubelite.cli.kubectl.describe.printing import (
     Obj,
     PrefixWriter,
-    annotations_multiline,
     go_value,
-    labels_multiline,
+    metadata_labels,
 )
 
 
@@ -94,8 +93,7 @@ def describe_generic(obj: Obj, events: list[Obj] | None, now: dt.datetime) -> st
     w = PrefixWriter()
     w.write(0, f"Name:\t{meta.name_of(obj)}\n")
     w.write(0, f"Namespace:\t{meta.namespace_of(obj)}\n")
-    labels_multiline(w, "Labels", meta.labels_of(obj))
-    annotations_multiline(w, "Annotations", meta.get_path(obj, "metadata", "annotations"))
+    metadata_labels(w, obj)
     _unstructured(w, 0, obj, "")
     describe_events(w, events, now)
     return w.text()

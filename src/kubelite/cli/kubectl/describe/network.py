@@ -17,8 +17,7 @@ from kubelite.cli.kubectl.describe.events import describe_events
 from kubelite.cli.kubectl.describe.printing import (
     NONE,
     PrefixWriter,
-    annotations_multiline,
-    labels_multiline,
+    metadata_labels,
 )
 from kubelite.cli.output import format_labels
 
@@ -32,8 +31,7 @@ UNSET = "<unset>"
 def _header(w: PrefixWriter, obj: Obj) -> None:
     w.write(0, f"Name:\t{meta.name_of(obj)}\n")
     w.write(0, f"Namespace:\t{meta.namespace_of(obj)}\n")
-    labels_multiline(w, "Labels", meta.labels_of(obj))
-    annotations_multiline(w, "Annotations", meta.get_path(obj, "metadata", "annotations"))
+    metadata_labels(w, obj)
 
 
 def _join_host_port(host: str, port: int) -> str:

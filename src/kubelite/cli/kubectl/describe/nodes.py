@@ -14,9 +14,9 @@ from kubelite.cli.kubectl.describe.printing import (
     NONE,
     Obj,
     PrefixWriter,
-    annotations_multiline,
     go_value,
-    labels_multiline,
+    metadata_labels,
+    multiline,
     rfc1123z,
     since,
 )
@@ -34,15 +34,8 @@ def taint_text(taint: Obj) -> str:
 
 
 def taints_multiline(w: PrefixWriter, title: str, taints: list[Obj]) -> None:
-    w.write(0, f"{title}:\t")
-    if not taints:
-        w.write_line(NONE)
-        return
     ordered = sorted(taints, key=lambda t: f"{t.get('effect', '')},{t.get('key', '')}")
-    for i, taint in enumerate(ordered):
-        if i:
-            w.write(0, "\t")
-        w.write(0, taint_text(taint) + "\n")
+    multiline(w, title, [taint_text(taint) for taint in ordered])
 
 
 def node_roles(node: Obj) -> list[str]:
@@ -169,8 +162,7 @@ def describe_node(
     status = node.get("status") or {}
     w.write(0, f"Name:\t{metadata.get('name', '')}\n")
     w.write(0, f"Roles:\t{','.join(node_roles(node)) or NONE}\n")
-    labels_multiline(w, "Labels", metadata.get("labels"))
-    annotations_multiline(w, "Annotations", metadata.get("annotations"))
+    metadata_labels(w, node)
     w.write(0, f"CreationTimestamp:\t{rfc1123z(metadata.get('creationTimestamp'))}\n")
     taints_multiline(w, "Taints", spec.get("taints") or [])
     w.write(0, f"Unschedulable:\t{go_value(bool(spec.get('unschedulable')))}\n")

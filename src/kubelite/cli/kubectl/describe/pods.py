@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
+from typing import Any
 
 from kubelite.api import meta, qos
 from kubelite.api.quantity import Quantity
@@ -19,12 +21,13 @@ from kubelite.cli.kubectl.describe.printing import (
     NONE,
     Obj,
     PrefixWriter,
-    annotations_multiline,
     bool_text,
-    controller_of,
+    controlled_by,
     format_label_selector,
     go_value,
     labels_multiline,
+    metadata_labels,
+    multiline,
     rfc1123z,
     since,
     string_or_none,
@@ -254,132 +257,165 @@ def describe_containers(
         _container_mounts(w, container)
 
 
+def _text(value: Any) -> str:
+    return f"{value}"
+
+
+def _text_or_none(value: Any) -> str:
+    return value or NONE
+
+
+def _go_bool(value: Any) -> str:
+    return go_value(bool(value))
+
+
+# A source field kubectl prints: (label, JSON field, how it prints, what a missing field is).
+SourceField = tuple[str, str, Callable[[Any], str], Any]
+
+
+def _fields(w: PrefixWriter, type_line: str, source: Obj, fields: tuple[SourceField, ...]) -> None:
+    """describeVolumes' usual case: the Type line, then one `    Label:\tvalue` per field."""
+    text = f"Type:\t{type_line}\n"
+    text += "".join(
+        f"    {label}:\t{show(source.get(key, missing))}\n" for label, key, show, missing in fields
+    )
+    w.write(2, text)
+
+
+def _empty_dir(w: PrefixWriter, source: Obj) -> None:
+    limit = source.get("sizeLimit")
+    size = (
+        str(Quantity.from_json(limit))
+        if limit and Quantity.from_json(limit).sign() > 0
+        else "<unset>"
+    )
+    w.write(
+        2,
+        "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n"
+        f"    Medium:\t{source.get('medium', '')}\n"
+        f"    SizeLimit:\t{size}\n",
+    )
+
+
+def _projected(w: PrefixWriter, projected: Obj) -> None:
+    w.write(2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n")
+    for source in projected.get("sources") or []:
+        if source.get("secret") is not None:
+            secret = source["secret"]
+            w.write(
+                2,
+                f"SecretName:\t{secret.get('name', '')}\n"
+                f"    Optional:\t{_go_bool(secret.get('optional'))}\n",
+            )
+        elif source.get("downwardAPI") is not None:
+            w.write(2, "DownwardAPI:\ttrue\n")
+        elif source.get("configMap") is not None:
+            config_map = source["configMap"]
+            w.write(
+                2,
+                f"ConfigMapName:\t{config_map.get('name', '')}\n"
+                f"    Optional:\t{_go_bool(config_map.get('optional'))}\n",
+            )
+        elif source.get("serviceAccountToken") is not None:
+            seconds = source["serviceAccountToken"].get("expirationSeconds", 0)
+            w.write(2, f"TokenExpirationSeconds:\t{seconds}\n")
+
+
+def _downward_api(w: PrefixWriter, source: Obj) -> None:
+    w.write(2, "Type:\tDownwardAPI (a volume populated by information about the pod)\n    Items:\n")
+    for item in source.get("items") or []:
+        if item.get("fieldRef"):
+            w.write(3, f"{item['fieldRef'].get('fieldPath', '')} -> {item.get('path', '')}\n")
+        if item.get("resourceFieldRef"):
+            resource = item["resourceFieldRef"].get("resource", "")
+            w.write(3, f"{resource} -> {item.get('path', '')}\n")
+
+
+def _csi(w: PrefixWriter, source: Obj) -> None:
+    _fields(
+        w,
+        "CSI (a Container Storage Interface (CSI) volume source)",
+        source,
+        (("Driver", "driver", _text, ""), ("FSType", "fsType", _text, ""), _READ_ONLY),
+    )
+    attributes = source.get("volumeAttributes") or {}
+    pairs = [f"{key}={value}" for key, value in sorted(attributes.items())]
+    multiline(w, "VolumeAttributes", pairs, level=2)
+
+
+_OPTIONAL: SourceField = ("Optional", "optional", _go_bool, None)
+_READ_ONLY: SourceField = ("ReadOnly", "readOnly", _go_bool, None)
+
+# describeVolumes' switch, in its order (the first source a volume has is the one shown): each
+# source with its Type line and fields, or the function that prints the ones with more to say.
+_VOLUME_SOURCES: tuple[
+    tuple[str, tuple[str, tuple[SourceField, ...]] | Callable[[PrefixWriter, Obj], None]], ...
+] = (
+    (
+        "hostPath",
+        (
+            "HostPath (bare host directory volume)",
+            (("Path", "path", _text, ""), ("HostPathType", "type", _text_or_none, None)),
+        ),
+    ),
+    ("emptyDir", _empty_dir),
+    (
+        "secret",
+        (
+            "Secret (a volume populated by a Secret)",
+            (("SecretName", "secretName", _text, ""), _OPTIONAL),
+        ),
+    ),
+    (
+        "configMap",
+        ("ConfigMap (a volume populated by a ConfigMap)", (("Name", "name", _text, ""), _OPTIONAL)),
+    ),
+    ("projected", _projected),
+    (
+        "persistentVolumeClaim",
+        (
+            "PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)",
+            (("ClaimName", "claimName", _text, ""), _READ_ONLY),
+        ),
+    ),
+    ("downwardAPI", _downward_api),
+    (
+        "nfs",
+        (
+            "NFS (an NFS mount that lasts the lifetime of a pod)",
+            (("Server", "server", _text, ""), ("Path", "path", _text, ""), _READ_ONLY),
+        ),
+    ),
+    ("csi", _csi),
+    (
+        "ephemeral",
+        (
+            "EphemeralVolume (an inline specification for a volume that gets created and "
+            "deleted with the pod)",
+            (),
+        ),
+    ),
+    (
+        "image",
+        (
+            "Image (a container image or OCI artifact)",
+            (("Reference", "reference", _text, ""), ("PullPolicy", "pullPolicy", _text, "")),
+        ),
+    ),
+)
+
+
 def _volume_source(w: PrefixWriter, volume: Obj) -> None:
     """The Type line and details of one volume (describeVolumes' switch)."""
-    if "hostPath" in volume:
-        source = volume["hostPath"] or {}
-        w.write(
-            2,
-            "Type:\tHostPath (bare host directory volume)\n"
-            f"    Path:\t{source.get('path', '')}\n"
-            f"    HostPathType:\t{source.get('type') or NONE}\n",
-        )
-    elif "emptyDir" in volume:
-        source = volume["emptyDir"] or {}
-        limit = source.get("sizeLimit")
-        size = (
-            str(Quantity.from_json(limit))
-            if limit and Quantity.from_json(limit).sign() > 0
-            else "<unset>"
-        )
-        w.write(
-            2,
-            "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n"
-            f"    Medium:\t{source.get('medium', '')}\n"
-            f"    SizeLimit:\t{size}\n",
-        )
-    elif "secret" in volume:
-        source = volume["secret"] or {}
-        w.write(
-            2,
-            "Type:\tSecret (a volume populated by a Secret)\n"
-            f"    SecretName:\t{source.get('secretName', '')}\n"
-            f"    Optional:\t{go_value(bool(source.get('optional')))}\n",
-        )
-    elif "configMap" in volume:
-        source = volume["configMap"] or {}
-        w.write(
-            2,
-            "Type:\tConfigMap (a volume populated by a ConfigMap)\n"
-            f"    Name:\t{source.get('name', '')}\n"
-            f"    Optional:\t{go_value(bool(source.get('optional')))}\n",
-        )
-    elif "projected" in volume:
-        w.write(
-            2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n"
-        )
-        for source in (volume["projected"] or {}).get("sources") or []:
-            if source.get("secret") is not None:
-                secret = source["secret"]
-                w.write(
-                    2,
-                    f"SecretName:\t{secret.get('name', '')}\n"
-                    f"    Optional:\t{go_value(bool(secret.get('optional')))}\n",
-                )
-            elif source.get("downwardAPI") is not None:
-                w.write(2, "DownwardAPI:\ttrue\n")
-            elif source.get("configMap") is not None:
-                config_map = source["configMap"]
-                w.write(
-                    2,
-                    f"ConfigMapName:\t{config_map.get('name', '')}\n"
-                    f"    Optional:\t{go_value(bool(config_map.get('optional')))}\n",
-                )
-            elif source.get("serviceAccountToken") is not None:
-                seconds = source["serviceAccountToken"].get("expirationSeconds", 0)
-                w.write(2, f"TokenExpirationSeconds:\t{seconds}\n")
-    elif "persistentVolumeClaim" in volume:
-        source = volume["persistentVolumeClaim"] or {}
-        w.write(
-            2,
-            "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same "
-            "namespace)\n"
-            f"    ClaimName:\t{source.get('claimName', '')}\n"
-            f"    ReadOnly:\t{go_value(bool(source.get('readOnly')))}\n",
-        )
-    elif "downwardAPI" in volume:
-        w.write(
-            2, "Type:\tDownwardAPI (a volume populated by information about the pod)\n    Items:\n"
-        )
-        for item in (volume["downwardAPI"] or {}).get("items") or []:
-            if item.get("fieldRef"):
-                w.write(3, f"{item['fieldRef'].get('fieldPath', '')} -> {item.get('path', '')}\n")
-            if item.get("resourceFieldRef"):
-                w.write(
-                    3, f"{item['resourceFieldRef'].get('resource', '')} -> {item.get('path', '')}\n"
-                )
-    elif "nfs" in volume:
-        source = volume["nfs"] or {}
-        w.write(
-            2,
-            "Type:\tNFS (an NFS mount that lasts the lifetime of a pod)\n"
-            f"    Server:\t{source.get('server', '')}\n"
-            f"    Path:\t{source.get('path', '')}\n"
-            f"    ReadOnly:\t{go_value(bool(source.get('readOnly')))}\n",
-        )
-    elif "csi" in volume:
-        source = volume["csi"] or {}
-        w.write(
-            2,
-            "Type:\tCSI (a Container Storage Interface (CSI) volume source)\n"
-            f"    Driver:\t{source.get('driver', '')}\n"
-            f"    FSType:\t{source.get('fsType', '')}\n"
-            f"    ReadOnly:\t{go_value(bool(source.get('readOnly')))}\n",
-        )
-        attributes = source.get("volumeAttributes") or {}
-        w.write(2, "VolumeAttributes:\t")
-        if not attributes:
-            w.write_line(NONE)
-        for i, key in enumerate(sorted(attributes)):
-            if i:
-                w.write(2, "\t")
-            w.write(2, f"{key}={attributes[key]}\n")
-    elif "ephemeral" in volume:
-        w.write(
-            2,
-            "Type:\tEphemeralVolume (an inline specification for a volume that gets created and "
-            "deleted with the pod)\n",
-        )
-    elif "image" in volume:
-        source = volume["image"] or {}
-        w.write(
-            2,
-            "Type:\tImage (a container image or OCI artifact)\n"
-            f"    Reference:\t{source.get('reference', '')}\n"
-            f"    PullPolicy:\t{source.get('pullPolicy', '')}\n",
-        )
-    else:
-        w.write(1, "<unknown>\n")
+    for key, layout in _VOLUME_SOURCES:
+        if key in volume:
+            source = volume[key] or {}
+            if callable(layout):
+                layout(w, source)
+            else:
+                _fields(w, layout[0], source, layout[1])
+            return
+    w.write(1, "<unknown>\n")
 
 
 def describe_volumes(w: PrefixWriter, volumes: list[Obj], space: str = "") -> None:
@@ -433,8 +469,7 @@ def describe_pod(pod: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
         w.write(0, "Node:\t<none>\n")
     if status.get("startTime"):
         w.write(0, f"Start Time:\t{rfc1123z(status['startTime'])}\n")
-    labels_multiline(w, "Labels", metadata.get("labels"))
-    annotations_multiline(w, "Annotations", metadata.get("annotations"))
+    metadata_labels(w, pod)
     phase = status.get("phase", "")
     if metadata.get("deletionTimestamp") and phase not in ("Failed", "Succeeded"):
         w.write(0, f"Status:\tTerminating (lasts {since(metadata['deletionTimestamp'], now)})\n")
@@ -458,9 +493,7 @@ def describe_pod(pod: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
         w.write(0, "IPs:\n")
         for entry in pod_ips:
             w.write(1, f"IP:\t{entry.get('ip', '')}\n")
-    controlled_by = controller_of(pod)
-    if controlled_by:
-        w.write(0, f"Controlled By:\t{controlled_by}\n")
+    controlled_by(w, pod)
     if status.get("nominatedNodeName"):
         w.write(0, f"NominatedNodeName:\t{status['nominatedNodeName']}\n")
     if spec.get("resources") is not None:

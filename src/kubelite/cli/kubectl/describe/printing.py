@@ -90,18 +90,34 @@ def bool_text(value: Any) -> str:
     return "True" if value else "False"
 
 
+def multiline(
+    w: PrefixWriter, title: str, lines: list[str], initial_indent: str = "", level: int = 0
+) -> None:
+    """The shape of kubectl's `print...Multiline` helpers: `Title:  first` with the other lines
+    aligned below it, or `Title:  <none>`. `initial_indent` goes before the title and before
+    each further line; `level` indents every piece, as kubectl does for CSI attributes."""
+    w.write(level, f"{initial_indent}{title}:\t")
+    if not lines:
+        w.write_line(NONE)
+        return
+    for i, line in enumerate(lines):
+        if i:
+            w.write(level, f"{initial_indent}\t")
+        w.write(level, f"{line}\n")
+
+
 def labels_multiline(
     w: PrefixWriter, title: str, labels: dict[str, str] | None, initial_indent: str = ""
 ) -> None:
     """printLabelsMultilineWithIndent: `Labels:  a=b` and further pairs aligned below."""
-    w.write(0, f"{initial_indent}{title}:\t")
-    if not labels:
-        w.write_line(NONE)
-        return
-    for i, key in enumerate(sorted(labels)):
-        if i:
-            w.write(0, f"{initial_indent}\t")
-        w.write(0, f"{key}={labels[key]}\n")
+    pairs = [f"{key}={value}" for key, value in sorted((labels or {}).items())]
+    multiline(w, title, pairs, initial_indent)
+
+
+def metadata_labels(w: PrefixWriter, obj: Obj) -> None:
+    """The Labels and Annotations lines that nearly every description has after its name."""
+    labels_multiline(w, "Labels", meta.labels_of(obj))
+    annotations_multiline(w, "Annotations", meta.get_path(obj, "metadata", "annotations"))
 
 
 def annotations_multiline(w: PrefixWriter, title: str, annotations: dict[str, str] | None) -> None:
@@ -129,24 +145,23 @@ def annotations_multiline(w: PrefixWriter, title: str, annotations: dict[str, st
 
 def tolerations_multiline(w: PrefixWriter, title: str, tolerations: list[Obj]) -> None:
     """printTolerationsMultilineWithIndent."""
-    w.write(0, f"{title}:\t")
-    if not tolerations:
-        w.write_line(NONE)
-        return
-    for i, t in enumerate(sorted(tolerations, key=lambda t: t.get("key", ""))):
-        if i:
-            w.write(0, "\t")
-        key, value, effect = t.get("key", ""), t.get("value", ""), t.get("effect", "")
-        text = key
-        if value:
-            text += f"={value}"
-        if effect:
-            text += f":{effect}"
-        if t.get("operator") == "Exists" and not value:
-            text += " op=Exists" if key or effect else "op=Exists"
-        if t.get("tolerationSeconds") is not None:
-            text += f" for {t['tolerationSeconds']}s"
-        w.write(0, text + "\n")
+    ordered = sorted(tolerations, key=lambda t: t.get("key", ""))
+    multiline(w, title, [_toleration_text(t) for t in ordered])
+
+
+def _toleration_text(t: Obj) -> str:
+    """A toleration as kubectl lists it: `key=value:Effect`, ` op=Exists`, ` for 300s`."""
+    key, value, effect = t.get("key", ""), t.get("value", ""), t.get("effect", "")
+    text = key
+    if value:
+        text += f"={value}"
+    if effect:
+        text += f":{effect}"
+    if t.get("operator") == "Exists" and not value:
+        text += " op=Exists" if key or effect else "op=Exists"
+    if t.get("tolerationSeconds") is not None:
+        text += f" for {t['tolerationSeconds']}s"
+    return text
 
 
 def format_label_selector(selector: Obj) -> str:
@@ -163,3 +178,10 @@ def controller_of(obj: Obj) -> str:
         if ref.get("controller"):
             return f"{ref.get('kind', '')}/{ref.get('name', '')}"
     return ""
+
+
+def controlled_by(w: PrefixWriter, obj: Obj) -> None:
+    """The `Controlled By:  Kind/name` line, for an object that has a controller."""
+    controller = controller_of(obj)
+    if controller:
+        w.write(0, f"Controlled By:\t{controller}\n")

@@ -28,10 +28,11 @@ from kubelite.cli.kubectl.describe.printing import (
     PrefixWriter,
     annotations_multiline,
     bool_text,
-    controller_of,
+    controlled_by,
     format_label_selector,
     go_value,
     labels_multiline,
+    metadata_labels,
     rfc1123z,
     tolerations_multiline,
 )
@@ -206,8 +207,7 @@ def describe_deployment(
     status = deployment.get("status") or {}
     _header(w, deployment)
     w.write(0, f"CreationTimestamp:\t{rfc1123z(metadata.get('creationTimestamp'))}\n")
-    labels_multiline(w, "Labels", metadata.get("labels"))
-    annotations_multiline(w, "Annotations", metadata.get("annotations"))
+    metadata_labels(w, deployment)
     w.write(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
     w.write(
         0,
@@ -243,15 +243,11 @@ def describe_replica_set(
 ) -> str:
     """describeReplicaSet; `pods` is the counts of its pods, or why they could not be listed."""
     w = PrefixWriter()
-    metadata = rs.get("metadata") or {}
     spec = rs.get("spec") or {}
     _header(w, rs)
     w.write(0, f"Selector:\t{format_label_selector(spec.get('selector') or {})}\n")
-    labels_multiline(w, "Labels", metadata.get("labels"))
-    annotations_multiline(w, "Annotations", metadata.get("annotations"))
-    controlled_by = controller_of(rs)
-    if controlled_by:
-        w.write(0, f"Controlled By:\t{controlled_by}\n")
+    metadata_labels(w, rs)
+    controlled_by(w, rs)
     current = meta.get_path(rs, "status", "replicas") or 0
     w.write(0, f"Replicas:\t{current} current / {_replicas(rs)} desired\n")
     if isinstance(pods, str):
@@ -270,12 +266,10 @@ def describe_replication_controller(
     """describeReplicationController: a ReplicaSet's layout with a map for a selector and no
     `Controlled By` line."""
     w = PrefixWriter()
-    metadata = rc.get("metadata") or {}
     spec = rc.get("spec") or {}
     _header(w, rc)
     w.write(0, f"Selector:\t{format_labels(spec.get('selector'))}\n")
-    labels_multiline(w, "Labels", metadata.get("labels"))
-    annotations_multiline(w, "Annotations", metadata.get("annotations"))
+    metadata_labels(w, rc)
     current = meta.get_path(rc, "status", "replicas") or 0
     w.write(0, f"Replicas:\t{current} current / {_replicas(rc)} desired\n")
     w.write(0, f"Pods Status:\t{pods}\n")
@@ -321,8 +315,7 @@ def describe_stateful_set(
     _header(w, sts)
     w.write(0, f"CreationTimestamp:\t{rfc1123z(metadata.get('creationTimestamp'))}\n")
     w.write(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
-    labels_multiline(w, "Labels", metadata.get("labels"))
-    annotations_multiline(w, "Annotations", metadata.get("annotations"))
+    metadata_labels(w, sts)
     total = meta.get_path(sts, "status", "replicas") or 0
     w.write(0, f"Replicas:\t{_replicas(sts)} desired | {total} total\n")
     strategy = spec.get("updateStrategy") or {}
@@ -345,15 +338,13 @@ def describe_daemon_set(
 ) -> str:
     """describeDaemonSet; its node counts are lines without a tab, outside the alignment."""
     w = PrefixWriter()
-    metadata = ds.get("metadata") or {}
     spec = ds.get("spec") or {}
     status = ds.get("status") or {}
     _header(w, ds)
     w.write(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
     node_selector = meta.get_path(spec, "template", "spec", "nodeSelector")
     w.write(0, f"Node-Selector:\t{format_labels(node_selector)}\n")
-    labels_multiline(w, "Labels", metadata.get("labels"))
-    annotations_multiline(w, "Annotations", metadata.get("annotations"))
+    metadata_labels(w, ds)
     for title, key in (
         ("Desired Number of Nodes Scheduled", "desiredNumberScheduled"),
         ("Current Number of Nodes Scheduled", "currentNumberScheduled"),
@@ -391,16 +382,12 @@ def completed_indexes_text(indexes: str, soft_limit: int = COMPLETED_INDEXES_SOF
 def describe_job(job: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
     """describeJob."""
     w = PrefixWriter()
-    metadata = job.get("metadata") or {}
     spec = job.get("spec") or {}
     status = job.get("status") or {}
     _header(w, job)
     w.write(0, f"Selector:\t{_job_selector(spec.get('selector'))}\n")
-    labels_multiline(w, "Labels", metadata.get("labels"))
-    annotations_multiline(w, "Annotations", metadata.get("annotations"))
-    controlled_by = controller_of(job)
-    if controlled_by:
-        w.write(0, f"Controlled By:\t{controlled_by}\n")
+    metadata_labels(w, job)
+    controlled_by(w, job)
     if spec.get("parallelism") is not None:
         w.write(0, f"Parallelism:\t{spec['parallelism']}\n")
     completions = spec.get("completions")
@@ -453,12 +440,10 @@ def _job_template(w: PrefixWriter, template: Obj) -> None:
 def describe_cron_job(cron_job: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
     """describeCronJob."""
     w = PrefixWriter()
-    metadata = cron_job.get("metadata") or {}
     spec = cron_job.get("spec") or {}
     status = cron_job.get("status") or {}
     _header(w, cron_job)
-    labels_multiline(w, "Labels", metadata.get("labels"))
-    annotations_multiline(w, "Annotations", metadata.get("annotations"))
+    metadata_labels(w, cron_job)
     w.write(0, f"Schedule:\t{spec.get('schedule', '')}\n")
     w.write(0, f"Concurrency Policy:\t{spec.get('concurrencyPolicy', '')}\n")
     suspend = spec.get("suspend")
