@@ -172,5 +172,5 @@ def test_the_checks_see_what_they_check() -> None:
     assert "reset --data-dir D --bridge B" in _command_lines(text)
     assert "src/kubelite/runtime/" in _repository_paths(text)
     assert "apiserver/auth.py" in _repository_paths(text)
-    assert "kubelite.cli.cluster_dns" in _PYTHON_M.findall(text)
+    assert "kubelite.cli.cluster.cluster_dns" in _PYTHON_M.findall(text)
     assert _slug("Cleaning a node: `kubelite reset`") == "cleaning-a-node-kubelite-reset"
