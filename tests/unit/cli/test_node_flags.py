@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kubelite.cli import agent, flags, reset, server
+from kubelite.cli import flags
+from kubelite.cli.cluster import agent, reset, server
 
 
 def _parse(module: object, *argv: str) -> argparse.Namespace:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.cli import reset
+from kubelite.cli.cluster import reset
 from kubelite.runtime import images, service
 
 
