@@ -2,10 +2,11 @@
 flags, and the node's data directory.
 
 Every flag of a long-running command can also come from an environment variable, as k3s'
-flags do: `KUBELITE_<COMMAND>_<FLAG>` (`--pod-cidr` of `kubelite agent` is
+flags can (`K3S_<FLAG>`): `KUBELITE_<COMMAND>_<FLAG>` (`--pod-cidr` of `kubelite agent` is
 `KUBELITE_AGENT_POD_CIDR`), except `kubelite server`'s and `kubelite image`'s, which have no
-command part (`KUBELITE_DATA_DIR`), as k3s' server flags have none. `Env` reads them; the
-prefixes are listed here, once, so that two commands cannot spell one differently.
+command part (`KUBELITE_DATA_DIR`). `kubelite reset` reads the agent's, since it tears down
+what the agent made. `Env` reads them; the prefixes are listed here, once, so that two commands
+cannot spell one differently.
 
 `kubelite server` runs an agent for its own machine and takes the node's flags to pass them on
 (`--pod-cidr`, `--bridge`, ...): `NODE_FLAGS` declares each of them once, with the agent's
@@ -26,8 +27,8 @@ from typing import Any
 from kubelite.api.servicenetwork import CLUSTER_DNS_SERVICE_IP, CLUSTER_DOMAIN
 from kubelite.api.wellknown import DEFAULT_DATA_DIR, KUBELET_PORT, POD_LOGS_ROOT
 
-# The spellings of true and false that strconv.ParseBool accepts (k3s reads its boolean
-# environment variables with it), with yes/no and on/off besides.
+# The spellings of true that strconv.ParseBool accepts (k3s reads its boolean environment
+# variables with it), compared lower-cased, with yes, y and on besides.
 _TRUE = frozenset(("1", "t", "true", "yes", "y", "on"))
 
 
@@ -46,7 +47,8 @@ class Env:
         return os.environ.get(self.name(flag), default)
 
     def flag(self, flag: str) -> bool:
-        """A switch: set to true, 1, yes or on (any case); unset or anything else is off."""
+        """A switch: on for 1, t, true, y, yes or on (any case); off when unset or anything
+        else (strconv.ParseBool's spellings, and yes/on)."""
         return self(flag).strip().lower() in _TRUE
 
 
