@@ -15,8 +15,26 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 
+class ResourceNames:
+    """How a resource is named on the wire, for any class with a group, a version and a plural:
+    the client's `Resource` here and the API server's `kinds.ResourceType`."""
+
+    group: str
+    version: str
+    plural: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """`pods`, `deployments.apps`: how Kubernetes names the resource in messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
 @dataclass(frozen=True)
-class Resource:
+class Resource(ResourceNames):
     """A resource as discovery describes it: `pods` in `v1`, `deployments` in `apps/v1`."""
 
     group: str
@@ -28,15 +46,6 @@ class Resource:
     short_names: tuple[str, ...] = ()
     verbs: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def group_resource(self) -> str:
-        """`pods`, `deployments.apps`: how Kubernetes names the resource in messages."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
 
     def matches(self, name: str) -> bool:
         """Whether a lower-case name is this resource's plural, singular, short name or kind."""
