@@ -26,6 +26,7 @@ from collections.abc import Iterable
 
 from kubelite.api import meta
 from kubelite.api.conditions import transition_time
+from kubelite.api.nodes import is_node_ready
 from kubelite.api.resources import NODES, PODS
 from kubelite.api.tolerations import TAINT_NODE_OUT_OF_SERVICE
 from kubelite.api.types import Obj
@@ -86,11 +87,6 @@ def terminated_beyond_threshold(pods: Iterable[Obj], threshold: int) -> list[Obj
     if threshold <= 0 or excess <= 0:
         return []
     return deletion_order(terminated)[:excess]
-
-
-def is_node_ready(node: Obj) -> bool:
-    ready = meta.find_condition(meta.get_path(node, "status", "conditions"), "Ready")
-    return ready is not None and ready.get("status") == "True"
 
 
 def is_out_of_service(node: Obj) -> bool:
