@@ -12,7 +12,7 @@ from typing import Any
 
 from kubelite.api import errors, fields, labels
 from kubelite.api.decoding import FIELD_VALIDATION_MODES, WARN
-from kubelite.apiserver.registry import DeleteOptions, ListOptions, decode_continue
+from kubelite.apiserver.registry.generic import DeleteOptions, ListOptions, decode_continue
 
 # Kubernetes caps field manager names (fieldmanager.go).
 MAX_FIELD_MANAGER_LENGTH = 128

@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 
 from kubelite.api import errors, meta
-from kubelite.api.conversion import events as event_conversion
 from kubelite.api.fields import FieldSelector
 from kubelite.api.kinds import ResourceType
 from kubelite.api.labels import Selector as LabelSelector
+from kubelite.apiserver.registry.interfaces import KindRef
 from kubelite.storage.interface import (
     DELETE,
     CompactedError,
@@ -181,6 +181,10 @@ def decode_continue(token: str) -> tuple[str, int]:
 class ResourceStore:
     """The REST verbs of one resource over the shared store."""
 
+    # It serves its resource's own kind (subresource storages may serve another: `KindRef`).
+    kind: KindRef | None = None
+    subresource = ""
+
     def __init__(
         self,
         store: Store,
@@ -193,20 +197,20 @@ class ResourceStore:
         self.strategy = resource.strategy
         self.mutating = mutating or []
         self.validating = validating or []
-        # events.k8s.io/v1 Events are stored as core/v1 Events (one storage, two versions).
-        self.converts = resource.group == "events.k8s.io"
+        # Kinds stored in another version's form (events.k8s.io/v1 Events) convert.
+        self.converts = resource.strategy.converts_storage
 
     # --- encoding ---------------------------------------------------------------------------
 
     def from_storage(self, kv: KeyValue) -> Obj:
         obj = decode(kv)
         if self.converts:
-            obj = event_conversion.from_core(obj)
+            obj = self.strategy.from_storage(obj)
         return obj
 
     def to_storage(self, obj: Obj) -> bytes:
         if self.converts:
-            obj = event_conversion.to_core(obj)
+            obj = self.strategy.to_storage(obj)
         return encode(obj)
 
     def key(self, namespace: str, name: str) -> str:
