@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from kubelite.api import errors
-from kubelite.api.kinds import REGISTRY, Registry, ResourceType
+from kubelite.api.kinds import REGISTRY, Registry, ResourceType, Subresource
 from kubelite.apiserver import serviceaccount_token
 from kubelite.apiserver.handlers import connect, create, delete, get, patch, update, watch
 from kubelite.apiserver.registry.binding import BindingStore
@@ -65,6 +65,9 @@ class SubresourceRow:
 
     storage: StorageFactory
     handlers: Mapping[str, Handler]
+    # Described in the /openapi documents, with the kind's own schema. Only status is so far:
+    # Kubernetes documents every subresource, but kubectl reads none of the others.
+    documented: bool = False
 
 
 # The verbs of a resource itself.
@@ -93,7 +96,9 @@ def _pod_connect(stores: Stores, resource: ResourceType) -> PodConnectStore:
 # The subresources, by name; which resources have which (and with which verbs) is the kinds
 # registry's `Subresource` lines.
 SUBRESOURCES: Mapping[str, SubresourceRow] = {
-    "status": SubresourceRow(lambda s, r: StatusStore(s.by_resource[r]), _GET_UPDATE_PATCH),
+    "status": SubresourceRow(
+        lambda s, r: StatusStore(s.by_resource[r]), _GET_UPDATE_PATCH, documented=True
+    ),
     "scale": SubresourceRow(lambda s, r: ScaleStore(s.by_resource[r]), _GET_UPDATE_PATCH),
     "binding": SubresourceRow(
         lambda s, r: BindingStore(s.by_resource[r]), {"create": create.create_named}
@@ -143,13 +148,32 @@ def endpoints(registry: Registry = REGISTRY) -> list[Endpoint]:
     return table
 
 
-def served_verbs(registry: Registry = REGISTRY) -> dict[tuple[str, str, str, str], list[str]]:
-    """(group, version, plural, subresource) -> its verbs, for discovery and OpenAPI."""
-    verbs: dict[tuple[str, str, str, str], list[str]] = {}
+@dataclass(frozen=True)
+class Served:
+    """A resource or one of its subresources, with the verbs the table serves it with: what
+    discovery lists and the OpenAPI documents describe."""
+
+    resource: ResourceType
+    # None for the resource itself.
+    subresource: Subresource | None
+    verbs: tuple[str, ...]
+
+    @property
+    def documented(self) -> bool:
+        """Whether the OpenAPI documents describe it (the resource itself always)."""
+        return self.subresource is None or SUBRESOURCES[self.subresource.name].documented
+
+
+def served(registry: Registry, group: str, version: str) -> list[Served]:
+    """What the table serves in one group version, each resource before its subresources."""
+    verbs: dict[tuple[ResourceType, str], list[str]] = {}
     for e in endpoints(registry):
-        r = e.resource
-        verbs.setdefault((r.group, r.version, r.plural, e.subresource), []).append(e.verb)
-    return verbs
+        if e.resource.group == group and e.resource.version == version:
+            verbs.setdefault((e.resource, e.subresource), []).append(e.verb)
+    out = []
+    for (resource, name), found in verbs.items():
+        out.append(Served(resource, resource.subresource(name) if name else None, tuple(found)))
+    return out
 
 
 def _not_found() -> errors.StatusError:
