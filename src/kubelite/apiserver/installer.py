@@ -29,6 +29,7 @@ from kubelite.apiserver.registry.binding import BindingStore
 from kubelite.apiserver.registry.eviction import EvictionStore
 from kubelite.apiserver.registry.finalize import NamespaceFinalizeStore
 from kubelite.apiserver.registry.generic import ResourceStore
+from kubelite.apiserver.registry.interfaces import NamedCreater, Patcher, Updater
 from kubelite.apiserver.registry.pod_connect import PodConnectStore
 from kubelite.apiserver.registry.scale import ScaleStore
 from kubelite.apiserver.registry.status import StatusStore
@@ -87,35 +88,60 @@ _GET_UPDATE_PATCH: Mapping[str, Handler] = {
     "update": update.update,
     "patch": patch.patch,
 }
+_SCALE: Mapping[str, Handler] = {
+    "get": get.get,
+    "update": update.update_scale,
+    "patch": patch.patch_scale,
+}
+
+
+# The storage factories, typed by what their handlers need of them (so that a type checker
+# holds each storage to its interface).
+
+
+def _status(stores: Stores, resource: ResourceType) -> Patcher:
+    return StatusStore(stores.by_resource[resource])
+
+
+def _scale(stores: Stores, resource: ResourceType) -> ScaleStore:
+    return ScaleStore(stores.by_resource[resource])
+
+
+def _binding(stores: Stores, resource: ResourceType) -> NamedCreater:
+    return BindingStore(stores.by_resource[resource])
+
+
+def _eviction(stores: Stores, resource: ResourceType) -> NamedCreater:
+    budgets = stores.of("policy", "v1", "poddisruptionbudgets")
+    return EvictionStore(stores.by_resource[resource], budgets)
+
+
+def _finalize(stores: Stores, resource: ResourceType) -> Updater:
+    return NamespaceFinalizeStore(stores.by_resource[resource])
+
+
+def _token(stores: Stores, resource: ResourceType) -> NamedCreater:
+    lookup = serviceaccount_token.object_lookup(stores.by_resource)
+    return TokenRequestStore(stores.token_issuer, lookup)
 
 
 def _pod_connect(stores: Stores, resource: ResourceType) -> PodConnectStore:
     return PodConnectStore(stores.by_resource[resource], stores.of("", "v1", "nodes"))
 
 
+def _main(stores: Stores, resource: ResourceType) -> Patcher:
+    return stores.by_resource[resource]
+
+
 # The subresources, by name; which resources have which (and with which verbs) is the kinds
 # registry's `Subresource` lines.
 SUBRESOURCES: Mapping[str, SubresourceRow] = {
-    "status": SubresourceRow(
-        lambda s, r: StatusStore(s.by_resource[r]), _GET_UPDATE_PATCH, documented=True
-    ),
-    "scale": SubresourceRow(lambda s, r: ScaleStore(s.by_resource[r]), _GET_UPDATE_PATCH),
-    "binding": SubresourceRow(
-        lambda s, r: BindingStore(s.by_resource[r]), {"create": create.create_named}
-    ),
-    "eviction": SubresourceRow(
-        lambda s, r: EvictionStore(s.by_resource[r], s.of("policy", "v1", "poddisruptionbudgets")),
-        {"create": create.create_named},
-    ),
-    "finalize": SubresourceRow(
-        lambda s, r: NamespaceFinalizeStore(s.by_resource[r]), {"update": update.update}
-    ),
-    "token": SubresourceRow(
-        lambda s, r: TokenRequestStore(
-            s.token_issuer, serviceaccount_token.object_lookup(s.by_resource)
-        ),
-        {"create": create.create_named},
-    ),
+    "status": SubresourceRow(_status, _GET_UPDATE_PATCH, documented=True),
+    "scale": SubresourceRow(_scale, _SCALE),
+    "binding": SubresourceRow(_binding, {"create": create.create_named}),
+    "eviction": SubresourceRow(_eviction, {"create": create.create_named}),
+    "finalize": SubresourceRow(_finalize, {"update": update.update}),
+    "token": SubresourceRow(_token, {"create": create.create_named}),
     "log": SubresourceRow(_pod_connect, {"get": connect.log}),
     "exec": SubresourceRow(_pod_connect, {"get": connect.exec_, "create": connect.exec_}),
     "attach": SubresourceRow(_pod_connect, {"get": connect.attach, "create": connect.attach}),
@@ -200,10 +226,8 @@ class Installer:
             key = (e.resource, e.subresource)
             storage = storages.get(key)
             if storage is None:
-                if e.subresource:
-                    storage = SUBRESOURCES[e.subresource].storage(stores, e.resource)
-                else:
-                    storage = stores.by_resource[e.resource]
+                factory = SUBRESOURCES[e.subresource].storage if e.subresource else _main
+                storage = factory(stores, e.resource)
                 storages[key] = storage
             self.routes[(e.resource, e.subresource, e.verb)] = (e.handler, storage)
 

@@ -73,7 +73,8 @@ def _definition(name: str, raw: Obj) -> Obj:
             "type": "string",
             "format": "int-or-string",
         }
-    return _convert(raw)
+    converted: Obj = _convert(raw)
+    return converted
 
 
 def _refs(value: Any, found: set[str]) -> None:

@@ -127,17 +127,19 @@ class RequestScope:
         return self.decode(value, options.field_validation(self.query, kind))
 
     async def read_as(self, kind: KindRef, options_kind: str = "CreateOptions") -> Obj:
-        """The body as an object of a storage's own kind (a Binding, a Scale, ...)."""
+        """The body as an object of a storage's own kind (a Binding, an Eviction, ...)."""
         raw = await self.read_body()
-        if not kind.schema_checked:
-            media = decoding.media_type(self.content_type)
-            plain: Obj = decoding.plain(decoding.parse_body(raw, media or "application/json"))
-            return plain
         value = decoding.parse_body(raw, self.content_type)
         node = schema.load().for_kind(kind.group, kind.version, kind.kind)
         obj, problems = decoding.decode(value, node, kind.kind, kind.api_version)
         self.judge(problems, options.field_validation(self.query, options_kind))
         return obj
+
+    async def read_plain(self) -> Any:
+        """The body as plain JSON (or YAML), neither decoded against a schema nor judged."""
+        raw = await self.read_body()
+        media = decoding.media_type(self.content_type)
+        return decoding.plain(decoding.parse_body(raw, media or "application/json"))
 
     def decode(self, value: Any, mode: str) -> Obj:
         """A parsed body as an object of the request's kind, under `fieldValidation`."""

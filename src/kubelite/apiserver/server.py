@@ -57,7 +57,7 @@ def default_advertise_address() -> str:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("192.0.2.1", 9))
-            return probe.getsockname()[0]
+            return str(probe.getsockname()[0])
         except OSError:
             return "127.0.0.1"
 
@@ -302,7 +302,7 @@ class APIServer:
         await site.start()
         if config.https_port == 0:
             server = site._server  # the port the kernel chose
-            assert server is not None
+            assert isinstance(server, asyncio.Server)
             self.port = server.sockets[0].getsockname()[1]
         await self._bootstrap()
         _tune_garbage_collector()

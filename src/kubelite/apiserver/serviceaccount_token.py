@@ -303,6 +303,7 @@ class TokenVerifier:
         exp, nbf, iat = payload.get("exp"), payload.get("nbf", 0), payload.get("iat", 0)
         if not all(isinstance(t, int) and not isinstance(t, bool) for t in (exp, nbf, iat)):
             return None
+        assert isinstance(exp, int)
         if now > exp + self.leeway or now < nbf - self.leeway or now < iat - self.leeway:
             return None
         audiences = payload.get("aud")

@@ -12,12 +12,13 @@ from aiohttp import web
 
 from kubelite.apiserver import negotiation, responses
 from kubelite.apiserver.registry.generic import ResourceStore
+from kubelite.apiserver.registry.interfaces import Getter
 from kubelite.apiserver.scope import RequestScope
 
 Obj = dict[str, Any]
 
 
-async def get(scope: RequestScope, storage: Any) -> web.StreamResponse:
+async def get(scope: RequestScope, storage: Getter) -> web.StreamResponse:
     """GET of a named object, through the resource's storage or a subresource's."""
     obj = await storage.get(scope.namespace, scope.info.name)
     if storage.kind is not None:

@@ -5,7 +5,7 @@ The algorithms live in `kubelite.api.patch` (JSON patch, merge patch, strategic 
 `kubelite.api.managedfields` (server-side apply). This module picks one by Content-Type, runs it
 inside the store's read-modify-write loop (so a patch without a resourceVersion is retried on a
 conflict, as Kubernetes retries it), decodes the result like any other body, and records which
-manager owns which fields. A storage of another kind (a Scale) is patched in its own form.
+manager owns which fields. A Scale is patched in its own form (`patch_scale`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from kubelite.api.patch.json_patch import apply_json_patch
 from kubelite.api.patch.merge_patch import apply_merge_patch
 from kubelite.api.patch.strategic import apply_strategic_merge_patch
 from kubelite.apiserver import fieldmanager, options
+from kubelite.apiserver.registry.interfaces import Patcher
 from kubelite.apiserver.registry.scale import ScaleStore
 from kubelite.apiserver.scope import RequestScope
 
@@ -40,11 +41,9 @@ def _parse(content_type: str, raw: bytes) -> Any:
     return decoding.parse_json(raw)
 
 
-async def patch(scope: RequestScope, storage: Any) -> web.StreamResponse:
+async def patch(scope: RequestScope, storage: Patcher) -> web.StreamResponse:
     """PATCH of a named object (or of its status); 201 when an apply created it."""
-    if storage.kind is not None:
-        return await patch_scale(scope, storage)
-    subresource: str = storage.subresource
+    subresource = storage.subresource
     content_type = decoding.media_type(scope.content_type)
     if content_type not in PATCH_TYPES:
         raise errors.StatusError(
@@ -118,10 +117,10 @@ async def patch_scale(scope: RequestScope, storage: ScaleStore) -> web.StreamRes
     """PATCH of a Scale: a JSON patch or a merge patch of the Scale, whose replicas go to the
     workload; the Scale's resourceVersion is not a precondition here."""
     content_type = decoding.media_type(scope.content_type)
-    value = await scope.read_as(storage.kind)
+    value = await scope.read_plain()
     manager = options.field_manager(scope.query, scope.request.headers.get("User-Agent", ""))
 
-    def change(scale: Obj) -> Obj:
+    def change(scale: Obj) -> Any:
         if content_type == JSON_PATCH:
             return apply_json_patch(scale, value)
         return apply_merge_patch(scale, value)

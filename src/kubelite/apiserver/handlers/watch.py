@@ -72,7 +72,7 @@ class _Encoder:
         source = event.source
         key = f"{self.scope.resource.api_version}:{form}:{self.target.meta_version}:{event.type}"
         if source is not None:
-            cached = source.memo.get(key)
+            cached: bytes | None = source.memo.get(key)
             if cached is not None:
                 return cached
         obj: Any = event.obj

@@ -80,7 +80,7 @@ def encode(obj: Obj) -> bytes:
 
 
 def decode(kv: KeyValue) -> Obj:
-    obj = orjson.loads(kv.value)
+    obj: Obj = orjson.loads(kv.value)
     obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
     return obj
 
@@ -156,6 +156,11 @@ class WatchEvent:
     obj: Obj
     revision: int
     source: Event | None = field(default=None, repr=False)
+
+
+# Names of their own for list types used inside ResourceStore, where `list` is its method.
+WatchEvents = list[WatchEvent]
+Names = list[str]
 
 
 def encode_continue(key_suffix: str, revision: int) -> str:
@@ -451,6 +456,7 @@ class ResourceStore:
                     on_prepared=(lambda o: on_prepared(o, None)) if on_prepared else None,
                 )
                 return created, True
+            assert kv is not None  # `old` was read from it
             wanted_rv = resource_version_of(desired)
             if wanted_rv and wanted_rv != kv.mod_revision:
                 raise errors.stale_resource_version(self.resource.plural, name, self.resource.group)
@@ -631,7 +637,7 @@ class ResourceStore:
             self.resource.group,
         )
 
-    def _mark_deleting(self, obj: Obj, period: int, finalizers: list[str]) -> Obj:
+    def _mark_deleting(self, obj: Obj, period: int, finalizers: Names) -> Obj:
         """The object as a held or graceful deletion leaves it, with its new finalizers.
 
         A graceful deletion ends `period` seconds from now (BeforeDelete); one that only waits
@@ -692,14 +698,14 @@ class ResourceStore:
 
     async def watch(
         self, namespace: str, opts: ListOptions, *, send_initial: bool
-    ) -> tuple[list[WatchEvent], Watch, int]:
+    ) -> tuple[WatchEvents, Watch, int]:
         """Open a watch: the initial ADDED events (when asked) and the live stream after them.
 
         With no resourceVersion (or "0") Kubernetes first sends the current state as ADDED
         events and then every change; with a resourceVersion it sends every change after it.
         """
         prefix = self.resource.key_prefix(namespace)
-        initial: list[WatchEvent] = []
+        initial: WatchEvents = []
         if send_initial:
             result = await self.store.list(prefix)
             revision = result.revision

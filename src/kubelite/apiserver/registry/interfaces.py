@@ -8,9 +8,11 @@ a Deployment) names it with a `KindRef`; one that serves its resource's own kind
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from kubelite.api import errors
 
 Obj = dict[str, Any]
 
@@ -22,9 +24,6 @@ class KindRef:
     group: str
     version: str
     kind: str
-    # Whether a body is decoded against the kind's schema and judged by fieldValidation, as
-    # for Bindings, Evictions and TokenRequests; a Scale body is read as plain JSON.
-    schema_checked: bool = True
 
     @property
     def api_version(self) -> str:
@@ -36,10 +35,65 @@ def success(code: int) -> Obj:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": code}
 
 
+# Changes the stored object (None: missing) into the desired one, in a read-modify-write loop.
+Mutation = Callable[[Obj | None], Awaitable[Obj | None]]
+# Sees (new, old) once the strategy prepared a write, before validation: managedFields.
+OnPrepared = Callable[[Obj, Obj | None], None]
+
+
+class Getter(Protocol):
+    """A storage that reads a named object (rest.Getter)."""
+
+    @property
+    def kind(self) -> KindRef | None: ...
+
+    async def get(self, namespace: str, name: str) -> Obj: ...
+
+
+class Updater(Protocol):
+    """A storage that writes a named object of its resource's kind (rest.Updater)."""
+
+    @property
+    def subresource(self) -> str:
+        """The subresource the write goes through ("" for the resource itself), for
+        managedFields."""
+        ...
+
+    async def update(
+        self,
+        namespace: str,
+        name: str,
+        mutate: Mutation,
+        *,
+        dry_run: bool = False,
+        on_prepared: OnPrepared | None = None,
+    ) -> tuple[Obj, bool]:
+        """The object as written, and whether it was created."""
+        ...
+
+
+class Patcher(Updater, Protocol):
+    """An updater that may also create (server-side apply) and names what it cannot find."""
+
+    def not_found(self, name: str) -> errors.StatusError: ...
+
+    async def update(
+        self,
+        namespace: str,
+        name: str,
+        mutate: Mutation,
+        *,
+        dry_run: bool = False,
+        create_missing: bool = False,
+        on_prepared: OnPrepared | None = None,
+    ) -> tuple[Obj, bool]: ...
+
+
 class NamedCreater(Protocol):
     """A storage that takes a POST to a named object's subresource (rest.NamedCreater)."""
 
-    kind: KindRef
+    @property
+    def kind(self) -> KindRef: ...
 
     async def create(
         self, namespace: str, name: str, body: Obj, query: Mapping[str, str]

@@ -12,7 +12,6 @@ from typing import Any
 
 from kubelite.api import errors, meta
 from kubelite.apiserver.registry.generic import ResourceStore
-from kubelite.apiserver.registry.interfaces import KindRef
 
 Obj = dict[str, Any]
 
@@ -25,9 +24,6 @@ ADDRESS_TYPES = ("InternalIP", "ExternalIP", "InternalDNS", "Hostname", "Externa
 
 class PodConnectStore:
     """The pods' and nodes' storage as the connect subresources need them."""
-
-    kind: KindRef | None = None
-    subresource = "connect"
 
     def __init__(self, pods: ResourceStore, nodes: ResourceStore) -> None:
         self.pods = pods

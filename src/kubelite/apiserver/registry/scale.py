@@ -18,7 +18,7 @@ from kubelite.apiserver.registry.interfaces import KindRef
 
 Obj = dict[str, Any]
 
-SCALE = KindRef("autoscaling", "v1", "Scale", schema_checked=False)
+SCALE = KindRef("autoscaling", "v1", "Scale")
 
 
 def selector_string(workload: Obj) -> str:
