@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
@@ -301,8 +301,9 @@ class APIServer:
         )
         await site.start()
         if config.https_port == 0:
-            server = site._server  # the port the kernel chose
-            assert isinstance(server, asyncio.Server)
+            # The port the kernel chose; an asyncio or a uvloop server, both with sockets.
+            server = cast(asyncio.Server, site._server)
+            assert server is not None
             self.port = server.sockets[0].getsockname()[1]
         await self._bootstrap()
         _tune_garbage_collector()
