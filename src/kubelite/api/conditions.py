@@ -4,9 +4,10 @@ lastTransitionTime moves only when its status changes.
 Every status with conditions follows that rule (Pods, Nodes, Namespaces, Deployments, Jobs,
 PodDisruptionBudgets); kubelite's components each write their own conditions, with the extra
 fields of their kind (a Node's lastHeartbeatTime, a Deployment's lastUpdateTime), but take the
-transition time from `transition_time`. `set_status_condition` is apimeta.SetStatusCondition,
-for the conditions of the `metav1.Condition` shape (with observedGeneration). Finding a
-condition by type is `kubelite.api.meta.find_condition`.
+transition time from `transition_time`. `update_pod_condition` is podutil.UpdatePodCondition,
+for a pod's conditions; `set_status_condition` is apimeta.SetStatusCondition, for the
+conditions of the `metav1.Condition` shape (with observedGeneration). Finding a condition by
+type is `kubelite.api.meta.find_condition`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import datetime as dt
 
 from kubelite.api import meta
 from kubelite.api.types import Obj
+
+# What UpdatePodCondition compares to tell whether a condition changed.
+_POD_CONDITION_FIELDS = ("status", "reason", "message", "lastProbeTime", "lastTransitionTime")
 
 
 def transition_time(previous: Obj | None, status: str, now: str) -> str:
@@ -25,6 +29,26 @@ def transition_time(previous: Obj | None, status: str, now: str) -> str:
         if since:
             return str(since)
     return now
+
+
+def update_pod_condition(pod: Obj, condition: Obj, now: dt.datetime) -> bool:
+    """podutil.UpdatePodCondition: put `condition` in the pod's status in place of the one of
+    its type (or add it), with its lastTransitionTime kept while the status holds; whether
+    anything changed."""
+    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+    existing = meta.find_condition(conditions, condition["type"])
+    stamp = meta.format_time(now)
+    wanted = {
+        **condition,
+        "lastTransitionTime": transition_time(existing, condition["status"], stamp),
+    }
+    if existing is None:
+        conditions.append(wanted)
+        return True
+    changed = any(existing.get(key) != wanted.get(key) for key in _POD_CONDITION_FIELDS)
+    existing.clear()
+    existing.update(wanted)
+    return changed
 
 
 def set_status_condition(conditions: list[Obj], condition: Obj, now: dt.datetime) -> None:
