@@ -212,10 +212,10 @@ class Informer:
         if self.transform is not None:
             items = [self.transform(o) for o in items]
         fresh = {key_of(o): o for o in items}
-        for key, old in list(self._cache.items()):
+        for key, gone in list(self._cache.items()):
             if key not in fresh:
                 self._remove(key)
-                self._notify("DELETED", old, old)
+                self._notify("DELETED", gone, gone)
         for key, obj in fresh.items():
             old = self._store(key, obj)
             if old is None:
@@ -225,7 +225,8 @@ class Informer:
             ):
                 self._notify("MODIFIED", obj, old)
         self._synced.set()
-        return listing["metadata"]["resourceVersion"]
+        version: str = listing["metadata"]["resourceVersion"]
+        return version
 
     async def _run(self) -> None:
         delay = RETRY_INITIAL
