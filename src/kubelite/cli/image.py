@@ -204,11 +204,12 @@ async def _with_progress(
         BarColumn,
         DownloadColumn,
         Progress,
+        TaskID,
         TextColumn,
         TransferSpeedColumn,
     )
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -143,8 +143,8 @@ def _merge_options(existing: list[str], pod_options: list[Obj]) -> list[str]:
     for option in existing:
         name, _, value = option.partition(":")
         merged[name] = value
-    for option in pod_options:
-        merged[option.get("name", "")] = option.get("value") or ""
+    for pod_option in pod_options:
+        merged[pod_option.get("name", "")] = pod_option.get("value") or ""
     return [f"{name}:{value}" if value else name for name, value in merged.items()]
 
 

@@ -61,7 +61,7 @@ from kubelite.kubelet.lifecycle import run_hook
 from kubelite.kubelet.node import status as node_shapes
 from kubelite.kubelet.node.heartbeat import NodeHeartbeat
 from kubelite.kubelet.pod_workers import PodWorker
-from kubelite.kubelet.prober import ProbeManager
+from kubelite.kubelet.prober import ProbeKind, ProbeManager
 from kubelite.kubelet.server import (
     DEFAULT_PORT,
     ContainerNotAvailable,
@@ -71,7 +71,7 @@ from kubelite.kubelet.server import (
     ServingTLS,
 )
 from kubelite.kubelet.status_manager import PODS, StatusManager
-from kubelite.kubelet.sync import PodSyncer
+from kubelite.kubelet.sync import PodRecorder, PodSyncer
 from kubelite.kubelet.token_manager import TokenManager
 from kubelite.kubelet.volumes import (
     FAILED_MOUNT,
@@ -331,7 +331,7 @@ class Kubelet:
 
     # --- what a sync needs ------------------------------------------------------------------
 
-    def _recorder(self, pod: Obj):  # type: ignore[no-untyped-def]
+    def _recorder(self, pod: Obj) -> PodRecorder:
         async def record(kind: str, reason: str, message: str, field_path: str) -> None:
             await self.recorder.event(pod, kind, reason, message, field_path=field_path)
 
@@ -419,7 +419,7 @@ class Kubelet:
             record=self._recorder(pod),
         )
 
-    def _probe_result(self, container_id: str, kind: str) -> str | None:
+    def _probe_result(self, container_id: str, kind: ProbeKind) -> str | None:
         return self.probes.result(container_id, kind)
 
     async def _probe_event(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from kubelite.kubelet.status.containers import should_container_be_restarted
 from kubelite.runtime.cri import (
@@ -53,7 +53,8 @@ KILL_REASON_UNKNOWN = "Unknown"
 SUCCESS = "success"
 FAILURE = "failure"
 
-ProbeResult = Callable[[str, str], str | None]  # (container id, "liveness"|"startup") -> result
+# (container id, probe kind) -> result; the actions ask for the two kinds that restart.
+ProbeResult = Callable[[str, Literal["liveness", "startup"]], str | None]
 
 
 @dataclass(frozen=True)

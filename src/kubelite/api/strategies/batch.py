@@ -93,8 +93,8 @@ class CronJobStrategy(Strategy):
         return super().validate(obj) + validation.validate_cron_job(obj)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        old_spec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
-        new_spec = new.get("spec") if isinstance(new.get("spec"), dict) else {}
+        old_spec = meta.dict_field(old, "spec")
+        new_spec = meta.dict_field(new, "spec")
         return super().validate_update(new, old) + validation.validate_cron_job_spec(
             new_spec, old_spec
         )

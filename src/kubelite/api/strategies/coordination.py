@@ -48,7 +48,7 @@ def _drop_gated_fields(obj: Obj, old: Obj | None) -> None:
 
 def validate_lease_spec(lease: Obj) -> list[FieldError]:
     """ValidateLeaseSpec: a positive duration and a non-negative number of transitions."""
-    spec = lease.get("spec") if isinstance(lease.get("spec"), dict) else {}
+    spec = meta.dict_field(lease, "spec")
     errs: list[FieldError] = []
     duration = spec.get("leaseDurationSeconds")
     if duration is not None and duration <= 0:

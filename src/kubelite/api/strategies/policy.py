@@ -9,12 +9,12 @@ validates the spec alone and leaves names to the generic path-segment rule.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy
 from kubelite.api.validation import policy as validation
-from kubelite.api.validation.objectmeta import NameRule, name_is_path_segment
+from kubelite.api.validation.objectmeta import name_is_path_segment
 
 Obj = dict[str, Any]
 
@@ -25,7 +25,7 @@ _COUNTERS = ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expected
 class PodDisruptionBudgetStrategy(Strategy):
     tracks_generation = True
     has_status_subresource = True
-    name_rule: ClassVar[NameRule] = staticmethod(name_is_path_segment)
+    name_rule = staticmethod(name_is_path_segment)
 
     def default(self, obj: Obj) -> None:
         status = obj.get("status")

@@ -116,7 +116,7 @@ class ProbeManager:
                 target,
                 prober=self._prober,
                 results=self.results,
-                pod=lambda uid=uid: self._pods.get(uid),
+                pod=lambda: self._pods.get(uid),
                 clock=self._clock,
             )
             worker.publish_initial()

@@ -29,10 +29,11 @@ import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import WSCloseCode, hdrs, web
+from aiohttp.typedefs import Handler
 
 from kubelite.kubelet import logs
 from kubelite.kubelet.server import (
@@ -141,9 +142,8 @@ class KubeletServer:
             reuse_address=True,
         )
         await site.start()
-        server = site._server  # the port the kernel chose, when asked for 0
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # The port the kernel chose, when asked for 0: the one site's listening address.
+        self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
         self._stopping = True
@@ -158,9 +158,7 @@ class KubeletServer:
     # --- handlers ---------------------------------------------------------------------------
 
     @web.middleware
-    async def _authenticate(
-        self, request: web.Request, handler: web.RequestHandler
-    ) -> web.StreamResponse:
+    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in _PUBLIC:
             return await handler(request)
         peercert = request.transport.get_extra_info("peercert") if request.transport else None
@@ -259,7 +257,9 @@ class KubeletServer:
         # `tty`, whatever the request says (the kubelet's GetAttach).
         spec = pod.get("spec") or {}
         containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
-        container = next((c for c in containers if c.get("name") == m["container"]), {})
+        container: dict[str, Any] = next(
+            (c for c in containers if c.get("name") == m["container"]), {}
+        )
         tty = bool(container.get("tty"))
         stderr = exec_stream.flag(query, "stderr") and not tty
         if not (stdin or stdout or stderr):

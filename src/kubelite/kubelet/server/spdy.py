@@ -309,10 +309,10 @@ class Framer:
             payload = struct.pack("!II", frame.stream_id & _STREAM_ID_MASK, frame.status)
             return _control(RST_STREAM, 0, payload)
         if isinstance(frame, Settings):
-            payload = bytearray(struct.pack("!I", len(frame.entries)))
+            entries = bytearray(struct.pack("!I", len(frame.entries)))
             for flags, setting, value in frame.entries:
-                payload += struct.pack("!II", (flags << 24) | setting, value)
-            return _control(SETTINGS, frame.flags, bytes(payload))
+                entries += struct.pack("!II", (flags << 24) | setting, value)
+            return _control(SETTINGS, frame.flags, bytes(entries))
         if isinstance(frame, Ping):
             return _control(PING, 0, struct.pack("!I", frame.ping_id))
         if isinstance(frame, GoAway):

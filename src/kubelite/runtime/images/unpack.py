@@ -93,7 +93,7 @@ def open_decompressed(f: BinaryIO) -> BinaryIO:
     if magic == _ZSTD_MAGIC:
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)  # type: ignore[return-value]
+        return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)
     return f
 
 

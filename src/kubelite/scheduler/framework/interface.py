@@ -16,6 +16,7 @@ one pod's scheduling cycle runs from start to end without letting anything chang
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
@@ -35,11 +36,11 @@ class Snapshot(Protocol):
 
     def get(self, name: str) -> NodeInfo | None: ...
 
-    def with_pods_with_affinity(self) -> list[NodeInfo]:
+    def with_pods_with_affinity(self) -> builtins.list[NodeInfo]:
         """Nodes that run at least one pod with inter-pod affinity or anti-affinity."""
         ...
 
-    def with_pods_with_required_anti_affinity(self) -> list[NodeInfo]: ...
+    def with_pods_with_required_anti_affinity(self) -> builtins.list[NodeInfo]: ...
 
 
 class WorkloadListers(Protocol):

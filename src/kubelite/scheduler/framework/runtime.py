@@ -87,7 +87,9 @@ class Framework:
         self.filters = [p for p in self.plugins if isinstance(p, FilterPlugin)]
         self.pre_scores = [p for p in self.plugins if isinstance(p, PreScorePlugin)]
         self.scores = [(w.plugin, w.weight) for w in plugins if isinstance(w.plugin, ScorePlugin)]
-        self._normalizing = {p.name for p, _ in self.scores if isinstance(p, NormalizeScorePlugin)}
+        self._normalizing = {
+            p.name: p for p, _ in self.scores if isinstance(p, NormalizeScorePlugin)
+        }
         # isinstance() against a runtime_checkable Protocol inspects the class each time: the
         # plugins with batch forms are found once, here.
         self._batch_filters = {p.name for p in self.filters if isinstance(p, BatchFilterPlugin)}
@@ -240,8 +242,9 @@ class Framework:
                     append(value)
             # isinstance() against a runtime_checkable Protocol inspects the class each time:
             # the normalizing plugins are found once, in __init__.
-            if plugin.name in self._normalizing:
-                scored, status = plugin.normalize_score(
+            normalizer = self._normalizing.get(plugin.name)
+            if normalizer is not None:
+                scored, status = normalizer.normalize_score(
                     state,
                     pod,
                     [(node.name, value) for node, value in zip(nodes, values, strict=True)],
