@@ -428,7 +428,8 @@ class CronJobController:
         failed_limit = spec.get("failedJobsHistoryLimit")
         if succeeded_limit is None and failed_limit is None:
             return
-        succeeded, failed = [], []
+        succeeded: list[Obj] = []
+        failed: list[Obj] = []
         for job in jobs:
             condition = job_status.finished_condition(job)
             if condition is None or job["metadata"].get("deletionTimestamp"):

@@ -169,7 +169,8 @@ def pod_endpoint(pod: Obj, node: Obj | None, service: Obj, address_type: str) ->
 def _ready(pod: Obj) -> bool:
     for condition in (pod.get("status") or {}).get("conditions") or ():
         if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
+            status: str | None = condition.get("status")
+            return status == "True"
     return False
 
 

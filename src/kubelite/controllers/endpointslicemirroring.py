@@ -173,7 +173,8 @@ def plan_for_endpoints(
         ) != mirrored_annotations({"metadata": {"annotations": annotations}})
         return wanted, differs
 
-    for family in sorted({*groups, *(s.get("addressType") for s in owned)}):
+    # addressType is required: every stored slice has one.
+    for family in sorted({*groups, *(s["addressType"] for s in owned)}):
         part = reconciler.reconcile_address_type(
             [s for s in owned if s.get("addressType") == family],
             groups.get(family, {}),

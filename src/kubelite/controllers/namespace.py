@@ -148,12 +148,14 @@ class NamespaceController:
                     sorted(finalizers)
                 )
             previous = existing.get(type_)
-            changed = previous is None or previous.get("status") != status
+            since = now
+            if previous is not None and previous.get("status") == status:
+                since = previous["lastTransitionTime"]
             conditions.append(
                 {
                     "type": type_,
                     "status": status,
-                    "lastTransitionTime": now if changed else previous["lastTransitionTime"],
+                    "lastTransitionTime": since,
                     "reason": reason,
                     "message": message,
                 }

@@ -108,7 +108,7 @@ class ReplicaSetController:
 
     def _matching_owners(self, pod: Obj) -> list[Obj]:
         """Owners in the pod's namespace whose selector matches it (for an orphan)."""
-        found = []
+        found: list[Obj] = []
         pod_labels = meta.labels_of(pod)
         if not pod_labels:
             return found

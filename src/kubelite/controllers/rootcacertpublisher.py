@@ -47,4 +47,4 @@ class RootCACertPublisher(PerNamespaceObject):
         }
 
     def differs(self, current: Obj, wanted: Obj) -> bool:
-        return current.get("data") != wanted["data"]
+        return bool(current.get("data") != wanted["data"])

@@ -39,7 +39,8 @@ WORKERS = 1
 def node_ready(node: Obj) -> bool:
     for condition in (node.get("status") or {}).get("conditions") or ():
         if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
+            status: str | None = condition.get("status")
+            return status == "True"
     return False
 
 
