@@ -55,6 +55,9 @@ DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 
 @dataclass
 class AgentFlags:
+    """What `kubelite agent` was asked for, from its flags and environment: the node's identity,
+    network and data directory."""
+
     kubeconfig: str | None
     data_dir: Path
     node_name: str

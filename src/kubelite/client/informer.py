@@ -80,6 +80,9 @@ def by_node_name(obj: Obj) -> list[str]:
 
 
 class Informer:
+    """A local, always current copy of one resource (optionally narrowed by namespace or selectors)
+    that controllers read instead of asking the API server, with handlers called on every change."""
+
     def __init__(
         self,
         client: APIClient,

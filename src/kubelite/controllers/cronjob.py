@@ -151,6 +151,9 @@ def _start_key(job: Obj) -> tuple[int, str, str]:
 
 
 class CronJobController:
+    """Creates each CronJob's Jobs when its schedule says, applies its concurrency policy, and trims
+    the history of finished Jobs."""
+
     component = "cronjob-controller"
 
     def __init__(

@@ -62,6 +62,9 @@ class Group:
 
 @dataclass
 class Plan:
+    """What one reconcile decided: the slices to create, update and delete, so that the writes can
+    be made after all the deciding."""
+
     create: list[Obj] = field(default_factory=list)
     update: list[Obj] = field(default_factory=list)
     delete: list[Obj] = field(default_factory=list)

@@ -190,6 +190,9 @@ def plan_for_endpoints(
 
 
 class EndpointSliceMirroringController:
+    """Mirrors hand-written Endpoints of Services without a selector into EndpointSlices, so that
+    slice readers see them too."""
+
     component = "endpointslice-mirroring-controller"
     queue_name = "endpoint_slice_mirroring"
 

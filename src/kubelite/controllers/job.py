@@ -149,6 +149,9 @@ class _Sync:
 
 
 class JobController:
+    """Runs each Job's pods until enough succeed or its limits are reached, tracking finished pods
+    by finalizer so that none is counted twice."""
+
     resource = JOBS
     component = "job-controller"
 

@@ -52,6 +52,9 @@ REPLICA_FAILURE = "ReplicaFailure"
 
 
 class ReplicaSetController:
+    """Keeps `spec.replicas` pods of each ReplicaSet's template running, adopting matching orphans
+    and releasing pods that no longer match."""
+
     resource = REPLICA_SETS
     component = "replicaset-controller"
     queue_name = "replicaset"

@@ -15,6 +15,9 @@ REPLICATION_CONTROLLERS = Resource("", "v1", "replicationcontrollers", kind="Rep
 
 
 class ReplicationControllerController(ReplicaSetController):
+    """The ReplicaSet controller for v1 ReplicationControllers, whose selector is a plain label
+    map."""
+
     resource = REPLICATION_CONTROLLERS
     component = "replication-controller"
     queue_name = "replicationmanager"

@@ -24,6 +24,9 @@ DESCRIPTION = (
 
 
 class RootCACertPublisher(PerNamespaceObject):
+    """Publishes the cluster CA as the `kube-root-ca.crt` ConfigMap in every namespace, where
+    service account token volumes find it."""
+
     queue_name = "root_ca_cert_publisher"
     resource = CONFIG_MAPS
     name = ROOT_CA_CONFIG_MAP

@@ -121,6 +121,9 @@ class ApiHistory:
 
 
 class StatefulSetController:
+    """Watches StatefulSets and their pods and hands each StatefulSet to a sync that keeps its
+    ordered, stably named pods and their claims."""
+
     resource = STATEFUL_SETS
     component = "statefulset-controller"
 

@@ -69,6 +69,9 @@ def toleration_time(pod: Obj, taints: list[Obj]) -> float | None:
 
 
 class TaintEvictionController:
+    """Deletes pods from nodes with NoExecute taints they do not tolerate, at once or when their
+    toleration runs out."""
+
     def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
         self.client = client
         self.informers = informers or SharedInformerFactory(client)

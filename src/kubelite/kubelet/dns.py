@@ -68,6 +68,8 @@ class DNSError(Exception):
 
 @dataclass(frozen=True)
 class ResolvConf:
+    """The parts of a resolv.conf that matter to a pod: nameservers, search domains and options."""
+
     servers: list[str] = field(default_factory=list)
     searches: list[str] = field(default_factory=list)
     options: list[str] = field(default_factory=list)
@@ -84,6 +86,9 @@ class DNSEvent:
 
 @dataclass(frozen=True)
 class PodDNS:
+    """A pod's DNS configuration with the warnings met while forming it, which the kubelet records
+    as events."""
+
     config: DNSConfig
     events: list[DNSEvent] = field(default_factory=list)
 

@@ -153,6 +153,9 @@ def _now() -> datetime.datetime:
 
 
 class Kubelet:
+    """The node agent: registers the node, runs the pods bound to it through the container runtime,
+    probes them, and reports node and pod status to the API server."""
+
     def __init__(
         self,
         client: APIClient,

@@ -74,6 +74,9 @@ class PodRuntimeStatus:
 
 @dataclass(frozen=True)
 class ContainerToKill:
+    """A container a pod sync must stop, with the reason and message its status and event will
+    carry."""
+
     container_id: str
     name: str
     message: str

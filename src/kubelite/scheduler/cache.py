@@ -47,6 +47,9 @@ class _PodState:
 
 
 class Cache:
+    """The scheduler's view of nodes and their pods, including pods it assumed before their binding
+    arrives, so that back-to-back decisions never overcommit a node."""
+
     def __init__(self) -> None:
         self._nodes: dict[str, NodeInfo] = {}
         # Nodes removed while pods were still counted on them: kept until those pods go.

@@ -51,6 +51,10 @@ def generate_selector(job: Obj) -> None:
 
 
 class JobStrategy(Strategy):
+    """How the registry treats a Job: defaults, a generated selector and template labels unless
+    `manualSelector` is set, and the update rules; deleting a Job orphans its pods unless the
+    request says otherwise, as batch/v1 does."""
+
     tracks_generation = True
     has_status_subresource = True
     garbage_collection_policy = propagation.ORPHAN_DEPENDENTS
@@ -82,6 +86,9 @@ class JobStrategy(Strategy):
 
 
 class CronJobStrategy(Strategy):
+    """How the registry treats a CronJob: defaults and validation of its schedule and job template;
+    deleting it deletes its Jobs by default."""
+
     tracks_generation = True
     has_status_subresource = True
     garbage_collection_policy = propagation.DELETE_DEPENDENTS

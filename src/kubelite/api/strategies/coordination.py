@@ -20,6 +20,9 @@ _GATED_FIELDS = ("strategy", "preferredHolder")
 
 
 class LeaseStrategy(Strategy):
+    """How the registry treats a Lease: created on update (as leader election expects), with
+    feature-gated fields dropped as Kubernetes drops them."""
+
     allow_create_on_update = True
 
     def prepare_for_create(self, obj: Obj) -> None:

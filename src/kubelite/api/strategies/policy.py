@@ -23,6 +23,9 @@ _COUNTERS = ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expected
 
 
 class PodDisruptionBudgetStrategy(Strategy):
+    """How the registry treats a PodDisruptionBudget: its status counters defaulted to zero, and
+    validation of the budget."""
+
     tracks_generation = True
     has_status_subresource = True
     name_rule = staticmethod(name_is_path_segment)

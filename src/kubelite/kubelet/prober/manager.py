@@ -51,6 +51,9 @@ def _find_probed_container(pod: Obj, name: str) -> Obj | None:
 
 
 class ProbeManager:
+    """Starts and stops a probe worker per running container and probe kind, and holds their results
+    for the pod workers and the status manager."""
+
     def __init__(
         self,
         runtime: RuntimeService,

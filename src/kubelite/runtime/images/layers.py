@@ -24,6 +24,9 @@ from kubelite.runtime.images.records import pid_alive
 
 
 class LayerStore:
+    """The unpacked layers of every image, one directory per diff ID, shared by the images that have
+    the layer and used as overlayfs lower directories."""
+
     def __init__(self, root: Path) -> None:
         self.dir = root / "layers"
         self.trash_dir = root / "trash"

@@ -61,6 +61,9 @@ class LayerFormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class UnpackResult:
+    """The digest and size of a layer's uncompressed tar, computed while unpacking it, so that the
+    pull can check it against the config's diff ID."""
+
     diff_id: str  # sha256 of the uncompressed tar
     size: int  # bytes of the uncompressed tar
 

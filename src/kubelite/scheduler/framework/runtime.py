@@ -73,6 +73,8 @@ class FitError(Exception):
 
 @dataclass(slots=True)
 class Weighted:
+    """A plugin of a profile with the weight its scores are multiplied by."""
+
     plugin: Plugin
     weight: int = 1
 
