@@ -297,6 +297,7 @@ async def serve(flags: AgentFlags) -> None:
 
 def _within(inner: str, outer: str) -> bool:
     a, b = ipaddress.ip_network(inner, strict=False), ipaddress.ip_network(outer, strict=False)
+    # subnet_of is typed per version; the check before it makes the two of one version.
     return a.version == b.version and a.subnet_of(b)  # type: ignore[arg-type]
 
 

@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConnectionError, APIError, APIGoneError
@@ -111,10 +111,11 @@ class Informer:
 
     def add_handler(self, handler: Handler | HandlerWithOld, *, with_old: bool = False) -> None:
         """Tell `handler` of every change from now on (and of what is cached, as ADDED)."""
+        # `with_old` says which of the two kinds of handler the caller passed.
         if with_old:
-            full: HandlerWithOld = handler  # type: ignore[assignment]
+            full = cast(HandlerWithOld, handler)
         else:
-            short: Handler = handler  # type: ignore[assignment]
+            short = cast(Handler, handler)
 
             def full(event_type: str, obj: Obj, old: Obj | None) -> None:
                 short(event_type, obj)
