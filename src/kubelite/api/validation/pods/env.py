@@ -62,6 +62,8 @@ _CONTAINER_RESOURCE_FIELD_PATHS = (
     "requests.memory",
 )
 _HUGEPAGES_FIELD_PREFIXES = ("limits.hugepages-", "requests.hugepages-")
+# Declared wide: the line below extends it.
+_BINARY_DIVISORS: tuple[str, ...]
 _BINARY_DIVISORS = ("1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi")
 _BINARY_DIVISORS += ("1Ei",)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from kubelite.api import errors
 from kubelite.api.errors import FieldError, child, invalid, not_supported, required
@@ -66,7 +66,7 @@ def _enum(parent: str, name: str, value: Any, allowed: tuple[str, ...]) -> list[
     return [not_supported(child(parent, name), value, allowed)]
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -125,7 +125,7 @@ def _validate_ips(entries: list[Obj], path: str, go_type: str) -> list[FieldErro
     for i, ip in enumerate(ips):
         errs.extend(_valid_ip(_index(path, i), ip))
     if len(ips) > 1:
-        families = set()
+        families: set[int] = set()
         for ip in ips:
             try:
                 families.add(ipaddress.ip_address(ip).version)

@@ -102,13 +102,13 @@ def _node_resources(w: PrefixWriter, node: Obj, pods: list[Obj], now: dt.datetim
     w.write(1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n")
     w.write(1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n")
     for pod in pods:
-        requests, limits = pod_requests_and_limits(pod)
+        pod_requests, pod_limits = pod_requests_and_limits(pod)
         cells = []
         for values, name, milli in (
-            (requests, "cpu", True),
-            (limits, "cpu", True),
-            (requests, "memory", False),
-            (limits, "memory", False),
+            (pod_requests, "cpu", True),
+            (pod_limits, "cpu", True),
+            (pod_requests, "memory", False),
+            (pod_limits, "memory", False),
         ):
             quantity = values.get(name, zero)
             cells.append(f"{quantity} ({_percent(quantity, allocatable.get(name), milli)}%)")
