@@ -21,13 +21,14 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import orjson
 from aiohttp import web
 
 from kubelite.api import errors, meta, servicenetwork
 from kubelite.api.kinds import REGISTRY, ResourceType
+from kubelite.api.types import Obj
 from kubelite.apiserver import admission, certs, node_join, scope, serviceaccount_token
 from kubelite.apiserver.app import Application, Routes
 from kubelite.apiserver.auth import Authenticator
@@ -40,7 +41,6 @@ from kubelite.storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # kube-apiserver compacts etcd every 5 minutes (--etcd-compaction-interval).
 COMPACTION_INTERVAL = 300.0

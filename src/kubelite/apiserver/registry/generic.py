@@ -15,7 +15,6 @@ import datetime as dt
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
@@ -23,6 +22,7 @@ from kubelite.api import errors, meta
 from kubelite.api.fields import FieldSelector
 from kubelite.api.kinds import ResourceType
 from kubelite.api.labels import Selector as LabelSelector
+from kubelite.api.types import Obj
 from kubelite.apiserver.registry.interfaces import KindRef
 from kubelite.storage.interface import (
     DELETE,
@@ -37,8 +37,6 @@ from kubelite.storage.interface import (
     Store,
     Watch,
 )
-
-Obj = dict[str, Any]
 
 # generateName appends five characters from this alphabet (apiserver/pkg/storage/names), one
 # without vowels or look-alike digits so generated names never spell words.

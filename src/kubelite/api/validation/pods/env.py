@@ -6,9 +6,9 @@ validateContainerResourceFieldSelector), with the field paths each accepts.
 from __future__ import annotations
 
 from kubelite.api.errors import FieldError, child, invalid, not_supported, required
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.pods.fields import (
-    Obj,
     _config_map_key,
     _dns1123_subdomain,
     _index,

@@ -15,8 +15,6 @@ from kubelite.api.errors import FieldError, child, invalid, not_supported, requi
 from kubelite.api.quantity import Quantity, QuantityError
 from kubelite.api.validation import names
 
-Obj = dict[str, Any]
-
 # Messages and limits of apimachinery and pkg/apis/core/validation.
 IS_NEGATIVE_ERROR_MSG = "must be greater than or equal to 0"  # IsNegativeErrorMsg
 

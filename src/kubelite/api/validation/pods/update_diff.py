@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api.quantity import Quantity
-from kubelite.api.validation.pods.fields import Obj, _quantity
+from kubelite.api.types import Obj
+from kubelite.api.validation.pods.fields import _quantity
 
 
 @dataclass(frozen=True)
