@@ -28,7 +28,6 @@ Schedules are robfig/cron's (`kubelite.api.cron`); a schedule without `timeZone`
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -39,12 +38,12 @@ from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIAlreadyExistsError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
-from kubelite.client.informer import by_controller_uid, key_of
+from kubelite.client.informer import Informer, by_controller_uid, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_status, podutil
 from kubelite.controllers.owners import typed
 from kubelite.controllers.podcontrol import owner_reference
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +147,7 @@ def _start_key(job: Obj) -> tuple[int, str, str]:
     return (0 if start else 1, start or "", meta.name_of(job))
 
 
-class CronJobController:
+class CronJobController(QueueController):
     """Creates each CronJob's Jobs when its schedule says, applies its concurrency policy, and trims
     the history of finished Jobs."""
 
@@ -162,11 +161,8 @@ class CronJobController:
         workers: int = WORKERS,
         clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
+        super().__init__(client, informers, queue="cronjob", workers=workers)
         self.clock = clock
-        self.queue = WorkQueue("cronjob")
         self.recorder = EventRecorder(client, "cronjob-controller")
         self.cron_jobs = self.informers.informer(CRON_JOBS)
         self.jobs = self.informers.informer(JOBS)
@@ -199,15 +195,8 @@ class CronJobController:
 
     # --- running ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.cron_jobs, self.jobs)
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=self.component) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.cron_jobs, self.jobs)
 
     # --- sync ---------------------------------------------------------------------------------
 

@@ -29,8 +29,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api.pods import is_pod_ready
@@ -40,9 +41,8 @@ from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.flowcontrol import Backoff
-from kubelite.client.informer import by_controller_uid, by_namespace, key_of
+from kubelite.client.informer import Informer, by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import podutil
 from kubelite.controllers.daemonset_history import DaemonSetHistory
 from kubelite.controllers.daemonset_plan import (
@@ -64,6 +64,7 @@ from kubelite.controllers.daemonset_util import (
 from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.owners import recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class Claim:
     adopted: set[str]
 
 
-class DaemonSetController:
+class DaemonSetController(QueueController):
     """Keeps each DaemonSet's pods on the nodes it should run on (see the module docstring)."""
 
     resource = DAEMON_SETS
@@ -152,9 +153,7 @@ class DaemonSetController:
         clock: Callable[[], dt.datetime] = meta.now,
         failed_pods_backoff: Backoff | None = None,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
+        super().__init__(client, informers, queue="daemonset", workers=workers)
         self.burst_replicas = burst_replicas
         self.clock = clock
         # On the controller's clock, which decides availability too (tests turn it).
@@ -163,7 +162,6 @@ class DaemonSetController:
             initial=FAILED_PODS_BACKOFF_INITIAL,
             maximum=FAILED_PODS_BACKOFF_MAX,
         )
-        self.queue = WorkQueue("daemonset")
         self.expectations = Expectations()
         self.pod_control = PodControl(client, EventRecorder(client, self.component))
         self.daemon_sets = self.informers.informer(self.resource)
@@ -328,18 +326,11 @@ class DaemonSetController:
 
     # --- running --------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(
-                self.daemon_sets, self.pods, self.nodes, self.revisions
-            )
-            await asyncio.gather(
-                self._collect_backoff(),
-                *(process(self.queue, self.sync, what=self.component) for _ in range(self.workers)),
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.daemon_sets, self.pods, self.nodes, self.revisions)
+
+    def alongside(self) -> list[Coroutine[Any, Any, None]]:
+        return [self._collect_backoff()]
 
     async def _collect_backoff(self) -> None:
         while True:

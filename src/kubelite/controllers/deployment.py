@@ -22,7 +22,6 @@ Deployment, which makes that ReplicaSet the new one again, with the next revisio
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 
@@ -37,13 +36,13 @@ from kubelite.client.errors import (
     APINotFoundError,
 )
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
-from kubelite.client.informer import by_controller_uid, by_namespace, key_of
+from kubelite.client.informer import Informer, by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import deployment_util as du
 from kubelite.controllers import podutil
 from kubelite.controllers.owners import recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, owner_reference
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +51,11 @@ COMPONENT = "deployment-controller"
 WORKERS = 5
 
 
-class DeploymentController:
+class DeploymentController(QueueController):
     """Rolls Deployments out: one ReplicaSet per pod template, scaled up and down by the strategy,
     with the Deployment's status and revision history kept."""
+
+    component = COMPONENT
 
     def __init__(
         self,
@@ -63,10 +64,7 @@ class DeploymentController:
         *,
         workers: int = WORKERS,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
-        self.queue = WorkQueue("deployment")
+        super().__init__(client, informers, queue="deployment", workers=workers)
         self.control = PodControl(client, EventRecorder(client, COMPONENT))
         self.deployments = self.informers.informer(DEPLOYMENTS)
         self.deployments.add_indexer("namespace", by_namespace)
@@ -132,15 +130,8 @@ class DeploymentController:
 
     # --- running --------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.deployments, self.replica_sets, self.pods)
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=COMPONENT) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.deployments, self.replica_sets, self.pods)
 
     # --- sync -----------------------------------------------------------------------------------
 

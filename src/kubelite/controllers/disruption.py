@@ -17,10 +17,11 @@ False, so that it does not read as doomed for ever.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api import poddisruptionbudget as pdbs
@@ -41,12 +42,13 @@ from kubelite.client.errors import (
     UnknownResourceError,
 )
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
-from kubelite.client.informer import by_namespace, key_of
+from kubelite.client.informer import Informer, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import disruption_status as arithmetic
 from kubelite.controllers import podutil
 from kubelite.controllers.owners import typed
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +67,13 @@ class SyncError(Exception):
     condition."""
 
 
-class DisruptionController:
+class DisruptionController(QueueController):
     """Keeps each PodDisruptionBudget's status (healthy pods, disruptions allowed) current, which
     eviction reads before it lets a pod go."""
 
-    component = "controllermanager"
+    component = "disruption-controller"
+    # The source its Events carry, as Kubernetes' disruption controller records them.
+    event_source = "controllermanager"
 
     def __init__(
         self,
@@ -79,13 +83,10 @@ class DisruptionController:
         workers: int = WORKERS,
         stale_pod_disruption_timeout: float = STALE_POD_DISRUPTION_TIMEOUT,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
+        super().__init__(client, informers, queue="disruption", workers=workers)
         self.stale_timeout = stale_pod_disruption_timeout
-        self.queue = WorkQueue("disruption")
         self.stale_queue = WorkQueue("disruption_recheck")
-        self.recorder = EventRecorder(client, self.component)
+        self.recorder = EventRecorder(client, self.event_source)
         self.budgets = self.informers.informer(PODDISRUPTIONBUDGETS)
         self.budgets.add_indexer("namespace", by_namespace)
         self.pods = self.informers.informer(PODS)
@@ -137,24 +138,25 @@ class DisruptionController:
 
     # --- running ------------------------------------------------------------------------------
 
+    def caches(self) -> tuple[Informer, ...]:
+        return (
+            self.budgets,
+            self.pods,
+            self.replica_sets,
+            self.deployments,
+            self.stateful_sets,
+            self.replication_controllers,
+        )
+
+    def alongside(self) -> list[Coroutine[Any, Any, None]]:
+        # One worker for the pods whose DisruptionTarget condition went stale
+        # (the recheck queue of Kubernetes' controller).
+        return [process(self.stale_queue, self.sync_stale_pod, what=self.component)]
+
     async def run(self) -> None:
-        self.informers.start()
         try:
-            await self.informers.wait_synced(
-                self.budgets,
-                self.pods,
-                self.replica_sets,
-                self.deployments,
-                self.stateful_sets,
-                self.replication_controllers,
-            )
-            what = "disruption-controller"
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=what) for _ in range(self.workers)),
-                process(self.stale_queue, self.sync_stale_pod, what=what),
-            )
+            await super().run()
         finally:
-            self.queue.shut_down()
             self.stale_queue.shut_down()
 
     # --- sync ---------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ Services deleted while no controller ran are removed.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
@@ -27,9 +26,8 @@ from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import WARNING, EventRecorder
-from kubelite.client.informer import by_namespace, key_of
+from kubelite.client.informer import Informer, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import endpoints_subsets as subsets_of
 from kubelite.controllers.endpoints_util import (
     HEADLESS_LABEL,
@@ -43,6 +41,7 @@ from kubelite.controllers.endpoints_util import (
     selects_pods,
     services_of,
 )
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ def desired_endpoints(service: Obj, pods: list[Obj], current: Obj | None) -> Obj
     return body
 
 
-class EndpointsController:
+class EndpointsController(QueueController):
     """Keeps a v1 Endpoints object per selecting Service in step with the Service's ready and
     not-ready pods, for the clients that still read Endpoints."""
 
@@ -110,10 +109,7 @@ class EndpointsController:
         *,
         workers: int = WORKERS,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
-        self.queue = WorkQueue(self.queue_name)
+        super().__init__(client, informers, queue=self.queue_name, workers=workers)
         self.triggers = TriggerTimeTracker()
         self.recorder = EventRecorder(client, self.component)
         self.services = self.informers.informer(SERVICES)
@@ -148,19 +144,16 @@ class EndpointsController:
 
     # --- running ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.services, self.pods, self.endpoints)
-            for endpoints in self.endpoints.list():
-                annotations = meta.get_path(endpoints, "metadata", "annotations") or {}
-                if LEADER_ANNOTATION not in annotations:
-                    self.queue.add(key_of(endpoints))
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=self.component) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.services, self.pods, self.endpoints)
+
+    def on_synced(self) -> None:
+        # checkLeftoverEndpoints: Endpoints whose Service went while no controller ran are
+        # synced once, which deletes them; a leader-election lock is not a Service's.
+        for endpoints in self.endpoints.list():
+            annotations = meta.get_path(endpoints, "metadata", "annotations") or {}
+            if LEADER_ANNOTATION not in annotations:
+                self.queue.add(key_of(endpoints))
 
     # --- sync ---------------------------------------------------------------------------------
 

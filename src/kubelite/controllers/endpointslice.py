@@ -19,7 +19,6 @@ than act on it (endpointSliceTracker.StaleSlices).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -31,9 +30,9 @@ from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import WARNING, EventRecorder
-from kubelite.client.informer import by_namespace, by_node_name, key_of
+from kubelite.client.informer import Informer, by_namespace, by_node_name, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import RetryLater, WorkQueue, process
+from kubelite.client.workqueue import RetryLater
 from kubelite.controllers import endpointslice_reconciler as reconciler
 from kubelite.controllers.endpoints import NAMESPACE_TERMINATING
 from kubelite.controllers.endpoints_util import (
@@ -57,6 +56,7 @@ from kubelite.controllers.endpoints_util import (
     target_ref,
 )
 from kubelite.controllers.owners import typed
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,7 @@ def _namespace_terminating(error: APIError) -> bool:
     return any(c.get("reason") == NAMESPACE_TERMINATING for c in details.get("causes") or ())
 
 
-class EndpointSliceController:
+class EndpointSliceController(QueueController):
     """Keeps the EndpointSlices of each selecting Service in step with its pods, which the service
     proxy and the cluster DNS read."""
 
@@ -380,11 +380,8 @@ class EndpointSliceController:
         workers: int = WORKERS,
         max_endpoints_per_slice: int = reconciler.MAX_ENDPOINTS_PER_SLICE,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
+        super().__init__(client, informers, queue=self.queue_name, workers=workers)
         self.max_per_slice = max_endpoints_per_slice
-        self.queue = WorkQueue(self.queue_name)
         self.triggers = TriggerTimeTracker()
         self.tracker = SliceTracker()
         self.writer = SliceWriter(client, self.tracker)
@@ -442,15 +439,8 @@ class EndpointSliceController:
 
     # --- running ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.services, self.pods, self.nodes, self.slices)
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=self.component) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.services, self.pods, self.nodes, self.slices)
 
     # --- sync ---------------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ one that does not exist: then its mirrored slices are deleted.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
@@ -25,9 +24,9 @@ from kubelite.api.resources import ENDPOINT_SLICES, ENDPOINTS, SERVICES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
-from kubelite.client.informer import key_of
+from kubelite.client.informer import Informer, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import RetryLater, WorkQueue, process
+from kubelite.client.workqueue import RetryLater
 from kubelite.controllers import endpointslice_reconciler as reconciler
 from kubelite.controllers.endpoints_util import (
     LAST_APPLIED,
@@ -46,6 +45,7 @@ from kubelite.controllers.endpointslice import (
     owner_reference,
     slice_prefix,
 )
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def plan_for_endpoints(
     return plan
 
 
-class EndpointSliceMirroringController:
+class EndpointSliceMirroringController(QueueController):
     """Mirrors hand-written Endpoints of Services without a selector into EndpointSlices, so that
     slice readers see them too."""
 
@@ -200,10 +200,7 @@ class EndpointSliceMirroringController:
         *,
         workers: int = WORKERS,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
-        self.queue = WorkQueue(self.queue_name)
+        super().__init__(client, informers, queue=self.queue_name, workers=workers)
         self.tracker = SliceTracker()
         self.writer = SliceWriter(client, self.tracker)
         self.services = self.informers.informer(SERVICES)
@@ -231,15 +228,8 @@ class EndpointSliceMirroringController:
             for key in by_service(obj):
                 self.queue.add(key)
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.services, self.endpoints, self.slices)
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=self.component) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.services, self.endpoints, self.slices)
 
     async def sync(self, key: str) -> None:
         namespace = key.partition("/")[0]

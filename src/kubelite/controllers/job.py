@@ -43,13 +43,13 @@ from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
-from kubelite.client.informer import by_controller_uid, by_namespace, key_of
+from kubelite.client.informer import Informer, by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_backoff, job_failure_policy, job_pods, job_status, podutil
 from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.owners import typed
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class _Sync:
         return self.spec.get("completions")
 
 
-class JobController:
+class JobController(QueueController):
     """Runs each Job's pods until enough succeed or its limits are reached, tracking finished pods
     by finalizer so that none is counted twice."""
 
@@ -163,11 +163,8 @@ class JobController:
         workers: int = WORKERS,
         clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
+        super().__init__(client, informers, queue="job", workers=workers)
         self.clock = clock
-        self.queue = WorkQueue("job")
         self.expectations = Expectations()
         self.backoff = job_backoff.BackoffStore()
         self.recorder = EventRecorder(client, self.component)
@@ -248,15 +245,8 @@ class JobController:
 
     # --- running ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.jobs, self.pods)
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=self.component) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.jobs, self.pods)
 
     # --- sync ---------------------------------------------------------------------------------
 

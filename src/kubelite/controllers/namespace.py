@@ -10,7 +10,6 @@ finalize`, after which the API server deletes the namespace.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -20,8 +19,9 @@ from kubelite.api.resources import NAMESPACES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APINotFoundError
+from kubelite.client.informer import Informer
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -61,33 +61,25 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class NamespaceController:
+class NamespaceController(QueueController):
     """Deletes the content of a terminating namespace, reports what remains in its conditions, and
     removes its finalizer once it is empty."""
+
+    component = "namespace"
 
     def __init__(
         self, client: APIClient, informers: SharedInformerFactory | None = None, workers: int = 2
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
+        super().__init__(client, informers, queue="namespace", workers=workers)
         self.informer = self.informers.informer(NAMESPACES)
-        self.queue = WorkQueue("namespace")
-        self.workers = workers
         self.informer.add_handler(self._on_event)
 
     def _on_event(self, event_type: str, ns: Obj) -> None:
         if event_type != "DELETED" and (ns.get("metadata") or {}).get("deletionTimestamp"):
             self.queue.add(ns["metadata"]["name"])
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informer.wait_synced()
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what="namespace") for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.informer,)
 
     async def sync(self, name: str) -> float | None:
         """Move one terminating namespace along; seconds until it should be looked at again."""

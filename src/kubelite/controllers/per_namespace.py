@@ -11,7 +11,6 @@ puts its content back; a namespace being deleted is left alone.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 
@@ -19,13 +18,14 @@ from kubelite.api.resources import NAMESPACES, Resource
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
+from kubelite.client.informer import Informer
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
 
-class PerNamespaceObject:
+class PerNamespaceObject(QueueController):
     """Keeps one object of `resource` named `name` in every active namespace."""
 
     resource: Resource
@@ -35,9 +35,8 @@ class PerNamespaceObject:
     workers = 2
 
     def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
-        self.client = client
-        self.queue = WorkQueue(self.queue_name)
-        self.informers = informers or SharedInformerFactory(client)
+        super().__init__(client, informers, queue=self.queue_name, workers=self.workers)
+        self.component = type(self).__name__
         self.namespaces = self.informers.informer(NAMESPACES)
         self.objects = self.informers.informer(self.resource)
         self.namespaces.add_handler(self._on_namespace)
@@ -84,13 +83,5 @@ class PerNamespaceObject:
                 await self.client.update(self.resource, body, namespace=namespace)
         return None
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.namespaces, self.objects)
-            what = type(self).__name__
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=what) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.namespaces, self.objects)

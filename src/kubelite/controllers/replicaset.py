@@ -30,9 +30,8 @@ from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError
 from kubelite.client.events import WARNING, EventRecorder
-from kubelite.client.informer import by_controller_uid, by_namespace, key_of
+from kubelite.client.informer import Informer, by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import podutil
 from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.owners import put_status, recheck_owner, typed
@@ -42,6 +41,7 @@ from kubelite.controllers.podcontrol import (
     pod_from_template,
     slow_start_batch,
 )
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ WORKERS = 5
 REPLICA_FAILURE = "ReplicaFailure"
 
 
-class ReplicaSetController:
+class ReplicaSetController(QueueController):
     """Keeps `spec.replicas` pods of each ReplicaSet's template running, adopting matching orphans
     and releasing pods that no longer match."""
 
@@ -67,11 +67,8 @@ class ReplicaSetController:
         workers: int = WORKERS,
         burst_replicas: int = BURST_REPLICAS,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
+        super().__init__(client, informers, queue=self.queue_name, workers=workers)
         self.burst_replicas = burst_replicas
-        self.queue = WorkQueue(self.queue_name)
         self.expectations = Expectations()
         self.pod_control = PodControl(client, EventRecorder(client, self.component))
         self.owners = self.informers.informer(self.resource)
@@ -166,16 +163,8 @@ class ReplicaSetController:
 
     # --- running ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.owners, self.pods)
-            what = self.component
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=what) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.owners, self.pods)
 
     # --- sync ---------------------------------------------------------------------------------
 

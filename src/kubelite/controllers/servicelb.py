@@ -13,7 +13,6 @@ Switched off with `kubelite server --disable servicelb` (k3s' spelling), which p
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -24,10 +23,10 @@ from kubelite.api.resources import NODES, SERVICES
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
-from kubelite.client.informer import key_of
+from kubelite.client.informer import Informer, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers.owners import typed
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def ingress_for(nodes: list[Obj]) -> list[Obj]:
     return [{"ip": ip, "ipMode": "VIP"} for ip in ordered]
 
 
-class ServiceLBController:
+class ServiceLBController(QueueController):
     """Gives LoadBalancer Services an ingress address from the nodes themselves, as k3s' ServiceLB
     does where no cloud provides one."""
 
@@ -68,9 +67,7 @@ class ServiceLBController:
     queue_name = "servicelb"
 
     def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.queue = WorkQueue(self.queue_name)
+        super().__init__(client, informers, queue=self.queue_name, workers=WORKERS)
         self.services = self.informers.informer(SERVICES)
         self.nodes = self.informers.informer(NODES)
         self.services.add_handler(self._on_service, with_old=True)
@@ -92,15 +89,8 @@ class ServiceLBController:
             if wants_service_lb(service):
                 self.queue.add(key_of(service))
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.services, self.nodes)
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=self.component) for _ in range(WORKERS))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.services, self.nodes)
 
     async def sync(self, key: str) -> None:
         service = self.services.get(key)

@@ -20,7 +20,6 @@ do, but changes to them trigger no sync.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from kubelite.api import labels, meta
@@ -35,14 +34,15 @@ from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
 from kubelite.client.events import EventRecorder
-from kubelite.client.informer import by_controller_uid, by_namespace, key_of
+from kubelite.client.informer import Informer, by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import RetryLater, WorkQueue, process
+from kubelite.client.workqueue import RetryLater
 from kubelite.controllers import podutil
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
 from kubelite.controllers.owners import put_status, recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, owner_reference
+from kubelite.controllers.queue_controller import QueueController
 from kubelite.controllers.statefulset_control import StatefulSetControl
 from kubelite.controllers.statefulset_podcontrol import (
     ApiObjectManager,
@@ -122,7 +122,7 @@ class ApiHistory:
         )
 
 
-class StatefulSetController:
+class StatefulSetController(QueueController):
     """Watches StatefulSets and their pods and hands each StatefulSet to a sync that keeps its
     ordered, stably named pods and their claims."""
 
@@ -136,10 +136,7 @@ class StatefulSetController:
         *,
         workers: int = WORKERS,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
-        self.queue = WorkQueue("statefulset")
+        super().__init__(client, informers, queue="statefulset", workers=workers)
         self.pod_control = PodControl(client, EventRecorder(client, self.component))
         self.sets = self.informers.informer(self.resource)
         self.sets.add_indexer("namespace", by_namespace)
@@ -221,15 +218,8 @@ class StatefulSetController:
 
     # --- running --------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.sets, self.pods, self.revisions, self.claims)
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=self.component) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.sets, self.pods, self.revisions, self.claims)
 
     # --- sync -----------------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ delete names the uid it checked, so a new Job under the same name is never touch
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -20,10 +19,10 @@ from kubelite.api.resources import JOBS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
-from kubelite.client.informer import key_of
+from kubelite.client.informer import Informer, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_status
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ def seconds_left(job: Obj, now: dt.datetime) -> float | None:
     return (finished + dt.timedelta(seconds=int(ttl)) - now).total_seconds()
 
 
-class TTLAfterFinishedController:
+class TTLAfterFinishedController(QueueController):
     """Deletes finished Jobs whose `ttlSecondsAfterFinished` has passed, so that they do not pile
     up."""
 
@@ -63,11 +62,8 @@ class TTLAfterFinishedController:
         workers: int = WORKERS,
         clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
-        self.client = client
-        self.informers = informers or SharedInformerFactory(client)
-        self.workers = workers
+        super().__init__(client, informers, queue="ttl_jobs_to_delete", workers=workers)
         self.clock = clock
-        self.queue = WorkQueue("ttl_jobs_to_delete")
         self.jobs = self.informers.informer(JOBS)
         self.jobs.add_handler(self._on_job)
 
@@ -75,15 +71,8 @@ class TTLAfterFinishedController:
         if event_type != "DELETED" and seconds_left(job, self.clock()) is not None:
             self.queue.add(key_of(job))
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.jobs)
-            await asyncio.gather(
-                *(process(self.queue, self.sync, what=self.component) for _ in range(self.workers))
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.jobs,)
 
     async def sync(self, key: str) -> float | None:
         cached = self.jobs.get(key)
