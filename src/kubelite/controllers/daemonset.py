@@ -62,7 +62,7 @@ from kubelite.controllers.daemonset_util import (
     template_generation,
 )
 from kubelite.controllers.expectations import Expectations
-from kubelite.controllers.owners import recheck_owner, typed
+from kubelite.controllers.owners import controller_of, recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 from kubelite.controllers.queue_controller import QueueController
 
@@ -196,13 +196,7 @@ class DaemonSetController(QueueController):
 
     def _resolve(self, obj: Obj, ref: Obj | None = None) -> Obj | None:
         """The cached DaemonSet `obj`'s controller reference names, matched by uid."""
-        ref = ref if ref is not None else podutil.controller_ref(obj)
-        if ref is None or ref.get("kind") != self.resource.kind:
-            return None
-        ds = self.daemon_sets.get(f"{meta.namespace_of(obj)}/{ref.get('name', '')}")
-        if ds is None or ds["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return ds
+        return controller_of(self.daemon_sets, obj, self.resource.kind, ref)
 
     def _selecting(self, obj: Obj) -> list[Obj]:
         """DaemonSets of the object's namespace whose non-empty selector matches it

@@ -40,7 +40,7 @@ from kubelite.client.informer import Informer, by_controller_uid, by_namespace, 
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers import deployment_util as du
 from kubelite.controllers import podutil
-from kubelite.controllers.owners import recheck_owner, typed
+from kubelite.controllers.owners import controller_of, recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, owner_reference
 from kubelite.controllers.queue_controller import QueueController
 
@@ -83,13 +83,7 @@ class DeploymentController(QueueController):
         self.queue.add(key_of(d))
 
     def _owner_of(self, rs: Obj) -> Obj | None:
-        ref = podutil.controller_ref(rs)
-        if ref is None or ref.get("kind") != "Deployment":
-            return None
-        d = self.deployments.get(f"{meta.namespace_of(rs)}/{ref.get('name', '')}")
-        if d is None or d["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return d
+        return controller_of(self.deployments, rs, "Deployment")
 
     def _on_replica_set(self, event_type: str, rs: Obj, old: Obj | None) -> None:
         owner = self._owner_of(rs)

@@ -47,7 +47,7 @@ from kubelite.client.informer import Informer, by_controller_uid, by_namespace, 
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers import job_backoff, job_failure_policy, job_pods, job_status, podutil
 from kubelite.controllers.expectations import Expectations
-from kubelite.controllers.owners import typed
+from kubelite.controllers.owners import controller_of, typed
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 from kubelite.controllers.queue_controller import QueueController
 
@@ -196,13 +196,7 @@ class JobController(QueueController):
         self.queue.add(key)
 
     def _job_of(self, pod: Obj) -> Obj | None:
-        ref = podutil.controller_ref(pod)
-        if ref is None or ref.get("kind") != "Job":
-            return None
-        job = self.jobs.get(f"{meta.namespace_of(pod)}/{ref.get('name', '')}")
-        if job is None or job["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return job
+        return controller_of(self.jobs, pod, "Job")
 
     def _on_pod(self, event_type: str, pod: Obj, old: Obj | None) -> None:
         job = self._job_of(pod)

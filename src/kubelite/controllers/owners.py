@@ -1,5 +1,8 @@
-"""Two writes every workload controller makes to the object it controls from.
+"""What every workload controller does with the objects it controls from.
 
+- `controller_of`: the handlers map a pod (or ReplicaSet, revision) to the cached object that
+  controls it through its controller reference, matched by uid, so that a reference to an owner
+  deleted and made again under the same name resolves to nothing (resolveControllerRef).
 - `recheck_owner`: before adopting an orphan, Kubernetes' controllers read their object again
   from the API (RecheckDeletionTimestamp), so that an owner deleted or replaced since the cache
   last saw it adopts nothing.
@@ -16,11 +19,25 @@ from kubelite.api.resources import Resource
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APINotFoundError
+from kubelite.client.informer import Informer
+from kubelite.controllers import podutil
 
 
 def typed(obj: Obj, resource: Resource) -> Obj:
     """`obj` with its apiVersion and kind (list items arrive without them)."""
     return {**obj, "apiVersion": resource.api_version, "kind": resource.kind}
+
+
+def controller_of(cache: Informer, obj: Obj, kind: str, ref: Obj | None = None) -> Obj | None:
+    """The object of `kind` in `cache` that `obj`'s controller reference (or `ref`, given one
+    read from an older copy) names, if it is that very object: same name and same uid."""
+    ref = ref if ref is not None else podutil.controller_ref(obj)
+    if ref is None or ref.get("kind") != kind:
+        return None
+    owner = cache.get(f"{meta.namespace_of(obj)}/{ref.get('name', '')}")
+    if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
+        return None
+    return owner
 
 
 async def recheck_owner(client: APIClient, resource: Resource, owner: Obj) -> bool:

@@ -34,7 +34,7 @@ from kubelite.client.informer import Informer, by_controller_uid, by_namespace, 
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers import podutil
 from kubelite.controllers.expectations import Expectations
-from kubelite.controllers.owners import put_status, recheck_owner, typed
+from kubelite.controllers.owners import controller_of, put_status, recheck_owner, typed
 from kubelite.controllers.podcontrol import (
     BURST_REPLICAS,
     PodControl,
@@ -98,13 +98,7 @@ class ReplicaSetController(QueueController):
 
     def _owner_of(self, pod: Obj) -> Obj | None:
         """The cached owner of this kind that controls `pod`, matched by uid."""
-        ref = podutil.controller_ref(pod)
-        if ref is None or ref.get("kind") != self.resource.kind:
-            return None
-        owner = self.owners.get(f"{meta.namespace_of(pod)}/{ref.get('name', '')}")
-        if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return owner
+        return controller_of(self.owners, pod, self.resource.kind)
 
     def _matching_owners(self, pod: Obj) -> list[Obj]:
         """Owners in the pod's namespace whose selector matches it (for an orphan)."""

@@ -40,7 +40,7 @@ from kubelite.client.workqueue import RetryLater
 from kubelite.controllers import podutil
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
-from kubelite.controllers.owners import put_status, recheck_owner, typed
+from kubelite.controllers.owners import controller_of, put_status, recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, owner_reference
 from kubelite.controllers.queue_controller import QueueController
 from kubelite.controllers.statefulset_control import StatefulSetControl
@@ -164,13 +164,7 @@ class StatefulSetController(QueueController):
 
     def _set_of(self, pod: Obj) -> Obj | None:
         """The cached StatefulSet that controls `pod`, matched by uid (resolveControllerRef)."""
-        ref = podutil.controller_ref(pod)
-        if ref is None or ref.get("kind") != self.resource.kind:
-            return None
-        sset = self.sets.get(f"{meta.namespace_of(pod)}/{ref.get('name', '')}")
-        if sset is None or sset["metadata"].get("uid") != ref.get("uid"):
-            return None
-        return sset
+        return controller_of(self.sets, pod, self.resource.kind)
 
     def _sets_selecting(self, pod: Obj) -> list[Obj]:
         """Sets in the pod's namespace whose selector matches it (GetPodStatefulSets)."""
