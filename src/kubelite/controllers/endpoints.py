@@ -34,12 +34,11 @@ from kubelite.controllers.endpoints_util import (
     LAST_CHANGE_TRIGGER_TIME,
     OVER_CAPACITY,
     TriggerTimeTracker,
-    endpoint_relevant,
     format_trigger_time,
     is_headless,
     pods_of,
     selects_pods,
-    services_of,
+    services_to_sync,
 )
 from kubelite.controllers.queue_controller import QueueController
 
@@ -131,16 +130,8 @@ class EndpointsController(QueueController):
             self.queue.add(key_of(endpoints))
 
     def _on_pod(self, event_type: str, pod: Obj, old: Obj | None) -> None:
-        if event_type == "MODIFIED" and old is not None:
-            if endpoint_relevant(old) == endpoint_relevant(pod):
-                return
-            for service in self._services_of(old):
-                self.queue.add(key_of(service))
-        for service in self._services_of(pod):
+        for service in services_to_sync(self.services, event_type, pod, old):
             self.queue.add(key_of(service))
-
-    def _services_of(self, pod: Obj) -> list[Obj]:
-        return services_of(pod, self.services.by_index("namespace", meta.namespace_of(pod)))
 
     # --- running ------------------------------------------------------------------------------
 

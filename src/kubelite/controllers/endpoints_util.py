@@ -17,6 +17,7 @@ from typing import Any
 from kubelite.api import labels, meta
 from kubelite.api.pods import ready_condition, sidecars
 from kubelite.api.types import Obj
+from kubelite.client.informer import Informer
 from kubelite.controllers import podutil
 
 # k8s.io/api/core/v1 annotation_key_constants.go and well_known_labels.go.
@@ -182,6 +183,22 @@ def endpoint_relevant(pod: Obj) -> tuple[Any, ...]:
         spec.get("nodeName"),
         repr(spec.get("containers")),
     )
+
+
+def services_to_sync(services: Informer, event_type: str, pod: Obj, old: Obj | None) -> list[Obj]:
+    """The Services whose endpoints a pod event may change (updatePod): those selecting the old
+    pod and those selecting the new, or none when the update changed nothing endpoints show.
+    `services` is the Services' cache, indexed by namespace."""
+    if event_type == "MODIFIED" and old is not None:
+        if endpoint_relevant(old) == endpoint_relevant(pod):
+            return []
+        return cached_services_of(old, services) + cached_services_of(pod, services)
+    return cached_services_of(pod, services)
+
+
+def cached_services_of(pod: Obj, services: Informer) -> list[Obj]:
+    """`services_of` over the Services of the pod's namespace in a cache indexed by namespace."""
+    return services_of(pod, services.by_index("namespace", meta.namespace_of(pod)))
 
 
 def format_trigger_time(when: dt.datetime) -> str:

@@ -42,7 +42,7 @@ from kubelite.controllers.endpoints_util import (
     SERVICE_NAME_LABEL,
     ZONE_LABEL,
     TriggerTimeTracker,
-    endpoint_relevant,
+    cached_services_of,
     find_port,
     format_trigger_time,
     is_headless,
@@ -50,7 +50,7 @@ from kubelite.controllers.endpoints_util import (
     pods_of,
     selects_pods,
     service_family,
-    services_of,
+    services_to_sync,
     should_pod_be_in_endpoints,
     should_set_hostname,
     target_ref,
@@ -415,12 +415,7 @@ class EndpointSliceController(QueueController):
             self.queue.add(key)
 
     def _on_pod(self, event_type: str, pod: Obj, old: Obj | None) -> None:
-        if event_type == "MODIFIED" and old is not None:
-            if endpoint_relevant(old) == endpoint_relevant(pod):
-                return
-            for service in self._services_of(old):
-                self.queue.add(key_of(service))
-        for service in self._services_of(pod):
+        for service in services_to_sync(self.services, event_type, pod, old):
             self.queue.add(key_of(service))
 
     def _on_node(self, event_type: str, node: Obj, old: Obj | None) -> None:
@@ -431,11 +426,8 @@ class EndpointSliceController(QueueController):
         ):
             return
         for pod in self.pods.by_index("node", meta.name_of(node)):
-            for service in self._services_of(pod):
+            for service in cached_services_of(pod, self.services):
                 self.queue.add(key_of(service))
-
-    def _services_of(self, pod: Obj) -> list[Obj]:
-        return services_of(pod, self.services.by_index("namespace", meta.namespace_of(pod)))
 
     # --- running ------------------------------------------------------------------------------
 
