@@ -45,7 +45,7 @@ from kubelite.controllers import statefulset_revisions as revs
 from kubelite.controllers.daemonset_util import HASH_LABEL
 from kubelite.controllers.deployment_util import pod_template_hash
 from kubelite.controllers.owners import typed
-from kubelite.controllers.podcontrol import PodControl, owner_reference
+from kubelite.controllers.podcontrol import PodControl
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +74,9 @@ def revision_number(revision: Obj) -> int:
 
 def new_revision(ds: Obj, number: int) -> Obj:
     """The ControllerRevision of the DaemonSet's present template, numbered `number`."""
-    hash_ = template_hash(ds)
-    template_labels = meta.get_path(ds, "spec", "template", "metadata", "labels") or {}
-    md: Obj = {
-        "name": revs.revision_name(meta.name_of(ds), hash_),
-        "namespace": meta.namespace_of(ds),
-        "labels": {**template_labels, HASH_LABEL: hash_},
-        "ownerReferences": [owner_reference(ds)],
-    }
-    annotations = (ds.get("metadata") or {}).get("annotations")
-    if annotations:
-        md["annotations"] = dict(annotations)
-    return {
-        "apiVersion": CONTROLLER_REVISIONS.api_version,
-        "kind": CONTROLLER_REVISIONS.kind,
-        "metadata": md,
-        "data": revs.revision_data(ds),
-        "revision": number,
-    }
+    return revs.controller_revision(
+        ds, template_hash(ds), revs.revision_data(ds), number, hash_label=HASH_LABEL
+    )
 
 
 def history_to_prune(ds: Obj, old: list[Obj], live_hashes: set[str]) -> list[Obj]:

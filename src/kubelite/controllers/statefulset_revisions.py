@@ -91,23 +91,28 @@ def revision_data(sset: Obj) -> Obj:
 
 
 def new_revision(sset: Obj, number: int, collision_count: int | None) -> Obj:
-    """The ControllerRevision of the set's present template, numbered `number`.
-
-    Labelled with the template's labels (so the set's selector finds it) and the hash,
-    annotated with the set's annotations, and controlled by the set.
-    """
-    template_labels = ((pods.spec_of(sset).get("template") or {}).get("metadata") or {}).get(
-        "labels"
-    ) or {}
+    """The ControllerRevision of the set's present template, numbered `number`."""
     data = revision_data(sset)
-    hash_ = hash_revision(data, collision_count)
+    return controller_revision(sset, hash_revision(data, collision_count), data, number)
+
+
+def controller_revision(
+    owner: Obj, hash_: str, data: Obj, number: int, *, hash_label: str = HASH_LABEL
+) -> Obj:
+    """A ControllerRevision of `owner` (a StatefulSet or a DaemonSet) holding `data`, named
+    `<owner>-<hash>` and numbered `number`.
+
+    Labelled with the template's labels (so the owner's selector finds it) and the hash under
+    `hash_label`, annotated with the owner's annotations, and controlled by the owner.
+    """
+    template_labels = meta.get_path(owner, "spec", "template", "metadata", "labels") or {}
     md: Obj = {
-        "name": revision_name(meta.name_of(sset), hash_),
-        "namespace": meta.namespace_of(sset),
-        "labels": {**template_labels, HASH_LABEL: hash_},
-        "ownerReferences": [owner_reference(sset)],
+        "name": revision_name(meta.name_of(owner), hash_),
+        "namespace": meta.namespace_of(owner),
+        "labels": {**template_labels, hash_label: hash_},
+        "ownerReferences": [owner_reference(owner)],
     }
-    annotations = (sset.get("metadata") or {}).get("annotations")
+    annotations = (owner.get("metadata") or {}).get("annotations")
     if annotations:
         md["annotations"] = dict(annotations)
     return {
