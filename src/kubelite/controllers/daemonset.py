@@ -38,7 +38,7 @@ from kubelite.api.pods import is_pod_ready
 from kubelite.api.resources import CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
-from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
+from kubelite.client.errors import APIError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.flowcontrol import Backoff
 from kubelite.client.informer import Informer, by_controller_uid, by_namespace, key_of
@@ -62,7 +62,7 @@ from kubelite.controllers.daemonset_util import (
     template_generation,
 )
 from kubelite.controllers.expectations import Expectations
-from kubelite.controllers.owners import controller_of, recheck_owner, typed
+from kubelite.controllers.owners import controller_of, put_status, recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 from kubelite.controllers.queue_controller import QueueController
 
@@ -596,25 +596,7 @@ class DaemonSetController(QueueController):
             and int(previous.get("observedGeneration") or 0) >= generation
         ):
             return
-        body = ds
-        for attempt in range(2):
-            status = {**(body.get("status") or {}), **counts}
-            if observed:
-                status["observedGeneration"] = generation
-            try:
-                await self.client.update(
-                    self.resource,
-                    {**body, "status": status},
-                    namespace=meta.namespace_of(ds),
-                    subresource="status",
-                )
-                return
-            except APINotFoundError:
-                return
-            except APIConflictError:
-                if attempt:
-                    raise
-                fresh = await self.client.get(
-                    self.resource, meta.name_of(ds), namespace=meta.namespace_of(ds)
-                )
-                body = typed(fresh, self.resource)
+        status: Obj = dict(counts)
+        if observed:
+            status["observedGeneration"] = generation
+        await put_status(self.client, self.resource, ds, status)
