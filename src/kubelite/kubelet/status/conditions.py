@@ -19,7 +19,7 @@ time of the sync when it does. lastProbeTime is always null: the kubelet does no
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kubelite.api import meta
 from kubelite.api import pods as podutil
@@ -61,28 +61,18 @@ def pod_ready_to_start_containers(pod: Obj, sandboxes: Sequence[cri.PodSandboxSt
 def pod_initialized(pod: Obj, statuses: list[Obj], phase: str) -> Obj:
     """GeneratePodInitializedCondition over all the pod's container statuses."""
     spec = podutil.spec_of(pod)
-    unknown: list[str] = []
-    incomplete: list[str] = []
-    for container in spec.get("initContainers") or []:
-        status = podutil.find_status(statuses, container["name"])
-        if status is None:
-            unknown.append(container["name"])
-        elif not _init_container_initialized(container, status):
-            incomplete.append(container["name"])
-
+    unknown, incomplete = _unknown_and_failing(
+        spec.get("initContainers") or [], statuses, _init_container_initialized
+    )
     if phase == reasons.SUCCEEDED and not unknown:
         return condition(reasons.POD_INITIALIZED, TRUE, reasons.POD_COMPLETED)
     # An app container that ran proves the pod initialized, even while a sidecar restarts.
     if podutil.has_any_regular_container_started(spec, statuses):
         return condition(reasons.POD_INITIALIZED, TRUE)
-    messages = []
-    if unknown:
-        messages.append(f"containers with unknown status: {_go_list(unknown)}")
-    if incomplete:
-        messages.append(f"containers with incomplete status: {_go_list(incomplete)}")
-    if messages:
+    message = _containers_message(unknown, "incomplete", incomplete)
+    if message:
         return condition(
-            reasons.POD_INITIALIZED, FALSE, reasons.CONTAINERS_NOT_INITIALIZED, ", ".join(messages)
+            reasons.POD_INITIALIZED, FALSE, reasons.CONTAINERS_NOT_INITIALIZED, message
         )
     return condition(reasons.POD_INITIALIZED, TRUE)
 
@@ -90,30 +80,16 @@ def pod_initialized(pod: Obj, statuses: list[Obj], phase: str) -> Obj:
 def containers_ready(pod: Obj, statuses: list[Obj], phase: str) -> Obj:
     """GenerateContainersReadyCondition: app containers and sidecars all ready."""
     spec = podutil.spec_of(pod)
-    unknown: list[str] = []
-    unready: list[str] = []
     counted = [
         c for c in spec.get("initContainers") or [] if podutil.is_restartable_init_container(c)
     ]
     counted += spec.get("containers") or []
-    for container in counted:
-        status = podutil.find_status(statuses, container["name"])
-        if status is None:
-            unknown.append(container["name"])
-        elif not status.get("ready"):
-            unready.append(container["name"])
-
+    unknown, unready = _unknown_and_failing(counted, statuses, _container_ready)
     if (phase == reasons.SUCCEEDED and not unknown) or phase == reasons.FAILED:
         return terminal_phase_condition(reasons.CONTAINERS_READY, phase)
-    messages = []
-    if unknown:
-        messages.append(f"containers with unknown status: {_go_list(unknown)}")
-    if unready:
-        messages.append(f"containers with unready status: {_go_list(unready)}")
-    if messages:
-        return condition(
-            reasons.CONTAINERS_READY, FALSE, reasons.CONTAINERS_NOT_READY, ", ".join(messages)
-        )
+    message = _containers_message(unknown, "unready", unready)
+    if message:
+        return condition(reasons.CONTAINERS_READY, FALSE, reasons.CONTAINERS_NOT_READY, message)
     return condition(reasons.CONTAINERS_READY, TRUE)
 
 
@@ -167,6 +143,36 @@ def update_last_transition_times(
             continue
         old = meta.find_condition(old_conditions, current["type"])
         current["lastTransitionTime"] = transition_time(old, current.get("status", ""), stamp)
+
+
+def _unknown_and_failing(
+    containers: list[Obj], statuses: list[Obj], ok: Callable[[Obj, Obj], bool]
+) -> tuple[list[str], list[str]]:
+    """The names of the containers without a status, and of those whose status is not `ok`."""
+    unknown: list[str] = []
+    failing: list[str] = []
+    for container in containers:
+        status = podutil.find_status(statuses, container["name"])
+        if status is None:
+            unknown.append(container["name"])
+        elif not ok(container, status):
+            failing.append(container["name"])
+    return unknown, failing
+
+
+def _containers_message(unknown: list[str], adjective: str, failing: list[str]) -> str:
+    """`containers with unknown status: [a], containers with <adjective> status: [b]`, the parts
+    that apply; empty when none does."""
+    messages = []
+    if unknown:
+        messages.append(f"containers with unknown status: {_go_list(unknown)}")
+    if failing:
+        messages.append(f"containers with {adjective} status: {_go_list(failing)}")
+    return ", ".join(messages)
+
+
+def _container_ready(container: Obj, status: Obj) -> bool:
+    return bool(status.get("ready"))
 
 
 def _init_container_initialized(container: Obj, status: Obj) -> bool:
