@@ -9,11 +9,16 @@ the AtomicWriter into an emptyDir on disk, and re-running `set_up` updates them 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from kubelite.api.types import Obj
-from kubelite.kubelet.envvars import config_map_binary_data, config_map_not_found, get_config_map
+from kubelite.kubelet.envvars import (
+    ObjectLookup,
+    config_map_binary_data,
+    config_map_not_found,
+    get_config_map,
+)
 from kubelite.kubelet.volumes import empty_dir
 from kubelite.kubelet.volumes.atomic_writer import AtomicWriter, FileProjection, PayloadError
 from kubelite.kubelet.volumes.context import (
@@ -28,7 +33,24 @@ PLUGIN_DIR = "kubernetes.io~configmap"
 
 
 class PayloadSourceError(ValueError):
-    """An item names a key the source does not have."""
+    """An item names a key the source does not have (or the source itself is missing)."""
+
+
+async def fetch_source(
+    ctx: VolumeContext,
+    fetch: Callable[[ObjectLookup, str, str], Awaitable[Obj | None]],
+    not_found: Callable[[str], str],
+    name: str,
+    optional: bool,
+) -> Obj:
+    """The ConfigMap or Secret a volume (or a projected volume's source) names: `{}` when it
+    does not exist and is optional, PayloadSourceError (its NotFound) when it is required."""
+    found = await fetch(ctx.lookup, ctx.namespace, name)
+    if found is None:
+        if not optional:
+            raise PayloadSourceError(not_found(name))
+        return {}
+    return found
 
 
 def make_payload(
@@ -84,13 +106,11 @@ async def set_up(ctx: VolumeContext, volume: Obj) -> MountedVolume:
     name = volume["name"]
     source = volume.get("configMap") or {}
     optional = bool(source.get("optional"))
-    config_map = await get_config_map(ctx.lookup, ctx.namespace, source.get("name", ""))
-    if config_map is None:
-        if not optional:
-            raise VolumeError(name, config_map_not_found(source.get("name", "")))
-        config_map = {}
-    default_mode = file_mode(source.get("defaultMode"), DEFAULT_MODE)
     try:
+        config_map = await fetch_source(
+            ctx, get_config_map, config_map_not_found, source.get("name", ""), optional
+        )
+        default_mode = file_mode(source.get("defaultMode"), DEFAULT_MODE)
         payload = make_payload(source.get("items"), config_map, default_mode, optional)
     except PayloadSourceError as e:
         raise VolumeError(name, str(e)) from e

@@ -23,7 +23,7 @@ from kubelite.kubelet.envvars import (
 )
 from kubelite.kubelet.volumes import configmap, downward_api, secret
 from kubelite.kubelet.volumes.atomic_writer import FileProjection
-from kubelite.kubelet.volumes.configmap import PayloadSourceError, write_payload
+from kubelite.kubelet.volumes.configmap import PayloadSourceError, fetch_source, write_payload
 from kubelite.kubelet.volumes.context import (
     DEFAULT_MODE,
     MountedVolume,
@@ -60,19 +60,19 @@ async def collect_data(ctx: VolumeContext, source: Obj) -> dict[str, FileProject
             if projection.get("configMap") is not None:
                 ref = projection["configMap"]
                 optional = bool(ref.get("optional"))
-                found = await get_config_map(ctx.lookup, ctx.namespace, ref.get("name", ""))
-                if found is None and not optional:
-                    raise PayloadSourceError(config_map_not_found(ref.get("name", "")))
+                found = await fetch_source(
+                    ctx, get_config_map, config_map_not_found, ref.get("name", ""), optional
+                )
                 items = ref.get("items")
-                payload.update(configmap.make_payload(items, found or {}, default_mode, optional))
+                payload.update(configmap.make_payload(items, found, default_mode, optional))
             elif projection.get("secret") is not None:
                 ref = projection["secret"]
                 optional = bool(ref.get("optional"))
-                found = await get_secret(ctx.lookup, ctx.namespace, ref.get("name", ""))
-                if found is None and not optional:
-                    raise PayloadSourceError(secret_not_found(ref.get("name", "")))
+                found = await fetch_source(
+                    ctx, get_secret, secret_not_found, ref.get("name", ""), optional
+                )
                 items = ref.get("items")
-                payload.update(secret.make_payload(items, found or {}, default_mode, optional))
+                payload.update(secret.make_payload(items, found, default_mode, optional))
             elif projection.get("downwardAPI") is not None:
                 items = projection["downwardAPI"].get("items")
                 payload.update(downward_api.collect_data(items, ctx.pod, ctx.node, default_mode))

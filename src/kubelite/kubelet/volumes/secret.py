@@ -10,7 +10,7 @@ from __future__ import annotations
 from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import get_secret, secret_data, secret_not_found
 from kubelite.kubelet.volumes.atomic_writer import FileProjection
-from kubelite.kubelet.volumes.configmap import PayloadSourceError, write_payload
+from kubelite.kubelet.volumes.configmap import PayloadSourceError, fetch_source, write_payload
 from kubelite.kubelet.volumes.context import (
     DEFAULT_MODE,
     MountedVolume,
@@ -45,15 +45,12 @@ def make_payload(
 async def set_up(ctx: VolumeContext, volume: Obj) -> MountedVolume:
     name = volume["name"]
     source = volume.get("secret") or {}
-    secret_name = source.get("secretName", "")
     optional = bool(source.get("optional"))
-    secret = await get_secret(ctx.lookup, ctx.namespace, secret_name)
-    if secret is None:
-        if not optional:
-            raise VolumeError(name, secret_not_found(secret_name))
-        secret = {}
-    default_mode = file_mode(source.get("defaultMode"), DEFAULT_MODE)
     try:
+        secret = await fetch_source(
+            ctx, get_secret, secret_not_found, source.get("secretName", ""), optional
+        )
+        default_mode = file_mode(source.get("defaultMode"), DEFAULT_MODE)
         payload = make_payload(source.get("items"), secret, default_mode, optional)
     except PayloadSourceError as e:
         raise VolumeError(name, str(e)) from e
