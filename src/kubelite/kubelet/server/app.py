@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -242,9 +241,8 @@ class KubeletServer:
         async def start(size: TerminalSize | None) -> ExecSession:
             return await self.runtime.exec(container_id, cmd, stdin=stdin, tty=tty, size=size)
 
-        return await self._serve_stream(
-            request, start, cmd, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty
-        )
+        options = exec_stream.StreamOptions(cmd, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty)
+        return await self._serve_stream(request, start, options)
 
     async def _attach(self, request: web.Request) -> web.StreamResponse:
         query = request.query
@@ -279,10 +277,11 @@ class KubeletServer:
                 session.detach()
 
         try:
-            return await self._serve_stream(
-                request, start, [], stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
+            options = exec_stream.StreamOptions(
+                [], stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
                 on_client_gone=detach, failure=exec_stream.ATTACH_FAILED,
             )  # fmt: skip
+            return await self._serve_stream(request, start, options)
         finally:
             detach()
 
@@ -290,14 +289,7 @@ class KubeletServer:
         self,
         request: web.Request,
         start: remotecommand_spdy.StartSession,
-        cmd: list[str],
-        *,
-        stdin: bool,
-        stdout: bool,
-        stderr: bool,
-        tty: bool,
-        on_client_gone: Callable[[], None] | None = None,
-        failure: str = exec_stream.EXEC_FAILED,
+        options: exec_stream.StreamOptions,
     ) -> web.StreamResponse:
         """Run an exec or attach over the upgrade the client asked for: SPDY/3.1 (kubectl up
         to 1.29, and later ones whose WebSocket upgrade failed) or a WebSocket."""
@@ -310,10 +302,8 @@ class KubeletServer:
             self.active_streams += 1
             try:
                 await remotecommand_spdy.serve(
-                    session, protocol or remotecommand_spdy.PROTOCOL_V1, start, cmd=cmd,
-                    stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
-                    on_client_gone=on_client_gone, failure=failure,
-                )  # fmt: skip
+                    session, protocol or remotecommand_spdy.PROTOCOL_V1, start, options
+                )
             finally:
                 self.active_streams -= 1
                 self._spdy_sessions.discard(session)
@@ -343,10 +333,7 @@ class KubeletServer:
         self._sockets.add(ws)
         self.active_streams += 1
         try:
-            await self._run_ws(
-                ws, start, cmd, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty,
-                on_client_gone=on_client_gone, failure=failure,
-            )  # fmt: skip
+            await self._run_ws(ws, start, options)
         finally:
             self.active_streams -= 1
             self._sockets.discard(ws)
@@ -404,17 +391,11 @@ class KubeletServer:
         self,
         ws: web.WebSocketResponse,
         start: remotecommand_spdy.StartSession,
-        cmd: list[str],
-        *,
-        stdin: bool,
-        stdout: bool,
-        stderr: bool,
-        tty: bool,
-        on_client_gone: Callable[[], None] | None = None,
-        failure: str = exec_stream.EXEC_FAILED,
+        options: exec_stream.StreamOptions,
     ) -> None:
+        cmd = options.cmd
         # With a terminal, the command starts once its size is known (exec_stream.FIRST_SIZE_WAIT).
-        pending = await exec_stream.until_first_size(ws) if tty else []
+        pending = await exec_stream.until_first_size(ws) if options.tty else []
         try:
             session = await start(exec_stream.last_size(pending))
         except Exception as exc:
@@ -422,11 +403,11 @@ class KubeletServer:
             # that just closes reads as success to kubectl.
             if not isinstance(exc, RuntimeFailure):
                 log.exception("exec of %s failed", cmd)
-            status = exec_stream.internal_error_status(str(exc), failure)
+            status = exec_stream.internal_error_status(str(exc), options.failure)
             await ws.send_bytes(bytes([exec_stream.ERROR]) + orjson.dumps(status))
             await ws.close()
             return
         await exec_stream.run(
-            ws, session, cmd, stdin=stdin, stdout=stdout, stderr=stderr, pending=pending,
-            on_client_gone=on_client_gone,
+            ws, session, cmd, stdin=options.stdin, stdout=options.stdout, stderr=options.stderr,
+            pending=pending, on_client_gone=options.on_client_gone,
         )  # fmt: skip

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -75,6 +76,22 @@ def exit_status(cmd: list[str], code: int) -> dict[str, Any]:
 # How the kubelet words a failure to run an exec, or to attach (ServeExec, ServeAttach).
 EXEC_FAILED = "error executing command in container"
 ATTACH_FAILED = "error attaching to container"
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """What an exec or attach asked for (remotecommand's Options: which streams, a terminal or
+    not), the command it runs (none for an attach), what to do if the client leaves first, and
+    the reason a failure to start is reported under; handed whole to whichever transport, SPDY
+    or WebSocket, the client's upgrade chose."""
+
+    cmd: list[str]
+    stdin: bool
+    stdout: bool
+    stderr: bool
+    tty: bool
+    on_client_gone: Callable[[], None] | None = None
+    failure: str = EXEC_FAILED
 
 
 def internal_error_status(message: str, what: str = EXEC_FAILED) -> dict[str, Any]:

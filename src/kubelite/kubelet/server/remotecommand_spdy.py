@@ -47,17 +47,15 @@ class StreamsMissing(Exception):
     """The client did not open the streams its request asked for in time."""
 
 
-def expected_streams(
-    protocol: str, *, stdin: bool, stdout: bool, stderr: bool, tty: bool
-) -> set[str]:
+def expected_streams(protocol: str, options: exec_stream.StreamOptions) -> set[str]:
     wanted = {ERROR}
-    if stdin:
+    if options.stdin:
         wanted.add(STDIN)
-    if stdout:
+    if options.stdout:
         wanted.add(STDOUT)
-    if stderr and not tty:
+    if options.stderr and not options.tty:
         wanted.add(STDERR)
-    if tty and protocol in (PROTOCOL_V4, PROTOCOL_V3):
+    if options.tty and protocol in (PROTOCOL_V4, PROTOCOL_V3):
         wanted.add(RESIZE)
     return wanted
 
@@ -167,18 +165,12 @@ async def serve(
     session: spdy.Session,
     protocol: str,
     start: StartSession,
-    *,
-    cmd: list[str],
-    stdin: bool,
-    stdout: bool,
-    stderr: bool,
-    tty: bool,
-    on_client_gone: Callable[[], None] | None = None,
-    failure: str = exec_stream.EXEC_FAILED,
+    options: exec_stream.StreamOptions,
 ) -> None:
     """Run one exec or attach over an upgraded SPDY connection until the process is done (or,
     with `on_client_gone`, until the client leaves: an attach must not outlive its client)."""
-    wanted = expected_streams(protocol, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty)
+    cmd, failure, on_client_gone = options.cmd, options.failure, options.on_client_gone
+    wanted = expected_streams(protocol, options)
     try:
         streams = await collect_streams(session, wanted)
     except StreamsMissing as exc:
