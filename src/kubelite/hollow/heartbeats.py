@@ -297,30 +297,28 @@ class NodeFleet:
         for _ in range(2):
             body = node.lease.encode(node.lease_version, shapes.rfc3339_micro(self.clock.time()))
             try:
-                renewed = await self.client.request(
-                    "PUT", LEASES.path(namespace=NODE_LEASE_NAMESPACE, name=node.name), body=body
-                )
-                node.lease_version = renewed["metadata"]["resourceVersion"]
-                self.stats.lease_renewals += 1
-                return
-            except APIConflictError:
                 try:
+                    renewed = await self.client.request(
+                        "PUT",
+                        LEASES.path(namespace=NODE_LEASE_NAMESPACE, name=node.name),
+                        body=body,
+                    )
+                except APIConflictError:
+                    # Its version moved on: read it, and put again over the one read.
                     current = await self.client.get(
                         LEASES, node.name, namespace=NODE_LEASE_NAMESPACE
                     )
                     node.lease_version = current["metadata"]["resourceVersion"]
-                except APINotFoundError:
-                    await self._recreate_lease(node)
-                    return
-                except (APIError, APIConnectionError) as e:
-                    self._renewal_failed(node, e)
-                    return
+                    continue
             except APINotFoundError:
                 await self._recreate_lease(node)
                 return
             except (APIError, APIConnectionError) as e:
                 self._renewal_failed(node, e)
                 return
+            node.lease_version = renewed["metadata"]["resourceVersion"]
+            self.stats.lease_renewals += 1
+            return
         self._renewal_failed(node, "the lease kept changing")
 
     async def _recreate_lease(self, node: HollowNode) -> None:
