@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,10 +52,10 @@ from kubelite.api.wellknown import NODE_LEASE_NAMESPACE
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
-from kubelite.client.informer import by_node_name
+from kubelite.client.informer import Informer, by_node_name
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig
+from kubelite.controllers.queue_controller import QueueController
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +146,12 @@ def no_schedule_taints(node: Obj) -> list[Obj]:
     return wanted
 
 
-class NodeLifecycleController:
+class NodeLifecycleController(QueueController):
     """Notices nodes that stopped reporting, marks their Ready condition Unknown and taints them, at
     a rate the health of their zone allows; the taint eviction controller then removes their
     pods."""
+
+    component = COMPONENT
 
     def __init__(
         self,
@@ -156,16 +159,14 @@ class NodeLifecycleController:
         informers: SharedInformerFactory | None = None,
         config: NodeLifecycleConfig | None = None,
     ) -> None:
-        self.client = client
+        # NoSchedule taints follow node changes through a queue of node names.
+        super().__init__(client, informers, queue="node_lifecycle_controller", workers=2)
         self.config = config or NodeLifecycleConfig()
-        self.informers = informers or SharedInformerFactory(client)
         self.recorder = EventRecorder(client, COMPONENT)
         self.nodes = self.informers.informer(NODES)
         self.leases = self.informers.informer(LEASES)
         self.pods = self.informers.informer(PODS)
         self.pods.add_indexer("node", by_node_name)
-        # NoSchedule taints follow node changes through a queue of node names.
-        self.queue = WorkQueue("node_lifecycle_controller")
         self.nodes.add_handler(self._on_node)
         self._health: dict[str, _Health] = {}
         # Zone -> its state, its limiter, and the nodes waiting for a NoExecute taint.
@@ -185,17 +186,11 @@ class NodeLifecycleController:
 
     # --- running --------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        self.informers.start()
-        try:
-            await self.informers.wait_synced(self.nodes, self.leases, self.pods)
-            await asyncio.gather(
-                self._monitor_loop(),
-                self._taint_loop(),
-                *(process(self.queue, self._sync_no_schedule, what=COMPONENT) for _ in range(2)),
-            )
-        finally:
-            self.queue.shut_down()
+    def caches(self) -> tuple[Informer, ...]:
+        return (self.nodes, self.leases, self.pods)
+
+    def alongside(self) -> list[Coroutine[Any, Any, None]]:
+        return [self._monitor_loop(), self._taint_loop()]
 
     async def _monitor_loop(self) -> None:
         while True:
@@ -407,7 +402,7 @@ class NodeLifecycleController:
 
     # --- NoSchedule taints ----------------------------------------------------------------------
 
-    async def _sync_no_schedule(self, name: str) -> None:
+    async def sync(self, name: str) -> None:
         """doNoScheduleTaintingPass: the condition taints the node's conditions call for."""
         node = self.nodes.get(name)
         if node is None:
