@@ -47,7 +47,7 @@ from kubelite.client.informer import Informer, by_controller_uid, by_namespace, 
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers import job_backoff, job_failure_policy, job_pods, job_status, podutil
 from kubelite.controllers.expectations import Expectations
-from kubelite.controllers.owners import controller_of, typed
+from kubelite.controllers.owners import controller_of, recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 from kubelite.controllers.queue_controller import QueueController
 
@@ -276,18 +276,9 @@ class JobController(QueueController):
 
     async def _claim(self, job: Obj, selector: labels.Selector) -> list[Obj]:
         candidates = self.pods.by_index("namespace", meta.namespace_of(job))
-
-        async def can_adopt() -> bool:
-            try:
-                fresh = await self.client.get(
-                    JOBS, meta.name_of(job), namespace=meta.namespace_of(job)
-                )
-            except APINotFoundError:
-                return False
-            md = fresh["metadata"]
-            return md.get("uid") == job["metadata"]["uid"] and not md.get("deletionTimestamp")
-
-        return await self.pod_control.claim(job, selector, candidates, can_adopt)
+        return await self.pod_control.claim(
+            job, selector, candidates, lambda: recheck_owner(self.client, JOBS, job)
+        )
 
     async def _sync_job(self, ctx: _Sync) -> None:
         job, spec = ctx.job, ctx.spec

@@ -50,6 +50,25 @@ def owner_reference(owner: Obj) -> Obj:
     }
 
 
+async def adopt(client: APIClient, resource: Resource, owner: Obj, orphan: Obj) -> Obj:
+    """Make `owner` the controller of `orphan` (AdoptPod, AdoptReplicaSet,
+    AdoptControllerRevision): a strategic merge patch that adds the controller reference,
+    carrying the orphan's uid so that a namesake made meanwhile is not adopted instead."""
+    patch = {
+        "metadata": {
+            "ownerReferences": [owner_reference(owner)],
+            "uid": orphan["metadata"]["uid"],
+        }
+    }
+    return await client.patch(
+        resource,
+        meta.name_of(orphan),
+        patch,
+        patch_type=PatchType.STRATEGIC,
+        namespace=meta.namespace_of(orphan),
+    )
+
+
 def pod_from_template(template: Obj, owner: Obj, *, generate_name: str = "") -> Obj:
     """A pod to create for `owner` from its pod template (controller.GetPodFromTemplate)."""
     template_md = template.get("metadata") or {}
@@ -170,25 +189,10 @@ class PodControl:
             if not may_adopt:
                 continue
             try:
-                claimed.append(await self._adopt(owner, pod, resource))
+                claimed.append(await adopt(self.client, resource, owner, pod))
             except APINotFoundError:
                 continue
         return claimed
-
-    async def _adopt(self, owner: Obj, pod: Obj, resource: Resource) -> Obj:
-        patch = {
-            "metadata": {
-                "ownerReferences": [owner_reference(owner)],
-                "uid": pod["metadata"]["uid"],
-            }
-        }
-        return await self.client.patch(
-            resource,
-            meta.name_of(pod),
-            patch,
-            patch_type=PatchType.STRATEGIC,
-            namespace=meta.namespace_of(pod),
-        )
 
     async def _release(self, owner: Obj, pod: Obj, resource: Resource) -> None:
         patch = {

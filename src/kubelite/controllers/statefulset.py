@@ -31,7 +31,7 @@ from kubelite.api.resources import (
     STATEFUL_SETS,
 )
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
 from kubelite.client.events import EventRecorder
 from kubelite.client.informer import Informer, by_controller_uid, by_namespace, key_of
@@ -41,7 +41,7 @@ from kubelite.controllers import podutil
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
 from kubelite.controllers.owners import controller_of, put_status, recheck_owner, typed
-from kubelite.controllers.podcontrol import PodControl, owner_reference
+from kubelite.controllers.podcontrol import PodControl, adopt
 from kubelite.controllers.queue_controller import QueueController
 from kubelite.controllers.statefulset_control import StatefulSetControl
 from kubelite.controllers.statefulset_podcontrol import (
@@ -107,19 +107,7 @@ class ApiHistory:
         )
 
     async def adopt(self, sset: Obj, revision: Obj) -> Obj:
-        patch = {
-            "metadata": {
-                "ownerReferences": [owner_reference(sset)],
-                "uid": revision["metadata"]["uid"],
-            }
-        }
-        return await self.client.patch(
-            CONTROLLER_REVISIONS,
-            meta.name_of(revision),
-            patch,
-            patch_type=PatchType.STRATEGIC,
-            namespace=meta.namespace_of(revision),
-        )
+        return await adopt(self.client, CONTROLLER_REVISIONS, sset, revision)
 
 
 class StatefulSetController(QueueController):
