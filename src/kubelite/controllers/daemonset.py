@@ -62,7 +62,13 @@ from kubelite.controllers.daemonset_util import (
     template_generation,
 )
 from kubelite.controllers.expectations import Expectations
-from kubelite.controllers.owners import controller_of, put_status, recheck_owner, typed
+from kubelite.controllers.owners import (
+    controller_of,
+    owners_selecting,
+    put_status,
+    recheck_owner,
+    typed,
+)
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 from kubelite.controllers.queue_controller import QueueController
 
@@ -201,16 +207,7 @@ class DaemonSetController(QueueController):
     def _selecting(self, obj: Obj) -> list[Obj]:
         """DaemonSets of the object's namespace whose non-empty selector matches it
         (GetPodDaemonSets, GetHistoryDaemonSets)."""
-        found = []
-        obj_labels = meta.labels_of(obj)
-        for ds in self.daemon_sets.by_index("namespace", meta.namespace_of(obj)):
-            try:
-                selector = labels.from_label_selector((ds.get("spec") or {}).get("selector"))
-            except labels.SelectorError:
-                continue
-            if not selector.empty() and selector.matches(obj_labels):
-                found.append(ds)
-        return found
+        return owners_selecting(self.daemon_sets, obj)
 
     # --- handlers -------------------------------------------------------------------------------
 

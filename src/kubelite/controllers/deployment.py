@@ -40,7 +40,7 @@ from kubelite.client.informer import Informer, by_controller_uid, by_namespace, 
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers import deployment_util as du
 from kubelite.controllers import podutil
-from kubelite.controllers.owners import controller_of, recheck_owner, typed
+from kubelite.controllers.owners import controller_of, owners_selecting, recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, owner_reference
 from kubelite.controllers.queue_controller import QueueController
 
@@ -95,13 +95,8 @@ class DeploymentController(QueueController):
                 self.queue.add(key_of(previous))
         if owner is None and podutil.controller_ref(rs) is None and event_type != "DELETED":
             # An orphan: a Deployment whose selector matches may adopt it.
-            rs_labels = meta.labels_of(rs)
-            for d in self.deployments.by_index("namespace", meta.namespace_of(rs)):
-                try:
-                    if self._selector(d).matches(rs_labels):
-                        self.queue.add(key_of(d))
-                except labels.SelectorError:
-                    continue
+            for d in owners_selecting(self.deployments, rs, self._selector):
+                self.queue.add(key_of(d))
 
     def _on_pod(self, event_type: str, pod: Obj) -> None:
         # Recreate waits for the old pods to be gone; a pod's deletion may end that wait.

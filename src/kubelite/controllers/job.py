@@ -47,7 +47,7 @@ from kubelite.client.informer import Informer, by_controller_uid, by_namespace, 
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers import job_backoff, job_failure_policy, job_pods, job_status, podutil
 from kubelite.controllers.expectations import Expectations
-from kubelite.controllers.owners import controller_of, recheck_owner, typed
+from kubelite.controllers.owners import controller_of, owners_selecting, recheck_owner, typed
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 from kubelite.controllers.queue_controller import QueueController
 
@@ -224,18 +224,8 @@ class JobController(QueueController):
         self.queue.add(key)
 
     def _matching_jobs(self, pod: Obj) -> list[Obj]:
-        found: list[Obj] = []
-        pod_labels = meta.labels_of(pod)
-        if not pod_labels:
-            return found
-        for job in self.jobs.by_index("namespace", meta.namespace_of(pod)):
-            try:
-                selector = labels.from_label_selector((job.get("spec") or {}).get("selector"))
-            except labels.SelectorError:
-                continue
-            if not selector.empty() and selector.matches(pod_labels):
-                found.append(job)
-        return found
+        """Jobs in the pod's namespace whose selector matches it (GetPodJobs)."""
+        return owners_selecting(self.jobs, pod) if meta.labels_of(pod) else []
 
     # --- running ------------------------------------------------------------------------------
 

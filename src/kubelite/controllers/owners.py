@@ -1,5 +1,7 @@
 """What every workload controller does with the objects it controls from.
 
+- `owners_selecting`: an orphan is offered to every owner of its namespace whose selector
+  matches it (GetPodDaemonSets, GetPodJobs, GetPodStatefulSets, ...), which may adopt it;
 - `controller_of`: the handlers map a pod (or ReplicaSet, revision) to the cached object that
   controls it through its controller reference, matched by uid, so that a reference to an owner
   deleted and made again under the same name resolves to nothing (resolveControllerRef).
@@ -14,7 +16,9 @@
 
 from __future__ import annotations
 
-from kubelite.api import meta
+from collections.abc import Callable
+
+from kubelite.api import labels, meta
 from kubelite.api.resources import Resource
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
@@ -38,6 +42,31 @@ def controller_of(cache: Informer, obj: Obj, kind: str, ref: Obj | None = None) 
     if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
         return None
     return owner
+
+
+def spec_selector(owner: Obj) -> labels.Selector:
+    """The owner's `spec.selector`, an empty one selecting nothing (a workload must not claim
+    every pod); raises labels.SelectorError if it is not valid."""
+    selector = labels.from_label_selector((owner.get("spec") or {}).get("selector"))
+    return labels.nothing() if selector.empty() else selector
+
+
+def owners_selecting(
+    cache: Informer, obj: Obj, selector_of: Callable[[Obj], labels.Selector] = spec_selector
+) -> list[Obj]:
+    """The objects of `obj`'s namespace in `cache` (indexed by namespace) whose selector, as
+    `selector_of` reads it, matches `obj`'s labels; one whose selector is not valid is passed
+    over."""
+    found = []
+    obj_labels = meta.labels_of(obj)
+    for owner in cache.by_index("namespace", meta.namespace_of(obj)):
+        try:
+            selector = selector_of(owner)
+        except labels.SelectorError:
+            continue
+        if selector.matches(obj_labels):
+            found.append(owner)
+    return found
 
 
 async def recheck_owner(client: APIClient, resource: Resource, owner: Obj) -> bool:

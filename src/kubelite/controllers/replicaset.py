@@ -34,7 +34,13 @@ from kubelite.client.informer import Informer, by_controller_uid, by_namespace, 
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers import podutil
 from kubelite.controllers.expectations import Expectations
-from kubelite.controllers.owners import controller_of, put_status, recheck_owner, typed
+from kubelite.controllers.owners import (
+    controller_of,
+    owners_selecting,
+    put_status,
+    recheck_owner,
+    typed,
+)
 from kubelite.controllers.podcontrol import (
     BURST_REPLICAS,
     PodControl,
@@ -102,17 +108,7 @@ class ReplicaSetController(QueueController):
 
     def _matching_owners(self, pod: Obj) -> list[Obj]:
         """Owners in the pod's namespace whose selector matches it (for an orphan)."""
-        found: list[Obj] = []
-        pod_labels = meta.labels_of(pod)
-        if not pod_labels:
-            return found
-        for owner in self.owners.by_index("namespace", meta.namespace_of(pod)):
-            try:
-                if self.selector(owner).matches(pod_labels):
-                    found.append(owner)
-            except labels.SelectorError:
-                continue
-        return found
+        return owners_selecting(self.owners, pod, self.selector) if meta.labels_of(pod) else []
 
     def _on_pod(self, event_type: str, pod: Obj, old: Obj | None) -> None:
         pod_key = key_of(pod)

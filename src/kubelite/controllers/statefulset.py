@@ -40,7 +40,13 @@ from kubelite.client.workqueue import RetryLater
 from kubelite.controllers import podutil
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
-from kubelite.controllers.owners import controller_of, put_status, recheck_owner, typed
+from kubelite.controllers.owners import (
+    controller_of,
+    owners_selecting,
+    put_status,
+    recheck_owner,
+    typed,
+)
 from kubelite.controllers.podcontrol import PodControl, adopt
 from kubelite.controllers.queue_controller import QueueController
 from kubelite.controllers.statefulset_control import StatefulSetControl
@@ -156,18 +162,7 @@ class StatefulSetController(QueueController):
 
     def _sets_selecting(self, pod: Obj) -> list[Obj]:
         """Sets in the pod's namespace whose selector matches it (GetPodStatefulSets)."""
-        pod_labels = meta.labels_of(pod)
-        if not pod_labels:
-            return []
-        found = []
-        for sset in self.sets.by_index("namespace", meta.namespace_of(pod)):
-            try:
-                selector = labels.from_label_selector(sp.spec_of(sset).get("selector"))
-            except labels.SelectorError:
-                continue
-            if not selector.empty() and selector.matches(pod_labels):
-                found.append(sset)
-        return found
+        return owners_selecting(self.sets, pod) if meta.labels_of(pod) else []
 
     def _on_pod(self, event_type: str, pod: Obj, old: Obj | None) -> None:
         sset = self._set_of(pod)
