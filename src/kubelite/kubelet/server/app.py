@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -155,6 +156,18 @@ class KubeletServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    @contextlib.contextmanager
+    def _serving(self, live: set[Any], connection: Any) -> Iterator[None]:
+        """Count an upgraded connection among the streams in flight, and keep it in `live`
+        (the WebSockets or SPDY sessions `stop` closes), for as long as it is served."""
+        live.add(connection)
+        self.active_streams += 1
+        try:
+            yield
+        finally:
+            self.active_streams -= 1
+            live.discard(connection)
 
     # --- handlers ---------------------------------------------------------------------------
 
@@ -298,15 +311,12 @@ class KubeletServer:
             if protocol is None:
                 return spdy_upgrade.refusal(request, remotecommand_spdy.PROTOCOLS)
             response, session = await spdy_upgrade.accept(request, protocol)
-            self._spdy_sessions.add(session)
-            self.active_streams += 1
             try:
-                await remotecommand_spdy.serve(
-                    session, protocol or remotecommand_spdy.PROTOCOL_V1, start, options
-                )
+                with self._serving(self._spdy_sessions, session):
+                    await remotecommand_spdy.serve(
+                        session, protocol or remotecommand_spdy.PROTOCOL_V1, start, options
+                    )
             finally:
-                self.active_streams -= 1
-                self._spdy_sessions.discard(session)
                 await spdy_upgrade.finish(request, session)
             return response
         if request.headers.get(hdrs.UPGRADE, "").lower() != "websocket":
@@ -330,13 +340,8 @@ class KubeletServer:
             )
         ws = web.WebSocketResponse(protocols=exec_stream.PROTOCOLS, max_msg_size=0)
         await ws.prepare(request)
-        self._sockets.add(ws)
-        self.active_streams += 1
-        try:
+        with self._serving(self._sockets, ws):
             await self._run_ws(ws, start, options)
-        finally:
-            self.active_streams -= 1
-            self._sockets.discard(ws)
         return ws
 
     async def _port_forward(self, request: web.Request) -> web.StreamResponse:
@@ -358,14 +363,11 @@ class KubeletServer:
             return spdy_upgrade.refusal(request, portforward.PROTOCOLS)
 
         response, session = await spdy_upgrade.accept(request, protocol)
-        self._spdy_sessions.add(session)
-        self.active_streams += 1
         try:
-            # The CRI streaming server names the pod by its sandbox, and knows no uid.
-            await portforward.serve(session, dial, sandbox_id, "")
+            with self._serving(self._spdy_sessions, session):
+                # The CRI streaming server names the pod by its sandbox, and knows no uid.
+                await portforward.serve(session, dial, sandbox_id, "")
         finally:
-            self.active_streams -= 1
-            self._spdy_sessions.discard(session)
             await spdy_upgrade.finish(request, session)
         return response
 
@@ -378,13 +380,8 @@ class KubeletServer:
             return _text(400, str(exc))
         ws = web.WebSocketResponse(protocols=portforward.WEBSOCKET_PROTOCOLS, max_msg_size=0)
         await ws.prepare(request)
-        self._sockets.add(ws)
-        self.active_streams += 1
-        try:
+        with self._serving(self._sockets, ws):
             await portforward.serve_websocket(ws, ports, dial, sandbox_id, "")
-        finally:
-            self.active_streams -= 1
-            self._sockets.discard(ws)
         return ws
 
     async def _run_ws(
