@@ -33,7 +33,7 @@ import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -49,6 +49,10 @@ from kubelite.client.errors import (
     status_for,
 )
 from kubelite.client.kubeconfig import ClientConfig, ConfigError
+
+if TYPE_CHECKING:
+    # Only for the annotation of `_object` (typing.Unpack is Python 3.12's).
+    from typing_extensions import Unpack
 
 JSON = "application/json"
 # What kubectl asks for when it prints a table; a server without Table support answers JSON.
@@ -96,6 +100,15 @@ def _warning_text(header: str) -> str:
     return re.sub(r"\\(.)", r"\1", found.group(1))
 
 
+class _RequestOptions(TypedDict, total=False):
+    """The keyword arguments of `APIClient.request` after the method and path."""
+
+    params: dict[str, str] | None
+    body: Any
+    content_type: str
+    accept: str
+
+
 def _params(**values: Any) -> dict[str, str]:
     """Query parameters as the API server spells them, leaving out those not given."""
     params: dict[str, str] = {}
@@ -104,6 +117,17 @@ def _params(**values: Any) -> dict[str, str]:
             continue
         params[key] = "true" if value is True else str(value)
     return params
+
+
+def _write_params(
+    dry_run: bool, field_manager: str | None, field_validation: str | None
+) -> dict[str, str]:
+    """The query parameters every write (create, update, patch) takes."""
+    return _params(
+        dryRun="All" if dry_run else None,
+        fieldManager=field_manager,
+        fieldValidation=field_validation,
+    )
 
 
 def _log_warning(message: str) -> None:
@@ -227,21 +251,10 @@ class APIClient:
             return decoded.decode(errors="replace")
         return decoded
 
-    async def _object(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: Any = None,
-        content_type: str = JSON,
-        accept: str = JSON,
-    ) -> Obj:
+    async def _object(self, method: str, path: str, **options: Unpack[_RequestOptions]) -> Obj:
         """`request` for the calls whose successful answer is one JSON object (the object, a
         Table, a Status or the version), typed as such for their callers."""
-        answer: Obj = await self.request(
-            method, path, params=params, body=body, content_type=content_type, accept=accept
-        )
+        answer: Obj = await self.request(method, path, **options)
         return answer
 
     async def stream(
@@ -303,9 +316,7 @@ class APIClient:
         table: bool = False,
     ) -> Obj:
         """One object; with `table=True`, its `meta.k8s.io/v1 Table` (one row)."""
-        path = resource.path(
-            namespace=self._namespace(resource, namespace), name=name, subresource=subresource
-        )
+        path = self._object_path(resource, namespace, name, subresource)
         return await self._object("GET", path, accept=TABLE if table else JSON)
 
     async def list(
@@ -367,14 +378,8 @@ class APIClient:
     ) -> Obj:
         """POST an object (or a subresource such as `pods/<name>/binding`)."""
         namespace = namespace or (body.get("metadata") or {}).get("namespace")
-        path = resource.path(
-            namespace=self._namespace(resource, namespace), name=name, subresource=subresource
-        )
-        params = _params(
-            dryRun="All" if dry_run else None,
-            fieldManager=field_manager,
-            fieldValidation=field_validation,
-        )
+        path = self._object_path(resource, namespace, name, subresource)
+        params = _write_params(dry_run, field_manager, field_validation)
         return await self._object("POST", path, params=params, body=body)
 
     async def update(
@@ -390,16 +395,10 @@ class APIClient:
     ) -> Obj:
         """PUT an object; its metadata.resourceVersion makes the write conditional."""
         metadata = body.get("metadata") or {}
-        path = resource.path(
-            namespace=self._namespace(resource, namespace or metadata.get("namespace")),
-            name=metadata.get("name", ""),
-            subresource=subresource,
+        path = self._object_path(
+            resource, namespace or metadata.get("namespace"), metadata.get("name", ""), subresource
         )
-        params = _params(
-            dryRun="All" if dry_run else None,
-            fieldManager=field_manager,
-            fieldValidation=field_validation,
-        )
+        params = _write_params(dry_run, field_manager, field_validation)
         return await self._object("PUT", path, params=params, body=body)
 
     async def patch(
@@ -417,14 +416,8 @@ class APIClient:
         force: bool | None = None,
     ) -> Obj:
         """PATCH in one of the four formats; `force` only means something to server-side apply."""
-        path = resource.path(
-            namespace=self._namespace(resource, namespace), name=name, subresource=subresource
-        )
-        params = _params(
-            dryRun="All" if dry_run else None,
-            fieldManager=field_manager,
-            fieldValidation=field_validation,
-        )
+        path = self._object_path(resource, namespace, name, subresource)
+        params = _write_params(dry_run, field_manager, field_validation)
         if force is not None:
             params["force"] = "true" if force else "false"
         return await self._object(
@@ -450,7 +443,7 @@ class APIClient:
             options["propagationPolicy"] = propagation_policy
         if preconditions:
             options["preconditions"] = preconditions
-        path = resource.path(namespace=self._namespace(resource, namespace), name=name)
+        path = self._object_path(resource, namespace, name)
         params = _params(dryRun="All" if dry_run else None)
         return await self._object("DELETE", path, params=params, body=options or None)
 
@@ -511,6 +504,18 @@ class APIClient:
         if resource.namespaced and not namespace:
             raise ValueError(f"a namespace is required for {resource.group_resource}")
         return namespace if resource.namespaced else None
+
+    def _object_path(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str | None,
+        subresource: str | None = None,
+    ) -> str:
+        """The URL path of one object (or its subresource); a namespaced one needs a namespace."""
+        return resource.path(
+            namespace=self._namespace(resource, namespace), name=name, subresource=subresource
+        )
 
     # --- discovery ------------------------------------------------------------------------
 
