@@ -33,6 +33,14 @@ def default_pod_template(spec: Obj) -> None:
         default_pod_spec(template.setdefault("spec", {}))
 
 
+def workload_spec(obj: Obj) -> Obj:
+    """A workload's spec, made if missing, with its pod template defaulted: where every
+    workload's own defaults start."""
+    spec = obj.setdefault("spec", {})
+    default_pod_template(spec)
+    return spec
+
+
 def _default_rolling_update(
     strategy: Obj, max_unavailable: int | str, max_surge: int | str
 ) -> None:
@@ -47,8 +55,7 @@ def _default_rolling_update(
 
 def default_deployment(obj: Obj) -> None:
     """SetDefaults_Deployment."""
-    spec = obj.setdefault("spec", {})
-    default_pod_template(spec)
+    spec = workload_spec(obj)
     set_if_none(spec, "replicas", DEFAULT_REPLICAS)
     strategy = spec.setdefault("strategy", {})
     _default_rolling_update(strategy, DEPLOYMENT_MAX_UNAVAILABLE, DEPLOYMENT_MAX_SURGE)
@@ -58,8 +65,7 @@ def default_deployment(obj: Obj) -> None:
 
 def default_replica_set(obj: Obj) -> None:
     """SetDefaults_ReplicaSet."""
-    spec = obj.setdefault("spec", {})
-    default_pod_template(spec)
+    spec = workload_spec(obj)
     set_if_none(spec, "replicas", DEFAULT_REPLICAS)
 
 
@@ -80,8 +86,7 @@ def default_replication_controller(obj: Obj) -> None:
 
 def default_daemon_set(obj: Obj) -> None:
     """SetDefaults_DaemonSet."""
-    spec = obj.setdefault("spec", {})
-    default_pod_template(spec)
+    spec = workload_spec(obj)
     strategy = spec.setdefault("updateStrategy", {})
     _default_rolling_update(strategy, DAEMON_SET_MAX_UNAVAILABLE, DAEMON_SET_MAX_SURGE)
     set_if_none(spec, "revisionHistoryLimit", DEFAULT_REVISION_HISTORY_LIMIT)
@@ -89,8 +94,7 @@ def default_daemon_set(obj: Obj) -> None:
 
 def default_stateful_set(obj: Obj) -> None:
     """SetDefaults_StatefulSet (StatefulSetAutoDeletePVC is on in 1.33)."""
-    spec = obj.setdefault("spec", {})
-    default_pod_template(spec)
+    spec = workload_spec(obj)
     set_if_empty(spec, "podManagementPolicy", ORDERED_READY)
     strategy = spec.setdefault("updateStrategy", {})
     if not strategy.get("type"):

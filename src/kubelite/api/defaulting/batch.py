@@ -13,7 +13,7 @@ is why `kubectl get cronjob -o yaml` shows no backoffLimit there.
 
 from __future__ import annotations
 
-from kubelite.api.defaulting.apps import default_pod_template
+from kubelite.api.defaulting.apps import default_pod_template, workload_spec
 from kubelite.api.defaulting.fields import set_if_empty, set_if_none
 from kubelite.api.types import Obj
 
@@ -56,8 +56,7 @@ def default_job_spec(spec: Obj) -> None:
 def default_job(obj: Obj) -> None:
     """SetDefaults_Job: the spec's defaults, and the template's labels as the Job's own when it
     has none."""
-    spec = obj.setdefault("spec", {})
-    default_pod_template(spec)
+    spec = workload_spec(obj)
     default_job_spec(spec)
     copy_template_labels(obj)
 
