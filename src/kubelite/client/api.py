@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import errno
 import logging
 import re
@@ -257,30 +258,40 @@ class APIClient:
         answer: Obj = await self.request(method, path, **options)
         return answer
 
-    async def stream(
-        self, path: str, *, params: dict[str, str] | None = None
-    ) -> AsyncIterator[bytes]:
-        """A plain-text body as it arrives (pods/log with `follow`), for as long as the server
-        sends it; an error answer raises as `request` does."""
+    @contextlib.asynccontextmanager
+    async def _open_stream(
+        self, path: str, params: dict[str, str] | None, accept: str
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A GET whose body is read as it arrives (a followed log, a watch): no limit on its
+        length, and a server that does not answer, or stops answering, raises as `request`
+        does, whether before the answer or in the middle of reading it."""
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
         try:
             async with self._get_session().get(
                 self.config.server + path,
                 params=params,
-                headers={"Accept": "*/*"},
+                headers={"Accept": accept},
                 **self._request_kwargs(timeout),
             ) as response:
-                if response.status >= 400:
-                    raw = await response.read()
-                    try:
-                        decoded: Any = orjson.loads(raw)
-                    except orjson.JSONDecodeError:
-                        decoded = raw.decode(errors="replace")
-                    raise error_from_status(status_for(response.status, decoded))
-                async for chunk in response.content.iter_any():
-                    yield chunk
+                yield response
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as e:
             raise self._connection_error(e) from e
+
+    async def stream(
+        self, path: str, *, params: dict[str, str] | None = None
+    ) -> AsyncIterator[bytes]:
+        """A plain-text body as it arrives (pods/log with `follow`), for as long as the server
+        sends it; an error answer raises as `request` does."""
+        async with self._open_stream(path, params, "*/*") as response:
+            if response.status >= 400:
+                raw = await response.read()
+                try:
+                    decoded: Any = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    decoded = raw.decode(errors="replace")
+                raise error_from_status(status_for(response.status, decoded))
+            async for chunk in response.content.iter_any():
+                yield chunk
 
     async def websocket(
         self, path: str, *, params: list[tuple[str, str]], protocols: tuple[str, ...]
@@ -472,33 +483,25 @@ class APIClient:
             allowWatchBookmarks=allow_bookmarks,
             timeoutSeconds=timeout_seconds,
         )
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
-        try:
-            async with self._get_session().get(
-                self.config.server + path,
-                params=params,
-                headers={"Accept": TABLE if table else METADATA if metadata_only else JSON},
-                **self._request_kwargs(timeout),
-            ) as response:
-                self._report_warnings(response)
-                if response.status >= 400:
-                    raw = await response.read()
-                    body: Any = raw
-                    if response.content_type == JSON and raw:
-                        body = orjson.loads(raw)
-                    raise error_from_status(status_for(response.status, body))
-                buffer = bytearray()
-                async for chunk in response.content.iter_any():
-                    buffer.extend(chunk)
-                    while (end := buffer.find(b"\n")) >= 0:
-                        line = bytes(buffer[:end])
-                        del buffer[: end + 1]
-                        if line.strip():
-                            yield _watch_event(line)
-                if buffer.strip():
-                    yield _watch_event(bytes(buffer))
-        except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as e:
-            raise self._connection_error(e) from e
+        accept = TABLE if table else METADATA if metadata_only else JSON
+        async with self._open_stream(path, params, accept) as response:
+            self._report_warnings(response)
+            if response.status >= 400:
+                raw = await response.read()
+                body: Any = raw
+                if response.content_type == JSON and raw:
+                    body = orjson.loads(raw)
+                raise error_from_status(status_for(response.status, body))
+            buffer = bytearray()
+            async for chunk in response.content.iter_any():
+                buffer.extend(chunk)
+                while (end := buffer.find(b"\n")) >= 0:
+                    line = bytes(buffer[:end])
+                    del buffer[: end + 1]
+                    if line.strip():
+                        yield _watch_event(line)
+            if buffer.strip():
+                yield _watch_event(bytes(buffer))
 
     def _namespace(self, resource: Resource, namespace: str | None) -> str | None:
         if resource.namespaced and not namespace:
