@@ -23,21 +23,24 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime as dt
 import itertools
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 
+from kubelite.api import meta
 from kubelite.apiserver.server import APIServer, ServerConfig
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.kubeconfig import ClientConfig
 
 Obj = dict[str, Any]
+T = TypeVar("T")
 
 # How long a test waits for something that should happen at once.
 WAIT = 5.0
@@ -77,6 +80,10 @@ class ServerThread:
             self._thread.join(SERVER_TIMEOUT)
             self._loop.close()
 
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the server's loop and wait for it, from the test's thread."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(SERVER_TIMEOUT)
+
     def client_config(self, namespace: str = "default") -> ClientConfig:
         """What the admin kubeconfig `kubelite server` writes says, for this server."""
         pki = self.server.pki
@@ -88,6 +95,45 @@ class ServerThread:
             client_certificate_data=pki.admin_cert.read_bytes(),
             client_key_data=pki.admin_key.read_bytes(),
         )
+
+
+class BlockingClient:
+    """A real `APIClient` whose requests a test makes without awaiting them.
+
+    Its requests run on the server's own loop, in the server's thread, while the test's thread
+    waits: for test helpers that read or write the cluster from plain functions (what a kubelet
+    reports, what a user changes), as the fakes' in-memory dictionaries were read and written.
+    Never call it from a coroutine the server's loop runs.
+    """
+
+    def __init__(self, server: ServerThread, config: ClientConfig) -> None:
+        self._server = server
+        self.client = APIClient(config)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self.client, name)
+
+        def blocking(*args: Any, **kwargs: Any) -> Any:
+            return self._server.run(method(*args, **kwargs))
+
+        return blocking
+
+    def close(self) -> None:
+        self._server.run(self.client.close())
+
+
+class Clock:
+    """The one time of a test's cluster: the server stamps objects with it (creation and
+    deletion timestamps, managed fields), and a controller under test is given it too."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
 
 
 _namespace_numbers = itertools.count(1)
@@ -102,6 +148,26 @@ class TestCluster:
     server: ServerThread
     client: APIClient
     namespace: str
+    monkeypatch: pytest.MonkeyPatch
+    _blocking: BlockingClient | None = None
+
+    @property
+    def blocking(self) -> BlockingClient:
+        """A client of the same server for plain (not async) helpers; see `BlockingClient`."""
+        if self._blocking is None:
+            self._blocking = BlockingClient(self.server, self.client.config)
+        return self._blocking
+
+    def freeze_time(self, start: dt.datetime) -> Clock:
+        """Stop the cluster's clock at `start` for this test; it moves when the test says.
+
+        The server and the test run in one process, and the server reads the time through
+        `kubelite.api.meta.now`: that is what is replaced (until the test ends), so objects
+        are stamped with the test's time, as a controller given the same clock sees it.
+        """
+        clock = Clock(start)
+        self.monkeypatch.setattr(meta, "now", clock)
+        return clock
 
     async def create(self, resource: Resource, obj: Obj) -> Obj:
         """Create `obj` (in the test's namespace unless it names one) as a user would."""
@@ -141,6 +207,21 @@ class TestCluster:
         return int(listed["metadata"]["resourceVersion"])
 
 
+class Write(NamedTuple):
+    """One write a `Recorder` passed on."""
+
+    verb: str
+    plural: str
+    # "" or the subresource written ("status").
+    subresource: str
+    # The object's name; for a create with generateName, the one the server gave it.
+    name: str
+    # The body, the patch, or (for a delete) the preconditions.
+    sent: Any
+    # The other options of the call (propagation_policy, patch_type, ...).
+    options: dict[str, Any]
+
+
 @dataclass
 class Recorder:
     """The real client, with a note of every write it was asked to make.
@@ -152,8 +233,7 @@ class Recorder:
     """
 
     client: APIClient
-    # (verb, plural, subresource or "", name, what was sent: the body, patch or preconditions)
-    writes: list[tuple[str, str, str, str, Any]] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
     refuse: dict[str, Exception | Callable[[Resource, Any], Exception | None]] = field(
         default_factory=dict
     )
@@ -164,9 +244,9 @@ class Recorder:
 
     def written(self, verb: str, plural: str | None = None, subresource: str = "") -> list[Any]:
         return [
-            sent
-            for v, p, sub, _, sent in self.writes
-            if v == verb and plural in (None, p) and sub == subresource
+            w.sent
+            for w in self.writes
+            if w.verb == verb and plural in (None, w.plural) and w.subresource == subresource
         ]
 
     def _check(self, verb: str, resource: Resource, what: Any) -> None:
@@ -177,34 +257,37 @@ class Recorder:
         if refusal is not None:
             raise refusal
 
-    def _note(self, verb: str, resource: Resource, subresource: str | None, name: str, sent: Any):
-        if resource.plural != "events":
-            self.writes.append(
-                (verb, resource.plural, subresource or "", name, copy.deepcopy(sent))
-            )
+    def _note(self, verb: str, resource: Resource, name: str, sent: Any, options: Obj) -> None:
+        if resource.plural == "events":
+            return
+        subresource = options.get("subresource") or ""
+        self.writes.append(
+            Write(verb, resource.plural, subresource, name, copy.deepcopy(sent), dict(options))
+        )
 
     async def create(self, resource: Resource, body: Obj, **kwargs: Any) -> Obj:
         if resource.plural != "events":
             self._check("create", resource, body)
-        md = body.get("metadata") or {}
-        self._note("create", resource, kwargs.get("subresource"), md.get("name", ""), body)
-        return await self.client.create(resource, body, **kwargs)
+        sent = copy.deepcopy(body)
+        created = await self.client.create(resource, body, **kwargs)
+        name = kwargs.get("name") or (created.get("metadata") or {}).get("name", "")
+        self._note("create", resource, name, sent, kwargs)
+        return created
 
     async def update(self, resource: Resource, body: Obj, **kwargs: Any) -> Obj:
         self._check("update", resource, body)
-        md = body.get("metadata") or {}
-        self._note("update", resource, kwargs.get("subresource"), md.get("name", ""), body)
+        self._note("update", resource, meta.name_of(body), body, kwargs)
         return await self.client.update(resource, body, **kwargs)
 
     async def patch(self, resource: Resource, name: str, patch: Any, **kwargs: Any) -> Obj:
         if resource.plural != "events":
             self._check("patch", resource, patch)
-        self._note("patch", resource, kwargs.get("subresource"), name, patch)
+        self._note("patch", resource, name, patch, kwargs)
         return await self.client.patch(resource, name, patch, **kwargs)
 
     async def delete(self, resource: Resource, name: str, **kwargs: Any) -> Obj:
         self._check("delete", resource, name)
-        self._note("delete", resource, None, name, dict(kwargs.get("preconditions") or {}))
+        self._note("delete", resource, name, dict(kwargs.get("preconditions") or {}), kwargs)
         return await self.client.delete(resource, name, **kwargs)
 
 
@@ -236,12 +319,17 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThrea
 
 
 @pytest.fixture
-async def kube(api_server: ServerThread) -> AsyncIterator[TestCluster]:
+async def kube(
+    api_server: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[TestCluster]:
     """A client of the session's API server, and a fresh namespace for the test."""
     name = f"test-{next(_namespace_numbers)}"
     client = APIClient(api_server.client_config(namespace=name))
+    cluster = TestCluster(api_server, client, name, monkeypatch)
     try:
         await client.create(NAMESPACES, {"metadata": {"name": name}})
-        yield TestCluster(api_server, client, name)
+        yield cluster
     finally:
         await client.close()
+        if cluster._blocking is not None:
+            cluster._blocking.close()

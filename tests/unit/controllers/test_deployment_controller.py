@@ -576,7 +576,7 @@ async def test_revision_history_limit_deletes_the_oldest_empty_replica_sets(h: H
     seeded = [await h.seed(REPLICA_SETS, rs) for rs in (unobserved, rev2, rev3, current)]
     await sync(h)
 
-    deletes = [(name, body) for verb, _, _, name, body in h.api.writes if verb == "delete"]
+    deletes = [(w.name, w.sent) for w in h.api.writes if w.verb == "delete"]
     assert deletes == [(rev2["metadata"]["name"], {"uid": seeded[1]["metadata"]["uid"]})]
     remaining = {o["metadata"]["name"] for o in await h.all(REPLICA_SETS)}
     assert remaining == {
@@ -592,7 +592,7 @@ async def test_no_revision_history_limit_keeps_every_replica_set(h: Harness) -> 
     await h.seed(REPLICA_SETS, await h.owned_rs("nginx:1", replicas=0, revision=1))
     await h.seed(REPLICA_SETS, await h.owned_rs("nginx:2", replicas=3, revision=2))
     await sync(h)
-    assert [w for w in h.api.writes if w[0] == "delete"] == []
+    assert [w for w in h.api.writes if w.verb == "delete"] == []
     assert len(await h.all(REPLICA_SETS)) == 2
 
 

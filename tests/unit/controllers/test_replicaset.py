@@ -184,9 +184,7 @@ class Harness:
     def deleted(self) -> list[tuple[str, Obj]]:
         """The pods the controller deleted, with the preconditions it sent."""
         return [
-            (name, sent)
-            for verb, plural, _, name, sent in self.api.writes
-            if (verb, plural) == ("delete", "pods")
+            (w.name, w.sent) for w in self.api.writes if (w.verb, w.plural) == ("delete", "pods")
         ]
 
     def status_writes(self) -> list[Obj]:
@@ -498,7 +496,7 @@ async def test_a_matching_orphan_is_adopted_and_counted(h: Harness) -> None:
     as a replica, so no pod is created in its place."""
     rs, _ = await h.cache(replica_set(1), owned_pod("orphan", orphan=True))
     await sync(h)
-    assert [name for _, plural, _, name, _ in h.api.writes if plural == "pods"] == ["orphan"]
+    assert [w.name for w in h.api.writes if w.plural == "pods"] == ["orphan"]
     assert h.api.written("patch", "pods")
     adopted = await h.kube.get(PODS, "orphan")
     (ref,) = adopted["metadata"]["ownerReferences"]
