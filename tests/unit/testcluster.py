@@ -228,6 +228,8 @@ class Recorder:
 
     For the tests that say what a sync *asked* of the API server (a delete's preconditions,
     that a steady state writes nothing), which the objects left in the server do not show.
+    Only the writes the server accepted stay noted: one it refused (a conflict, a name
+    taken) changed nothing.
     `refuse[verb]` makes that verb fail with the given error before it reaches the server, for
     the tests of how a controller handles a refusal. Anything else goes to the client as is.
     """
@@ -257,38 +259,55 @@ class Recorder:
         if refusal is not None:
             raise refusal
 
-    def _note(self, verb: str, resource: Resource, name: str, sent: Any, options: Obj) -> None:
+    def _note(
+        self, verb: str, resource: Resource, name: str, sent: Any, options: Obj
+    ) -> Write | None:
         if resource.plural == "events":
-            return
+            return None
         subresource = options.get("subresource") or ""
-        self.writes.append(
-            Write(verb, resource.plural, subresource, name, copy.deepcopy(sent), dict(options))
-        )
+        write = Write(verb, resource.plural, subresource, name, copy.deepcopy(sent), dict(options))
+        self.writes.append(write)
+        return write
 
     async def create(self, resource: Resource, body: Obj, **kwargs: Any) -> Obj:
         if resource.plural != "events":
             self._check("create", resource, body)
-        sent = copy.deepcopy(body)
-        created = await self.client.create(resource, body, **kwargs)
-        name = kwargs.get("name") or (created.get("metadata") or {}).get("name", "")
-        self._note("create", resource, name, sent, kwargs)
+        # Noted when asked (the order of the requests), named when answered.
+        md = body.get("metadata") or {}
+        asked = self._note(
+            "create", resource, kwargs.get("name") or md.get("name", ""), body, kwargs
+        )
+        created = await self._sent(asked, self.client.create(resource, body, **kwargs))
+        if asked is not None and not asked.name:
+            name = (created.get("metadata") or {}).get("name", "")
+            self.writes[:] = [asked._replace(name=name) if w is asked else w for w in self.writes]
         return created
 
     async def update(self, resource: Resource, body: Obj, **kwargs: Any) -> Obj:
         self._check("update", resource, body)
-        self._note("update", resource, meta.name_of(body), body, kwargs)
-        return await self.client.update(resource, body, **kwargs)
+        asked = self._note("update", resource, meta.name_of(body), body, kwargs)
+        return await self._sent(asked, self.client.update(resource, body, **kwargs))
 
     async def patch(self, resource: Resource, name: str, patch: Any, **kwargs: Any) -> Obj:
         if resource.plural != "events":
             self._check("patch", resource, patch)
-        self._note("patch", resource, name, patch, kwargs)
-        return await self.client.patch(resource, name, patch, **kwargs)
+        asked = self._note("patch", resource, name, patch, kwargs)
+        return await self._sent(asked, self.client.patch(resource, name, patch, **kwargs))
 
     async def delete(self, resource: Resource, name: str, **kwargs: Any) -> Obj:
         self._check("delete", resource, name)
-        self._note("delete", resource, name, dict(kwargs.get("preconditions") or {}), kwargs)
-        return await self.client.delete(resource, name, **kwargs)
+        preconditions = dict(kwargs.get("preconditions") or {})
+        asked = self._note("delete", resource, name, preconditions, kwargs)
+        return await self._sent(asked, self.client.delete(resource, name, **kwargs))
+
+    async def _sent(self, asked: Write | None, request: Awaitable[T]) -> T:
+        """The answer to a noted write; the note goes if the server refused the write."""
+        try:
+            return await request
+        except Exception:
+            if asked is not None:
+                self.writes[:] = [w for w in self.writes if w is not asked]
+            raise
 
 
 async def wait_for(
