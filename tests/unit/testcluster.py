@@ -22,6 +22,7 @@ its `port` (the port the kernel chose) and `pki` (`ca_cert`, `admin_cert`, `admi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import datetime as dt
 import itertools
@@ -37,6 +38,7 @@ import pytest
 from kubelite.api import meta
 from kubelite.apiserver.server import APIServer, ServerConfig
 from kubelite.client.api import APIClient, Resource
+from kubelite.client.errors import APINotFoundError
 from kubelite.client.kubeconfig import ClientConfig
 
 Obj = dict[str, Any]
@@ -139,6 +141,14 @@ class Clock:
 _namespace_numbers = itertools.count(1)
 
 
+def _made_at(event: Obj) -> tuple[int, int]:
+    md = event["metadata"]
+    try:
+        return int(md["name"].rsplit(".", 1)[1], 16), 0
+    except (IndexError, ValueError):
+        return 0, int(md["resourceVersion"])
+
+
 @dataclass
 class TestCluster:
     """What a test gets: a client of the real server, and a namespace no other test uses."""
@@ -150,6 +160,7 @@ class TestCluster:
     namespace: str
     monkeypatch: pytest.MonkeyPatch
     _blocking: BlockingClient | None = None
+    _cluster_scoped: list[tuple[Resource, str]] = field(default_factory=list)
 
     @property
     def blocking(self) -> BlockingClient:
@@ -170,11 +181,16 @@ class TestCluster:
         return clock
 
     async def create(self, resource: Resource, obj: Obj) -> Obj:
-        """Create `obj` (in the test's namespace unless it names one) as a user would."""
+        """Create `obj` (in the test's namespace unless it names one) as a user would. A
+        cluster-scoped object (a Node) is deleted when the test ends, as others may want its
+        name; what is in the test's namespace stays there."""
         body = copy.deepcopy(obj)
         if resource.namespaced:
             body.setdefault("metadata", {}).setdefault("namespace", self.namespace)
-        return await self.client.create(resource, body)
+        created = await self.client.create(resource, body)
+        if not resource.namespaced:
+            self._cluster_scoped.append((resource, meta.name_of(created)))
+        return created
 
     async def create_with_status(self, resource: Resource, obj: Obj) -> Obj:
         """Create `obj`, then write its `status` through the status subresource (a create
@@ -197,9 +213,10 @@ class TestCluster:
         return sorted(o["metadata"]["name"] for o in await self.list(resource))
 
     async def events(self) -> list[Obj]:
-        """The Events of the test's namespace, oldest first."""
-        events = await self.list(EVENTS)
-        return sorted(events, key=lambda e: int(e["metadata"]["resourceVersion"]))
+        """The Events of the test's namespace, oldest first: `EventRecorder` names an Event
+        `<object>.<the time it was made, in hex nanoseconds>`, which a later count update
+        does not change (its resourceVersion does)."""
+        return sorted(await self.list(EVENTS), key=_made_at)
 
     async def revision(self) -> int:
         """The store's revision now: it moves on with every write to any object."""
@@ -236,6 +253,8 @@ class Recorder:
 
     client: APIClient
     writes: list[Write] = field(default_factory=list)
+    # Every write asked for, the refused ones too.
+    asked: list[Write] = field(default_factory=list)
     refuse: dict[str, Exception | Callable[[Resource, Any], Exception | None]] = field(
         default_factory=dict
     )
@@ -257,6 +276,8 @@ class Recorder:
         if callable(refusal) and not isinstance(refusal, Exception):
             refusal = refusal(resource, what)
         if refusal is not None:
+            name = what if isinstance(what, str) else meta.name_of(what)
+            self.asked.append(Write(verb, resource.plural, "", name, copy.deepcopy(what), {}))
             raise refusal
 
     def _note(
@@ -267,6 +288,7 @@ class Recorder:
         subresource = options.get("subresource") or ""
         write = Write(verb, resource.plural, subresource, name, copy.deepcopy(sent), dict(options))
         self.writes.append(write)
+        self.asked.append(write)
         return write
 
     async def create(self, resource: Resource, body: Obj, **kwargs: Any) -> Obj:
@@ -349,6 +371,9 @@ async def kube(
         await client.create(NAMESPACES, {"metadata": {"name": name}})
         yield cluster
     finally:
+        for resource, created in cluster._cluster_scoped:
+            with contextlib.suppress(APINotFoundError):
+                await client.delete(resource, created)
         await client.close()
         if cluster._blocking is not None:
             cluster._blocking.close()
