@@ -160,7 +160,13 @@ class TestCluster:
     namespace: str
     monkeypatch: pytest.MonkeyPatch
     _blocking: BlockingClient | None = None
-    _cluster_scoped: list[tuple[Resource, str]] = field(default_factory=list)
+    # What goes when the test ends: (resource, name, namespace).
+    _cluster_scoped: list[tuple[Resource, str, str | None]] = field(default_factory=list)
+
+    def clean_up_later(self, resource: Resource, name: str, namespace: str | None = None) -> None:
+        """Delete this object when the test ends (one outside the test's namespace: a Node,
+        a Lease in kube-node-lease), as later tests may want its name."""
+        self._cluster_scoped.append((resource, name, namespace))
 
     @property
     def blocking(self) -> BlockingClient:
@@ -189,7 +195,7 @@ class TestCluster:
             body.setdefault("metadata", {}).setdefault("namespace", self.namespace)
         created = await self.client.create(resource, body)
         if not resource.namespaced:
-            self._cluster_scoped.append((resource, meta.name_of(created)))
+            self.clean_up_later(resource, meta.name_of(created))
         return created
 
     async def create_with_status(self, resource: Resource, obj: Obj) -> Obj:
@@ -371,9 +377,9 @@ async def kube(
         await client.create(NAMESPACES, {"metadata": {"name": name}})
         yield cluster
     finally:
-        for resource, created in cluster._cluster_scoped:
+        for resource, created, namespace in cluster._cluster_scoped:
             with contextlib.suppress(APINotFoundError):
-                await client.delete(resource, created)
+                await client.delete(resource, created, namespace=namespace)
         await client.close()
         if cluster._blocking is not None:
             cluster._blocking.close()

@@ -101,7 +101,7 @@ class Graph:
             md["namespace"] = self.namespace(md.get("namespace", "default"))
         else:
             md["name"] = self.namespace(md["name"])
-            self.kube._cluster_scoped.append((resource, md["name"]))
+            self.kube.clean_up_later(resource, md["name"])
         for ref in md.get("ownerReferences") or ():
             ref["uid"] = self.uid(ref["uid"])
             if ref.get("kind") == "Namespace":
@@ -120,7 +120,7 @@ class Graph:
     def _namespace_exists(self, name: str) -> None:
         if name not in self._namespaces:
             self._blocking.create(NAMESPACES, {"metadata": {"name": name}})
-            self.kube._cluster_scoped.append((NAMESPACES, name))
+            self.kube.clean_up_later(NAMESPACES, name)
             self._namespaces.add(name)
 
     def start_deleting(self, resource: Resource, stored: Obj, policy: str = "") -> Obj:
