@@ -15,8 +15,10 @@ the test modules. Each test gets a fresh namespace (`TestCluster.namespace`) for
 client of its own, opened on the test's loop and closed after it.
 
 What this relies on from the API server: `ServerConfig(data_dir, https_port=0, bind_address,
-advertise_address)`, `APIServer(config)`, `await start()`, `await stop()`, and after `start()`
-its `port` (the port the kernel chose) and `pki` (`ca_cert`, `admin_cert`, `admin_key`).
+advertise_address, compaction_interval, event_ttl)`, `APIServer(config)`, `await start()`,
+`await stop()`, and after `start()` its `port` (the port the kernel chose) and `pki`
+(`ca_cert`, `admin_cert`, `admin_key`). And that the server reads the time through
+`kubelite.api.meta.now`, for `TestCluster.freeze_time`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ T = TypeVar("T")
 WAIT = 5.0
 # How long the session waits for the server to start or stop.
 SERVER_TIMEOUT = 30.0
+# Longer than any session: compaction and Event expiry never come.
+HOUSEKEEPING_OFF = 10 * 365 * 24 * 3600.0
 
 NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 EVENTS = Resource("", "v1", "events", kind="Event")
@@ -63,6 +67,10 @@ class ServerThread:
                 https_port=0,
                 bind_address="127.0.0.1",
                 advertise_address="127.0.0.1",
+                # No housekeeping while tests run: a test's clock may stand years from now
+                # (`freeze_time`), which would expire every Event at the next sweep.
+                compaction_interval=HOUSEKEEPING_OFF,
+                event_ttl=HOUSEKEEPING_OFF,
             )
         )
         self._loop = asyncio.new_event_loop()
@@ -226,7 +234,8 @@ class TestCluster:
 
     async def revision(self) -> int:
         """The store's revision now: it moves on with every write to any object."""
-        listed = await self.client.list(NAMESPACES, limit=1)
+        # One page of one item: a list's resourceVersion is the store's revision.
+        listed = await self.client.request("GET", NAMESPACES.path(), params={"limit": "1"})
         return int(listed["metadata"]["resourceVersion"])
 
 

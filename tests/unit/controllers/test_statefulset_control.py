@@ -174,21 +174,30 @@ class Harness:
     # --- what kubelets and users do ---------------------------------------------------------
 
     def set_status(self, name: str, status: Obj) -> None:
-        pod = self.objects.pods[name]
+        pod = self.kube.blocking.get(PODS, name, namespace=self.kube.namespace)
         pod["status"] = status
         self.kube.blocking.update(PODS, pod, namespace=self.kube.namespace, subresource="status")
 
     def make_running(self, *names: str, ready_since: dt.datetime | None = None) -> None:
+        """What the pods' kubelets report once their containers run and are ready (a pod that
+        says so already is not written again)."""
+        since = ready_since or NOW - dt.timedelta(hours=1)
+        status = running({}, ready_since=since)["status"]
+        pods = self.objects.pods
         for name in names:
-            since = ready_since or NOW - dt.timedelta(hours=1)
-            self.set_status(name, running({}, ready_since=since)["status"])
+            pod = pods[name]
+            if pod.get("status") != status:
+                pod["status"] = status
+                self.kube.blocking.update(
+                    PODS, pod, namespace=self.kube.namespace, subresource="status"
+                )
 
     def delete(self, name: str) -> None:
         self.kube.blocking.delete(PODS, name, namespace=self.kube.namespace)
 
     def start_deleting(self, name: str) -> None:
         """The pod is being deleted (held, as a kubelet would, until it stopped)."""
-        pod = self.objects.pods[name]
+        pod = self.kube.blocking.get(PODS, name, namespace=self.kube.namespace)
         pod["metadata"]["finalizers"] = ["kubelite.test/hold"]
         self.kube.blocking.update(PODS, pod, namespace=self.kube.namespace)
         self.delete(name)
