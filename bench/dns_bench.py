@@ -75,7 +75,7 @@ def cpu_seconds(pid: int) -> float:
 
 def free_port() -> int:
     """A port free for both UDP and TCP on loopback (for the dnsmasq processes)."""
-    from kubelite.cli.cluster_dns import bind
+    from kubelite.cli.cluster.cluster_dns import bind
 
     udp, tcp = bind("127.0.0.1", 0)
     port = udp.getsockname()[1]
@@ -293,7 +293,7 @@ def run(args: argparse.Namespace, cluster: Cluster, tmp: Path) -> dict[str, Any]
                 [
                     sys.executable,
                     "-m",
-                    "kubelite.cli.cluster_dns",
+                    "kubelite.cli.cluster.cluster_dns",
                     "--kubeconfig",
                     str(cluster.kubeconfig),
                     "--bind-address",

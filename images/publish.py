@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .oci import Reference
 
-# The image store's directory inside a data dir (kubelite.cli.image's IMAGES_SUBDIR).
+# The image store's directory inside a data dir (kubelite.cli.cluster.image's IMAGES_SUBDIR).
 STORE_SUBDIR = "images"
 
 

@@ -119,7 +119,7 @@ def _dns_processes(cluster: Cluster) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"kubelite.cli.cluster_dns" in argv and str(cluster.kubeconfig).encode() in argv:
+        if b"kubelite.cli.cluster.cluster_dns" in argv and str(cluster.kubeconfig).encode() in argv:
             found.append(int(entry.name))
     return found
 

@@ -1,110 +1,169 @@
-"""The `kubelite` command: one entry point with thin sub-commands, as k3s has."""
+"""The `kubelite` command: one entry point with thin sub-commands, as k3s has.
+
+The sub-commands come in two kinds, one package each: `cluster/` runs and tends the cluster on
+this machine (the long-running server, agent, scheduler and proxy, and the node tools `reset`
+and `image`), `kubectl/` talks to an API server as kubectl does. `kubelite --help` lists them in
+those two sections; the children `kubelite server` starts for itself (the controllers and the
+cluster DNS) are left out of it, and run as any other command when spawned.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
 
-from kubelite.cli import (
+from kubelite.cli.cluster import (
     agent,
-    apply,
     cluster_dns,
     control_plane,
-    create,
     daemon,
+    hollow_nodes,
+    image,
+    proxy,
+    reset,
+    scheduler,
+    server,
+)
+from kubelite.cli.kubectl import (
+    apply,
+    create,
     delete,
     describe,
     events,
     exec_command,
     get,
-    hollow_nodes,
-    image,
     logs,
-    proxy,
-    reset,
     resources,
-    scheduler,
-    server,
     version,
 )
 
-# The kubectl-like commands: (name, module, help). Each module has add_arguments and run.
-KUBECTL_COMMANDS = (
-    ("apply", apply, "apply a configuration to resources from files or stdin"),
-    ("create", create, "create resources from files or stdin"),
-    ("describe", describe, "show details of a resource or group of resources"),
-    ("delete", delete, "delete resources by file names, stdin, resources and names, or label"),
-    ("events", events, "list events"),
-    ("exec", exec_command, "execute a command in a container"),
-    ("logs", logs, "print the logs for a container in a pod"),
-    ("get", get, "display one or many resources"),
-    ("api-resources", resources, "print the supported API resources on the server"),
-    ("version", version, "print the client and server version information"),
+
+@dataclass(frozen=True)
+class Command:
+    """One sub-command: how it declares its flags, what runs it, its line in `kubelite --help`."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    # Only `kubelite server` starts it: it stays off `kubelite --help`, not off the parser.
+    internal: bool = False
+
+
+def _module_command(name: str, module: ModuleType, help_text: str, **kwargs: bool) -> Command:
+    """A command whose module has `add_arguments(parser)` and `run(args)`, as most have."""
+    return Command(name, help_text, module.add_arguments, module.run, **kwargs)
+
+
+def _add_stop_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=str(server.DEFAULT_DATA_DIR))
+
+
+# The commands that run the cluster on this machine, or tend the node it leaves behind.
+CLUSTER_COMMANDS = (
+    _module_command("server", server, "run a single-node cluster"),
+    # `start` and `stop` wrap `server` (`start` takes its flags) in the background.
+    Command(
+        "start",
+        "run `kubelite server` in the background and wait until it is ready",
+        server.add_arguments,
+        daemon.start,
+    ),
+    Command(
+        "stop", "stop a server started with `kubelite start`", _add_stop_arguments, daemon.stop
+    ),
+    _module_command("agent", agent, "run a node: the kubelet and its container runtime"),
+    _module_command("scheduler", scheduler, "run the scheduler on its own against an API server"),
+    _module_command(
+        "proxy", proxy, "run the node's service proxy (nftables) on its own against an API server"
+    ),
+    _module_command(
+        "hollow-nodes",
+        hollow_nodes,
+        "simulate nodes (no containers) for scale tests, as kubemark does",
+    ),
+    _module_command(
+        "control-plane",
+        control_plane,
+        "run the controllers and the scheduler (what `kubelite server` starts beside it)",
+        internal=True,
+    ),
+    _module_command(
+        "cluster-dns",
+        cluster_dns,
+        "run the cluster DNS server (what `kubelite server` starts beside it)",
+        internal=True,
+    ),
+    _module_command(
+        "reset", reset, "tear the node down: remove its pods' containers, mounts and network"
+    ),
+    _module_command("image", image, "pull, list, inspect, remove, import, export and push images"),
 )
+
+# The kubectl-like commands.
+KUBECTL_COMMANDS = (
+    _module_command("apply", apply, "apply a configuration to resources from files or stdin"),
+    _module_command("create", create, "create resources from files or stdin"),
+    _module_command("describe", describe, "show details of a resource or group of resources"),
+    _module_command(
+        "delete", delete, "delete resources by file names, stdin, resources and names, or label"
+    ),
+    _module_command("events", events, "list events"),
+    _module_command("exec", exec_command, "execute a command in a container"),
+    _module_command("logs", logs, "print the logs for a container in a pod"),
+    _module_command("get", get, "display one or many resources"),
+    _module_command("api-resources", resources, "print the supported API resources on the server"),
+    _module_command("version", version, "print the client and server version information"),
+)
+
+# The width `kubelite --help` wraps its command sections to, as argparse's default is.
+HELP_WIDTH = 80
+
+
+def _section(title: str, commands: tuple[Command, ...], indent: int) -> str:
+    """A section of `kubelite --help`: a title and a `name  help` row per public command, the
+    help starting at column `indent`."""
+    shown = [c for c in commands if not c.internal]
+    lines = [f"{title}:"]
+    for command in shown:
+        wrapped = textwrap.wrap(command.help, HELP_WIDTH - indent)
+        lines.append(f"  {command.name:<{indent - 2}}{wrapped[0]}")
+        lines += [" " * indent + more for more in wrapped[1:]]
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    everything = CLUSTER_COMMANDS + KUBECTL_COMMANDS
+    indent = 2 + max(len(c.name) for c in everything if not c.internal) + 2
+    cluster = "cluster commands (run and tend the cluster on this machine)"
+    kubectl = "kubectl-like commands (talk to an API server)"
+    overview = "\n\n".join(
+        (
+            "Kubernetes' Pod machinery, in Python.",
+            _section(cluster, CLUSTER_COMMANDS, indent),
+            _section(kubectl, KUBECTL_COMMANDS, indent),
+        )
+    )
     parser = argparse.ArgumentParser(
-        prog="kubelite", description="Kubernetes' Pod machinery, in Python."
+        prog="kubelite",
+        usage="%(prog)s [-h] COMMAND ...",
+        description=overview,
+        epilog="Run `kubelite COMMAND --help` for a command's flags.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    server_parser = commands.add_parser("server", help="run a single-node cluster")
-    server.add_arguments(server_parser)
-    server_parser.set_defaults(run=server.run)
-    start_parser = commands.add_parser(
-        "start", help="run `kubelite server` in the background and wait until it is ready"
+    # The description lists the commands by section; argparse's own list would repeat them all,
+    # the internal ones too.
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", help=argparse.SUPPRESS, prog=parser.prog
     )
-    server.add_arguments(start_parser)
-    start_parser.set_defaults(run=daemon.start)
-    stop_parser = commands.add_parser("stop", help="stop a server started with `kubelite start`")
-    stop_parser.add_argument("--data-dir", default=str(server.DEFAULT_DATA_DIR))
-    stop_parser.set_defaults(run=daemon.stop)
-    hollow_parser = commands.add_parser(
-        "hollow-nodes", help="simulate nodes (no containers) for scale tests, as kubemark does"
-    )
-    hollow_nodes.add_arguments(hollow_parser)
-    hollow_parser.set_defaults(run=hollow_nodes.run)
-    control_parser = commands.add_parser(
-        "control-plane",
-        help="run the controllers and the scheduler (what `kubelite server` starts beside it)",
-    )
-    control_plane.add_arguments(control_parser)
-    control_parser.set_defaults(run=control_plane.run)
-    dns_parser = commands.add_parser(
-        "cluster-dns",
-        help="run the cluster DNS server (what `kubelite server` starts beside it)",
-    )
-    cluster_dns.add_arguments(dns_parser)
-    dns_parser.set_defaults(run=cluster_dns.run)
-    scheduler_parser = commands.add_parser(
-        "scheduler", help="run the scheduler on its own against an API server"
-    )
-    scheduler.add_arguments(scheduler_parser)
-    scheduler_parser.set_defaults(run=scheduler.run)
-    agent_parser = commands.add_parser(
-        "agent", help="run a node: the kubelet and its container runtime"
-    )
-    agent.add_arguments(agent_parser)
-    agent_parser.set_defaults(run=agent.run)
-    proxy_parser = commands.add_parser(
-        "proxy", help="run the node's service proxy (nftables) on its own against an API server"
-    )
-    proxy.add_arguments(proxy_parser)
-    proxy_parser.set_defaults(run=proxy.run)
-    reset_parser = commands.add_parser(
-        "reset", help="tear the node down: remove its pods' containers, mounts and network"
-    )
-    reset.add_arguments(reset_parser)
-    reset_parser.set_defaults(run=reset.run)
-    image_parser = commands.add_parser(
-        "image", help="pull, list, inspect, remove, import, export and push images"
-    )
-    image.add_arguments(image_parser)
-    image_parser.set_defaults(run=image.run)
-    for name, module, help_text in KUBECTL_COMMANDS:
-        command_parser = commands.add_parser(name, help=help_text)
-        module.add_arguments(command_parser)
-        command_parser.set_defaults(run=module.run)
+    for command in everything:
+        command_parser = commands.add_parser(command.name)
+        command.add_arguments(command_parser)
+        command_parser.set_defaults(run=command.run)
     return parser
 
 

@@ -10,5 +10,5 @@ connections to the API server, so the scheduler and controllers can be measured 
 Modules: `nodes` and `pods` build the objects (pure), `timing` decides when each node
 heartbeats, `heartbeats` registers nodes and keeps them alive, `lifecycle` runs their pods,
 `finishing` ends the pods a test asks to exit (`hollow.kubelite.io/exit-code`, for Jobs), and
-`runner` puts it together for the command (`kubelite.cli.hollow_nodes`).
+`runner` puts it together for the command (`kubelite.cli.cluster.hollow_nodes`).
 """

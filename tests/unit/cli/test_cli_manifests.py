@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tests.examples import MANIFESTS
 
-from kubelite.cli.manifests import STDIN, ManifestError, parse_manifests, read_manifests
+from kubelite.cli.kubectl.manifests import STDIN, ManifestError, parse_manifests, read_manifests
 
 SEED_BROKEN = MANIFESTS / "simple-pod.yaml"
 

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from kubelite.cli import cluster_dns
+from kubelite.cli.cluster import cluster_dns
 from kubelite.cli.main import main
 
 

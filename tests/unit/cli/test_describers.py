@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 
 from kubelite.api import meta
-from kubelite.cli import describers
+from kubelite.cli.kubectl.describe.events import describe_events, event_interval, sort_events
+from kubelite.cli.kubectl.describe.generic import smart_label
+from kubelite.cli.kubectl.describe.nodes import node_roles, pod_requests_and_limits, taint_text
+from kubelite.cli.kubectl.describe.pods import describe_containers, describe_probe, describe_volumes
+from kubelite.cli.kubectl.describe.printing import (
+    LAST_APPLIED,
+    PrefixWriter,
+    annotations_multiline,
+    labels_multiline,
+    tolerations_multiline,
+)
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 Obj = dict[str, Any]
@@ -19,24 +29,24 @@ def ago(seconds: int) -> str:
 
 
 def render(write: Any) -> str:
-    w = describers.PrefixWriter()
+    w = PrefixWriter()
     write(w)
     return w.text()
 
 
 def test_labels_align_under_the_first():
-    text = render(lambda w: describers.labels_multiline(w, "Labels", {"b": "2", "a": "1"}))
+    text = render(lambda w: labels_multiline(w, "Labels", {"b": "2", "a": "1"}))
     assert text == "Labels:  a=1\n         b=2\n"
-    assert render(lambda w: describers.labels_multiline(w, "Labels", {})) == "Labels:  <none>\n"
+    assert render(lambda w: labels_multiline(w, "Labels", {})) == "Labels:  <none>\n"
 
 
 def test_annotations_hide_last_applied_and_wrap_long_values():
     annotations = {
-        describers.LAST_APPLIED: "{}",
+        LAST_APPLIED: "{}",
         "short": "v",
         "long": "x" * 150,
     }
-    text = render(lambda w: describers.annotations_multiline(w, "Annotations", annotations))
+    text = render(lambda w: annotations_multiline(w, "Annotations", annotations))
     lines = text.splitlines()
     assert lines[0] == "Annotations:  long:"
     assert lines[1] == "                " + "x" * 138 + "..."
@@ -54,7 +64,7 @@ def test_tolerations_as_kubectl_prints_them():
         {"operator": "Exists"},
         {"key": "k", "operator": "Equal", "value": "v", "effect": "NoSchedule"},
     ]
-    text = render(lambda w: describers.tolerations_multiline(w, "Tolerations", tolerations))
+    text = render(lambda w: tolerations_multiline(w, "Tolerations", tolerations))
     assert text.splitlines() == [
         "Tolerations:  op=Exists",
         "              k=v:NoSchedule",
@@ -76,7 +86,7 @@ def test_tolerations_as_kubectl_prints_them():
     ],
 )
 def test_event_intervals(event: Obj, interval: str):
-    assert describers.event_interval(event, NOW) == interval
+    assert event_interval(event, NOW) == interval
 
 
 def test_events_sort_oldest_first_by_their_latest_time():
@@ -85,7 +95,7 @@ def test_events_sort_oldest_first_by_their_latest_time():
         {"reason": "series", "series": {"lastObservedTime": ago(5)}, "lastTimestamp": ago(999)},
         {"reason": "early", "eventTime": ago(100)},
     ]
-    assert [e["reason"] for e in describers.sort_events(events)] == ["early", "late", "series"]
+    assert [e["reason"] for e in sort_events(events)] == ["early", "late", "series"]
 
 
 def test_the_events_table_is_aligned_on_its_own():
@@ -101,9 +111,9 @@ def test_the_events_table_is_aligned_on_its_own():
         }
     ]
 
-    def write(w: describers.PrefixWriter) -> None:
+    def write(w: PrefixWriter) -> None:
         w.write(0, "A-long-label:\tx\n")
-        describers.describe_events(w, events, NOW)
+        describe_events(w, events, NOW)
 
     assert render(write) == (
         "A-long-label:  x\n"
@@ -115,8 +125,8 @@ def test_the_events_table_is_aligned_on_its_own():
 
 
 def test_no_events_and_events_not_asked_for():
-    assert render(lambda w: describers.describe_events(w, [], NOW)) == "Events:  <none>\n"
-    assert render(lambda w: describers.describe_events(w, None, NOW)) == ""
+    assert render(lambda w: describe_events(w, [], NOW)) == "Events:  <none>\n"
+    assert render(lambda w: describe_events(w, None, NOW)) == ""
 
 
 @pytest.mark.parametrize(
@@ -143,7 +153,7 @@ def test_no_events_and_events_not_asked_for():
     ],
 )
 def test_probes(probe: Obj, text: str):
-    assert describers.describe_probe(probe) == text
+    assert describe_probe(probe) == text
 
 
 @pytest.mark.parametrize(
@@ -158,7 +168,7 @@ def test_probes(probe: Obj, text: str):
     ],
 )
 def test_smart_labels(field: str, label: str):
-    assert describers.smart_label(field) == label
+    assert smart_label(field) == label
 
 
 def test_running_container_state_and_restarts():
@@ -198,7 +208,7 @@ def test_running_container_state_and_restarts():
         },
     }
     text = render(
-        lambda w: describers.describe_containers(
+        lambda w: describe_containers(
             w, pod, "Containers", pod["spec"]["containers"], pod["status"]["containerStatuses"]
         )
     )
@@ -219,11 +229,9 @@ def test_node_roles_and_taints():
             "labels": {"node-role.kubernetes.io/control-plane": "", "kubernetes.io/role": "worker"}
         }
     }
-    assert describers.node_roles(node) == ["control-plane", "worker"]
-    assert describers.taint_text({"key": "k", "value": "v", "effect": "NoSchedule"}) == (
-        "k=v:NoSchedule"
-    )
-    assert describers.taint_text({"key": "k", "effect": "NoExecute"}) == "k:NoExecute"
+    assert node_roles(node) == ["control-plane", "worker"]
+    assert taint_text({"key": "k", "value": "v", "effect": "NoSchedule"}) == ("k=v:NoSchedule")
+    assert taint_text({"key": "k", "effect": "NoExecute"}) == "k:NoExecute"
 
 
 def test_pod_requests_take_the_largest_init_container():
@@ -236,7 +244,7 @@ def test_pod_requests_take_the_largest_init_container():
             "initContainers": [{"resources": {"requests": {"cpu": "1"}}}],
         }
     }
-    requests, limits = describers.pod_requests_and_limits(pod)
+    requests, limits = pod_requests_and_limits(pod)
     assert (str(requests["cpu"]), str(requests["memory"])) == ("1", "64Mi")
     assert limits == {}
 
@@ -253,7 +261,7 @@ def test_projected_sources_say_whether_they_are_optional_as_kubectl_1_33_does():
             ]
         },
     }
-    text = render(lambda w: describers.describe_volumes(w, [volume]))
+    text = render(lambda w: describe_volumes(w, [volume]))
     assert [line.split() for line in text.splitlines()[3:]] == [
         ["SecretName:", "s1"],
         ["Optional:", "false"],

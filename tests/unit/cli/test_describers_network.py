@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kubelite.cli.describers_network import (
+from kubelite.cli.kubectl.describe.network import (
     describe_endpoint_slice,
     describe_endpoints,
     describe_service,

@@ -15,8 +15,10 @@ import pytest
 from testcluster import TestCluster
 
 from kubelite.api import meta
-from kubelite.cli import describe, describers
-from kubelite.cli import describers_workloads as workloads
+from kubelite.cli.kubectl.describe import command as describe
+from kubelite.cli.kubectl.describe import workloads
+from kubelite.cli.kubectl.describe.pods import describe_containers, describe_volumes
+from kubelite.cli.kubectl.describe.printing import PrefixWriter, rfc1123z
 from kubelite.client import Resource
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -28,7 +30,7 @@ def ago(seconds: int) -> str:
 
 
 def render(write: Any) -> str:
-    w = describers.PrefixWriter()
+    w = PrefixWriter()
     write(w)
     return w.text()
 
@@ -289,13 +291,11 @@ def test_a_pods_own_containers_and_volumes_are_not_indented_as_a_templates():
     # The pod layout must not change with the template variant beside it.
     pod: Obj = {"metadata": {"name": "p"}, "spec": RICH_TEMPLATE["spec"]}
     text = render(
-        lambda w: describers.describe_containers(
-            w, pod, "Containers", pod["spec"]["containers"], []
-        )
+        lambda w: describe_containers(w, pod, "Containers", pod["spec"]["containers"], [])
     )
     assert text.startswith("Containers:\n  main:\n")
     assert "      POD:    p (v1:metadata.name)\n" in text
-    volumes = render(lambda w: describers.describe_volumes(w, pod["spec"]["volumes"][:1]))
+    volumes = render(lambda w: describe_volumes(w, pod["spec"]["volumes"][:1]))
     assert volumes.startswith("Volumes:\n  data:\n")
 
 
@@ -312,7 +312,7 @@ def test_a_cpu_limit_in_the_environment_is_rounded_up_to_the_divisor(
         "resources": {"limits": {"cpu": "500m"}},
         "env": [{"name": "CPU", "valueFrom": {"resourceFieldRef": ref}}],
     }
-    text = render(lambda w: describers.describe_containers(w, {}, "Containers", [container], []))
+    text = render(lambda w: describe_containers(w, {}, "Containers", [container], []))
     assert ["CPU:", value, "(limits.cpu)"] in [line.split() for line in text.splitlines()]
 
 
@@ -383,7 +383,7 @@ def test_a_deployment_as_kubectl_describes_it():
     assert text.splitlines() == [
         "Name:                   mydeployment",
         "Namespace:              ns",
-        f"CreationTimestamp:      {describers.rfc1123z(ago(60))}",
+        f"CreationTimestamp:      {rfc1123z(ago(60))}",
         "Labels:                 <none>",
         "Annotations:            deployment.kubernetes.io/revision: 1",
         "Selector:               app=web",
@@ -666,7 +666,7 @@ def test_a_stateful_set_with_a_partition_and_claim_templates():
     assert lines[:10] == [
         "Name:               st",
         "Namespace:          ns",
-        f"CreationTimestamp:  {describers.rfc1123z(ago(30))}",
+        f"CreationTimestamp:  {rfc1123z(ago(30))}",
         "Selector:           app=st",
         "Labels:             <none>",
         "Annotations:        <none>",
@@ -798,8 +798,8 @@ def test_a_finished_job():
         "Suspend:                     false",
         "Backoff Limit:               6",
         "TTL Seconds After Finished:  100",
-        f"Start Time:                  {describers.rfc1123z(ago(200))}",
-        f"Completed At:                {describers.rfc1123z(ago(65))}",
+        f"Start Time:                  {rfc1123z(ago(200))}",
+        f"Completed At:                {rfc1123z(ago(65))}",
         "Duration:                    2m15s",
         "Active Deadline Seconds:     600s",
         "Pods Statuses:               0 Active (0 Ready) / 3 Succeeded / 0 Failed",
@@ -882,7 +882,7 @@ def test_a_cron_job():
         "Completions:                   <unset>",
     ]
     assert lines[-3:] == [
-        f"Last Schedule Time:  {describers.rfc1123z(ago(120))}",
+        f"Last Schedule Time:  {rfc1123z(ago(120))}",
         "Active Jobs:         every-1, every-2",
         "Events:              <none>",
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubelite.cli import durations
+from kubelite.cli.cluster import durations
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import argparse
 
 import pytest
 
-from kubelite.cli import hollow_nodes
-from kubelite.cli.hollow_nodes import FlagError, config_from
+from kubelite.cli.cluster import hollow_nodes
+from kubelite.cli.cluster.hollow_nodes import FlagError, config_from
 
 
 def _args(*argv: str) -> argparse.Namespace:

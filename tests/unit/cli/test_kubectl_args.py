@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kubelite.cli.apply import annotated, last_applied_configuration
-from kubelite.cli.kubectl_args import (
+from kubelite.cli.kubectl.apply import annotated, last_applied_configuration
+from kubelite.cli.kubectl.kubectl_args import (
     CommandError,
     api_error_message,
     report_errors,

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from kubelite.cli import agent, server
+from kubelite.cli.cluster import agent, server
 
 
 def _parse(module: object, *argv: str) -> argparse.Namespace:

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from kubelite.cli import control_plane, server
+from kubelite.cli.cluster import control_plane, server
 from kubelite.controllers.podgc import PodGCSettings
 
 

@@ -7,8 +7,8 @@ import argparse
 
 import pytest
 
-from kubelite.cli import proxy
-from kubelite.cli.agent import default_proxy_table
+from kubelite.cli.cluster import proxy
+from kubelite.cli.cluster.agent import default_proxy_table
 
 
 def flags(*argv: str) -> proxy.ProxyFlags:

@@ -10,7 +10,7 @@ import ipaddress
 import pytest
 
 from kubelite.api import servicenetwork
-from kubelite.cli import control_plane, server
+from kubelite.cli.cluster import control_plane, server
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ClientConfig
 from kubelite.controllers.manager import ControllerManager

@@ -23,7 +23,7 @@ import pytest
 from dnslib import QTYPE, RCODE, RR, SOA, A, DNSRecord
 from tests.unit.dns.cluster_objects import cluster_index, endpoint, endpoint_slice, service
 
-from kubelite.cli.cluster_dns import bind
+from kubelite.cli.cluster.cluster_dns import bind
 from kubelite.dns.forwarder import Forwarder, nameservers, upstreams_from
 from kubelite.dns.server import DNSServer
 from kubelite.dns.zone import Zone

@@ -11,7 +11,7 @@ import pytest
 from fake_registry import FakeRegistry
 from image_builder import LayerTar, build_image
 
-from kubelite.cli.image import human_size
+from kubelite.cli.cluster.image import human_size
 from kubelite.cli.main import main
 
 

@@ -1,0 +1,150 @@
+"""ValidatePodStatusUpdate: the rules of the pod's status subresource (conditions, node names,
+QoS class, container state transitions, pod and host IPs).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+
+from kubelite.api import errors
+from kubelite.api.errors import FieldError, child, forbidden_field, invalid
+from kubelite.api.validation.pods.annotations import _validate_annotation_updates
+from kubelite.api.validation.pods.fields import (
+    Obj,
+    _dns1123_subdomain,
+    _index,
+    _qualified_name,
+    _stringer,
+    _valid_ip,
+)
+
+FIELD_IMMUTABLE_ERROR_MSG = "field is immutable"
+
+_SYSTEM_CONDITIONS = ("PodScheduled", "Ready", "Initialized")
+
+
+def validate_pod_status_update(new: Obj, old: Obj) -> list[FieldError]:
+    """ValidatePodStatusUpdate without ObjectMeta."""
+    new_status, old_status = new.get("status") or {}, old.get("status") or {}
+    new_spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    errs = _validate_annotation_updates(new, old)
+    for i, condition in enumerate(new_status.get("conditions") or []):
+        kind = condition.get("type") or ""
+        if kind not in _SYSTEM_CONDITIONS:
+            # Kubernetes reports these under metadata, with a capital T.
+            errs.extend(_qualified_name(f"metadata.conditions[{i}].Type", kind))
+    if (new_spec.get("nodeName") or "") != (old_spec.get("nodeName") or ""):
+        errs.append(forbidden_field("status.nodeName", "may not be changed directly"))
+    nominated = new_status.get("nominatedNodeName") or ""
+    if nominated and nominated != (old_status.get("nominatedNodeName") or ""):
+        errs.extend(_dns1123_subdomain("status.nominatedNodeName", nominated))
+    if (new_status.get("qosClass") or "") != (old_status.get("qosClass") or ""):
+        errs.append(
+            invalid("status.qosClass", new_status.get("qosClass") or "", FIELD_IMMUTABLE_ERROR_MSG)
+        )
+    restart_policy = old_spec.get("restartPolicy") or ""
+    errs.extend(
+        _container_state_transitions(
+            new_status.get("containerStatuses") or [],
+            old_status.get("containerStatuses") or [],
+            "status.containerStatuses",
+            restart_policy,
+            restartable=set(),
+        )
+    )
+    sidecars = {
+        c.get("name")
+        for c in old_spec.get("initContainers") or []
+        if c.get("restartPolicy") == "Always"
+    }
+    errs.extend(
+        _container_state_transitions(
+            new_status.get("initContainerStatuses") or [],
+            old_status.get("initContainerStatuses") or [],
+            "status.initContainerStatuses",
+            restart_policy,
+            restartable=sidecars,
+        )
+    )
+    errs.extend(
+        _container_state_transitions(
+            new_status.get("ephemeralContainerStatuses") or [],
+            old_status.get("ephemeralContainerStatuses") or [],
+            "status.ephemeralContainerStatuses",
+            "Never",
+            restartable=set(),
+        )
+    )
+    errs.extend(_validate_ips(new_status.get("podIPs") or [], "status.podIPs", "PodIP"))
+    host_ips = new_status.get("hostIPs") or []
+    if host_ips and (new_status.get("hostIP") or "") != (host_ips[0].get("ip") or ""):
+        errs.append(
+            invalid(
+                "status.hostIPs[0].ip", host_ips[0].get("ip") or "", "must be equal to `hostIP`"
+            )
+        )
+    errs.extend(_validate_ips(host_ips, "status.hostIPs", "HostIP"))
+    return errs
+
+
+def _container_state_transitions(
+    new: list[Obj], old: list[Obj], path: str, restart_policy: str, *, restartable: set[Any]
+) -> list[FieldError]:
+    """A terminated container that will not restart may not come back to life in the status."""
+    if restart_policy == "Always":
+        return []
+    errs: list[FieldError] = []
+    for i, previous in enumerate(old):
+        terminated = (previous.get("state") or {}).get("terminated")
+        if terminated is None:
+            continue
+        if (terminated.get("exitCode") or 0) != 0 and restart_policy == "OnFailure":
+            continue
+        if previous.get("name") in restartable:
+            continue
+        for status in new:
+            if (
+                status.get("name") == previous.get("name")
+                and (status.get("state") or {}).get("terminated") is None
+            ):
+                errs.append(
+                    forbidden_field(
+                        child(_index(path, i), "state"),
+                        "may not be transitioned to non-terminated state",
+                    )
+                )
+    return errs
+
+
+def _validate_ips(entries: list[Obj], path: str, go_type: str) -> list[FieldError]:
+    """validatePodIPs / validateHostIPs: valid, at most one per family, no duplicates."""
+    errs: list[FieldError] = []
+    ips = [e.get("ip") or "" for e in entries]
+    for i, ip in enumerate(ips):
+        errs.extend(_valid_ip(_index(path, i), ip))
+    if len(ips) > 1:
+        families = set()
+        for ip in ips:
+            try:
+                families.add(ipaddress.ip_address(ip).version)
+            except ValueError:
+                families.add(0)
+        dual_stack = families == {4, 6} and len(ips) == 2
+        shown = ", ".join(f"core.{go_type}{{IP:{json.dumps(ip)}}}" for ip in ips)
+        if not dual_stack:
+            errs.append(
+                _stringer(
+                    path,
+                    f"[]core.{go_type}{{{shown}}}",
+                    "may specify no more than one IP for each IP family",
+                )
+            )
+        seen: set[str] = set()
+        for i, ip in enumerate(ips):
+            if ip in seen:
+                shown_ip = f"core.{go_type}{{IP:{json.dumps(ip)}}}"
+                errs.append(_stringer(_index(path, i), shown_ip, kind=errors.DUPLICATE))
+            seen.add(ip)
+    return errs

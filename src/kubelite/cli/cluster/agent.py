@@ -1,0 +1,353 @@
+"""`kubelite agent`: run a node (the kubelet and its container runtime) against an API server.
+
+`kubelite server` starts one for its own machine (unless `--disable-agent`), with the admin
+kubeconfig; other machines run it with a kubeconfig of their own. Flags fill an `AgentFlags`
+(each also read from a `KUBELITE_AGENT_*` environment variable); the action checks them and
+hands over to `kubelite.kubelet.kubelet.Kubelet`.
+
+Where things live, under `--data-dir` (default /var/lib/kubelite):
+`images/` the image store, `runtime/` containers' writable layers, `run/runtime/` the
+runtime's records and pinned namespaces, `kubelet/pods/<uid>/` volumes, `logs/pods/` container
+logs (/var/log/pods for the default data directory, where Kubernetes keeps them).
+
+    kubelite agent --kubeconfig /var/lib/kubelite/kubeconfig.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubelite.api.servicenetwork import CLUSTER_DNS_SERVICE_IP
+from kubelite.cli.cluster.service import run_service
+from kubelite.client.kubeconfig import ConfigError, load_config
+
+DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
+# k3s' default cluster CIDR's first node block: kubelite gives its single node the same.
+DEFAULT_POD_CIDR = "10.42.0.0/24"
+DEFAULT_BRIDGE = "kubelite0"
+DEFAULT_PROXY_TABLE = "kubelite"
+
+
+def default_proxy_table(bridge: str) -> str:
+    """The service proxy's table: `kubelite` for the machine's node, and one named after the
+    bridge for any other (test nodes beside it on one machine each have a bridge of their own,
+    and `kubelite reset --bridge` finds the table the same way)."""
+    return DEFAULT_PROXY_TABLE if bridge == DEFAULT_BRIDGE else f"{DEFAULT_PROXY_TABLE}-{bridge}"
+
+
+# The cluster DNS Service's address, where `kubelite server` puts the kube-dns Service, and the
+# cluster's domain (k3s' defaults).
+DEFAULT_CLUSTER_DNS = CLUSTER_DNS_SERVICE_IP
+DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+
+
+@dataclass
+class AgentFlags:
+    kubeconfig: str | None
+    data_dir: Path
+    node_name: str
+    node_ip: str
+    pod_cidr: str
+    bridge: str
+    cluster_dns: list[str] = field(default_factory=list)
+    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
+    # The node's resolver file for pods' DNS; "" to choose one as k3s does (dns.choose_resolv_conf).
+    resolv_conf: str = ""
+    registries_config: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_private_key_file: Path | None = None
+    client_ca_file: Path | None = None
+    kubelet_port: int = 10250
+    # runc (the default), or crun where it runs (RUNTIME_NOTES.md): about 3x faster to create.
+    oci_runtime: str = "runc"
+    # Joining a cluster: its API server's URL and the node token `kubelite server` wrote.
+    server: str = ""
+    token: str = ""
+    # The service proxy beside the kubelet (k3s' --disable-kube-proxy turns it off).
+    disable_kube_proxy: bool = False
+    cluster_cidr: str = "10.42.0.0/16"
+    proxy_table: str = DEFAULT_PROXY_TABLE
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"KUBELITE_AGENT_{name}", default)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
+    parser.add_argument(
+        "--server", default=_env("SERVER", ""), help="join the cluster of this API server (URL)"
+    )
+    parser.add_argument(
+        "--token",
+        default=_env("TOKEN", ""),
+        help="the node token of that server (its <data-dir>/node-token)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=_env("DATA_DIR", str(DEFAULT_DATA_DIR)),
+        help="where images, containers, volumes and logs live (default %(default)s)",
+    )
+    parser.add_argument(
+        "--node-name",
+        default=_env("NODE_NAME", ""),
+        help="the Node's name (default: this machine's host name)",
+    )
+    parser.add_argument(
+        "--node-ip",
+        default=_env("NODE_IP", ""),
+        help="the node's InternalIP (default: the address of the default route's interface)",
+    )
+    parser.add_argument(
+        "--pod-cidr",
+        default=_env("POD_CIDR", DEFAULT_POD_CIDR),
+        help="the addresses of this node's pods (default %(default)s)",
+    )
+    parser.add_argument(
+        "--bridge",
+        default=_env("BRIDGE", DEFAULT_BRIDGE),
+        help="the Linux bridge the pods are wired to (default %(default)s)",
+    )
+    parser.add_argument(
+        "--cluster-dns",
+        action="append",
+        default=None,
+        help="the cluster DNS server's address for pods with dnsPolicy ClusterFirst; repeat it "
+        f"or separate addresses with commas (default {DEFAULT_CLUSTER_DNS})",
+    )
+    parser.add_argument(
+        "--cluster-domain",
+        default=_env("CLUSTER_DOMAIN", DEFAULT_CLUSTER_DOMAIN),
+        help="the cluster's DNS domain, searched by pods (default %(default)s)",
+    )
+    parser.add_argument(
+        "--resolv-conf",
+        default=_env("RESOLV_CONF", ""),
+        help="the node's resolver file: pods with dnsPolicy Default get it, ClusterFirst pods "
+        "its search domains (default: /etc/resolv.conf, else systemd-resolved's upstream file "
+        "when the host's names a loopback server, else one naming 8.8.8.8)",
+    )
+    parser.add_argument(
+        "--registries-config",
+        default=_env("REGISTRIES_CONFIG", ""),
+        help="mirrors and credentials of registries (default /etc/kubelite/registries.yaml)",
+    )
+
+    # The kubelet's own flag names for its serving certificate and its clients' CA.
+    parser.add_argument("--tls-cert-file", default=_env("TLS_CERT_FILE", ""))
+    parser.add_argument("--tls-private-key-file", default=_env("TLS_PRIVATE_KEY_FILE", ""))
+    parser.add_argument(
+        "--client-ca-file",
+        default=_env("CLIENT_CA_FILE", ""),
+        help="the CA of the API server's client certificate, for logs and exec",
+    )
+    parser.add_argument(
+        "--oci-runtime",
+        choices=("runc", "crun"),
+        default=_env("OCI_RUNTIME", "runc"),
+        help="the OCI runtime that runs containers (default %(default)s)",
+    )
+    parser.add_argument(
+        "--kubelet-port",
+        type=int,
+        default=int(_env("KUBELET_PORT", "10250")),
+        help="the kubelet's HTTPS port for logs and exec; 0 picks a free one (default 10250)",
+    )
+
+    parser.add_argument(
+        "--disable-kube-proxy",
+        action="store_true",
+        default=_env("DISABLE_KUBE_PROXY", "") == "true",
+        help="run no service proxy on this node",
+    )
+    parser.add_argument(
+        "--cluster-cidr",
+        default=_env("CLUSTER_CIDR", "10.42.0.0/16"),
+        help="the pods' addresses across the cluster, for the proxy's masquerade decisions "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--proxy-nftables-table",
+        default=_env("PROXY_NFTABLES_TABLE", ""),
+        help="the name of the service proxy's inet table (default kubelite, or "
+        "kubelite-<bridge> for a node with a --bridge of its own)",
+    )
+
+
+def flags_from(args: argparse.Namespace) -> AgentFlags:
+    from kubelite.kubelet.node.machine import internal_ip
+
+    registries = args.registries_config or "/etc/kubelite/registries.yaml"
+    return AgentFlags(
+        kubeconfig=args.kubeconfig,
+        data_dir=Path(args.data_dir),
+        node_name=(args.node_name or socket.gethostname()).lower(),
+        node_ip=args.node_ip or internal_ip(),
+        pod_cidr=args.pod_cidr,
+        bridge=args.bridge,
+        cluster_dns=cluster_dns_from(args.cluster_dns),
+        cluster_domain=args.cluster_domain,
+        resolv_conf=args.resolv_conf,
+        registries_config=Path(registries),
+        tls_cert_file=Path(args.tls_cert_file) if args.tls_cert_file else None,
+        tls_private_key_file=Path(args.tls_private_key_file) if args.tls_private_key_file else None,
+        client_ca_file=Path(args.client_ca_file) if args.client_ca_file else None,
+        kubelet_port=args.kubelet_port,
+        server=args.server,
+        token=args.token,
+        oci_runtime=args.oci_runtime,
+        disable_kube_proxy=args.disable_kube_proxy,
+        cluster_cidr=args.cluster_cidr,
+        proxy_table=args.proxy_nftables_table or default_proxy_table(args.bridge),
+    )
+
+
+def cluster_dns_from(values: list[str] | None) -> list[str]:
+    """--cluster-dns as given (repeated, comma-separated), else KUBELITE_AGENT_CLUSTER_DNS,
+    else the default. An entry that is not an IP address is left out with a warning, as
+    NewMainKubelet does ("Invalid clusterDNS IP")."""
+    given = values if values is not None else [_env("CLUSTER_DNS", DEFAULT_CLUSTER_DNS)]
+    addresses = []
+    for value in given:
+        for address in filter(None, (a.strip() for a in value.split(","))):
+            try:
+                addresses.append(str(ipaddress.ip_address(address)))
+            except ValueError:
+                print(f"warning: invalid clusterDNS IP {address!r}: ignored", file=sys.stderr)
+    return addresses
+
+
+def logs_root(data_dir: Path) -> Path:
+    return Path("/var/log/pods") if data_dir == DEFAULT_DATA_DIR else data_dir / "logs" / "pods"
+
+
+async def serve(flags: AgentFlags) -> None:
+    # Imported here: the other commands need none of the runtime.
+    from kubelite.apiserver.version import version_info
+    from kubelite.client.api import APIClient
+    from kubelite.kubelet.dns import choose_resolv_conf
+    from kubelite.kubelet.kubelet import Kubelet, KubeletConfig
+    from kubelite.runtime.images import LocalImageService
+    from kubelite.runtime.sandbox.cni import NetworkOptions
+    from kubelite.runtime.service import OciRuntimeService
+
+    data = flags.data_dir
+    if flags.server:
+        from kubelite.cli.cluster.join import join
+
+        config, tls = await join(flags.server, flags.token, data / "agent", flags)
+        flags.tls_cert_file, flags.tls_private_key_file, flags.client_ca_file = tls
+    else:
+        config = load_config(kubeconfig=flags.kubeconfig)
+    registries = flags.registries_config
+    images = LocalImageService(
+        data / "images",
+        registries_config=registries if registries and registries.exists() else None,
+        docker_config=Path.home() / ".docker" / "config.json",
+    )
+    runtime = OciRuntimeService(
+        image_service=images,
+        state_dir=data / "run" / "runtime",
+        root_dir=data / "runtime",
+        network=NetworkOptions(bridge=flags.bridge, subnet=flags.pod_cidr),
+        oci_runtime=flags.oci_runtime,
+    )
+    kubelet_config = KubeletConfig(
+        node_name=flags.node_name,
+        root_dir=data / "kubelet",
+        node_ip=flags.node_ip,
+        kubelet_version=version_info()["gitVersion"],
+        pod_cidr=flags.pod_cidr,
+        cluster_dns=flags.cluster_dns,
+        cluster_domain=flags.cluster_domain,
+        resolv_conf=flags.resolv_conf
+        or str(choose_resolv_conf(data / "agent" / "etc" / "resolv.conf")),
+        logs_root=str(logs_root(data)),
+        tls_cert=flags.tls_cert_file,
+        tls_key=flags.tls_private_key_file,
+        client_ca=flags.client_ca_file,
+        port=flags.kubelet_port,
+    )
+    kubelet_config.root_dir.mkdir(parents=True, exist_ok=True)
+    async with APIClient(config, user_agent=f"kubelet/{flags.node_name}") as client:
+        kubelet = Kubelet(client, kubelet_config, runtime, images)
+        task = asyncio.create_task(_run_node(client, kubelet, flags), name="kubelet")
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await images.close()
+
+
+def _within(inner: str, outer: str) -> bool:
+    a, b = ipaddress.ip_network(inner, strict=False), ipaddress.ip_network(outer, strict=False)
+    return a.version == b.version and a.subnet_of(b)  # type: ignore[arg-type]
+
+
+async def _run_node(client: Any, kubelet: Any, flags: AgentFlags) -> None:
+    """The kubelet and, unless disabled, the service proxy, until either ends."""
+    if flags.disable_kube_proxy or shutil.which("nft") is None:
+        if not flags.disable_kube_proxy:
+            logging.getLogger(__name__).error(
+                "nft is not installed (Debian nftables): this node runs no service proxy"
+            )
+        await kubelet.run()
+        return
+    from kubelite.cli.cluster.proxy import ProxyFlags, build_proxier
+    from kubelite.proxy.runner import run_proxy
+
+    cidrs = [flags.cluster_cidr]
+    if not _within(flags.pod_cidr, flags.cluster_cidr):
+        # A node whose pods are outside the cluster CIDR (test nodes beside the machine's
+        # own): its pods are still the cluster's, not clients to masquerade.
+        cidrs.append(flags.pod_cidr)
+    proxier = build_proxier(
+        ProxyFlags(
+            kubeconfig=None,
+            node_name=flags.node_name,
+            node_ips=[flags.node_ip],
+            cluster_cidrs=cidrs,
+            table=flags.proxy_table,
+        )
+    )
+    tasks = [
+        asyncio.create_task(kubelet.run(), name="kubelet-main"),
+        asyncio.create_task(run_proxy(client, proxier), name="proxy"),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kubelite.cli.cluster.control_plane import die_with_parent
+
+    if os.geteuid() != 0:
+        print("error: kubelite agent runs containers and must run as root", file=sys.stderr)
+        return 1
+    die_with_parent()
+    flags = flags_from(args)
+    try:
+        # asyncio's own loop: under uvloop, waiting for conmon (which forks its monitor and
+        # exits) never returns, and the kubelet's work is in its containers, not its loop.
+        run_service(serve(flags), fast_loop=False)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0

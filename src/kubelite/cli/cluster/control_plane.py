@@ -1,0 +1,273 @@
+"""`kubelite control-plane`: the controllers and the scheduler, in a process of their own.
+
+`kubelite server` starts this as its child, so that the API server and the components that
+watch it do not share one interpreter lock: on a machine of two cores each gets one. Like
+kube-controller-manager and kube-scheduler they are clients of the API over HTTPS and nothing
+else. It can also be run by hand against any kubeconfig.
+
+A child of `kubelite server` (KUBELITE_PARENT_PID set) asks the kernel to end it when the server
+ends, even by SIGKILL, so that no controller outlives its API server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kubelite.cli.cluster import durations
+from kubelite.cli.cluster.service import run_service
+from kubelite.client.api import APIClient
+from kubelite.client.kubeconfig import ConfigError, load_config
+from kubelite.controllers.nodelifecycle_config import (
+    GC_CHECK_PERIOD,
+    QUARANTINE_TIME,
+    TERMINATED_POD_GC_THRESHOLD,
+    NodeLifecycleConfig,
+    PodGCSettings,
+)
+
+PARENT_PID_ENV = "KUBELITE_PARENT_PID"
+# kube-controller-manager's --secure-port.
+DEFAULT_SECURE_PORT = 10257
+log = logging.getLogger("kubelite.control-plane")
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class ControlPlaneFlags:
+    kubeconfig: str | None
+    context: str | None
+    disable_scheduler: bool
+    node_lifecycle: NodeLifecycleConfig = field(default_factory=NodeLifecycleConfig)
+    pod_gc: PodGCSettings = field(default_factory=PodGCSettings)
+    bind_address: str = "127.0.0.1"
+    secure_port: int = DEFAULT_SECURE_PORT
+    disable_servicelb: bool = False
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"KUBELITE_CONTROL_PLANE_{name}", default)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
+    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    parser.add_argument(
+        "--disable-servicelb",
+        action="store_true",
+        default=_env("DISABLE_SERVICELB", "") not in ("", "0", "false"),
+        help="give LoadBalancer Services no node addresses (k3s' ServiceLB off)",
+    )
+    parser.add_argument(
+        "--disable-scheduler",
+        action="store_true",
+        default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
+        help="run the controllers only",
+    )
+    parser.add_argument(
+        "--secure-port",
+        type=int,
+        default=int(_env("SECURE_PORT", str(DEFAULT_SECURE_PORT))),
+        help="HTTPS port of /metrics and /healthz (default 10257; 0 serves none)",
+    )
+    parser.add_argument(
+        "--bind-address",
+        default=_env("BIND_ADDRESS", "127.0.0.1"),
+        help="address of that port (default 127.0.0.1: /metrics is not authorized yet)",
+    )
+    # kube-controller-manager's node lifecycle flags, under their names there.
+    defaults = NodeLifecycleConfig()
+    parser.add_argument(
+        "--node-monitor-period",
+        type=durations.argument,
+        default=_env("NODE_MONITOR_PERIOD", f"{defaults.monitor_period}s"),
+        help="how often node health is checked (default 5s)",
+    )
+    parser.add_argument(
+        "--node-monitor-grace-period",
+        type=durations.argument,
+        default=_env("NODE_MONITOR_GRACE_PERIOD", f"{defaults.grace_period}s"),
+        help="how long a node may go without reporting before it is Unknown (default 50s)",
+    )
+    parser.add_argument(
+        "--node-startup-grace-period",
+        type=durations.argument,
+        default=_env("NODE_STARTUP_GRACE_PERIOD", f"{defaults.startup_grace_period}s"),
+        help="how long a new node may take to report at all (default 1m0s)",
+    )
+    parser.add_argument(
+        "--node-eviction-rate",
+        type=float,
+        default=float(_env("NODE_EVICTION_RATE", str(defaults.eviction_rate))),
+        help="nodes per second whose pods are evicted while a zone is healthy (default 0.1)",
+    )
+    parser.add_argument(
+        "--secondary-node-eviction-rate",
+        type=float,
+        default=float(_env("SECONDARY_NODE_EVICTION_RATE", str(defaults.secondary_eviction_rate))),
+        help="the same for a large zone mostly down (default 0.01)",
+    )
+    parser.add_argument(
+        "--unhealthy-zone-threshold",
+        type=float,
+        default=float(_env("UNHEALTHY_ZONE_THRESHOLD", str(defaults.unhealthy_zone_threshold))),
+        help="share of not-ready nodes (at least 3) that makes a zone unhealthy (default 0.55)",
+    )
+    parser.add_argument(
+        "--large-cluster-size-threshold",
+        type=int,
+        default=int(_env("LARGE_CLUSTER_SIZE_THRESHOLD", str(defaults.large_cluster_threshold))),
+        help="zones above this many nodes keep evicting slowly when unhealthy (default 50)",
+    )
+    parser.add_argument(
+        "--terminated-pod-gc-threshold",
+        type=int,
+        default=int(_env("TERMINATED_POD_GC_THRESHOLD", str(TERMINATED_POD_GC_THRESHOLD))),
+        help="terminated pods kept before the pod garbage collector deletes the oldest; "
+        "0 or less keeps them all (default %(default)s)",
+    )
+    # How often the pod garbage collector looks, and how long a missing node is quarantined,
+    # are Kubernetes constants; tests shorten them (as its NewPodGCInternal does).
+    parser.add_argument(
+        "--pod-gc-period",
+        type=float,
+        default=float(_env("POD_GC_PERIOD", str(GC_CHECK_PERIOD))),
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--pod-gc-quarantine",
+        type=float,
+        default=float(_env("POD_GC_QUARANTINE", str(QUARANTINE_TIME))),
+        help=argparse.SUPPRESS,
+    )
+
+
+def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
+    lifecycle = NodeLifecycleConfig(
+        monitor_period=args.node_monitor_period,
+        grace_period=args.node_monitor_grace_period,
+        startup_grace_period=args.node_startup_grace_period,
+        eviction_rate=args.node_eviction_rate,
+        secondary_eviction_rate=args.secondary_node_eviction_rate,
+        unhealthy_zone_threshold=args.unhealthy_zone_threshold,
+        large_cluster_threshold=args.large_cluster_size_threshold,
+    )
+    return ControlPlaneFlags(
+        args.kubeconfig,
+        args.context,
+        args.disable_scheduler,
+        lifecycle,
+        PodGCSettings(
+            terminated_pod_threshold=args.terminated_pod_gc_threshold,
+            period=args.pod_gc_period,
+            quarantine=args.pod_gc_quarantine,
+        ),
+        bind_address=args.bind_address,
+        secure_port=args.secure_port,
+        disable_servicelb=args.disable_servicelb,
+    )
+
+
+def warn_once() -> Callable[[str], None]:
+    """A warning handler that logs each distinct warning once: the Endpoints controller is
+    told on every write that v1 Endpoints is deprecated, which says nothing new after the first."""
+    seen: set[str] = set()
+
+    def handle(message: str) -> None:
+        if message not in seen:
+            seen.add(message)
+            log.warning("%s", message)
+
+    return handle
+
+
+def die_with_parent() -> None:
+    """End this process with SIGTERM when the server that started it ends."""
+    parent = os.environ.get(PARENT_PID_ENV)
+    if not parent:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    # The parent may have ended before prctl took effect: then no signal will come.
+    if os.getppid() != int(parent):
+        sys.exit(0)
+
+
+async def serve(flags: ControlPlaneFlags) -> None:
+    # Imported here: the other commands need none of this.
+    from prometheus_client import CollectorRegistry
+
+    from kubelite.cli.cluster import control_plane_http
+    from kubelite.client import workqueue_metrics
+    from kubelite.controllers.manager import ControllerManager
+    from kubelite.scheduler.scheduler import Scheduler
+
+    config = load_config(kubeconfig=flags.kubeconfig, context=flags.context)
+    # Before any controller makes its work queue: the queues record into this registry.
+    registry = CollectorRegistry()
+    workqueue_metrics.enable(registry)
+    http = await control_plane_http.serve(flags.bind_address, flags.secure_port, registry)
+    # One list+watch per resource for the whole process: the controllers and the scheduler
+    # share the manager's informers (the controllers ask first: they want full objects).
+    controllers = ControllerManager(
+        APIClient(config, user_agent="kubelite-controller-manager", warning_handler=warn_once()),
+        node_lifecycle=flags.node_lifecycle,
+        pod_gc=flags.pod_gc,
+        disable_servicelb=flags.disable_servicelb,
+    )
+    tasks: list[asyncio.Task[None]] = []
+    scheduler_client = None
+    scheduler = None
+    if not flags.disable_scheduler:
+        scheduler_client = APIClient(config, user_agent="kubelite-scheduler")
+        scheduler = Scheduler(scheduler_client, informers=controllers.informers)
+    controllers.start()
+    if scheduler is not None:
+        tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))
+    stop = asyncio.Event()
+
+    def ended(task: asyncio.Task[None]) -> None:
+        # A component that stops on its own is broken: end the process, so that the server
+        # starts a whole new one instead of running on without it.
+        if not task.cancelled():
+            log.error("%s ended: %r; the control plane stops", task.get_name(), task.exception())
+            stop.set()
+
+    for task in tasks:
+        task.add_done_callback(ended)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+            # A task that failed has said so in `ended`; its error must not stop the others'
+            # shutdown.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if scheduler_client is not None:
+            await scheduler_client.close()
+        await controllers.stop()
+        if http is not None:
+            await http.cleanup()
+
+
+def run(args: argparse.Namespace) -> int:
+    die_with_parent()
+    try:
+        run_service(serve(flags_from(args)))
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0

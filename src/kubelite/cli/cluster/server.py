@@ -1,0 +1,510 @@
+"""`kubelite server`: run a whole cluster's control plane in this process.
+
+Flags are kept apart from the action, as k3s does: `ServerFlags` is filled from the command line
+and `KUBELITE_*` environment variables, `run()` checks it and delegates to
+`kubelite.apiserver.server`. At start the admin kubeconfig is written to `<data-dir>/
+kubeconfig.yaml` (and, for the default data directory, to `/etc/kubelite/kubelite.yaml`, where
+k3s users look), and its path is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from kubelite.api import servicenetwork
+from kubelite.apiserver import certs
+from kubelite.apiserver.server import (
+    NODE_TOKEN_FILE,
+    APIServer,
+    ServerConfig,
+    default_advertise_address,
+)
+from kubelite.cli.cluster import cluster_dns, local_registry
+from kubelite.cli.cluster.service import run_service
+from kubelite.cli.cluster.supervisor import Supervised, child_env, kubelite_argv
+
+DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
+DEFAULT_KUBECONFIG = Path("/etc/kubelite/kubelite.yaml")
+DEFAULT_PORT = 6443
+# The cluster DNS server's port on the node's address (CoreDNS' 53).
+DEFAULT_CLUSTER_DNS_PORT = 53
+
+log = logging.getLogger("kubelite.server")
+
+
+@dataclass
+class ServerFlags:
+    data_dir: Path
+    https_port: int
+    bind_address: str
+    advertise_address: str
+    tls_san: list[str]
+    compaction_interval: float
+    write_kubeconfig: Path | None
+    disable_scheduler: bool = False
+    disable_agent: bool = False
+    # The port the cluster DNS answers on (0: any free one), unless disabled.
+    cluster_dns_port: int = DEFAULT_CLUSTER_DNS_PORT
+    disable_cluster_dns: bool = False
+    # The cluster's DNS domain, for the cluster DNS as for the kubelets ("": cluster.local).
+    cluster_domain: str = ""
+    # The docker.io mirror this node runs on loopback ("" for none).
+    local_registry: str = ""
+    # Passed to the agent this server runs for its own machine.
+    agent_args: list[str] = field(default_factory=list)
+    # Passed to the controllers (`kubelite control-plane`).
+    control_plane_args: list[str] = field(default_factory=list)
+    service_cidr: str = str(servicenetwork.SERVICE_CIDR)
+    node_port_range: str = "{}-{}".format(*servicenetwork.NODE_PORT_RANGE)
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"KUBELITE_{name}", default)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        default=_env("DATA_DIR", str(DEFAULT_DATA_DIR)),
+        help="where the store, certificates and kubeconfig live (default %(default)s)",
+    )
+    parser.add_argument(
+        "--https-port",
+        type=int,
+        default=int(_env("HTTPS_PORT", str(DEFAULT_PORT))),
+        help="port of the API server; 0 picks a free one (default %(default)s)",
+    )
+    parser.add_argument("--bind-address", default=_env("BIND_ADDRESS", "0.0.0.0"))
+    parser.add_argument(
+        "--advertise-address",
+        default=_env("ADVERTISE_ADDRESS", ""),
+        help="the address other machines and the kubernetes Service reach the server at "
+        "(default: the address of the default route's interface)",
+    )
+    parser.add_argument(
+        "--tls-san", action="append", default=[], help="extra name or IP for the serving cert"
+    )
+    parser.add_argument(
+        "--compaction-interval",
+        type=float,
+        default=float(_env("COMPACTION_INTERVAL", "300")),
+        help="seconds between compactions of the store's history (default %(default)s)",
+    )
+    parser.add_argument(
+        "--disable-scheduler",
+        action="store_true",
+        default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
+        help="do not run the scheduler here (run `kubelite scheduler` apart instead)",
+    )
+    parser.add_argument(
+        "--disable-agent",
+        action="store_true",
+        default=_env("DISABLE_AGENT", "") not in ("", "0", "false"),
+        help="run no kubelet here: a control-plane-only node",
+    )
+    parser.add_argument(
+        "--disable-kube-proxy",
+        action="store_true",
+        default=_env("DISABLE_KUBE_PROXY", "") not in ("", "0", "false"),
+        help="run no service proxy on this node",
+    )
+    parser.add_argument(
+        "--cluster-cidr",
+        default=_env("CLUSTER_CIDR", ""),
+        help="the pods' addresses across the cluster (default 10.42.0.0/16)",
+    )
+    parser.add_argument(
+        "--cluster-dns-port",
+        type=int,
+        default=int(_env("CLUSTER_DNS_PORT", str(DEFAULT_CLUSTER_DNS_PORT))),
+        help="UDP and TCP port of the cluster DNS on the node's address, which the kube-dns "
+        "Service leads to; 0 picks a free one (default %(default)s)",
+    )
+    parser.add_argument(
+        "--disable-cluster-dns",
+        action="store_true",
+        default=_env("DISABLE_CLUSTER_DNS", "") not in ("", "0", "false"),
+        help="run no cluster DNS server here",
+    )
+    parser.add_argument("--node-name", default=_env("NODE_NAME", ""), help="this node's name")
+    parser.add_argument(
+        "--pod-cidr", default=_env("POD_CIDR", ""), help="this node's pod addresses"
+    )
+    parser.add_argument(
+        "--bridge", default=_env("BRIDGE", ""), help="the bridge this node's pods are wired to"
+    )
+    parser.add_argument(
+        "--cluster-dns",
+        default=_env("CLUSTER_DNS", ""),
+        help="this node's kubelet's cluster DNS address(es), comma-separated (default 10.43.0.10)",
+    )
+    parser.add_argument(
+        "--cluster-domain",
+        default=_env("CLUSTER_DOMAIN", ""),
+        help="the cluster's DNS domain (default cluster.local)",
+    )
+    parser.add_argument(
+        "--resolv-conf",
+        default=_env("RESOLV_CONF", ""),
+        help="the resolver file for this node's pods with dnsPolicy Default",
+    )
+    parser.add_argument(
+        "--local-registry",
+        default=_env("LOCAL_REGISTRY", local_registry.DEFAULT_ADDRESS),
+        help="run a registry here as this node's docker.io mirror, for images you push to it "
+        "(default %(default)s; '' for none)",
+    )
+    parser.add_argument(
+        "--oci-runtime",
+        default=_env("OCI_RUNTIME", ""),
+        help="this node's OCI runtime: runc (default) or crun",
+    )
+    parser.add_argument(
+        "--kubelet-port",
+        default=_env("KUBELET_PORT", ""),
+        help="this node's kubelet port for logs and exec (default 10250; 0: any free one)",
+    )
+    parser.add_argument(
+        "--registries-config",
+        default=_env("REGISTRIES_CONFIG", ""),
+        help="registry mirrors and credentials for this node's image pulls "
+        "(default /etc/kubelite/registries.yaml)",
+    )
+    parser.add_argument(
+        "--terminated-pod-gc-threshold",
+        type=int,
+        default=int(threshold) if (threshold := _env("TERMINATED_POD_GC_THRESHOLD", "")) else None,
+        help="terminated pods kept before the oldest are deleted (default 12500)",
+    )
+    parser.add_argument(
+        "--service-cidr",
+        default=_env("SERVICE_CIDR", str(servicenetwork.SERVICE_CIDR)),
+        help="the range Services' cluster IPs come from (default %(default)s)",
+    )
+    parser.add_argument(
+        "--service-node-port-range",
+        default=_env("SERVICE_NODE_PORT_RANGE", "{}-{}".format(*servicenetwork.NODE_PORT_RANGE)),
+        help="the ports NodePort Services may use (default %(default)s)",
+    )
+    parser.add_argument(
+        "--disable",
+        action="append",
+        default=[d for d in _env("DISABLE", "").split(",") if d],
+        metavar="COMPONENT",
+        help="do not run this packaged component: servicelb (k3s' spelling; repeatable, or "
+        "comma-separated)",
+    )
+    parser.add_argument(
+        "--write-kubeconfig",
+        default=_env("WRITE_KUBECONFIG", ""),
+        help="also write the admin kubeconfig here",
+    )
+
+
+def flags_from(args: argparse.Namespace) -> ServerFlags:
+    try:
+        service_cidr = servicenetwork.parse_service_cidr(args.service_cidr)
+        servicenetwork.parse_node_port_range(args.service_node_port_range)
+    except ValueError as e:
+        raise SystemExit(f"kubelite server: {e}") from None
+    cluster_dns = args.cluster_dns
+    if not cluster_dns and service_cidr != servicenetwork.SERVICE_CIDR:
+        # As k3s: cluster DNS is the tenth address of whatever the service range is.
+        cluster_dns = servicenetwork.cluster_dns_ip(service_cidr)
+    return ServerFlags(
+        data_dir=Path(args.data_dir),
+        https_port=args.https_port,
+        bind_address=args.bind_address,
+        advertise_address=args.advertise_address or default_advertise_address(),
+        tls_san=list(args.tls_san),
+        compaction_interval=args.compaction_interval,
+        write_kubeconfig=Path(args.write_kubeconfig) if args.write_kubeconfig else None,
+        disable_scheduler=args.disable_scheduler,
+        disable_agent=args.disable_agent,
+        cluster_dns_port=args.cluster_dns_port,
+        disable_cluster_dns=args.disable_cluster_dns,
+        cluster_domain=args.cluster_domain,
+        local_registry=args.local_registry,
+        agent_args=[
+            arg
+            for flag, value in (
+                ("--node-name", args.node_name),
+                ("--pod-cidr", args.pod_cidr),
+                ("--bridge", args.bridge),
+                ("--registries-config", args.registries_config),
+                ("--kubelet-port", args.kubelet_port),
+                ("--oci-runtime", args.oci_runtime),
+                ("--cluster-cidr", args.cluster_cidr),
+                ("--cluster-dns", cluster_dns),
+                ("--cluster-domain", args.cluster_domain),
+                ("--resolv-conf", args.resolv_conf),
+            )
+            if value
+            for arg in (flag, value)
+        ]
+        + (["--disable-kube-proxy"] if args.disable_kube_proxy else []),
+        control_plane_args=(
+            ["--terminated-pod-gc-threshold", str(args.terminated_pod_gc_threshold)]
+            if args.terminated_pod_gc_threshold is not None
+            else []
+        )
+        + (["--disable-servicelb"] if SERVICELB in disabled_components(args.disable) else []),
+        service_cidr=args.service_cidr,
+        node_port_range=args.service_node_port_range,
+    )
+
+
+# The packaged components `--disable` may name (k3s has more: coredns, traefik, ...).
+SERVICELB = "servicelb"
+COMPONENTS = (SERVICELB,)
+
+
+def disabled_components(values: list[str]) -> set[str]:
+    """`--disable a,b --disable c`, checked against the components there are."""
+    names = {n.strip() for v in values for n in v.split(",") if n.strip()}
+    unknown = names - set(COMPONENTS)
+    if unknown:
+        raise SystemExit(
+            f"--disable: unknown component(s) {', '.join(sorted(unknown))}; "
+            f"valid: {', '.join(COMPONENTS)}"
+        )
+    return names
+
+
+def _b64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+def admin_kubeconfig(pki: certs.Pki, server_url: str) -> str:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "default",
+                "cluster": {
+                    "certificate-authority-data": _b64(pki.ca_cert),
+                    "server": server_url,
+                },
+            }
+        ],
+        "contexts": [{"name": "default", "context": {"cluster": "default", "user": "default"}}],
+        "current-context": "default",
+        "preferences": {},
+        "users": [
+            {
+                "name": "default",
+                "user": {
+                    "client-certificate-data": _b64(pki.admin_cert),
+                    "client-key-data": _b64(pki.admin_key),
+                },
+            }
+        ],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def kubeconfig_paths(flags: ServerFlags) -> list[Path]:
+    paths = [flags.data_dir / "kubeconfig.yaml"]
+    if flags.data_dir == DEFAULT_DATA_DIR:
+        paths.append(DEFAULT_KUBECONFIG)
+    if flags.write_kubeconfig is not None:
+        paths.append(flags.write_kubeconfig)
+    return paths
+
+
+def _bind_cluster_dns(flags: ServerFlags) -> tuple[socket.socket, socket.socket] | None:
+    """The cluster DNS server's UDP and TCP sockets on the node's address, bound here so that
+    the kube-dns Endpoints can name the port before the DNS process starts, and so that the
+    port outlives restarts of that process."""
+    if flags.disable_cluster_dns:
+        return None
+    from kubelite.kubelet.node.machine import internal_ip
+
+    address = internal_ip()
+    try:
+        return cluster_dns.bind(address, flags.cluster_dns_port)
+    except OSError as e:
+        print(
+            f"no cluster DNS: cannot listen on {address}:{flags.cluster_dns_port}: {e}",
+            flush=True,
+        )
+        return None
+
+
+async def serve(flags: ServerFlags) -> None:
+    dns_sockets = _bind_cluster_dns(flags)
+    dns_address = dns_sockets[0].getsockname()[:2] if dns_sockets else None
+    config = ServerConfig(
+        data_dir=flags.data_dir,
+        https_port=flags.https_port,
+        bind_address=flags.bind_address,
+        advertise_address=flags.advertise_address,
+        tls_san=flags.tls_san,
+        compaction_interval=flags.compaction_interval,
+        service_cidr=servicenetwork.parse_service_cidr(flags.service_cidr),
+        node_port_range=servicenetwork.parse_node_port_range(flags.node_port_range),
+        cluster_dns=dns_address,
+    )
+    server = APIServer(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    control_plane: Supervised | None = None
+    agent: Supervised | None = None
+    registry: Supervised | None = None
+    dns: Supervised | None = None
+    try:
+        assert server.pki is not None
+        host = flags.bind_address if flags.bind_address not in ("0.0.0.0", "::") else "127.0.0.1"
+        url = f"https://{host}:{server.port}"
+        text = admin_kubeconfig(server.pki, url)
+        paths = kubeconfig_paths(flags)
+        for path in paths:
+            _write_private(path, text)
+            print(f"kubeconfig written to {path}", flush=True)
+        print(
+            f"node token (kubelite agent --server URL --token ...) in "
+            f"{flags.data_dir / NODE_TOKEN_FILE}",
+            flush=True,
+        )
+        # The controllers and the scheduler are clients of the API like any other, over
+        # loopback HTTPS, in a process of their own (a core of their own).
+        args = ["control-plane", "--kubeconfig", str(paths[0])]
+        if flags.disable_scheduler:
+            args.append("--disable-scheduler")
+        args += flags.control_plane_args
+        control_plane = Supervised("control-plane", kubelite_argv(*args), child_env())
+        control_plane.start()
+        if dns_sockets is not None and dns_address is not None:
+            fds = tuple(s.fileno() for s in dns_sockets)
+            argv = [
+                sys.executable,
+                "-m",
+                "kubelite.cli.cluster.cluster_dns",
+                "--kubeconfig",
+                str(paths[0]),
+                "--udp-fd",
+                str(fds[0]),
+                "--tcp-fd",
+                str(fds[1]),
+            ]
+            if flags.cluster_domain:
+                argv += ["--cluster-domain", flags.cluster_domain]
+            dns = Supervised("cluster-dns", argv, child_env(), pass_fds=fds)
+            dns.start()
+            dns_host, dns_port = dns_address
+            print(f"cluster DNS listening on {dns_host}:{dns_port} (UDP and TCP)", flush=True)
+        if not flags.disable_agent:
+            if os.geteuid() == 0:
+                registry, mirror_args = _start_local_registry(flags)
+                argv = kubelite_argv(
+                    "agent",
+                    "--kubeconfig",
+                    str(paths[0]),
+                    "--data-dir",
+                    str(flags.data_dir),
+                    *_kubelet_tls_args(server.pki, flags),
+                    *mirror_args,
+                    *flags.agent_args,
+                )
+                agent = Supervised("agent", argv, child_env())
+                agent.start()
+            else:
+                print("not root: no kubelet runs on this node (--disable-agent)", flush=True)
+        print(f"kubelite API server listening on {url}", flush=True)
+        await stop.wait()
+    finally:
+        if agent is not None:
+            await agent.stop()
+        if registry is not None:
+            await registry.stop()
+        if dns is not None:
+            await dns.stop()
+        if control_plane is not None:
+            await control_plane.stop()
+        await server.stop()
+        for sock in dns_sockets or ():
+            sock.close()
+
+
+def _start_local_registry(flags: ServerFlags) -> tuple[Supervised | None, list[str]]:
+    """The node's local registry, and the agent flags that make it docker.io's mirror (only
+    when the user names no registries config of their own)."""
+    address = flags.local_registry
+    if not address:
+        return None, []
+    problem = local_registry.available(address)
+    if problem:
+        print(f"no local registry: {problem}", flush=True)
+        return None, []
+    config = local_registry.write_config(flags.data_dir, address)
+    registry = Supervised("registry", local_registry.argv(config), child_env())
+    registry.start()
+    print(f"local registry (docker.io mirror) at {address}", flush=True)
+    own_config = _agent_flag(flags, "--registries-config")
+    if own_config or local_registry.SYSTEM_REGISTRIES_CONFIG.exists():
+        return registry, []
+    mirror = local_registry.mirror_config(flags.data_dir, address)
+    return registry, ["--registries-config", str(mirror)]
+
+
+def _kubelet_tls_args(pki: certs.Pki, flags: ServerFlags) -> list[str]:
+    """The serving certificate of this machine's kubelet, issued here by the cluster CA (the
+    server has it at hand), and the CA its clients' certificates come from."""
+    from kubelite.kubelet.node.machine import internal_ip
+
+    name = _agent_flag(flags, "--node-name") or socket.gethostname().lower()
+    ips = sorted({internal_ip(), flags.advertise_address, "127.0.0.1"} - {""})
+    cert, key = certs.issue_kubelet_serving_cert(pki, name, ips)
+    return [
+        "--tls-cert-file",
+        str(cert),
+        "--tls-private-key-file",
+        str(key),
+        "--client-ca-file",
+        str(pki.ca_cert),
+    ]
+
+
+def _agent_flag(flags: ServerFlags, name: str) -> str:
+    args = flags.agent_args
+    return args[args.index(name) + 1] if name in args else ""
+
+
+def run(args: argparse.Namespace) -> int:
+    flags = flags_from(args)
+    if flags.https_port < 0 or flags.https_port > 65535:
+        print(f"error: --https-port {flags.https_port} is not a port", file=sys.stderr)
+        return 2
+    if not 0 <= flags.cluster_dns_port <= 65535:
+        print(f"error: --cluster-dns-port {flags.cluster_dns_port} is not a port", file=sys.stderr)
+        return 2
+    try:
+        run_service(serve(flags))
+    except PermissionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,322 @@
+"""`kubelite describe`: fetch objects and what relates to them, and print them as kubectl does.
+
+For each object this fetches what kubectl's describer fetches: the object, its events (a list of
+core events with `fieldSelector=involvedObject.name=..,involvedObject.namespace=..,
+involvedObject.uid=..`, plus `involvedObject.kind` for other kinds than pods), and for a node the
+pods bound to it and its Lease; for a Deployment the ReplicaSets it controls, and for the other
+workload kinds that own pods (ReplicaSets, ReplicationControllers, StatefulSets, DaemonSets) the
+pods their selector matches, which the describer counts by phase; for a Service its
+EndpointSlices. The other modules of this package lay the text out, one per group of kinds:
+pods, nodes, workloads, Services, Endpoints and EndpointSlices get kubectl's own layouts, any
+other kind the generic one. `describe TYPE NAME` falls back, as kubectl does, to every object
+whose name starts with NAME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubelite.api import fields, labels, meta
+from kubelite.cli.kubectl.describe import generic, network, nodes, pods, workloads
+from kubelite.cli.kubectl.kubectl_args import (
+    DEFAULT_CHUNK_SIZE,
+    CommandError,
+    Session,
+    add_all_namespaces_flag,
+    add_filename_flags,
+    add_global_flags,
+    add_selector_flag,
+    report_errors,
+    resolve_targets,
+    run_command,
+)
+from kubelite.cli.kubectl.manifests import read_manifests
+from kubelite.client import APIClient, APIError, APINotFoundError, Resource
+
+Obj = dict[str, Any]
+
+EVENTS = Resource("", "v1", "events", kind="Event")
+PODS = Resource("", "v1", "pods", kind="Pod")
+LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
+REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
+ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="EndpointSlice")
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("resources", nargs="*", metavar="TYPE[/NAME] [NAME_PREFIX]")
+    add_selector_flag(parser)
+    parser.add_argument(
+        "--show-events",
+        default="true",
+        type=str.lower,
+        choices=("true", "false"),
+        help="show the events of each object (default true)",
+    )
+    add_filename_flags(parser, "describe")
+    add_all_namespaces_flag(parser)
+    add_global_flags(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_command(args, lambda session: _describe(session, args))
+
+
+def event_selector(obj: Obj, kind: str | None) -> str:
+    """The field selector of an object's events (EventInterface.GetFieldSelector)."""
+    terms = [
+        ("involvedObject.name", meta.name_of(obj)),
+        ("involvedObject.namespace", meta.namespace_of(obj)),
+    ]
+    if kind:
+        terms.append(("involvedObject.kind", kind))
+    uid = meta.get_path(obj, "metadata", "uid")
+    if uid:
+        terms.append(("involvedObject.uid", uid))
+    return ",".join(f"{key}={fields.escape_value(value)}" for key, value in terms)
+
+
+async def search_events(client: APIClient, obj: Obj, kind: str | None) -> list[Obj]:
+    """The core events about an object, in every namespace when it has none (a node)."""
+    listing = await client.list(
+        EVENTS,
+        namespace=meta.namespace_of(obj) or None,
+        field_selector=event_selector(obj, kind),
+        limit=DEFAULT_CHUNK_SIZE,
+    )
+    return listing.get("items") or []
+
+
+async def _node_extras(
+    client: APIClient, node: Obj, show_events: bool
+) -> tuple[list[Obj], list[Obj] | None, Obj | str]:
+    name = meta.name_of(node)
+    pods = await client.list(
+        PODS,
+        field_selector=f"spec.nodeName={fields.escape_value(name)},"
+        "status.phase!=Succeeded,status.phase!=Failed",
+        limit=DEFAULT_CHUNK_SIZE,
+    )
+    events = None
+    if show_events:
+        # The kubelet names the node by its name where others use its uid: look for both.
+        events = await search_events(client, node, "Node")
+        by_name = {**node, "metadata": {**(node.get("metadata") or {}), "uid": name}}
+        events += await search_events(client, by_name, "Node")
+    lease: Obj | str
+    try:
+        lease = await client.get(LEASES, name, namespace=NODE_LEASE_NAMESPACE)
+    except APIError as e:
+        lease = e.message
+    return pods.get("items") or [], events, lease
+
+
+def _controlled_by(obj: Obj, owner: Obj) -> bool:
+    """metav1.IsControlledBy: the object's controller reference carries the owner's uid."""
+    uid = meta.get_path(owner, "metadata", "uid")
+    return uid is not None and workloads.controller_uid(obj) == uid
+
+
+async def _deployment_replica_sets(client: APIClient, deployment: Obj) -> list[Obj] | None:
+    """The ReplicaSets a Deployment controls (deploymentutil.ListReplicaSets): those its
+    selector matches whose controller is this Deployment. None when they cannot be listed,
+    which kubectl does not report but shows by leaving out the ReplicaSet lines."""
+    try:
+        selector = str(labels.from_label_selector(meta.get_path(deployment, "spec", "selector")))
+        listing = await client.list(
+            REPLICA_SETS,
+            namespace=meta.namespace_of(deployment),
+            label_selector=selector,
+            limit=DEFAULT_CHUNK_SIZE,
+        )
+    except (APIError, labels.SelectorError):
+        return None
+    return [rs for rs in listing.get("items") or [] if _controlled_by(rs, deployment)]
+
+
+async def _pod_counts(
+    client: APIClient, owner: Obj, selector: labels.Selector
+) -> workloads.PodCounts:
+    """getPodStatusForController: the phases of the pods the selector matches in the owner's
+    namespace and the owner controls. A failed list raises, as kubectl fails the description
+    (except a ReplicaSet's, which says so in its text: see `describe_object`)."""
+    listing = await client.list(
+        PODS,
+        namespace=meta.namespace_of(owner),
+        label_selector=str(selector),
+        limit=DEFAULT_CHUNK_SIZE,
+    )
+    return workloads.count_pods(listing.get("items") or [], owner)
+
+
+async def _service_slices(client: APIClient, service: Obj) -> list[Obj]:
+    """The Service's EndpointSlices, by the service-name label (as kubectl 1.33 lists them)."""
+    listing = await client.list(
+        ENDPOINT_SLICES,
+        namespace=meta.namespace_of(service),
+        label_selector=f"kubernetes.io/service-name={meta.name_of(service)}",
+    )
+    return listing.get("items") or []
+
+
+def _spec_selector(obj: Obj) -> labels.Selector:
+    return labels.from_label_selector(meta.get_path(obj, "spec", "selector"))
+
+
+async def describe_object(
+    client: APIClient, resource: Resource, obj: Obj, show_events: bool
+) -> str:
+    """The description of one object, with whatever its describer needs fetched.
+
+    Describers are picked by group and kind, as kubectl's describerMap does, so a kind gets its
+    own layout as soon as the server serves it.
+    """
+    now = meta.now()
+    kind = (resource.group, resource.kind)
+    if kind == ("", "Pod"):
+        events = await search_events(client, obj, None) if show_events else None
+        return pods.describe_pod(obj, events, now)
+    if kind == ("", "Node"):
+        node_pods, events, lease = await _node_extras(client, obj, show_events)
+        return nodes.describe_node(obj, node_pods, events, lease, now)
+    if kind == ("apps", "ReplicaSet"):
+        # kubectl describes the ReplicaSet even when its pods cannot be listed.
+        counts: workloads.PodCounts | str
+        try:
+            counts = await _pod_counts(client, obj, _spec_selector(obj))
+        except APIError as e:
+            counts = e.message
+        events = await search_events(client, obj, resource.kind) if show_events else None
+        return workloads.describe_replica_set(obj, counts, events, now)
+    if kind in (("", "ReplicationController"), ("apps", "StatefulSet"), ("apps", "DaemonSet")):
+        if kind[1] == "ReplicationController":
+            selector = labels.selector_from_set(meta.get_path(obj, "spec", "selector"))
+        else:
+            selector = _spec_selector(obj)
+        pod_counts = await _pod_counts(client, obj, selector)
+        events = await search_events(client, obj, resource.kind) if show_events else None
+        describe = {
+            "ReplicationController": workloads.describe_replication_controller,
+            "StatefulSet": workloads.describe_stateful_set,
+            "DaemonSet": workloads.describe_daemon_set,
+        }[kind[1]]
+        return describe(obj, pod_counts, events, now)
+    events = await search_events(client, obj, resource.kind) if show_events else None
+    if kind == ("apps", "Deployment"):
+        replica_sets = await _deployment_replica_sets(client, obj)
+        return workloads.describe_deployment(obj, replica_sets, events, now)
+    if kind == ("batch", "Job"):
+        return workloads.describe_job(obj, events, now)
+    if kind == ("batch", "CronJob"):
+        return workloads.describe_cron_job(obj, events, now)
+    if kind == ("policy", "PodDisruptionBudget"):
+        return workloads.describe_pod_disruption_budget(obj, events, now)
+    if kind == ("", "Service"):
+        slices = await _service_slices(client, obj)
+        return network.describe_service(obj, slices, events, now)
+    if kind == ("", "Endpoints"):
+        return network.describe_endpoints(obj, events, now)
+    if kind == ("discovery.k8s.io", "EndpointSlice"):
+        return network.describe_endpoint_slice(obj, events, now)
+    return generic.describe_generic(obj, events, now)
+
+
+async def _matching_prefix(
+    client: APIClient, resource: Resource, namespace: str | None, prefix: str
+) -> list[Obj]:
+    listing = await client.list(resource, namespace=namespace, limit=DEFAULT_CHUNK_SIZE)
+    return [o for o in listing.get("items") or [] if meta.name_of(o).startswith(prefix)]
+
+
+@dataclass
+class Found:
+    """The objects to describe, in order, the errors met finding them, and whether every
+    resource asked for lives in the session's namespace (for `No resources found in ...`)."""
+
+    objects: list[tuple[Resource, Obj]] = field(default_factory=list)
+    errors: list[BaseException] = field(default_factory=list)
+    in_namespace: bool = True
+    # Found by name prefix: kubectl then ends every description with a newline.
+    by_prefix: bool = False
+
+
+async def _objects_from_files(session: Session, args: argparse.Namespace, result: Found) -> None:
+    client = session.client
+    for manifest in read_manifests(args.filename, recursive=args.recursive):
+        obj = manifest.obj
+        resource = await client.resource_for_kind(obj["apiVersion"], obj["kind"])
+        namespace = (meta.namespace_of(obj) or session.namespace) if resource.namespaced else None
+        try:
+            live = await client.get(resource, meta.name_of(obj), namespace=namespace)
+        except APIError as e:
+            result.errors.append(e)
+            continue
+        result.objects.append((resource, live))
+
+
+async def _objects_from_args(session: Session, args: argparse.Namespace, result: Found) -> None:
+    client = session.client
+    if not args.resources:
+        raise CommandError(
+            "You must specify the type of resource to describe. "
+            'Use "kubectl api-resources" for a complete list of supported resources.'
+        )
+    targets, _ = await resolve_targets(client, args.resources, "describe")
+    # `describe TYPE NAME` (and only that form) also accepts a name prefix.
+    prefix_allowed = len(args.resources) == 2 and "/" not in args.resources[0]
+    result.in_namespace = not args.all_namespaces and all(t.resource.namespaced for t in targets)
+    for target in targets:
+        resource = target.resource
+        namespace = None
+        if resource.namespaced and not args.all_namespaces:
+            namespace = session.namespace
+        try:
+            if target.name is None:
+                listing = await client.list(
+                    resource,
+                    namespace=namespace,
+                    label_selector=args.selector,
+                    limit=DEFAULT_CHUNK_SIZE,
+                )
+                result.objects += [(resource, item) for item in listing.get("items") or []]
+                continue
+            try:
+                live = await client.get(resource, target.name, namespace=namespace)
+                result.objects.append((resource, live))
+            except APINotFoundError:
+                if not prefix_allowed:
+                    raise
+                matches = await _matching_prefix(client, resource, namespace, target.name)
+                if not matches:
+                    raise
+                result.objects += [(resource, item) for item in matches]
+                result.by_prefix = True
+        except APIError as e:
+            result.errors.append(e)
+
+
+async def _describe(session: Session, args: argparse.Namespace) -> int:
+    result = Found()
+    if args.filename:
+        await _objects_from_files(session, args, result)
+    else:
+        await _objects_from_args(session, args, result)
+    show_events = args.show_events == "true"
+    texts = [
+        await describe_object(session.client, resource, obj, show_events)
+        for resource, obj in result.objects
+    ]
+    if result.by_prefix:
+        sys.stdout.write("".join(f"{text}\n" for text in texts))
+    else:
+        sys.stdout.write("\n\n".join(texts))
+    sys.stdout.flush()
+    if not result.objects and not result.errors:
+        if result.in_namespace:
+            print(f"No resources found in {session.namespace} namespace.", file=sys.stderr)
+        else:
+            print("No resources found", file=sys.stderr)
+    return report_errors(result.errors)
