@@ -9,7 +9,8 @@ server` assembles it on a SQLite store in a temporary directory, and the client 
 `kubelite.client.api.APIClient` the controllers use, authenticated as the cluster admin with the
 admin client certificate `kubelite server` writes into its kubeconfig.
 
-Speed: the server is started once per test session, in a thread with an event loop of its own,
+Speed: the server is started once per test session (its files in memory where /dev/shm is),
+in a thread with an event loop of its own,
 so it outlives the event loop pytest-asyncio gives each test and needs no loop-scope marks on
 the test modules. Each test gets a fresh namespace (`TestCluster.namespace`) for isolation, and a
 client of its own, opened on the test's loop and closed after it.
@@ -28,6 +29,9 @@ import contextlib
 import copy
 import datetime as dt
 import itertools
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
@@ -363,15 +367,26 @@ async def wait_for(
         await asyncio.sleep(0.02)
 
 
+# Memory-backed, where the machine has it: the store fsyncs every commit (synchronous=FULL),
+# which on a disk costs a test milliseconds per write, and these files live for one session.
+MEMORY_FS = Path("/dev/shm")
+
+
 @pytest.fixture(scope="session")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
     """The session's API server (started at the first test that asks for it)."""
-    server = ServerThread(tmp_path_factory.mktemp("testcluster") / "data")
+    if MEMORY_FS.is_dir() and os.access(MEMORY_FS, os.W_OK):
+        base = Path(tempfile.mkdtemp(prefix="kubelite-testcluster-", dir=MEMORY_FS))
+    else:
+        base = tmp_path_factory.mktemp("testcluster")
+    server = ServerThread(base / "data")
     server.start()
     try:
         yield server
     finally:
         server.stop()
+        if base.is_relative_to(MEMORY_FS):
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
