@@ -60,6 +60,15 @@ class Strategy:
     # (rest.GarbageCollectionDeleteStrategy's DefaultGarbageCollectionPolicy); "" is a kind
     # that declares none, which cascades in the background.
     garbage_collection_policy: ClassVar[str] = ""
+    # A DELETE that removes the object at once answers with the object itself rather than a
+    # Success Status (Kubernetes' ReturnDeletedObject: pods, services, namespaces).
+    returns_deleted_object: ClassVar[bool] = False
+    # What a write through /status may not own besides the spec (ResetFieldsStrategy of the
+    # status strategy); the main resource of a kind with a status subresource owns no status.
+    status_reset_fields: ClassVar[tuple[str, ...]] = ("spec",)
+    # Objects are stored in another version's form (events.k8s.io/v1 Events are stored as
+    # core/v1 Events: one storage, two versions); `to_storage` and `from_storage` convert.
+    converts_storage: ClassVar[bool] = False
 
     # --- create and update --------------------------------------------------------------------
 
@@ -163,6 +172,16 @@ class Strategy:
             orphan_dependents=orphan_dependents,
             default=self.garbage_collection_policy,
         )
+
+    # --- storage form -------------------------------------------------------------------------
+
+    def to_storage(self, obj: Obj) -> Obj:
+        """The object in the form it is stored in (only kinds with `converts_storage`)."""
+        return obj
+
+    def from_storage(self, obj: Obj) -> Obj:
+        """A stored object in the form this kind serves (only kinds with `converts_storage`)."""
+        return obj
 
     # --- reading ------------------------------------------------------------------------------
 

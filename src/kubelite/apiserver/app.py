@@ -30,8 +30,8 @@ from kubelite.apiserver import (
 from kubelite.apiserver import metrics as metrics_module
 from kubelite.apiserver.auth import Authenticator, is_public
 from kubelite.apiserver.discovery import Discovery
+from kubelite.apiserver.installer import Installer
 from kubelite.apiserver.openapi import OpenAPI
-from kubelite.apiserver.rest import RestAPI
 from kubelite.apiserver.version import version_info
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,13 @@ JWKS_PATH = "/openid/v1/jwks"
 class Routes:
     """What the application serves, put together by `kubelite.apiserver.server`."""
 
-    rest: RestAPI
+    api: Installer
     authenticator: Authenticator
     metrics: metrics_module.Metrics
     server_address: str
     ready: Callable[[], bool]
     registry: Registry = REGISTRY
-    # Signs serviceaccounts/token answers; None: that subresource answers 503.
+    # Publishes the service-account issuer's OIDC documents; None: they are not served.
     token_issuer: serviceaccount_token.TokenIssuer | None = None
     # The cluster's certificates: joining nodes read its CA and get kubelet certificates.
     pki: certs.Pki | None = None
@@ -79,8 +79,6 @@ class Application:
     def build(self) -> web.Application:
         app = web.Application(client_max_size=0, handler_args={"max_field_size": 65536})
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
-        if self.routes.token_issuer is not None:
-            app[serviceaccount_token.ISSUER_KEY] = self.routes.token_issuer
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
@@ -143,7 +141,7 @@ class Application:
         self, request: web.Request, info: request_info.RequestInfo
     ) -> web.StreamResponse:
         if info.is_resource:
-            return await self.routes.rest.handle(request, info)
+            return await self.routes.api.handle(request, info)
         path = request.path.rstrip("/") or "/"
         if request.method not in ("GET", "HEAD"):
             if path in ("/api", "/apis", "/version", "/openapi/v3") or path.startswith(

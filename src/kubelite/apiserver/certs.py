@@ -179,7 +179,7 @@ def _issue(
     ca: x509.Certificate,
     ca_key: ec.EllipticCurvePrivateKey,
     subject: x509.Name,
-    usage: ExtendedKeyUsageOID,
+    usage: x509.ObjectIdentifier,
     dns_names: list[str] = (),  # type: ignore[assignment]
     ips: list[str] = (),  # type: ignore[assignment]
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:

@@ -2,7 +2,8 @@
 
 kubectl learns everything it knows about a server here: which resources exist, their kinds,
 short names (`po`, `svc`, `deploy`), categories (`kubectl get all`), verbs and subresources.
-The documents are built once from the kinds registry. Aggregated discovery is not served: the
+The documents are built once from the installer's table (`kubelite.apiserver.installer`): what
+is listed here is what is served. Aggregated discovery is not served: the
 plain JSON answer tells kubectl to use these legacy documents, which every version understands.
 """
 
@@ -11,17 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.api.kinds import Registry, ResourceType
+from kubelite.apiserver import installer
 
 Obj = dict[str, Any]
 
 
-def _resource_entry(r: ResourceType) -> Obj:
+def _resource_entry(r: ResourceType, verbs: tuple[str, ...]) -> Obj:
     entry: Obj = {
         "name": r.plural,
         "singularName": r.singular,
         "namespaced": r.namespaced,
         "kind": r.kind,
-        "verbs": sorted(r.verbs),
+        "verbs": sorted(verbs),
     }
     if r.short_names:
         entry["shortNames"] = list(r.short_names)
@@ -30,21 +32,22 @@ def _resource_entry(r: ResourceType) -> Obj:
     return entry
 
 
-def _subresource_entries(r: ResourceType) -> list[Obj]:
-    entries = []
-    for sub in r.subresources:
-        entry: Obj = {
-            "name": f"{r.plural}/{sub.name}",
-            "singularName": "",
-            "namespaced": r.namespaced,
-            "kind": sub.kind,
-            "verbs": sorted(sub.verbs),
-        }
-        if sub.group or sub.version:
-            entry["group"] = sub.group
-            entry["version"] = sub.version
-        entries.append(entry)
-    return entries
+def _entry(served: installer.Served) -> Obj:
+    r = served.resource
+    sub = served.subresource
+    if sub is None:
+        return _resource_entry(r, served.verbs)
+    entry: Obj = {
+        "name": f"{r.plural}/{sub.name}",
+        "singularName": "",
+        "namespaced": r.namespaced,
+        "kind": sub.kind,
+        "verbs": sorted(served.verbs),
+    }
+    if sub.group or sub.version:
+        entry["group"] = sub.group
+        entry["version"] = sub.version
+    return entry
 
 
 class Discovery:
@@ -59,10 +62,7 @@ class Discovery:
         for group, versions in groups.items():
             for version in versions:
                 gv = f"{group}/{version}" if group else version
-                resources: list[Obj] = []
-                for r in registry.in_group_version(group, version):
-                    resources.append(_resource_entry(r))
-                    resources.extend(_subresource_entries(r))
+                resources = [_entry(s) for s in installer.served(registry, group, version)]
                 resources.sort(key=lambda e: e["name"])
                 self.resource_lists[gv] = {
                     "kind": "APIResourceList",

@@ -5,18 +5,21 @@ it needs. From it, it learns that a kind's PATCH takes the `fieldValidation` par
 leaves unknown-field checks to the server) and the patch merge keys of list fields (for
 client-side apply). The documents are derived from the same definitions that drive strict
 decoding (`kubelite.api.schema`), converted from their JSON-schema form to OpenAPI 3.0, and
-built lazily once per group version.
+built lazily once per group version. The paths and their operations are the installer's table
+(`kubelite.apiserver.installer`): an operation is documented when its verb is served.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from kubelite.api import schema
 from kubelite.api.kinds import Registry, ResourceType
+from kubelite.apiserver import installer
 
 Obj = dict[str, Any]
 
@@ -70,7 +73,8 @@ def _definition(name: str, raw: Obj) -> Obj:
             "type": "string",
             "format": "int-or-string",
         }
-    return _convert(raw)
+    converted: Obj = _convert(raw)
+    return converted
 
 
 def _refs(value: Any, found: set[str]) -> None:
@@ -201,6 +205,11 @@ class OpenAPI:
         defs = self.schema.definitions
         roots = list(_COMMON)
         paths: Obj = {}
+        verbs: dict[tuple[ResourceType, str], tuple[str, ...]] = {
+            (s.resource, s.subresource.name if s.subresource else ""): s.verbs
+            for s in installer.served(self.registry, group, version)
+            if s.documented
+        }
         for r in resources:
             name = self.schema.definition_name(group, version, r.kind)
             if name is None:
@@ -209,7 +218,8 @@ class OpenAPI:
             list_name = self.schema.definition_name(group, version, r.list_kind_name())
             if list_name:
                 roots.append(list_name)
-            paths.update(self._paths(r, name, list_name))
+            subresources = {sub: v for (res, sub), v in verbs.items() if res is r and sub}
+            paths.update(self._paths(r, name, list_name, verbs[(r, "")], subresources))
         schemas = {n: _definition(n, defs[n]) for n in _closure(defs, roots)}
         return {
             "openapi": "3.0.0",
@@ -218,7 +228,16 @@ class OpenAPI:
             "components": {"schemas": schemas},
         }
 
-    def _paths(self, r: ResourceType, name: str, list_name: str | None) -> Obj:
+    def _paths(
+        self,
+        r: ResourceType,
+        name: str,
+        list_name: str | None,
+        verbs: tuple[str, ...],
+        subresources: dict[str, tuple[str, ...]],
+    ) -> Obj:
+        """The paths of a resource (and its documented subresources): one operation per
+        served verb."""
         gvk = {"group": r.group, "version": r.version, "kind": r.kind}
         prefix = f"/apis/{r.group}/{r.version}" if r.group else f"/api/{r.version}"
         if r.namespaced:
@@ -262,9 +281,13 @@ class OpenAPI:
             "required": True,
         }
         status_ref = "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
-        paths = {
-            collection: {
-                "get": op(
+        write_params = _params("dryRun", "fieldManager", "fieldValidation")
+        # Each HTTP method of a path, the verb it serves and its operation.
+        collection_ops = (
+            (
+                "get",
+                "list",
+                lambda: op(
                     "list",
                     _params(
                         "labelSelector",
@@ -279,10 +302,12 @@ class OpenAPI:
                     ),
                     list_name or name,
                 ),
-                "post": op(
-                    "post", _params("dryRun", "fieldManager", "fieldValidation"), name, body=True
-                ),
-                "delete": op(
+            ),
+            ("post", "create", lambda: op("post", write_params, name, body=True)),
+            (
+                "delete",
+                "deletecollection",
+                lambda: op(
                     "deletecollection",
                     _params(
                         "dryRun",
@@ -293,26 +318,29 @@ class OpenAPI:
                     ),
                     status_ref,
                 ),
-            },
-            item: {
-                "get": op("get", [], name),
-                "put": op(
-                    "put", _params("dryRun", "fieldManager", "fieldValidation"), name, body=True
-                ),
-                "patch": patch_op,
-                "delete": op(
+            ),
+        )
+        item_ops = (
+            ("get", "get", lambda: op("get", [], name)),
+            ("put", "update", lambda: op("put", write_params, name, body=True)),
+            ("patch", "patch", lambda: patch_op),
+            (
+                "delete",
+                "delete",
+                lambda: op(
                     "delete",
                     _params("dryRun", "gracePeriodSeconds", "propagationPolicy"),
                     status_ref,
                 ),
-            },
-        }
-        if r.subresource("status"):
-            paths[f"{item}/status"] = {
-                "get": op("get", [], name),
-                "put": op(
-                    "put", _params("dryRun", "fieldManager", "fieldValidation"), name, body=True
-                ),
-                "patch": patch_op,
-            }
+            ),
+        )
+
+        def operations(
+            ops: tuple[tuple[str, str, Callable[[], Obj]], ...], served: tuple[str, ...]
+        ) -> Obj:
+            return {method: make() for method, verb, make in ops if verb in served}
+
+        paths = {collection: operations(collection_ops, verbs), item: operations(item_ops, verbs)}
+        for sub, sub_verbs in subresources.items():
+            paths[f"{item}/{sub}"] = operations(item_ops, sub_verbs)
         return paths

@@ -12,7 +12,7 @@ from typing import Any
 
 from kubelite.api import errors, fields, labels
 from kubelite.api.decoding import FIELD_VALIDATION_MODES, WARN
-from kubelite.apiserver.registry import DeleteOptions, ListOptions, decode_continue
+from kubelite.apiserver.registry.generic import DeleteOptions, ListOptions, decode_continue
 
 # Kubernetes caps field manager names (fieldmanager.go).
 MAX_FIELD_MANAGER_LENGTH = 128
@@ -122,8 +122,9 @@ def _dry_run_values(values: list[str], kind: str) -> bool:
 
 
 def dry_run(query: Mapping[str, Any], kind: str = "CreateOptions") -> bool:
-    values = query.getall("dryRun", []) if hasattr(query, "getall") else [query.get("dryRun")]
-    return _dry_run_values(list(values), kind)
+    getall = getattr(query, "getall", None)
+    values: list[Any] = list(getall("dryRun", [])) if getall else [query.get("dryRun")]
+    return _dry_run_values(values, kind)
 
 
 def field_validation(query: Mapping[str, str], kind: str = "CreateOptions") -> str:

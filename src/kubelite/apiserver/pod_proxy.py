@@ -1,11 +1,14 @@
 """pods/log, exec, attach and portforward: served by the pod's node, proxied by the API server.
 
-Neither is in the store. As in Kubernetes (`pkg/registry/core/pod/strategy.go` LogLocation and
-ExecLocation), the API server checks the request against the pod (which container, whether the
-pod has a node), finds the node's kubelet (`status.addresses`, preferring InternalIP, and
+This module holds the checks against the pod and the proxying to the kubelet; the handlers are
+`kubelite.apiserver.handlers.connect`, and the pod's node is found by
+`kubelite.apiserver.registry.pod_connect`. Neither is in the store. As in Kubernetes
+(`pkg/registry/core/pod/strategy.go` LogLocation and ExecLocation), the API server checks the
+request against the pod (which container, whether the pod has a node), finds the node's
+kubelet (`status.addresses`, preferring InternalIP, and
 `status.daemonEndpoints.kubeletEndpoint.Port`), and proxies over HTTPS with its own client
-certificate (`apiserver-kubelet-client`), verifying the kubelet's serving certificate against the
-cluster CA:
+certificate (`apiserver-kubelet-client`), verifying the kubelet's serving certificate against
+the cluster CA:
 
 - logs: a GET of the kubelet's `/containerLogs/...`, its body streamed back as chunked text
   until the kubelet ends it (`follow` keeps it open), or until the client leaves;
@@ -27,20 +30,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import WSMsgType, hdrs, web
 
 from kubelite.api import errors, meta
-from kubelite.api.kinds import REGISTRY
-from kubelite.apiserver import certs, upgrade_proxy
-
-if TYPE_CHECKING:
-    from kubelite.apiserver.rest import RequestContext, RestAPI
+from kubelite.apiserver import upgrade_proxy
+from kubelite.apiserver.kubelet_client import KubeletClient
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +50,6 @@ EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 PORTFORWARD_PROTOCOLS = ("portforward.k8s.io",)
 # The kubelet's WebSocket port-forward subprotocols (binary channels).
 PORTFORWARD_WS_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
-# The kubelet's port when a node does not publish one (Kubernetes' ports.KubeletPort).
-DEFAULT_KUBELET_PORT = 10250
-# Node address types tried in order: the API server's --kubelet-preferred-address-types, with
-# the IPs first since kubelite's node names need not resolve.
-ADDRESS_TYPES = ("InternalIP", "ExternalIP", "InternalDNS", "Hostname", "ExternalDNS")
-# How long opening a connection to a kubelet may take; streams themselves have no time limit.
-CONNECT_TIMEOUT = 10.0
 # How often a proxied stream checks that its client is still there.
 CLIENT_CHECK_INTERVAL = 1.0
 # Kubernetes' default waiting reasons for containers not started yet (kubelet_pods.go).
@@ -72,33 +63,6 @@ _WAITING_WORDS = {
 
 _BOOL_TRUE = ("true", "1", "t", "True", "TRUE", "T")
 _BOOL_FALSE = ("false", "0", "f", "False", "FALSE", "F", "")
-
-
-@dataclass
-class KubeletClient:
-    """The API server's HTTPS client to kubelets, with its client certificate."""
-
-    context: ssl.SSLContext
-    _session: aiohttp.ClientSession | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_pki(cls, pki: certs.Pki) -> KubeletClient:
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(pki.ca_cert))
-        context.load_cert_chain(pki.kubelet_client_cert, pki.kubelet_client_key)
-        return cls(context)
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
-                connector=aiohttp.TCPConnector(ssl=self.context),
-            )
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
 
 # --- checks against the pod -----------------------------------------------------------------
@@ -232,35 +196,11 @@ def log_query(query: Any, pod_name: str) -> dict[str, str]:
     return params
 
 
-# --- the node's kubelet ---------------------------------------------------------------------
-
-
-async def kubelet_base_url(api: RestAPI, node_name: str) -> str:
-    nodes = REGISTRY.lookup("", "v1", "nodes")
-    assert nodes is not None
-    node = await api.stores[nodes].get("", node_name)
-    status = node.get("status") or {}
-    addresses = status.get("addresses") or []
-    host = ""
-    for kind in ADDRESS_TYPES:
-        host = next((a.get("address", "") for a in addresses if a.get("type") == kind), "")
-        if host:
-            break
-    if not host:
-        known = [f"{a.get('type')}={a.get('address')}" for a in addresses]
-        raise errors.internal_error(
-            f"no preferred addresses found; known addresses: [{' '.join(known)}]"
-        )
-    port = meta.get_path(status, "daemonEndpoints", "kubeletEndpoint", "Port", default=0)
-    host = f"[{host}]" if ":" in host else host
-    return f"https://{host}:{port or DEFAULT_KUBELET_PORT}"
-
-
-def _path(kind: str, namespace: str, pod: str, container: str) -> str:
+def kubelet_path(kind: str, namespace: str, pod: str, container: str) -> str:
     return "/".join((f"/{kind}", *(quote(p, safe="") for p in (namespace, pod, container))))
 
 
-def _kubelet_error(status: int, text: str) -> errors.StatusError:
+def kubelet_error(status: int, text: str) -> errors.StatusError:
     """A kubelet's refusal as Kubernetes' GenericHttpResponseChecker turns it into a Status."""
     text = text.strip()
     if status == 400:
@@ -272,17 +212,12 @@ def _kubelet_error(status: int, text: str) -> errors.StatusError:
     return errors.StatusError(status, "", text)
 
 
-def _unreachable(method: str, url: str, exc: BaseException) -> errors.StatusError:
+def unreachable(method: str, url: str, exc: BaseException) -> errors.StatusError:
     """What the API server answers when it cannot reach the kubelet (no reason, code 500)."""
     return errors.StatusError(500, "", f'{method} "{url}": {exc}')
 
 
-async def _bound_pod(ctx: RequestContext) -> tuple[Obj, str]:
-    pod = await ctx.store.get(ctx.info.namespace, ctx.info.name)
-    return pod, (pod.get("spec") or {}).get("nodeName", "")
-
-
-async def _watch_client(request: web.Request, upstream: Any) -> None:
+async def watch_client(request: web.Request, upstream: Any) -> None:
     """Close `upstream` once the client is gone: a follower that leaves sends nothing, so only
     its transport tells, and the kubelet's stream must not be left open for nobody."""
     while request.transport is not None and not request.transport.is_closing():
@@ -295,31 +230,18 @@ async def _watch_client(request: web.Request, upstream: Any) -> None:
 # --- pods/log -------------------------------------------------------------------------------
 
 
-async def pod_log(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
-    """GET pods/<name>/log (LogREST.Get): the container's log from the node's kubelet."""
-    request = ctx.request
-    params = log_query(request.query, ctx.info.name)
-    pod, node_name = await _bound_pod(ctx)
-    container = choose_container(pod, request.query.get("container", ""))
-    if not node_name:
-        # Kubernetes gives an empty log for a pod not yet on a node.
-        return web.Response(text="", content_type="text/plain")
-    check_log_status(pod, container, "previous" in params)
-    base = await kubelet_base_url(api, node_name)
-    url = base + _path("containerLogs", ctx.info.namespace, ctx.info.name, container)
-    if params:
-        url += "?" + urlencode(params)
-    client = _kubelet(api)
+async def stream_log(request: web.Request, client: KubeletClient, url: str) -> web.StreamResponse:
+    """The kubelet's log at `url`, streamed to the client until either ends it."""
     try:
         upstream = await client.session.get(url)
     except (aiohttp.ClientError, OSError) as exc:
-        raise _unreachable("Get", url, exc) from exc
+        raise unreachable("Get", url, exc) from exc
     try:
         if not 200 <= upstream.status <= 206:
-            raise _kubelet_error(upstream.status, await upstream.text(errors="replace"))
+            raise kubelet_error(upstream.status, await upstream.text(errors="replace"))
         response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "text/plain"})
         await response.prepare(request)
-        watcher = asyncio.create_task(_watch_client(request, upstream))
+        watcher = asyncio.create_task(watch_client(request, upstream))
         try:
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)
@@ -334,15 +256,6 @@ async def pod_log(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
         upstream.release()
 
 
-def _kubelet(api: RestAPI) -> KubeletClient:
-    client = getattr(api, "kubelet", None)
-    if client is None:
-        raise errors.StatusError(
-            503, "ServiceUnavailable", "this API server has no client for talking to kubelets"
-        )
-    return client
-
-
 # --- pods/exec ------------------------------------------------------------------------------
 
 
@@ -351,72 +264,7 @@ def _offered_protocols(request: web.Request) -> list[str]:
     return [p.strip() for p in header.split(",") if p.strip()]
 
 
-async def pod_exec(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
-    """GET or POST pods/<name>/exec (ExecREST.Connect): streams to the node's kubelet."""
-    query = ctx.request.query
-    command = query.getall("command", [])
-    pod, node_name = await _bound_pod(ctx)
-    container = choose_container(pod, query.get("container", ""))
-    if not node_name:
-        raise errors.bad_request(f"pod {ctx.info.name} does not have a host assigned")
-    if not command:
-        raise errors.bad_request("you must specify at least 1 command")
-    params: list[tuple[str, str]] = [("command", c) for c in command]
-    params += _stream_flags(query)
-    base = await kubelet_base_url(api, node_name)
-    url = base + _path("exec", ctx.info.namespace, ctx.info.name, container)
-    return await _stream(api, ctx, url + "?" + urlencode(params))
-
-
-async def pod_attach(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
-    """GET or POST pods/<name>/attach (AttachREST.Connect): the container's own stdio, at its
-    node's kubelet, over the same protocols as exec."""
-    query = ctx.request.query
-    pod, node_name = await _bound_pod(ctx)
-    container = choose_container(pod, query.get("container", ""))
-    if not node_name:
-        raise errors.bad_request(f"pod {ctx.info.name} does not have a host assigned")
-    base = await kubelet_base_url(api, node_name)
-    url = base + _path("attach", ctx.info.namespace, ctx.info.name, container)
-    return await _stream(api, ctx, url + "?" + urlencode(_stream_flags(query)))
-
-
-async def pod_portforward(api: RestAPI, ctx: RequestContext) -> web.StreamResponse:
-    """GET or POST pods/<name>/portforward (PortForwardREST.Connect): SPDY to the kubelet,
-    from a SPDY client or from kubectl 1.31+'s WebSocket tunnel."""
-    request = ctx.request
-    # PodPortForwardOptions: read before anything else, as the options are decoded first.
-    ports = _ports(request.query.getall("ports", []), ctx.info.name)
-    tunnel = upgrade_proxy.tunnel_protocol(request, PORTFORWARD_PROTOCOLS)
-    websocket = request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
-    if websocket and tunnel is None and not ports:
-        # The kubelet's refusal, which a failed WebSocket handshake would not carry.
-        raise errors.bad_request('query parameter "port" is required')
-    _, node_name = await _bound_pod(ctx)
-    if not node_name:
-        raise errors.bad_request(f"pod {ctx.info.name} does not have a host assigned")
-    base = await kubelet_base_url(api, node_name)
-    url = base + "/".join(
-        ("/portForward", quote(ctx.info.namespace, safe=""), quote(ctx.info.name, safe=""))
-    )
-    client = _kubelet(api)
-    if tunnel is not None:
-        inner = tunnel[len(upgrade_proxy.TUNNEL_PREFIX) :]
-        upstream = await _open_spdy(client, url, "POST", [inner])
-        return await upgrade_proxy.relay_tunnel(request, tunnel, upstream)
-    if upgrade_proxy.is_spdy(request):
-        protocols = upgrade_proxy.spdy_protocols(request)
-        upstream = await _open_spdy(client, url, request.method, protocols)
-        return await upgrade_proxy.relay_spdy(request, upstream)
-    if websocket:
-        # Other clients' WebSocket port-forward (`?ports=80`): the kubelet serves it itself,
-        # and calls the parameter `port`.
-        query = urlencode([("port", str(p)) for p in ports])
-        return await _proxy_websocket(request, client, f"{url}?{query}", PORTFORWARD_WS_PROTOCOLS)
-    raise errors.bad_request("Upgrade request required")
-
-
-def _ports(values: list[str], pod: str) -> list[int]:
+def parse_ports(values: list[str], pod: str) -> list[int]:
     """PodPortForwardOptions.ports, from the query (each value may be a comma-separated list)."""
     ports = []
     for value in values:
@@ -437,39 +285,37 @@ def _ports(values: list[str], pod: str) -> list[int]:
     return ports
 
 
-def _stream_flags(query: Any) -> list[tuple[str, str]]:
+def stream_flags(query: Any) -> list[tuple[str, str]]:
     return [(flag, "1") for flag in ("stdin", "stdout", "stderr", "tty") if _bool(query, flag)]
 
 
-async def _open_spdy(
+async def open_spdy(
     client: KubeletClient, url: str, method: str, protocols: list[str]
 ) -> upgrade_proxy.Upstream:
     try:
         return await upgrade_proxy.open_spdy(client.context, url, method, protocols)
     except upgrade_proxy.UpgradeRefused as refused:
-        raise _kubelet_error(refused.status, refused.text) from None
+        raise kubelet_error(refused.status, refused.text) from None
     except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError) as exc:
-        raise _unreachable(method.title(), url, exc) from exc
+        raise unreachable(method.title(), url, exc) from exc
 
 
-async def _stream(api: RestAPI, ctx: RequestContext, url: str) -> web.StreamResponse:
+async def stream(request: web.Request, client: KubeletClient, url: str) -> web.StreamResponse:
     """Connect the client's exec or attach upgrade to the kubelet: SPDY is passed through as
     bytes (`upgrade_proxy`), a WebSocket is accepted once the kubelet's is open."""
-    request = ctx.request
-    client = _kubelet(api)
     if upgrade_proxy.is_spdy(request):
         protocols = upgrade_proxy.spdy_protocols(request)
-        upstream = await _open_spdy(client, url, request.method, protocols)
+        upstream = await open_spdy(client, url, request.method, protocols)
         return await upgrade_proxy.relay_spdy(request, upstream)
     upgrade = request.headers.get(hdrs.UPGRADE, "").lower()
     if upgrade != "websocket":
         # Let the kubelet say what is wrong with the container, if anything.
         await _raise_kubelet_refusal(client, url)
         raise errors.bad_request("Upgrade request required")
-    return await _proxy_websocket(request, client, url, EXEC_PROTOCOLS)
+    return await proxy_websocket(request, client, url, EXEC_PROTOCOLS)
 
 
-async def _proxy_websocket(
+async def proxy_websocket(
     request: web.Request, client: KubeletClient, url: str, supported: tuple[str, ...]
 ) -> web.StreamResponse:
     """Accept the client's WebSocket once the kubelet's is open with the same subprotocol."""
@@ -486,7 +332,7 @@ async def _proxy_websocket(
         await _raise_kubelet_refusal(client, url)
         raise errors.internal_error("the kubelet refused the upgrade") from None
     except (aiohttp.ClientError, OSError) as exc:
-        raise _unreachable("Get", url, exc) from exc
+        raise unreachable("Get", url, exc) from exc
     try:
         ws = web.WebSocketResponse(protocols=(protocol,), max_msg_size=0)
         await ws.prepare(request)
@@ -508,9 +354,9 @@ async def _raise_kubelet_refusal(client: KubeletClient, url: str) -> None:
             if probe.status == 426:  # the kubelet only wants the upgrade: nothing else is wrong
                 return
             if probe.status >= 400:
-                raise _kubelet_error(probe.status, text)
+                raise kubelet_error(probe.status, text)
     except (aiohttp.ClientError, OSError) as exc:
-        raise _unreachable("Get", url, exc) from exc
+        raise unreachable("Get", url, exc) from exc
 
 
 async def _pump(client_ws: web.WebSocketResponse, backend: aiohttp.ClientWebSocketResponse) -> None:

@@ -18,23 +18,23 @@ import logging
 import socket
 import ssl
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
 
 from kubelite.api import errors, meta, servicenetwork
 from kubelite.api.kinds import REGISTRY, ResourceType
-from kubelite.apiserver import admission, certs, node_join, serviceaccount_token, watch
+from kubelite.apiserver import admission, certs, node_join, scope, serviceaccount_token
 from kubelite.apiserver.app import Application, Routes
 from kubelite.apiserver.auth import Authenticator
+from kubelite.apiserver.installer import Installer, Stores
+from kubelite.apiserver.kubelet_client import KubeletClient
 from kubelite.apiserver.metrics import Metrics
-from kubelite.apiserver.pod_proxy import KubeletClient
-from kubelite.apiserver.registry import DeleteOptions, ResourceStore
-from kubelite.apiserver.rest import RestAPI
+from kubelite.apiserver.registry.generic import DeleteOptions, ResourceStore
 from kubelite.storage.interface import Store
 from kubelite.storage.sqlite import SqliteStore
 
@@ -57,7 +57,7 @@ def default_advertise_address() -> str:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.connect(("192.0.2.1", 9))
-            return probe.getsockname()[0]
+            return str(probe.getsockname()[0])
         except OSError:
             return "127.0.0.1"
 
@@ -75,8 +75,8 @@ class ServerConfig:
     tls_san: list[str] = field(default_factory=list)
     compaction_interval: float = COMPACTION_INTERVAL
     event_ttl: float = EVENT_TTL
-    min_request_timeout: float = watch.DEFAULT_MIN_REQUEST_TIMEOUT
-    bookmark_interval: float = watch.BOOKMARK_INTERVAL
+    min_request_timeout: float = scope.DEFAULT_MIN_REQUEST_TIMEOUT
+    bookmark_interval: float = scope.BOOKMARK_INTERVAL
     # kube-apiserver's --service-cluster-ip-range and --service-node-port-range.
     service_cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR
     node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE
@@ -170,6 +170,68 @@ def resource_stores(
     }
 
 
+@dataclass
+class Serving:
+    """How one assembled server serves: who may call it, what it answers with, and the
+    clients and settings its handlers share."""
+
+    authenticator: Authenticator
+    # host:port, the address discovery gives clients.
+    server_address: str
+    ready: Callable[[], bool]
+    watch: scope.WatchSettings = field(default_factory=scope.WatchSettings)
+    kubelet: KubeletClient | None = None
+    # Signs serviceaccounts/token answers and publishes the OIDC documents; None: neither.
+    token_issuer: serviceaccount_token.TokenIssuer | None = None
+    pki: certs.Pki | None = None
+    service_cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR
+    node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE
+
+
+@dataclass
+class Assembly:
+    """An API server's parts over one store, ready to be served by aiohttp."""
+
+    stores: dict[ResourceType, ResourceStore]
+    installer: Installer
+    application: Application
+    metrics: Metrics
+
+
+def assemble(
+    store: Store,
+    serving: Serving,
+    *,
+    stores: dict[ResourceType, ResourceStore] | None = None,
+    metrics: Metrics | None = None,
+    object_counts: Callable[[], dict[str, int]] = dict,
+) -> Assembly:
+    """Put a server together: the storage of every kind (unless `stores` already is), the
+    installer's table over it, and the HTTP application; the one assembly `APIServer.start`
+    and the API server's unit tests share."""
+    if stores is None:
+        stores = resource_stores(
+            store, service_cidr=serving.service_cidr, node_port_range=serving.node_port_range
+        )
+    metrics = metrics or Metrics()
+    metrics.add_store(lambda: store.revision, object_counts)
+    serving.watch.on_count = metrics.watch_count
+    installer = Installer(
+        Stores(stores, token_issuer=serving.token_issuer),
+        scope.HandlerConfig(watch=serving.watch, kubelet=serving.kubelet),
+    )
+    routes = Routes(
+        api=installer,
+        authenticator=serving.authenticator,
+        metrics=metrics,
+        server_address=serving.server_address,
+        ready=serving.ready,
+        token_issuer=serving.token_issuer,
+        pki=serving.pki,
+    )
+    return Assembly(stores, installer, Application(routes), metrics)
+
+
 class APIServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -181,7 +243,7 @@ class APIServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = False
         self.port = config.https_port
-        self.watch_settings: watch.WatchSettings | None = None
+        self.watch_settings: scope.WatchSettings | None = None
         self.kubelet_client: KubeletClient | None = None
         # Event key -> (the revision a sweep saw, when it was last written); see _expire_events.
         self._event_writes: dict[str, tuple[int, float]] = {}
@@ -194,37 +256,39 @@ class APIServer:
         self.node_token = node_join.ensure_node_token(self.pki, config.data_dir / NODE_TOKEN_FILE)
         self.store = await SqliteStore.open(config.data_dir / "db" / "state.db")
         store = self.store
-        self.stores = resource_stores(
-            store, service_cidr=config.service_cidr, node_port_range=config.node_port_range
-        )
-        self.metrics.add_store(lambda: store.revision, self._object_counts)
-        settings = self.watch_settings = watch.WatchSettings(
+        settings = self.watch_settings = scope.WatchSettings(
             min_request_timeout=config.min_request_timeout,
             bookmark_interval=config.bookmark_interval,
-            on_count=self.metrics.watch_count,
         )
         self.kubelet_client = KubeletClient.from_pki(self.pki)
-        rest = RestAPI(self.stores, settings, kubelet=self.kubelet_client)
         issuer = serviceaccount_token.TokenIssuer(
             serviceaccount_token.load_private_key(self.pki.sa_key.read_bytes())
         )
         verifier = serviceaccount_token.TokenVerifier(
             [serviceaccount_token.load_public_key(self.pki.sa_pub.read_bytes())]
         )
-        routes = Routes(
-            rest=rest,
+        # The authenticator looks service accounts up in the storage assembled below.
+        stores = resource_stores(
+            store, service_cidr=config.service_cidr, node_port_range=config.node_port_range
+        )
+        serving = Serving(
             authenticator=Authenticator(
                 self.pki.token_file,
                 service_accounts=verifier,
-                lookup=serviceaccount_token.object_lookup(self.stores),
+                lookup=serviceaccount_token.object_lookup(stores),
             ),
-            metrics=self.metrics,
             server_address=f"{config.advertise_address}:{config.https_port}",
             ready=lambda: self._ready,
+            watch=settings,
+            kubelet=self.kubelet_client,
             token_issuer=issuer,
             pki=self.pki,
         )
-        app = Application(routes).build()
+        assembly = assemble(
+            store, serving, stores=stores, metrics=self.metrics, object_counts=self._object_counts
+        )
+        self.stores = assembly.stores
+        app = assembly.application.build()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(
@@ -237,7 +301,8 @@ class APIServer:
         )
         await site.start()
         if config.https_port == 0:
-            server = site._server  # the port the kernel chose
+            # The port the kernel chose; an asyncio or a uvloop server, both with sockets.
+            server = cast(asyncio.Server, site._server)
             assert server is not None
             self.port = server.sockets[0].getsockname()[1]
         await self._bootstrap()

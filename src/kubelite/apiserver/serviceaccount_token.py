@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -36,7 +35,7 @@ from kubelite.api import errors, meta
 
 if TYPE_CHECKING:
     from kubelite.api.kinds import ResourceType
-    from kubelite.apiserver.registry import ResourceStore
+    from kubelite.apiserver.registry.generic import ResourceStore
 
 Obj = dict[str, Any]
 
@@ -304,6 +303,7 @@ class TokenVerifier:
         exp, nbf, iat = payload.get("exp"), payload.get("nbf", 0), payload.get("iat", 0)
         if not all(isinstance(t, int) and not isinstance(t, bool) for t in (exp, nbf, iat)):
             return None
+        assert isinstance(exp, int)
         if now > exp + self.leeway or now < nbf - self.leeway or now < iat - self.leeway:
             return None
         audiences = payload.get("aud")
@@ -376,8 +376,6 @@ def object_lookup(stores: Mapping[ResourceType, ResourceStore]) -> Lookup:
 GROUP = "authentication.k8s.io"
 VERSION = "v1"
 KIND = "TokenRequest"
-# Where the application keeps the issuer, for the serviceaccounts/token handler.
-ISSUER_KEY = web.AppKey("serviceaccount_token_issuer", TokenIssuer)
 
 
 def _invalid(name: str, problems: list[errors.FieldError]) -> errors.StatusError:

@@ -164,7 +164,7 @@ class _Relay:
 async def relay_spdy(request: web.Request, upstream: Upstream) -> web.StreamResponse:
     """Answer the client's SPDY upgrade with the kubelet's 101 and splice the two connections
     until either ends."""
-    headers = {hdrs.CONNECTION: "Upgrade", hdrs.UPGRADE: SPDY_UPGRADE}
+    headers: dict[str, str] = {hdrs.CONNECTION: "Upgrade", hdrs.UPGRADE: SPDY_UPGRADE}
     if upstream.protocol:
         headers[PROTOCOL_HEADER] = upstream.protocol
     response = web.StreamResponse(status=101, headers=headers)

@@ -1,10 +1,11 @@
 """Helpers and fixtures for the API server's unit tests: a real store, REST storage, HTTP app.
 
-Everything here is the real thing, put together the way `kubelite.apiserver.server.APIServer`
-puts it together: a `SqliteStore` in the test's temporary directory, one `ResourceStore` per
-kind with the namespace-lifecycle and service-allocation admission, and the aiohttp application
-of `kubelite.apiserver.app`, served by aiohttp's test server (plain HTTP: authentication is by
-bearer token here; client certificates are tested against a real HTTPS `APIServer`).
+Everything here is the real thing, put together by `kubelite.apiserver.server.assemble` as
+`APIServer.start` puts it together: a `SqliteStore` in the test's temporary directory, one
+`ResourceStore` per kind with the namespace-lifecycle and service-allocation admission, and the
+aiohttp application of `kubelite.apiserver.app`, served by aiohttp's test server (plain HTTP:
+authentication is by bearer token here; client certificates are tested against a real HTTPS
+`APIServer`).
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.apiserver import admission
-from kubelite.apiserver.app import Application, Routes
+from kubelite.apiserver.app import Application
 from kubelite.apiserver.auth import Authenticator
 from kubelite.apiserver.metrics import Metrics
 from kubelite.apiserver.registry import ResourceStore
-from kubelite.apiserver.rest import RestAPI
-from kubelite.apiserver.server import resource_stores, watch
+from kubelite.apiserver.scope import WatchSettings
+from kubelite.apiserver.server import Serving, assemble, resource_stores
 from kubelite.storage.sqlite import SqliteStore
 
 Obj = dict[str, Any]
@@ -135,39 +136,34 @@ def build_application(
     stores: Stores,
     tmp_path: Path,
     *,
-    settings: watch.WatchSettings | None = None,
+    settings: WatchSettings | None = None,
 ) -> tuple[Application, Metrics]:
-    """`kubelite.apiserver.app.Application` put together as `APIServer.start` does."""
+    """`kubelite.apiserver.app.Application` put together by the server's own `assemble`, over
+    these stores, with bearer tokens for an admin and a viewer (no kubelet client, no token
+    issuer: those subresources answer 503)."""
     tokens = tmp_path / "tokens.csv"
     tokens.write_text(
         f'{ADMIN_TOKEN},system:admin,system:admin,"system:masters"\n'
         f'{VIEWER_TOKEN},viewer,viewer,"viewers,auditors"\n'
     )
-    metrics = Metrics()
-    metrics.add_store(lambda: stores.store.revision, dict)
-    settings = settings or watch.WatchSettings()
-    settings.on_count = metrics.watch_count
-    rest = RestAPI(stores.by_resource, settings)
-    routes = Routes(
-        rest=rest,
+    serving = Serving(
         authenticator=Authenticator(tokens),
-        metrics=metrics,
         server_address="127.0.0.1:6443",
         ready=lambda: True,
+        watch=settings or WatchSettings(),
     )
-    return Application(routes), metrics
+    assembly = assemble(stores.store, serving, stores=stores.by_resource)
+    return assembly.application, assembly.metrics
 
 
 @pytest.fixture
-def watch_settings() -> watch.WatchSettings:
+def watch_settings() -> WatchSettings:
     """Watch timing for the app; a test module may override this fixture."""
-    return watch.WatchSettings()
+    return WatchSettings()
 
 
 @pytest.fixture
-async def api(
-    stores: Stores, tmp_path: Path, watch_settings: watch.WatchSettings
-) -> AsyncIterator[Api]:
+async def api(stores: Stores, tmp_path: Path, watch_settings: WatchSettings) -> AsyncIterator[Api]:
     application, metrics = build_application(stores, tmp_path, settings=watch_settings)
     server = TestServer(application.build())
     client = TestClient(server)

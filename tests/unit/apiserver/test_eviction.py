@@ -15,7 +15,7 @@ import pytest
 from apiserver_fixtures import Api
 
 from kubelite.api import errors
-from kubelite.apiserver.eviction import (
+from kubelite.apiserver.registry.eviction import (
     can_ignore_budget,
     check_and_decrement,
     should_enforce_resource_version,

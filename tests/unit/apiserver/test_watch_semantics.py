@@ -9,7 +9,7 @@ import orjson
 import pytest
 from apiserver_fixtures import WAIT, Api, read_watch_lines, wait_for
 
-from kubelite.apiserver import watch
+from kubelite.apiserver.scope import WatchSettings
 
 CMS = "/api/v1/namespaces/default/configmaps"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
@@ -18,8 +18,8 @@ BOOKMARK_INTERVAL = 0.3
 
 
 @pytest.fixture
-def watch_settings() -> watch.WatchSettings:
-    return watch.WatchSettings(min_request_timeout=600, bookmark_interval=BOOKMARK_INTERVAL)
+def watch_settings() -> WatchSettings:
+    return WatchSettings(min_request_timeout=600, bookmark_interval=BOOKMARK_INTERVAL)
 
 
 async def create(api: Api, name: str, **labels: str) -> dict[str, Any]:
@@ -142,7 +142,7 @@ async def test_bookmarks_only_when_allowed(api: Api) -> None:
 
 
 async def test_a_bookmark_is_sent_shortly_before_the_deadline(
-    api: Api, watch_settings: watch.WatchSettings
+    api: Api, watch_settings: WatchSettings
 ) -> None:
     watch_settings.bookmark_interval = 600
     await create(api, "a")

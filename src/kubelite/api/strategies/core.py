@@ -37,6 +37,7 @@ class NamespaceStrategy(Strategy):
 
     namespaced = False
     has_status_subresource = True
+    returns_deleted_object = True
     name_rule = staticmethod(names.name_is_dns_label)
     field_labels = frozenset({"metadata.name", "status.phase"})
 
@@ -160,6 +161,7 @@ class ServiceStrategy(Strategy):
 
     has_status_subresource = True
     allow_create_on_update = True
+    returns_deleted_object = True
     name_rule = staticmethod(names.name_is_dns1035_label)
     field_labels = frozenset({"metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"})
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.api import meta, propagation
-from kubelite.api.conversion.events import to_core
+from kubelite.api.conversion.events import from_core, to_core
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy
 from kubelite.api.validation import core as validation
@@ -81,6 +81,8 @@ class CoreEventStrategy(Strategy):
 
 class EventsV1Strategy(Strategy):
     allow_create_on_update = True
+    # Stored as core/v1 Events, in the one storage both versions share.
+    converts_storage = True
     # The same storage as core Events, so the same (absent) garbage collection.
     garbage_collection_policy = propagation.UNSUPPORTED
     field_labels = frozenset(
@@ -94,6 +96,12 @@ class EventsV1Strategy(Strategy):
             *(f"regarding.{f}" for f in _REFERENCE_FIELDS),
         }
     )
+
+    def to_storage(self, obj: Obj) -> Obj:
+        return to_core(obj)
+
+    def from_storage(self, obj: Obj) -> Obj:
+        return from_core(obj)
 
     def validate(self, obj: Obj) -> list[FieldError]:
         core = to_core(obj)

@@ -47,6 +47,9 @@ class PodStrategy(Strategy):
     """Pods: defaults, validation, update rules, graceful deletion and field selectors."""
 
     has_status_subresource = True
+    returns_deleted_object = True
+    # /status may not set the deletion timestamp or the owners either (podStatusStrategy).
+    status_reset_fields = ("spec", "metadata.deletionTimestamp", "metadata.ownerReferences")
     # Kubernetes 1.33 sets metadata.generation on pods and bumps it on spec changes (KEP-5067).
     tracks_generation = True
     field_labels = frozenset(

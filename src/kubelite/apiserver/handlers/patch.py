@@ -1,28 +1,27 @@
-"""PATCH: the four patch formats, and managedFields bookkeeping for every write.
+"""PATCH: the four patch formats, applied inside the storage's read-modify-write loop
+(handlers/patch.go).
 
 The algorithms live in `kubelite.api.patch` (JSON patch, merge patch, strategic merge patch) and
 `kubelite.api.managedfields` (server-side apply). This module picks one by Content-Type, runs it
 inside the store's read-modify-write loop (so a patch without a resourceVersion is retried on a
 conflict, as Kubernetes retries it), decodes the result like any other body, and records which
-manager owns which fields.
+manager owns which fields. A Scale is patched in its own form (`patch_scale`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from kubelite.api import decoding, errors, managedfields, meta, schema
-from kubelite.api.kinds import ResourceType
 from kubelite.api.patch.json_patch import apply_json_patch
 from kubelite.api.patch.merge_patch import apply_merge_patch
 from kubelite.api.patch.strategic import apply_strategic_merge_patch
-from kubelite.apiserver import options
-from kubelite.apiserver.bodies import read_body
-
-if TYPE_CHECKING:
-    from kubelite.apiserver.rest import RequestContext, RestAPI
+from kubelite.apiserver import fieldmanager, options
+from kubelite.apiserver.registry.interfaces import Patcher
+from kubelite.apiserver.registry.scale import ScaleStore
+from kubelite.apiserver.scope import RequestScope
 
 Obj = dict[str, Any]
 
@@ -31,44 +30,6 @@ MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, APPLY_PATCH, STRATEGIC_MERGE_PATCH)
-
-
-def _node(resource: ResourceType) -> schema.Node | None:
-    return schema.load().for_kind(resource.group, resource.version, resource.kind)
-
-
-def reset_fields(resource: ResourceType, subresource: str) -> tuple[str, ...]:
-    """Fields a write through this endpoint cannot own (Kubernetes' ResetFieldsStrategy).
-
-    The main resource of a kind with a status subresource ignores status, and /status ignores
-    everything else (for pods also the deletion timestamp and owner references).
-    """
-    if subresource == "status":
-        if resource.kind == "Pod" and not resource.group:
-            return ("spec", "metadata.deletionTimestamp", "metadata.ownerReferences")
-        return ("spec",)
-    if resource.strategy.has_status_subresource:
-        return ("status",)
-    return ()
-
-
-def track_update(
-    resource: ResourceType, old: Obj | None, new: Obj, manager: str, subresource: str
-) -> None:
-    """Record `manager` as the owner of what this write changed (an Update operation)."""
-    node = _node(resource)
-    if node is None:
-        return
-    managedfields.update(
-        old,
-        new,
-        manager=manager,
-        node=node,
-        api_version=resource.api_version,
-        time=meta.format_time(meta.now()),
-        subresource=subresource,
-        reset_fields=reset_fields(resource, subresource),
-    )
 
 
 def _parse(content_type: str, raw: bytes) -> Any:
@@ -80,8 +41,10 @@ def _parse(content_type: str, raw: bytes) -> Any:
     return decoding.parse_json(raw)
 
 
-async def handle(api: RestAPI, ctx: RequestContext, subresource: str) -> web.StreamResponse:
-    content_type = decoding.media_type(ctx.request.headers.get("Content-Type", ""))
+async def patch(scope: RequestScope, storage: Patcher) -> web.StreamResponse:
+    """PATCH of a named object (or of its status); 201 when an apply created it."""
+    subresource = storage.subresource
+    content_type = decoding.media_type(scope.content_type)
     if content_type not in PATCH_TYPES:
         raise errors.StatusError(
             415,
@@ -90,27 +53,22 @@ async def handle(api: RestAPI, ctx: RequestContext, subresource: str) -> web.Str
             f"{', '.join(PATCH_TYPES)}",
         )
     is_apply = content_type == APPLY_PATCH
-    dry_run = options.dry_run(ctx.query, "PatchOptions")
-    mode = options.field_validation(ctx.query, "PatchOptions")
-    manager = options.field_manager(
-        ctx.query,
-        ctx.request.headers.get("User-Agent", ""),
-        required=is_apply,
-        kind="PatchOptions",
-    )
-    force_raw = ctx.query.get("force", "")
+    dry_run = options.dry_run(scope.query, "PatchOptions")
+    mode = options.field_validation(scope.query, "PatchOptions")
+    manager = scope.field_manager("PatchOptions", required=is_apply)
+    force_raw = scope.query.get("force", "")
     force = force_raw.lower() in ("true", "1")
     if force_raw and not is_apply:
         raise options.invalid_options(
             "PatchOptions",
             errors.forbidden_field("force", "may not be specified for non-apply patch"),
         )
-    raw = await read_body(ctx.request)
+    raw = await scope.read_body()
     if not raw.strip():
         raise errors.bad_request("the request body is empty: a patch is required")
     parsed = _parse(content_type, raw)
-    api.judge(ctx, decoding.duplicates(parsed), mode)
-    _judge_repeated_yaml_keys(ctx, decoding.yaml_duplicates(parsed), mode)
+    scope.judge(decoding.duplicates(parsed), mode)
+    _judge_repeated_yaml_keys(scope, decoding.yaml_duplicates(parsed), mode)
     patch = decoding.plain(parsed)
     if content_type == JSON_PATCH:
         if not isinstance(patch, list):
@@ -122,17 +80,16 @@ async def handle(api: RestAPI, ctx: RequestContext, subresource: str) -> web.Str
             f"json: cannot unmarshal {type(patch).__name__} into Go value of type "
             "map[string]interface {}"
         )
-    resource = ctx.resource
-    node = _node(resource)
+    resource = scope.resource
+    node = fieldmanager.schema_node(resource)
     explicit_rv = _explicit_rv(content_type, patch)
-    namespace = ctx.info.namespace if resource.namespaced else ""
-    name = ctx.info.name
+    name = scope.info.name
 
     async def mutate(current: Obj | None) -> Obj:
         if is_apply:
-            return _apply(api, ctx, current, patch, manager, force, mode, node, subresource)
+            return _apply(scope, current, patch, manager, force, mode, node, subresource)
         if current is None:
-            raise ctx.store.not_found(name)
+            raise storage.not_found(name)
         if not explicit_rv:
             current["metadata"].pop("resourceVersion", None)
         if content_type == JSON_PATCH:
@@ -141,23 +98,44 @@ async def handle(api: RestAPI, ctx: RequestContext, subresource: str) -> web.Str
             patched = apply_merge_patch(current, patch)
         else:
             patched = apply_strategic_merge_patch(current, patch, node)
-        return api.decode(ctx, patched, mode)
+        return scope.decode(patched, mode)
 
-    result, created = await ctx.store.update(
-        namespace,
+    result, created = await storage.update(
+        scope.namespace,
         name,
         mutate,
-        subresource=subresource,
         dry_run=dry_run,
         create_missing=is_apply,
         on_prepared=None
         if is_apply
-        else (lambda new, old: track_update(resource, old, new, manager, subresource)),
+        else (lambda new, old: fieldmanager.track_update(resource, old, new, manager, subresource)),
     )
-    return api.respond(ctx, result, 201 if created else 200)
+    return scope.respond(result, 201 if created else 200)
 
 
-def _judge_repeated_yaml_keys(ctx: RequestContext, yaml_error: str, mode: str) -> None:
+async def patch_scale(scope: RequestScope, storage: ScaleStore) -> web.StreamResponse:
+    """PATCH of a Scale: a JSON patch or a merge patch of the Scale, whose replicas go to the
+    workload; the Scale's resourceVersion is not a precondition here."""
+    content_type = decoding.media_type(scope.content_type)
+    value = await scope.read_plain()
+    manager = options.field_manager(scope.query, scope.request.headers.get("User-Agent", ""))
+
+    def change(scale: Obj) -> Any:
+        if content_type == JSON_PATCH:
+            return apply_json_patch(scale, value)
+        return apply_merge_patch(scale, value)
+
+    result = await storage.update(
+        scope.info.namespace,
+        scope.info.name,
+        change,
+        manager=manager,
+        keep_resource_version=False,
+    )
+    return scope.answer(result)
+
+
+def _judge_repeated_yaml_keys(scope: RequestScope, yaml_error: str, mode: str) -> None:
     """Repeated keys of a YAML apply patch, as the apply patcher judges them: its own 400
     under Strict (not the decoder's "cannot be handled as" one), a warning a line under Warn,
     nothing under Ignore (handlers/patch.go, applyPatchToCurrentObject)."""
@@ -165,7 +143,7 @@ def _judge_repeated_yaml_keys(ctx: RequestContext, yaml_error: str, mode: str) -
         return
     if mode == decoding.STRICT:
         raise decoding.apply_yaml_error(yaml_error)
-    ctx.warnings.extend(decoding.as_warnings([yaml_error]))
+    scope.warnings.extend(decoding.as_warnings([yaml_error]))
 
 
 def _explicit_rv(content_type: str, patch: Any) -> bool:
@@ -178,8 +156,7 @@ def _explicit_rv(content_type: str, patch: Any) -> bool:
 
 
 def _apply(
-    api: RestAPI,
-    ctx: RequestContext,
+    scope: RequestScope,
     live: Obj | None,
     config: Obj,
     manager: str,
@@ -189,8 +166,8 @@ def _apply(
     subresource: str,
 ) -> Obj:
     """Server-side apply of `config` onto `live` (None: the object does not exist yet)."""
-    resource = ctx.resource
-    decoded = api.decode(ctx, config, mode)
+    resource = scope.resource
+    decoded = scope.decode(config, mode)
     if node is None:
         raise errors.bad_request(f"server-side apply is not supported for {resource.plural}")
     if live is not None and not meta.get_path(decoded, "metadata", "resourceVersion"):
@@ -205,7 +182,7 @@ def _apply(
             api_version=resource.api_version,
             time=meta.format_time(meta.now()),
             subresource=subresource,
-            reset_fields=reset_fields(resource, subresource),
+            reset_fields=fieldmanager.reset_fields(resource, subresource),
         )
     except managedfields.ApplyConflictError as exc:
         raise managedfields.conflict_status(exc) from None

@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 
 from kubelite.api import errors, meta
-from kubelite.api.conversion import events as event_conversion
 from kubelite.api.fields import FieldSelector
 from kubelite.api.kinds import ResourceType
 from kubelite.api.labels import Selector as LabelSelector
+from kubelite.apiserver.registry.interfaces import KindRef
 from kubelite.storage.interface import (
     DELETE,
     CompactedError,
@@ -80,7 +80,7 @@ def encode(obj: Obj) -> bytes:
 
 
 def decode(kv: KeyValue) -> Obj:
-    obj = orjson.loads(kv.value)
+    obj: Obj = orjson.loads(kv.value)
     obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
     return obj
 
@@ -158,6 +158,11 @@ class WatchEvent:
     source: Event | None = field(default=None, repr=False)
 
 
+# Names of their own for list types used inside ResourceStore, where `list` is its method.
+WatchEvents = list[WatchEvent]
+Names = list[str]
+
+
 def encode_continue(key_suffix: str, revision: int) -> str:
     """Kubernetes' continue token: base64 of {"v","rv","start"}, start being the next key."""
     token = {"v": "meta.k8s.io/v1", "rv": revision, "start": key_suffix + "\x00"}
@@ -181,6 +186,10 @@ def decode_continue(token: str) -> tuple[str, int]:
 class ResourceStore:
     """The REST verbs of one resource over the shared store."""
 
+    # It serves its resource's own kind (subresource storages may serve another: `KindRef`).
+    kind: KindRef | None = None
+    subresource = ""
+
     def __init__(
         self,
         store: Store,
@@ -193,20 +202,20 @@ class ResourceStore:
         self.strategy = resource.strategy
         self.mutating = mutating or []
         self.validating = validating or []
-        # events.k8s.io/v1 Events are stored as core/v1 Events (one storage, two versions).
-        self.converts = resource.group == "events.k8s.io"
+        # Kinds stored in another version's form (events.k8s.io/v1 Events) convert.
+        self.converts = resource.strategy.converts_storage
 
     # --- encoding ---------------------------------------------------------------------------
 
     def from_storage(self, kv: KeyValue) -> Obj:
         obj = decode(kv)
         if self.converts:
-            obj = event_conversion.from_core(obj)
+            obj = self.strategy.from_storage(obj)
         return obj
 
     def to_storage(self, obj: Obj) -> bytes:
         if self.converts:
-            obj = event_conversion.to_core(obj)
+            obj = self.strategy.to_storage(obj)
         return encode(obj)
 
     def key(self, namespace: str, name: str) -> str:
@@ -447,6 +456,7 @@ class ResourceStore:
                     on_prepared=(lambda o: on_prepared(o, None)) if on_prepared else None,
                 )
                 return created, True
+            assert kv is not None  # `old` was read from it
             wanted_rv = resource_version_of(desired)
             if wanted_rv and wanted_rv != kv.mod_revision:
                 raise errors.stale_resource_version(self.resource.plural, name, self.resource.group)
@@ -627,7 +637,7 @@ class ResourceStore:
             self.resource.group,
         )
 
-    def _mark_deleting(self, obj: Obj, period: int, finalizers: list[str]) -> Obj:
+    def _mark_deleting(self, obj: Obj, period: int, finalizers: Names) -> Obj:
         """The object as a held or graceful deletion leaves it, with its new finalizers.
 
         A graceful deletion ends `period` seconds from now (BeforeDelete); one that only waits
@@ -688,14 +698,14 @@ class ResourceStore:
 
     async def watch(
         self, namespace: str, opts: ListOptions, *, send_initial: bool
-    ) -> tuple[list[WatchEvent], Watch, int]:
+    ) -> tuple[WatchEvents, Watch, int]:
         """Open a watch: the initial ADDED events (when asked) and the live stream after them.
 
         With no resourceVersion (or "0") Kubernetes first sends the current state as ADDED
         events and then every change; with a resourceVersion it sends every change after it.
         """
         prefix = self.resource.key_prefix(namespace)
-        initial: list[WatchEvent] = []
+        initial: WatchEvents = []
         if send_initial:
             result = await self.store.list(prefix)
             revision = result.revision

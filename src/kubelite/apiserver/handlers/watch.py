@@ -1,4 +1,4 @@
-"""Serving a watch: a chunked stream of `{"type": ..., "object": ...}` lines.
+"""WATCH: a chunked stream of `{"type": ..., "object": ...}` lines (handlers/watch.go).
 
 The semantics are Kubernetes': without a resourceVersion (or with "0") the stream starts with
 the current objects as ADDED events; with one it carries every change after it, or a single
@@ -13,65 +13,66 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from aiohttp import web
 
-from kubelite.api import errors
+from kubelite.api import errors, fields
 from kubelite.apiserver import negotiation, options
 from kubelite.apiserver.negotiation import Target
-from kubelite.apiserver.registry import ListOptions, WatchEvent
-from kubelite.storage.interface import WatchClosedError
-
-if TYPE_CHECKING:
-    from kubelite.apiserver.rest import RequestContext
+from kubelite.apiserver.registry.generic import ListOptions, ResourceStore, WatchEvent
+from kubelite.apiserver.scope import RequestScope, WatchSettings
+from kubelite.storage.interface import Watch, WatchClosedError
 
 Obj = dict[str, Any]
 
-# Kubernetes' --min-request-timeout: a watch without timeoutSeconds lasts a random time
-# between this and twice this.
-DEFAULT_MIN_REQUEST_TIMEOUT = 1800.0
-# The cacher sends a bookmark about once a minute to watchers that allow them.
-BOOKMARK_INTERVAL = 60.0
-# ... and one this long before a watch's deadline, so the client can resume without a relist.
+# ... a bookmark this long before a watch's deadline, so the client can resume without a relist.
 BOOKMARK_BEFORE_DEADLINE = 2.0
 _TRUE = ("true", "1")
 
 
-@dataclass
-class WatchSettings:
-    min_request_timeout: float = DEFAULT_MIN_REQUEST_TIMEOUT
-    bookmark_interval: float = BOOKMARK_INTERVAL
-    # Called with +1 when a watch opens and -1 when it closes (the watchers gauge).
-    on_count: Callable[[int], None] | None = None
-    # The store watches of the open streams, so that a shutdown can end them at once.
-    open_streams: set[Any] = field(default_factory=set)
+async def watch(scope: RequestScope, storage: ResourceStore) -> web.StreamResponse:
+    """WATCH of a collection, or of one object by the legacy /watch/.../<name> paths."""
+    opts = scope.list_options()
+    if scope.info.name:
+        opts.field_selector = select_name(opts.field_selector, scope.info.name)
+    target = negotiation.negotiate(scope.request.headers.get("Accept", ""), is_list=False)
+    return await serve(scope, storage, opts, target, scope.config.watch)
 
-    def close_all(self) -> None:
-        for stream in list(self.open_streams):
-            stream.close()
+
+def select_name(selector: fields.FieldSelector | None, name: str) -> fields.FieldSelector:
+    """The field selector of a watch of the object `name` (ListResource in Kubernetes'
+    `endpoints/handlers/get.go`).
+
+    A name in the path reads as `metadata.name=<name>`. A fieldSelector given as well must pin
+    `metadata.name` to that same name, and is then kept whole (its other terms still filter);
+    Kubernetes refuses any other selector with a 400, even one the object would match.
+    """
+    if selector is None or selector.empty():
+        return fields.FieldSelector((fields.Requirement("metadata.name", fields.EQUALS, name),))
+    if selector.requires_exact_match("metadata.name") != name:
+        raise errors.bad_request("fieldSelector metadata.name doesn't match requested name")
+    return selector
 
 
 class _Encoder:
     """Turns watch events into lines for one watcher's negotiated form."""
 
-    def __init__(self, ctx: RequestContext, target: Target) -> None:
-        self.ctx = ctx
+    def __init__(self, scope: RequestScope, target: Target) -> None:
+        self.scope = scope
         self.target = target
         self.headers_sent = False
-        self.include_object = negotiation.check_include_object(ctx.query.get("includeObject", ""))
+        self.include_object = negotiation.check_include_object(scope.query.get("includeObject", ""))
 
     def line(self, event: WatchEvent) -> bytes:
         form = self.target.form
         if form == negotiation.TABLE:
             return self._table_line(event)
         source = event.source
-        key = f"{self.ctx.resource.api_version}:{form}:{self.target.meta_version}:{event.type}"
+        key = f"{self.scope.resource.api_version}:{form}:{self.target.meta_version}:{event.type}"
         if source is not None:
-            cached = source.memo.get(key)
+            cached: bytes | None = source.memo.get(key)
             if cached is not None:
                 return cached
         obj: Any = event.obj
@@ -86,7 +87,7 @@ class _Encoder:
         headers = not self.headers_sent
         self.headers_sent = True
         table = negotiation.table(
-            self.ctx.resource,
+            self.scope.resource,
             [event.obj],
             list_meta={"resourceVersion": str(event.revision)},
             include_object=self.include_object,
@@ -100,8 +101,8 @@ class _Encoder:
         if initial_end:
             md["annotations"] = {"k8s.io/initial-events-end": "true"}
         obj = {
-            "kind": self.ctx.resource.kind,
-            "apiVersion": self.ctx.resource.api_version,
+            "kind": self.scope.resource.kind,
+            "apiVersion": self.scope.resource.api_version,
             "metadata": md,
         }
         return orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n"
@@ -111,8 +112,8 @@ class _Encoder:
         return orjson.dumps({"type": "ERROR", "object": exc.to_status()}) + b"\n"
 
 
-def _timeout(ctx: RequestContext, settings: WatchSettings) -> float:
-    raw = ctx.query.get("timeoutSeconds", "")
+def _timeout(scope: RequestScope, settings: WatchSettings) -> float:
+    raw = scope.query.get("timeoutSeconds", "")
     if raw:
         try:
             value = int(raw)
@@ -125,11 +126,16 @@ def _timeout(ctx: RequestContext, settings: WatchSettings) -> float:
 
 
 async def serve(
-    ctx: RequestContext, opts: ListOptions, target: Target, settings: WatchSettings
+    scope: RequestScope,
+    storage: ResourceStore,
+    opts: ListOptions,
+    target: Target,
+    settings: WatchSettings,
 ) -> web.StreamResponse:
-    timeout = _timeout(ctx, settings)
-    bookmarks = ctx.query.get("allowWatchBookmarks", "").lower() in _TRUE
-    send_initial_param = ctx.query.get("sendInitialEvents", "").lower()
+    """Stream the events of `storage` that `opts` select, in the `target` form."""
+    timeout = _timeout(scope, settings)
+    bookmarks = scope.query.get("allowWatchBookmarks", "").lower() in _TRUE
+    send_initial_param = scope.query.get("sendInitialEvents", "").lower()
     rv = opts.resource_version
     send_initial = rv in ("", "0")
     if send_initial_param:
@@ -145,8 +151,7 @@ async def serve(
                     "set to NotOlderThan",
                 ),
             )
-    namespace = ctx.info.namespace if ctx.resource.namespaced else ""
-    encoder = _Encoder(ctx, target)
+    encoder = _Encoder(scope, target)
 
     response = web.StreamResponse(
         status=200,
@@ -154,26 +159,27 @@ async def serve(
     )
     response.enable_chunked_encoding()
     try:
-        initial, stream, revision = await ctx.store.watch(
-            namespace, opts, send_initial=send_initial
+        initial, stream, revision = await storage.watch(
+            scope.namespace, opts, send_initial=send_initial
         )
     except errors.StatusError as exc:
         if exc.code != 410:
             raise
         # Past authentication and parsing, Kubernetes reports an expired revision in the
         # stream itself, as one ERROR event.
-        await response.prepare(ctx.request)
+        await response.prepare(scope.request)
         await response.write(encoder.error(exc))
         await response.write_eof()
         return response
 
-    await response.prepare(ctx.request)
+    await response.prepare(scope.request)
     settings.open_streams.add(stream)
     if settings.on_count:
         settings.on_count(1)
     try:
         await _pump(
-            ctx,
+            scope,
+            storage,
             opts,
             encoder,
             response,
@@ -198,12 +204,13 @@ async def serve(
 
 
 async def _pump(
-    ctx: RequestContext,
+    scope: RequestScope,
+    storage: ResourceStore,
     opts: ListOptions,
     encoder: _Encoder,
     response: web.StreamResponse,
     initial: list[WatchEvent],
-    stream: Any,
+    stream: Watch,
     revision: int,
     timeout: float,
     bookmarks: bool,
@@ -220,7 +227,7 @@ async def _pump(
     last_revision = revision
     next_bookmark = loop.time() + settings.bookmark_interval
     final_bookmark_sent = False
-    transport = ctx.request.transport
+    transport = scope.request.transport
     while True:
         now = loop.time()
         if now >= deadline:
@@ -249,7 +256,7 @@ async def _pump(
             return
         chunks = []
         for event in batch:
-            translated = ctx.store.translate(event, opts)
+            translated = storage.translate(event, opts)
             last_revision = event.revision
             if translated is not None:
                 chunks.append(encoder.line(translated))

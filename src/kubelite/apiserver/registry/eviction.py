@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubelite.api import errors, meta
 from kubelite.api import poddisruptionbudget as pdbs
-from kubelite.apiserver.registry import DeleteOptions, ListOptions, ResourceStore
+from kubelite.apiserver import fieldmanager, options
+from kubelite.apiserver.registry.generic import DeleteOptions, ListOptions, ResourceStore
+from kubelite.apiserver.registry.interfaces import KindRef, success
 
 Obj = dict[str, Any]
 
@@ -53,6 +55,7 @@ MULTIPLE_BUDGETS_MESSAGE = (
 # The field manager Kubernetes records for a budget's status written by an eviction: the API
 # server's own loopback client.
 STATUS_MANAGER = "kube-apiserver"
+EVICTION = KindRef("policy", "v1", "Eviction")
 _TERMINAL = ("Succeeded", "Failed")
 
 
@@ -291,3 +294,38 @@ class Eviction:
                     opts, precondition_rv=marked["metadata"]["resourceVersion"]
                 )
         await self.pods.delete(self.namespace, self.name, opts)
+
+
+class EvictionStore:
+    """POST of `pods/<name>/eviction` over the pods' and the budgets' storage (EvictionREST)."""
+
+    kind = EVICTION
+    subresource = "eviction"
+
+    def __init__(self, pods: ResourceStore, budgets: ResourceStore) -> None:
+        self.pods = pods
+        self.budgets = budgets
+
+    async def create(
+        self, namespace: str, name: str, body: Obj, query: Mapping[str, str]
+    ) -> tuple[Obj, int]:
+        """Evict the pod `name`: a 201 Status, or the refusal Kubernetes answers as a Status
+        (a 500 for a pod under several budgets); a budget that allows no disruption is a 429
+        raised as an error. DeleteOptions come from the query and the Eviction's own."""
+        if meta.name_of(body) != name:
+            raise errors.bad_request("name in URL does not match name in Eviction object")
+        opts = options.delete_options(query, body.get("deleteOptions"))
+        budgets = self.budgets.resource
+        failure = await Eviction(
+            self.pods,
+            self.budgets,
+            namespace,
+            name,
+            opts,
+            on_budget_written=lambda new, old: fieldmanager.track_update(
+                budgets, old, new, STATUS_MANAGER, "status"
+            ),
+        ).run()
+        if failure is not None:
+            return failure, int(failure["code"])
+        return success(201), 201

@@ -1,0 +1,101 @@
+"""pods/<name>/binding: the scheduler's door to a pod's node, which it may open once.
+
+Kubernetes' BindingREST (`pkg/registry/core/pod/storage/storage.go`, `assignPod`): the Binding
+names the node; the pod gets it in spec.nodeName only if it has none yet, is not being deleted,
+has no scheduling gates left, and is the pod the Binding meant (its uid, when given). The pod's
+PodScheduled condition turns True in the same write, and the Binding's annotations are copied
+onto the pod.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kubelite.api import errors, meta
+from kubelite.apiserver import options
+from kubelite.apiserver.registry.generic import ResourceStore
+from kubelite.apiserver.registry.interfaces import KindRef, success
+
+Obj = dict[str, Any]
+
+BINDING = KindRef("", "v1", "Binding")
+
+
+def set_pod_condition(pod: Obj, type_: str, status: str) -> None:
+    """Add or update a pod condition, moving lastTransitionTime only when status changes."""
+    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+    now = meta.format_time(meta.now())
+    found = meta.find_condition(conditions, type_)
+    if found is None:
+        conditions.append(
+            {"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": now}
+        )
+    elif found.get("status") != status:
+        found["status"] = status
+        found["lastTransitionTime"] = now
+
+
+class BindingStore:
+    """POST of `pods/<name>/binding` over the pods' storage."""
+
+    kind = BINDING
+    subresource = "binding"
+
+    def __init__(self, pods: ResourceStore) -> None:
+        self.pods = pods
+
+    async def create(
+        self, namespace: str, name: str, body: Obj, query: Mapping[str, str]
+    ) -> tuple[Obj, int]:
+        """Assign the pod `name` to the Binding's node (dryRun from `query`); a 201 Status."""
+        await self.bind(namespace, name, body, dry_run=options.dry_run(query))
+        return success(201), 201
+
+    async def bind(self, namespace: str, name: str, binding: Obj, *, dry_run: bool = False) -> Obj:
+        """Assign the pod to the Binding's target node, once; the pod as written."""
+        if meta.name_of(binding) and meta.name_of(binding) != name:
+            raise errors.bad_request("name in URL does not match name in Binding object")
+        target = binding.get("target") or {}
+        problems = []
+        if not target.get("name"):
+            problems.append(errors.required("target.name"))
+        if target.get("kind") not in (None, "", "Node"):
+            problems.append(errors.not_supported("target.kind", target.get("kind"), ["Node"]))
+        if problems:
+            raise errors.invalid_object("Binding", name, problems)
+        node_name = target["name"]
+        annotations = meta.get_path(binding, "metadata", "annotations", default={})
+        wanted_uid = meta.get_path(binding, "metadata", "uid", default="")
+        pods = self.pods
+
+        def refuse(reason: str) -> errors.StatusError:
+            return errors.conflict("pods/binding", name, reason)
+
+        async def assign(pod: Obj | None) -> Obj:
+            if pod is None:
+                raise pods.not_found(name)
+            md = pod["metadata"]
+            if wanted_uid and md.get("uid") != wanted_uid:
+                raise refuse(
+                    f"Precondition failed: UID in precondition: {wanted_uid}, UID in object "
+                    f"meta: {md.get('uid')}"
+                )
+            if md.get("deletionTimestamp"):
+                raise refuse(f"pod {name} is being deleted, cannot be assigned to a host")
+            spec = pod.setdefault("spec", {})
+            if spec.get("nodeName"):
+                raise refuse(f'pod {name} is already assigned to node "{spec["nodeName"]}"')
+            if spec.get("schedulingGates"):
+                raise refuse(f"pod {name} has non-empty .spec.schedulingGates")
+            spec["nodeName"] = node_name
+            if annotations:
+                md.setdefault("annotations", {}).update(annotations)
+            set_pod_condition(pod, "PodScheduled", "True")
+            md.pop("resourceVersion", None)
+            return pod
+
+        pod, _ = await pods.update(
+            namespace, name, assign, subresource=self.subresource, dry_run=dry_run
+        )
+        return pod
