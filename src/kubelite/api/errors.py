@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kubelite.api.goformat import go_quote
+
 # Status reasons, as apimachinery names them (metav1.StatusReason*).
 REASON_BAD_REQUEST = "BadRequest"
 REASON_UNAUTHORIZED = "Unauthorized"
@@ -231,36 +233,6 @@ NOT_FOUND = ("FieldValueNotFound", "Not found")
 INTERNAL = ("InternalError", "Internal error")
 
 _OMIT = object()
-
-
-def go_quote(text: str) -> str:
-    """strconv.Quote, Go's %q."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif not ch.isprintable():
-            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-_GO_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}
 
 
 def go_strings(values: Sequence[str] | None, type_name: str = "[]string") -> str:

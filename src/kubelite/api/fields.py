@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from kubelite.api.errors import StatusError, bad_request
-from kubelite.api.validation.objectmeta import go_quote
+from kubelite.api.goformat import go_quote
 
 EQUALS = "="
 NOT_EQUALS = "!="

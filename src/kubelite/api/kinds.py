@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kubelite.api.resources import ResourceNames
 from kubelite.api.strategies import (
     apps,
     batch,
@@ -36,7 +37,7 @@ class Subresource:
 
 
 @dataclass(frozen=True)
-class ResourceType:
+class ResourceType(ResourceNames):
     """One served resource: its names, scope, subresources and behaviour."""
 
     group: str
@@ -55,15 +56,6 @@ class ResourceType:
     list_kind: str = field(default="")
     # A warning every request on the resource answers with (a deprecated API's).
     warning: str = ""
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def group_resource(self) -> str:
-        """`pods`, `deployments.apps`: how errors name the resource."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
 
     def list_kind_name(self) -> str:
         return self.list_kind or f"{self.kind}List"

@@ -32,9 +32,9 @@ from kubelite.api.errors import (
     not_supported,
 )
 from kubelite.api.errors import required as required_error
+from kubelite.api.goformat import go_quote
 from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import (
-    go_quote,
     go_strings,
     invalid_rendered,
     validate_label_name,
@@ -57,6 +57,11 @@ _UNARY_OPERATORS = (EXISTS, DOES_NOT_EXIST)
 _ALL_OPERATORS = _BINARY_OPERATORS + _UNARY_OPERATORS
 
 # metav1.LabelSelectorOperator values of the object form, and what each becomes.
+# What FormatLabelSelector prints for a selector without requirements, and for one that is not
+# a selector.
+FORMAT_NONE = "<none>"
+FORMAT_ERROR = "<error>"
+
 _OBJECT_OPERATORS = {"In": IN, "NotIn": NOT_IN, "Exists": EXISTS, "DoesNotExist": DOES_NOT_EXIST}
 
 # strconv.ParseInt(s, 10, 64): an optional sign and decimal digits, within int64.
@@ -483,6 +488,16 @@ def from_label_selector(selector: Mapping[str, Any] | None) -> Selector:
             new_requirement(expr.get("key") or "", operator, list(values) if values else None)
         )
     return Selector(tuple(sorted(requirements, key=lambda r: r.key)))
+
+
+def format_label_selector(selector: Mapping[str, Any] | None) -> str:
+    """metav1.FormatLabelSelector, as kubectl prints a selector: `app=web,tier in (a,b)`,
+    `<none>` when it selects everything or nothing, `<error>` when it is not a selector."""
+    try:
+        text = str(from_label_selector(selector))
+    except SelectorError:
+        return FORMAT_ERROR
+    return text or FORMAT_NONE
 
 
 def validate_label_selector(

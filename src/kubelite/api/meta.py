@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 
 def now() -> dt.datetime:

@@ -27,7 +27,6 @@ thousands of nodes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from kubelite.api import labels
 from kubelite.api.errors import (
@@ -38,8 +37,7 @@ from kubelite.api.errors import (
     invalid,
     not_supported,
 )
-
-Obj = Mapping[str, Any]
+from kubelite.api.types import ObjView
 
 # metav1.ObjectNameField: the only field a node selector term can match.
 METADATA_NAME = "metadata.name"
@@ -66,7 +64,7 @@ class NodeSelectorTerm:
 
     __slots__ = ("errors", "fields", "requirements")
 
-    def __init__(self, term: Obj, path: str = "") -> None:
+    def __init__(self, term: ObjView, path: str = "") -> None:
         errors: list[FieldError] = []
         self.requirements: tuple[labels.Requirement, ...] | None = None
         self.fields: tuple[tuple[bool, bool, str], ...] | None = None
@@ -96,12 +94,12 @@ class NodeSelectorTerm:
         return True
 
 
-def _is_empty(term: Obj) -> bool:
+def _is_empty(term: ObjView) -> bool:
     return not term.get("matchExpressions") and not term.get("matchFields")
 
 
 def _label_requirements(
-    expressions: Sequence[Obj], path: str, errors: list[FieldError]
+    expressions: Sequence[ObjView], path: str, errors: list[FieldError]
 ) -> tuple[labels.Requirement, ...]:
     """nodeSelectorRequirementsAsSelector: every expression a checked label requirement."""
     result = []
@@ -124,7 +122,7 @@ def _label_requirements(
 
 
 def _field_requirements(
-    expressions: Sequence[Obj], path: str, errors: list[FieldError]
+    expressions: Sequence[ObjView], path: str, errors: list[FieldError]
 ) -> tuple[tuple[bool, bool, str], ...]:
     """nodeSelectorRequirementsAsFieldSelector: In / NotIn with exactly one value."""
     result = []
@@ -149,7 +147,7 @@ class NodeSelector:
 
     __slots__ = ("errors", "terms")
 
-    def __init__(self, selector: Obj | None, path: str = "") -> None:
+    def __init__(self, selector: ObjView | None, path: str = "") -> None:
         terms = []
         errors: list[str] = []
         for i, term in enumerate((selector or {}).get("nodeSelectorTerms") or ()):
@@ -164,7 +162,7 @@ class NodeSelector:
     def matches(self, name: str, node_labels: Mapping[str, str]) -> bool:
         return any(term.matches(name, node_labels) for term in self.terms)
 
-    def match_node(self, node: Obj) -> bool:
+    def match_node(self, node: ObjView) -> bool:
         return self.matches(*_name_and_labels(node))
 
 
@@ -173,7 +171,7 @@ class PreferredSchedulingTerms:
 
     __slots__ = ("terms",)
 
-    def __init__(self, terms: Sequence[Obj] | None, path: str = "") -> None:
+    def __init__(self, terms: Sequence[ObjView] | None, path: str = "") -> None:
         """NewPreferredSchedulingTerms: raises NodeAffinityError if any term does not parse."""
         compiled = []
         errors: list[str] = []
@@ -215,7 +213,7 @@ class RequiredNodeAffinity:
         self.selector = selector
 
     @classmethod
-    def from_pod(cls, pod: Obj) -> RequiredNodeAffinity:
+    def from_pod(cls, pod: ObjView) -> RequiredNodeAffinity:
         spec = pod.get("spec") or {}
         required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
             "requiredDuringSchedulingIgnoredDuringExecution"
@@ -234,7 +232,7 @@ class RequiredNodeAffinity:
             return self.selector.matches(name, node_labels)
         return True
 
-    def match_node(self, node: Obj) -> bool:
+    def match_node(self, node: ObjView) -> bool:
         return self.matches(*_name_and_labels(node))
 
     @property
@@ -244,7 +242,7 @@ class RequiredNodeAffinity:
         return self.selector.errors if self.selector is not None else ()
 
 
-def preferred_scheduling_terms(pod: Obj) -> PreferredSchedulingTerms | None:
+def preferred_scheduling_terms(pod: ObjView) -> PreferredSchedulingTerms | None:
     """The pod's preferred node affinity, or None when it has none; raises
     NodeAffinityError when a term does not parse."""
     spec = pod.get("spec") or {}
@@ -255,6 +253,6 @@ def preferred_scheduling_terms(pod: Obj) -> PreferredSchedulingTerms | None:
     return PreferredSchedulingTerms(terms)
 
 
-def _name_and_labels(node: Obj) -> tuple[str, Mapping[str, str]]:
+def _name_and_labels(node: ObjView) -> tuple[str, Mapping[str, str]]:
     metadata = node.get("metadata") or {}
     return metadata.get("name") or "", metadata.get("labels") or {}

@@ -15,8 +15,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.conditions import set_status_condition
 
-Obj = dict[str, Any]
+# Re-exported for the eviction handler (apiserver/eviction.py) until it imports kubelite.api.pods.
+from kubelite.api.pods import is_pod_ready as is_pod_ready
+from kubelite.api.types import Obj
 
 # k8s.io/api/policy/v1 types.go.
 DISRUPTION_ALLOWED = "DisruptionAllowed"
@@ -79,42 +82,11 @@ def scaled_value(value: Any, total: int, *, round_up: bool) -> int:
     )
 
 
-def is_pod_ready(pod: Obj) -> bool:
-    """podutil.IsPodReady: the Ready condition is True. This is what a budget counts as
-    healthy."""
-    ready = meta.find_condition(meta.get_path(pod, "status", "conditions"), "Ready")
-    return ready is not None and ready.get("status") == "True"
-
-
-def set_condition(conditions: list[Obj], condition: Obj, now: dt.datetime) -> None:
-    """apimeta.SetStatusCondition: add or replace the condition of its type, in place; its
-    lastTransitionTime moves only when its status changes."""
-    existing = meta.find_condition(conditions, condition["type"])
-    if existing is None:
-        conditions.append(
-            {
-                "type": condition["type"],
-                "status": condition["status"],
-                "observedGeneration": condition.get("observedGeneration", 0),
-                "lastTransitionTime": meta.format_time(now),
-                "reason": condition.get("reason", ""),
-                "message": condition.get("message", ""),
-            }
-        )
-        return
-    if existing.get("status") != condition["status"]:
-        existing["status"] = condition["status"]
-        existing["lastTransitionTime"] = meta.format_time(now)
-    existing["reason"] = condition.get("reason", "")
-    existing["message"] = condition.get("message", "")
-    existing["observedGeneration"] = condition.get("observedGeneration", 0)
-
-
 def update_disruption_allowed_condition(status: Obj, now: dt.datetime) -> None:
     """Set DisruptionAllowed from status.disruptionsAllowed (UpdateDisruptionAllowedCondition)."""
     allowed = int(status.get("disruptionsAllowed") or 0) > 0
     conditions = status.setdefault("conditions", [])
-    set_condition(
+    set_status_condition(
         conditions,
         {
             "type": DISRUPTION_ALLOWED,

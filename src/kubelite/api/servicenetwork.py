@@ -16,6 +16,9 @@ NODE_PORT_RANGE = (30000, 32767)
 KUBERNETES_SERVICE_IP = str(SERVICE_CIDR.network_address + 1)
 # The kube-dns Service's address: the tenth of the range, as k3s and kubeadm choose it.
 CLUSTER_DNS_SERVICE_IP = str(SERVICE_CIDR.network_address + 10)
+# The cluster's DNS domain when none is given (kubelet --cluster-domain and CoreDNS' zone, as
+# k3s sets them).
+CLUSTER_DOMAIN = "cluster.local"
 
 ServiceNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -18,10 +18,11 @@ before spec errors as they do in Kubernetes.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from kubelite.api import fields, meta, propagation
 from kubelite.api.errors import FieldError
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import (
     NameRule,
@@ -30,8 +31,6 @@ from kubelite.api.validation.objectmeta import (
     validate_object_meta,
     validate_object_meta_update,
 )
-
-Obj = dict[str, Any]
 
 
 class Strategy:

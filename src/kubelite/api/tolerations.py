@@ -22,9 +22,10 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from kubelite.api.types import ObjView
 
 NO_SCHEDULE = "NoSchedule"
 PREFER_NO_SCHEDULE = "PreferNoSchedule"
@@ -33,13 +34,20 @@ NO_EXECUTE = "NoExecute"
 EQUAL = "Equal"
 EXISTS = "Exists"
 
-# The taint the node lifecycle controller puts on cordoned nodes (v1.TaintNodeUnschedulable).
+# The taints Kubernetes puts on nodes itself (core/v1 well_known_taints.go): the node lifecycle
+# controller, from the node's conditions and for cordoned nodes; a person, for a node out of
+# service.
+TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"
+TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"
 TAINT_NODE_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+TAINT_NODE_MEMORY_PRESSURE = "node.kubernetes.io/memory-pressure"
+TAINT_NODE_DISK_PRESSURE = "node.kubernetes.io/disk-pressure"
+TAINT_NODE_NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable"
+TAINT_NODE_PID_PRESSURE = "node.kubernetes.io/pid-pressure"
+TAINT_NODE_OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
 
 # The effects that keep a pod off a node (scheduler helper DoNotScheduleTaintsFilterFunc).
 DO_NOT_SCHEDULE = frozenset((NO_SCHEDULE, NO_EXECUTE))
-
-Obj = Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +60,7 @@ class Toleration:
     effect: str = ""
 
     @classmethod
-    def from_json(cls, obj: Obj) -> Toleration:
+    def from_json(cls, obj: ObjView) -> Toleration:
         return cls(
             obj.get("key") or "",
             obj.get("operator") or "",
@@ -60,7 +68,7 @@ class Toleration:
             obj.get("effect") or "",
         )
 
-    def tolerates(self, taint: Obj) -> bool:
+    def tolerates(self, taint: ObjView) -> bool:
         """Toleration.ToleratesTaint."""
         return self.tolerates_parts(
             taint.get("key") or "", taint.get("value") or "", taint.get("effect") or ""
@@ -77,16 +85,16 @@ class Toleration:
         return self.operator == EXISTS
 
 
-def compile_tolerations(tolerations: Iterable[Obj] | None) -> tuple[Toleration, ...]:
+def compile_tolerations(tolerations: Iterable[ObjView] | None) -> tuple[Toleration, ...]:
     return tuple(Toleration.from_json(t) for t in tolerations or ())
 
 
-def tolerates_taint(toleration: Obj, taint: Obj) -> bool:
+def tolerates_taint(toleration: ObjView, taint: ObjView) -> bool:
     """Whether one toleration (as JSON) tolerates one taint (as JSON)."""
     return Toleration.from_json(toleration).tolerates(taint)
 
 
-def tolerations_tolerate_taint(tolerations: Iterable[Toleration], taint: Obj) -> bool:
+def tolerations_tolerate_taint(tolerations: Iterable[Toleration], taint: ObjView) -> bool:
     """TolerationsTolerateTaint: any of the tolerations tolerates the taint."""
     key = taint.get("key") or ""
     value = taint.get("value") or ""
@@ -95,10 +103,10 @@ def tolerations_tolerate_taint(tolerations: Iterable[Toleration], taint: Obj) ->
 
 
 def find_untolerated_taint(
-    taints: Iterable[Obj] | None,
+    taints: Iterable[ObjView] | None,
     tolerations: Collection[Toleration],
     effects: Collection[str] | None = None,
-) -> Obj | None:
+) -> ObjView | None:
     """FindMatchingUntoleratedTaint: the first taint (among those with one of `effects`, all
     when None) that no toleration tolerates, or None when all are tolerated."""
     for taint in taints or ():

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import yaml
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # k8s.io/cli-runtime/pkg/printers/tabwriter.go: the writer behind every `kubectl get` table.
 GET_MIN_WIDTH = 6

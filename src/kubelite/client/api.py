@@ -12,9 +12,9 @@ everything else:
             async for event in events:                     # WatchEvent("ADDED", {...})
                 ...
 
-A `Resource` names what a request is about (group, version, plural, scope). It comes from
-discovery (`/api`, `/apis`) or is written down directly when the caller knows it
-(`Resource("", "v1", "pods", kind="Pod")`), which costs no request.
+A `Resource` (`kubelite.api.resources`) names what a request is about (group, version, plural,
+scope). It comes from discovery (`/api`, `/apis`) or, when the caller knows it, is one of the
+constants of that module (`PODS`, `NODES`, ...), which costs no request.
 
 Errors are the classes of `kubelite.client.errors`: an answer with an error code raises the
 `APIError` subclass for its code, with the server's `Status`; a watch that the server ends with an
@@ -33,11 +33,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 import orjson
 
+from kubelite.api.resources import Resource
+from kubelite.api.types import Obj
 from kubelite.client.errors import (
     APIConnectionError,
     APIError,
@@ -46,8 +48,6 @@ from kubelite.client.errors import (
     status_for,
 )
 from kubelite.client.kubeconfig import ClientConfig, ConfigError
-
-Obj = dict[str, Any]
 
 JSON = "application/json"
 # What kubectl asks for when it prints a table; a server without Table support answers JSON.
@@ -74,57 +74,6 @@ class PatchType(StrEnum):
     MERGE = "application/merge-patch+json"
     STRATEGIC = "application/strategic-merge-patch+json"
     APPLY = "application/apply-patch+yaml"
-
-
-@dataclass(frozen=True)
-class Resource:
-    """A resource as discovery describes it: `pods` in `v1`, `deployments` in `apps/v1`."""
-
-    group: str
-    version: str
-    plural: str
-    kind: str = ""
-    namespaced: bool = True
-    singular: str = ""
-    short_names: tuple[str, ...] = ()
-    verbs: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def group_resource(self) -> str:
-        """`pods`, `deployments.apps`: how Kubernetes names the resource in messages."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-    def matches(self, name: str) -> bool:
-        """Whether a lower-case name is this resource's plural, singular, short name or kind."""
-        return (
-            name == self.plural
-            or name == self.singular
-            or name in self.short_names
-            or name == self.kind.lower()
-        )
-
-    def path(
-        self,
-        *,
-        namespace: str | None = None,
-        name: str | None = None,
-        subresource: str | None = None,
-    ) -> str:
-        """`/api/v1/namespaces/default/pods/web/status` and the like."""
-        path = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            path += f"/namespaces/{quote(namespace, safe='')}"
-        path += f"/{self.plural}"
-        if name:
-            path += f"/{quote(name, safe='')}"
-        if subresource:
-            path += f"/{subresource}"
-        return path
 
 
 @dataclass(frozen=True)

@@ -25,14 +25,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.api.resources import EVENTS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIConnectionError, APIError, APINotFoundError
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-EVENTS = Resource("", "v1", "events", kind="Event")
 NORMAL = "Normal"
 WARNING = "Warning"
 

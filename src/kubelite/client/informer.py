@@ -30,14 +30,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConnectionError, APIError, APIGoneError
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 Handler = Callable[[str, Obj], None]
 HandlerWithOld = Callable[[str, Obj, "Obj | None"], None]
 Transform = Callable[[Obj], Obj]

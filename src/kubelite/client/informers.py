@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.informer import Informer
 
-Obj = dict[str, Any]
 Transform = Callable[[Obj], Obj]
 
 

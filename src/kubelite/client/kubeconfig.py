@@ -29,8 +29,10 @@ from typing import Any
 
 import yaml
 
+from kubelite.api.wellknown import ADMIN_KUBECONFIG
+
 RECOMMENDED_HOME_FILE = Path("~/.kube/config")
-KUBELITE_FALLBACK_FILE = Path("/etc/kubelite/kubelite.yaml")
+KUBELITE_FALLBACK_FILE = ADMIN_KUBECONFIG
 DEFAULT_NAMESPACE = "default"
 
 

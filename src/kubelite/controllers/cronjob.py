@@ -32,25 +32,23 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from kubelite.api import cron, meta, propagation
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.resources import CRON_JOBS, JOBS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIAlreadyExistsError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.informer import by_controller_uid, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_status, podutil
-from kubelite.controllers.job import JOBS
 from kubelite.controllers.owners import typed
 from kubelite.controllers.podcontrol import owner_reference
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-CRON_JOBS = Resource("batch", "v1", "cronjobs", kind="CronJob")
 WORKERS = 2
 SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 # nextScheduleDelta: look again a little after the scheduled time, not just before it.

@@ -31,10 +31,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from kubelite.api import labels, meta
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.resources import CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.flowcontrol import Backoff
@@ -42,7 +44,7 @@ from kubelite.client.informer import by_controller_uid, by_namespace, key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import podutil
-from kubelite.controllers.daemonset_history import CONTROLLER_REVISIONS, DaemonSetHistory
+from kubelite.controllers.daemonset_history import DaemonSetHistory
 from kubelite.controllers.daemonset_plan import (
     node_actions,
     rolling_update,
@@ -61,14 +63,11 @@ from kubelite.controllers.daemonset_util import (
 )
 from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.owners import recheck_owner, typed
-from kubelite.controllers.podcontrol import PODS, PodControl, pod_from_template, slow_start_batch
+from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-DAEMON_SETS = Resource("apps", "v1", "daemonsets", kind="DaemonSet")
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 # kube-controller-manager's --concurrent-daemonset-syncs.
 WORKERS = 2
 # Pods one sync creates, and deletes, at most (BurstReplicas).
@@ -268,7 +267,7 @@ class DaemonSetController:
                 return
             self.queue.add(key_of(ds))
             min_ready = int((ds.get("spec") or {}).get("minReadySeconds") or 0)
-            became_ready = old is not None and not podutil.is_ready(old) and podutil.is_ready(pod)
+            became_ready = old is not None and not is_pod_ready(old) and is_pod_ready(pod)
             if became_ready and min_ready > 0:
                 # One second more, against clock skew (as Kubernetes waits).
                 self.queue.add_after(key_of(ds), min_ready + 1)

@@ -35,6 +35,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.resources import PODS
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
 from kubelite.client.informer import Informer
@@ -43,11 +45,10 @@ from kubelite.controllers import statefulset_revisions as revs
 from kubelite.controllers.daemonset_util import HASH_LABEL
 from kubelite.controllers.deployment_util import pod_template_hash
 from kubelite.controllers.owners import typed
-from kubelite.controllers.podcontrol import PODS, PodControl, owner_reference
+from kubelite.controllers.podcontrol import PodControl, owner_reference
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 CONTROLLER_REVISIONS = revs.CONTROLLER_REVISIONS
 DEFAULT_REVISION_HISTORY_LIMIT = revs.DEFAULT_REVISION_HISTORY_LIMIT
 

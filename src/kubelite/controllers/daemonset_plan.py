@@ -31,9 +31,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.types import Obj
 from kubelite.controllers import podutil
 from kubelite.controllers.daemonset_util import (
     HASH_LABEL,
@@ -47,7 +48,6 @@ from kubelite.controllers.daemonset_util import (
     unavailable_count,
 )
 
-Obj = dict[str, Any]
 NodePods = Mapping[str, Sequence[Obj]]
 
 
@@ -120,10 +120,7 @@ def node_actions(
     if (
         oldest_new is not None
         and oldest_old is not None
-        and (
-            not podutil.is_ready(oldest_old)
-            or podutil.is_available(oldest_new, _min_ready(ds), now)
-        )
+        and (not is_pod_ready(oldest_old) or podutil.is_available(oldest_new, _min_ready(ds), now))
     ):
         actions.delete.append(oldest_old)
     return actions
@@ -300,7 +297,7 @@ def status_counts(
             continue
         current += 1
         oldest = min(pods, key=creation_order_key)
-        if podutil.is_ready(oldest):
+        if is_pod_ready(oldest):
             ready += 1
             if podutil.is_available(oldest, min_ready, now):
                 available += 1

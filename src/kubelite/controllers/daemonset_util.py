@@ -31,14 +31,19 @@ from kubelite.api.tolerations import (
     DO_NOT_SCHEDULE,
     NO_EXECUTE,
     NO_SCHEDULE,
+    TAINT_NODE_DISK_PRESSURE,
+    TAINT_NODE_MEMORY_PRESSURE,
+    TAINT_NODE_NETWORK_UNAVAILABLE,
+    TAINT_NODE_NOT_READY,
+    TAINT_NODE_PID_PRESSURE,
+    TAINT_NODE_UNREACHABLE,
     TAINT_NODE_UNSCHEDULABLE,
     Toleration,
     compile_tolerations,
     find_untolerated_taint,
 )
+from kubelite.api.types import Obj
 from kubelite.controllers.deployment_util import scaled_value
-
-Obj = dict[str, Any]
 
 # apps.DefaultDaemonSetUniqueLabelKey (= ControllerRevisionHashLabelKey).
 HASH_LABEL = "controller-revision-hash"
@@ -47,12 +52,6 @@ TEMPLATE_GENERATION_LABEL = "pod-template-generation"
 ROLLING_UPDATE = "RollingUpdate"
 ON_DELETE = "OnDelete"
 
-TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"
-TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"
-TAINT_NODE_DISK_PRESSURE = "node.kubernetes.io/disk-pressure"
-TAINT_NODE_MEMORY_PRESSURE = "node.kubernetes.io/memory-pressure"
-TAINT_NODE_PID_PRESSURE = "node.kubernetes.io/pid-pressure"
-TAINT_NODE_NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable"
 
 # AddOrUpdateDaemonPodTolerations, in its order: no tolerationSeconds, so never evicted.
 _DAEMON_TOLERATIONS: tuple[tuple[str, str], ...] = (

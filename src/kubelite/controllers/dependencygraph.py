@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 from kubelite.api.propagation import FINALIZER_FOREGROUND, FINALIZER_ORPHAN
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 
 def group_of(api_version: str) -> str:

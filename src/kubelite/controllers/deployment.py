@@ -25,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any
 
 from kubelite.api import labels, meta
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.conditions import transition_time
+from kubelite.api.resources import DEPLOYMENTS, PODS, REPLICA_SETS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient
 from kubelite.client.errors import (
     APIAlreadyExistsError,
     APIError,
@@ -41,14 +43,11 @@ from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import deployment_util as du
 from kubelite.controllers import podutil
 from kubelite.controllers.owners import recheck_owner, typed
-from kubelite.controllers.podcontrol import PODS, PodControl, owner_reference
-from kubelite.controllers.replicaset import REPLICA_SETS
+from kubelite.controllers.podcontrol import PodControl, owner_reference
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-DEPLOYMENTS = Resource("apps", "v1", "deployments", kind="Deployment")
 COMPONENT = "deployment-controller"
 WORKERS = 5
 
@@ -566,8 +565,9 @@ class DeploymentController:
                 )
                 cond = du.new_condition(du.PROGRESSING, "True", du.RS_UPDATED, message, now)
                 if current is not None:
-                    if current.get("status") == "True":
-                        cond["lastTransitionTime"] = current.get("lastTransitionTime")
+                    cond["lastTransitionTime"] = transition_time(
+                        current, "True", cond["lastTransitionTime"]
+                    )
                     du.remove_condition(status, du.PROGRESSING)
                 du.set_condition(status, cond)
             elif du.timed_out(d, status, now):

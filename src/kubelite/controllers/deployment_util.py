@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from kubelite.api import meta
-
-Obj = dict[str, Any]
+from kubelite.api.conditions import transition_time
+from kubelite.api.types import Obj
 
 POD_TEMPLATE_HASH_LABEL = "pod-template-hash"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
@@ -375,7 +375,8 @@ def set_condition(status: Obj, cond: Obj) -> None:
     if current is not None and current["status"] == cond["status"]:
         if current.get("reason") == cond["reason"]:
             return
-        cond = {**cond, "lastTransitionTime": current.get("lastTransitionTime")}
+        since = transition_time(current, cond["status"], cond["lastTransitionTime"])
+        cond = {**cond, "lastTransitionTime": since}
     remove_condition(status, cond["type"])
     status.setdefault("conditions", []).append(cond)
 

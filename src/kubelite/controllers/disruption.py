@@ -21,11 +21,19 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api import poddisruptionbudget as pdbs
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.resources import (
+    DEPLOYMENTS,
+    PODDISRUPTIONBUDGETS,
+    PODS,
+    REPLICA_SETS,
+    REPLICATION_CONTROLLERS,
+    STATEFUL_SETS,
+)
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient
 from kubelite.client.errors import (
     APIConflictError,
     APIError,
@@ -38,18 +46,11 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import disruption_status as arithmetic
 from kubelite.controllers import podutil
-from kubelite.controllers.deployment import DEPLOYMENTS
 from kubelite.controllers.owners import typed
-from kubelite.controllers.podcontrol import PODS
-from kubelite.controllers.replicaset import REPLICA_SETS
-from kubelite.controllers.replicationcontroller import REPLICATION_CONTROLLERS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-PODDISRUPTIONBUDGETS = Resource("policy", "v1", "poddisruptionbudgets", kind="PodDisruptionBudget")
-STATEFUL_SETS = Resource("apps", "v1", "statefulsets", kind="StatefulSet")
 # stalePodDisruptionTimeout: how long a DisruptionTarget condition may stand on a pod that is
 # not being deleted.
 STALE_POD_DISRUPTION_TIMEOUT = 120.0

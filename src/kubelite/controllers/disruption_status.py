@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from kubelite.api import meta
 from kubelite.api import poddisruptionbudget as pdbs
-
-Obj = dict[str, Any]
+from kubelite.api.conditions import set_status_condition
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.types import Obj
 
 # DeletionTimeout: how long an eviction's entry in disruptedPods waits for the pod's delete.
 DELETION_TIMEOUT = dt.timedelta(minutes=2)
@@ -107,7 +107,7 @@ def count_healthy(pods: Iterable[Obj], disrupted: Obj, now: dt.datetime) -> int:
         when = _disrupted_at(disrupted, meta.name_of(pod))
         if when is not None and when + DELETION_TIMEOUT > now:
             continue
-        if pdbs.is_pod_ready(pod):
+        if is_pod_ready(pod):
             healthy += 1
     return healthy
 
@@ -156,7 +156,7 @@ def failed_status(pdb: Obj, message: str, now: dt.datetime) -> Obj:
     status = meta.clone(pdb.get("status") or {})
     status["disruptionsAllowed"] = 0
     conditions = status.setdefault("conditions", [])
-    pdbs.set_condition(
+    set_status_condition(
         conditions,
         {
             "type": pdbs.DISRUPTION_ALLOWED,

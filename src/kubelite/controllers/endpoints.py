@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.resources import ENDPOINTS, PODS, SERVICES
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import WARNING, EventRecorder
@@ -31,11 +32,9 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import endpoints_subsets as subsets_of
 from kubelite.controllers.endpoints_util import (
-    ENDPOINTS,
     HEADLESS_LABEL,
     LAST_CHANGE_TRIGGER_TIME,
     OVER_CAPACITY,
-    SERVICES,
     TriggerTimeTracker,
     endpoint_relevant,
     format_trigger_time,
@@ -44,11 +43,9 @@ from kubelite.controllers.endpoints_util import (
     selects_pods,
     services_of,
 )
-from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 WORKERS = 5
 # resourcelock.LeaderElectionRecordAnnotationKey: Endpoints used as leader locks have no Service.

@@ -18,7 +18,8 @@ import math
 from typing import Any
 
 from kubelite.api import meta
-from kubelite.controllers import podutil
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.types import Obj
 from kubelite.controllers.endpoints_util import (
     CLUSTER_IP_NONE,
     find_port,
@@ -28,8 +29,6 @@ from kubelite.controllers.endpoints_util import (
     should_set_hostname,
     target_ref,
 )
-
-Obj = dict[str, Any]
 
 # endpoints_controller.go: maxCapacity, the addresses one Endpoints holds.
 MAX_CAPACITY = 1000
@@ -72,7 +71,7 @@ def pod_subsets(service: Obj, pods: list[Obj]) -> list[Obj]:
         address = endpoint_address(service, pod)
         if address is None:
             continue
-        field = "addresses" if publish_not_ready or podutil.is_ready(pod) else "notReadyAddresses"
+        field = "addresses" if publish_not_ready or is_pod_ready(pod) else "notReadyAddresses"
         if not service_ports:
             # A headless Service may have no ports: its pods are listed without any.
             if spec.get("clusterIP") == CLUSTER_IP_NONE:

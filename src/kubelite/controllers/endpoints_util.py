@@ -15,15 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from kubelite.api import labels, meta
-from kubelite.client.api import Resource
+from kubelite.api.pods import ready_condition, sidecars
+from kubelite.api.types import Obj
 from kubelite.controllers import podutil
-
-Obj = dict[str, Any]
-
-SERVICES = Resource("", "v1", "services", kind="Service")
-ENDPOINTS = Resource("", "v1", "endpoints", kind="Endpoints")
-ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="EndpointSlice")
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 
 # k8s.io/api/core/v1 annotation_key_constants.go and well_known_labels.go.
 LAST_CHANGE_TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
@@ -162,10 +156,7 @@ def find_port(pod: Obj, service_port: Obj) -> int | None:
         return int(target)
     protocol = service_port.get("protocol") or "TCP"
     spec = pod.get("spec") or {}
-    containers = list(spec.get("containers") or ())
-    containers += [
-        c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"
-    ]
+    containers = [*(spec.get("containers") or ()), *sidecars(spec)]
     for container in containers:
         for port in container.get("ports") or ():
             if port.get("name") == target and (port.get("protocol") or "TCP") == protocol:
@@ -178,7 +169,7 @@ def endpoint_relevant(pod: Obj) -> tuple[Any, ...]:
     changing nothing of it (a container restart count) syncs nothing."""
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
-    ready = podutil.ready_condition(pod) or {}
+    ready = ready_condition(pod) or {}
     return (
         tuple(sorted(meta.labels_of(pod).items())),
         tuple(pod_ips(pod)),
@@ -219,7 +210,7 @@ class TriggerTimeTracker:
         earliest: dt.datetime | None = None
         pod_times: dict[str, dt.datetime] = {}
         for pod in pods:
-            condition = podutil.ready_condition(pod) or {}
+            condition = ready_condition(pod) or {}
             when = meta.parse_time(condition.get("lastTransitionTime") or "")
             if when is None:
                 continue

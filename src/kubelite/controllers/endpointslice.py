@@ -23,9 +23,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.resources import ENDPOINT_SLICES, NODES, PODS, SERVICES
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import WARNING, EventRecorder
@@ -35,13 +37,10 @@ from kubelite.client.workqueue import RetryLater, WorkQueue, process
 from kubelite.controllers import endpointslice_reconciler as reconciler
 from kubelite.controllers.endpoints import NAMESPACE_TERMINATING
 from kubelite.controllers.endpoints_util import (
-    ENDPOINT_SLICES,
     HEADLESS_LABEL,
     LAST_CHANGE_TRIGGER_TIME,
     MANAGED_BY_LABEL,
-    NODES,
     SERVICE_NAME_LABEL,
-    SERVICES,
     ZONE_LABEL,
     TriggerTimeTracker,
     endpoint_relevant,
@@ -58,11 +57,9 @@ from kubelite.controllers.endpoints_util import (
     target_ref,
 )
 from kubelite.controllers.owners import typed
-from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 CONTROLLER_NAME = "endpointslice-controller.k8s.io"
 WORKERS = 5
@@ -140,7 +137,7 @@ def pod_endpoint(pod: Obj, node: Obj | None, service: Obj, address_type: str) ->
     Service publishes not-ready addresses (then it is always true). A Service with
     `trafficDistribution: PreferClose` gets zone hints on endpoints that have a zone.
     """
-    serving = bool(_ready(pod))
+    serving = is_pod_ready(pod)
     terminating = bool(pod["metadata"].get("deletionTimestamp"))
     publish = bool((service.get("spec") or {}).get("publishNotReadyAddresses"))
     endpoint: Obj = {
@@ -164,13 +161,6 @@ def pod_endpoint(pod: Obj, node: Obj | None, service: Obj, address_type: str) ->
             # trafficdist's preferClose heuristic: each endpoint is a hint for its own zone.
             endpoint["hints"] = {"forZones": [{"name": zone}]}
     return endpoint
-
-
-def _ready(pod: Obj) -> bool:
-    for condition in (pod.get("status") or {}).get("conditions") or ():
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
-    return False
 
 
 def new_service_slice(service: Obj, ports: list[Obj], address_type: str) -> Obj:

@@ -20,11 +20,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelite.api import meta
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # kube-controller-manager's --max-endpoints-per-slice default.
 MAX_ENDPOINTS_PER_SLICE = 100

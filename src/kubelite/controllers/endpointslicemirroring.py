@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.resources import ENDPOINT_SLICES, ENDPOINTS, SERVICES
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import key_of
@@ -29,13 +30,10 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import RetryLater, WorkQueue, process
 from kubelite.controllers import endpointslice_reconciler as reconciler
 from kubelite.controllers.endpoints_util import (
-    ENDPOINT_SLICES,
-    ENDPOINTS,
     LAST_APPLIED,
     LAST_CHANGE_TRIGGER_TIME,
     MANAGED_BY_LABEL,
     SERVICE_NAME_LABEL,
-    SERVICES,
     SKIP_MIRROR_LABEL,
     ip_family,
     selector_of,
@@ -51,7 +49,6 @@ from kubelite.controllers.endpointslice import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 CONTROLLER_NAME = "endpointslicemirroring-controller.k8s.io"
 WORKERS = 5

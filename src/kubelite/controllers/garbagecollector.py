@@ -31,7 +31,6 @@ import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from kubelite.api.propagation import (
     BACKGROUND,
@@ -40,6 +39,7 @@ from kubelite.api.propagation import (
     FOREGROUND,
     ORPHAN,
 )
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import (
     APIConflictError,
@@ -62,7 +62,6 @@ from kubelite.controllers.dependencygraph import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # The event source Kubernetes' collector reports as.
 COMPONENT = "garbage-collector-controller"

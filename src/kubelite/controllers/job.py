@@ -35,10 +35,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelite.api import jobindexes, labels, meta
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.resources import JOBS, PODS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.informer import by_controller_uid, by_namespace, key_of
@@ -47,13 +49,11 @@ from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_backoff, job_failure_policy, job_pods, job_status, podutil
 from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.owners import typed
-from kubelite.controllers.podcontrol import PODS, PodControl, pod_from_template, slow_start_batch
+from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-JOBS = Resource("batch", "v1", "jobs", kind="Job")
 WORKERS = 5
 # MaxPodCreateDeletePerSync.
 MAX_PODS_PER_SYNC = 500
@@ -342,7 +342,7 @@ class JobController:
                 )
             elif managed:
                 self._suspension(ctx, suspended)
-        status["ready"] = sum(1 for p in ctx.active if podutil.is_ready(p))
+        status["ready"] = sum(1 for p in ctx.active if is_pod_ready(p))
         _set_counter(status, "active", active)
         status["terminating"] = ctx.terminating
         await self._track(ctx, original)

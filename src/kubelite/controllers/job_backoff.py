@@ -13,11 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.controllers import job_pods
-
-Obj = dict[str, Any]
 
 DEFAULT_BACKOFF = 10.0
 MAX_BACKOFF = 360.0

@@ -18,9 +18,8 @@ evicted or preempted). A failure no rule matches is counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 FAIL_JOB = "FailJob"
 FAIL_INDEX = "FailIndex"

@@ -17,11 +17,9 @@ Kubernetes' `pkg/controller/job` helpers, on the pod objects the informer holds:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from kubelite.api import meta
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"

@@ -14,11 +14,9 @@ The reasons and messages are Kubernetes' (`pkg/apis/batch/types.go`, `job_contro
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from kubelite.api import jobindexes, meta
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 COMPLETE = "Complete"
 FAILED = "Failed"

@@ -14,18 +14,18 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import Any
 
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.conditions import transition_time
+from kubelite.api.resources import NAMESPACES
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APINotFoundError
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 FINALIZER = "kubernetes"
 # How soon to look again while content remains (Kubernetes estimates from grace periods;
 # kubelite looks again after this, or after the longest grace period it saw).
@@ -147,13 +147,11 @@ class NamespaceController:
                 message = "Some content in the namespace has finalizers remaining: " + ", ".join(
                     sorted(finalizers)
                 )
-            previous = existing.get(type_)
-            changed = previous is None or previous.get("status") != status
             conditions.append(
                 {
                     "type": type_,
                     "status": status,
-                    "lastTransitionTime": now if changed else previous["lastTransitionTime"],
+                    "lastTransitionTime": transition_time(existing.get(type_), status, now),
                     "reason": reason,
                     "message": message,
                 }

@@ -34,43 +34,50 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubelite.api import meta
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.api.resources import LEASES, NODES, PODS
+from kubelite.api.tolerations import (
+    NO_EXECUTE,
+    NO_SCHEDULE,
+    TAINT_NODE_DISK_PRESSURE,
+    TAINT_NODE_MEMORY_PRESSURE,
+    TAINT_NODE_NETWORK_UNAVAILABLE,
+    TAINT_NODE_NOT_READY,
+    TAINT_NODE_PID_PRESSURE,
+    TAINT_NODE_UNREACHABLE,
+    TAINT_NODE_UNSCHEDULABLE,
+)
+from kubelite.api.types import Obj
+from kubelite.api.wellknown import NODE_LEASE_NAMESPACE
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIConflictError, APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.client.informer import by_node_name
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig
-from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
-NODE_LEASE_NAMESPACE = "kube-node-lease"
 COMPONENT = "node-controller"
 
 # How often queued nodes are tainted, as far as the rate allows (nodeEvictionPeriod).
 TAINT_PERIOD = 0.1
 
-TAINT_NOT_READY = "node.kubernetes.io/not-ready"
-TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"
-NO_EXECUTE = "NoExecute"
-NO_SCHEDULE = "NoSchedule"
+TAINT_NOT_READY = TAINT_NODE_NOT_READY
+TAINT_UNREACHABLE = TAINT_NODE_UNREACHABLE
 # The conditions set to Unknown when the kubelet stops reporting.
 MONITORED_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 # Condition (type, status) -> the NoSchedule taint key it puts on the node.
 CONDITION_TAINTS = {
     ("Ready", "False"): TAINT_NOT_READY,
     ("Ready", "Unknown"): TAINT_UNREACHABLE,
-    ("MemoryPressure", "True"): "node.kubernetes.io/memory-pressure",
-    ("DiskPressure", "True"): "node.kubernetes.io/disk-pressure",
-    ("NetworkUnavailable", "True"): "node.kubernetes.io/network-unavailable",
-    ("PIDPressure", "True"): "node.kubernetes.io/pid-pressure",
+    ("MemoryPressure", "True"): TAINT_NODE_MEMORY_PRESSURE,
+    ("DiskPressure", "True"): TAINT_NODE_DISK_PRESSURE,
+    ("NetworkUnavailable", "True"): TAINT_NODE_NETWORK_UNAVAILABLE,
+    ("PIDPressure", "True"): TAINT_NODE_PID_PRESSURE,
 }
-TAINT_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+TAINT_UNSCHEDULABLE = TAINT_NODE_UNSCHEDULABLE
 _CONDITION_TAINT_KEYS = frozenset([*CONDITION_TAINTS.values(), TAINT_UNSCHEDULABLE])
 
 NORMAL_ZONE = "Normal"

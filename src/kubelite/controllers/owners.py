@@ -11,13 +11,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIConflictError, APINotFoundError
-
-Obj = dict[str, Any]
 
 
 def typed(obj: Obj, resource: Resource) -> Obj:

@@ -14,18 +14,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
+from kubelite.api.resources import NAMESPACES
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
-
-NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 
 
 class PerNamespaceObject:

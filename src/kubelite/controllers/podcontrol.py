@@ -20,9 +20,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.resources import PODS
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType, Resource
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
@@ -30,9 +31,7 @@ from kubelite.controllers import podutil
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-PODS = Resource("", "v1", "pods", kind="Pod")
 # Pods one sync of a ReplicaSet creates or deletes at most (Kubernetes' BurstReplicas).
 BURST_REPLICAS = 500
 SLOW_START_INITIAL_BATCH = 1

@@ -23,10 +23,14 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any
 
 from kubelite.api import meta
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.api.conditions import transition_time
+from kubelite.api.nodes import is_node_ready
+from kubelite.api.resources import NODES, PODS
+from kubelite.api.tolerations import TAINT_NODE_OUT_OF_SERVICE
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIConnectionError, APIError, APINotFoundError
 from kubelite.client.informer import key_of
 from kubelite.client.informers import SharedInformerFactory
@@ -36,14 +40,11 @@ from kubelite.controllers.nodelifecycle_config import (  # noqa: F401 - re-expor
     TERMINATED_POD_GC_THRESHOLD,
     PodGCSettings,
 )
-from kubelite.controllers.podcontrol import PODS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"
+OUT_OF_SERVICE_TAINT = TAINT_NODE_OUT_OF_SERVICE
 DISRUPTION_TARGET = "DisruptionTarget"
 ORPHANED_REASON = "DeletionByPodGC"
 ORPHANED_MESSAGE = "PodGC: node no longer exists"
@@ -88,11 +89,6 @@ def terminated_beyond_threshold(pods: Iterable[Obj], threshold: int) -> list[Obj
     return deletion_order(terminated)[:excess]
 
 
-def is_node_ready(node: Obj) -> bool:
-    ready = meta.find_condition(meta.get_path(node, "status", "conditions"), "Ready")
-    return ready is not None and ready.get("status") == "True"
-
-
 def is_out_of_service(node: Obj) -> bool:
     """NotReady and tainted out-of-service."""
     taints = meta.get_path(node, "spec", "taints") or []
@@ -135,9 +131,7 @@ def failed_status_patch(pod: Obj, condition: Obj | None, now: dt.datetime) -> Ob
     if condition is not None:
         conditions = meta.get_path(pod, "status", "conditions")
         existing = meta.find_condition(conditions, condition["type"])
-        since = meta.format_time(now)
-        if existing is not None and existing.get("status") == condition["status"]:
-            since = existing.get("lastTransitionTime") or since
+        since = transition_time(existing, condition["status"], meta.format_time(now))
         status["conditions"] = [
             {
                 "type": condition["type"],

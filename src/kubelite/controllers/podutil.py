@@ -10,11 +10,10 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from kubelite.api import meta
-
-Obj = dict[str, Any]
+from kubelite.api.pods import is_pod_ready, is_restartable_init_container, ready_condition
+from kubelite.api.types import Obj
 
 # ActivePodsWithRanks' phase order: Pending < Unknown < Running.
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
@@ -31,15 +30,6 @@ def is_terminating(pod: Obj) -> bool:
     return bool(pod["metadata"].get("deletionTimestamp"))
 
 
-def ready_condition(pod: Obj) -> Obj | None:
-    return meta.find_condition((pod.get("status") or {}).get("conditions"), "Ready")
-
-
-def is_ready(pod: Obj) -> bool:
-    condition = ready_condition(pod)
-    return condition is not None and condition.get("status") == "True"
-
-
 def ready_since(pod: Obj) -> dt.datetime | None:
     """When the pod last became ready (the Ready condition's lastTransitionTime)."""
     condition = ready_condition(pod)
@@ -50,7 +40,7 @@ def ready_since(pod: Obj) -> dt.datetime | None:
 
 def is_available(pod: Obj, min_ready_seconds: int, now: dt.datetime) -> bool:
     """Ready, and for at least `min_ready_seconds` (podutil.IsPodAvailable)."""
-    if not is_ready(pod):
+    if not is_pod_ready(pod):
         return False
     if min_ready_seconds <= 0:
         return True
@@ -90,7 +80,7 @@ def max_restarts(pod: Obj) -> tuple[int, int]:
     sidecars = {
         c.get("name")
         for c in (pod.get("spec") or {}).get("initContainers") or ()
-        if c.get("restartPolicy") == "Always"
+        if is_restartable_init_container(c)
     }
     sidecar = max(
         (
@@ -145,7 +135,7 @@ def _compare_for_deletion(pi: Obj, pj: Obj, rank_i: int, rank_j: int, now: dt.da
     phase_j = _PHASE_ORDINAL.get((pj.get("status") or {}).get("phase", ""), 0)
     if phase_i != phase_j:
         return -1 if phase_i < phase_j else 1
-    ready_i, ready_j = is_ready(pi), is_ready(pj)
+    ready_i, ready_j = is_pod_ready(pi), is_pod_ready(pj)
     if ready_i != ready_j:
         return -1 if not ready_i else 1
     cost_i, cost_j = _deletion_cost(pi), _deletion_cost(pj)

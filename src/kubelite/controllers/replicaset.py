@@ -24,7 +24,10 @@ import logging
 from typing import Any
 
 from kubelite.api import labels, meta
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.resources import PODS, REPLICA_SETS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIError
 from kubelite.client.events import WARNING, EventRecorder
 from kubelite.client.informer import by_controller_uid, by_namespace, key_of
@@ -35,7 +38,6 @@ from kubelite.controllers.expectations import Expectations
 from kubelite.controllers.owners import put_status, recheck_owner, typed
 from kubelite.controllers.podcontrol import (
     BURST_REPLICAS,
-    PODS,
     PodControl,
     pod_from_template,
     slow_start_batch,
@@ -43,9 +45,7 @@ from kubelite.controllers.podcontrol import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
 WORKERS = 5
 # The condition set while the controller cannot create or delete pods.
 REPLICA_FAILURE = "ReplicaFailure"
@@ -274,7 +274,7 @@ class ReplicaSetController:
             pod_labels = meta.labels_of(pod)
             if all(pod_labels.get(k) == v for k, v in template_labels.items()):
                 fully_labeled += 1
-            if podutil.is_ready(pod):
+            if is_pod_ready(pod):
                 ready += 1
                 if podutil.is_available(pod, min_ready, now):
                     available += 1

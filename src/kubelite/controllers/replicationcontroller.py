@@ -8,10 +8,9 @@ the selector: a plain label map, which selects nothing when empty.
 from __future__ import annotations
 
 from kubelite.api import labels
-from kubelite.client.api import Resource
-from kubelite.controllers.replicaset import Obj, ReplicaSetController
-
-REPLICATION_CONTROLLERS = Resource("", "v1", "replicationcontrollers", kind="ReplicationController")
+from kubelite.api.resources import REPLICATION_CONTROLLERS
+from kubelite.api.types import Obj
+from kubelite.controllers.replicaset import ReplicaSetController
 
 
 class ReplicationControllerController(ReplicaSetController):

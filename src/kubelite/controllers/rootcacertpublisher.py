@@ -8,12 +8,13 @@ changed by hand is put back.
 
 from __future__ import annotations
 
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.resources import CONFIG_MAPS
+from kubelite.api.types import Obj
+from kubelite.api.wellknown import ROOT_CA_CONFIG_MAP
+from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.controllers.per_namespace import Obj, PerNamespaceObject
+from kubelite.controllers.per_namespace import PerNamespaceObject
 
-CONFIG_MAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
-ROOT_CA_CONFIG_MAP = "kube-root-ca.crt"
 DATA_KEY = "ca.crt"
 # The description Kubernetes puts on it.
 DESCRIPTION = (

@@ -7,10 +7,10 @@ namespace as soon as the namespace exists, and again if someone deletes it.
 
 from __future__ import annotations
 
-from kubelite.client.api import Resource
-from kubelite.controllers.per_namespace import Obj, PerNamespaceObject
+from kubelite.api.resources import SERVICE_ACCOUNTS
+from kubelite.api.types import Obj
+from kubelite.controllers.per_namespace import PerNamespaceObject
 
-SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", kind="ServiceAccount")
 DEFAULT_SERVICE_ACCOUNT = "default"
 
 

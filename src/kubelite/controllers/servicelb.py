@@ -17,30 +17,23 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.nodes import is_node_ready
+from kubelite.api.resources import NODES, SERVICES
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
-from kubelite.controllers.endpoints_util import NODES, SERVICES
 from kubelite.controllers.owners import typed
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 LOAD_BALANCER = "LoadBalancer"
 WORKERS = 1
-
-
-def node_ready(node: Obj) -> bool:
-    for condition in (node.get("status") or {}).get("conditions") or ():
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
-    return False
 
 
 def node_address(node: Obj) -> str:
@@ -60,7 +53,7 @@ def wants_service_lb(service: Obj) -> bool:
 
 def ingress_for(nodes: list[Obj]) -> list[Obj]:
     """One ingress entry per Ready node address, in address order (k3s sorts them)."""
-    ips = {node_address(n) for n in nodes if node_ready(n)} - {""}
+    ips = {node_address(n) for n in nodes if is_node_ready(n)} - {""}
     ordered = sorted(
         ips, key=lambda ip: (ipaddress.ip_address(ip).version, ipaddress.ip_address(ip))
     )
@@ -88,7 +81,7 @@ class ServiceLBController:
         if (
             old is not None
             and event_type == "MODIFIED"
-            and node_ready(old) == node_ready(node)
+            and is_node_ready(old) == is_node_ready(node)
             and node_address(old) == node_address(node)
         ):
             return

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from kubelite.api import labels, meta
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.resources import PERSISTENT_VOLUME_CLAIMS, PODS, STATEFUL_SETS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
 from kubelite.client.events import EventRecorder
 from kubelite.client.informer import by_controller_uid, by_namespace, key_of
@@ -35,10 +37,9 @@ from kubelite.controllers import podutil
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
 from kubelite.controllers.owners import put_status, recheck_owner, typed
-from kubelite.controllers.podcontrol import PODS, PodControl, owner_reference
+from kubelite.controllers.podcontrol import PodControl, owner_reference
 from kubelite.controllers.statefulset_control import StatefulSetControl
 from kubelite.controllers.statefulset_podcontrol import (
-    CLAIMS,
     ApiObjectManager,
     ClaimError,
     StatefulPodControl,
@@ -46,9 +47,7 @@ from kubelite.controllers.statefulset_podcontrol import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-STATEFUL_SETS = Resource("apps", "v1", "statefulsets", kind="StatefulSet")
 WORKERS = 5
 
 
@@ -143,7 +142,7 @@ class StatefulSetController:
         self.pods.add_indexer("controller", by_controller_uid)
         self.revisions = self.informers.informer(revs.CONTROLLER_REVISIONS)
         self.revisions.add_indexer("namespace", by_namespace)
-        self.claims = self.informers.informer(CLAIMS)
+        self.claims = self.informers.informer(PERSISTENT_VOLUME_CLAIMS)
         self.history = ApiHistory(client)
         self.control = StatefulSetControl(
             StatefulPodControl(
@@ -200,12 +199,7 @@ class StatefulSetController:
         if sset is not None:
             self.queue.add(key_of(sset))
             min_ready = int(sp.spec_of(sset).get("minReadySeconds") or 0)
-            if (
-                min_ready > 0
-                and old is not None
-                and not podutil.is_ready(old)
-                and podutil.is_ready(pod)
-            ):
+            if min_ready > 0 and old is not None and not is_pod_ready(old) and is_pod_ready(pod):
                 # One second more, against clock skew (as Kubernetes waits).
                 self.queue.add_after(key_of(sset), min_ready + 1)
             return

@@ -29,9 +29,10 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
@@ -40,7 +41,6 @@ from kubelite.controllers.statefulset_podcontrol import ClaimError, StatefulPodC
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 # The most pods one Parallel batch sends at once (MaxBatchSize).
 MAX_BATCH_SIZE = 500
 STATUS_COUNTERS = (

@@ -15,20 +15,18 @@ and update.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from kubelite.api import meta
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.resources import PERSISTENT_VOLUME_CLAIMS, PODS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIAlreadyExistsError, APIError
 from kubelite.client.events import NORMAL, WARNING
 from kubelite.client.informer import Informer
 from kubelite.controllers import statefulset_pods as sp
-from kubelite.controllers.podcontrol import PODS
 
-Obj = dict[str, Any]
 Recorder = Callable[[Obj, str, str, str], None]
-
-CLAIMS = Resource("", "v1", "persistentvolumeclaims", kind="PersistentVolumeClaim")
 
 
 class ClaimError(Exception):
@@ -81,13 +79,17 @@ class ApiObjectManager:
         )
 
     async def create_claim(self, claim: Obj) -> Obj:
-        return await self.client.create(CLAIMS, claim, namespace=meta.namespace_of(claim))
+        return await self.client.create(
+            PERSISTENT_VOLUME_CLAIMS, claim, namespace=meta.namespace_of(claim)
+        )
 
     def get_claim(self, namespace: str, name: str) -> Obj | None:
         return self.claims.get(f"{namespace}/{name}")
 
     async def update_claim(self, claim: Obj) -> Obj:
-        return await self.client.update(CLAIMS, claim, namespace=meta.namespace_of(claim))
+        return await self.client.update(
+            PERSISTENT_VOLUME_CLAIMS, claim, namespace=meta.namespace_of(claim)
+        )
 
 
 def typed_pod(pod: Obj) -> Obj:

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.types import Obj
 from kubelite.controllers import podutil
 from kubelite.controllers.podcontrol import owner_reference, pod_from_template
-
-Obj = dict[str, Any]
 
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
@@ -239,7 +238,7 @@ def is_created(pod: Obj) -> bool:
 
 
 def is_running_and_ready(pod: Obj) -> bool:
-    return phase_of(pod) == "Running" and podutil.is_ready(pod)
+    return phase_of(pod) == "Running" and is_pod_ready(pod)
 
 
 def is_available(pod: Obj, min_ready_seconds: int, now: dt.datetime) -> bool:

@@ -28,13 +28,11 @@ import json
 from typing import Any
 
 from kubelite.api import meta
-from kubelite.client.api import Resource
+from kubelite.api.resources import CONTROLLER_REVISIONS
+from kubelite.api.types import Obj
 from kubelite.controllers import statefulset_pods as pods
 from kubelite.controllers.podcontrol import owner_reference
 
-Obj = dict[str, Any]
-
-CONTROLLER_REVISIONS = Resource("apps", "v1", "controllerrevisions", kind="ControllerRevision")
 HASH_LABEL = "controller.kubernetes.io/hash"
 # ControllerRevisionName keeps names within 253 bytes by cutting the prefix.
 MAX_PREFIX = 223

@@ -25,17 +25,17 @@ import logging
 from typing import Any
 
 from kubelite.api import meta, tolerations
+from kubelite.api.resources import NODES, PODS
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import NORMAL, EventRecorder
 from kubelite.client.informer import by_node_name, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.controllers.nodelifecycle import NO_EXECUTE, NODES
-from kubelite.controllers.podcontrol import PODS
+from kubelite.controllers.nodelifecycle import NO_EXECUTE
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 COMPONENT = "taint-eviction-controller"
 FOREVER = -1.0

@@ -14,20 +14,19 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from kubelite.api import meta, propagation
+from kubelite.api.resources import JOBS
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import key_of
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process
 from kubelite.controllers import job_status
-from kubelite.controllers.job import JOBS
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 WORKERS = 2
 
 

@@ -17,9 +17,8 @@ import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 CLUSTER_IP_NONE = "None"

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from kubelite.client.api import Resource
+from kubelite.api.resources import ENDPOINT_SLICES, NAMESPACES, SERVICES
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.dns.index import ClusterIndex
-
-SERVICES = Resource("", "v1", "services", kind="Service")
-ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="EndpointSlice")
-NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 
 
 def watch(index: ClusterIndex, factory: SharedInformerFactory) -> None:

@@ -40,9 +40,9 @@ from dnslib import (
     A,
 )
 
+from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.dns.index import NO_PORT, ClusterIndex
 
-CLUSTER_DOMAIN = "cluster.local"
 # CoreDNS' kubernetes plugin answers with a TTL of 5 s (its `ttl` option's default).
 TTL = 5
 # The schema version record: the specification's `dns-version.<zone>` TXT, with CoreDNS' TTL.

@@ -30,9 +30,9 @@ Kubernetes 1.27: its containers were killed, so they exit 137 and the pod is Fai
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api import pods as podutil
+from kubelite.api.types import Obj
 
 EXIT_CODE_ANNOTATION = "hollow.kubelite.io/exit-code"
 RUN_SECONDS_ANNOTATION = "hollow.kubelite.io/run-seconds"
@@ -67,8 +67,10 @@ def run_seconds(pod: Obj) -> float:
 
 def restarts(pod: Obj, code: int) -> bool:
     """Whether the kubelet restarts containers that exited with `code` (restartPolicy)."""
-    policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
-    return policy == "Always" or (policy == "OnFailure" and code != 0)
+    policy = podutil.restart_policy(podutil.spec_of(pod))
+    return policy == podutil.RESTART_POLICY_ALWAYS or (
+        policy == podutil.RESTART_POLICY_ON_FAILURE and code != 0
+    )
 
 
 def _parse(text: str | None) -> dt.datetime | None:

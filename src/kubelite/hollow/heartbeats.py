@@ -29,8 +29,10 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from kubelite.api.resources import LEASES, NODES
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import (
     APIAlreadyExistsError,
@@ -41,12 +43,11 @@ from kubelite.client.errors import (
 )
 from kubelite.client.informer import Informer
 from kubelite.hollow import nodes as shapes
-from kubelite.hollow.nodes import LEASES, NODE_LEASE_NAMESPACE, NODES, HollowNode, NodeShape
+from kubelite.hollow.nodes import NODE_LEASE_NAMESPACE, HollowNode, NodeShape
 from kubelite.hollow.timing import Beat, Clock, HeartbeatPolicy, SystemClock, TimerHeap
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 T = TypeVar("T")
 
 # The loop wakes at most every MIN_TICK and hands out together whatever fell due meanwhile: a

@@ -30,9 +30,10 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import Any
 
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.api.resources import PODS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APINotFoundError
 from kubelite.client.informer import Informer, key_of
 from kubelite.client.workqueue import WorkQueue, process
@@ -43,9 +44,7 @@ from kubelite.hollow.timing import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-PODS = Resource("", "v1", "pods", kind="Pod")
 BOUND = "spec.nodeName!="
 # The spec and status fields the lifecycle reads; everything else of a pod is dropped from
 # the cache (10,000 whole pods would cost hundreds of megabytes).

@@ -30,16 +30,11 @@ import math
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
-from kubelite.client.api import Resource
-
-Obj = dict[str, Any]
-
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
+from kubelite.api.types import Obj
+from kubelite.api.wellknown import DEFAULT_MAX_PODS, KUBELET_PORT, NODE_LEASE_NAMESPACE
 
 HOLLOW_LABEL = "kubelite.io/hollow"
 HOLLOW_ANNOTATION = "kubelite.io/hollow"
@@ -49,12 +44,6 @@ PROVIDER_SCHEME = "kubelite-hollow://"
 RUNTIME_NAME = "kubelite-hollow"
 OS_IMAGE = "kubelite hollow node"
 
-# Where node leases live (`kube-node-lease`, NamespaceNodeLease in Kubernetes).
-NODE_LEASE_NAMESPACE = "kube-node-lease"
-# The kubelet's default --port, reported in status.daemonEndpoints.
-KUBELET_PORT = 10250
-# The kubelet's default --max-pods.
-DEFAULT_MAX_PODS = 110
 
 NODE_IP_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
 POD_IP_RANGE = ipaddress.IPv4Network("100.64.0.0/10")

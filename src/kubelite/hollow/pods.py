@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api.pods import is_restartable_init_container
+from kubelite.api.types import Obj
 
 RUNTIME_SCHEME = "kubelite-hollow://"
 RUNNING = "Running"
@@ -229,7 +229,7 @@ def running_status(pod: Obj, *, host_ip: str, pod_ip: str, now: str) -> Obj:
     uid = (pod.get("metadata") or {}).get("uid") or ""
     init_statuses = []
     for container in spec.get("initContainers") or ():
-        if container.get("restartPolicy") == "Always":
+        if is_restartable_init_container(container):
             init_statuses.append(running_container_status(uid, container, now))
         else:
             init_statuses.append(completed_init_status(uid, container, now))

@@ -16,8 +16,8 @@ import platform
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import load_config
 from kubelite.hollow.heartbeats import NodeFleet
@@ -27,7 +27,6 @@ from kubelite.hollow.timing import LEASE_DURATION_SECONDS, HeartbeatPolicy
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 DEFAULT_NAME_PREFIX = "hollow-node-"
 # kubelite.io/hollow=true is always set; `--label` adds more.

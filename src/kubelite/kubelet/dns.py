@@ -28,17 +28,15 @@ import ipaddress
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+from kubelite.api.servicenetwork import CLUSTER_DOMAIN
+from kubelite.api.types import Obj
 from kubelite.kubelet.podref import format_pod
 from kubelite.runtime.cri import DNSConfig
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-
-# The cluster domain when the kubelet is given none (--cluster-domain, as k3s sets it).
-DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 # The options of a ClusterFirst pod (dns.go defaultDNSOptions).
 CLUSTER_FIRST_OPTIONS = ("ndots:5",)
 # The resolver's limits the kubelet keeps to (pkg/apis/core/validation: MaxDNSNameservers,
@@ -204,7 +202,7 @@ class DNSConfigurer:
     and the node's IPs (which loopback address stands in when there is no resolver file)."""
 
     cluster_dns: list[str] = field(default_factory=list)
-    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
+    cluster_domain: str = CLUSTER_DOMAIN
     resolv_conf: str = str(RESOLV_CONF_CANDIDATES[0])
     node_ips: list[str] = field(default_factory=list)
 

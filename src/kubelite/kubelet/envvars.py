@@ -29,10 +29,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kubelite.api.goformat import go_quote
 from kubelite.api.quantity import NANO, Quantity, QuantityError
+from kubelite.api.types import Obj
 from kubelite.api.validation.pods import DOWNWARD_API_LABELS
-
-Obj = dict[str, Any]
 
 # The event the kubelet records for skipped envFrom keys (kubelet_pods.go).
 INVALID_ENV_VAR_NAMES = "InvalidEnvironmentVariableNames"
@@ -175,25 +175,6 @@ def split_subscript(field_path: str) -> tuple[str, str] | None:
     if not sep or not head:
         return None
     return head, key
-
-
-def go_quote(text: str) -> str:
-    """Go's strconv.Quote (`%q`): how Kubernetes writes label and annotation values."""
-    named = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t"}
-    named.update({"\v": r"\v", "\\": r"\\", '"': r"\""})
-    out = []
-    for char in text:
-        if char in named:
-            out.append(named[char])
-        elif char.isprintable():
-            out.append(char)
-        elif ord(char) < 0x80:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
 
 
 def format_map(values: Mapping[str, str]) -> str:

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.status.messages import go_duration
 from kubelite.runtime import errors as runtime_errors
 from kubelite.runtime.cri import AuthConfig, Image, ImageService
-
-Obj = dict[str, Any]
 
 # Container waiting reasons of image trouble (pkg/kubelet/images/types.go).
 ERR_IMAGE_PULL = "ErrImagePull"

@@ -35,6 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kubelite.api import pods as podutil
+from kubelite.api.resources import CONFIG_MAPS, PODS, SECRETS, SERVICES
+from kubelite.api.servicenetwork import CLUSTER_DOMAIN
+from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import (
     APIConflictError,
@@ -52,7 +56,6 @@ from kubelite.kubelet import status as podstatus
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.dns import (
     CHECK_LIMITS_FOR_RESOLV_CONF,
-    DEFAULT_CLUSTER_DOMAIN,
     RESOLV_CONF_CANDIDATES,
     DNSConfigurer,
 )
@@ -70,7 +73,7 @@ from kubelite.kubelet.server import (
     PodNotFound,
     ServingTLS,
 )
-from kubelite.kubelet.status_manager import PODS, StatusManager
+from kubelite.kubelet.status_manager import StatusManager
 from kubelite.kubelet.sync import PodSyncer
 from kubelite.kubelet.token_manager import TokenManager
 from kubelite.kubelet.volumes import (
@@ -92,11 +95,6 @@ from kubelite.runtime.cri import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-
-CONFIG_MAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
-SECRETS = Resource("", "v1", "secrets", kind="Secret")
-SERVICES = Resource("", "v1", "services", kind="Service")
 
 # How soon a pod whose volumes could not be set up is tried again.
 VOLUME_RETRY = 2.0
@@ -115,7 +113,7 @@ class KubeletConfig:
     runtime_version: str = "0.1.0"
     pod_cidr: str = ""
     cluster_dns: list[str] = field(default_factory=list)
-    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
+    cluster_domain: str = CLUSTER_DOMAIN
     # The node's resolver file pods' DNS starts from ("" for none: lookups stay local).
     resolv_conf: str = str(RESOLV_CONF_CANDIDATES[0])
     cgroup_root: str = "/kubelite"
@@ -462,7 +460,7 @@ class Kubelet:
         if found is None:
             raise PodNotFound(f'pod "{pod}" does not exist')
         spec = found.get("spec") or {}
-        names = [c["name"] for c in [*(spec.get("initContainers") or ()), *spec["containers"]]]
+        names = [c["name"] for c in podutil.all_containers(spec)]
         if container not in names:
             raise ContainerNotFound(f'container "{container}" not found in pod "{pod}"')
         view = self._runtime_view.get(found["metadata"].get("uid", ""))
@@ -581,7 +579,7 @@ class Kubelet:
         uid = pod["metadata"]["uid"]
         facts: dict[str, podstatus.ContainerRuntimeState] = {}
         spec = pod.get("spec") or {}
-        for container in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]:
+        for container in podutil.all_containers(spec):
             name = container["name"]
             reason, message = self.syncer.reasons.get((uid, name), ("", ""))
             # Newest first: the current instance, then the one before it.

@@ -24,9 +24,9 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from kubelite.kubelet.envvars import go_quote
+from kubelite.api.goformat import go_quote
+from kubelite.api.types import Obj
 from kubelite.kubelet.podref import format_pod
 from kubelite.kubelet.prober.gotext import join_host_port
 from kubelite.kubelet.prober.http_probe import HTTPGetError, http_get, new_request
@@ -35,7 +35,6 @@ from kubelite.runtime.cri import RuntimeService
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # The pod's IP by its uid ("" while it has none).
 PodIP = Callable[[str], str]

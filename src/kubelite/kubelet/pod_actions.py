@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from kubelite.api import pods as podutil
+from kubelite.api.types import Obj
 from kubelite.kubelet.status.containers import should_container_be_restarted
 from kubelite.runtime.cri import (
     ContainerState,
@@ -36,8 +37,6 @@ from kubelite.runtime.cri import (
     PodSandboxState,
     PodSandboxStatus,
 )
-
-Obj = dict[str, Any]
 
 # The annotation where the kubelet keeps the hash of the container spec a container was made
 # from (kubelet's `io.kubernetes.container.hash`): a different hash means the spec changed.
@@ -97,17 +96,9 @@ class PodActions:
         )
 
 
-def restart_policy(pod: Obj) -> str:
-    return (pod.get("spec") or {}).get("restartPolicy") or "Always"
-
-
 def should_restart_on_failure(pod: Obj) -> bool:
-    return restart_policy(pod) != "Never"
-
-
-def is_sidecar(container: Obj) -> bool:
-    """A restartable init container (native sidecar): `restartPolicy: Always`."""
-    return container.get("restartPolicy") == "Always"
+    """shouldRestartOnFailure (kuberuntime_manager.go): any policy but Never."""
+    return podutil.restart_policy(podutil.spec_of(pod)) != podutil.RESTART_POLICY_NEVER
 
 
 def sandbox_changed(pod: Obj, status: PodRuntimeStatus) -> tuple[bool, int, str]:
@@ -184,10 +175,11 @@ def compute_pod_actions(
             # Done and not to be restarted: kill what is left, make no new sandbox.
             actions.create_sandbox = False
             return actions
+        on_failure = podutil.restart_policy(spec) == podutil.RESTART_POLICY_ON_FAILURE
         to_start = [
             i
             for i, c in enumerate(containers)
-            if not (restart_policy(pod) == "OnFailure" and container_succeeded(c["name"], status))
+            if not (on_failure and container_succeeded(c["name"], status))
         ]
         if not to_start and _any_app_container_created(pod, status):
             actions.create_sandbox = False
@@ -270,7 +262,7 @@ def _compute_init_container_actions(
     last = len(init_containers) - 1
     for i in range(last, -1, -1):
         container = init_containers[i]
-        sidecar = is_sidecar(container)
+        sidecar = podutil.is_restartable_init_container(container)
         found = status.latest(container["name"])
         if found is None:
             if previously_initialized and sidecar:

@@ -20,9 +20,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from kubelite.api.types import Obj
+
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # The kubelet's --sync-frequency: how often a pod is synced with nothing to wake it.
 RESYNC_INTERVAL = 60.0

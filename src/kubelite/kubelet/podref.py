@@ -7,9 +7,7 @@ quote; `field_path` is the event's fieldPath for a container (`spec.containers{a
 
 from __future__ import annotations
 
-from typing import Any
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 
 def format_pod(pod: Obj) -> str:

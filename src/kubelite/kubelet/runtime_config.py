@@ -17,10 +17,12 @@ from typing import Any
 
 import orjson
 
+from kubelite.api import wellknown
 from kubelite.api.qos import qos_class
 from kubelite.api.quantity import Quantity
+from kubelite.api.servicenetwork import CLUSTER_DOMAIN
+from kubelite.api.types import Obj
 from kubelite.api.validation.names import is_dns1123_label
-from kubelite.kubelet.dns import DEFAULT_CLUSTER_DOMAIN
 from kubelite.kubelet.pod_actions import HASH_ANNOTATION
 from kubelite.runtime.cri import (
     Capability,
@@ -36,10 +38,8 @@ from kubelite.runtime.cri import (
     PortMapping,
 )
 
-Obj = dict[str, Any]
-
 # Where the kubelet keeps container logs: /var/log/pods/<namespace>_<name>_<uid>/<container>/N.log
-POD_LOGS_ROOT = "/var/log/pods"
+POD_LOGS_ROOT = str(wellknown.POD_LOGS_ROOT)
 
 # cgroup v1 cpu settings (pkg/kubelet/cm/helpers_linux.go): shares per CPU, the floor and cap of
 # shares, the CFS period and the smallest quota.
@@ -155,7 +155,7 @@ def _truncate_hostname(name: str, pod_name: str) -> str:
     return truncated
 
 
-def hostname(pod: Obj, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN) -> tuple[str, str]:
+def hostname(pod: Obj, cluster_domain: str = CLUSTER_DOMAIN) -> tuple[str, str]:
     """(hostname, domain) of the pod (GeneratePodHostNameAndDomain): spec.hostname or the pod
     name cut to 63 characters, and `<subdomain>.<ns>.svc.<cluster domain>` with a subdomain."""
     spec = pod.get("spec") or {}
@@ -226,7 +226,7 @@ def sandbox_config(
     attempt: int,
     dns_config: DNSConfig,
     cgroup_root: str,
-    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN,
+    cluster_domain: str = CLUSTER_DOMAIN,
     logs_root: str = POD_LOGS_ROOT,
 ) -> PodSandboxConfig:
     """generatePodSandboxConfig, with the pod's resolver configuration formed by the caller

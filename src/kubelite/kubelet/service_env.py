@@ -22,9 +22,8 @@ the way to find Services made after the pod).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # The Services every pod gets variables for, from the default namespace (masterServices).
 MASTER_SERVICES = frozenset({"kubernetes"})

@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.api.resources import PODS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import (
     APIConflictError,
     APIConnectionError,
@@ -28,9 +29,6 @@ from kubelite.client.errors import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-
-PODS = Resource("", "v1", "pods", kind="Pod")
 
 # How many status writes are in flight at once, and how long to wait after a failed one.
 CONCURRENCY = 4

@@ -29,8 +29,9 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from kubelite.api import pods as podutil
+from kubelite.api.types import Obj
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet.backoff import Backoff
@@ -50,7 +51,6 @@ from kubelite.runtime.cri import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # Waiting reasons the kubelet sets when a start fails (pkg/kubelet/container/sync_result.go).
 CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
@@ -248,7 +248,7 @@ class PodSyncer:
         for index in actions.init_containers_to_start:
             container = init_containers[index]
             ok = await self._start(pod, container, sandbox_id, config, status, record, result)
-            if not ok and not pa.is_sidecar(container):
+            if not ok and not podutil.is_restartable_init_container(container):
                 return result
         for index in actions.containers_to_start:
             container = (spec.get("containers") or [])[index]
@@ -407,7 +407,7 @@ class PodSyncer:
         then the sandboxes."""
         running = [c for c in status.containers if c.state == ContainerState.CONTAINER_RUNNING]
         spec = pod.get("spec") or {}
-        sidecars = [c["name"] for c in spec.get("initContainers") or () if pa.is_sidecar(c)]
+        sidecars = [c["name"] for c in podutil.sidecars(spec)]
         apps = [c for c in running if c.metadata.name not in sidecars]
         for status_ in apps:
             await self.kill_container(
@@ -455,7 +455,7 @@ class PodSyncer:
 
 def _container_spec(pod: Obj, name: str) -> Obj | None:
     spec = pod.get("spec") or {}
-    for container in [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]:
+    for container in podutil.all_containers(spec):
         if container.get("name") == name:
             return container
     return None

@@ -11,16 +11,14 @@ MaxContainerTerminationMessageLogLines, MaxContainerTerminationMessageLogLength)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.logs import parse_line
 from kubelite.runtime.cri import ContainerState, ContainerStatus
 
 MAX_MESSAGE_BYTES = 4096
 MAX_LOG_LINES = 80
 MAX_LOG_BYTES = 2048
-
-Obj = dict[str, Any]
 
 
 def message_file(pod_dir: Path, container: str, restart_count: int) -> Path:

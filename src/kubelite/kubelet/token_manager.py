@@ -12,13 +12,11 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable
-from typing import Any
 
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.resources import SERVICE_ACCOUNTS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient
 
-Obj = dict[str, Any]
-
-SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", kind="ServiceAccount")
 # token_manager.go: refresh after 80 % of the lifetime, or when less than a day is left.
 REFRESH_FRACTION = 0.8
 MAX_TTL_BEFORE_REFRESH = 24 * 3600

@@ -17,9 +17,8 @@ import hashlib
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 # Kubernetes' default for sessionAffinityConfig.clientIP.timeoutSeconds (3 hours).

@@ -21,8 +21,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.proxy.claims import Claimant, ClaimChange, ElementClaims
 from kubelite.proxy.conntrack import Conntrack, Flow
 from kubelite.proxy.model import (
@@ -39,7 +39,6 @@ from kubelite.proxy.transaction import EMPTY, full_sync, incremental_sync
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 PortState = list[tuple[ServicePort, Categorized]]
 
 # kube-proxy's --min-sync-period default for the nftables mode, and its burst of syncs.

@@ -16,17 +16,14 @@ import logging
 import subprocess
 from pathlib import Path
 
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.resources import ENDPOINT_SLICES, NODES, SERVICES
+from kubelite.client.api import APIClient
 from kubelite.client.informer import Informer
 from kubelite.client.informers import SharedInformerFactory, strip_managed_fields
 from kubelite.proxy.nft import Nft, NftError
 from kubelite.proxy.proxier import Proxier
 
 log = logging.getLogger(__name__)
-
-SERVICES = Resource("", "v1", "services", kind="Service")
-ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="EndpointSlice")
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 
 
 def supported_protocols(nft: Nft, table: str) -> tuple[str, ...]:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api import meta
-from kubelite.client.api import APIClient, PatchType, Resource
-
-Obj = dict[str, Any]
-
-PODS = Resource("", "v1", "pods", kind="Pod")
+from kubelite.api.resources import PODS
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient, PatchType
 
 REASON_UNSCHEDULABLE = "Unschedulable"
 REASON_SCHEDULER_ERROR = "SchedulerError"

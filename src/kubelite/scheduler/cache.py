@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.scheduler.framework.types import NodeInfo, PodInfo, pod_key
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 REGION_LABEL = "topology.kubernetes.io/region"

@@ -14,21 +14,16 @@ a pod unschedulable that a new Service or ReplicaSet could make fit.
 
 from __future__ import annotations
 
-from typing import Any
-
-from kubelite.client.api import Resource
+from kubelite.api.resources import (
+    PERSISTENT_VOLUME_CLAIMS,
+    REPLICA_SETS,
+    REPLICATION_CONTROLLERS,
+    SERVICES,
+    STATEFUL_SETS,
+)
+from kubelite.api.types import Obj
 from kubelite.client.informer import Informer, by_namespace
 from kubelite.client.informers import SharedInformerFactory
-
-Obj = dict[str, Any]
-
-SERVICES = Resource("", "v1", "services", kind="Service")
-REPLICATION_CONTROLLERS = Resource("", "v1", "replicationcontrollers", kind="ReplicationController")
-REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
-STATEFUL_SETS = Resource("apps", "v1", "statefulsets", kind="StatefulSet")
-PERSISTENT_VOLUME_CLAIMS = Resource(
-    "", "v1", "persistentvolumeclaims", kind="PersistentVolumeClaim"
-)
 
 # The index the controllers also keep on these informers (a shared index, built once).
 _NAMESPACE_INDEX = "namespace"

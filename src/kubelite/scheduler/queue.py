@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.scheduler.framework.events import (  # noqa: F401  (re-exported for callers)
     NODE_ADD,
     NODE_UPDATE,
@@ -37,8 +38,6 @@ from kubelite.scheduler.framework.events import (  # noqa: F401  (re-exported fo
     UNSCHEDULED_POD_UPDATE,
 )
 from kubelite.scheduler.framework.types import PodInfo, pod_key
-
-Obj = dict[str, Any]
 
 INITIAL_BACKOFF = 1.0
 MAX_BACKOFF = 10.0

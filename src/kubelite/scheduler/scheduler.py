@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
-from kubelite.client.api import APIClient, Resource
+from kubelite.api.resources import NAMESPACES, NODES
+from kubelite.api.types import Obj
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APIConnectionError, APIError, APINotFoundError
 from kubelite.client.events import EventRecorder
 from kubelite.client.informers import SharedInformerFactory
@@ -51,10 +53,7 @@ from kubelite.scheduler.schedule_one import Algorithm, NoNodesAvailable, Schedul
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
 TERMINAL_PHASES = ("Succeeded", "Failed")
 
 

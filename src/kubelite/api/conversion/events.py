@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 EVENTS_API_VERSION = "events.k8s.io/v1"
 CORE_API_VERSION = "v1"

@@ -8,12 +8,9 @@ partition of 0 for StatefulSets, and ten old revisions kept.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api.defaulting.core import default_persistent_volume_claim
 from kubelite.api.defaulting.pods import default_pod_spec
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # appsv1 constants and the numbers defaults.go writes.
 ROLLING_UPDATE = "RollingUpdate"

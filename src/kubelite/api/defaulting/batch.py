@@ -13,11 +13,8 @@ is why `kubectl get cronjob -o yaml` shows no backoffLimit there.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api.defaulting.apps import default_pod_template
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 DEFAULT_BACKOFF_LIMIT = 6
 # math.MaxInt32: the backoff limit of a Job that counts failures per index.

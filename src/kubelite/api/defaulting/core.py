@@ -8,13 +8,11 @@ the few conversions that behave like defaults (a Secret's write-only `stringData
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from kubelite.api import meta
 from kubelite.api.defaulting.pods import null_zero_times
 from kubelite.api.quantity import canonical_resource_list
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 # k8s.io/api/core/v1 well_known_labels.go: LabelMetadataName, the label every namespace carries.
 LABEL_METADATA_NAME = "kubernetes.io/metadata.name"

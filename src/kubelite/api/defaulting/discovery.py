@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 PROTOCOL_TCP = "TCP"
 

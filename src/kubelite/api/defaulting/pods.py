@@ -27,8 +27,9 @@ import re
 from typing import Any
 
 from kubelite.api.quantity import canonical_json, canonical_resource_list
-
-Obj = dict[str, Any]
+from kubelite.api.tolerations import TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE
+from kubelite.api.types import Obj
+from kubelite.api.wellknown import ROOT_CA_CONFIG_MAP
 
 # pkg/apis/core/v1 and k8s.io/api/core/v1 constants.
 DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS = 30  # v1.DefaultTerminationGracePeriodSeconds
@@ -50,8 +51,6 @@ PROBE_FAILURE_THRESHOLD = 3
 # plugin/pkg/admission/defaulttolerationseconds: --default-not-ready-toleration-seconds and
 # --default-unreachable-toleration-seconds.
 DEFAULT_TOLERATION_SECONDS = 300
-TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"  # v1.TaintNodeNotReady
-TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"  # v1.TaintNodeUnreachable
 
 # plugin/pkg/admission/serviceaccount.
 DEFAULT_SERVICE_ACCOUNT_NAME = "default"
@@ -60,7 +59,6 @@ SERVICE_ACCOUNT_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 # serviceaccount.WarnOnlyBoundTokenExpirationSeconds: an hour and seven seconds, so that the
 # API server can tell tokens it issued for this volume from others.
 SERVICE_ACCOUNT_TOKEN_EXPIRATION_SECONDS = 3607
-ROOT_CA_CONFIG_MAP = "kube-root-ca.crt"
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"  # v1.MirrorPodAnnotationKey
 
 # plugin/pkg/admission/priority and pkg/apis/scheduling: the priority a pod gets when no

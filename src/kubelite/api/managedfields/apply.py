@@ -36,8 +36,7 @@ from kubelite.api.managedfields.merge import merge
 from kubelite.api.managedfields.remove import remove
 from kubelite.api.managedfields.update import track
 from kubelite.api.schema import Node
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 
 def apply(

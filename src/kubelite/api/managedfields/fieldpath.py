@@ -32,6 +32,8 @@ from typing import Any
 
 import orjson
 
+from kubelite.api.goformat import go_quote
+
 Path = tuple[str, ...]
 FieldSet = frozenset[Path]
 
@@ -189,37 +191,6 @@ def element_order(element: str) -> tuple[Any, ...]:
 
 
 # --- paths as people read them ---------------------------------------------------------------
-
-_GO_QUOTE_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-}
-
-
-def go_quote(text: str) -> str:
-    """A string as Go's %q prints it (strconv.Quote)."""
-    out = ['"']
-    for ch in text:
-        escaped = _GO_QUOTE_ESCAPES.get(ch)
-        if escaped is not None:
-            out.append(escaped)
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) <= 0xFFFF:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _value_string(item: Any) -> str:

@@ -23,8 +23,7 @@ from kubelite.api.managedfields.created import created_fields
 from kubelite.api.managedfields.fieldpath import FieldSet
 from kubelite.api.managedfields.managers import UPDATE, Entry, Managed
 from kubelite.api.schema import Node
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 
 def update(

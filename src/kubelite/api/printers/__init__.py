@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api import meta
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 
 @dataclass(frozen=True)

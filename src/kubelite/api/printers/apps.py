@@ -12,25 +12,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kubelite.api import meta
+from kubelite.api import labels, meta
+from kubelite.api.labels import format_label_selector
 from kubelite.api.printers import (
     AGE_COLUMN,
     NAME_COLUMN,
     NONE,
     PRINTERS,
     Column,
-    Obj,
     Printer,
     age_of,
     format_labels,
 )
+from kubelite.api.types import Obj
 
 # spec.replicas when a client left it out (the apps/v1 defaults of Deployment, ReplicaSet and
 # StatefulSet).
 DEFAULT_REPLICAS = 1
-# What a selector that cannot be parsed prints as: FormatLabelSelector writes `<error>`, the
-# Deployment printer its own `<invalid>`.
-SELECTOR_ERROR = "<error>"
+# What a selector that cannot be parsed prints as in the Deployment printer (the others print
+# metav1.FormatLabelSelector's `<error>`).
 DEPLOYMENT_SELECTOR_INVALID = "<invalid>"
 
 CONTAINERS_COLUMN = Column(
@@ -40,48 +40,6 @@ IMAGES_COLUMN = Column(
     "Images", priority=1, description="Images referenced by each container in the template."
 )
 _READY_PODS_COLUMN = Column("Ready", description="Number of the pod with ready state")
-
-
-class InvalidSelectorError(ValueError):
-    """A LabelSelector that Kubernetes cannot turn into a selector (LabelSelectorAsSelector)."""
-
-
-def label_selector_string(selector: Obj | None) -> str:
-    """A metav1.LabelSelector as Kubernetes writes it; "" for none or one that selects all.
-
-    matchLabels become `key=value`, expressions `key in (a,b)`, `key notin (a,b)`, `key` and
-    `!key`; the requirements are ordered by key and the values of each sorted.
-    """
-    if not selector:
-        return ""
-    requirements: list[tuple[str, str]] = [
-        (key, f"{key}={value}") for key, value in (selector.get("matchLabels") or {}).items()
-    ]
-    for expression in selector.get("matchExpressions") or []:
-        key = expression.get("key") or ""
-        operator = expression.get("operator")
-        values = sorted(expression.get("values") or [])
-        if operator in ("In", "NotIn"):
-            if not values:
-                raise InvalidSelectorError(f"{key}: values must be non-empty for {operator}")
-            word = "in" if operator == "In" else "notin"
-            requirements.append((key, f"{key} {word} ({','.join(values)})"))
-        elif operator in ("Exists", "DoesNotExist"):
-            if values:
-                raise InvalidSelectorError(f"{key}: values must be empty for {operator}")
-            requirements.append((key, key if operator == "Exists" else f"!{key}"))
-        else:
-            raise InvalidSelectorError(f"{operator!r} is not a valid label selector operator")
-    requirements.sort(key=lambda requirement: requirement[0])
-    return ",".join(text for _, text in requirements)
-
-
-def format_label_selector(selector: Obj | None) -> str:
-    """The SELECTOR cell of ReplicaSet and DaemonSet (metav1.FormatLabelSelector)."""
-    try:
-        return label_selector_string(selector) or NONE
-    except InvalidSelectorError:
-        return SELECTOR_ERROR
 
 
 def container_cells(workload: Obj) -> list[str]:
@@ -131,8 +89,8 @@ DEPLOYMENT_COLUMNS = (
 def deployment_cells(deployment: Obj, now: dt.datetime) -> list[Any]:
     try:
         # Unlike the other workloads, an empty selector prints as an empty cell.
-        selector = label_selector_string(meta.get_path(deployment, "spec", "selector"))
-    except InvalidSelectorError:
+        selector = str(labels.from_label_selector(meta.get_path(deployment, "spec", "selector")))
+    except labels.SelectorError:
         selector = DEPLOYMENT_SELECTOR_INVALID
     return [
         meta.name_of(deployment),

@@ -17,17 +17,18 @@ import functools
 from typing import Any
 
 from kubelite.api import meta, schema
+from kubelite.api.labels import format_label_selector
 from kubelite.api.printers import (
     AGE_COLUMN,
     NAME_COLUMN,
     NONE,
     PRINTERS,
     Column,
-    Obj,
     Printer,
     age_of,
 )
-from kubelite.api.printers.apps import CONTAINERS_COLUMN, IMAGES_COLUMN, format_label_selector
+from kubelite.api.printers.apps import CONTAINERS_COLUMN, IMAGES_COLUMN
+from kubelite.api.types import Obj
 
 # printBoolPtr's word for a *bool that is not set.
 UNSET = "<unset>"

@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Any
 
 from kubelite.api import meta
-from kubelite.api.printers import AGE_COLUMN, NAME_COLUMN, PRINTERS, Column, Obj, Printer, age_of
+from kubelite.api.printers import AGE_COLUMN, NAME_COLUMN, PRINTERS, Column, Printer, age_of
+from kubelite.api.types import Obj
 
 LEASE_COLUMNS = (
     NAME_COLUMN,

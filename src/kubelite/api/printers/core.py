@@ -21,11 +21,11 @@ from kubelite.api.printers import (
     PRINTERS,
     UNKNOWN,
     Column,
-    Obj,
     Printer,
     age_of,
     format_labels,
 )
+from kubelite.api.types import Obj
 
 # Node role labels: `node-role.kubernetes.io/<role>` (any value) and the older
 # `kubernetes.io/role=<role>` (labelNodeRolePrefix and nodeLabelRole in Kubernetes' printers).

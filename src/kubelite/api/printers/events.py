@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kubelite.api.printers import PRINTERS, Obj, Printer
+from kubelite.api.printers import PRINTERS, Printer
 from kubelite.api.printers.core import EVENT_COLUMNS, event_cells
+from kubelite.api.types import Obj
 
 # events.k8s.io/v1 field -> core/v1 field, for the fields the row reads.
 _CORE_FIELD = {

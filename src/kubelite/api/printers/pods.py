@@ -26,16 +26,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api import meta
+from kubelite.api import pods as podutil
 from kubelite.api.printers import (
     AGE_COLUMN,
     NAME_COLUMN,
     NONE,
     PRINTERS,
     Column,
-    Obj,
     Printer,
     age_of,
 )
+from kubelite.api.types import Obj
 
 # The status.reason the node lifecycle controller gives the pods of an unreachable node
 # (NodeUnreachablePodReason, pkg/util/node).
@@ -46,9 +47,6 @@ POD_REASON_SCHEDULING_GATED = "SchedulingGated"
 # The waiting reason of an init container whose turn has not come yet: not worth an
 # `Init:<reason>` of its own, so printPod shows the `Init:<index>/<count>` progress instead.
 POD_INITIALIZING = "PodInitializing"
-# An init container with this restart policy is a sidecar: it keeps running beside the app
-# containers (ContainerRestartPolicyAlways).
-CONTAINER_RESTART_POLICY_ALWAYS = "Always"
 # Phases after which a pod never runs again (IsPodPhaseTerminal): such a pod being deleted keeps
 # its last status instead of `Terminating`.
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
@@ -146,19 +144,20 @@ def summarize(pod: Obj) -> PodSummary:
     init_specs = spec.get("initContainers") or []
     init_by_name = {c.get("name"): c for c in init_specs}
     # Sidecars count among the pod's containers in READY.
-    total = len(spec.get("containers") or []) + sum(1 for c in init_specs if _is_sidecar(c))
+    total = len(spec.get("containers") or []) + len(podutil.sidecars(spec))
     ready = 0
 
     every_restart = Restarts()
     sidecar_restarts = Restarts()
     initializing = False
     for index, container in enumerate(status.get("initContainerStatuses") or []):
-        sidecar = _is_sidecar(init_by_name.get(container.get("name")))
+        init_spec = init_by_name.get(container.get("name"))
+        sidecar = init_spec is not None and podutil.is_restartable_init_container(init_spec)
         every_restart.add(container)
         if sidecar:
             sidecar_restarts.add(container)
-        terminated = _state(container, "terminated")
-        waiting = _state(container, "waiting")
+        terminated = podutil.state_of(container, "terminated")
+        waiting = podutil.state_of(container, "waiting")
         if terminated is not None and _int(terminated.get("exitCode")) == 0:
             continue
         if sidecar and container.get("started") is True:
@@ -184,13 +183,13 @@ def summarize(pod: Obj) -> PodSummary:
         has_running = False
         for container in reversed(status.get("containerStatuses") or []):
             restarts.add(container)
-            waiting = _state(container, "waiting")
-            terminated = _state(container, "terminated")
+            waiting = podutil.state_of(container, "waiting")
+            terminated = podutil.state_of(container, "terminated")
             if waiting is not None and waiting.get("reason"):
                 reason = waiting["reason"]
             elif terminated is not None:
                 reason = _terminated_reason(terminated)
-            elif container.get("ready") and _state(container, "running") is not None:
+            elif container.get("ready") and podutil.state_of(container, "running") is not None:
                 has_running = True
                 ready += 1
         if reason == COMPLETED and has_running:
@@ -271,22 +270,6 @@ def pod_row_conditions(pod: Obj) -> list[Obj]:
     if phase == "Failed":
         return [dict(_FAILED_ROW)]
     return []
-
-
-def _is_sidecar(container: Obj | None) -> bool:
-    """A restartable init container (IsRestartableInitContainer)."""
-    return container is not None and container.get("restartPolicy") == (
-        CONTAINER_RESTART_POLICY_ALWAYS
-    )
-
-
-def _state(container_status: Obj, which: str) -> Obj | None:
-    """One of a container's `waiting`, `running`, `terminated` states, None when absent.
-
-    An empty state (`"running": {}`) is present: Kubernetes tests the pointer, not its fields.
-    """
-    value = (container_status.get("state") or {}).get(which)
-    return value if isinstance(value, dict) else None
 
 
 def _terminated_reason(terminated: Obj) -> str:

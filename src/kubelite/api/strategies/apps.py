@@ -15,10 +15,9 @@ from kubelite.api import meta, propagation
 from kubelite.api.defaulting import apps as defaults
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy, spec_changed
+from kubelite.api.types import Obj
 from kubelite.api.validation import apps as validation
 from kubelite.api.validation import names
-
-Obj = dict[str, Any]
 
 # k8s.io/api/apps/v1 types.go: DeprecatedTemplateGeneration, the v1 spelling of a DaemonSet's
 # internal spec.templateGeneration.

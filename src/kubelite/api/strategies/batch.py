@@ -12,15 +12,12 @@ compatibility; kubectl always names one, background). CronJobs cascade to their 
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api import meta, propagation
 from kubelite.api.defaulting import batch as defaults
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy
+from kubelite.api.types import Obj
 from kubelite.api.validation import batch as validation
-
-Obj = dict[str, Any]
 
 
 def generate_selector(job: Obj) -> None:

@@ -8,13 +8,10 @@ in Kubernetes 1.33, so they are dropped unless a stored lease already has them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api import meta
 from kubelite.api.errors import FieldError, invalid
 from kubelite.api.strategy import Strategy
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 _GATED_FIELDS = ("strategy", "preferredHolder")
 

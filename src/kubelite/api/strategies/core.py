@@ -9,17 +9,14 @@ record it (`assign_cluster_ip`) before validation.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api import meta, propagation
 from kubelite.api.defaulting import core as defaults
 from kubelite.api.errors import FieldError, invalid
 from kubelite.api.strategy import Strategy
+from kubelite.api.types import Obj
 from kubelite.api.validation import claims, names
 from kubelite.api.validation import core as validation
 from kubelite.api.validation.objectmeta import FINALIZER_KUBERNETES
-
-Obj = dict[str, Any]
 
 NAMESPACE_TERMINATING = "Terminating"
 # The IP families this cluster serves (kube-apiserver --service-cluster-ip-range: one IPv4

@@ -8,15 +8,12 @@ hints (`hints.forNodes`) are dropped, as Kubernetes 1.33 drops fields of feature
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api import meta
 from kubelite.api.defaulting import discovery as defaults
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy
+from kubelite.api.types import Obj
 from kubelite.api.validation import discovery as validation
-
-Obj = dict[str, Any]
 
 _META = ("metadata", "apiVersion", "kind")
 

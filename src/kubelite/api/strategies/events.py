@@ -17,10 +17,9 @@ from kubelite.api import meta, propagation
 from kubelite.api.conversion.events import from_core, to_core
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy
+from kubelite.api.types import Obj
 from kubelite.api.validation import core as validation
 from kubelite.api.validation.objectmeta import name_is_path_segment
-
-Obj = dict[str, Any]
 
 # The fields both versions select by, with the core/v1 label first (pkg/apis/core/v1 and
 # pkg/apis/events/v1 AddFieldLabelConversionsForEvent).

@@ -24,7 +24,8 @@ from kubelite.api.defaulting.pods import default_pod, mount_service_account_toke
 from kubelite.api.errors import FieldError
 from kubelite.api.qos import compute_qos_class
 from kubelite.api.quantity import QuantityError
-from kubelite.api.strategy import Obj, Strategy
+from kubelite.api.strategy import Strategy
+from kubelite.api.types import Obj
 from kubelite.api.validation.pods import (
     validate_pod,
     validate_pod_create,

@@ -9,14 +9,13 @@ validates the spec alone and leaves names to the generic path-segment rule.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy
+from kubelite.api.types import Obj
 from kubelite.api.validation import policy as validation
 from kubelite.api.validation.objectmeta import NameRule, name_is_path_segment
-
-Obj = dict[str, Any]
 
 # PodDisruptionBudgetStatus' counters carry no omitempty: Kubernetes always writes them.
 _COUNTERS = ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods")

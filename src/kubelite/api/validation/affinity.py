@@ -20,10 +20,9 @@ from typing import Any
 
 from kubelite.api.errors import FieldError, child, forbidden_field, invalid, required
 from kubelite.api.labels import validate_label_selector
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import validate_label_name
-
-Obj = dict[str, Any]
 
 # The one node field a node selector may match on (nodeFieldSelectorValidators).
 _NODE_NAME_FIELD = "metadata.name"

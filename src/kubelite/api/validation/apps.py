@@ -17,9 +17,10 @@ from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api.errors import NOT_SUPPORTED, FieldError, child, forbidden_field, invalid, required
+from kubelite.api.goformat import go_quote
+from kubelite.api.types import Obj
 from kubelite.api.validation.objectmeta import (
     FIELD_IMMUTABLE,
-    go_quote,
     go_string_map,
     go_strings,
     go_struct,
@@ -29,8 +30,6 @@ from kubelite.api.validation.objectmeta import (
     validate_nonnegative,
 )
 from kubelite.api.validation.pods import validate_pod_spec
-
-Obj = dict[str, Any]
 
 _SELECTOR_MISMATCH = "`selector` does not match template `labels`"
 # IsValidPercent's rule (apimachinery util/validation).

@@ -32,11 +32,12 @@ from kubelite.api.errors import (
     too_long,
     too_many,
 )
+from kubelite.api.goformat import go_quote
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.apps import go_label_selector, semantic_equal
 from kubelite.api.validation.objectmeta import (
     FIELD_IMMUTABLE,
-    go_quote,
     go_string_map,
     invalid_rendered,
     validate_annotations,
@@ -44,8 +45,6 @@ from kubelite.api.validation.objectmeta import (
     validate_nonnegative,
 )
 from kubelite.api.validation.pods import validate_pod_spec
-
-Obj = dict[str, Any]
 
 # Label and annotation keys of batch/v1 (k8s.io/api/batch/v1 types.go).
 LEGACY_CONTROLLER_UID = "controller-uid"

@@ -13,10 +13,9 @@ from typing import Any
 from kubelite.api import labels
 from kubelite.api.errors import FieldError, child, forbidden_field, invalid, not_supported, required
 from kubelite.api.quantity import Quantity, QuantityError
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import IS_NEGATIVE, invalid_rendered
-
-Obj = dict[str, Any]
 
 # supportedAccessModes and supportedVolumeModes, sorted as sets.List gives them.
 ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")

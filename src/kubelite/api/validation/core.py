@@ -27,10 +27,11 @@ from kubelite.api.errors import (
     not_supported,
     required,
 )
+from kubelite.api.goformat import go_quote
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import (
     FIELD_IMMUTABLE,
-    go_quote,
     go_strings,
     go_struct,
     go_time,
@@ -40,8 +41,6 @@ from kubelite.api.validation.objectmeta import (
     validate_label_name,
     validate_labels,
 )
-
-Obj = dict[str, Any]
 
 # pkg/apis/core/types.go: MaxSecretSize, also the limit of a ConfigMap (1 MiB).
 MAX_SECRET_SIZE = 1024 * 1024

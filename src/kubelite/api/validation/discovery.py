@@ -20,11 +20,10 @@ from kubelite.api.errors import (
     required,
     too_many,
 )
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.core import SUPPORTED_PORT_PROTOCOLS, parse_ip, validate_endpoint_ip
 from kubelite.api.validation.objectmeta import FIELD_IMMUTABLE, validate_labels
-
-Obj = dict[str, Any]
 
 ADDRESS_TYPE_IPV4 = "IPv4"
 ADDRESS_TYPE_IPV6 = "IPv6"

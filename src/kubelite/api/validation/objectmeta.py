@@ -7,8 +7,9 @@ change) for every kind. `Strategy` runs both, so a kind only adds its own spec r
 
 Kubernetes prints a bad value with Go's `%#v` when it is not a string or a number, so a few
 errors read `map[string]string{"app":"web"}` or `[]string{"a", "b"}`. The helpers at the end of
-this module (with `go_quote` and `go_strings` from `kubelite.api.errors`) render those Go
-spellings, so that kubectl users read the same sentences they would from Kubernetes.
+this module (with `go_quote` from `kubelite.api.goformat` and `go_strings` from
+`kubelite.api.errors`) render those Go spellings, so that kubectl users read the same sentences
+they would from Kubernetes.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from kubelite.api.errors import (
     FieldError,
     child,
     forbidden_field,
-    go_quote,
     go_strings,
     invalid,
     required,
 )
+from kubelite.api.goformat import go_quote
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 
-Obj = dict[str, Any]
 # ValidateNameFunc: a name (or, with prefix=True, a generateName stem) to its problems.
 NameRule = Callable[[str, bool], list[str]]
 

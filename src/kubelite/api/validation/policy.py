@@ -24,6 +24,7 @@ from kubelite.api.errors import (
     required,
     too_long,
 )
+from kubelite.api.types import Obj
 from kubelite.api.validation.apps import not_more_than_100_percent, validate_int_or_percent
 from kubelite.api.validation.names import regex_error
 from kubelite.api.validation.objectmeta import (
@@ -32,8 +33,6 @@ from kubelite.api.validation.objectmeta import (
     validate_label_name,
     validate_nonnegative,
 )
-
-Obj = dict[str, Any]
 
 _EVICTION_POLICIES = (poddisruptionbudget.ALWAYS_ALLOW, poddisruptionbudget.IF_HEALTHY_BUDGET)
 _BOTH_SET = "minAvailable and maxUnavailable cannot be both set"

@@ -29,28 +29,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kubelite.api.servicenetwork import CLUSTER_DNS_SERVICE_IP
+from kubelite.api.wellknown import DEFAULT_DATA_DIR, KUBELET_PORT, REGISTRIES_CONFIG
 from kubelite.cli.cluster.service import run_service
+from kubelite.cli.flags import (
+    AGENT_ENV,
+    DEFAULT_CLUSTER_CIDR,
+    DEFAULT_CLUSTER_DNS,
+    DEFAULT_CLUSTER_DOMAIN,
+    DEFAULT_OCI_RUNTIME,
+    DEFAULT_PROXY_TABLE,
+    NodeLayout,
+    add_kubeconfig_flags,
+    add_node_flags,
+    default_proxy_table,
+)
 from kubelite.client.kubeconfig import ConfigError, load_config
 
-DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
-# k3s' default cluster CIDR's first node block: kubelite gives its single node the same.
-DEFAULT_POD_CIDR = "10.42.0.0/24"
-DEFAULT_BRIDGE = "kubelite0"
-DEFAULT_PROXY_TABLE = "kubelite"
-
-
-def default_proxy_table(bridge: str) -> str:
-    """The service proxy's table: `kubelite` for the machine's node, and one named after the
-    bridge for any other (test nodes beside it on one machine each have a bridge of their own,
-    and `kubelite reset --bridge` finds the table the same way)."""
-    return DEFAULT_PROXY_TABLE if bridge == DEFAULT_BRIDGE else f"{DEFAULT_PROXY_TABLE}-{bridge}"
-
-
-# The cluster DNS Service's address, where `kubelite server` puts the kube-dns Service, and the
-# cluster's domain (k3s' defaults).
-DEFAULT_CLUSTER_DNS = CLUSTER_DNS_SERVICE_IP
-DEFAULT_CLUSTER_DOMAIN = "cluster.local"
+_env = AGENT_ENV
 
 
 @dataclass
@@ -69,24 +64,20 @@ class AgentFlags:
     tls_cert_file: Path | None = None
     tls_private_key_file: Path | None = None
     client_ca_file: Path | None = None
-    kubelet_port: int = 10250
+    kubelet_port: int = KUBELET_PORT
     # runc (the default), or crun where it runs (RUNTIME_NOTES.md): about 3x faster to create.
-    oci_runtime: str = "runc"
+    oci_runtime: str = DEFAULT_OCI_RUNTIME
     # Joining a cluster: its API server's URL and the node token `kubelite server` wrote.
     server: str = ""
     token: str = ""
     # The service proxy beside the kubelet (k3s' --disable-kube-proxy turns it off).
     disable_kube_proxy: bool = False
-    cluster_cidr: str = "10.42.0.0/16"
+    cluster_cidr: str = DEFAULT_CLUSTER_CIDR
     proxy_table: str = DEFAULT_PROXY_TABLE
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_AGENT_{name}", default)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
+    add_kubeconfig_flags(parser, _env, context=False)
     parser.add_argument(
         "--server", default=_env("SERVER", ""), help="join the cluster of this API server (URL)"
     )
@@ -100,49 +91,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("DATA_DIR", str(DEFAULT_DATA_DIR)),
         help="where images, containers, volumes and logs live (default %(default)s)",
     )
-    parser.add_argument(
-        "--node-name",
-        default=_env("NODE_NAME", ""),
-        help="the Node's name (default: this machine's host name)",
-    )
+    add_node_flags(parser, _env, ["--node-name"])
     parser.add_argument(
         "--node-ip",
         default=_env("NODE_IP", ""),
         help="the node's InternalIP (default: the address of the default route's interface)",
     )
-    parser.add_argument(
-        "--pod-cidr",
-        default=_env("POD_CIDR", DEFAULT_POD_CIDR),
-        help="the addresses of this node's pods (default %(default)s)",
-    )
-    parser.add_argument(
-        "--bridge",
-        default=_env("BRIDGE", DEFAULT_BRIDGE),
-        help="the Linux bridge the pods are wired to (default %(default)s)",
-    )
-    parser.add_argument(
-        "--cluster-dns",
-        action="append",
-        default=None,
-        help="the cluster DNS server's address for pods with dnsPolicy ClusterFirst; repeat it "
-        f"or separate addresses with commas (default {DEFAULT_CLUSTER_DNS})",
-    )
-    parser.add_argument(
-        "--cluster-domain",
-        default=_env("CLUSTER_DOMAIN", DEFAULT_CLUSTER_DOMAIN),
-        help="the cluster's DNS domain, searched by pods (default %(default)s)",
-    )
-    parser.add_argument(
-        "--resolv-conf",
-        default=_env("RESOLV_CONF", ""),
-        help="the node's resolver file: pods with dnsPolicy Default get it, ClusterFirst pods "
-        "its search domains (default: /etc/resolv.conf, else systemd-resolved's upstream file "
-        "when the host's names a loopback server, else one naming 8.8.8.8)",
-    )
-    parser.add_argument(
-        "--registries-config",
-        default=_env("REGISTRIES_CONFIG", ""),
-        help="mirrors and credentials of registries (default /etc/kubelite/registries.yaml)",
+    add_node_flags(
+        parser,
+        _env,
+        [
+            "--pod-cidr",
+            "--bridge",
+            "--cluster-dns",
+            "--cluster-domain",
+            "--resolv-conf",
+            "--registries-config",
+        ],
     )
 
     # The kubelet's own flag names for its serving certificate and its clients' CA.
@@ -153,30 +118,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("CLIENT_CA_FILE", ""),
         help="the CA of the API server's client certificate, for logs and exec",
     )
-    parser.add_argument(
-        "--oci-runtime",
-        choices=("runc", "crun"),
-        default=_env("OCI_RUNTIME", "runc"),
-        help="the OCI runtime that runs containers (default %(default)s)",
-    )
-    parser.add_argument(
-        "--kubelet-port",
-        type=int,
-        default=int(_env("KUBELET_PORT", "10250")),
-        help="the kubelet's HTTPS port for logs and exec; 0 picks a free one (default 10250)",
-    )
-
-    parser.add_argument(
-        "--disable-kube-proxy",
-        action="store_true",
-        default=_env("DISABLE_KUBE_PROXY", "") == "true",
-        help="run no service proxy on this node",
-    )
-    parser.add_argument(
-        "--cluster-cidr",
-        default=_env("CLUSTER_CIDR", "10.42.0.0/16"),
-        help="the pods' addresses across the cluster, for the proxy's masquerade decisions "
-        "(default %(default)s)",
+    add_node_flags(
+        parser, _env, ["--oci-runtime", "--kubelet-port", "--disable-kube-proxy", "--cluster-cidr"]
     )
     parser.add_argument(
         "--proxy-nftables-table",
@@ -189,7 +132,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def flags_from(args: argparse.Namespace) -> AgentFlags:
     from kubelite.kubelet.node.machine import internal_ip
 
-    registries = args.registries_config or "/etc/kubelite/registries.yaml"
+    registries = args.registries_config or str(REGISTRIES_CONFIG)
     return AgentFlags(
         kubeconfig=args.kubeconfig,
         data_dir=Path(args.data_dir),
@@ -229,10 +172,6 @@ def cluster_dns_from(values: list[str] | None) -> list[str]:
     return addresses
 
 
-def logs_root(data_dir: Path) -> Path:
-    return Path("/var/log/pods") if data_dir == DEFAULT_DATA_DIR else data_dir / "logs" / "pods"
-
-
 async def serve(flags: AgentFlags) -> None:
     # Imported here: the other commands need none of the runtime.
     from kubelite.apiserver.version import version_info
@@ -243,38 +182,38 @@ async def serve(flags: AgentFlags) -> None:
     from kubelite.runtime.sandbox.cni import NetworkOptions
     from kubelite.runtime.service import OciRuntimeService
 
-    data = flags.data_dir
+    layout = NodeLayout(flags.data_dir)
     if flags.server:
         from kubelite.cli.cluster.join import join
 
-        config, tls = await join(flags.server, flags.token, data / "agent", flags)
+        config, tls = await join(flags.server, flags.token, layout.agent, flags)
         flags.tls_cert_file, flags.tls_private_key_file, flags.client_ca_file = tls
     else:
         config = load_config(kubeconfig=flags.kubeconfig)
     registries = flags.registries_config
     images = LocalImageService(
-        data / "images",
+        layout.images,
         registries_config=registries if registries and registries.exists() else None,
         docker_config=Path.home() / ".docker" / "config.json",
     )
     runtime = OciRuntimeService(
         image_service=images,
-        state_dir=data / "run" / "runtime",
-        root_dir=data / "runtime",
+        state_dir=layout.runtime_state,
+        root_dir=layout.runtime_root,
         network=NetworkOptions(bridge=flags.bridge, subnet=flags.pod_cidr),
         oci_runtime=flags.oci_runtime,
     )
     kubelet_config = KubeletConfig(
         node_name=flags.node_name,
-        root_dir=data / "kubelet",
+        root_dir=layout.kubelet_root,
         node_ip=flags.node_ip,
         kubelet_version=version_info()["gitVersion"],
         pod_cidr=flags.pod_cidr,
         cluster_dns=flags.cluster_dns,
         cluster_domain=flags.cluster_domain,
         resolv_conf=flags.resolv_conf
-        or str(choose_resolv_conf(data / "agent" / "etc" / "resolv.conf")),
-        logs_root=str(logs_root(data)),
+        or str(choose_resolv_conf(layout.agent / "etc" / "resolv.conf")),
+        logs_root=str(layout.logs),
         tls_cert=flags.tls_cert_file,
         tls_key=flags.tls_private_key_file,
         client_ca=flags.client_ca_file,

@@ -24,15 +24,16 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import socket
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.cli.cluster.control_plane import die_with_parent
 from kubelite.cli.cluster.service import run_service
+from kubelite.cli.flags import CLUSTER_DNS_ENV, add_kubeconfig_flags
 from kubelite.client.kubeconfig import ConfigError, load_config
 
 log = logging.getLogger("kubelite.cluster-dns")
@@ -57,13 +58,11 @@ class ClusterDNSFlags:
     tcp_fd: int | None = None
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_CLUSTER_DNS_{name}", default)
+_env = CLUSTER_DNS_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
-    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    add_kubeconfig_flags(parser, _env)
     parser.add_argument(
         "--bind-address",
         default=_env("BIND_ADDRESS", "0.0.0.0"),
@@ -91,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cluster-domain",
-        default=_env("DOMAIN", "cluster.local"),
+        default=_env("DOMAIN", CLUSTER_DOMAIN),
         help="the cluster's DNS domain (default %(default)s)",
     )
     # Sockets bound by `kubelite server` and inherited.

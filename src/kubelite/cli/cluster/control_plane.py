@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from kubelite.cli.cluster import durations
 from kubelite.cli.cluster.service import run_service
+from kubelite.cli.flags import CONTROL_PLANE_ENV, add_kubeconfig_flags
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
 from kubelite.controllers.nodelifecycle_config import (
@@ -53,23 +54,21 @@ class ControlPlaneFlags:
     disable_servicelb: bool = False
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_CONTROL_PLANE_{name}", default)
+_env = CONTROL_PLANE_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
-    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    add_kubeconfig_flags(parser, _env)
     parser.add_argument(
         "--disable-servicelb",
         action="store_true",
-        default=_env("DISABLE_SERVICELB", "") not in ("", "0", "false"),
+        default=_env.flag("DISABLE_SERVICELB"),
         help="give LoadBalancer Services no node addresses (k3s' ServiceLB off)",
     )
     parser.add_argument(
         "--disable-scheduler",
         action="store_true",
-        default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
+        default=_env.flag("DISABLE_SCHEDULER"),
         help="run the controllers only",
     )
     parser.add_argument(

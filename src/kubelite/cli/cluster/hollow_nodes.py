@@ -13,11 +13,11 @@ checked here, and handed to `kubelite.hollow.runner`.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from kubelite.api.quantity import QuantityError, parse_quantity
 from kubelite.cli.cluster.service import run_service
+from kubelite.cli.flags import HOLLOW_ENV, add_kubeconfig_flags
 from kubelite.client.errors import APIConnectionError, APIError
 from kubelite.client.kubeconfig import ConfigError
 from kubelite.hollow import nodes
@@ -31,8 +31,7 @@ class FlagError(ValueError):
     """A flag value that cannot be used; the message names the flag."""
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_HOLLOW_{name}", default)
+_env = HOLLOW_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=int(_env("COUNT", "0")),
         help="how many nodes to simulate (required)",
     )
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
-    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    add_kubeconfig_flags(parser, _env)
     parser.add_argument(
         "--name-prefix",
         default=_env("NAME_PREFIX", DEFAULT_NAME_PREFIX),
@@ -94,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--delete-on-exit",
         action="store_true",
-        default=_env("DELETE_ON_EXIT", "") in ("1", "true"),
+        default=_env.flag("DELETE_ON_EXIT"),
         help="delete the nodes and their leases when stopped",
     )
     parser.add_argument(

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from kubelite.cli.cluster.server import DEFAULT_DATA_DIR
+from kubelite.api.wellknown import DEFAULT_DATA_DIR
+from kubelite.cli.flags import IMAGE_ENV
 from kubelite.cli.output import TabWriter
 from kubelite.runtime.cri import AuthConfig, Image, PullProgress
 from kubelite.runtime.errors import ImageError
@@ -44,8 +45,7 @@ SHORT_ID_LENGTH = 13
 SIZE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_{name}", default)
+_env = IMAGE_ENV
 
 
 def _default_docker_config() -> Path:

@@ -16,10 +16,12 @@ import shutil
 import socket
 from pathlib import Path
 
+from kubelite.api.wellknown import REGISTRIES_CONFIG
+
 DEFAULT_ADDRESS = "127.0.0.1:5000"
 BINARY = "docker-registry"
 # Where users keep their registries config (the agent's default, as k3s' registries.yaml).
-SYSTEM_REGISTRIES_CONFIG = Path("/etc/kubelite/registries.yaml")
+SYSTEM_REGISTRIES_CONFIG = REGISTRIES_CONFIG
 
 
 def available(address: str) -> str:

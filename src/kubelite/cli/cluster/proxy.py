@@ -23,14 +23,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kubelite.cli.cluster.service import run_service
+from kubelite.cli.flags import (
+    DEFAULT_CLUSTER_CIDR,
+    DEFAULT_PROXY_TABLE,
+    PROXY_ENV,
+    add_kubeconfig_flags,
+)
 from kubelite.client.kubeconfig import ConfigError, load_config
 
 if TYPE_CHECKING:
     from kubelite.proxy.proxier import Proxier
 
 # k3s' default cluster (pod) CIDR.
-DEFAULT_CLUSTER_CIDR = "10.42.0.0/16"
-DEFAULT_TABLE = "kubelite"
+DEFAULT_TABLE = DEFAULT_PROXY_TABLE
 
 
 @dataclass
@@ -44,8 +49,7 @@ class ProxyFlags:
     min_sync_period: float = 1.0
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_PROXY_{name}", default)
+_env = PROXY_ENV
 
 
 def _split(value: str) -> list[str]:
@@ -53,7 +57,7 @@ def _split(value: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
+    add_kubeconfig_flags(parser, _env, context=False)
     parser.add_argument(
         "--hostname-override",
         default=_env("HOSTNAME_OVERRIDE", ""),

@@ -26,26 +26,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kubelite.cli.cluster.agent import DEFAULT_BRIDGE, DEFAULT_DATA_DIR, default_proxy_table
+from kubelite.api.wellknown import DEFAULT_DATA_DIR
+from kubelite.cli.flags import AGENT_ENV, DEFAULT_BRIDGE, NodeLayout, default_proxy_table
 
 # Where the kubelet puts its pods' cgroups (kubelet.KubeletConfig.cgroup_root).
 CGROUP_ROOT = "/kubelite"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # The agent's environment variables: reset finds what the agent of the same environment made.
     parser.add_argument(
         "--data-dir",
-        default=os.environ.get("KUBELITE_DATA_DIR", str(DEFAULT_DATA_DIR)),
+        default=AGENT_ENV("DATA_DIR", str(DEFAULT_DATA_DIR)),
         help="the node's data directory (default %(default)s)",
     )
     parser.add_argument(
         "--bridge",
-        default=os.environ.get("KUBELITE_BRIDGE", DEFAULT_BRIDGE),
+        default=AGENT_ENV("BRIDGE", DEFAULT_BRIDGE),
         help="the node's pod bridge (default %(default)s)",
     )
     parser.add_argument(
         "--proxy-nftables-table",
-        default=os.environ.get("KUBELITE_PROXY_NFTABLES_TABLE", ""),
+        default=AGENT_ENV("PROXY_NFTABLES_TABLE", ""),
         help="the service proxy's inet table (default: the one the agent of --bridge uses)",
     )
 
@@ -70,12 +72,12 @@ async def _remove_runtime_objects(data_dir: Path) -> list[str]:
     from kubelite.runtime.service import OciRuntimeService
 
     problems: list[str] = []
-    state_dir = data_dir / "run" / "runtime"
-    if not state_dir.exists():
+    layout = NodeLayout(data_dir)
+    if not layout.runtime_state.exists():
         return problems
-    async with LocalImageService(data_dir / "images") as images:
+    async with LocalImageService(layout.images) as images:
         runtime = OciRuntimeService(
-            image_service=images, state_dir=state_dir, root_dir=data_dir / "runtime"
+            image_service=images, state_dir=layout.runtime_state, root_dir=layout.runtime_root
         )
         try:
             for container in await runtime.list_containers():
@@ -94,8 +96,10 @@ async def _remove_runtime_objects(data_dir: Path) -> list[str]:
                 except Exception as e:
                     problems.append(f"sandbox {sandbox.id[:12]}: {e}")
         finally:
-            with contextlib.suppress(Exception):
-                await runtime.close()
+            try:
+                runtime.close()
+            except Exception as e:
+                problems.append(f"runtime: {e}")
     return problems
 
 
@@ -103,7 +107,7 @@ def _remove_pod_dirs(data_dir: Path) -> list[str]:
     from kubelite.kubelet.volumes import teardown_volumes
 
     problems: list[str] = []
-    pods = data_dir / "kubelet" / "pods"
+    pods = NodeLayout(data_dir).pods
     if not pods.is_dir():
         return problems
     for pod_dir in pods.iterdir():

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from dataclasses import dataclass
 
 from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
 from kubelite.cli.cluster.service import run_service
+from kubelite.cli.flags import SCHEDULER_ENV, add_kubeconfig_flags
 from kubelite.client.api import APIClient
 from kubelite.client.kubeconfig import ConfigError, load_config
 
@@ -32,13 +32,11 @@ class SchedulerFlags:
     percentage_of_nodes_to_score: int
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_SCHEDULER_{name}", default)
+_env = SCHEDULER_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kubeconfig", default=_env("KUBECONFIG", "") or None)
-    parser.add_argument("--context", default=_env("CONTEXT", "") or None)
+    add_kubeconfig_flags(parser, _env)
     parser.add_argument(
         "--scheduler-name",
         default=_env("NAME", DEFAULT_SCHEDULER_NAME),

@@ -23,6 +23,12 @@ from pathlib import Path
 import yaml
 
 from kubelite.api import servicenetwork
+from kubelite.api.wellknown import (
+    ADMIN_KUBECONFIG,
+    API_SERVER_PORT,
+    CLUSTER_DNS_PORT,
+    DEFAULT_DATA_DIR,
+)
 from kubelite.apiserver import certs
 from kubelite.apiserver.server import (
     NODE_TOKEN_FILE,
@@ -33,12 +39,11 @@ from kubelite.apiserver.server import (
 from kubelite.cli.cluster import cluster_dns, local_registry
 from kubelite.cli.cluster.service import run_service
 from kubelite.cli.cluster.supervisor import Supervised, child_env, kubelite_argv
+from kubelite.cli.flags import SERVER_ENV, add_node_flags, node_args
 
-DEFAULT_DATA_DIR = Path("/var/lib/kubelite")
-DEFAULT_KUBECONFIG = Path("/etc/kubelite/kubelite.yaml")
-DEFAULT_PORT = 6443
-# The cluster DNS server's port on the node's address (CoreDNS' 53).
-DEFAULT_CLUSTER_DNS_PORT = 53
+DEFAULT_KUBECONFIG = ADMIN_KUBECONFIG
+DEFAULT_PORT = API_SERVER_PORT
+DEFAULT_CLUSTER_DNS_PORT = CLUSTER_DNS_PORT
 
 log = logging.getLogger("kubelite.server")
 
@@ -69,8 +74,7 @@ class ServerFlags:
     node_port_range: str = "{}-{}".format(*servicenetwork.NODE_PORT_RANGE)
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"KUBELITE_{name}", default)
+_env = SERVER_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,26 +108,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--disable-scheduler",
         action="store_true",
-        default=_env("DISABLE_SCHEDULER", "") not in ("", "0", "false"),
+        default=_env.flag("DISABLE_SCHEDULER"),
         help="do not run the scheduler here (run `kubelite scheduler` apart instead)",
     )
     parser.add_argument(
         "--disable-agent",
         action="store_true",
-        default=_env("DISABLE_AGENT", "") not in ("", "0", "false"),
+        default=_env.flag("DISABLE_AGENT"),
         help="run no kubelet here: a control-plane-only node",
     )
-    parser.add_argument(
-        "--disable-kube-proxy",
-        action="store_true",
-        default=_env("DISABLE_KUBE_PROXY", "") not in ("", "0", "false"),
-        help="run no service proxy on this node",
-    )
-    parser.add_argument(
-        "--cluster-cidr",
-        default=_env("CLUSTER_CIDR", ""),
-        help="the pods' addresses across the cluster (default 10.42.0.0/16)",
-    )
+    add_node_flags(parser, _env, ["--disable-kube-proxy", "--cluster-cidr"], server=True)
     parser.add_argument(
         "--cluster-dns-port",
         type=int,
@@ -134,30 +128,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--disable-cluster-dns",
         action="store_true",
-        default=_env("DISABLE_CLUSTER_DNS", "") not in ("", "0", "false"),
+        default=_env.flag("DISABLE_CLUSTER_DNS"),
         help="run no cluster DNS server here",
     )
-    parser.add_argument("--node-name", default=_env("NODE_NAME", ""), help="this node's name")
-    parser.add_argument(
-        "--pod-cidr", default=_env("POD_CIDR", ""), help="this node's pod addresses"
-    )
-    parser.add_argument(
-        "--bridge", default=_env("BRIDGE", ""), help="the bridge this node's pods are wired to"
-    )
-    parser.add_argument(
-        "--cluster-dns",
-        default=_env("CLUSTER_DNS", ""),
-        help="this node's kubelet's cluster DNS address(es), comma-separated (default 10.43.0.10)",
-    )
-    parser.add_argument(
-        "--cluster-domain",
-        default=_env("CLUSTER_DOMAIN", ""),
-        help="the cluster's DNS domain (default cluster.local)",
-    )
-    parser.add_argument(
-        "--resolv-conf",
-        default=_env("RESOLV_CONF", ""),
-        help="the resolver file for this node's pods with dnsPolicy Default",
+    add_node_flags(
+        parser,
+        _env,
+        [
+            "--node-name",
+            "--pod-cidr",
+            "--bridge",
+            "--cluster-dns",
+            "--cluster-domain",
+            "--resolv-conf",
+        ],
+        server=True,
     )
     parser.add_argument(
         "--local-registry",
@@ -165,21 +150,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run a registry here as this node's docker.io mirror, for images you push to it "
         "(default %(default)s; '' for none)",
     )
-    parser.add_argument(
-        "--oci-runtime",
-        default=_env("OCI_RUNTIME", ""),
-        help="this node's OCI runtime: runc (default) or crun",
-    )
-    parser.add_argument(
-        "--kubelet-port",
-        default=_env("KUBELET_PORT", ""),
-        help="this node's kubelet port for logs and exec (default 10250; 0: any free one)",
-    )
-    parser.add_argument(
-        "--registries-config",
-        default=_env("REGISTRIES_CONFIG", ""),
-        help="registry mirrors and credentials for this node's image pulls "
-        "(default /etc/kubelite/registries.yaml)",
+    add_node_flags(
+        parser, _env, ["--oci-runtime", "--kubelet-port", "--registries-config"], server=True
     )
     parser.add_argument(
         "--terminated-pod-gc-threshold",
@@ -236,24 +208,7 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         disable_cluster_dns=args.disable_cluster_dns,
         cluster_domain=args.cluster_domain,
         local_registry=args.local_registry,
-        agent_args=[
-            arg
-            for flag, value in (
-                ("--node-name", args.node_name),
-                ("--pod-cidr", args.pod_cidr),
-                ("--bridge", args.bridge),
-                ("--registries-config", args.registries_config),
-                ("--kubelet-port", args.kubelet_port),
-                ("--oci-runtime", args.oci_runtime),
-                ("--cluster-cidr", args.cluster_cidr),
-                ("--cluster-dns", cluster_dns),
-                ("--cluster-domain", args.cluster_domain),
-                ("--resolv-conf", args.resolv_conf),
-            )
-            if value
-            for arg in (flag, value)
-        ]
-        + (["--disable-kube-proxy"] if args.disable_kube_proxy else []),
+        agent_args=node_args(args, cluster_dns=cluster_dns),
         control_plane_args=(
             ["--terminated-pod-gc-threshold", str(args.terminated_pod_gc_threshold)]
             if args.terminated_pod_gc_threshold is not None

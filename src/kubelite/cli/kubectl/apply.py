@@ -24,7 +24,6 @@ import copy
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 from kubelite.api import meta
 from kubelite.api import schema as api_schema
@@ -33,6 +32,7 @@ from kubelite.api.patch import (
     create_three_way_json_merge_patch,
     create_three_way_merge_patch,
 )
+from kubelite.api.types import Obj
 from kubelite.cli import output
 from kubelite.cli.kubectl.kubectl_args import (
     CommandError,
@@ -53,8 +53,6 @@ from kubelite.client import (
     UnknownResourceError,
 )
 from kubelite.client.errors import error_from_status
-
-Obj = dict[str, Any]
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 CLIENT_SIDE_MANAGER = "kubectl-client-side-apply"

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 from kubelite.api import fields, meta
 from kubelite.cli import output
@@ -34,8 +33,6 @@ from kubelite.cli.kubectl.kubectl_args import (
 )
 from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
-
-Obj = dict[str, Any]
 
 FORCE_WARNING = (
     "Warning: Immediate deletion does not wait for confirmation that the running resource has "

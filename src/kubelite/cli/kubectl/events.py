@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from typing import Any
 
 from kubelite.api import fields, meta
+from kubelite.api.resources import EVENTS
+from kubelite.api.types import Obj
 from kubelite.cli import output
 from kubelite.cli.kubectl.describe.events import event_interval, sort_events
 from kubelite.cli.kubectl.kubectl_args import (
@@ -25,11 +26,6 @@ from kubelite.cli.kubectl.kubectl_args import (
     add_global_flags,
     run_command,
 )
-from kubelite.client import Resource
-
-Obj = dict[str, Any]
-
-EVENTS = Resource("", "v1", "events", kind="Event")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

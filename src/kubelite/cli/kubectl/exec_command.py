@@ -21,8 +21,9 @@ import tty
 
 import aiohttp
 
+from kubelite.api.resources import PODS
 from kubelite.cli.kubectl.kubectl_args import CommandError, Session, add_global_flags, run_command
-from kubelite.cli.kubectl.logs import PODS, choose_container
+from kubelite.cli.kubectl.logs import choose_container
 
 PROTOCOL = "v5.channel.k8s.io"
 STDIN, STDOUT, STDERR, STATUS, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255

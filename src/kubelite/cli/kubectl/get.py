@@ -17,9 +17,9 @@ import argparse
 import contextlib
 import sys
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.cli import output
 from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
@@ -35,8 +35,6 @@ from kubelite.cli.kubectl.kubectl_args import (
 )
 from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
-
-Obj = dict[str, Any]
 
 TABLE_FORMATS = ("", "wide")
 OBJECT_FORMATS = ("yaml", "json", "name")

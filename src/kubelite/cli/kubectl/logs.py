@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from kubelite.api.resources import PODS
 from kubelite.cli.kubectl.kubectl_args import CommandError, Session, add_global_flags, run_command
-from kubelite.client import Resource
 
-PODS = Resource("", "v1", "pods", kind="Pod")
 # kubectl's annotation naming the container `logs` and `exec` use when none is given.
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 import yaml
 
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 STDIN = "STDIN"
 EXTENSIONS = (".json", ".yaml", ".yml")

@@ -11,13 +11,11 @@ import argparse
 import json
 import platform
 import sys
-from typing import Any
 
 from kubelite.api.schema import KUBERNETES_VERSION
+from kubelite.api.types import Obj
 from kubelite.cli import output
 from kubelite.cli.kubectl.kubectl_args import Session, add_global_flags, run_command
-
-Obj = dict[str, Any]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

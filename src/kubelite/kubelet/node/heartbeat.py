@@ -25,9 +25,11 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.api.resources import LEASES, NODES
+from kubelite.api.types import Obj
+from kubelite.api.wellknown import NODE_LEASE_NAMESPACE
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import (
     APIAlreadyExistsError,
     APIConflictError,
@@ -40,15 +42,9 @@ from kubelite.kubelet.node import status as shapes
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
-
-# kube-node-lease (NamespaceNodeLease) and the kubelet's lease settings: --node-lease-duration
-# 40 s, renewed at a quarter of it (nodelease.NewController's renewInterval) with the lease
-# controller's jitter factor.
-NODE_LEASE_NAMESPACE = "kube-node-lease"
+# The kubelet's lease settings: --node-lease-duration 40 s, renewed at a quarter of it
+# (nodelease.NewController's renewInterval) with the lease controller's jitter factor.
 LEASE_DURATION_SECONDS = 40
 LEASE_RENEW_INTERVAL = LEASE_DURATION_SECONDS / 4
 LEASE_JITTER = 0.04

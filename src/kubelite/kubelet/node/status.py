@@ -17,16 +17,12 @@ Shapes follow `pkg/kubelet/kubelet_node_status.go` (initialNode) and the setters
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from kubelite.api.conditions import transition_time
+from kubelite.api.types import Obj
+from kubelite.api.wellknown import DEFAULT_MAX_PODS, KUBELET_PORT
 from kubelite.kubelet.node.machine import MachineInfo, Usage
 
-Obj = dict[str, Any]
-
-# The kubelet's default --max-pods.
-DEFAULT_MAX_PODS = 110
-# The kubelet's default --port, reported in status.daemonEndpoints.
-KUBELET_PORT = 10250
 # Hard eviction defaults on Linux (pkg/kubelet/eviction/defaults_linux.go).
 EVICTION_MEMORY_AVAILABLE = 100 * 1024 * 1024
 EVICTION_NODEFS_AVAILABLE_PERCENT = 10
@@ -135,15 +131,11 @@ def conditions(
     before = {c.get("type"): c for c in previous or ()}
 
     def condition(type_: str, status: str, reason: str, message: str) -> Obj:
-        old = before.get(type_)
-        since = now
-        if old is not None and old.get("status") == status and old.get("lastTransitionTime"):
-            since = old["lastTransitionTime"]
         return {
             "type": type_,
             "status": status,
             "lastHeartbeatTime": now,
-            "lastTransitionTime": since,
+            "lastTransitionTime": transition_time(before.get(type_), status, now),
             "reason": reason,
             "message": message,
         }

@@ -10,13 +10,10 @@ Only static `$(VAR)` references to the container's own `env` are expanded
 
 from __future__ import annotations
 
-from typing import Any
-
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import expand_command
 from kubelite.kubelet.prober.outcome import MAX_OUTPUT_BYTES, Outcome, ProbeError, ProbeResult
 from kubelite.runtime.cri import RuntimeService
-
-Obj = dict[str, Any]
 
 
 def probe_command(action: Obj, container: Obj) -> list[str]:

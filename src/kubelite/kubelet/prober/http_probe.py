@@ -19,17 +19,15 @@ from __future__ import annotations
 import asyncio
 import ssl
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 import yarl
 
 from kubelite.api.schema import KUBERNETES_VERSION
+from kubelite.api.types import Obj
 from kubelite.kubelet.prober.gotext import dial_error, join_host_port
 from kubelite.kubelet.prober.outcome import MAX_OUTPUT_BYTES, Outcome, ProbeError, ProbeResult
 from kubelite.kubelet.prober.ports import resolve_port
-
-Obj = dict[str, Any]
 
 # Go's http.Client stops after 10 redirects (net/http client.go defaultCheckRedirect).
 MAX_REDIRECTS = 10

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
 
+from kubelite.api import pods as podutil
+from kubelite.api.types import Obj
 from kubelite.kubelet.prober.prober import EventRecorder, PodIP, Prober, probe_spec
 from kubelite.kubelet.prober.results import (
     PROBE_KINDS,
@@ -34,8 +35,6 @@ from kubelite.kubelet.prober.results import (
 from kubelite.kubelet.prober.worker import ProbeTarget, Worker, cancel_and_wait
 from kubelite.runtime.cri import RuntimeService
 
-Obj = dict[str, Any]
-
 
 def _find_probed_container(pod: Obj, name: str) -> Obj | None:
     """The app container or native sidecar named `name` (plain init containers have no
@@ -45,7 +44,7 @@ def _find_probed_container(pod: Obj, name: str) -> Obj | None:
         if container.get("name") == name:
             return container
     for container in spec.get("initContainers") or ():
-        if container.get("name") == name and container.get("restartPolicy") == "Always":
+        if container.get("name") == name and podutil.is_restartable_init_container(container):
             return container
     return None
 

@@ -8,11 +8,9 @@ message people then see is Go's `strconv.Atoi: parsing "http": invalid syntax`).
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.prober.outcome import ProbeError
-
-Obj = dict[str, Any]
 
 
 def resolve_port(port: int | str | None, container: Obj) -> int:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.podref import field_path, format_pod
 from kubelite.kubelet.prober.exec_probe import exec_probe, probe_command
 from kubelite.kubelet.prober.grpc_probe import grpc_probe
@@ -30,7 +30,6 @@ from kubelite.runtime.cri import RuntimeService
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # Records an event about a pod: (pod, type, reason, message, field path).
 EventRecorder = Callable[[Obj, str, str, str, str], Awaitable[None]]

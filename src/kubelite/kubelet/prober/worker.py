@@ -24,14 +24,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.prober.prober import Prober, probe_spec
 from kubelite.kubelet.prober.results import FAILURE, SUCCESS, ProbeKind, ResultsManager
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # The API's probe defaults (Probe in k8s.io/api/core/v1, SetDefaults_Probe).
 DEFAULT_PERIOD_SECONDS = 10.0

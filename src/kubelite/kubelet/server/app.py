@@ -34,6 +34,8 @@ from typing import Protocol
 import orjson
 from aiohttp import WSCloseCode, hdrs, web
 
+from kubelite.api import pods as podutil
+from kubelite.api.wellknown import KUBELET_PORT
 from kubelite.kubelet import logs
 from kubelite.kubelet.server import (
     auth,
@@ -56,7 +58,7 @@ from kubelite.runtime.errors import RuntimeFailure
 log = logging.getLogger(__name__)
 
 # The kubelet's API port (Kubernetes' ports.KubeletPort).
-DEFAULT_PORT = 10250
+DEFAULT_PORT = KUBELET_PORT
 # How long stopping waits for requests in flight: longer than a followed log takes to notice.
 SHUTDOWN_TIMEOUT = 2 * logs.STATE_CHECK_PERIOD + 1
 # Paths served to anyone: liveness of the kubelet tells nothing about a pod.
@@ -258,8 +260,9 @@ class KubeletServer:
         # Whether the process has a terminal was decided when it started: the container's
         # `tty`, whatever the request says (the kubelet's GetAttach).
         spec = pod.get("spec") or {}
-        containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
-        container = next((c for c in containers if c.get("name") == m["container"]), {})
+        container = next(
+            (c for c in podutil.all_containers(spec) if c.get("name") == m["container"]), {}
+        )
         tty = bool(container.get("tty"))
         stderr = exec_stream.flag(query, "stderr") and not tty
         if not (stdin or stdout or stderr):

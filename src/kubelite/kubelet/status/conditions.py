@@ -22,9 +22,10 @@ import datetime as dt
 from collections.abc import Sequence
 
 from kubelite.api import meta
-from kubelite.kubelet.status import _podutil as podutil
+from kubelite.api import pods as podutil
+from kubelite.api.conditions import transition_time
+from kubelite.api.types import Obj
 from kubelite.kubelet.status import reasons
-from kubelite.kubelet.status._podutil import Obj
 from kubelite.runtime import cri
 
 TRUE = "True"
@@ -165,10 +166,7 @@ def update_last_transition_times(
         if current.get("type") not in TRANSITION_TIMED:
             continue
         old = meta.find_condition(old_conditions, current["type"])
-        if old is not None and old.get("status") == current.get("status"):
-            current["lastTransitionTime"] = old.get("lastTransitionTime")
-        else:
-            current["lastTransitionTime"] = stamp
+        current["lastTransitionTime"] = transition_time(old, current.get("status", ""), stamp)
 
 
 def _init_container_initialized(container: Obj, status: Obj) -> bool:

@@ -28,9 +28,9 @@ import copy
 import datetime as dt
 
 from kubelite.api import meta
-from kubelite.kubelet.status import _podutil as podutil
+from kubelite.api import pods as podutil
+from kubelite.api.types import Obj
 from kubelite.kubelet.status import reasons
-from kubelite.kubelet.status._podutil import Obj
 from kubelite.kubelet.status.observed import ContainerRuntimeState, PodRuntimeState
 from kubelite.runtime import cri
 

@@ -21,10 +21,10 @@ import datetime as dt
 import ipaddress
 
 from kubelite.api import meta, qos
-from kubelite.kubelet.status import _podutil as podutil
+from kubelite.api import pods as podutil
+from kubelite.api.types import Obj
 from kubelite.kubelet.status import conditions as cond
 from kubelite.kubelet.status import containers, reasons
-from kubelite.kubelet.status._podutil import Obj
 from kubelite.kubelet.status.observed import PodRuntimeState
 from kubelite.kubelet.status.phase import get_phase
 from kubelite.runtime import cri

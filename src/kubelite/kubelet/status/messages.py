@@ -6,8 +6,8 @@ The kubelet's sync loop records them in its reason cache when a start fails or i
 
 from __future__ import annotations
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.podref import format_pod
-from kubelite.kubelet.status._podutil import Obj
 
 
 def crash_loop_back_off_message(pod: Obj, container_name: str, back_off_seconds: float) -> str:

@@ -16,9 +16,9 @@ whose phase was Succeeded or Failed keeps it: `generate` enforces that.
 
 from __future__ import annotations
 
-from kubelite.kubelet.status import _podutil as podutil
+from kubelite.api import pods as podutil
+from kubelite.api.types import Obj
 from kubelite.kubelet.status import reasons
-from kubelite.kubelet.status._podutil import Obj
 
 
 def get_phase(pod: Obj, statuses: list[Obj], *, pod_is_terminal: bool = False) -> str:

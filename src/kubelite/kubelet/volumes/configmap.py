@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import config_map_binary_data, config_map_not_found, get_config_map
 from kubelite.kubelet.volumes import empty_dir
 from kubelite.kubelet.volumes.atomic_writer import AtomicWriter, FileProjection, PayloadError
 from kubelite.kubelet.volumes.context import (
     DEFAULT_MODE,
     MountedVolume,
-    Obj,
     VolumeContext,
     VolumeError,
     file_mode,

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import ObjectLookup
 from kubelite.kubelet.volumes.mounter import Mounter
-
-Obj = dict[str, Any]
 
 # The event the kubelet records when a volume cannot be set up (operation_generator.go).
 FAILED_MOUNT = "FailedMount"

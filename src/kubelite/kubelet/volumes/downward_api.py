@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import (
     ConfigError,
     node_allocatable,
@@ -22,7 +23,6 @@ from kubelite.kubelet.volumes.configmap import write_payload
 from kubelite.kubelet.volumes.context import (
     DEFAULT_MODE,
     MountedVolume,
-    Obj,
     VolumeContext,
     VolumeError,
     aggregate_message,

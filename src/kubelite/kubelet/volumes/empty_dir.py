@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from kubelite.api import pods as podutil
+from kubelite.api.podresources import pod_limits
 from kubelite.api.quantity import Quantity
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import node_allocatable
-from kubelite.kubelet.volumes.context import MountedVolume, Obj, VolumeContext, VolumeError
+from kubelite.kubelet.volumes.context import MountedVolume, VolumeContext, VolumeError
 
 PLUGIN_DIR = "kubernetes.io~empty-dir"
 MEDIUM_MEMORY = "Memory"
@@ -28,27 +31,16 @@ def _memory(value: object) -> int:
 
 
 def pod_memory_limit(pod: Obj) -> int:
-    """The pod's memory limit as its cgroup gets it (cm.ResourceConfigForPod), 0 when any
-    container has none: the regular containers and sidecars together, or the largest init
-    container with the sidecars started before it, whichever is more; plus overhead."""
+    """The pod's memory limit as its cgroup gets it (cm.ResourceConfigForPod): PodLimits'
+    memory, or 0 when any container has none (then the pod has none either)."""
     spec = pod.get("spec") or {}
-
-    def limit(container: Obj) -> int:
-        return _memory(((container.get("resources") or {}).get("limits") or {}).get("memory"))
-
-    containers = spec.get("containers") or []
-    inits = spec.get("initContainers") or []
-    if any(limit(c) == 0 for c in [*containers, *inits]):
+    if any(
+        _memory(((c.get("resources") or {}).get("limits") or {}).get("memory")) == 0
+        for c in podutil.all_containers(spec)
+    ):
         return 0
-    sidecars = 0
-    init_peak = 0
-    for init in inits:
-        if init.get("restartPolicy") == "Always":
-            sidecars += limit(init)
-        else:
-            init_peak = max(init_peak, sidecars + limit(init))
-    total = max(sum(limit(c) for c in containers) + sidecars, init_peak)
-    return total + _memory((spec.get("overhead") or {}).get("memory"))
+    memory = pod_limits(pod).get("memory")
+    return memory.value() if memory is not None else 0
 
 
 def memory_size_limit(pod: Obj, size_limit: object, node: Obj | None) -> int | None:

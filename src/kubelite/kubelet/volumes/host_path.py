@@ -14,7 +14,8 @@ import os
 import stat
 from pathlib import Path
 
-from kubelite.kubelet.volumes.context import MountedVolume, Obj, VolumeContext, VolumeError
+from kubelite.api.types import Obj
+from kubelite.kubelet.volumes.context import MountedVolume, VolumeContext, VolumeError
 
 # hostutil FileType names, which the type check's messages print.
 DIRECTORY = "Directory"

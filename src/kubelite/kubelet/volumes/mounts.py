@@ -13,9 +13,10 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import ConfigError, expand_with
 from kubelite.kubelet.volumes import subpath as subpaths
-from kubelite.kubelet.volumes.context import MountedVolume, Obj
+from kubelite.kubelet.volumes.context import MountedVolume
 from kubelite.kubelet.volumes.mounter import HostMounter, Mounter
 from kubelite.runtime import cri
 

@@ -13,6 +13,7 @@ every pod: `token` (expirationSeconds 3607), `ca.crt` from the `kube-root-ca.crt
 
 from __future__ import annotations
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import (
     config_map_not_found,
     get_config_map,
@@ -26,7 +27,6 @@ from kubelite.kubelet.volumes.configmap import PayloadSourceError, write_payload
 from kubelite.kubelet.volumes.context import (
     DEFAULT_MODE,
     MountedVolume,
-    Obj,
     VolumeContext,
     VolumeError,
     aggregate_message,

@@ -7,13 +7,13 @@ tmpfs, so that secrets never reach the node's disk.
 
 from __future__ import annotations
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import get_secret, secret_data, secret_not_found
 from kubelite.kubelet.volumes.atomic_writer import FileProjection
 from kubelite.kubelet.volumes.configmap import PayloadSourceError, write_payload
 from kubelite.kubelet.volumes.context import (
     DEFAULT_MODE,
     MountedVolume,
-    Obj,
     VolumeContext,
     VolumeError,
     file_mode,

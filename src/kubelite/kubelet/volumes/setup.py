@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import ObjectLookup
 from kubelite.kubelet.volumes import (
     configmap,
@@ -29,7 +30,6 @@ from kubelite.kubelet.volumes import (
 )
 from kubelite.kubelet.volumes.context import (
     MountedVolume,
-    Obj,
     TokenSource,
     VolumeContext,
     VolumeError,

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from kubelite.api.wellknown import REGISTRIES_CONFIG
 from kubelite.runtime.images.auth import (
     DOCKER_HUB_HOSTS,
     Credentials,
@@ -41,7 +42,7 @@ from kubelite.runtime.images.reference import DEFAULT_DOMAIN
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REGISTRIES_CONFIG = Path("/etc/kubelite/registries.yaml")
+DEFAULT_REGISTRIES_CONFIG = REGISTRIES_CONFIG
 # distribution/reference: Docker Hub's API endpoint, behind the docker.io name.
 DOCKER_HUB_ENDPOINT = "https://registry-1.docker.io"
 # The OCI distribution spec's API root.

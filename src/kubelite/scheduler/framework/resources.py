@@ -5,7 +5,8 @@ container needs, because init containers run one at a time before the app contai
 Sidecars (init containers with `restartPolicy: Always`) keep running, so they add to both: to
 the app containers' sum, and under every init container that starts after them. Pod overhead
 (`spec.overhead`, set by a RuntimeClass) comes on top. This is `resource.PodRequests` of
-Kubernetes' component-helpers.
+Kubernetes' component-helpers, whose rule `kubelite.api.podresources.aggregate` holds; the
+scheduler counts in integers of its own.
 
 Scoring uses the same sum with a floor per container: a container that requests no CPU counts as
 100m and one that requests no memory as 200 MiB, so that pods without requests still spread
@@ -14,11 +15,13 @@ Scoring uses the same sum with a floor per container: a container that requests 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.api.podresources import aggregate
 from kubelite.api.quantity import Quantity, QuantityError
+from kubelite.api.types import Obj
 
 CPU = "cpu"
 MEMORY = "memory"
@@ -28,8 +31,6 @@ PODS = "pods"
 # The floors of NonZeroRequested (pkg/scheduler/util: DefaultMilliCPURequest, DefaultMemoryRequest).
 DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
-
-Obj = dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -134,48 +135,21 @@ def _non_zero(requests: Obj) -> Resource:
     return result
 
 
-def _sum_with_init(
-    containers: Iterable[Obj], init_containers: Iterable[Obj], of: Any, overhead: Obj | None
-) -> Resource:
-    total = Resource()
-    for container in containers:
-        total.add(of(_requests(container)))
-    sidecars = Resource()
-    heaviest_init = Resource()
-    for container in init_containers:
-        requests = of(_requests(container))
-        if container.get("restartPolicy") == "Always":
-            total.add(requests)
-            sidecars.add(requests)
-            running = sidecars.copy()
-        else:
-            running = requests.copy()
-            running.add(sidecars)
-        heaviest_init.set_max(running)
-    total.set_max(heaviest_init)
-    if overhead:
-        total.add(of(overhead))
-    return total
-
-
 def pod_requests(pod: Obj) -> Resource:
     """What the pod asks of its node (resource.PodRequests)."""
     spec = pod.get("spec") or {}
-    return _sum_with_init(
-        spec.get("containers") or (),
-        spec.get("initContainers") or (),
-        resource_of,
-        spec.get("overhead"),
-    )
+    total = aggregate(spec, lambda container: resource_of(_requests(container)), Resource)
+    overhead = spec.get("overhead")
+    if overhead:
+        total.add(resource_of(overhead))
+    return total
 
 
 def pod_non_zero_requests(pod: Obj) -> Resource:
     """CPU and memory as scoring counts them: every container has at least the floors; the
     overhead is added as it is."""
     spec = pod.get("spec") or {}
-    total = _sum_with_init(
-        spec.get("containers") or (), spec.get("initContainers") or (), _non_zero, None
-    )
+    total = aggregate(spec, lambda container: _non_zero(_requests(container)), Resource)
     overhead = spec.get("overhead")
     if overhead:
         extra = resource_of(overhead)

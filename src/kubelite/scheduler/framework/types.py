@@ -17,14 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.api.pods import sidecars
+from kubelite.api.types import Obj
 from kubelite.scheduler.framework.resources import (
     Resource,
     pod_non_zero_requests,
     pod_requests,
     resource_of,
 )
-
-Obj = dict[str, Any]
 
 DEFAULT_BIND_ALL_HOST_IP = "0.0.0.0"
 
@@ -41,7 +41,7 @@ def host_ports(pod: Obj) -> list[tuple[str, str, int]]:
     runs; ordinary init containers have finished before them.
     """
     spec = pod.get("spec") or {}
-    containers = [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"]
+    containers = sidecars(spec)
     containers.extend(spec.get("containers") or ())
     result = []
     for container in containers:

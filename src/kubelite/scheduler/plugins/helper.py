@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubelite.api import labels
+from kubelite.api.types import Obj
 from kubelite.scheduler.framework.interface import MAX_NODE_SCORE, WorkloadListers
-
-Obj = dict[str, Any]
 
 
 def default_normalize_score(

@@ -17,8 +17,7 @@ pkg/scheduler/framework/plugins/volumebinding/volume_binding.go (PreFilter, podH
 
 from __future__ import annotations
 
-from typing import Any
-
+from kubelite.api.types import Obj
 from kubelite.scheduler.framework.events import (
     PERSISTENT_VOLUME_CLAIM_ADD,
     PERSISTENT_VOLUME_CLAIM_UPDATE,
@@ -31,8 +30,6 @@ from kubelite.scheduler.framework.types import CycleState, NodeInfo, PodInfo, Pr
 NAME = "VolumeBinding"
 
 ERR_REASON_UNBOUND_IMMEDIATE = "pod has unbound immediate PersistentVolumeClaims"
-
-Obj = dict[str, Any]
 
 
 def claim_names(pod: PodInfo) -> list[tuple[str, bool]]:

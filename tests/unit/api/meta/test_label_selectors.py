@@ -215,3 +215,26 @@ def test_selector_from_set_and_exact_match() -> None:
     assert str(selector) == "a=1,b=2"
     assert selector.requires_exact_match("a") == "1"
     assert labels.parse("a!=1").requires_exact_match("a") is None
+
+
+@pytest.mark.parametrize(
+    ("selector", "text"),
+    [
+        (None, "<none>"),
+        ({}, "<none>"),
+        (
+            {
+                "matchLabels": {"tier": "web", "app": "shop"},
+                "matchExpressions": [
+                    {"key": "env", "operator": "NotIn", "values": ["prod", "dev"]},
+                    {"key": "canary", "operator": "DoesNotExist"},
+                ],
+            },
+            "app=shop,!canary,env notin (dev,prod),tier=web",
+        ),
+        ({"matchExpressions": [{"key": "app", "operator": "In", "values": []}]}, "<error>"),
+        ({"matchExpressions": [{"key": "app", "operator": "Near"}]}, "<error>"),
+    ],
+)
+def test_format_label_selector_prints_as_kubectl_does(selector: Any, text: str) -> None:
+    assert labels.format_label_selector(selector) == text

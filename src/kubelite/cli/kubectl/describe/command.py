@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelite.api import fields, labels, meta
+from kubelite.api.resources import ENDPOINT_SLICES, EVENTS, LEASES, PODS, REPLICA_SETS
+from kubelite.api.types import Obj
+from kubelite.api.wellknown import NODE_LEASE_NAMESPACE
 from kubelite.cli.kubectl.describe import generic, network, nodes, pods, workloads
 from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
@@ -35,15 +37,6 @@ from kubelite.cli.kubectl.kubectl_args import (
 )
 from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
-
-Obj = dict[str, Any]
-
-EVENTS = Resource("", "v1", "events", kind="Event")
-PODS = Resource("", "v1", "pods", kind="Pod")
-LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
-REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
-ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="EndpointSlice")
-NODE_LEASE_NAMESPACE = "kube-node-lease"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

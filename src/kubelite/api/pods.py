@@ -1,16 +1,19 @@
-"""Readers of Pod JSON that the status modules share (Kubernetes' `pkg/api/v1/pod/util.go` and
-`pkg/kubelet/container/helpers.go`, for the parts that look only at the API objects).
+"""Readers of Pod JSON that every component shares: the restart policies, sidecars, the
+containers in the order they start, and the parts of a status (Kubernetes'
+`pkg/api/v1/pod/util.go` and `pkg/kubelet/container/helpers.go`, for the parts that look only at
+the API objects).
 
-Statuses are plain dicts of Kubernetes JSON. A container state is present when its key holds a
-dict, even an empty one (`"running": {}`), as Kubernetes tests the pointer, not its fields.
+Go packages import this one as `podutil`, and so do kubelite's modules. Statuses are plain dicts
+of Kubernetes JSON. A container state is present when its key holds a dict, even an empty one
+(`"running": {}`), as Kubernetes tests the pointer, not its fields.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
 
-Obj = dict[str, Any]
+from kubelite.api.meta import find_condition
+from kubelite.api.types import Obj
 
 # An init container with this restart policy is a sidecar (core/v1 ContainerRestartPolicyAlways).
 CONTAINER_RESTART_POLICY_ALWAYS = "Always"
@@ -36,8 +39,32 @@ def restart_policy(spec: Obj) -> str:
 
 
 def is_restartable_init_container(container: Obj) -> bool:
-    """IsRestartableInitContainer: an init container that keeps running beside the app."""
+    """IsRestartableInitContainer: an init container that keeps running beside the app (a
+    native sidecar, `restartPolicy: Always`)."""
     return container.get("restartPolicy") == CONTAINER_RESTART_POLICY_ALWAYS
+
+
+def sidecars(spec: Obj) -> list[Obj]:
+    """The restartable init containers, in the order they start."""
+    return [c for c in spec.get("initContainers") or () if is_restartable_init_container(c)]
+
+
+def all_containers(spec: Obj) -> Iterator[Obj]:
+    """The init containers, then the app containers: the order they start in, and the order
+    VisitContainers walks them (ephemeral containers are not part of it)."""
+    yield from spec.get("initContainers") or ()
+    yield from spec.get("containers") or ()
+
+
+def ready_condition(pod: Obj) -> Obj | None:
+    """GetPodReadyCondition: the pod's Ready condition, if it has one."""
+    return find_condition(status_of(pod).get("conditions"), "Ready")
+
+
+def is_pod_ready(pod: Obj) -> bool:
+    """IsPodReady: the Ready condition is True (what Services, budgets and rollouts count)."""
+    condition = ready_condition(pod)
+    return condition is not None and condition.get("status") == "True"
 
 
 def find_status(statuses: Iterable[Obj], name: str) -> Obj | None:
