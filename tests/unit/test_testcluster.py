@@ -5,31 +5,29 @@ from __future__ import annotations
 import pytest
 from testcluster import TestCluster
 
-from kubelite.client.api import Resource
+from kubelite.api.resources import CONFIG_MAPS
 from kubelite.client.errors import APIConflictError
-
-CONFIGMAPS = Resource("", "v1", "configmaps", kind="ConfigMap")
 
 
 async def test_a_test_works_in_a_namespace_of_its_own(kube: TestCluster) -> None:
     """Objects go to the test's namespace, with what the server fills in."""
-    created = await kube.create(CONFIGMAPS, {"metadata": {"name": "c"}, "data": {"a": "1"}})
+    created = await kube.create(CONFIG_MAPS, {"metadata": {"name": "c"}, "data": {"a": "1"}})
     assert created["metadata"]["namespace"] == kube.namespace
     assert created["metadata"]["uid"] and created["metadata"]["resourceVersion"]
-    assert await kube.names(CONFIGMAPS) == ["c"]
+    assert await kube.names(CONFIG_MAPS) == ["c"]
 
 
 async def test_the_next_test_has_another_namespace(kube: TestCluster) -> None:
     """Isolation: the object of the test before is not in this test's namespace."""
-    assert await kube.names(CONFIGMAPS) == []
+    assert await kube.names(CONFIG_MAPS) == []
 
 
 async def test_the_server_is_the_real_one(kube: TestCluster) -> None:
     """A stale resourceVersion is refused, as the API server refuses it."""
-    created = await kube.create(CONFIGMAPS, {"metadata": {"name": "c"}})
-    await kube.client.update(CONFIGMAPS, {**created, "data": {"a": "1"}})
+    created = await kube.create(CONFIG_MAPS, {"metadata": {"name": "c"}})
+    await kube.client.update(CONFIG_MAPS, {**created, "data": {"a": "1"}})
     with pytest.raises(APIConflictError):
-        await kube.client.update(CONFIGMAPS, {**created, "data": {"a": "2"}})
+        await kube.client.update(CONFIG_MAPS, {**created, "data": {"a": "2"}})
     before = await kube.revision()
-    await kube.client.update(CONFIGMAPS, {**(await kube.get(CONFIGMAPS, "c")), "data": {}})
+    await kube.client.update(CONFIG_MAPS, {**(await kube.get(CONFIG_MAPS, "c")), "data": {}})
     assert await kube.revision() > before

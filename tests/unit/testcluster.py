@@ -42,6 +42,7 @@ from typing import Any, NamedTuple, TypeVar
 import pytest
 
 from kubelite.api import meta
+from kubelite.api.resources import EVENTS, NAMESPACES
 from kubelite.apiserver.server import APIServer, ServerConfig
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APINotFoundError
@@ -56,9 +57,6 @@ WAIT = 5.0
 SERVER_TIMEOUT = 30.0
 # Longer than any session: compaction and Event expiry never come.
 HOUSEKEEPING_OFF = 10 * 365 * 24 * 3600.0
-
-NAMESPACES = Resource("", "v1", "namespaces", kind="Namespace", namespaced=False)
-EVENTS = Resource("", "v1", "events", kind="Event")
 
 
 class ServerThread:

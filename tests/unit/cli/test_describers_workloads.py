@@ -15,6 +15,7 @@ import pytest
 from testcluster import TestCluster
 
 from kubelite.api import meta
+from kubelite.api.resources import PODS, REPLICA_SETS
 from kubelite.cli.kubectl.describe import command as describe
 from kubelite.cli.kubectl.describe import workloads
 from kubelite.cli.kubectl.describe.pods import describe_containers, describe_volumes
@@ -943,10 +944,6 @@ async def made(kube: TestCluster, resource: Resource, obj: Obj, **owner_uids: st
     for ref in md.get("ownerReferences") or ():
         ref["uid"] = owner_uids.get(ref["uid"], ref["uid"])
     return await kube.create_with_status(resource, obj)
-
-
-REPLICA_SETS = Resource("apps", "v1", "replicasets", kind="ReplicaSet")
-PODS = Resource("", "v1", "pods", kind="Pod")
 
 
 def stored_replica_set(rs: Obj, *, match: str) -> Obj:

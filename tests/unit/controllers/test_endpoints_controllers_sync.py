@@ -13,6 +13,7 @@ import pytest
 from endpoints_fixtures import node, pod, service
 from testcluster import Recorder, TestCluster, wait_for
 
+from kubelite.api.resources import ENDPOINTS, NODES, PODS, SERVICES
 from kubelite.client.api import Resource
 from kubelite.client.errors import APIError
 from kubelite.client.informer import Informer, key_of
@@ -21,10 +22,6 @@ from kubelite.controllers.endpoints import EndpointsController
 from kubelite.controllers.endpointslice import EndpointSliceController
 
 Obj = dict[str, Any]
-PODS = Resource("", "v1", "pods", kind="Pod")
-SERVICES = Resource("", "v1", "services", kind="Service")
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
-ENDPOINTS = Resource("", "v1", "endpoints", kind="Endpoints")
 # When the fixtures' Services and pods were made.
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 

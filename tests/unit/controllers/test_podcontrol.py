@@ -16,7 +16,8 @@ import pytest
 from testcluster import Recorder, TestCluster
 
 from kubelite.api import labels
-from kubelite.client.api import PatchType, Resource
+from kubelite.api.resources import PODS
+from kubelite.client.api import PatchType
 from kubelite.client.errors import APIError
 from kubelite.client.events import EventRecorder
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
@@ -165,8 +166,6 @@ def test_a_pod_from_a_template_shares_nothing_with_it() -> None:
 
 
 # --- ClaimPods -----------------------------------------------------------------------------------
-
-PODS = Resource("", "v1", "pods", kind="Pod")
 
 
 def make_pod(

@@ -20,7 +20,6 @@ import pytest
 from testcluster import Recorder, TestCluster
 
 from kubelite.api import meta
-from kubelite.client.api import Resource
 from kubelite.client.errors import APIForbiddenError
 from kubelite.client.informer import key_of
 from kubelite.controllers.podcontrol import PODS
@@ -31,7 +30,6 @@ Obj = dict[str, Any]
 SELECTOR = {"matchLabels": {"app": "web"}}
 TEMPLATE_LABELS = {"app": "web", "tier": "front"}
 SPEC = {"containers": [{"name": "app", "image": "nginx"}]}
-DEPLOYMENTS = Resource("apps", "v1", "deployments", kind="Deployment")
 
 
 def _status(code: int, reason: str, message: str = "") -> Obj:

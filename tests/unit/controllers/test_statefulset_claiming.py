@@ -8,7 +8,7 @@ from typing import Any
 from testcluster import Recorder, TestCluster
 
 from kubelite.api import labels
-from kubelite.client.api import Resource
+from kubelite.api.resources import PODS
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers.podcontrol import PodControl
 
@@ -19,9 +19,6 @@ SET: Obj = {
     "metadata": {"name": "web", "namespace": "default", "uid": "set-uid"},
     "spec": {"selector": {"matchLabels": {"app": "web"}}},
 }
-
-
-PODS = Resource("", "v1", "pods", kind="Pod")
 
 
 def pod(name: str, owner_uid: str | None = None) -> Obj:

@@ -17,6 +17,8 @@ from statefulset_objects import NOW, running, stateful_set
 from testcluster import Recorder, TestCluster
 
 from kubelite.api import meta
+from kubelite.api.resources import PERSISTENT_VOLUME_CLAIMS as CLAIMS
+from kubelite.api.resources import PODS, STATEFUL_SETS
 from kubelite.client.api import Resource
 from kubelite.client.errors import APIForbiddenError
 from kubelite.client.informer import key_of
@@ -25,15 +27,9 @@ from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
 from kubelite.controllers.statefulset import ApiHistory
 from kubelite.controllers.statefulset_control import StatefulSetControl
-from kubelite.controllers.statefulset_podcontrol import (
-    CLAIMS,
-    PODS,
-    ApiObjectManager,
-    StatefulPodControl,
-)
+from kubelite.controllers.statefulset_podcontrol import ApiObjectManager, StatefulPodControl
 
 Obj = dict[str, Any]
-SETS = Resource("apps", "v1", "statefulsets", kind="StatefulSet")
 KINDS = {"pods": "pod", "persistentvolumeclaims": "claim"}
 
 
@@ -129,7 +125,7 @@ class Harness:
     async def _write_status(self, sset: Obj, status: Obj) -> None:
         self.statuses.append(dict(status))
         sset["status"] = {**sset.get("status", {}), **status}
-        await self.kube.client.update(SETS, sset, subresource="status")
+        await self.kube.client.update(STATEFUL_SETS, sset, subresource="status")
 
     def _stored_set(self, sset: Obj) -> Obj:
         """The set as the server has it: made at the first sync, its spec changed since by the
@@ -139,13 +135,13 @@ class Harness:
             body = copy.deepcopy(sset)
             body["metadata"] = {"name": meta.name_of(sset)}
             body.pop("status", None)
-            stored = blocking.create(SETS, body, namespace=self.kube.namespace)
+            stored = blocking.create(STATEFUL_SETS, body, namespace=self.kube.namespace)
             sset["metadata"].update(uid=stored["metadata"]["uid"], namespace=self.kube.namespace)
         else:
-            stored = blocking.get(SETS, meta.name_of(sset), namespace=self.kube.namespace)
+            stored = blocking.get(STATEFUL_SETS, meta.name_of(sset), namespace=self.kube.namespace)
             if sset["spec"] != self._spec:
                 stored["spec"] = copy.deepcopy(sset["spec"])
-                stored = blocking.update(SETS, stored, namespace=self.kube.namespace)
+                stored = blocking.update(STATEFUL_SETS, stored, namespace=self.kube.namespace)
         self._spec = copy.deepcopy(sset["spec"])
         return {**stored, "apiVersion": "apps/v1", "kind": "StatefulSet"}
 

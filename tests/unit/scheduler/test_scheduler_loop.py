@@ -13,14 +13,11 @@ from typing import Any
 from sched_objects import make_node, make_pod
 from testcluster import Recorder, TestCluster, wait_for
 
-from kubelite.client.api import Resource
+from kubelite.api.resources import NODES, PODS
 from kubelite.scheduler.framework.runtime import Framework, Weighted
 from kubelite.scheduler.framework.types import CycleState, NodeInfo, PodInfo
 from kubelite.scheduler.schedule_one import Algorithm
 from kubelite.scheduler.scheduler import Scheduler
-
-PODS = Resource("", "v1", "pods", kind="Pod")
-NODES = Resource("", "v1", "nodes", kind="Node", namespaced=False)
 
 
 async def made_pod(kube: TestCluster, pod: dict[str, Any]) -> dict[str, Any]:
