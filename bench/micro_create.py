@@ -37,9 +37,12 @@ BATCH = 10
 TIME = "2026-01-01T00:00:00Z"
 LATER = "2026-01-01T00:01:00Z"
 
-STRATEGY = REGISTRY.lookup("", "v1", "pods").strategy
-NODE = schema.load().for_kind("", "v1", "Pod")
-assert NODE is not None
+_PODS = REGISTRY.lookup("", "v1", "pods")
+assert _PODS is not None
+STRATEGY = _PODS.strategy
+_POD_NODE = schema.load().for_kind("", "v1", "Pod")
+assert _POD_NODE is not None
+NODE: schema.Node = _POD_NODE
 
 
 def measure(name: str, step: Callable[[Any], Any], inputs: Callable[[], Any], n: int) -> None:

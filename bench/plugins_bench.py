@@ -11,6 +11,7 @@ Run: `.venv/bin/python bench/plugins_bench.py`.
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable
 from typing import Any
@@ -35,10 +36,10 @@ class Snapshot:
     def get(self, name: str) -> NodeInfo | None:
         return self.by_name.get(name)
 
-    def with_pods_with_affinity(self) -> list[NodeInfo]:
+    def with_pods_with_affinity(self) -> builtins.list[NodeInfo]:
         return [n for n in self.nodes if n.pods_with_affinity]
 
-    def with_pods_with_required_anti_affinity(self) -> list[NodeInfo]:
+    def with_pods_with_required_anti_affinity(self) -> builtins.list[NodeInfo]:
         return [n for n in self.nodes if n.pods_with_required_anti_affinity]
 
 
@@ -65,6 +66,9 @@ class Listers:
         return WEB_REPLICA_SET if (namespace, name) == ("default", "web") else None
 
     def stateful_set(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return None
+
+    def persistent_volume_claim(self, namespace: str, name: str) -> dict[str, Any] | None:
         return None
 
 

@@ -43,7 +43,8 @@ from images.recipe import load_all, select  # noqa: E402
 from tests.e2e.runtime.runtime_fixtures import make_busybox_rootfs  # noqa: E402
 from tests.integration.cluster import Cluster  # noqa: E402
 
-from kubelite.client.api import APIClient, Resource  # noqa: E402
+from kubelite.api.resources import Resource  # noqa: E402
+from kubelite.client.api import APIClient  # noqa: E402
 from kubelite.client.kubeconfig import load_config  # noqa: E402
 from runtime_bench import Podman  # noqa: E402
 

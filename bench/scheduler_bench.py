@@ -165,6 +165,7 @@ async def wait_nodes(session: aiohttp.ClientSession, url: str, count: int) -> No
 
 async def run(args: argparse.Namespace, cluster: Cluster, work: Path) -> dict[str, Any]:
     url = cluster.url
+    assert cluster.process is not None  # main() started it
     connector = aiohttp.TCPConnector(ssl=tls_context(cluster), limit=128)
     hollow = scheduler = None
     results: dict[str, Any] = {"nodes": args.nodes, "pods": args.pods, "init_pods": args.init}

@@ -256,7 +256,8 @@ def members(deb: Path) -> list[tuple[tarfile.TarInfo, bytes | None]]:
                 continue
             if info.islnk():
                 info.linkname = _relative(info.linkname)
-            data = tar.extractfile(info).read() if info.isreg() else None  # type: ignore[union-attr]
+            source = tar.extractfile(info) if info.isreg() else None
+            data = source.read() if source is not None else None
             out.append((info, data))
     return out
 

@@ -61,6 +61,8 @@ _YAML_ERRORS_PREFIX = "yaml: unmarshal errors:\n"
 _YAML_CONVERTING = "error converting YAML to JSON: "
 
 
+# The base is chosen at import: libyaml's loader where PyYAML was built with it (a base that is
+# an expression is one mypy cannot check).
 class _YamlLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
     """PyYAML's safe loader, noting each repeated key as go-yaml's strict mode words it.
 

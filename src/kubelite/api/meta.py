@@ -12,7 +12,7 @@ import functools
 import math
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -56,7 +56,11 @@ def new_uid() -> str:
     return str(uuid.uuid4())
 
 
-def clone(obj: Obj) -> Obj:
+# What `clone` copies: an object, or a list (a merge patch may be one).
+_JSON = TypeVar("_JSON", dict[str, Any], list[Any])
+
+
+def clone(obj: _JSON) -> _JSON:
     """A deep copy of a JSON object, through orjson: several times faster than copy.deepcopy,
     which the write path pays on every update. Values orjson cannot carry (integers beyond 64
     bits, which the decoder lets through as Go's Quantity or json.Number would) fall back."""
@@ -73,6 +77,13 @@ def metadata(obj: Obj) -> Obj:
         meta = {}
         obj["metadata"] = meta
     return meta
+
+
+def dict_field(obj: Obj, field: str) -> Obj:
+    """`obj[field]` when it is a JSON object, else a new empty one (not stored in `obj`): for
+    code that reads a field which strict decoding may have let through as another type."""
+    value = obj.get(field)
+    return value if isinstance(value, dict) else {}
 
 
 def name_of(obj: Obj) -> str:

@@ -16,9 +16,6 @@ from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api.conditions import set_status_condition
-
-# Re-exported for the eviction handler (apiserver/eviction.py) until it imports kubelite.api.pods.
-from kubelite.api.pods import is_pod_ready as is_pod_ready
 from kubelite.api.types import Obj
 
 # k8s.io/api/policy/v1 types.go.

@@ -203,6 +203,9 @@ class Node:
 
 @dataclass(frozen=True)
 class GroupVersionKind:
+    """The key that names a kind across API versions: the schema indexes definitions by it, as
+    Kubernetes' `x-kubernetes-group-version-kind` does."""
+
     group: str
     version: str
     kind: str

@@ -25,7 +25,6 @@ from kubelite.api.errors import FieldError
 from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.objectmeta import (
-    NameRule,
     dedupe,
     name_is_path_segment,
     validate_object_meta,
@@ -47,7 +46,7 @@ class Strategy:
     # Objects live in a namespace (metadata.namespace required) or in none (forbidden).
     namespaced = True
     # The rule a new object's name must follow (Kubernetes' ValidateNameFunc for the kind).
-    name_rule: ClassVar[NameRule] = staticmethod(names.name_is_dns_subdomain)
+    name_rule = staticmethod(names.name_is_dns_subdomain)
     # Core validation's extra rule that a finalizer without a domain be a standard one; only
     # kinds that Kubernetes leaves to the generic registry checks (core Events) go without.
     require_standard_finalizers = True

@@ -21,10 +21,9 @@ import orjson
 from kubelite.api import errors, meta, servicenetwork
 from kubelite.api.kinds import ResourceType
 from kubelite.api.strategies import core as services
+from kubelite.api.types import Obj
 from kubelite.api.validation import core as validation
 from kubelite.storage.interface import Store
-
-Obj = dict[str, Any]
 
 # Namespaces that always exist and may not be deleted (NamespaceLifecycle's immortal ones).
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
@@ -32,6 +31,9 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 class NamespaceLifecycle:
+    """Admission that refuses new objects in a namespace that is missing or being deleted,
+    and the deletion of the system namespaces (Kubernetes' NamespaceLifecycle plugin)."""
+
     def __init__(self, store: Store, namespaces: ResourceType) -> None:
         self.store = store
         self.namespaces = namespaces

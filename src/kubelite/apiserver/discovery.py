@@ -9,12 +9,9 @@ plain JSON answer tells kubectl to use these legacy documents, which every versi
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api.kinds import Registry, ResourceType
+from kubelite.api.types import Obj
 from kubelite.apiserver import installer
-
-Obj = dict[str, Any]
 
 
 def _resource_entry(r: ResourceType, verbs: tuple[str, ...]) -> Obj:

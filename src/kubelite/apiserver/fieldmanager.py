@@ -8,12 +8,9 @@ both call it, and it calls neither.
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api import managedfields, meta, schema
 from kubelite.api.kinds import ResourceType
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 
 def schema_node(resource: ResourceType) -> schema.Node | None:

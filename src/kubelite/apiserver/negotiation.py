@@ -20,8 +20,7 @@ import yaml
 from kubelite.api import errors, meta
 from kubelite.api.kinds import ResourceType
 from kubelite.api.printers import printer_for
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 JSON = "json"
 YAML = "yaml"

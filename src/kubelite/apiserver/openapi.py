@@ -19,9 +19,8 @@ import orjson
 
 from kubelite.api import schema
 from kubelite.api.kinds import Registry, ResourceType
+from kubelite.api.types import Obj
 from kubelite.apiserver import installer
-
-Obj = dict[str, Any]
 
 _REF = "#/$defs/"
 _COMPONENT_REF = "#/components/schemas/"

@@ -16,9 +16,8 @@ import orjson
 import yaml
 
 from kubelite.api.kinds import Registry
+from kubelite.api.types import Obj
 from kubelite.apiserver.openapi import OpenAPI
-
-Obj = dict[str, Any]
 
 PROTOBUF_TYPE = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 _V3_REF = "#/components/schemas/"

@@ -37,12 +37,12 @@ import aiohttp
 from aiohttp import WSMsgType, hdrs, web
 
 from kubelite.api import errors, meta
+from kubelite.api.types import Obj
 from kubelite.apiserver import upgrade_proxy
 from kubelite.apiserver.kubelet_client import KubeletClient
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # remotecommand's WebSocket subprotocols, in order of preference.
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")

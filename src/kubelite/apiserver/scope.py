@@ -22,14 +22,13 @@ from multidict import MultiMapping
 
 from kubelite.api import decoding, errors, meta, quantity, schema
 from kubelite.api.kinds import ResourceType
+from kubelite.api.types import Obj
 from kubelite.apiserver import negotiation, options, responses
 from kubelite.apiserver.bodies import read_body
 from kubelite.apiserver.kubelet_client import KubeletClient
 from kubelite.apiserver.registry.generic import ListOptions
 from kubelite.apiserver.registry.interfaces import KindRef
 from kubelite.apiserver.request_info import RequestInfo
-
-Obj = dict[str, Any]
 
 # Kubernetes' --min-request-timeout: a watch without timeoutSeconds lasts a random time
 # between this and twice this.

@@ -21,13 +21,14 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import orjson
 from aiohttp import web
 
 from kubelite.api import errors, meta, servicenetwork
 from kubelite.api.kinds import REGISTRY, ResourceType
+from kubelite.api.types import Obj
 from kubelite.apiserver import admission, certs, node_join, scope, serviceaccount_token
 from kubelite.apiserver.app import Application, Routes
 from kubelite.apiserver.auth import Authenticator
@@ -40,7 +41,6 @@ from kubelite.storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 
 # kube-apiserver compacts etcd every 5 minutes (--etcd-compaction-interval).
 COMPACTION_INTERVAL = 300.0
@@ -68,6 +68,9 @@ NODE_TOKEN_FILE = "node-token"
 
 @dataclass
 class ServerConfig:
+    """What `kubelite server` and the control plane tell the API server: where its data
+    lives, where it listens, and its timing knobs."""
+
     data_dir: Path
     https_port: int = 6443
     bind_address: str = "0.0.0.0"
@@ -233,6 +236,9 @@ def assemble(
 
 
 class APIServer:
+    """One running API server: its PKI, store, REST storage and HTTPS listener, plus the
+    background loops kube-apiserver runs (compaction, Event expiry, bootstrap objects)."""
+
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.pki: certs.Pki | None = None

@@ -32,12 +32,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kubelite.api import errors, meta
+from kubelite.api.types import Obj
 
 if TYPE_CHECKING:
     from kubelite.api.kinds import ResourceType
     from kubelite.apiserver.registry.generic import ResourceStore
 
-Obj = dict[str, Any]
 
 # kube-apiserver's default --service-account-issuer and --api-audiences (kubeadm, k3s).
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -183,6 +183,8 @@ def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
 
 @dataclass(frozen=True)
 class IssuedToken:
+    """A signed token and when it expires: what a TokenRequest's status reports."""
+
     token: str
     expires_at: int  # seconds since the epoch, the token's `exp`
 

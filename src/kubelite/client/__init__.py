@@ -4,12 +4,12 @@ Everything outside the API server reaches the cluster through this package (ARCH
 rule 1). Informers and work queues will build on `APIClient.list` and `APIClient.watch`.
 """
 
+from kubelite.api.resources import Resource
 from kubelite.client.api import (
     JSON,
     TABLE,
     APIClient,
     PatchType,
-    Resource,
     WatchEvent,
 )
 from kubelite.client.errors import (

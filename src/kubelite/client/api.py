@@ -25,11 +25,12 @@ informer relists. Warnings the server sends (`Warning: 299 - "..."` headers) go 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import errno
 import logging
 import re
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -226,6 +227,23 @@ class APIClient:
             return decoded.decode(errors="replace")
         return decoded
 
+    async def _object(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+        accept: str = JSON,
+    ) -> Obj:
+        """`request` for the calls whose successful answer is one JSON object (the object, a
+        Table, a Status or the version), typed as such for their callers."""
+        answer: Obj = await self.request(
+            method, path, params=params, body=body, content_type=content_type, accept=accept
+        )
+        return answer
+
     async def stream(
         self, path: str, *, params: dict[str, str] | None = None
     ) -> AsyncIterator[bytes]:
@@ -257,12 +275,15 @@ class APIClient:
         """A WebSocket to the server (pods/exec), speaking one of `protocols`."""
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
         try:
-            return await self._get_session().ws_connect(
+            # ws_connect's overloads turn on `decode_text`, which the `**` below hides from a type
+            # checker: the answer is the default's, a socket that decodes text frames.
+            websocket: aiohttp.ClientWebSocketResponse = await self._get_session().ws_connect(
                 self.config.server + path,
                 params=params,
                 protocols=protocols,
                 **self._request_kwargs(timeout),
             )
+            return websocket
         except aiohttp.WSServerHandshakeError as e:
             raise error_from_status(status_for(e.status, e.message)) from e
         except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as e:
@@ -270,7 +291,7 @@ class APIClient:
 
     async def version(self) -> Obj:
         """`/version`: the server's build information."""
-        return await self.request("GET", "/version")
+        return await self._object("GET", "/version")
 
     async def get(
         self,
@@ -285,7 +306,7 @@ class APIClient:
         path = resource.path(
             namespace=self._namespace(resource, namespace), name=name, subresource=subresource
         )
-        return await self.request("GET", path, accept=TABLE if table else JSON)
+        return await self._object("GET", path, accept=TABLE if table else JSON)
 
     async def list(
         self,
@@ -354,7 +375,7 @@ class APIClient:
             fieldManager=field_manager,
             fieldValidation=field_validation,
         )
-        return await self.request("POST", path, params=params, body=body)
+        return await self._object("POST", path, params=params, body=body)
 
     async def update(
         self,
@@ -379,7 +400,7 @@ class APIClient:
             fieldManager=field_manager,
             fieldValidation=field_validation,
         )
-        return await self.request("PUT", path, params=params, body=body)
+        return await self._object("PUT", path, params=params, body=body)
 
     async def patch(
         self,
@@ -406,7 +427,7 @@ class APIClient:
         )
         if force is not None:
             params["force"] = "true" if force else "false"
-        return await self.request(
+        return await self._object(
             "PATCH", path, params=params, body=patch, content_type=str(patch_type)
         )
 
@@ -431,7 +452,7 @@ class APIClient:
             options["preconditions"] = preconditions
         path = resource.path(namespace=self._namespace(resource, namespace), name=name)
         params = _params(dryRun="All" if dry_run else None)
-        return await self.request("DELETE", path, params=params, body=options or None)
+        return await self._object("DELETE", path, params=params, body=options or None)
 
     async def watch(
         self,
@@ -445,7 +466,7 @@ class APIClient:
         timeout_seconds: int | None = None,
         table: bool = False,
         metadata_only: bool = False,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """The changes after `resource_version`, one `WatchEvent` at a time, until the server
         ends the stream. Close the iterator (`contextlib.aclosing`) to stop early. With
         `metadata_only`, event objects are PartialObjectMetadata."""
@@ -493,7 +514,7 @@ class APIClient:
 
     # --- discovery ------------------------------------------------------------------------
 
-    async def api_resources(self) -> list[Resource]:
+    async def api_resources(self) -> builtins.list[Resource]:
         """Every resource the server serves (no subresources), core group first, then the
         groups in the order `/apis` lists them, each group's preferred version first."""
         async with self._discovery_lock:
@@ -501,7 +522,7 @@ class APIClient:
                 self._resources = await self._discover()
             return self._resources
 
-    async def _discover(self) -> list[Resource]:
+    async def _discover(self) -> builtins.list[Resource]:
         core, groups = await asyncio.gather(
             self.request("GET", "/api"), self.request("GET", "/apis")
         )
@@ -574,7 +595,7 @@ class APIClient:
                 return resource
         raise UnknownResourceError(f'no matches for kind "{kind}" in version "{api_version}"')
 
-    async def resources_in_category(self, category: str) -> list[Resource]:
+    async def resources_in_category(self, category: str) -> builtins.list[Resource]:
         """The resources of a category (`all`), one version each, in discovery order."""
         seen: set[tuple[str, str]] = set()
         found: list[Resource] = []

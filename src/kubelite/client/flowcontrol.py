@@ -24,6 +24,9 @@ class _Entry:
 
 
 class Backoff:
+    """A delay per key that doubles with each failure up to a cap and resets after a quiet period,
+    so that retries of one failing thing do not flood the API server."""
+
     def __init__(
         self,
         clock: Callable[[], float] = time.monotonic,

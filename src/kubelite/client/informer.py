@@ -30,9 +30,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import cast
 
+from kubelite.api.resources import Resource
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConnectionError, APIError, APIGoneError
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,9 @@ def by_node_name(obj: Obj) -> list[str]:
 
 
 class Informer:
+    """A local, always current copy of one resource (optionally narrowed by namespace or selectors)
+    that controllers read instead of asking the API server, with handlers called on every change."""
+
     def __init__(
         self,
         client: APIClient,
@@ -107,10 +112,11 @@ class Informer:
 
     def add_handler(self, handler: Handler | HandlerWithOld, *, with_old: bool = False) -> None:
         """Tell `handler` of every change from now on (and of what is cached, as ADDED)."""
+        # `with_old` says which of the two kinds of handler the caller passed.
         if with_old:
-            full: HandlerWithOld = handler  # type: ignore[assignment]
+            full = cast(HandlerWithOld, handler)
         else:
-            short: Handler = handler  # type: ignore[assignment]
+            short = cast(Handler, handler)
 
             def full(event_type: str, obj: Obj, old: Obj | None) -> None:
                 short(event_type, obj)
@@ -211,10 +217,10 @@ class Informer:
         if self.transform is not None:
             items = [self.transform(o) for o in items]
         fresh = {key_of(o): o for o in items}
-        for key, old in list(self._cache.items()):
+        for key, gone in list(self._cache.items()):
             if key not in fresh:
                 self._remove(key)
-                self._notify("DELETED", old, old)
+                self._notify("DELETED", gone, gone)
         for key, obj in fresh.items():
             old = self._store(key, obj)
             if old is None:
@@ -224,7 +230,8 @@ class Informer:
             ):
                 self._notify("MODIFIED", obj, old)
         self._synced.set()
-        return listing["metadata"]["resourceVersion"]
+        version: str = listing["metadata"]["resourceVersion"]
+        return version
 
     async def _run(self) -> None:
         delay = RETRY_INITIAL

@@ -20,8 +20,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from kubelite.api.resources import Resource
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.informer import Informer
 
 Transform = Callable[[Obj], Obj]

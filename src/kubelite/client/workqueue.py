@@ -30,7 +30,10 @@ class RetryLater(Exception):
 
 
 class WorkQueue:
-    """`name` labels the queue's metrics (client-go's named queues); unnamed queues have none."""
+    """The keys of objects waiting for a controller's sync: one place where bursts of events
+    collapse, one key is never synced twice at once, and failures are retried with back-off.
+
+    `name` labels the queue's metrics (client-go's named queues); unnamed queues have none."""
 
     def __init__(
         self, name: str = "", base_delay: float = BASE_DELAY, max_delay: float = MAX_DELAY

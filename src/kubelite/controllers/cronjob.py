@@ -149,6 +149,9 @@ def _start_key(job: Obj) -> tuple[int, str, str]:
 
 
 class CronJobController:
+    """Creates each CronJob's Jobs when its schedule says, applies its concurrency policy, and trims
+    the history of finished Jobs."""
+
     component = "cronjob-controller"
 
     def __init__(
@@ -426,7 +429,8 @@ class CronJobController:
         failed_limit = spec.get("failedJobsHistoryLimit")
         if succeeded_limit is None and failed_limit is None:
             return
-        succeeded, failed = [], []
+        succeeded: list[Obj] = []
+        failed: list[Obj] = []
         for job in jobs:
             condition = job_status.finished_condition(job)
             if condition is None or job["metadata"].get("deletionTimestamp"):

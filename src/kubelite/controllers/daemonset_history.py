@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubelite.api import labels, meta
-from kubelite.api.resources import PODS
+from kubelite.api.resources import CONTROLLER_REVISIONS, PODS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
@@ -49,7 +49,6 @@ from kubelite.controllers.podcontrol import PodControl, owner_reference
 
 log = logging.getLogger(__name__)
 
-CONTROLLER_REVISIONS = revs.CONTROLLER_REVISIONS
 DEFAULT_REVISION_HISTORY_LIMIT = revs.DEFAULT_REVISION_HISTORY_LIMIT
 
 

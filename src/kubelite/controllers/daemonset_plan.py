@@ -262,11 +262,13 @@ def _replace_without_surge(
         elif new is not None:
             if not available(new):
                 unavailable += 1
-        elif not available(old):
-            allowed.append(old)  # Costs no availability: replace it now.
-            unavailable += 1
-        elif unavailable < max_unavailable:
-            candidates.append(old)
+        else:
+            assert old is not None  # exactly one of the two is there, and it is not `new`
+            if not available(old):
+                allowed.append(old)  # Costs no availability: replace it now.
+                unavailable += 1
+            elif unavailable < max_unavailable:
+                candidates.append(old)
     remaining = min(max(max_unavailable - unavailable, 0), len(candidates))
     return allowed + candidates[:remaining]
 

@@ -53,6 +53,9 @@ WORKERS = 5
 
 
 class DeploymentController:
+    """Rolls Deployments out: one ReplicaSet per pod template, scaled up and down by the strategy,
+    with the Deployment's status and revision history kept."""
+
     def __init__(
         self,
         client: APIClient,

@@ -72,7 +72,8 @@ def replicas(d: Obj) -> int:
 
 def is_rolling_update(d: Obj) -> bool:
     strategy = (d.get("spec") or {}).get("strategy") or {}
-    return strategy.get("type", "RollingUpdate") == "RollingUpdate"
+    kind: str = strategy.get("type", "RollingUpdate")
+    return kind == "RollingUpdate"
 
 
 def scaled_value(value: int | str | None, total: int, round_up: bool) -> int:
@@ -174,7 +175,8 @@ def template_without_hash(template: Obj) -> Obj:
 
 def equal_ignoring_hash(a: Obj, b: Obj) -> bool:
     """Whether two pod templates are the same but for the pod-template-hash label."""
-    return _canonical(template_without_hash(a)) == _canonical(template_without_hash(b))
+    # _canonical gives JSON values, whose == is a bool.
+    return bool(_canonical(template_without_hash(a)) == _canonical(template_without_hash(b)))
 
 
 def _canonical(obj: Any) -> Any:

@@ -66,6 +66,9 @@ class SyncError(Exception):
 
 
 class DisruptionController:
+    """Keeps each PodDisruptionBudget's status (healthy pods, disruptions allowed) current, which
+    eviction reads before it lets a pod go."""
+
     component = "controllermanager"
 
     def __init__(

@@ -97,6 +97,9 @@ def desired_endpoints(service: Obj, pods: list[Obj], current: Obj | None) -> Obj
 
 
 class EndpointsController:
+    """Keeps a v1 Endpoints object per selecting Service in step with the Service's ready and
+    not-ready pods, for the clients that still read Endpoints."""
+
     component = "endpoint-controller"
     queue_name = "endpoint"
 

@@ -102,18 +102,18 @@ def repack_subsets(subsets: list[Obj]) -> list[Obj]:
     # port (canonical) -> {address key: ready}
     by_port: dict[str, dict[tuple[str, str], bool]] = {}
     port_objects: dict[str, Obj | None] = {}
-    for subset in subsets:
-        ports = subset.get("ports") or [None]  # None: the no-ports sentinel
+    for given in subsets:
+        ports = given.get("ports") or [None]  # None: the no-ports sentinel
         for port in ports:
             pkey = _canonical(port)
             port_objects[pkey] = port
             members = by_port.setdefault(pkey, {})
-            for field, ready in (("addresses", True), ("notReadyAddresses", False)):
-                for address in subset.get(field) or ():
+            for field, is_ready in (("addresses", True), ("notReadyAddresses", False)):
+                for address in given.get(field) or ():
                     akey = _address_key(address)
                     addresses.setdefault(akey, address)
                     if members.get(akey, True):
-                        members[akey] = ready
+                        members[akey] = is_ready
     groups: dict[str, tuple[dict[tuple[str, str], bool], list[Obj]]] = {}
     for pkey, members in by_port.items():
         gkey = _canonical(sorted([list(k), v] for k, v in members.items()))

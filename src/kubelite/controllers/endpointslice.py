@@ -366,6 +366,9 @@ def _namespace_terminating(error: APIError) -> bool:
 
 
 class EndpointSliceController:
+    """Keeps the EndpointSlices of each selecting Service in step with its pods, which the service
+    proxy and the cluster DNS read."""
+
     component = "endpointslice-controller"
     queue_name = "endpoint_slice"
 

@@ -60,6 +60,9 @@ class Group:
 
 @dataclass
 class Plan:
+    """What one reconcile decided: the slices to create, update and delete, so that the writes can
+    be made after all the deciding."""
+
     create: list[Obj] = field(default_factory=list)
     update: list[Obj] = field(default_factory=list)
     delete: list[Obj] = field(default_factory=list)
@@ -125,9 +128,9 @@ def reconcile_group(
     if leftovers and to_update:
         # Fill the slices written anyway, fullest first.
         for name in sorted(to_update, key=lambda n: -len(by_name[n].get("endpoints") or ())):
-            target = by_name[name]
-            while leftovers and len(target["endpoints"]) < max_per_slice:
-                target["endpoints"].append(leftovers.pop(0))
+            written = by_name[name]
+            while leftovers and len(written["endpoints"]) < max_per_slice:
+                written["endpoints"].append(leftovers.pop(0))
     created: list[Obj] = []
     while leftovers:
         target: Obj | None = None

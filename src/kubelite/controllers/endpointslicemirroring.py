@@ -170,7 +170,8 @@ def plan_for_endpoints(
         ) != mirrored_annotations({"metadata": {"annotations": annotations}})
         return wanted, differs
 
-    for family in sorted({*groups, *(s.get("addressType") for s in owned)}):
+    # addressType is required: every stored slice has one.
+    for family in sorted({*groups, *(s["addressType"] for s in owned)}):
         part = reconciler.reconcile_address_type(
             [s for s in owned if s.get("addressType") == family],
             groups.get(family, {}),
@@ -186,6 +187,9 @@ def plan_for_endpoints(
 
 
 class EndpointSliceMirroringController:
+    """Mirrors hand-written Endpoints of Services without a selector into EndpointSlices, so that
+    slice readers see them too."""
+
     component = "endpointslice-mirroring-controller"
     queue_name = "endpoint_slice_mirroring"
 

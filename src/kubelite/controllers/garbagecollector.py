@@ -39,8 +39,9 @@ from kubelite.api.propagation import (
     FOREGROUND,
     ORPHAN,
 )
+from kubelite.api.resources import Resource
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import (
     APIConflictError,
     APIConnectionError,

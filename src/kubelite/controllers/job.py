@@ -149,6 +149,9 @@ class _Sync:
 
 
 class JobController:
+    """Runs each Job's pods until enough succeed or its limits are reached, tracking finished pods
+    by finalizer so that none is counted twice."""
+
     resource = JOBS
     component = "job-controller"
 
@@ -230,7 +233,7 @@ class JobController:
         self.queue.add(key)
 
     def _matching_jobs(self, pod: Obj) -> list[Obj]:
-        found = []
+        found: list[Obj] = []
         pod_labels = meta.labels_of(pod)
         if not pod_labels:
             return found
@@ -383,7 +386,7 @@ class JobController:
                 decision = job_failure_policy.decide(policy, pod)
                 ctx.decisions[uid] = decision
                 ctx.new_failed.append(pod)
-                if ctx.failed_indexes is not None:
+                if ctx.failed_indexes is not None and per_index is not None:
                     index = job_pods.completion_index(pod, completions)
                     index_failed = decision.action == job_failure_policy.FAIL_INDEX or (
                         decision.counts and job_pods.index_failure_count(pod) >= per_index
@@ -713,9 +716,10 @@ class JobController:
                 ctx.now,
             )
         if status != original:
-            job = ctx.job = await self._write_status(job)
-            if job is None:
+            written = await self._write_status(job)
+            if written is None:
                 return
+            job = ctx.job = written
             status = job["status"]
         self.backoff.update(ctx.key, ctx.backoff)
         released = await self._remove_finalizers(ctx.key, release)

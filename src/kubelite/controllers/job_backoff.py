@@ -23,6 +23,9 @@ MAX_BACKOFF = 360.0
 
 @dataclass(frozen=True)
 class BackoffRecord:
+    """A Job's failures since its last success and when the latest one happened: what the delay
+    before its next pod is computed from."""
+
     failures_after_last_success: int = 0
     last_failure: dt.datetime | None = None
 

@@ -54,7 +54,8 @@ def matching_container(pod: Obj, requirement: Obj) -> Obj | None:
     status = pod.get("status") or {}
     wanted = requirement.get("containerName")
     for kind in ("containerStatuses", "initContainerStatuses"):
-        for container in status.get(kind) or ():
+        statuses: list[Obj] = status.get(kind) or []
+        for container in statuses:
             terminated = (container.get("state") or {}).get("terminated")
             if terminated is None:
                 continue  # Still stopping: no exit code to match.
@@ -67,7 +68,8 @@ def matching_container(pod: Obj, requirement: Obj) -> Obj | None:
 
 
 def matching_condition(pod: Obj, patterns: list[Obj]) -> Obj | None:
-    for condition in (pod.get("status") or {}).get("conditions") or ():
+    conditions: list[Obj] = (pod.get("status") or {}).get("conditions") or []
+    for condition in conditions:
         for pattern in patterns:
             if condition.get("type") == pattern.get("type") and condition.get(
                 "status"

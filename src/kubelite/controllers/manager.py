@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 
 class ControllerManager:
+    """Builds every controller on one shared informer factory and runs them until stopped:
+    kubelite's kube-controller-manager."""
+
     def __init__(
         self,
         client: APIClient,

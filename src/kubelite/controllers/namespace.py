@@ -62,6 +62,9 @@ def _now() -> str:
 
 
 class NamespaceController:
+    """Deletes the content of a terminating namespace, reports what remains in its conditions, and
+    removes its finalizer once it is empty."""
+
     def __init__(
         self, client: APIClient, informers: SharedInformerFactory | None = None, workers: int = 2
     ) -> None:

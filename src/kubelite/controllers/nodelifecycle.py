@@ -146,6 +146,10 @@ def no_schedule_taints(node: Obj) -> list[Obj]:
 
 
 class NodeLifecycleController:
+    """Notices nodes that stopped reporting, marks their Ready condition Unknown and taints them, at
+    a rate the health of their zone allows; the taint eviction controller then removes their
+    pods."""
+
     def __init__(
         self,
         client: APIClient,

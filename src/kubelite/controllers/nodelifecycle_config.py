@@ -18,6 +18,9 @@ LARGE_CLUSTER_THRESHOLD = 50
 
 @dataclass
 class NodeLifecycleConfig:
+    """The node lifecycle controller's timings and rates, with kube-controller-manager's
+    defaults."""
+
     monitor_period: float = MONITOR_PERIOD
     grace_period: float = GRACE_PERIOD
     startup_grace_period: float = STARTUP_GRACE_PERIOD
@@ -37,6 +40,9 @@ QUARANTINE_TIME = 40.0
 
 @dataclass(frozen=True)
 class PodGCSettings:
+    """The pod garbage collector's threshold and periods, with kube-controller-manager's
+    defaults."""
+
     terminated_pod_threshold: int = TERMINATED_POD_GC_THRESHOLD
     period: float = GC_CHECK_PERIOD
     quarantine: float = QUARANTINE_TIME

@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 from kubelite.api import meta
+from kubelite.api.resources import Resource
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIConflictError, APINotFoundError
 
 

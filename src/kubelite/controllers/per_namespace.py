@@ -15,9 +15,9 @@ import asyncio
 import contextlib
 import logging
 
-from kubelite.api.resources import NAMESPACES
+from kubelite.api.resources import NAMESPACES, Resource
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.client.workqueue import WorkQueue, process

@@ -22,9 +22,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from kubelite.api import labels, meta
-from kubelite.api.resources import PODS
+from kubelite.api.resources import PODS, Resource
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, PatchType, Resource
+from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import NORMAL, WARNING, EventRecorder
 from kubelite.controllers import podutil

@@ -168,6 +168,9 @@ class Quarantine:
 
 
 class PodGCController:
+    """Deletes pods that no one else will: terminated pods beyond the threshold, pods bound to nodes
+    that no longer exist, and terminating pods no kubelet will finish."""
+
     def __init__(
         self,
         client: APIClient,

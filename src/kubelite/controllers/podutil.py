@@ -63,7 +63,8 @@ def next_available_in(pods: Iterable[Obj], min_ready_seconds: int, now: dt.datet
 
 def controller_ref(obj: Obj) -> Obj | None:
     """The ownerReference with `controller: true`, if any."""
-    for ref in obj["metadata"].get("ownerReferences") or ():
+    refs: list[Obj] = obj["metadata"].get("ownerReferences") or []
+    for ref in refs:
         if ref.get("controller"):
             return ref
     return None

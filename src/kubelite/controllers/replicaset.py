@@ -52,6 +52,9 @@ REPLICA_FAILURE = "ReplicaFailure"
 
 
 class ReplicaSetController:
+    """Keeps `spec.replicas` pods of each ReplicaSet's template running, adopting matching orphans
+    and releasing pods that no longer match."""
+
     resource = REPLICA_SETS
     component = "replicaset-controller"
     queue_name = "replicaset"
@@ -108,7 +111,7 @@ class ReplicaSetController:
 
     def _matching_owners(self, pod: Obj) -> list[Obj]:
         """Owners in the pod's namespace whose selector matches it (for an orphan)."""
-        found = []
+        found: list[Obj] = []
         pod_labels = meta.labels_of(pod)
         if not pod_labels:
             return found

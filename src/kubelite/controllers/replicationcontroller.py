@@ -14,6 +14,9 @@ from kubelite.controllers.replicaset import ReplicaSetController
 
 
 class ReplicationControllerController(ReplicaSetController):
+    """The ReplicaSet controller for v1 ReplicationControllers, whose selector is a plain label
+    map."""
+
     resource = REPLICATION_CONTROLLERS
     component = "replication-controller"
     queue_name = "replicationmanager"

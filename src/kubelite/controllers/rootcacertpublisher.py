@@ -25,6 +25,9 @@ DESCRIPTION = (
 
 
 class RootCACertPublisher(PerNamespaceObject):
+    """Publishes the cluster CA as the `kube-root-ca.crt` ConfigMap in every namespace, where
+    service account token volumes find it."""
+
     queue_name = "root_ca_cert_publisher"
     resource = CONFIG_MAPS
     name = ROOT_CA_CONFIG_MAP
@@ -48,4 +51,4 @@ class RootCACertPublisher(PerNamespaceObject):
         }
 
     def differs(self, current: Obj, wanted: Obj) -> bool:
-        return current.get("data") != wanted["data"]
+        return bool(current.get("data") != wanted["data"])

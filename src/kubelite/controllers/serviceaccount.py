@@ -15,6 +15,9 @@ DEFAULT_SERVICE_ACCOUNT = "default"
 
 
 class ServiceAccountsController(PerNamespaceObject):
+    """Makes sure every namespace has its `default` ServiceAccount, which pods get when they name
+    none."""
+
     queue_name = "serviceaccount"
     resource = SERVICE_ACCOUNTS
     name = DEFAULT_SERVICE_ACCOUNT

@@ -61,6 +61,9 @@ def ingress_for(nodes: list[Obj]) -> list[Obj]:
 
 
 class ServiceLBController:
+    """Gives LoadBalancer Services an ingress address from the nodes themselves, as k3s' ServiceLB
+    does where no cloud provides one."""
+
     component = "service-lb-controller"
     queue_name = "servicelb"
 

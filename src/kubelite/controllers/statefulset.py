@@ -25,7 +25,12 @@ import logging
 
 from kubelite.api import labels, meta
 from kubelite.api.pods import is_pod_ready
-from kubelite.api.resources import PERSISTENT_VOLUME_CLAIMS, PODS, STATEFUL_SETS
+from kubelite.api.resources import (
+    CONTROLLER_REVISIONS,
+    PERSISTENT_VOLUME_CLAIMS,
+    PODS,
+    STATEFUL_SETS,
+)
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIAlreadyExistsError, APIConflictError, APINotFoundError
@@ -65,12 +70,10 @@ class ApiHistory:
             body["metadata"]["name"] = revs.revision_name(meta.name_of(sset), hash_)
             body["metadata"]["labels"][revs.HASH_LABEL] = hash_
             try:
-                created = await self.client.create(
-                    revs.CONTROLLER_REVISIONS, body, namespace=namespace
-                )
+                created = await self.client.create(CONTROLLER_REVISIONS, body, namespace=namespace)
             except APIAlreadyExistsError:
                 exists = await self.client.get(
-                    revs.CONTROLLER_REVISIONS, body["metadata"]["name"], namespace=namespace
+                    CONTROLLER_REVISIONS, body["metadata"]["name"], namespace=namespace
                 )
                 if revs.go_json(exists.get("data")) == revs.go_json(body["data"]):
                     return exists, collision_count
@@ -79,20 +82,20 @@ class ApiHistory:
             return created, collision_count
 
     async def renumber(self, revision: Obj, number: int) -> Obj:
-        body = typed(revision, revs.CONTROLLER_REVISIONS)
+        body = typed(revision, CONTROLLER_REVISIONS)
         for attempt in range(2):
             if int(body.get("revision") or 0) == number:
                 return body
             body = {**body, "revision": number}
             try:
                 return await self.client.update(
-                    revs.CONTROLLER_REVISIONS, body, namespace=meta.namespace_of(revision)
+                    CONTROLLER_REVISIONS, body, namespace=meta.namespace_of(revision)
                 )
             except APIConflictError:
                 if attempt:
                     raise
                 body = await self.client.get(
-                    revs.CONTROLLER_REVISIONS,
+                    CONTROLLER_REVISIONS,
                     meta.name_of(revision),
                     namespace=meta.namespace_of(revision),
                 )
@@ -100,7 +103,7 @@ class ApiHistory:
 
     async def delete(self, revision: Obj) -> None:
         await self.client.delete(
-            revs.CONTROLLER_REVISIONS, meta.name_of(revision), namespace=meta.namespace_of(revision)
+            CONTROLLER_REVISIONS, meta.name_of(revision), namespace=meta.namespace_of(revision)
         )
 
     async def adopt(self, sset: Obj, revision: Obj) -> Obj:
@@ -111,7 +114,7 @@ class ApiHistory:
             }
         }
         return await self.client.patch(
-            revs.CONTROLLER_REVISIONS,
+            CONTROLLER_REVISIONS,
             meta.name_of(revision),
             patch,
             patch_type=PatchType.STRATEGIC,
@@ -120,6 +123,9 @@ class ApiHistory:
 
 
 class StatefulSetController:
+    """Watches StatefulSets and their pods and hands each StatefulSet to a sync that keeps its
+    ordered, stably named pods and their claims."""
+
     resource = STATEFUL_SETS
     component = "statefulset-controller"
 
@@ -140,7 +146,7 @@ class StatefulSetController:
         self.pods = self.informers.informer(PODS)
         self.pods.add_indexer("namespace", by_namespace)
         self.pods.add_indexer("controller", by_controller_uid)
-        self.revisions = self.informers.informer(revs.CONTROLLER_REVISIONS)
+        self.revisions = self.informers.informer(CONTROLLER_REVISIONS)
         self.revisions.add_indexer("namespace", by_namespace)
         self.claims = self.informers.informer(PERSISTENT_VOLUME_CLAIMS)
         self.history = ApiHistory(client)

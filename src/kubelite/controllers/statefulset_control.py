@@ -140,6 +140,9 @@ def inconsistent_status(sset: Obj, status: Obj) -> bool:
 
 
 class StatefulSetControl:
+    """One sync of one StatefulSet: creates, replaces and deletes its pods in order, rolls out
+    updates, and writes its status and revisions."""
+
     def __init__(
         self,
         pod_control: StatefulPodControl,

@@ -26,13 +26,13 @@ from typing import Any
 
 from kubelite.api import meta, tolerations
 from kubelite.api.resources import NODES, PODS
+from kubelite.api.tolerations import NO_EXECUTE
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.client.events import NORMAL, EventRecorder
 from kubelite.client.informer import by_node_name, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.controllers.nodelifecycle import NO_EXECUTE
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,9 @@ def toleration_time(pod: Obj, taints: list[Obj]) -> float | None:
 
 
 class TaintEvictionController:
+    """Deletes pods from nodes with NoExecute taints they do not tolerate, at once or when their
+    toleration runs out."""
+
     def __init__(self, client: APIClient, informers: SharedInformerFactory | None = None) -> None:
         self.client = client
         self.informers = informers or SharedInformerFactory(client)

@@ -50,6 +50,9 @@ def seconds_left(job: Obj, now: dt.datetime) -> float | None:
 
 
 class TTLAfterFinishedController:
+    """Deletes finished Jobs whose `ttlSecondsAfterFinished` has passed, so that they do not pile
+    up."""
+
     component = "ttl-after-finished-controller"
 
     def __init__(

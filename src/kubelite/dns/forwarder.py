@@ -156,6 +156,9 @@ def _answers(query: DNSRecord, response: DNSRecord) -> bool:
 
 
 class Forwarder:
+    """Answers names outside the cluster by asking the node's resolvers, caching their answers and
+    joining identical questions in flight."""
+
     def __init__(
         self,
         upstreams: Sequence[tuple[str, int]],

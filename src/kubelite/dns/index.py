@@ -37,6 +37,9 @@ class Port:
 
 @dataclass(frozen=True)
 class Service:
+    """A Service reduced to what DNS answers need: its kind, cluster IPs, external name and
+    ports."""
+
     namespace: str
     name: str
     # "ClusterIP" (any Service with cluster IPs), "Headless" or "ExternalName".
@@ -48,6 +51,9 @@ class Service:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """One ready endpoint of a Service as DNS names it: its address and the hostname its records
+    use."""
+
     ip: str
     # The endpoint's `hostname`, or its address with dashes (CoreDNS' endpointHostname).
     hostname: str

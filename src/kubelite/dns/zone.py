@@ -73,6 +73,9 @@ class Target:
 
 @dataclass
 class ZoneReply:
+    """The answer for a question inside the cluster domain, in sections, with a target outside the
+    zone left for the server to chase upstream."""
+
     rcode: int
     answer: list[RR] = field(default_factory=list)
     authority: list[RR] = field(default_factory=list)

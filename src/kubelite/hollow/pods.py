@@ -272,7 +272,7 @@ def needs_status(pod: Obj) -> bool:
     conditions = (pod.get("status") or {}).get("conditions") or []
     kept = [c for c in conditions if c.get("type") not in KUBELET_CONDITIONS]
     wanted = "False" if _readiness_gates_problem(pod["spec"], kept) else "True"
-    ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+    ready: Obj = next((c for c in conditions if c.get("type") == "Ready"), {})
     return ready.get("status") != wanted
 
 

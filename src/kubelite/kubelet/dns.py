@@ -66,6 +66,8 @@ class DNSError(Exception):
 
 @dataclass(frozen=True)
 class ResolvConf:
+    """The parts of a resolv.conf that matter to a pod: nameservers, search domains and options."""
+
     servers: list[str] = field(default_factory=list)
     searches: list[str] = field(default_factory=list)
     options: list[str] = field(default_factory=list)
@@ -82,6 +84,9 @@ class DNSEvent:
 
 @dataclass(frozen=True)
 class PodDNS:
+    """A pod's DNS configuration with the warnings met while forming it, which the kubelet records
+    as events."""
+
     config: DNSConfig
     events: list[DNSEvent] = field(default_factory=list)
 
@@ -141,8 +146,8 @@ def _merge_options(existing: list[str], pod_options: list[Obj]) -> list[str]:
     for option in existing:
         name, _, value = option.partition(":")
         merged[name] = value
-    for option in pod_options:
-        merged[option.get("name", "")] = option.get("value") or ""
+    for pod_option in pod_options:
+        merged[pod_option.get("name", "")] = pod_option.get("value") or ""
     return [f"{name}:{value}" if value else name for name, value in merged.items()]
 
 

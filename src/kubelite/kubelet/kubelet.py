@@ -36,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.api import pods as podutil
-from kubelite.api.resources import CONFIG_MAPS, PODS, SECRETS, SERVICES
+from kubelite.api.resources import CONFIG_MAPS, PODS, SECRETS, SERVICES, Resource
 from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient, Resource
+from kubelite.client.api import APIClient
 from kubelite.client.errors import (
     APIConflictError,
     APIConnectionError,
@@ -64,7 +64,7 @@ from kubelite.kubelet.lifecycle import run_hook
 from kubelite.kubelet.node import status as node_shapes
 from kubelite.kubelet.node.heartbeat import NodeHeartbeat
 from kubelite.kubelet.pod_workers import PodWorker
-from kubelite.kubelet.prober import ProbeManager
+from kubelite.kubelet.prober import ProbeKind, ProbeManager
 from kubelite.kubelet.server import (
     DEFAULT_PORT,
     ContainerNotAvailable,
@@ -74,7 +74,7 @@ from kubelite.kubelet.server import (
     ServingTLS,
 )
 from kubelite.kubelet.status_manager import StatusManager
-from kubelite.kubelet.sync import PodSyncer
+from kubelite.kubelet.sync import PodRecorder, PodSyncer
 from kubelite.kubelet.token_manager import TokenManager
 from kubelite.kubelet.volumes import (
     FAILED_MOUNT,
@@ -151,6 +151,9 @@ def _now() -> datetime.datetime:
 
 
 class Kubelet:
+    """The node agent: registers the node, runs the pods bound to it through the container runtime,
+    probes them, and reports node and pod status to the API server."""
+
     def __init__(
         self,
         client: APIClient,
@@ -329,7 +332,7 @@ class Kubelet:
 
     # --- what a sync needs ------------------------------------------------------------------
 
-    def _recorder(self, pod: Obj):  # type: ignore[no-untyped-def]
+    def _recorder(self, pod: Obj) -> PodRecorder:
         async def record(kind: str, reason: str, message: str, field_path: str) -> None:
             await self.recorder.event(pod, kind, reason, message, field_path=field_path)
 
@@ -417,7 +420,7 @@ class Kubelet:
             record=self._recorder(pod),
         )
 
-    def _probe_result(self, container_id: str, kind: str) -> str | None:
+    def _probe_result(self, container_id: str, kind: ProbeKind) -> str | None:
         return self.probes.result(container_id, kind)
 
     async def _probe_event(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from kubelite.api import pods as podutil
 from kubelite.api.types import Obj
@@ -52,7 +53,8 @@ KILL_REASON_UNKNOWN = "Unknown"
 SUCCESS = "success"
 FAILURE = "failure"
 
-ProbeResult = Callable[[str, str], str | None]  # (container id, "liveness"|"startup") -> result
+# (container id, probe kind) -> result; the actions ask for the two kinds that restart.
+ProbeResult = Callable[[str, Literal["liveness", "startup"]], str | None]
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class PodRuntimeStatus:
 
 @dataclass(frozen=True)
 class ContainerToKill:
+    """A container a pod sync must stop, with the reason and message its status and event will
+    carry."""
+
     container_id: str
     name: str
     message: str

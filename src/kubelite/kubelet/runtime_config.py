@@ -95,7 +95,8 @@ def container_resources(pod: Obj, container: Obj, memory_capacity: int) -> Linux
     cpu_limit = _quantity(resources, "limits", "cpu")
     memory_limit = _quantity(resources, "limits", "memory")
     # Without a request, a limit stands in for it (API defaulting does so; kubelet too).
-    request_milli = (cpu_request or cpu_limit).milli_value() if (cpu_request or cpu_limit) else 0
+    requested = cpu_request or cpu_limit
+    request_milli = requested.milli_value() if requested else 0
     quota = milli_cpu_to_quota(cpu_limit.milli_value()) if cpu_limit else 0
     return LinuxContainerResources(
         cpu_period=QUOTA_PERIOD if quota else 0,

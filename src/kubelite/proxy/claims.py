@@ -33,6 +33,9 @@ class ClaimChange:
 
 
 class ElementClaims:
+    """Which Service owns each nftables map or set element several Services may want, so that a
+    shared key is written once and handed on when its owner lets go."""
+
     def __init__(self, claims: dict[Key, dict[Claimant, str]] | None = None) -> None:
         self._claims = claims or {}
 

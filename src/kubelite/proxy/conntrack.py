@@ -31,6 +31,9 @@ class Flow:
 
 
 class Conntrack:
+    """Clears stale UDP conntrack entries when endpoints change, so that flows stop going to a pod
+    that is gone; a no-op where the tool is missing."""
+
     def __init__(self, command: Sequence[str] = ("conntrack",)) -> None:
         self.command = list(command)
         # The tool is the command's last word (`ip netns exec NS conntrack` in tests).

@@ -104,11 +104,15 @@ class ImageService(Protocol):
 
 
 class PodSandboxState(enum.Enum):
+    """CRI's sandbox states: whether the pod's namespaces and network are up."""
+
     SANDBOX_READY = "SANDBOX_READY"
     SANDBOX_NOTREADY = "SANDBOX_NOTREADY"
 
 
 class ContainerState(enum.Enum):
+    """CRI's container states, which the kubelet turns into waiting, running and terminated."""
+
     CONTAINER_CREATED = "CONTAINER_CREATED"
     CONTAINER_RUNNING = "CONTAINER_RUNNING"
     CONTAINER_EXITED = "CONTAINER_EXITED"
@@ -136,12 +140,17 @@ class DNSConfig:
 
 @dataclass(frozen=True, slots=True)
 class HostAlias:
+    """One extra /etc/hosts entry of a pod (`spec.hostAliases`)."""
+
     ip: str
     hostnames: list[str]
 
 
 @dataclass(frozen=True, slots=True)
 class PodSandboxMetadata:
+    """What identifies a sandbox: the pod's name, uid and namespace, and which attempt at a sandbox
+    for it this is."""
+
     name: str
     uid: str
     namespace: str
@@ -172,6 +181,9 @@ class PodSandboxConfig:
 
 @dataclass(frozen=True, slots=True)
 class PodSandboxStatus:
+    """What the runtime reports of a sandbox: its state, creation time, pod IPs, labels and
+    annotations."""
+
     id: str
     metadata: PodSandboxMetadata
     state: PodSandboxState
@@ -206,12 +218,17 @@ class LinuxContainerResources:
 
 @dataclass(frozen=True, slots=True)
 class Capability:
+    """The Linux capabilities a container adds and drops, from its security context."""
+
     add_capabilities: list[str] = field(default_factory=list)  # "NET_ADMIN" or "ALL"
     drop_capabilities: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class LinuxContainerSecurityContext:
+    """A container's security settings as the runtime applies them: capabilities, privilege, user
+    and groups, read-only root."""
+
     capabilities: Capability | None = None
     privileged: bool = False
     run_as_user: int | None = None
@@ -226,6 +243,8 @@ class LinuxContainerSecurityContext:
 
 @dataclass(frozen=True, slots=True)
 class ContainerMetadata:
+    """What identifies a container within its sandbox: its name and restart attempt."""
+
     name: str
     attempt: int = 0
 
@@ -278,6 +297,9 @@ class ContainerStatus:
 
 @dataclass(frozen=True, slots=True)
 class ExecSyncResult:
+    """The output and exit code of a command run to completion in a container (exec probes,
+    lifecycle hooks)."""
+
     stdout: bytes
     stderr: bytes
     exit_code: int

@@ -16,6 +16,7 @@ event loop without awaiting, so it cannot change during one.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from dataclasses import dataclass
 
@@ -45,6 +46,9 @@ class _PodState:
 
 
 class Cache:
+    """The scheduler's view of nodes and their pods, including pods it assumed before their binding
+    arrives, so that back-to-back decisions never overcommit a node."""
+
     def __init__(self) -> None:
         self._nodes: dict[str, NodeInfo] = {}
         # Nodes removed while pods were still counted on them: kept until those pods go.
@@ -65,16 +69,16 @@ class Cache:
     def get(self, name: str) -> NodeInfo | None:
         return self._nodes.get(name)
 
-    def with_pods_with_affinity(self) -> list[NodeInfo]:
+    def with_pods_with_affinity(self) -> builtins.list[NodeInfo]:
         return list(self._with_affinity.values())
 
-    def with_pods_with_required_anti_affinity(self) -> list[NodeInfo]:
+    def with_pods_with_required_anti_affinity(self) -> builtins.list[NodeInfo]:
         return list(self._with_required_anti_affinity.values())
 
     def __len__(self) -> int:
         return len(self._nodes)
 
-    def _interleave(self) -> list[NodeInfo]:
+    def _interleave(self) -> builtins.list[NodeInfo]:
         columns = list(self._zones.values())
         order: list[NodeInfo] = []
         depth = max((len(c) for c in columns), default=0)

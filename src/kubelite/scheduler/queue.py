@@ -49,6 +49,9 @@ WILDCARD = "*"
 
 @dataclass(slots=True)
 class QueuedPod:
+    """A pending pod in the queue, with what its retries depend on: attempts, timing, and the
+    plugins that last refused it."""
+
     info: PodInfo
     # When the pod (re-)entered the queue: the tie-breaker after priority.
     timestamp: float
@@ -83,6 +86,9 @@ def _changed(old: Obj, new: Obj) -> bool:
 
 
 class SchedulingQueue:
+    """Orders pending pods by priority and age, backs refused pods off, and moves them back when an
+    event that could help them happens."""
+
     def __init__(
         self,
         *,

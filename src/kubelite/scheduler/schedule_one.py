@@ -38,12 +38,18 @@ class SchedulingError(Exception):
 
 
 class NoNodesAvailable(Exception):
+    """Raised when the cluster has no nodes at all, which the scheduler reports with Kubernetes'
+    message."""
+
     def __init__(self) -> None:
         super().__init__(NO_NODES_AVAILABLE)
 
 
 @dataclass(slots=True)
 class ScheduleResult:
+    """The node chosen for a pod, and how many nodes the cycle evaluated and found feasible, as
+    Kubernetes' ScheduleResult reports them."""
+
     node: str
     evaluated: int
     feasible: int

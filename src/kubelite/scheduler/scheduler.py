@@ -81,6 +81,9 @@ class _Handle:
 
 
 class Scheduler:
+    """Takes pending pods addressed to it, picks a node for each through the framework, and binds
+    them through the API; the refused wait in the queue."""
+
     def __init__(
         self,
         client: APIClient,

@@ -49,6 +49,9 @@ class Event:
 
 @dataclass(slots=True)
 class ListResult:
+    """A page of keys read at one revision: the list's resourceVersion, and whether (and how many)
+    keys remain for the continue token."""
+
     items: list[KeyValue]
     # The revision the list was read at: the resourceVersion of the list.
     revision: int
@@ -63,12 +66,16 @@ class StoreError(Exception):
 
 
 class KeyExistsError(StoreError):
+    """A create found the key already there (the API's AlreadyExists)."""
+
     def __init__(self, key: str) -> None:
         super().__init__(f"key exists: {key}")
         self.key = key
 
 
 class KeyNotFoundError(StoreError):
+    """The key is not there, or no longer (the API's NotFound)."""
+
     def __init__(self, key: str) -> None:
         super().__init__(f"key not found: {key}")
         self.key = key

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import builtins
 import collections
 import concurrent.futures
 import contextlib
@@ -126,6 +127,11 @@ def _insert_many(
 def prefix_end(prefix: str) -> str:
     """The first key after every key that starts with `prefix`."""
     return prefix + "\U0010ffff"
+
+
+# A row of `_read_history`: the log entry (revision, key, deleted, create and previous revision,
+# value) joined with the entry it replaced (revision, create revision, value; NULL for a create).
+_HistoryRow = tuple[int, str, int, int, int, bytes, int | None, int | None, bytes | None]
 
 
 @dataclass(slots=True)
@@ -328,9 +334,10 @@ class SqliteStore(Store):
         """A PASSIVE checkpoint; returns the WAL's length in frames."""
         if self._checkpointer is None:
             self._checkpointer = self._connect()
-        _busy, frames, _copied = self._checkpointer.execute(
+        row: tuple[int, int, int] = self._checkpointer.execute(
             "PRAGMA wal_checkpoint(PASSIVE)"
         ).fetchone()
+        _busy, frames, _copied = row
         return frames
 
     def _restart_wal(self) -> None:
@@ -407,7 +414,7 @@ class SqliteStore(Store):
 
     def _read_past(
         self, prefix: str, revision: int, start: str, limit: int
-    ) -> list[tuple[str, int, int, bytes]]:
+    ) -> builtins.list[tuple[str, int, int, bytes]]:
         sql = self._PAST + (" LIMIT ?" if limit > 0 else "")
         args: tuple[object, ...] = (max(prefix, start), prefix_end(prefix), revision)
         if limit > 0:
@@ -421,7 +428,10 @@ class SqliteStore(Store):
             " WHERE key > ? AND key < ? AND revision <= ? GROUP BY key"
             ") WHERE deleted = 0"
         )
-        return self._reader().execute(sql, (after, prefix_end(prefix), revision)).fetchone()[0]
+        row: tuple[int] = (
+            self._reader().execute(sql, (after, prefix_end(prefix), revision)).fetchone()
+        )
+        return row[0]
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -470,7 +480,9 @@ class SqliteStore(Store):
             # Row, index and page overhead come to a few hundred bytes an operation.
             self._written(sum(len(op.value) + 256 for op in batch))
 
-    def _write_batch(self, batch: list[_Op]) -> tuple[list[Event | StoreError], int]:
+    def _write_batch(
+        self, batch: builtins.list[_Op]
+    ) -> tuple[builtins.list[Event | StoreError], int]:
         """Decide every operation of a batch, then write them all in one transaction.
 
         Conditions are checked in Python against the newest state, so the rows can go to
@@ -544,7 +556,9 @@ class SqliteStore(Store):
             raise
         return outcomes, revision
 
-    def _apply(self, batch: list[_Op], outcomes: list[Event | StoreError], revision: int) -> None:
+    def _apply(
+        self, batch: builtins.list[_Op], outcomes: builtins.list[Event | StoreError], revision: int
+    ) -> None:
         """Make a committed batch visible: memory state, then watchers, then the callers."""
         events: list[Event] = []
         for outcome in outcomes:
@@ -573,7 +587,7 @@ class SqliteStore(Store):
             else:
                 op.future.set_exception(outcome)
 
-    def _forget_old_memos(self, events: list[Event]) -> None:
+    def _forget_old_memos(self, events: builtins.list[Event]) -> None:
         memoized = self._memoized
         memoized.extend(events)
         while len(memoized) > MEMO_EVENTS:
@@ -581,7 +595,7 @@ class SqliteStore(Store):
 
     # --- watch --------------------------------------------------------------------------------
 
-    def _dispatch(self, events: list[Event]) -> None:
+    def _dispatch(self, events: builtins.list[Event]) -> None:
         for prefix, watchers in list(self._watchers.items()):
             matched = [e for e in events if e.kv.key.startswith(prefix)]
             if matched:
@@ -615,7 +629,7 @@ class SqliteStore(Store):
             w._prepend(history)
         return w
 
-    async def _history(self, prefix: str, after: int, upto: int) -> list[Event]:
+    async def _history(self, prefix: str, after: int, upto: int) -> builtins.list[Event]:
         """Events under `prefix` with revisions in (after, upto]."""
         window = self._window
         if window and window[0].revision <= after + 1:
@@ -628,7 +642,7 @@ class SqliteStore(Store):
             raise CompactedError(after, self._compacted)
         return list(self._events_from_rows(rows))
 
-    def _read_history(self, prefix: str, after: int, upto: int) -> list[tuple]:
+    def _read_history(self, prefix: str, after: int, upto: int) -> builtins.list[_HistoryRow]:
         sql = (
             "SELECT l.revision, l.key, l.deleted, l.create_revision, l.prev_revision, l.value,"
             " p.revision, p.create_revision, p.value"
@@ -639,9 +653,12 @@ class SqliteStore(Store):
         return self._reader().execute(sql, (after, upto, prefix, prefix_end(prefix))).fetchall()
 
     @staticmethod
-    def _events_from_rows(rows: Iterable[tuple]) -> Iterable[Event]:
+    def _events_from_rows(rows: Iterable[_HistoryRow]) -> Iterable[Event]:
         for rev, key, deleted, create_rev, prev_rev, value, p_rev, p_create, p_value in rows:
-            prev = KeyValue(key, p_value, p_create, p_rev) if p_rev is not None else None
+            # A matched LEFT JOIN fills all three of p's columns (NOT NULL in `log`), or none.
+            prev = None
+            if p_rev is not None and p_create is not None and p_value is not None:
+                prev = KeyValue(key, p_value, p_create, p_rev)
             kv = KeyValue(key, value, create_rev, rev)
             if deleted:
                 yield Event(DELETE, kv, prev)

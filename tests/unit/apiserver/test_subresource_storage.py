@@ -93,6 +93,36 @@ async def test_binding_assigns_the_node_once_and_sets_pod_scheduled(stores: Stor
     assert (await pods.get(NS, "p"))["spec"]["nodeName"] == "node-1"
 
 
+async def test_binding_replaces_the_schedulers_unschedulable_condition(stores: Stores) -> None:
+    # An earlier attempt left PodScheduled False with the scheduler's reason; the binding puts a
+    # whole new condition in its place (podutil.UpdatePodCondition), so the reason goes.
+    pods = stores.of("pods")
+    await pods.create(NS, pod_body())
+    await set_pod_status(
+        stores,
+        "p",
+        {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": "0/1 nodes are available",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": "2020-01-01T00:00:00Z",
+                }
+            ],
+        },
+    )
+    await BindingStore(pods).create(NS, "p", {"target": {"name": "node-1"}}, {})
+    pod = await pods.get(NS, "p")
+    [scheduled] = [c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled"]
+    assert scheduled["status"] == "True"
+    assert "reason" not in scheduled and "message" not in scheduled
+    assert scheduled["lastTransitionTime"] != "2020-01-01T00:00:00Z"
+
+
 async def test_binding_refuses_a_deleting_pod(stores: Stores) -> None:
     pods = stores.of("pods")
     body = pod_body()

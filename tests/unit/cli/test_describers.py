@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from kubelite.api import meta
+from kubelite.api.podresources import pod_limits, pod_requests
 from kubelite.cli.kubectl.describe.events import describe_events, event_interval, sort_events
 from kubelite.cli.kubectl.describe.generic import smart_label
-from kubelite.cli.kubectl.describe.nodes import node_roles, pod_requests_and_limits, taint_text
+from kubelite.cli.kubectl.describe.nodes import node_roles, taint_text
 from kubelite.cli.kubectl.describe.pods import describe_containers, describe_probe, describe_volumes
 from kubelite.cli.kubectl.describe.printing import (
     LAST_APPLIED,
@@ -244,7 +245,8 @@ def test_pod_requests_take_the_largest_init_container():
             "initContainers": [{"resources": {"requests": {"cpu": "1"}}}],
         }
     }
-    requests, limits = pod_requests_and_limits(pod)
+    # describe node counts what the pod asks as the scheduler does (api/podresources).
+    requests, limits = pod_requests(pod), pod_limits(pod)
     assert (str(requests["cpu"]), str(requests["memory"])) == ("1", "64Mi")
     assert limits == {}
 

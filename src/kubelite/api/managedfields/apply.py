@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from kubelite.api import errors
+from kubelite.api import errors, meta
 from kubelite.api.errors import StatusError
 from kubelite.api.managedfields import conflicts, fieldpath, lastapplied, managers, typed
 from kubelite.api.managedfields.compare import compare
@@ -251,7 +251,7 @@ def _typing_error(which: str, obj: Obj, exc: typed.SchemaError) -> StatusError:
 
     It is no API status of its own, so it reaches the client as a 500 without a reason.
     """
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    metadata = meta.dict_field(obj, "metadata")
     name = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}; {_gvk(obj)}"
     return StatusError(500, "", f"failed to create typed {which} object ({name}): {exc}")
 

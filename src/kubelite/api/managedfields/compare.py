@@ -17,7 +17,7 @@ below are looked at, for items that cannot be keyed, which the full walk would r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -135,10 +135,19 @@ class _Walker:
         if not old_value and not new_value:
             self.leaf(old, new, path)
             return
+        # Both values are of `container`, the type `shape` names (or None).
         if shape == typed.LIST:
-            self.items(old_value or [], new_value or [], node, path)
+            self.items(
+                cast(list[Any], old_value or []), cast(list[Any], new_value or []), node, path
+            )
         else:
-            self.fields(old_value, new_value, node, path, shape == typed.STRUCT)
+            self.fields(
+                cast(dict[str, Any] | None, old_value),
+                cast(dict[str, Any] | None, new_value),
+                node,
+                path,
+                shape == typed.STRUCT,
+            )
         if path and old is ABSENT:
             self.added.add(path)
         elif path and new is ABSENT:

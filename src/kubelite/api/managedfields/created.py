@@ -160,13 +160,19 @@ def _make_plan(
 
 
 def _fields(
-    obj: dict[str, Any], node: Node, out: FieldsV1, over_zero: bool, rule: _Rule | None = None
+    obj: dict[str, Any],
+    node: Node | None,
+    out: FieldsV1,
+    over_zero: bool,
+    rule: _Rule | None = None,
 ) -> FieldsV1:
     """`out` with the owned fields of a struct or map, in fieldsV1's order (by name).
 
     The struct is new, or sits `over_zero`: over its zero value, whose zero fields it owns
     only where it differs from them. `rule` says what may be owned below it.
     """
+    # Callers come here for a STRUCT or MAP shape, which typed.shape() never gives a None node.
+    assert node is not None
     layout = typed.layout(node)
     if layout.values_are_leaves and rule is None:
         for name in sorted(obj):
@@ -237,8 +243,10 @@ def _ruled(value: Any, node: Node | None, shape: str, zero: Any, rule: _Rule) ->
     return owned
 
 
-def _items(items: list[Any], node: Node, out: FieldsV1) -> FieldsV1:
+def _items(items: list[Any], node: Node | None, out: FieldsV1) -> FieldsV1:
     """`out` with the items of a new associative list, all owned, in fieldsV1's order."""
+    # Callers come here for a LIST shape, which typed.shape() never gives a None node.
+    assert node is not None
     groups = typed.index_items(node, items, ())
     item_node = node.items
     shape = typed.shape(item_node)

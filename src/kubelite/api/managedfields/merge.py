@@ -12,7 +12,7 @@ configuration orders them. For `[a, x, b]` live and `[b, a]` applied, the result
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from kubelite.api.managedfields import typed
 from kubelite.api.managedfields.compare import ABSENT
@@ -40,10 +40,13 @@ def _merge(live: Any, config: Any, node: Node | None, shape: str, path: Path) ->
     if config is not ABSENT and config is not None and config_value is None:
         # A value of another type than the schema's replaces the live one whole.
         return config
+    # Both values are of `container`, the type `shape` names.
     if shape == typed.LIST:
-        return _merge_lists(live_value or [], config_value or [], node, path)
-    live_map = live_value or {}
-    config_map = config_value or {}
+        return _merge_lists(
+            cast(list[Any], live_value or []), cast(list[Any], config_value or []), node, path
+        )
+    live_map = cast(dict[str, Any], live_value or {})
+    config_map = cast(dict[str, Any], config_value or {})
     layout = typed.layout(node)
     declared = layout.declared
     out: dict[str, Any] = {}

@@ -274,6 +274,7 @@ def index_items(
     """
     keys = _list_keys(node)
     single = keys.single if keys is not None else None
+    memo = keys.memo if keys is not None else {}
     indexed: dict[str, list[Any]] = {}
     for position, item in enumerate(items):
         element = None
@@ -281,7 +282,7 @@ def index_items(
             # The usual item, keyed by one string seen before: _element()'s memo, read here.
             value = item.get(single)
             if type(value) is str:
-                element = keys.memo.get(value)
+                element = memo.get(value)
         if element is None:
             element = _element(keys, item, position, path)
         group = indexed.get(element)

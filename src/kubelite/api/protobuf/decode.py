@@ -21,7 +21,7 @@ import base64
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from kubelite.api import errors, meta, schema
 from kubelite.api.protobuf import wire
@@ -152,7 +152,8 @@ class _Decoder:
             elif child.kind == schema.MAP:
                 if wire_type != wire.LEN:
                     raise _wrong_wire_type(wire_type, field.name)
-                key, item = self.map_entry(value, child, field.name)
+                # wire.fields() gives a LEN field's value as bytes, every other one as an int.
+                key, item = self.map_entry(cast(bytes, value), child, field.name)
                 sent.setdefault(number, {})[key] = item
             else:
                 sent[number] = self.scalar(wire_type, value, child, field.name)

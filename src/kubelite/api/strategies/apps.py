@@ -36,6 +36,9 @@ class _Workload(Strategy):
 
 
 class DeploymentStrategy(_Workload):
+    """How the registry treats a Deployment: its defaults and validation, and the annotation changes
+    that count as a new generation, as Kubernetes' deployment strategy does."""
+
     def default(self, obj: Obj) -> None:
         defaults.default_deployment(obj)
 
@@ -66,6 +69,9 @@ class DeploymentStrategy(_Workload):
 
 
 class ReplicaSetStrategy(_Workload):
+    """How the registry treats a ReplicaSet: its defaults and validation, with a selector that may
+    not change after creation."""
+
     def default(self, obj: Obj) -> None:
         defaults.default_replica_set(obj)
 
@@ -107,6 +113,9 @@ class ReplicationControllerStrategy(_Workload):
 
 
 class StatefulSetStrategy(_Workload):
+    """How the registry treats a StatefulSet: its defaults, its validation, and the spec fields an
+    update may not touch."""
+
     # StatefulSet names become pod hostnames, so they are DNS labels.
     name_rule = staticmethod(names.name_is_dns_label)
 
@@ -131,6 +140,9 @@ class StatefulSetStrategy(_Workload):
 
 
 class DaemonSetStrategy(_Workload):
+    """How the registry treats a DaemonSet: besides defaults and validation, it counts template
+    changes in the templateGeneration the controller reads."""
+
     def default(self, obj: Obj) -> None:
         defaults.default_daemon_set(obj)
 

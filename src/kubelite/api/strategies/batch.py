@@ -48,6 +48,10 @@ def generate_selector(job: Obj) -> None:
 
 
 class JobStrategy(Strategy):
+    """How the registry treats a Job: defaults, a generated selector and template labels unless
+    `manualSelector` is set, and the update rules; deleting a Job orphans its pods unless the
+    request says otherwise, as batch/v1 does."""
+
     tracks_generation = True
     has_status_subresource = True
     garbage_collection_policy = propagation.ORPHAN_DEPENDENTS
@@ -79,6 +83,9 @@ class JobStrategy(Strategy):
 
 
 class CronJobStrategy(Strategy):
+    """How the registry treats a CronJob: defaults and validation of its schedule and job template;
+    deleting it deletes its Jobs by default."""
+
     tracks_generation = True
     has_status_subresource = True
     garbage_collection_policy = propagation.DELETE_DEPENDENTS
@@ -90,8 +97,8 @@ class CronJobStrategy(Strategy):
         return super().validate(obj) + validation.validate_cron_job(obj)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        old_spec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
-        new_spec = new.get("spec") if isinstance(new.get("spec"), dict) else {}
+        old_spec = meta.dict_field(old, "spec")
+        new_spec = meta.dict_field(new, "spec")
         return super().validate_update(new, old) + validation.validate_cron_job_spec(
             new_spec, old_spec
         )

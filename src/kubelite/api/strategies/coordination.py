@@ -17,6 +17,9 @@ _GATED_FIELDS = ("strategy", "preferredHolder")
 
 
 class LeaseStrategy(Strategy):
+    """How the registry treats a Lease: created on update (as leader election expects), with
+    feature-gated fields dropped as Kubernetes drops them."""
+
     allow_create_on_update = True
 
     def prepare_for_create(self, obj: Obj) -> None:
@@ -45,7 +48,7 @@ def _drop_gated_fields(obj: Obj, old: Obj | None) -> None:
 
 def validate_lease_spec(lease: Obj) -> list[FieldError]:
     """ValidateLeaseSpec: a positive duration and a non-negative number of transitions."""
-    spec = lease.get("spec") if isinstance(lease.get("spec"), dict) else {}
+    spec = meta.dict_field(lease, "spec")
     errs: list[FieldError] = []
     duration = spec.get("leaseDurationSeconds")
     if duration is not None and duration <= 0:

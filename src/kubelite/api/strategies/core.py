@@ -198,6 +198,9 @@ class ServiceStrategy(Strategy):
 
 
 class EndpointsStrategy(Strategy):
+    """How the registry treats a v1 Endpoints: defaults, validation, and creation by PUT, which
+    Kubernetes allows for Endpoints."""
+
     allow_create_on_update = True
 
     def default(self, obj: Obj) -> None:
@@ -211,6 +214,9 @@ class EndpointsStrategy(Strategy):
 
 
 class ConfigMapStrategy(Strategy):
+    """How the registry treats a ConfigMap: validation of its keys and size, and immutability once
+    `immutable` is set."""
+
     def validate(self, obj: Obj) -> list[FieldError]:
         return super().validate(obj) + validation.validate_config_map(obj)
 
@@ -223,6 +229,9 @@ class ConfigMapStrategy(Strategy):
 
 
 class SecretStrategy(Strategy):
+    """How the registry treats a Secret: defaults, validation by its `type`, immutability once
+    `immutable` is set, and `type` as a field selector."""
+
     field_labels = frozenset({"metadata.name", "metadata.namespace", "type"})
 
     def default(self, obj: Obj) -> None:

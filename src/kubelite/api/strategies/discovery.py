@@ -19,6 +19,9 @@ _META = ("metadata", "apiVersion", "kind")
 
 
 class EndpointSliceStrategy(Strategy):
+    """How the registry treats an EndpointSlice: defaults, validation, and node hints
+    (`hints.forNodes`) dropped, their feature being off in Kubernetes 1.33."""
+
     tracks_generation = True
 
     def default(self, obj: Obj) -> None:

@@ -35,6 +35,9 @@ _REFERENCE_FIELDS = (
 
 
 class CoreEventStrategy(Strategy):
+    """How the registry treats a core/v1 Event: loose names and finalizers as the generic registry
+    allows, and the field selectors `kubectl get events` uses."""
+
     allow_create_on_update = True
     # Events never take part in garbage collection (eventStrategy.DefaultGarbageCollectionPolicy).
     garbage_collection_policy = propagation.UNSUPPORTED
@@ -79,6 +82,9 @@ class CoreEventStrategy(Strategy):
 
 
 class EventsV1Strategy(Strategy):
+    """How the registry treats an events.k8s.io/v1 Event: the same storage as core Events, validated
+    in its core form with the newer API's stricter rules."""
+
     allow_create_on_update = True
     # Stored as core/v1 Events, in the one storage both versions share.
     converts_storage = True

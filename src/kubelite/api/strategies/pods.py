@@ -220,8 +220,8 @@ def _drop_disabled_fields(new: Obj, old: Obj | None) -> None:
 
 
 def _uses_volume_source(spec: Obj, source: str) -> bool:
-    volumes = spec.get("volumes")
-    return bool(volumes) and any(v.get(source) is not None for v in volumes)
+    volumes = spec.get("volumes") or ()
+    return any(v.get(source) is not None for v in volumes)
 
 
 def _uses_cluster_trust_bundles(spec: Obj) -> bool:

@@ -9,22 +9,23 @@ validates the spec alone and leaves names to the generic path-segment rule.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from kubelite.api.errors import FieldError
 from kubelite.api.strategy import Strategy
 from kubelite.api.types import Obj
 from kubelite.api.validation import policy as validation
-from kubelite.api.validation.objectmeta import NameRule, name_is_path_segment
+from kubelite.api.validation.objectmeta import name_is_path_segment
 
 # PodDisruptionBudgetStatus' counters carry no omitempty: Kubernetes always writes them.
 _COUNTERS = ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods")
 
 
 class PodDisruptionBudgetStrategy(Strategy):
+    """How the registry treats a PodDisruptionBudget: its status counters defaulted to zero, and
+    validation of the budget."""
+
     tracks_generation = True
     has_status_subresource = True
-    name_rule: ClassVar[NameRule] = staticmethod(name_is_path_segment)
+    name_rule = staticmethod(name_is_path_segment)
 
     def default(self, obj: Obj) -> None:
         status = obj.get("status")

@@ -77,9 +77,9 @@ def _validate_template(spec: Obj, owner: str, *, pod_spec: bool = True) -> list[
     the template's labels and annotations (`pod_spec` False), as Kubernetes does.
     """
     path = "spec.template"
-    template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
-    template_meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
-    pod = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    template = meta.dict_field(spec, "template")
+    template_meta = meta.dict_field(template, "metadata")
+    pod = meta.dict_field(template, "spec")
     errs = validate_labels(template_meta.get("labels"), child(path, "labels"))
     errs += validate_annotations(template_meta.get("annotations"), child(path, "annotations"))
     if pod_spec:
@@ -226,7 +226,7 @@ def validate_replication_controller(obj: Obj) -> list[FieldError]:
     required (the defaults copy the template's labels into it), and may change."""
     spec = _spec(obj)
     errs = validate_nonnegative(_int(spec.get("minReadySeconds")), "spec.minReadySeconds")
-    selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
+    selector = meta.dict_field(spec, "selector")
     if not selector:
         errs.append(required("spec.selector"))
     errs += validate_nonnegative(_int(spec.get("replicas")), "spec.replicas")

@@ -62,7 +62,7 @@ def validate_endpoint_slice_update(new: Obj, old: Obj) -> list[FieldError]:
 
 
 def _validate_address_type(address_type: str, updating: bool) -> list[FieldError]:
-    supported = SUPPORTED_ADDRESS_TYPES
+    supported: tuple[str, ...] = SUPPORTED_ADDRESS_TYPES
     if updating:
         supported = tuple(sorted((*supported, DEPRECATED_ADDRESS_TYPE_IP)))
     if not address_type:

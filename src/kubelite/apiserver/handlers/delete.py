@@ -7,16 +7,13 @@ deletion (graceful, or held by finalizers) answers with the object as it now is.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from kubelite.api import decoding, errors, meta
+from kubelite.api.types import Obj
 from kubelite.apiserver import options, responses
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.scope import RequestScope
-
-Obj = dict[str, Any]
 
 
 async def delete(scope: RequestScope, storage: ResourceStore) -> web.StreamResponse:

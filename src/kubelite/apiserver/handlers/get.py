@@ -6,16 +6,13 @@ filters it; a Table is made row by row as objects are read, without holding the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
+from kubelite.api.types import Obj
 from kubelite.apiserver import negotiation, responses
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.registry.interfaces import Getter
 from kubelite.apiserver.scope import RequestScope
-
-Obj = dict[str, Any]
 
 
 async def get(scope: RequestScope, storage: Getter) -> web.StreamResponse:

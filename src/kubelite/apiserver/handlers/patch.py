@@ -18,12 +18,11 @@ from kubelite.api import decoding, errors, managedfields, meta, schema
 from kubelite.api.patch.json_patch import apply_json_patch
 from kubelite.api.patch.merge_patch import apply_merge_patch
 from kubelite.api.patch.strategic import apply_strategic_merge_patch
+from kubelite.api.types import Obj
 from kubelite.apiserver import fieldmanager, options
 from kubelite.apiserver.registry.interfaces import Patcher
 from kubelite.apiserver.registry.scale import ScaleStore
 from kubelite.apiserver.scope import RequestScope
-
-Obj = dict[str, Any]
 
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"

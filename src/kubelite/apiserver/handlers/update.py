@@ -8,17 +8,14 @@ answers with one.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.apiserver import fieldmanager, options
 from kubelite.apiserver.registry.interfaces import Updater
 from kubelite.apiserver.registry.scale import ScaleStore
 from kubelite.apiserver.scope import RequestScope
-
-Obj = dict[str, Any]
 
 
 async def update(scope: RequestScope, storage: Updater) -> web.StreamResponse:

@@ -19,13 +19,12 @@ import orjson
 from aiohttp import web
 
 from kubelite.api import errors, fields
+from kubelite.api.types import Obj
 from kubelite.apiserver import negotiation, options
 from kubelite.apiserver.negotiation import Target
 from kubelite.apiserver.registry.generic import ListOptions, ResourceStore, WatchEvent
 from kubelite.apiserver.scope import RequestScope, WatchSettings
 from kubelite.storage.interface import Watch, WatchClosedError
-
-Obj = dict[str, Any]
 
 # ... a bookmark this long before a watch's deadline, so the client can resume without a relist.
 BOOKMARK_BEFORE_DEADLINE = 2.0

@@ -10,30 +10,15 @@ onto the pod.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from kubelite.api import errors, meta
+from kubelite.api.conditions import update_pod_condition
+from kubelite.api.types import Obj
 from kubelite.apiserver import options
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.registry.interfaces import KindRef, success
 
-Obj = dict[str, Any]
-
 BINDING = KindRef("", "v1", "Binding")
-
-
-def set_pod_condition(pod: Obj, type_: str, status: str) -> None:
-    """Add or update a pod condition, moving lastTransitionTime only when status changes."""
-    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
-    now = meta.format_time(meta.now())
-    found = meta.find_condition(conditions, type_)
-    if found is None:
-        conditions.append(
-            {"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": now}
-        )
-    elif found.get("status") != status:
-        found["status"] = status
-        found["lastTransitionTime"] = now
 
 
 class BindingStore:
@@ -91,7 +76,13 @@ class BindingStore:
             spec["nodeName"] = node_name
             if annotations:
                 md.setdefault("annotations", {}).update(annotations)
-            set_pod_condition(pod, "PodScheduled", "True")
+            # podutil.UpdatePodCondition: the whole condition replaced (an earlier
+            # Unschedulable reason and message go), its time kept if it was True already.
+            update_pod_condition(
+                pod,
+                {"type": "PodScheduled", "status": "True", "lastProbeTime": None},
+                meta.now(),
+            )
             md.pop("resourceVersion", None)
             return pod
 

@@ -32,11 +32,12 @@ from typing import Any
 
 from kubelite.api import errors, meta
 from kubelite.api import poddisruptionbudget as pdbs
+from kubelite.api.conditions import update_pod_condition
+from kubelite.api.pods import is_pod_ready
+from kubelite.api.types import Obj
 from kubelite.apiserver import fieldmanager, options
 from kubelite.apiserver.registry.generic import DeleteOptions, ListOptions, ResourceStore
 from kubelite.apiserver.registry.interfaces import KindRef, success
-
-Obj = dict[str, Any]
 
 # MaxDisruptedPodSize: evictions approved but not yet seen by the disruption controller.
 MAX_DISRUPTED_POD_SIZE = 2000
@@ -75,7 +76,7 @@ def should_enforce_resource_version(pod: Obj) -> bool:
 def unhealthy_pod_may_go(pod: Obj, pdb: Obj) -> bool:
     """A pod that is not ready may be deleted without taking from the budget: always with
     AlwaysAllow, else while the budget has the healthy pods it wants."""
-    if pdbs.is_pod_ready(pod):
+    if is_pod_ready(pod):
         return False
     if meta.get_path(pdb, "spec", "unhealthyPodEvictionPolicy") == pdbs.ALWAYS_ALLOW:
         return True
@@ -140,23 +141,17 @@ def check_and_decrement(pdb: Obj, pod_name: str, now: Any) -> Obj:
 
 def mark_disruption_target(pod: Obj, now: Any) -> None:
     """Add (or refresh) the DisruptionTarget condition, in place (UpdatePodCondition)."""
-    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
-    existing = meta.find_condition(conditions, DISRUPTION_TARGET)
-    wanted = {
-        "type": DISRUPTION_TARGET,
-        "status": "True",
-        "lastProbeTime": None,
-        "lastTransitionTime": meta.format_time(now),
-        "reason": EVICTION_REASON,
-        "message": EVICTION_MESSAGE,
-    }
-    if existing is None:
-        conditions.append(wanted)
-        return
-    if existing.get("status") == "True":
-        wanted["lastTransitionTime"] = existing.get("lastTransitionTime")
-    existing.clear()
-    existing.update(wanted)
+    update_pod_condition(
+        pod,
+        {
+            "type": DISRUPTION_TARGET,
+            "status": "True",
+            "lastProbeTime": None,
+            "reason": EVICTION_REASON,
+            "message": EVICTION_MESSAGE,
+        },
+        now,
+    )
 
 
 class Eviction:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from kubelite.api.strategies.core import NamespaceStrategy
+from kubelite.api.types import Obj
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.registry.interfaces import KindRef
-
-Obj = dict[str, Any]
 
 
 class NamespaceFinalizeStore:

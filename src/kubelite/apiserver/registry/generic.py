@@ -15,7 +15,6 @@ import datetime as dt
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
@@ -23,6 +22,7 @@ from kubelite.api import errors, meta
 from kubelite.api.fields import FieldSelector
 from kubelite.api.kinds import ResourceType
 from kubelite.api.labels import Selector as LabelSelector
+from kubelite.api.types import Obj
 from kubelite.apiserver.registry.interfaces import KindRef
 from kubelite.storage.interface import (
     DELETE,
@@ -37,8 +37,6 @@ from kubelite.storage.interface import (
     Store,
     Watch,
 )
-
-Obj = dict[str, Any]
 
 # generateName appends five characters from this alphabet (apiserver/pkg/storage/names), one
 # without vowels or look-alike digits so generated names never spell words.
@@ -120,6 +118,9 @@ def resource_version_of(obj: Obj) -> int:
 
 @dataclass
 class ListOptions:
+    """A list or watch request's options, decoded: selectors, paging and the
+    resourceVersion semantics the store must honour."""
+
     label_selector: LabelSelector | None = None
     field_selector: FieldSelector | None = None
     limit: int = 0
@@ -131,6 +132,9 @@ class ListOptions:
 
 @dataclass
 class ListPage:
+    """One page of a list: the items (or their stored bytes), the revision they were read at,
+    and how to continue."""
+
     items: list[Obj]
     revision: int
     continue_token: str = ""
@@ -141,6 +145,9 @@ class ListPage:
 
 @dataclass
 class DeleteOptions:
+    """A delete's options, decoded from the query and the DeleteOptions body: grace period,
+    propagation, preconditions and dry run."""
+
     grace_period: int | None = None
     propagation_policy: str = ""
     # The legacy spelling of Orphan (true) and Background (false); None when not sent.
@@ -152,6 +159,9 @@ class DeleteOptions:
 
 @dataclass
 class WatchEvent:
+    """One change as a watcher sees it: the event type after selector filtering and the
+    object at that revision."""
+
     type: str  # ADDED, MODIFIED, DELETED
     obj: Obj
     revision: int

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from kubelite.api import errors
-
-Obj = dict[str, Any]
+from kubelite.api.types import Obj
 
 
 @dataclass(frozen=True)

@@ -8,15 +8,11 @@ and `status.daemonEndpoints.kubeletEndpoint.Port`. Connecting is the handlers' b
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelite.api import errors, meta
+from kubelite.api.types import Obj
+from kubelite.api.wellknown import KUBELET_PORT
 from kubelite.apiserver.registry.generic import ResourceStore
 
-Obj = dict[str, Any]
-
-# The kubelet's port when a node does not publish one (Kubernetes' ports.KubeletPort).
-DEFAULT_KUBELET_PORT = 10250
 # Node address types tried in order: the API server's --kubelet-preferred-address-types, with
 # the IPs first since kubelite's node names need not resolve.
 ADDRESS_TYPES = ("InternalIP", "ExternalIP", "InternalDNS", "Hostname", "ExternalDNS")
@@ -51,4 +47,4 @@ class PodConnectStore:
             )
         port = meta.get_path(status, "daemonEndpoints", "kubeletEndpoint", "Port", default=0)
         host = f"[{host}]" if ":" in host else host
-        return f"https://{host}:{port or DEFAULT_KUBELET_PORT}"
+        return f"https://{host}:{port or KUBELET_PORT}"

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from kubelite.api import errors, meta
+from kubelite.api.types import Obj
 from kubelite.apiserver import fieldmanager
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.registry.interfaces import KindRef
-
-Obj = dict[str, Any]
 
 SCALE = KindRef("autoscaling", "v1", "Scale")
 

@@ -7,13 +7,11 @@ What a /status write may change is the kind's strategy's (`prepare_for_status_up
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from kubelite.api import errors
+from kubelite.api.types import Obj
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.registry.interfaces import KindRef
-
-Obj = dict[str, Any]
 
 
 class StatusStore:

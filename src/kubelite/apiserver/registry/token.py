@@ -8,13 +8,11 @@ server's issuer and a lookup of the objects a token may be bound to.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from kubelite.api import errors
+from kubelite.api.types import Obj
 from kubelite.apiserver import serviceaccount_token as sat
 from kubelite.apiserver.registry.interfaces import KindRef
-
-Obj = dict[str, Any]
 
 TOKEN_REQUEST = KindRef(sat.GROUP, sat.VERSION, sat.KIND)
 

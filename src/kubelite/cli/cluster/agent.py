@@ -50,6 +50,9 @@ _env = AGENT_ENV
 
 @dataclass
 class AgentFlags:
+    """What `kubelite agent` was asked for, from its flags and environment: the node's identity,
+    network and data directory."""
+
     kubeconfig: str | None
     data_dir: Path
     node_name: str
@@ -233,6 +236,7 @@ async def serve(flags: AgentFlags) -> None:
 
 def _within(inner: str, outer: str) -> bool:
     a, b = ipaddress.ip_network(inner, strict=False), ipaddress.ip_network(outer, strict=False)
+    # subnet_of is typed per version; the check before it makes the two of one version.
     return a.version == b.version and a.subnet_of(b)  # type: ignore[arg-type]
 
 

@@ -46,6 +46,9 @@ _PICK_ATTEMPTS = 20
 
 @dataclass
 class ClusterDNSFlags:
+    """What `kubelite cluster-dns` was asked for: where to listen (or the sockets it inherits), the
+    cluster domain and the upstream resolvers."""
+
     kubeconfig: str | None
     context: str | None
     bind_address: str

@@ -44,6 +44,9 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass
 class ControlPlaneFlags:
+    """What `kubelite control-plane` was asked for: which API server, which controllers and the
+    scheduler to run, and their settings."""
+
     kubeconfig: str | None
     context: str | None
     disable_scheduler: bool

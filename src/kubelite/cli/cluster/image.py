@@ -56,6 +56,9 @@ def _default_docker_config() -> Path:
 
 @dataclass
 class ImageFlags:
+    """Where `kubelite image` finds the node's image store and the registry configuration and
+    credentials it pulls with."""
+
     data_dir: Path
     registries_config: Path
     docker_config: Path
@@ -204,11 +207,12 @@ async def _with_progress(
         BarColumn,
         DownloadColumn,
         Progress,
+        TaskID,
         TextColumn,
         TransferSpeedColumn,
     )
 
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

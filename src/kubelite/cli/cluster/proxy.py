@@ -40,6 +40,9 @@ DEFAULT_TABLE = DEFAULT_PROXY_TABLE
 
 @dataclass
 class ProxyFlags:
+    """What `kubelite proxy` was asked for: the node it serves, the addresses node ports answer on,
+    and its nftables table."""
+
     kubeconfig: str | None
     node_name: str
     node_ips: list[str]

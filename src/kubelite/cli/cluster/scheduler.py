@@ -26,6 +26,9 @@ from kubelite.client.kubeconfig import ConfigError, load_config
 
 @dataclass
 class SchedulerFlags:
+    """What `kubelite scheduler` was asked for: which API server, the scheduler name it answers to,
+    and how many nodes it scores."""
+
     kubeconfig: str | None
     context: str | None
     scheduler_name: str

@@ -50,6 +50,9 @@ log = logging.getLogger("kubelite.server")
 
 @dataclass
 class ServerFlags:
+    """What `kubelite server` was asked for: the data directory, the API server's address and
+    certificates, and which parts of the cluster to run beside it."""
+
     data_dir: Path
     https_port: int
     bind_address: str

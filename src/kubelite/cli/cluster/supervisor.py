@@ -25,6 +25,9 @@ STOP_GRACE = 10.0
 
 
 class Supervised:
+    """One child process of the server (the control plane, the cluster DNS, the agent, the local
+    registry), restarted with back-off when it dies and stopped with the server."""
+
     def __init__(
         self,
         name: str,

@@ -133,10 +133,10 @@ async def _requests(session: Session, args: argparse.Namespace) -> tuple[list[Re
         raise CommandError("a resource cannot be retrieved by name across all namespaces")
     requests = []
     for target in targets:
-        namespace = None
+        scope = None
         if target.resource.namespaced and not args.all_namespaces:
-            namespace = session.namespace
-        requests.append(Request(target.resource, target.name, namespace))
+            scope = session.namespace
+        requests.append(Request(target.resource, target.name, scope))
     return requests, several_kinds
 
 

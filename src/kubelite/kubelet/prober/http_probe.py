@@ -48,6 +48,9 @@ def user_agent(purpose: str) -> str:
 
 @dataclass(frozen=True)
 class HTTPRequest:
+    """The GET an httpGet probe or lifecycle hook makes, resolved from the pod's spec: URL, host
+    name, port and headers."""
+
     url: str
     hostname: str
     port: int
@@ -64,6 +67,9 @@ class HTTPRequest:
 
 @dataclass(frozen=True)
 class HTTPResponse:
+    """What an httpGet probe judges: the status code, and the first bytes of the body for the
+    probe's output."""
+
     status: int
     body: bytes
 

@@ -50,6 +50,9 @@ def _find_probed_container(pod: Obj, name: str) -> Obj | None:
 
 
 class ProbeManager:
+    """Starts and stops a probe worker per running container and probe kind, and holds their results
+    for the pod workers and the status manager."""
+
     def __init__(
         self,
         runtime: RuntimeService,
@@ -115,7 +118,7 @@ class ProbeManager:
                 target,
                 prober=self._prober,
                 results=self.results,
-                pod=lambda uid=uid: self._pods.get(uid),
+                pod=lambda: self._pods.get(uid),
                 clock=self._clock,
             )
             worker.publish_initial()

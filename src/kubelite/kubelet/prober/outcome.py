@@ -23,6 +23,9 @@ class ProbeResult(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """One probe attempt's result and output, before the worker applies the success and failure
+    thresholds."""
+
     result: ProbeResult
     output: str = ""
 

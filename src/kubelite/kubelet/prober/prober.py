@@ -52,6 +52,9 @@ def probe_spec(container: Obj, kind: ProbeKind) -> Obj | None:
 
 
 class Prober:
+    """Runs one probe of one container with the right handler, retries errors, and records the event
+    a failure calls for."""
+
     def __init__(self, runtime: RuntimeService, *, record: EventRecorder, pod_ip: PodIP) -> None:
         self.runtime = runtime
         self.record = record

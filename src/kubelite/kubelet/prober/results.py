@@ -37,6 +37,9 @@ Subscriber = Callable[[ProbeUpdate], None]
 
 
 class ResultsManager:
+    """The latest probe result of each container and kind, with subscribers told of every change, so
+    that status updates follow a probe at once."""
+
     def __init__(self) -> None:
         self._results: dict[tuple[str, ProbeKind], str] = {}
         self._subscribers: list[Subscriber] = []

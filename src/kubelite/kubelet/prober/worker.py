@@ -59,6 +59,9 @@ class ProbeTarget:
 
 
 class Worker:
+    """Probes one container for one kind on its period, and publishes a result once its thresholds
+    are met."""
+
     def __init__(
         self,
         kind: ProbeKind,

@@ -29,10 +29,11 @@ import logging
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import WSCloseCode, hdrs, web
+from aiohttp.typedefs import Handler
 
 from kubelite.api import pods as podutil
 from kubelite.api.wellknown import KUBELET_PORT
@@ -143,9 +144,8 @@ class KubeletServer:
             reuse_address=True,
         )
         await site.start()
-        server = site._server  # the port the kernel chose, when asked for 0
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        # The port the kernel chose, when asked for 0: the one site's listening address.
+        self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
         self._stopping = True
@@ -160,9 +160,7 @@ class KubeletServer:
     # --- handlers ---------------------------------------------------------------------------
 
     @web.middleware
-    async def _authenticate(
-        self, request: web.Request, handler: web.RequestHandler
-    ) -> web.StreamResponse:
+    async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in _PUBLIC:
             return await handler(request)
         peercert = request.transport.get_extra_info("peercert") if request.transport else None
@@ -260,7 +258,7 @@ class KubeletServer:
         # Whether the process has a terminal was decided when it started: the container's
         # `tty`, whatever the request says (the kubelet's GetAttach).
         spec = pod.get("spec") or {}
-        container = next(
+        container: dict[str, Any] = next(
             (c for c in podutil.all_containers(spec) if c.get("name") == m["container"]), {}
         )
         tty = bool(container.get("tty"))

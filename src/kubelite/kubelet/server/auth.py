@@ -41,6 +41,8 @@ def server_context(tls: ServingTLS) -> ssl.SSLContext:
 
 @dataclass(frozen=True)
 class Identity:
+    """Who a client certificate says the caller is (its CN and O), which the kubelet authorizes."""
+
     user: str
     groups: tuple[str, ...]
 

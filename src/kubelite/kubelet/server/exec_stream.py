@@ -168,8 +168,8 @@ async def pump_input(
             await session.close_stdin()
 
     try:
-        for data in pending:
-            await handle(data)
+        for early in pending:
+            await handle(early)
         async for msg in ws:
             data = _message_bytes(msg)
             if data:

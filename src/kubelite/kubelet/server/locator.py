@@ -37,6 +37,9 @@ class ContainerNotAvailable(LocatorError):
 
 
 class ContainerLocator(Protocol):
+    """What the kubelet's server needs of the pod cache: a container's id and log file by namespace,
+    pod and name."""
+
     def find(self, namespace: str, pod: str, container: str, previous: bool) -> tuple[str, Path]:
         """The runtime's id of the container and its CRI log file.
 

@@ -201,10 +201,10 @@ async def serve_websocket(
         async for msg in ws:
             if msg.type != WSMsgType.BINARY or not msg.data:
                 continue
-            writer = writers.get(msg.data[0])
-            if writer is not None and not writer.is_closing():
-                writer.write(msg.data[1:])
-                await writer.drain()
+            to_pod = writers.get(msg.data[0])
+            if to_pod is not None and not to_pod.is_closing():
+                to_pod.write(msg.data[1:])
+                await to_pod.drain()
     finally:
         for task in (*readers, closer):
             task.cancel()

@@ -207,7 +207,8 @@ async def serve(
     )
     gone = asyncio.create_task(session.closed.wait())
     try:
-        await asyncio.wait({outputs, gone}, return_when=asyncio.FIRST_COMPLETED)
+        either: set[asyncio.Future[Any]] = {outputs, gone}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         if not outputs.done():
             # The client left first.
             if on_client_gone is not None:

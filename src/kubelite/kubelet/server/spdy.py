@@ -177,6 +177,9 @@ class HeaderCompressor:
 
 
 class HeaderDecompressor:
+    """Inflates the header blocks of one SPDY session: they share one zlib stream with SPDY's
+    dictionary, so one object per connection."""
+
     def __init__(self) -> None:
         self._z = zlib.decompressobj(zdict=DICTIONARY)
 
@@ -193,6 +196,8 @@ class HeaderDecompressor:
 
 @dataclass(frozen=True, slots=True)
 class DataFrame:
+    """A SPDY data frame: bytes on one stream, FIN in its flags when the stream's sender is done."""
+
     stream_id: int
     data: bytes = b""
     flags: int = 0
@@ -200,6 +205,9 @@ class DataFrame:
 
 @dataclass(frozen=True, slots=True)
 class SynStream:
+    """A SPDY SYN_STREAM: the client opens a stream (stdin, stdout, error, a forwarded port) with
+    headers naming it."""
+
     stream_id: int
     headers: list[tuple[str, str]] | Headers
     flags: int = 0
@@ -209,6 +217,8 @@ class SynStream:
 
 @dataclass(frozen=True, slots=True)
 class SynReply:
+    """A SPDY SYN_REPLY: the answer that accepts a stream the peer opened."""
+
     stream_id: int
     headers: list[tuple[str, str]] | Headers = field(default_factory=list)
     flags: int = 0
@@ -216,6 +226,8 @@ class SynReply:
 
 @dataclass(frozen=True, slots=True)
 class HeadersFrame:
+    """A SPDY HEADERS frame: more headers on a stream already open."""
+
     stream_id: int
     headers: list[tuple[str, str]] | Headers = field(default_factory=list)
     flags: int = 0
@@ -223,29 +235,40 @@ class HeadersFrame:
 
 @dataclass(frozen=True, slots=True)
 class RstStream:
+    """A SPDY RST_STREAM: one stream ends abnormally, with a status code."""
+
     stream_id: int
     status: int
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """A SPDY SETTINGS frame: (flags, id, value) entries for the whole session, of which the initial
+    window size is used."""
+
     entries: tuple[tuple[int, int, int], ...]  # (flags, id, value)
     flags: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Ping:
+    """A SPDY PING, answered with the same id to show the session is alive."""
+
     ping_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class GoAway:
+    """A SPDY GOAWAY: the session ends, and no stream past `last_good_stream_id` was handled."""
+
     last_good_stream_id: int
     status: int = GOAWAY_OK
 
 
 @dataclass(frozen=True, slots=True)
 class WindowUpdate:
+    """A SPDY WINDOW_UPDATE: the peer may send `delta` more bytes on the stream (flow control)."""
+
     stream_id: int
     delta: int
 
@@ -309,10 +332,10 @@ class Framer:
             payload = struct.pack("!II", frame.stream_id & _STREAM_ID_MASK, frame.status)
             return _control(RST_STREAM, 0, payload)
         if isinstance(frame, Settings):
-            payload = bytearray(struct.pack("!I", len(frame.entries)))
+            entries = bytearray(struct.pack("!I", len(frame.entries)))
             for flags, setting, value in frame.entries:
-                payload += struct.pack("!II", (flags << 24) | setting, value)
-            return _control(SETTINGS, frame.flags, bytes(payload))
+                entries += struct.pack("!II", (flags << 24) | setting, value)
+            return _control(SETTINGS, frame.flags, bytes(entries))
         if isinstance(frame, Ping):
             return _control(PING, 0, struct.pack("!I", frame.ping_id))
         if isinstance(frame, GoAway):

@@ -78,7 +78,7 @@ class _Feeder:
 
 async def accept(request: web.Request, protocol: str) -> tuple[web.StreamResponse, spdy.Session]:
     """Answer 101 and return the SPDY session now running on the connection."""
-    headers = {hdrs.CONNECTION: "Upgrade", hdrs.UPGRADE: spdy.UPGRADE}
+    headers: dict[str, str] = {hdrs.CONNECTION: "Upgrade", hdrs.UPGRADE: spdy.UPGRADE}
     if protocol:
         headers[PROTOCOL_HEADER] = protocol
     response = web.StreamResponse(status=101, headers=headers)
@@ -114,5 +114,5 @@ async def finish(request: web.Request, session: spdy.Session) -> None:
     if transport is not None and not transport.is_closing():
         # Let the last frames leave before the TLS connection closes.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(request.protocol._drain_helper(), 5.0)  # type: ignore[attr-defined]
+            await asyncio.wait_for(request.protocol._drain_helper(), 5.0)
         transport.close()

@@ -134,10 +134,10 @@ def convert_container_statuses(
         status = statuses[name]
         if podutil.state_of(status, "terminated") is not None:
             status["lastState"] = status["state"]
-        waiting: Obj = {"reason": seen.waiting_reason}
+        back_off: Obj = {"reason": seen.waiting_reason}
         if seen.waiting_message:
-            waiting["message"] = seen.waiting_message
-        status["state"] = {"waiting": waiting}
+            back_off["message"] = seen.waiting_message
+        status["state"] = {"waiting": back_off}
 
     if is_init:
         return [statuses[c["name"]] for c in containers]

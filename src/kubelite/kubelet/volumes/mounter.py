@@ -23,6 +23,9 @@ _MNT_DETACH = 2
 
 
 class Mounter(Protocol):
+    """The mount calls the volume manager makes, as a seam: real mounts need root, and the unit
+    tests use a recording double."""
+
     def mount_tmpfs(self, target: Path, size_bytes: int | None) -> None:
         """Mount a tmpfs on `target` (an existing directory); no size: the kernel's default."""
         ...

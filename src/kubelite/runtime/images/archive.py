@@ -66,6 +66,8 @@ class ArchiveImage:
 
 @dataclass(frozen=True, slots=True)
 class ExportEntry:
+    """One image to write into an archive, and the tag it is written under."""
+
     name: str  # the normalized tag reference to write it under; "" for none
     record: ImageRecord
 

@@ -35,6 +35,9 @@ DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
+    """What a pull authenticates with: a user and password, an identity token for the token realm,
+    or a registry token sent as is; false when empty."""
+
     username: str = ""
     password: str = ""
     identity_token: str = ""  # an OAuth refresh token, sent to the token realm
@@ -131,6 +134,8 @@ _CHALLENGE_PART = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Challenge:
+    """One challenge of a WWW-Authenticate header: how the registry asks to be authenticated."""
+
     scheme: str  # lower case: "basic", "bearer"
     params: dict[str, str]
 

@@ -15,7 +15,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from kubelite.runtime.images import digests
 from kubelite.runtime.images.records import pid_alive
@@ -109,14 +109,14 @@ class ContentStore:
                 writer.commit()
         return digest
 
-    def write_stream(self, stream: BinaryIO, digest: str, size: int | None = None) -> None:
+    def write_stream(self, stream: IO[bytes], digest: str, size: int | None = None) -> None:
         """Copy a file-like object in as blob `digest`, verified."""
         with self.writing(digest, size) as writer:
             while chunk := stream.read(CHUNK):
                 writer.write(chunk)
             writer.commit()
 
-    def ingest(self, stream: BinaryIO) -> tuple[str, int]:
+    def ingest(self, stream: IO[bytes]) -> tuple[str, int]:
         """Copy in a stream whose digest is not known beforehand; return (digest, size)."""
         tmp = self.ingest_dir / f"{os.getpid()}-unknown-{uuid.uuid4().hex}"
         hasher = hashlib.sha256()

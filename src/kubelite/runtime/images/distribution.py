@@ -57,27 +57,34 @@ class RegistryError(Exception):
 
 
 class RegistryNotFound(RegistryError):
-    pass
+    """The registry has no such repository, manifest or blob: the kubelet reports the image as not
+    found."""
 
 
 class RegistryDenied(RegistryError):
-    pass
+    """The registry refused the credentials, or asked for some and had none: an authorization
+    failure."""
 
 
 class RegistryUnreachable(RegistryError):
-    pass
+    """The registry could not be reached or did not answer in time; a pull may succeed later."""
 
 
 class RegistryUnknownHost(RegistryUnreachable):
-    pass
+    """The registry's host name does not resolve, which the kubelet reports apart from other
+    connection failures."""
 
 
 class RegistryProtocolError(RegistryError):
-    pass
+    """The registry answered in a way the distribution protocol does not allow (a bad token answer,
+    an unexpected status)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
+    """A manifest as the registry served it: its bytes, media type and the digest it announced,
+    which the pull checks."""
+
     data: bytes
     media_type: str
     digest_header: str  # Docker-Content-Digest, when the registry sent one

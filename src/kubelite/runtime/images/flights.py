@@ -23,6 +23,10 @@ class _Flight(Generic[T]):
 
 
 class SingleFlight(Generic[T]):
+    """Runs one piece of work per key at a time: a caller asking for a key already in flight waits
+    for that result instead of starting another (one pull per image, one download and one unpack per
+    layer)."""
+
     def __init__(self) -> None:
         self._running: dict[Hashable, _Flight[T]] = {}
 

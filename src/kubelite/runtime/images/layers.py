@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from kubelite.runtime.images import digests
@@ -23,6 +24,9 @@ from kubelite.runtime.images.records import pid_alive
 
 
 class LayerStore:
+    """The unpacked layers of every image, one directory per diff ID, shared by the images that have
+    the layer and used as overlayfs lower directories."""
+
     def __init__(self, root: Path) -> None:
         self.dir = root / "layers"
         self.trash_dir = root / "trash"
@@ -80,7 +84,9 @@ def _pid_of(name: str) -> int:
 def remove_tree(path: Path) -> None:
     """rmtree that also copes with directories a layer left without write permission."""
 
-    def make_writable_and_retry(function, failed_path, _exc_info):  # type: ignore[no-untyped-def]
+    def make_writable_and_retry(
+        function: Callable[[str], object], failed_path: str, _exc_info: object
+    ) -> None:
         parent = os.path.dirname(failed_path)
         with contextlib.suppress(OSError):
             os.chmod(parent, 0o700)

@@ -65,6 +65,8 @@ class Descriptor:
 
 @dataclass(frozen=True, slots=True)
 class ParsedManifest:
+    """An image manifest reduced to what a pull needs: the config's and the layers' descriptors."""
+
     media_type: str
     config: Descriptor
     layers: list[Descriptor]
@@ -130,6 +132,9 @@ def parse_manifest(data: bytes, media_type: str) -> ParsedManifest:
 
 @dataclass(frozen=True, slots=True)
 class ParsedConfig:
+    """An image config reduced to what the runtime needs: the layers' diff IDs and the container
+    defaults."""
+
     diff_ids: list[str]
     config: ImageConfig
 

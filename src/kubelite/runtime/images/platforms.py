@@ -35,6 +35,9 @@ _MACHINE_TO_GO: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Platform:
+    """An OCI platform (os, architecture, variant), which picks this machine's manifest from an
+    image index."""
+
     os: str
     architecture: str
     variant: str = ""

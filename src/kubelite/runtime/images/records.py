@@ -36,6 +36,8 @@ _HEX_PREFIX = re.compile(r"^(?:sha256:)?([0-9a-f]{4,64})$")
 
 @dataclass(slots=True)
 class LayerRecord:
+    """One layer of a stored image: the blob as pulled and the diff ID of its unpacked tar."""
+
     digest: str  # the blob as the registry serves it (usually compressed)
     diff_id: str  # the uncompressed tar, as the image config's rootfs.diff_ids name it
     size: int
@@ -44,6 +46,9 @@ class LayerRecord:
 
 @dataclass(slots=True)
 class ImageRecord:
+    """What the store knows of one image: its config and manifest digests, its layers, and the tags
+    and digests that name it."""
+
     id: str  # the config's digest
     manifest_digest: str
     manifest_media_type: str

@@ -81,6 +81,9 @@ class Endpoint:
 
 @dataclass(slots=True)
 class RegistriesConfig:
+    """The registries file (k3s' registries.yaml shape) as loaded: mirrors per registry, and auth
+    and TLS per host."""
+
     mirrors: dict[str, list[str]] = field(default_factory=dict)
     configs: dict[str, HostConfig] = field(default_factory=dict)
 

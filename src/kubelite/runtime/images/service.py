@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
@@ -624,7 +624,7 @@ def _manifest_digest(manifest: Manifest, expected: str) -> str:
     return actual
 
 
-async def _all_or_nothing(coroutines: list) -> None:  # type: ignore[type-arg]
+async def _all_or_nothing(coroutines: list[Coroutine[Any, Any, object]]) -> None:
     """Run coroutines together; on the first failure cancel the rest and raise it."""
     tasks = [asyncio.ensure_future(c) for c in coroutines]
     try:

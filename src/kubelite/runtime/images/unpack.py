@@ -61,6 +61,9 @@ class LayerFormatError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class UnpackResult:
+    """The digest and size of a layer's uncompressed tar, computed while unpacking it, so that the
+    pull can check it against the config's diff ID."""
+
     diff_id: str  # sha256 of the uncompressed tar
     size: int  # bytes of the uncompressed tar
 
@@ -89,11 +92,12 @@ def open_decompressed(f: BinaryIO) -> BinaryIO:
     magic = f.read(4)
     f.seek(0)
     if magic.startswith(_GZIP_MAGIC):
+        # GzipFile reads as any binary file does; typeshed does not derive it from BinaryIO.
         return gzip.GzipFile(fileobj=f, mode="rb")  # type: ignore[return-value]
     if magic == _ZSTD_MAGIC:
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)  # type: ignore[return-value]
+        return zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)
     return f
 
 
@@ -288,6 +292,7 @@ def unpack_layer(blob: Path, dest: Path) -> UnpackResult:
     with open(blob, "rb") as raw:
         reader = _HashingReader(open_decompressed(raw))
         try:
+            # typeshed asks any fileobj for write, seek and tell; a stream ("r|") only reads.
             with tarfile.open(fileobj=reader, mode="r|") as tf:  # type: ignore[call-overload]
                 for member in tf:
                     unpacker.apply(tf, member)

@@ -34,6 +34,9 @@ class ConmonError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ConmonPaths:
+    """The files and directories one container's conmon is pointed at: bundle, pid files, log, exit
+    file and attach socket."""
+
     bundle: Path
     container_pidfile: Path
     conmon_pidfile: Path

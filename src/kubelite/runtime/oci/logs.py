@@ -14,6 +14,9 @@ TAG_PARTIAL = "P"
 
 @dataclass(frozen=True, slots=True)
 class LogLine:
+    """One line of a CRI log file: when, which stream, whether it is a partial line, and its
+    bytes."""
+
     timestamp: str
     stream: str  # stdout or stderr
     partial: bool

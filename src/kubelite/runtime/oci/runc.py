@@ -57,6 +57,9 @@ def _error_text(stderr: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Runc:
+    """The OCI runtime binary (runc or crun) and its state root, with the commands the runtime
+    service runs through it."""
+
     root: Path
     binary: Path = RUNC
 

@@ -15,6 +15,9 @@ from kubelite.runtime.errors import ContainerError
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """The numeric user, group and extra groups a container's process runs as, resolved in its own
+    root."""
+
     uid: int
     gid: int
     additional_gids: list[int] = field(default_factory=list)

@@ -233,8 +233,8 @@ async def _remove_masquerade(sandbox_id: str) -> None:
         elif len(words) > 1 and words[0] == "-A" and words[1].startswith("CNI-"):
             chains.add(words[1])
     # -w: wait for the xtables lock rather than fail beside another writer (the legacy backend).
-    for rule in jumps:
-        await _run("iptables", "-w", "-t", "nat", "-D", *rule)
+    for jump in jumps:
+        await _run("iptables", "-w", "-t", "nat", "-D", *jump)
     for chain in sorted(chains):
         await _run("iptables", "-w", "-t", "nat", "-F", chain)
         await _run("iptables", "-w", "-t", "nat", "-X", chain)

@@ -23,6 +23,9 @@ from kubelite.runtime.oci.mounts import umount
 
 @dataclass(frozen=True, slots=True)
 class PinnedNamespaces:
+    """The bind-mounted namespace files of a pod, which its containers join; None where the pod
+    shares the host's."""
+
     net: Path | None  # None: the pod uses the host's network (and UTS) namespace
     ipc: Path
     uts: Path | None

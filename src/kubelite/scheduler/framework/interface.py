@@ -16,6 +16,7 @@ one pod's scheduling cycle runs from start to end without letting anything chang
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
@@ -35,11 +36,11 @@ class Snapshot(Protocol):
 
     def get(self, name: str) -> NodeInfo | None: ...
 
-    def with_pods_with_affinity(self) -> list[NodeInfo]:
+    def with_pods_with_affinity(self) -> builtins.list[NodeInfo]:
         """Nodes that run at least one pod with inter-pod affinity or anti-affinity."""
         ...
 
-    def with_pods_with_required_anti_affinity(self) -> list[NodeInfo]: ...
+    def with_pods_with_required_anti_affinity(self) -> builtins.list[NodeInfo]: ...
 
 
 class WorkloadListers(Protocol):
@@ -76,11 +77,16 @@ class Handle(Protocol):
 
 
 class Plugin(Protocol):
+    """What every plugin has: a name, which its statuses carry and the framework keys it by."""
+
     name: str
 
 
 @runtime_checkable
 class PreFilterPlugin(Protocol):
+    """Runs once per cycle before filtering: computes state the filter reuses, and may narrow the
+    nodes worth filtering."""
+
     name: str
 
     def pre_filter(
@@ -90,6 +96,9 @@ class PreFilterPlugin(Protocol):
 
 @runtime_checkable
 class FilterPlugin(Protocol):
+    """Decides whether one node can run the pod; a refusal says why, for the FailedScheduling
+    message."""
+
     name: str
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status: ...
@@ -113,6 +122,8 @@ class BatchFilterPlugin(Protocol):
 
 @runtime_checkable
 class PreScorePlugin(Protocol):
+    """Runs once per cycle before scoring, over the feasible nodes: prepares state for its Score."""
+
     name: str
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> Status: ...
@@ -120,6 +131,8 @@ class PreScorePlugin(Protocol):
 
 @runtime_checkable
 class ScorePlugin(Protocol):
+    """Scores one feasible node for the pod; the framework weighs and sums the plugins' scores."""
+
     name: str
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[int, Status]: ...

@@ -73,6 +73,8 @@ class FitError(Exception):
 
 @dataclass(slots=True)
 class Weighted:
+    """A plugin of a profile with the weight its scores are multiplied by."""
+
     plugin: Plugin
     weight: int = 1
 
@@ -87,11 +89,13 @@ class Framework:
         self.filters = [p for p in self.plugins if isinstance(p, FilterPlugin)]
         self.pre_scores = [p for p in self.plugins if isinstance(p, PreScorePlugin)]
         self.scores = [(w.plugin, w.weight) for w in plugins if isinstance(w.plugin, ScorePlugin)]
-        self._normalizing = {p.name for p, _ in self.scores if isinstance(p, NormalizeScorePlugin)}
+        self._normalizing = {
+            p.name: p for p, _ in self.scores if isinstance(p, NormalizeScorePlugin)
+        }
         # isinstance() against a runtime_checkable Protocol inspects the class each time: the
         # plugins with batch forms are found once, here.
-        self._batch_filters = {p.name for p in self.filters if isinstance(p, BatchFilterPlugin)}
-        self._batch_scores = {p.name for p, _ in self.scores if isinstance(p, BatchScorePlugin)}
+        self._batch_filters = {p.name: p for p in self.filters if isinstance(p, BatchFilterPlugin)}
+        self._batch_scores = {p.name: p for p, _ in self.scores if isinstance(p, BatchScorePlugin)}
 
     # --- filtering --------------------------------------------------------------------------
 
@@ -180,8 +184,9 @@ class Framework:
         for plugin in filters:
             if not survivors:
                 break
-            if plugin.name in self._batch_filters:
-                answers = plugin.filter_nodes(state, pod, candidates)  # type: ignore[attr-defined]
+            batch_filter = self._batch_filters.get(plugin.name)
+            if batch_filter is not None:
+                answers = batch_filter.filter_nodes(state, pod, candidates)
             else:
                 answers = [plugin.filter(state, pod, node) for node in candidates]
             if all(status is SUCCESS for status in answers):
@@ -221,8 +226,9 @@ class Framework:
         for plugin, weight in self.scores:
             if plugin.name in state.skip_score:
                 continue
-            if plugin.name in self._batch_scores:
-                values, status = plugin.score_nodes(state, pod, nodes)  # type: ignore[attr-defined]
+            batch_score = self._batch_scores.get(plugin.name)
+            if batch_score is not None:
+                values, status = batch_score.score_nodes(state, pod, nodes)
                 if not status.ok:
                     return totals, error(
                         f'running Score plugin "{plugin.name}": {status.message()}'
@@ -240,8 +246,9 @@ class Framework:
                     append(value)
             # isinstance() against a runtime_checkable Protocol inspects the class each time:
             # the normalizing plugins are found once, in __init__.
-            if plugin.name in self._normalizing:
-                scored, status = plugin.normalize_score(
+            normalizer = self._normalizing.get(plugin.name)
+            if normalizer is not None:
+                scored, status = normalizer.normalize_score(
                     state,
                     pod,
                     [(node.name, value) for node, value in zip(nodes, values, strict=True)],

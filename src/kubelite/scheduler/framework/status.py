@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 
 class Code(enum.IntEnum):
+    """The kinds of answer a plugin gives, as Kubernetes' framework codes: unschedulable kinds
+    differ in whether preemption could help."""
+
     SUCCESS = 0
     ERROR = 1
     UNSCHEDULABLE = 2
@@ -24,6 +27,8 @@ class Code(enum.IntEnum):
 
 @dataclass(slots=True)
 class Status:
+    """A plugin's answer: a code, the reasons a person can act on, and the plugin that gave it."""
+
     code: Code = Code.SUCCESS
     reasons: list[str] = field(default_factory=list)
     # The plugin that answered; filled by the framework when a plugin leaves it out.

@@ -236,6 +236,9 @@ def _count(counts: TopologyCounts, node_labels: Mapping[str, str], key: str, val
 
 
 class InterPodAffinity:
+    """Filters and scores nodes by the pod's affinity and anti-affinity to other pods, and by other
+    pods' anti-affinity to it."""
+
     name = NAME
 
     def __init__(self, handle: Handle, namespace_labels: NamespaceLabels | None = None) -> None:

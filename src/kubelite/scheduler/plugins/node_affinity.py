@@ -42,6 +42,9 @@ _PREFERRED_MEMO = NAME + "/preferred"
 
 
 class NodeAffinity:
+    """Keeps the pod to nodes matching its nodeSelector and required node affinity, and prefers
+    those matching its preferred terms."""
+
     name = NAME
 
     def __init__(self) -> None:

@@ -21,6 +21,8 @@ ERR_REASON = "node(s) didn't match the requested node name"
 
 
 class NodeName:
+    """Keeps a pod that names its node (`spec.nodeName`) to that node."""
+
     name = NAME
 
     def __init__(self) -> None:

@@ -21,6 +21,8 @@ _STATE_KEY = "PreFilter" + NAME
 
 
 class NodePorts:
+    """Refuses nodes where a host port the pod asks for is already taken."""
+
     name = NAME
 
     def __init__(self) -> None:

@@ -23,6 +23,9 @@ _PRE_SCORE_KEY = "PreScore" + NAME
 
 
 class NodeResourcesBalancedAllocation:
+    """Prefers nodes whose cpu and memory would end up used in equal shares, so that neither runs
+    out while the other sits idle."""
+
     name = NAME
 
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> Status:

@@ -69,6 +69,9 @@ class _Request:
 
 
 class NodeResourcesFit:
+    """Refuses nodes without room for the pod's requests, and scores the rest by the room they would
+    have left (LeastAllocated)."""
+
     name = NAME
 
     def __init__(self) -> None:

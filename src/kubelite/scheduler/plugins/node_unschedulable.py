@@ -26,6 +26,8 @@ _UNSCHEDULABLE_TAINT = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": NO_SCHEDULE}
 
 
 class NodeUnschedulable:
+    """Refuses cordoned nodes unless the pod tolerates their unschedulable taint."""
+
     name = NAME
 
     def __init__(self) -> None:

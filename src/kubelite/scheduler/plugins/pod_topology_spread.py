@@ -327,6 +327,9 @@ class _ScoreState:
 
 
 class PodTopologySpread:
+    """Filters and scores nodes so that matching pods spread over zones, hosts or any topology key
+    within the skew the pod allows."""
+
     name = NAME
 
     def __init__(

@@ -33,6 +33,9 @@ _PRE_SCORE_KEY = "PreScore" + NAME
 
 
 class TaintToleration:
+    """Refuses nodes with NoSchedule or NoExecute taints the pod does not tolerate, and prefers
+    nodes with fewer untolerated PreferNoSchedule taints."""
+
     name = NAME
 
     def __init__(self) -> None:

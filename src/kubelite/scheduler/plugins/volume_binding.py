@@ -52,6 +52,8 @@ def is_bound(claim: Obj) -> bool:
 
 
 class VolumeBinding:
+    """Holds a pod back while a PersistentVolumeClaim it mounts is missing or unbound."""
+
     name = NAME
 
     def __init__(self, handle: Handle) -> None:

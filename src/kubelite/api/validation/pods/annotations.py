@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from kubelite.api.errors import FieldError, forbidden_field, invalid
-from kubelite.api.validation.pods.fields import MAX_INT32, Obj, _key
+from kubelite.api.types import Obj
+from kubelite.api.validation.pods.fields import MAX_INT32, _key
 
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
 POD_DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"

@@ -17,10 +17,10 @@ from kubelite.api.errors import (
     not_supported,
     required,
 )
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.pods.env import _validate_env, _validate_env_from
 from kubelite.api.validation.pods.fields import (
-    Obj,
     _enum,
     _index,
     _local_descending_path,

@@ -6,9 +6,9 @@ validateContainerResourceFieldSelector), with the field paths each accepts.
 from __future__ import annotations
 
 from kubelite.api.errors import FieldError, child, invalid, not_supported, required
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.pods.fields import (
-    Obj,
     _config_map_key,
     _dns1123_subdomain,
     _index,
@@ -62,6 +62,8 @@ _CONTAINER_RESOURCE_FIELD_PATHS = (
     "requests.memory",
 )
 _HUGEPAGES_FIELD_PREFIXES = ("limits.hugepages-", "requests.hugepages-")
+# Declared wide: the line below extends it.
+_BINARY_DIVISORS: tuple[str, ...]
 _BINARY_DIVISORS = ("1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi")
 _BINARY_DIVISORS += ("1Ei",)
 

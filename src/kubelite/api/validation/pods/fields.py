@@ -8,14 +8,12 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from kubelite.api import errors
 from kubelite.api.errors import FieldError, child, invalid, not_supported, required
 from kubelite.api.quantity import Quantity, QuantityError
 from kubelite.api.validation import names
-
-Obj = dict[str, Any]
 
 # Messages and limits of apimachinery and pkg/apis/core/validation.
 IS_NEGATIVE_ERROR_MSG = "must be greater than or equal to 0"  # IsNegativeErrorMsg
@@ -66,7 +64,7 @@ def _enum(parent: str, name: str, value: Any, allowed: tuple[str, ...]) -> list[
     return [not_supported(child(parent, name), value, allowed)]
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -6,8 +6,9 @@ whitespace, and nothing may be created with ephemeral containers or a node name 
 from __future__ import annotations
 
 from kubelite.api.errors import FieldError, child, forbidden_field, invalid
+from kubelite.api.types import Obj
 from kubelite.api.validation.pods.annotations import _validate_pod_annotations
-from kubelite.api.validation.pods.fields import Obj, _index
+from kubelite.api.validation.pods.fields import _index
 from kubelite.api.validation.pods.spec import validate_pod_spec
 
 

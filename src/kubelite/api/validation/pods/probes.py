@@ -8,9 +8,9 @@ import re
 from typing import Any
 
 from kubelite.api.errors import FieldError, child, forbidden_field, invalid, not_supported, required
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.pods.fields import (
-    Obj,
     _is_int,
     _names_errors,
     _nonnegative,

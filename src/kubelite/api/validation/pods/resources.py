@@ -8,10 +8,10 @@ from typing import Any
 
 from kubelite.api import errors
 from kubelite.api.errors import FieldError, child, forbidden_field, invalid, not_supported, required
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.pods.fields import (
     IS_NEGATIVE_ERROR_MSG,
-    Obj,
     _index,
     _key,
     _qualified_name,

@@ -8,9 +8,9 @@ import re
 from typing import Any
 
 from kubelite.api.errors import FieldError, child, duplicate, invalid, not_supported, required
+from kubelite.api.types import Obj
 from kubelite.api.validation.pods.fields import (
     MAX_INT32,
-    Obj,
     _inclusive_range_error,
     _index,
     _is_int,

@@ -10,12 +10,12 @@ import re
 from typing import Any
 
 from kubelite.api.errors import FieldError, child, duplicate, forbidden_field, invalid, required
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.affinity import validate_affinity
 from kubelite.api.validation.pods.containers import _validate_containers, _validate_init_containers
 from kubelite.api.validation.pods.fields import (
     MAX_INT32,
-    Obj,
     _dns1123_subdomain,
     _enum,
     _inclusive_range_error,

@@ -10,9 +10,10 @@ from typing import Any
 
 from kubelite.api import errors
 from kubelite.api.errors import FieldError, child, forbidden_field, invalid
+from kubelite.api.pods import is_restartable_init_container
+from kubelite.api.types import Obj
 from kubelite.api.validation.pods.annotations import _validate_annotation_updates
 from kubelite.api.validation.pods.fields import (
-    Obj,
     _dns1123_subdomain,
     _index,
     _qualified_name,
@@ -57,7 +58,7 @@ def validate_pod_status_update(new: Obj, old: Obj) -> list[FieldError]:
     sidecars = {
         c.get("name")
         for c in old_spec.get("initContainers") or []
-        if c.get("restartPolicy") == "Always"
+        if is_restartable_init_container(c)
     }
     errs.extend(
         _container_state_transitions(
@@ -125,7 +126,7 @@ def _validate_ips(entries: list[Obj], path: str, go_type: str) -> list[FieldErro
     for i, ip in enumerate(ips):
         errs.extend(_valid_ip(_index(path, i), ip))
     if len(ips) > 1:
-        families = set()
+        families: set[int] = set()
         for ip in ips:
             try:
                 families.add(ipaddress.ip_address(ip).version)

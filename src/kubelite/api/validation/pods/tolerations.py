@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from kubelite.api.errors import FieldError, child, invalid, not_supported
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
-from kubelite.api.validation.pods.fields import Obj, _name_at
+from kubelite.api.validation.pods.fields import _name_at
 
 _TOLERATION_OPERATORS = ("Equal", "Exists")
 _TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import copy
 
 from kubelite.api.errors import FieldError, child, forbidden_field, invalid, required
+from kubelite.api.types import Obj
 from kubelite.api.validation.pods.annotations import _validate_annotation_updates
-from kubelite.api.validation.pods.fields import MAX_INT32, Obj, _inclusive_range_error, _index
+from kubelite.api.validation.pods.fields import MAX_INT32, _inclusive_range_error, _index
 from kubelite.api.validation.pods.tolerations import validate_tolerations
 from kubelite.api.validation.pods.update_diff import (
     go_pod_spec,

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api.quantity import Quantity
-from kubelite.api.validation.pods.fields import Obj, _quantity
+from kubelite.api.types import Obj
+from kubelite.api.validation.pods.fields import _quantity
 
 
 @dataclass(frozen=True)
@@ -494,8 +495,8 @@ def semantic_equal(a: Any, b: Any) -> bool:
         x, y = a.items or (), b.items or ()
         return len(x) == len(y) and all(semantic_equal(p, q) for p, q in zip(x, y, strict=True))
     if isinstance(a, _GoMap) and isinstance(b, _GoMap):
-        x, y = dict(a.entries or ()), dict(b.entries or ())
-        return x.keys() == y.keys() and all(semantic_equal(x[k], y[k]) for k in x)
+        left, right = dict(a.entries or ()), dict(b.entries or ())
+        return left.keys() == right.keys() and all(semantic_equal(left[k], right[k]) for k in left)
     if isinstance(a, _GoStruct) and isinstance(b, _GoStruct):
         return a.type == b.type and all(
             semantic_equal(p, q) for (_, p), (_, q) in zip(a.fields, b.fields, strict=True)
@@ -648,9 +649,11 @@ def _format_value(node: Any, mode: str, type_mode: str) -> Any:
         if items is None:
             return _Line("nil")
         if isinstance(node, _GoSlice):
-            records = [_Record("", "", _format_value(v, mode, _ELIDE)) for v in node.items]
+            records = [_Record("", "", _format_value(v, mode, _ELIDE)) for v in node.items or ()]
         else:
-            records = [_Record("", k, _format_value(v, mode, _ELIDE)) for k, v in node.entries]
+            records = [
+                _Record("", k, _format_value(v, mode, _ELIDE)) for k, v in node.entries or ()
+            ]
         return _typed(node.type, _Wrap("{", _List(records), "}"), mode, type_mode)
     records = [
         _Record("", name, _format_value(value, mode, _AUTO))

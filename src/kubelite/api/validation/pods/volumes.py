@@ -15,6 +15,7 @@ from kubelite.api.errors import (
     not_supported,
     required,
 )
+from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.pods.env import (
     _VOLUME_FIELD_PATHS,
@@ -22,7 +23,6 @@ from kubelite.api.validation.pods.env import (
     _validate_resource_field_selector,
 )
 from kubelite.api.validation.pods.fields import (
-    Obj,
     _index,
     _is_int,
     _local_descending_path,

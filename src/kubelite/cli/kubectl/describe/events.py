@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from kubelite.api import meta
-from kubelite.cli.kubectl.describe.printing import Obj, PrefixWriter, since
+from kubelite.api.types import Obj
+from kubelite.cli.kubectl.describe.printing import PrefixWriter, since
 
 
 def event_time(event: Obj) -> dt.datetime:

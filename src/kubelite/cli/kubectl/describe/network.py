@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.cli.kubectl.describe.events import describe_events
 from kubelite.cli.kubectl.describe.printing import (
     NONE,
@@ -20,8 +21,6 @@ from kubelite.cli.kubectl.describe.printing import (
     metadata_labels,
 )
 from kubelite.cli.output import format_labels
-
-Obj = dict[str, Any]
 
 # formatEndpointSlices and the Endpoints subset lines show this many addresses.
 MAX_SHOWN = 3

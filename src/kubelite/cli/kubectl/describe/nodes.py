@@ -5,9 +5,8 @@ capacity, and what the node's pods request of it (resourcehelper.PodRequestsAndL
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from kubelite.api import meta
+from kubelite.api import meta, podresources
 from kubelite.api.quantity import Quantity
 from kubelite.cli.kubectl.describe.events import describe_events
 from kubelite.cli.kubectl.describe.printing import (
@@ -49,37 +48,6 @@ def node_roles(node: Obj) -> list[str]:
     return sorted(roles)
 
 
-def _sum_resources(totals: dict[str, Quantity], values: dict[str, Any]) -> None:
-    for name, raw in values.items():
-        quantity = Quantity.from_json(raw)
-        totals[name] = totals[name] + quantity if name in totals else quantity
-
-
-def pod_requests_and_limits(pod: Obj) -> tuple[dict[str, Quantity], dict[str, Quantity]]:
-    """resourcehelper.PodRequestsAndLimits: regular and sidecar containers add up, each plain
-    init container only raises the total to its own needs, and the overhead is added."""
-    spec = pod.get("spec") or {}
-    totals: list[dict[str, Quantity]] = [{}, {}]
-    for index, key in enumerate(("requests", "limits")):
-        total = totals[index]
-        for container in spec.get("containers") or []:
-            _sum_resources(total, meta.get_path(container, "resources", key, default={}))
-        sidecars: dict[str, Quantity] = {}
-        for container in spec.get("initContainers") or []:
-            values = meta.get_path(container, "resources", key, default={})
-            if container.get("restartPolicy") == "Always":
-                _sum_resources(sidecars, values)
-                _sum_resources(total, values)
-                continue
-            needed = dict(sidecars)
-            _sum_resources(needed, values)
-            for name, quantity in needed.items():
-                if name not in total or total[name] < quantity:
-                    total[name] = quantity
-        _sum_resources(total, spec.get("overhead") or {})
-    return totals[0], totals[1]
-
-
 def _percent(part: Quantity, whole: Quantity | None, milli: bool) -> int:
     if whole is None:
         return 0
@@ -102,13 +70,13 @@ def _node_resources(w: PrefixWriter, node: Obj, pods: list[Obj], now: dt.datetim
     w.write(1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n")
     w.write(1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n")
     for pod in pods:
-        requests, limits = pod_requests_and_limits(pod)
+        pod_requests, pod_limits = podresources.pod_requests(pod), podresources.pod_limits(pod)
         cells = []
         for values, name, milli in (
-            (requests, "cpu", True),
-            (limits, "cpu", True),
-            (requests, "memory", False),
-            (limits, "memory", False),
+            (pod_requests, "cpu", True),
+            (pod_limits, "cpu", True),
+            (pod_requests, "memory", False),
+            (pod_limits, "memory", False),
         ):
             quantity = values.get(name, zero)
             cells.append(f"{quantity} ({_percent(quantity, allocatable.get(name), milli)}%)")
@@ -126,7 +94,7 @@ def _node_resources(w: PrefixWriter, node: Obj, pods: list[Obj], now: dt.datetim
     requests: dict[str, Quantity] = {}
     limits: dict[str, Quantity] = {}
     for pod in pods:
-        pod_requests, pod_limits = pod_requests_and_limits(pod)
+        pod_requests, pod_limits = podresources.pod_requests(pod), podresources.pod_limits(pod)
         for name, quantity in pod_requests.items():
             requests[name] = requests[name] + quantity if name in requests else quantity
         for name, quantity in pod_limits.items():

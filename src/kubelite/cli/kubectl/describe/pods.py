@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubelite.api import meta, qos
+from kubelite.api.labels import format_label_selector
 from kubelite.api.quantity import Quantity
 from kubelite.cli.kubectl.describe.events import describe_events
 from kubelite.cli.kubectl.describe.printing import (
@@ -23,7 +24,6 @@ from kubelite.cli.kubectl.describe.printing import (
     PrefixWriter,
     bool_text,
     controlled_by,
-    format_label_selector,
     go_value,
     labels_multiline,
     metadata_labels,

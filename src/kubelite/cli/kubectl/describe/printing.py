@@ -14,10 +14,9 @@ import datetime as dt
 import io
 from typing import Any
 
-from kubelite.api import labels, meta
+from kubelite.api import meta
+from kubelite.api.types import Obj
 from kubelite.cli.output import DESCRIBE_MIN_WIDTH, DESCRIBE_PADDING, TabWriter, go_float
-
-Obj = dict[str, Any]
 
 # describe.go's maxAnnotationLen: longer annotations are wrapped and shortened.
 MAX_ANNOTATION_LEN = 140
@@ -162,15 +161,6 @@ def _toleration_text(t: Obj) -> str:
     if t.get("tolerationSeconds") is not None:
         text += f" for {t['tolerationSeconds']}s"
     return text
-
-
-def format_label_selector(selector: Obj) -> str:
-    """metav1.FormatLabelSelector: `app=web,tier in (a,b)`, `<none>` when empty."""
-    try:
-        text = str(labels.from_label_selector(selector))
-    except labels.SelectorError:
-        return "<error>"
-    return text or NONE
 
 
 def controller_of(obj: Obj) -> str:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.labels import format_label_selector
 from kubelite.api.quantity import Quantity
+from kubelite.api.types import Obj
 from kubelite.cli.kubectl.describe.events import describe_events
 from kubelite.cli.kubectl.describe.pods import (
     describe_containers,
@@ -29,7 +31,6 @@ from kubelite.cli.kubectl.describe.printing import (
     annotations_multiline,
     bool_text,
     controlled_by,
-    format_label_selector,
     go_value,
     labels_multiline,
     metadata_labels,
@@ -38,8 +39,6 @@ from kubelite.cli.kubectl.describe.printing import (
 )
 from kubelite.cli.output import format_labels
 from kubelite.controllers.deployment_util import find_new
-
-Obj = dict[str, Any]
 
 # DescribePodTemplate indents its block by this much (describeContainers' `space`).
 TEMPLATE_SPACE = "  "
