@@ -78,6 +78,8 @@ class ResourceType(ResourceNames):
 
 
 _STATUS_GPU = ("get", "patch", "update")
+# The autoscaling/v1 Scale of the workloads that `kubectl scale` and autoscalers resize.
+_SCALE = Subresource("scale", "Scale", _STATUS_GPU, "autoscaling", "v1")
 
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
@@ -218,7 +220,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         short_names=("rc",),
         categories=("all",),
         subresources=(
-            Subresource("scale", "Scale", _STATUS_GPU, "autoscaling", "v1"),
+            _SCALE,
             Subresource("status", "ReplicationController", _STATUS_GPU),
         ),
     ),
@@ -233,7 +235,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         short_names=("deploy",),
         categories=("all",),
         subresources=(
-            Subresource("scale", "Scale", _STATUS_GPU, "autoscaling", "v1"),
+            _SCALE,
             Subresource("status", "Deployment", _STATUS_GPU),
         ),
     ),
@@ -248,7 +250,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         short_names=("rs",),
         categories=("all",),
         subresources=(
-            Subresource("scale", "Scale", _STATUS_GPU, "autoscaling", "v1"),
+            _SCALE,
             Subresource("status", "ReplicaSet", _STATUS_GPU),
         ),
     ),
@@ -263,7 +265,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         short_names=("sts",),
         categories=("all",),
         subresources=(
-            Subresource("scale", "Scale", _STATUS_GPU, "autoscaling", "v1"),
+            _SCALE,
             Subresource("status", "StatefulSet", _STATUS_GPU),
         ),
     ),

@@ -31,6 +31,9 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 class NamespaceLifecycle:
+    """Admission that refuses new objects in a namespace that is missing or being deleted,
+    and the deletion of the system namespaces (Kubernetes' NamespaceLifecycle plugin)."""
+
     def __init__(self, store: Store, namespaces: ResourceType) -> None:
         self.store = store
         self.namespaces = namespaces

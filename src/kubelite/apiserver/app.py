@@ -70,6 +70,9 @@ def _json(value: object) -> web.Response:
 
 
 class Application:
+    """The aiohttp application: authenticates each request, then serves discovery, OpenAPI,
+    health and the resources (through the installer)."""
+
     def __init__(self, routes: Routes) -> None:
         self.routes = routes
         self.discovery = Discovery(routes.registry)

@@ -30,6 +30,8 @@ PUBLIC_PATHS = ("/version", "/healthz", "/livez", "/readyz", "/v1-kubelite/cacer
 
 @dataclass(frozen=True)
 class User:
+    """Who made a request: a name and groups, as an authenticator found them (user.Info)."""
+
     name: str
     groups: tuple[str, ...] = field(default=())
 
@@ -46,6 +48,9 @@ def is_public(path: str) -> bool:
 
 
 class Authenticator:
+    """Turns a request's credentials into a `User`: client certificates signed by the
+    cluster CA, static bearer tokens from the token file, and service account tokens."""
+
     def __init__(
         self,
         token_file: Path | None,

@@ -50,6 +50,9 @@ NODES_GROUP = "system:nodes"
 
 @dataclass(frozen=True)
 class Pki:
+    """Where the cluster's certificates and keys live in the data dir, made once at first
+    start and reused, so kubeconfigs and joined nodes stay valid across restarts."""
+
     ca_cert: Path
     ca_key: Path
     server_cert: Path

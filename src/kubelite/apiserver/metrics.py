@@ -65,6 +65,9 @@ class _StoreCollector(Collector):
 
 
 class Metrics:
+    """The API server's Prometheus metrics, under the names kube-apiserver uses, so that
+    dashboards and `kubectl get --raw /metrics` read the same series."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(

@@ -36,6 +36,9 @@ NODES_GROUP = "system:nodes"
 
 @dataclass(frozen=True)
 class JoinToken:
+    """The token an agent joins with (k3s' format): the CA's hash pins the server, the user
+    and secret authenticate the node."""
+
     ca_hash: str
     user: str
     secret: str

@@ -7,12 +7,14 @@ mistake and get a 400 that says which parameter is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from kubelite.api import errors, fields, labels
 from kubelite.api.decoding import FIELD_VALIDATION_MODES, WARN
 from kubelite.apiserver.registry.generic import DeleteOptions, ListOptions, decode_continue
+
+_Selector = TypeVar("_Selector")
 
 # Kubernetes caps field manager names (fieldmanager.go).
 MAX_FIELD_MANAGER_LENGTH = 128
@@ -50,21 +52,23 @@ def _int(query: Mapping[str, str], name: str, default: int = 0) -> int:
         raise errors.bad_request(f'invalid value for {name}: "{raw}": must be an integer') from None
 
 
+def _parsed(parse: Callable[[str], _Selector], text: str) -> _Selector:
+    """A label or field selector from the query; one that does not parse is a 400."""
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise errors.bad_request(str(exc)) from None
+
+
 def list_options(query: Mapping[str, str], *, watch: bool = False) -> ListOptions:
     """ListOptions from a query; a watch is checked by the rules of watches, not of lists."""
     opts = ListOptions()
     selector = query.get("labelSelector", "")
     if selector:
-        try:
-            opts.label_selector = labels.parse(selector)
-        except ValueError as exc:
-            raise errors.bad_request(str(exc)) from None
+        opts.label_selector = _parsed(labels.parse, selector)
     field_selector = query.get("fieldSelector", "")
     if field_selector:
-        try:
-            opts.field_selector = fields.parse(field_selector)
-        except ValueError as exc:
-            raise errors.bad_request(str(exc)) from None
+        opts.field_selector = _parsed(fields.parse, field_selector)
     opts.limit = max(_int(query, "limit"), 0)
     rv = query.get("resourceVersion", "")
     match = query.get("resourceVersionMatch", "")

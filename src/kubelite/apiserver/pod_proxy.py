@@ -359,29 +359,26 @@ async def _raise_kubelet_refusal(client: KubeletClient, url: str) -> None:
         raise unreachable("Get", url, exc) from exc
 
 
+_WebSocket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
+
+
+async def _forward(source: _WebSocket, sink: _WebSocket) -> None:
+    """Copy one direction's text and binary frames until its side closes or fails."""
+    async for msg in source:
+        if msg.type == WSMsgType.BINARY:
+            await sink.send_bytes(msg.data)
+        elif msg.type == WSMsgType.TEXT:
+            await sink.send_str(msg.data)
+        elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
+            break
+
+
 async def _pump(client_ws: web.WebSocketResponse, backend: aiohttp.ClientWebSocketResponse) -> None:
     """Copy frames both ways; when one side closes, close the other."""
-
-    async def client_to_kubelet() -> None:
-        async for msg in client_ws:
-            if msg.type == WSMsgType.BINARY:
-                await backend.send_bytes(msg.data)
-            elif msg.type == WSMsgType.TEXT:
-                await backend.send_str(msg.data)
-            elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
-                break
-
-    async def kubelet_to_client() -> None:
-        async for msg in backend:
-            if msg.type == WSMsgType.BINARY:
-                await client_ws.send_bytes(msg.data)
-            elif msg.type == WSMsgType.TEXT:
-                await client_ws.send_str(msg.data)
-            elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.ERROR):
-                break
-
     try:
-        await upgrade_proxy.until_either_ends(client_to_kubelet(), kubelet_to_client())
+        await upgrade_proxy.until_either_ends(
+            _forward(client_ws, backend), _forward(backend, client_ws)
+        )
     finally:
         with contextlib.suppress(Exception):
             await client_ws.close()

@@ -17,6 +17,9 @@ _TRUE = ("true", "1")
 
 @dataclass
 class RequestInfo:
+    """What a request's path and method say, parsed once (Kubernetes' RequestInfoFactory):
+    authentication, metrics and dispatch all read this rather than the URL."""
+
     is_resource: bool = False
     verb: str = ""
     api_prefix: str = ""

@@ -68,6 +68,9 @@ NODE_TOKEN_FILE = "node-token"
 
 @dataclass
 class ServerConfig:
+    """What `kubelite server` and the control plane tell the API server: where its data
+    lives, where it listens, and its timing knobs."""
+
     data_dir: Path
     https_port: int = 6443
     bind_address: str = "0.0.0.0"
@@ -233,6 +236,9 @@ def assemble(
 
 
 class APIServer:
+    """One running API server: its PKI, store, REST storage and HTTPS listener, plus the
+    background loops kube-apiserver runs (compaction, Event expiry, bootstrap objects)."""
+
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.pki: certs.Pki | None = None

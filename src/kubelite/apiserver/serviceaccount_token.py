@@ -183,6 +183,8 @@ def load_public_key(pem: bytes) -> rsa.RSAPublicKey:
 
 @dataclass(frozen=True)
 class IssuedToken:
+    """A signed token and when it expires: what a TokenRequest's status reports."""
+
     token: str
     expires_at: int  # seconds since the epoch, the token's `exp`
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import errno
 import logging
 import re
@@ -33,7 +34,7 @@ import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -49,6 +50,10 @@ from kubelite.client.errors import (
     status_for,
 )
 from kubelite.client.kubeconfig import ClientConfig, ConfigError
+
+if TYPE_CHECKING:
+    # Only for the annotation of `_object` (typing.Unpack is Python 3.12's).
+    from typing_extensions import Unpack
 
 JSON = "application/json"
 # What kubectl asks for when it prints a table; a server without Table support answers JSON.
@@ -96,6 +101,15 @@ def _warning_text(header: str) -> str:
     return re.sub(r"\\(.)", r"\1", found.group(1))
 
 
+class _RequestOptions(TypedDict, total=False):
+    """The keyword arguments of `APIClient.request` after the method and path."""
+
+    params: dict[str, str] | None
+    body: Any
+    content_type: str
+    accept: str
+
+
 def _params(**values: Any) -> dict[str, str]:
     """Query parameters as the API server spells them, leaving out those not given."""
     params: dict[str, str] = {}
@@ -104,6 +118,17 @@ def _params(**values: Any) -> dict[str, str]:
             continue
         params[key] = "true" if value is True else str(value)
     return params
+
+
+def _write_params(
+    dry_run: bool, field_manager: str | None, field_validation: str | None
+) -> dict[str, str]:
+    """The query parameters every write (create, update, patch) takes."""
+    return _params(
+        dryRun="All" if dry_run else None,
+        fieldManager=field_manager,
+        fieldValidation=field_validation,
+    )
 
 
 def _log_warning(message: str) -> None:
@@ -227,47 +252,46 @@ class APIClient:
             return decoded.decode(errors="replace")
         return decoded
 
-    async def _object(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: Any = None,
-        content_type: str = JSON,
-        accept: str = JSON,
-    ) -> Obj:
+    async def _object(self, method: str, path: str, **options: Unpack[_RequestOptions]) -> Obj:
         """`request` for the calls whose successful answer is one JSON object (the object, a
         Table, a Status or the version), typed as such for their callers."""
-        answer: Obj = await self.request(
-            method, path, params=params, body=body, content_type=content_type, accept=accept
-        )
+        answer: Obj = await self.request(method, path, **options)
         return answer
+
+    @contextlib.asynccontextmanager
+    async def _open_stream(
+        self, path: str, params: dict[str, str] | None, accept: str
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A GET whose body is read as it arrives (a followed log, a watch): no limit on its
+        length, and a server that does not answer, or stops answering, raises as `request`
+        does, whether before the answer or in the middle of reading it."""
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
+        try:
+            async with self._get_session().get(
+                self.config.server + path,
+                params=params,
+                headers={"Accept": accept},
+                **self._request_kwargs(timeout),
+            ) as response:
+                yield response
+        except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as e:
+            raise self._connection_error(e) from e
 
     async def stream(
         self, path: str, *, params: dict[str, str] | None = None
     ) -> AsyncIterator[bytes]:
         """A plain-text body as it arrives (pods/log with `follow`), for as long as the server
         sends it; an error answer raises as `request` does."""
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
-        try:
-            async with self._get_session().get(
-                self.config.server + path,
-                params=params,
-                headers={"Accept": "*/*"},
-                **self._request_kwargs(timeout),
-            ) as response:
-                if response.status >= 400:
-                    raw = await response.read()
-                    try:
-                        decoded: Any = orjson.loads(raw)
-                    except orjson.JSONDecodeError:
-                        decoded = raw.decode(errors="replace")
-                    raise error_from_status(status_for(response.status, decoded))
-                async for chunk in response.content.iter_any():
-                    yield chunk
-        except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as e:
-            raise self._connection_error(e) from e
+        async with self._open_stream(path, params, "*/*") as response:
+            if response.status >= 400:
+                raw = await response.read()
+                try:
+                    decoded: Any = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    decoded = raw.decode(errors="replace")
+                raise error_from_status(status_for(response.status, decoded))
+            async for chunk in response.content.iter_any():
+                yield chunk
 
     async def websocket(
         self, path: str, *, params: list[tuple[str, str]], protocols: tuple[str, ...]
@@ -303,9 +327,7 @@ class APIClient:
         table: bool = False,
     ) -> Obj:
         """One object; with `table=True`, its `meta.k8s.io/v1 Table` (one row)."""
-        path = resource.path(
-            namespace=self._namespace(resource, namespace), name=name, subresource=subresource
-        )
+        path = self._object_path(resource, namespace, name, subresource)
         return await self._object("GET", path, accept=TABLE if table else JSON)
 
     async def list(
@@ -367,14 +389,8 @@ class APIClient:
     ) -> Obj:
         """POST an object (or a subresource such as `pods/<name>/binding`)."""
         namespace = namespace or (body.get("metadata") or {}).get("namespace")
-        path = resource.path(
-            namespace=self._namespace(resource, namespace), name=name, subresource=subresource
-        )
-        params = _params(
-            dryRun="All" if dry_run else None,
-            fieldManager=field_manager,
-            fieldValidation=field_validation,
-        )
+        path = self._object_path(resource, namespace, name, subresource)
+        params = _write_params(dry_run, field_manager, field_validation)
         return await self._object("POST", path, params=params, body=body)
 
     async def update(
@@ -390,16 +406,10 @@ class APIClient:
     ) -> Obj:
         """PUT an object; its metadata.resourceVersion makes the write conditional."""
         metadata = body.get("metadata") or {}
-        path = resource.path(
-            namespace=self._namespace(resource, namespace or metadata.get("namespace")),
-            name=metadata.get("name", ""),
-            subresource=subresource,
+        path = self._object_path(
+            resource, namespace or metadata.get("namespace"), metadata.get("name", ""), subresource
         )
-        params = _params(
-            dryRun="All" if dry_run else None,
-            fieldManager=field_manager,
-            fieldValidation=field_validation,
-        )
+        params = _write_params(dry_run, field_manager, field_validation)
         return await self._object("PUT", path, params=params, body=body)
 
     async def patch(
@@ -417,14 +427,8 @@ class APIClient:
         force: bool | None = None,
     ) -> Obj:
         """PATCH in one of the four formats; `force` only means something to server-side apply."""
-        path = resource.path(
-            namespace=self._namespace(resource, namespace), name=name, subresource=subresource
-        )
-        params = _params(
-            dryRun="All" if dry_run else None,
-            fieldManager=field_manager,
-            fieldValidation=field_validation,
-        )
+        path = self._object_path(resource, namespace, name, subresource)
+        params = _write_params(dry_run, field_manager, field_validation)
         if force is not None:
             params["force"] = "true" if force else "false"
         return await self._object(
@@ -450,7 +454,7 @@ class APIClient:
             options["propagationPolicy"] = propagation_policy
         if preconditions:
             options["preconditions"] = preconditions
-        path = resource.path(namespace=self._namespace(resource, namespace), name=name)
+        path = self._object_path(resource, namespace, name)
         params = _params(dryRun="All" if dry_run else None)
         return await self._object("DELETE", path, params=params, body=options or None)
 
@@ -479,38 +483,42 @@ class APIClient:
             allowWatchBookmarks=allow_bookmarks,
             timeoutSeconds=timeout_seconds,
         )
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT)
-        try:
-            async with self._get_session().get(
-                self.config.server + path,
-                params=params,
-                headers={"Accept": TABLE if table else METADATA if metadata_only else JSON},
-                **self._request_kwargs(timeout),
-            ) as response:
-                self._report_warnings(response)
-                if response.status >= 400:
-                    raw = await response.read()
-                    body: Any = raw
-                    if response.content_type == JSON and raw:
-                        body = orjson.loads(raw)
-                    raise error_from_status(status_for(response.status, body))
-                buffer = bytearray()
-                async for chunk in response.content.iter_any():
-                    buffer.extend(chunk)
-                    while (end := buffer.find(b"\n")) >= 0:
-                        line = bytes(buffer[:end])
-                        del buffer[: end + 1]
-                        if line.strip():
-                            yield _watch_event(line)
-                if buffer.strip():
-                    yield _watch_event(bytes(buffer))
-        except (aiohttp.ClientError, TimeoutError, ssl.SSLError) as e:
-            raise self._connection_error(e) from e
+        accept = TABLE if table else METADATA if metadata_only else JSON
+        async with self._open_stream(path, params, accept) as response:
+            self._report_warnings(response)
+            if response.status >= 400:
+                raw = await response.read()
+                body: Any = raw
+                if response.content_type == JSON and raw:
+                    body = orjson.loads(raw)
+                raise error_from_status(status_for(response.status, body))
+            buffer = bytearray()
+            async for chunk in response.content.iter_any():
+                buffer.extend(chunk)
+                while (end := buffer.find(b"\n")) >= 0:
+                    line = bytes(buffer[:end])
+                    del buffer[: end + 1]
+                    if line.strip():
+                        yield _watch_event(line)
+            if buffer.strip():
+                yield _watch_event(bytes(buffer))
 
     def _namespace(self, resource: Resource, namespace: str | None) -> str | None:
         if resource.namespaced and not namespace:
             raise ValueError(f"a namespace is required for {resource.group_resource}")
         return namespace if resource.namespaced else None
+
+    def _object_path(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str | None,
+        subresource: str | None = None,
+    ) -> str:
+        """The URL path of one object (or its subresource); a namespaced one needs a namespace."""
+        return resource.path(
+            namespace=self._namespace(resource, namespace), name=name, subresource=subresource
+        )
 
     # --- discovery ------------------------------------------------------------------------
 

@@ -7,12 +7,15 @@ here yet (Jobs, CronJobs), they follow its describer line by line.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import Any
 
 import pytest
+from testcluster import TestCluster
 
-from kubelite.api import labels, meta
+from kubelite.api import meta
+from kubelite.api.resources import PODS, REPLICA_SETS
 from kubelite.cli.kubectl.describe import command as describe
 from kubelite.cli.kubectl.describe import workloads
 from kubelite.cli.kubectl.describe.pods import describe_containers, describe_volumes
@@ -906,46 +909,83 @@ def test_a_cron_job_with_nothing_set():
 
 
 # --- what `describe` fetches for each kind ----------------------------------------------------
+# Against the unit tests' real API server (`testcluster`): the objects are made there, and
+# `Lister` notes the lists `describe` asks for.
 
 
-class FakeClient:
-    """Lists what it holds, by label selector, and remembers what was asked."""
+class Lister:
+    """The real client, noting each list asked for as (plural, label selector, field selector)."""
 
-    def __init__(self, objects: dict[str, list[Obj]]) -> None:
-        self.objects = objects
+    def __init__(self, client: Any) -> None:
+        self.client = client
         self.asked: list[tuple[str, str | None, str | None]] = []
 
-    async def list(
-        self,
-        resource: Resource,
-        *,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        limit: int | None = None,
-    ) -> Obj:
-        self.asked.append((resource.plural, label_selector, field_selector))
-        selector = labels.parse(label_selector or "")
-        items = self.objects.get(resource.plural, [])
-        return {"items": [o for o in items if selector.matches(meta.labels_of(o))]}
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    async def list(self, resource: Resource, **options: Any) -> Obj:
+        self.asked.append(
+            (resource.plural, options.get("label_selector"), options.get("field_selector"))
+        )
+        return await self.client.list(resource, **options)
 
 
 def with_labels(obj: Obj, uid: str, **values: str) -> Obj:
     return {**obj, "metadata": {**obj["metadata"], "uid": uid, "labels": values}}
 
 
-async def test_a_deployment_is_described_with_the_replica_sets_it_controls():
-    d = deployment()
+async def made(kube: TestCluster, resource: Resource, obj: Obj, **owner_uids: str) -> Obj:
+    """`obj` created in the test's namespace with its status; owner references to the uids
+    named in `owner_uids` (test uid -> server uid) point at the objects made before."""
+    obj = copy.deepcopy(obj)
+    md = obj["metadata"]
+    for system in ("uid", "namespace", "creationTimestamp"):
+        md.pop(system, None)
+    for ref in md.get("ownerReferences") or ():
+        ref["uid"] = owner_uids.get(ref["uid"], ref["uid"])
+    return await kube.create_with_status(resource, obj)
+
+
+def stored_replica_set(rs: Obj, *, match: str) -> Obj:
+    """A fixture's ReplicaSet as one the server stores: with a selector (of `match`)."""
+    rs = copy.deepcopy(rs)
+    rs["spec"]["selector"] = {"matchLabels": {"app": match}}
+    rs["spec"]["template"]["metadata"]["labels"] = {"app": match}
+    return rs
+
+
+async def test_a_deployment_is_described_with_the_replica_sets_it_controls(kube: TestCluster):
+    deployments = Resource("apps", "v1", "deployments", kind="Deployment")
+    d = await made(kube, deployments, deployment())
+    uids = {"d-uid": d["metadata"]["uid"]}
     mine = with_labels(replica_set("mine", 50, 3, simple_template()), "mine-uid", app="web")
     orphan = with_labels(replica_set("orphan", 40, 1, simple_template()), "o-uid", app="web")
     orphan["metadata"]["ownerReferences"] = []
     elsewhere = with_labels(replica_set("other", 40, 1, simple_template()), "x-uid", app="db")
-    client = FakeClient({"replicasets": [mine, orphan, elsewhere]})
-    deployments = Resource("apps", "v1", "deployments", kind="Deployment")
+    await made(kube, REPLICA_SETS, stored_replica_set(mine, match="web"), **uids)
+    await made(kube, REPLICA_SETS, stored_replica_set(orphan, match="web"), **uids)
+    await made(kube, REPLICA_SETS, stored_replica_set(elsewhere, match="db"), **uids)
+    client = Lister(kube.client)
     text = await describe.describe_object(client, deployments, d, False)  # type: ignore[arg-type]
     assert client.asked == [("replicasets", "app=web", None)]
     assert "NewReplicaSet:   mine (3/3 replicas created)\n" in text
     assert "OldReplicaSets:  <none>\n" in text and "Events" not in text
+
+
+def owner_of(kind: str, selector: Obj) -> Obj:
+    """A controller of pods, as its kind needs it to be made."""
+    spec: Obj = {"replicas": 2, "selector": selector, "template": simple_template()}
+    if kind == "StatefulSet":
+        spec["serviceName"] = "web"
+    if kind == "DaemonSet":
+        del spec["replicas"]
+    api_version = "v1" if kind == "ReplicationController" else "apps/v1"
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": "web", "namespace": "ns", "uid": "owner"},
+        "spec": spec,
+    }
 
 
 @pytest.mark.parametrize(
@@ -958,12 +998,11 @@ async def test_a_deployment_is_described_with_the_replica_sets_it_controls():
     ],
 )
 async def test_controllers_of_pods_count_the_pods_they_control(
-    group: str, kind: str, plural: str, selector: Obj, expected: str
+    kube: TestCluster, group: str, kind: str, plural: str, selector: Obj, expected: str
 ):
-    owner = {
-        "metadata": {"name": "web", "namespace": "ns", "uid": "owner"},
-        "spec": {"replicas": 2, "selector": selector, "template": simple_template()},
-    }
+    resource = Resource(group, "v1", plural, kind=kind)
+    owner = await made(kube, resource, owner_of(kind, selector))
+    uids = {"owner": owner["metadata"]["uid"]}
     pods = [
         with_labels(pod("Running", "owner", "a"), "a", app="web"),
         with_labels(pod("Pending", "owner", "b"), "b", app="web"),
@@ -971,13 +1010,11 @@ async def test_controllers_of_pods_count_the_pods_they_control(
         with_labels(pod("Running", "other", "c"), "c", app="web"),
         with_labels(pod("Running", "owner", "d"), "d", app="db"),
     ]
-    client = FakeClient({"pods": pods})
-    text = await describe.describe_object(
-        client,  # type: ignore[arg-type]
-        Resource(group, "v1", plural, kind=kind),
-        owner,
-        True,
-    )
+    for p in pods:
+        p["spec"] = copy.deepcopy(simple_template()["spec"])
+        await made(kube, PODS, p, **uids)
+    client = Lister(kube.client)
+    text = await describe.describe_object(client, resource, owner, True)  # type: ignore[arg-type]
     assert client.asked[0] == ("pods", "app=web", None)
     assert client.asked[1][0] == "events"
     assert "1 Running / 1 Waiting / 0 Succeeded / 0 Failed\n" in text
@@ -992,9 +1029,11 @@ async def test_controllers_of_pods_count_the_pods_they_control(
     ],
 )
 async def test_jobs_and_cron_jobs_have_their_own_describers(
-    kind: str, plural: str, obj: Obj, expected: str
+    kube: TestCluster, kind: str, plural: str, obj: Obj, expected: str
 ):
-    client = FakeClient({})
+    client = Lister(kube.client)
+    obj = copy.deepcopy(obj)
+    obj["metadata"]["namespace"] = kube.namespace
     text = await describe.describe_object(
         client,  # type: ignore[arg-type]
         Resource("batch", "v1", plural, kind=kind),

@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from batch_fakes import T0, FakeAPI, Harness, new_cron_job, new_job
+from batch_cluster import T0, ClusterAPI, Harness, new_cron_job, new_job
+from testcluster import TestCluster
 
 from kubelite.api import cron, meta
 from kubelite.controllers.cronjob import (
@@ -23,12 +24,12 @@ Obj = dict[str, Any]
 
 
 @pytest.fixture
-def api() -> FakeAPI:
-    return FakeAPI()
+def api(kube: TestCluster) -> ClusterAPI:
+    return ClusterAPI(kube)
 
 
 @pytest.fixture
-def h(api: FakeAPI) -> Harness:
+def h(api: ClusterAPI) -> Harness:
     return Harness(api, CronJobController)
 
 
@@ -104,8 +105,8 @@ def test_job_names_and_scheduled_timestamps() -> None:
     )
 
 
-async def test_a_job_is_made_at_the_scheduled_time(api: FakeAPI, h: Harness) -> None:
-    new_cron_job(
+async def test_a_job_is_made_at_the_scheduled_time(api: ClusterAPI, h: Harness) -> None:
+    cron_job = new_cron_job(
         api,
         schedule="0 3 * * *",
         timeZone="Europe/Berlin",
@@ -119,12 +120,12 @@ async def test_a_job_is_made_at_the_scheduled_time(api: FakeAPI, h: Harness) -> 
             },
         },
     )
-    again = await h.sync("ns/tick")
+    again = await h.sync(h.key("tick"))
     # Created at midnight UTC, 01:00 in Berlin: the next run is 03:00 Berlin, 02:00 UTC.
     assert api.of("jobs") == []
     assert again == pytest.approx(2 * 3600 + 0.1)
     api.now = T0 + dt.timedelta(hours=2, seconds=1)
-    await h.sync("ns/tick")
+    await h.sync(h.key("tick"))
     (job,) = api.of("jobs")
     scheduled = dt.datetime(2025, 1, 1, 2, 0, tzinfo=dt.UTC)
     assert job["metadata"]["name"] == f"tick-{int(scheduled.timestamp()) // 60}"
@@ -137,7 +138,7 @@ async def test_a_job_is_made_at_the_scheduled_time(api: FakeAPI, h: Harness) -> 
     assert (ref["kind"], ref["name"], ref["uid"], ref["controller"]) == (
         "CronJob",
         "tick",
-        "cj-tick",
+        cron_job["metadata"]["uid"],
         True,
     )
     assert job["spec"]["backoffLimit"] == 2
@@ -147,22 +148,25 @@ async def test_a_job_is_made_at_the_scheduled_time(api: FakeAPI, h: Harness) -> 
     assert [e["reason"] for e in api.events] == ["SuccessfulCreate"]
     assert api.events[0]["message"] == f"Created job {job['metadata']['name']}"
     # The same time is never run twice.
-    await h.sync("ns/tick")
+    await h.sync(h.key("tick"))
     assert len(api.of("jobs")) == 1
 
 
-async def test_a_finished_job_leaves_the_active_list(api: FakeAPI, h: Harness) -> None:
+async def test_a_finished_job_leaves_the_active_list(api: ClusterAPI, h: Harness) -> None:
     new_cron_job(api, schedule="*/1 * * * *")
     api.now = at(1)
-    await h.sync("ns/tick")
+    await h.sync(h.key("tick"))
     (job,) = api.of("jobs")
-    job["status"] = {
-        "conditions": [{"type": "Complete", "status": "True"}],
-        "completionTime": "2025-01-01T00:01:30Z",
-    }
-    api._bump(job)
+    api.set_status(
+        "jobs",
+        job["metadata"]["name"],
+        {
+            "conditions": [{"type": "Complete", "status": "True"}],
+            "completionTime": "2025-01-01T00:01:30Z",
+        },
+    )
     api.now = at(1.6)
-    await h.sync("ns/tick")
+    await h.sync(h.key("tick"))
     status = api.find("cronjobs", "tick")["status"]
     assert "active" not in status
     assert status["lastSuccessfulTime"] == "2025-01-01T00:01:30Z"
@@ -182,14 +186,14 @@ async def test_a_finished_job_leaves_the_active_list(api: FakeAPI, h: Harness) -
     ],
 )
 async def test_concurrency_policy(
-    api: FakeAPI, h: Harness, policy: str, jobs: int, deleted: bool, reason: str
+    api: ClusterAPI, h: Harness, policy: str, jobs: int, deleted: bool, reason: str
 ) -> None:
     new_cron_job(api, schedule="*/1 * * * *", concurrencyPolicy=policy)
     api.now = at(1)
-    await h.sync("ns/tick")
+    await h.sync(h.key("tick"))
     (first,) = api.of("jobs")
     api.now = at(2)
-    await h.sync("ns/tick")
+    await h.sync(h.key("tick"))
     assert len(api.of("jobs")) == jobs
     assert (("delete", "jobs", first["metadata"]["name"], "Background") in api.writes) is deleted
     assert api.events[-1]["reason"] == reason
@@ -197,26 +201,26 @@ async def test_concurrency_policy(
     assert len(active) == (2 if policy == "Allow" else 1)
 
 
-async def test_a_suspended_cron_job_makes_no_job(api: FakeAPI, h: Harness) -> None:
+async def test_a_suspended_cron_job_makes_no_job(api: ClusterAPI, h: Harness) -> None:
     new_cron_job(api, schedule="*/1 * * * *", suspend=True)
     api.now = at(5)
-    assert await h.sync("ns/tick") is None
+    assert await h.sync(h.key("tick")) is None
     assert api.of("jobs") == []
 
 
-async def test_a_missed_start_past_its_deadline_is_skipped(api: FakeAPI, h: Harness) -> None:
+async def test_a_missed_start_past_its_deadline_is_skipped(api: ClusterAPI, h: Harness) -> None:
     new_cron_job(api, schedule="0 * * * *", startingDeadlineSeconds=60)
     api.now = at(62)
-    await h.sync("ns/tick")
+    await h.sync(h.key("tick"))
     assert api.of("jobs") == []
 
 
 async def test_too_many_missed_start_times_warn_and_the_latest_runs(
-    api: FakeAPI, h: Harness
+    api: ClusterAPI, h: Harness
 ) -> None:
     new_cron_job(api, schedule="* * * * *")
     api.now = at(200.5)
-    await h.sync("ns/tick")
+    await h.sync(h.key("tick"))
     assert [e["reason"] for e in api.events] == ["TooManyMissedTimes", "SuccessfulCreate"]
     assert api.events[0]["message"] == (
         "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check "
@@ -227,39 +231,47 @@ async def test_too_many_missed_start_times_warn_and_the_latest_runs(
 
 
 async def test_old_finished_jobs_are_deleted_beyond_the_history_limits(
-    api: FakeAPI, h: Harness
+    api: ClusterAPI, h: Harness
 ) -> None:
-    new_cron_job(api, schedule="0 0 1 1 *", successfulJobsHistoryLimit=1, failedJobsHistoryLimit=0)
+    cron_job = new_cron_job(
+        api, schedule="0 0 1 1 *", successfulJobsHistoryLimit=1, failedJobsHistoryLimit=0
+    )
     owner = {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
         "name": "tick",
-        "uid": "cj-tick",
+        "uid": cron_job["metadata"]["uid"],
         "controller": True,
     }
     for i, outcome in enumerate(["Complete", "Complete", "Failed"]):
-        job = new_job(api, name=f"old-{i}")
-        job["metadata"]["ownerReferences"] = [owner]
-        job["status"] = {
-            "startTime": f"2024-12-0{i + 1}T00:00:00Z",
-            "conditions": [{"type": outcome, "status": "True"}],
-        }
+        new_job(api, name=f"old-{i}", owner_references=[owner])
+        api.set_status(
+            "jobs",
+            f"old-{i}",
+            {
+                "startTime": f"2024-12-0{i + 1}T00:00:00Z",
+                "conditions": [{"type": outcome, "status": "True"}],
+            },
+        )
     api.now = at(1)
-    await h.sync("ns/tick")
+    await h.sync(h.key("tick"))
     deleted = [w[2] for w in api.writes if w[0] == "delete"]
     assert deleted == ["old-0", "old-2"]
 
 
-async def test_a_finished_job_is_deleted_once_its_ttl_is_up(api: FakeAPI) -> None:
+async def test_a_finished_job_is_deleted_once_its_ttl_is_up(api: ClusterAPI) -> None:
     h = Harness(api, TTLAfterFinishedController)
-    job = new_job(api, ttlSecondsAfterFinished=100)
+    new_job(api, ttlSecondsAfterFinished=100)
     assert await h.sync() is None  # Not finished: nothing to wait for.
-    job["status"] = {
-        "conditions": [
-            {"type": "Complete", "status": "True", "lastTransitionTime": "2025-01-01T00:00:00Z"}
-        ]
-    }
-    api._bump(job)
+    api.set_status(
+        "jobs",
+        "work",
+        {
+            "conditions": [
+                {"type": "Complete", "status": "True", "lastTransitionTime": "2025-01-01T00:00:00Z"}
+            ]
+        },
+    )
     api.now = T0 + dt.timedelta(seconds=40)
     assert await h.sync() == pytest.approx(60)
     assert not any(w[0] == "delete" for w in api.writes)

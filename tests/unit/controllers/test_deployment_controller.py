@@ -1,10 +1,16 @@
-"""The Deployment controller's syncs, and the requests they make.
+"""The Deployment controller's syncs, and the requests they make, against the real API server.
 
-`sync` runs against `FakeAPI`, the few API client calls the controller makes over objects in
-memory, which records every write (and checks resourceVersions as the API server does); the
-informer caches are filled directly, as their watches would fill them. Each test shows what
+`sync` runs against the unit tests' API server (`testcluster`): the objects a test starts from
+are created there, the controller's informer caches are filled with what the server answered,
+as their watches would fill them, and what a sync changed is read back from the server; the
+`Recorder` around the real client notes what each sync asked for (the creates, updates, status
+updates and deletes), since the requests are what these tests are about. Each test shows what
 one or two syncs asked of the API server, against what Kubernetes' Deployment controller
 (`pkg/controller/deployment`: sync.go, rolling.go, recreate.go, progress.go) does.
+
+One thing only the server may set is set in the caches by the tests: `creationTimestamp`, which
+orders ReplicaSets, so that a test can say which of two objects it made in the same second is
+the older (`Harness.created`). Updates carry it back to the server, which keeps its own.
 """
 
 from __future__ import annotations
@@ -13,18 +19,16 @@ import asyncio
 import copy
 import datetime as dt
 import itertools
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from testcluster import Recorder, TestCluster
 
 from kubelite.api import meta
-from kubelite.client.api import PatchType, Resource
-from kubelite.client.errors import (
-    APIAlreadyExistsError,
-    APIConflictError,
-    APIForbiddenError,
-    APINotFoundError,
-)
+from kubelite.client.api import Resource
+from kubelite.client.errors import APIConflictError, APIForbiddenError
+from kubelite.client.informer import Informer
 from kubelite.client.workqueue import WorkQueue
 from kubelite.controllers import deployment_util as du
 from kubelite.controllers.deployment import DEPLOYMENTS, DeploymentController
@@ -32,128 +36,12 @@ from kubelite.controllers.podcontrol import PODS
 from kubelite.controllers.replicaset import REPLICA_SETS
 
 Obj = dict[str, Any]
-KEY = "default/web"
+# The Deployment's uid in the objects a test writes down; the harness puts the real one there.
 D_UID = "d-uid"
 
-
-def _status(code: int, reason: str) -> Obj:
-    return {"kind": "Status", "code": code, "reason": reason, "message": reason}
-
-
-class FakeAPI:
-    """The calls the Deployment controller makes, over objects in memory.
-
-    `writes` records each create, update, status update and delete as
-    (verb, plural, name, body). Updates must carry the stored resourceVersion, as on the API
-    server; a status update changes only the status and the annotations (what Kubernetes'
-    status strategy lets through), any other update keeps the stored status.
-    """
-
-    def __init__(self) -> None:
-        self.objects: dict[tuple[str, str, str], Obj] = {}
-        self.writes: list[tuple[str, str, str, Obj]] = []
-        self.events: list[Obj] = []
-        self._revision = itertools.count(100)
-        self._uid = itertools.count(1)
-        self._clock = itertools.count(0)
-
-    def add(self, resource: Resource, obj: Obj) -> Obj:
-        """Store `obj` as the API server has it (a copy, with a new resourceVersion)."""
-        stored = copy.deepcopy(obj)
-        stored["metadata"]["resourceVersion"] = str(next(self._revision))
-        md = stored["metadata"]
-        self.objects[(resource.plural, md.get("namespace", ""), md["name"])] = stored
-        return copy.deepcopy(stored)
-
-    def stored(self, resource: Resource, name: str) -> Obj:
-        return self.objects[(resource.plural, "default", name)]
-
-    def all(self, resource: Resource) -> list[Obj]:
-        return [o for (plural, _, _), o in self.objects.items() if plural == resource.plural]
-
-    def written(self, verb: str, resource: Resource) -> list[Obj]:
-        return [
-            body for v, plural, _, body in self.writes if (v, plural) == (verb, resource.plural)
-        ]
-
-    def _find(self, resource: Resource, name: str, namespace: str | None) -> Obj:
-        obj = self.objects.get((resource.plural, namespace or "", name))
-        if obj is None:
-            raise APINotFoundError(_status(404, "NotFound"))
-        return obj
-
-    async def get(self, resource: Resource, name: str, *, namespace: str | None = None) -> Obj:
-        return copy.deepcopy(self._find(resource, name, namespace))
-
-    async def create(self, resource: Resource, body: Obj, *, namespace: str | None = None) -> Obj:
-        if resource.plural == "events":
-            self.events.append(body)
-            return body
-        md = body["metadata"]
-        if (resource.plural, namespace or "", md["name"]) in self.objects:
-            raise APIAlreadyExistsError(_status(409, "AlreadyExists"))
-        self.writes.append(("create", resource.plural, md["name"], copy.deepcopy(body)))
-        obj = copy.deepcopy(body)
-        obj["metadata"].update(
-            uid=f"uid-{next(self._uid)}",
-            generation=1,
-            creationTimestamp=f"2030-01-01T00:00:{next(self._clock):02d}Z",
-        )
-        return self.add(resource, obj)
-
-    async def update(
-        self,
-        resource: Resource,
-        body: Obj,
-        *,
-        namespace: str | None = None,
-        subresource: str | None = None,
-    ) -> Obj:
-        md = body["metadata"]
-        current = self._find(resource, md["name"], namespace)
-        if md.get("resourceVersion") != current["metadata"]["resourceVersion"]:
-            raise APIConflictError(_status(409, "Conflict"))
-        verb = "update-status" if subresource == "status" else "update"
-        assert subresource in (None, "status")
-        self.writes.append((verb, resource.plural, md["name"], copy.deepcopy(body)))
-        new = copy.deepcopy(current)
-        if subresource == "status":
-            new["status"] = copy.deepcopy(body.get("status") or {})
-            new["metadata"]["annotations"] = copy.deepcopy(md.get("annotations") or {})
-        else:
-            new = {**copy.deepcopy(body), "status": copy.deepcopy(current.get("status") or {})}
-            if body.get("spec") != current.get("spec"):
-                new["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
-        return self.add(resource, new)
-
-    async def delete(
-        self,
-        resource: Resource,
-        name: str,
-        *,
-        namespace: str | None = None,
-        preconditions: Obj | None = None,
-    ) -> Obj:
-        obj = self._find(resource, name, namespace)
-        for field, value in (preconditions or {}).items():
-            if obj["metadata"].get(field) != value:
-                raise APIConflictError(_status(409, "Conflict"))
-        self.writes.append(("delete", resource.plural, name, dict(preconditions or {})))
-        del self.objects[(resource.plural, namespace or "", name)]
-        return obj
-
-    async def patch(
-        self,
-        resource: Resource,
-        name: str,
-        patch: Obj,
-        *,
-        patch_type: PatchType,
-        namespace: str | None = None,
-    ) -> Obj:
-        # Events being counted up; no test here adopts or releases a ReplicaSet.
-        assert resource.plural == "events", f"unexpected patch of {resource.plural}/{name}"
-        return {"metadata": {"name": name, "namespace": namespace}, **patch}
+# What the server's defaulting makes of each image's template (asked once, by a dry run).
+_defaulted_templates: dict[str, Obj] = {}
+_probe_names = itertools.count(1)
 
 
 # --- objects -----------------------------------------------------------------------------------
@@ -178,7 +66,7 @@ def deployment(
     generation: int = 1,
     status: Obj | None = None,
 ) -> Obj:
-    """A Deployment as the API server stores it, its defaults filled in."""
+    """A Deployment to create; the harness brings it to `generation` and writes `status`."""
     strategy_spec: Obj = {"type": strategy}
     if strategy == "RollingUpdate":
         strategy_spec["rollingUpdate"] = {"maxSurge": max_surge, "maxUnavailable": max_unavailable}
@@ -198,7 +86,6 @@ def deployment(
         "kind": "Deployment",
         "metadata": {
             "name": "web",
-            "namespace": "default",
             "uid": D_UID,
             "generation": generation,
             "creationTimestamp": "2020-01-01T00:00:00Z",
@@ -208,19 +95,19 @@ def deployment(
     }
 
 
-def controller_ref() -> Obj:
+def controller_ref(uid: str = D_UID) -> Obj:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "name": "web",
-        "uid": D_UID,
+        "uid": uid,
         "controller": True,
         "blockOwnerDeletion": True,
     }
 
 
 def owned_rs(
-    image: str,
+    tmpl: Obj,
     *,
     replicas: int,
     revision: int,
@@ -232,8 +119,8 @@ def owned_rs(
     generation: int = 1,
     observed: int = 1,
 ) -> Obj:
-    """A ReplicaSet the Deployment made earlier for `image`."""
-    tmpl = template(image)
+    """A ReplicaSet the Deployment made earlier for the (defaulted) template `tmpl`."""
+    tmpl = copy.deepcopy(tmpl)
     pod_hash = du.pod_template_hash(tmpl)
     tmpl["metadata"]["labels"][du.POD_TEMPLATE_HASH_LABEL] = pod_hash
     status_replicas = replicas if status_replicas is None else status_replicas
@@ -243,8 +130,6 @@ def owned_rs(
         "kind": "ReplicaSet",
         "metadata": {
             "name": f"web-{pod_hash}",
-            "namespace": "default",
-            "uid": f"rs-{revision}",
             "generation": generation,
             "creationTimestamp": created,
             "labels": dict(tmpl["metadata"]["labels"]),
@@ -303,44 +188,134 @@ def complete_status(replicas: int = 3, *, observed: int = 1) -> Obj:
 # --- harness -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def api() -> FakeAPI:
-    return FakeAPI()
+@dataclass
+class Harness:
+    """The test's cluster, the recording client the controller uses, and the controller."""
+
+    kube: TestCluster
+    api: Recorder
+    dc: DeploymentController
+    d_uid: str = ""
+    # name -> the creationTimestamp the test gave the object (see the module's docstring).
+    created: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kube.namespace}/web"
+
+    async def template(self, image: str) -> Obj:
+        """`template(image)` with the defaults the server fills in (what a Deployment's
+        stored template, and so its pod-template-hash, is made of)."""
+        if image not in _defaulted_templates:
+            probe = deployment(image)
+            del probe["metadata"]["uid"]
+            probe["metadata"]["name"] = f"defaults-{next(_probe_names)}"
+            made = await self.kube.client.create(
+                DEPLOYMENTS, probe, namespace=self.kube.namespace, dry_run=True
+            )
+            _defaulted_templates[image] = made["spec"]["template"]
+        return copy.deepcopy(_defaulted_templates[image])
+
+    async def owned_rs(self, image: str, **kwargs: Any) -> Obj:
+        return owned_rs(await self.template(image), **kwargs)
+
+    def informer(self, resource: Resource) -> Informer:
+        return {
+            "deployments": self.dc.deployments,
+            "replicasets": self.dc.replica_sets,
+            "pods": self.dc.pods,
+        }[resource.plural]
+
+    def _as_cached(self, obj: Obj) -> Obj:
+        obj = copy.deepcopy(obj)
+        stamp = self.created.get(f"{obj.get('kind', '')}/{meta.name_of(obj)}")
+        if stamp:
+            obj["metadata"]["creationTimestamp"] = stamp
+        return obj
+
+    async def add(self, resource: Resource, obj: Obj) -> Obj:
+        """`obj` created in the server as written down: at its generation, with its status,
+        owned by the Deployment (which must have been added first) where it says so."""
+        obj = copy.deepcopy(obj)
+        md = obj["metadata"]
+        status = obj.pop("status", None)
+        generation = md.pop("generation", 1)
+        md.pop("uid", None)
+        if "creationTimestamp" in md:
+            self.created[f"{resource.kind}/{md['name']}"] = md.pop("creationTimestamp")
+        for ref in md.get("ownerReferences") or []:
+            if ref["uid"] == D_UID:
+                assert self.d_uid, "add the Deployment before what it owns"
+                ref["uid"] = self.d_uid
+        # Made with more replicas, then scaled down one per generation to reach.
+        replicas = obj["spec"].get("replicas")
+        if replicas is not None:
+            obj["spec"]["replicas"] = replicas + generation - 1
+        stored = await self.kube.create(resource, obj)
+        while replicas is not None and stored["spec"]["replicas"] > replicas:
+            stored["spec"]["replicas"] -= 1
+            stored = await self.api.client.update(resource, stored)
+        assert stored["metadata"].get("generation", 1) == generation
+        if status:
+            stored["status"] = status
+            stored = await self.api.client.update(resource, stored, subresource="status")
+        if resource is DEPLOYMENTS:
+            self.d_uid = stored["metadata"]["uid"]
+        return self._as_cached(stored)
+
+    async def seed(self, resource: Resource, obj: Obj) -> Obj:
+        """An object that exists and that the controller's informer has delivered."""
+        stored = await self.add(resource, obj)
+        self.informer(resource)._store(f"{self.kube.namespace}/{meta.name_of(stored)}", stored)
+        return stored
+
+    async def set_status(self, resource: Resource, name: str, status: Obj) -> Obj:
+        """What the object's own controller (or the kubelet) writes to its status."""
+        stored = await self.kube.get(resource, name)
+        stored["status"] = status
+        return await self.api.client.update(resource, stored, subresource="status")
+
+    async def refresh(self) -> None:
+        """Let the informers catch up with everything the API server has now."""
+        for resource in (DEPLOYMENTS, REPLICA_SETS):
+            informer = self.informer(resource)
+            live = {
+                f"{self.kube.namespace}/{meta.name_of(o)}": o
+                for o in await self.kube.list(resource)
+            }
+            for key in [k for k in informer._cache if k not in live]:
+                informer._remove(key)
+            for key, obj in live.items():
+                informer._store(key, self._as_cached({**obj, "kind": resource.kind}))
+
+    async def stored(self, resource: Resource, name: str) -> Obj:
+        return await self.kube.get(resource, name)
+
+    async def all(self, resource: Resource) -> list[Obj]:
+        return await self.kube.list(resource)
+
+    def written(self, verb: str, resource: Resource) -> list[Obj]:
+        """What the syncs sent: `update-status` is an update of the status subresource."""
+        if verb == "update-status":
+            return self.api.written("update", resource.plural, "status")
+        return self.api.written(verb, resource.plural)
+
+    async def events(self) -> list[Obj]:
+        return await self.kube.events()
 
 
 @pytest.fixture
-def dc(api: FakeAPI) -> DeploymentController:
-    return DeploymentController(api)  # type: ignore[arg-type]
+def h(kube: TestCluster) -> Harness:
+    api = Recorder(kube.client)
+    return Harness(kube, api, DeploymentController(api))  # type: ignore[arg-type]
 
 
-def seed(dc: DeploymentController, api: FakeAPI, resource: Resource, obj: Obj) -> Obj:
-    """An object that exists and that the controller's informer has delivered."""
-    stored = api.add(resource, obj)
-    informer = {
-        "deployments": dc.deployments,
-        "replicasets": dc.replica_sets,
-        "pods": dc.pods,
-    }[resource.plural]
-    informer._store(f"default/{obj['metadata']['name']}", stored)
-    return stored
-
-
-def refresh(dc: DeploymentController, api: FakeAPI) -> None:
-    """Let the informers catch up with everything the API server has now."""
-    for resource, informer in ((DEPLOYMENTS, dc.deployments), (REPLICA_SETS, dc.replica_sets)):
-        live = {f"default/{o['metadata']['name']}": o for o in api.all(resource)}
-        for key in [k for k in informer._cache if k not in live]:
-            informer._remove(key)
-        for key, obj in live.items():
-            informer._store(key, copy.deepcopy(obj))
-
-
-async def sync(dc: DeploymentController, key: str = KEY) -> float | None:
+async def sync(h: Harness) -> float | None:
     """One sync, and the Events it sends in the background."""
     try:
-        return await dc.sync(key)
+        return await h.dc.sync(h.key)
     finally:
-        await asyncio.gather(*dc.control.recorder._posting)
+        await asyncio.gather(*h.dc.control.recorder._posting)
 
 
 def condition(obj: Obj, type_: str) -> Obj:
@@ -352,16 +327,21 @@ def condition(obj: Obj, type_: str) -> Obj:
 # --- handlers ------------------------------------------------------------------------------------
 
 
-def test_a_replica_set_change_queues_its_deployment(dc: DeploymentController) -> None:
+def test_a_replica_set_change_queues_its_deployment(h: Harness) -> None:
     """addReplicaSet/updateReplicaSet: a change to a ReplicaSet queues the Deployment that
-    controls it (matched on uid), and no other."""
-    dc.deployments._store(KEY, deployment())
-    ours = owned_rs("nginx:1", replicas=1, revision=1)
+    controls it (matched on uid), and no other. (The handlers make no request.)"""
+    dc, namespace = h.dc, h.kube.namespace
+    d = deployment()
+    d["metadata"]["namespace"] = namespace
+    dc.deployments._store(h.key, d)
+    ours = owned_rs(template("nginx:1"), replicas=1, revision=1)
+    ours["metadata"]["namespace"] = namespace
     dc._on_replica_set("MODIFIED", ours, None)
-    assert set(dc.queue._queued) == {KEY}
+    assert set(dc.queue._queued) == {h.key}
 
     dc.queue = WorkQueue()
-    stranger = owned_rs("nginx:1", replicas=1, revision=1)
+    stranger = owned_rs(template("nginx:1"), replicas=1, revision=1)
+    stranger["metadata"]["namespace"] = namespace
     stranger["metadata"]["ownerReferences"] = [{**controller_ref(), "uid": "another-uid"}]
     stranger["metadata"]["labels"] = {"app": "other"}
     dc._on_replica_set("MODIFIED", stranger, None)
@@ -371,23 +351,21 @@ def test_a_replica_set_change_queues_its_deployment(dc: DeploymentController) ->
 # --- the first sync ------------------------------------------------------------------------------
 
 
-async def test_first_sync_creates_the_new_replica_set(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_first_sync_creates_the_new_replica_set(h: Harness) -> None:
     """getNewReplicaSet: a Deployment without ReplicaSets gets one named
     <deployment>-<pod-template-hash>, the hash in its selector, labels and template, the
     Deployment as its controller, revision 1, and all 3 replicas at once (no other pods run,
     so replicas + maxSurge leaves room for all)."""
-    d = seed(dc, api, DEPLOYMENTS, deployment("nginx:1"))
-    await sync(dc)
+    d = await h.seed(DEPLOYMENTS, deployment("nginx:1"))
+    await sync(h)
 
-    (created,) = api.written("create", REPLICA_SETS)
+    (created,) = h.written("create", REPLICA_SETS)
     pod_hash = du.pod_template_hash(d["spec"]["template"])
     md, spec = created["metadata"], created["spec"]
     assert md["name"] == f"web-{pod_hash}"
-    assert md["namespace"] == "default"
+    assert md["namespace"] == h.kube.namespace
     assert md["labels"] == {"app": "web", du.POD_TEMPLATE_HASH_LABEL: pod_hash}
-    assert md["ownerReferences"] == [controller_ref()]
+    assert md["ownerReferences"] == [controller_ref(h.d_uid)]
     assert md["annotations"] == {
         du.REVISION_ANNOTATION: "1",
         du.DESIRED_REPLICAS_ANNOTATION: "3",
@@ -397,24 +375,25 @@ async def test_first_sync_creates_the_new_replica_set(
     assert spec["selector"] == {"matchLabels": {"app": "web", du.POD_TEMPLATE_HASH_LABEL: pod_hash}}
     assert spec["template"]["metadata"]["labels"] == md["labels"]
     assert spec["template"]["spec"] == d["spec"]["template"]["spec"]
-    messages = [(e["type"], e["reason"], e["message"]) for e in api.events]
+    (stored,) = await h.all(REPLICA_SETS)
+    assert stored["metadata"]["name"] == md["name"]
+    assert stored["metadata"]["ownerReferences"] == md["ownerReferences"]
+    messages = [(e["type"], e["reason"], e["message"]) for e in await h.events()]
     assert messages == [
         ("Normal", "ScalingReplicaSet", f"Scaled up replica set web-{pod_hash} from 0 to 3")
     ]
 
 
-async def test_first_sync_writes_status_through_the_status_subresource(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_first_sync_writes_status_through_the_status_subresource(h: Harness) -> None:
     """getNewReplicaSet and syncRolloutStatus: the Deployment is only ever written through
     /status, with Progressing True NewReplicaSetCreated and the revision annotation."""
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:1"))
-    await sync(dc)
+    await h.seed(DEPLOYMENTS, deployment("nginx:1"))
+    await sync(h)
 
-    assert api.written("update", DEPLOYMENTS) == []
-    assert api.written("update-status", DEPLOYMENTS)
-    stored = api.stored(DEPLOYMENTS, "web")
-    rs_name = api.all(REPLICA_SETS)[0]["metadata"]["name"]
+    assert h.written("update", DEPLOYMENTS) == []
+    assert h.written("update-status", DEPLOYMENTS)
+    stored = await h.stored(DEPLOYMENTS, "web")
+    rs_name = (await h.all(REPLICA_SETS))[0]["metadata"]["name"]
     progressing = condition(stored, du.PROGRESSING)
     assert (progressing["status"], progressing["reason"]) == ("True", du.NEW_RS_CREATED)
     assert progressing["message"] == f'Created new replica set "{rs_name}"'
@@ -424,28 +403,24 @@ async def test_first_sync_writes_status_through_the_status_subresource(
     assert stored["status"]["observedGeneration"] == 1
 
 
-async def test_a_second_sync_with_nothing_new_writes_nothing(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_a_second_sync_with_nothing_new_writes_nothing(h: Harness) -> None:
     """The controller is level-triggered: syncing again against the state it wrote changes
     nothing (syncDeploymentStatus skips an equal status)."""
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:1"))
-    await sync(dc)
-    refresh(dc, api)
-    api.writes.clear()
-    await sync(dc)
-    assert api.writes == []
+    await h.seed(DEPLOYMENTS, deployment("nginx:1"))
+    await sync(h)
+    await h.refresh()
+    h.api.writes.clear()
+    before = await h.kube.revision()
+    await sync(h)
+    assert h.api.writes == []
+    assert await h.kube.revision() == before
 
 
 # --- rolling update ---------------------------------------------------------------------------
 
 
-def rolling_from_old(
-    dc: DeploymentController, api: FakeAPI, *, max_surge: int | str, max_unavailable: int | str
-) -> Obj:
+async def rolling_from_old(h: Harness, *, max_surge: int | str, max_unavailable: int | str) -> Obj:
     """A Deployment whose template just changed, its old ReplicaSet of 3 all available."""
-    old = owned_rs("nginx:1", replicas=3, revision=1)
-    seed(dc, api, REPLICA_SETS, old)
     d = deployment(
         "nginx:2",
         max_surge=max_surge,
@@ -453,109 +428,108 @@ def rolling_from_old(
         generation=2,
         status=complete_status(),
     )
-    seed(dc, api, DEPLOYMENTS, d)
-    return old
+    await h.seed(DEPLOYMENTS, d)
+    return await h.seed(REPLICA_SETS, await h.owned_rs("nginx:1", replicas=3, revision=1))
 
 
 async def test_a_template_change_surges_a_new_replica_set_and_keeps_the_old_one(
-    dc: DeploymentController, api: FakeAPI
+    h: Harness,
 ) -> None:
     """rolloutRolling: the new ReplicaSet starts at maxSurge (25% of 3 rounds up to 1), and
     the old one stays at 3 since maxUnavailable (25% of 3 rounds down to 0) allows no pod
     fewer than 3 available, and the new pod is not available yet."""
-    old = rolling_from_old(dc, api, max_surge="25%", max_unavailable="25%")
-    await sync(dc)
+    old = await rolling_from_old(h, max_surge="25%", max_unavailable="25%")
+    await sync(h)
 
-    (created,) = api.written("create", REPLICA_SETS)
+    (created,) = h.written("create", REPLICA_SETS)
     assert created["spec"]["replicas"] == 1
     assert created["metadata"]["annotations"][du.REVISION_ANNOTATION] == "2"
-    assert api.written("update", REPLICA_SETS) == []
-    assert api.stored(REPLICA_SETS, old["metadata"]["name"])["spec"]["replicas"] == 3
-    stored = api.stored(DEPLOYMENTS, "web")
+    assert h.written("update", REPLICA_SETS) == []
+    assert (await h.stored(REPLICA_SETS, old["metadata"]["name"]))["spec"]["replicas"] == 3
+    assert (await h.stored(REPLICA_SETS, created["metadata"]["name"]))["spec"]["replicas"] == 1
+    stored = await h.stored(DEPLOYMENTS, "web")
     assert stored["metadata"]["annotations"][du.REVISION_ANNOTATION] == "2"
 
 
-async def test_the_old_replica_set_shrinks_as_new_pods_become_available(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_the_old_replica_set_shrinks_as_new_pods_become_available(h: Harness) -> None:
     """reconcileOldReplicaSets: once the surge pod is available, 4 are available and 3 must
     be: the old ReplicaSet goes down by exactly one, and the new one cannot grow past 3 + 1."""
-    old = rolling_from_old(dc, api, max_surge="25%", max_unavailable="25%")
-    await sync(dc)
-    new_name = api.written("create", REPLICA_SETS)[0]["metadata"]["name"]
-    new = api.stored(REPLICA_SETS, new_name)
-    new["status"] = {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
-    refresh(dc, api)
-    api.writes.clear()
+    old = await rolling_from_old(h, max_surge="25%", max_unavailable="25%")
+    await sync(h)
+    new_name = h.written("create", REPLICA_SETS)[0]["metadata"]["name"]
+    await h.set_status(
+        REPLICA_SETS, new_name, {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
+    )
+    await h.refresh()
+    h.api.writes.clear()
 
-    await sync(dc)
-    (update,) = api.written("update", REPLICA_SETS)
+    await sync(h)
+    (update,) = h.written("update", REPLICA_SETS)
     assert (update["metadata"]["name"], update["spec"]["replicas"]) == (old["metadata"]["name"], 2)
-    assert api.stored(REPLICA_SETS, new_name)["spec"]["replicas"] == 1
+    assert (await h.stored(REPLICA_SETS, old["metadata"]["name"]))["spec"]["replicas"] == 2
+    assert (await h.stored(REPLICA_SETS, new_name))["spec"]["replicas"] == 1
     old_name = old["metadata"]["name"]
-    assert [e["message"] for e in api.events][
+    assert [e["message"] for e in await h.events()][
         -1
     ] == f"Scaled down replica set {old_name} from 3 to 2"
 
 
-async def test_max_unavailable_lets_old_pods_go_before_new_ones_exist(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_max_unavailable_lets_old_pods_go_before_new_ones_exist(h: Harness) -> None:
     """rolloutRolling with maxSurge 0, maxUnavailable 1: no room for a new pod, so the new
     ReplicaSet starts empty and the old one gives up one pod (3 - 1 may be available)."""
-    old = rolling_from_old(dc, api, max_surge=0, max_unavailable=1)
-    await sync(dc)
+    old = await rolling_from_old(h, max_surge=0, max_unavailable=1)
+    await sync(h)
 
-    (created,) = api.written("create", REPLICA_SETS)
+    (created,) = h.written("create", REPLICA_SETS)
     assert created["spec"]["replicas"] == 0
-    (update,) = api.written("update", REPLICA_SETS)
+    (update,) = h.written("update", REPLICA_SETS)
     assert (update["metadata"]["name"], update["spec"]["replicas"]) == (old["metadata"]["name"], 2)
+    assert (await h.stored(REPLICA_SETS, old["metadata"]["name"]))["spec"]["replicas"] == 2
 
 
-async def test_unhealthy_old_pods_go_first(dc: DeploymentController, api: FakeAPI) -> None:
+async def test_unhealthy_old_pods_go_first(h: Harness) -> None:
     """cleanupUnhealthyReplicas: an old ReplicaSet's unavailable pod costs no availability,
     so it is scaled away although maxUnavailable 0 lets no available pod go (2 old + 1 new
     available is exactly the 3 required)."""
-    old = owned_rs("nginx:1", replicas=3, revision=1, available=2)
-    new = owned_rs("nginx:2", replicas=1, revision=2, created="2020-02-01T00:00:00Z")
-    seed(dc, api, REPLICA_SETS, old)
-    seed(dc, api, REPLICA_SETS, new)
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:2", max_surge=1, max_unavailable=0))
-    await sync(dc)
+    await h.seed(DEPLOYMENTS, deployment("nginx:2", max_surge=1, max_unavailable=0))
+    old = await h.owned_rs("nginx:1", replicas=3, revision=1, available=2)
+    new = await h.owned_rs("nginx:2", replicas=1, revision=2, created="2020-02-01T00:00:00Z")
+    await h.seed(REPLICA_SETS, old)
+    await h.seed(REPLICA_SETS, new)
+    await sync(h)
 
-    (update,) = api.written("update", REPLICA_SETS)
+    (update,) = h.written("update", REPLICA_SETS)
     assert (update["metadata"]["name"], update["spec"]["replicas"]) == (old["metadata"]["name"], 2)
+    assert (await h.stored(REPLICA_SETS, old["metadata"]["name"]))["spec"]["replicas"] == 2
 
 
 # --- Recreate ----------------------------------------------------------------------------------
 
 
 async def test_recreate_scales_old_replica_sets_to_zero_before_creating_the_new_one(
-    dc: DeploymentController, api: FakeAPI
+    h: Harness,
 ) -> None:
     """rolloutRecreate: old ReplicaSets go to 0 first; no new ReplicaSet while old pods run;
     then the new one is created at full size."""
-    old = owned_rs("nginx:1", replicas=3, revision=1)
-    seed(dc, api, REPLICA_SETS, old)
-    seed(
-        dc,
-        api,
+    await h.seed(
         DEPLOYMENTS,
         deployment("nginx:2", strategy="Recreate", generation=2, status=complete_status()),
     )
-    await sync(dc)
-    (update,) = api.written("update", REPLICA_SETS)
+    old = await h.seed(REPLICA_SETS, await h.owned_rs("nginx:1", replicas=3, revision=1))
+    await sync(h)
+    (update,) = h.written("update", REPLICA_SETS)
     assert (update["metadata"]["name"], update["spec"]["replicas"]) == (old["metadata"]["name"], 0)
-    assert api.written("create", REPLICA_SETS) == []
+    assert h.written("create", REPLICA_SETS) == []
+    assert len(await h.all(REPLICA_SETS)) == 1
 
     # The ReplicaSet's status says its pods are gone, but one still runs: keep waiting.
-    api.stored(REPLICA_SETS, old["metadata"]["name"])["status"] = {"replicas": 0}
-    refresh(dc, api)
+    await h.set_status(REPLICA_SETS, old["metadata"]["name"], {"replicas": 0})
+    await h.refresh()
     pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
         "metadata": {
             "name": "web-old-pod",
-            "namespace": "default",
-            "uid": "pod-1",
             "ownerReferences": [
                 {
                     "apiVersion": "apps/v1",
@@ -566,45 +540,45 @@ async def test_recreate_scales_old_replica_sets_to_zero_before_creating_the_new_
                 }
             ],
         },
+        "spec": {"containers": [{"name": "web", "image": "nginx:1"}]},
         "status": {"phase": "Running"},
     }
-    seed(dc, api, PODS, pod)
-    api.writes.clear()
-    await sync(dc)
-    assert api.written("create", REPLICA_SETS) == []
+    running = await h.seed(PODS, pod)
+    h.api.writes.clear()
+    await sync(h)
+    assert h.written("create", REPLICA_SETS) == []
 
     # The pod has finished (a Succeeded or Failed pod runs nothing): now the new ReplicaSet,
     # at all 3 replicas.
-    seed(dc, api, PODS, {**pod, "status": {"phase": "Succeeded"}})
-    refresh(dc, api)
-    await sync(dc)
-    (created,) = api.written("create", REPLICA_SETS)
+    finished = await h.set_status(PODS, "web-old-pod", {**running["status"], "phase": "Succeeded"})
+    h.dc.pods._store(f"{h.kube.namespace}/web-old-pod", finished)
+    await h.refresh()
+    await sync(h)
+    (created,) = h.written("create", REPLICA_SETS)
     assert created["spec"]["replicas"] == 3
     assert created["metadata"]["annotations"][du.REVISION_ANNOTATION] == "2"
+    assert len(await h.all(REPLICA_SETS)) == 2
 
 
 # --- revisionHistoryLimit ----------------------------------------------------------------------
 
 
-async def test_revision_history_limit_deletes_the_oldest_empty_replica_sets(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_revision_history_limit_deletes_the_oldest_empty_replica_sets(h: Harness) -> None:
     """cleanupDeployment: once the rollout is complete, old ReplicaSets beyond
     revisionHistoryLimit go, lowest revision first, but only those with no replicas whose
     latest spec their controller has seen."""
+    await h.seed(DEPLOYMENTS, deployment("nginx:4", history=1, status=complete_status()))
     # Revision 1 is empty, but its scale-down is not observed yet: it is kept.
-    unobserved = owned_rs("nginx:1", replicas=0, revision=1, generation=2, observed=1)
-    rev2 = owned_rs("nginx:2", replicas=0, revision=2, created="2020-01-02T00:00:00Z")
-    rev3 = owned_rs("nginx:3", replicas=0, revision=3, created="2020-01-03T00:00:00Z")
-    current = owned_rs("nginx:4", replicas=3, revision=4, created="2020-01-04T00:00:00Z")
-    for rs in (unobserved, rev2, rev3, current):
-        seed(dc, api, REPLICA_SETS, rs)
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:4", history=1, status=complete_status()))
-    await sync(dc)
+    unobserved = await h.owned_rs("nginx:1", replicas=0, revision=1, generation=2, observed=1)
+    rev2 = await h.owned_rs("nginx:2", replicas=0, revision=2, created="2020-01-02T00:00:00Z")
+    rev3 = await h.owned_rs("nginx:3", replicas=0, revision=3, created="2020-01-03T00:00:00Z")
+    current = await h.owned_rs("nginx:4", replicas=3, revision=4, created="2020-01-04T00:00:00Z")
+    seeded = [await h.seed(REPLICA_SETS, rs) for rs in (unobserved, rev2, rev3, current)]
+    await sync(h)
 
-    deletes = [(name, body) for verb, _, name, body in api.writes if verb == "delete"]
-    assert deletes == [(rev2["metadata"]["name"], {"uid": rev2["metadata"]["uid"]})]
-    remaining = {o["metadata"]["name"] for o in api.all(REPLICA_SETS)}
+    deletes = [(w.name, w.sent) for w in h.api.writes if w.verb == "delete"]
+    assert deletes == [(rev2["metadata"]["name"], {"uid": seeded[1]["metadata"]["uid"]})]
+    remaining = {o["metadata"]["name"] for o in await h.all(REPLICA_SETS)}
     assert remaining == {
         unobserved["metadata"]["name"],
         rev3["metadata"]["name"],
@@ -612,52 +586,56 @@ async def test_revision_history_limit_deletes_the_oldest_empty_replica_sets(
     }
 
 
-async def test_no_revision_history_limit_keeps_every_replica_set(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_no_revision_history_limit_keeps_every_replica_set(h: Harness) -> None:
     """HasRevisionHistoryLimit: without one, no old ReplicaSet is deleted."""
-    seed(dc, api, REPLICA_SETS, owned_rs("nginx:1", replicas=0, revision=1))
-    seed(dc, api, REPLICA_SETS, owned_rs("nginx:2", replicas=3, revision=2))
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:2", history=None, status=complete_status()))
-    await sync(dc)
-    assert [w for w in api.writes if w[0] == "delete"] == []
+    await h.seed(DEPLOYMENTS, deployment("nginx:2", history=None, status=complete_status()))
+    await h.seed(REPLICA_SETS, await h.owned_rs("nginx:1", replicas=0, revision=1))
+    await h.seed(REPLICA_SETS, await h.owned_rs("nginx:2", replicas=3, revision=2))
+    await sync(h)
+    assert [w for w in h.api.writes if w.verb == "delete"] == []
+    assert len(await h.all(REPLICA_SETS)) == 2
 
 
-async def test_a_deployment_being_deleted_only_updates_its_status(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_a_deployment_being_deleted_only_updates_its_status(h: Harness) -> None:
     """syncDeployment: a Deployment with a deletionTimestamp gets syncStatusOnly, no new
     ReplicaSet."""
     d = deployment("nginx:1")
-    d["metadata"]["deletionTimestamp"] = "2030-01-01T00:00:00Z"
     d["metadata"]["finalizers"] = ["foregroundDeletion"]
-    seed(dc, api, DEPLOYMENTS, d)
-    await sync(dc)
-    assert api.written("create", REPLICA_SETS) == []
-    assert api.stored(DEPLOYMENTS, "web")["status"]["observedGeneration"] == 1
+    await h.add(DEPLOYMENTS, d)
+    # Deleted in the foreground: the finalizer holds it, with its deletionTimestamp.
+    await h.kube.client.delete(
+        DEPLOYMENTS, "web", namespace=h.kube.namespace, propagation_policy="Foreground"
+    )
+    deleting = await h.stored(DEPLOYMENTS, "web")
+    assert deleting["metadata"]["deletionTimestamp"]
+    h.dc.deployments._store(h.key, deleting)
+    await sync(h)
+    assert h.written("create", REPLICA_SETS) == []
+    assert await h.all(REPLICA_SETS) == []
+    # The status is the deleting Deployment's: the server moved its generation on when it
+    # stamped the deletionTimestamp, as Kubernetes does.
+    stored = await h.stored(DEPLOYMENTS, "web")
+    assert stored["status"]["observedGeneration"] == deleting["metadata"]["generation"] == 2
 
 
 # --- paused --------------------------------------------------------------------------------------
 
 
-async def test_a_paused_deployment_records_it_and_does_not_roll_out(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_a_paused_deployment_records_it_and_does_not_roll_out(h: Harness) -> None:
     """checkPausedConditions and sync: a paused Deployment gets Progressing Unknown
     DeploymentPaused, and its template change makes no new ReplicaSet nor moves old pods."""
-    old = owned_rs("nginx:1", replicas=3, revision=1)
-    seed(dc, api, REPLICA_SETS, old)
-    seed(
-        dc,
-        api,
+    await h.seed(
         DEPLOYMENTS,
         deployment("nginx:2", paused=True, generation=2, status=complete_status()),
     )
-    assert await sync(dc) is None
+    await h.seed(REPLICA_SETS, await h.owned_rs("nginx:1", replicas=3, revision=1))
+    assert await sync(h) is None
 
-    assert api.written("create", REPLICA_SETS) == []
-    assert api.written("update", REPLICA_SETS) == []
-    stored = api.stored(DEPLOYMENTS, "web")
+    assert h.written("create", REPLICA_SETS) == []
+    assert h.written("update", REPLICA_SETS) == []
+    (rs,) = await h.all(REPLICA_SETS)
+    assert rs["spec"]["replicas"] == 3
+    stored = await h.stored(DEPLOYMENTS, "web")
     progressing = condition(stored, du.PROGRESSING)
     assert (progressing["status"], progressing["reason"]) == ("Unknown", du.PAUSED)
     assert progressing["message"] == "Deployment is paused"
@@ -665,49 +643,55 @@ async def test_a_paused_deployment_records_it_and_does_not_roll_out(
     assert stored["status"]["updatedReplicas"] == 0
 
 
-async def test_a_paused_deployment_still_scales(dc: DeploymentController, api: FakeAPI) -> None:
+async def test_a_paused_deployment_still_scales(h: Harness) -> None:
     """sync: scaling a paused Deployment resizes its one active ReplicaSet."""
-    old = owned_rs("nginx:1", replicas=3, revision=1)
-    seed(dc, api, REPLICA_SETS, old)
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:1", replicas=5, paused=True))
-    await sync(dc)
-    (update,) = api.written("update", REPLICA_SETS)
+    await h.seed(DEPLOYMENTS, deployment("nginx:1", replicas=5, paused=True))
+    old = await h.seed(REPLICA_SETS, await h.owned_rs("nginx:1", replicas=3, revision=1))
+    await sync(h)
+    (update,) = h.written("update", REPLICA_SETS)
     assert update["spec"]["replicas"] == 5
     assert update["metadata"]["annotations"][du.DESIRED_REPLICAS_ANNOTATION] == "5"
     assert update["metadata"]["annotations"][du.MAX_REPLICAS_ANNOTATION] == "7"
+    stored = await h.stored(REPLICA_SETS, old["metadata"]["name"])
+    assert stored["spec"]["replicas"] == 5
+    assert stored["metadata"]["annotations"][du.MAX_REPLICAS_ANNOTATION] == "7"
 
 
 # --- scaling mid-rollout -----------------------------------------------------------------------
 
 
-async def test_scaling_mid_rollout_is_proportional(dc: DeploymentController, api: FakeAPI) -> None:
+async def test_scaling_mid_rollout_is_proportional(h: Harness) -> None:
     """isScalingEvent and scale: 3 -> 6 (maxSurge 2) with an old and a new ReplicaSet of 2
     each, sized for 3 + 1, shares the 8 allowed pods 4 and 4, and records the new desired
     and max replicas on both."""
-    old = owned_rs("nginx:1", replicas=2, revision=1)
-    new = owned_rs("nginx:2", replicas=2, revision=2, available=0, created="2020-02-01T00:00:00Z")
-    seed(dc, api, REPLICA_SETS, old)
-    seed(dc, api, REPLICA_SETS, new)
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:2", replicas=6, max_surge=2, max_unavailable=0))
-    await sync(dc)
+    await h.seed(DEPLOYMENTS, deployment("nginx:2", replicas=6, max_surge=2, max_unavailable=0))
+    old = await h.owned_rs("nginx:1", replicas=2, revision=1)
+    new = await h.owned_rs(
+        "nginx:2", replicas=2, revision=2, available=0, created="2020-02-01T00:00:00Z"
+    )
+    await h.seed(REPLICA_SETS, old)
+    await h.seed(REPLICA_SETS, new)
+    await sync(h)
 
-    updates = api.written("update", REPLICA_SETS)
+    updates = h.written("update", REPLICA_SETS)
     sizes = {u["metadata"]["name"]: u["spec"]["replicas"] for u in updates}
     assert sizes == {old["metadata"]["name"]: 4, new["metadata"]["name"]: 4}
     for update in updates:
         annotations = update["metadata"]["annotations"]
         assert annotations[du.DESIRED_REPLICAS_ANNOTATION] == "6"
         assert annotations[du.MAX_REPLICAS_ANNOTATION] == "8"
-    assert api.written("create", REPLICA_SETS) == []
+    assert {
+        o["metadata"]["name"]: o["spec"]["replicas"] for o in await h.all(REPLICA_SETS)
+    } == sizes
+    assert h.written("create", REPLICA_SETS) == []
 
 
-async def test_scaling_leftovers_go_to_the_newer_of_equals(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_scaling_leftovers_go_to_the_newer_of_equals(h: Harness) -> None:
     """scale (ReplicaSetsBySizeNewer): 4 -> 5 over two ReplicaSets of 2 has one pod to give,
     and the newer ReplicaSet gets it; the older only has its annotations brought up to date."""
-    old = owned_rs("nginx:1", replicas=2, revision=1, desired=4, max_replicas=4)
-    new = owned_rs(
+    await h.seed(DEPLOYMENTS, deployment("nginx:2", replicas=5, max_surge=0, max_unavailable=1))
+    old = await h.owned_rs("nginx:1", replicas=2, revision=1, desired=4, max_replicas=4)
+    new = await h.owned_rs(
         "nginx:2",
         replicas=2,
         revision=2,
@@ -716,26 +700,24 @@ async def test_scaling_leftovers_go_to_the_newer_of_equals(
         max_replicas=4,
         created="2020-02-01T00:00:00Z",
     )
-    seed(dc, api, REPLICA_SETS, old)
-    seed(dc, api, REPLICA_SETS, new)
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:2", replicas=5, max_surge=0, max_unavailable=1))
-    await sync(dc)
+    await h.seed(REPLICA_SETS, old)
+    await h.seed(REPLICA_SETS, new)
+    await sync(h)
 
     sizes = {
-        u["metadata"]["name"]: u["spec"]["replicas"] for u in api.written("update", REPLICA_SETS)
+        u["metadata"]["name"]: u["spec"]["replicas"] for u in h.written("update", REPLICA_SETS)
     }
     assert sizes == {old["metadata"]["name"]: 2, new["metadata"]["name"]: 3}
+    assert {
+        o["metadata"]["name"]: o["spec"]["replicas"] for o in await h.all(REPLICA_SETS)
+    } == sizes
 
 
 # --- progress ------------------------------------------------------------------------------------
 
 
-def stalled(
-    dc: DeploymentController, api: FakeAPI, reason: str, status: str, since: dt.datetime
-) -> Obj:
+async def stalled(h: Harness, reason: str, status: str, since: dt.datetime) -> Obj:
     """A Deployment whose new ReplicaSet has all 3 replicas, none available yet."""
-    new = owned_rs("nginx:2", replicas=3, revision=2, available=0)
-    seed(dc, api, REPLICA_SETS, new)
     stamp = meta.format_time(since)
     d_status = {
         "observedGeneration": 1,
@@ -755,63 +737,55 @@ def stalled(
             }
         ],
     }
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:2", status=d_status))
-    return new
+    await h.seed(DEPLOYMENTS, deployment("nginx:2", status=d_status))
+    return await h.seed(
+        REPLICA_SETS, await h.owned_rs("nginx:2", replicas=3, revision=2, available=0)
+    )
 
 
-async def test_a_stalled_rollout_is_checked_again_at_its_deadline(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_a_stalled_rollout_is_checked_again_at_its_deadline(h: Harness) -> None:
     """requeueStuckDeployment: no progress since 100 s, a deadline of 600 s: look again in
     about 500 s."""
-    stalled(dc, api, du.RS_UPDATED, "True", meta.now() - dt.timedelta(seconds=100))
-    delay = await sync(dc)
+    await stalled(h, du.RS_UPDATED, "True", meta.now() - dt.timedelta(seconds=100))
+    delay = await sync(h)
     assert delay is not None
     assert 495 <= delay <= 501
 
 
-async def test_a_rollout_past_its_deadline_times_out(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_a_rollout_past_its_deadline_times_out(h: Harness) -> None:
     """syncRolloutStatus: no progress for progressDeadlineSeconds makes Progressing False
     ProgressDeadlineExceeded, and a timed-out rollout is not checked again."""
-    new = stalled(dc, api, du.RS_UPDATED, "True", meta.now() - dt.timedelta(hours=1))
-    assert await sync(dc) is None
-    progressing = condition(api.stored(DEPLOYMENTS, "web"), du.PROGRESSING)
+    new = await stalled(h, du.RS_UPDATED, "True", meta.now() - dt.timedelta(hours=1))
+    assert await sync(h) is None
+    progressing = condition(await h.stored(DEPLOYMENTS, "web"), du.PROGRESSING)
     assert (progressing["status"], progressing["reason"]) == ("False", du.TIMED_OUT)
     assert progressing["message"] == (
         f'ReplicaSet "{new["metadata"]["name"]}" has timed out progressing.'
     )
 
 
-async def test_a_resumed_rollout_is_checked_again_at_its_deadline(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_a_resumed_rollout_is_checked_again_at_its_deadline(h: Harness) -> None:
     """requeueStuckDeployment: any Progressing condition but a timed-out one bounds a rollout
     that is not complete; DeploymentResumed restarts the clock, it does not stop it."""
-    stalled(dc, api, du.RESUMED, "Unknown", meta.now() - dt.timedelta(seconds=100))
-    delay = await sync(dc)
+    await stalled(h, du.RESUMED, "Unknown", meta.now() - dt.timedelta(seconds=100))
+    delay = await sync(h)
     assert delay is not None
     assert 495 <= delay <= 501
 
 
-async def test_progress_without_a_new_replica_set_names_the_deployment(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_progress_without_a_new_replica_set_names_the_deployment(h: Harness) -> None:
     """syncRolloutStatus: Recreate's old pods going away is progress, reported as
     'Deployment "web" is progressing.' while there is no new ReplicaSet."""
-    old = owned_rs("nginx:1", replicas=0, revision=1, status_replicas=1)
-    seed(dc, api, REPLICA_SETS, old)
     status = {**complete_status(), "updatedReplicas": 0}
     status["conditions"][1].update(reason=du.RS_UPDATED)
-    seed(
-        dc,
-        api,
+    await h.seed(
         DEPLOYMENTS,
         deployment("nginx:2", strategy="Recreate", generation=2, status=status),
     )
-    await sync(dc)
-    progressing = condition(api.stored(DEPLOYMENTS, "web"), du.PROGRESSING)
+    old = await h.owned_rs("nginx:1", replicas=0, revision=1, status_replicas=1)
+    await h.seed(REPLICA_SETS, old)
+    await sync(h)
+    progressing = condition(await h.stored(DEPLOYMENTS, "web"), du.PROGRESSING)
     assert (progressing["status"], progressing["reason"]) == ("True", du.RS_UPDATED)
     assert progressing["message"] == 'Deployment "web" is progressing.'
 
@@ -819,64 +793,57 @@ async def test_progress_without_a_new_replica_set_names_the_deployment(
 # --- failing to create ---------------------------------------------------------------------------
 
 
-def refuse_replica_sets(api: FakeAPI) -> None:
+def refuse_replica_sets(h: Harness) -> None:
     """The API server refuses every new ReplicaSet (a quota, say)."""
-    create = api.create
 
-    async def refusing(resource: Resource, body: Obj, *, namespace: str | None = None) -> Obj:
-        if resource.plural == "replicasets":
-            raise APIForbiddenError(
-                {"kind": "Status", "code": 403, "reason": "Forbidden", "message": "exceeded quota"}
-            )
-        return await create(resource, body, namespace=namespace)
+    def refusal(resource: Resource, body: Obj) -> Exception | None:
+        if resource.plural != "replicasets":
+            return None
+        return APIForbiddenError(
+            {"kind": "Status", "code": 403, "reason": "Forbidden", "message": "exceeded quota"}
+        )
 
-    api.create = refusing  # type: ignore[method-assign]
+    h.api.refuse["create"] = refusal
 
 
-async def test_a_refused_replica_set_is_reported_in_progressing(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_a_refused_replica_set_is_reported_in_progressing(h: Harness) -> None:
     """getNewReplicaSet: a create that fails sets Progressing False ReplicaSetCreateError with
     the error, and the sync fails so that it is retried."""
-    refuse_replica_sets(api)
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:1"))
+    refuse_replica_sets(h)
+    await h.seed(DEPLOYMENTS, deployment("nginx:1"))
     with pytest.raises(APIForbiddenError):
-        await sync(dc)
-    progressing = condition(api.stored(DEPLOYMENTS, "web"), du.PROGRESSING)
+        await sync(h)
+    assert await h.all(REPLICA_SETS) == []
+    progressing = condition(await h.stored(DEPLOYMENTS, "web"), du.PROGRESSING)
     assert (progressing["status"], progressing["reason"]) == ("False", du.RS_CREATE_ERROR)
     assert progressing["message"].startswith('Failed to create new replica set "web-')
     assert "exceeded quota" in progressing["message"]
 
 
-async def test_a_refused_replica_set_is_reported_as_a_warning_event(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_a_refused_replica_set_is_reported_as_a_warning_event(h: Harness) -> None:
     """getNewReplicaSet: the failure is also a Warning event ReplicaSetCreateError on the
     Deployment (what `kubectl describe deployment` shows)."""
-    refuse_replica_sets(api)
-    seed(dc, api, DEPLOYMENTS, deployment("nginx:1"))
+    refuse_replica_sets(h)
+    await h.seed(DEPLOYMENTS, deployment("nginx:1"))
     with pytest.raises(APIForbiddenError):
-        await sync(dc)
-    reasons = [(e["type"], e["reason"]) for e in api.events]
+        await sync(h)
+    reasons = [(e["type"], e["reason"]) for e in await h.events()]
     assert ("Warning", du.RS_CREATE_ERROR) in reasons
 
 
 # --- hash collisions -----------------------------------------------------------------------------
 
 
-async def test_a_hash_collision_bumps_collision_count_and_retries(
-    dc: DeploymentController, api: FakeAPI
-) -> None:
+async def test_a_hash_collision_bumps_collision_count_and_retries(h: Harness) -> None:
     """getNewReplicaSet: a ReplicaSet of the new name that is not this Deployment's with its
     template is a hash collision: status.collisionCount goes up and the sync fails with a
     conflict, so that the key is retried with the next name."""
-    d = deployment("nginx:1")
+    d = await h.seed(DEPLOYMENTS, deployment("nginx:1"))
     pod_hash = du.pod_template_hash(d["spec"]["template"])
-    stranger = owned_rs("other:1", replicas=1, revision=1)
+    stranger = await h.owned_rs("other:1", replicas=1, revision=1)
     stranger["metadata"]["name"] = f"web-{pod_hash}"
     stranger["metadata"]["ownerReferences"] = []
-    api.add(REPLICA_SETS, stranger)  # not in the cache: the name is taken behind its back
-    seed(dc, api, DEPLOYMENTS, d)
+    await h.add(REPLICA_SETS, stranger)  # not in the cache: the name is taken behind its back
     with pytest.raises(APIConflictError):
-        await sync(dc)
-    assert api.stored(DEPLOYMENTS, "web")["status"]["collisionCount"] == 1
+        await sync(h)
+    assert (await h.stored(DEPLOYMENTS, "web"))["status"]["collisionCount"] == 1

@@ -1,44 +1,29 @@
 """The Endpoints and EndpointSlice controllers' syncs against their caches: which requests a
-sync makes. The informers are filled by hand and never started; `FakeClient` records writes.
-The whole loop against a real server is in tests/integration/test_service_endpoints.py."""
+sync makes. The informers are filled by hand, with what the unit tests' real API server
+(`testcluster`) answered, and never started; a `Recorder` around the real client notes the
+writes. The whole loop (informers, watches) is in tests/integration/test_service_endpoints.py."""
 
 from __future__ import annotations
 
-import asyncio
+import copy
+import datetime as dt
 from typing import Any
 
 import pytest
 from endpoints_fixtures import node, pod, service
+from testcluster import Recorder, TestCluster, wait_for
 
+from kubelite.api.resources import ENDPOINTS, NODES, PODS, SERVICES
 from kubelite.client.api import Resource
-from kubelite.client.errors import APIError, APINotFoundError
+from kubelite.client.errors import APIError
 from kubelite.client.informer import Informer, key_of
 from kubelite.client.workqueue import RetryLater
 from kubelite.controllers.endpoints import EndpointsController
 from kubelite.controllers.endpointslice import EndpointSliceController
 
 Obj = dict[str, Any]
-
-
-class FakeClient:
-    def __init__(self) -> None:
-        self.writes: list[tuple[str, str, Obj | str]] = []
-
-    async def create(self, resource: Resource, body: Obj, **_: Any) -> Obj:
-        self.writes.append(("create", resource.plural, body))
-        return {
-            **body,
-            "metadata": {**body["metadata"], "uid": "new", "generation": 1, "name": "x"},
-        }
-
-    async def update(self, resource: Resource, body: Obj, **_: Any) -> Obj:
-        self.writes.append(("update", resource.plural, body))
-        generation = int(body["metadata"].get("generation") or 1) + 1
-        return {**body, "metadata": {**body["metadata"], "generation": generation}}
-
-    async def delete(self, resource: Resource, name: str, **_: Any) -> Obj:
-        self.writes.append(("delete", resource.plural, name))
-        raise APINotFoundError({"code": 404, "reason": "NotFound"})
+# When the fixtures' Services and pods were made.
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 def cache(informer: Informer, *objects: Obj) -> None:
@@ -46,47 +31,85 @@ def cache(informer: Informer, *objects: Obj) -> None:
         informer._store(key_of(obj), obj)
 
 
-async def test_endpoints_are_created_with_the_trigger_time_then_left_alone() -> None:
-    client = FakeClient()
+async def made(kube: TestCluster, resource: Resource, obj: Obj) -> Obj:
+    """`obj` (a fixture's) created in the test's namespace, at T0, with its status. A
+    Service's cluster IP is the server's to choose: the session's Services share its range."""
+    obj = copy.deepcopy(obj)
+    md = obj["metadata"]
+    for system in ("uid", "creationTimestamp", "namespace"):
+        md.pop(system, None)
+    if resource is SERVICES:
+        for allocated in ("clusterIP", "ipFamilies"):
+            obj["spec"].pop(allocated, None)
+    if resource is NODES:
+        md["name"] = f"{kube.namespace}-{md['name']}"
+    return await kube.create_with_status(resource, obj)
+
+
+@pytest.fixture(autouse=True)
+def _at_t0(kube: TestCluster) -> None:
+    """The cluster's clock stands at T0, when the fixtures say things were made."""
+    kube.freeze_time(T0)
+
+
+async def test_endpoints_are_created_with_the_trigger_time_then_left_alone(
+    kube: TestCluster,
+) -> None:
+    client = Recorder(kube.client)
     controller = EndpointsController(client)  # type: ignore[arg-type]
-    cache(controller.services, service())
-    cache(controller.pods, pod("a", "10.42.0.1"), pod("other", labels={"app": "db"}))
-    await controller.sync("ns/web")
-    ((verb, plural, body),) = client.writes
-    assert (verb, plural) == ("create", "endpoints")
-    assert isinstance(body, dict)
+    cache(controller.services, await made(kube, SERVICES, service()))
+    cache(
+        controller.pods,
+        await made(kube, PODS, pod("a", "10.42.0.1")),
+        await made(kube, PODS, pod("other", labels={"app": "db"})),
+    )
+    await controller.sync(f"{kube.namespace}/web")
+    (write,) = client.writes
+    assert (write.verb, write.plural) == ("create", "endpoints")
+    body = write.sent
     assert body["metadata"]["annotations"] == {
         # A Service seen for the first time reports its creation.
         "endpoints.kubernetes.io/last-change-trigger-time": "2025-01-01T00:00:00Z"
     }
     assert [a["ip"] for a in body["subsets"][0]["addresses"]] == ["10.42.0.1"]
-    cache(controller.endpoints, {**body, "metadata": {**body["metadata"], "resourceVersion": "2"}})
-    await controller.sync("ns/web")
+    stored = await kube.get(ENDPOINTS, "web")
+    assert stored["subsets"] == body["subsets"]
+    cache(controller.endpoints, stored)
+    await controller.sync(f"{kube.namespace}/web")
     assert len(client.writes) == 1
 
 
-async def test_a_deleted_service_takes_its_endpoints() -> None:
-    client = FakeClient()
+async def test_a_deleted_service_takes_its_endpoints(kube: TestCluster) -> None:
+    client = Recorder(kube.client)
     controller = EndpointsController(client)  # type: ignore[arg-type]
-    await controller.sync("ns/web")
-    assert client.writes == [("delete", "endpoints", "web")]
+    # Gone already: the server's 404 is what the delete was for.
+    await controller.sync(f"{kube.namespace}/web")
+    assert [(w.verb, w.plural, w.name) for w in client.asked] == [("delete", "endpoints", "web")]
+    assert client.writes == []
 
 
 @pytest.mark.parametrize(
     "svc",
     [service(selector={}), service(type="ExternalName", externalName="example.com")],
 )
-async def test_selectorless_and_external_name_services_are_left_alone(svc: Obj) -> None:
-    client = FakeClient()
+async def test_selectorless_and_external_name_services_are_left_alone(
+    kube: TestCluster, svc: Obj
+) -> None:
+    client = Recorder(kube.client)
     controller = EndpointsController(client)  # type: ignore[arg-type]
-    cache(controller.services, svc)
-    cache(controller.pods, pod("a"))
-    await controller.sync("ns/web")
-    assert client.writes == []
+    if svc["spec"].get("type") == "ExternalName":
+        svc = copy.deepcopy(svc)
+        del svc["spec"]["ports"]
+    cache(controller.services, await made(kube, SERVICES, svc))
+    cache(controller.pods, await made(kube, PODS, pod("a")))
+    await controller.sync(f"{kube.namespace}/web")
+    assert client.asked == []
+    assert await kube.list(ENDPOINTS) == []
 
 
-async def test_pod_updates_that_move_no_endpoint_queue_nothing() -> None:
-    controller = EndpointsController(FakeClient())  # type: ignore[arg-type]
+async def test_pod_updates_that_move_no_endpoint_queue_nothing(kube: TestCluster) -> None:
+    """The handlers alone: no request."""
+    controller = EndpointsController(kube.client)
     cache(controller.services, service())
     old = pod("a")
     restarted = {**old, "status": {**old["status"], "containerStatuses": [{"restartCount": 1}]}}
@@ -96,49 +119,53 @@ async def test_pod_updates_that_move_no_endpoint_queue_nothing() -> None:
     assert len(controller.queue) == 1
 
 
-async def test_a_slice_cache_behind_the_controllers_own_write_waits() -> None:
-    client = FakeClient()
+async def test_a_slice_cache_behind_the_controllers_own_write_waits(kube: TestCluster) -> None:
+    client = Recorder(kube.client)
     controller = EndpointSliceController(client)  # type: ignore[arg-type]
-    cache(controller.services, service())
-    cache(controller.pods, pod("a"))
-    cache(controller.nodes, node())
-    await controller.sync("ns/web")
-    ((verb, _, body),) = client.writes
-    assert verb == "create"
-    assert isinstance(body, dict)
+    the_node = await made(kube, NODES, node())
+    cache(controller.nodes, the_node)
+    cache(controller.services, await made(kube, SERVICES, service()))
+    a = pod("a", node=the_node["metadata"]["name"])
+    cache(controller.pods, await made(kube, PODS, a))
+    key = f"{kube.namespace}/web"
+    await controller.sync(key)
+    (write,) = client.writes
+    assert write.verb == "create"
     # The created slice is not in the cache yet: no second slice for the same pod.
     with pytest.raises(RetryLater):
-        await controller.sync("ns/web")
-    stored = {**body, "metadata": {**body["metadata"], "name": "web-x", "uid": "new"}}
+        await controller.sync(key)
+    (stored,) = await kube.list(Resource("discovery.k8s.io", "v1", "endpointslices"))
+    assert stored["metadata"]["generation"] == 1
     cache(controller.slices, {**stored, "metadata": {**stored["metadata"], "generation": 0}})
     with pytest.raises(RetryLater):
-        await controller.sync("ns/web")
-    cache(controller.slices, {**stored, "metadata": {**stored["metadata"], "generation": 1}})
-    await controller.sync("ns/web")
+        await controller.sync(key)
+    cache(controller.slices, stored)
+    await controller.sync(key)
     assert len(client.writes) == 1
 
 
-class RefusingClient(FakeClient):
-    """Refuses every write but events, which it records."""
-
-    async def create(self, resource: Resource, body: Obj, **_: Any) -> Obj:
-        if resource.plural == "events":
-            self.writes.append(("create", "events", body))
-            return body
-        raise APIError({"code": 422, "reason": "Invalid", "message": "no"})
-
-
-async def test_a_refused_write_is_retried_and_reported_as_kubernetes_does() -> None:
-    client = RefusingClient()
+async def test_a_refused_write_is_retried_and_reported_as_kubernetes_does(
+    kube: TestCluster,
+) -> None:
+    client = Recorder(kube.client)
+    # Every write but the Events is refused.
+    refusal = APIError({"code": 422, "reason": "Invalid", "message": "no"})
+    for verb in ("create", "update", "delete"):
+        client.refuse[verb] = refusal
     endpoints = EndpointsController(client)  # type: ignore[arg-type]
     slices = EndpointSliceController(client)  # type: ignore[arg-type]
+    svc = await made(kube, SERVICES, service())
     for controller in (endpoints, slices):
-        cache(controller.services, service())
-    cache(slices.nodes, node())
+        cache(controller.services, svc)
+    cache(slices.nodes, await made(kube, NODES, node()))
     with pytest.raises(APIError):
-        await endpoints.sync("ns/web")
+        await endpoints.sync(f"{kube.namespace}/web")
     with pytest.raises(APIError):
-        await slices.sync("ns/web")
-    await asyncio.sleep(0.05)
-    reasons = [body["reason"] for _, plural, body in client.writes if plural == "events"]
+        await slices.sync(f"{kube.namespace}/web")
+
+    async def two_events() -> bool:
+        return len(await kube.events()) == 2
+
+    await wait_for(two_events, what="the two Events")
+    reasons = [e["reason"] for e in await kube.events()]
     assert reasons == ["FailedToCreateEndpoint", "FailedToUpdateEndpointSlices"]

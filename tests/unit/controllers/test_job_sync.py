@@ -1,5 +1,5 @@
-"""The Job controller's sync against an in-memory API: which pods it makes and removes, how it
-counts them, and when and how the Job finishes."""
+"""The Job controller's sync against the real API server (`batch_cluster`): which pods it makes
+and removes, how it counts them, and when and how the Job finishes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from batch_fakes import FakeAPI, Harness, new_job
+from batch_cluster import ClusterAPI, Harness, new_job
+from testcluster import TestCluster
 
 from kubelite.controllers.job import JobController
 
@@ -16,36 +17,36 @@ TRACKING = "batch.kubernetes.io/job-tracking"
 
 
 @pytest.fixture
-def api() -> FakeAPI:
-    return FakeAPI()
+def api(kube: TestCluster) -> ClusterAPI:
+    return ClusterAPI(kube)
 
 
 @pytest.fixture
-def h(api: FakeAPI) -> Harness:
+def h(api: ClusterAPI) -> Harness:
     return Harness(api, JobController)
 
 
-def job_status(api: FakeAPI, name: str = "work") -> Obj:
+def job_status(api: ClusterAPI, name: str = "work") -> Obj:
     return api.find("jobs", name)["status"]
 
 
-def conditions(api: FakeAPI, name: str = "work") -> list[tuple[str, str, str]]:
+def conditions(api: ClusterAPI, name: str = "work") -> list[tuple[str, str, str]]:
     return [
         (c["type"], c["status"], c.get("reason", ""))
         for c in job_status(api, name).get("conditions") or ()
     ]
 
 
-def reasons(api: FakeAPI) -> list[str]:
+def reasons(api: ClusterAPI) -> list[str]:
     return [e["reason"] for e in api.events]
 
 
-def later(api: FakeAPI, seconds: float) -> None:
+def later(api: ClusterAPI, seconds: float) -> None:
     api.now += dt.timedelta(seconds=seconds)
 
 
 async def test_pods_are_made_up_to_parallelism_and_the_job_completes(
-    api: FakeAPI, h: Harness
+    api: ClusterAPI, h: Harness
 ) -> None:
     new_job(api, completions=3, parallelism=2)
     await h.sync()
@@ -104,13 +105,13 @@ async def test_pods_are_made_up_to_parallelism_and_the_job_completes(
 
 
 async def test_a_finished_pod_is_recorded_before_its_finalizer_goes_then_counted(
-    api: FakeAPI, h: Harness
+    api: ClusterAPI, h: Harness
 ) -> None:
     new_job(api, completions=2, parallelism=2)
     await h.sync()
     first = api.pods()[0]
     api.finish(first)
-    api.writes.clear()
+    api.clear_writes()
     await h.sync()
     name = first["metadata"]["name"]
     # Status (uid uncounted), then the finalizer, then status (counted): never lost, never twice.
@@ -124,7 +125,7 @@ async def test_a_finished_pod_is_recorded_before_its_finalizer_goes_then_counted
 
 
 async def test_a_pod_seen_again_with_its_finalizer_is_not_counted_twice(
-    api: FakeAPI, h: Harness
+    api: ClusterAPI, h: Harness
 ) -> None:
     new_job(api, completions=3, parallelism=1)
     await h.sync()
@@ -133,14 +134,14 @@ async def test_a_pod_seen_again_with_its_finalizer_is_not_counted_twice(
     await h.sync()
     assert job_status(api)["succeeded"] == 1
     # The pod informer lags: it still shows the pod with its finalizer, the Job as counted.
-    stale = h.controller.pods._cache[f"ns/{pod['metadata']['name']}"]
+    stale = h.controller.pods._cache[h.key(pod["metadata"]["name"])]
     assert TRACKING in stale["metadata"]["finalizers"]
     h.refresh("jobs")
-    await h.controller.sync("ns/work")
+    await h.controller.sync(h.key())
     assert job_status(api)["succeeded"] == 1
 
 
-async def test_a_failed_pod_is_replaced_after_the_back_off(api: FakeAPI, h: Harness) -> None:
+async def test_a_failed_pod_is_replaced_after_the_back_off(api: ClusterAPI, h: Harness) -> None:
     new_job(api)
     await h.sync()
     api.finish(api.pods()[0], code=1)
@@ -154,7 +155,9 @@ async def test_a_failed_pod_is_replaced_after_the_back_off(api: FakeAPI, h: Harn
     assert len(api.pods()) == 2
 
 
-async def test_more_failures_than_the_backoff_limit_fail_the_job(api: FakeAPI, h: Harness) -> None:
+async def test_more_failures_than_the_backoff_limit_fail_the_job(
+    api: ClusterAPI, h: Harness
+) -> None:
     new_job(api, completions=2, parallelism=2, backoffLimit=1)
     await h.sync()
     first, second = api.pods()
@@ -164,7 +167,8 @@ async def test_more_failures_than_the_backoff_limit_fail_the_job(api: FakeAPI, h
     assert conditions(api) == []  # One failure is within the limit.
     later(api, 10)
     await h.sync()
-    third = next(p for p in api.pods() if p is not first and p is not second)
+    earlier = (first["metadata"]["name"], second["metadata"]["name"])
+    third = next(p for p in api.pods() if p["metadata"]["name"] not in earlier)
     api.finish(third, code=2)
     await h.sync()
     # Two failures > 1: the verdict first, and the pod still running is deleted.
@@ -186,24 +190,20 @@ async def test_more_failures_than_the_backoff_limit_fail_the_job(api: FakeAPI, h
 
 
 async def test_restarts_of_on_failure_pods_count_against_the_backoff_limit(
-    api: FakeAPI, h: Harness
+    api: ClusterAPI, h: Harness
 ) -> None:
-    new_job(api, backoffLimit=2)
-    job = api.find("jobs", "work")
-    job["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    new_job(api, restart_policy="OnFailure", backoffLimit=2)
     await h.sync()
     pod = api.pods()[0]
-    api.run(pod)
-    pod["status"]["containerStatuses"][0]["restartCount"] = 1
+    api.run(pod, restarts=1)
     await h.sync()
     assert conditions(api) == []
-    pod["status"]["containerStatuses"][0]["restartCount"] = 2
-    api._bump(pod)
+    api.run(pod, restarts=2)
     await h.sync()
     assert conditions(api)[0] == ("FailureTarget", "True", "BackoffLimitExceeded")
 
 
-async def test_a_fail_job_rule_fails_the_job_at_once(api: FakeAPI, h: Harness) -> None:
+async def test_a_fail_job_rule_fails_the_job_at_once(api: ClusterAPI, h: Harness) -> None:
     new_job(
         api,
         completions=5,
@@ -221,12 +221,13 @@ async def test_a_fail_job_rule_fails_the_job_at_once(api: FakeAPI, h: Harness) -
     ]
     name = api.pods()[0]["metadata"]["name"]
     assert job_status(api)["conditions"][1]["message"] == (
-        f"Container c for pod ns/{name} failed with exit code 42 matching FailJob rule at index 0"
+        f"Container c for pod {api.namespace}/{name} failed with exit code 42 "
+        "matching FailJob rule at index 0"
     )
 
 
 async def test_an_ignored_failure_is_not_counted_and_the_pod_is_replaced(
-    api: FakeAPI, h: Harness
+    api: ClusterAPI, h: Harness
 ) -> None:
     new_job(
         api,
@@ -254,30 +255,27 @@ async def test_an_ignored_failure_is_not_counted_and_the_pod_is_replaced(
     assert len(api.pods()) == 2
 
 
-async def test_a_suspended_job_runs_nothing_until_resumed(api: FakeAPI, h: Harness) -> None:
+async def test_a_suspended_job_runs_nothing_until_resumed(api: ClusterAPI, h: Harness) -> None:
     new_job(api, suspend=True)
     await h.sync()
     assert api.pods() == []
     assert conditions(api) == [("Suspended", "True", "JobSuspended")]
     assert "startTime" not in job_status(api)
     assert reasons(api) == ["Suspended"]
-    job = api.find("jobs", "work")
-    job["spec"]["suspend"] = False
-    api._bump(job)
+    api.set_spec("jobs", "work", suspend=False)
     later(api, 30)
     await h.sync()
     assert len(api.pods()) == 1
     assert conditions(api) == [("Suspended", "False", "JobResumed")]
     assert job_status(api)["startTime"] == "2025-01-01T00:00:30Z"
     # Suspending again deletes the running pods.
-    job["spec"]["suspend"] = True
-    api._bump(job)
+    api.set_spec("jobs", "work", suspend=True)
     await h.sync()
     assert ("delete", "pods", api.pods()[0]["metadata"]["name"], None) in api.writes
     assert conditions(api) == [("Suspended", "True", "JobSuspended")]
 
 
-async def test_a_job_past_its_active_deadline_fails(api: FakeAPI, h: Harness) -> None:
+async def test_a_job_past_its_active_deadline_fails(api: ClusterAPI, h: Harness) -> None:
     new_job(api, activeDeadlineSeconds=30)
     again = await h.sync()
     assert again == pytest.approx(30)
@@ -289,7 +287,7 @@ async def test_a_job_past_its_active_deadline_fails(api: FakeAPI, h: Harness) ->
     )
 
 
-async def test_an_indexed_job_runs_each_index_once(api: FakeAPI, h: Harness) -> None:
+async def test_an_indexed_job_runs_each_index_once(api: ClusterAPI, h: Harness) -> None:
     new_job(api, completions=4, parallelism=2, completionMode="Indexed")
     await h.sync()
     pods = api.pods()
@@ -306,7 +304,8 @@ async def test_an_indexed_job_runs_each_index_once(api: FakeAPI, h: Harness) -> 
     await h.sync()
     assert job_status(api)["completedIndexes"] == "1"
     assert job_status(api)["succeeded"] == 1
-    new = [p for p in api.pods() if p not in pods]
+    first_names = {p["metadata"]["name"] for p in pods}
+    new = [p for p in api.pods() if p["metadata"]["name"] not in first_names]
     assert [p["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"] for p in new] == [
         "2"
     ]
@@ -315,7 +314,8 @@ async def test_an_indexed_job_runs_each_index_once(api: FakeAPI, h: Harness) -> 
             api.finish(p)
     await h.sync()
     # Index 3 is the last one left.
-    last = [p for p in api.pods() if not p.get("status", {}).get("phase")]
+    # Not started (the server makes every pod Pending at first).
+    last = [p for p in api.pods() if p.get("status", {}).get("phase") == "Pending"]
     assert [p["spec"]["hostname"] for p in last] == ["work-3"]
     api.finish(last[0])
     await h.sync()
@@ -323,7 +323,7 @@ async def test_an_indexed_job_runs_each_index_once(api: FakeAPI, h: Harness) -> 
     assert conditions(api)[-1] == ("Complete", "True", "CompletionsReached")
 
 
-async def test_an_index_that_fails_past_its_own_limit_fails(api: FakeAPI, h: Harness) -> None:
+async def test_an_index_that_fails_past_its_own_limit_fails(api: ClusterAPI, h: Harness) -> None:
     new_job(
         api,
         completions=2,
@@ -347,7 +347,7 @@ async def test_an_index_that_fails_past_its_own_limit_fails(api: FakeAPI, h: Har
     retry = next(
         p
         for p in api.pods()
-        if p is not zero
+        if p["metadata"]["name"] != zero["metadata"]["name"]
         and p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] == "0"
     )
     assert retry["metadata"]["annotations"]["batch.kubernetes.io/job-index-failure-count"] == "1"
@@ -367,7 +367,7 @@ async def test_an_index_that_fails_past_its_own_limit_fails(api: FakeAPI, h: Har
     ]
 
 
-async def test_a_success_policy_completes_the_job_early(api: FakeAPI, h: Harness) -> None:
+async def test_a_success_policy_completes_the_job_early(api: ClusterAPI, h: Harness) -> None:
     new_job(
         api,
         completions=3,
@@ -381,7 +381,7 @@ async def test_a_success_policy_completes_the_job_early(api: FakeAPI, h: Harness
     await h.sync()
     assert conditions(api) == [("SuccessCriteriaMet", "True", "SuccessPolicy")]
     assert job_status(api)["conditions"][0]["message"] == "Matched rules at index 0"
-    others = [p for p in api.pods() if p is not zero]
+    others = [p for p in api.pods() if p["metadata"]["name"] != zero["metadata"]["name"]]
     assert all(("delete", "pods", p["metadata"]["name"], None) in api.writes for p in others)
     for p in others:
         api.finish(api.find("pods", p["metadata"]["name"]), code=137)
@@ -390,7 +390,7 @@ async def test_a_success_policy_completes_the_job_early(api: FakeAPI, h: Harness
 
 
 async def test_a_work_queue_job_completes_once_one_pod_succeeded_and_none_run(
-    api: FakeAPI, h: Harness
+    api: ClusterAPI, h: Harness
 ) -> None:
     new_job(api, parallelism=2)
     assert "completions" not in api.find("jobs", "work")["spec"]
@@ -405,20 +405,21 @@ async def test_a_work_queue_job_completes_once_one_pod_succeeded_and_none_run(
     assert conditions(api)[-1] == ("Complete", "True", "CompletionsReached")
 
 
-async def test_pods_of_a_deleted_job_lose_their_finalizer(api: FakeAPI, h: Harness) -> None:
+async def test_pods_of_a_deleted_job_lose_their_finalizer(api: ClusterAPI, h: Harness) -> None:
     new_job(api)
     await h.sync()
     pod = api.pods()[0]
-    del api.objects[("jobs", "ns", "work")]
+    api.delete("jobs", "work")
     h.refresh()
     queued = list(h.controller.queue._queue)
-    assert f"orphan-pod:ns/{pod['metadata']['name']}" in queued
-    await h.controller.sync(f"orphan-pod:ns/{pod['metadata']['name']}")
-    assert "finalizers" not in api.find("pods", pod["metadata"]["name"])["metadata"]
+    assert f"orphan-pod:{h.key(pod['metadata']['name'])}" in queued
+    await h.controller.sync(f"orphan-pod:{h.key(pod['metadata']['name'])}")
+    # No finalizer left (the server keeps an emptied list where Kubernetes omits it).
+    assert not api.find("pods", pod["metadata"]["name"])["metadata"].get("finalizers")
 
 
 async def test_a_second_pod_for_a_done_index_is_released_uncounted(
-    api: FakeAPI, h: Harness
+    api: ClusterAPI, h: Harness
 ) -> None:
     new_job(api, completions=2, parallelism=1, completionMode="Indexed")
     await h.sync()
@@ -440,4 +441,4 @@ async def test_a_second_pod_for_a_done_index_is_released_uncounted(
     assert job_status(api)["completedIndexes"] == "0"
     assert job_status(api)["succeeded"] == 1
     for name in (zero["metadata"]["name"], "twin"):
-        assert "finalizers" not in api.find("pods", name)["metadata"]
+        assert not api.find("pods", name)["metadata"].get("finalizers")

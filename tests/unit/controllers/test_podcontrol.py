@@ -2,7 +2,8 @@
 
 Kubernetes' slowStartBatch, GetPodFromTemplate and PodControllerRefManager.ClaimPods
 (pkg/controller/controller_utils.go, controller_ref_manager.go). `claim` runs against
-`FakePodAPI`, which records the patches it is sent.
+the unit tests' real API server (`testcluster`): the pods are made there, and a `Recorder`
+around the real client notes the patches claiming sends.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from testcluster import Recorder, TestCluster
 
 from kubelite.api import labels
-from kubelite.client.api import PatchType, Resource
-from kubelite.client.errors import APIError, APINotFoundError
+from kubelite.api.resources import PODS
+from kubelite.client.api import PatchType
+from kubelite.client.errors import APIError
 from kubelite.client.events import EventRecorder
 from kubelite.controllers.podcontrol import PodControl, pod_from_template, slow_start_batch
 
@@ -165,35 +168,6 @@ def test_a_pod_from_a_template_shares_nothing_with_it() -> None:
 # --- ClaimPods -----------------------------------------------------------------------------------
 
 
-class FakePodAPI:
-    """Pod patches over pods in memory; `patches` records (name, patch) for each."""
-
-    def __init__(self, pods: list[Obj]) -> None:
-        self.pods = {p["metadata"]["name"]: copy.deepcopy(p) for p in pods}
-        self.patches: list[tuple[str, Obj]] = []
-        self.gone: set[str] = set()
-
-    async def patch(
-        self,
-        resource: Resource,
-        name: str,
-        patch: Obj,
-        *,
-        patch_type: PatchType,
-        namespace: str | None = None,
-    ) -> Obj:
-        assert resource.plural == "pods" and patch_type is PatchType.STRATEGIC
-        assert namespace == "default"
-        self.patches.append((name, patch))
-        if name in self.gone:
-            raise APINotFoundError(_status(404, "NotFound"))
-        pod = self.pods[name]
-        assert patch["metadata"]["uid"] == pod["metadata"]["uid"]  # the uid precondition
-        refs = [r for r in patch["metadata"]["ownerReferences"] if r.get("$patch") != "delete"]
-        pod["metadata"]["ownerReferences"] = refs
-        return copy.deepcopy(pod)
-
-
 def make_pod(
     name: str,
     app: str = "web",
@@ -212,30 +186,65 @@ def make_pod(
         md["ownerReferences"] = refs
     if deleting:
         md["deletionTimestamp"] = "2025-01-01T00:00:00Z"
-    return {"metadata": md, "spec": copy.deepcopy(SPEC)}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": md, "spec": copy.deepcopy(SPEC)}
 
 
-def adopt_patch(pod: str) -> Obj:
-    return {"metadata": {"ownerReferences": [OWNER_REF], "uid": f"uid-{pod}"}}
+async def made(kube: TestCluster, *pods: Obj, gone: tuple[str, ...] = ()) -> list[Obj]:
+    """`pods` as the server stores them (a deleting one held by a finalizer of the test's);
+    those named in `gone` deleted since (a cache would still show them)."""
+    stored = []
+    for pod in pods:
+        pod = copy.deepcopy(pod)
+        md = pod["metadata"]
+        for system in ("uid", "namespace"):
+            md.pop(system)
+        deleting = md.pop("deletionTimestamp", None)
+        if deleting:
+            md["finalizers"] = ["kubelite.test/hold"]
+        created = await kube.create(PODS, pod)
+        if deleting or md["name"] in gone:
+            await kube.client.delete(PODS, md["name"], namespace=kube.namespace)
+        if deleting:
+            created = await kube.get(PODS, md["name"])
+            assert created["metadata"]["deletionTimestamp"]
+        stored.append(created)
+    return stored
 
 
-def release_patch(pod: str) -> Obj:
+def adopt_patch(pod: Obj) -> Obj:
+    return {"metadata": {"ownerReferences": [OWNER_REF], "uid": pod["metadata"]["uid"]}}
+
+
+def release_patch(pod: Obj) -> Obj:
     return {
         "metadata": {
             "ownerReferences": [{"$patch": "delete", "uid": "rs-uid"}],
-            "uid": f"uid-{pod}",
+            "uid": pod["metadata"]["uid"],
         }
     }
+
+
+def patches_sent(api: Recorder) -> list[tuple[str, Obj]]:
+    """The patches claiming asked for (those of pods gone meanwhile too), in order."""
+    for write in api.asked:
+        assert (write.plural, write.options.get("patch_type")) == ("pods", PatchType.STRATEGIC)
+    return [(w.name, w.sent) for w in api.asked]
 
 
 SELECTOR = labels.from_label_selector({"matchLabels": {"app": "web"}})
 
 
 async def run_claim(
-    api: FakePodAPI, pods: list[Obj], *, may_adopt: bool = True, owner_deleting: bool = False
+    kube: TestCluster,
+    api: Recorder,
+    pods: list[Obj],
+    *,
+    may_adopt: bool = True,
+    owner_deleting: bool = False,
 ) -> tuple[list[str], int]:
     """Claim `pods` for OWNER: the names claimed, and how often can_adopt was asked."""
     owner = copy.deepcopy(OWNER)
+    owner["metadata"]["namespace"] = kube.namespace
     if owner_deleting:
         owner["metadata"]["deletionTimestamp"] = "2025-01-01T00:00:00Z"
     asked = 0
@@ -251,32 +260,20 @@ async def run_claim(
 
 
 @pytest.mark.parametrize(
-    ("pod", "may_adopt", "owner_deleting", "claimed", "patches"),
+    ("pod", "may_adopt", "owner_deleting", "claimed", "patch"),
     [
-        (make_pod("orphan"), True, False, ["orphan"], [("orphan", adopt_patch("orphan"))]),
-        (
-            make_pod("orphan", other_owner=True),
-            True,
-            False,
-            ["orphan"],
-            [("orphan", adopt_patch("orphan"))],
-        ),
-        (make_pod("stray", app="db"), True, False, [], []),
-        (make_pod("theirs", controller_uid="other-uid"), True, False, [], []),
-        (make_pod("theirs", app="db", controller_uid="other-uid"), True, False, [], []),
-        (make_pod("ours", controller_uid="rs-uid"), True, False, ["ours"], []),
-        (
-            make_pod("ours", app="db", controller_uid="rs-uid"),
-            True,
-            False,
-            [],
-            [("ours", release_patch("ours"))],
-        ),
-        (make_pod("orphan"), False, False, [], []),
-        (make_pod("orphan"), True, True, [], []),
-        (make_pod("orphan", deleting=True), True, False, [], []),
+        (make_pod("orphan"), True, False, ["orphan"], adopt_patch),
+        (make_pod("orphan", other_owner=True), True, False, ["orphan"], adopt_patch),
+        (make_pod("stray", app="db"), True, False, [], None),
+        (make_pod("theirs", controller_uid="other-uid"), True, False, [], None),
+        (make_pod("theirs", app="db", controller_uid="other-uid"), True, False, [], None),
+        (make_pod("ours", controller_uid="rs-uid"), True, False, ["ours"], None),
+        (make_pod("ours", app="db", controller_uid="rs-uid"), True, False, [], release_patch),
+        (make_pod("orphan"), False, False, [], None),
+        (make_pod("orphan"), True, True, [], None),
+        (make_pod("orphan", deleting=True), True, False, [], None),
         # Claiming what it already owns takes no write, so a deleted owner still may.
-        (make_pod("ours", controller_uid="rs-uid"), True, True, ["ours"], []),
+        (make_pod("ours", controller_uid="rs-uid"), True, True, ["ours"], None),
     ],
     ids=[
         "adopts-matching-orphan",
@@ -293,31 +290,45 @@ async def run_claim(
     ],
 )
 async def test_claim(
+    kube: TestCluster,
     pod: Obj,
     may_adopt: bool,
     owner_deleting: bool,
     claimed: list[str],
-    patches: list[tuple[str, Obj]],
+    patch: Any,
 ) -> None:
     """ClaimObject: adopt matching orphans (a strategic-merge patch adding the controller
     reference, with the pod's uid as precondition) unless the owner is going or may no longer
     adopt; release own pods that stopped matching; leave other controllers' pods alone."""
-    api = FakePodAPI([pod])
-    got, _ = await run_claim(api, [pod], may_adopt=may_adopt, owner_deleting=owner_deleting)
+    (stored,) = await made(kube, pod)
+    api = Recorder(kube.client)
+    got, _ = await run_claim(
+        kube, api, [stored], may_adopt=may_adopt, owner_deleting=owner_deleting
+    )
     assert got == claimed
-    assert api.patches == patches
+    name = stored["metadata"]["name"]
+    assert patches_sent(api) == ([(name, patch(stored))] if patch else [])
+    after = (await kube.get(PODS, name))["metadata"].get("ownerReferences") or []
+    if patch is adopt_patch:
+        assert OWNER_REF in after
+    elif patch is release_patch:
+        assert not any(r["uid"] == "rs-uid" for r in after)
+    else:
+        assert after == (stored["metadata"].get("ownerReferences") or [])
 
 
-async def test_an_adopted_pod_is_returned_as_the_api_answered() -> None:
+async def test_an_adopted_pod_is_returned_as_the_api_answered(kube: TestCluster) -> None:
     """The claimed pod is the patched one, carrying its new controller reference."""
-    pod = make_pod("orphan")
-    api = FakePodAPI([pod])
+    pods = await made(kube, make_pod("orphan"))
+    api = Recorder(kube.client)
     control = PodControl(api, EventRecorder(api, "test"))  # type: ignore[arg-type]
 
     async def yes() -> bool:
         return True
 
-    (adopted,) = await control.claim(copy.deepcopy(OWNER), SELECTOR, [pod], yes)
+    owner = copy.deepcopy(OWNER)
+    owner["metadata"]["namespace"] = kube.namespace
+    (adopted,) = await control.claim(owner, SELECTOR, pods, yes)
     assert adopted["metadata"]["ownerReferences"] == [OWNER_REF]
 
 
@@ -330,34 +341,38 @@ async def test_an_adopted_pod_is_returned_as_the_api_answered() -> None:
     ],
     ids=["once-for-many-orphans", "not-without-orphans", "not-for-others-pods"],
 )
-async def test_can_adopt_is_asked_once_and_only_for_an_orphan(pods: list[Obj], asked: int) -> None:
+async def test_can_adopt_is_asked_once_and_only_for_an_orphan(
+    kube: TestCluster, pods: list[Obj], asked: int
+) -> None:
     """RecheckDeletionTimestamp runs at most once per claim (sync.Once), and only when there is
     an orphan to adopt: a sync with nothing to adopt reads nothing from the API."""
-    api = FakePodAPI(pods)
-    _, got = await run_claim(api, pods)
+    stored = await made(kube, *pods)
+    _, got = await run_claim(kube, Recorder(kube.client), stored)
     assert got == asked
 
 
-async def test_a_pod_gone_before_adoption_or_release_is_skipped() -> None:
+async def test_a_pod_gone_before_adoption_or_release_is_skipped(kube: TestCluster) -> None:
     """A 404 from the adoption or release patch means the pod is gone: it is not claimed and
     the other pods are claimed as usual."""
-    pods = [
+    pods = await made(
+        kube,
         make_pod("gone-orphan"),
         make_pod("gone-ours", app="db", controller_uid="rs-uid"),
         make_pod("orphan"),
-    ]
-    api = FakePodAPI(pods)
-    api.gone = {"gone-orphan", "gone-ours"}
-    got, _ = await run_claim(api, pods)
+        gone=("gone-orphan", "gone-ours"),
+    )
+    api = Recorder(kube.client)
+    got, _ = await run_claim(kube, api, pods)
     assert got == ["orphan"]
-    assert [name for name, _ in api.patches] == ["gone-orphan", "gone-ours", "orphan"]
+    assert [name for name, _ in patches_sent(api)] == ["gone-orphan", "gone-ours", "orphan"]
+    assert await kube.names(PODS) == ["orphan"]
 
 
-async def test_no_release_while_the_owner_is_being_deleted() -> None:
+async def test_no_release_while_the_owner_is_being_deleted(kube: TestCluster) -> None:
     """ClaimObject: `if m.Controller.GetDeletionTimestamp() != nil { return false, nil }`
     before release: an owner that is going writes nothing to its pods."""
-    pod = make_pod("ours", app="db", controller_uid="rs-uid")
-    api = FakePodAPI([pod])
-    got, _ = await run_claim(api, [pod], owner_deleting=True)
+    pods = await made(kube, make_pod("ours", app="db", controller_uid="rs-uid"))
+    api = Recorder(kube.client)
+    got, _ = await run_claim(kube, api, pods, owner_deleting=True)
     assert got == []
-    assert api.patches == []
+    assert patches_sent(api) == []

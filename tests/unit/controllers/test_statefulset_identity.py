@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from statefulset_fakes import stateful_set
+from statefulset_objects import stateful_set
 
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs

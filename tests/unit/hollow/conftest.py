@@ -1,19 +1,18 @@
-"""A scripted stand-in for the API client and a clock the tests move by hand."""
+"""The real client of the unit tests' API server, noting the requests made (and failing some
+on purpose), and a clock the tests move by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pytest
+from testcluster import TestCluster
 
-from kubelite.client.api import Resource
+from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import error_from_status
 
 Obj = dict[str, Any]
-Reply = Callable[["Call"], Any]
 
 
 @dataclass
@@ -34,39 +33,44 @@ def api_error(code: int, reason: str) -> Exception:
     )
 
 
-class FakeClient:
-    """Records requests; answers each from `replies[(method, path)]` (a list used in turn, whose
-    items are values, exceptions to raise, or functions of the call), else with the body sent."""
+class Calls:
+    """The real client of the unit tests' API server (`testcluster`), noting each request the
+    code under test makes; `reply(method, path, error, ...)` makes the next such requests fail
+    with those errors before they reach the server (a 500, say, which it would not give)."""
 
-    def __init__(self) -> None:
+    def __init__(self, client: APIClient) -> None:
+        self.client = client
         self.calls: list[Call] = []
-        self.replies: dict[tuple[str, str], list[Any]] = {}
+        self.failures: dict[tuple[str, str], list[Exception]] = {}
 
-    def reply(self, method: str, path: str, *answers: Any) -> None:
-        self.replies.setdefault((method, path), []).extend(answers)
+    def reply(self, method: str, path: str, *errors: Exception) -> None:
+        self.failures.setdefault((method, path), []).extend(errors)
 
-    def _answer(self, call: Call) -> Any:
+    def _note(self, call: Call) -> None:
         self.calls.append(call)
-        queued = self.replies.get((call.method, call.path))
+        queued = self.failures.get((call.method, call.path))
         if queued:
-            answer = queued.pop(0)
-            if isinstance(answer, Exception):
-                raise answer
-            return answer(call) if callable(answer) else answer
-        body = call.body
-        return orjson.loads(body) if isinstance(body, bytes) else body
+            raise queued.pop(0)
 
     async def request(
-        self, method: str, path: str, *, body: Any = None, content_type: str = "", **_: Any
+        self, method: str, path: str, *, body: Any = None, content_type: str = "", **options: Any
     ) -> Any:
-        return self._answer(Call(method, path, body, content_type))
+        self._note(Call(method, path, body, content_type))
+        if content_type:
+            options["content_type"] = content_type
+        return await self.client.request(method, path, body=body, **options)
 
     async def get(self, resource: Resource, name: str, *, namespace: str | None = None) -> Obj:
-        return self._answer(Call("GET", resource.path(namespace=namespace, name=name)))
+        self._note(Call("GET", resource.path(namespace=namespace, name=name)))
+        return await self.client.get(resource, name, namespace=namespace)
+
+    async def list(self, resource: Resource, **options: Any) -> Obj:
+        return await self.client.list(resource, **options)
 
     async def create(self, resource: Resource, body: Obj, **options: Any) -> Obj:
         namespace = options.get("namespace") or body["metadata"].get("namespace")
-        return self._answer(Call("POST", resource.path(namespace=namespace), body))
+        self._note(Call("POST", resource.path(namespace=namespace), body))
+        return await self.client.create(resource, body, **options)
 
     async def patch(
         self,
@@ -77,16 +81,25 @@ class FakeClient:
         patch_type: Any = None,
         namespace: str | None = None,
         subresource: str | None = None,
-        **_: Any,
+        **options: Any,
     ) -> Obj:
         path = resource.path(namespace=namespace, name=name, subresource=subresource)
-        return self._answer(Call("PATCH", path, patch, str(patch_type)))
+        self._note(Call("PATCH", path, patch, str(patch_type)))
+        return await self.client.patch(
+            resource,
+            name,
+            patch,
+            patch_type=patch_type,
+            namespace=namespace,
+            subresource=subresource,
+            **options,
+        )
 
     async def delete(
         self, resource: Resource, name: str, *, namespace: str | None = None, **options: Any
     ) -> Obj:
-        path = resource.path(namespace=namespace, name=name)
-        return self._answer(Call("DELETE", path, options=options))
+        self._note(Call("DELETE", resource.path(namespace=namespace, name=name), options=options))
+        return await self.client.delete(resource, name, namespace=namespace, **options)
 
 
 class FakeClock:
@@ -101,8 +114,8 @@ class FakeClock:
 
 
 @pytest.fixture
-def client() -> FakeClient:
-    return FakeClient()
+def client(kube: TestCluster) -> Calls:
+    return Calls(kube.client)
 
 
 @pytest.fixture

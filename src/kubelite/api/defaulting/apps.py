@@ -9,6 +9,7 @@ partition of 0 for StatefulSets, and ten old revisions kept.
 from __future__ import annotations
 
 from kubelite.api.defaulting.core import default_persistent_volume_claim
+from kubelite.api.defaulting.fields import object_field, set_if_empty, set_if_none
 from kubelite.api.defaulting.pods import default_pod_spec
 from kubelite.api.types import Obj
 
@@ -32,35 +33,40 @@ def default_pod_template(spec: Obj) -> None:
         default_pod_spec(template.setdefault("spec", {}))
 
 
-def default_deployment(obj: Obj) -> None:
-    """SetDefaults_Deployment."""
+def workload_spec(obj: Obj) -> Obj:
+    """A workload's spec, made if missing, with its pod template defaulted: where every
+    workload's own defaults start."""
     spec = obj.setdefault("spec", {})
     default_pod_template(spec)
-    if spec.get("replicas") is None:
-        spec["replicas"] = DEFAULT_REPLICAS
-    strategy = spec.setdefault("strategy", {})
-    if not strategy.get("type"):
-        strategy["type"] = ROLLING_UPDATE
+    return spec
+
+
+def _default_rolling_update(
+    strategy: Obj, max_unavailable: int | str, max_surge: int | str
+) -> None:
+    """A Deployment's or DaemonSet's update strategy: RollingUpdate unless another type is
+    given, and then its rollingUpdate block with both bounds."""
+    set_if_empty(strategy, "type", ROLLING_UPDATE)
     if strategy["type"] == ROLLING_UPDATE:
-        rolling = strategy.get("rollingUpdate")
-        if not isinstance(rolling, dict):
-            rolling = strategy["rollingUpdate"] = {}
-        if rolling.get("maxUnavailable") is None:
-            rolling["maxUnavailable"] = DEPLOYMENT_MAX_UNAVAILABLE
-        if rolling.get("maxSurge") is None:
-            rolling["maxSurge"] = DEPLOYMENT_MAX_SURGE
-    if spec.get("revisionHistoryLimit") is None:
-        spec["revisionHistoryLimit"] = DEFAULT_REVISION_HISTORY_LIMIT
-    if spec.get("progressDeadlineSeconds") is None:
-        spec["progressDeadlineSeconds"] = DEFAULT_PROGRESS_DEADLINE_SECONDS
+        rolling = object_field(strategy, "rollingUpdate")
+        set_if_none(rolling, "maxUnavailable", max_unavailable)
+        set_if_none(rolling, "maxSurge", max_surge)
+
+
+def default_deployment(obj: Obj) -> None:
+    """SetDefaults_Deployment."""
+    spec = workload_spec(obj)
+    set_if_none(spec, "replicas", DEFAULT_REPLICAS)
+    strategy = spec.setdefault("strategy", {})
+    _default_rolling_update(strategy, DEPLOYMENT_MAX_UNAVAILABLE, DEPLOYMENT_MAX_SURGE)
+    set_if_none(spec, "revisionHistoryLimit", DEFAULT_REVISION_HISTORY_LIMIT)
+    set_if_none(spec, "progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE_SECONDS)
 
 
 def default_replica_set(obj: Obj) -> None:
     """SetDefaults_ReplicaSet."""
-    spec = obj.setdefault("spec", {})
-    default_pod_template(spec)
-    if spec.get("replicas") is None:
-        spec["replicas"] = DEFAULT_REPLICAS
+    spec = workload_spec(obj)
+    set_if_none(spec, "replicas", DEFAULT_REPLICAS)
 
 
 def default_replication_controller(obj: Obj) -> None:
@@ -71,41 +77,25 @@ def default_replication_controller(obj: Obj) -> None:
     if isinstance(template, dict):
         template_labels = (template.get("metadata") or {}).get("labels") or {}
         if template_labels:
-            if not spec.get("selector"):
-                spec["selector"] = dict(template_labels)
+            set_if_empty(spec, "selector", dict(template_labels))
             md = obj.setdefault("metadata", {})
-            if not md.get("labels"):
-                md["labels"] = dict(template_labels)
+            set_if_empty(md, "labels", dict(template_labels))
         default_pod_template(spec)
-    if spec.get("replicas") is None:
-        spec["replicas"] = DEFAULT_REPLICAS
+    set_if_none(spec, "replicas", DEFAULT_REPLICAS)
 
 
 def default_daemon_set(obj: Obj) -> None:
     """SetDefaults_DaemonSet."""
-    spec = obj.setdefault("spec", {})
-    default_pod_template(spec)
+    spec = workload_spec(obj)
     strategy = spec.setdefault("updateStrategy", {})
-    if not strategy.get("type"):
-        strategy["type"] = ROLLING_UPDATE
-    if strategy["type"] == ROLLING_UPDATE:
-        rolling = strategy.get("rollingUpdate")
-        if not isinstance(rolling, dict):
-            rolling = strategy["rollingUpdate"] = {}
-        if rolling.get("maxUnavailable") is None:
-            rolling["maxUnavailable"] = DAEMON_SET_MAX_UNAVAILABLE
-        if rolling.get("maxSurge") is None:
-            rolling["maxSurge"] = DAEMON_SET_MAX_SURGE
-    if spec.get("revisionHistoryLimit") is None:
-        spec["revisionHistoryLimit"] = DEFAULT_REVISION_HISTORY_LIMIT
+    _default_rolling_update(strategy, DAEMON_SET_MAX_UNAVAILABLE, DAEMON_SET_MAX_SURGE)
+    set_if_none(spec, "revisionHistoryLimit", DEFAULT_REVISION_HISTORY_LIMIT)
 
 
 def default_stateful_set(obj: Obj) -> None:
     """SetDefaults_StatefulSet (StatefulSetAutoDeletePVC is on in 1.33)."""
-    spec = obj.setdefault("spec", {})
-    default_pod_template(spec)
-    if not spec.get("podManagementPolicy"):
-        spec["podManagementPolicy"] = ORDERED_READY
+    spec = workload_spec(obj)
+    set_if_empty(spec, "podManagementPolicy", ORDERED_READY)
     strategy = spec.setdefault("updateStrategy", {})
     if not strategy.get("type"):
         strategy["type"] = ROLLING_UPDATE
@@ -120,16 +110,11 @@ def default_stateful_set(obj: Obj) -> None:
         and rolling.get("partition") is None
     ):
         rolling["partition"] = 0
-    policy = spec.get("persistentVolumeClaimRetentionPolicy")
-    if not isinstance(policy, dict):
-        policy = spec["persistentVolumeClaimRetentionPolicy"] = {}
-    for when in ("whenDeleted", "whenScaled"):
-        if not policy.get(when):
-            policy[when] = RETAIN
-    if spec.get("replicas") is None:
-        spec["replicas"] = DEFAULT_REPLICAS
-    if spec.get("revisionHistoryLimit") is None:
-        spec["revisionHistoryLimit"] = DEFAULT_REVISION_HISTORY_LIMIT
+    policy = object_field(spec, "persistentVolumeClaimRetentionPolicy")
+    set_if_empty(policy, "whenDeleted", RETAIN)
+    set_if_empty(policy, "whenScaled", RETAIN)
+    set_if_none(spec, "replicas", DEFAULT_REPLICAS)
+    set_if_none(spec, "revisionHistoryLimit", DEFAULT_REVISION_HISTORY_LIMIT)
     for claim in spec.get("volumeClaimTemplates") or []:
         if isinstance(claim, dict):
             default_claim_template(claim)

@@ -13,7 +13,8 @@ is why `kubectl get cronjob -o yaml` shows no backoffLimit there.
 
 from __future__ import annotations
 
-from kubelite.api.defaulting.apps import default_pod_template
+from kubelite.api.defaulting.apps import default_pod_template, workload_spec
+from kubelite.api.defaulting.fields import set_if_empty, set_if_none
 from kubelite.api.types import Obj
 
 DEFAULT_BACKOFF_LIMIT = 6
@@ -34,32 +35,28 @@ def default_job_spec(spec: Obj) -> None:
     if spec.get("completions") is None and spec.get("parallelism") is None:
         spec["completions"] = 1
         spec["parallelism"] = 1
-    if spec.get("parallelism") is None:
-        spec["parallelism"] = 1
+    set_if_none(spec, "parallelism", 1)
     if spec.get("backoffLimit") is None:
         per_index = spec.get("backoffLimitPerIndex") is not None
         spec["backoffLimit"] = MAX_INT32 if per_index else DEFAULT_BACKOFF_LIMIT
-    if not spec.get("completionMode"):
-        spec["completionMode"] = NON_INDEXED
-    if spec.get("suspend") is None:
-        spec["suspend"] = False
+    set_if_empty(spec, "completionMode", NON_INDEXED)
+    set_if_none(spec, "suspend", False)
     policy = spec.get("podFailurePolicy")
     if isinstance(policy, dict):
         for rule in policy.get("rules") or ():
             for pattern in (rule or {}).get("onPodConditions") or ():
                 if isinstance(pattern, dict) and not pattern.get("status"):
                     pattern["status"] = "True"
-    if not spec.get("podReplacementPolicy"):
-        spec["podReplacementPolicy"] = FAILED if isinstance(policy, dict) else TERMINATING_OR_FAILED
-    if spec.get("manualSelector") is None:
-        spec["manualSelector"] = False
+    set_if_empty(
+        spec, "podReplacementPolicy", FAILED if isinstance(policy, dict) else TERMINATING_OR_FAILED
+    )
+    set_if_none(spec, "manualSelector", False)
 
 
 def default_job(obj: Obj) -> None:
     """SetDefaults_Job: the spec's defaults, and the template's labels as the Job's own when it
     has none."""
-    spec = obj.setdefault("spec", {})
-    default_pod_template(spec)
+    spec = workload_spec(obj)
     default_job_spec(spec)
     copy_template_labels(obj)
 
@@ -81,11 +78,7 @@ def default_cron_job(obj: Obj) -> None:
         job_spec = job_template.setdefault("spec", {})
         if isinstance(job_spec, dict):
             default_pod_template(job_spec)
-    if not spec.get("concurrencyPolicy"):
-        spec["concurrencyPolicy"] = ALLOW_CONCURRENT
-    if spec.get("suspend") is None:
-        spec["suspend"] = False
-    if spec.get("successfulJobsHistoryLimit") is None:
-        spec["successfulJobsHistoryLimit"] = DEFAULT_SUCCESSFUL_HISTORY
-    if spec.get("failedJobsHistoryLimit") is None:
-        spec["failedJobsHistoryLimit"] = DEFAULT_FAILED_HISTORY
+    set_if_empty(spec, "concurrencyPolicy", ALLOW_CONCURRENT)
+    set_if_none(spec, "suspend", False)
+    set_if_none(spec, "successfulJobsHistoryLimit", DEFAULT_SUCCESSFUL_HISTORY)
+    set_if_none(spec, "failedJobsHistoryLimit", DEFAULT_FAILED_HISTORY)

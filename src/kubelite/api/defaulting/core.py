@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 
 from kubelite.api import meta
+from kubelite.api.defaulting.fields import object_field, set_if_empty, set_if_none
 from kubelite.api.defaulting.pods import null_zero_times
 from kubelite.api.quantity import canonical_resource_list
 from kubelite.api.types import Obj
@@ -42,8 +43,7 @@ def default_namespace(ns: Obj) -> None:
     if name:
         ensure_name_label(ns)
     status = ns.setdefault("status", {})
-    if not status.get("phase"):
-        status["phase"] = NAMESPACE_ACTIVE
+    set_if_empty(status, "phase", NAMESPACE_ACTIVE)
 
 
 def ensure_name_label(ns: Obj) -> None:
@@ -86,8 +86,7 @@ def externally_accessible(svc: Obj) -> bool:
 def default_service(svc: Obj) -> None:
     """SetDefaults_Service."""
     spec = svc.setdefault("spec", {})
-    if not spec.get("sessionAffinity"):
-        spec["sessionAffinity"] = AFFINITY_NONE
+    set_if_empty(spec, "sessionAffinity", AFFINITY_NONE)
     if spec["sessionAffinity"] == AFFINITY_NONE:
         spec.pop("sessionAffinityConfig", None)
     elif spec["sessionAffinity"] == AFFINITY_CLIENT_IP:
@@ -96,13 +95,11 @@ def default_service(svc: Obj) -> None:
             spec["sessionAffinityConfig"] = {
                 "clientIP": {"timeoutSeconds": DEFAULT_CLIENT_IP_AFFINITY_SECONDS}
             }
-    if not spec.get("type"):
-        spec["type"] = SERVICE_CLUSTER_IP
+    set_if_empty(spec, "type", SERVICE_CLUSTER_IP)
     for port in spec.get("ports") or []:
         if not isinstance(port, dict):
             continue
-        if not port.get("protocol"):
-            port["protocol"] = PROTOCOL_TCP
+        set_if_empty(port, "protocol", PROTOCOL_TCP)
         # An unset, 0 or "" targetPort means "the same as port".
         if port.get("targetPort") in (None, 0, ""):
             port["targetPort"] = port.get("port", 0)
@@ -115,8 +112,7 @@ def default_service(svc: Obj) -> None:
     ):
         spec["internalTrafficPolicy"] = TRAFFIC_POLICY_CLUSTER
     if spec["type"] == SERVICE_LOAD_BALANCER:
-        if spec.get("allocateLoadBalancerNodePorts") is None:
-            spec["allocateLoadBalancerNodePorts"] = True
+        set_if_none(spec, "allocateLoadBalancerNodePorts", True)
         for ingress in meta.get_path(svc, "status", "loadBalancer", "ingress", default=[]):
             if isinstance(ingress, dict) and ingress.get("ip") and ingress.get("ipMode") is None:
                 ingress["ipMode"] = LOAD_BALANCER_IP_MODE_VIP
@@ -136,8 +132,7 @@ def default_secret(secret: Obj) -> None:
     `stringData` is write-only: its entries overwrite `data` (base64-encoded, as `data` is in
     JSON) and the field itself is never stored or returned.
     """
-    if not secret.get("type"):
-        secret["type"] = SECRET_TYPE_OPAQUE
+    set_if_empty(secret, "type", SECRET_TYPE_OPAQUE)
     string_data = secret.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
         data = secret.get("data")
@@ -155,15 +150,11 @@ def default_persistent_volume_claim(claim: Obj) -> None:
     """
     spec = claim.get("spec")
     if isinstance(spec, dict):
-        if spec.get("volumeMode") is None:
-            spec["volumeMode"] = VOLUME_MODE_FILESYSTEM
+        set_if_none(spec, "volumeMode", VOLUME_MODE_FILESYSTEM)
         resources = spec.get("resources")
         if isinstance(resources, dict):
             for key in ("limits", "requests"):
                 if isinstance(resources.get(key), dict):
                     canonical_resource_list(resources[key])
-    status = claim.get("status")
-    if not isinstance(status, dict):
-        status = claim["status"] = {}
-    if not status.get("phase"):
-        status["phase"] = CLAIM_PENDING
+    status = object_field(claim, "status")
+    set_if_empty(status, "phase", CLAIM_PENDING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kubelite.api.defaulting.fields import set_if_none
 from kubelite.api.types import Obj
 
 PROTOCOL_TCP = "TCP"
@@ -11,7 +12,5 @@ def default_endpoint_slice(eps: Obj) -> None:
     """SetDefaults_EndpointPort: every port has a name ("" if none) and a protocol (TCP)."""
     for port in eps.get("ports") or []:
         if isinstance(port, dict):
-            if port.get("name") is None:
-                port["name"] = ""
-            if port.get("protocol") is None:
-                port["protocol"] = PROTOCOL_TCP
+            set_if_none(port, "name", "")
+            set_if_none(port, "protocol", PROTOCOL_TCP)

@@ -26,6 +26,7 @@ import random
 import re
 from typing import Any
 
+from kubelite.api.defaulting.fields import set_if_empty, set_if_none
 from kubelite.api.quantity import canonical_json, canonical_resource_list
 from kubelite.api.tolerations import TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE
 from kubelite.api.types import Obj
@@ -124,11 +125,11 @@ _PROBES_AND_LIFECYCLE = frozenset({*PROBES, "lifecycle"})
 def default_pod_spec(spec: Obj) -> None:
     """Defaults of every PodSpec (SetDefaults_PodSpec and the defaults of what it contains)."""
     _mirror_service_account(spec)
-    _set_if_empty(spec, "dnsPolicy", "ClusterFirst")
-    _set_if_empty(spec, "restartPolicy", "Always")
-    _set_if_none(spec, "securityContext", {})
-    _set_if_none(spec, "terminationGracePeriodSeconds", DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
-    _set_if_empty(spec, "schedulerName", DEFAULT_SCHEDULER_NAME)
+    set_if_empty(spec, "dnsPolicy", "ClusterFirst")
+    set_if_empty(spec, "restartPolicy", "Always")
+    set_if_none(spec, "securityContext", {})
+    set_if_none(spec, "terminationGracePeriodSeconds", DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+    set_if_empty(spec, "schedulerName", DEFAULT_SCHEDULER_NAME)
     for volume in spec.get("volumes") or []:
         _default_volume(volume)
     for key in ("initContainers", "containers", "ephemeralContainers"):
@@ -155,10 +156,10 @@ def _default_container(container: Obj) -> None:
     """SetDefaults_Container and the defaults of a container's ports, env, probes, resources."""
     if not container.get("imagePullPolicy"):
         container["imagePullPolicy"] = image_pull_policy(container.get("image") or "")
-    _set_if_empty(container, "terminationMessagePath", TERMINATION_MESSAGE_PATH_DEFAULT)
-    _set_if_empty(container, "terminationMessagePolicy", "File")
+    set_if_empty(container, "terminationMessagePath", TERMINATION_MESSAGE_PATH_DEFAULT)
+    set_if_empty(container, "terminationMessagePolicy", "File")
     for port in container.get("ports") or []:
-        _set_if_empty(port, "protocol", "TCP")
+        set_if_empty(port, "protocol", "TCP")
     for env in container.get("env") or []:
         _default_env_source(env.get("valueFrom"))
     # Resources is a struct, not a pointer, in Go: it is always served, `{}` when empty.
@@ -198,13 +199,13 @@ def _default_probe(probe: Obj) -> None:
         _default_http_get(probe["httpGet"])
     if isinstance(probe.get("grpc"), dict):
         # GRPCAction.Service is `+default=""`, and serialized even when nil.
-        _set_if_none(probe["grpc"], "service", "")
+        set_if_none(probe["grpc"], "service", "")
 
 
 def _default_http_get(action: Obj) -> None:
     """SetDefaults_HTTPGetAction."""
-    _set_if_empty(action, "path", "/")
-    _set_if_empty(action, "scheme", "HTTP")
+    set_if_empty(action, "path", "/")
+    set_if_empty(action, "scheme", "HTTP")
 
 
 def _default_env_source(source: Any) -> None:
@@ -217,7 +218,7 @@ def _default_env_source(source: Any) -> None:
 def _default_field_selector(selector: Any) -> None:
     """SetDefaults_ObjectFieldSelector."""
     if isinstance(selector, dict):
-        _set_if_empty(selector, "apiVersion", "v1")
+        set_if_empty(selector, "apiVersion", "v1")
 
 
 def _default_resource_field_selector(selector: Any) -> None:
@@ -238,24 +239,24 @@ def _default_volume(volume: Obj) -> None:
         return
     host_path = volume.get("hostPath")
     if isinstance(host_path, dict):
-        _set_if_none(host_path, "type", "")
+        set_if_none(host_path, "type", "")
     for source in ("secret", "configMap", "downwardAPI", "projected"):
         if isinstance(volume.get(source), dict):
-            _set_if_none(volume[source], "defaultMode", DEFAULT_VOLUME_MODE)
+            set_if_none(volume[source], "defaultMode", DEFAULT_VOLUME_MODE)
     _default_downward_api_items(volume.get("downwardAPI"))
     projected = volume.get("projected")
     if isinstance(projected, dict):
         for projection in projected.get("sources") or []:
             token = projection.get("serviceAccountToken")
             if isinstance(token, dict):
-                _set_if_none(token, "expirationSeconds", DEFAULT_TOKEN_EXPIRATION_SECONDS)
+                set_if_none(token, "expirationSeconds", DEFAULT_TOKEN_EXPIRATION_SECONDS)
             _default_downward_api_items(projection.get("downwardAPI"))
     ephemeral = volume.get("ephemeral")
     if isinstance(ephemeral, dict):
         claim_spec = (ephemeral.get("volumeClaimTemplate") or {}).get("spec")
         if isinstance(claim_spec, dict):
             # SetDefaults_PersistentVolumeClaimSpec.
-            _set_if_none(claim_spec, "volumeMode", "Filesystem")
+            set_if_none(claim_spec, "volumeMode", "Filesystem")
             if isinstance(claim_spec.get("resources"), dict):
                 _default_resource_requirements(claim_spec["resources"])
 
@@ -352,7 +353,7 @@ def default_pod(pod: Obj) -> None:
     # SetDefaults_Pod runs before the spec's defaults in Kubernetes; the order does not matter
     # for the result, as requests copied from limits are rounded the same way.
     _copy_limits_to_requests(spec)
-    _set_if_none(spec, "enableServiceLinks", DEFAULT_ENABLE_SERVICE_LINKS)
+    set_if_none(spec, "enableServiceLinks", DEFAULT_ENABLE_SERVICE_LINKS)
     if spec.get("hostNetwork"):
         for key in ("containers", "initContainers"):
             for container in spec.get(key) or []:
@@ -438,8 +439,8 @@ def _default_priority(spec: Obj) -> None:
     class_name = spec.get("priorityClassName") or ""
     if class_name and class_name not in SYSTEM_PRIORITY_CLASSES:
         return
-    _set_if_none(spec, "priority", SYSTEM_PRIORITY_CLASSES.get(class_name, DEFAULT_PRIORITY))
-    _set_if_none(spec, "preemptionPolicy", DEFAULT_PREEMPTION_POLICY)
+    set_if_none(spec, "priority", SYSTEM_PRIORITY_CLASSES.get(class_name, DEFAULT_PRIORITY))
+    set_if_none(spec, "preemptionPolicy", DEFAULT_PREEMPTION_POLICY)
 
 
 # --- the service account token volume -------------------------------------------------------------
@@ -530,18 +531,3 @@ def _random_suffix() -> str:
     # utilrand.String draws from math/rand, not from a cryptographic source: these names are
     # unique enough, not secret, and a draw from the OS for each letter costs microseconds.
     return "".join(random.choices(_RANDOM_ALPHABET, k=_GENERATED_SUFFIX_LENGTH))
-
-
-# --- helpers --------------------------------------------------------------------------------------
-
-
-def _set_if_empty(obj: Obj, key: str, value: Any) -> None:
-    """Default a Go string field: unset and "" are the same thing there."""
-    if not obj.get(key):
-        obj[key] = value
-
-
-def _set_if_none(obj: Obj, key: str, value: Any) -> None:
-    """Default a Go pointer field: only a missing value is defaulted, zero is kept."""
-    if obj.get(key) is None:
-        obj[key] = value

@@ -19,8 +19,10 @@ operation failed; the `PatchError` keeps the library's own message as its `detai
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from kubelite.api.patch import PatchError
@@ -157,6 +159,16 @@ def _string_field(op: dict[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+@contextlib.contextmanager
+def _prefixed(context: str) -> Iterator[None]:
+    """Say which operation and path a failure inside the block came from, as the library
+    wraps its errors (`error in add for path: '/a': ...`)."""
+    try:
+        yield
+    except _OperationFailed as e:
+        raise _OperationFailed(f"{context}: {e}") from e
+
+
 class _Document:
     """The document being patched; a `replace` of the root path swaps it whole."""
 
@@ -184,29 +196,27 @@ class _Document:
             raise _OperationFailed(f"{kind} operation failed to decode {field}: missing value")
         return value
 
-    def _add(self, op: dict[str, Any]) -> None:
-        path = self._path(op, "add")
+    def _locate(self, path: str, missing: str) -> tuple[dict[str, Any] | list[Any], str]:
+        """Where `path` ends in the document; `missing` is the operation's own wording for a
+        path that is not there (evanphx/json-patch words each one differently)."""
         found = _find(self.value, path)
         if found is None:
-            raise _OperationFailed(
-                f'add operation does not apply: doc is missing path: "{path}": missing value'
-            )
-        try:
+            raise _OperationFailed(f"{missing}: missing value")
+        return found
+
+    def _add(self, op: dict[str, Any]) -> None:
+        path = self._path(op, "add")
+        found = self._locate(path, f'add operation does not apply: doc is missing path: "{path}"')
+        with _prefixed(f"error in add for path: '{path}'"):
             _add(*found, copy.deepcopy(op.get("value")))
-        except _OperationFailed as e:
-            raise _OperationFailed(f"error in add for path: '{path}': {e}") from e
 
     def _remove(self, op: dict[str, Any]) -> None:
         path = self._path(op, "remove")
-        found = _find(self.value, path)
-        if found is None:
-            raise _OperationFailed(
-                f'remove operation does not apply: doc is missing path: "{path}": missing value'
-            )
-        try:
+        found = self._locate(
+            path, f'remove operation does not apply: doc is missing path: "{path}"'
+        )
+        with _prefixed(f"error in remove for path: '{path}'"):
             _remove(*found)
-        except _OperationFailed as e:
-            raise _OperationFailed(f"error in remove for path: '{path}': {e}") from e
 
     def _replace(self, op: dict[str, Any]) -> None:
         path = self._path(op, "replace")
@@ -216,12 +226,9 @@ class _Document:
                 raise _OperationFailed("replace operation value must be object or array")
             self.value = value
             return
-        found = _find(self.value, path)
-        if found is None:
-            raise _OperationFailed(
-                f"replace operation does not apply: doc is missing path: {path}: missing value"
-            )
-        container, key = found
+        container, key = self._locate(
+            path, f"replace operation does not apply: doc is missing path: {path}"
+        )
         if isinstance(container, dict):
             container[key] = value
             return
@@ -234,51 +241,32 @@ class _Document:
 
     def _move(self, op: dict[str, Any]) -> None:
         source = self._path(op, "move", "from")
-        found = _find(self.value, source)
-        if found is None:
-            raise _OperationFailed(
-                f"move operation does not apply: doc is missing from path: {source}: missing value"
-            )
-        container, key = found
-        try:
+        container, key = self._locate(
+            source, f"move operation does not apply: doc is missing from path: {source}"
+        )
+        with _prefixed(f"error in move for path: '{key}'"):
             value = _get(container, key)
             _remove(container, key)
-        except _OperationFailed as e:
-            raise _OperationFailed(f"error in move for path: '{key}': {e}") from e
         path = self._path(op, "move")
-        found = _find(self.value, path)
-        if found is None:
-            raise _OperationFailed(
-                f"move operation does not apply: doc is missing destination path: {path}: "
-                "missing value"
-            )
-        try:
+        found = self._locate(
+            path, f"move operation does not apply: doc is missing destination path: {path}"
+        )
+        with _prefixed(f"error in move for path: '{path}'"):
             _add(*found, value)
-        except _OperationFailed as e:
-            raise _OperationFailed(f"error in move for path: '{path}': {e}") from e
 
     def _copy(self, op: dict[str, Any]) -> None:
         source = self._path(op, "copy", "from")
-        found = _find(self.value, source)
-        if found is None:
-            raise _OperationFailed(
-                f"copy operation does not apply: doc is missing from path: {source}: missing value"
-            )
-        try:
+        found = self._locate(
+            source, f"copy operation does not apply: doc is missing from path: {source}"
+        )
+        with _prefixed(f"error in copy for from: '{source}'"):
             value = _get(*found)
-        except _OperationFailed as e:
-            raise _OperationFailed(f"error in copy for from: '{source}': {e}") from e
         path = self._path(op, "copy")
-        found = _find(self.value, path)
-        if found is None:
-            raise _OperationFailed(
-                f"copy operation does not apply: doc is missing destination path: {path}: "
-                "missing value"
-            )
-        try:
+        found = self._locate(
+            path, f"copy operation does not apply: doc is missing destination path: {path}"
+        )
+        with _prefixed("error while adding value during copy"):
             _add(*found, copy.deepcopy(value))
-        except _OperationFailed as e:
-            raise _OperationFailed(f"error while adding value during copy: {e}") from e
 
     def _test(self, op: dict[str, Any]) -> None:
         path = self._path(op, "test")
@@ -287,15 +275,9 @@ class _Document:
             if "value" not in op or not _same(self.value, op["value"]):
                 raise failed
             return
-        found = _find(self.value, path)
-        if found is None:
-            raise _OperationFailed(
-                f"test operation does not apply: is missing path: {path}: missing value"
-            )
-        try:
+        found = self._locate(path, f"test operation does not apply: is missing path: {path}")
+        with _prefixed(f"error in test for path: '{path}'"):
             actual = _get(*found)
-        except _OperationFailed as e:
-            raise _OperationFailed(f"error in test for path: '{path}': {e}") from e
         expected = op.get("value")
         # A missing member, a null member, a missing value and a null value all match.
         if actual is None or expected is None:

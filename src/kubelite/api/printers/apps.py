@@ -42,6 +42,16 @@ IMAGES_COLUMN = Column(
 _READY_PODS_COLUMN = Column("Ready", description="Number of the pod with ready state")
 
 
+def template_columns(selector_description: str) -> tuple[Column, Column, Column]:
+    """The wide columns of a workload that runs a pod template: its containers, their images,
+    and its selector, described as the kind's own OpenAPI field is."""
+    return (
+        CONTAINERS_COLUMN,
+        IMAGES_COLUMN,
+        Column("Selector", priority=1, description=selector_description),
+    )
+
+
 def container_cells(workload: Obj) -> list[str]:
     """The CONTAINERS and IMAGES cells: the pod template's names and images, comma-separated."""
     containers = meta.get_path(workload, "spec", "template", "spec", "containers", default=[])
@@ -74,12 +84,8 @@ DEPLOYMENT_COLUMNS = (
         "minReadySeconds) targeted by this deployment.",
     ),
     AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    Column(
-        "Selector",
-        priority=1,
-        description="Label selector for pods. Existing ReplicaSets whose pods are selected by "
+    *template_columns(
+        "Label selector for pods. Existing ReplicaSets whose pods are selected by "
         "this will be the ones affected by this deployment. It must match the pod template's "
         "labels.",
     ),
@@ -127,12 +133,8 @@ REPLICA_SET_COLUMNS = (
         "Ready Condition.",
     ),
     AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    Column(
-        "Selector",
-        priority=1,
-        description="Selector is a label query over pods that should match the replica count. "
+    *template_columns(
+        "Selector is a label query over pods that should match the replica count. "
         "Label keys and values that must match in order to be controlled by this replica set. It "
         "must match the pod template's labels. More info: "
         "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/"
@@ -177,12 +179,8 @@ REPLICATION_CONTROLLER_COLUMNS = (
         description="The number of ready replicas for this replication controller.",
     ),
     AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    Column(
-        "Selector",
-        priority=1,
-        description="Selector is a label query over pods that should match the Replicas count. "
+    *template_columns(
+        "Selector is a label query over pods that should match the Replicas count. "
         "If Selector is empty, it is defaulted to the labels present on the Pod template. Label "
         "keys and values that must match in order to be controlled by this replication "
         "controller, if empty defaulted to labels on Pod template. More info: "
@@ -268,12 +266,8 @@ DAEMON_SET_COLUMNS = (
         "node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/",
     ),
     AGE_COLUMN,
-    CONTAINERS_COLUMN,
-    IMAGES_COLUMN,
-    Column(
-        "Selector",
-        priority=1,
-        description="A label query over pods that are managed by the daemon set. Must match in "
+    *template_columns(
+        "A label query over pods that are managed by the daemon set. Must match in "
         "order to be controlled. It must match the pod template's labels. More info: "
         "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/"
         "#label-selectors",

@@ -27,7 +27,7 @@ from kubelite.api.printers import (
     Printer,
     age_of,
 )
-from kubelite.api.printers.apps import CONTAINERS_COLUMN, IMAGES_COLUMN
+from kubelite.api.printers.apps import template_columns
 from kubelite.api.types import Obj
 
 # printBoolPtr's word for a *bool that is not set.
@@ -48,9 +48,7 @@ def _job_columns() -> tuple[Column, ...]:
         Column("Completions", description=_doc("JobStatus", "succeeded")),
         Column("Duration", description="Time required to complete the job."),
         AGE_COLUMN,
-        CONTAINERS_COLUMN,
-        IMAGES_COLUMN,
-        Column("Selector", priority=1, description=_doc("JobSpec", "selector")),
+        *template_columns(_doc("JobSpec", "selector")),
     )
 
 
@@ -63,9 +61,7 @@ def _cron_job_columns() -> tuple[Column, ...]:
         Column("Active", type="integer", description=_doc("CronJobStatus", "active")),
         Column("Last Schedule", description=_doc("CronJobStatus", "lastScheduleTime")),
         AGE_COLUMN,
-        CONTAINERS_COLUMN,
-        IMAGES_COLUMN,
-        Column("Selector", priority=1, description=_doc("JobSpec", "selector")),
+        *template_columns(_doc("JobSpec", "selector")),
     )
 
 

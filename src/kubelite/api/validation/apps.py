@@ -197,14 +197,28 @@ def _validate_deployment_strategy(strategy: Any) -> list[FieldError]:
                 )
             )
         return errs + not_more_than_100_percent(unavailable, child(rolling_path, "maxUnavailable"))
+    return [
+        _unsupported_strategy(
+            path,
+            "apps.DeploymentStrategy",
+            "apps.RollingUpdateDeployment",
+            kind,
+            rolling,
+            ["Recreate", "RollingUpdate"],
+        )
+    ]
+
+
+def _unsupported_strategy(
+    path: str, struct: str, rolling_struct: str, kind: Any, rolling: Any, supported: list[str]
+) -> FieldError:
+    """An update strategy of a type the kind does not have, printed as the Go struct that
+    Kubernetes' NotSupported error shows (Deployments and DaemonSets)."""
     rendered = go_struct(
-        "apps.DeploymentStrategy",
-        [
-            ("Type", go_quote(kind)),
-            ("RollingUpdate", _go_pointer("apps.RollingUpdateDeployment", rolling)),
-        ],
+        struct,
+        [("Type", go_quote(kind)), ("RollingUpdate", _go_pointer(rolling_struct, rolling))],
     )
-    return [_not_supported_rendered(path, rendered, ["Recreate", "RollingUpdate"])]
+    return _not_supported_rendered(path, rendered, supported)
 
 
 # --- ReplicaSet ---------------------------------------------------------------------------------
@@ -425,14 +439,16 @@ def _validate_daemon_set_strategy(strategy: Any) -> list[FieldError]:
                 required(child(rolling_path, "maxUnavailable"), "cannot be 0 when maxSurge is 0")
             )
         return errs
-    rendered = go_struct(
-        "apps.DaemonSetUpdateStrategy",
-        [
-            ("Type", go_quote(kind)),
-            ("RollingUpdate", _go_pointer("apps.RollingUpdateDaemonSet", rolling)),
-        ],
-    )
-    return [_not_supported_rendered(path, rendered, ["RollingUpdate", "OnDelete"])]
+    return [
+        _unsupported_strategy(
+            path,
+            "apps.DaemonSetUpdateStrategy",
+            "apps.RollingUpdateDaemonSet",
+            kind,
+            rolling,
+            ["RollingUpdate", "OnDelete"],
+        )
+    ]
 
 
 # --- ControllerRevision -------------------------------------------------------------------------

@@ -382,12 +382,7 @@ def _validate_service_port(
     errs += [invalid(child(path, "port"), number, msg) for msg in _port_num(number)]
     errs += _validate_protocol(port.get("protocol"), child(path, "protocol"))
     errs += validate_port_num_or_name(port.get("targetPort", 0), child(path, "targetPort"))
-    app_protocol = port.get("appProtocol")
-    if app_protocol is not None:
-        errs += [
-            invalid(child(path, "appProtocol"), app_protocol, msg)
-            for msg in names.is_qualified_name(_str(app_protocol))
-        ]
+    errs += validate_app_protocol(port, path)
     return errs
 
 
@@ -397,6 +392,18 @@ def _validate_protocol(protocol: Any, path: str) -> list[FieldError]:
     if protocol not in SUPPORTED_PORT_PROTOCOLS:
         return [not_supported(path, protocol, SUPPORTED_PORT_PROTOCOLS)]
     return []
+
+
+def validate_app_protocol(port: Obj, path: str) -> list[FieldError]:
+    """A port's appProtocol, when given, is a qualified name (`kubernetes.io/h2c`, `https`):
+    the rule of Service, Endpoints and EndpointSlice ports alike."""
+    app_protocol = port.get("appProtocol")
+    if app_protocol is None:
+        return []
+    return [
+        invalid(child(path, "appProtocol"), app_protocol, msg)
+        for msg in names.is_qualified_name(_str(app_protocol))
+    ]
 
 
 def validate_port_num_or_name(port: Any, path: str) -> list[FieldError]:
@@ -823,12 +830,7 @@ def _validate_endpoint_port(port: Obj, require_name: bool, path: str) -> list[Fi
     number = port.get("port", 0)
     errs += [invalid(child(path, "port"), number, msg) for msg in _port_num(number)]
     errs += _validate_protocol(port.get("protocol"), child(path, "protocol"))
-    app_protocol = port.get("appProtocol")
-    if app_protocol is not None:
-        errs += [
-            invalid(child(path, "appProtocol"), app_protocol, msg)
-            for msg in names.is_qualified_name(_str(app_protocol))
-        ]
+    errs += validate_app_protocol(port, path)
     return errs
 
 

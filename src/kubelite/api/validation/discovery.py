@@ -22,7 +22,12 @@ from kubelite.api.errors import (
 )
 from kubelite.api.types import Obj
 from kubelite.api.validation import names
-from kubelite.api.validation.core import SUPPORTED_PORT_PROTOCOLS, parse_ip, validate_endpoint_ip
+from kubelite.api.validation.core import (
+    SUPPORTED_PORT_PROTOCOLS,
+    parse_ip,
+    validate_app_protocol,
+    validate_endpoint_ip,
+)
 from kubelite.api.validation.objectmeta import FIELD_IMMUTABLE, validate_labels
 
 ADDRESS_TYPE_IPV4 = "IPv4"
@@ -193,12 +198,7 @@ def _validate_ports(ports: list[Any]) -> list[FieldError]:
             errs.append(required(child(path, "protocol")))
         elif protocol not in SUPPORTED_PORT_PROTOCOLS:
             errs.append(not_supported(child(path, "protocol"), protocol, SUPPORTED_PORT_PROTOCOLS))
-        app_protocol = port.get("appProtocol")
-        if app_protocol is not None:
-            errs += [
-                invalid(child(path, "appProtocol"), app_protocol, msg)
-                for msg in names.is_qualified_name(_str(app_protocol))
-            ]
+        errs += validate_app_protocol(port, path)
     return errs
 
 

@@ -72,24 +72,33 @@ def max_len_error(length: int) -> str:
     return f"must be no more than {length} characters"
 
 
+def _length_and_pattern(
+    value: str, max_len: int, pattern: re.Pattern[str], message: str, fmt: str, *examples: str
+) -> list[str]:
+    """What a name rule made of a length limit and a regex reports: either, both or neither,
+    in Go's order (the length first)."""
+    errs = []
+    if len(value) > max_len:
+        errs.append(max_len_error(max_len))
+    if not pattern.match(value):
+        errs.append(regex_error(message, fmt, *examples))
+    return errs
+
+
 def is_dns1123_label(value: str) -> list[str]:
     """Container names, namespace names, port names of services..."""
     if type(value) is str and len(value) <= DNS1123_LABEL_MAX and _fits_dns1123_label(value):
         return []
-    errs = []
-    if len(value) > DNS1123_LABEL_MAX:
-        errs.append(max_len_error(DNS1123_LABEL_MAX))
-    if not _DNS1123_LABEL.match(value):
-        errs.append(
-            regex_error(
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
-                "or '-', and must start and end with an alphanumeric character",
-                _DNS1123_LABEL_FMT,
-                "my-name",
-                "123-abc",
-            )
-        )
-    return errs
+    return _length_and_pattern(
+        value,
+        DNS1123_LABEL_MAX,
+        _DNS1123_LABEL,
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
+        "or '-', and must start and end with an alphanumeric character",
+        _DNS1123_LABEL_FMT,
+        "my-name",
+        "123-abc",
+    )
 
 
 def is_dns1123_subdomain(value: str) -> list[str]:
@@ -100,37 +109,29 @@ def is_dns1123_subdomain(value: str) -> list[str]:
         and _fits_dns1123_subdomain(value)
     ):
         return []
-    errs = []
-    if len(value) > DNS1123_SUBDOMAIN_MAX:
-        errs.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
-    if not _DNS1123_SUBDOMAIN.match(value):
-        errs.append(
-            regex_error(
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                "characters, '-' or '.', and must start and end with an alphanumeric character",
-                _DNS1123_SUBDOMAIN_FMT,
-                "example.com",
-            )
-        )
-    return errs
+    return _length_and_pattern(
+        value,
+        DNS1123_SUBDOMAIN_MAX,
+        _DNS1123_SUBDOMAIN,
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+        "characters, '-' or '.', and must start and end with an alphanumeric character",
+        _DNS1123_SUBDOMAIN_FMT,
+        "example.com",
+    )
 
 
 def is_dns1035_label(value: str) -> list[str]:
     """Service names: a DNS label that starts with a letter."""
-    errs = []
-    if len(value) > DNS1035_LABEL_MAX:
-        errs.append(max_len_error(DNS1035_LABEL_MAX))
-    if not _DNS1035_LABEL.match(value):
-        errs.append(
-            regex_error(
-                "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
-                "start with an alphabetic character, and end with an alphanumeric character",
-                _DNS1035_LABEL_FMT,
-                "my-name",
-                "abc-123",
-            )
-        )
-    return errs
+    return _length_and_pattern(
+        value,
+        DNS1035_LABEL_MAX,
+        _DNS1035_LABEL,
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+        "start with an alphabetic character, and end with an alphanumeric character",
+        _DNS1035_LABEL_FMT,
+        "my-name",
+        "abc-123",
+    )
 
 
 def is_qualified_name(value: str) -> list[str]:
@@ -201,21 +202,17 @@ def _fits_qualified_name(value: str) -> bool:
 def is_valid_label_value(value: str) -> list[str]:
     if type(value) is str and len(value) <= LABEL_VALUE_MAX and _fits_label_value(value):
         return []
-    errs = []
-    if len(value) > LABEL_VALUE_MAX:
-        errs.append(max_len_error(LABEL_VALUE_MAX))
-    if not _LABEL_VALUE.match(value):
-        errs.append(
-            regex_error(
-                "a valid label must be an empty string or consist of alphanumeric characters, "
-                "'-', '_' or '.', and must start and end with an alphanumeric character",
-                _LABEL_VALUE_FMT,
-                "MyValue",
-                "my_value",
-                "12345",
-            )
-        )
-    return errs
+    return _length_and_pattern(
+        value,
+        LABEL_VALUE_MAX,
+        _LABEL_VALUE,
+        "a valid label must be an empty string or consist of alphanumeric characters, "
+        "'-', '_' or '.', and must start and end with an alphanumeric character",
+        _LABEL_VALUE_FMT,
+        "MyValue",
+        "my_value",
+        "12345",
+    )
 
 
 def is_valid_port_name(value: str) -> list[str]:

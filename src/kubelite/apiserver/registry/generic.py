@@ -118,6 +118,9 @@ def resource_version_of(obj: Obj) -> int:
 
 @dataclass
 class ListOptions:
+    """A list or watch request's options, decoded: selectors, paging and the
+    resourceVersion semantics the store must honour."""
+
     label_selector: LabelSelector | None = None
     field_selector: FieldSelector | None = None
     limit: int = 0
@@ -129,6 +132,9 @@ class ListOptions:
 
 @dataclass
 class ListPage:
+    """One page of a list: the items (or their stored bytes), the revision they were read at,
+    and how to continue."""
+
     items: list[Obj]
     revision: int
     continue_token: str = ""
@@ -139,6 +145,9 @@ class ListPage:
 
 @dataclass
 class DeleteOptions:
+    """A delete's options, decoded from the query and the DeleteOptions body: grace period,
+    propagation, preconditions and dry run."""
+
     grace_period: int | None = None
     propagation_policy: str = ""
     # The legacy spelling of Orphan (true) and Background (false); None when not sent.
@@ -150,6 +159,9 @@ class DeleteOptions:
 
 @dataclass
 class WatchEvent:
+    """One change as a watcher sees it: the event type after selector filtering and the
+    object at that revision."""
+
     type: str  # ADDED, MODIFIED, DELETED
     obj: Obj
     revision: int
