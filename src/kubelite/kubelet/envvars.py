@@ -27,7 +27,7 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from kubelite.api.goformat import go_quote
 from kubelite.api.quantity import NANO, Quantity, QuantityError
@@ -48,6 +48,9 @@ _MAX_INT64 = (1 << 63) - 1
 _DOWNWARD_API_FIELDS = frozenset(DOWNWARD_API_LABELS)
 # Resources a container's limits default to from node allocatable (MergeContainerResourceLimits).
 _DEFAULTED_LIMITS = ("cpu", "memory", "ephemeral-storage")
+
+# A ConfigMap's values (str) or a Secret's decoded ones (bytes).
+_V = TypeVar("_V", str, bytes)
 
 
 class ConfigError(Exception):
@@ -456,25 +459,25 @@ async def _value_from(
         return resource_field_value(source["resourceFieldRef"], pod, container, allocatable)
     if source.get("configMapKeyRef") is not None:
         ref = source["configMapKeyRef"]
-        name, key, optional = ref.get("name", ""), ref.get("key", ""), bool(ref.get("optional"))
-        config_map = await sources.config_map(name, optional)
-        if config_map is None:
-            return None
-        data = config_map.get("data") or {}
-        if key not in data:
-            if optional:
-                return None
-            raise ConfigError(f"couldn't find key {key} in ConfigMap {namespace}/{name}")
-        return data[key]
+        config_map = await sources.config_map(ref.get("name", ""), bool(ref.get("optional")))
+        data = None if config_map is None else config_map.get("data") or {}
+        return _key_value(data, ref, "ConfigMap", namespace)
     if source.get("secretKeyRef") is not None:
         ref = source["secretKeyRef"]
-        name, key, optional = ref.get("name", ""), ref.get("key", ""), bool(ref.get("optional"))
-        secret = await sources.secret(name, optional)
-        if secret is None:
-            return None
-        if key not in secret:
-            if optional:
-                return None
-            raise ConfigError(f"couldn't find key {key} in Secret {namespace}/{name}")
-        return secret[key].decode(errors="replace")
+        secret = await sources.secret(ref.get("name", ""), bool(ref.get("optional")))
+        value = _key_value(secret, ref, "Secret", namespace)
+        return None if value is None else value.decode(errors="replace")
     return ""
+
+
+def _key_value(data: Mapping[str, _V] | None, ref: Obj, kind: str, namespace: str) -> _V | None:
+    """The value of the key a configMapKeyRef or secretKeyRef names, from its object's `data`:
+    None when the object is missing (it was optional) or the key is and the ref is optional."""
+    if data is None:
+        return None
+    key = ref.get("key", "")
+    if key not in data:
+        if ref.get("optional"):
+            return None
+        raise ConfigError(f"couldn't find key {key} in {kind} {namespace}/{ref.get('name', '')}")
+    return data[key]
