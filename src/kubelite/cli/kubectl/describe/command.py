@@ -25,17 +25,17 @@ from kubelite.api.wellknown import NODE_LEASE_NAMESPACE
 from kubelite.cli.kubectl.describe import generic, network, nodes, pods, workloads
 from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
-    CommandError,
     Session,
     add_all_namespaces_flag,
     add_filename_flags,
     add_global_flags,
     add_selector_flag,
+    file_targets,
+    missing_type,
     report_errors,
     resolve_targets,
     run_command,
 )
-from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
 
 
@@ -237,35 +237,28 @@ class Found:
 
 
 async def _objects_from_files(session: Session, args: argparse.Namespace, result: Found) -> None:
-    client = session.client
-    for manifest in read_manifests(args.filename, recursive=args.recursive):
-        obj = manifest.obj
-        resource = await client.resource_for_kind(obj["apiVersion"], obj["kind"])
-        namespace = (meta.namespace_of(obj) or session.namespace) if resource.namespaced else None
+    async for target in file_targets(session, args):
         try:
-            live = await client.get(resource, meta.name_of(obj), namespace=namespace)
+            live = await session.client.get(
+                target.resource, target.name, namespace=target.namespace
+            )
         except APIError as e:
             result.errors.append(e)
             continue
-        result.objects.append((resource, live))
+        result.objects.append((target.resource, live))
 
 
 async def _objects_from_args(session: Session, args: argparse.Namespace, result: Found) -> None:
     client = session.client
     if not args.resources:
-        raise CommandError(
-            "You must specify the type of resource to describe. "
-            'Use "kubectl api-resources" for a complete list of supported resources.'
-        )
+        raise missing_type("describe")
     targets, _ = await resolve_targets(client, args.resources, "describe")
     # `describe TYPE NAME` (and only that form) also accepts a name prefix.
     prefix_allowed = len(args.resources) == 2 and "/" not in args.resources[0]
     result.in_namespace = not args.all_namespaces and all(t.resource.namespaced for t in targets)
     for target in targets:
         resource = target.resource
-        namespace = None
-        if resource.namespaced and not args.all_namespaces:
-            namespace = session.namespace
+        namespace = session.scope(resource, args.all_namespaces)
         try:
             if target.name is None:
                 listing = await client.list(
