@@ -15,7 +15,9 @@ whose name starts with NAME.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubelite.api import fields, labels, meta
@@ -159,6 +161,17 @@ def _spec_selector(obj: Obj) -> labels.Selector:
     return labels.from_label_selector(meta.get_path(obj, "spec", "selector"))
 
 
+# The kinds whose describer needs nothing fetched but the object and its events, by (group, kind);
+# any kind not named here or in describe_object gets the generic layout.
+_DESCRIBED_ALONE: dict[tuple[str, str], Callable[[Obj, list[Obj] | None, dt.datetime], str]] = {
+    ("batch", "Job"): workloads.describe_job,
+    ("batch", "CronJob"): workloads.describe_cron_job,
+    ("policy", "PodDisruptionBudget"): workloads.describe_pod_disruption_budget,
+    ("", "Endpoints"): network.describe_endpoints,
+    ("discovery.k8s.io", "EndpointSlice"): network.describe_endpoint_slice,
+}
+
+
 async def describe_object(
     client: APIClient, resource: Resource, obj: Obj, show_events: bool
 ) -> str:
@@ -201,20 +214,11 @@ async def describe_object(
     if kind == ("apps", "Deployment"):
         replica_sets = await _deployment_replica_sets(client, obj)
         return workloads.describe_deployment(obj, replica_sets, events, now)
-    if kind == ("batch", "Job"):
-        return workloads.describe_job(obj, events, now)
-    if kind == ("batch", "CronJob"):
-        return workloads.describe_cron_job(obj, events, now)
-    if kind == ("policy", "PodDisruptionBudget"):
-        return workloads.describe_pod_disruption_budget(obj, events, now)
     if kind == ("", "Service"):
         slices = await _service_slices(client, obj)
         return network.describe_service(obj, slices, events, now)
-    if kind == ("", "Endpoints"):
-        return network.describe_endpoints(obj, events, now)
-    if kind == ("discovery.k8s.io", "EndpointSlice"):
-        return network.describe_endpoint_slice(obj, events, now)
-    return generic.describe_generic(obj, events, now)
+    describe_alone = _DESCRIBED_ALONE.get(kind, generic.describe_generic)
+    return describe_alone(obj, events, now)
 
 
 async def _matching_prefix(
