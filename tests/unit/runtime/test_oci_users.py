@@ -51,6 +51,14 @@ def test_unknown_user_name_is_a_config_error(rootfs: Path) -> None:
     assert failure.value.reason == "CreateContainerConfigError"
 
 
+def test_unknown_group_name_is_a_config_error(rootfs: Path) -> None:
+    with pytest.raises(
+        ContainerError, match="unable to find group ghosts: no matching entries in group file"
+    ) as failure:
+        resolve_user(rootfs, "0:ghosts")
+    assert failure.value.reason == "CreateContainerConfigError"
+
+
 def test_passwd_symlink_out_of_the_root_is_not_followed(tmp_path: Path) -> None:
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)

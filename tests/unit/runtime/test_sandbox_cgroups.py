@@ -32,6 +32,20 @@ def test_create_and_remove_pod_cgroup_with_children(root: Path) -> None:
     cgroups.remove_pod_cgroup("/kl/pod1", root)  # gone already is fine
 
 
+def test_removing_a_tree_can_leave_what_is_not_empty(root: Path) -> None:
+    # A real cgroup that still holds a process refuses rmdir (EBUSY); a plain directory with a
+    # file in it refuses the same way (ENOTEMPTY).
+    busy = root / "memory" / "kubelite" / "pod1" / "ctr"
+    busy.mkdir(parents=True)
+    (busy / "held").touch()
+    (root / "memory" / "kubelite" / "pod2").mkdir()
+    with pytest.raises(OSError):
+        cgroups.remove_pod_cgroup("/kubelite", root)
+    cgroups.remove_pod_cgroup("/kubelite", root, ignore=OSError)  # `kubelite reset`'s way
+    assert busy.is_dir()
+    assert not (root / "memory" / "kubelite" / "pod2").exists()
+
+
 def test_oom_killed_reads_the_oom_kill_counter(root: Path) -> None:
     ctr = root / "memory" / "kl" / "c"
     ctr.mkdir(parents=True)

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import os
 import shutil
-import signal
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -30,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.api.wellknown import DEFAULT_DATA_DIR, KUBELET_PORT, REGISTRIES_CONFIG
-from kubelite.cli.cluster.service import run_service
+from kubelite.cli.cluster.service import run_component, run_until_signalled
 from kubelite.cli.flags import (
     AGENT_ENV,
     DEFAULT_CLUSTER_CIDR,
@@ -43,7 +41,7 @@ from kubelite.cli.flags import (
     add_node_flags,
     default_proxy_table,
 )
-from kubelite.client.kubeconfig import ConfigError, load_config
+from kubelite.client.kubeconfig import load_config
 
 _env = AGENT_ENV
 
@@ -225,12 +223,7 @@ async def serve(flags: AgentFlags) -> None:
     kubelet_config.root_dir.mkdir(parents=True, exist_ok=True)
     async with APIClient(config, user_agent=f"kubelet/{flags.node_name}") as client:
         kubelet = Kubelet(client, kubelet_config, runtime, images)
-        task = asyncio.create_task(_run_node(client, kubelet, flags), name="kubelet")
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await run_until_signalled(_run_node(client, kubelet, flags), "kubelet")
     await images.close()
 
 
@@ -286,11 +279,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     die_with_parent()
     flags = flags_from(args)
-    try:
-        # asyncio's own loop: under uvloop, waiting for conmon (which forks its monitor and
-        # exits) never returns, and the kubelet's work is in its containers, not its loop.
-        run_service(serve(flags), fast_loop=False)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    # asyncio's own loop: under uvloop, waiting for conmon (which forks its monitor and exits)
+    # never returns, and the kubelet's work is in its containers, not its loop.
+    return run_component(serve(flags), fast_loop=False)

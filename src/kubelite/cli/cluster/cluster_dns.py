@@ -21,10 +21,8 @@ It also runs by hand against any kubeconfig, binding its own sockets:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
-import signal
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -32,9 +30,9 @@ from pathlib import Path
 
 from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.cli.cluster.control_plane import die_with_parent
-from kubelite.cli.cluster.service import run_service
+from kubelite.cli.cluster.service import flag_error, run_component, stop_on_signals
 from kubelite.cli.flags import CLUSTER_DNS_ENV, add_kubeconfig_flags
-from kubelite.client.kubeconfig import ConfigError, load_config
+from kubelite.client.kubeconfig import load_config
 
 log = logging.getLogger("kubelite.cluster-dns")
 
@@ -182,10 +180,7 @@ async def serve(flags: ClusterDNSFlags) -> None:
     tcp_server = await server.serve_tcp(tcp)
     listed = ", ".join(f"{a}:{p}" for a, p in forwarder.upstreams) or "none"
     log.info("answering on %s:%d (UDP and TCP); upstream resolvers: %s", host, port, listed)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     try:
         await stop.wait()
     finally:
@@ -203,17 +198,12 @@ def run(args: argparse.Namespace) -> int:
     die_with_parent()
     flags = flags_from(args)
     if not 0 <= flags.port <= 65535:
-        print(f"error: --port {flags.port} is not a port", file=sys.stderr)
-        return 2
+        return flag_error(f"--port {flags.port} is not a port")
     problem = _check_upstreams(flags)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return flag_error(problem)
     try:
-        run_service(serve(flags))
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return run_component(serve(flags))
     except OSError as e:
         print(f"error: cannot answer on {flags.bind_address}:{flags.port}: {e}", file=sys.stderr)
         return 1

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubelite.cli.cluster import durations
-from kubelite.cli.cluster.service import run_service
+from kubelite.cli.cluster.service import run_component, stop_on_signals
 from kubelite.cli.flags import CONTROL_PLANE_ENV, add_kubeconfig_flags
 from kubelite.client.api import APIClient
-from kubelite.client.kubeconfig import ConfigError, load_config
+from kubelite.client.kubeconfig import load_config
 from kubelite.controllers.nodelifecycle_config import (
     GC_CHECK_PERIOD,
     QUARANTINE_TIME,
@@ -235,7 +235,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
     controllers.start()
     if scheduler is not None:
         tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))
-    stop = asyncio.Event()
+    stop = stop_on_signals()
 
     def ended(task: asyncio.Task[None]) -> None:
         # A component that stops on its own is broken: end the process, so that the server
@@ -246,9 +246,6 @@ async def serve(flags: ControlPlaneFlags) -> None:
 
     for task in tasks:
         task.add_done_callback(ended)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
@@ -267,9 +264,4 @@ async def serve(flags: ControlPlaneFlags) -> None:
 
 def run(args: argparse.Namespace) -> int:
     die_with_parent()
-    try:
-        run_service(serve(flags_from(args)))
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_component(serve(flags_from(args)))

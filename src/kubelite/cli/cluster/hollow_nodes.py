@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from kubelite.api.quantity import QuantityError, parse_quantity
-from kubelite.cli.cluster.service import run_service
+from kubelite.cli.cluster.service import flag_error, run_component
 from kubelite.cli.flags import HOLLOW_ENV, add_kubeconfig_flags
 from kubelite.client.errors import APIConnectionError, APIError
 from kubelite.client.kubeconfig import ConfigError
@@ -177,18 +177,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = config_from(args)
     except FlagError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return flag_error(str(e))
 
     def ready() -> None:
         print(f"{config.count} hollow nodes registered ({config.name_prefix}*)", flush=True)
 
     try:
-        run_service(serve(config, ready), verbose=args.verbose)
-    except (ConfigError, APIConnectionError, NodeNameTaken) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return run_component(
+            serve(config, ready),
+            fails_on=(ConfigError, APIConnectionError, NodeNameTaken),
+            verbose=args.verbose,
+        )
     except APIError as e:
         print(f"Error from server ({e.reason}): {e.message}", file=sys.stderr)
         return 1
-    return 0

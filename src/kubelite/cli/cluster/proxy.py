@@ -12,24 +12,21 @@ that several proxies (tests, nodes) share a machine without touching each other'
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import os
 import shutil
-import signal
 import socket
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kubelite.cli.cluster.service import run_service
+from kubelite.cli.cluster.service import flag_error, run_component, run_until_signalled
 from kubelite.cli.flags import (
     DEFAULT_CLUSTER_CIDR,
     DEFAULT_PROXY_TABLE,
     PROXY_ENV,
     add_kubeconfig_flags,
 )
-from kubelite.client.kubeconfig import ConfigError, load_config
+from kubelite.client.kubeconfig import load_config
 
 if TYPE_CHECKING:
     from kubelite.proxy.proxier import Proxier
@@ -133,12 +130,7 @@ async def serve(flags: ProxyFlags) -> None:
     config = load_config(kubeconfig=flags.kubeconfig)
     proxier = build_proxier(flags)
     async with APIClient(config, user_agent=f"kube-proxy/{flags.node_name}") as client:
-        task = asyncio.create_task(run_proxy(client, proxier), name="proxy")
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await run_until_signalled(run_proxy(client, proxier), "proxy")
 
 
 def validate(flags: ProxyFlags) -> str | None:
@@ -172,11 +164,5 @@ def run(args: argparse.Namespace) -> int:
     flags = flags_from(args)
     problem = validate(flags)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-    try:
-        run_service(serve(flags))
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+        return flag_error(problem)
+    return run_component(serve(flags))

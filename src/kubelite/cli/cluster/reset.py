@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import shutil
 import subprocess
@@ -121,15 +120,9 @@ def _remove_pod_dirs(data_dir: Path) -> list[str]:
 
 def _remove_cgroups() -> None:
     """rmdir the node's cgroup tree where it is empty, children first."""
-    from kubelite.runtime.sandbox.cgroups import hierarchies
+    from kubelite.runtime.sandbox.cgroups import remove_pod_cgroup
 
-    for hierarchy in hierarchies():
-        top = hierarchy / CGROUP_ROOT.lstrip("/")
-        if not top.is_dir():
-            continue
-        for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
-            with contextlib.suppress(OSError):
-                os.rmdir(dirpath)
+    remove_pod_cgroup(CGROUP_ROOT, ignore=OSError)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,17 +11,13 @@ checks them and hands over to `kubelite.scheduler.scheduler`.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
-import sys
 from dataclasses import dataclass
 
 from kubelite.api.defaulting.pods import DEFAULT_SCHEDULER_NAME
-from kubelite.cli.cluster.service import run_service
+from kubelite.cli.cluster.service import flag_error, run_component, run_until_signalled
 from kubelite.cli.flags import SCHEDULER_ENV, add_kubeconfig_flags
 from kubelite.client.api import APIClient
-from kubelite.client.kubeconfig import ConfigError, load_config
+from kubelite.client.kubeconfig import load_config
 
 
 @dataclass
@@ -74,26 +70,14 @@ async def serve(flags: SchedulerFlags) -> None:
             scheduler_name=flags.scheduler_name,
             percentage_of_nodes_to_score=flags.percentage_of_nodes_to_score,
         )
-        task = asyncio.create_task(scheduler.run(), name="scheduler")
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await run_until_signalled(scheduler.run(), "scheduler")
 
 
 def run(args: argparse.Namespace) -> int:
     flags = flags_from(args)
     if not 0 <= flags.percentage_of_nodes_to_score <= 100:
-        print(
-            f"error: --percentage-of-nodes-to-score {flags.percentage_of_nodes_to_score} "
-            "is not between 0 and 100",
-            file=sys.stderr,
+        return flag_error(
+            f"--percentage-of-nodes-to-score {flags.percentage_of_nodes_to_score} "
+            "is not between 0 and 100"
         )
-        return 2
-    try:
-        run_service(serve(flags))
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_component(serve(flags))

@@ -10,11 +10,9 @@ k3s users look), and its path is printed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import logging
 import os
-import signal
 import socket
 import sys
 from dataclasses import dataclass, field
@@ -37,7 +35,7 @@ from kubelite.apiserver.server import (
     default_advertise_address,
 )
 from kubelite.cli.cluster import cluster_dns, local_registry
-from kubelite.cli.cluster.service import run_service
+from kubelite.cli.cluster.service import flag_error, run_component, stop_on_signals
 from kubelite.cli.cluster.supervisor import Supervised, child_env, kubelite_argv
 from kubelite.cli.flags import SERVER_ENV, add_node_flags, node_args
 
@@ -325,10 +323,7 @@ async def serve(flags: ServerFlags) -> None:
         cluster_dns=dns_address,
     )
     server = APIServer(config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     await server.start()
     control_plane: Supervised | None = None
     agent: Supervised | None = None
@@ -454,15 +449,8 @@ def _agent_flag(flags: ServerFlags, name: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     flags = flags_from(args)
-    if flags.https_port < 0 or flags.https_port > 65535:
-        print(f"error: --https-port {flags.https_port} is not a port", file=sys.stderr)
-        return 2
+    if not 0 <= flags.https_port <= 65535:
+        return flag_error(f"--https-port {flags.https_port} is not a port")
     if not 0 <= flags.cluster_dns_port <= 65535:
-        print(f"error: --cluster-dns-port {flags.cluster_dns_port} is not a port", file=sys.stderr)
-        return 2
-    try:
-        run_service(serve(flags))
-    except PermissionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        return flag_error(f"--cluster-dns-port {flags.cluster_dns_port} is not a port")
+    return run_component(serve(flags), fails_on=(PermissionError,))

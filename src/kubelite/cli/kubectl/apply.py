@@ -23,6 +23,7 @@ import argparse
 import copy
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from kubelite.api import meta
@@ -82,14 +83,16 @@ FIELD_VALIDATION = {
 }
 
 
-def add_dry_run_flag(parser: argparse.ArgumentParser) -> None:
+def add_dry_run_flag(parser: argparse.ArgumentParser, printed: str = "what would be sent") -> None:
+    """kubectl's --dry-run: `client` prints `printed` and sends nothing, `server` sends the
+    requests with dryRun=All."""
     parser.add_argument(
         "--dry-run",
         nargs="?",
         const="client",
         default="none",
         choices=("none", "client", "server"),
-        help="client: only print what would be sent; server: let the server check it",
+        help=f"client: only print {printed}; server: let the server check it",
     )
 
 
@@ -118,10 +121,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return run_with_files(args, lambda session: _apply(session, args))
+
+
+def run_with_files(args: argparse.Namespace, command: Callable[[Session], Awaitable[int]]) -> int:
+    """`run_command` for a command that takes its objects from -f only (`apply`, `create`):
+    without -f it fails before connecting, as kubectl does."""
     if not args.filename:
         print("error: must specify one of -f and -k", file=sys.stderr)
         return 1
-    return run_command(args, lambda session: _apply(session, args))
+    return run_command(args, command)
+
+
+def manifests_for(args: argparse.Namespace, verb: str) -> list[Manifest]:
+    """The manifests of the -f files; files that hold no object at all are an error."""
+    manifests = read_manifests(args.filename, recursive=args.recursive)
+    if not manifests:
+        raise CommandError(f"no objects passed to {verb}")
+    return manifests
 
 
 def dry_run_suffix(dry_run: str) -> str:
@@ -330,9 +347,7 @@ async def _server_side(client: APIClient, item: Planned, args: argparse.Namespac
 
 
 async def _apply(session: Session, args: argparse.Namespace) -> int:
-    manifests = read_manifests(args.filename, recursive=args.recursive)
-    if not manifests:
-        raise CommandError("no objects passed to apply")
+    manifests = manifests_for(args, "apply")
     if args.server_side and args.dry_run == "client":
         raise CommandError(
             "--dry-run=client doesn't work with --server-side "

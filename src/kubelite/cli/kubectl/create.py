@@ -10,7 +10,6 @@ invalid) does not stop the others, and its error names the file it came from:
 from __future__ import annotations
 
 import argparse
-import sys
 
 from kubelite.cli.kubectl.apply import (
     FIELD_VALIDATION,
@@ -18,19 +17,18 @@ from kubelite.cli.kubectl.apply import (
     add_validate_flag,
     annotated,
     dry_run_suffix,
+    manifests_for,
     plan,
+    run_with_files,
     with_message,
     with_namespace,
 )
 from kubelite.cli.kubectl.kubectl_args import (
-    CommandError,
     Session,
     add_filename_flags,
     add_global_flags,
     report_errors,
-    run_command,
 )
-from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIError
 
 CREATE_MANAGER = "kubectl-create"
@@ -50,16 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.filename:
-        print("error: must specify one of -f and -k", file=sys.stderr)
-        return 1
-    return run_command(args, lambda session: _create(session, args))
+    return run_with_files(args, lambda session: _create(session, args))
 
 
 async def _create(session: Session, args: argparse.Namespace) -> int:
-    manifests = read_manifests(args.filename, recursive=args.recursive)
-    if not manifests:
-        raise CommandError("no objects passed to create")
+    manifests = manifests_for(args, "create")
     errors: list[BaseException] = []
     suffix = dry_run_suffix(args.dry_run)
     for item in await plan(session, manifests):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from kubelite.api import fields, meta
 from kubelite.cli import output
-from kubelite.cli.kubectl.apply import plan, with_message
+from kubelite.cli.kubectl.apply import add_dry_run_flag, plan, with_message
 from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
     CommandError,
@@ -119,14 +119,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ignore-not-found", action="store_true", help="say nothing about missing objects"
     )
-    parser.add_argument(
-        "--dry-run",
-        nargs="?",
-        const="client",
-        default="none",
-        choices=("none", "client", "server"),
-        help="client: only print what would be deleted; server: let the server check it",
-    )
+    add_dry_run_flag(parser, "what would be deleted")
     add_all_namespaces_flag(parser)
     add_global_flags(parser)
 
@@ -164,9 +157,7 @@ async def _doomed(session: Session, args: argparse.Namespace) -> list[Doomed]:
     doomed: list[Doomed] = []
     for target in targets:
         resource = target.resource
-        namespace = None
-        if resource.namespaced and not args.all_namespaces:
-            namespace = session.namespace
+        namespace = session.scope(resource, args.all_namespaces)
         if target.name is not None:
             doomed.append(Doomed(resource, target.name, namespace))
             continue

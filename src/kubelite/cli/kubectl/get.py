@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from kubelite.api import meta
 from kubelite.api.types import Obj
@@ -29,15 +31,18 @@ from kubelite.cli.kubectl.kubectl_args import (
     add_filename_flags,
     add_global_flags,
     add_selector_flag,
+    file_targets,
+    missing_type,
     report_errors,
     resolve_targets,
     run_command,
 )
-from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
 
 TABLE_FORMATS = ("", "wide")
 OBJECT_FORMATS = ("yaml", "json", "name")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -113,30 +118,21 @@ async def _requests(session: Session, args: argparse.Namespace) -> tuple[list[Re
     """What to fetch, and whether tables print `kind/name`."""
     client = session.client
     if args.filename:
-        requests: list[Request] = []
-        for manifest in read_manifests(args.filename, recursive=args.recursive):
-            obj = manifest.obj
-            resource = await client.resource_for_kind(obj["apiVersion"], obj["kind"])
-            namespace = meta.namespace_of(obj) or session.namespace
-            requests.append(
-                Request(resource, meta.name_of(obj), namespace if resource.namespaced else None)
-            )
+        requests = [
+            Request(target.resource, target.name, target.namespace)
+            async for target in file_targets(session, args)
+        ]
         kinds = {(r.resource.group, r.resource.kind) for r in requests}
         return requests, len(kinds) > 1
     if not args.resources:
-        raise CommandError(
-            "You must specify the type of resource to get. "
-            'Use "kubectl api-resources" for a complete list of supported resources.'
-        )
+        raise missing_type("get")
     targets, several_kinds = await resolve_targets(client, args.resources, "get")
     if args.all_namespaces and any(t.name for t in targets):
         raise CommandError("a resource cannot be retrieved by name across all namespaces")
-    requests = []
-    for target in targets:
-        scope = None
-        if target.resource.namespaced and not args.all_namespaces:
-            scope = session.namespace
-        requests.append(Request(target.resource, target.name, scope))
+    requests = [
+        Request(target.resource, target.name, session.scope(target.resource, args.all_namespaces))
+        for target in targets
+    ]
     return requests, several_kinds
 
 
@@ -249,6 +245,22 @@ class TablePrinter:
         self.rows_printed += len(rows)
 
 
+async def _answer_or_error(
+    fetch: Awaitable[T], args: argparse.Namespace, errors: list[BaseException]
+) -> T | None:
+    """The server's answer, or None with its error added to `errors`: a request that fails
+    leaves the others to be printed, as kubectl's visitor does. A missing object is no error
+    with --ignore-not-found."""
+    try:
+        return await fetch
+    except APINotFoundError as e:
+        if not args.ignore_not_found:
+            errors.append(e)
+    except APIError as e:
+        errors.append(e)
+    return None
+
+
 async def _fetch_table(
     client: APIClient, request: Request, args: argparse.Namespace, field_selector: str = ""
 ) -> Obj:
@@ -293,14 +305,8 @@ async def _print_tables(
             pending_separator = printed > 0 and not args.no_headers
             printer = TablePrinter(writer, _table_options(args, request.resource, several_kinds))
             last = request.resource
-        try:
-            table = await _fetch_table(session.client, request, args)
-        except APINotFoundError as e:
-            if not args.ignore_not_found:
-                errors.append(e)
-            continue
-        except APIError as e:
-            errors.append(e)
+        table = await _answer_or_error(_fetch_table(session.client, request, args), args, errors)
+        if table is None:
             continue
         if table.get("rows") and pending_separator:
             writer.write("\n")
@@ -371,14 +377,8 @@ async def _print_objects(
     errors: list[BaseException] = []
     found: list[tuple[Obj, Resource]] = []
     for request in requests:
-        try:
-            objs = await _fetch_objects(session.client, request, args)
-        except APINotFoundError as e:
-            if not args.ignore_not_found:
-                errors.append(e)
-            continue
-        except APIError as e:
-            errors.append(e)
+        objs = await _answer_or_error(_fetch_objects(session.client, request, args), args, errors)
+        if objs is None:
             continue
         found.extend((obj, request.resource) for obj in objs)
     if args.output == "name":

@@ -18,10 +18,12 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from kubelite.cli.kubectl.manifests import ManifestError
+from kubelite.api import meta
+from kubelite.api.types import Obj
+from kubelite.cli.kubectl.manifests import ManifestError, read_manifests
 from kubelite.client import (
     APIClient,
     APIConnectionError,
@@ -50,6 +52,16 @@ class Session:
     namespace: str
     # -n was given: objects of another namespace in -f files are refused, as kubectl does.
     namespace_explicit: bool
+
+    def scope(self, resource: Resource, all_namespaces: bool = False) -> str | None:
+        """The namespace a request for `resource` named on the command line goes to: none for a
+        cluster-scoped resource, nor across all namespaces (-A)."""
+        return self.namespace if resource.namespaced and not all_namespaces else None
+
+    def manifest_scope(self, resource: Resource, obj: Obj) -> str | None:
+        """The namespace of an object read from a file: its own, else the session's; none for
+        a cluster-scoped resource."""
+        return (meta.namespace_of(obj) or self.namespace) if resource.namespaced else None
 
 
 def add_global_flags(parser: argparse.ArgumentParser) -> None:
@@ -232,3 +244,30 @@ async def resolve_targets(
             targets.append(Target(resource, name))
             kinds.add((resource.group, resource.kind))
     return targets, category_used or len(kinds) > 1
+
+
+def missing_type(verb: str) -> CommandError:
+    """What kubectl says when `get` or `describe` is given no resource type at all."""
+    return CommandError(
+        f"You must specify the type of resource to {verb}. "
+        'Use "kubectl api-resources" for a complete list of supported resources.'
+    )
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """One object named by a -f file: its resource, name and namespace (None when
+    cluster-scoped)."""
+
+    resource: Resource
+    name: str
+    namespace: str | None
+
+
+async def file_targets(session: Session, args: argparse.Namespace) -> AsyncIterator[FileTarget]:
+    """The objects the -f files (and -R) name, one at a time, each mapped to its resource as it
+    comes (an unknown kind ends the command where it stands, as in kubectl's visitor)."""
+    for manifest in read_manifests(args.filename, recursive=args.recursive):
+        obj = manifest.obj
+        resource = await session.client.resource_for_kind(obj["apiVersion"], obj["kind"])
+        yield FileTarget(resource, meta.name_of(obj), session.manifest_scope(resource, obj))

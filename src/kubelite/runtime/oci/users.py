@@ -37,6 +37,18 @@ def _read_db(rootfs: Path, name: str) -> list[list[str]]:
     return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
 
 
+def _named(db: list[list[str]], name: str, *, fields: int, what: str, file: str) -> list[str]:
+    """The first entry of `db` called `name` with at least `fields` fields; a name the image does
+    not know fails the container as runc's user lookup does."""
+    entry = next((e for e in db if e[0] == name and len(e) >= fields), None)
+    if entry is None:
+        raise ContainerError(
+            f"unable to find {what} {name}: no matching entries in {file} file",
+            reason="CreateContainerConfigError",
+        )
+    return entry
+
+
 def resolve_user(
     rootfs: Path,
     spec: str,
@@ -57,13 +69,8 @@ def resolve_user(
         if user_part.isdigit():
             uid = int(user_part)
         else:
-            entry = next((e for e in passwd if e[0] == user_part and len(e) > 3), None)
-            if entry is None:
-                raise ContainerError(
-                    f"unable to find user {user_part}: no matching entries in passwd file",
-                    reason="CreateContainerConfigError",
-                )
-            uid, gid, name = int(entry[2]), int(entry[3]), user_part
+            user = _named(passwd, user_part, fields=4, what="user", file="passwd")
+            uid, gid, name = int(user[2]), int(user[3]), user_part
     uid = uid or 0
     if not name:
         entry = next((e for e in passwd if len(e) > 3 and e[2] == str(uid)), None)
@@ -74,13 +81,7 @@ def resolve_user(
         if group_part.isdigit():
             gid = int(group_part)
         else:
-            entry = next((e for e in groups if e[0] == group_part and len(e) > 2), None)
-            if entry is None:
-                raise ContainerError(
-                    f"unable to find group {group_part}: no matching entries in group file",
-                    reason="CreateContainerConfigError",
-                )
-            gid = int(entry[2])
+            gid = int(_named(groups, group_part, fields=3, what="group", file="group")[2])
     if run_as_group is not None:
         gid = run_as_group
     gid = gid or 0

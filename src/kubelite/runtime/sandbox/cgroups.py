@@ -30,8 +30,16 @@ def create_pod_cgroup(cgroup_parent: str, root: Path = CGROUP_ROOT) -> None:
         (hierarchy / cgroup_parent.lstrip("/")).mkdir(parents=True, exist_ok=True)
 
 
-def remove_pod_cgroup(cgroup_parent: str, root: Path = CGROUP_ROOT) -> None:
-    """rmdir the pod's cgroup, children first, in every hierarchy; gone already is fine."""
+def remove_pod_cgroup(
+    cgroup_parent: str,
+    root: Path = CGROUP_ROOT,
+    *,
+    ignore: type[OSError] = FileNotFoundError,
+) -> None:
+    """rmdir the pod's cgroup, children first, in every hierarchy; gone already is fine.
+
+    `kubelite reset` removes the node's whole tree the same way but passes `ignore=OSError`:
+    it takes what is empty and leaves a cgroup that still holds a process (EBUSY) in place."""
     for hierarchy in hierarchies(root):
         top = hierarchy / cgroup_parent.lstrip("/")
         if not top.is_dir():
@@ -39,7 +47,7 @@ def remove_pod_cgroup(cgroup_parent: str, root: Path = CGROUP_ROOT) -> None:
         # A cgroup dir holds only control files besides its child cgroups, and rmdir takes
         # those with it, so only dirs are walked.
         for dirpath, _, _ in sorted(os.walk(top), key=lambda w: -len(w[0])):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(ignore):
                 os.rmdir(dirpath)
 
 

@@ -15,7 +15,9 @@ whose name starts with NAME.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kubelite.api import fields, labels, meta
@@ -25,17 +27,17 @@ from kubelite.api.wellknown import NODE_LEASE_NAMESPACE
 from kubelite.cli.kubectl.describe import generic, network, nodes, pods, workloads
 from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
-    CommandError,
     Session,
     add_all_namespaces_flag,
     add_filename_flags,
     add_global_flags,
     add_selector_flag,
+    file_targets,
+    missing_type,
     report_errors,
     resolve_targets,
     run_command,
 )
-from kubelite.cli.kubectl.manifests import read_manifests
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
 
 
@@ -159,6 +161,17 @@ def _spec_selector(obj: Obj) -> labels.Selector:
     return labels.from_label_selector(meta.get_path(obj, "spec", "selector"))
 
 
+# The kinds whose describer needs nothing fetched but the object and its events, by (group, kind);
+# any kind not named here or in describe_object gets the generic layout.
+_DESCRIBED_ALONE: dict[tuple[str, str], Callable[[Obj, list[Obj] | None, dt.datetime], str]] = {
+    ("batch", "Job"): workloads.describe_job,
+    ("batch", "CronJob"): workloads.describe_cron_job,
+    ("policy", "PodDisruptionBudget"): workloads.describe_pod_disruption_budget,
+    ("", "Endpoints"): network.describe_endpoints,
+    ("discovery.k8s.io", "EndpointSlice"): network.describe_endpoint_slice,
+}
+
+
 async def describe_object(
     client: APIClient, resource: Resource, obj: Obj, show_events: bool
 ) -> str:
@@ -201,20 +214,11 @@ async def describe_object(
     if kind == ("apps", "Deployment"):
         replica_sets = await _deployment_replica_sets(client, obj)
         return workloads.describe_deployment(obj, replica_sets, events, now)
-    if kind == ("batch", "Job"):
-        return workloads.describe_job(obj, events, now)
-    if kind == ("batch", "CronJob"):
-        return workloads.describe_cron_job(obj, events, now)
-    if kind == ("policy", "PodDisruptionBudget"):
-        return workloads.describe_pod_disruption_budget(obj, events, now)
     if kind == ("", "Service"):
         slices = await _service_slices(client, obj)
         return network.describe_service(obj, slices, events, now)
-    if kind == ("", "Endpoints"):
-        return network.describe_endpoints(obj, events, now)
-    if kind == ("discovery.k8s.io", "EndpointSlice"):
-        return network.describe_endpoint_slice(obj, events, now)
-    return generic.describe_generic(obj, events, now)
+    describe_alone = _DESCRIBED_ALONE.get(kind, generic.describe_generic)
+    return describe_alone(obj, events, now)
 
 
 async def _matching_prefix(
@@ -237,35 +241,28 @@ class Found:
 
 
 async def _objects_from_files(session: Session, args: argparse.Namespace, result: Found) -> None:
-    client = session.client
-    for manifest in read_manifests(args.filename, recursive=args.recursive):
-        obj = manifest.obj
-        resource = await client.resource_for_kind(obj["apiVersion"], obj["kind"])
-        namespace = (meta.namespace_of(obj) or session.namespace) if resource.namespaced else None
+    async for target in file_targets(session, args):
         try:
-            live = await client.get(resource, meta.name_of(obj), namespace=namespace)
+            live = await session.client.get(
+                target.resource, target.name, namespace=target.namespace
+            )
         except APIError as e:
             result.errors.append(e)
             continue
-        result.objects.append((resource, live))
+        result.objects.append((target.resource, live))
 
 
 async def _objects_from_args(session: Session, args: argparse.Namespace, result: Found) -> None:
     client = session.client
     if not args.resources:
-        raise CommandError(
-            "You must specify the type of resource to describe. "
-            'Use "kubectl api-resources" for a complete list of supported resources.'
-        )
+        raise missing_type("describe")
     targets, _ = await resolve_targets(client, args.resources, "describe")
     # `describe TYPE NAME` (and only that form) also accepts a name prefix.
     prefix_allowed = len(args.resources) == 2 and "/" not in args.resources[0]
     result.in_namespace = not args.all_namespaces and all(t.resource.namespaced for t in targets)
     for target in targets:
         resource = target.resource
-        namespace = None
-        if resource.namespaced and not args.all_namespaces:
-            namespace = session.namespace
+        namespace = session.scope(resource, args.all_namespaces)
         try:
             if target.name is None:
                 listing = await client.list(

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kubelite.api import meta
 from kubelite.cli.kubectl.describe.events import describe_events
 from kubelite.cli.kubectl.describe.printing import (
     Obj,
     PrefixWriter,
     go_value,
-    metadata_labels,
+    named_with_labels,
 )
 
 
@@ -91,9 +90,7 @@ def _unstructured(w: PrefixWriter, level: int, content: Obj, prefix: str) -> Non
 def describe_generic(obj: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
     """genericDescriber, for kinds without a describer of their own."""
     w = PrefixWriter()
-    w.write(0, f"Name:\t{meta.name_of(obj)}\n")
-    w.write(0, f"Namespace:\t{meta.namespace_of(obj)}\n")
-    metadata_labels(w, obj)
+    named_with_labels(w, obj)
     _unstructured(w, 0, obj, "")
     describe_events(w, events, now)
     return w.text()

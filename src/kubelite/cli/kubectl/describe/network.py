@@ -12,25 +12,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kubelite.api import meta
 from kubelite.api.types import Obj
 from kubelite.cli.kubectl.describe.events import describe_events
 from kubelite.cli.kubectl.describe.printing import (
     NONE,
     PrefixWriter,
-    metadata_labels,
+    named_with_labels,
 )
 from kubelite.cli.output import format_labels
 
 # formatEndpointSlices and the Endpoints subset lines show this many addresses.
 MAX_SHOWN = 3
 UNSET = "<unset>"
-
-
-def _header(w: PrefixWriter, obj: Obj) -> None:
-    w.write(0, f"Name:\t{meta.name_of(obj)}\n")
-    w.write(0, f"Namespace:\t{meta.namespace_of(obj)}\n")
-    metadata_labels(w, obj)
 
 
 def _join_host_port(host: str, port: int) -> str:
@@ -91,7 +84,7 @@ def describe_service(
     w = PrefixWriter()
     spec = service.get("spec") or {}
     status = service.get("status") or {}
-    _header(w, service)
+    named_with_labels(w, service)
     w.write(0, f"Selector:\t{format_labels(spec.get('selector'))}\n")
     w.write(0, f"Type:\t{spec.get('type', '')}\n")
     if spec.get("ipFamilyPolicy"):
@@ -144,7 +137,7 @@ def _address_list(addresses: list[Obj]) -> str:
 def describe_endpoints(endpoints: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
     """describeEndpoints: each subset's ready and not-ready addresses and its ports."""
     w = PrefixWriter()
-    _header(w, endpoints)
+    named_with_labels(w, endpoints)
     w.write(0, "Subsets:\n")
     for subset in endpoints.get("subsets") or []:
         w.write(1, f"Addresses:\t{_address_list(subset.get('addresses') or [])}\n")
@@ -173,7 +166,7 @@ def _bool(value: Any) -> str:
 def describe_endpoint_slice(eps: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
     """describeEndpointSliceV1: ports, then each endpoint with its conditions and topology."""
     w = PrefixWriter()
-    _header(w, eps)
+    named_with_labels(w, eps)
     w.write(0, f"AddressType:\t{eps.get('addressType', '')}\n")
     ports = eps.get("ports") or []
     if not ports:

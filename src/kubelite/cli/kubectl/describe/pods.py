@@ -161,21 +161,19 @@ def _container_env(w: PrefixWriter, pod: Obj | None, container: Obj) -> None:
                 value = "node allocatable"
             w.write(3, f"{name}:\t{value} ({ref.get('resource', '')})\n")
         elif source.get("secretKeyRef") is not None:
-            ref = source["secretKeyRef"]
-            optional = "true" if ref.get("optional") else "false"
-            w.write(
-                3,
-                f"{name}:\t<set to the key '{ref.get('key', '')}' in secret "
-                f"'{ref.get('name', '')}'>\tOptional: {optional}\n",
-            )
+            _key_ref(w, name, source["secretKeyRef"], "in secret")
         elif source.get("configMapKeyRef") is not None:
-            ref = source["configMapKeyRef"]
-            optional = "true" if ref.get("optional") else "false"
-            w.write(
-                3,
-                f"{name}:\t<set to the key '{ref.get('key', '')}' of config map "
-                f"'{ref.get('name', '')}'>\tOptional: {optional}\n",
-            )
+            _key_ref(w, name, source["configMapKeyRef"], "of config map")
+
+
+def _key_ref(w: PrefixWriter, name: str, ref: Obj, holder: str) -> None:
+    """A variable set from one key of a Secret or ConfigMap; `holder` is kubectl's wording for
+    the object (`in secret`, `of config map`)."""
+    w.write(
+        3,
+        f"{name}:\t<set to the key '{ref.get('key', '')}' {holder} "
+        f"'{ref.get('name', '')}'>\tOptional: {_go_bool(ref.get('optional'))}\n",
+    )
 
 
 def _container_mounts(w: PrefixWriter, container: Obj) -> None:
@@ -301,24 +299,19 @@ def _projected(w: PrefixWriter, projected: Obj) -> None:
     w.write(2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n")
     for source in projected.get("sources") or []:
         if source.get("secret") is not None:
-            secret = source["secret"]
-            w.write(
-                2,
-                f"SecretName:\t{secret.get('name', '')}\n"
-                f"    Optional:\t{_go_bool(secret.get('optional'))}\n",
-            )
+            _projected_object(w, "SecretName", source["secret"])
         elif source.get("downwardAPI") is not None:
             w.write(2, "DownwardAPI:\ttrue\n")
         elif source.get("configMap") is not None:
-            config_map = source["configMap"]
-            w.write(
-                2,
-                f"ConfigMapName:\t{config_map.get('name', '')}\n"
-                f"    Optional:\t{_go_bool(config_map.get('optional'))}\n",
-            )
+            _projected_object(w, "ConfigMapName", source["configMap"])
         elif source.get("serviceAccountToken") is not None:
             seconds = source["serviceAccountToken"].get("expirationSeconds", 0)
             w.write(2, f"TokenExpirationSeconds:\t{seconds}\n")
+
+
+def _projected_object(w: PrefixWriter, label: str, ref: Obj) -> None:
+    """A projected Secret or ConfigMap: its name under `label`, and whether it is optional."""
+    w.write(2, f"{label}:\t{ref.get('name', '')}\n    Optional:\t{_go_bool(ref.get('optional'))}\n")
 
 
 def _downward_api(w: PrefixWriter, source: Obj) -> None:

@@ -113,6 +113,19 @@ def labels_multiline(
     multiline(w, title, pairs, initial_indent)
 
 
+def name_and_namespace(w: PrefixWriter, obj: Obj) -> None:
+    """The Name and Namespace lines that open the description of a namespaced object."""
+    w.write(0, f"Name:\t{meta.name_of(obj)}\n")
+    w.write(0, f"Namespace:\t{meta.namespace_of(obj)}\n")
+
+
+def named_with_labels(w: PrefixWriter, obj: Obj) -> None:
+    """Name, Namespace, Labels and Annotations: the whole opening of the describers that print
+    nothing between them."""
+    name_and_namespace(w, obj)
+    metadata_labels(w, obj)
+
+
 def metadata_labels(w: PrefixWriter, obj: Obj) -> None:
     """The Labels and Annotations lines that nearly every description has after its name."""
     labels_multiline(w, "Labels", meta.labels_of(obj))

@@ -34,6 +34,7 @@ from kubelite.cli.kubectl.describe.printing import (
     go_value,
     labels_multiline,
     metadata_labels,
+    name_and_namespace,
     rfc1123z,
     tolerations_multiline,
 )
@@ -134,11 +135,6 @@ def describe_pod_template(w: PrefixWriter, template: Obj | None) -> None:
     tolerations_multiline(w, f"{TEMPLATE_SPACE}Tolerations", spec.get("tolerations") or [])
 
 
-def _header(w: PrefixWriter, obj: Obj) -> None:
-    w.write(0, f"Name:\t{meta.name_of(obj)}\n")
-    w.write(0, f"Namespace:\t{meta.namespace_of(obj)}\n")
-
-
 def _conditions(w: PrefixWriter, conditions: list[Obj] | None) -> None:
     """The Type/Status/Reason table that Deployments, ReplicaSets and RCs print, if any."""
     if not conditions:
@@ -204,7 +200,7 @@ def describe_deployment(
     metadata = deployment.get("metadata") or {}
     spec = deployment.get("spec") or {}
     status = deployment.get("status") or {}
-    _header(w, deployment)
+    name_and_namespace(w, deployment)
     w.write(0, f"CreationTimestamp:\t{rfc1123z(metadata.get('creationTimestamp'))}\n")
     metadata_labels(w, deployment)
     w.write(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
@@ -243,7 +239,7 @@ def describe_replica_set(
     """describeReplicaSet; `pods` is the counts of its pods, or why they could not be listed."""
     w = PrefixWriter()
     spec = rs.get("spec") or {}
-    _header(w, rs)
+    name_and_namespace(w, rs)
     w.write(0, f"Selector:\t{format_label_selector(spec.get('selector') or {})}\n")
     metadata_labels(w, rs)
     controlled_by(w, rs)
@@ -266,7 +262,7 @@ def describe_replication_controller(
     `Controlled By` line."""
     w = PrefixWriter()
     spec = rc.get("spec") or {}
-    _header(w, rc)
+    name_and_namespace(w, rc)
     w.write(0, f"Selector:\t{format_labels(spec.get('selector'))}\n")
     metadata_labels(w, rc)
     current = meta.get_path(rc, "status", "replicas") or 0
@@ -311,7 +307,7 @@ def describe_stateful_set(
     w = PrefixWriter()
     metadata = sts.get("metadata") or {}
     spec = sts.get("spec") or {}
-    _header(w, sts)
+    name_and_namespace(w, sts)
     w.write(0, f"CreationTimestamp:\t{rfc1123z(metadata.get('creationTimestamp'))}\n")
     w.write(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
     metadata_labels(w, sts)
@@ -339,7 +335,7 @@ def describe_daemon_set(
     w = PrefixWriter()
     spec = ds.get("spec") or {}
     status = ds.get("status") or {}
-    _header(w, ds)
+    name_and_namespace(w, ds)
     w.write(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
     node_selector = meta.get_path(spec, "template", "spec", "nodeSelector")
     w.write(0, f"Node-Selector:\t{format_labels(node_selector)}\n")
@@ -383,7 +379,7 @@ def describe_job(job: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
     w = PrefixWriter()
     spec = job.get("spec") or {}
     status = job.get("status") or {}
-    _header(w, job)
+    name_and_namespace(w, job)
     w.write(0, f"Selector:\t{_job_selector(spec.get('selector'))}\n")
     metadata_labels(w, job)
     controlled_by(w, job)
@@ -441,7 +437,7 @@ def describe_cron_job(cron_job: Obj, events: list[Obj] | None, now: dt.datetime)
     w = PrefixWriter()
     spec = cron_job.get("spec") or {}
     status = cron_job.get("status") or {}
-    _header(w, cron_job)
+    name_and_namespace(w, cron_job)
     metadata_labels(w, cron_job)
     w.write(0, f"Schedule:\t{spec.get('schedule', '')}\n")
     w.write(0, f"Concurrency Policy:\t{spec.get('concurrencyPolicy', '')}\n")
@@ -470,7 +466,7 @@ def describe_pod_disruption_budget(pdb: Obj, events: list[Obj] | None, now: dt.d
     w = PrefixWriter()
     spec = pdb.get("spec") or {}
     status = pdb.get("status") or {}
-    _header(w, pdb)
+    name_and_namespace(w, pdb)
     if spec.get("minAvailable") is not None:
         w.write(0, f"Min available:\t{int_or_string(spec['minAvailable'])}\n")
     elif spec.get("maxUnavailable") is not None:
