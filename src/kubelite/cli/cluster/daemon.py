@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from kubelite.cli.cluster import server
+from kubelite.runtime.images.records import pid_alive
 
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -29,22 +30,14 @@ def _pid_file(data_dir: Path) -> Path:
     return data_dir / "server.pid"
 
 
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _read_pid(data_dir: Path) -> int | None:
     try:
         pid = int(_pid_file(data_dir).read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _running(pid) else None
+    # pid_alive refuses 0 and negative numbers: a corrupt pid file must not make `stop`
+    # signal its own process group (kill(0, ...)) or every process (kill(-1, ...)).
+    return pid if pid_alive(pid) else None
 
 
 def _ready(data_dir: Path, port: int) -> bool:
@@ -102,9 +95,9 @@ def stop(args: argparse.Namespace) -> int:
         return 0
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline and _running(pid):
+    while time.monotonic() < deadline and pid_alive(pid):
         time.sleep(0.1)
-    if _running(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
     _pid_file(data_dir).unlink(missing_ok=True)
     print(f"kubelite server stopped (pid {pid})")
