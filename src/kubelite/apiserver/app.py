@@ -20,6 +20,7 @@ from aiohttp import web
 from kubelite.api import errors
 from kubelite.api.kinds import REGISTRY, Registry
 from kubelite.apiserver import (
+    bodies,
     certs,
     node_join,
     openapi_v2,
@@ -109,7 +110,12 @@ class Application:
             return response
         except errors.StatusError as exc:
             code = exc.code
-            return responses.error(exc)
+            answer = responses.error(exc)
+            if request.get(bodies.CLOSE_CONNECTION):
+                # The body could not be read to its end: say so, so the client opens a new
+                # connection for its next request instead of reusing this one.
+                answer.force_close()
+            return answer
         except web.HTTPException:
             raise
         except ConnectionResetError:

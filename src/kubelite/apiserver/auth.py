@@ -91,9 +91,11 @@ class Authenticator:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
-        token = token.strip()
+        # As bytes: compare_digest refuses str with non-ASCII characters, and a header may hold
+        # any (aiohttp keeps undecodable bytes as surrogates), which is a wrong token, not a 500.
+        presented = token.strip().encode("utf-8", "surrogateescape")
         for known, user in self._tokens.items():
-            if hmac.compare_digest(known, token):
+            if hmac.compare_digest(known.encode("utf-8", "surrogateescape"), presented):
                 return user
         return None
 

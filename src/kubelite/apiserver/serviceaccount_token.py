@@ -264,6 +264,9 @@ class TokenVerifier:
 
     def verify(self, token: str) -> ServiceAccountClaims | None:
         """The token's claims if it is valid now, else None."""
+        if not token.isascii():
+            # Not a JWT (base64url and dots); PyJWT would raise on surrogates rather than refuse.
+            return None
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:

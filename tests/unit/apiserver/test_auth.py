@@ -67,6 +67,9 @@ def test_a_certificate_without_a_common_name_names_nobody(authenticator: Authent
         ("Basic YWxpY2U6cGFzcw==", None),
         ("Bearer short-row", None),
         ("Bearer # token", None),
+        # Text hmac.compare_digest cannot take (it wants ASCII str or bytes): not a token.
+        ("Bearer \u00e9\u00e9", None),
+        ("Bearer abc\udcff", None),
     ],
 )
 def test_bearer_tokens(authenticator: Authenticator, header: str, expected: User | None) -> None:
@@ -126,6 +129,9 @@ def test_public_paths(path: str, public: bool) -> None:
         ("/api/v1/namespaces/default/pods", None, 401),
         ("/version", "wrong", 401),
         ("/api", "wrong", 401),
+        # A token that is not ASCII is a wrong token, on a public path too: 401, not a 500.
+        ("/healthz", "\u00e9\u00e9", 401),
+        ("/api/v1/namespaces/default/pods", "\u00e9\u00e9", 401),
         ("/api", ADMIN_TOKEN, 200),
         ("/api/v1/namespaces/default/pods", VIEWER_TOKEN, 200),
     ],

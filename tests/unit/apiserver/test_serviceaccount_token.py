@@ -578,3 +578,12 @@ def test_an_unreadable_signing_key_is_replaced(tmp_path: Path) -> None:
     certs.ensure(tmp_path / "tls", ["localhost"], ["127.0.0.1"])
     key = sat.load_private_key(pki.sa_key.read_bytes())
     assert sat.load_public_key(pki.sa_pub.read_bytes()) == key.public_key()
+
+
+@pytest.mark.parametrize("token", ["\u00e9\u00e9", "abc\udcff", "a.b\udcff.c"])
+def test_a_token_that_is_not_ascii_is_refused_not_an_error(
+    verifier: sat.TokenVerifier, token: str
+) -> None:
+    # A JWT is base64url and dots; other text (aiohttp keeps a header's undecodable bytes as
+    # surrogates, which PyJWT cannot encode) is simply not a token.
+    assert verifier.verify(token) is None
