@@ -134,16 +134,57 @@ def media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+# How deeply objects and arrays may nest in a body. Kubernetes' decoder stops at 10,000 levels;
+# kubelite stops sooner because orjson, which encodes what is stored and served, refuses more
+# than 254, and the recursive walks over an object (decoding, patches, copies) would hit
+# Python's recursion limit long before 10,000. No Kubernetes object comes near either.
+MAX_NESTING_DEPTH = 250
+
+
+def _too_deep() -> errors.StatusError:
+    return errors.bad_request(
+        f"error decoding request body: exceeded max depth of {MAX_NESTING_DEPTH} nested objects "
+        "and arrays"
+    )
+
+
+def check_depth(value: Any, body: bytes) -> Any:
+    """`value` (parsed from `body`) if it nests no deeper than MAX_NESTING_DEPTH; else a 400.
+
+    Counting brackets in the bytes (done in C) rules most bodies out at once: a body with fewer
+    openings than the limit cannot nest deeper than it, so only the rare large one is walked.
+    """
+    if body.count(b"{") + body.count(b"[") <= MAX_NESTING_DEPTH:
+        return value
+    level: list[tuple[Any, int]] = [(value, 1)]
+    while level:
+        node, depth = level.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > MAX_NESTING_DEPTH:
+            raise _too_deep()
+        level.extend((child, depth + 1) for child in children)
+    return value
+
+
 def parse_json(body: bytes) -> Any:
-    """JSON with repeated keys detected; a BadRequest naming line and column on bad syntax."""
+    """JSON with repeated keys detected; a BadRequest naming line and column on bad syntax, or
+    the nesting limit when the body nests too deeply."""
     try:
-        return json.loads(body, object_pairs_hook=_object_hook)
+        value = json.loads(body, object_pairs_hook=_object_hook)
     except UnicodeDecodeError as exc:
         raise errors.bad_request(f"invalid character in request body: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise errors.bad_request(
             f"error decoding JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from exc
+    except RecursionError:
+        raise _too_deep() from None
+    return check_depth(value, body)
 
 
 def parse_yaml(body: bytes) -> Any:
@@ -155,9 +196,11 @@ def parse_yaml(body: bytes) -> Any:
     try:
         loader = _YamlLoader(body)
         try:
-            value = loader.get_single_data()
+            value = check_depth(loader.get_single_data(), body)
         finally:
             loader.dispose()
+    except RecursionError:
+        raise _too_deep() from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}: " if mark else ""

@@ -52,3 +52,57 @@ async def test_a_body_that_is_not_what_its_encoding_says_is_a_bad_request(
     assert encoding in body["message"]
     status, _ = await api.json("GET", f"{PODS}/plain")
     assert status == 404
+
+
+# --- nesting --------------------------------------------------------------------------------
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/yaml"])
+@pytest.mark.parametrize("depth", [300, 10_000])
+async def test_a_body_nested_too_deeply_is_a_bad_request(
+    api: Api, content_type: str, depth: int
+) -> None:
+    # Nesting inside a pod's spec (an unknown field), and a bare nest as the whole body.
+    inside = b'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"deep"},"spec":{"x":%s}}' % (
+        nested(depth)
+    )
+    for raw in (inside, nested(depth)):
+        response = await api.request("POST", PODS, raw=raw, content_type=content_type)
+        assert response.status == 400, await response.text()
+        body = await response.json()
+        assert (body["kind"], body["reason"]) == ("Status", "BadRequest")
+        assert "depth" in body["message"]
+
+
+async def test_a_merge_patch_nested_too_deeply_is_a_bad_request(api: Api) -> None:
+    created = await api.request("POST", PODS, raw=pod("patched"))
+    assert created.status == 201
+    patch = b'{"metadata":{"labels":%s}}' % nested(10_000)
+    response = await api.request(
+        "PATCH", f"{PODS}/patched", raw=patch, content_type="application/merge-patch+json"
+    )
+    assert response.status == 400
+    assert "depth" in (await response.json())["message"]
+
+
+async def test_raw_data_nested_within_the_limit_is_stored(api: Api) -> None:
+    # A ControllerRevision's data is free-form JSON: 200 levels are kept and read back whole.
+    revision = {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": {"name": "deep-but-fine"},
+        "revision": 1,
+        "data": {"a": orjson.loads(nested(200))},
+    }
+    status, created = await api.json(
+        "POST", "/apis/apps/v1/namespaces/default/controllerrevisions", body=revision
+    )
+    assert status == 201, created
+    value, depth = created["data"]["a"], 0
+    while value:
+        value, depth = value[0], depth + 1
+    assert depth == 199
