@@ -320,6 +320,12 @@ def _go_field(path: Path) -> str:
     return ".".join(reversed(names))
 
 
+# The values each Go integer type holds; an integer field outside its type's range fails the
+# request as Go's decoder fails it (and a number past 64 bits could not be stored at all).
+_INT64_RANGE = (-(2**63), 2**63 - 1)
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": _INT64_RANGE, "int": _INT64_RANGE}
+
+
 class _Walker:
     """One pass over a decoded body: prune unknown fields, note repeated keys, check types."""
 
@@ -366,10 +372,19 @@ class _Walker:
             }
         if kind == schema.INTEGER:
             if type(value) is int:
-                return value
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise self.type_error(value, node.go_type, struct, path)
+                number = value
+            elif isinstance(value, float) and value.is_integer():
+                number = int(value)
+            else:
+                raise self.type_error(value, node.go_type, struct, path)
+            low, high = _INT_RANGES.get(node.go_type, _INT64_RANGE)
+            if not low <= number <= high:
+                # Go's decoder names the number itself when it does not fit the field's type.
+                raise DecodeError(
+                    f"json: cannot unmarshal number {value} into Go struct field "
+                    f"{struct}.{_go_field(path)} of type {node.go_type}"
+                )
+            return number
         if kind == schema.BOOLEAN:
             if type(value) is not bool:
                 raise self.type_error(value, node.go_type, struct, path)

@@ -106,3 +106,72 @@ async def test_raw_data_nested_within_the_limit_is_stored(api: Api) -> None:
     while value:
         value, depth = value[0], depth + 1
     assert depth == 199
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        (
+            b'"metadata":{"name":"big","generation":1180591620717411303424}',
+            "number 1180591620717411303424 into Go struct field ObjectMeta.metadata.generation "
+            "of type int64",
+        ),
+        (
+            b'"metadata":{"name":"big"},"spec":{"terminationGracePeriodSeconds":'
+            b"99999999999999999999999}",
+            "Go struct field PodSpec.spec.terminationGracePeriodSeconds of type int64",
+        ),
+        (
+            b'"metadata":{"name":"big"},"spec":{"containers":[{"name":"c","image":"i",'
+            b'"ports":[{"containerPort":2147483648}]}]}',
+            "number 2147483648 into Go struct field ContainerPort.spec.containers.ports."
+            "containerPort of type int32",
+        ),
+    ],
+)
+async def test_a_number_beyond_its_fields_type_is_a_bad_request(
+    api: Api, fields: bytes, named: str
+) -> None:
+    raw = b'{"apiVersion":"v1","kind":"Pod",' + fields + b"}"
+    response = await api.request("POST", PODS, raw=raw)
+    assert response.status == 400, await response.text()
+    body = await response.json()
+    assert body["message"].startswith('Pod in version "v1" cannot be handled as a Pod: json: ')
+    assert named in body["message"]
+
+
+async def test_a_scale_beyond_int32_is_a_bad_request(api: Api) -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "i"}]},
+            },
+        },
+    }
+    status, _ = await api.json(
+        "POST", "/apis/apps/v1/namespaces/default/deployments", body=deployment
+    )
+    assert status == 201
+    scale = "/apis/apps/v1/namespaces/default/deployments/web/scale"
+    for method, content_type in (
+        ("PUT", "application/json"),
+        ("PATCH", "application/merge-patch+json"),
+    ):
+        raw = b'{"spec":{"replicas":1180591620717411303424}}'
+        if method == "PUT":
+            raw = (
+                b'{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"web"},'
+                + (raw[1:])
+            )
+        response = await api.request(method, scale, raw=raw, content_type=content_type)
+        assert response.status == 400, await response.text()
+        assert "ScaleSpec.spec.replicas of type int32" in (await response.json())["message"]

@@ -302,13 +302,28 @@ async def test_scale_writes_replicas_into_the_workload_as_the_scale_subresource(
     assert [(f["operation"], f["subresource"]) for f in entries] == [("Update", "scale")]
 
 
-@pytest.mark.parametrize("replicas", [-1, "3", True, None])
-async def test_scale_refuses_replicas_that_are_not_a_count(stores: Stores, replicas: Any) -> None:
+@pytest.mark.parametrize(
+    ("replicas", "code", "words"),
+    [
+        (-1, 422, "must be greater than or equal to 0"),
+        (None, 422, "must be greater than or equal to 0"),
+        # The Scale is decoded as Kubernetes decodes it into its Go type: a value that is not a
+        # number, or a number beyond int32, fails the decoding (400) and names the field.
+        ("3", 400, "cannot unmarshal string into Go struct field ScaleSpec.spec.replicas"),
+        (True, 400, "cannot unmarshal bool into Go struct field ScaleSpec.spec.replicas"),
+        (2**70, 400, f"cannot unmarshal number {2**70} into Go struct field ScaleSpec.spec."),
+        (2**31, 400, "ScaleSpec.spec.replicas of type int32"),
+    ],
+)
+async def test_scale_refuses_replicas_that_are_not_a_count(
+    stores: Stores, replicas: Any, code: int, words: str
+) -> None:
     scales = await deployment(stores)
     refused = await refusal(
         scales.update(NS, "d", to_replicas(replicas), manager="m", keep_resource_version=False)
     )
-    assert refused.code == 422
+    assert refused.code == code
+    assert words in refused.message
     assert (await stores.of("deployments", "apps").get(NS, "d"))["spec"]["replicas"] == 2
 
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kubelite.api import errors, meta
+from kubelite.api import decoding, errors, meta, schema
 from kubelite.api.types import Obj
 from kubelite.apiserver import fieldmanager
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.registry.interfaces import KindRef
+
+
+def _scale_schema() -> schema.Node | None:
+    return schema.load().for_kind("autoscaling", "v1", "Scale")
+
 
 SCALE = KindRef("autoscaling", "v1", "Scale")
 
@@ -94,7 +99,11 @@ class ScaleStore:
         async def apply(workload: Obj | None) -> Obj:
             if workload is None:
                 raise store.not_found(name)
-            desired = change(scale_of(workload))
+            # Decoded as a Scale, as Kubernetes decodes the body into its Go type: a replicas
+            # value of the wrong type or beyond int32 is a 400 naming the field.
+            desired, _ = decoding.decode(
+                change(scale_of(workload)), _scale_schema(), "Scale", "autoscaling/v1"
+            )
             replicas = meta.get_path(desired, "spec", "replicas")
             if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
                 problem = errors.invalid(
