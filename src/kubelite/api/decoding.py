@@ -55,6 +55,28 @@ def _object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj if len(obj) == len(pairs) else _Pairs(pairs)
 
 
+# A `\uD800`-`\uDFFF` escape in JSON text: the only way a lone surrogate gets into a parsed
+# string (raw bytes that are not UTF-8 fail the parse). Go's decoder turns a surrogate that is not
+# half of a pair into U+FFFD; Python keeps it, and then nothing can encode it (not the store, not
+# the error message naming it). Bodies with such an escape take a slower hook that does as Go.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _as_go_text(value: Any) -> Any:
+    """`value` with lone surrogates replaced by U+FFFD, in strings and lists of them (objects
+    were already handled by the hook)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_as_go_text(v) for v in value]
+    return value
+
+
+def _object_hook_as_go(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return _object_hook([(_as_go_text(k), _as_go_text(v)) for k, v in pairs])
+
+
 # How go-yaml's strict errors begin, and how sigs.k8s.io/yaml wraps them (the prefixes Kubernetes
 # strips before it turns such an error into one warning per line, handlers/rest.go).
 _YAML_ERRORS_PREFIX = "yaml: unmarshal errors:\n"
@@ -174,8 +196,11 @@ def check_depth(value: Any, body: bytes) -> Any:
 def parse_json(body: bytes) -> Any:
     """JSON with repeated keys detected; a BadRequest naming line and column on bad syntax, or
     the nesting limit when the body nests too deeply."""
+    as_go = _SURROGATE_ESCAPE.search(body) is not None
     try:
-        value = json.loads(body, object_pairs_hook=_object_hook)
+        value = json.loads(body, object_pairs_hook=_object_hook_as_go if as_go else _object_hook)
+        if as_go:
+            value = _as_go_text(value)
     except UnicodeDecodeError as exc:
         raise errors.bad_request(f"invalid character in request body: {exc}") from exc
     except json.JSONDecodeError as exc:

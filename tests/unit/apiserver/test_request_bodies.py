@@ -175,3 +175,34 @@ async def test_a_scale_beyond_int32_is_a_bad_request(api: Api) -> None:
         response = await api.request(method, scale, raw=raw, content_type=content_type)
         assert response.status == 400, await response.text()
         assert "ScaleSpec.spec.replicas of type int32" in (await response.json())["message"]
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+async def test_a_lone_surrogate_reads_as_go_reads_it_and_the_refusal_can_be_sent(
+    api: Api,
+) -> None:
+    # `\ud800` alone is not a character: Go's decoder reads it as U+FFFD, so the name is simply
+    # invalid (422) and the message naming it is valid UTF-8, where it used to be a 500.
+    raw = (
+        b'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"\\ud800"},'
+        b'"spec":{"containers":[{"name":"c","image":"i"}]}}'
+    )
+    response = await api.request("POST", PODS, raw=raw)
+    assert response.status == 422, await response.text()
+    body = await response.json()
+    assert "\ufffd" in body["message"]
+
+
+async def test_a_lone_surrogate_in_a_value_is_stored_as_go_would_store_it(api: Api) -> None:
+    raw = (
+        b'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"text",'
+        b'"annotations":{"note":"a\\udc00b","pair":"\\ud83d\\ude00"}},'
+        b'"spec":{"containers":[{"name":"c","image":"i","args":["\\ud800"]}]}}'
+    )
+    response = await api.request("POST", PODS, raw=raw)
+    assert response.status == 201, await response.text()
+    created = await response.json()
+    assert created["metadata"]["annotations"] == {"note": "a\ufffdb", "pair": "\U0001f600"}
+    assert created["spec"]["containers"][0]["args"] == ["\ufffd"]
