@@ -74,8 +74,10 @@ class PatchError(StatusError):
 
     @classmethod
     def unknown(cls, message: str) -> PatchError:
-        """500 with no reason: Kubernetes passes the library's error through as it is."""
-        return cls(message)
+        """400 BadRequest with the library's words. Kubernetes passes these errors through as
+        they are, which makes them 500s with no reason; they are all the patch's fault, and a
+        client's mistake is never a server error here, so kubelite answers 400."""
+        return cls(message, code=400, reason=REASON_BAD_REQUEST)
 
     def __repr__(self) -> str:
         return f"PatchError({self.code}, {self.reason!r}, {self.detail!r})"

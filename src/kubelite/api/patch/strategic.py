@@ -584,7 +584,8 @@ def _merge_patch_into_original(
             else:
                 original[key] = set_order
         if not isinstance(set_order, list):
-            raise bad_arg_type(GO_SLICE, set_order)
+            wrong = bad_arg_type(GO_SLICE, set_order)
+            raise PatchError.unknown(f"{key}: {wrong.message}")
         field = _extract_key(key, SET_ELEMENT_ORDER_PREFIX)
         found_original = field in original
         found_patch = field in patch

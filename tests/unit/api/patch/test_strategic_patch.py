@@ -315,33 +315,35 @@ def test_deployment_strategy(
     assert result["spec"]["replicas"] == 2
 
 
-# (patch, code, reason, message) as the Kubernetes API server answers them.
+# (patch, code, reason, message) as the Kubernetes API server answers them, but for one thing:
+# where Kubernetes passes the patch library's error through as a 500 with no reason, kubelite
+# answers 400 BadRequest with the same words (a client's mistake is never a server error).
 ERROR_CASES = [
     pytest.param(
         spec_patch(containers=[{"name": "app", "$patch": "remove"}]),
-        500,
-        "",
+        400,
+        "BadRequest",
         "unknown patch type: remove in map: map[$patch:remove name:app]",
         id="unknown $patch value on a list item",
     ),
     pytest.param(
         {"metadata": {"labels": {"$patch": "merge"}}},
-        500,
-        "",
+        400,
+        "BadRequest",
         "unknown patch type: merge in map: map[$patch:merge]",
         id="$patch: merge on a map",
     ),
     pytest.param(
         spec_patch(containers=[{"name": "app", "$patch": "merge"}]),
-        500,
-        "",
+        400,
+        "BadRequest",
         "merging lists cannot yet be specified in the patch",
         id="$patch: merge on a list item",
     ),
     pytest.param(
         spec_patch(containers=[{"image": "nginx:1.25"}]),
-        500,
-        "",
+        400,
+        "BadRequest",
         "map: map[image:nginx:1.25] does not contain declared merge key: name",
         id="list item without its merge key",
     ),
@@ -382,11 +384,25 @@ ERROR_CASES = [
                 "containers": [{"name": "sidecar", "image": "proxy:2"}],
             }
         ),
-        500,
-        "",
+        400,
+        "BadRequest",
         "The order in patch list:\n[map[image:proxy:2 name:sidecar]]\n doesn't match "
         "$setElementOrder list:\n[map[name:app]]\n",
         id="patch list item missing from $setElementOrder",
+    ),
+    pytest.param(
+        {"$patch": "nope"},
+        400,
+        "BadRequest",
+        "unknown patch type: nope in map: map[$patch:nope]",
+        id="unknown $patch value on the object",
+    ),
+    pytest.param(
+        {"metadata": {"$setElementOrder/finalizers": 5}},
+        400,
+        "BadRequest",
+        "$setElementOrder/finalizers: expected a []interface {}, but received a int64",
+        id="$setElementOrder that is not a list names the directive",
     ),
     pytest.param(
         {"metadata": {"finalizers": [["example.com/a"]]}},
