@@ -70,6 +70,9 @@ def _json(value: object) -> web.Response:
     return responses.Response(body=orjson.dumps(value), content_type="application/json")
 
 
+MAX_HEADER_BYTES = 1 << 20
+
+
 class Application:
     """The aiohttp application: authenticates each request, then serves discovery, OpenAPI,
     health and the resources (through the installer)."""
@@ -81,7 +84,13 @@ class Application:
         self.swagger = openapi_v2.SwaggerDocument(self.openapi, routes.registry)
 
     def build(self) -> web.Application:
-        app = web.Application(client_max_size=0, handler_args={"max_field_size": 65536})
+        # Go's http.Server takes a request line and headers of up to 1 MiB (DefaultMaxHeaderBytes,
+        # which kube-apiserver keeps): long label selectors in a URL are fine there, so they are
+        # here; aiohttp's own limits are 8 KiB a line.
+        app = web.Application(
+            client_max_size=0,
+            handler_args={"max_line_size": MAX_HEADER_BYTES, "max_field_size": MAX_HEADER_BYTES},
+        )
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 

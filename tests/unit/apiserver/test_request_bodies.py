@@ -206,3 +206,15 @@ async def test_a_lone_surrogate_in_a_value_is_stored_as_go_would_store_it(api: A
     created = await response.json()
     assert created["metadata"]["annotations"] == {"note": "a\ufffdb", "pair": "\U0001f600"}
     assert created["spec"]["containers"][0]["args"] == ["\ufffd"]
+
+
+# --- long URLs --------------------------------------------------------------------------------
+
+
+async def test_a_label_selector_of_40_kib_is_served(api: Api) -> None:
+    # kubectl get -l with many values: Kubernetes takes request lines up to 1 MiB.
+    values = ",".join(f"value-{i:05d}" for i in range(3500))
+    assert len(values) > 40_000
+    status, listed = await api.json("GET", PODS, params={"labelSelector": f"app in ({values})"})
+    assert status == 200, listed
+    assert listed["kind"] == "PodList"
