@@ -62,14 +62,15 @@ class Authenticator:
         # accepted on their signature and lifetime alone.
         self.service_accounts = service_accounts
         self.lookup = lookup
-        self._tokens: dict[str, User] = {}
+        # Keyed by the token's bytes: compared as bytes (see `from_token`), encoded once here.
+        self._tokens: dict[bytes, User] = {}
         if token_file is not None and token_file.exists():
             with token_file.open(newline="") as f:
                 for row in csv.reader(f):
                     if len(row) < 2 or row[0].startswith("#"):
                         continue
                     groups = tuple(g for g in (row[3].split(",") if len(row) > 3 else []) if g)
-                    self._tokens[row[0]] = User(row[1], (*groups, "system:authenticated"))
+                    self._tokens[row[0].encode()] = User(row[1], (*groups, "system:authenticated"))
 
     def from_certificate(self, peercert: dict[str, Any] | None) -> User | None:
         """The user of a client certificate the TLS layer verified against the cluster CA."""
@@ -95,7 +96,7 @@ class Authenticator:
         # any (aiohttp keeps undecodable bytes as surrogates), which is a wrong token, not a 500.
         presented = token.strip().encode("utf-8", "surrogateescape")
         for known, user in self._tokens.items():
-            if hmac.compare_digest(known.encode("utf-8", "surrogateescape"), presented):
+            if hmac.compare_digest(known, presented):
                 return user
         return None
 

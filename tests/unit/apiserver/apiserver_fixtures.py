@@ -11,8 +11,7 @@ authentication is by bearer token here; client certificates are tested against a
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import orjson
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
+from testcluster import WAIT
 
 from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.apiserver import admission
@@ -36,24 +36,6 @@ Obj = dict[str, Any]
 
 ADMIN_TOKEN = "admin-token-for-tests"
 VIEWER_TOKEN = "viewer-token-for-tests"
-# How long a test waits for something that should happen at once.
-WAIT = 5.0
-
-
-async def wait_for(
-    condition: Callable[[], bool | Awaitable[bool]], timeout: float = WAIT, what: str = ""
-) -> None:
-    """Poll `condition` until it holds; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
-        await asyncio.sleep(0.02)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from apiserver_fixtures import wait_for
+from testcluster import wait_for
 
 from kubelite.api import errors, meta
 from kubelite.apiserver.registry import ListOptions

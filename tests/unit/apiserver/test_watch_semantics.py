@@ -7,7 +7,8 @@ from typing import Any
 
 import orjson
 import pytest
-from apiserver_fixtures import WAIT, Api, read_watch_lines, wait_for
+from apiserver_fixtures import Api, read_watch_lines
+from testcluster import WAIT, wait_for
 
 from kubelite.apiserver.scope import WatchSettings
 
