@@ -109,6 +109,31 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+# The verb labels kube-apiserver reports (validRequestMethods in k8s.io/apiserver's
+# endpoints/metrics/metrics.go); any other method a client sends (OPTIONS, PROPFIND, ... which
+# reach the handler and get a 4xx) is counted as OTHER_VERB, so that the label's values are
+# Kubernetes' and not the client's choice. (aiohttp's parser refuses methods it does not know.)
+VERB_LABELS = frozenset(
+    (
+        "APPLY",
+        "CONNECT",
+        "CREATE",
+        "DELETE",
+        "DELETECOLLECTION",
+        "GET",
+        "LIST",
+        "PATCH",
+        "POST",
+        "PROXY",
+        "PUT",
+        "UPDATE",
+        "WATCH",
+        "WATCHLIST",
+    )
+)
+OTHER_VERB = "other"
+
+
 def request_verb(verb: str, method: str, content_type: str) -> str:
     """Kubernetes' verb label: LIST, WATCH, GET, POST, PUT, PATCH, APPLY, DELETE, ..."""
     if verb == "patch" and content_type.startswith("application/apply-patch"):
@@ -117,4 +142,5 @@ def request_verb(verb: str, method: str, content_type: str) -> str:
         return verb.upper()
     if verb == "get":
         return "GET"
-    return method.upper()
+    label = method.upper()
+    return label if label in VERB_LABELS else OTHER_VERB

@@ -193,7 +193,10 @@ class OpenAPI:
 
     @staticmethod
     def _parse(path: str) -> tuple[str, str]:
-        parts = path.strip("/").split("/")
+        # Exactly `api/<version>` or `apis/<group>/<version>`, as kube-openapi looks the path up:
+        # documents are cached by path, and `//apis/apps/v1`, `///apis/apps/v1`, ... must not
+        # each become an entry (they are 404s in Kubernetes too).
+        parts = path.split("/")
         if len(parts) == 2 and parts[0] == "api":
             return "", parts[1]
         if len(parts) == 3 and parts[0] == "apis":

@@ -67,20 +67,32 @@ log = logging.getLogger(__name__)
 
 # Most operations one transaction takes; more wait for the next commit.
 MAX_BATCH = 2000
-# Recent events kept in memory for watches that resume from a recent revision.
+# Recent events kept in memory for watches that resume from a recent revision: at most this
+# many, holding at most WINDOW_BYTES of values between them. A watch from further back reads its
+# history from the log table instead, so the bounds cost speed, never correctness. Kubernetes'
+# watch cache counts events only (100 to 102,400 of them, enough for 75 s: cacher/watch_cache.go),
+# but its objects are at most etcd's 1.5 MB; here a client writing 1 MB ConfigMaps made ten
+# thousand events hold gigabytes, for as long as nothing newer pushed them out.
 EVENT_WINDOW = 10_000
-# The newest events whose memo (decoded objects, encodings shared by watchers) is kept. Older
-# ones drop it: a decoded pod is a hundred-odd objects the garbage collector walks on every full
-# collection, and ten thousand of them made pauses of a tenth of a second. Watchers that far
-# behind decode again.
+WINDOW_BYTES = 64 << 20
+# The newest events whose memo (decoded objects, encodings shared by watchers) is kept: at most
+# MEMO_EVENTS of them, with at most MEMO_BYTES of values (a memo holds a few times its event's
+# bytes: the decoded object, and a line per form watchers asked for). Older ones drop it: a
+# decoded pod is a hundred-odd objects the garbage collector walks on every full collection,
+# and ten thousand of them made pauses of a tenth of a second. Watchers that far behind decode
+# again.
 MEMO_EVENTS = 512
+MEMO_BYTES = 16 << 20
 BUSY_TIMEOUT_MS = 10_000
 # Bytes of values written after which the checkpoint thread copies the WAL into the database.
 CHECKPOINT_BYTES = 4 << 20
 # WAL frames (pages) past which the writer restarts the WAL from its start.
 WAL_RESTART_FRAMES = 16384
-# A watcher this far behind is cut off (its client relists), as Kubernetes' cacher does.
+# A watcher this far behind (in events, or in bytes of values) is cut off (its client relists),
+# as Kubernetes' cacher does. The events are shared with the window and other watchers, but a
+# watcher whose client stopped reading keeps alive every event since, however large.
 MAX_WATCHER_BACKLOG = 100_000
+MAX_WATCHER_BACKLOG_BYTES = 256 << 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -134,6 +146,16 @@ def prefix_end(prefix: str) -> str:
 _HistoryRow = tuple[int, str, int, int, int, bytes, int | None, int | None, bytes | None]
 
 
+def event_bytes(event: Event) -> int:
+    """The bytes of values an event keeps alive (its previous value too, when that is not the
+    same object, as it is for a delete)."""
+    size = len(event.kv.value)
+    prev = event.prev
+    if prev is not None and prev.value is not event.kv.value:
+        size += len(prev.value)
+    return size
+
+
 @dataclass(slots=True)
 class _Op:
     type: str
@@ -152,12 +174,15 @@ class _SqliteWatch(Watch):
         self._error: str | None = None
         self._closed = False
         self._delivered = 0
+        self._queued_bytes = 0
 
-    def _push(self, events: list[Event]) -> None:
+    def _push(self, events: list[Event], size: int) -> None:
+        """Queue `events` (with `size` bytes of values between them) for the watcher."""
         if self._closed:
             return
         self._queue.extend(events)
-        if len(self._queue) > MAX_WATCHER_BACKLOG:
+        self._queued_bytes += size
+        if len(self._queue) > MAX_WATCHER_BACKLOG or self._queued_bytes > MAX_WATCHER_BACKLOG_BYTES:
             self._end("watcher fell too far behind")
             return
         self._wake()
@@ -186,6 +211,7 @@ class _SqliteWatch(Watch):
                 self._waiter = None
         events = list(self._queue)
         self._queue.clear()
+        self._queued_bytes = 0
         self._delivered = events[-1].revision
         return events
 
@@ -224,8 +250,10 @@ class SqliteStore(Store):
         # The newest state: key -> KeyValue, plus the keys in order for prefix lists.
         self._live: dict[str, KeyValue] = {}
         self._keys: list[str] = []
-        self._window: collections.deque[Event] = collections.deque(maxlen=EVENT_WINDOW)
+        self._window: collections.deque[Event] = collections.deque()
+        self._window_bytes = 0
         self._memoized: collections.deque[Event] = collections.deque()
+        self._memoized_bytes = 0
         self._watchers: dict[str, set[_SqliteWatch]] = {}
         self._closed = False
 
@@ -576,8 +604,7 @@ class SqliteStore(Store):
                 self._live[key] = outcome.kv
         self._revision = revision
         if events:
-            self._window.extend(events)
-            self._forget_old_memos(events)
+            self._remember(events)
             self._dispatch(events)
         for op, outcome in zip(batch, outcomes, strict=True):
             if op.future.done():  # the caller went away
@@ -587,11 +614,23 @@ class SqliteStore(Store):
             else:
                 op.future.set_exception(outcome)
 
-    def _forget_old_memos(self, events: builtins.list[Event]) -> None:
-        memoized = self._memoized
+    def _remember(self, events: builtins.list[Event]) -> None:
+        """Add committed events to the window and to the memoized ones, and let the oldest go
+        past either's bounds."""
+        size = sum(event_bytes(e) for e in events)
+        window, memoized = self._window, self._memoized
+        window.extend(events)
+        self._window_bytes += size
+        while len(window) > EVENT_WINDOW or (self._window_bytes > WINDOW_BYTES and len(window) > 1):
+            self._window_bytes -= event_bytes(window.popleft())
         memoized.extend(events)
-        while len(memoized) > MEMO_EVENTS:
-            memoized.popleft().memo.clear()
+        self._memoized_bytes += size
+        while len(memoized) > MEMO_EVENTS or (
+            self._memoized_bytes > MEMO_BYTES and len(memoized) > 1
+        ):
+            oldest = memoized.popleft()
+            self._memoized_bytes -= event_bytes(oldest)
+            oldest.memo.clear()
 
     # --- watch --------------------------------------------------------------------------------
 
@@ -599,8 +638,9 @@ class SqliteStore(Store):
         for prefix, watchers in list(self._watchers.items()):
             matched = [e for e in events if e.kv.key.startswith(prefix)]
             if matched:
+                size = sum(event_bytes(e) for e in matched)
                 for w in list(watchers):
-                    w._push(matched)
+                    w._push(matched, size)
 
     def _unregister(self, watch: _SqliteWatch) -> None:
         watchers = self._watchers.get(watch.prefix)
@@ -676,7 +716,7 @@ class SqliteStore(Store):
         # Raised first, so that reads racing the deletion fail instead of seeing holes.
         self._compacted = revision
         while self._window and self._window[0].revision <= revision:
-            self._window.popleft()
+            self._window_bytes -= event_bytes(self._window.popleft())
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._writer_pool, self._compact_log, revision)
 

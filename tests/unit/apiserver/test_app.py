@@ -98,6 +98,8 @@ async def test_metrics_count_requests_by_verb_resource_and_code(api: Api) -> Non
         ("patch", "PATCH", "application/apply-patch+yaml", "APPLY"),
         ("delete", "DELETE", "", "DELETE"),
         ("deletecollection", "DELETE", "", "DELETECOLLECTION"),
+        ("xyz", "XYZ", "", "other"),
+        ("options", "OPTIONS", "", "other"),
     ],
 )
 def test_verb_labels(verb: str, method: str, content_type: str, label: str) -> None:
@@ -111,3 +113,19 @@ async def test_unknown_resources_do_not_create_metric_series(api: Api) -> None:
     text = await (await api.request("GET", "/metrics")).text()
     assert "made-up-" not in text
     assert "group-1.example" not in text
+
+
+async def test_other_methods_are_counted_as_other(api: Api) -> None:
+    """Methods besides Kubernetes' verbs are one `other` label, as kube-apiserver counts them,
+    not a series each."""
+    for method in ("OPTIONS", "PROPFIND", "MKCOL", "LOCK", "SEARCH", "REPORT"):
+        response = await api.request(method, "/api/v1/namespaces/default/configmaps")
+        assert 400 <= response.status < 500
+    text = await (await api.request("GET", "/metrics")).text()
+    verbs = {
+        s.labels["verb"]
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "apiserver_request_total"
+    }
+    assert verbs == {"other"}

@@ -161,6 +161,24 @@ def test_schemas_are_openapi_3_0(openapi: OpenAPI) -> None:
     assert metadata.get("$ref") or metadata["allOf"][0]["$ref"].endswith(".ObjectMeta")
 
 
+@pytest.mark.parametrize("slashes", [1, 2, 7])
+async def test_paths_with_extra_slashes_are_404(api: Api, slashes: int) -> None:
+    """As kube-openapi looks the path up: `/openapi/v3//apis/apps/v1` names no document."""
+    response = await api.request("GET", "/openapi/v3/" + "/" * slashes + "apis/apps/v1")
+    assert response.status == 404
+
+
+def test_documents_are_cached_by_group_version_not_by_spelling() -> None:
+    """The cache is keyed on the path a client sends: spellings of one path must not each hold
+    a copy of the document."""
+    fresh = OpenAPI(REGISTRY, version_info()["gitVersion"])
+    fresh.document("apis/apps/v1")
+    for slashes in range(1, 50):
+        with pytest.raises(KeyError):
+            fresh.document("/" * slashes + "apis/apps/v1")
+    assert len(fresh._docs) == 1
+
+
 def test_documents_are_built_once(openapi: OpenAPI) -> None:
     first = openapi.document("api/v1")
     assert openapi.document("api/v1") is first

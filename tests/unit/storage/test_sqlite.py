@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import tracemalloc
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from kubelite.storage.interface import (
     KeyExistsError,
     KeyNotFoundError,
     RevisionConflictError,
+    WatchClosedError,
 )
 from kubelite.storage.sqlite import SqliteStore
 
@@ -215,3 +218,76 @@ async def _eventually(condition: Callable[[], bool], timeout: float = 10.0) -> N
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+async def test_the_window_holds_a_bounded_number_of_bytes(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big values push old events out of the in-memory window early; a watch from before them
+    still gets every event, read back from the log."""
+    monkeypatch.setattr(sqlite, "WINDOW_BYTES", 1 << 20)
+    start = store.revision
+    value = b"x" * (100 << 10)
+    for i in range(30):
+        kv = await store.create(f"/big/{i}", value)
+        await store.update(f"/big/{i}", value + b"y", kv.mod_revision)
+    window = store._window
+    assert sum(sqlite.event_bytes(e) for e in window) <= 1 << 20
+    assert 0 < len(window) < 60
+    watch = await store.watch("/big/", start)
+    events = []
+    while len(events) < 60:
+        events += await asyncio.wait_for(watch.next(), 5)
+    assert [e.revision for e in events] == list(range(start + 1, start + 61))
+    assert events[1].prev is not None and events[1].prev.value == value
+    watch.close()
+
+
+async def test_memos_are_dropped_past_a_number_of_bytes(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite, "MEMO_BYTES", 1 << 20)
+    watch = await store.watch("/mb/", store.revision)
+    await store.create("/mb/first", b"v")
+    (first,) = await asyncio.wait_for(watch.next(), 5)
+    first.memo["decoded"] = {"kind": "ConfigMap"}
+    await store.create("/mb/big", b"x" * (1 << 20))
+    assert first.memo == {}
+    watch.close()
+
+
+async def test_a_watcher_too_far_behind_in_bytes_is_cut_off(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that stops reading must not keep every event since alive."""
+    monkeypatch.setattr(sqlite, "MAX_WATCHER_BACKLOG_BYTES", 1 << 20)
+    stalled = await store.watch("/s/", store.revision)
+    reading = await store.watch("/s/", store.revision)
+    for i in range(12):
+        await store.create(f"/s/{i}", b"x" * (100 << 10))
+        assert len(await asyncio.wait_for(reading.next(), 5)) == 1
+    with pytest.raises(WatchClosedError, match="too far behind"):
+        await asyncio.wait_for(stalled.next(), 5)
+    reading.close()
+
+
+async def test_big_values_written_and_deleted_do_not_stay_in_memory(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the store keeps of values that are gone is bounded by its window and memo budgets,
+    whatever their size: measured with tracemalloc, with a generous margin."""
+    monkeypatch.setattr(sqlite, "WINDOW_BYTES", 4 << 20)
+    monkeypatch.setattr(sqlite, "MEMO_BYTES", 1 << 20)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(64):
+            await store.create(f"/gone/{i}", bytes([i]) * (256 << 10))
+        for i in range(64):
+            await store.delete(f"/gone/{i}")
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # 16 MiB were written; the window may keep 4 MiB of them.
+    assert held < 8 << 20

@@ -304,9 +304,14 @@ def image_pull_policy(image: str) -> str:
     A digest without a tag pins the image, so it is IfNotPresent; so is a reference that does
     not parse (validation reports it, defaulting ignores the error).
     """
-    if type(image) is str:
+    if type(image) is str and len(image) <= CACHED_IMAGE_LENGTH:
         return _pull_policy_of(image)
     return "Always" if _image_tag(image) == "latest" else "IfNotPresent"
+
+
+# An image is the client's text, of any length validation lets through: only references of a
+# plausible length are remembered, or the cache's 1,024 entries could hold megabytes each.
+CACHED_IMAGE_LENGTH = 512
 
 
 @functools.lru_cache(maxsize=1024)

@@ -127,18 +127,32 @@ def index(position: int) -> str:
     return f"i:{position}"
 
 
-@functools.lru_cache(maxsize=65536)
+# Key, value and index elements repeat from write to write (a container's `k:{"name":...}`, an
+# owner's uid, a pod's IP), so what parsing and ordering them gives is remembered. Their text is
+# also the client's to choose (a set list's values, a managedFields list sent in a body), so a
+# cache keyed on it is bounded in entries and each entry in length; fields (`f:`, most elements)
+# need no parsing and are not cached at all.
+ELEMENT_CACHE_ENTRIES = 16384
+CACHED_ELEMENT_LENGTH = 256
+
+
 def parse_element(text: str) -> str | None:
     """A fieldsV1 key as an element in canonical form; None for a kind this version ignores.
 
     structured-merge-diff drops element kinds it does not know (a later version may add some)
     and refuses malformed ones.
     """
+    if text[:2] == "f:":
+        return text
+    if len(text) > CACHED_ELEMENT_LENGTH:
+        return _parse_element(text)
+    return _parse_element_cached(text)
+
+
+def _parse_element(text: str) -> str | None:
     if len(text) < 2 or text[1] != ":":
         raise FieldsError(f"invalid path element {text!r}")
     kind, body = text[0], text[2:]
-    if kind == "f":
-        return text
     if kind == "i":
         try:
             return index(int(body))
@@ -155,6 +169,9 @@ def parse_element(text: str) -> str | None:
     if not isinstance(decoded, dict):
         raise FieldsError(f"key {text!r} is not a JSON object")
     return key(decoded)
+
+
+_parse_element_cached = functools.lru_cache(maxsize=ELEMENT_CACHE_ENTRIES)(_parse_element)
 
 
 def _value_order(item: Any) -> tuple[Any, ...]:
@@ -175,19 +192,27 @@ def _value_order(item: Any) -> tuple[Any, ...]:
 _KIND_RANK = {"f": 0, "k": 1, "v": 2, "i": 3}
 
 
-@functools.lru_cache(maxsize=65536)
 def element_order(element: str) -> tuple[Any, ...]:
     """Sort key of an element: fields by name, keys and values by value, indexes by number."""
+    if element[:2] == "f:":
+        return (0, element[2:])
+    if len(element) > CACHED_ELEMENT_LENGTH:
+        return _element_order(element)
+    return _element_order_cached(element)
+
+
+def _element_order(element: str) -> tuple[Any, ...]:
     kind, body = element[0], element[2:]
     rank = _KIND_RANK[kind]
-    if kind == "f":
-        return (rank, body)
     if kind == "i":
         return (rank, int(body))
     decoded = json.loads(body)
     if kind == "v":
         return (rank, _value_order(decoded))
     return (rank, tuple((name, _value_order(v)) for name, v in decoded.items()))
+
+
+_element_order_cached = functools.lru_cache(maxsize=ELEMENT_CACHE_ENTRIES)(_element_order)
 
 
 # --- paths as people read them ---------------------------------------------------------------

@@ -57,14 +57,27 @@ class ManagedFieldsError(ValueError):
     """A managedFields list that does not decode."""
 
 
-@functools.lru_cache(maxsize=1024)
+# A manager's name and apiVersion are the client's text (a managedFields list in a body can
+# name anything): identifiers are remembered only for entries of a plausible length.
+CACHED_IDENTIFIER_LENGTH = 256
+
+
 def identifier(manager: str, operation: str, api_version: str, subresource: str) -> str:
     """Kubernetes' manager identifier (BuildManagerIdentifier): Go's JSON of the entry's keys."""
+    if len(manager) + len(api_version) + len(subresource) > CACHED_IDENTIFIER_LENGTH:
+        return _identifier(manager, operation, api_version, subresource)
+    return _cached_identifier(manager, operation, api_version, subresource)
+
+
+def _identifier(manager: str, operation: str, api_version: str, subresource: str) -> str:
     parts = [("manager", manager), ("operation", operation)]
     if operation == UPDATE:
         parts.append(("apiVersion", api_version))
     parts.append(("subresource", subresource))
     return "{" + ",".join(f"{json.dumps(k)}:{fieldpath.go_json(v)}" for k, v in parts if v) + "}"
+
+
+_cached_identifier = functools.lru_cache(maxsize=1024)(_identifier)
 
 
 @dataclass(frozen=True)

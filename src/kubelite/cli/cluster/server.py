@@ -27,7 +27,7 @@ from kubelite.api.wellknown import (
     CLUSTER_DNS_PORT,
     DEFAULT_DATA_DIR,
 )
-from kubelite.apiserver import certs
+from kubelite.apiserver import certs, memory
 from kubelite.apiserver.server import (
     NODE_TOKEN_FILE,
     APIServer,
@@ -309,6 +309,7 @@ def _bind_cluster_dns(flags: ServerFlags) -> tuple[socket.socket, socket.socket]
 
 
 async def serve(flags: ServerFlags) -> None:
+    memory.start_tracing(flags.data_dir)
     dns_sockets = _bind_cluster_dns(flags)
     dns_address = dns_sockets[0].getsockname()[:2] if dns_sockets else None
     config = ServerConfig(
