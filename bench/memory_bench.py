@@ -500,7 +500,9 @@ async def idle_connection(cluster: Cluster) -> asyncio.StreamWriter:
     return writer
 
 
-async def hostile(cluster: Cluster, requests: int, seed: int) -> Run:
+async def hostile(
+    cluster: Cluster, requests: int, seed: int, skip: frozenset[str], max_rss_mb: float
+) -> Run:
     """Send `requests` requests of the mix, with watches and idle connections held open.
 
     Returns once every request has been answered, with everything still open; the caller
@@ -517,7 +519,7 @@ async def hostile(cluster: Cluster, requests: int, seed: int) -> Run:
     )
     async with run.session.get(run.ns_path("configmaps") + "?limit=1") as response:
         run.revision = (await response.json())["metadata"]["resourceVersion"]
-    shapes = [shape for shape, weight in MIX for _ in range(weight)]
+    shapes = [shape for shape, weight in MIX for _ in range(weight) if shape.__name__ not in skip]
     plan = iter(range(requests))
 
     async def worker() -> None:
@@ -548,12 +550,20 @@ async def hostile(cluster: Cluster, requests: int, seed: int) -> Run:
     progress = asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     while not progress.done():
         await asyncio.wait([progress], timeout=10)
+        if rss_mb(pid) > max_rss_mb:
+            # The machine is shared: a server that grows without bound is stopped, not followed.
+            progress.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await progress
+            print(f"  stopped after {run.sent} requests: server RSS past {max_rss_mb} MB")
+            break
         now = time.monotonic()
         if now - last >= 10:
             rate = run.sent / (now - started)
             print(f"  {run.sent} requests ({rate:.0f}/s), server RSS {rss_mb(pid):.0f} MB")
             last = now
-    progress.result()
+    if not progress.cancelled():
+        progress.result()
     run.held = (watch_session, watches, idle)
     return run
 
@@ -610,10 +620,11 @@ def settled(pid: int, quiet: float = 3.0, timeout: float = 60.0) -> None:
     print("  (the server's sockets did not settle)")
 
 
-def snapshot(cluster: Cluster, written: list[Path]) -> None:
-    """Ask the server for a tracemalloc snapshot, and wait until it is written."""
+def snapshot(cluster: Cluster, written: list[Path], suffix: str = "snapshot") -> None:
+    """Ask the server for a tracemalloc snapshot (or a memory report: suffix "json"), and wait
+    until it is written."""
     assert cluster.process is not None
-    path = cluster.data_dir / "tracemalloc" / f"{len(written) + 1}.snapshot"
+    path = cluster.data_dir / "tracemalloc" / f"{len(written) + 1}.{suffix}"
     cluster.process.send_signal(signal.SIGUSR2)
     wait_until("the snapshot", path.exists, 120)
     # Written in one go by dump(); wait for its size to settle before reading.
@@ -657,10 +668,32 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="environment for the server (MALLOC_ARENA_MAX=2, say)",
     )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="SHAPE",
+        help="leave a shape of the mix out (its function's name: watch_from_past, ...)",
+    )
+    parser.add_argument(
+        "--max-rss",
+        type=float,
+        default=6000,
+        metavar="MB",
+        help="stop sending once the server's RSS passes this (default %(default)s)",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="at each phase, have the server report its objects by type and its RSS after "
+        "malloc_trim (which then lowers the RSS of later phases)",
+    )
     args = parser.parse_args()
     env = dict(item.split("=", 1) for item in args.server_env)
     if args.tracemalloc:
         env["KUBELITE_TRACEMALLOC"] = str(args.tracemalloc)
+    elif args.report:
+        env["KUBELITE_MEMORY_REPORT"] = "1"
     rows: list[tuple[str, float, int]] = []
     snapshots: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="kubelite-bench-") as tmp:
@@ -676,13 +709,29 @@ def main() -> int:
             print(f"{phase}: RSS {rows[-1][1]:.0f} MB, {rows[-1][2]} sockets", flush=True)
             if args.tracemalloc:
                 snapshot(cluster, snapshots)
+            elif args.report:
+                snapshot(cluster, snapshots, "json")
+                report = json.loads(snapshots[-1].read_text())
+                print(
+                    f"  after malloc_trim: RSS {report['rss_after_trim'] / 2**20:.0f} MB; "
+                    f"{report['objects']} objects tracked by the GC; largest by type:"
+                )
+                for name, count, size in report["by_type"][:8]:
+                    print(f"    {name:<24} {count:>9} {size / 2**20:>8.1f} MB")
+                print("  coroutines:")
+                for where, count in report["coroutines"][:8]:
+                    print(f"    {count:>6} {where}")
 
         try:
             measure("started")
             asyncio.run(setup(cluster))
             measure(f"{LISTED} ConfigMaps stored")
             began = time.monotonic()
-            run = asyncio.run(_hostile_then_drop(cluster, args.requests, args.seed, measure))
+            run = asyncio.run(
+                _hostile_then_drop(
+                    cluster, args.requests, args.seed, frozenset(args.skip), args.max_rss, measure
+                )
+            )
             seconds = time.monotonic() - began
             settled(pid)
             measure("connections dropped")
@@ -690,10 +739,10 @@ def main() -> int:
             measure("everything created deleted")
         finally:
             cluster.stop()
-        if len(snapshots) >= 2:
+        if len(snapshots) >= 2 and args.tracemalloc:
             compare(snapshots[1], snapshots[-1])
     first = rows[0][1]
-    print(f"\n{args.requests} requests in {seconds:.0f} s ({args.requests / seconds:.0f}/s)")
+    print(f"\n{run.sent} requests sent in {seconds:.0f} s ({run.sent / seconds:.0f}/s)")
     print(f"\n{'phase':<32} {'RSS MB':>8} {'vs start':>9} {'sockets':>8}")
     for phase, rss, sockets in rows:
         print(f"{phase:<32} {rss:>8.0f} {(rss / first - 1) * 100:>+8.0f}% {sockets:>8}")
@@ -706,7 +755,7 @@ def main() -> int:
     path.write_text(
         json.dumps(
             {
-                "requests": args.requests,
+                "requests": run.sent,
                 "seconds": seconds,
                 "server_env": env,
                 "phases": [{"phase": p, "rss_mb": r, "sockets": s} for p, r, s in rows],
@@ -720,9 +769,14 @@ def main() -> int:
 
 
 async def _hostile_then_drop(
-    cluster: Cluster, requests: int, seed: int, measure: Callable[[str], None]
+    cluster: Cluster,
+    requests: int,
+    seed: int,
+    skip: frozenset[str],
+    max_rss_mb: float,
+    measure: Callable[[str], None],
 ) -> Run:
-    run = await hostile(cluster, requests, seed)
+    run = await hostile(cluster, requests, seed, skip, max_rss_mb)
     measure("after the run, connections open")
     await drop_connections(run)
     return run

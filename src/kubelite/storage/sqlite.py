@@ -83,6 +83,11 @@ WINDOW_BYTES = 64 << 20
 # again.
 MEMO_EVENTS = 512
 MEMO_BYTES = 16 << 20
+# The most history (bytes of values) one watch from before the window replays from the log. It
+# is read whole and held until sent: a client resuming from far back, in a store of big values,
+# made each such watch read hundreds of megabytes. Past this the watch is a 410 Expired, as in
+# Kubernetes for a revision older than its watch cache, and the client relists.
+MAX_LOG_HISTORY_BYTES = 16 << 20
 BUSY_TIMEOUT_MS = 10_000
 # Bytes of values written after which the checkpoint thread copies the WAL into the database.
 CHECKPOINT_BYTES = 4 << 20
@@ -144,6 +149,22 @@ def prefix_end(prefix: str) -> str:
 # A row of `_read_history`: the log entry (revision, key, deleted, create and previous revision,
 # value) joined with the entry it replaced (revision, create revision, value; NULL for a create).
 _HistoryRow = tuple[int, str, int, int, int, bytes, int | None, int | None, bytes | None]
+
+
+class _Forgotten(dict[str, Any]):
+    """The memo of an event past the memo bounds: it keeps nothing put in it.
+
+    Clearing the memo is not enough: the event stays in the window, and every watcher that
+    replays it from there would fill the memo again, for as long as the window holds it.
+    """
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        pass
+
+
+_FORGOTTEN = _Forgotten()
 
 
 def event_bytes(event: Event) -> int:
@@ -630,7 +651,7 @@ class SqliteStore(Store):
         ):
             oldest = memoized.popleft()
             self._memoized_bytes -= event_bytes(oldest)
-            oldest.memo.clear()
+            oldest.memo = _FORGOTTEN
 
     # --- watch --------------------------------------------------------------------------------
 
@@ -680,9 +701,17 @@ class SqliteStore(Store):
         )
         if after < self._compacted:
             raise CompactedError(after, self._compacted)
+        if rows is None:
+            # Too much to replay: as if compacted up to where the window starts, so that the
+            # client relists, as Kubernetes answers a revision older than its watch cache.
+            oldest = window[0].revision - 1 if window else upto
+            raise CompactedError(after, max(oldest, self._compacted))
         return list(self._events_from_rows(rows))
 
-    def _read_history(self, prefix: str, after: int, upto: int) -> builtins.list[_HistoryRow]:
+    def _read_history(
+        self, prefix: str, after: int, upto: int
+    ) -> builtins.list[_HistoryRow] | None:
+        """The log's rows in (after, upto] under `prefix`; None past MAX_LOG_HISTORY_BYTES."""
         sql = (
             "SELECT l.revision, l.key, l.deleted, l.create_revision, l.prev_revision, l.value,"
             " p.revision, p.create_revision, p.value"
@@ -690,7 +719,19 @@ class SqliteStore(Store):
             " WHERE l.revision > ? AND l.revision <= ? AND l.key >= ? AND l.key < ?"
             " ORDER BY l.revision"
         )
-        return self._reader().execute(sql, (after, upto, prefix, prefix_end(prefix))).fetchall()
+        cursor = self._reader().execute(sql, (after, upto, prefix, prefix_end(prefix)))
+        rows: builtins.list[_HistoryRow] = []
+        size = 0
+        try:
+            while page := cursor.fetchmany(256):
+                for row in page:
+                    size += len(row[5]) + len(row[8] or b"")
+                rows += page
+                if size > MAX_LOG_HISTORY_BYTES:
+                    return None
+        finally:
+            cursor.close()
+        return rows
 
     @staticmethod
     def _events_from_rows(rows: Iterable[_HistoryRow]) -> Iterable[Event]:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
-from apiserver_fixtures import Api, read_watch_lines
+from aiohttp import web
+from apiserver_fixtures import ADMIN_TOKEN, Api, Stores, build_application, read_watch_lines
 from testcluster import WAIT, wait_for
 
+from kubelite.apiserver.handlers import watch as watch_handler
 from kubelite.apiserver.scope import WatchSettings
 
 CMS = "/api/v1/namespaces/default/configmaps"
@@ -420,6 +424,37 @@ async def test_watchers_gauge_falls_when_the_client_goes(api: Api) -> None:
     response.close()
     await create(api, "a")
     await wait_for(lambda: api.watchers() == 0, what="the server to end the watch")
+
+
+async def test_a_quiet_watch_ends_when_its_client_goes(
+    stores: Stores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With nothing to send, the server still notices the hang-up: the watch no longer waits
+    for a change (or its deadline, up to an hour away) to let go of its stream and request.
+
+    Served as the server serves (aiohttp's test server cancels handlers whose client goes,
+    which the real one does not).
+    """
+    monkeypatch.setattr(watch_handler, "LIVENESS_CHECK", 0.1)
+    application, _ = build_application(stores, tmp_path)
+    runner = web.AppRunner(application.build(), handle_signals=False, shutdown_timeout=1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            response = await session.get(
+                f"http://127.0.0.1:{port}{CMS}",
+                params={"watch": "1", "labelSelector": "never=matches"},
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            )
+            assert response.status == 200
+            await wait_for(lambda: bool(stores.store._watchers), what="the watch to register")
+            response.close()
+        await wait_for(lambda: not stores.store._watchers, what="the server to end the watch")
+    finally:
+        await runner.cleanup()
 
 
 async def test_core_and_events_k8s_io_watchers_of_one_event(api: Api) -> None:

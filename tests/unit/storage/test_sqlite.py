@@ -210,6 +210,9 @@ async def test_only_the_newest_events_keep_their_memo(store: SqliteStore) -> Non
     assert first.memo == {"decoded": {"kind": "Pod"}}
     await store.create("/m/last", b"v")
     assert first.memo == {}
+    # A watcher that replays it from the window later must not fill it again.
+    first.memo["decoded"] = {"kind": "Pod"}
+    assert first.memo == {}
     watch.close()
 
 
@@ -291,3 +294,23 @@ async def test_big_values_written_and_deleted_do_not_stay_in_memory(
         tracemalloc.stop()
     # 16 MiB were written; the window may keep 4 MiB of them.
     assert held < 8 << 20
+
+
+async def test_a_watch_with_too_much_history_to_replay_is_expired(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replaying from the log is bounded: further back, the watch is told to relist (410)."""
+    monkeypatch.setattr(sqlite, "WINDOW_BYTES", 256 << 10)
+    monkeypatch.setattr(sqlite, "MAX_LOG_HISTORY_BYTES", 1 << 20)
+    start = store.revision
+    for i in range(30):
+        await store.create(f"/h/{i}", b"x" * (100 << 10))
+    with pytest.raises(CompactedError) as caught:
+        await store.watch("/h/", start)
+    # The revision the client is told it may resume from: where the window starts.
+    assert caught.value.compacted == store._window[0].revision - 1
+    assert not store._watchers  # the refused watch was not left registered
+    recent = await store.watch("/h/", store.revision - 8)
+    events = await asyncio.wait_for(recent.next(), 5)
+    assert [e.revision for e in events] == list(range(store.revision - 7, store.revision + 1))
+    recent.close()

@@ -28,6 +28,12 @@ from kubelite.storage.interface import Watch, WatchClosedError
 
 # ... a bookmark this long before a watch's deadline, so the client can resume without a relist.
 BOOKMARK_BEFORE_DEADLINE = 2.0
+# How often a watch with nothing to send looks whether its client is still connected.
+LIVENESS_CHECK = 5.0
+# The events of one batch are written once this many bytes of them are encoded: a batch is
+# everything queued since the last one (a replayed history, say), and encoding all of it before
+# writing any held every decoded object and line of it at once.
+WRITE_BYTES = 1 << 20
 _TRUE = ("true", "1")
 
 
@@ -231,7 +237,11 @@ async def _pump(
         now = loop.time()
         if now >= deadline:
             return
-        wake = deadline
+        # Wake now and then to see whether the client is still there: aiohttp does not cancel a
+        # handler whose client hung up, and a watch with nothing to send would otherwise hold
+        # its stream, its request and its place among the store's watchers until the deadline
+        # (up to an hour), as Go's server would not (the request's context ends with it).
+        wake = min(deadline, now + LIVENESS_CHECK)
         if bookmarks:
             before_deadline = deadline - BOOKMARK_BEFORE_DEADLINE
             if not final_bookmark_sent and before_deadline > now:
@@ -254,10 +264,16 @@ async def _pump(
         except WatchClosedError:
             return
         chunks = []
+        pending = 0
         for event in batch:
             translated = storage.translate(event, opts)
             last_revision = event.revision
             if translated is not None:
-                chunks.append(encoder.line(translated))
+                line = encoder.line(translated)
+                chunks.append(line)
+                pending += len(line)
+                if pending >= WRITE_BYTES:
+                    await response.write(b"".join(chunks))
+                    chunks, pending = [], 0
         if chunks:
             await response.write(b"".join(chunks))
