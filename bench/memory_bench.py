@@ -676,6 +676,14 @@ def main() -> int:
         help="leave a shape of the mix out (its function's name: watch_from_past, ...)",
     )
     parser.add_argument(
+        "--quiet",
+        type=float,
+        default=90,
+        metavar="SECONDS",
+        help="after the cleanup, wait this long and measure again (default %(default)s: past "
+        "the 75 s the store keeps a burst's events for)",
+    )
+    parser.add_argument(
         "--max-rss",
         type=float,
         default=6000,
@@ -718,6 +726,8 @@ def main() -> int:
                 )
                 for name, count, size in report["by_type"][:8]:
                     print(f"    {name:<24} {count:>9} {size / 2**20:>8.1f} MB")
+                for chain, size in report["big_values"].items():
+                    print(f"    {size / 2**20:8.1f} MB of big values held by {chain}")
                 print("  coroutines:")
                 for where, count in report["coroutines"][:8]:
                     print(f"    {count:>6} {where}")
@@ -737,6 +747,9 @@ def main() -> int:
             measure("connections dropped")
             asyncio.run(cleanup(cluster))
             measure("everything created deleted")
+            if args.quiet > 0:
+                time.sleep(args.quiet)
+                measure(f"then {args.quiet:.0f} s without requests")
         finally:
             cluster.stop()
         if len(snapshots) >= 2 and args.tracemalloc:

@@ -13,6 +13,11 @@ instead: the RSS, the objects the garbage collector tracks by type, and the RSS 
 glibc's malloc_trim(0) hands free pages back (what is left then is held, not merely free).
 Nothing of this runs unless a variable is set; SIGUSR2 keeps its default action (the process
 ends) otherwise, as with any program that does not handle it.
+
+What does run always is a little tuning of glibc's allocator (`tune_allocator`) and a trim of
+the heap once a minute (`trim_periodically`): freed memory goes back to the kernel instead of
+staying in the RSS as a high-water mark. `KUBELITE_MEMORY_TUNING=0` leaves both out, to measure
+what they change (`bench/memory_bench.py --server-env KUBELITE_MEMORY_TUNING=0`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 
 ENV_FRAMES = "KUBELITE_TRACEMALLOC"
 ENV_REPORT = "KUBELITE_MEMORY_REPORT"
+ENV_TUNING = "KUBELITE_MEMORY_TUNING"
 SNAPSHOT_SIGNAL = signal.SIGUSR2
 
 
@@ -76,17 +82,61 @@ def rss_bytes() -> int:
     return 0
 
 
+def _libc_function(name: str) -> Any:
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return None
+    return getattr(ctypes.CDLL(libc_name), name, None)
+
+
 def malloc_trim() -> bool:
     """glibc's malloc_trim(0): give the free memory of every arena back to the kernel. False
     where the C library has no such function."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return False
-    trim = getattr(ctypes.CDLL(libc_name), "malloc_trim", None)
+    trim = _libc_function("malloc_trim")
     if trim is None:
         return False
     trim(0)
     return True
+
+
+# mallopt(3) parameters.
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+# Allocations from this size up get pages of their own (mmap), given back when freed.
+MMAP_THRESHOLD = 256 << 10
+# Arenas glibc may make for the server's threads (its default is eight per core).
+ARENA_MAX = 2
+# How often the server gives the free memory of its heap back (see `trim_periodically`).
+TRIM_INTERVAL = 60.0
+
+
+def tune_allocator() -> bool:
+    """Make glibc give big freed buffers back at once, and keep fewer arenas.
+
+    glibc serves allocations of 128 KiB and more with pages of their own, but raises that
+    threshold to the size of each such block freed (up to 32 MiB): after the first 1 MB request
+    body, every later one came from the heap, and the heap keeps its high-water mark. Setting
+    the threshold fixes it where it is. The server's few threads (the store's writer, readers
+    and checkpointer) would each get an arena of their own; two is enough for them.
+    False where the C library has no mallopt.
+    """
+    mallopt = _libc_function("mallopt")
+    if mallopt is None:
+        return False
+    mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    mallopt(_M_ARENA_MAX, ARENA_MAX)
+    return True
+
+
+async def trim_periodically(interval: float = TRIM_INTERVAL) -> None:
+    """Every `interval` seconds, give the heap's free pages back (malloc_trim): what a burst of
+    requests freed stops counting in the RSS within a minute of it. One call takes a few
+    milliseconds of the loop for a heap of hundreds of megabytes."""
+    if _libc_function("malloc_trim") is None:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        malloc_trim()
 
 
 class ReportWriter(SnapshotWriter):
@@ -111,11 +161,48 @@ class ReportWriter(SnapshotWriter):
         report["objects"] = sum(counts.values())
         report["by_type"] = [[n, counts[n], sizes[n]] for n, _ in sizes.most_common(25)]
         report["coroutines"] = coroutines.most_common(15)
+        report["big_values"] = _big_value_holders()
         report["trimmed"] = malloc_trim()
         report["rss_after_trim"] = rss_bytes()
         path.write_text(json.dumps(report, indent=1))
         print(f"memory report written to {path}", file=sys.stderr, flush=True)
         return path
+
+
+def _describe(obj: Any) -> str:
+    frame = getattr(obj, "cr_frame", None)
+    if frame is None and hasattr(obj, "f_code"):
+        frame = obj
+    if frame is not None:
+        return f"frame {frame.f_code.co_qualname}:{frame.f_lineno}"
+    return type(obj).__name__
+
+
+def _big_value_holders(threshold: int = 256 << 10) -> dict[str, int]:
+    """What refers to the stored values of at least `threshold` bytes still alive (two levels
+    up from their KeyValue), counted by the chain of types: where big values are kept."""
+    chains: collections.Counter[str] = collections.Counter()
+    values = [
+        o
+        for o in gc.get_objects()
+        if type(o).__name__ == "KeyValue" and len(getattr(o, "value", b"")) >= threshold
+    ]
+    for kv in values:
+        for holder in gc.get_referrers(kv):
+            if holder is values:
+                continue
+            above = [_describe(h) for h in gc.get_referrers(holder)][:3]
+            chains[f"{_describe(holder)} <- {', '.join(above)}"] += len(kv.value)
+    return dict(chains.most_common(12))
+
+
+def start_tuning() -> asyncio.Task[None] | None:
+    """Tune the allocator and start the periodic trim, unless KUBELITE_MEMORY_TUNING=0 (to
+    measure without them). Call it inside the running loop; cancel the task to stop."""
+    if os.environ.get(ENV_TUNING, "") == "0":
+        return None
+    tune_allocator()
+    return asyncio.create_task(trim_periodically(), name="malloc-trim")
 
 
 def start_tracing(data_dir: Path) -> SnapshotWriter | None:

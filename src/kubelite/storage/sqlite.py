@@ -40,6 +40,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,13 @@ MAX_BATCH = 2000
 # thousand events hold gigabytes, for as long as nothing newer pushed them out.
 EVENT_WINDOW = 10_000
 WINDOW_BYTES = 64 << 20
+# Events older than this leave the window once it holds more than WINDOW_FLOOR of them or more
+# than WINDOW_FLOOR_BYTES, as Kubernetes' watch cache shrinks back to 100 events once its
+# events are older than 75 s (eventFreshDuration, defaultLowerBoundCapacity): what a burst of
+# writes brought in is let go once the burst is over, not when later writes push it out.
+WINDOW_FRESH_SECONDS = 75.0
+WINDOW_FLOOR = 100
+WINDOW_FLOOR_BYTES = 4 << 20
 # The newest events whose memo (decoded objects, encodings shared by watchers) is kept: at most
 # MEMO_EVENTS of them, with at most MEMO_BYTES of values (a memo holds a few times its event's
 # bytes: the decoded object, and a line per form watchers asked for). Older ones drop it: a
@@ -83,6 +91,10 @@ WINDOW_BYTES = 64 << 20
 # again.
 MEMO_EVENTS = 512
 MEMO_BYTES = 16 << 20
+# ... and none older than this: watchers share a memo in the moments after the commit.
+MEMO_SECONDS = 10.0
+# How often the window and the memos are looked over for events past their age.
+EXPIRY_INTERVAL = 5.0
 # The most history (bytes of values) one watch from before the window replays from the log. It
 # is read whole and held until sent: a client resuming from far back, in a store of big values,
 # made each such watch read hundreds of megabytes. Past this the watch is a 410 Expired, as in
@@ -273,6 +285,10 @@ class SqliteStore(Store):
         self._keys: list[str] = []
         self._window: collections.deque[Event] = collections.deque()
         self._window_bytes = 0
+        # When each event of the window and of the memoized ones was committed (monotonic).
+        self._window_times: collections.deque[float] = collections.deque()
+        self._memoized_times: collections.deque[float] = collections.deque()
+        self._expiry_task: asyncio.Task[None] | None = None
         self._memoized: collections.deque[Event] = collections.deque()
         self._memoized_bytes = 0
         self._watchers: dict[str, set[_SqliteWatch]] = {}
@@ -296,6 +312,7 @@ class SqliteStore(Store):
             self._live[key] = KeyValue(key, value, create_rev, mod_rev)
         self._keys = sorted(self._live)
         self._writer_task = asyncio.create_task(self._write_loop(), name="sqlite-writer")
+        self._expiry_task = asyncio.create_task(self._expiry_loop(), name="sqlite-expiry")
 
     def _connect(self) -> sqlite3.Connection:
         con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -327,6 +344,10 @@ class SqliteStore(Store):
         if self._closed:
             return
         self._closed = True
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry_task
         if self._writer_task is not None:
             self._pending.set()
             await self._writer_task
@@ -639,19 +660,48 @@ class SqliteStore(Store):
         """Add committed events to the window and to the memoized ones, and let the oldest go
         past either's bounds."""
         size = sum(event_bytes(e) for e in events)
+        now = time.monotonic()
         window, memoized = self._window, self._memoized
         window.extend(events)
+        self._window_times.extend([now] * len(events))
         self._window_bytes += size
         while len(window) > EVENT_WINDOW or (self._window_bytes > WINDOW_BYTES and len(window) > 1):
-            self._window_bytes -= event_bytes(window.popleft())
+            self._drop_oldest_event()
         memoized.extend(events)
+        self._memoized_times.extend([now] * len(events))
         self._memoized_bytes += size
         while len(memoized) > MEMO_EVENTS or (
             self._memoized_bytes > MEMO_BYTES and len(memoized) > 1
         ):
-            oldest = memoized.popleft()
-            self._memoized_bytes -= event_bytes(oldest)
-            oldest.memo = _FORGOTTEN
+            self._forget_oldest_memo()
+
+    def _drop_oldest_event(self) -> None:
+        self._window_bytes -= event_bytes(self._window.popleft())
+        self._window_times.popleft()
+
+    def _forget_oldest_memo(self) -> None:
+        oldest = self._memoized.popleft()
+        self._memoized_times.popleft()
+        self._memoized_bytes -= event_bytes(oldest)
+        oldest.memo = _FORGOTTEN
+
+    def expire(self, now: float | None = None) -> None:
+        """Let go of window events and memos past their age (see WINDOW_FRESH_SECONDS)."""
+        now = time.monotonic() if now is None else now
+        times = self._window_times
+        while (
+            times
+            and now - times[0] > WINDOW_FRESH_SECONDS
+            and (len(times) > WINDOW_FLOOR or self._window_bytes > WINDOW_FLOOR_BYTES)
+        ):
+            self._drop_oldest_event()
+        while self._memoized_times and now - self._memoized_times[0] > MEMO_SECONDS:
+            self._forget_oldest_memo()
+
+    async def _expiry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_INTERVAL)
+            self.expire()
 
     # --- watch --------------------------------------------------------------------------------
 
@@ -757,7 +807,7 @@ class SqliteStore(Store):
         # Raised first, so that reads racing the deletion fail instead of seeing holes.
         self._compacted = revision
         while self._window and self._window[0].revision <= revision:
-            self._window_bytes -= event_bytes(self._window.popleft())
+            self._drop_oldest_event()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._writer_pool, self._compact_log, revision)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 import tracemalloc
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -314,3 +315,25 @@ async def test_a_watch_with_too_much_history_to_replay_is_expired(
     events = await asyncio.wait_for(recent.next(), 5)
     assert [e.revision for e in events] == list(range(store.revision - 7, store.revision + 1))
     recent.close()
+
+
+async def test_old_events_leave_the_window_once_the_burst_is_over(store: SqliteStore) -> None:
+    """Past their age, events go down to the floor (by count and by bytes), and memos go."""
+    start = store.revision
+    for i in range(sqlite.WINDOW_FLOOR + 50):
+        await store.create(f"/age/{i}", b"x" * (64 << 10))
+    newest = store._window[-1]
+    newest.memo["decoded"] = {"kind": "ConfigMap"}
+    store.expire(time.monotonic())
+    assert len(store._window) == sqlite.WINDOW_FLOOR + 50  # still fresh
+    store.expire(time.monotonic() + sqlite.WINDOW_FRESH_SECONDS + 1)
+    assert store._window_bytes <= sqlite.WINDOW_FLOOR_BYTES
+    assert store._window[-1] is newest
+    assert newest.memo == {}
+    # Watches from before still replay everything, from the log.
+    watch = await store.watch("/age/", start)
+    events = []
+    while len(events) < sqlite.WINDOW_FLOOR + 50:
+        events += await asyncio.wait_for(watch.next(), 5)
+    assert events[0].revision == start + 1
+    watch.close()

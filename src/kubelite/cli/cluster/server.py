@@ -310,6 +310,7 @@ def _bind_cluster_dns(flags: ServerFlags) -> tuple[socket.socket, socket.socket]
 
 async def serve(flags: ServerFlags) -> None:
     memory.start_tracing(flags.data_dir)
+    trimming = memory.start_tuning()
     dns_sockets = _bind_cluster_dns(flags)
     dns_address = dns_sockets[0].getsockname()[:2] if dns_sockets else None
     config = ServerConfig(
@@ -402,6 +403,8 @@ async def serve(flags: ServerFlags) -> None:
         await server.stop()
         for sock in dns_sockets or ():
             sock.close()
+        if trimming is not None:
+            trimming.cancel()
 
 
 def _start_local_registry(flags: ServerFlags) -> tuple[Supervised | None, list[str]]:
