@@ -33,6 +33,7 @@ import os
 import signal
 import sys
 import tracemalloc
+import types
 from pathlib import Path
 from typing import Any
 
@@ -155,9 +156,8 @@ class ReportWriter(SnapshotWriter):
             name = type(obj).__name__
             counts[name] += 1
             sizes[name] += sys.getsizeof(obj)
-            frame = getattr(obj, "cr_frame", None)
-            if frame is not None:
-                coroutines[f"{obj.cr_code.co_qualname} line {frame.f_lineno}"] += 1
+            if isinstance(obj, types.CoroutineType) and obj.cr_frame is not None:
+                coroutines[f"{obj.cr_code.co_qualname} line {obj.cr_frame.f_lineno}"] += 1
         report["objects"] = sum(counts.values())
         report["by_type"] = [[n, counts[n], sizes[n]] for n, _ in sizes.most_common(25)]
         report["coroutines"] = coroutines.most_common(15)
@@ -170,10 +170,8 @@ class ReportWriter(SnapshotWriter):
 
 
 def _describe(obj: Any) -> str:
-    frame = getattr(obj, "cr_frame", None)
-    if frame is None and hasattr(obj, "f_code"):
-        frame = obj
-    if frame is not None:
+    frame = obj.cr_frame if isinstance(obj, types.CoroutineType) else obj
+    if isinstance(frame, types.FrameType):
         return f"frame {frame.f_code.co_qualname}:{frame.f_lineno}"
     return type(obj).__name__
 

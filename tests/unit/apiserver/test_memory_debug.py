@@ -1,0 +1,74 @@
+"""The server's memory hooks: tracemalloc snapshots and reports on SIGUSR2, allocator tuning."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from kubelite.apiserver import memory
+
+
+def test_tracing_frames_reads_the_variable() -> None:
+    assert memory.tracing_frames({}) == 0
+    assert memory.tracing_frames({"KUBELITE_TRACEMALLOC": "25"}) == 25
+    with pytest.raises(ValueError, match="number of frames"):
+        memory.tracing_frames({"KUBELITE_TRACEMALLOC": "yes"})
+
+
+async def test_nothing_is_installed_unless_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBELITE_TRACEMALLOC", raising=False)
+    monkeypatch.delenv("KUBELITE_MEMORY_REPORT", raising=False)
+    assert memory.start_tracing(tmp_path) is None
+    assert not tracemalloc.is_tracing()
+
+
+async def test_sigusr2_writes_a_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBELITE_TRACEMALLOC", "3")
+    loop = asyncio.get_running_loop()
+    try:
+        writer = memory.start_tracing(tmp_path)
+        assert writer is not None and tracemalloc.is_tracing()
+        os.kill(os.getpid(), memory.SNAPSHOT_SIGNAL)
+        path = tmp_path / "tracemalloc" / "1.snapshot"
+        async with asyncio.timeout(10):
+            while not path.exists():
+                await asyncio.sleep(0.01)
+        assert tracemalloc.Snapshot.load(str(path)).traceback_limit == 3
+    finally:
+        loop.remove_signal_handler(memory.SNAPSHOT_SIGNAL)
+        tracemalloc.stop()
+
+
+async def test_a_report_counts_objects_and_trims(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBELITE_TRACEMALLOC", raising=False)
+    monkeypatch.setenv("KUBELITE_MEMORY_REPORT", "1")
+    loop = asyncio.get_running_loop()
+    try:
+        writer = memory.start_tracing(tmp_path)
+        assert isinstance(writer, memory.ReportWriter)
+        report = json.loads(writer.write().read_text())
+    finally:
+        loop.remove_signal_handler(memory.SNAPSHOT_SIGNAL)
+    assert report["rss"] > 0 and report["objects"] > 0
+    assert report["trimmed"] is True  # glibc, as on Debian
+    assert {row[0] for row in report["by_type"]} >= {"dict"}
+
+
+async def test_tuning_can_be_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBELITE_MEMORY_TUNING", "0")
+    assert memory.start_tuning() is None
+    monkeypatch.delenv("KUBELITE_MEMORY_TUNING")
+    task = memory.start_tuning()
+    assert task is not None
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
