@@ -9,10 +9,11 @@ logged and answered with a 500 that says nothing of the server's insides.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
@@ -22,6 +23,7 @@ from kubelite.api.kinds import REGISTRY, Registry
 from kubelite.apiserver import (
     bodies,
     certs,
+    connections,
     node_join,
     openapi_v2,
     request_info,
@@ -33,6 +35,7 @@ from kubelite.apiserver.auth import Authenticator, is_public
 from kubelite.apiserver.discovery import Discovery
 from kubelite.apiserver.installer import Installer
 from kubelite.apiserver.openapi import OpenAPI
+from kubelite.apiserver.server_log import ServerLog
 from kubelite.apiserver.version import version_info
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,8 @@ class Routes:
     token_issuer: serviceaccount_token.TokenIssuer | None = None
     # The cluster's certificates: joining nodes read its CA and get kubelet certificates.
     pki: certs.Pki | None = None
+    # The idle and request timeouts (the listener applies the rest of the policy).
+    connections: connections.ConnectionPolicy = field(default_factory=connections.ConnectionPolicy)
 
 
 def _not_found() -> errors.StatusError:
@@ -86,10 +91,17 @@ class Application:
     def build(self) -> web.Application:
         # Go's http.Server takes a request line and headers of up to 1 MiB (DefaultMaxHeaderBytes,
         # which kube-apiserver keeps): long label selectors in a URL are fine there, so they are
-        # here; aiohttp's own limits are 8 KiB a line.
+        # here; aiohttp's own limits are 8 KiB a line. aiohttp's keep-alive timeout is Go's idle
+        # timeout: it closes a connection only while it waits for a next request.
         app = web.Application(
             client_max_size=0,
-            handler_args={"max_line_size": MAX_HEADER_BYTES, "max_field_size": MAX_HEADER_BYTES},
+            handler_args={
+                "max_line_size": MAX_HEADER_BYTES,
+                "max_field_size": MAX_HEADER_BYTES,
+                "keepalive_timeout": self.routes.connections.idle_timeout,
+                "lingering_time": connections.LINGER_TIME,
+                "logger": ServerLog(self.routes.metrics.dropped),
+            },
         )
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
@@ -99,6 +111,11 @@ class Application:
         path = request.path
         info = request_info.parse(request.method, path, request.query.get("watch", ""))
         code = 500
+        # kube-apiserver's --request-timeout bounds what a request may take, here the reading of
+        # its body (the only part a client can stall); long-running requests read none.
+        request[bodies.DEADLINE] = (
+            asyncio.get_running_loop().time() + self.routes.connections.request_timeout
+        )
         try:
             user = await self.routes.authenticator.authenticate_request(
                 request.transport.get_extra_info("peercert") if request.transport else None,
@@ -119,6 +136,8 @@ class Application:
             return response
         except errors.StatusError as exc:
             code = exc.code
+            if isinstance(exc, bodies.BodyTimeout):
+                self.routes.metrics.dropped(metrics_module.REQUEST_TIMEOUT)
             answer = responses.error(exc)
             if request.get(bodies.CLOSE_CONNECTION):
                 # The body could not be read to its end: say so, so the client opens a new
