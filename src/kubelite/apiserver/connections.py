@@ -38,7 +38,8 @@ request filters; the numbers here are its numbers:
 
 The listener (`GuardedSite`) accepts connections itself rather than through aiohttp's `TCPSite`,
 so that it sees the peer's address before the TLS handshake: a connection that never finishes
-its handshake counts against its address too.
+its handshake counts against its address too. It also tells `kubelite.apiserver.heap` when
+connections come and go, so that the memory of a burst of them goes back to the system.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import logging
 import socket
 import ssl
@@ -58,6 +60,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from kubelite.apiserver import metrics
+from kubelite.apiserver.heap import HeapTrimmer
 
 log = logging.getLogger(__name__)
 
@@ -109,18 +112,17 @@ class AddressSlots:
 
 
 class _Slot:
-    """One accepted connection's place in `AddressSlots`, given back exactly once."""
+    """One accepted connection's place, given back exactly once however the connection ends."""
 
-    __slots__ = ("_address", "_slots")
+    __slots__ = ("_give_back",)
 
-    def __init__(self, slots: AddressSlots, address: str) -> None:
-        self._slots: AddressSlots | None = slots
-        self._address = address
+    def __init__(self, give_back: Callable[[], None]) -> None:
+        self._give_back: Callable[[], None] | None = give_back
 
     def release(self) -> None:
-        if self._slots is not None:
-            self._slots.give_back(self._address)
-            self._slots = None
+        if self._give_back is not None:
+            give_back, self._give_back = self._give_back, None
+            give_back()
 
 
 class _GuardedProtocol(asyncio.Protocol):
@@ -220,7 +222,8 @@ class GuardedSite(web.BaseSite):
     It accepts each connection itself, counts it against its address (closing it at once over
     the cap), runs the TLS handshake with the header timeout as its limit, and hands the
     connection to the runner's aiohttp server behind `_GuardedProtocol`. `on_drop(reason)` is
-    told of every connection dropped for a reason of this module.
+    told of every connection dropped for a reason of this module, `on_trim()` of every time the
+    heap was trimmed after a burst of connections.
     """
 
     __slots__ = (
@@ -228,10 +231,10 @@ class GuardedSite(web.BaseSite):
         "_handshakes",
         "_host",
         "_on_drop",
-        "_on_handshake_error",
         "_policy",
         "_port",
         "_sock",
+        "heap",
         "slots",
     )
 
@@ -245,6 +248,7 @@ class GuardedSite(web.BaseSite):
         ssl_context: ssl.SSLContext | None = None,
         backlog: int = 128,
         on_drop: Callable[[str], None] = lambda reason: None,
+        on_trim: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(runner, ssl_context=ssl_context, backlog=backlog)
         self._host = host
@@ -252,6 +256,7 @@ class GuardedSite(web.BaseSite):
         self._policy = policy
         self._on_drop = on_drop
         self.slots = AddressSlots(policy.max_per_address)
+        self.heap = HeapTrimmer(on_trim=on_trim)
         self._sock: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
         self._handshakes: set[asyncio.Task[None]] = set()
@@ -283,6 +288,7 @@ class GuardedSite(web.BaseSite):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._accepting = None
+        self.heap.cancel()
         if self._sock is not None:
             self._sock.close()
         await super().stop()
@@ -306,9 +312,15 @@ class GuardedSite(web.BaseSite):
                 self._on_drop(metrics.ADDRESS_LIMIT)
                 conn.close()
                 continue
-            task = asyncio.create_task(self._serve(conn, _Slot(self.slots, address)))
+            self.heap.opened()
+            slot = _Slot(functools.partial(self._give_back, address))
+            task = asyncio.create_task(self._serve(conn, slot))
             self._handshakes.add(task)
             task.add_done_callback(self._handshakes.discard)
+
+    def _give_back(self, address: str) -> None:
+        self.slots.give_back(address)
+        self.heap.closed()
 
     async def _serve(self, conn: socket.socket, slot: _Slot) -> None:
         server = self._runner.server

@@ -6,8 +6,9 @@ Requests are counted by verb, group, resource, subresource and code, and timed i
 time. Connections dropped for the client's doing (a stall past a timeout, one over the per-address
 cap, a failed TLS handshake, a malformed request, a hang-up) are counted by reason rather than
 logged at ERROR (`kubelite_apiserver_dropped_connections_total`), failed handshakes also under
-Kubernetes' name (`apiserver_tls_handshake_errors_total`). Each server has its own registry so
-that several can live in one test process.
+Kubernetes' name (`apiserver_tls_handshake_errors_total`); trims of the heap after a burst of
+connections are counted too (`kubelite_apiserver_heap_trims_total`). Each server has its own
+registry so that several can live in one test process.
 """
 
 from __future__ import annotations
@@ -114,6 +115,13 @@ class Metrics:
             "TLS handshake (tls_handshake), a malformed request (malformed_request) or the "
             "client going away (client_disconnect).",
             ["reason"],
+            registry=self.registry,
+        )
+
+        self.heap_trims = Counter(
+            "kubelite_apiserver_heap_trims",
+            "Times the API server gave freed memory back to the system after a burst of "
+            "connections had closed.",
             registry=self.registry,
         )
 

@@ -311,6 +311,7 @@ class APIServer:
             ssl_context=tls_context(self.pki),
             backlog=1024,
             on_drop=self.metrics.dropped,
+            on_trim=self.metrics.heap_trims.inc,
         )
         await site.start()
         self.site = site
