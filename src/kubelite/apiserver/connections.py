@@ -207,6 +207,11 @@ class _GuardedProtocol(asyncio.Protocol):
             self._slot.release()
 
 
+def _accepting_ended(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("no longer accepting connections", exc_info=task.exception())
+
+
 def _listening_socket(host: str, port: int, backlog: int) -> socket.socket:
     family, _, _, _, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -268,15 +273,15 @@ class GuardedSite(web.BaseSite):
 
     @property
     def port(self) -> int:
-        """The port listened on: the one the kernel chose, for port 0."""
-        if self._sock is None:
-            return self._port
-        return int(self._sock.getsockname()[1])
+        """The port listened on: the one the kernel chose, for port 0, once started."""
+        return self._port
 
     async def start(self) -> None:
         await super().start()
         self._sock = _listening_socket(self._host, self._port, self._backlog)
+        self._port = int(self._sock.getsockname()[1])
         self._accepting = asyncio.create_task(self._accept_loop(self._sock), name="accept")
+        self._accepting.add_done_callback(_accepting_ended)
 
     async def stop(self) -> None:
         """Stop accepting and end the handshakes in progress; the runner's cleanup closes the
@@ -304,19 +309,28 @@ class GuardedSite(web.BaseSite):
                 log.warning("cannot accept connections: %s; trying again shortly", exc)
                 await asyncio.sleep(ACCEPT_RETRY_DELAY)
                 continue
-            address = str(peer[0])
-            if not self.slots.take(address):
-                log.debug(
-                    "%s holds %d connections already: closing one more", address, self.slots.limit
-                )
-                self._on_drop(metrics.ADDRESS_LIMIT)
+            try:
+                self._admit(conn, str(peer[0]))
+            except Exception:
+                # A bug here must not stop the server from accepting the next connection.
+                log.exception("cannot serve a connection from %s", peer[0])
                 conn.close()
-                continue
-            self.heap.opened()
-            slot = _Slot(functools.partial(self._give_back, address))
-            task = asyncio.create_task(self._serve(conn, slot))
-            self._handshakes.add(task)
-            task.add_done_callback(self._handshakes.discard)
+
+    def _admit(self, conn: socket.socket, address: str) -> None:
+        if not self.slots.take(address):
+            log.debug(
+                "%s holds %d connections already: closing one more",
+                address,
+                self.slots.held[address],
+            )
+            self._on_drop(metrics.ADDRESS_LIMIT)
+            conn.close()
+            return
+        self.heap.opened()
+        slot = _Slot(functools.partial(self._give_back, address))
+        task = asyncio.create_task(self._serve(conn, slot))
+        self._handshakes.add(task)
+        task.add_done_callback(self._handshakes.discard)
 
     def _give_back(self, address: str) -> None:
         self.slots.give_back(address)
