@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import gc
 import logging
 from collections.abc import Callable
 
@@ -93,6 +94,10 @@ class HeapTrimmer:
         self._pending = None
         self._due_since = None
         assert self._trim is not None
+        # What the connections left in reference cycles (aiohttp's requests, tasks and
+        # transports refer to one another) is freed by the collector, which a quiet server may
+        # not run for a long time: collected first, so that its memory is trimmed too.
+        gc.collect()
         self._trim()
         self._on_trim()
         log.debug("trimmed the heap: %d connections open of %d", self.open, self.high_water)
