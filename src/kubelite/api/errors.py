@@ -55,22 +55,56 @@ class StatusError(Exception):
         self.details = details
 
     def to_status(self) -> dict[str, Any]:
-        """The `Status` body, as `kubectl` expects to decode it."""
-        status: dict[str, Any] = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
-        }
-        if self.details:
-            status["details"] = self.details
-        return status
+        """The `Status` body, with its keys in the order kube-apiserver writes them.
+
+        Go's encoder writes a struct's fields in declaration order and leaves out the empty
+        ones tagged `omitempty`: metav1.Status declares kind, apiVersion, metadata, status,
+        message, reason, details, code (`apis/meta/v1/types.go`). Clients that compare an
+        error's text with kube-apiserver's (the official Python client's tests do) see the
+        same bytes.
+        """
+        return go_status("Failure", self.message, self.reason, self.details, self.code)
 
     def __repr__(self) -> str:
         return f"StatusError({self.code}, {self.reason!r}, {self.message!r})"
+
+
+# metav1.StatusDetails and metav1.StatusCause, their JSON fields in declaration order; every
+# one of them is `omitempty`.
+_DETAILS_FIELDS = ("name", "group", "kind", "uid", "causes", "retryAfterSeconds")
+_CAUSE_FIELDS = ("reason", "message", "field")
+
+
+def go_status(
+    status: str,
+    message: str = "",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    code: int = 0,
+) -> dict[str, Any]:
+    """A metav1.Status as Go encodes it: fields in declaration order, empty ones left out."""
+    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}}
+    if status:
+        body["status"] = status
+    if message:
+        body["message"] = message
+    if reason:
+        body["reason"] = reason
+    ordered = _go_details(details or {})
+    if ordered:
+        body["details"] = ordered
+    if code:
+        body["code"] = code
+    return body
+
+
+def _go_details(details: dict[str, Any]) -> dict[str, Any]:
+    ordered = {k: details[k] for k in _DETAILS_FIELDS if details.get(k)}
+    if "causes" in ordered:
+        ordered["causes"] = [
+            {k: cause[k] for k in _CAUSE_FIELDS if cause.get(k)} for cause in ordered["causes"]
+        ]
+    return ordered
 
 
 def _details(name: str, group: str, kind: str, **extra: Any) -> dict[str, Any]:
