@@ -153,7 +153,7 @@ def test_go_diffs_show_the_unexported_fields() -> None:
 # --- quantities at the edges of what Kubernetes reads ----------------------------------------
 
 
-def _within(code: str, seconds: float = 20.0) -> list[str]:
+def _within(code: str, seconds: float = 120.0) -> list[str]:
     """Run `code` (which prints its answers) in a child interpreter; fail if it takes longer
     than `seconds`. A child, because a runaway big-integer power holds the GIL and cannot be
     interrupted from a thread."""
