@@ -238,3 +238,13 @@ async def test_events_k8s_io_names_are_dns_subdomains(api: Api) -> None:
         'Event.events.k8s.io "UPPER" is invalid: metadata.name: Invalid value: "UPPER": '
         + SUBDOMAIN_RULE
     )
+
+
+async def test_a_refused_name_with_a_nul_is_quoted_as_go_quotes_it(api: Api) -> None:
+    code, refused = await status_of(api, "POST", PODS, pod("a\x00b"))
+    assert code == 422
+    assert refused["message"] == (
+        'Pod "a\\x00b" is invalid: metadata.name: Invalid value: "a\\x00b": ' + SUBDOMAIN_RULE
+    )
+    code, missing = await get_by_name(api, EVENTS, 'a"b')
+    assert (code, missing["message"]) == (404, 'events "a\\"b" not found')
