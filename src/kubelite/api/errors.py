@@ -129,7 +129,7 @@ def not_found(resource: str, name: str, group: str = "") -> StatusError:
     return StatusError(
         404,
         REASON_NOT_FOUND,
-        f'{qualified_resource(resource, group)} "{name}" not found',
+        f"{qualified_resource(resource, group)} {go_quote(name)} not found",
         _details(name, group, resource),
     )
 
@@ -139,7 +139,7 @@ def already_exists(resource: str, name: str, group: str = "") -> StatusError:
     return StatusError(
         409,
         REASON_ALREADY_EXISTS,
-        f'{qualified_resource(resource, group)} "{name}" already exists',
+        f"{qualified_resource(resource, group)} {go_quote(name)} already exists",
         _details(name, group, resource),
     )
 
@@ -150,7 +150,7 @@ def conflict(resource: str, name: str, reason: str, group: str = "") -> StatusEr
         409,
         REASON_CONFLICT,
         f"Operation cannot be fulfilled on {qualified_resource(resource, group)} "
-        f'"{name}": {reason}',
+        f"{go_quote(name)}: {reason}",
         _details(name, group, resource),
     )
 
@@ -176,7 +176,7 @@ def unauthorized(message: str = "Unauthorized") -> StatusError:
 def forbidden(resource: str, name: str, message: str, group: str = "") -> StatusError:
     """403: `pods "web" is forbidden: <message>`."""
     subject = (
-        f'{qualified_resource(resource, group)} "{name}"'
+        f"{qualified_resource(resource, group)} {go_quote(name)}"
         if name
         else qualified_resource(resource, group)
     )
@@ -296,7 +296,8 @@ def _render_value(value: Any) -> str:
     if isinstance(value, GoStrings):
         return str(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        # %q: a NUL is `\x00` and a zero-width space `\u200b`, where JSON would differ.
+        return go_quote(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -399,7 +400,7 @@ def invalid_object(kind: str, name: str, errors: list[FieldError], group: str = 
     return StatusError(
         422,
         REASON_INVALID,
-        f'{qualified_kind(kind, group)} "{name}" is invalid: {aggregate(errors)}',
+        f"{qualified_kind(kind, group)} {go_quote(name)} is invalid: {aggregate(errors)}",
         {
             **_details(name, group, kind),
             "causes": [e.cause() for e in errors],
