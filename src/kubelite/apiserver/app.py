@@ -9,10 +9,11 @@ logged and answered with a 500 that says nothing of the server's insides.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
@@ -22,6 +23,7 @@ from kubelite.api.kinds import REGISTRY, Registry
 from kubelite.apiserver import (
     bodies,
     certs,
+    connections,
     node_join,
     openapi_v2,
     request_info,
@@ -33,6 +35,7 @@ from kubelite.apiserver.auth import Authenticator, is_public
 from kubelite.apiserver.discovery import Discovery
 from kubelite.apiserver.installer import Installer
 from kubelite.apiserver.openapi import OpenAPI
+from kubelite.apiserver.server_log import ServerLog
 from kubelite.apiserver.version import version_info
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,8 @@ class Routes:
     token_issuer: serviceaccount_token.TokenIssuer | None = None
     # The cluster's certificates: joining nodes read its CA and get kubelet certificates.
     pki: certs.Pki | None = None
+    # The idle and request timeouts (the listener applies the rest of the policy).
+    connections: connections.ConnectionPolicy = field(default_factory=connections.ConnectionPolicy)
 
 
 def _not_found() -> errors.StatusError:
@@ -67,6 +72,14 @@ def _not_found() -> errors.StatusError:
 
 
 def _json(value: object) -> web.Response:
+    """A discovery document: kube-apiserver writes them with WriteObjectNegotiated, whose
+    encoder ends them with a newline."""
+    return responses.json_document(value)
+
+
+def _marshalled(value: object) -> web.Response:
+    """A document written from json.Marshal's bytes as they are, with no newline: the
+    OpenAPI v3 index (kube-openapi's handler3) and the issuer's OIDC metadata."""
     return responses.Response(body=orjson.dumps(value), content_type="application/json")
 
 
@@ -86,10 +99,17 @@ class Application:
     def build(self) -> web.Application:
         # Go's http.Server takes a request line and headers of up to 1 MiB (DefaultMaxHeaderBytes,
         # which kube-apiserver keeps): long label selectors in a URL are fine there, so they are
-        # here; aiohttp's own limits are 8 KiB a line.
+        # here; aiohttp's own limits are 8 KiB a line. aiohttp's keep-alive timeout is Go's idle
+        # timeout: it closes a connection only while it waits for a next request.
         app = web.Application(
             client_max_size=0,
-            handler_args={"max_line_size": MAX_HEADER_BYTES, "max_field_size": MAX_HEADER_BYTES},
+            handler_args={
+                "max_line_size": MAX_HEADER_BYTES,
+                "max_field_size": MAX_HEADER_BYTES,
+                "keepalive_timeout": self.routes.connections.idle_timeout,
+                "lingering_time": connections.LINGER_TIME,
+                "logger": ServerLog(self.routes.metrics.dropped),
+            },
         )
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
@@ -99,6 +119,11 @@ class Application:
         path = request.path
         info = request_info.parse(request.method, path, request.query.get("watch", ""))
         code = 500
+        # kube-apiserver's --request-timeout bounds what a request may take, here the reading of
+        # its body (the only part a client can stall); long-running requests read none.
+        request[bodies.DEADLINE] = (
+            asyncio.get_running_loop().time() + self.routes.connections.request_timeout
+        )
         try:
             user = await self.routes.authenticator.authenticate_request(
                 request.transport.get_extra_info("peercert") if request.transport else None,
@@ -119,6 +144,8 @@ class Application:
             return response
         except errors.StatusError as exc:
             code = exc.code
+            if isinstance(exc, bodies.BodyTimeout):
+                self.routes.metrics.dropped(metrics_module.REQUEST_TIMEOUT)
             answer = responses.error(exc)
             if request.get(bodies.CLOSE_CONNECTION):
                 # The body could not be read to its end: say so, so the client opens a new
@@ -174,7 +201,11 @@ class Application:
         if path.startswith(("/api/", "/apis/")):
             return self._discovery(info, path)
         if path == "/version":
-            return _json(version_info())
+            # Written as WriteRawJSON writes it (routes/version.go): indented, no newline.
+            return responses.Response(
+                body=orjson.dumps(version_info(), option=orjson.OPT_INDENT_2),
+                content_type="application/json",
+            )
         if path in ("/healthz", "/livez", "/readyz") or path.startswith(
             ("/healthz/", "/livez/", "/readyz/")
         ):
@@ -189,7 +220,7 @@ class Application:
         if path in (OPENID_CONFIGURATION_PATH, JWKS_PATH):
             return self._issuer_discovery(path)
         if path == "/openapi/v3":
-            return _json(self.openapi.index())
+            return _marshalled(self.openapi.index())
         if path.startswith("/openapi/v3/"):
             return self._openapi_document(request, path[len("/openapi/v3/") :])
         raise _not_found()
@@ -203,7 +234,7 @@ class Application:
                 body=orjson.dumps(issuer.jwks()), content_type="application/jwk-set+json"
             )
         jwks_uri = f"https://{self.routes.server_address}{JWKS_PATH}"
-        return _json(issuer.openid_configuration(jwks_uri))
+        return _marshalled(issuer.openid_configuration(jwks_uri))
 
     def _discovery(self, info: request_info.RequestInfo, path: str) -> web.Response:
         parts = path.strip("/").split("/")

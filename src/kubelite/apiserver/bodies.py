@@ -1,6 +1,8 @@
-"""Reading request bodies within Kubernetes' size limit."""
+"""Reading request bodies within Kubernetes' size limit and the request's deadline."""
 
 from __future__ import annotations
+
+import asyncio
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
@@ -11,13 +13,37 @@ from kubelite.api import errors
 MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024
 # Set on a request whose body stream broke: its answer closes the connection.
 CLOSE_CONNECTION = web.RequestKey("close_connection", bool)
+# The event loop's time by which the body must have arrived (see `connections`); none if unset.
+DEADLINE = web.RequestKey("body_deadline", float)
+
+
+class BodyTimeout(errors.StatusError):
+    """The 504 kube-apiserver's timeout filter answers a request past --request-timeout."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            504,
+            errors.REASON_TIMEOUT,
+            "Timeout: request did not complete within the allotted timeout",
+        )
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The request body, refused with 413 past the limit."""
+    """The request body, refused with 413 past the limit, and with 504 if it has not all come
+    by the request's deadline: aiohttp would wait for a stalled body forever. The connection
+    closes after that answer, as the rest of the body may still come."""
     length = request.content_length
     if length is not None and length > MAX_REQUEST_BODY_BYTES:
         raise errors.request_entity_too_large(MAX_REQUEST_BODY_BYTES)
+    try:
+        async with asyncio.timeout_at(request.get(DEADLINE)):
+            return await _read(request)
+    except TimeoutError:
+        request[CLOSE_CONNECTION] = True
+        raise BodyTimeout() from None
+
+
+async def _read(request: web.Request) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:

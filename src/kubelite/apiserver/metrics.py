@@ -3,7 +3,12 @@
 Requests are counted by verb, group, resource, subresource and code, and timed in a histogram
 (`apiserver_request_total`, `apiserver_request_duration_seconds`); open watches are a gauge
 (`apiserver_registered_watchers`); the store's revision and object counts are read at scrape
-time. Each server has its own registry so that several can live in one test process.
+time. Connections dropped for the client's doing (a stall past a timeout, one over the per-address
+cap, a failed TLS handshake, a malformed request, a hang-up) are counted by reason rather than
+logged at ERROR (`kubelite_apiserver_dropped_connections_total`), failed handshakes also under
+Kubernetes' name (`apiserver_tls_handshake_errors_total`); trims of the heap after a burst of
+connections are counted too (`kubelite_apiserver_heap_trims_total`). Each server has its own
+registry so that several can live in one test process.
 """
 
 from __future__ import annotations
@@ -41,6 +46,14 @@ LATENCY_BUCKETS = (
     60.0,
 )
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Why a connection was dropped: the `reason` of kubelite_apiserver_dropped_connections_total.
+HEADER_TIMEOUT = "header_timeout"
+REQUEST_TIMEOUT = "request_timeout"
+ADDRESS_LIMIT = "address_limit"
+# Also counted under Kubernetes' own apiserver_tls_handshake_errors_total.
+TLS_HANDSHAKE = "tls_handshake"
+MALFORMED_REQUEST = "malformed_request"
+CLIENT_DISCONNECT = "client_disconnect"
 
 
 class _StoreCollector(Collector):
@@ -90,6 +103,32 @@ class Metrics:
             "Number of currently open watches.",
             registry=self.registry,
         )
+        self.tls_handshake_errors = Counter(
+            "apiserver_tls_handshake_errors",
+            "Number of requests dropped with 'TLS handshake error from' error",
+            registry=self.registry,
+        )
+        self.dropped_connections = Counter(
+            "kubelite_apiserver_dropped_connections",
+            "Connections the API server closed for the client's doing, by reason: a timeout "
+            "(header_timeout, request_timeout), the per-address cap (address_limit), a failed "
+            "TLS handshake (tls_handshake), a malformed request (malformed_request) or the "
+            "client going away (client_disconnect).",
+            ["reason"],
+            registry=self.registry,
+        )
+
+        self.heap_trims = Counter(
+            "kubelite_apiserver_heap_trims",
+            "Times the API server gave freed memory back to the system after a burst of "
+            "connections had closed.",
+            registry=self.registry,
+        )
+
+    def dropped(self, reason: str) -> None:
+        self.dropped_connections.labels(reason).inc()
+        if reason == TLS_HANDSHAKE:
+            self.tls_handshake_errors.inc()
 
     def watch_count(self, delta: int) -> None:
         self.watchers.inc(delta)

@@ -24,7 +24,7 @@ import orjson
 from aiohttp import web
 
 from kubelite.api import errors
-from kubelite.apiserver import certs, responses
+from kubelite.apiserver import bodies, certs, responses
 from kubelite.apiserver.auth import User
 
 CA_PATH = "/v1-kubelite/cacerts"
@@ -94,7 +94,7 @@ async def serve_serving_cert(pki: certs.Pki, user: User, request: web.Request) -
             403, "Forbidden", f'User "{user.name}" cannot ask for a kubelet serving certificate'
         )
     try:
-        body = orjson.loads(await request.read())
+        body = orjson.loads(await bodies.read_body(request))
         node = str(body["nodeName"])
         ips = [str(ip) for ip in body.get("ips") or ()]
     except (orjson.JSONDecodeError, KeyError, TypeError) as e:

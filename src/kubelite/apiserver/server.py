@@ -21,7 +21,6 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 import orjson
 from aiohttp import web
@@ -32,10 +31,12 @@ from kubelite.api.types import Obj
 from kubelite.apiserver import admission, certs, node_join, scope, serviceaccount_token
 from kubelite.apiserver.app import Application, Routes
 from kubelite.apiserver.auth import Authenticator
+from kubelite.apiserver.connections import ConnectionPolicy, GuardedSite
 from kubelite.apiserver.installer import Installer, Stores
 from kubelite.apiserver.kubelet_client import KubeletClient
 from kubelite.apiserver.metrics import Metrics
-from kubelite.apiserver.registry.generic import DeleteOptions, ResourceStore
+from kubelite.apiserver.registry.generic import Admission, DeleteOptions, ResourceStore
+from kubelite.apiserver.runtimeclass import RuntimeClassAdmission
 from kubelite.storage.interface import Store
 from kubelite.storage.sqlite import SqliteStore
 
@@ -85,6 +86,8 @@ class ServerConfig:
     node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE
     # Where the cluster DNS answers (the node's address and port), for the kube-dns Service.
     cluster_dns: tuple[str, int] | None = None
+    # Timeouts of stalled connections and the per-address cap (kube-apiserver's numbers).
+    connections: ConnectionPolicy = field(default_factory=ConnectionPolicy)
 
 
 def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
@@ -158,16 +161,24 @@ def resource_stores(
     """
     namespaces = REGISTRY.lookup("", "v1", "namespaces")
     services = REGISTRY.lookup("", "v1", "services")
-    assert namespaces is not None and services is not None
+    pods = REGISTRY.lookup("", "v1", "pods")
+    assert namespaces is not None and services is not None and pods is not None
     lifecycle = admission.NamespaceLifecycle(store, namespaces)
     allocator = admission.ServiceAllocator(
         store, services, cidr=service_cidr, node_ports=node_port_range
     )
+    runtime_classes = RuntimeClassAdmission(pods)
+    mutating: dict[ResourceType, list[Admission]] = {
+        services: [lifecycle, allocator],
+        pods: [lifecycle, runtime_classes.admit],
+    }
+    validating: dict[ResourceType, list[Admission]] = {pods: [runtime_classes.validate]}
     return {
         resource: ResourceStore(
             store,
             resource,
-            mutating=[lifecycle, allocator] if resource is services else [lifecycle],
+            mutating=mutating.get(resource, [lifecycle]),
+            validating=validating.get(resource, []),
         )
         for resource in REGISTRY.resources
     }
@@ -189,6 +200,7 @@ class Serving:
     pki: certs.Pki | None = None
     service_cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR
     node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE
+    connections: ConnectionPolicy = field(default_factory=ConnectionPolicy)
 
 
 @dataclass
@@ -231,6 +243,7 @@ def assemble(
         ready=serving.ready,
         token_issuer=serving.token_issuer,
         pki=serving.pki,
+        connections=serving.connections,
     )
     return Assembly(stores, installer, Application(routes), metrics)
 
@@ -246,6 +259,7 @@ class APIServer:
         self.stores: dict[ResourceType, ResourceStore] = {}
         self.metrics = Metrics()
         self._runner: web.AppRunner | None = None
+        self.site: GuardedSite | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._ready = False
         self.port = config.https_port
@@ -289,6 +303,7 @@ class APIServer:
             kubelet=self.kubelet_client,
             token_issuer=issuer,
             pki=self.pki,
+            connections=config.connections,
         )
         assembly = assemble(
             store, serving, stores=stores, metrics=self.metrics, object_counts=self._object_counts
@@ -297,20 +312,19 @@ class APIServer:
         app = assembly.application.build()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(
+        site = GuardedSite(
             self._runner,
             config.bind_address,
             config.https_port,
+            policy=config.connections,
             ssl_context=tls_context(self.pki),
-            reuse_address=True,
             backlog=1024,
+            on_drop=self.metrics.dropped,
+            on_trim=self.metrics.heap_trims.inc,
         )
         await site.start()
-        if config.https_port == 0:
-            # The port the kernel chose; an asyncio or a uvloop server, both with sockets.
-            server = cast(asyncio.Server, site._server)
-            assert server is not None
-            self.port = server.sockets[0].getsockname()[1]
+        self.site = site
+        self.port = site.port
         await self._bootstrap()
         _tune_garbage_collector()
         _tune_interpreter()

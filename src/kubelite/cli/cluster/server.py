@@ -27,7 +27,7 @@ from kubelite.api.wellknown import (
     CLUSTER_DNS_PORT,
     DEFAULT_DATA_DIR,
 )
-from kubelite.apiserver import certs, memory
+from kubelite.apiserver import certs, connections, memory
 from kubelite.apiserver.server import (
     NODE_TOKEN_FILE,
     APIServer,
@@ -73,6 +73,8 @@ class ServerFlags:
     control_plane_args: list[str] = field(default_factory=list)
     service_cidr: str = str(servicenetwork.SERVICE_CIDR)
     node_port_range: str = "{}-{}".format(*servicenetwork.NODE_PORT_RANGE)
+    request_timeout: float = connections.REQUEST_TIMEOUT
+    max_connections_per_address: int = connections.MAX_CONNECTIONS_PER_ADDRESS
 
 
 _env = SERVER_ENV
@@ -171,6 +173,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the ports NodePort Services may use (default %(default)s)",
     )
     parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=float(_env("REQUEST_TIMEOUT", str(connections.REQUEST_TIMEOUT))),
+        help="seconds a request may take to send its body (kube-apiserver's --request-timeout; "
+        "default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=int(
+            _env("MAX_CONNECTIONS_PER_ADDRESS", str(connections.MAX_CONNECTIONS_PER_ADDRESS))
+        ),
+        help="connections one client address may hold open; more are closed at once "
+        "(default %(default)s, kube-apiserver's 400 + 200 requests in flight; 0: no cap)",
+    )
+    parser.add_argument(
         "--disable",
         action="append",
         default=[d for d in _env("DISABLE", "").split(",") if d],
@@ -191,6 +209,10 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         servicenetwork.parse_node_port_range(args.service_node_port_range)
     except ValueError as e:
         raise SystemExit(f"kubelite server: {e}") from None
+    if args.request_timeout <= 0:
+        raise SystemExit("kubelite server: --request-timeout must be more than 0")
+    if args.max_connections_per_address < 0:
+        raise SystemExit("kubelite server: --max-connections-per-address cannot be negative")
     cluster_dns = args.cluster_dns
     if not cluster_dns and service_cidr != servicenetwork.SERVICE_CIDR:
         # As k3s: cluster DNS is the tenth address of whatever the service range is.
@@ -218,6 +240,8 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         + (["--disable-servicelb"] if SERVICELB in disabled_components(args.disable) else []),
         service_cidr=args.service_cidr,
         node_port_range=args.service_node_port_range,
+        request_timeout=args.request_timeout,
+        max_connections_per_address=args.max_connections_per_address,
     )
 
 
@@ -323,6 +347,10 @@ async def serve(flags: ServerFlags) -> None:
         service_cidr=servicenetwork.parse_service_cidr(flags.service_cidr),
         node_port_range=servicenetwork.parse_node_port_range(flags.node_port_range),
         cluster_dns=dns_address,
+        connections=connections.ConnectionPolicy(
+            request_timeout=flags.request_timeout,
+            max_per_address=flags.max_connections_per_address,
+        ),
     )
     server = APIServer(config)
     stop = stop_on_signals()
