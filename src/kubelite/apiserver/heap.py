@@ -17,11 +17,11 @@ churn never triggers it, the end of a burst does, once. Elsewhere than on glibc 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import gc
 import logging
 from collections.abc import Callable
+
+from kubelite.apiserver import memory
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +35,9 @@ QUIET = 1.0
 MAX_WAIT = 10.0
 
 
-def _malloc_trim() -> Callable[[], None] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):
-        return None  # not glibc
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return lambda: trim(0)
+def _malloc_trim() -> Callable[[], object] | None:
+    """`memory.malloc_trim` where the C library has it (glibc), else None: nothing to trim."""
+    return memory.malloc_trim if memory.has_malloc_trim() else None
 
 
 class HeapTrimmer:
@@ -53,7 +45,7 @@ class HeapTrimmer:
 
     def __init__(
         self,
-        trim: Callable[[], None] | None = None,
+        trim: Callable[[], object] | None = None,
         *,
         min_drop: int = MIN_DROP,
         quiet: float = QUIET,

@@ -90,6 +90,11 @@ def _libc_function(name: str) -> Any:
     return getattr(ctypes.CDLL(libc_name), name, None)
 
 
+def has_malloc_trim() -> bool:
+    """Whether the C library is glibc, the one with malloc_trim."""
+    return _libc_function("malloc_trim") is not None
+
+
 def malloc_trim() -> bool:
     """glibc's malloc_trim(0): give the free memory of every arena back to the kernel. False
     where the C library has no such function."""
