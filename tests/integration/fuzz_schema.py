@@ -1,0 +1,91 @@
+"""Requests generated from the OpenAPI v3 documents the server itself serves.
+
+schemathesis reads each group-version's document (`/openapi/v3/api/v1`, `/openapi/v3/apis/
+apps/v1`, ...) and makes, for every operation in it, hypothesis strategies of cases: positive
+ones that follow the schema (bodies of the operation's kind, parameters of their types) and
+negative ones that break it (a wrong type, a missing required field, bytes where JSON goes).
+Each case becomes a `fuzz_wire.Request`, so it goes through the same client and the same
+`judge` as the hostile shapes.
+
+Two changes to what schemathesis draws, both to make its cases reach deeper than a 404:
+the `namespace` path parameter is mostly the fuzzer's own namespace, and `name` mostly a seed
+object's name. And two parameters are dropped: `watch` and `follow` turn an answer into a
+stream that lasts until `timeoutSeconds`; the hostile shapes send those on purpose, with a
+timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import requests
+import schemathesis
+from fuzz_shapes import World
+from fuzz_wire import Client, Request
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+STREAMING_PARAMETERS = ("watch", "follow")
+
+
+def load(client: Client) -> list[Any]:
+    """Every operation of every OpenAPI v3 document the server lists at /openapi/v3."""
+    index = client.send(Request("GET", "/openapi/v3")).json()
+    assert isinstance(index, dict), index
+    operations: list[Any] = []
+    for path in sorted(index["paths"]):
+        document = client.send(Request("GET", f"/openapi/v3/{path}")).json()
+        assert isinstance(document, dict), path
+        schema = schemathesis.openapi.from_dict(document)
+        for result in schema.get_all_operations():
+            operations.append(result.ok())
+    return operations
+
+
+def to_request(case: Any, label: str) -> Request:
+    """The schemathesis case as bytes for the fuzzers' own client."""
+    kwargs = case.as_transport_kwargs(base_url="https://kubelite")
+    for name in STREAMING_PARAMETERS:
+        (kwargs.get("params") or {}).pop(name, None)
+    prepared = requests.Request(
+        method=kwargs["method"],
+        url=kwargs["url"],
+        headers={
+            k: v
+            for k, v in (kwargs.get("headers") or {}).items()
+            if k.lower() not in ("connection", "accept-encoding", "user-agent")
+        },
+        params=kwargs.get("params"),
+        json=kwargs.get("json"),
+        data=kwargs.get("data"),
+    ).prepare()
+    body = prepared.body or b""
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogatepass")
+    headers: list[tuple[str | bytes, str | bytes]] = [
+        (name, value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value)
+        for name, value in prepared.headers.items()
+    ]
+    return Request(str(prepared.method), prepared.path_url, headers, body, shape=label)
+
+
+def requests_strategy(operations: list[Any], world: World) -> st.SearchStrategy[Request]:
+    """Requests drawn across every operation, in both of schemathesis' generation modes."""
+
+    @st.composite
+    def draw(draw_value: Callable[[st.SearchStrategy[Any]], Any]) -> Request:
+        operation = draw_value(st.sampled_from(operations))
+        mode = draw_value(st.sampled_from(list(GenerationMode)))
+        overrides: dict[str, Any] = {}
+        parameters = {p.name for p in operation.path_parameters}
+        if "namespace" in parameters and draw_value(st.integers(0, 3)):
+            overrides["namespace"] = world.namespace
+        if "name" in parameters and draw_value(st.integers(0, 3)):
+            plural = operation.path.split("/{name}")[0].rsplit("/", 1)[-1]
+            overrides["name"] = world.seeds.get(plural, "seed")
+        strategy = operation.as_strategy(mode, path_parameters=overrides or None)
+        case = draw_value(strategy)
+        return to_request(case, f"schema {mode.value} {operation.method.upper()}")
+
+    return draw()

@@ -1,0 +1,79 @@
+"""Requests the fuzzer (tests/integration/test_fuzz_api.py) found answered with a 500, each
+answered now as Kubernetes answers it: a 400 Status that says what was wrong."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from apiserver_fixtures import Api
+
+CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
+
+
+def _token(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "token", [_token(b"[1,2,3]"), _token(b'"x"'), _token(b"5"), _token(b"null")]
+)
+async def test_a_continue_token_that_is_not_a_json_object_is_a_bad_request(
+    api: Api, token: str
+) -> None:
+    status, body = await api.json("GET", CONFIGMAPS, params={"continue": token})
+    assert (status, body["kind"], body["reason"]) == (400, "Status", "BadRequest")
+    assert body["message"].startswith("continue key is not valid")
+
+
+async def _apply(api: Api, document: bytes) -> tuple[int, dict[str, object]]:
+    return await api.json(
+        "PATCH",
+        f"{CONFIGMAPS}/cm",
+        raw=document,
+        content_type="application/apply-patch+yaml",
+        params={"fieldManager": "fuzz"},
+    )
+
+
+@pytest.mark.parametrize(
+    "document",
+    [b"&a [&b [&c [*a, *b, *c]]]", b"&a [1, *a]", b"- &a [x, [*a]]"],
+)
+async def test_a_yaml_anchor_that_contains_itself_is_a_bad_request(
+    api: Api, document: bytes
+) -> None:
+    """go-yaml refuses an alias to the anchor it is inside; PyYAML builds a list holding
+    itself, which no walk of the body ended (RecursionError, a 500)."""
+    status, body = await _apply(api, document)
+    assert (status, body["reason"]) == (400, "BadRequest"), body
+    assert body["message"] == "error converting YAML to JSON: yaml: anchor value contains itself"
+
+
+def laughs(levels: int) -> bytes:
+    """A "billion laughs": each level is ten aliases of the one before."""
+    lines = [b"apiVersion: v1", b"kind: ConfigMap", b"metadata: {name: cm}", b"l0: &l0 [a,a]"]
+    for level in range(1, levels + 1):
+        aliases = b",".join([b"*l%d" % (level - 1)] * 10)
+        lines.append(b"l%d: &l%d [%s]" % (level, level, aliases))
+    return b"\n".join(lines)
+
+
+async def test_excessive_yaml_aliasing_is_a_bad_request(api: Api) -> None:
+    """Nine levels expand to two billion nodes: refused as go-yaml refuses it, at once,
+    rather than expanded by every walk of the body."""
+    status, body = await _apply(api, laughs(9))
+    assert (status, body["reason"]) == (400, "BadRequest"), body
+    assert body["message"] == (
+        "error converting YAML to JSON: yaml: document contains excessive aliasing"
+    )
+
+
+async def test_a_few_aliases_are_still_read(api: Api) -> None:
+    document = (
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, labels: &l {a: b}, "
+        b"annotations: *l}\ndata: {k: '*/5 * * * *'}"
+    )
+    status, body = await _apply(api, document)
+    assert status == 201, body
+    assert body["metadata"]["annotations"] == {"a": "b"}
