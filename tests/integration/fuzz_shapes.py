@@ -269,6 +269,11 @@ BAD_APPLY_PATCHES = (
     b"\t- tab",
     b"---\n---\n",
     b"%YAML 9.9\n---\na: 1",
+    b"&a [&b [&c [*a, *b, *c]]]",
+    b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: seed}\nl0: &l0 [a,a]\n"
+    + b"".join(
+        b"l%d: &l%d [%s]\n" % (i, i, b",".join([b"*l%d" % (i - 1)] * 10)) for i in range(1, 10)
+    ),
 )
 BODY_METHODS = ("POST", "PUT", "PATCH")
 SUBRESOURCE_BODIES: tuple[bytes, ...] = (
@@ -915,7 +920,10 @@ def build_world(client: Client, namespace: str = "fuzz") -> World:
     body = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     created = client.send(Request("POST", "/api/v1/namespaces", _json_headers(), body.encode()))
     assert created.status in (201, 409), created.body
-    world.seeds["namespaces"] = namespace
+    # Shapes delete and replace their seeds; the namespace the others live in is not one.
+    victim = body.replace(namespace, f"{namespace}-victim").encode()
+    client.send(Request("POST", "/api/v1/namespaces", _json_headers(), victim))
+    world.seeds["namespaces"] = f"{namespace}-victim"
     for target in targets:
         if target.subresource or "create" not in target.verbs or target.plural == "namespaces":
             continue

@@ -251,6 +251,19 @@ def is_too_large_resource_version(response: Response) -> bool:
     )
 
 
+def is_http_parser_refusal(response: Response) -> bool:
+    """aiohttp's own plain-text 400 for a request its HTTP parser refused (a method it does not
+    know, a raw non-ASCII byte in the URL, a control character in a header, a Content-Encoding
+    it cannot decode): the application never saw the request, so it could not answer with a
+    Status. Go's net/http answers its parser's refusals in plain text as well, but it takes
+    some of these (any token as a method, raw bytes in a path) that aiohttp refuses."""
+    return (
+        response.status == 400
+        and response.headers.get("content-type", "").startswith("text/plain")
+        and response.headers.get("connection", "").lower() == "close"
+    )
+
+
 def judge(request: Request, response: Response) -> str | None:
     """Why this answer is wrong, or None when it is one Kubernetes could give.
 
@@ -262,6 +275,8 @@ def judge(request: Request, response: Response) -> str | None:
     if response.status < 400 or request.method == "HEAD":
         return None
     status = response.json()
+    if is_http_parser_refusal(response):
+        return None
     if not isinstance(status, dict) or status.get("kind") != "Status":
         return f"{response.status} whose body is not a Status: {response.body[:SHOWN]!r}"
     if status.get("code") != response.status:

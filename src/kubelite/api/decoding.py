@@ -61,6 +61,10 @@ def _object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # the error message naming it). Bodies with such an escape take a slower hook that does as Go.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A surrogate written out as UTF-8 bytes (ED A0..BF xx) is not UTF-8 at all. Python's json reads
+# bytes with "surrogatepass", which would keep it as a lone surrogate that nothing can encode
+# afterwards; Go's decoder reads each of its bytes as U+FFFD, as "replace" does.
+_ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 
 
 def _as_go_text(value: Any) -> Any:
@@ -197,8 +201,11 @@ def parse_json(body: bytes) -> Any:
     """JSON with repeated keys detected; a BadRequest naming line and column on bad syntax, or
     the nesting limit when the body nests too deeply."""
     as_go = _SURROGATE_ESCAPE.search(body) is not None
+    text: bytes | str = body
+    if _ENCODED_SURROGATE.search(body):
+        text = body.decode("utf-8", "replace")
     try:
-        value = json.loads(body, object_pairs_hook=_object_hook_as_go if as_go else _object_hook)
+        value = json.loads(text, object_pairs_hook=_object_hook_as_go if as_go else _object_hook)
         if as_go:
             value = _as_go_text(value)
     except UnicodeDecodeError as exc:

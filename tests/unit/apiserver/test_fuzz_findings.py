@@ -9,6 +9,7 @@ import pytest
 from apiserver_fixtures import Api
 
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
+PODS_P = "/api/v1/namespaces/default/pods/p"
 
 
 def _token(raw: bytes) -> str:
@@ -29,7 +30,7 @@ async def test_a_continue_token_that_is_not_a_json_object_is_a_bad_request(
 async def _apply(api: Api, document: bytes) -> tuple[int, dict[str, object]]:
     return await api.json(
         "PATCH",
-        f"{CONFIGMAPS}/cm",
+        f"{CONFIGMAPS}/cm" if b"kind: Pod" not in document else PODS_P,
         raw=document,
         content_type="application/apply-patch+yaml",
         params={"fieldManager": "fuzz"},
@@ -77,3 +78,29 @@ async def test_a_few_aliases_are_still_read(api: Api) -> None:
     status, body = await _apply(api, document)
     assert status == 201, body
     assert body["metadata"]["annotations"] == {"a": "b"}
+
+
+async def test_a_surrogate_written_as_utf8_bytes_reads_as_replacement_characters(
+    api: Api,
+) -> None:
+    """ED A0 80 is U+D800 encoded as UTF-8, which UTF-8 forbids. Python's json kept it as a lone
+    surrogate, and the 422 naming the label could not be encoded (a 500); Go reads each of the
+    three bytes as U+FFFD, and so the label is invalid with a message that can be sent."""
+    body = (
+        b'{"apiVersion":"v1","kind":"ConfigMap",'
+        b'"metadata":{"name":"cm","labels":{"k":"a\xed\xa0\x80b"}}}'
+    )
+    status, answer = await api.json("POST", CONFIGMAPS, raw=body)
+    assert (status, answer["reason"]) == (422, "Invalid"), answer
+    assert 'metadata.labels: Invalid value: "a\ufffd\ufffd\ufffdb"' in answer["message"]
+
+
+async def test_an_apply_patch_that_does_not_fit_the_schema_is_a_bad_request(api: Api) -> None:
+    """Kubernetes 1.33 answers 500 with no reason here (kubernetes/kubernetes#122480)."""
+    status, body = await _apply(
+        api,
+        b"apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\n"
+        b"spec: {containers: [{image: nginx}]}",
+    )
+    assert (status, body["reason"]) == (400, "BadRequest"), body
+    assert body["message"].startswith("failed to create typed patch object (default/p;")
