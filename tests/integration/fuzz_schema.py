@@ -16,10 +16,11 @@ timeout.
 
 from __future__ import annotations
 
+import json
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-import requests
 import schemathesis
 from fuzz_shapes import World
 from fuzz_wire import Client, Request
@@ -44,30 +45,29 @@ def load(client: Client) -> list[Any]:
 
 
 def to_request(case: Any, label: str) -> Request:
-    """The schemathesis case as bytes for the fuzzers' own client."""
+    """The schemathesis case as bytes for the fuzzers' own client (encoded as `requests`
+    would encode it: parameters form-encoded, a JSON body with ASCII escapes)."""
     kwargs = case.as_transport_kwargs(base_url="https://kubelite")
+    params = dict(kwargs.get("params") or {})
     for name in STREAMING_PARAMETERS:
-        (kwargs.get("params") or {}).pop(name, None)
-    prepared = requests.Request(
-        method=kwargs["method"],
-        url=kwargs["url"],
-        headers={
-            k: v
-            for k, v in (kwargs.get("headers") or {}).items()
-            if k.lower() not in ("connection", "accept-encoding", "user-agent")
-        },
-        params=kwargs.get("params"),
-        json=kwargs.get("json"),
-        data=kwargs.get("data"),
-    ).prepare()
-    body = prepared.body or b""
-    if isinstance(body, str):
-        body = body.encode("utf-8", "surrogatepass")
+        params.pop(name, None)
+    target = urllib.parse.urlsplit(kwargs["url"]).path
+    if params:
+        target += "?" + urllib.parse.urlencode(params, doseq=True, errors="surrogatepass")
     headers: list[tuple[str | bytes, str | bytes]] = [
-        (name, value.encode("utf-8", "surrogatepass") if isinstance(value, str) else value)
-        for name, value in prepared.headers.items()
+        (str(name), str(value).encode("utf-8", "surrogatepass"))
+        for name, value in (kwargs.get("headers") or {}).items()
+        if str(name).lower() not in ("connection", "accept-encoding", "user-agent")
     ]
-    return Request(str(prepared.method), prepared.path_url, headers, body, shape=label)
+    body = b""
+    if "json" in kwargs:
+        body = json.dumps(kwargs["json"]).encode()
+        if not any(str(name).lower() == "content-type" for name, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+    elif kwargs.get("data") is not None:
+        data = kwargs["data"]
+        body = data if isinstance(data, bytes) else str(data).encode("utf-8", "surrogatepass")
+    return Request(str(kwargs["method"]), target, headers, body, shape=label)
 
 
 def requests_strategy(operations: list[Any], world: World) -> st.SearchStrategy[Request]:

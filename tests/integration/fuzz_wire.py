@@ -260,7 +260,8 @@ def is_http_parser_refusal(response: Response) -> bool:
     return (
         response.status == 400
         and response.headers.get("content-type", "").startswith("text/plain")
-        and response.headers.get("connection", "").lower() == "close"
+        # Every answer of the application says how it may be cached; aiohttp's do not.
+        and "cache-control" not in response.headers
     )
 
 

@@ -91,11 +91,11 @@ def qualified_resource(resource: str, group: str) -> str:
 
 
 def not_found(resource: str, name: str, group: str = "") -> StatusError:
-    """404: `pods "web" not found`."""
+    """404: `pods "web" not found` (the name as Go's %q prints it)."""
     return StatusError(
         404,
         REASON_NOT_FOUND,
-        f'{qualified_resource(resource, group)} "{name}" not found',
+        f"{qualified_resource(resource, group)} {go_quote(name)} not found",
         _details(name, group, resource),
     )
 

@@ -104,3 +104,21 @@ async def test_an_apply_patch_that_does_not_fit_the_schema_is_a_bad_request(api:
     )
     assert (status, body["reason"]) == (400, "BadRequest"), body
     assert body["message"].startswith("failed to create typed patch object (default/p;")
+
+
+async def test_a_newline_in_a_path_is_routed_like_any_other_character(api: Api) -> None:
+    """aiohttp's `{tail:.*}` stopped at a newline, and its router answered a plain-text 404."""
+    status, body = await api.json("GET", f"{CONFIGMAPS}/a%0Ab")
+    assert (status, body["kind"], body["reason"]) == (404, "Status", "NotFound")
+    assert body["message"] == 'configmaps "a\\nb" not found'
+
+
+async def test_a_control_character_in_an_unknown_field_is_escaped_in_its_warning(
+    api: Api,
+) -> None:
+    """The warning for an unknown field named "a\\x7fb" went into the Warning header with the
+    DEL as it was; aiohttp refused to write the header and dropped the connection."""
+    body = b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm"},"a\\u007fb":1}'
+    response = await api.request("POST", CONFIGMAPS, raw=body, params={"fieldValidation": "Warn"})
+    assert response.status == 201, await response.text()
+    assert response.headers["Warning"] == '299 - "unknown field \\"a\\x7fb\\""'
