@@ -20,6 +20,7 @@ on every kind of path, and subresources with bodies of the wrong kind.
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import json
 import random
@@ -488,16 +489,16 @@ def bad_unicode(rng: random.Random, world: World) -> Request:
     _, bad = _bad_text(rng)
     if where in ("url", "query"):
         raw = bad.decode("unicode_escape").encode("utf-8", "surrogatepass") if b"\\" in bad else bad
-        encoded = urllib.parse.quote_from_bytes(raw) if rng.random() < 0.5 else raw
-        name = encoded if isinstance(encoded, bytes) else encoded.encode()
+        name = urllib.parse.quote_from_bytes(raw).encode() if rng.random() < 0.5 else raw
+        collection = target.collection(world.namespace).encode()
         if where == "url":
-            url = target.collection(world.namespace).encode() + b"/x" + name + b"y"
+            raw_url = collection + b"/x" + name + b"y"
         else:
-            url = target.collection(world.namespace).encode() + b"?labelSelector=a%3D" + name
+            raw_url = collection + b"?labelSelector=a%3D" + name
         method = rng.choice(("GET", "DELETE", "PUT", "PATCH"))
         body = b'{"metadata":{}}' if method in ("PUT", "PATCH") else b""
         headers = _json_headers("application/merge-patch+json" if method == "PATCH" else "")
-        return Request(method, url, headers, body, shape="bad_unicode")
+        return Request(method, raw_url, headers, body, shape="bad_unicode")
     method, url = _write(rng, world, target)
     base = world.body_for(target, "fuzz-u")
     text = json.dumps(base).encode()
@@ -549,6 +550,12 @@ def nul_bytes(rng: random.Random, world: World) -> Request:
     return Request(method, url + query, _json_headers(content_type), text, shape="nul_bytes")
 
 
+@functools.cache
+def _gzip_bomb() -> bytes:
+    """16 MiB of zeros in 16 KB: the 3 MiB request limit must apply to what it inflates to."""
+    return gzip.compress(b"0" * (16 << 20), compresslevel=9)
+
+
 def content_encoding_lie(rng: random.Random, world: World) -> Request:
     target = world.target(rng)
     method, url = _write(rng, world, target)
@@ -568,8 +575,7 @@ def content_encoding_lie(rng: random.Random, world: World) -> Request:
         body = gzip.compress(plain) + b"trailing garbage"
         encoding = "gzip"
     elif variant < 0.85:
-        # 16 MiB of zeros in 16 KB: the 3 MiB request limit must apply to what it inflates to.
-        body = gzip.compress(b"0" * (16 << 20), compresslevel=9)
+        body = _gzip_bomb()
         encoding = "gzip"
     else:
         body = gzip.compress(plain)
@@ -912,19 +918,13 @@ SEED_SPECS: dict[str, dict[str, Any]] = {
 }
 
 
-def build_world(client: Client, namespace: str = "fuzz") -> World:
-    """Discover what the server serves, make the fuzzer's namespace and one seed object of
-    each kind that takes one, and read each kind's numeric fields from the served schema."""
-    targets = discover(client)
-    world = World(targets, namespace)
-    body = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    created = client.send(Request("POST", "/api/v1/namespaces", _json_headers(), body.encode()))
-    assert created.status in (201, 409), created.body
-    # Shapes delete and replace their seeds; the namespace the others live in is not one.
-    victim = body.replace(namespace, f"{namespace}-victim").encode()
-    client.send(Request("POST", "/api/v1/namespaces", _json_headers(), victim))
-    world.seeds["namespaces"] = f"{namespace}-victim"
-    for target in targets:
+def plant_seeds(client: Client, world: World) -> None:
+    """Make (again) one seed object of each kind that takes one, and the victim namespace: the
+    shapes delete and replace them, and a long run puts them back now and then."""
+    namespace = world.namespace
+    victim = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"{namespace}-victim"}}
+    client.send(Request("POST", "/api/v1/namespaces", _json_headers(), json.dumps(victim).encode()))
+    for target in world.targets:
         if target.subresource or "create" not in target.verbs or target.plural == "namespaces":
             continue
         obj = world.body_for(target, "seed")
@@ -934,6 +934,18 @@ def build_world(client: Client, namespace: str = "fuzz") -> World:
         )
         if client.send(request).status in (201, 409):
             world.seeds[target.plural] = "seed"
+
+
+def build_world(client: Client, namespace: str = "fuzz") -> World:
+    """Discover what the server serves, make the fuzzer's namespace and one seed object of
+    each kind that takes one, and read each kind's numeric fields from the served schema."""
+    world = World(discover(client), namespace)
+    body = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    created = client.send(Request("POST", "/api/v1/namespaces", _json_headers(), body.encode()))
+    assert created.status in (201, 409), created.body
+    # Shapes delete and replace their seeds; the namespace the others live in is not one.
+    world.seeds["namespaces"] = f"{namespace}-victim"
+    plant_seeds(client, world)
     index = client.send(Request("GET", "/openapi/v3")).json()
     assert isinstance(index, dict), index
     schemas: dict[str, Any] = {}

@@ -17,6 +17,7 @@ could not read, as kube-apiserver does.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 import time
@@ -283,3 +284,20 @@ def judge(request: Request, response: Response) -> str | None:
     if status.get("code") != response.status:
         return f"{response.status} whose Status says code {status.get('code')!r}"
     return None
+
+
+# The start of each record `kubelite server` logs: time, level, logger.
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (\w+) (\S+): ", re.MULTILINE)
+
+
+def log_errors(log: str, ignored_loggers: tuple[str, ...] = ()) -> list[str]:
+    """The server log's ERROR records and tracebacks, but those of `ignored_loggers`."""
+    records = list(LOG_RECORD.finditer(log))
+    found = []
+    for record, following in zip(records, [*records[1:], None], strict=True):
+        text = log[record.start() : following.start() if following else len(log)]
+        if record.group(2) in ignored_loggers:
+            continue
+        if record.group(1) in ("ERROR", "CRITICAL") or "Traceback" in text:
+            found.append(text[:2000])
+    return found

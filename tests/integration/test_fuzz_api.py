@@ -23,7 +23,6 @@ and namespaces no other test shares (the fuzzer deletes and replaces what it fin
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ import pytest
 from cluster import Cluster
 from fuzz_schema import load, requests_strategy
 from fuzz_shapes import SHAPES, World, build_world
-from fuzz_wire import Client, Credentials, NoAnswer, Request, judge
+from fuzz_wire import Client, Credentials, NoAnswer, Request, judge, log_errors
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -54,7 +53,6 @@ FIXED = settings(
 # decode, though the client got its 400. Quieting it is the "conn" part of issue 14; this is
 # empty once that is merged.
 NOISY_LOGGERS = ("aiohttp.server",)
-LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (\w+) (\S+): ", re.MULTILINE)
 
 
 @dataclass
@@ -104,22 +102,9 @@ def test_requests_from_the_served_openapi_get_no_5xx_and_a_status(fuzzed: Fuzzed
     from_schema()
 
 
-def server_errors(log: str) -> list[str]:
-    """The log's ERROR records and tracebacks, but those of `NOISY_LOGGERS`."""
-    records = list(LOG_RECORD.finditer(log))
-    found = []
-    for record, following in zip(records, [*records[1:], None], strict=True):
-        text = log[record.start() : following.start() if following else len(log)]
-        if record.group(2) in NOISY_LOGGERS:
-            continue
-        if record.group(1) in ("ERROR", "CRITICAL") or "Traceback" in text:
-            found.append(text[:2000])
-    return found
-
-
 def test_the_server_is_ready_and_its_log_clean_after_the_fuzzing(fuzzed: Fuzzed) -> None:
     ready = fuzzed.client.send(Request("GET", "/readyz"))
     assert (ready.status, ready.body) == (200, b"ok")
     assert fuzzed.cluster.log_path is not None
     log = Path(fuzzed.cluster.log_path).read_text(errors="replace")
-    assert server_errors(log) == []
+    assert log_errors(log, NOISY_LOGGERS) == []
