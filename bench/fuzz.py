@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import heapq
 import json
 import os
 import random
@@ -45,6 +46,8 @@ NOISY_LOGGERS = ("aiohttp.server",)
 RESEED_EVERY = 2_000
 # Distinct failures listed in full; the rest are counted.
 SHOWN_FAILURES = 40
+# The slowest requests listed: what holds the server's one event loop longest.
+SLOWEST = 10
 
 
 def rss_mb(pid: int) -> float:
@@ -66,17 +69,26 @@ class Tally:
         self.failures: collections.Counter[str] = collections.Counter()
         self.examples: dict[str, str] = {}
         self.sent = 0
+        # The slowest answers (seconds, order, request), smallest first.
+        self.slowest: list[tuple[float, int, str]] = []
 
     def send(self, request: Request) -> None:
         self.sent += 1
         # "schema positive PATCH" counts as "schema positive".
         shape = " ".join(request.shape.split(" ")[:2])
+        started = time.perf_counter()
         try:
             response = self.client.send(request)
-        except NoAnswer as exc:
+        except (NoAnswer, OSError) as exc:
             self._fail(f"[{shape}] no answer: {exc}", request)
             self.by_shape[shape][0] += 1
             return
+        finally:
+            took = time.perf_counter() - started
+            if len(self.slowest) < SLOWEST or took > self.slowest[0][0]:
+                heapq.heappush(self.slowest, (took, self.sent, request.describe()[:600]))
+                if len(self.slowest) > SLOWEST:
+                    heapq.heappop(self.slowest)
         self.by_status[response.status] += 1
         self.by_shape[shape][response.status] += 1
         problem = judge(request, response)
@@ -138,6 +150,9 @@ def report(results: dict[str, Any]) -> None:
     )
     for text in results["log_errors"][:5]:
         print("  " + text[:600].replace("\n", "\n  "))
+    print("\nslowest answers:")
+    for slow in results["slowest"]:
+        print(f"  {slow['seconds']:.3f} s  " + slow["request"][:300].replace("\n", "\n           "))
     print(f"\n/readyz after: {results['ready_after']}")
     rss = results["rss_mb"]
     print(
@@ -190,6 +205,9 @@ def main() -> int:
         "by_shape": {k: dict(sorted(v.items())) for k, v in sorted(tally.by_shape.items())},
         "failures": dict(tally.failures.most_common()),
         "failure_requests": tally.examples,
+        "slowest": [
+            {"seconds": round(t, 3), "request": text} for t, _, text in sorted(tally.slowest)[::-1]
+        ],
         "log_errors": own,
         "noisy_log_records": len(log_errors(log)) - len(own),
         "ready_after": f"{ready.status} {ready.body.decode(errors='replace')}",

@@ -65,7 +65,7 @@ class Fuzzed:
     def send(self, request: Request) -> None:
         try:
             response = self.client.send(request)
-        except NoAnswer as exc:
+        except (NoAnswer, OSError) as exc:
             pytest.fail(f"no answer ({exc}) to:\n{request.describe()}")
         problem = judge(request, response)
         assert problem is None, f"{problem}\nfor the request:\n{request.describe()}"

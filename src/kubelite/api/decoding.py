@@ -239,7 +239,7 @@ def _check_aliases(value: Any) -> None:
     """Refuse what go-yaml refuses of aliases: an anchor whose value holds an alias to itself
     (PyYAML builds a list that contains itself, which no walk of it ends), and excessive
     aliasing. PyYAML shares an aliased value where go-yaml decodes it again: the nodes are
-    counted here as go-yaml would decode them, stopping as soon as the count is too many."""
+    counted here as go-yaml would decode them, stopping as soon as too many came from aliases."""
     decoded = aliased = 0
     seen: set[int] = set()
     on_path: set[int] = set()
@@ -250,9 +250,16 @@ def _check_aliases(value: Any) -> None:
             on_path.discard(id(node))
             continue
         decoded += 1
-        aliased += under_alias
-        if decoded > _ALIAS_RATIO_HIGH and aliased > decoded * _allowed_alias_ratio(decoded):
-            raise yaml.YAMLError("document contains excessive aliasing")
+        # Checked as go-yaml checks it, at every node an alias brings: a "billion laughs" is
+        # refused after a few thousand nodes, not after expanding to millions.
+        if under_alias:
+            aliased += 1
+            if (
+                aliased > 100
+                and decoded > 1000
+                and aliased > decoded * _allowed_alias_ratio(decoded)
+            ):
+                raise yaml.YAMLError("document contains excessive aliasing")
         if not isinstance(node, dict | list):
             continue
         key = id(node)
@@ -264,8 +271,6 @@ def _check_aliases(value: Any) -> None:
         stack.append((node, under_alias, True))
         children = node.values() if isinstance(node, dict) else node
         stack.extend((child, under_alias, False) for child in children)
-    if aliased > 100 and decoded > 1000 and aliased > decoded * _allowed_alias_ratio(decoded):
-        raise yaml.YAMLError("document contains excessive aliasing")
 
 
 def parse_yaml(body: bytes) -> Any:
