@@ -29,7 +29,7 @@ from pathlib import Path
 ANSWER_TIMEOUT = 10.0
 # How long a streamed answer (a watch, `follow=true`) is read before the client hangs up: its
 # status line and headers are what is judged, not the stream.
-STREAM_READ = 0.5
+STREAM_READ = 0.05
 # What of a body is kept for the report of a failure.
 SHOWN = 300
 
