@@ -122,3 +122,17 @@ async def test_a_control_character_in_an_unknown_field_is_escaped_in_its_warning
     response = await api.request("POST", CONFIGMAPS, raw=body, params={"fieldValidation": "Warn"})
     assert response.status == 201, await response.text()
     assert response.headers["Warning"] == '299 - "unknown field \\"a\\x7fb\\""'
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("limit", str(2**70)), ("limit", str(2**63)), ("timeoutSeconds", str(-(2**63) - 1))],
+)
+async def test_an_integer_parameter_beyond_int64_is_a_bad_request(
+    api: Api, name: str, value: str
+) -> None:
+    """A continue token with a `limit` of 2**70 reached SQLite, which cannot hold it."""
+    token = _token(b'{"v":"meta.k8s.io/v1","rv":1,"start":"a"}')
+    status, body = await api.json("GET", CONFIGMAPS, params={name: value, "continue": token})
+    assert (status, body["reason"]) == (400, "BadRequest"), body
+    assert body["message"] == f'invalid value for {name}: "{value}": must be an integer'
