@@ -126,7 +126,7 @@ async def test_a_control_character_in_an_unknown_field_is_escaped_in_its_warning
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("limit", str(2**70)), ("limit", str(2**63)), ("timeoutSeconds", str(-(2**63) - 1))],
+    [("limit", str(2**70)), ("limit", str(2**63)), ("limit", str(-(2**63) - 1))],
 )
 async def test_an_integer_parameter_beyond_int64_is_a_bad_request(
     api: Api, name: str, value: str
