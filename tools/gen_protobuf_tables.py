@@ -31,7 +31,7 @@ from pathlib import Path
 
 from kubelite.api import schema
 from kubelite.api.kinds import REGISTRY
-from kubelite.api.protobuf import wire
+from kubelite.api.protobuf import NOT_IN_KUBECTL, wire
 
 OUTPUT = Path(__file__).resolve().parent.parent / "src/kubelite/api/protobuf/tables.py"
 DEFAULT_KUBECTL = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33"
@@ -280,8 +280,11 @@ def tables(binary: Binary) -> dict[str, dict[int, str]]:
             group = sub.group or resource.group
             version = sub.version or resource.version
             roots.append(definitions.definition_name(group, version, sub.kind))
+    for missing in NOT_IN_KUBECTL:
+        # When a kubectl build carries one after all, it belongs in the tables.
+        assert proto_name(missing) not in messages, missing
     out: dict[str, dict[int, str]] = {}
-    todo = [proto_name(r) for r in roots if r]
+    todo = [proto_name(r) for r in roots if r and r not in NOT_IN_KUBECTL]
     while todo:
         name = todo.pop()
         message = messages[name]

@@ -116,6 +116,50 @@ def test_api_resources_lists_names_short_names_and_kinds(cluster: Cluster, kubec
     assert ("deployments", "deploy", "apps/v1", "true", "Deployment") in rows
     assert ("namespaces", "ns", "v1", "false", "Namespace") in rows
     assert ("leases", "coordination.k8s.io/v1", "true", "Lease") in rows
+    assert ("apiservices", "apiregistration.k8s.io/v1", "false", "APIService") in rows
+
+
+API_SERVICE = """
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: v1alpha1.wardle.example.com
+spec:
+  group: wardle.example.com
+  version: v1alpha1
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  insecureSkipTLSVerify: true
+  service:
+    namespace: wardle
+    name: api
+"""
+
+
+def test_kubectl_applies_gets_and_deletes_an_api_service(cluster: Cluster):
+    """Stored and served, cluster-scoped, with the aggregator's table; nothing is proxied."""
+    out = cluster.kubectl("apply", "-f", "-", stdin=API_SERVICE).stdout
+    assert out.strip() == "apiservice.apiregistration.k8s.io/v1alpha1.wardle.example.com created"
+    table = cluster.kubectl("get", "apiservices").stdout.splitlines()
+    assert table[0].split() == ["NAME", "SERVICE", "AVAILABLE", "AGE"]
+    assert table[1].split()[:3] == ["v1alpha1.wardle.example.com", "wardle/api", "Unknown"]
+    stored = json.loads(
+        cluster.kubectl("get", "apiservice", "v1alpha1.wardle.example.com", "-o", "json").stdout
+    )
+    assert stored["spec"]["service"]["port"] == 443
+    changed = API_SERVICE.replace("versionPriority: 15", "versionPriority: 16")
+    out = cluster.kubectl("apply", "-f", "-", stdin=changed).stdout
+    assert out.strip().endswith("configured")
+    bad = cluster.kubectl(
+        "apply", "-f", "-", stdin=API_SERVICE.replace("name: v1alpha1.", "name: v1."), check=False
+    )
+    assert bad.returncode == 1
+    assert (
+        'metadata.name: Invalid value: "v1.wardle.example.com": '
+        'must be `spec.version+"."+spec.group`: "v1alpha1.wardle.example.com"' in bad.stderr
+    )
+    out = cluster.kubectl("delete", "apiservice", "v1alpha1.wardle.example.com").stdout
+    assert out.strip() == 'apiservice.apiregistration.k8s.io "v1alpha1.wardle.example.com" deleted'
 
 
 def test_get_all_uses_the_all_category(cluster: Cluster, namespace: str):

@@ -431,6 +431,10 @@ class _Walker:
     def walk(self, value: Any, node: Node, path: Path, struct: str) -> Any:
         """The decoded form of `value`, a field of the Go struct `struct` at `path`."""
         kind = node.kind
+        if value is None:
+            # Only an item of a list or a value of a map gets here (a struct field that is null
+            # is left out). Go's decoder makes such an element the zero value of its type.
+            return self.zero(node, path)
         if kind == schema.OBJECT:
             if type(value) is not dict and not isinstance(value, dict):
                 raise self.type_error(value, node.go_type, struct, path)
@@ -456,7 +460,6 @@ class _Walker:
             return {
                 key: self.walk(value[key], items, (path, key, _MAP_KEY), struct)
                 for key in self._keys(value, path)
-                if value[key] is not None
             }
         if kind == schema.INTEGER:
             if type(value) is int:
@@ -498,6 +501,25 @@ class _Walker:
             except ValueError as exc:
                 raise DecodeError(str(exc)) from exc
         return _plain(value)
+
+    def zero(self, node: Node, path: Path) -> Any:
+        """What Go's decoder makes of a JSON null in a list or map of `node`'s type: a fresh
+        element left as it is (`{"a": null}` into a map[string]string is `{"a": ""}`, as
+        sigs.k8s.io/json, a fork of encoding/json, decodes it), or a Quantity or IntOrString
+        told to read `null` (zero). A nil byte string is "" (etcd's protobuf gives it back
+        empty); a nil slice or map, or a zero time, stays null."""
+        kind = node.kind
+        if kind == schema.STRING:
+            return "" if node.string_form in ("", "byte") else None
+        if kind in (schema.INTEGER, schema.NUMBER, schema.INT_OR_STRING):
+            return 0
+        if kind == schema.BOOLEAN:
+            return False
+        if kind == schema.QUANTITY:
+            return self.walk("0", node, path, "")
+        if kind == schema.OBJECT:
+            return self.walk_object({}, node, path)
+        return None
 
     @staticmethod
     def string(value: str, form: str) -> str:

@@ -55,22 +55,56 @@ class StatusError(Exception):
         self.details = details
 
     def to_status(self) -> dict[str, Any]:
-        """The `Status` body, as `kubectl` expects to decode it."""
-        status: dict[str, Any] = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
-        }
-        if self.details:
-            status["details"] = self.details
-        return status
+        """The `Status` body, with its keys in the order kube-apiserver writes them.
+
+        Go's encoder writes a struct's fields in declaration order and leaves out the empty
+        ones tagged `omitempty`: metav1.Status declares kind, apiVersion, metadata, status,
+        message, reason, details, code (`apis/meta/v1/types.go`). Clients that compare an
+        error's text with kube-apiserver's (the official Python client's tests do) see the
+        same bytes.
+        """
+        return go_status("Failure", self.message, self.reason, self.details, self.code)
 
     def __repr__(self) -> str:
         return f"StatusError({self.code}, {self.reason!r}, {self.message!r})"
+
+
+# metav1.StatusDetails and metav1.StatusCause, their JSON fields in declaration order; every
+# one of them is `omitempty`.
+_DETAILS_FIELDS = ("name", "group", "kind", "uid", "causes", "retryAfterSeconds")
+_CAUSE_FIELDS = ("reason", "message", "field")
+
+
+def go_status(
+    status: str,
+    message: str = "",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    code: int = 0,
+) -> dict[str, Any]:
+    """A metav1.Status as Go encodes it: fields in declaration order, empty ones left out."""
+    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}}
+    if status:
+        body["status"] = status
+    if message:
+        body["message"] = message
+    if reason:
+        body["reason"] = reason
+    ordered = _go_details(details or {})
+    if ordered:
+        body["details"] = ordered
+    if code:
+        body["code"] = code
+    return body
+
+
+def _go_details(details: dict[str, Any]) -> dict[str, Any]:
+    ordered = {k: details[k] for k in _DETAILS_FIELDS if details.get(k)}
+    if "causes" in ordered:
+        ordered["causes"] = [
+            {k: cause[k] for k in _CAUSE_FIELDS if cause.get(k)} for cause in ordered["causes"]
+        ]
+    return ordered
 
 
 def _details(name: str, group: str, kind: str, **extra: Any) -> dict[str, Any]:
@@ -105,7 +139,7 @@ def already_exists(resource: str, name: str, group: str = "") -> StatusError:
     return StatusError(
         409,
         REASON_ALREADY_EXISTS,
-        f'{qualified_resource(resource, group)} "{name}" already exists',
+        f"{qualified_resource(resource, group)} {go_quote(name)} already exists",
         _details(name, group, resource),
     )
 
@@ -116,7 +150,7 @@ def conflict(resource: str, name: str, reason: str, group: str = "") -> StatusEr
         409,
         REASON_CONFLICT,
         f"Operation cannot be fulfilled on {qualified_resource(resource, group)} "
-        f'"{name}": {reason}',
+        f"{go_quote(name)}: {reason}",
         _details(name, group, resource),
     )
 
@@ -142,7 +176,7 @@ def unauthorized(message: str = "Unauthorized") -> StatusError:
 def forbidden(resource: str, name: str, message: str, group: str = "") -> StatusError:
     """403: `pods "web" is forbidden: <message>`."""
     subject = (
-        f'{qualified_resource(resource, group)} "{name}"'
+        f"{qualified_resource(resource, group)} {go_quote(name)}"
         if name
         else qualified_resource(resource, group)
     )
@@ -262,7 +296,8 @@ def _render_value(value: Any) -> str:
     if isinstance(value, GoStrings):
         return str(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        # %q: a NUL is `\x00` and a zero-width space `\u200b`, where JSON would differ.
+        return go_quote(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -365,7 +400,7 @@ def invalid_object(kind: str, name: str, errors: list[FieldError], group: str = 
     return StatusError(
         422,
         REASON_INVALID,
-        f'{qualified_kind(kind, group)} "{name}" is invalid: {aggregate(errors)}',
+        f"{qualified_kind(kind, group)} {go_quote(name)} is invalid: {aggregate(errors)}",
         {
             **_details(name, group, kind),
             "causes": [e.cause() for e in errors],

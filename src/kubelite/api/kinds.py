@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kubelite.api.resources import ResourceNames
 from kubelite.api.strategies import (
+    apiregistration,
     apps,
     batch,
     coordination,
@@ -223,6 +224,18 @@ RESOURCES: tuple[ResourceType, ...] = (
             _SCALE,
             Subresource("status", "ReplicationController", _STATUS_GPU),
         ),
+    ),
+    # First of the groups, as kube-apiserver lists them (the highest group priority).
+    ResourceType(
+        "apiregistration.k8s.io",
+        "v1",
+        "APIService",
+        "apiservices",
+        "apiservice",
+        False,
+        apiregistration.APIServiceStrategy(),
+        categories=("api-extensions",),
+        subresources=(Subresource("status", "APIService", _STATUS_GPU),),
     ),
     ResourceType(
         "apps",

@@ -16,6 +16,11 @@ diffs (`apply`), `describe` and controllers compare strings:
   it parsed), which is why `+1` is served back as `+1`;
 - values are rounded up (away from zero) to nanos when parsed, and resource lists of pods are
   rounded up to millis (`SetDefaults_ResourceList`): `0.0001` CPUs becomes `1m`.
+
+Only binary quantities are capped (at 2^63-1, quantity.go's maxAllowed): `cpu: 1e999` is a valid
+quantity and is served back as written, and an exponent may be anything an int32 holds. Nothing
+here may therefore write `10**exponent` out: rounding, sums, scaled values and Go's diff form all
+work from the digits and the scale, and scaled values overflow as Go's int64 arithmetic does.
 """
 
 from __future__ import annotations
@@ -37,6 +42,24 @@ MILLI = -3
 _MAX_ALLOWED = (1 << 63) - 1
 # More digits than this leave the int64 fast path of ParseQuantity (amount.go maxInt64Factors).
 _MAX_INT64_FACTORS = 18
+
+# Integers of fewer bits than this have fewer than 4,300 digits: str() takes them.
+_STR_SAFE_BITS = 14000
+_STR_CHUNK = 4000
+# How far apart two scales may be for a sum to be kept exact (see Quantity.__add__).
+_MAX_ALIGNMENT = 1000
+_LOG10_2 = 0.30102999566398114
+_MIN_INT64 = -(1 << 63)
+# Scaling an int64Amount up by these powers of ten is one multiplication (math.go).
+_SINGLE_STEP_SHIFTS = frozenset({1, 2, 3, 6, 9})
+# The largest n with 10**n within int64.
+_INT64_DIGITS = 18
+
+# The most digits kubelite reads in a quantity. Kubernetes has no limit but the body's size;
+# Python refuses to turn more than 4,300 digits into an integer (its guard against quadratic
+# conversions), so a longer quantity is refused with this message rather than a 500.
+MAX_DIGITS = 4300
+ERR_TOO_MANY_DIGITS = f"quantities may have at most {MAX_DIGITS} digits"
 
 # The messages of apimachinery's ErrFormatWrong and ErrSuffix.
 _SPLIT_RE = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
@@ -111,8 +134,7 @@ class Quantity:
         if a != b or a == 0:
             return (a > b) - (a < b)
         # Decide by order of magnitude first, so that 1e999999 never becomes a huge integer.
-        mag_a = len(str(abs(self._unscaled))) + self._scale
-        mag_b = len(str(abs(other._unscaled))) + other._scale
+        mag_a, mag_b = _magnitude(self), _magnitude(other)
         if mag_a != mag_b:
             return a if mag_a > mag_b else -a
         low = min(self._scale, other._scale)
@@ -134,13 +156,27 @@ class Quantity:
         return hash(_strip_tens(self._unscaled, self._scale))
 
     def __add__(self, other: Quantity) -> Quantity:
-        """Quantity.Add: adding to zero takes the other's format."""
-        low = min(self._scale, other._scale)
-        total = self._unscaled * 10 ** (self._scale - low) + other._unscaled * 10 ** (
-            other._scale - low
-        )
+        """Quantity.Add: adding to zero takes the other's format.
+
+        Exact, except when the two scales are so far apart (`1e2147483647` plus `1m`) that the
+        exact sum would need more than _MAX_ALIGNMENT digits: then the term that small is
+        dropped, where Go would spend its memory writing the sum out digit by digit.
+        """
         fmt = other.format if self.is_zero() else self.format
-        return Quantity(total, low, fmt, exact_int64=self.exact_int64 and other.exact_int64)
+        exact = self.exact_int64 and other.exact_int64
+        if self.is_zero() or other.is_zero():
+            kept = other if self.is_zero() else self
+            return Quantity(kept._unscaled, kept._scale, fmt, exact_int64=exact)
+        low, high = sorted((self, other), key=lambda q: q._scale)
+        if high._scale - low._scale > _MAX_ALIGNMENT:
+            big = high if _magnitude(high) >= _magnitude(low) else low
+            return Quantity(big._unscaled, big._scale, fmt, exact_int64=False)
+        aligned = high._unscaled * 10 ** (high._scale - low._scale)
+        total = aligned + low._unscaled
+        # int64Amount.Add gives up (and the sum becomes an inf.Dec) when either step overflows.
+        exact = exact and _MIN_INT64 <= aligned <= _MAX_ALLOWED
+        exact = exact and _MIN_INT64 <= total <= _MAX_ALLOWED
+        return Quantity(total, low._scale, fmt, exact_int64=exact)
 
     def round_up(self, scale: int) -> Quantity:
         """Quantity.RoundUp: round away from zero to `10**scale`; the parsed string is kept
@@ -149,7 +185,7 @@ class Quantity:
             return self
         unscaled, own_scale = self._unscaled, self._scale
         if own_scale < scale:
-            unscaled = _divide_away_from_zero(unscaled, 10 ** (scale - own_scale))
+            unscaled = _divide_away_from_zero(unscaled, scale - own_scale)
             own_scale = scale
         # An inf.Dec is re-expressed with exactly -scale decimal places.
         return Quantity(
@@ -157,10 +193,18 @@ class Quantity:
         )
 
     def scaled_value(self, scale: int) -> int:
-        """ceil(|q| / 10**scale) with the sign of q: Quantity.ScaledValue."""
-        if self._scale >= scale:
-            return self._unscaled * 10 ** (self._scale - scale)
-        return _divide_away_from_zero(self._unscaled, 10 ** (scale - self._scale))
+        """Quantity.ScaledValue: q / 10**scale rounded away from zero, as the int64 Go gets.
+
+        Within int64 that is the exact value. Past it, Go's arithmetic overflows, and this
+        gives what 1.33's apimachinery gives rather than a number no Go component could hold
+        (or one that takes minutes to compute: `1e2147483647` is a valid quantity): 0 from the
+        int64 form's overflow check, wrapped bits from the arbitrary-precision form. Validation
+        depends on it (`example.com/dongle: 1e999` passes the integer check because its milli
+        value is 0 in Go).
+        """
+        if self.exact_int64:
+            return _int64_amount_scaled(self._unscaled, self._scale - scale)
+        return _inf_dec_scaled(self._unscaled, scale - self._scale)
 
     def value(self) -> int:
         return self.scaled_value(0)
@@ -183,7 +227,9 @@ class Quantity:
         fmt = self.format
         if fmt == BINARY_SI:
             integral = self._scale >= 0 or self._unscaled % 10 ** (-self._scale) == 0
-            if Quantity(-1024) < self < Quantity(1024) or not integral:
+            # Past _MAX_ALIGNMENT the whole number is too long to write out; Go would.
+            huge = self._scale > _MAX_ALIGNMENT
+            if Quantity(-1024) < self < Quantity(1024) or not integral or huge:
                 # Small values, and fractions a binary suffix would lose, print decimally.
                 fmt = DECIMAL_SI
         elif fmt not in (DECIMAL_SI, DECIMAL_EXPONENT):
@@ -195,7 +241,7 @@ class Quantity:
                 else self._unscaled // 10 ** (-self._scale)
             )
             amount, times = _remove_factors(whole, 1024)
-            return f"{amount}{_BINARY_BY_EXPONENT.get(times * 10, '')}"
+            return f"{_decimal(amount)}{_BINARY_BY_EXPONENT.get(times * 10, '')}"
         amount, exponent = _strip_tens(self._unscaled, self._scale)
         # Lower the exponent to a multiple of three (1.1e5 is 110k), as AsCanonicalBytes does.
         shift = exponent % 3
@@ -203,8 +249,8 @@ class Quantity:
         exponent -= shift
         if fmt == DECIMAL_SI:
             # Kubernetes has no suffix past E (10^18) and then prints the bare mantissa.
-            return f"{amount}{_DECIMAL_BY_EXPONENT.get(exponent, '')}"
-        return f"{amount}e{exponent}" if exponent else str(amount)
+            return f"{_decimal(amount)}{_DECIMAL_BY_EXPONENT.get(exponent, '')}"
+        return f"{_decimal(amount)}e{exponent}" if exponent else _decimal(amount)
 
     def go_repr(self, *, typed: bool, nested_typed: bool) -> str:
         """How go-cmp prints this resource.Quantity inside a Kubernetes update diff.
@@ -270,7 +316,10 @@ def parse_quantity(text: str) -> Quantity:
                 return Quantity(signed, scale, fmt, cached=text if canonical else "")
 
     # The arbitrary-precision path (inf.Dec).
-    unscaled = int(value.lstrip("+-").replace(".", "", 1) or "0")
+    text_digits = value.lstrip("+-").replace(".", "", 1) or "0"
+    if len(text_digits) > MAX_DIGITS:
+        raise QuantityError(ERR_TOO_MANY_DIGITS)
+    unscaled = int(text_digits)
     scale = -(len(value.split(".", 1)[1]) if "." in value else 0)
     if base == 10:
         scale += exponent
@@ -278,7 +327,7 @@ def parse_quantity(text: str) -> Quantity:
         unscaled <<= exponent
     if unscaled and scale < NANO:
         # Round non-zero values up to a nano: asking for a little should give some.
-        unscaled = _divide_away_from_zero(unscaled, 10 ** (NANO - scale))
+        unscaled = _divide_away_from_zero(unscaled, NANO - scale)
         scale = NANO
     if fmt == BINARY_SI and Quantity(unscaled, scale) > Quantity(_MAX_ALLOWED):
         unscaled, scale = _MAX_ALLOWED, 0
@@ -362,11 +411,98 @@ def _interpret_suffix(suffix: str) -> tuple[int, int, str]:
     raise QuantityError(ERR_SUFFIX)
 
 
-def _divide_away_from_zero(value: int, divisor: int) -> int:
-    quotient, remainder = divmod(abs(value), divisor)
+def _divide_away_from_zero(value: int, places: int) -> int:
+    """value / 10**places, rounded away from zero. A divisor larger than the value leaves
+    just the rounding unit, found without writing 10**places out (`1e-2147483647`)."""
+    if value == 0:
+        return 0
+    if places > value.bit_length():
+        return 1 if value > 0 else -1
+    quotient, remainder = divmod(abs(value), 10**places)
     if remainder:
         quotient += 1
     return quotient if value >= 0 else -quotient
+
+
+def _decimal(value: int) -> str:
+    """str(value), also past the 4,300 digits Python's str() refuses (a canonical form can
+    have a few more digits than the quantity it came from)."""
+    if value.bit_length() < _STR_SAFE_BITS:
+        return str(value)
+    sign = "-" if value < 0 else ""
+    high, low = divmod(abs(value), 10**_STR_CHUNK)
+    return f"{sign}{_decimal(high)}{_decimal(low).rjust(_STR_CHUNK, '0')}"
+
+
+def _digit_count(value: int) -> int:
+    """The number of decimal digits of |value| (at least 1), without str(), which Python
+    refuses past 4,300 digits."""
+    magnitude = abs(value)
+    if magnitude < 10:
+        return 1
+    count = int(magnitude.bit_length() * _LOG10_2)
+    while 10**count <= magnitude:
+        count += 1
+    return count
+
+
+def _magnitude(q: Quantity) -> int:
+    """The decimal order of magnitude of a non-zero quantity: digits plus scale."""
+    return _digit_count(q._unscaled) + q._scale
+
+
+def _wrap_int64(value: int) -> int:
+    """A Python integer as Go's int64 arithmetic leaves it: its low 64 bits, signed."""
+    return (value + 2**63) % 2**64 - 2**63
+
+
+def _go_int64_of_big(value: int) -> int:
+    """big.Int.Int64: the low 64 bits of |value|, negated (wrapping) for a negative value."""
+    low = abs(value) % 2**64
+    return _wrap_int64(-low if value < 0 else low)
+
+
+def _int64_amount_scaled(value: int, shift: int) -> int:
+    """int64Amount.AsScaledInt64 of apimachinery 1.33: value * 10**shift, rounded away from
+    zero when shift < 0. Scaling up by 1, 2, 3, 6 or 9 places multiplies once and keeps the
+    wrapped product; other shifts multiply by ten at a time and give 0 at the first overflow."""
+    if shift == 0 or value == 0:
+        return value
+    if shift < 0:
+        return _divide_away_from_zero(value, -shift)
+    if value == _MIN_INT64:
+        return 0
+    if shift in _SINGLE_STEP_SHIFTS:
+        return _wrap_int64(value * 10**shift)
+    for _ in range(shift):
+        value *= 10
+        if not _MIN_INT64 <= value <= _MAX_ALLOWED:
+            return 0
+    return value
+
+
+def _inf_dec_scaled(unscaled: int, places: int) -> int:
+    """The package's scaledValue of 1.33 over an inf.Dec's digits: `unscaled` divided by
+    10**places (multiplied when places < 0), as an int64 with Go's overflow."""
+    if places == 0:
+        return _go_int64_of_big(unscaled)
+    if places < 0:
+        # int64(math.Pow10(n)) is exact up to 10**18; past it the float is out of int64's range
+        # and amd64 converts it to the most negative int64.
+        factor = 10**-places if -places <= _INT64_DIGITS else _MIN_INT64
+        return _wrap_int64(_go_int64_of_big(unscaled) * factor)
+    if unscaled < _MAX_ALLOWED and places <= _INT64_DIGITS:
+        # Go's / and % truncate toward zero; a remainder always adds one, whatever the sign.
+        low = _go_int64_of_big(unscaled)
+        divisor = 10**places
+        quotient = abs(low) // divisor * (1 if low >= 0 else -1)
+        return _wrap_int64(quotient + (1 if low - quotient * divisor else 0))
+    # big.Int.DivMod is Euclidean: the remainder is never negative.
+    if places > unscaled.bit_length():
+        quotient, remainder = (0, unscaled) if unscaled >= 0 else (-1, 1)
+    else:
+        quotient, remainder = divmod(unscaled, 10**places)
+    return _wrap_int64(_go_int64_of_big(quotient) + (1 if remainder else 0))
 
 
 def _strip_tens(unscaled: int, scale: int) -> tuple[int, int]:
@@ -387,7 +523,11 @@ def _remove_factors(value: int, base: int) -> tuple[int, int]:
 def _inf_dec_string(unscaled: int, scale: int, places: int) -> str:
     """inf.Dec.String of `unscaled * 10**scale` held with `places` digits after the point."""
     sign = "-" if unscaled < 0 else ""
-    digits = str(abs(unscaled)) + "0" * max(scale + places, 0)
+    zeros = scale + places
+    if zeros > _MAX_ALIGNMENT:
+        # inf.Dec would write out every zero (2**31 of them for `...e2147483647`).
+        return f"{sign}{_decimal(abs(unscaled))}e+{zeros - places}"
+    digits = _decimal(abs(unscaled)) + "0" * max(zeros, 0)
     if places <= 0:
         return sign + digits
     digits = digits.rjust(places + 1, "0")

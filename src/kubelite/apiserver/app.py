@@ -67,6 +67,14 @@ def _not_found() -> errors.StatusError:
 
 
 def _json(value: object) -> web.Response:
+    """A discovery document: kube-apiserver writes them with WriteObjectNegotiated, whose
+    encoder ends them with a newline."""
+    return responses.json_document(value)
+
+
+def _marshalled(value: object) -> web.Response:
+    """A document written from json.Marshal's bytes as they are, with no newline: the
+    OpenAPI v3 index (kube-openapi's handler3) and the issuer's OIDC metadata."""
     return responses.Response(body=orjson.dumps(value), content_type="application/json")
 
 
@@ -176,7 +184,11 @@ class Application:
         if path.startswith(("/api/", "/apis/")):
             return self._discovery(info, path)
         if path == "/version":
-            return _json(version_info())
+            # Written as WriteRawJSON writes it (routes/version.go): indented, no newline.
+            return responses.Response(
+                body=orjson.dumps(version_info(), option=orjson.OPT_INDENT_2),
+                content_type="application/json",
+            )
         if path in ("/healthz", "/livez", "/readyz") or path.startswith(
             ("/healthz/", "/livez/", "/readyz/")
         ):
@@ -191,7 +203,7 @@ class Application:
         if path in (OPENID_CONFIGURATION_PATH, JWKS_PATH):
             return self._issuer_discovery(path)
         if path == "/openapi/v3":
-            return _json(self.openapi.index())
+            return _marshalled(self.openapi.index())
         if path.startswith("/openapi/v3/"):
             return self._openapi_document(request, path[len("/openapi/v3/") :])
         raise _not_found()
@@ -205,7 +217,7 @@ class Application:
                 body=orjson.dumps(issuer.jwks()), content_type="application/jwk-set+json"
             )
         jwks_uri = f"https://{self.routes.server_address}{JWKS_PATH}"
-        return _json(issuer.openid_configuration(jwks_uri))
+        return _marshalled(issuer.openid_configuration(jwks_uri))
 
     def _discovery(self, info: request_info.RequestInfo, path: str) -> web.Response:
         parts = path.strip("/").split("/")

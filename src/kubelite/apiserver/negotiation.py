@@ -185,7 +185,11 @@ def check_include_object(value: str) -> str:
 
 
 def dump(value: Any, target: Target) -> bytes:
-    """Serialize a response body in the negotiated encoding."""
+    """Serialize a response body in the negotiated encoding.
+
+    JSON ends with a newline, as Go's json.Encoder ends it (see `responses`); YAML ends with
+    one of its own.
+    """
     if target.form == YAML:
         return yaml.safe_dump(value, sort_keys=False).encode()
-    return orjson.dumps(value)
+    return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)

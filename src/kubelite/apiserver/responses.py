@@ -1,4 +1,10 @@
-"""HTTP responses: objects, lists, `Status` errors and warnings, as Kubernetes sends them."""
+"""HTTP responses: objects, lists, `Status` errors and warnings, as Kubernetes sends them.
+
+Every JSON body ends with a newline, as kube-apiserver's: its JSON serializer writes objects
+through Go's `json.Encoder`, whose `Encode` appends "\n", and its streaming list encoder ends a
+list with "}\n" too (apimachinery's `runtime/serializer/json/json.go` and `collections.go`).
+Objects, lists, Tables and `Status` bodies alike; watch events are one such line each.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,14 @@ import orjson
 from aiohttp import payload, web
 from aiohttp.abc import AbstractStreamWriter
 
-from kubelite.api.errors import StatusError
+from kubelite.api.errors import StatusError, go_status
 from kubelite.api.goformat import go_quote
 from kubelite.apiserver import negotiation
 from kubelite.apiserver.negotiation import Target
 
 JSON_CONTENT_TYPE = "application/json"
+# What Go's json.Encoder writes after each value.
+NEWLINE = b"\n"
 
 
 # Bodies larger than this are written a chunk at a time (see Response).
@@ -93,29 +101,33 @@ def raw_list(
 ) -> web.Response:
     """A JSON list whose items are already encoded."""
     head = orjson.dumps({"kind": kind, "apiVersion": api_version, "metadata": list_meta})
-    payload = b"".join((head[:-1], b',"items":[', b",".join(items), b"]}"))
+    payload = b"".join((head[:-1], b',"items":[', b",".join(items), b"]}\n"))
     return Response(body=payload, status=200, headers=_headers(JSON_CONTENT_TYPE, None))
 
 
 def error(exc: StatusError, warnings: list[str] | None = None) -> web.Response:
+    """A failure `Status`; one that says when to retry also says it in `Retry-After`, as
+    ErrorNegotiated (`endpoints/handlers/responsewriters/writers.go`) does."""
+    headers = _headers(JSON_CONTENT_TYPE, warnings)
+    retry_after = (exc.details or {}).get("retryAfterSeconds") or 0
+    if retry_after > 0:
+        headers.append(("Retry-After", str(retry_after)))
     return Response(
-        body=orjson.dumps(exc.to_status()),
+        body=orjson.dumps(exc.to_status(), option=orjson.OPT_APPEND_NEWLINE),
         status=exc.code,
-        headers=_headers(JSON_CONTENT_TYPE, warnings),
+        headers=headers,
+    )
+
+
+def json_document(value: Any) -> web.Response:
+    """A JSON body that is not a resource (discovery documents), ended as Go's encoder ends it."""
+    return Response(
+        body=orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE),
+        content_type=JSON_CONTENT_TYPE,
     )
 
 
 def success_status(name: str, group: str, kind: str, uid: str) -> dict[str, Any]:
     """The `Status` a delete returns for kinds that do not return the deleted object."""
-    details: dict[str, Any] = {"name": name, "kind": kind}
-    if group:
-        details["group"] = group
-    if uid:
-        details["uid"] = uid
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Success",
-        "details": details,
-    }
+    # The generic store's finalizeDelete sets no code: Go leaves the zero out.
+    return go_status("Success", details={"name": name, "group": group, "kind": kind, "uid": uid})

@@ -35,7 +35,8 @@ from kubelite.apiserver.auth import Authenticator
 from kubelite.apiserver.installer import Installer, Stores
 from kubelite.apiserver.kubelet_client import KubeletClient
 from kubelite.apiserver.metrics import Metrics
-from kubelite.apiserver.registry.generic import DeleteOptions, ResourceStore
+from kubelite.apiserver.registry.generic import Admission, DeleteOptions, ResourceStore
+from kubelite.apiserver.runtimeclass import RuntimeClassAdmission
 from kubelite.storage.interface import Store
 from kubelite.storage.sqlite import SqliteStore
 
@@ -158,16 +159,24 @@ def resource_stores(
     """
     namespaces = REGISTRY.lookup("", "v1", "namespaces")
     services = REGISTRY.lookup("", "v1", "services")
-    assert namespaces is not None and services is not None
+    pods = REGISTRY.lookup("", "v1", "pods")
+    assert namespaces is not None and services is not None and pods is not None
     lifecycle = admission.NamespaceLifecycle(store, namespaces)
     allocator = admission.ServiceAllocator(
         store, services, cidr=service_cidr, node_ports=node_port_range
     )
+    runtime_classes = RuntimeClassAdmission(pods)
+    mutating: dict[ResourceType, list[Admission]] = {
+        services: [lifecycle, allocator],
+        pods: [lifecycle, runtime_classes.admit],
+    }
+    validating: dict[ResourceType, list[Admission]] = {pods: [runtime_classes.validate]}
     return {
         resource: ResourceStore(
             store,
             resource,
-            mutating=[lifecycle, allocator] if resource is services else [lifecycle],
+            mutating=mutating.get(resource, [lifecycle]),
+            validating=validating.get(resource, []),
         )
         for resource in REGISTRY.resources
     }

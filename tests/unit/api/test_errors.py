@@ -22,6 +22,11 @@ from kubelite.api import errors
         (errors.GoStrings(()), "[]string{}"),
         (errors.GoStrings(None), "[]string(nil)"),
         (errors.GoStrings(('say "hi"\n',)), '[]string{"say \\"hi\\"\\n"}'),
+        # A string is printed with %q: control and invisible characters escaped as Go does.
+        ("a\x00b", '"a\\x00b"'),
+        ("zero\u200bwidth", '"zero\\u200bwidth"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("\U0001f600", '"\U0001f600"'),
     ],
 )
 def test_invalid_values_are_printed_as_go_prints_them(value: Any, shown: str) -> None:
@@ -31,3 +36,18 @@ def test_invalid_values_are_printed_as_go_prints_them(value: Any, shown: str) ->
 def test_go_quote_escapes_as_strconv_quote() -> None:
     assert errors.go_quote('a"b\\c\td\x01') == '"a\\"b\\\\c\\td\\x01"'
     assert errors.go_quote("é") == '"é"'
+
+
+def test_statuses_quote_the_name_as_go_does() -> None:
+    # NewNotFound, NewAlreadyExists, NewConflict, NewForbidden and NewInvalid use %q.
+    name = 'a\x00"b'
+    shown = '"a\\x00\\"b"'
+    assert errors.not_found("events", name).message == f"events {shown} not found"
+    assert errors.already_exists("events", name).message == f"events {shown} already exists"
+    assert errors.conflict("events", name, "why").message == (
+        f"Operation cannot be fulfilled on events {shown}: why"
+    )
+    assert errors.forbidden("events", name, "why").message == f"events {shown} is forbidden: why"
+    assert errors.invalid_object("Event", name, [errors.required("reason")]).message == (
+        f"Event {shown} is invalid: reason: Required value"
+    )

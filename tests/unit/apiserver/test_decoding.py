@@ -91,6 +91,46 @@ def test_nulls_are_dropped() -> None:
     assert obj["spec"]["containers"][0]["env"] == [{"name": "A"}]
 
 
+@pytest.mark.parametrize(
+    ("body", "kind", "where", "decoded"),
+    [
+        # sigs.k8s.io/json decodes into a fresh element of the map or list and stores it: a
+        # null becomes the zero value of the element's type, never a missing key or an error.
+        (
+            '{"metadata":{"labels":{"a":null,"b":"c"}}}',
+            "Pod",
+            ("metadata", "labels"),
+            {"a": "", "b": "c"},
+        ),
+        ('{"metadata":{"annotations":{"a":null}}}', "Pod", ("metadata", "annotations"), {"a": ""}),
+        ('{"data":{"a":null}}', "ConfigMap", ("data",), {"a": ""}),
+        ('{"binaryData":{"a":null}}', "ConfigMap", ("binaryData",), {"a": ""}),
+        (
+            '{"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":null}}}]}}',
+            "Pod",
+            ("spec", "containers", 0, "resources", "limits"),
+            {"cpu": "0"},
+        ),
+        (
+            '{"spec":{"containers":[{"name":"c","args":["a",null]}]}}',
+            "Pod",
+            ("spec", "containers", 0, "args"),
+            ["a", ""],
+        ),
+        ('{"spec":{"containers":[null]}}', "Pod", ("spec", "containers"), [{}]),
+    ],
+)
+def test_a_null_in_a_map_or_list_is_the_zero_value_of_its_type(
+    body: str, kind: str, where: tuple[Any, ...], decoded: Any
+) -> None:
+    obj, problems = decode(body, kind)
+    assert problems == []
+    value: Any = obj
+    for step in where:
+        value = value[step]
+    assert value == decoded
+
+
 def test_strict_error_message() -> None:
     _, problems = decode('{"spec":{"containers":[{"name":"c","imgae":"x"}]}}')
     err = decoding.strict_error("Pod", "v1", problems)

@@ -306,7 +306,6 @@ async def test_scale_writes_replicas_into_the_workload_as_the_scale_subresource(
     ("replicas", "code", "words"),
     [
         (-1, 422, "must be greater than or equal to 0"),
-        (None, 422, "must be greater than or equal to 0"),
         # The Scale is decoded as Kubernetes decodes it into its Go type: a value that is not a
         # number, or a number beyond int32, fails the decoding (400) and names the field.
         ("3", 400, "cannot unmarshal string into Go struct field ScaleSpec.spec.replicas"),
@@ -325,6 +324,25 @@ async def test_scale_refuses_replicas_that_are_not_a_count(
     assert refused.code == code
     assert words in refused.message
     assert (await stores.of("deployments", "apps").get(NS, "d"))["spec"]["replicas"] == 2
+
+
+async def test_scale_with_null_replicas_asks_for_none_as_in_go(stores: Stores) -> None:
+    # ScaleSpec.Replicas is an int32: Go's decoder leaves it at 0 for a null (or for no
+    # replicas at all), so kube-apiserver scales the workload to 0; it used to be a 422.
+    scales = await deployment(stores, replicas=3)
+    result = await scales.update(
+        NS, "d", to_replicas(None), manager="m", keep_resource_version=False
+    )
+    assert result["spec"] == {"replicas": 0}
+    assert (await stores.of("deployments", "apps").get(NS, "d"))["spec"]["replicas"] == 0
+
+    def without_spec(scale: Obj) -> Obj:
+        scale.pop("spec")
+        return scale
+
+    await scales.update(NS, "d", to_replicas(2), manager="m", keep_resource_version=False)
+    result = await scales.update(NS, "d", without_spec, manager="m", keep_resource_version=False)
+    assert result["spec"] == {"replicas": 0}
 
 
 async def test_scale_put_with_a_stale_resource_version_conflicts(stores: Stores) -> None:

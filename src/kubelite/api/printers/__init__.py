@@ -111,6 +111,7 @@ def printer_for(group: str, kind: str) -> Printer:
 # The modules register their printers when imported. They import the names above from this
 # package, so they come last, once those names exist.
 from kubelite.api.printers import (  # noqa: E402, F401
+    apiregistration,
     apps,
     batch,
     coordination,

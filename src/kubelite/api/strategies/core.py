@@ -258,9 +258,11 @@ class PersistentVolumeClaimStrategy(Strategy):
     phase). Kubernetes' StorageObjectInUseProtection admission also adds the
     `kubernetes.io/pvc-protection` finalizer, which its pvc-protection controller removes;
     kubelite has neither yet, so its claims carry no finalizer and delete at once.
+    A delete answers with the claim (ReturnDeletedObject in its storage.go).
     """
 
     has_status_subresource = True
+    returns_deleted_object = True
 
     def default(self, obj: Obj) -> None:
         defaults.default_persistent_volume_claim(obj)
@@ -277,7 +279,10 @@ class PersistentVolumeClaimStrategy(Strategy):
 
 
 class ServiceAccountStrategy(Strategy):
-    """ServiceAccounts have nothing to check beyond their metadata (ValidateServiceAccount)."""
+    """ServiceAccounts have nothing to check beyond their metadata (ValidateServiceAccount).
+    A delete answers with the account (ReturnDeletedObject in its storage.go)."""
+
+    returns_deleted_object = True
 
 
 def _copy_field(new: Obj, old: Obj, *path: str) -> None:

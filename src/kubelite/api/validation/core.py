@@ -1015,9 +1015,9 @@ def validate_event_legacy(event: Obj) -> list[FieldError]:
             value = _str(event.get(field))
             if not value:
                 errs.append(required(field))
-            if len(value) > limit:
+            if names.go_len(value) > limit:
                 errs.append(invalid(field, "", f"can have at most {limit} characters"))
-        if len(_str(event.get("message"))) > NOTE_LENGTH_LIMIT:
+        if names.go_len(_str(event.get("message"))) > NOTE_LENGTH_LIMIT:
             errs.append(invalid("message", "", f"can have at most {NOTE_LENGTH_LIMIT} characters"))
     errs += [invalid("namespace", namespace, msg) for msg in names.is_dns1123_subdomain(namespace)]
     return errs

@@ -68,6 +68,12 @@ def regex_error(message: str, fmt: str, *examples: str) -> str:
     return text
 
 
+def go_len(value: str) -> int:
+    """len() of a Go string: its UTF-8 bytes, which is what Kubernetes' length limits count
+    (a name of 100 emoji is 400 long)."""
+    return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+
+
 def max_len_error(length: int) -> str:
     return f"must be no more than {length} characters"
 
@@ -78,7 +84,7 @@ def _length_and_pattern(
     """What a name rule made of a length limit and a regex reports: either, both or neither,
     in Go's order (the length first)."""
     errs = []
-    if len(value) > max_len:
+    if go_len(value) > max_len:
         errs.append(max_len_error(max_len))
     if not pattern.match(value):
         errs.append(regex_error(message, fmt, *examples))
@@ -162,7 +168,7 @@ def is_qualified_name(value: str) -> list[str]:
         ]
     if not name:
         errs.append("name part must be non-empty")
-    elif len(name) > QUALIFIED_NAME_MAX:
+    elif go_len(name) > QUALIFIED_NAME_MAX:
         errs.append("name part " + max_len_error(QUALIFIED_NAME_MAX))
     # Go checks the pattern even for an empty name, so "" gets both messages.
     if not _QUALIFIED_NAME.match(name):
@@ -218,7 +224,7 @@ def is_valid_label_value(value: str) -> list[str]:
 def is_valid_port_name(value: str) -> list[str]:
     """IANA_SVC_NAME (RFC 6335): named container and service ports."""
     errs = []
-    if len(value) > IANA_SVC_NAME_MAX:
+    if go_len(value) > IANA_SVC_NAME_MAX:
         errs.append(max_len_error(IANA_SVC_NAME_MAX))
     if not _IANA_SVC_NAME_CHARS.match(value):
         errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")

@@ -274,7 +274,7 @@ def validate_managed_fields(entries: Any, path: str) -> list[FieldError]:
         if fields_type and fields_type != "FieldsV1":
             errs.append(invalid(child(entry_path, "fieldsType"), fields_type, "must be `FieldsV1`"))
         manager = _str(entry.get("manager"))
-        if len(manager) > FIELD_MANAGER_MAX_LENGTH:
+        if names.go_len(manager) > FIELD_MANAGER_MAX_LENGTH:
             errs.append(too_long_bytes(child(entry_path, "manager"), FIELD_MANAGER_MAX_LENGTH))
     return errs
 

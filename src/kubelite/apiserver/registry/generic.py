@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from kubelite.api import errors, meta
+from kubelite.api import errors, meta, zerofields
 from kubelite.api.fields import FieldSelector
 from kubelite.api.kinds import ResourceType
 from kubelite.api.labels import Selector as LabelSelector
@@ -241,6 +241,11 @@ class ResourceStore:
             self.resource.kind, meta.name_of(obj), problems, self.resource.group
         )
 
+    def _fill_zeros(self, obj: Obj) -> None:
+        """What Go would store: the status's required scalars at their zero values."""
+        r = self.resource
+        zerofields.fill_status(r.group, r.version, r.kind, obj)
+
     async def _admit(
         self, checks: list[Admission], operation: str, obj: Obj, old: Obj | None
     ) -> None:
@@ -395,6 +400,7 @@ class ResourceStore:
         if on_prepared is not None:
             on_prepared(obj)
         await self._admit(self.mutating, "CREATE", obj, None)
+        self._fill_zeros(obj)
         problems = self.strategy.validate(obj)
         if problems:
             raise self.invalid(obj, problems)
@@ -484,6 +490,7 @@ class ResourceStore:
             if on_prepared is not None:
                 on_prepared(desired, old)
             await self._admit(self.mutating, "UPDATE", desired, old)
+            self._fill_zeros(desired)
             problems = []
             if mode == "status":
                 problems = self.strategy.validate_status_update(desired, old)

@@ -100,12 +100,14 @@ class ScaleStore:
             if workload is None:
                 raise store.not_found(name)
             # Decoded as a Scale, as Kubernetes decodes the body into its Go type: a replicas
-            # value of the wrong type or beyond int32 is a 400 naming the field.
+            # value of the wrong type or beyond int32 is a 400 naming the field. A null or
+            # missing one leaves ScaleSpec.Replicas (an int32, not a pointer) at its zero
+            # value, so it asks for 0 replicas, as it does of kube-apiserver.
             desired, _ = decoding.decode(
                 change(scale_of(workload)), _scale_schema(), "Scale", "autoscaling/v1"
             )
-            replicas = meta.get_path(desired, "spec", "replicas")
-            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            replicas = meta.get_path(desired, "spec", "replicas", default=0)
+            if replicas < 0:
                 problem = errors.invalid(
                     "spec.replicas", replicas, "must be greater than or equal to 0"
                 )

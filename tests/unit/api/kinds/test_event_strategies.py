@@ -126,6 +126,30 @@ def test_events_v1_names_are_dns_subdomains() -> None:
     assert [e.field for e in V1.validate(event)] == ["metadata.name"]
 
 
+def test_lengths_are_counted_in_bytes_as_go_counts_them() -> None:
+    # 32 four-byte emoji are 128 bytes (allowed); 33 are 132 (too many), though 33 characters.
+    assert V1.validate(v1_event(action="\U0001f600" * 32)) == []
+    assert messages(V1.validate(v1_event(action="\U0001f600" * 33))) == [
+        'action: Invalid value: "": can have at most 128 characters'
+    ]
+    assert messages(V1.validate(v1_event(note="\u00fc" * 513))) == [
+        'message: Invalid value: "": can have at most 1024 characters'
+    ]
+    # A name of 64 emoji is 256 bytes: past a DNS subdomain's 253 as well as outside its rule.
+    event = v1_event()
+    event["metadata"]["name"] = "\U0001f600" * 64
+    length, rule = messages(V1.validate(event))
+    assert length.endswith('": must be no more than 253 characters')
+    assert rule.endswith(
+        '": a lowercase RFC 1123 subdomain must consist of lower case '
+        + (
+            "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
+            "character (e.g. 'example.com', regex used for validation is "
+            "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        )
+    )
+
+
 def test_events_v1_update_may_not_change_the_note() -> None:
     old = v1_event()
     old["metadata"].update(uid="e-1", resourceVersion="3", creationTimestamp="2025-06-01T12:00:00Z")

@@ -173,6 +173,17 @@ CASES: list[tuple[str, Callable[[Spec], None], list[str]]] = [
         ],
     ),
     (
+        "an operating system Kubernetes does not know",
+        _set(os={"name": "plan9"}),
+        ['spec.os: Unsupported value: "plan9": supported values: "linux", "windows"'],
+    ),
+    (
+        "an operating system with no name",
+        _set(os={}),
+        ["spec.os.name: Required value: cannot be empty"],
+    ),
+    ("a windows pod", _set(os={"name": "windows"}), []),
+    (
         "unknown pull policy",
         _set_container(imagePullPolicy="Sometimes"),
         [

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from kubelite.api.quantity import (
     ERR_FORMAT_WRONG,
     ERR_SUFFIX,
+    MAX_DIGITS,
     MILLI,
     Quantity,
     QuantityError,
@@ -144,3 +148,76 @@ def test_go_diffs_show_the_unexported_fields() -> None:
     assert rounded.go_repr(typed=False, nested_typed=False) == (
         '{d: {Dec: s"1610612736.000"}, Format: "BinarySI"}'
     )
+
+
+# --- quantities at the edges of what Kubernetes reads ----------------------------------------
+
+
+def _within(code: str, seconds: float = 120.0) -> list[str]:
+    """Run `code` (which prints its answers) in a child interpreter; fail if it takes longer
+    than `seconds`. A child, because a runaway big-integer power holds the GIL and cannot be
+    interrupted from a thread."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", "from kubelite.api.quantity import *\n" + code],
+            capture_output=True,
+            text=True,
+            timeout=seconds,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still computing after {seconds}s: {code}")
+    return done.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("text", "served", "rounded"),
+    [
+        # Accepted by ParseQuantity: only binary quantities are capped (at 2^63-1, maxAllowed).
+        ("1e999", "1e999", "1e999"),
+        ("99999999999999999999999999Ei", "9223372036854775807", "9223372036854775807"),
+        # The exponent is parsed as an int64 and kept as an int32 (suffix.go interpret).
+        ("1e2147483647", "10e2147483646", "10e2147483646"),
+        ("1e-2147483649", "10e2147483646", "10e2147483646"),
+        # Tiny values round up to a nano (then a milli) without writing the divisor out.
+        ("1e-999", "1e-9", "1e-3"),
+        ("1e-2147483647", "1e-9", "1e-3"),
+    ],
+)
+def test_extreme_exponents_are_read_at_once(text: str, served: str, rounded: str) -> None:
+    # Each of these used to be read (or summed, or scaled) through 10**exponent: minutes of
+    # CPU and gigabytes for one request; a pod's QoS class sums its containers' requests.
+    lines = _within(
+        f"q = parse_quantity({text!r})\n"
+        "print(q)\n"
+        "print(q.round_up(MILLI))\n"
+        "print((q + parse_quantity('1m')).milli_value(), q.milli_value(), q.value())\n"
+        "print(q > parse_quantity('0'), len(q.go_repr(typed=True, nested_typed=True)) < 200)\n"
+    )
+    assert lines[:2] == [served, rounded]
+    assert lines[3] == "True True"
+
+
+@pytest.mark.parametrize(
+    ("text", "milli", "value"),
+    [
+        # An int64Amount that overflows when scaled gives 0 (positiveScaleInt64's loop).
+        ("1e999", 0, 0),
+        ("1e18", 0, 10**18),
+        # An inf.Dec's scaled value keeps the low 64 bits: 2^63-1 milli is -1000 in Go.
+        ("99999999999999999999999999Ei", -1000, 2**63 - 1),
+        ("1.5", 1500, 2),
+    ],
+)
+def test_scaled_values_overflow_as_go_int64s_do(text: str, milli: int, value: int) -> None:
+    quantity = parse_quantity(text).round_up(MILLI)
+    assert (quantity.milli_value(), quantity.value()) == (milli, value)
+
+
+def test_a_quantity_of_more_digits_than_python_converts_is_refused() -> None:
+    assert str(parse_quantity("9" * MAX_DIGITS)) == "9" * MAX_DIGITS
+    with pytest.raises(QuantityError) as exc:
+        parse_quantity("9" * (MAX_DIGITS + 1))
+    assert str(exc.value) == "quantities may have at most 4300 digits"
+    # Its canonical form may be longer than what it was read from.
+    assert str(parse_quantity("1" * MAX_DIGITS + "e1")) == "1" * MAX_DIGITS + "0"

@@ -11,6 +11,7 @@ from tests import kubectl_builds
 
 from kubelite.api import schema
 from kubelite.api.kinds import REGISTRY
+from kubelite.api.protobuf import NOT_IN_KUBECTL
 from kubelite.api.protobuf.tables import MESSAGES
 
 GENERATOR = Path(__file__).resolve().parents[4] / "tools" / "gen_protobuf_tables.py"
@@ -36,7 +37,8 @@ def _served_definitions() -> list[str]:
             if name is None and kind in _CONNECT_OPTIONS:
                 continue
             assert name is not None, (group, version, kind)
-            names.append(name)
+            if name not in NOT_IN_KUBECTL:
+                names.append(name)
     return names
 
 

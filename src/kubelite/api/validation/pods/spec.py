@@ -9,7 +9,15 @@ import json
 import re
 from typing import Any
 
-from kubelite.api.errors import FieldError, child, duplicate, forbidden_field, invalid, required
+from kubelite.api.errors import (
+    FieldError,
+    child,
+    duplicate,
+    forbidden_field,
+    invalid,
+    not_supported,
+    required,
+)
 from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.affinity import validate_affinity
@@ -42,6 +50,8 @@ _RESTART_POLICIES = ("Always", "OnFailure", "Never")
 _DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
 
 _PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
+# The operating systems a pod may name (validation.go validOS), sorted as Kubernetes lists them.
+_VALID_OS = ("linux", "windows")
 
 _DNS1123_LABEL_UNDERSCORE_FMT = "_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?"
 _DNS1123_SUBDOMAIN_UNDERSCORE_FMT = (
@@ -154,7 +164,20 @@ def validate_pod_spec(spec: Obj, path: str, *, is_pod: bool = False) -> list[Fie
         errs.extend(
             _validate_resource_requirements({"limits": spec["overhead"]}, child(path, "overhead"))
         )
+    if spec.get("os") is not None:
+        errs.extend(_validate_os(spec["os"], child(path, "os")))
     return errs
+
+
+def _validate_os(pod_os: Obj, path: str) -> list[FieldError]:
+    """validateOS: an empty name is Required (on `os.name`), an unknown one NotSupported (on
+    `os` itself, as Kubernetes words it)."""
+    name = pod_os.get("name") or ""
+    if not name:
+        return [required(child(path, "name"), "cannot be empty")]
+    if name not in _VALID_OS:
+        return [not_supported(path, name, _VALID_OS)]
+    return []
 
 
 def _validate_host_network(spec: Obj, path: str, is_pod: bool) -> list[FieldError]:
