@@ -61,6 +61,10 @@ def _object_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # the error message naming it). Bodies with such an escape take a slower hook that does as Go.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A surrogate written out as UTF-8 bytes (ED A0..BF xx) is not UTF-8 at all. Python's json reads
+# bytes with "surrogatepass", which would keep it as a lone surrogate that nothing can encode
+# afterwards; Go's decoder reads each of its bytes as U+FFFD, as "replace" does.
+_ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 
 
 def _as_go_text(value: Any) -> Any:
@@ -197,8 +201,11 @@ def parse_json(body: bytes) -> Any:
     """JSON with repeated keys detected; a BadRequest naming line and column on bad syntax, or
     the nesting limit when the body nests too deeply."""
     as_go = _SURROGATE_ESCAPE.search(body) is not None
+    text: bytes | str = body
+    if _ENCODED_SURROGATE.search(body):
+        text = body.decode("utf-8", "replace")
     try:
-        value = json.loads(body, object_pairs_hook=_object_hook_as_go if as_go else _object_hook)
+        value = json.loads(text, object_pairs_hook=_object_hook_as_go if as_go else _object_hook)
         if as_go:
             value = _as_go_text(value)
     except UnicodeDecodeError as exc:
@@ -212,6 +219,60 @@ def parse_json(body: bytes) -> Any:
     return check_depth(value, body)
 
 
+# go-yaml's bounds on alias expansion (yaml.v2 decode.go, allowedAliasRatio): a document may
+# take most of its nodes from aliases while small, only a tenth of them once it decodes to four
+# million nodes. Past them it refuses the document, as a "billion laughs" would otherwise expand
+# into every walk and encoding of it.
+_ALIAS_RATIO_LOW = 400_000
+_ALIAS_RATIO_HIGH = 4_000_000
+
+
+def _allowed_alias_ratio(decoded: int) -> float:
+    if decoded <= _ALIAS_RATIO_LOW:
+        return 0.99
+    if decoded >= _ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW)
+
+
+def _check_aliases(value: Any) -> None:
+    """Refuse what go-yaml refuses of aliases: an anchor whose value holds an alias to itself
+    (PyYAML builds a list that contains itself, which no walk of it ends), and excessive
+    aliasing. PyYAML shares an aliased value where go-yaml decodes it again: the nodes are
+    counted here as go-yaml would decode them, stopping as soon as too many came from aliases."""
+    decoded = aliased = 0
+    seen: set[int] = set()
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool, bool]] = [(value, False, False)]
+    while stack:
+        node, under_alias, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(node))
+            continue
+        decoded += 1
+        # Checked as go-yaml checks it, at every node an alias brings: a "billion laughs" is
+        # refused after a few thousand nodes, not after expanding to millions.
+        if under_alias:
+            aliased += 1
+            if (
+                aliased > 100
+                and decoded > 1000
+                and aliased > decoded * _allowed_alias_ratio(decoded)
+            ):
+                raise yaml.YAMLError("document contains excessive aliasing")
+        if not isinstance(node, dict | list):
+            continue
+        key = id(node)
+        if key in on_path:
+            raise yaml.YAMLError("anchor value contains itself")
+        under_alias = under_alias or key in seen
+        seen.add(key)
+        on_path.add(key)
+        stack.append((node, under_alias, True))
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, under_alias, False) for child in children)
+
+
 def parse_yaml(body: bytes) -> Any:
     """One YAML document; a BadRequest naming line and column on bad syntax.
 
@@ -222,6 +283,8 @@ def parse_yaml(body: bytes) -> Any:
         loader = _YamlLoader(body)
         try:
             value = check_depth(loader.get_single_data(), body)
+            if b"*" in body:
+                _check_aliases(value)
         finally:
             loader.dispose()
     except RecursionError:

@@ -125,7 +125,7 @@ def qualified_resource(resource: str, group: str) -> str:
 
 
 def not_found(resource: str, name: str, group: str = "") -> StatusError:
-    """404: `pods "web" not found`."""
+    """404: `pods "web" not found` (the name as Go's %q prints it)."""
     return StatusError(
         404,
         REASON_NOT_FOUND,

@@ -111,7 +111,9 @@ class Application:
                 "logger": ServerLog(self.routes.metrics.dropped),
             },
         )
-        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        # Every path, a newline in it too (`%0A` in a name): "." stops at one, and what no
+        # route matches gets aiohttp's plain-text 404 instead of a Status.
+        app.router.add_route("*", "/{tail:[\\s\\S]*}", self.dispatch)
         return app
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:

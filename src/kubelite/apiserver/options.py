@@ -42,14 +42,22 @@ def invalid_options(kind: str, *problems: errors.FieldError) -> errors.StatusErr
     return errors.invalid_object(kind, "", list(problems), "meta.k8s.io")
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _int(query: Mapping[str, str], name: str, default: int = 0) -> int:
     raw = query.get(name, "")
     if raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
-        raise errors.bad_request(f'invalid value for {name}: "{raw}": must be an integer') from None
+        value = None
+    # Every integer query parameter is an int64 in Kubernetes (ListOptions, DeleteOptions,
+    # PodLogOptions): strconv.ParseInt refuses what is beyond it, and SQLite cannot hold it.
+    if value is None or not INT64_MIN <= value <= INT64_MAX:
+        raise errors.bad_request(f'invalid value for {name}: "{raw}": must be an integer')
+    return value
 
 
 def _parsed(parse: Callable[[str], _Selector], text: str) -> _Selector:

@@ -15,6 +15,7 @@ from aiohttp import payload, web
 from aiohttp.abc import AbstractStreamWriter
 
 from kubelite.api.errors import StatusError, go_status
+from kubelite.api.goformat import go_quote
 from kubelite.apiserver import negotiation
 from kubelite.apiserver.negotiation import Target
 
@@ -74,8 +75,10 @@ class _Chunked(payload.Payload):
 def _headers(content_type: str, warnings: list[str] | None) -> list[tuple[str, str]]:
     headers = [("Content-Type", content_type), ("Cache-Control", "no-cache, private")]
     for text in warnings or ():
-        # RFC 7234 warn-code 299 with the agent "-", as the API server sends them.
-        headers.append(("Warning", "299 - " + orjson.dumps(text).decode()))
+        # RFC 7234 warn-code 299 with the agent "-", the text quoted as Go's strconv.Quote
+        # does (apimachinery's NewWarningHeader): a control character a client put in a field
+        # name (DEL too, which JSON leaves as it is) must not reach the header unescaped.
+        headers.append(("Warning", "299 - " + go_quote(text)))
     return headers
 
 

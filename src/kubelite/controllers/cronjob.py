@@ -333,9 +333,15 @@ class CronJobController(QueueController):
         for ref in list(active):
             if ref.get("uid") in children:
                 continue
-            try:
-                await self.client.get(JOBS, ref.get("name", ""), namespace=ref.get("namespace"))
-            except APINotFoundError:
+            # A reference a client wrote without a namespace names no Job: Kubernetes' GET of
+            # it (the cluster-wide path) is a NotFound too.
+            missing = not ref.get("namespace")
+            if not missing:
+                try:
+                    await self.client.get(JOBS, ref.get("name", ""), namespace=ref["namespace"])
+                except APINotFoundError:
+                    missing = True
+            if missing:
                 active = [r for r in active if r.get("uid") != ref.get("uid")]
                 self.event(
                     cron_job, NORMAL, "MissingJob", f"Active job went missing: {ref.get('name')}"

@@ -126,7 +126,12 @@ class NamespaceController(QueueController):
         except APINotFoundError:
             return
         now = _now()
-        existing = {c["type"]: c for c in (ns.get("status") or {}).get("conditions") or []}
+        # A client may have written conditions of any shape through the status subresource.
+        existing = {
+            c.get("type"): c
+            for c in (ns.get("status") or {}).get("conditions") or []
+            if isinstance(c, dict)
+        }
         conditions = []
         for type_, reason, message in _CONDITIONS:
             status = "False"

@@ -278,3 +278,16 @@ async def test_a_finished_job_is_deleted_once_its_ttl_is_up(api: ClusterAPI) -> 
     api.now = T0 + dt.timedelta(seconds=100)
     await h.sync()
     assert ("delete", "jobs", "work", "Foreground") in api.writes
+
+
+async def test_an_active_reference_without_a_namespace_is_a_missing_job(
+    api: ClusterAPI, h: Harness
+) -> None:
+    """A client may write any reference into `status.active`; the fuzzer's had no namespace,
+    and the sync failed on it (ValueError) instead of dropping it as Kubernetes does."""
+    new_cron_job(api, schedule="0 0 1 1 *")
+    api.set_status("cronjobs", "tick", {"active": [{"kind": "Job", "name": "ghost", "uid": "u"}]})
+    await h.sync(h.key("tick"))
+    assert "active" not in api.find("cronjobs", "tick")["status"]
+    assert api.events[-1]["reason"] == "MissingJob"
+    assert api.events[-1]["message"] == "Active job went missing: ghost"

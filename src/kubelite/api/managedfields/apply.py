@@ -25,7 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from kubelite.api import errors, meta
-from kubelite.api.errors import StatusError
+from kubelite.api.errors import REASON_BAD_REQUEST, StatusError
 from kubelite.api.managedfields import conflicts, fieldpath, lastapplied, managers, typed
 from kubelite.api.managedfields.compare import compare
 from kubelite.api.managedfields.conflicts import ApplyConflictError
@@ -249,11 +249,17 @@ def _gvk(obj: Obj) -> str:
 def _typing_error(which: str, obj: Obj, exc: typed.SchemaError) -> StatusError:
     """The error Kubernetes answers when an object does not fit its schema for apply.
 
-    It is no API status of its own, so it reaches the client as a 500 without a reason.
+    Kubernetes 1.33 returns it as a plain error, which reaches the client as a 500 without a
+    reason (kubernetes/kubernetes#122480). A patch that does not fit is the client's mistake:
+    it is a 400 BadRequest here, with Kubernetes' words, as kubernetes/kubernetes#139255
+    proposes. A live object that does not fit is the server's own problem, and stays a 500.
     """
     metadata = meta.dict_field(obj, "metadata")
     name = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}; {_gvk(obj)}"
-    return StatusError(500, "", f"failed to create typed {which} object ({name}): {exc}")
+    message = f"failed to create typed {which} object ({name}): {exc}"
+    if which == "patch":
+        return StatusError(400, REASON_BAD_REQUEST, message)
+    return StatusError(500, "", message)
 
 
 def _check_type(config: Obj, node: Node, api_version: str) -> None:

@@ -183,7 +183,9 @@ def decode_continue(token: str) -> tuple[str, int]:
     try:
         padded = token + "=" * (-len(token) % 4)
         data = orjson.loads(base64.urlsafe_b64decode(padded))
-        if data.get("v") != "meta.k8s.io/v1":
+        # Any JSON may be under the base64: Go's json.Unmarshal into the token's struct refuses
+        # what is not an object, as this does.
+        if not isinstance(data, dict) or data.get("v") != "meta.k8s.io/v1":
             raise ValueError("version")
         return str(data["start"]), int(data["rv"])
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
