@@ -49,10 +49,8 @@ FIXED = settings(
     suppress_health_check=list(HealthCheck),
     print_blob=False,
 )
-# Loggers whose ERROR lines are not the server's own errors: aiohttp logs, with a traceback,
-# each request its HTTP parser refused and each body whose Content-Encoding it could not
-# decode, though the client got its 400. Quieting it is the "conn" part of issue 14; this is
-# empty once that is merged.
+# Loggers whose ERROR lines are not the server's own errors. None: the server logs aiohttp's
+# refusals of malformed requests and its clients' hang-ups at debug (`apiserver/server_log.py`).
 NOISY_LOGGERS: tuple[str, ...] = ()
 
 
