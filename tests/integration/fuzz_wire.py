@@ -266,12 +266,10 @@ def is_http_parser_refusal(response: Response) -> bool:
     )
 
 
-# 5xx answers kubelite still gives, each a follow-up of issue 14 (remove it once fixed):
-# an apply to an object whose stored form lacks a list item's key. A condition written
-# without `type` (through `status`, or a merge patch) is stored as it came, where Go's struct
-# would have stored `"type": ""`; every later apply then fails to type the live object and
-# answers Kubernetes' own 500 for that ("failed to create typed live object").
-KNOWN_SERVER_ERRORS = ("failed to create typed live object",)
+# 5xx answers kubelite still gives, each a known follow-up (messages they start with). None now:
+# the last one, an apply to an object stored with a condition without `type`, went when the
+# store began to fill a status's required fields with Go's zero values (`api/zerofields.py`).
+KNOWN_SERVER_ERRORS: tuple[str, ...] = ()
 
 
 def is_known_server_error(response: Response) -> bool:
