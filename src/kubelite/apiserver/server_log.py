@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from kubelite.apiserver import metrics
 
@@ -33,7 +34,10 @@ _ExcInfo = (
 
 def client_fault(exc: BaseException | None) -> str | None:
     """The dropped-connection reason if `exc` is the client's doing, else None."""
-    if isinstance(exc, HttpProcessingError):
+    # RequestPayloadError: a body that is not what its headers say (a Content-Encoding it does
+    # not decode, a chunk that does not parse), met while aiohttp drains a body its handler
+    # left unread.
+    if isinstance(exc, HttpProcessingError | RequestPayloadError):
         return metrics.MALFORMED_REQUEST
     if isinstance(exc, ConnectionError | asyncio.CancelledError):
         return metrics.CLIENT_DISCONNECT

@@ -8,6 +8,7 @@ import logging
 import pytest
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
+from aiohttp.web_protocol import RequestPayloadError
 from apiserver_fixtures import Api
 
 from kubelite.apiserver import metrics
@@ -28,6 +29,7 @@ class Counted:
     [
         (BadHttpMessage("Invalid header token"), metrics.MALFORMED_REQUEST),
         (LineTooLong("request line", "1048576"), metrics.MALFORMED_REQUEST),
+        (RequestPayloadError("Can not decode content-encoding: gzip"), metrics.MALFORMED_REQUEST),
         (ConnectionResetError("Connection lost"), metrics.CLIENT_DISCONNECT),
         (BrokenPipeError(32, "Broken pipe"), metrics.CLIENT_DISCONNECT),
     ],
