@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 
+import orjson
 import pytest
 from apiserver_fixtures import Api
 
@@ -25,6 +26,25 @@ async def test_a_continue_token_that_is_not_a_json_object_is_a_bad_request(
     status, body = await api.json("GET", CONFIGMAPS, params={"continue": token})
     assert (status, body["kind"], body["reason"]) == (400, "Status", "BadRequest")
     assert body["message"].startswith("continue key is not valid")
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        ("x/../../kube-system/y", "continue key is not valid: ../kube-system/y"),
+        ("a//b", "continue key is not valid: a/b"),
+        ("/", "continue key is not valid: /"),
+        ("", "continue key is not valid: encoded start key empty (version meta.k8s.io/v1)"),
+    ],
+)
+async def test_a_continue_token_whose_start_key_leaves_the_resource_is_a_bad_request(
+    api: Api, start: str, message: str
+) -> None:
+    """storage.DecodeContinue refuses a start key that path.Clean would change. (A key that
+    starts with `..` is one Clean keeps: Kubernetes ranges over it as a plain string, as here.)"""
+    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": 1, "start": start})
+    status, body = await api.json("GET", CONFIGMAPS, params={"continue": _token(raw)})
+    assert (status, body["reason"], body["message"]) == (400, "BadRequest", message)
 
 
 async def _apply(api: Api, document: bytes) -> tuple[int, dict[str, object]]:

@@ -179,7 +179,30 @@ def encode_continue(key_suffix: str, revision: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(token)).decode().rstrip("=")
 
 
+def _go_path_clean(path: str) -> str:
+    """Go's path.Clean: repeated slashes, `.` and `..` resolved lexically; "" is "."."""
+    rooted = path.startswith("/")
+    parts: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if parts and parts[-1] != "..":
+                parts.pop()
+            elif not rooted:
+                parts.append("..")
+            continue
+        parts.append(segment)
+    cleaned = ("/" if rooted else "") + "/".join(parts)
+    return cleaned or "."
+
+
 def decode_continue(token: str) -> tuple[str, int]:
+    """The start key (below the resource's prefix) and revision of a continue token.
+
+    As apiserver's storage.DecodeContinue: a start key that path cleaning would change (`../x`,
+    `a//b`) is refused, so a client cannot make the list range outside the resource's keys.
+    """
     try:
         padded = token + "=" * (-len(token) % 4)
         data = orjson.loads(base64.urlsafe_b64decode(padded))
@@ -187,12 +210,20 @@ def decode_continue(token: str) -> tuple[str, int]:
         # what is not an object, as this does.
         if not isinstance(data, dict) or data.get("v") != "meta.k8s.io/v1":
             raise ValueError("version")
-        return str(data["start"]), int(data["rv"])
+        start, revision = str(data["start"]), int(data["rv"])
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
         raise errors.bad_request(
             "continue key is not valid: incorrect encoded start resourceVersion (version "
             "meta.k8s.io/v1)"
         ) from None
+    if not start:
+        raise errors.bad_request(
+            "continue key is not valid: encoded start key empty (version meta.k8s.io/v1)"
+        )
+    cleaned = _go_path_clean(start)
+    if cleaned != start or cleaned in (".", "/"):
+        raise errors.bad_request(f"continue key is not valid: {cleaned}")
+    return start, revision
 
 
 class ResourceStore:
