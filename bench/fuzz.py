@@ -32,6 +32,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
+sys.path.insert(0, str(HERE))
 
 from fuzz_schema import load, requests_strategy  # noqa: E402
 from fuzz_shapes import SHAPES, World, build_world, plant_seeds  # noqa: E402
@@ -47,6 +48,8 @@ from fuzz_wire import (  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from tests.integration.cluster import Cluster  # noqa: E402
 
+from api_bench import rss_mb  # noqa: E402
+
 # aiohttp logs each request its parser refused, with a traceback (the "conn" part of issue 14
 # quiets it): counted apart from the server's own errors.
 NOISY_LOGGERS = ("aiohttp.server",)
@@ -56,13 +59,6 @@ RESEED_EVERY = 2_000
 SHOWN_FAILURES = 40
 # The slowest requests listed: what holds the server's one event loop longest.
 SLOWEST = 10
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Tally:

@@ -49,8 +49,11 @@ import orjson
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
 
 from tests.integration.cluster import Cluster  # noqa: E402
+
+from api_bench import rss_mb  # noqa: E402
 
 SERVER_ARGS = ["--disable-scheduler"]
 # Requests in flight at once, on the pool of keep-alive connections.
@@ -64,13 +67,6 @@ NEW_CONNECTION_EVERY = 20
 BENCH_NS = "mem-bench"
 LIST_NS = "mem-list"
 JSON = {"Content-Type": "application/json"}
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def open_sockets(pid: int) -> int:
