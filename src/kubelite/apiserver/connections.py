@@ -184,11 +184,22 @@ class _GuardedProtocol(asyncio.Protocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
-        if self._timer is None and self._waiting_for_a_request():
+        inner = self._inner
+        if self._timer is not None:
+            inner.data_received(data)
+            if inner._request_count != self._armed_at:
+                self._disarm()
+            return
+        waiting = self._waiting_for_a_request()
+        before = inner._request_count
+        inner.data_received(data)
+        if waiting and inner._request_count == before and inner.transport is not None:
+            # The bytes began a request head without finishing it: time the rest. A head that
+            # comes whole in one read (nearly all do) never sets a timer, which would cost
+            # more than the parsing. The timer starts after this read, not before it: the
+            # difference is the time to parse one read's bytes.
             self._arm()
-        self._inner.data_received(data)
-        if self._timer is not None and self._inner._request_count != self._armed_at:
-            self._disarm()
+            self._armed_at = before
 
     def eof_received(self) -> None:
         self._inner.eof_received()
