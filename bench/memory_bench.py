@@ -20,7 +20,10 @@ of that still open; after every connection has gone; and after everything the ru
 been deleted. `--tracemalloc N` runs the server with KUBELITE_TRACEMALLOC=N and prints what
 Python holds that it did not hold at the start, by traceback (slow: use fewer requests).
 
-Run: `.venv/bin/python bench/memory_bench.py [--requests N] [--tracemalloc FRAMES]`.
+`--rounds N` repeats the run, the cleanup and the quiet wait N times: memory held for reuse
+settles at one level round after round, memory leaked climbs.
+
+Run: `.venv/bin/python bench/memory_bench.py [--requests N] [--rounds N] [--tracemalloc FRAMES]`.
 """
 
 from __future__ import annotations
@@ -651,6 +654,13 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="send --requests, clean up and wait --quiet this many times over: an RSS that "
+        "settles at the same level each round is held, one that climbs is leaked",
+    )
+    parser.add_argument(
         "--tracemalloc",
         type=int,
         default=0,
@@ -697,7 +707,7 @@ def main() -> int:
     if args.tracemalloc:
         env["KUBELITE_TRACEMALLOC"] = str(args.tracemalloc)
     elif args.report:
-        env["KUBELITE_MEMORY_REPORT"] = "1"
+        env.setdefault("KUBELITE_MEMORY_REPORT", "1")
     rows: list[tuple[str, float, int]] = []
     snapshots: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="kubelite-bench-") as tmp:
@@ -720,6 +730,22 @@ def main() -> int:
                     f"  after malloc_trim: RSS {report['rss_after_trim'] / 2**20:.0f} MB; "
                     f"{report['objects']} objects tracked by the GC; largest by type:"
                 )
+                parts = report.get("rss_parts", {})
+                pymalloc = report.get("pymalloc", {})
+                print(
+                    "  of it: "
+                    + ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in parts.items())
+                    + f"; pymalloc {pymalloc.get('arenas', 0)} arenas (high-water "
+                    f"{pymalloc.get('arenas_highwater', 0)}), "
+                    f"{pymalloc.get('allocated_bytes', 0) / 2**20:.0f} MB in live blocks; "
+                    f"SQLite {report.get('sqlite_bytes', 0) / 2**20:.0f} MB"
+                )
+                if "rss_after_clearing" in report:
+                    print(
+                        f"  after clearing caches: RSS {report['rss_after_clearing'] / 2**20:.0f}"
+                        f" MB; pymalloc {report['pymalloc_after_clearing']}"
+                    )
+                print(f"  caches: {report.get('caches')}")
                 for name, count, size in report["by_type"][:8]:
                     print(f"    {name:<24} {count:>9} {size / 2**20:>8.1f} MB")
                 for chain, size in report["big_values"].items():
@@ -730,33 +756,50 @@ def main() -> int:
 
         try:
             measure("started")
-            asyncio.run(setup(cluster))
-            measure(f"{LISTED} ConfigMaps stored")
-            began = time.monotonic()
-            run = asyncio.run(
-                _hostile_then_drop(
-                    cluster, args.requests, args.seed, frozenset(args.skip), args.max_rss, measure
+            seconds = 0.0
+            sent = 0
+            codes: Counter[tuple[str, int]] = Counter()
+            for round_ in range(1, args.rounds + 1):
+                # Each round starts from the same state: the listed ConfigMaps stored again.
+                suffix = f" (round {round_})" if args.rounds > 1 else ""
+
+                def measure_in_round(phase: str, suffix: str = suffix) -> None:
+                    measure(phase + suffix)
+
+                asyncio.run(setup(cluster))
+                measure(f"{LISTED} ConfigMaps stored{suffix}")
+                began = time.monotonic()
+                run = asyncio.run(
+                    _hostile_then_drop(
+                        cluster,
+                        args.requests,
+                        args.seed + round_ - 1,
+                        frozenset(args.skip),
+                        args.max_rss,
+                        measure_in_round,
+                    )
                 )
-            )
-            seconds = time.monotonic() - began
-            settled(pid)
-            measure("connections dropped")
-            asyncio.run(cleanup(cluster))
-            measure("everything created deleted")
-            if args.quiet > 0:
-                time.sleep(args.quiet)
-                measure(f"then {args.quiet:.0f} s without requests")
+                seconds += time.monotonic() - began
+                sent += run.sent
+                codes += run.codes
+                settled(pid)
+                measure(f"connections dropped{suffix}")
+                asyncio.run(cleanup(cluster))
+                measure(f"everything created deleted{suffix}")
+                if args.quiet > 0:
+                    time.sleep(args.quiet)
+                    measure(f"then {args.quiet:.0f} s without requests{suffix}")
         finally:
             cluster.stop()
         if len(snapshots) >= 2 and args.tracemalloc:
             compare(snapshots[1], snapshots[-1])
     first = rows[0][1]
-    print(f"\n{run.sent} requests sent in {seconds:.0f} s ({run.sent / seconds:.0f}/s)")
+    print(f"\n{sent} requests sent in {seconds:.0f} s ({sent / seconds:.0f}/s)")
     print(f"\n{'phase':<32} {'RSS MB':>8} {'vs start':>9} {'sockets':>8}")
     for phase, rss, sockets in rows:
         print(f"{phase:<32} {rss:>8.0f} {(rss / first - 1) * 100:>+8.0f}% {sockets:>8}")
     print("\nanswers by shape and code:")
-    for (shape, code), count in sorted(run.codes.items()):
+    for (shape, code), count in sorted(codes.items()):
         print(f"  {shape:<16} {code:>4} {count:>7}")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
@@ -764,11 +807,12 @@ def main() -> int:
     path.write_text(
         json.dumps(
             {
-                "requests": run.sent,
+                "requests": sent,
+                "rounds": args.rounds,
                 "seconds": seconds,
                 "server_env": env,
                 "phases": [{"phase": p, "rss_mb": r, "sockets": s} for p, r, s in rows],
-                "codes": [[s, c, n] for (s, c), n in sorted(run.codes.items())],
+                "codes": [[s, c, n] for (s, c), n in sorted(codes.items())],
             },
             indent=2,
         )

@@ -10,7 +10,11 @@ for one at each of its phases and compares them by traceback.
 Tracing costs several times the memory it traces and slows every allocation. For a cheaper
 look, `KUBELITE_MEMORY_REPORT=1` makes SIGUSR2 write `<data dir>/tracemalloc/<n>.json`
 instead: the RSS, the objects the garbage collector tracks by type, and the RSS again after
-glibc's malloc_trim(0) hands free pages back (what is left then is held, not merely free).
+glibc's malloc_trim(0) hands free pages back (what is left then is held, not merely free),
+with the RSS split as the kernel counts it, CPython's small-object arenas against the bytes
+live in them, SQLite's own allocations and the fill of each bounded cache.
+`KUBELITE_MEMORY_REPORT=clear` also empties those caches and reads the RSS again: what that
+gives back is what the caches held; what it does not is fragmentation.
 Nothing of this runs unless a variable is set; SIGUSR2 keeps its default action (the process
 ends) otherwise, as with any program that does not handle it.
 
@@ -30,8 +34,10 @@ import gc
 import json
 import logging
 import os
+import re
 import signal
 import sys
+import tempfile
 import tracemalloc
 import types
 from pathlib import Path
@@ -81,6 +87,82 @@ def rss_bytes() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def rss_parts() -> dict[str, int]:
+    """The RSS split as the kernel counts it (RssAnon, RssFile, RssShmem), in bytes: the
+    heap is anonymous memory; SQLite's WAL index and mapped libraries are files."""
+    parts = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(("RssAnon:", "RssFile:", "RssShmem:")):
+            name, value = line.split(":", 1)
+            parts[name] = int(value.split()[0]) * 1024
+    return parts
+
+
+def pymalloc_stats() -> dict[str, int]:
+    """CPython's small-object allocator, from sys._debugmallocstats: its arenas (1 MiB each
+    on 64-bit Linux) stay mapped while any object in them lives, so the RSS it holds can be
+    far more than the bytes in its allocated blocks. That gap is fragmentation, not a leak."""
+    debug = getattr(sys, "_debugmallocstats", None)
+    if debug is None:
+        return {}
+    with tempfile.TemporaryFile("w+") as capture:
+        # It writes with C's stdio to fd 2: point fd 2 at the file for the call.
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(capture.fileno(), 2)
+            debug()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        text = capture.read()
+    wanted = {
+        "# arenas allocated current": "arenas",
+        "# arenas highwater mark": "arenas_highwater",
+        "# bytes in allocated blocks": "allocated_bytes",
+        "# bytes in available blocks": "available_bytes",
+        "Total": "total_bytes",
+    }
+    stats: dict[str, int] = {}
+    for line in text.splitlines():
+        label, _, value = line.partition("=")
+        key = wanted.get(label.strip())
+        if key is not None and key not in stats:
+            stats[key] = int(value.strip().replace(",", ""))
+    return stats
+
+
+def sqlite_memory() -> int:
+    """Bytes SQLite's own allocator holds in this process (its page caches, mostly); -1 when
+    the library cannot be reached."""
+    name = ctypes.util.find_library("sqlite3")
+    if name is None:
+        return -1
+    used = getattr(ctypes.CDLL(name), "sqlite3_memory_used", None)
+    if used is None:
+        return -1
+    used.restype = ctypes.c_int64
+    return int(used())
+
+
+def bounded_caches() -> dict[str, Any]:
+    """kubelite's lru caches with a size bound, by qualified name: the caches keyed on what
+    clients send (names, selectors, field paths), as opposed to the unbounded ones keyed on the
+    schema, which hold a fixed amount."""
+    found: dict[str, Any] = {}
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("kubelite.") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            info = getattr(value, "cache_info", None)
+            params = getattr(value, "cache_parameters", None)
+            if info is None or params is None or params().get("maxsize") is None:
+                continue
+            found[f"{name}.{getattr(value, '__qualname__', '?')}"] = value
+    return found
 
 
 def _libc_function(name: str) -> Any:
@@ -169,6 +251,19 @@ class ReportWriter(SnapshotWriter):
         report["big_values"] = _big_value_holders()
         report["trimmed"] = malloc_trim()
         report["rss_after_trim"] = rss_bytes()
+        report["rss_parts"] = rss_parts()
+        report["pymalloc"] = pymalloc_stats()
+        report["sqlite_bytes"] = sqlite_memory()
+        caches = bounded_caches()
+        report["caches"] = {name: f.cache_info().currsize for name, f in caches.items()}
+        if os.environ.get(ENV_REPORT) == "clear":
+            for f in caches.values():
+                f.cache_clear()
+            re.purge()
+            gc.collect()
+            malloc_trim()
+            report["rss_after_clearing"] = rss_bytes()
+            report["pymalloc_after_clearing"] = pymalloc_stats()
         path.write_text(json.dumps(report, indent=1))
         print(f"memory report written to {path}", file=sys.stderr, flush=True)
         return path

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from kubelite.api.validation import names
 from kubelite.apiserver import memory
 
 
@@ -61,6 +63,45 @@ async def test_a_report_counts_objects_and_trims(
     assert report["rss"] > 0 and report["objects"] > 0
     assert report["trimmed"] is True  # glibc, as on Debian
     assert {row[0] for row in report["by_type"]} >= {"dict"}
+    # Where the RSS is: the kernel's split, the small-object allocator's arenas and what
+    # SQLite's allocator holds (an open database holds some).
+    assert report["rss_parts"]["RssAnon"] > 0 and "RssFile" in report["rss_parts"]
+    pymalloc = report["pymalloc"]
+    assert pymalloc["arenas"] >= 1 and pymalloc["arenas_highwater"] >= pymalloc["arenas"]
+    assert 0 < pymalloc["allocated_bytes"] <= pymalloc["total_bytes"]
+    assert report["sqlite_bytes"] >= 0
+
+
+async def test_a_clearing_report_empties_the_bounded_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBELITE_TRACEMALLOC", raising=False)
+    monkeypatch.setenv("KUBELITE_MEMORY_REPORT", "clear")
+    assert names.is_valid_label_value("filled-by-this-test") == []
+    cached = memory.bounded_caches()["kubelite.api.validation.names._fits_label_value"]
+    assert cached.cache_info().currsize > 0
+    loop = asyncio.get_running_loop()
+    try:
+        writer = memory.start_tracing(tmp_path)
+        assert isinstance(writer, memory.ReportWriter)
+        report = json.loads(writer.write().read_text())
+    finally:
+        loop.remove_signal_handler(memory.SNAPSHOT_SIGNAL)
+    # The fill before clearing is reported; the caches are empty after.
+    assert report["caches"]["kubelite.api.validation.names._fits_label_value"] > 0
+    assert cached.cache_info().currsize == 0
+    assert report["rss_after_clearing"] > 0 and report["pymalloc_after_clearing"]["arenas"] >= 1
+
+
+def test_sqlite_memory_counts_an_open_database() -> None:
+    before = memory.sqlite_memory()
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute("CREATE TABLE t (x)")
+        connection.executemany("INSERT INTO t VALUES (?)", [(b"x" * 1000,)] * 200)
+        assert memory.sqlite_memory() > before
+    finally:
+        connection.close()
 
 
 async def test_tuning_can_be_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
