@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -65,6 +66,19 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # bytes with "surrogatepass", which would keep it as a lone surrogate that nothing can encode
 # afterwards; Go's decoder reads each of its bytes as U+FFFD, as "replace" does.
 _ENCODED_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
+# Go's JSON decoder reads any byte that does not begin valid UTF-8 in a string as U+FFFD, one
+# for each such byte; Python's "replace" gives one for a whole truncated sequence (E2 82 then
+# "a": one where Go has two). This handler replaces byte by byte, as Go does.
+_GO_REPLACE = "kubelite-go-replace"
+
+
+def _replace_each_byte(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "\ufffd" * (exc.end - exc.start), exc.end
+
+
+codecs.register_error(_GO_REPLACE, _replace_each_byte)
 
 
 def _as_go_text(value: Any) -> Any:
@@ -203,13 +217,17 @@ def parse_json(body: bytes) -> Any:
     as_go = _SURROGATE_ESCAPE.search(body) is not None
     text: bytes | str = body
     if _ENCODED_SURROGATE.search(body):
-        text = body.decode("utf-8", "replace")
+        text = body.decode("utf-8", _GO_REPLACE)
+    hook = _object_hook_as_go if as_go else _object_hook
     try:
-        value = json.loads(text, object_pairs_hook=_object_hook_as_go if as_go else _object_hook)
+        try:
+            value = json.loads(text, object_pairs_hook=hook)
+        except UnicodeDecodeError:
+            # Bytes that are not UTF-8: U+FFFD for each, as Go reads them in a string (outside
+            # one, the U+FFFD is a syntax error here as the byte is in Go).
+            value = json.loads(body.decode("utf-8", _GO_REPLACE), object_pairs_hook=hook)
         if as_go:
             value = _as_go_text(value)
-    except UnicodeDecodeError as exc:
-        raise errors.bad_request(f"invalid character in request body: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise errors.bad_request(
             f"error decoding JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}"

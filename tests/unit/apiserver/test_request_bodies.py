@@ -208,6 +208,24 @@ async def test_a_lone_surrogate_in_a_value_is_stored_as_go_would_store_it(api: A
     assert created["spec"]["containers"][0]["args"] == ["\ufffd"]
 
 
+async def test_bytes_that_are_not_utf8_read_as_go_reads_them(api: Api) -> None:
+    # Go's JSON decoder reads each byte that begins no valid UTF-8 in a string as U+FFFD
+    # (E2 82 cut short is two of them); the same bytes outside a string are a syntax error.
+    raw = (
+        b'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bytes",'
+        b'"annotations":{"note":"a\xffb\xe2\x82c\xed\xa0\x80"}},'
+        b'"spec":{"containers":[{"name":"c","image":"i"}]}}'
+    )
+    response = await api.request("POST", PODS, raw=raw)
+    assert response.status == 201, await response.text()
+    created = await response.json()
+    assert created["metadata"]["annotations"] == {"note": "a\ufffdb\ufffd\ufffdc" + "\ufffd" * 3}
+    response = await api.request("POST", PODS, raw=raw.replace(b'"bytes"', b'"by\xfftes"'))
+    assert response.status == 422, await response.text()
+    response = await api.request("POST", PODS, raw=b"\xff" + raw)
+    assert response.status == 400, await response.text()
+
+
 # --- long URLs --------------------------------------------------------------------------------
 
 
