@@ -30,6 +30,7 @@ import asyncio
 import collections
 import ctypes
 import ctypes.util
+import functools
 import gc
 import json
 import logging
@@ -157,11 +158,13 @@ def bounded_caches() -> dict[str, Any]:
         if not name.startswith("kubelite.") or module is None:
             continue
         for value in list(vars(module).values()):
-            info = getattr(value, "cache_info", None)
-            params = getattr(value, "cache_parameters", None)
-            if info is None or params is None or params().get("maxsize") is None:
+            # By type, not by attribute: some imported objects answer any attribute lookup with
+            # an error of their own (dnslib's QTYPE raises DNSError, not AttributeError).
+            if not isinstance(value, functools._lru_cache_wrapper):
                 continue
-            found[f"{name}.{getattr(value, '__qualname__', '?')}"] = value
+            if value.cache_parameters().get("maxsize") is None:
+                continue
+            found[f"{name}.{value.__qualname__}"] = value
     return found
 
 

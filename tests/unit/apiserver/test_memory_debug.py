@@ -6,7 +6,9 @@ import asyncio
 import json
 import os
 import sqlite3
+import sys
 import tracemalloc
+import types
 from pathlib import Path
 
 import pytest
@@ -91,6 +93,22 @@ async def test_a_clearing_report_empties_the_bounded_caches(
     assert report["caches"]["kubelite.api.validation.names._fits_label_value"] > 0
     assert cached.cache_info().currsize == 0
     assert report["rss_after_clearing"] > 0 and report["pymalloc_after_clearing"]["arenas"] >= 1
+
+
+class _AnswersNothing:
+    """As dnslib's QTYPE: every unknown attribute is an error that is not AttributeError."""
+
+    def __getattr__(self, name: str) -> object:
+        raise KeyError(name)
+
+
+def test_bounded_caches_pass_over_objects_that_refuse_attribute_lookups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = types.ModuleType("kubelite.hostile_globals")
+    module.QTYPE = _AnswersNothing()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    assert "kubelite.api.validation.names._fits_label_value" in memory.bounded_caches()
 
 
 def test_sqlite_memory_counts_an_open_database() -> None:
