@@ -10,6 +10,7 @@ import sys
 import tracemalloc
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,18 +51,24 @@ async def test_sigusr2_writes_a_snapshot(tmp_path: Path, monkeypatch: pytest.Mon
         tracemalloc.stop()
 
 
-async def test_a_report_counts_objects_and_trims(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def _report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str) -> dict[str, Any]:
+    """One report written as SIGUSR2 would have it written, with KUBELITE_MEMORY_REPORT=mode."""
     monkeypatch.delenv("KUBELITE_TRACEMALLOC", raising=False)
-    monkeypatch.setenv("KUBELITE_MEMORY_REPORT", "1")
+    monkeypatch.setenv("KUBELITE_MEMORY_REPORT", mode)
     loop = asyncio.get_running_loop()
     try:
         writer = memory.start_tracing(tmp_path)
         assert isinstance(writer, memory.ReportWriter)
-        report = json.loads(writer.write().read_text())
+        report: dict[str, Any] = json.loads(writer.write().read_text())
     finally:
         loop.remove_signal_handler(memory.SNAPSHOT_SIGNAL)
+    return report
+
+
+async def test_a_report_counts_objects_and_trims(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = await _report(tmp_path, monkeypatch, "1")
     assert report["rss"] > 0 and report["objects"] > 0
     assert report["trimmed"] is True  # glibc, as on Debian
     assert {row[0] for row in report["by_type"]} >= {"dict"}
@@ -77,18 +84,10 @@ async def test_a_report_counts_objects_and_trims(
 async def test_a_clearing_report_empties_the_bounded_caches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("KUBELITE_TRACEMALLOC", raising=False)
-    monkeypatch.setenv("KUBELITE_MEMORY_REPORT", "clear")
     assert names.is_valid_label_value("filled-by-this-test") == []
     cached = memory.bounded_caches()["kubelite.api.validation.names._fits_label_value"]
     assert cached.cache_info().currsize > 0
-    loop = asyncio.get_running_loop()
-    try:
-        writer = memory.start_tracing(tmp_path)
-        assert isinstance(writer, memory.ReportWriter)
-        report = json.loads(writer.write().read_text())
-    finally:
-        loop.remove_signal_handler(memory.SNAPSHOT_SIGNAL)
+    report = await _report(tmp_path, monkeypatch, "clear")
     # The fill before clearing is reported; the caches are empty after.
     assert report["caches"]["kubelite.api.validation.names._fits_label_value"] > 0
     assert cached.cache_info().currsize == 0
