@@ -149,6 +149,16 @@ def tls_context(cluster: Cluster) -> ssl.SSLContext:
     return context
 
 
+def write_results(name: str, results: dict[str, Any]) -> Path:
+    """Keep a run's figures in bench/results/NAME-<time>.json, and say where."""
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {path}")
+    return path
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -491,11 +501,7 @@ def main() -> int:
         results["etcd"] = asyncio.run(bench_etcd(args.quick))
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     report(results)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"api-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {path}")
+    write_results("api", results)
     return 0
 
 

@@ -53,7 +53,7 @@ sys.path.insert(0, str(HERE))
 
 from tests.integration.cluster import Cluster  # noqa: E402
 
-from api_bench import percentile  # noqa: E402
+from api_bench import percentile, write_results  # noqa: E402
 
 NAMESPACE = "dns-bench"
 EXTERNAL_NAME = "www.example.com"
@@ -422,11 +422,7 @@ def main() -> int:
             cluster.stop()
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     report(results)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"dns-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {path}")
+    write_results("dns", results)
     return 0
 
 

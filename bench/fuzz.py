@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import collections
 import heapq
-import json
 import os
 import random
 import sys
@@ -48,7 +47,7 @@ from fuzz_wire import (  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from tests.integration.cluster import Cluster  # noqa: E402
 
-from api_bench import rss_mb  # noqa: E402
+from api_bench import rss_mb, write_results  # noqa: E402
 
 # aiohttp logs each request its parser refused, with a traceback (the "conn" part of issue 14
 # quiets it): counted apart from the server's own errors.
@@ -227,11 +226,7 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
     }
     report(results)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"fuzz-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {path}")
+    write_results("fuzz", results)
     return 1 if tally.failures or own else 0
 
 

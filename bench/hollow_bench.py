@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import json
 import os
 import signal
 import subprocess
@@ -47,7 +46,7 @@ sys.path.insert(0, str(HERE))
 
 from tests.integration.cluster import Cluster  # noqa: E402
 
-from api_bench import percentile, rss_mb, tls_context  # noqa: E402
+from api_bench import percentile, rss_mb, tls_context, write_results  # noqa: E402
 
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
 NAMESPACE = "hollow-bench"
@@ -384,11 +383,7 @@ def main() -> int:
             cluster.stop()
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     report(results)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"hollow-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {path}")
+    write_results("hollow", results)
     return 0
 
 

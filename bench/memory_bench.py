@@ -56,7 +56,7 @@ sys.path.insert(0, str(HERE))
 
 from tests.integration.cluster import Cluster  # noqa: E402
 
-from api_bench import rss_mb  # noqa: E402
+from api_bench import rss_mb, write_results  # noqa: E402
 
 SERVER_ARGS = ["--disable-scheduler"]
 # Requests in flight at once, on the pool of keep-alive connections.
@@ -801,23 +801,17 @@ def main() -> int:
     print("\nanswers by shape and code:")
     for (shape, code), count in sorted(codes.items()):
         print(f"  {shape:<16} {code:>4} {count:>7}")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"memory-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "requests": sent,
-                "rounds": args.rounds,
-                "seconds": seconds,
-                "server_env": env,
-                "phases": [{"phase": p, "rss_mb": r, "sockets": s} for p, r, s in rows],
-                "codes": [[s, c, n] for (s, c), n in sorted(codes.items())],
-            },
-            indent=2,
-        )
+    write_results(
+        "memory",
+        {
+            "requests": sent,
+            "rounds": args.rounds,
+            "seconds": seconds,
+            "server_env": env,
+            "phases": [{"phase": p, "rss_mb": r, "sockets": s} for p, r, s in rows],
+            "codes": [[s, c, n] for (s, c), n in sorted(codes.items())],
+        },
     )
-    print(f"\nwritten to {path}")
     return 0
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import ssl
 import statistics
@@ -48,7 +47,7 @@ sys.path.insert(0, str(HERE))
 
 from tests.integration.cluster import Cluster  # noqa: E402
 
-from api_bench import rss_mb, tls_context  # noqa: E402
+from api_bench import rss_mb, tls_context, write_results  # noqa: E402
 
 KINDS = ("tcp-only", "tls-silent", "half-head", "half-body")
 HALF_HEAD = b"GET /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nAcce"
@@ -285,11 +284,7 @@ def main() -> int:
             cluster.stop()
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     report(results)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"stalled-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=2))
-    print(f"\nwritten to {path}")
+    write_results("stalled", results)
     return 0 if all(r["create_after"] == 201 for r in results["rounds"]) else 1
 
 
