@@ -11,6 +11,7 @@ authentication is by bearer token here; client certificates are tested against a
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from kubelite.apiserver.auth import Authenticator
 from kubelite.apiserver.metrics import Metrics
 from kubelite.apiserver.registry import ResourceStore
 from kubelite.apiserver.scope import WatchSettings
-from kubelite.apiserver.server import Serving, assemble, resource_stores
+from kubelite.apiserver.server import APIServer, Serving, assemble, resource_stores
 from kubelite.storage.sqlite import SqliteStore
 
 Obj = dict[str, Any]
@@ -169,3 +170,11 @@ async def read_watch_lines(
             if line.strip():
                 events.append(orjson.loads(line))
     return events
+
+
+def admin_context(server: APIServer) -> ssl.SSLContext:
+    """A TLS context that trusts a running server's CA and presents its admin certificate."""
+    assert server.pki is not None
+    context = ssl.create_default_context(cafile=str(server.pki.ca_cert))
+    context.load_cert_chain(server.pki.admin_cert, server.pki.admin_key)
+    return context

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 import pytest
+from apiserver_fixtures import admin_context
 from testcluster import WAIT, wait_for
 
 from kubelite.apiserver import metrics
@@ -48,13 +48,6 @@ async def serving(tmp_path: Path, policy: ConnectionPolicy) -> AsyncIterator[API
         yield server
     finally:
         await server.stop()
-
-
-def admin_context(server: APIServer) -> ssl.SSLContext:
-    assert server.pki is not None
-    context = ssl.create_default_context(cafile=str(server.pki.ca_cert))
-    context.load_cert_chain(server.pki.admin_cert, server.pki.admin_key)
-    return context
 
 
 async def connect(server: APIServer, *, tls: bool = True, source: str = "127.0.0.1") -> Stream:

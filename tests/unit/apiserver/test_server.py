@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from apiserver_fixtures import admin_context
 from testcluster import wait_for
 
 from kubelite.api import errors, meta
@@ -30,13 +30,6 @@ async def server(tmp_path: Path) -> AsyncIterator[APIServer]:
         yield s
     finally:
         await s.stop()
-
-
-def admin_context(s: APIServer) -> ssl.SSLContext:
-    assert s.pki is not None
-    context = ssl.create_default_context(cafile=str(s.pki.ca_cert))
-    context.load_cert_chain(s.pki.admin_cert, s.pki.admin_key)
-    return context
 
 
 async def test_bootstrap_namespaces_and_the_kubernetes_service(server: APIServer) -> None:
