@@ -51,6 +51,9 @@ HAND_DECODED = {
         4: "contentType",
     },
     "k8s.io.apimachinery.pkg.runtime.TypeMeta": {1: "apiVersion", 2: "kind"},
+    # `type ExtraValue []string`: a list in JSON, a message of one repeated string here.
+    "k8s.io.api.authorization.v1.ExtraValue": {1: "items"},
+    "k8s.io.api.authentication.v1.ExtraValue": {1: "items"},
 }
 EXTRA_ROOTS = ("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",)
 

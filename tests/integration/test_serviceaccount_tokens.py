@@ -35,7 +35,8 @@ def _wait(what: str, check: Callable[[], Any], timeout: float = 30.0) -> Any:
 
 
 def _default_account(cluster: Cluster, namespace: str) -> Obj:
-    """The namespace's `default` ServiceAccount, which the controller manager makes."""
+    """The namespace's `default` ServiceAccount, which the controller manager makes, allowed
+    to read the namespace (under RBAC it holds nothing by itself: test_rbac shows the 403)."""
 
     def get() -> Obj | None:
         status, account, _ = cluster.request(
@@ -43,7 +44,27 @@ def _default_account(cluster: Cluster, namespace: str) -> Obj:
         )
         return account if status == 200 else None
 
-    return _wait(f"the default ServiceAccount of {namespace}", get)
+    account = _wait(f"the default ServiceAccount of {namespace}", get)
+    subject = f"{namespace}:default"
+    cluster.kubectl(
+        "create",
+        "rolebinding",
+        "default-view",
+        "--clusterrole=view",
+        f"--serviceaccount={subject}",
+        "-n",
+        namespace,
+    )
+    user = f"--as=system:serviceaccount:{subject}"
+
+    def allowed() -> bool:
+        answer = cluster.kubectl(
+            "auth", "can-i", "list", "pods", "-n", namespace, user, check=False
+        )
+        return answer.stdout == "yes\n"
+
+    _wait("the default ServiceAccount to read pods", allowed)
+    return account
 
 
 def _claims(token: str) -> Obj:

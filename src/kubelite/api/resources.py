@@ -109,3 +109,8 @@ ENDPOINT_SLICES = Resource("discovery.k8s.io", "v1", "endpointslices", kind="End
 
 # policy/v1
 PODDISRUPTIONBUDGETS = Resource("policy", "v1", "poddisruptionbudgets", kind="PodDisruptionBudget")
+
+# rbac.authorization.k8s.io
+CLUSTER_ROLES = Resource(
+    "rbac.authorization.k8s.io", "v1", "clusterroles", kind="ClusterRole", namespaced=False
+)

@@ -1,7 +1,8 @@
 """The API server's HTTP application: one entry point that routes every request.
 
 Every request passes the same steps, in Kubernetes' order: authentication (401 for bad
-credentials, anonymous access only to public paths), then routing to discovery, OpenAPI, health,
+credentials, anonymous access only to public paths), impersonation and authorization (403 in
+Kubernetes' words), then routing to discovery, OpenAPI, health,
 metrics, the service-account issuer's OIDC documents or the REST verbs, with every failure
 rendered as a `Status` and counted in the metrics. Errors that are not a client's mistake are
 logged and answered with a 500 that says nothing of the server's insides.
@@ -31,10 +32,12 @@ from kubelite.apiserver import (
     serviceaccount_token,
 )
 from kubelite.apiserver import metrics as metrics_module
-from kubelite.apiserver.auth import Authenticator, is_public
+from kubelite.apiserver.auth import Authenticator, current_user, is_public
 from kubelite.apiserver.discovery import Discovery
+from kubelite.apiserver.impersonation import impersonate
 from kubelite.apiserver.installer import Installer
 from kubelite.apiserver.openapi import OpenAPI
+from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer
 from kubelite.apiserver.server_log import ServerLog
 from kubelite.apiserver.version import version_info
 
@@ -63,6 +66,9 @@ class Routes:
     pki: certs.Pki | None = None
     # The idle and request timeouts (the listener applies the rest of the policy).
     connections: connections.ConnectionPolicy = field(default_factory=connections.ConnectionPolicy)
+    # Decides what each user may do; None: every authenticated user may do anything
+    # (kube-apiserver's --authorization-mode=AlwaysAllow).
+    authorizer: Authorizer | None = None
 
 
 def _not_found() -> errors.StatusError:
@@ -134,6 +140,13 @@ class Application:
             if user is None or (user.anonymous and not is_public(path)):
                 raise errors.unauthorized()
             pki = self.routes.pki
+            joining = pki is not None and path in (node_join.CA_PATH, node_join.SERVING_CERT_PATH)
+            authorizer = self.routes.authorizer
+            if authorizer is not None and not joining:
+                # Impersonation, then authorization of whom the request acts as.
+                user = impersonate(user, request.headers, authorizer)
+                authorizer.check(Attributes.of_request(user, info, path))
+            current_user.set(user)
             if pki is not None and path == node_join.CA_PATH:
                 response: web.StreamResponse = node_join.serve_ca(pki)
             elif pki is not None and path == node_join.SERVING_CERT_PATH:

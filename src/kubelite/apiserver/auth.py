@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hmac
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ class User:
 
     name: str
     groups: tuple[str, ...] = field(default=())
+    uid: str = ""
+    # user.Info's Extra, as sorted (key, values) pairs so that a User stays hashable.
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def anonymous(self) -> bool:
@@ -41,6 +45,14 @@ class User:
 
 
 ANONYMOUS_USER = User(ANONYMOUS, ("system:unauthenticated",))
+
+# The user a request is served for, as Kubernetes keeps it in the request's context: storage
+# that decides by who is asking (the RBAC escalation check) reads it there. None outside a
+# request: the server's own writes (its bootstrap objects).
+current_user: ContextVar[User | None] = ContextVar("current_user", default=None)
+# The `Warning:` headers the request's answer will carry: admission that warns rather than
+# refuses (Pod Security's `warn` level) appends to it. None outside a resource request.
+current_warnings: ContextVar[list[str] | None] = ContextVar("current_warnings", default=None)
 
 
 def is_public(path: str) -> bool:
@@ -113,7 +125,12 @@ class Authenticator:
             claims, self.lookup, now=self.service_accounts.clock()
         ):
             return None
-        return User(claims.username, claims.groups)
+        return User(
+            claims.username,
+            claims.groups,
+            uid=claims.service_account.uid,
+            extra=_service_account_extra(claims),
+        )
 
     def authenticate(self, peercert: dict[str, Any] | None, authorization: str) -> User | None:
         """The request's user by certificate or static token; None when it presented
@@ -133,3 +150,17 @@ class Authenticator:
         if user is None and authorization:
             return await self.from_service_account_token(authorization)
         return user
+
+
+def _service_account_extra(
+    claims: serviceaccount_token.ServiceAccountClaims,
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The extra a bound token's user carries: the pod and node it was issued for
+    (`serviceaccount.ServiceAccountInfo.UserInfo`)."""
+    extra: dict[str, tuple[str, ...]] = {}
+    for kind, ref in (("pod", claims.pod), ("node", claims.node)):
+        if ref is not None:
+            extra[f"authentication.kubernetes.io/{kind}-name"] = (ref.name,)
+            if ref.uid:
+                extra[f"authentication.kubernetes.io/{kind}-uid"] = (ref.uid,)
+    return tuple(sorted(extra.items()))

@@ -138,10 +138,9 @@ def _pem_cert(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _name(common_name: str, organization: str = "") -> x509.Name:
-    attrs = []
-    if organization:
-        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+def _name(common_name: str, *organizations: str) -> x509.Name:
+    """A subject: the user as CN, each of its groups as an O (the x509 authenticator's map)."""
+    attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations if o]
     attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(attrs)
 
@@ -278,10 +277,9 @@ def _leaf_ok(
     )
 
 
-def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
-    """Create what is missing under `directory`, keep what is there."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    pki = Pki(
+def paths(directory: Path) -> Pki:
+    """Where the PKI under `directory` keeps each file (nothing is read or made)."""
+    return Pki(
         ca_cert=directory / "ca.crt",
         ca_key=directory / "ca.key",
         server_cert=directory / "server.crt",
@@ -294,6 +292,12 @@ def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
         sa_key=directory / "sa.key",
         sa_pub=directory / "sa.pub",
     )
+
+
+def ensure(directory: Path, dns_names: list[str], ips: list[str]) -> Pki:
+    """Create what is missing under `directory`, keep what is there."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pki = paths(directory)
     for stale in directory.glob(f".*{_TMP_SUFFIX}"):
         stale.unlink(missing_ok=True)
     ca = _load_cert(pki.ca_cert)
@@ -381,3 +385,15 @@ def issue_kubelet_serving_cert(pki: Pki, node_name: str, ips: list[str]) -> tupl
         )
         _write_pair(key_path, _pem_key(key), cert_path, _pem_cert(cert) + _pem_cert(ca))
     return cert_path, key_path
+
+
+def issue_client_cert(pki: Pki, user: str, groups: Sequence[str]) -> tuple[bytes, bytes]:
+    """A client certificate for `user` in `groups`, signed by the cluster CA: the user is the
+    certificate's CN and each group an O, as Kubernetes' x509 authenticator reads them.
+    Returns (certificate PEM, key PEM); nothing is written, the caller hands them out."""
+    ca = _load_cert(pki.ca_cert)
+    ca_key = _load_key(pki.ca_key)
+    if ca is None or ca_key is None:
+        raise ValueError(f"no usable cluster CA at {pki.ca_cert}")
+    cert, key = _issue(ca, ca_key, _name(user, *groups), ExtendedKeyUsageOID.CLIENT_AUTH)
+    return _pem_cert(cert), _pem_key(key)

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from kubelite.api import errors
 from kubelite.api.kinds import REGISTRY, Registry, ResourceType, Subresource
+from kubelite.api.types import Obj
 from kubelite.apiserver import serviceaccount_token
+from kubelite.apiserver.auth import Authenticator, current_warnings
 from kubelite.apiserver.handlers import connect, create, delete, get, patch, update, watch
+from kubelite.apiserver.rbac.authorizer import Authorizer
+from kubelite.apiserver.registry import reviews
 from kubelite.apiserver.registry.binding import BindingStore
 from kubelite.apiserver.registry.eviction import EvictionStore
 from kubelite.apiserver.registry.finalize import NamespaceFinalizeStore
@@ -49,12 +53,17 @@ class Stores:
     by_resource: Mapping[ResourceType, ResourceStore]
     token_issuer: serviceaccount_token.TokenIssuer | None = None
     registry: Registry = REGISTRY
+    # Answer the access reviews and TokenReviews (None: those answer 503).
+    authorizer: Authorizer | None = None
+    authenticator: Authenticator | None = None
 
     def of(self, group: str, version: str, plural: str) -> ResourceStore:
         resource = self.registry.lookup(group, version, plural)
         assert resource is not None, plural
         return self.by_resource[resource]
 
+
+T = TypeVar("T")
 
 # Makes a subresource's storage for one resource.
 StorageFactory = Callable[[Stores, ResourceType], object]
@@ -133,6 +142,52 @@ def _main(stores: Stores, resource: ResourceType) -> Patcher:
     return stores.by_resource[resource]
 
 
+class _Unavailable:
+    """A review storage of a server assembled without what answers it (a unit test's)."""
+
+    async def review(self, namespace: str, obj: Obj) -> Obj:
+        raise errors.StatusError(503, "ServiceUnavailable", "this server does not answer reviews")
+
+
+def _review(make: Callable[[Stores], reviews.Reviewer]) -> StorageFactory:
+    def factory(stores: Stores, resource: ResourceType) -> reviews.Reviewer:
+        try:
+            return make(stores)
+        except LookupError:
+            return _Unavailable()
+
+    return factory
+
+
+def _need(value: T | None) -> T:
+    if value is None:
+        raise LookupError
+    return value
+
+
+# The resources that are questions rather than objects: POSTed, answered, never stored.
+REVIEWS: Mapping[tuple[str, str], StorageFactory] = {
+    ("authorization.k8s.io", "selfsubjectaccessreviews"): _review(
+        lambda s: reviews.SelfSubjectAccessReviews(_need(s.authorizer))
+    ),
+    ("authorization.k8s.io", "subjectaccessreviews"): _review(
+        lambda s: reviews.SubjectAccessReviews(_need(s.authorizer))
+    ),
+    ("authorization.k8s.io", "localsubjectaccessreviews"): _review(
+        lambda s: reviews.SubjectAccessReviews(_need(s.authorizer), local=True)
+    ),
+    ("authorization.k8s.io", "selfsubjectrulesreviews"): _review(
+        lambda s: reviews.SelfSubjectRulesReviews(_need(s.authorizer))
+    ),
+    ("authentication.k8s.io", "selfsubjectreviews"): _review(
+        lambda s: reviews.SelfSubjectReviews()
+    ),
+    ("authentication.k8s.io", "tokenreviews"): _review(
+        lambda s: reviews.TokenReviews(_need(s.authenticator))
+    ),
+}
+
+
 # The subresources, by name; which resources have which (and with which verbs) is the kinds
 # registry's `Subresource` lines.
 SUBRESOURCES: Mapping[str, SubresourceRow] = {
@@ -165,8 +220,10 @@ def endpoints(registry: Registry = REGISTRY) -> list[Endpoint]:
     """The table: every served (resource, subresource, verb), in the registry's order."""
     table = []
     for resource in registry.resources:
+        is_review = (resource.group, resource.plural) in REVIEWS
         for verb in resource.verbs:
-            table.append(Endpoint(resource, "", verb, VERBS[verb]))
+            handler = create.review if is_review else VERBS[verb]
+            table.append(Endpoint(resource, "", verb, handler))
         for sub in resource.subresources:
             row = SUBRESOURCES[sub.name]
             for verb in sub.verbs:
@@ -226,7 +283,10 @@ class Installer:
             key = (e.resource, e.subresource)
             storage = storages.get(key)
             if storage is None:
-                factory = SUBRESOURCES[e.subresource].storage if e.subresource else _main
+                if e.subresource:
+                    factory = SUBRESOURCES[e.subresource].storage
+                else:
+                    factory = REVIEWS.get((e.resource.group, e.resource.plural), _main)
                 storage = factory(stores, e.resource)
                 storages[key] = storage
             self.routes[(e.resource, e.subresource, e.verb)] = (e.handler, storage)
@@ -261,7 +321,9 @@ class Installer:
         if route is None:
             raise errors.method_not_allowed()
         handler, storage = route
-        return await handler(RequestScope(request, info, resource, self.config), storage)
+        scope = RequestScope(request, info, resource, self.config)
+        current_warnings.set(scope.warnings)
+        return await handler(scope, storage)
 
 
 _SPANNING = frozenset({"list", "watch"})

@@ -35,6 +35,11 @@ from kubelite.apiserver.connections import ConnectionPolicy, GuardedSite
 from kubelite.apiserver.installer import Installer, Stores
 from kubelite.apiserver.kubelet_client import KubeletClient
 from kubelite.apiserver.metrics import Metrics
+from kubelite.apiserver.rbac import reconcile as bootstrap_rbac
+from kubelite.apiserver.rbac.authorizer import Authorizer
+from kubelite.apiserver.rbac.escalation import GROUP as RBAC_GROUP
+from kubelite.apiserver.rbac.escalation import EscalationCheck
+from kubelite.apiserver.rbac.policy import PolicyCache
 from kubelite.apiserver.registry.generic import Admission, DeleteOptions, ResourceStore
 from kubelite.apiserver.runtimeclass import RuntimeClassAdmission
 from kubelite.storage.interface import Store
@@ -86,6 +91,8 @@ class ServerConfig:
     node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE
     # Where the cluster DNS answers (the node's address and port), for the kube-dns Service.
     cluster_dns: tuple[str, int] | None = None
+    # kube-apiserver's --authorization-mode: RBAC (behind system:masters), or AlwaysAllow.
+    authorization_mode: str = "RBAC"
     # Timeouts of stalled connections and the per-address cap (kube-apiserver's numbers).
     connections: ConnectionPolicy = field(default_factory=ConnectionPolicy)
 
@@ -153,6 +160,7 @@ def resource_stores(
     *,
     service_cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR,
     node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE,
+    authorizer: Authorizer | None = None,
 ) -> dict[ResourceType, ResourceStore]:
     """The REST storage of every kind, with the admission checks Kubernetes runs for it.
 
@@ -173,6 +181,13 @@ def resource_stores(
         pods: [lifecycle, runtime_classes.admit],
     }
     validating: dict[ResourceType, list[Admission]] = {pods: [runtime_classes.validate]}
+    if authorizer is not None:
+        # With authorization on, no one grants through RBAC what they do not hold.
+        escalation = EscalationCheck(authorizer)
+        for plural in ("roles", "clusterroles", "rolebindings", "clusterrolebindings"):
+            rbac_resource = REGISTRY.lookup(RBAC_GROUP, "v1", plural)
+            assert rbac_resource is not None
+            validating[rbac_resource] = [escalation]
     return {
         resource: ResourceStore(
             store,
@@ -201,6 +216,8 @@ class Serving:
     service_cidr: servicenetwork.ServiceNetwork = servicenetwork.SERVICE_CIDR
     node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE
     connections: ConnectionPolicy = field(default_factory=ConnectionPolicy)
+    # None: authorization is off (every authenticated user may do anything).
+    authorizer: Authorizer | None = None
 
 
 @dataclass
@@ -226,13 +243,21 @@ def assemble(
     and the API server's unit tests share."""
     if stores is None:
         stores = resource_stores(
-            store, service_cidr=serving.service_cidr, node_port_range=serving.node_port_range
+            store,
+            service_cidr=serving.service_cidr,
+            node_port_range=serving.node_port_range,
+            authorizer=serving.authorizer,
         )
     metrics = metrics or Metrics()
     metrics.add_store(lambda: store.revision, object_counts)
     serving.watch.on_count = metrics.watch_count
     installer = Installer(
-        Stores(stores, token_issuer=serving.token_issuer),
+        Stores(
+            stores,
+            token_issuer=serving.token_issuer,
+            authorizer=serving.authorizer,
+            authenticator=serving.authenticator,
+        ),
         scope.HandlerConfig(watch=serving.watch, kubelet=serving.kubelet),
     )
     routes = Routes(
@@ -244,6 +269,7 @@ def assemble(
         token_issuer=serving.token_issuer,
         pki=serving.pki,
         connections=serving.connections,
+        authorizer=serving.authorizer,
     )
     return Assembly(stores, installer, Application(routes), metrics)
 
@@ -265,6 +291,7 @@ class APIServer:
         self.port = config.https_port
         self.watch_settings: scope.WatchSettings | None = None
         self.kubelet_client: KubeletClient | None = None
+        self.policy: PolicyCache | None = None
         # Event key -> (the revision a sweep saw, when it was last written); see _expire_events.
         self._event_writes: dict[str, tuple[int, float]] = {}
 
@@ -287,9 +314,18 @@ class APIServer:
         verifier = serviceaccount_token.TokenVerifier(
             [serviceaccount_token.load_public_key(self.pki.sa_pub.read_bytes())]
         )
+        authorizer = None
+        if config.authorization_mode == "RBAC":
+            # Listed before the first request is served, then kept current by watches.
+            self.policy = PolicyCache(store)
+            await self.policy.start()
+            authorizer = Authorizer(self.policy)
         # The authenticator looks service accounts up in the storage assembled below.
         stores = resource_stores(
-            store, service_cidr=config.service_cidr, node_port_range=config.node_port_range
+            store,
+            service_cidr=config.service_cidr,
+            node_port_range=config.node_port_range,
+            authorizer=authorizer,
         )
         serving = Serving(
             authenticator=Authenticator(
@@ -304,6 +340,7 @@ class APIServer:
             token_issuer=issuer,
             pki=self.pki,
             connections=config.connections,
+            authorizer=authorizer,
         )
         assembly = assemble(
             store, serving, stores=stores, metrics=self.metrics, object_counts=self._object_counts
@@ -349,6 +386,8 @@ class APIServer:
             await self.kubelet_client.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.policy is not None:
+            await self.policy.stop()
         if self.store is not None:
             await self.store.close()
 
@@ -373,6 +412,8 @@ class APIServer:
         for name in admission.SYSTEM_NAMESPACES:
             with _exists_ok():
                 await namespaces.create("", {"metadata": {"name": name}})
+        if self.config.authorization_mode == "RBAC":
+            await bootstrap_rbac.reconcile(self.stores)
         port = self.port
         await self._reconcile(
             self.resource_store("", "v1", "services"),

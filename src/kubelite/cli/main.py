@@ -23,6 +23,7 @@ from kubelite.cli.cluster import (
     daemon,
     hollow_nodes,
     image,
+    kubeconfig,
     proxy,
     reset,
     scheduler,
@@ -102,6 +103,11 @@ CLUSTER_COMMANDS = (
         "reset", reset, "tear the node down: remove its pods' containers, mounts and network"
     ),
     _module_command("image", image, "pull, list, inspect, remove, import, export and push images"),
+    _module_command(
+        "kubeconfig",
+        kubeconfig,
+        "issue a kubeconfig for a user and groups, signed by the cluster CA",
+    ),
 )
 
 # The kubectl-like commands.

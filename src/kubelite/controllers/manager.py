@@ -16,6 +16,7 @@ from typing import Any
 
 from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
+from kubelite.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from kubelite.controllers.cronjob import CronJobController
 from kubelite.controllers.daemonset import DaemonSetController
 from kubelite.controllers.deployment import DeploymentController
@@ -74,6 +75,7 @@ class ControllerManager:
             EndpointsController(client, self.informers),
             EndpointSliceController(client, self.informers),
             EndpointSliceMirroringController(client, self.informers),
+            ClusterRoleAggregationController(client, self.informers),
         ]
         if not disable_servicelb:
             self.controllers.append(ServiceLBController(client, self.informers))

@@ -65,7 +65,8 @@ def test_kinds_without_a_status_are_left_alone() -> None:
 def test_every_served_kind_gets_the_required_scalars_of_its_status() -> None:
     """Derived from the schema: a kind added to the table is covered without a list here."""
     definitions = schema.load()
-    for resource in RESOURCES:
+    # The reviews are never stored: their status is written whole by the server.
+    for resource in [r for r in RESOURCES if "get" in r.verbs]:
         root = definitions.for_kind(resource.group, resource.version, resource.kind)
         assert root is not None
         status = root.field("status")

@@ -28,6 +28,9 @@ from kubelite.apiserver import admission
 from kubelite.apiserver.app import Application
 from kubelite.apiserver.auth import Authenticator
 from kubelite.apiserver.metrics import Metrics
+from kubelite.apiserver.rbac import bootstrap_policy
+from kubelite.apiserver.rbac.authorizer import Authorizer
+from kubelite.apiserver.rbac.policy import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, PolicyCache
 from kubelite.apiserver.registry import ResourceStore
 from kubelite.apiserver.scope import WatchSettings
 from kubelite.apiserver.server import APIServer, Serving, assemble, resource_stores
@@ -83,6 +86,7 @@ class Api:
     client: TestClient
     stores: Stores
     metrics: Metrics
+    policy: PolicyCache | None = None
 
     async def request(
         self,
@@ -120,10 +124,11 @@ def build_application(
     tmp_path: Path,
     *,
     settings: WatchSettings | None = None,
+    authorizer: Authorizer | None = None,
 ) -> tuple[Application, Metrics]:
     """`kubelite.apiserver.app.Application` put together by the server's own `assemble`, over
     these stores, with bearer tokens for an admin and a viewer (no kubelet client, no token
-    issuer: those subresources answer 503)."""
+    issuer: those subresources answer 503), authorizing with `authorizer` if given."""
     tokens = tmp_path / "tokens.csv"
     tokens.write_text(
         f'{ADMIN_TOKEN},system:admin,system:admin,"system:masters"\n'
@@ -134,6 +139,7 @@ def build_application(
         server_address="127.0.0.1:6443",
         ready=lambda: True,
         watch=settings or WatchSettings(),
+        authorizer=authorizer,
     )
     assembly = assemble(stores.store, serving, stores=stores.by_resource)
     return assembly.application, assembly.metrics
@@ -145,16 +151,34 @@ def watch_settings() -> WatchSettings:
     return WatchSettings()
 
 
+def seed_default_policy(policy: PolicyCache) -> None:
+    """Kubernetes' default roles and bindings in the cache alone, as if the server's bootstrap
+    had written them (writing them costs a tenth of a second, too much for every test)."""
+    for role in bootstrap_policy.cluster_roles():
+        policy.apply(f"{CLUSTER_ROLES}{role['metadata']['name']}", orjson.dumps(role))
+    for binding in bootstrap_policy.cluster_role_bindings():
+        key = f"{CLUSTER_ROLE_BINDINGS}{binding['metadata']['name']}"
+        policy.apply(key, orjson.dumps(binding))
+
+
 @pytest.fixture
 async def api(stores: Stores, tmp_path: Path, watch_settings: WatchSettings) -> AsyncIterator[Api]:
-    application, metrics = build_application(stores, tmp_path, settings=watch_settings)
+    """The application with RBAC on, as a server runs it (the admin token is in
+    system:masters; the viewer holds nothing until a test binds it a role)."""
+    policy = PolicyCache(stores.store)
+    await policy.start()
+    seed_default_policy(policy)
+    application, metrics = build_application(
+        stores, tmp_path, settings=watch_settings, authorizer=Authorizer(policy)
+    )
     server = TestServer(application.build())
     client = TestClient(server)
     await client.start_server()
     try:
-        yield Api(client, stores, metrics)
+        yield Api(client, stores, metrics, policy)
     finally:
         await client.close()
+        await policy.stop()
 
 
 async def read_watch_lines(

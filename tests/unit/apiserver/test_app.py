@@ -24,8 +24,21 @@ async def test_version(api: Api) -> None:
 
 @pytest.mark.parametrize("path", ["/healthz", "/livez", "/readyz", "/readyz/ping", "/healthz/"])
 async def test_health(api: Api, path: str) -> None:
-    response = await api.request("GET", path, token=None)
+    response = await api.request("GET", path)
     assert (response.status, await response.text()) == (200, "ok")
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [("/healthz", 200), ("/livez", 200), ("/readyz", 200), ("/readyz/ping", 403)],
+)
+async def test_anyone_reads_the_health_paths_system_public_info_viewer_names(
+    api: Api, path: str, code: int
+) -> None:
+    """Anonymous requests are authorized by the `system:public-info-viewer` ClusterRole, which
+    names the three paths themselves and not the single checks below them."""
+    response = await api.request("GET", path, token=None)
+    assert response.status == code
 
 
 async def test_verbose_readiness(api: Api) -> None:

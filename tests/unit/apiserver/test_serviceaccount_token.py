@@ -505,9 +505,15 @@ async def test_a_service_account_token_authenticates_as_the_account(
 ) -> None:
     token = issuer.issue(POD_CLAIMS, [sat.API_AUDIENCE], 3600).token
     user = await authenticator.authenticate_request(None, f"Bearer {token}")
+    # The pod it is bound to rides along as extra, as `kubectl auth whoami` shows it.
     assert user == User(
         "system:serviceaccount:ns:default",
         ("system:serviceaccounts", "system:serviceaccounts:ns", "system:authenticated"),
+        uid=SA_UID,
+        extra=(
+            ("authentication.kubernetes.io/pod-name", ("web",)),
+            ("authentication.kubernetes.io/pod-uid", (POD_UID,)),
+        ),
     )
 
 

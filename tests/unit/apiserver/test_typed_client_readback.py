@@ -21,7 +21,8 @@ from kubernetes import client, utils, watch
 from kubernetes.client.rest import ApiException
 from testcluster import ServerThread
 
-from kubelite.api.kinds import RESOURCES, ResourceType
+from kubelite.api.kinds import RESOURCES as SERVED
+from kubelite.api.kinds import ResourceType
 
 Obj = dict[str, Any]
 
@@ -37,6 +38,9 @@ NEVER_RESTARTS: Obj = {
 
 # One minimal valid object of each served kind, by (group, kind): its name is "typed" unless it
 # must be named otherwise, and its namespace is given by the test.
+# The kinds that are stored and read back (the reviews are only answered: test_rbac_api).
+RESOURCES = [r for r in SERVED if "get" in r.verbs]
+
 MANIFESTS: dict[tuple[str, str], Obj] = {
     ("", "Namespace"): {},
     ("", "Pod"): {"spec": POD_TEMPLATE["spec"]},
@@ -83,6 +87,20 @@ MANIFESTS: dict[tuple[str, str], Obj] = {
     },
     ("policy", "PodDisruptionBudget"): {"spec": {"selector": SELECTOR, "minAvailable": 1}},
     ("coordination.k8s.io", "Lease"): {"spec": {"holderIdentity": "me"}},
+    ("rbac.authorization.k8s.io", "Role"): {
+        "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    },
+    ("rbac.authorization.k8s.io", "ClusterRole"): {
+        "rules": [{"nonResourceURLs": ["/healthz"], "verbs": ["get"]}]
+    },
+    ("rbac.authorization.k8s.io", "RoleBinding"): {
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+        "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}],
+    },
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): {
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": "default"}],
+    },
     ("discovery.k8s.io", "EndpointSlice"): {
         "addressType": "IPv4",
         "endpoints": [{"addresses": ["10.1.2.3"]}],

@@ -120,5 +120,6 @@ from kubelite.api.printers import (  # noqa: E402, F401
     events,
     pods,
     policy,
+    rbac,
     storage,
 )

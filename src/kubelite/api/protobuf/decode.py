@@ -242,7 +242,14 @@ class _Decoder:
                     raise _wrong_wire_type(wire_type, name)
                 key = value.decode("utf-8", errors="replace")
             elif number == _MAP_VALUE:
-                if _is_message(items):
+                if items.kind == schema.ARRAY and isinstance(value, bytes):
+                    # A named list (authorization's ExtraValue): a message of its items.
+                    item = [
+                        element
+                        for _, kind, raw in wire.fields(value)
+                        for element in self.items(kind, raw, items, name)
+                    ]
+                elif _is_message(items):
                     if not isinstance(value, bytes):
                         raise _wrong_wire_type(wire_type, name)
                     item = self.value(value, items)

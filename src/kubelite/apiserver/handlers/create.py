@@ -14,6 +14,7 @@ from kubelite.api import errors
 from kubelite.apiserver import fieldmanager, options
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.registry.interfaces import NamedCreater
+from kubelite.apiserver.registry.reviews import Reviewer
 from kubelite.apiserver.scope import RequestScope
 
 
@@ -39,3 +40,12 @@ async def create_named(scope: RequestScope, storage: NamedCreater) -> web.Stream
     body = await scope.read_as(storage.kind)
     answer, status = await storage.create(scope.info.namespace, scope.info.name, body, scope.query)
     return scope.answer(answer, status)
+
+
+async def review(scope: RequestScope, storage: Reviewer) -> web.StreamResponse:
+    """POST of a review (an access review, a TokenReview): the object answered, not stored."""
+    if scope.info.name:
+        raise errors.method_not_allowed()
+    obj = await scope.read_object()
+    answered = await storage.review(scope.namespace, obj)
+    return scope.respond(answered, 201, allow_table=False)

@@ -75,9 +75,12 @@ class ServerFlags:
     node_port_range: str = "{}-{}".format(*servicenetwork.NODE_PORT_RANGE)
     request_timeout: float = connections.REQUEST_TIMEOUT
     max_connections_per_address: int = connections.MAX_CONNECTIONS_PER_ADDRESS
+    authorization_mode: str = "RBAC"
 
 
 _env = SERVER_ENV
+# kube-apiserver's --authorization-mode values kubelite has.
+AUTHORIZATION_MODES = ("RBAC", "AlwaysAllow")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -197,6 +200,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "comma-separated)",
     )
     parser.add_argument(
+        "--authorization-mode",
+        choices=AUTHORIZATION_MODES,
+        default=_env("AUTHORIZATION_MODE", "RBAC"),
+        help="RBAC (behind the system:masters group, as k3s runs it) or AlwaysAllow, which lets "
+        "every authenticated user do anything (default %(default)s)",
+    )
+    parser.add_argument(
         "--write-kubeconfig",
         default=_env("WRITE_KUBECONFIG", ""),
         help="also write the admin kubeconfig here",
@@ -242,6 +252,7 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         node_port_range=args.service_node_port_range,
         request_timeout=args.request_timeout,
         max_connections_per_address=args.max_connections_per_address,
+        authorization_mode=args.authorization_mode,
     )
 
 
@@ -262,11 +273,21 @@ def disabled_components(values: list[str]) -> set[str]:
     return names
 
 
-def _b64(path: Path) -> str:
-    return base64.b64encode(path.read_bytes()).decode()
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def admin_kubeconfig(pki: certs.Pki, server_url: str) -> str:
+    return client_kubeconfig(
+        pki.ca_cert.read_bytes(),
+        server_url,
+        pki.admin_cert.read_bytes(),
+        pki.admin_key.read_bytes(),
+    )
+
+
+def client_kubeconfig(ca: bytes, server_url: str, cert: bytes, key: bytes) -> str:
+    """A kubeconfig that reaches `server_url` (trusting `ca`) with a client certificate."""
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -274,7 +295,7 @@ def admin_kubeconfig(pki: certs.Pki, server_url: str) -> str:
             {
                 "name": "default",
                 "cluster": {
-                    "certificate-authority-data": _b64(pki.ca_cert),
+                    "certificate-authority-data": _b64(ca),
                     "server": server_url,
                 },
             }
@@ -286,8 +307,8 @@ def admin_kubeconfig(pki: certs.Pki, server_url: str) -> str:
             {
                 "name": "default",
                 "user": {
-                    "client-certificate-data": _b64(pki.admin_cert),
-                    "client-key-data": _b64(pki.admin_key),
+                    "client-certificate-data": _b64(cert),
+                    "client-key-data": _b64(key),
                 },
             }
         ],
@@ -351,6 +372,7 @@ async def serve(flags: ServerFlags) -> None:
             request_timeout=flags.request_timeout,
             max_per_address=flags.max_connections_per_address,
         ),
+        authorization_mode=flags.authorization_mode,
     )
     server = APIServer(config)
     stop = stop_on_signals()

@@ -1,0 +1,121 @@
+"""RBAC's privilege-escalation check: nobody grants a right they do not hold.
+
+Being allowed to write Roles and RoleBindings would otherwise be every right there is: a user
+who may create RoleBindings could bind `cluster-admin` to themselves. So, as in Kubernetes'
+`pkg/registry/rbac/*/policybased` storages, a write that grants something is let through only
+when the writer
+
+- is in `system:masters` (or is the server itself, writing with no user: the bootstrap),
+- holds the `escalate` verb on the role (for Roles and ClusterRoles) or `bind` on the role a
+  binding refers to (for bindings), or
+- already holds every rule being granted, in that namespace or cluster-wide.
+
+A ClusterRole's `aggregationRule` can gather any rule at all, so setting one takes every right.
+An update that changes nothing it grants (labels, owners, finalizers) is not checked.
+"""
+
+from __future__ import annotations
+
+from kubelite.api import errors
+from kubelite.api.goformat import go_quote
+from kubelite.api.kinds import ResourceType
+from kubelite.api.types import Obj
+from kubelite.apiserver.auth import current_user
+from kubelite.apiserver.rbac import rules
+from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer, privileged
+from kubelite.apiserver.rbac.rules import Rule
+
+GROUP = "rbac.authorization.k8s.io"
+# What an aggregationRule needs: `*` on everything (Kubernetes' fullAuthority).
+FULL_AUTHORITY = (
+    Rule(("*",), ("*",), ("*",)),
+    Rule(("*",), non_resource_urls=("*",)),
+)
+ROLE_RESOURCES = frozenset({"roles", "clusterroles"})
+
+
+class EscalationCheck:
+    """The validating admission of the four RBAC resources."""
+
+    def __init__(self, authorizer: Authorizer) -> None:
+        self.authorizer = authorizer
+
+    async def __call__(
+        self, operation: str, resource: ResourceType, obj: Obj, old: Obj | None
+    ) -> None:
+        if operation not in ("CREATE", "UPDATE"):
+            return
+        user = current_user.get()
+        if user is None or privileged(user):
+            return
+        if resource.plural in ROLE_RESOURCES:
+            self._check_role(resource, obj, old)
+        else:
+            self._check_binding(resource, obj, old)
+
+    def _namespace(self, resource: ResourceType, obj: Obj) -> str:
+        return (obj.get("metadata") or {}).get("namespace") or "" if resource.namespaced else ""
+
+    def _check_role(self, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
+        granted = (obj.get("rules"), obj.get("aggregationRule"))
+        if old is not None and granted == (old.get("rules"), old.get("aggregationRule")):
+            return
+        user = current_user.get()
+        assert user is not None
+        namespace = self._namespace(resource, obj)
+        name = (obj.get("metadata") or {}).get("name") or ""
+        if self.authorizer.allowed(
+            Attributes(user, "escalate", True, namespace, GROUP, "*", resource.plural, "", name)
+        ):
+            return
+        held = self.authorizer.policy.rules_for(user, namespace)
+        aggregation = obj.get("aggregationRule")
+        changed = old is None or aggregation != old.get("aggregationRule")
+        if aggregation is not None and changed and rules.uncovered(held, FULL_AUTHORITY):
+            raise errors.forbidden(
+                resource.plural,
+                name,
+                "must have cluster-admin privileges to use the aggregationRule",
+                GROUP,
+            )
+        self._confirm(resource, name, held, rules.parse_rules(obj.get("rules")))
+
+    def _check_binding(self, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
+        granted = (obj.get("roleRef"), obj.get("subjects"))
+        if old is not None and granted == (old.get("roleRef"), old.get("subjects")):
+            return
+        user = current_user.get()
+        assert user is not None
+        namespace = self._namespace(resource, obj)
+        ref = obj.get("roleRef") or {}
+        role_resource = "roles" if ref.get("kind") == "Role" else "clusterroles"
+        role_name = ref.get("name") or ""
+        if self.authorizer.allowed(
+            Attributes(user, "bind", True, namespace, GROUP, "*", role_resource, "", role_name)
+        ):
+            return
+        policy = self.authorizer.policy
+        if role_resource == "roles":
+            granted_rules = policy.roles.get((namespace, role_name))
+        else:
+            granted_rules = policy.cluster_roles.get(role_name)
+        if granted_rules is None:
+            raise errors.not_found(role_resource, role_name, GROUP)
+        name = (obj.get("metadata") or {}).get("name") or ""
+        self._confirm(resource, name, policy.rules_for(user, namespace), granted_rules)
+
+    def _confirm(
+        self, resource: ResourceType, name: str, held: list[Rule], wanted: tuple[Rule, ...]
+    ) -> None:
+        """`ConfirmNoEscalation`: refused, listing what is missing, unless `held` covers it."""
+        missing = rules.uncovered(held, wanted)
+        if not missing:
+            return
+        user = current_user.get()
+        assert user is not None
+        described = sorted({str(r) for r in rules.compact(missing)})
+        message = (
+            f"user {go_quote(user.name)} (groups={rules.go_quote_list(user.groups)}) is attempting "
+            "to grant RBAC permissions not currently held:\n" + "\n".join(described)
+        )
+        raise errors.forbidden(resource.plural, name, message, GROUP)
