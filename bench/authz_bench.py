@@ -211,7 +211,7 @@ async def run(rounds: int, creates: int) -> dict[str, Any]:
                         rows[mode].append(
                             await measure(clusters[mode], contexts[mode], concurrency, creates, tag)
                         )
-                summary = {
+                summary: dict[str, Any] = {
                     mode: {
                         key: statistics.median(row[key] for row in found)
                         for key in ("per_second", "p50_ms", "p99_ms")

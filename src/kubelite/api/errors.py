@@ -276,6 +276,11 @@ def go_strings(values: Sequence[str] | None, type_name: str = "[]string") -> str
     return type_name + "{" + ", ".join(go_quote(v) for v in values) + "}"
 
 
+class GoPrinted:
+    """A bad value that knows how Go's %#v prints it (its `__str__`): a Go struct that has no
+    JSON form in the message, such as the internal rbac.RoleRef."""
+
+
 @dataclass(frozen=True)
 class GoStrings:
     """A bad value that is a Go []string in Kubernetes (`service.Spec.ClusterIPs`, say).
@@ -293,7 +298,7 @@ class GoStrings:
 def _render_value(value: Any) -> str:
     """Print a bad value the way field.Error does: strings quoted, numbers bare, Go slices
     with %#v."""
-    if isinstance(value, GoStrings):
+    if isinstance(value, GoStrings | GoPrinted):
         return str(value)
     if isinstance(value, str):
         # %q: a NUL is `\x00` and a zero-width space `\u200b`, where JSON would differ.

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from multidict import CIMultiDictProxy
 
 from kubelite.api import errors
+from kubelite.api.validation.names import is_dns1123_label, is_dns1123_subdomain
 from kubelite.apiserver.auth import ANONYMOUS, User
 from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer, forbidden
 
@@ -28,13 +29,32 @@ UNAUTHENTICATED = "system:unauthenticated"
 AUTHENTICATION_GROUP = "authentication.k8s.io"
 
 
+def _reference(kind: str, name: str, field_path: str = "") -> str:
+    """A v1.ObjectReference as Go's %v prints it: its seven fields, space-separated."""
+    return "{" + " ".join((kind, "", name, "", "", "", field_path)) + "}"
+
+
+def _service_account(name: str) -> tuple[str, str] | None:
+    """(namespace, name) of a `system:serviceaccount:<ns>:<name>` user whose parts are valid
+    names (serviceaccount.SplitUsername); None for any other user name."""
+    if not name.startswith(SERVICE_ACCOUNT_PREFIX):
+        return None
+    parts = name[len(SERVICE_ACCOUNT_PREFIX) :].split(":")
+    if len(parts) != 2:
+        return None
+    namespace, account = parts
+    if is_dns1123_label(namespace) or is_dns1123_subdomain(account):
+        return None
+    return namespace, account
+
+
 def _extras(headers: CIMultiDictProxy[str]) -> dict[str, list[str]]:
-    """`Impersonate-Extra-<key>` headers, keys unescaped and lowercased as Kubernetes reads
+    """`Impersonate-Extra-<key>` headers, keys lowercased then unescaped as Kubernetes reads
     them (a header may repeat, each one a value)."""
     out: dict[str, list[str]] = {}
     for key, value in headers.items():
         if key.lower().startswith(EXTRA_PREFIX.lower()):
-            name = unquote(key[len(EXTRA_PREFIX) :]).lower()
+            name = unquote(key[len(EXTRA_PREFIX) :].lower())
             out.setdefault(name, []).append(value)
     return out
 
@@ -48,14 +68,19 @@ def impersonate(user: User, headers: CIMultiDictProxy[str], authorizer: Authoriz
     extra = _extras(headers)
     if not name:
         if groups or extra or uid:
+            requests = [_reference("Group", g) for g in groups]
+            requests += [_reference("UserExtra", v, k) for k, vs in extra.items() for v in vs]
+            if uid:
+                requests.append(_reference("UID", uid))
             raise errors.bad_request(
-                "requested impersonation of groups, extra or a uid without impersonating a user"
+                f"requested [{' '.join(requests)}] without impersonating a user"
             )
         return user
     checks: list[Attributes] = []
     namespace_of_account = ""
-    if name.startswith(SERVICE_ACCOUNT_PREFIX) and name.count(":") == 3:
-        namespace_of_account, account = name[len(SERVICE_ACCOUNT_PREFIX) :].split(":")
+    account = _service_account(name)
+    if account is not None:
+        namespace_of_account, account_name = account
         checks.append(
             Attributes(
                 user,
@@ -65,7 +90,7 @@ def impersonate(user: User, headers: CIMultiDictProxy[str], authorizer: Authoriz
                 "",
                 "",
                 "serviceaccounts",
-                name=account,
+                name=account_name,
             )
         )
     else:

@@ -35,6 +35,8 @@ from kubelite.apiserver.connections import ConnectionPolicy, GuardedSite
 from kubelite.apiserver.installer import Installer, Stores
 from kubelite.apiserver.kubelet_client import KubeletClient
 from kubelite.apiserver.metrics import Metrics
+from kubelite.apiserver.podsecurity import PodSecurity
+from kubelite.apiserver.podsecurity.admission import POD_TEMPLATE_PATHS
 from kubelite.apiserver.rbac import reconcile as bootstrap_rbac
 from kubelite.apiserver.rbac.authorizer import Authorizer
 from kubelite.apiserver.rbac.escalation import GROUP as RBAC_GROUP
@@ -180,7 +182,17 @@ def resource_stores(
         services: [lifecycle, allocator],
         pods: [lifecycle, runtime_classes.admit],
     }
-    validating: dict[ResourceType, list[Admission]] = {pods: [runtime_classes.validate]}
+    # Pod Security admission, on by default as in Kubernetes (every namespace is privileged
+    # until its pod-security.kubernetes.io labels say otherwise).
+    pod_security = PodSecurity(store, namespaces)
+    validating: dict[ResourceType, list[Admission]] = {
+        pods: [runtime_classes.validate, pod_security.pods],
+        namespaces: [pod_security.namespaces],
+    }
+    for group, plural in POD_TEMPLATE_PATHS:
+        workload = REGISTRY.lookup(group, "v1", plural)
+        assert workload is not None, plural
+        validating[workload] = [pod_security.workloads]
     if authorizer is not None:
         # With authorization on, no one grants through RBAC what they do not hold.
         escalation = EscalationCheck(authorizer)

@@ -145,8 +145,12 @@ class APIClient:
         user_agent: str = DEFAULT_USER_AGENT,
         warning_handler: Callable[[str], None] = _log_warning,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        token_source: Callable[[], str] | None = None,
     ) -> None:
         self.config = config
+        # A bearer token read at every request (one that is renewed while the client lives: a
+        # controller's service account token); it takes the kubeconfig's credentials' place.
+        self._token_source = token_source
         self._user_agent = user_agent
         self._warning_handler = warning_handler
         self._request_timeout = request_timeout
@@ -203,6 +207,11 @@ class APIClient:
         for header in response.headers.getall("Warning", ()):
             self._warning_handler(_warning_text(header))
 
+    def _with_auth(self, headers: dict[str, str]) -> dict[str, str]:
+        if self._token_source is not None:
+            headers["Authorization"] = f"Bearer {self._token_source()}"
+        return headers
+
     def _request_kwargs(self, timeout: aiohttp.ClientTimeout) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"timeout": timeout}
         if self.config.tls_server_name:
@@ -232,7 +241,7 @@ class APIClient:
                 self.config.server + path,
                 params=params,
                 data=data,
-                headers=headers,
+                headers=self._with_auth(headers),
                 **self._request_kwargs(timeout),
             ) as response:
                 raw = await response.read()
@@ -270,7 +279,7 @@ class APIClient:
             async with self._get_session().get(
                 self.config.server + path,
                 params=params,
-                headers={"Accept": accept},
+                headers=self._with_auth({"Accept": accept}),
                 **self._request_kwargs(timeout),
             ) as response:
                 yield response
@@ -305,6 +314,7 @@ class APIClient:
                 self.config.server + path,
                 params=params,
                 protocols=protocols,
+                headers=self._with_auth({}),
                 **self._request_kwargs(timeout),
             )
             return websocket

@@ -33,21 +33,22 @@ def aggregated_rules(role: Obj, roles: list[Obj]) -> list[Obj] | None:
     if not isinstance(rule, dict):
         return None
     own = role["metadata"]["name"]
-    selected: dict[str, Obj] = {}
+    by_name = sorted(roles, key=lambda r: r["metadata"]["name"])
+    out: list[Obj] = []
+    # Selector by selector, each one's roles by name (syncClusterRole's order).
     for selector in rule.get("clusterRoleSelectors") or ():
         try:
             matcher = labels.from_label_selector(selector)
         except labels.SelectorError:
             continue
-        for other in roles:
-            name = other["metadata"]["name"]
-            if name != own and matcher.matches(other["metadata"].get("labels") or {}):
-                selected[name] = other
-    out: list[Obj] = []
-    for name in sorted(selected):
-        for item in selected[name].get("rules") or ():
-            if item not in out:
-                out.append(item)
+        for other in by_name:
+            if other["metadata"]["name"] == own:
+                continue
+            if not matcher.matches(other["metadata"].get("labels") or {}):
+                continue
+            for item in other.get("rules") or ():
+                if item not in out:
+                    out.append(item)
     return out
 
 

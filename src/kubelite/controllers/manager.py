@@ -17,6 +17,7 @@ from typing import Any
 from kubelite.client.api import APIClient
 from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.clusterroleaggregation import ClusterRoleAggregationController
+from kubelite.controllers.credentials import ServiceAccountCredentials
 from kubelite.controllers.cronjob import CronJobController
 from kubelite.controllers.daemonset import DaemonSetController
 from kubelite.controllers.deployment import DeploymentController
@@ -34,7 +35,7 @@ from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.replicationcontroller import ReplicationControllerController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
-from kubelite.controllers.servicelb import ServiceLBController
+from kubelite.controllers.servicelb import SERVICELB_ACCOUNT, ServiceLBController
 from kubelite.controllers.statefulset import StatefulSetController
 from kubelite.controllers.tainteviction import TaintEvictionController
 from kubelite.controllers.ttlafterfinished import TTLAfterFinishedController
@@ -54,37 +55,55 @@ class ControllerManager:
         node_lifecycle: NodeLifecycleConfig | None = None,
         pod_gc: PodGCSettings | None = None,
         disable_servicelb: bool = False,
+        credentials: ServiceAccountCredentials | None = None,
     ) -> None:
         self.client = client
+        self.credentials = credentials
         self.informers = informers or SharedInformerFactory(client)
+        informers = self.informers
+        own = self._client_for
         self.controllers: list[Any] = [
-            NamespaceController(client, self.informers),
-            ServiceAccountsController(client, self.informers),
-            ReplicaSetController(client, self.informers),
-            DeploymentController(client, self.informers),
-            ReplicationControllerController(client, self.informers),
-            StatefulSetController(client, self.informers),
-            DaemonSetController(client, self.informers),
-            NodeLifecycleController(client, self.informers, node_lifecycle),
-            TaintEvictionController(client, self.informers),
-            JobController(client, self.informers),
-            CronJobController(client, self.informers),
-            TTLAfterFinishedController(client, self.informers),
-            DisruptionController(client, self.informers),
-            PodGCController(client, self.informers, pod_gc),
-            EndpointsController(client, self.informers),
-            EndpointSliceController(client, self.informers),
-            EndpointSliceMirroringController(client, self.informers),
-            ClusterRoleAggregationController(client, self.informers),
+            NamespaceController(own("namespace-controller"), informers),
+            ServiceAccountsController(own("service-account-controller"), informers),
+            ReplicaSetController(own("replicaset-controller"), informers),
+            DeploymentController(own("deployment-controller"), informers),
+            ReplicationControllerController(own("replication-controller"), informers),
+            StatefulSetController(own("statefulset-controller"), informers),
+            DaemonSetController(own("daemon-set-controller"), informers),
+            NodeLifecycleController(own("node-controller"), informers, node_lifecycle),
+            TaintEvictionController(own("node-controller"), informers),
+            JobController(own("job-controller"), informers),
+            CronJobController(own("cronjob-controller"), informers),
+            TTLAfterFinishedController(own("ttl-after-finished-controller"), informers),
+            DisruptionController(own("disruption-controller"), informers),
+            PodGCController(own("pod-garbage-collector"), informers, pod_gc),
+            EndpointsController(own("endpoint-controller"), informers),
+            EndpointSliceController(own("endpointslice-controller"), informers),
+            EndpointSliceMirroringController(own("endpointslicemirroring-controller"), informers),
+            ClusterRoleAggregationController(own("clusterrole-aggregation-controller"), informers),
         ]
         if not disable_servicelb:
-            self.controllers.append(ServiceLBController(client, self.informers))
+            self.controllers.append(ServiceLBController(own(SERVICELB_ACCOUNT), informers))
         ca = client.config.certificate_authority_data
         if ca:
-            self.controllers.append(RootCACertPublisher(client, ca.decode(), self.informers))
+            self.controllers.append(
+                RootCACertPublisher(own("root-ca-cert-publisher"), ca.decode(), informers)
+            )
         # Last: its metadata informers reuse the full ones the others asked for.
-        self.controllers.append(GarbageCollector(client, self.informers))
+        self.controllers.append(GarbageCollector(own("generic-garbage-collector"), informers))
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _client_for(self, account: str) -> APIClient:
+        """The controller's own service account client, or the manager's when the controllers
+        share its credentials."""
+        if self.credentials is None:
+            return self.client
+        return self.credentials.client_for(account, user_agent=f"kube-controller-manager/{account}")
+
+    async def prepare(self) -> None:
+        """Fetch the controllers' service account tokens, before they start."""
+        if self.credentials is not None:
+            await self.credentials.start()
 
     def start(self) -> None:
         self.informers.start()
@@ -100,4 +119,6 @@ class ControllerManager:
                 await task
         self._tasks.clear()
         await self.informers.stop()
+        if self.credentials is not None:
+            await self.credentials.stop()
         await self.client.close()

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 LOAD_BALANCER = "LoadBalancer"
 WORKERS = 1
+# The service account it runs as, bound to kubelite's `system:kubelite:servicelb` ClusterRole.
+SERVICELB_ACCOUNT = "servicelb-controller"
 
 
 def node_address(node: Obj) -> str:

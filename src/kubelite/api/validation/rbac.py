@@ -9,9 +9,11 @@ whether the referenced role exists is not checked at all: a binding may come bef
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from kubelite.api.errors import FieldError, invalid, not_supported, required
+from kubelite.api.errors import FieldError, GoPrinted, GoStrings, invalid, not_supported, required
+from kubelite.api.goformat import go_quote
 from kubelite.api.labels import validate_label_selector
 from kubelite.api.types import Obj
 from kubelite.api.validation.names import name_is_dns_subdomain
@@ -33,11 +35,13 @@ def validate_policy_rule(rule: Obj, namespaced: bool, path: str) -> list[FieldEr
         errs.append(required(f"{path}.verbs", "verbs must contain at least one value"))
     urls = _list(rule.get("nonResourceURLs"))
     if urls:
+        # The bad value is the []string, as field.Error prints it (%#v).
+        shown = GoStrings(tuple(str(u) for u in urls))
         if namespaced:
             errs.append(
                 invalid(
                     f"{path}.nonResourceURLs",
-                    urls,
+                    shown,
                     "namespaced rules cannot apply to non-resource URLs",
                 )
             )
@@ -45,7 +49,7 @@ def validate_policy_rule(rule: Obj, namespaced: bool, path: str) -> list[FieldEr
             errs.append(
                 invalid(
                     f"{path}.nonResourceURLs",
-                    urls,
+                    shown,
                     "rules cannot apply to both regular resources and non-resource URLs",
                 )
             )
@@ -139,8 +143,27 @@ def validate_binding(binding: Obj, namespaced: bool) -> list[FieldError]:
     return errs
 
 
+@dataclass(frozen=True)
+class GoRoleRef(GoPrinted):
+    """A roleRef as field.Error prints the internal rbac.RoleRef (%#v)."""
+
+    ref: Obj
+
+    def __str__(self) -> str:
+        fields = ", ".join(
+            f"{name}:{go_quote(str(self.ref.get(key) or ''))}"
+            for name, key in (("APIGroup", "apiGroup"), ("Kind", "kind"), ("Name", "name"))
+        )
+        return f"rbac.RoleRef{{{fields}}}"
+
+
 def validate_role_ref_unchanged(new: Obj, old: Obj) -> list[FieldError]:
     """A binding's roleRef is fixed at creation: granting other rights is a new binding."""
     if new.get("roleRef") != old.get("roleRef"):
-        return [invalid("roleRef", new.get("roleRef"), "cannot change roleRef")]
+        ref = new.get("roleRef")
+        return [
+            invalid(
+                "roleRef", GoRoleRef(ref if isinstance(ref, dict) else {}), "cannot change roleRef"
+            )
+        ]
     return []

@@ -15,7 +15,7 @@ from kubelite.api import errors
 from kubelite.api.goformat import go_quote
 from kubelite.apiserver.auth import User
 from kubelite.apiserver.rbac import rules
-from kubelite.apiserver.rbac.policy import PolicyCache
+from kubelite.apiserver.rbac.policy import PolicyCache, user_keys
 from kubelite.apiserver.request_info import RequestInfo
 
 PRIVILEGED_GROUP = "system:masters"
@@ -68,12 +68,21 @@ class Authorizer:
         return self.decide(attrs)[0]
 
     def decide(self, attrs: Attributes) -> tuple[bool, str]:
-        """Whether the request is allowed, and why (RBAC names the binding that allowed it)."""
+        """Whether the request is allowed, and why: RBAC names the binding that allowed it,
+        or, refusing, the bindings it could not follow (a role that is not there)."""
         if privileged(attrs.user):
             return True, ""
         policy = self.policy
-        for binding, key in policy.bindings_for(attrs.user, attrs.namespace):
-            for rule in policy.role_rules(binding) or ():
+        keys: set[str] | None = None
+        problems: list[str] = []
+        for binding, _ in policy.bindings_for(attrs.user, attrs.namespace):
+            found = policy.role_rules(binding)
+            if found is None:
+                problem = policy.missing_role(binding)
+                if problem not in problems:
+                    problems.append(problem)
+                continue
+            for rule in found:
                 if attrs.is_resource:
                     allows = rules.allows_resource(
                         rule,
@@ -86,16 +95,30 @@ class Authorizer:
                 else:
                     allows = rules.allows_url(rule, attrs.verb, attrs.path)
                 if allows:
-                    return True, f"RBAC: allowed by {binding.describe(key)}"
-        return False, ""
+                    keys = keys if keys is not None else set(user_keys(attrs.user))
+                    return True, f"RBAC: allowed by {binding.describe(keys)}"
+        if not problems:
+            return False, ""
+        # utilerrors.NewAggregate's text: one error as it is, more in brackets.
+        joined = problems[0] if len(problems) == 1 else "[" + ", ".join(problems) + "]"
+        return False, f"RBAC: {joined}"
 
     def check(self, attrs: Attributes) -> None:
         """Raise Kubernetes' 403 unless the request is allowed."""
-        if not self.allowed(attrs):
-            raise forbidden(attrs)
+        allowed, reason = self.decide(attrs)
+        if not allowed:
+            raise forbidden(attrs, reason)
+
+
+# responsewriters' sanitizer: what a browser would read as markup is escaped.
+_SANITIZE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def forbidden_message(attrs: Attributes) -> str:
+    return _forbidden_message(attrs).translate(_SANITIZE)
+
+
+def _forbidden_message(attrs: Attributes) -> str:
     user = attrs.user.name
     if not attrs.is_resource:
         return f"User {go_quote(user)} cannot {attrs.verb} path {go_quote(attrs.path)}"

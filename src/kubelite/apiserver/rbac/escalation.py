@@ -11,7 +11,8 @@ when the writer
 - already holds every rule being granted, in that namespace or cluster-wide.
 
 A ClusterRole's `aggregationRule` can gather any rule at all, so setting one takes every right.
-An update that changes nothing it grants (labels, owners, finalizers) is not checked.
+An update that changes only owners and finalizers (the garbage collector's writes) is not
+checked; any other update is, labels too, as in Kubernetes.
 """
 
 from __future__ import annotations
@@ -32,6 +33,29 @@ FULL_AUTHORITY = (
     Rule(("*",), non_resource_urls=("*",)),
 )
 ROLE_RESOURCES = frozenset({"roles", "clusterroles"})
+# What an update may change without being checked (IsOnlyMutatingGCFields), and what the
+# server itself changes on the way (managedFields, resourceVersion).
+_UNCHECKED_METADATA = (
+    "ownerReferences",
+    "finalizers",
+    "selfLink",
+    "managedFields",
+    "resourceVersion",
+)
+
+
+def only_garbage_collection_fields(new: Obj, old: Obj) -> bool:
+    """Whether an update changes nothing but owners and finalizers, which the garbage
+    collector writes on objects whatever they grant."""
+    copy = dict(new)
+    metadata = dict(new.get("metadata") or {})
+    old_metadata = old.get("metadata") or {}
+    for key in _UNCHECKED_METADATA:
+        metadata.pop(key, None)
+        if key in old_metadata:
+            metadata[key] = old_metadata[key]
+    copy["metadata"] = metadata
+    return copy == old
 
 
 class EscalationCheck:
@@ -57,32 +81,36 @@ class EscalationCheck:
         return (obj.get("metadata") or {}).get("namespace") or "" if resource.namespaced else ""
 
     def _check_role(self, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
-        granted = (obj.get("rules"), obj.get("aggregationRule"))
-        if old is not None and granted == (old.get("rules"), old.get("aggregationRule")):
+        if old is not None and only_garbage_collection_fields(obj, old):
             return
         user = current_user.get()
         assert user is not None
         namespace = self._namespace(resource, obj)
         name = (obj.get("metadata") or {}).get("name") or ""
+        # The name of the URL (RoleEscalationAuthorized): none on a create, so a rule that
+        # names its roles never lets one be created.
+        url_name = name if old is not None else ""
         if self.authorizer.allowed(
-            Attributes(user, "escalate", True, namespace, GROUP, "*", resource.plural, "", name)
+            Attributes(user, "escalate", True, namespace, GROUP, "*", resource.plural, "", url_name)
         ):
             return
         held = self.authorizer.policy.rules_for(user, namespace)
-        aggregation = obj.get("aggregationRule")
-        changed = old is None or aggregation != old.get("aggregationRule")
-        if aggregation is not None and changed and rules.uncovered(held, FULL_AUTHORITY):
+        self._confirm(resource, name, held, rules.parse_rules(obj.get("rules")))
+        # An aggregationRule can gather any rule: an aggregated role is changed only by one who
+        # holds every right, whether the rule is set, kept or taken away.
+        aggregated = obj.get("aggregationRule") is not None or (
+            old is not None and old.get("aggregationRule") is not None
+        )
+        if aggregated and rules.uncovered(held, FULL_AUTHORITY):
             raise errors.forbidden(
                 resource.plural,
                 name,
                 "must have cluster-admin privileges to use the aggregationRule",
                 GROUP,
             )
-        self._confirm(resource, name, held, rules.parse_rules(obj.get("rules")))
 
     def _check_binding(self, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
-        granted = (obj.get("roleRef"), obj.get("subjects"))
-        if old is not None and granted == (old.get("roleRef"), old.get("subjects")):
+        if old is not None and only_garbage_collection_fields(obj, old):
             return
         user = current_user.get()
         assert user is not None

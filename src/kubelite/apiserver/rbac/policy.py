@@ -45,9 +45,10 @@ class Binding:
     # (index key, the subject as RBAC's allow reason describes it)
     subjects: tuple[tuple[str, str], ...]
 
-    def describe(self, key: str) -> str:
-        """`ClusterRoleBinding "x" of ClusterRole "y" to Group "z"` (RBAC's describers)."""
-        subject = next((d for k, d in self.subjects if k == key), key)
+    def describe(self, keys: set[str]) -> str:
+        """`ClusterRoleBinding "x" of ClusterRole "y" to Group "z"` (RBAC's describers), with
+        the first of its subjects, in its own order, that is one of `keys`."""
+        subject = next((d for k, d in self.subjects if k in keys), "")
         kind = "RoleBinding" if self.namespace else "ClusterRoleBinding"
         name = f"{self.name}/{self.namespace}" if self.namespace else self.name
         return (
@@ -85,12 +86,14 @@ def _parse_binding(obj: Any) -> Binding | None:
     namespace = metadata.get("namespace") or ""
     ref = obj.get("roleRef") or {}
     keys = (subject_key(s, namespace) for s in obj.get("subjects") or ())
+    # In the binding's order (the allow reason names the first that matches), each once.
+    subjects = dict.fromkeys(k for k in keys if k is not None)
     return Binding(
         namespace,
         metadata.get("name") or "",
         ref.get("kind") or "",
         ref.get("name") or "",
-        tuple(sorted({k for k in keys if k is not None})),
+        tuple(subjects),
     )
 
 
@@ -132,6 +135,12 @@ class PolicyCache:
                 if store_key not in seen:
                     seen.add(store_key)
                     yield binding, key
+
+    def missing_role(self, binding: Binding) -> str:
+        """The error RBAC records for a binding whose role is not there, as the listers word
+        it (`clusterrole.rbac.authorization.k8s.io "x" not found`)."""
+        kind = "clusterrole" if binding.role_kind == "ClusterRole" else "role"
+        return f"{kind}.rbac.authorization.k8s.io {go_quote(binding.role_name)} not found"
 
     def role_rules(self, binding: Binding) -> tuple[Rule, ...] | None:
         """The rules a binding grants; None when its role does not exist (yet)."""

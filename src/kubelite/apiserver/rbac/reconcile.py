@@ -109,6 +109,42 @@ def _store(stores: Mapping[ResourceType, ResourceStore], plural: str) -> Resourc
     return stores[resource]
 
 
+def _meta(name: str) -> Obj:
+    return {
+        "name": name,
+        "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+        "annotations": {AUTOUPDATE: "true"},
+    }
+
+
+SERVICELB_ROLE = "system:kubelite:servicelb"
+
+
+def kubelite_cluster_roles() -> list[Obj]:
+    """kubelite's own defaults beside Kubernetes': the ServiceLB controller (k3s runs it in
+    its supervisor; here it is a controller of the manager with an account of its own)."""
+    return [
+        {
+            "apiVersion": f"{GROUP}/v1",
+            "kind": "ClusterRole",
+            "metadata": _meta(SERVICELB_ROLE),
+            "rules": [
+                {"apiGroups": [""], "resources": ["services/status"], "verbs": ["update"]},
+                {
+                    "apiGroups": [""],
+                    "resources": ["nodes", "services"],
+                    "verbs": ["get", "list", "watch"],
+                },
+                {
+                    "apiGroups": ["", "events.k8s.io"],
+                    "resources": ["events"],
+                    "verbs": ["create", "patch", "update"],
+                },
+            ],
+        }
+    ]
+
+
 def kubelite_cluster_role_bindings() -> list[Obj]:
     """kubelite's own default: the nodes that join with the node token (user `kubelite:node`
     in `system:nodes`) hold `system:node`. Kubernetes grants that role through the Node
@@ -118,14 +154,23 @@ def kubelite_cluster_role_bindings() -> list[Obj]:
         {
             "apiVersion": f"{GROUP}/v1",
             "kind": "ClusterRoleBinding",
-            "metadata": {
-                "name": "kubelite:nodes",
-                "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
-                "annotations": {AUTOUPDATE: "true"},
-            },
+            "metadata": _meta("kubelite:nodes"),
             "roleRef": {"apiGroup": GROUP, "kind": "ClusterRole", "name": "system:node"},
             "subjects": [{"kind": "Group", "apiGroup": GROUP, "name": "system:nodes"}],
-        }
+        },
+        {
+            "apiVersion": f"{GROUP}/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": _meta(SERVICELB_ROLE),
+            "roleRef": {"apiGroup": GROUP, "kind": "ClusterRole", "name": SERVICELB_ROLE},
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": "servicelb-controller",
+                    "namespace": "kube-system",
+                }
+            ],
+        },
     ]
 
 
@@ -134,7 +179,10 @@ async def reconcile(stores: Mapping[ResourceType, ResourceStore]) -> None:
     side, so that the store commits them together."""
     roles = _store(stores, "roles")
     await asyncio.gather(
-        *(_ensure(_store(stores, "clusterroles"), "", r, False) for r in policy.cluster_roles()),
+        *(
+            _ensure(_store(stores, "clusterroles"), "", r, False)
+            for r in [*policy.cluster_roles(), *kubelite_cluster_roles()]
+        ),
         *(
             _ensure(roles, namespace, role, False)
             for namespace, items in policy.namespace_roles().items()

@@ -69,7 +69,7 @@ class Rule:
             ("ResourceNames", self.resource_names),
             ("Verbs", self.verbs),
         ):
-            if values or label == "Verbs":
+            if values:
                 parts.append(f"{label}:{go_quote_list(values)}")
         return "{" + ", ".join(parts) + "}"
 

@@ -55,6 +55,8 @@ class ControlPlaneFlags:
     bind_address: str = "127.0.0.1"
     secure_port: int = DEFAULT_SECURE_PORT
     disable_servicelb: bool = False
+    scheduler_kubeconfig: str = ""
+    use_service_account_credentials: bool = False
 
 
 _env = CONTROL_PLANE_ENV
@@ -79,6 +81,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=int(_env("SECURE_PORT", str(DEFAULT_SECURE_PORT))),
         help="HTTPS port of /metrics and /healthz (default 10257; 0 serves none)",
+    )
+    parser.add_argument(
+        "--scheduler-kubeconfig",
+        default=_env("SCHEDULER_KUBECONFIG", ""),
+        help="the scheduler's own credentials (default: those of --kubeconfig)",
+    )
+    parser.add_argument(
+        "--use-service-account-credentials",
+        action="store_true",
+        default=_env.flag("USE_SERVICE_ACCOUNT_CREDENTIALS"),
+        help="run each controller as a service account of its own in kube-system "
+        "(kube-controller-manager's flag)",
     )
     parser.add_argument(
         "--bind-address",
@@ -175,6 +189,8 @@ def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
         bind_address=args.bind_address,
         secure_port=args.secure_port,
         disable_servicelb=args.disable_servicelb,
+        scheduler_kubeconfig=args.scheduler_kubeconfig,
+        use_service_account_credentials=args.use_service_account_credentials,
     )
 
 
@@ -210,6 +226,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
 
     from kubelite.cli.cluster import control_plane_http
     from kubelite.client import workqueue_metrics
+    from kubelite.controllers.credentials import ServiceAccountCredentials
     from kubelite.controllers.manager import ControllerManager
     from kubelite.scheduler.scheduler import Scheduler
 
@@ -220,18 +237,34 @@ async def serve(flags: ControlPlaneFlags) -> None:
     http = await control_plane_http.serve(flags.bind_address, flags.secure_port, registry)
     # One list+watch per resource for the whole process: the controllers and the scheduler
     # share the manager's informers (the controllers ask first: they want full objects).
+    manager_client = APIClient(
+        config, user_agent="kubelite-controller-manager", warning_handler=warn_once()
+    )
     controllers = ControllerManager(
-        APIClient(config, user_agent="kubelite-controller-manager", warning_handler=warn_once()),
+        manager_client,
         node_lifecycle=flags.node_lifecycle,
         pod_gc=flags.pod_gc,
         disable_servicelb=flags.disable_servicelb,
+        credentials=(
+            ServiceAccountCredentials(manager_client)
+            if flags.use_service_account_credentials
+            else None
+        ),
     )
     tasks: list[asyncio.Task[None]] = []
     scheduler_client = None
     scheduler = None
     if not flags.disable_scheduler:
-        scheduler_client = APIClient(config, user_agent="kubelite-scheduler")
+        scheduler_config = (
+            load_config(kubeconfig=flags.scheduler_kubeconfig)
+            if flags.scheduler_kubeconfig
+            else config
+        )
+        # The scheduler writes as itself (bindings, pod conditions, events); it reads through
+        # the manager's informers, which may list and watch everything.
+        scheduler_client = APIClient(scheduler_config, user_agent="kubelite-scheduler")
         scheduler = Scheduler(scheduler_client, informers=controllers.informers)
+    await controllers.prepare()
     controllers.start()
     if scheduler is not None:
         tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))

@@ -316,6 +316,26 @@ def client_kubeconfig(ca: bytes, server_url: str, cert: bytes, key: bytes) -> st
     return yaml.safe_dump(config, sort_keys=False)
 
 
+# The users of the control plane's certificates (the subjects of the default bindings).
+CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
+SCHEDULER_USER = "system:kube-scheduler"
+
+
+def component_kubeconfigs(pki: certs.Pki, server_url: str, data_dir: Path) -> tuple[Path, Path]:
+    """Kubeconfigs for the controller manager and the scheduler, under
+    `<data-dir>/kubeconfigs/`, with certificates issued afresh at each start."""
+    out = []
+    for name, user in (
+        ("controller-manager", CONTROLLER_MANAGER_USER),
+        ("scheduler", SCHEDULER_USER),
+    ):
+        cert, key = certs.issue_client_cert(pki, user, ())
+        path = data_dir / "kubeconfigs" / f"{name}.yaml"
+        _write_private(path, client_kubeconfig(pki.ca_cert.read_bytes(), server_url, cert, key))
+        out.append(path)
+    return out[0], out[1]
+
+
 def _write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -396,8 +416,17 @@ async def serve(flags: ServerFlags) -> None:
             flush=True,
         )
         # The controllers and the scheduler are clients of the API like any other, over
-        # loopback HTTPS, in a process of their own (a core of their own).
-        args = ["control-plane", "--kubeconfig", str(paths[0])]
+        # loopback HTTPS, in a process of their own (a core of their own), each with the
+        # identity the default roles are bound to, as kubeadm and k3s set them up.
+        manager, scheduler = component_kubeconfigs(server.pki, url, flags.data_dir)
+        args = [
+            "control-plane",
+            "--kubeconfig",
+            str(manager),
+            "--scheduler-kubeconfig",
+            str(scheduler),
+            "--use-service-account-credentials",
+        ]
         if flags.disable_scheduler:
             args.append("--disable-scheduler")
         args += flags.control_plane_args
