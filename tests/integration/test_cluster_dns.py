@@ -13,7 +13,7 @@ from pathlib import Path
 import dns.exception
 import dns.resolver
 import pytest
-from cluster import Cluster
+from cluster import Cluster, wait_for
 
 # A new Service must resolve within this long of its creation (the promise).
 WITHIN = 1.0
@@ -92,8 +92,13 @@ def test_a_new_service_resolves_within_a_second_and_is_gone_when_deleted(
     wait_for_answer(r, KUBE_DNS, "10.43.0.10", STARTUP)
     name = f"web.{namespace}.svc.cluster.local"
     assert outcome(r, name) == "NXDOMAIN"
-    # The namespace exists: its own name has no records, but is no NXDOMAIN.
-    assert outcome(r, f"{namespace}.svc.cluster.local") == "NODATA"
+    # The namespace exists: its own name has no records, but is no NXDOMAIN (once the DNS
+    # server's namespace informer has seen it: the fixture made it a moment ago).
+    wait_for(
+        "the namespace to be known to the DNS server",
+        lambda: outcome(r, f"{namespace}.svc.cluster.local") == "NODATA",
+        timeout=5,
+    )
     cluster.kubectl("create", "service", "clusterip", "web", "--tcp=80:8080", "-n", namespace)
     created = time.monotonic()
     ip = cluster.kubectl(

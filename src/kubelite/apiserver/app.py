@@ -32,7 +32,7 @@ from kubelite.apiserver import (
     serviceaccount_token,
 )
 from kubelite.apiserver import metrics as metrics_module
-from kubelite.apiserver.auth import Authenticator, current_user, is_public
+from kubelite.apiserver.auth import Authenticator, current_request, current_user, is_public
 from kubelite.apiserver.discovery import Discovery
 from kubelite.apiserver.impersonation import impersonate
 from kubelite.apiserver.installer import Installer
@@ -125,7 +125,11 @@ class Application:
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         path = request.path
-        info = request_info.parse(request.method, path, request.query.get("watch", ""))
+        query = request.query
+        info = request_info.parse(
+            request.method, path, query.get("watch", ""), query.get("fieldSelector", "")
+        )
+        current_request.set(info)
         code = 500
         # kube-apiserver's --request-timeout bounds what a request may take, here the reading of
         # its body (the only part a client can stall); long-running requests read none.

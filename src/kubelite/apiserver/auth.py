@@ -10,6 +10,10 @@ neither is anonymous: it may read `/version` and the health endpoints (Kubernete
 Service account tokens die with the objects they name, so accepting one means reading the store:
 `authenticate_request` is the coroutine the application awaits; the synchronous `authenticate`
 knows certificates and static tokens only.
+
+The request's context (who asks, what, and the warnings its answer will carry) is kept here in
+context variables, as Go keeps it in the request's `context.Context`: storage and admission
+deep below the handlers read it there.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.apiserver import serviceaccount_token
+from kubelite.apiserver.request_info import RequestInfo
 
 ANONYMOUS = "system:anonymous"
 # Paths Kubernetes lets anyone read (the system:public-info-viewer ClusterRole).
@@ -53,6 +58,9 @@ current_user: ContextVar[User | None] = ContextVar("current_user", default=None)
 # The `Warning:` headers the request's answer will carry: admission that warns rather than
 # refuses (Pod Security's `warn` level) appends to it. None outside a resource request.
 current_warnings: ContextVar[list[str] | None] = ContextVar("current_warnings", default=None)
+# What the request asks (its verb, subresource, ...): admission that treats a status write
+# apart from the object's own (NodeRestriction) reads it. None outside a request.
+current_request: ContextVar[RequestInfo | None] = ContextVar("current_request", default=None)
 
 
 def is_public(path: str) -> bool:

@@ -27,6 +27,7 @@ from kubelite.api.types import Obj
 from kubelite.apiserver import serviceaccount_token
 from kubelite.apiserver.auth import Authenticator, current_warnings
 from kubelite.apiserver.handlers import connect, create, delete, get, patch, update, watch
+from kubelite.apiserver.noderestriction import NodeRestriction
 from kubelite.apiserver.rbac.authorizer import Authorizer
 from kubelite.apiserver.registry import reviews
 from kubelite.apiserver.registry.binding import BindingStore
@@ -131,7 +132,9 @@ def _finalize(stores: Stores, resource: ResourceType) -> Updater:
 
 def _token(stores: Stores, resource: ResourceType) -> NamedCreater:
     lookup = serviceaccount_token.object_lookup(stores.by_resource)
-    return TokenRequestStore(stores.token_issuer, lookup)
+    pods = stores.of("", "v1", "pods")
+    restriction = NodeRestriction(pods.store, pods.resource)
+    return TokenRequestStore(stores.token_issuer, lookup, restrict=restriction.token)
 
 
 def _pod_connect(stores: Stores, resource: ResourceType) -> PodConnectStore:

@@ -10,7 +10,10 @@ As in k3s, a server writes a node token (`<data-dir>/node-token`) shaped
 2. from then on it verifies the server with that CA and authenticates with the secret, a bearer
    token of the server's static token file, whose user is in the group `system:nodes`;
 3. it asks `POST /v1-kubelite/serving-kubelet.crt` for a serving certificate of its node, signed
-   by the cluster CA, so that the API server can verify the kubelet it proxies logs and exec to.
+   by the cluster CA, so that the API server can verify the kubelet it proxies logs and exec to,
+   and client certificates for its kubelet (`system:node:<name>` in `system:nodes`, which the
+   Node authorizer and NodeRestriction hold to its own objects) and its service proxy
+   (`system:kube-proxy`); the token is not used again.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ SERVING_CERT_PATH = "/v1-kubelite/serving-kubelet.crt"
 TOKEN_PREFIX = "K10"
 NODE_USER = "kubelite:node"
 NODES_GROUP = "system:nodes"
+# The user of the service proxy's certificate: bound to system:node-proxier by default.
+KUBE_PROXY_USER = "system:kube-proxy"
 
 
 @dataclass(frozen=True)
@@ -100,5 +105,18 @@ async def serve_serving_cert(pki: certs.Pki, user: User, request: web.Request) -
     except (orjson.JSONDecodeError, KeyError, TypeError) as e:
         raise errors.bad_request(f"want {{nodeName, ips}}: {e}") from e
     cert, key = certs.issue_kubelet_serving_cert(pki, node, ips)
-    answer = {"cert": cert.read_text(), "key": key.read_text()}
+    # And the client identities the node acts as from then on: its kubelet as
+    # `system:node:<name>` (the Node authorizer's), its service proxy as `system:kube-proxy`.
+    client_cert, client_key = certs.issue_client_cert(
+        pki, f"{certs.NODE_USER_PREFIX}{node}", (NODES_GROUP,)
+    )
+    proxy_cert, proxy_key = certs.issue_client_cert(pki, KUBE_PROXY_USER, ())
+    answer = {
+        "cert": cert.read_text(),
+        "key": key.read_text(),
+        "clientCert": client_cert.decode(),
+        "clientKey": client_key.decode(),
+        "proxyCert": proxy_cert.decode(),
+        "proxyKey": proxy_key.decode(),
+    }
     return responses.Response(body=orjson.dumps(answer), content_type="application/json")

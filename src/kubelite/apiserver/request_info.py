@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kubelite.api import fields
+from kubelite.api.validation import names
+
 # Subresources of a namespace object, as opposed to resources in the namespace.
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
 _TRUE = ("true", "1")
@@ -30,6 +33,11 @@ class RequestInfo:
     name: str = ""
     subresource: str = ""
     parts: list[str] = field(default_factory=list)
+    # A list or watch narrowed to one name by `fieldSelector=metadata.name=x`: the name
+    # authorization sees (RequestInfoFactory sets Name; here it stays apart from the path's).
+    selected_name: str = ""
+    # The list or watch's fieldSelector as sent, for authorizers that read it (the Node one).
+    field_selector: str = ""
 
     @property
     def group_version(self) -> str:
@@ -46,7 +54,7 @@ _VERBS = {
 }
 
 
-def parse(method: str, path: str, watch_param: str = "") -> RequestInfo:
+def parse(method: str, path: str, watch_param: str = "", field_selector: str = "") -> RequestInfo:
     """Split an API path into its parts; `is_resource` False for discovery and other paths."""
     info = RequestInfo(verb=method.lower())
     parts = [p for p in path.strip("/").split("/") if p]
@@ -84,8 +92,24 @@ def parse(method: str, path: str, watch_param: str = "") -> RequestInfo:
         info.subresource = rest[2]
     if info.verb == "get" and not info.name:
         info.verb = "watch" if legacy_watch or watch_param.lower() in _TRUE else "list"
+        info.field_selector = field_selector
+        info.selected_name = _selected_name(field_selector)
     elif info.verb == "get" and legacy_watch:
         info.verb = "watch"
     elif info.verb == "delete" and not info.name:
         info.verb = "deletecollection"
     return info
+
+
+def _selected_name(selector: str) -> str:
+    """The name `metadata.name=x` (or `==`) pins a list to, when it is a valid path segment."""
+    if not selector:
+        return ""
+    try:
+        parsed = fields.parse(selector)
+    except ValueError:
+        return ""
+    name = parsed.requires_exact_match("metadata.name")
+    if not name or names.is_valid_path_segment_name(name):
+        return ""
+    return name

@@ -35,12 +35,14 @@ from kubelite.apiserver.connections import ConnectionPolicy, GuardedSite
 from kubelite.apiserver.installer import Installer, Stores
 from kubelite.apiserver.kubelet_client import KubeletClient
 from kubelite.apiserver.metrics import Metrics
+from kubelite.apiserver.noderestriction import NodeRestriction
 from kubelite.apiserver.podsecurity import PodSecurity
 from kubelite.apiserver.podsecurity.admission import POD_TEMPLATE_PATHS
 from kubelite.apiserver.rbac import reconcile as bootstrap_rbac
 from kubelite.apiserver.rbac.authorizer import Authorizer
 from kubelite.apiserver.rbac.escalation import GROUP as RBAC_GROUP
 from kubelite.apiserver.rbac.escalation import EscalationCheck
+from kubelite.apiserver.rbac.node import NodeAuthorizer, NodeGraph
 from kubelite.apiserver.rbac.policy import PolicyCache
 from kubelite.apiserver.registry.generic import Admission, DeleteOptions, ResourceStore
 from kubelite.apiserver.runtimeclass import RuntimeClassAdmission
@@ -185,9 +187,16 @@ def resource_stores(
     # Pod Security admission, on by default as in Kubernetes (every namespace is privileged
     # until its pod-security.kubernetes.io labels say otherwise).
     pod_security = PodSecurity(store, namespaces)
+    # NodeRestriction: a kubelet writes only its own Node, Lease and pods.
+    restriction = NodeRestriction(store, pods)
+    nodes = REGISTRY.lookup("", "v1", "nodes")
+    leases = REGISTRY.lookup("coordination.k8s.io", "v1", "leases")
+    assert nodes is not None and leases is not None
     validating: dict[ResourceType, list[Admission]] = {
-        pods: [runtime_classes.validate, pod_security.pods],
+        pods: [restriction.pods, runtime_classes.validate, pod_security.pods],
         namespaces: [pod_security.namespaces],
+        nodes: [restriction.nodes],
+        leases: [restriction.leases],
     }
     for group, plural in POD_TEMPLATE_PATHS:
         workload = REGISTRY.lookup(group, "v1", plural)
@@ -304,6 +313,7 @@ class APIServer:
         self.watch_settings: scope.WatchSettings | None = None
         self.kubelet_client: KubeletClient | None = None
         self.policy: PolicyCache | None = None
+        self.node_graph: NodeGraph | None = None
         # Event key -> (the revision a sweep saw, when it was last written); see _expire_events.
         self._event_writes: dict[str, tuple[int, float]] = {}
 
@@ -330,8 +340,9 @@ class APIServer:
         if config.authorization_mode == "RBAC":
             # Listed before the first request is served, then kept current by watches.
             self.policy = PolicyCache(store)
-            await self.policy.start()
-            authorizer = Authorizer(self.policy)
+            self.node_graph = NodeGraph(store)
+            await asyncio.gather(self.policy.start(), self.node_graph.start())
+            authorizer = Authorizer(self.policy, NodeAuthorizer(self.node_graph))
         # The authenticator looks service accounts up in the storage assembled below.
         stores = resource_stores(
             store,
@@ -400,6 +411,8 @@ class APIServer:
             await self._runner.cleanup()
         if self.policy is not None:
             await self.policy.stop()
+        if self.node_graph is not None:
+            await self.node_graph.stop()
         if self.store is not None:
             await self.store.close()
 

@@ -2,7 +2,8 @@
 
 kube-apiserver asks a chain of authorizers; k3s runs `Node,RBAC` behind the privileged group
 `system:masters`, which is allowed everything without looking at any policy. Here the chain is
-that group, then RBAC over the policy cache. A refusal is a 403 whose message is Kubernetes' own,
+the same: that group, then the Node authorizer (`node.py`, for kubelets only), then RBAC over
+the policy cache. A refusal is a 403 whose message is Kubernetes' own,
 word for word (`forbiddenMessage` in `endpoints/handlers/responsewriters/errors.go`), because
 people paste it into searches and scripts match on it.
 """
@@ -15,6 +16,7 @@ from kubelite.api import errors
 from kubelite.api.goformat import go_quote
 from kubelite.apiserver.auth import User
 from kubelite.apiserver.rbac import rules
+from kubelite.apiserver.rbac.node import NodeAuthorizer
 from kubelite.apiserver.rbac.policy import PolicyCache, user_keys
 from kubelite.apiserver.request_info import RequestInfo
 
@@ -35,6 +37,8 @@ class Attributes:
     subresource: str = ""
     name: str = ""
     path: str = ""
+    # A list or watch's fieldSelector, as sent (the Node authorizer reads `spec.nodeName`).
+    field_selector: str = ""
 
     @classmethod
     def of_request(cls, user: User, info: RequestInfo, path: str) -> Attributes:
@@ -49,8 +53,9 @@ class Attributes:
             version=info.version,
             resource=info.resource,
             subresource=info.subresource,
-            name=info.name,
+            name=info.name or info.selected_name,
             path=path,
+            field_selector=info.field_selector,
         )
 
 
@@ -61,8 +66,10 @@ def privileged(user: User) -> bool:
 class Authorizer:
     """The privileged group, then RBAC; `allowed` is the whole decision."""
 
-    def __init__(self, policy: PolicyCache) -> None:
+    def __init__(self, policy: PolicyCache, nodes: NodeAuthorizer | None = None) -> None:
         self.policy = policy
+        # The Node authorizer, asked before RBAC (k3s' `Node,RBAC`); None: RBAC alone.
+        self.nodes = nodes
 
     def allowed(self, attrs: Attributes) -> bool:
         return self.decide(attrs)[0]
@@ -72,6 +79,18 @@ class Authorizer:
         or, refusing, the bindings it could not follow (a role that is not there)."""
         if privileged(attrs.user):
             return True, ""
+        node_reason = ""
+        if self.nodes is not None:
+            node_decision, node_reason = self.nodes.decide(attrs)
+            if node_decision:
+                return True, node_reason
+        allowed, reason = self._rbac(attrs)
+        if allowed:
+            return True, reason
+        # The union of authorizers joins the reasons of those that had no opinion.
+        return False, "\n".join(r for r in (node_reason, reason) if r)
+
+    def _rbac(self, attrs: Attributes) -> tuple[bool, str]:
         policy = self.policy
         keys: set[str] | None = None
         problems: list[str] = []

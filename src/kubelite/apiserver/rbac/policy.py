@@ -10,9 +10,6 @@ with a thousand bindings a check costs what it costs with ten.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +18,9 @@ import orjson
 
 from kubelite.api.goformat import go_quote
 from kubelite.apiserver.auth import User
+from kubelite.apiserver.rbac.mirror import StoreMirror
 from kubelite.apiserver.rbac.rules import Rule, parse_rules
-from kubelite.storage.interface import DELETE, CompactedError, Store, StoreError
-
-log = logging.getLogger(__name__)
+from kubelite.storage.interface import Store
 
 ROLES = "/registry/roles/"
 CLUSTER_ROLES = "/registry/clusterroles/"
@@ -97,11 +93,13 @@ def _parse_binding(obj: Any) -> Binding | None:
     )
 
 
-class PolicyCache:
+class PolicyCache(StoreMirror):
     """Every Role, ClusterRole and binding of the store, and the bindings by subject."""
 
+    prefixes = PREFIXES
+
     def __init__(self, store: Store) -> None:
-        self.store = store
+        super().__init__(store)
         self.roles: dict[tuple[str, str], tuple[Rule, ...]] = {}
         self.cluster_roles: dict[str, tuple[Rule, ...]] = {}
         # store key -> binding; subject key -> {store key: binding}
@@ -109,8 +107,6 @@ class PolicyCache:
         self._cluster_index: dict[str, dict[str, Binding]] = {}
         # namespace -> subject key -> {store key: binding}
         self._namespace_index: dict[str, dict[str, dict[str, Binding]]] = {}
-        self._tasks: list[asyncio.Task[None]] = []
-        self.revision = 0
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -205,56 +201,9 @@ class PolicyCache:
         if old.namespace and not index:
             self._namespace_index.pop(old.namespace, None)
 
-    async def start(self) -> None:
-        """List everything once (so that the server authorizes from its first request), then
-        follow each prefix's changes in the background."""
-        for prefix in PREFIXES:
-            revision = await self._list(prefix)
-            self._tasks.append(
-                asyncio.create_task(self._follow(prefix, revision), name=f"rbac-cache {prefix}")
-            )
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-
-    async def _list(self, prefix: str) -> int:
-        result = await self.store.list(prefix)
-        present = {kv.key for kv in result.items}
-        for key in [k for k in self._known(prefix) if k not in present]:
-            self.apply(key, None)
-        for kv in result.items:
-            self.apply(kv.key, kv.value)
-        self.revision = max(self.revision, result.revision)
-        return result.revision
-
     def _known(self, prefix: str) -> list[str]:
         if prefix == CLUSTER_ROLES:
             return [CLUSTER_ROLES + name for name in self.cluster_roles]
         if prefix == ROLES:
             return [f"{ROLES}{ns}/{name}" for ns, name in self.roles]
         return [k for k in self._bindings if k.startswith(prefix)]
-
-    async def _follow(self, prefix: str, revision: int) -> None:
-        """Apply the prefix's events; relist when the watch ends or falls behind compaction."""
-        while True:
-            try:
-                watch = await self.store.watch(prefix, revision)
-            except CompactedError:
-                revision = await self._list(prefix)
-                continue
-            try:
-                while True:
-                    for event in await watch.next():
-                        self.apply(event.kv.key, None if event.type == DELETE else event.kv.value)
-                        revision = event.revision
-                        self.revision = max(self.revision, revision)
-            except StoreError as exc:
-                log.info("RBAC cache: watch of %s ended (%s); listing again", prefix, exc)
-                revision = await self._list(prefix)
-            finally:
-                watch.close()

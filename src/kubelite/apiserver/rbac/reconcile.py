@@ -146,18 +146,8 @@ def kubelite_cluster_roles() -> list[Obj]:
 
 
 def kubelite_cluster_role_bindings() -> list[Obj]:
-    """kubelite's own default: the nodes that join with the node token (user `kubelite:node`
-    in `system:nodes`) hold `system:node`. Kubernetes grants that role through the Node
-    authorizer instead, which limits each kubelet to its own pods' objects; until kubelite
-    has it, this binding is what lets a joined kubelet work at all."""
+    """The ServiceLB controller's account, bound to its role."""
     return [
-        {
-            "apiVersion": f"{GROUP}/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": _meta("kubelite:nodes"),
-            "roleRef": {"apiGroup": GROUP, "kind": "ClusterRole", "name": "system:node"},
-            "subjects": [{"kind": "Group", "apiGroup": GROUP, "name": "system:nodes"}],
-        },
         {
             "apiVersion": f"{GROUP}/v1",
             "kind": "ClusterRoleBinding",

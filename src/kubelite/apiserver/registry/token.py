@@ -7,7 +7,7 @@ server's issuer and a lookup of the objects a token may be bound to.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from kubelite.api import errors
 from kubelite.api.types import Obj
@@ -15,6 +15,8 @@ from kubelite.apiserver import serviceaccount_token as sat
 from kubelite.apiserver.registry.interfaces import KindRef
 
 TOKEN_REQUEST = KindRef(sat.GROUP, sat.VERSION, sat.KIND)
+# Refuses a TokenRequest (namespace, service account, body) by raising a StatusError.
+Restriction = Callable[[str, str, Obj], Awaitable[None]]
 
 
 class TokenRequestStore:
@@ -23,9 +25,16 @@ class TokenRequestStore:
     kind = TOKEN_REQUEST
     subresource = "token"
 
-    def __init__(self, issuer: sat.TokenIssuer | None, lookup: sat.Lookup) -> None:
+    def __init__(
+        self,
+        issuer: sat.TokenIssuer | None,
+        lookup: sat.Lookup,
+        restrict: Restriction | None = None,
+    ) -> None:
         self.issuer = issuer
         self.lookup = lookup
+        # Admission of the request (NodeRestriction: a node's tokens are for its own pods).
+        self.restrict = restrict
 
     async def create(
         self, namespace: str, name: str, body: Obj, query: Mapping[str, str]
@@ -37,5 +46,7 @@ class TokenRequestStore:
                 errors.REASON_SERVICE_UNAVAILABLE,
                 "no service account token issuer is configured",
             )
+        if self.restrict is not None:
+            await self.restrict(namespace, name, body)
         answer = await sat.create_token(self.issuer, self.lookup, namespace, name, body)
         return answer, 201

@@ -75,6 +75,8 @@ class AgentFlags:
     disable_kube_proxy: bool = False
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR
     proxy_table: str = DEFAULT_PROXY_TABLE
+    # The service proxy's own credentials (kube-proxy's --kubeconfig); "": the kubelet's.
+    proxy_kubeconfig: str = ""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,6 +125,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser, _env, ["--oci-runtime", "--kubelet-port", "--disable-kube-proxy", "--cluster-cidr"]
     )
     parser.add_argument(
+        "--proxy-kubeconfig",
+        default=_env("PROXY_KUBECONFIG", ""),
+        help="the service proxy's own kubeconfig (default: the kubelet's --kubeconfig)",
+    )
+    parser.add_argument(
         "--proxy-nftables-table",
         default=_env("PROXY_NFTABLES_TABLE", ""),
         help="the name of the service proxy's inet table (default kubelite, or "
@@ -155,6 +162,7 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
         disable_kube_proxy=args.disable_kube_proxy,
         cluster_cidr=args.cluster_cidr,
         proxy_table=args.proxy_nftables_table or default_proxy_table(args.bridge),
+        proxy_kubeconfig=args.proxy_kubeconfig,
     )
 
 
@@ -187,10 +195,13 @@ async def serve(flags: AgentFlags) -> None:
     if flags.server:
         from kubelite.cli.cluster.join import join
 
-        config, tls = await join(flags.server, flags.token, layout.agent, flags)
+        config, proxy_config, tls = await join(flags.server, flags.token, layout.agent, flags)
         flags.tls_cert_file, flags.tls_private_key_file, flags.client_ca_file = tls
     else:
         config = load_config(kubeconfig=flags.kubeconfig)
+        proxy_config = (
+            load_config(kubeconfig=flags.proxy_kubeconfig) if flags.proxy_kubeconfig else config
+        )
     registries = flags.registries_config
     images = LocalImageService(
         layout.images,
@@ -221,9 +232,12 @@ async def serve(flags: AgentFlags) -> None:
         port=flags.kubelet_port,
     )
     kubelet_config.root_dir.mkdir(parents=True, exist_ok=True)
-    async with APIClient(config, user_agent=f"kubelet/{flags.node_name}") as client:
+    async with (
+        APIClient(config, user_agent=f"kubelet/{flags.node_name}") as client,
+        APIClient(proxy_config, user_agent=f"kube-proxy/{flags.node_name}") as proxy_client,
+    ):
         kubelet = Kubelet(client, kubelet_config, runtime, images)
-        await run_until_signalled(_run_node(client, kubelet, flags), "kubelet")
+        await run_until_signalled(_run_node(proxy_client, kubelet, flags), "kubelet")
     await images.close()
 
 
@@ -233,8 +247,9 @@ def _within(inner: str, outer: str) -> bool:
     return a.version == b.version and a.subnet_of(b)  # type: ignore[arg-type]
 
 
-async def _run_node(client: Any, kubelet: Any, flags: AgentFlags) -> None:
-    """The kubelet and, unless disabled, the service proxy, until either ends."""
+async def _run_node(proxy_client: Any, kubelet: Any, flags: AgentFlags) -> None:
+    """The kubelet and, unless disabled, the service proxy (as its own client), until either
+    ends."""
     if flags.disable_kube_proxy or shutil.which("nft") is None:
         if not flags.disable_kube_proxy:
             logging.getLogger(__name__).error(
@@ -261,7 +276,7 @@ async def _run_node(client: Any, kubelet: Any, flags: AgentFlags) -> None:
     )
     tasks = [
         asyncio.create_task(kubelet.run(), name="kubelet-main"),
-        asyncio.create_task(run_proxy(client, proxier), name="proxy"),
+        asyncio.create_task(run_proxy(proxy_client, proxier), name="proxy"),
     ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

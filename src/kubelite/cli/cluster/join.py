@@ -2,7 +2,8 @@
 
 The cluster's CA is fetched without verification and kept only if its hash is the token's;
 everything after is verified against it. The agent then asks the server for its kubelet
-serving certificate, and keeps CA, certificate and key under `<data-dir>/agent`.
+serving certificate, and keeps CA, certificate and key under `<data-dir>/agent`, and for the
+client certificates its kubelet and its service proxy talk to the API server with.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ def _write(path: Path, data: bytes, mode: int) -> None:
 
 async def join(
     server: str, token_text: str, directory: Path, flags: Any
-) -> tuple[ClientConfig, tuple[Path, Path, Path]]:
-    """A client config for `server`, and the kubelet's (cert, key, client CA) paths."""
+) -> tuple[ClientConfig, ClientConfig, tuple[Path, Path, Path]]:
+    """Client configs for `server` (the kubelet's, the service proxy's), and the kubelet's
+    serving (cert, key, client CA) paths."""
     try:
         token = parse(token_text)
     except ValueError as e:
@@ -68,5 +70,16 @@ async def join(
     _write(ca_path, ca, 0o644)
     _write(key_path, issued["key"].encode(), 0o600)
     _write(cert_path, issued["cert"].encode(), 0o644)
-    config = ClientConfig(server=server, certificate_authority_data=ca, token=token.secret)
-    return config, (cert_path, key_path, ca_path)
+    kubelet = ClientConfig(
+        server=server,
+        certificate_authority_data=ca,
+        client_certificate_data=issued["clientCert"].encode(),
+        client_key_data=issued["clientKey"].encode(),
+    )
+    proxy = ClientConfig(
+        server=server,
+        certificate_authority_data=ca,
+        client_certificate_data=issued["proxyCert"].encode(),
+        client_key_data=issued["proxyKey"].encode(),
+    )
+    return kubelet, proxy, (cert_path, key_path, ca_path)

@@ -27,7 +27,7 @@ from kubelite.api.wellknown import (
     CLUSTER_DNS_PORT,
     DEFAULT_DATA_DIR,
 )
-from kubelite.apiserver import certs, connections, memory
+from kubelite.apiserver import certs, connections, memory, node_join
 from kubelite.apiserver.server import (
     NODE_TOKEN_FILE,
     APIServer,
@@ -321,19 +321,44 @@ CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
 SCHEDULER_USER = "system:kube-scheduler"
 
 
+def _identity_kubeconfig(
+    pki: certs.Pki, server_url: str, path: Path, user: str, groups: tuple[str, ...] = ()
+) -> Path:
+    """A kubeconfig at `path` for `user`, with a certificate issued afresh."""
+    cert, key = certs.issue_client_cert(pki, user, groups)
+    _write_private(path, client_kubeconfig(pki.ca_cert.read_bytes(), server_url, cert, key))
+    return path
+
+
 def component_kubeconfigs(pki: certs.Pki, server_url: str, data_dir: Path) -> tuple[Path, Path]:
     """Kubeconfigs for the controller manager and the scheduler, under
     `<data-dir>/kubeconfigs/`, with certificates issued afresh at each start."""
-    out = []
-    for name, user in (
-        ("controller-manager", CONTROLLER_MANAGER_USER),
-        ("scheduler", SCHEDULER_USER),
-    ):
-        cert, key = certs.issue_client_cert(pki, user, ())
-        path = data_dir / "kubeconfigs" / f"{name}.yaml"
-        _write_private(path, client_kubeconfig(pki.ca_cert.read_bytes(), server_url, cert, key))
-        out.append(path)
-    return out[0], out[1]
+    directory = data_dir / "kubeconfigs"
+    return (
+        _identity_kubeconfig(
+            pki, server_url, directory / "controller-manager.yaml", CONTROLLER_MANAGER_USER
+        ),
+        _identity_kubeconfig(pki, server_url, directory / "scheduler.yaml", SCHEDULER_USER),
+    )
+
+
+def node_kubeconfigs(pki: certs.Pki, server_url: str, flags: ServerFlags) -> tuple[Path, Path]:
+    """This machine's kubelet as `system:node:<name>` (held to its own objects by the Node
+    authorizer and NodeRestriction) and its service proxy as `system:kube-proxy`."""
+    directory = flags.data_dir / "kubeconfigs"
+    name = _agent_flag(flags, "--node-name") or socket.gethostname().lower()
+    return (
+        _identity_kubeconfig(
+            pki,
+            server_url,
+            directory / "kubelet.yaml",
+            f"{certs.NODE_USER_PREFIX}{name}",
+            (node_join.NODES_GROUP,),
+        ),
+        _identity_kubeconfig(
+            pki, server_url, directory / "kube-proxy.yaml", node_join.KUBE_PROXY_USER
+        ),
+    )
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -454,10 +479,13 @@ async def serve(flags: ServerFlags) -> None:
         if not flags.disable_agent:
             if os.geteuid() == 0:
                 registry, mirror_args = _start_local_registry(flags)
+                kubelet, kube_proxy = node_kubeconfigs(server.pki, url, flags)
                 argv = kubelite_argv(
                     "agent",
                     "--kubeconfig",
-                    str(paths[0]),
+                    str(kubelet),
+                    "--proxy-kubeconfig",
+                    str(kube_proxy),
                     "--data-dir",
                     str(flags.data_dir),
                     *_kubelet_tls_args(server.pki, flags),
