@@ -21,19 +21,36 @@ from __future__ import annotations
 import orjson
 
 from kubelite.api import errors, meta
-from kubelite.api.kinds import ResourceType
+from kubelite.api.goformat import go_quote
+from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.api.types import Obj
 from kubelite.apiserver.auth import current_request, current_user
-from kubelite.apiserver.rbac.node import NODE_LEASE_NAMESPACE, node_name_of
+from kubelite.apiserver.rbac.node import (
+    CLAIM,
+    CONFIG_MAP,
+    MIRROR_POD_ANNOTATION,
+    NODE_LEASE_NAMESPACE,
+    SECRET,
+    node_name_of,
+    pod_references,
+)
 from kubelite.storage.interface import Store
 
-MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
 RESTRICTED_LABEL_DOMAIN = "node-restriction.kubernetes.io"
+_NODES = REGISTRY.lookup("", "v1", "nodes")
+assert _NODES is not None
 
 
-def _node() -> str | None:
+def _node(resource: ResourceType, obj: Obj) -> str | None:
+    """The node the request's user is (None: not a node); a node user whose name names no
+    node is refused outright."""
     user = current_user.get()
-    return node_name_of(user) if user is not None else None
+    node = node_name_of(user) if user is not None else None
+    if node == "" and user is not None:
+        raise _refuse(
+            resource, meta.name_of(obj), f"could not determine node from user {go_quote(user.name)}"
+        )
+    return node
 
 
 def _refuse(resource: ResourceType, name: str, message: str) -> errors.StatusError:
@@ -88,7 +105,7 @@ class NodeRestriction:
         self.pods_resource = pods
 
     async def pods(self, operation: str, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
-        node = _node()
+        node = _node(resource, obj)
         if node is None:
             return
         info = current_request.get()
@@ -96,19 +113,14 @@ class NodeRestriction:
         name = meta.name_of(obj)
         bound = meta.get_path(old or obj, "spec", "nodeName", default="")
         if operation == "CREATE":
-            annotations = meta.get_path(obj, "metadata", "annotations", default={}) or {}
-            if MIRROR_POD_ANNOTATION not in annotations:
+            await self._mirror_pod(resource, node, obj)
+        elif subresource == "eviction":
+            # The eviction's write of the DisruptionTarget condition, then its delete.
+            if bound != node:
                 raise _refuse(
                     resource,
                     name,
-                    f'pod does not have "{MIRROR_POD_ANNOTATION}" annotation, node "{node}" '
-                    "can only create mirror pods",
-                )
-            if meta.get_path(obj, "spec", "nodeName", default="") != node:
-                raise _refuse(
-                    resource,
-                    name,
-                    f'node "{node}" can only create pods with spec.nodeName set to itself',
+                    f"node {node} can only evict pods with spec.nodeName set to itself",
                 )
         elif operation == "UPDATE":
             if subresource != "status":
@@ -125,18 +137,100 @@ class NodeRestriction:
                     f'node "{node}" can only update pod status for pods with spec.nodeName set '
                     "to itself",
                 )
+            old_labels = meta.get_path(old or {}, "metadata", "labels", default={}) or {}
+            if (meta.get_path(obj, "metadata", "labels", default={}) or {}) != old_labels:
+                raise _refuse(
+                    resource, name, f'node "{node}" cannot update labels through pod status'
+                )
         elif operation == "DELETE" and bound != node:
-            verb = "evict" if subresource == "eviction" else "delete"
             raise _refuse(
                 resource,
                 name,
-                f'node "{node}" can only {verb} pods with spec.nodeName set to itself',
+                f'node "{node}" can only delete pods with spec.nodeName set to itself',
+            )
+
+    async def _mirror_pod(self, resource: ResourceType, node: str, pod: Obj) -> None:
+        """admitPodCreate: a mirror pod of this node that refers to no other API object."""
+        name = meta.name_of(pod)
+        annotations = meta.get_path(pod, "metadata", "annotations", default={}) or {}
+        if MIRROR_POD_ANNOTATION not in annotations:
+            raise _refuse(
+                resource,
+                name,
+                f'pod does not have "{MIRROR_POD_ANNOTATION}" annotation, node "{node}" can only '
+                "create mirror pods",
+            )
+        if meta.get_path(pod, "spec", "nodeName", default="") != node:
+            raise _refuse(
+                resource,
+                name,
+                f'node "{node}" can only create pods with spec.nodeName set to itself',
+            )
+        await self._owned_by_node(resource, node, pod)
+        if meta.get_path(pod, "spec", "serviceAccountName", default=""):
+            raise _refuse(
+                resource,
+                name,
+                f'node "{node}" can not create pods that reference a service account',
+            )
+        # What the pod names, as the Node authorizer's graph would read it were it no mirror.
+        plain = {**pod, "metadata": {**(pod.get("metadata") or {}), "annotations": {}}}
+        kinds = {kind for kind, _, _ in pod_references(plain)}
+        for kind, word in (
+            (SECRET, "secrets"),
+            (CONFIG_MAP, "configmaps"),
+            (CLAIM, "persistentvolumeclaims"),
+        ):
+            if kind in kinds:
+                raise _refuse(
+                    resource, name, f'node "{node}" can not create pods that reference {word}'
+                )
+
+    async def _owned_by_node(self, resource: ResourceType, node: str, pod: Obj) -> None:
+        """A mirror pod's one owner is its node, as the controller, not blocking deletion."""
+        name = meta.name_of(pod)
+        owners = meta.get_path(pod, "metadata", "ownerReferences", default=[]) or []
+        if len(owners) > 1:
+            raise _refuse(
+                resource,
+                name,
+                f'node "{node}" can only create pods with a single owner reference set to itself',
+            )
+        owner = owners[0] if owners else {}
+        if (owner.get("apiVersion"), owner.get("kind"), owner.get("name")) != ("v1", "Node", node):
+            raise _refuse(
+                resource,
+                name,
+                f'node "{node}" can only create pods with an owner reference set to itself',
+            )
+        if not owner.get("controller"):
+            raise _refuse(
+                resource,
+                name,
+                f'node "{node}" can only create pods with a controller owner reference set to '
+                "itself",
+            )
+        if owner.get("blockOwnerDeletion"):
+            raise _refuse(
+                resource,
+                name,
+                f'node "{node}" must not set blockOwnerDeletion on an owner reference',
+            )
+        kv = await self.store.get(_NODES.key("", node))
+        if kv is None:
+            raise errors.not_found("nodes", node)
+        uid = meta.get_path(orjson.loads(kv.value), "metadata", "uid", default="")
+        if owner.get("uid") != uid:
+            raise _refuse(
+                resource,
+                name,
+                f"node {node} UID mismatch: expected {owner.get('uid', '')} got {uid}",
             )
 
     async def nodes(
         self, operation: str, resource: ResourceType, obj: Obj, old: Obj | None
     ) -> None:
-        node = _node()
+        node = _node(resource, obj)
         if node is None:
             return
         name = meta.name_of(obj)
@@ -155,6 +249,8 @@ class NodeRestriction:
                     f"{', '.join(forbidden)}",
                 )
             return
+        if meta.get_path(obj, "spec", "taints") != meta.get_path(old, "spec", "taints"):
+            raise _refuse(resource, name, f'node "{node}" is not allowed to modify taints')
         old_labels = meta.get_path(old, "metadata", "labels", default={}) or {}
         changed = {k: v for k, v in labels.items() if old_labels.get(k) != v}
         removed = {k: "" for k in old_labels if k not in labels}
@@ -167,7 +263,7 @@ class NodeRestriction:
     async def leases(
         self, operation: str, resource: ResourceType, obj: Obj, old: Obj | None
     ) -> None:
-        node = _node()
+        node = _node(resource, obj)
         if node is None or operation != "CREATE":
             return
         if meta.namespace_of(obj) != NODE_LEASE_NAMESPACE or meta.name_of(obj) != node:
@@ -179,7 +275,8 @@ class NodeRestriction:
 
     async def token(self, namespace: str, account: str, body: Obj) -> None:
         """A node's TokenRequest must be bound to a pod bound to that node."""
-        node = _node()
+        user = current_user.get()
+        node = node_name_of(user) if user is not None else None
         if node is None:
             return
         ref = meta.get_path(body, "spec", "boundObjectRef", default=None) or {}

@@ -92,8 +92,11 @@ def parse(method: str, path: str, watch_param: str = "", field_selector: str = "
         info.subresource = rest[2]
     if info.verb == "get" and not info.name:
         info.verb = "watch" if legacy_watch or watch_param.lower() in _TRUE else "list"
-        info.field_selector = field_selector
-        info.selected_name = _selected_name(field_selector)
+        if not legacy_watch:
+            # The /watch/ paths are a watch before the query is read: Kubernetes takes no name
+            # (nor selector) from it there.
+            info.field_selector = field_selector
+            info.selected_name = _selected_name(field_selector)
     elif info.verb == "get" and legacy_watch:
         info.verb = "watch"
     elif info.verb == "delete" and not info.name:

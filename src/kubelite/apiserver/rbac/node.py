@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from kubelite.api import fields
+from kubelite.api.goformat import go_quote
 from kubelite.apiserver.auth import User
 from kubelite.apiserver.rbac import rules
 from kubelite.apiserver.rbac.bootstrap_policy import cluster_roles
@@ -40,6 +41,7 @@ from kubelite.storage.interface import Store
 NODE_USER_PREFIX = "system:node:"
 NODES_GROUP = "system:nodes"
 NODE_LEASE_NAMESPACE = "kube-node-lease"
+MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
 PODS = "/registry/pods/"
 
 SECRET = "secret"
@@ -78,6 +80,10 @@ def pod_references(pod: dict[str, Any]) -> set[Ref]:
     namespace = metadata.get("namespace") or ""
     spec = pod.get("spec") or {}
     found: set[Ref] = {(POD, namespace, metadata.get("name") or "")}
+    if MIRROR_POD_ANNOTATION in (metadata.get("annotations") or {}):
+        # A node makes its mirror pods: what they name must never become the node's to read
+        # (graph.go's short circuit; NodeRestriction refuses such pods too).
+        return found
 
     def add(kind: str, name: Any) -> None:
         if isinstance(name, str) and name:
@@ -176,6 +182,8 @@ class NodeAuthorizer:
         node = node_name_of(attrs.user)
         if node is None:
             return None, ""
+        if not node:
+            return _no_opinion(f"unknown node for user {go_quote(attrs.user.name)}")
         if attrs.is_resource:
             kind = _KINDS.get((attrs.group, attrs.resource))
             if kind is not None:
