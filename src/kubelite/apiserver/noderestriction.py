@@ -37,8 +37,15 @@ from kubelite.apiserver.rbac.node import (
 from kubelite.storage.interface import Store
 
 RESTRICTED_LABEL_DOMAIN = "node-restriction.kubernetes.io"
-_NODES = REGISTRY.lookup("", "v1", "nodes")
-assert _NODES is not None
+
+
+def _nodes_resource() -> ResourceType:
+    nodes = REGISTRY.lookup("", "v1", "nodes")
+    assert nodes is not None
+    return nodes
+
+
+_NODES = _nodes_resource()
 
 
 def _node(resource: ResourceType, obj: Obj) -> str | None:

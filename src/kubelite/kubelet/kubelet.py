@@ -10,6 +10,8 @@ It puts together what the other modules of this package do, the way Kubernetes' 
 - an informer watches the pods bound to this node (`spec.nodeName=<node>`); each pod gets a
   `PodWorker`, woken when the pod changes, when one of its containers exits (the runtime's
   events, no polling) and when a probe result changes;
+- a new pod is first put to the admit handlers (the sysctl allowlist, AppArmor): one that
+  refuses it fails the pod for good (`admission`), and nothing of it is ever run;
 - a worker's sync prepares the pod's volumes, runs `sync.PodSyncer.sync_pod` (sandbox, init
   containers, containers, restarts with back-off), computes the status with `status` and hands
   it to the `StatusManager`;
@@ -36,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from kubelite.api import pods as podutil
+from kubelite.api.meta import format_time
+from kubelite.api.qos import qos_class
 from kubelite.api.resources import CONFIG_MAPS, PODS, SECRETS, SERVICES, Resource
 from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.api.types import Obj
@@ -49,10 +53,12 @@ from kubelite.client.errors import (
 from kubelite.client.events import EventRecorder
 from kubelite.client.informer import Informer, by_namespace
 from kubelite.client.informers import strip_managed_fields
-from kubelite.kubelet import envvars, service_env, termination
+from kubelite.kubelet import envvars, service_env, sysctl, termination
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet import status as podstatus
+from kubelite.kubelet.admission import PodAdmitHandler, PodAdmitResult, can_admit, rejected_status
+from kubelite.kubelet.apparmor import AppArmorAdmission
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.dns import (
     CHECK_LIMITS_FOR_RESOLV_CONF,
@@ -125,6 +131,10 @@ class KubeletConfig:
     tls_key: Path | None = None
     client_ca: Path | None = None
     port: int = DEFAULT_PORT
+    # --allowed-unsafe-sysctls: sysctls (or `prefix*`) pods may set beyond the safe set.
+    allowed_unsafe_sysctls: list[str] = field(default_factory=list)
+    # The SeccompDefault setting: RuntimeDefault for containers that name no profile.
+    seccomp_default: bool = False
 
 
 class _ApiLookup:
@@ -203,7 +213,14 @@ class Kubelet:
             run_hook=self._hook,
             probe_result=self._probe_result,
             record_node=self._node_event,
+            seccomp_root=str(config.root_dir / "seccomp"),
+            seccomp_default=config.seccomp_default,
         )
+        # The admit handlers every new pod goes through, in Kubernetes' order.
+        self.admit_handlers: list[PodAdmitHandler] = [
+            sysctl.allowlist(config.allowed_unsafe_sysctls).admit,
+            AppArmorAdmission.for_this_node().admit,
+        ]
         # The kubelet's Service lister: every Service, indexed by namespace, without the
         # managedFields nothing here reads.
         self.services = Informer(client, SERVICES, transform=strip_managed_fields)
@@ -520,6 +537,11 @@ class Kubelet:
             await record("Normal", "DeadlineExceeded", podstatus.DEADLINE_EXCEEDED.message, "")
             worker.evicted = podstatus.DEADLINE_EXCEEDED
             worker.terminated = True
+        if not (deleting or worker.terminated or worker.admitted or phase in TERMINAL_PHASES):
+            verdict = can_admit(pod, self.admit_handlers)
+            if not verdict.admit:
+                await self._reject(worker, verdict)
+            worker.admitted = True
         if deleting or worker.terminated or phase in TERMINAL_PHASES:
             return await self._terminate(worker, runtime_status, record, deleting=deleting)
 
@@ -553,6 +575,15 @@ class Kubelet:
         if result.retry_after is not None:
             worker.sync_in(result.retry_after)
         return False
+
+    async def _reject(self, worker: PodWorker, verdict: PodAdmitResult) -> None:
+        """rejectPod: a Warning event and the Failed status; the pod never runs here."""
+        pod = worker.pod
+        await self.recorder.event(pod, "Warning", verdict.reason, verdict.message)
+        status = rejected_status(pod, verdict, qos_class(pod), format_time(_now()))
+        self.status_manager.set_status(pod, status)
+        worker.rejected = True
+        worker.terminated = True
 
     def _past_deadline(self, worker: PodWorker, status: Obj | None = None) -> bool:
         """spec.activeDeadlineSeconds counted from the pod's startTime (activeDeadlineHandler);
@@ -656,7 +687,9 @@ class Kubelet:
             runtime_status = await self.syncer.runtime_status(worker.uid)
         worker.terminated = True
         if not worker.removed:
-            self._report(pod, runtime_status, terminal=True, eviction=worker.evicted)
+            # A rejected pod keeps the status its rejection gave it.
+            if not worker.rejected:
+                self._report(pod, runtime_status, terminal=True, eviction=worker.evicted)
             await self.status_manager.flush()
         if not deleting:
             return False  # Succeeded or Failed: containers stay (for logs) until deleted

@@ -58,6 +58,10 @@ class PodWorker:
         self.terminated = False
         # Why the kubelet itself ended the pod (its active deadline passed), if it did.
         self.evicted: Any = None
+        # Admission: done once, when the worker first syncs a pod that is to run; a rejected
+        # pod keeps the Failed status the rejection gave it.
+        self.admitted = False
+        self.rejected = False
         self.syncs = 0
         self.task: asyncio.Task[None] | None = None
 

@@ -13,7 +13,6 @@ above 0 (RUNTIME_NOTES.md).
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import orjson
 
@@ -23,7 +22,10 @@ from kubelite.api.quantity import Quantity
 from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.api.types import Obj
 from kubelite.api.validation.names import is_dns1123_label
+from kubelite.kubelet import security_context as scx
+from kubelite.kubelet.envvars import ConfigError
 from kubelite.kubelet.pod_actions import HASH_ANNOTATION
+from kubelite.kubelet.sysctl import dotted
 from kubelite.runtime.cri import (
     Capability,
     ContainerConfig,
@@ -40,6 +42,9 @@ from kubelite.runtime.cri import (
 
 # Where the kubelet keeps container logs: /var/log/pods/<namespace>_<name>_<uid>/<container>/N.log
 POD_LOGS_ROOT = str(wellknown.POD_LOGS_ROOT)
+# Where Localhost seccomp profiles live: `<kubelet root dir>/seccomp` (the kubelet's
+# seccompProfileRoot), for the default data directory.
+SECCOMP_ROOT = str(wellknown.DEFAULT_DATA_DIR / "kubelet" / "seccomp")
 
 # cgroup v1 cpu settings (pkg/kubelet/cm/helpers_linux.go): shares per CPU, the floor and cap of
 # shares, the CFS period and the smallest quota.
@@ -239,7 +244,7 @@ def sandbox_config(
     if not spec.get("hostNetwork"):
         kernel_hostname(name, domain, bool(spec.get("setHostnameAsFQDN")))
     sysctls = {
-        s["name"].replace("/", "."): s.get("value", "")
+        dotted(s["name"]): s.get("value", "")
         for s in (spec.get("securityContext") or {}).get("sysctls") or ()
     }
     return PodSandboxConfig(
@@ -264,30 +269,50 @@ def sandbox_config(
         cgroup_parent=pod_cgroup_parent(pod, cgroup_root),
         sysctls=sysctls,
         host_network=bool(spec.get("hostNetwork")),
+        host_pid=bool(spec.get("hostPID")),
+        host_ipc=bool(spec.get("hostIPC")),
     )
 
 
-def security_context(pod: Obj, container: Obj) -> LinuxContainerSecurityContext:
-    """The container's securityContext over the pod's (DetermineEffectiveSecurityContext)."""
-    pod_context = (pod.get("spec") or {}).get("securityContext") or {}
-    own = container.get("securityContext") or {}
-
-    def pick(key: str) -> Any:
-        return own.get(key) if own.get(key) is not None else pod_context.get(key)
-
-    capabilities = own.get("capabilities") or {}
+def security_context(
+    pod: Obj,
+    container: Obj,
+    *,
+    image_user: str = "",
+    seccomp_root: str = SECCOMP_ROOT,
+    seccomp_default: bool = False,
+) -> LinuxContainerSecurityContext:
+    """determineEffectiveSecurityContext, after verifyRunAsNonRoot (a refusal is a ConfigError:
+    CreateContainerConfigError). `image_user` is the image config's User; `seccomp_default` is
+    the kubelet's SeccompDefault."""
+    sc = scx.effective(pod, container)
+    run_as_user, username = sc.get("runAsUser"), ""
+    if run_as_user is None:
+        run_as_user, username = scx.image_user(image_user)
+    refusal = scx.verify_run_as_non_root(pod, container, run_as_user, username)
+    if refusal:
+        raise ConfigError(refusal)
+    capabilities = sc.get("capabilities")
     return LinuxContainerSecurityContext(
         capabilities=Capability(
             add_capabilities=list(capabilities.get("add") or ()),
             drop_capabilities=list(capabilities.get("drop") or ()),
+        )
+        if capabilities is not None
+        else None,
+        privileged=bool(sc.get("privileged")),
+        run_as_user=run_as_user,
+        run_as_group=sc.get("runAsGroup"),
+        run_as_username=username,
+        supplemental_groups=scx.supplemental_groups(pod),
+        readonly_rootfs=bool(sc.get("readOnlyRootFilesystem")),
+        no_new_privs=scx.no_new_privs(sc),
+        masked_paths=scx.masked_paths(sc),
+        readonly_paths=scx.readonly_paths(sc),
+        seccomp=scx.seccomp_profile(
+            pod, container, root=seccomp_root, runtime_default=seccomp_default
         ),
-        privileged=bool(own.get("privileged")),
-        run_as_user=pick("runAsUser"),
-        run_as_group=pick("runAsGroup"),
-        supplemental_groups=list(pod_context.get("supplementalGroups") or ()),
-        readonly_rootfs=bool(own.get("readOnlyRootFilesystem")),
-        # allowPrivilegeEscalation: false sets no_new_privs.
-        no_new_privs=own.get("allowPrivilegeEscalation") is False,
+        apparmor=scx.apparmor_profile(pod, container),
     )
 
 
@@ -303,9 +328,13 @@ def container_config(
     args: list[str],
     memory_capacity: int,
     attempt: int | None = None,
+    image_user: str = "",
+    seccomp_root: str = SECCOMP_ROOT,
+    seccomp_default: bool = False,
 ) -> ContainerConfig:
     """generateContainerConfig, with the environment, mounts and the expanded command and args
-    made by the caller."""
+    made by the caller, and the image's User. Raises ConfigError when runAsNonRoot refuses the
+    container."""
     md = pod["metadata"]
     spec = pod.get("spec") or {}
     name = container["name"]
@@ -339,5 +368,11 @@ def container_config(
         },
         annotations=annotations,
         resources=container_resources(pod, container, memory_capacity),
-        security_context=security_context(pod, container),
+        security_context=security_context(
+            pod,
+            container,
+            image_user=image_user,
+            seccomp_root=seccomp_root,
+            seccomp_default=seccomp_default,
+        ),
     )

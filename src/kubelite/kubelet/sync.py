@@ -68,6 +68,8 @@ MINIMUM_GRACE_PERIOD = 2
 WORKER_BACKOFF = 10.0
 WORKER_BACKOFF_JITTER = 0.5
 SANDBOX_CHANGED_MESSAGE = "Pod sandbox changed, it will be killed and re-created."
+# userns_manager.go, for a pod with `hostUsers: false` whose runtime cannot map its users.
+USERNS_UNSUPPORTED = "can't set `spec.hostUsers: false`, runtime does not support user namespaces"
 # The grace period of a pod that names none (API default of terminationGracePeriodSeconds).
 DEFAULT_GRACE_PERIOD = 30
 
@@ -136,6 +138,8 @@ class PodSyncer:
         run_hook: HookRunner,
         probe_result: pa.ProbeResult,
         record_node: NodeRecorder | None = None,
+        seccomp_root: str = rc.SECCOMP_ROOT,
+        seccomp_default: bool = False,
     ) -> None:
         self.runtime = runtime
         self.images = images
@@ -150,6 +154,9 @@ class PodSyncer:
         self.make_mounts = make_mounts
         self.run_hook = run_hook
         self.probe_result = probe_result
+        # Where Localhost seccomp profiles are, and whether unset ones are RuntimeDefault.
+        self.seccomp_root = seccomp_root
+        self.seccomp_default = seccomp_default
         # The reason cache: (pod uid, container name) -> (waiting reason, message).
         self.reasons: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -157,6 +164,8 @@ class PodSyncer:
         """generatePodSandboxConfig, once per sync that needs it, recording the warnings that
         forming the pod's DNS gave rise to (Kubernetes repeats them each time too; the event
         recorder counts repeats). Raises SandboxConfigError."""
+        if (pod.get("spec") or {}).get("hostUsers") is False:
+            await self._check_user_namespaces()
         try:
             dns = self.dns.pod_dns(pod)
         except DNSError as e:
@@ -174,6 +183,13 @@ class PodSyncer:
             cluster_domain=self.dns.cluster_domain,
             logs_root=self.logs_root,
         )
+
+    async def _check_user_namespaces(self) -> None:
+        """GetOrCreateUserNamespaceMappings for `hostUsers: false`: the pod's runtime handler
+        must support user namespaces (this node does not allocate ID ranges further)."""
+        handler = (await self.runtime.status()).handler("")
+        if handler is None or not handler.features.user_namespaces:
+            raise rc.SandboxConfigError(USERNS_UNSUPPORTED)
 
     # --- what the runtime has -------------------------------------------------------------------
 
@@ -309,22 +325,27 @@ class PodSyncer:
                 result.retry(_worker_backoff())
             return False
         restart_count = previous.metadata.attempt + 1 if previous is not None else 0
+        image = await self.images.image_status(image_id)
         try:
             envs = await self.make_env(pod, container)
             mounts = await self.make_mounts(pod, container, envs, restart_count)
+            # runAsNonRoot is checked against the image's user once env and mounts are made.
+            config = rc.container_config(
+                pod,
+                container,
+                image=image_id,
+                restart_count=restart_count,
+                envs=envs,
+                mounts=mounts,
+                command=expand_command(container.get("command") or [], envs),
+                args=expand_command(container.get("args") or [], envs),
+                memory_capacity=self.memory_capacity,
+                image_user=image.config.user if image is not None else "",
+                seccomp_root=self.seccomp_root,
+                seccomp_default=self.seccomp_default,
+            )
         except ConfigError as e:
             return await fail(CREATE_CONTAINER_CONFIG_ERROR, str(e))
-        config = rc.container_config(
-            pod,
-            container,
-            image=image_id,
-            restart_count=restart_count,
-            envs=envs,
-            mounts=mounts,
-            command=expand_command(container.get("command") or [], envs),
-            args=expand_command(container.get("args") or [], envs),
-            memory_capacity=self.memory_capacity,
-        )
         try:
             container_id = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         except runtime_errors.RuntimeFailure as e:

@@ -176,7 +176,10 @@ class PodSandboxConfig:
     annotations: dict[str, str] = field(default_factory=dict)
     cgroup_parent: str = ""  # absolute cgroup path for the pod, e.g. "/kubelite/pod<uid>"
     sysctls: dict[str, str] = field(default_factory=dict)
+    # CRI's NamespaceOption: NODE for the node's namespace, else the pod's own.
     host_network: bool = False
+    host_pid: bool = False
+    host_ipc: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,10 +227,29 @@ class Capability:
     drop_capabilities: list[str] = field(default_factory=list)
 
 
+class SecurityProfileType(enum.StrEnum):
+    """CRI's SecurityProfile.ProfileType, for seccomp and AppArmor alike."""
+
+    RUNTIME_DEFAULT = "RuntimeDefault"
+    UNCONFINED = "Unconfined"
+    LOCALHOST = "Localhost"
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityProfile:
+    """A seccomp or AppArmor profile (CRI `SecurityProfile`): the runtime's default, none, or one
+    of the node's (`localhost_ref`: a seccomp profile's absolute path, an AppArmor profile's
+    name)."""
+
+    profile_type: SecurityProfileType = SecurityProfileType.UNCONFINED
+    localhost_ref: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class LinuxContainerSecurityContext:
     """A container's security settings as the runtime applies them: capabilities, privilege, user
-    and groups, read-only root."""
+    and groups, read-only root, the /proc paths hidden from it, its seccomp and AppArmor
+    profiles."""
 
     capabilities: Capability | None = None
     privileged: bool = False
@@ -237,8 +259,10 @@ class LinuxContainerSecurityContext:
     supplemental_groups: list[int] = field(default_factory=list)
     readonly_rootfs: bool = False
     no_new_privs: bool = False
-    masked_paths: list[str] | None = None  # None: the runtime's defaults
+    masked_paths: list[str] | None = None  # None: the runtime's defaults; []: none at all
     readonly_paths: list[str] | None = None
+    seccomp: SecurityProfile | None = None  # None: unconfined
+    apparmor: SecurityProfile | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +317,34 @@ class ContainerStatus:
     log_path: str = ""  # absolute
     pid: int = 0
     sandbox_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeHandlerFeatures:
+    """What one runtime handler can do (CRI `RuntimeHandlerFeatures`); the kubelet refuses pods
+    that need a feature their handler lacks."""
+
+    recursive_read_only_mounts: bool = False
+    user_namespaces: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeHandler:
+    """A runtime handler (CRI `RuntimeHandler`); "" is the default one, which pods without a
+    RuntimeClass use."""
+
+    name: str = ""
+    features: RuntimeHandlerFeatures = field(default_factory=RuntimeHandlerFeatures)
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeStatus:
+    """The runtime's answer to CRI's Status: its handlers and their features."""
+
+    handlers: list[RuntimeHandler] = field(default_factory=list)
+
+    def handler(self, name: str = "") -> RuntimeHandler | None:
+        return next((h for h in self.handlers if h.name == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +406,10 @@ class AttachSession(ExecSession, Protocol):
 
 class RuntimeService(Protocol):
     """CRI's RuntimeService."""
+
+    async def status(self) -> RuntimeStatus:
+        """CRI's Status: the runtime handlers and what each supports."""
+        ...
 
     async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
         """Make the sandbox (namespaces, network, cgroup, per-pod files); return its id.

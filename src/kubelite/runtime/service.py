@@ -36,7 +36,7 @@ from kubelite.runtime.oci.monitor import ExitMonitor, process_alive
 from kubelite.runtime.oci.mounts import mount_overlay, mount_tmpfs, umount
 from kubelite.runtime.oci.runc import CRUN, RUNC, Runc, RuncError, crun_wrapper
 from kubelite.runtime.oci.spec import SandboxPaths, generate_spec, parse_signal
-from kubelite.runtime.oci.users import resolve_user
+from kubelite.runtime.oci.users import resolve_user, user_string
 from kubelite.runtime.sandbox import cgroups, namespaces, podfiles
 from kubelite.runtime.sandbox.cni import CniNetwork, NetworkOptions, pod_ip
 from kubelite.runtime.state import ContainerRecord, SandboxRecord, StateStore
@@ -49,11 +49,27 @@ KILL_WAIT = 10.0
 CGROUP_ROOT_PARENT = "/kubelite"  # where sandboxes without a cgroup_parent put their cgroup
 
 _ALIVE = (cri.ContainerState.CONTAINER_CREATED, cri.ContainerState.CONTAINER_RUNNING)
+HOST_SHM = "/dev/shm"
+
+# containerd 2.0's CRI defaults enable_unprivileged_ports and enable_unprivileged_icmp: every pod
+# with a network of its own lets any user bind low ports and ping (containerd#9348), unless the
+# pod sets these sysctls itself.
+UNPRIVILEGED_NETWORK_SYSCTLS = {
+    "net.ipv4.ip_unprivileged_port_start": "0",
+    "net.ipv4.ping_group_range": "0 2147483647",
+}
 
 
 def _new_id() -> str:
     """A 64-hex-digit id, the shape containerd and CRI-O give sandboxes and containers."""
     return secrets.token_hex(32)
+
+
+def sandbox_sysctls(config: cri.PodSandboxConfig) -> dict[str, str]:
+    """The sysctls of the pod's namespaces: the pod's own, over containerd's defaults for a pod
+    network."""
+    defaults = {} if config.host_network else UNPRIVILEGED_NETWORK_SYSCTLS
+    return {**defaults, **config.sysctls}
 
 
 def sandbox_hostname(config: cri.PodSandboxConfig) -> str:
@@ -105,6 +121,15 @@ class OciRuntimeService:
             d.mkdir(parents=True, exist_ok=True)
         self._sandboxes = {r.id: r for r in self._store.load_sandboxes()}
         self._containers = {r.id: r for r in self._store.load_containers()}
+
+    # --- status -------------------------------------------------------------------------------
+
+    async def status(self) -> cri.RuntimeStatus:
+        """CRI's Status: one handler, without user namespaces. containerd offers them only where
+        the OCI runtime makes ID-mapped mounts (`runc features`: `mountExtensions.idmap`), so
+        that the image and the volumes look owned by the pod's mapped users; Debian 12's runc
+        1.1 has none, and this runtime makes no user namespaces."""
+        return cri.RuntimeStatus(handlers=[cri.RuntimeHandler(name="")])
 
     # --- recovery and exit notification ---------------------------------------------------------
 
@@ -224,13 +249,20 @@ class OciRuntimeService:
         sandbox_dir.mkdir(parents=True)
         try:
             pinned = await namespaces.pin_namespaces(
-                sandbox_dir / "ns", hostname=hostname, host_network=config.host_network
+                sandbox_dir / "ns",
+                hostname=hostname,
+                host_network=config.host_network,
+                host_ipc=config.host_ipc,
             )
             record.netns_path = str(pinned.net or "")
-            record.ipc_ns_path = str(pinned.ipc)
+            record.ipc_ns_path = str(pinned.ipc or "")
             record.uts_ns_path = str(pinned.uts or "")
-            Path(record.shm_path).mkdir()
-            mount_tmpfs(Path(record.shm_path), podfiles.SHM_SIZE)
+            if config.host_ipc:
+                # The node's IPC namespace comes with the node's /dev/shm (containerd's devShm).
+                record.shm_path = ""
+            else:
+                Path(record.shm_path).mkdir()
+                mount_tmpfs(Path(record.shm_path), podfiles.SHM_SIZE)
             cgroups.create_pod_cgroup(record.cgroup_parent)
             if pinned.net is not None:
                 result = await self._cni.add(sandbox_id, pinned.net, config.port_mappings)
@@ -265,8 +297,13 @@ class OciRuntimeService:
         except RuntimeFailure as e:
             errors.append(str(e))
         sandbox_dir = self._store.sandbox_dir(record.id)
+
+        def unmount_shm() -> None:
+            if record.shm_path:  # none of its own with hostIPC: never the node's /dev/shm
+                umount(Path(record.shm_path))
+
         steps = (
-            lambda: umount(Path(record.shm_path)),
+            unmount_shm,
             lambda: namespaces.unpin_namespaces(sandbox_dir / "ns"),
             lambda: cgroups.remove_pod_cgroup(record.cgroup_parent),
             lambda: shutil.rmtree(record.files_dir, ignore_errors=True),
@@ -397,9 +434,12 @@ class OciRuntimeService:
             sc = config.security_context
             user = resolve_user(
                 bundle / "rootfs",
-                sc.run_as_username or image.config.user,
-                run_as_user=sc.run_as_user,
-                run_as_group=sc.run_as_group,
+                user_string(
+                    username=sc.run_as_username,
+                    uid=sc.run_as_user,
+                    gid=sc.run_as_group,
+                    image_user=image.config.user,
+                ),
                 supplemental_groups=sc.supplemental_groups,
             )
             spec = generate_spec(
@@ -447,13 +487,14 @@ class OciRuntimeService:
             netns=sandbox.netns_path,
             ipc_ns=sandbox.ipc_ns_path,
             uts_ns=sandbox.uts_ns_path,
-            shm=sandbox.shm_path,
+            shm=sandbox.shm_path or (HOST_SHM if sandbox.config.host_ipc else ""),
             hosts=str(files / "hosts"),
             resolv_conf=str(files / "resolv.conf"),
             hostname_file=str(files / "hostname"),
             hostname=sandbox.hostname,
             cgroup_parent=sandbox.cgroup_parent,
-            sysctls=dict(sandbox.config.sysctls),
+            sysctls=sandbox_sysctls(sandbox.config),
+            host_pid=sandbox.config.host_pid,
         )
 
     async def _destroy_container(self, record: ContainerRecord) -> None:

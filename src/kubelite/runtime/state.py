@@ -96,6 +96,12 @@ def _container_config(data: dict[str, Any]) -> cri.ContainerConfig:
     sc = dict(data["security_context"])
     caps = sc.get("capabilities")
     sc["capabilities"] = cri.Capability(**caps) if caps is not None else None
+    for key in ("seccomp", "apparmor"):
+        profile = sc.get(key)
+        if profile is not None:
+            sc[key] = cri.SecurityProfile(
+                cri.SecurityProfileType(profile["profile_type"]), profile["localhost_ref"]
+            )
     return cri.ContainerConfig(
         **{
             **data,

@@ -23,6 +23,8 @@ from kubelite.runtime.cri import (
     PodSandboxConfig,
     PodSandboxState,
     PodSandboxStatus,
+    RuntimeHandler,
+    RuntimeStatus,
 )
 
 
@@ -46,6 +48,9 @@ class Runtime:
 
     def _ns(self) -> int:
         return int(self.clock() * 1e9) + next(self._ids)
+
+    async def status(self) -> RuntimeStatus:
+        return RuntimeStatus(handlers=[RuntimeHandler(name="")])  # no user namespaces
 
     async def list_pod_sandboxes(self) -> list[PodSandboxStatus]:
         return list(self.sandboxes.values())
@@ -112,8 +117,10 @@ class Runtime:
 
 
 class Images:
+    user = ""  # the images' configured User
+
     async def image_status(self, image: str) -> Image | None:
-        return Image(f"sha256:{image}", [image], [], 10, ImageConfig())
+        return Image(f"sha256:{image}", [image], [], 10, ImageConfig(user=self.user))
 
     async def pull_image(self, image: str, **_: Any) -> str:
         return f"sha256:{image}"
@@ -329,3 +336,53 @@ async def test_missing_cluster_dns_is_reported_on_the_pod_and_the_node() -> None
     )
     assert node_events == [("MissingClusterDNS", text)]
     assert ("MissingClusterDNS", f'pod: "p_default(u1)". {text}', "") in events
+
+
+async def test_run_as_non_root_refuses_a_root_image_before_creating_it() -> None:
+    clock = Clock()
+    runtime = Runtime(clock)
+    s = syncer(clock, runtime)
+    events = Events()
+    await sync(s, pod("app", securityContext={"runAsNonRoot": True}), events)
+    message = (
+        'container has runAsNonRoot and image will run as root (pod: "p_default(u1)", '
+        "container: app)"
+    )
+    assert s.reasons[("u1", "app")] == ("CreateContainerConfigError", message)
+    assert events[-1] == ("Failed", f"Error: {message}", "spec.containers{app}")
+    assert not any(c.startswith("create") for c in runtime.calls)
+
+
+async def test_run_as_non_root_cannot_check_a_named_image_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = Clock()
+    runtime = Runtime(clock)
+    monkeypatch.setattr(Images, "user", "nginx")
+    s = syncer(clock, runtime)
+    await sync(s, pod("app", securityContext={"runAsNonRoot": True}), Events())
+    reason, message = s.reasons[("u1", "app")]
+    assert reason == "CreateContainerConfigError"
+    assert message.startswith(
+        "container has runAsNonRoot and image has non-numeric user (nginx), cannot verify user "
+        "is non-root"
+    )
+    monkeypatch.setattr(Images, "user", "101")
+    await sync(s, pod("app", securityContext={"runAsNonRoot": True}), Events())
+    assert "create app attempt=0" in runtime.calls
+
+
+async def test_host_users_false_fails_the_sandbox_on_a_runtime_without_user_namespaces() -> None:
+    clock = Clock()
+    runtime = Runtime(clock)
+    events = Events()
+    result = await sync(syncer(clock, runtime), pod("app", hostUsers=False), events)
+    assert events == [
+        (
+            "FailedCreatePodSandBox",
+            "Failed to create pod sandbox: can't set `spec.hostUsers: false`, runtime does not "
+            "support user namespaces",
+            "",
+        )
+    ]
+    assert runtime.calls == [] and result.errors

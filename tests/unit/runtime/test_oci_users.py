@@ -1,4 +1,5 @@
-"""A container's user resolved in its own root's /etc/passwd and /etc/group."""
+"""A container's user resolved in its own root's /etc/passwd and /etc/group, as containerd
+resolves it: the primary group is always among the process's groups."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kubelite.runtime.errors import ContainerError
-from kubelite.runtime.oci.users import User, resolve_user
+from kubelite.runtime.oci.users import User, resolve_user, user_string
 
 
 @pytest.fixture
@@ -27,22 +28,41 @@ def rootfs(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        ("", User(0, 0)),
-        ("www", User(33, 33, [40])),
-        ("33", User(33, 33, [40])),
-        ("www:logs", User(33, 40)),
-        ("1000", User(1000, 0)),
-        ("1000:2000", User(1000, 2000)),
-        ("nobody:0", User(65534, 0)),
+        ("", User(0, 0, [0])),
+        ("www", User(33, 33, [33, 40])),
+        ("33", User(33, 33, [33, 40])),
+        ("www:logs", User(33, 40, [40])),  # the user's other groups still count
+        ("1000", User(1000, 0, [0])),  # not in the image's passwd: group 0
+        ("1000:2000", User(1000, 2000, [2000])),
+        ("nobody:0", User(65534, 0, [0])),
     ],
 )
 def test_image_user_forms(rootfs: Path, spec: str, expected: User) -> None:
     assert resolve_user(rootfs, spec) == expected
 
 
-def test_security_context_ids_win_over_the_image_user(rootfs: Path) -> None:
-    user = resolve_user(rootfs, "www", run_as_user=1234, run_as_group=99, supplemental_groups=[7])
-    assert user == User(1234, 99, [7])
+def test_supplemental_groups_merge_sorted_without_repeats(rootfs: Path) -> None:
+    user = resolve_user(rootfs, "33:3000", supplemental_groups=[4000, 2000, 40])
+    assert user == User(33, 3000, [40, 2000, 3000, 4000])
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"uid": 1000}, "1000"),
+        ({"uid": 1000, "gid": 3000}, "1000:3000"),
+        ({"username": "www", "uid": 5, "gid": 7}, "www:7"),  # a name wins over a uid
+        ({"image_user": "nginx:nginx"}, "nginx:nginx"),  # only without any of the others
+        ({"uid": 0, "image_user": "nginx"}, "0"),
+    ],
+)
+def test_the_user_string_is_containerds(fields: dict, expected: str) -> None:
+    assert user_string(**fields) == expected
+
+
+def test_a_group_without_a_user_is_refused() -> None:
+    with pytest.raises(ContainerError, match='user group "3000" is specified without user'):
+        user_string(gid=3000)
 
 
 def test_unknown_user_name_is_a_config_error(rootfs: Path) -> None:

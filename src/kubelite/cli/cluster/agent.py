@@ -77,6 +77,9 @@ class AgentFlags:
     proxy_table: str = DEFAULT_PROXY_TABLE
     # The service proxy's own credentials (kube-proxy's --kubeconfig); "": the kubelet's.
     proxy_kubeconfig: str = ""
+    # The kubelet's --allowed-unsafe-sysctls (names or `prefix.*`) and --seccomp-default.
+    allowed_unsafe_sysctls: list[str] = field(default_factory=list)
+    seccomp_default: bool = False
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +128,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser, _env, ["--oci-runtime", "--kubelet-port", "--disable-kube-proxy", "--cluster-cidr"]
     )
     parser.add_argument(
+        "--allowed-unsafe-sysctls",
+        default=_env("ALLOWED_UNSAFE_SYSCTLS", ""),
+        help="comma-separated sysctls (or `prefix.*`) pods may set beyond the safe set "
+        "(the kubelet's flag)",
+    )
+    parser.add_argument(
+        "--seccomp-default",
+        action="store_true",
+        default=_env.flag("SECCOMP_DEFAULT"),
+        help="run containers that name no seccomp profile under RuntimeDefault (the kubelet's "
+        "flag; off as in Kubernetes 1.33)",
+    )
+    parser.add_argument(
         "--proxy-kubeconfig",
         default=_env("PROXY_KUBECONFIG", ""),
         help="the service proxy's own kubeconfig (default: the kubelet's --kubeconfig)",
@@ -163,6 +179,10 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
         cluster_cidr=args.cluster_cidr,
         proxy_table=args.proxy_nftables_table or default_proxy_table(args.bridge),
         proxy_kubeconfig=args.proxy_kubeconfig,
+        allowed_unsafe_sysctls=[
+            n.strip() for n in args.allowed_unsafe_sysctls.split(",") if n.strip()
+        ],
+        seccomp_default=args.seccomp_default,
     )
 
 
@@ -230,6 +250,8 @@ async def serve(flags: AgentFlags) -> None:
         tls_key=flags.tls_private_key_file,
         client_ca=flags.client_ca_file,
         port=flags.kubelet_port,
+        allowed_unsafe_sysctls=flags.allowed_unsafe_sysctls,
+        seccomp_default=flags.seccomp_default,
     )
     kubelet_config.root_dir.mkdir(parents=True, exist_ok=True)
     async with (

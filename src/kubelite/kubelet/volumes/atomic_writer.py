@@ -22,7 +22,7 @@ import posixpath
 import random
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +37,12 @@ _DIR_MODE = 0o755
 
 @dataclass(frozen=True)
 class FileProjection:
-    """One file of a payload: its bytes and its permission bits."""
+    """One file of a payload: its bytes, its permission bits, and the user to own it (None: the
+    kubelet's own)."""
 
     data: bytes
     mode: int = 0o644
+    fs_user: int | None = None
 
 
 class PayloadError(ValueError):
@@ -106,8 +108,14 @@ class AtomicWriter:
             raise FileNotFoundError(f"atomic writer target {target_dir} does not exist")
         self.target_dir = target_dir
 
-    def write(self, payload: Mapping[str, FileProjection]) -> bool:
-        """Project `payload` (relative path -> file); True when the volume changed."""
+    def write(
+        self,
+        payload: Mapping[str, FileProjection],
+        set_perms: Callable[[], None] | None = None,
+    ) -> bool:
+        """Project `payload` (relative path -> file); True when the volume changed.
+        `set_perms` runs once the new files are written, before they are switched in (the
+        volume's fsGroup ownership)."""
         clean = _clean_payload(payload)
         data_dir = self.target_dir / DATA_DIR_NAME
         try:
@@ -125,6 +133,8 @@ class AtomicWriter:
         ts_dir = self._new_timestamp_dir()
         try:
             self._write_payload(clean, ts_dir)
+            if set_perms is not None:
+                set_perms()
             new_data_dir = self.target_dir / _NEW_DATA_DIR_NAME
             if new_data_dir.is_symlink():
                 new_data_dir.unlink()  # left over by an interrupted write
@@ -187,3 +197,5 @@ class AtomicWriter:
             with os.fdopen(fd, "wb") as file:
                 file.write(projection.data)
                 os.fchmod(fd, projection.mode)  # exactly the asked mode, whatever the umask
+                if projection.fs_user is not None:
+                    os.fchown(fd, projection.fs_user, -1)

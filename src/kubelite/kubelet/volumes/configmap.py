@@ -10,6 +10,7 @@ the AtomicWriter into an emptyDir on disk, and re-running `set_up` updates them 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from kubelite.api.types import Obj
@@ -19,6 +20,7 @@ from kubelite.kubelet.envvars import (
     config_map_not_found,
     get_config_map,
 )
+from kubelite.kubelet.security_context import fs_group
 from kubelite.kubelet.volumes import empty_dir
 from kubelite.kubelet.volumes.atomic_writer import AtomicWriter, FileProjection, PayloadError
 from kubelite.kubelet.volumes.context import (
@@ -28,6 +30,7 @@ from kubelite.kubelet.volumes.context import (
     VolumeError,
     file_mode,
 )
+from kubelite.kubelet.volumes.ownership import RO_MASK, set_volume_ownership
 
 PLUGIN_DIR = "kubernetes.io~configmap"
 
@@ -87,7 +90,8 @@ def write_payload(
     *,
     memory: bool,
 ) -> Path:
-    """Set up the backing emptyDir (tmpfs when `memory`) and project the payload into it."""
+    """Set up the backing emptyDir (tmpfs when `memory`) and project the payload into it; with
+    an fsGroup the whole volume is made the group's (read-only) whenever files are written."""
     path = ctx.volume_dir(plugin_dir, name)
     if memory:
         empty_dir.setup_memory(
@@ -95,8 +99,18 @@ def write_payload(
         )
     else:
         empty_dir.setup_dir(path)
+    group = fs_group(ctx.pod)
+    set_perms = None
+    if group is not None:
+        # Written with the mode ownership leaves them with, so that an unchanged payload
+        # compares equal on the next sync and is not written again.
+        payload = {p: replace(f, mode=f.mode | RO_MASK) for p, f in payload.items()}
+
+        def set_perms() -> None:
+            set_volume_ownership(path, group, read_only=True)
+
     try:
-        AtomicWriter(path).write(payload)
+        AtomicWriter(path).write(payload, set_perms)
     except PayloadError as e:
         raise VolumeError(name, str(e)) from e
     return path

@@ -5,7 +5,8 @@ user of any container may use it. `medium: Memory` mounts a tmpfs whose size is 
 the node's allocatable memory, the pod's memory limit (when every container has one) and the
 volume's `sizeLimit` (calculateEmptyDirMemorySize; SizeMemoryBackedVolumes is on by default).
 The same set-up backs the volume types that write files (configMap and downwardAPI on disk,
-secret and projected in memory, as Kubernetes wraps them in an emptyDir).
+secret and projected in memory, as Kubernetes wraps them in an emptyDir). A new emptyDir is made
+the pod's fsGroup's (`ownership`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from kubelite.api.podresources import pod_limits
 from kubelite.api.quantity import Quantity
 from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import node_allocatable
+from kubelite.kubelet.security_context import fs_group
 from kubelite.kubelet.volumes.context import MountedVolume, VolumeContext, VolumeError
+from kubelite.kubelet.volumes.ownership import set_volume_ownership
 
 PLUGIN_DIR = "kubernetes.io~empty-dir"
 MEDIUM_MEMORY = "Memory"
@@ -61,16 +64,18 @@ def setup_dir(path: Path) -> None:
         os.chmod(path, (mode & 0o7000) | _DIR_PERM)
 
 
-def setup_memory(ctx: VolumeContext, path: Path, name: str, size: int | None) -> None:
-    """emptydir.go setupTmpfs: the directory, then a tmpfs on it unless one is there already."""
+def setup_memory(ctx: VolumeContext, path: Path, name: str, size: int | None) -> bool:
+    """emptydir.go setupTmpfs: the directory, then a tmpfs on it unless one is there already.
+    True when the tmpfs was mounted now."""
     setup_dir(path)
     mounts = ctx.mounter.mounts_under(path)
     if any(point == path.resolve() and fstype == "tmpfs" for point, fstype in mounts):
-        return
+        return False
     try:
         ctx.mounter.mount_tmpfs(path, size)
     except OSError as e:
         raise VolumeError(name, str(e)) from e
+    return True
 
 
 async def set_up(ctx: VolumeContext, volume: Obj) -> MountedVolume:
@@ -80,9 +85,13 @@ async def set_up(ctx: VolumeContext, volume: Obj) -> MountedVolume:
     medium = source.get("medium") or ""
     if medium == MEDIUM_MEMORY:
         size = memory_size_limit(ctx.pod, source.get("sizeLimit"), ctx.node)
-        setup_memory(ctx, path, name, size)
+        made = setup_memory(ctx, path, name, size)
     elif medium == "":
+        made = not path.is_dir()
         setup_dir(path)
     else:
         raise VolumeError(name, f"unsupported emptyDir medium {medium!r} in kubelite")
+    if made:
+        # Once, when the volume is new (emptyDir's SetUpAt is done once its ready file exists).
+        set_volume_ownership(path, fs_group(ctx.pod))
     return MountedVolume(name, path)

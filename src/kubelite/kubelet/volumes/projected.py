@@ -21,6 +21,7 @@ from kubelite.kubelet.envvars import (
     resolve,
     secret_not_found,
 )
+from kubelite.kubelet.security_context import fs_group, fs_user
 from kubelite.kubelet.volumes import configmap, downward_api, secret
 from kubelite.kubelet.volumes.atomic_writer import FileProjection
 from kubelite.kubelet.volumes.configmap import PayloadSourceError, fetch_source, write_payload
@@ -36,9 +37,13 @@ from kubelite.kubelet.volumes.context import (
 PLUGIN_DIR = "kubernetes.io~projected"
 # The default expirationSeconds (SetDefaults_ServiceAccountTokenProjection).
 DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600
+# A token's mode when the pod has a common user or an fsGroup.
+TOKEN_MODE = 0o600
 
 
 async def _token(ctx: VolumeContext, projection: Obj, mode: int) -> dict[str, FileProjection]:
+    """The token file: owned by the user all the pod's containers run as, and 0600 whenever the
+    pod has such a user or an fsGroup (projected.go), so that only the pod can read it."""
     if ctx.token_source is None:
         raise PayloadSourceError("failed to fetch token: no token source configured")
     audience = projection.get("audience") or ""
@@ -47,7 +52,10 @@ async def _token(ctx: VolumeContext, projection: Obj, mode: int) -> dict[str, Fi
         token = await resolve(ctx.token_source(audience, expiration, ctx.pod))
     except Exception as e:
         raise PayloadSourceError(f"failed to fetch token: {e}") from e
-    return {projection.get("path", ""): FileProjection(str(token).encode(), mode)}
+    user, group = fs_user(ctx.pod), fs_group(ctx.pod)
+    if user is not None or group is not None:
+        mode = TOKEN_MODE
+    return {projection.get("path", ""): FileProjection(str(token).encode(), mode, user)}
 
 
 async def collect_data(ctx: VolumeContext, source: Obj) -> dict[str, FileProjection]:

@@ -5,7 +5,16 @@ entrypoint, followed by `args` else the image's cmd, except that a `command` dro
 cmd ("Define a Command and Arguments for a Container"); env is the image's overlaid by the pod's;
 capabilities, masked and read-only paths, mounts and rlimits are containerd's defaults
 (`oci/spec.go`, `pkg/cri/opts/spec_linux.go`). The container joins its pod's pinned network, IPC
-and UTS namespaces by path and gets a PID and mount namespace of its own.
+and UTS namespaces by path and gets a PID and mount namespace of its own, unless the pod shares
+the node's (hostNetwork, hostIPC, hostPID).
+
+The security context is applied as containerd's CRI plugin applies it (`containerSpec`,
+`WithCapabilities`, `WithPrivileged`, `GenerateSeccompSpecOpts`, `GenerateApparmorSpecOpts`):
+capabilities are the default set with ALL and single adds and drops; a privileged container has
+every capability, every host device, writable /sys and cgroups, no masked or read-only paths
+and no seccomp or AppArmor profile; others get the masked and read-only paths the kubelet sent
+(none with procMount Unmasked), their seccomp profile (`oci.seccomp`) and their AppArmor
+profile.
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ from typing import Any
 
 from kubelite.runtime import cri
 from kubelite.runtime.errors import ContainerError
+from kubelite.runtime.oci import apparmor, seccomp
+from kubelite.runtime.oci.devices import host_devices
 from kubelite.runtime.oci.users import User
 
 OCI_VERSION = "1.0.2"  # runc 1.1's spec version
@@ -53,18 +64,20 @@ ALL_CAPABILITIES = [
     "CAP_CHECKPOINT_RESTORE",
 ]  # fmt: skip
 
-# containerd's defaults (oci/spec.go populateDefaultUnixSpec).
+# containerd's defaults (oci/spec.go populateDefaultUnixSpec), for a config that names none (the
+# kubelet always sends its own list, or an empty one).
 DEFAULT_MASKED_PATHS = [
     "/proc/acpi",
+    "/proc/asound",
     "/proc/kcore",
     "/proc/keys",
     "/proc/latency_stats",
     "/proc/timer_list",
     "/proc/timer_stats",
     "/proc/sched_debug",
-    "/proc/scsi",
     "/sys/firmware",
     "/sys/devices/virtual/powercap",
+    "/proc/scsi",
 ]
 DEFAULT_READONLY_PATHS = [
     "/proc/bus",
@@ -79,12 +92,15 @@ RLIMIT_NOFILE = 1048576  # what containerd gives every container (oci/spec.go)
 
 
 def host_capabilities() -> list[str]:
-    """Every capability this kernel knows (privileged containers get them all)."""
+    """The capabilities the runtime itself holds (containerd's cap.Current: the effective set
+    of its own process), which privileged containers and an add of ALL get: a capability the
+    runtime lacks cannot be given (these machines lack CAP_SYS_RESOURCE, RUNTIME_NOTES.md)."""
     try:
-        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-    except (OSError, ValueError):
-        last = len(ALL_CAPABILITIES) - 1
-    return ALL_CAPABILITIES[: last + 1]
+        status = Path("/proc/self/status").read_text()
+        effective = int(status.split("CapEff:", 1)[1].split()[0], 16)
+    except (OSError, IndexError, ValueError):
+        return list(ALL_CAPABILITIES)
+    return [name for bit, name in enumerate(ALL_CAPABILITIES) if effective >> bit & 1]
 
 
 def _cap_name(name: str) -> str:
@@ -93,7 +109,9 @@ def _cap_name(name: str) -> str:
 
 
 def capabilities(caps: cri.Capability | None, privileged: bool) -> list[str]:
-    """The default set, plus adds, minus drops; "ALL" in either means every capability."""
+    """containerd's WithCapabilities: the default set; every capability for an add of ALL, none
+    for a drop of ALL; then each other add, then each other drop (so a capability both added and
+    dropped is dropped). A privileged container has them all."""
     every = host_capabilities()
     if privileged:
         return every
@@ -104,11 +122,9 @@ def capabilities(caps: cri.Capability | None, privileged: bool) -> list[str]:
     drops = [_cap_name(c) for c in caps.drop_capabilities]
     if "CAP_ALL" in adds:
         result = list(every)
-    else:
-        result.extend(c for c in adds if c not in result)
     if "CAP_ALL" in drops:
-        # Kubernetes' order: drop ALL, then add back what was asked for.
-        return [c for c in adds if c != "CAP_ALL"]
+        result = []
+    result.extend(c for c in dict.fromkeys(adds) if c != "CAP_ALL" and c not in result)
     return [c for c in result if c not in drops]
 
 
@@ -169,6 +185,7 @@ class SandboxPaths:
     hostname: str
     cgroup_parent: str
     sysctls: dict[str, str]
+    host_pid: bool = False  # the node's PID namespace (hostPID); ipc_ns "" is the node's IPC
 
 
 _PROPAGATION = {"private": "rprivate", "rslave": "rslave", "rshared": "rshared"}
@@ -221,6 +238,49 @@ def _mounts(config: cri.ContainerConfig, sandbox: SandboxPaths, privileged: bool
     return mounts
 
 
+def _seccomp(
+    sc: cri.LinuxContainerSecurityContext, bounding: list[str], container_id: str
+) -> dict[str, Any] | None:
+    """GenerateSeccompSpecOpts: nothing for a privileged or unconfined container, containerd's
+    default profile for RuntimeDefault (which depends on the capabilities), the node's file for
+    Localhost."""
+    profile = sc.seccomp
+    if sc.privileged or profile is None:
+        return None
+    if profile.profile_type == cri.SecurityProfileType.RUNTIME_DEFAULT:
+        return seccomp.default_profile(bounding)
+    if profile.profile_type == cri.SecurityProfileType.LOCALHOST:
+        try:
+            return seccomp.localhost_profile(profile.localhost_ref)
+        except ContainerError as e:
+            # containerd's CreateContainer wraps a spec option's error so.
+            raise ContainerError(
+                f'failed to generate container "{container_id}" spec: failed to generate spec: {e}',
+                reason=e.reason,
+            ) from e
+    return None
+
+
+def _apparmor(sc: cri.LinuxContainerSecurityContext) -> str:
+    """GenerateApparmorSpecOpts: the AppArmor profile to run under ("" for none). kubelite loads
+    no default profile of its own: RuntimeDefault is refused where AppArmor is enabled, as both
+    kinds are where it is not (the kubelet refuses such pods before they get here)."""
+    profile = sc.apparmor
+    if profile is None or profile.profile_type == cri.SecurityProfileType.UNCONFINED:
+        return ""
+    default = profile.profile_type == cri.SecurityProfileType.RUNTIME_DEFAULT
+    if default and sc.privileged:
+        return ""
+    if not apparmor.is_enabled():
+        raise ContainerError("apparmor is not supported", reason="CreateContainerError")
+    if default:
+        raise ContainerError(
+            "apparmor RuntimeDefault: kubelite has no default AppArmor profile to load",
+            reason="CreateContainerError",
+        )
+    return profile.localhost_ref.removeprefix("localhost/")
+
+
 def _resources(res: cri.LinuxContainerResources, privileged: bool) -> dict[str, Any]:
     devices = (
         [{"allow": True, "access": "rwm"}] if privileged else [{"allow": False, "access": "rwm"}]
@@ -256,8 +316,11 @@ def generate_spec(
     sc = config.security_context
     caps = capabilities(sc.capabilities, sc.privileged)
     nofile = nofile_limit()
-    namespaces: list[dict[str, str]] = [{"type": "pid"}, {"type": "mount"}]
-    namespaces.append({"type": "ipc", "path": sandbox.ipc_ns})
+    namespaces: list[dict[str, str]] = [{"type": "mount"}]
+    if not sandbox.host_pid:
+        namespaces.append({"type": "pid"})
+    if sandbox.ipc_ns:
+        namespaces.append({"type": "ipc", "path": sandbox.ipc_ns})
     if sandbox.uts_ns:
         namespaces.append({"type": "uts", "path": sandbox.uts_ns})
     if sandbox.netns:
@@ -268,13 +331,19 @@ def generate_spec(
         "resources": _resources(config.resources, sc.privileged),
         "sysctl": dict(sandbox.sysctls),
     }
-    if not sc.privileged:
-        linux["maskedPaths"] = (
-            DEFAULT_MASKED_PATHS if sc.masked_paths is None else list(sc.masked_paths)
-        )
-        linux["readonlyPaths"] = (
-            DEFAULT_READONLY_PATHS if sc.readonly_paths is None else list(sc.readonly_paths)
-        )
+    if sc.privileged:
+        # WithPrivilegedDevices: the node's devices, as the device cgroup allows them all.
+        linux["devices"] = host_devices()
+    else:
+        masked = DEFAULT_MASKED_PATHS if sc.masked_paths is None else sc.masked_paths
+        readonly = DEFAULT_READONLY_PATHS if sc.readonly_paths is None else sc.readonly_paths
+        if masked:
+            linux["maskedPaths"] = list(masked)
+        if readonly:
+            linux["readonlyPaths"] = list(readonly)
+    profile = _seccomp(sc, caps, container_id)
+    if profile is not None:
+        linux["seccomp"] = profile
     propagations = {m.propagation for m in config.mounts}
     if "rshared" in propagations:
         linux["rootfsPropagation"] = "rshared"
@@ -292,6 +361,9 @@ def generate_spec(
         # A negative score needs CAP_SYS_RESOURCE, which these machines lack (RUNTIME_NOTES.md).
         "oomScoreAdj": max(0, config.resources.oom_score_adj),
     }
+    apparmor_profile = _apparmor(sc)
+    if apparmor_profile:
+        process["apparmorProfile"] = apparmor_profile
     return {
         "ociVersion": OCI_VERSION,
         "process": process,

@@ -1,7 +1,15 @@
 """Resolve a container's user (`uid`, `uid:gid`, `name`, `name:group`) in its own root.
 
-Kubernetes' runtimes look names up in the image's /etc/passwd and /etc/group, never the host's,
-and give a user the groups /etc/group lists it in as additional groups (as Docker does).
+Kubernetes' runtimes look names up in the image's /etc/passwd and /etc/group, never the host's.
+The rules are containerd's (`oci.WithUser`, `WithAdditionalGIDs`, and the CRI plugin's
+`WithSupplementalGroups` under the Merge policy):
+
+- the user string is the security context's username, else its uid, with `:<runAsGroup>` when
+  that is set; without either it is the image's `User` (`user_string`);
+- a uid alone takes its group from /etc/passwd, or 0 when the image does not list it; a name
+  must be listed; `user:group` takes both as written, names looked up;
+- the process's groups are its primary group, the groups /etc/group lists the user in, and the
+  pod's supplemental groups (fsGroup among them), sorted and without repeats.
 """
 
 from __future__ import annotations
@@ -21,6 +29,20 @@ class User:
     uid: int
     gid: int
     additional_gids: list[int] = field(default_factory=list)
+
+
+def user_string(
+    *, username: str = "", uid: int | None = None, gid: int | None = None, image_user: str = ""
+) -> str:
+    """generateUserString, falling back to the image's user as containerd does."""
+    user = username or ("" if uid is None else str(uid))
+    if not user:
+        if gid is not None:
+            raise ContainerError(
+                f'user group "{gid}" is specified without user', reason="CreateContainerError"
+            )
+        return image_user
+    return user if gid is None else f"{user}:{gid}"
 
 
 def _read_db(rootfs: Path, name: str) -> list[list[str]]:
@@ -49,42 +71,42 @@ def _named(db: list[list[str]], name: str, *, fields: int, what: str, file: str)
     return entry
 
 
-def resolve_user(
-    rootfs: Path,
-    spec: str,
-    *,
-    run_as_user: int | None = None,
-    run_as_group: int | None = None,
-    supplemental_groups: list[int] | None = None,
-) -> User:
-    """The user a container runs as: `run_as_*` from the security context win over `spec`
-    (the security context's username, or the image's `User`)."""
+def _passwd_by_uid(passwd: list[list[str]], uid: int) -> list[str] | None:
+    return next((e for e in passwd if len(e) > 3 and e[2] == str(uid)), None)
+
+
+def resolve_user(rootfs: Path, spec: str, *, supplemental_groups: list[int] | None = None) -> User:
+    """The user a container with user string `spec` (see `user_string`) runs as."""
     passwd = _read_db(rootfs, "passwd")
     groups = _read_db(rootfs, "group")
-    user_part, _, group_part = spec.partition(":")
-    uid = run_as_user
-    name = ""
-    gid: int | None = None
-    if uid is None and user_part:
+    user_part, has_group, group_part = (spec or "0").partition(":")
+    if not has_group:
+        if user_part.isdigit():
+            uid = int(user_part)
+            entry = _passwd_by_uid(passwd, uid)
+            gid = int(entry[3]) if entry is not None else 0
+        else:
+            entry = _named(passwd, user_part, fields=4, what="user", file="passwd")
+            uid, gid = int(entry[2]), int(entry[3])
+    else:
         if user_part.isdigit():
             uid = int(user_part)
         else:
-            user = _named(passwd, user_part, fields=4, what="user", file="passwd")
-            uid, gid, name = int(user[2]), int(user[3]), user_part
-    uid = uid or 0
-    if not name:
-        entry = next((e for e in passwd if len(e) > 3 and e[2] == str(uid)), None)
-        if entry is not None:
-            name = entry[0]
-            gid = int(entry[3]) if gid is None else gid
-    if group_part:
+            uid = int(_named(passwd, user_part, fields=4, what="user", file="passwd")[2])
         if group_part.isdigit():
             gid = int(group_part)
         else:
             gid = int(_named(groups, group_part, fields=3, what="group", file="group")[2])
-    if run_as_group is not None:
-        gid = run_as_group
-    gid = gid or 0
-    extra = [int(e[2]) for e in groups if len(e) > 3 and name and name in e[3].split(",")]
-    extra.extend(supplemental_groups or [])
-    return User(uid=uid, gid=gid, additional_gids=sorted(set(extra) - {gid}))
+    # WithAdditionalGIDs looks the user's name up by the user part alone.
+    if user_part.isdigit():
+        entry = _passwd_by_uid(passwd, int(user_part))
+        name = entry[0] if entry is not None else ""
+    else:
+        name = user_part
+    extra = [
+        int(e[2])
+        for e in groups
+        if len(e) > 3 and name and e[0] != name and name in e[3].split(",") and e[2].isdigit()
+    ]
+    additional = sorted({gid, *extra, *(supplemental_groups or [])})
+    return User(uid=uid, gid=gid, additional_gids=additional)

@@ -27,16 +27,18 @@ class PinnedNamespaces:
     shares the host's."""
 
     net: Path | None  # None: the pod uses the host's network (and UTS) namespace
-    ipc: Path
+    ipc: Path | None  # None: the host's IPC namespace (hostIPC)
     uts: Path | None
 
 
-async def pin_namespaces(ns_dir: Path, *, hostname: str, host_network: bool) -> PinnedNamespaces:
+async def pin_namespaces(
+    ns_dir: Path, *, hostname: str, host_network: bool, host_ipc: bool = False
+) -> PinnedNamespaces:
     """Make the pod's namespaces and pin them under `ns_dir` (net, ipc, uts files)."""
     ns_dir.mkdir(parents=True, exist_ok=True)
     pinned = PinnedNamespaces(
         net=None if host_network else ns_dir / "net",
-        ipc=ns_dir / "ipc",
+        ipc=None if host_ipc else ns_dir / "ipc",
         uts=None if host_network else ns_dir / "uts",
     )
     args = []
@@ -44,6 +46,8 @@ async def pin_namespaces(ns_dir: Path, *, hostname: str, host_network: bool) -> 
         if path is not None:
             path.touch()  # unshare bind-mounts onto an existing file
             args.append(f"{flag}={path}")
+    if not args:
+        return pinned  # every namespace is the node's
     command = ["hostname", hostname] if pinned.uts is not None else ["true"]
     proc = await asyncio.create_subprocess_exec(
         "unshare",
