@@ -158,7 +158,9 @@ async def prepare(cluster: Cluster, rbac: bool, tmp: Path) -> ssl.SSLContext:
         )
         return answer.stdout == "yes\n"
 
-    wait_for("the user to be allowed pod creates", can_create, timeout=60)
+    if rbac:
+        # The binding reaches the authorizer's cache by watch: wait for it.
+        wait_for("the user to be allowed pod creates", can_create, timeout=60)
     return context
 
 
@@ -180,6 +182,7 @@ async def measure(
 
 @contextlib.contextmanager
 def running(base: Path, mode: str) -> Iterator[Cluster]:
+    (base / mode).mkdir(parents=True, exist_ok=True)
     cluster = Cluster(
         base / mode / "data",
         base / mode / "cache",

@@ -28,7 +28,7 @@ from kubelite.apiserver import serviceaccount_token
 from kubelite.apiserver.auth import Authenticator, current_warnings
 from kubelite.apiserver.handlers import connect, create, delete, get, patch, update, watch
 from kubelite.apiserver.noderestriction import NodeRestriction
-from kubelite.apiserver.rbac.authorizer import Authorizer
+from kubelite.apiserver.rbac.authorizer import AlwaysAllow, Authorizer
 from kubelite.apiserver.registry import reviews
 from kubelite.apiserver.registry.binding import BindingStore
 from kubelite.apiserver.registry.eviction import EvictionStore
@@ -54,7 +54,8 @@ class Stores:
     by_resource: Mapping[ResourceType, ResourceStore]
     token_issuer: serviceaccount_token.TokenIssuer | None = None
     registry: Registry = REGISTRY
-    # Answer the access reviews and TokenReviews (None: those answer 503).
+    # Answers the access reviews (None: authorization is off, and they answer "allowed"), and
+    # the TokenReviews (None: those answer 503).
     authorizer: Authorizer | None = None
     authenticator: Authenticator | None = None
 
@@ -171,16 +172,16 @@ def _need(value: T | None) -> T:
 # The resources that are questions rather than objects: POSTed, answered, never stored.
 REVIEWS: Mapping[tuple[str, str], StorageFactory] = {
     ("authorization.k8s.io", "selfsubjectaccessreviews"): _review(
-        lambda s: reviews.SelfSubjectAccessReviews(_need(s.authorizer))
+        lambda s: reviews.SelfSubjectAccessReviews(s.authorizer or AlwaysAllow())
     ),
     ("authorization.k8s.io", "subjectaccessreviews"): _review(
-        lambda s: reviews.SubjectAccessReviews(_need(s.authorizer))
+        lambda s: reviews.SubjectAccessReviews(s.authorizer or AlwaysAllow())
     ),
     ("authorization.k8s.io", "localsubjectaccessreviews"): _review(
-        lambda s: reviews.SubjectAccessReviews(_need(s.authorizer), local=True)
+        lambda s: reviews.SubjectAccessReviews(s.authorizer or AlwaysAllow(), local=True)
     ),
     ("authorization.k8s.io", "selfsubjectrulesreviews"): _review(
-        lambda s: reviews.SelfSubjectRulesReviews(_need(s.authorizer))
+        lambda s: reviews.SelfSubjectRulesReviews(s.authorizer or AlwaysAllow())
     ),
     ("authentication.k8s.io", "selfsubjectreviews"): _review(
         lambda s: reviews.SelfSubjectReviews()

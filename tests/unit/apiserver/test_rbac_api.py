@@ -11,10 +11,12 @@ parse in its typed models.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from apiserver_fixtures import ADMIN_TOKEN, VIEWER_TOKEN, Api
+from aiohttp.test_utils import TestClient, TestServer
+from apiserver_fixtures import ADMIN_TOKEN, VIEWER_TOKEN, Api, Stores, build_application
 from kubernetes import client
 from testcluster import ServerThread, wait_for
 
@@ -435,3 +437,27 @@ def test_the_official_client_reads_a_self_subject_review(api_client: client.ApiC
     assert answer.status is not None and answer.status.user_info is not None
     assert answer.status.user_info.username == "system:admin"
     assert "system:masters" in (answer.status.user_info.groups or [])
+
+
+async def test_with_authorization_off_the_reviews_say_everything_is_allowed(
+    stores: Stores, tmp_path: Path
+) -> None:
+    """`--authorization-mode AlwaysAllow`: the viewer may do anything, and can-i says so."""
+    application, metrics = build_application(stores, tmp_path)
+    test_client = TestClient(TestServer(application.build()))
+    await test_client.start_server()
+    try:
+        off = Api(test_client, stores, metrics)
+        body = review(
+            "SelfSubjectAccessReview",
+            {"resourceAttributes": {"verb": "delete", "resource": "nodes"}},
+        )
+        status, answer = await post(off, f"{AUTHORIZATION}/selfsubjectaccessreviews", body)
+        assert (status, answer["status"]) == (201, {"allowed": True})
+        rules = review("SelfSubjectRulesReview", {"namespace": "default"})
+        _, answer = await post(off, f"{AUTHORIZATION}/selfsubjectrulesreviews", rules)
+        assert answer["status"]["resourceRules"] == [
+            {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}
+        ]
+    finally:
+        await test_client.close()

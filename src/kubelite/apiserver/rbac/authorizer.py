@@ -74,6 +74,11 @@ class Authorizer:
     def allowed(self, attrs: Attributes) -> bool:
         return self.decide(attrs)[0]
 
+    def rules_for(self, user: User, namespace: str) -> list[rules.Rule]:
+        """What the user may do in the namespace, as SelfSubjectRulesReview lists it: the
+        RBAC rules it holds (the Node authorizer lists none, as in Kubernetes)."""
+        return self.policy.rules_for(user, namespace)
+
     def decide(self, attrs: Attributes) -> tuple[bool, str]:
         """Whether the request is allowed, and why: RBAC names the binding that allowed it,
         or, refusing, the bindings it could not follow (a role that is not there)."""
@@ -162,3 +167,20 @@ def forbidden(attrs: Attributes, reason: str = "") -> errors.StatusError:
         # NewForbidden of an empty GroupResource.
         return errors.StatusError(403, errors.REASON_FORBIDDEN, f"forbidden: {message}", {})
     return errors.forbidden(attrs.resource, attrs.name, message, attrs.group)
+
+
+class AlwaysAllow(Authorizer):
+    """`--authorization-mode AlwaysAllow`: every request is allowed, and the reviews say so
+    (alwaysAllowAuthorizer); no policy is kept."""
+
+    def __init__(self) -> None:
+        self.nodes = None
+
+    def decide(self, attrs: Attributes) -> tuple[bool, str]:
+        return True, ""
+
+    def rules_for(self, user: User, namespace: str) -> list[rules.Rule]:
+        return [
+            rules.Rule(("*",), ("*",), ("*",)),
+            rules.Rule(("*",), non_resource_urls=("*",)),
+        ]

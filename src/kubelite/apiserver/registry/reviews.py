@@ -186,7 +186,7 @@ class SelfSubjectRulesReviews:
         target = spec.get("namespace") or ""
         if not target:
             raise errors.bad_request("no namespace on request")
-        held = self.authorizer.policy.rules_for(_requester(), target)
+        held = self.authorizer.rules_for(_requester(), target)
         obj["status"] = rules_status(held)
         return obj
 
