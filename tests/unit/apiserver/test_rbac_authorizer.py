@@ -515,3 +515,14 @@ async def test_the_cache_follows_bindings_written_through_the_rest_storage(
         assert "pod-reader" not in policy.cluster_roles
     finally:
         await policy.stop()
+
+
+def test_a_remembered_decision_is_forgotten_when_the_policy_changes(
+    policy: PolicyCache, authorizer: Authorizer
+) -> None:
+    readers = binding("readers", "ClusterRole", "pod-reader", [user("alice")])
+    put(policy, role("pod-reader", POD_READER), readers)
+    assert authorizer.allowed(pods(ALICE))
+    assert authorizer.allowed(pods(ALICE))  # the second time from memory
+    delete(policy, readers)
+    assert not authorizer.allowed(pods(ALICE))

@@ -107,6 +107,9 @@ class PolicyCache(StoreMirror):
         self._cluster_index: dict[str, dict[str, Binding]] = {}
         # namespace -> subject key -> {store key: binding}
         self._namespace_index: dict[str, dict[str, dict[str, Binding]]] = {}
+        # Bumped by every change, so that decisions drawn from the policy can be remembered
+        # until it changes.
+        self.generation = 0
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -157,6 +160,8 @@ class PolicyCache(StoreMirror):
 
     def apply(self, key: str, value: bytes | None) -> None:
         """Take one object's new state (None: deleted) at its store key."""
+        # Whatever was decided from the policy before is stale from here on.
+        self.generation += 1
         obj = orjson.loads(value) if value is not None else None
         if key.startswith(CLUSTER_ROLES):
             name = key[len(CLUSTER_ROLES) :]
