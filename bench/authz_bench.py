@@ -246,6 +246,7 @@ def decision_cost(repeats: int = 20_000) -> dict[str, float]:
     from kubelite.apiserver.rbac import bootstrap_policy
     from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer
     from kubelite.apiserver.rbac.policy import PolicyCache
+    from kubelite.controllers.clusterroleaggregation import aggregated_rules
 
     policy = PolicyCache(store=None)  # type: ignore[arg-type]  # fed by hand, never started
     for role in bootstrap_policy.cluster_roles():
@@ -253,13 +254,10 @@ def decision_cost(repeats: int = 20_000) -> dict[str, float]:
     for binding in bootstrap_policy.cluster_role_bindings():
         name = binding["metadata"]["name"]
         policy.apply(f"/registry/clusterrolebindings/{name}", orjson.dumps(binding))
-    edit = next(r for r in bootstrap_policy.cluster_roles() if r["metadata"]["name"] == "edit")
-    edit["rules"] = [
-        rule
-        for r in bootstrap_policy.cluster_roles()
-        if (r["metadata"].get("labels") or {}).get("rbac.authorization.k8s.io/aggregate-to-edit")
-        for rule in r["rules"]
-    ]
+    roles = bootstrap_policy.cluster_roles()
+    edit = next(r for r in roles if r["metadata"]["name"] == "edit")
+    # As the aggregation controller fills it.
+    edit["rules"] = aggregated_rules(edit, roles)
     policy.apply("/registry/clusterroles/edit", orjson.dumps(edit))
     for obj in policy_objects():
         plural = "roles" if obj["kind"] == "Role" else "rolebindings"

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
 from kubelite.api import errors
 from kubelite.api.kinds import REGISTRY, Registry, ResourceType, Subresource
-from kubelite.api.types import Obj
 from kubelite.apiserver import serviceaccount_token
 from kubelite.apiserver.auth import Authenticator, current_warnings
 from kubelite.apiserver.handlers import connect, create, delete, get, patch, update, watch
@@ -64,8 +63,6 @@ class Stores:
         assert resource is not None, plural
         return self.by_resource[resource]
 
-
-T = TypeVar("T")
 
 # Makes a subresource's storage for one resource.
 StorageFactory = Callable[[Stores, ResourceType], object]
@@ -146,49 +143,22 @@ def _main(stores: Stores, resource: ResourceType) -> Patcher:
     return stores.by_resource[resource]
 
 
-class _Unavailable:
-    """A review storage of a server assembled without what answers it (a unit test's)."""
-
-    async def review(self, namespace: str, obj: Obj) -> Obj:
-        raise errors.StatusError(503, "ServiceUnavailable", "this server does not answer reviews")
-
-
-def _review(make: Callable[[Stores], reviews.Reviewer]) -> StorageFactory:
-    def factory(stores: Stores, resource: ResourceType) -> reviews.Reviewer:
-        try:
-            return make(stores)
-        except LookupError:
-            return _Unavailable()
-
-    return factory
-
-
-def _need(value: T | None) -> T:
-    if value is None:
-        raise LookupError
-    return value
-
-
 # The resources that are questions rather than objects: POSTed, answered, never stored.
 REVIEWS: Mapping[tuple[str, str], StorageFactory] = {
-    ("authorization.k8s.io", "selfsubjectaccessreviews"): _review(
-        lambda s: reviews.SelfSubjectAccessReviews(s.authorizer or AlwaysAllow())
+    ("authorization.k8s.io", "selfsubjectaccessreviews"): lambda s, r: (
+        reviews.SelfSubjectAccessReviews(s.authorizer or AlwaysAllow())
     ),
-    ("authorization.k8s.io", "subjectaccessreviews"): _review(
-        lambda s: reviews.SubjectAccessReviews(s.authorizer or AlwaysAllow())
+    ("authorization.k8s.io", "subjectaccessreviews"): lambda s, r: reviews.SubjectAccessReviews(
+        s.authorizer or AlwaysAllow()
     ),
-    ("authorization.k8s.io", "localsubjectaccessreviews"): _review(
-        lambda s: reviews.SubjectAccessReviews(s.authorizer or AlwaysAllow(), local=True)
+    ("authorization.k8s.io", "localsubjectaccessreviews"): lambda s, r: (
+        reviews.SubjectAccessReviews(s.authorizer or AlwaysAllow(), local=True)
     ),
-    ("authorization.k8s.io", "selfsubjectrulesreviews"): _review(
-        lambda s: reviews.SelfSubjectRulesReviews(s.authorizer or AlwaysAllow())
+    ("authorization.k8s.io", "selfsubjectrulesreviews"): lambda s, r: (
+        reviews.SelfSubjectRulesReviews(s.authorizer or AlwaysAllow())
     ),
-    ("authentication.k8s.io", "selfsubjectreviews"): _review(
-        lambda s: reviews.SelfSubjectReviews()
-    ),
-    ("authentication.k8s.io", "tokenreviews"): _review(
-        lambda s: reviews.TokenReviews(_need(s.authenticator))
-    ),
+    ("authentication.k8s.io", "selfsubjectreviews"): lambda s, r: reviews.SelfSubjectReviews(),
+    ("authentication.k8s.io", "tokenreviews"): lambda s, r: reviews.TokenReviews(s.authenticator),
 }
 
 

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 LOAD_BALANCER = "LoadBalancer"
 WORKERS = 1
-# The service account it runs as, bound to kubelite's `system:kubelite:servicelb` ClusterRole.
+# The service account it runs as, bound to kubelite's `system:kubelite:servicelb` ClusterRole
+# (apiserver/rbac/bootstrap_policy.py names it too).
 SERVICELB_ACCOUNT = "servicelb-controller"
 
 

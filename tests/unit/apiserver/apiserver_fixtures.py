@@ -21,6 +21,7 @@ import orjson
 import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
+from kubernetes import client
 from testcluster import WAIT
 
 from kubelite.api.kinds import REGISTRY, ResourceType
@@ -202,3 +203,15 @@ def admin_context(server: APIServer) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(server.pki.ca_cert))
     context.load_cert_chain(server.pki.admin_cert, server.pki.admin_key)
     return context
+
+
+def official_client(server: APIServer) -> client.ApiClient:
+    """The official Python client with the admin's certificate, as a kubeconfig of the admin
+    would configure it; close it when done (it is a context manager)."""
+    assert server.pki is not None
+    configuration = client.Configuration()
+    configuration.host = f"https://127.0.0.1:{server.port}"
+    configuration.ssl_ca_cert = str(server.pki.ca_cert)
+    configuration.cert_file = str(server.pki.admin_cert)
+    configuration.key_file = str(server.pki.admin_key)
+    return client.ApiClient(configuration)

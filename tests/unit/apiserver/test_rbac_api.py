@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from apiserver_fixtures import ADMIN_TOKEN, VIEWER_TOKEN, Api, Stores, build_application
+from apiserver_fixtures import (
+    ADMIN_TOKEN,
+    VIEWER_TOKEN,
+    Api,
+    Stores,
+    build_application,
+    official_client,
+)
 from kubernetes import client
 from testcluster import ServerThread, wait_for
 
@@ -400,14 +407,7 @@ async def test_the_viewer_may_not_impersonate(api: Api) -> None:
 @pytest.fixture(scope="module")
 def api_client(api_server: ServerThread) -> Iterator[client.ApiClient]:
     """The official client with the admin's certificate, as a kubeconfig would configure it."""
-    pki = api_server.server.pki
-    assert pki is not None
-    configuration = client.Configuration()
-    configuration.host = f"https://127.0.0.1:{api_server.server.port}"
-    configuration.ssl_ca_cert = str(pki.ca_cert)
-    configuration.cert_file = str(pki.admin_cert)
-    configuration.key_file = str(pki.admin_key)
-    with client.ApiClient(configuration) as api:
+    with official_client(api_server.server) as api:
         yield api
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from apiserver_fixtures import official_client
 from kubernetes import client, utils, watch
 from kubernetes.client.rest import ApiException
 from testcluster import ServerThread
@@ -136,14 +137,7 @@ def snake(kind: str) -> str:
 @pytest.fixture(scope="module")
 def api_client(api_server: ServerThread) -> Iterator[client.ApiClient]:
     """The official client, configured as a kubeconfig of the admin would configure it."""
-    pki = api_server.server.pki
-    assert pki is not None
-    configuration = client.Configuration()
-    configuration.host = f"https://127.0.0.1:{api_server.server.port}"
-    configuration.ssl_ca_cert = str(pki.ca_cert)
-    configuration.cert_file = str(pki.admin_cert)
-    configuration.key_file = str(pki.admin_key)
-    with client.ApiClient(configuration) as api:
+    with official_client(api_server.server) as api:
         yield api
 
 

@@ -1215,3 +1215,32 @@ def namespace_roles() -> dict[str, list[Obj]]:
 def namespace_role_bindings() -> dict[str, list[Obj]]:
     """The bootstrap RoleBindings, by namespace (kube-public, kube-system)."""
     return _by_namespace(_namespace_role_bindings())
+
+
+# --- kubelite's own defaults beside Kubernetes' ---------------------------------------------
+
+SERVICELB_ROLE = "system:kubelite:servicelb"
+# The ServiceLB controller's account (controllers/servicelb.py's SERVICELB_ACCOUNT).
+SERVICELB_ACCOUNT = "servicelb-controller"
+
+
+def kubelite_cluster_roles() -> list[Obj]:
+    """The ServiceLB controller's role: k3s runs it in its supervisor; here it is a controller
+    of the manager with an account of its own."""
+    return [
+        _cluster_role(
+            SERVICELB_ROLE,
+            [
+                rule(["update"], [CORE], ["services/status"]),
+                rule(READ, [CORE], ["nodes", "services"]),
+                _events_rule(),
+            ],
+        )
+    ]
+
+
+def kubelite_cluster_role_bindings() -> list[Obj]:
+    """The ServiceLB controller's account, bound to its role."""
+    return [
+        _cluster_role_binding(SERVICELB_ROLE, [_service_account(KUBE_SYSTEM, SERVICELB_ACCOUNT)])
+    ]

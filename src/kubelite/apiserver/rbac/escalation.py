@@ -17,11 +17,11 @@ checked; any other update is, labels too, as in Kubernetes.
 
 from __future__ import annotations
 
-from kubelite.api import errors
+from kubelite.api import errors, meta
 from kubelite.api.goformat import go_quote
 from kubelite.api.kinds import ResourceType
 from kubelite.api.types import Obj
-from kubelite.apiserver.auth import current_user
+from kubelite.apiserver.auth import User, current_user
 from kubelite.apiserver.rbac import rules
 from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer, privileged
 from kubelite.apiserver.rbac.rules import Rule
@@ -72,21 +72,18 @@ class EscalationCheck:
         user = current_user.get()
         if user is None or privileged(user):
             return
-        if resource.plural in ROLE_RESOURCES:
-            self._check_role(resource, obj, old)
-        else:
-            self._check_binding(resource, obj, old)
-
-    def _namespace(self, resource: ResourceType, obj: Obj) -> str:
-        return (obj.get("metadata") or {}).get("namespace") or "" if resource.namespaced else ""
-
-    def _check_role(self, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
         if old is not None and only_garbage_collection_fields(obj, old):
             return
-        user = current_user.get()
-        assert user is not None
-        namespace = self._namespace(resource, obj)
-        name = (obj.get("metadata") or {}).get("name") or ""
+        namespace = meta.namespace_of(obj) if resource.namespaced else ""
+        if resource.plural in ROLE_RESOURCES:
+            self._check_role(user, resource, namespace, obj, old)
+        else:
+            self._check_binding(user, resource, namespace, obj)
+
+    def _check_role(
+        self, user: User, resource: ResourceType, namespace: str, obj: Obj, old: Obj | None
+    ) -> None:
+        name = meta.name_of(obj)
         # The name of the URL (RoleEscalationAuthorized): none on a create, so a rule that
         # names its roles never lets one be created.
         url_name = name if old is not None else ""
@@ -95,7 +92,7 @@ class EscalationCheck:
         ):
             return
         held = self.authorizer.policy.rules_for(user, namespace)
-        self._confirm(resource, name, held, rules.parse_rules(obj.get("rules")))
+        self._confirm(user, resource, name, held, rules.parse_rules(obj.get("rules")))
         # An aggregationRule can gather any rule: an aggregated role is changed only by one who
         # holds every right, whether the rule is set, kept or taken away.
         aggregated = obj.get("aggregationRule") is not None or (
@@ -109,12 +106,7 @@ class EscalationCheck:
                 GROUP,
             )
 
-    def _check_binding(self, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
-        if old is not None and only_garbage_collection_fields(obj, old):
-            return
-        user = current_user.get()
-        assert user is not None
-        namespace = self._namespace(resource, obj)
+    def _check_binding(self, user: User, resource: ResourceType, namespace: str, obj: Obj) -> None:
         ref = obj.get("roleRef") or {}
         role_resource = "roles" if ref.get("kind") == "Role" else "clusterroles"
         role_name = ref.get("name") or ""
@@ -129,18 +121,21 @@ class EscalationCheck:
             granted_rules = policy.cluster_roles.get(role_name)
         if granted_rules is None:
             raise errors.not_found(role_resource, role_name, GROUP)
-        name = (obj.get("metadata") or {}).get("name") or ""
-        self._confirm(resource, name, policy.rules_for(user, namespace), granted_rules)
+        held = policy.rules_for(user, namespace)
+        self._confirm(user, resource, meta.name_of(obj), held, granted_rules)
 
     def _confirm(
-        self, resource: ResourceType, name: str, held: list[Rule], wanted: tuple[Rule, ...]
+        self,
+        user: User,
+        resource: ResourceType,
+        name: str,
+        held: list[Rule],
+        wanted: tuple[Rule, ...],
     ) -> None:
         """`ConfirmNoEscalation`: refused, listing what is missing, unless `held` covers it."""
         missing = rules.uncovered(held, wanted)
         if not missing:
             return
-        user = current_user.get()
-        assert user is not None
         described = sorted({str(r) for r in rules.compact(missing)})
         message = (
             f"user {go_quote(user.name)} (groups={rules.go_quote_list(user.groups)}) is attempting "

@@ -109,61 +109,6 @@ def _store(stores: Mapping[ResourceType, ResourceStore], plural: str) -> Resourc
     return stores[resource]
 
 
-def _meta(name: str) -> Obj:
-    return {
-        "name": name,
-        "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
-        "annotations": {AUTOUPDATE: "true"},
-    }
-
-
-SERVICELB_ROLE = "system:kubelite:servicelb"
-
-
-def kubelite_cluster_roles() -> list[Obj]:
-    """kubelite's own defaults beside Kubernetes': the ServiceLB controller (k3s runs it in
-    its supervisor; here it is a controller of the manager with an account of its own)."""
-    return [
-        {
-            "apiVersion": f"{GROUP}/v1",
-            "kind": "ClusterRole",
-            "metadata": _meta(SERVICELB_ROLE),
-            "rules": [
-                {"apiGroups": [""], "resources": ["services/status"], "verbs": ["update"]},
-                {
-                    "apiGroups": [""],
-                    "resources": ["nodes", "services"],
-                    "verbs": ["get", "list", "watch"],
-                },
-                {
-                    "apiGroups": ["", "events.k8s.io"],
-                    "resources": ["events"],
-                    "verbs": ["create", "patch", "update"],
-                },
-            ],
-        }
-    ]
-
-
-def kubelite_cluster_role_bindings() -> list[Obj]:
-    """The ServiceLB controller's account, bound to its role."""
-    return [
-        {
-            "apiVersion": f"{GROUP}/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": _meta(SERVICELB_ROLE),
-            "roleRef": {"apiGroup": GROUP, "kind": "ClusterRole", "name": SERVICELB_ROLE},
-            "subjects": [
-                {
-                    "kind": "ServiceAccount",
-                    "name": "servicelb-controller",
-                    "namespace": "kube-system",
-                }
-            ],
-        },
-    ]
-
-
 async def reconcile(stores: Mapping[ResourceType, ResourceStore]) -> None:
     """Every default role before the bindings that grant it; each kind's objects side by
     side, so that the store commits them together."""
@@ -171,7 +116,7 @@ async def reconcile(stores: Mapping[ResourceType, ResourceStore]) -> None:
     await asyncio.gather(
         *(
             _ensure(_store(stores, "clusterroles"), "", r, False)
-            for r in [*policy.cluster_roles(), *kubelite_cluster_roles()]
+            for r in [*policy.cluster_roles(), *policy.kubelite_cluster_roles()]
         ),
         *(
             _ensure(roles, namespace, role, False)
@@ -183,7 +128,7 @@ async def reconcile(stores: Mapping[ResourceType, ResourceStore]) -> None:
     await asyncio.gather(
         *(
             _ensure(_store(stores, "clusterrolebindings"), "", b, True)
-            for b in [*policy.cluster_role_bindings(), *kubelite_cluster_role_bindings()]
+            for b in [*policy.cluster_role_bindings(), *policy.kubelite_cluster_role_bindings()]
         ),
         *(
             _ensure(bindings, namespace, binding, True)

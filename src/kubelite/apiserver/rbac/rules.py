@@ -106,13 +106,18 @@ def name_matches(rule: Rule, name: str) -> bool:
     return not rule.resource_names or name in rule.resource_names
 
 
-def url_matches(rule: Rule, path: str) -> bool:
-    for candidate in rule.non_resource_urls:
+def _url_in(patterns: tuple[str, ...], path: str) -> bool:
+    """`*`, the path itself, or a pattern ending in `*` that is a prefix of it."""
+    for candidate in patterns:
         if candidate in (ALL, path):
             return True
         if candidate.endswith("*") and path.startswith(candidate.rstrip("*")):
             return True
     return False
+
+
+def url_matches(rule: Rule, path: str) -> bool:
+    return _url_in(rule.non_resource_urls, path)
 
 
 def allows_resource(
@@ -164,21 +169,12 @@ def _resource_covered(owner: tuple[str, ...], wanted: str) -> bool:
     return bool(slash) and f"*/{subresource}" in owner
 
 
-def _url_covered(owner: tuple[str, ...], wanted: str) -> bool:
-    for candidate in owner:
-        if candidate in (ALL, wanted):
-            return True
-        if candidate.endswith("*") and wanted.startswith(candidate.rstrip("*")):
-            return True
-    return False
-
-
 def _rule_covers(owner: Rule, part: Rule) -> bool:
     """`ruleCovers`: whether one owner rule allows all of a broken-down part."""
     if not _has_all(owner.verbs, part.verbs):
         return False
     if part.non_resource_urls:
-        return all(_url_covered(owner.non_resource_urls, u) for u in part.non_resource_urls)
+        return all(_url_in(owner.non_resource_urls, u) for u in part.non_resource_urls)
     if not _has_all(owner.api_groups, part.api_groups):
         return False
     if not all(_resource_covered(owner.resources, r) for r in part.resources):

@@ -227,10 +227,15 @@ class SelfSubjectReviews:
 class TokenReviews:
     """Whose is this token? Answered by the server's own authenticators."""
 
-    def __init__(self, authenticator: Authenticator) -> None:
+    def __init__(self, authenticator: Authenticator | None) -> None:
+        # None: a server assembled without one (a unit test's) answers 503.
         self.authenticator = authenticator
 
     async def review(self, namespace: str, obj: Obj) -> Obj:
+        if self.authenticator is None:
+            raise errors.StatusError(
+                503, "ServiceUnavailable", "this server does not answer TokenReviews"
+            )
         token = _spec(obj).get("token") or ""
         if not token:
             raise errors.bad_request("token is required for TokenReview in authentication")

@@ -346,7 +346,7 @@ def node_kubeconfigs(pki: certs.Pki, server_url: str, flags: ServerFlags) -> tup
     """This machine's kubelet as `system:node:<name>` (held to its own objects by the Node
     authorizer and NodeRestriction) and its service proxy as `system:kube-proxy`."""
     directory = flags.data_dir / "kubeconfigs"
-    name = _agent_flag(flags, "--node-name") or socket.gethostname().lower()
+    name = _node_name(flags)
     return (
         _identity_kubeconfig(
             pki,
@@ -540,7 +540,7 @@ def _kubelet_tls_args(pki: certs.Pki, flags: ServerFlags) -> list[str]:
     server has it at hand), and the CA its clients' certificates come from."""
     from kubelite.kubelet.node.machine import internal_ip
 
-    name = _agent_flag(flags, "--node-name") or socket.gethostname().lower()
+    name = _node_name(flags)
     ips = sorted({internal_ip(), flags.advertise_address, "127.0.0.1"} - {""})
     cert, key = certs.issue_kubelet_serving_cert(pki, name, ips)
     return [
@@ -551,6 +551,11 @@ def _kubelet_tls_args(pki: certs.Pki, flags: ServerFlags) -> list[str]:
         "--client-ca-file",
         str(pki.ca_cert),
     ]
+
+
+def _node_name(flags: ServerFlags) -> str:
+    """The name this machine's agent registers its Node under (the agent's own default)."""
+    return _agent_flag(flags, "--node-name") or socket.gethostname().lower()
 
 
 def _agent_flag(flags: ServerFlags, name: str) -> str:
