@@ -54,6 +54,7 @@ HAND_DECODED = {
     # `type ExtraValue []string`: a list in JSON, a message of one repeated string here.
     "k8s.io.api.authorization.v1.ExtraValue": {1: "items"},
     "k8s.io.api.authentication.v1.ExtraValue": {1: "items"},
+    "k8s.io.api.certificates.v1.ExtraValue": {1: "items"},
 }
 EXTRA_ROOTS = ("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",)
 

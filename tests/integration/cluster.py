@@ -109,8 +109,21 @@ class Cluster:
             found = re.search(r"listening on (https://\S+)", line)
             if found:
                 self.url = found.group(1)
+                # Ready as kind and k3d call a cluster ready: its `default` service account
+                # exists, so pods may be created (ServiceAccount admission wants it).
+                self.wait_for_service_account("default")
                 return
         raise TimeoutError("kubelite server did not start")
+
+    def wait_for_service_account(self, namespace: str, timeout: float = START_TIMEOUT) -> None:
+        """Wait for the controller manager to make the namespace's `default` account, as
+        Kubernetes' e2e framework does after making a namespace."""
+        path = f"/api/v1/namespaces/{namespace}/serviceaccounts/default"
+        wait_for(
+            f"the default service account of {namespace}",
+            lambda: self.request("GET", path)[0] == 200,
+            timeout,
+        )
 
     def stop(self) -> None:
         if self.process is None:

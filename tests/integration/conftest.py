@@ -47,6 +47,7 @@ def namespace(cluster: Cluster) -> Iterator[str]:
         "-",
         stdin=f'{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"{name}"}}}}',
     )
+    cluster.wait_for_service_account(name)
     yield name
 
 

@@ -85,6 +85,27 @@ def test_the_server_bootstraps_the_kube_dns_service(cluster: Cluster) -> None:
     wait_for_answer(resolver(cluster), KUBE_DNS, "10.43.0.10", STARTUP)
 
 
+def test_the_dns_runs_as_its_own_user_with_corednss_role(cluster: Cluster) -> None:
+    # Its certificate names its own user, not the admin's.
+    kubeconfig = cluster.data_dir / "kubeconfigs" / "cluster-dns.yaml"
+    whoami = cluster.kubectl("auth", "whoami", "--kubeconfig", str(kubeconfig), "-o", "json")
+    assert json.loads(whoami.stdout)["status"]["userInfo"]["username"] == (
+        "system:kubelite:cluster-dns"
+    )
+    allowed = cluster.kubectl(
+        "auth", "can-i", "--list", "--kubeconfig", str(kubeconfig), "-n", "kube-system"
+    ).stdout
+    rows = {" ".join(line.split()) for line in allowed.splitlines()}
+    assert "endpointslices.discovery.k8s.io [] [] [list watch]" in rows
+    assert "services [] [] [list watch]" in rows
+    secrets = cluster.kubectl(
+        "auth", "can-i", "get", "secrets", "--kubeconfig", str(kubeconfig), check=False
+    )
+    assert secrets.stdout.strip() == "no"
+    # And it still answers (the test above waits for its own name).
+    wait_for_answer(resolver(cluster), KUBE_DNS, "10.43.0.10", STARTUP)
+
+
 def test_a_new_service_resolves_within_a_second_and_is_gone_when_deleted(
     cluster: Cluster, namespace: str
 ) -> None:
@@ -115,7 +136,9 @@ def test_a_new_service_resolves_within_a_second_and_is_gone_when_deleted(
 
 
 def _dns_processes(cluster: Cluster) -> list[int]:
-    """The pids of this cluster's `kubelite cluster-dns` (found by its kubeconfig)."""
+    """The pids of this cluster's `kubelite cluster-dns` (found by its kubeconfig, which holds
+    its own user's certificate)."""
+    kubeconfig = cluster.data_dir / "kubeconfigs" / "cluster-dns.yaml"
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -124,7 +147,7 @@ def _dns_processes(cluster: Cluster) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"kubelite.cli.cluster.cluster_dns" in argv and str(cluster.kubeconfig).encode() in argv:
+        if b"kubelite.cli.cluster.cluster_dns" in argv and str(kubeconfig).encode() in argv:
             found.append(int(entry.name))
     return found
 

@@ -42,7 +42,7 @@ from typing import Any, NamedTuple, TypeVar
 import pytest
 
 from kubelite.api import meta
-from kubelite.api.resources import EVENTS, NAMESPACES
+from kubelite.api.resources import EVENTS, NAMESPACES, SERVICE_ACCOUNTS
 from kubelite.apiserver.server import APIServer, ServerConfig
 from kubelite.client.api import APIClient, Resource
 from kubelite.client.errors import APINotFoundError
@@ -397,6 +397,8 @@ async def kube(
     cluster = TestCluster(api_server, client, name, monkeypatch)
     try:
         await client.create(NAMESPACES, {"metadata": {"name": name}})
+        # What the service account controller would make: ServiceAccount admission wants it.
+        await client.create(SERVICE_ACCOUNTS, {"metadata": {"name": "default"}}, namespace=name)
         yield cluster
     finally:
         for resource, created, namespace in cluster._cluster_scoped:

@@ -90,9 +90,9 @@ def go_status(
         body["message"] = message
     if reason:
         body["reason"] = reason
-    ordered = _go_details(details or {})
-    if ordered:
-        body["details"] = ordered
+    if details is not None:
+        # A pointer in Go: an empty StatusDetails is still written, as `{}`.
+        body["details"] = _go_details(details)
     if code:
         body["code"] = code
     return body
@@ -308,7 +308,8 @@ def _render_value(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     if value is None:
-        return "null"
+        # A nil becomes the string "null", which %q then quotes (1.33's ErrorBody).
+        return '"null"'
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 

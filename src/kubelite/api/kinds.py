@@ -14,13 +14,16 @@ from kubelite.api.strategies import (
     apiregistration,
     apps,
     batch,
+    certificates,
     coordination,
     core,
     discovery,
     events,
+    limitrange,
     pods,
     policy,
     rbac,
+    resourcequota,
 )
 from kubelite.api.strategy import Strategy
 
@@ -180,6 +183,16 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         "",
         "v1",
+        "LimitRange",
+        "limitranges",
+        "limitrange",
+        True,
+        limitrange.LimitRangeStrategy(),
+        short_names=("limits",),
+    ),
+    ResourceType(
+        "",
+        "v1",
         "Secret",
         "secrets",
         "secret",
@@ -225,6 +238,17 @@ RESOURCES: tuple[ResourceType, ...] = (
             _SCALE,
             Subresource("status", "ReplicationController", _STATUS_GPU),
         ),
+    ),
+    ResourceType(
+        "",
+        "v1",
+        "ResourceQuota",
+        "resourcequotas",
+        "resourcequota",
+        True,
+        resourcequota.ResourceQuotaStrategy(),
+        short_names=("quota",),
+        subresources=(Subresource("status", "ResourceQuota", _STATUS_GPU),),
     ),
     # First of the groups, as kube-apiserver lists them (the highest group priority).
     ResourceType(
@@ -377,6 +401,21 @@ RESOURCES: tuple[ResourceType, ...] = (
         batch.JobStrategy(),
         categories=("all",),
         subresources=(Subresource("status", "Job", _STATUS_GPU),),
+    ),
+    ResourceType(
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        "certificatesigningrequest",
+        False,
+        certificates.CertificateSigningRequestStrategy(),
+        short_names=("csr",),
+        subresources=(
+            # Approved and Denied conditions only (apiserver/registry/approval.py).
+            Subresource("approval", "CertificateSigningRequest", _STATUS_GPU),
+            Subresource("status", "CertificateSigningRequest", _STATUS_GPU),
+        ),
     ),
     ResourceType(
         "apps",

@@ -280,6 +280,25 @@ class Quantity:
         parts.append(f"Format: {json.dumps(self.format)}")
         return named("Quantity", "{" + ", ".join(parts) + "}", typed)
 
+    def go_syntax(self) -> str:
+        """How fmt's `%#v` prints this resource.Quantity once its String method has run.
+
+        field.Error prints a Quantity bad value this way (its String method has a pointer
+        receiver, so a Quantity value is no Stringer). Validators that pass a Quantity also
+        format its String() in the detail, which fills the cached `s` first. An inf.Dec is a
+        pointer, printed as the placeholder address kubelite uses for Go pointers.
+        """
+        if self.exact_int64:
+            amount = f"value:{self._unscaled}, scale:{self._scale}"
+            dec = "nil"
+        else:
+            amount, dec = "value:0, scale:0", "0xc000000000"
+        return (
+            f"resource.Quantity{{i:resource.int64Amount{{{amount}}}, "
+            f"d:resource.infDecAmount{{Dec:(*inf.Dec)({dec})}}, "
+            f"s:{json.dumps(str(self))}, Format:{json.dumps(self.format)}}}"
+        )
+
 
 def parse_quantity(text: str) -> Quantity:
     """resource.ParseQuantity: a quantity from its string, or QuantityError."""

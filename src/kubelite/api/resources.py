@@ -101,6 +101,24 @@ STATEFUL_SETS = Resource("apps", "v1", "statefulsets", kind="StatefulSet")
 CRON_JOBS = Resource("batch", "v1", "cronjobs", kind="CronJob")
 JOBS = Resource("batch", "v1", "jobs", kind="Job")
 
+# authorization.k8s.io/v1
+SUBJECT_ACCESS_REVIEWS = Resource(
+    "authorization.k8s.io",
+    "v1",
+    "subjectaccessreviews",
+    kind="SubjectAccessReview",
+    namespaced=False,
+)
+
+# certificates.k8s.io/v1
+CERTIFICATE_SIGNING_REQUESTS = Resource(
+    "certificates.k8s.io",
+    "v1",
+    "certificatesigningrequests",
+    kind="CertificateSigningRequest",
+    namespaced=False,
+)
+
 # coordination.k8s.io/v1
 LEASES = Resource("coordination.k8s.io", "v1", "leases", kind="Lease")
 

@@ -32,12 +32,15 @@ from kubelite.apiserver import (
     serviceaccount_token,
 )
 from kubelite.apiserver import metrics as metrics_module
+from kubelite.apiserver.audit.auditor import EVENT, Auditor, audit_id
+from kubelite.apiserver.audit.context import current_event
+from kubelite.apiserver.audit.event import HEADER_AUDIT_ID, AuditEvent
 from kubelite.apiserver.auth import Authenticator, current_request, current_user, is_public
 from kubelite.apiserver.discovery import Discovery
 from kubelite.apiserver.impersonation import impersonate
 from kubelite.apiserver.installer import Installer
 from kubelite.apiserver.openapi import OpenAPI
-from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer
+from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer, forbidden
 from kubelite.apiserver.server_log import ServerLog
 from kubelite.apiserver.version import version_info
 
@@ -69,6 +72,8 @@ class Routes:
     # Decides what each user may do; None: every authenticated user may do anything
     # (kube-apiserver's --authorization-mode=AlwaysAllow).
     authorizer: Authorizer | None = None
+    # Writes the audit log (--audit-policy-file, --audit-log-path); None: nothing is audited.
+    auditor: Auditor | None = None
 
 
 def _not_found() -> errors.StatusError:
@@ -120,17 +125,37 @@ class Application:
         # Every path, a newline in it too (`%0A` in a name): "." stops at one, and what no
         # route matches gets aiohttp's plain-text 404 instead of a Status.
         app.router.add_route("*", "/{tail:[\\s\\S]*}", self.dispatch)
+        app.on_response_prepare.append(self._on_response_prepare)
         return app
+
+    async def _on_response_prepare(
+        self, request: web.Request, response: web.StreamResponse
+    ) -> None:
+        """Every answer carries its Audit-ID, as kube-apiserver's WithAuditInit sets it (also
+        without an audit log); a long-running request's event is written at ResponseStarted
+        as its headers go out."""
+        response.headers[HEADER_AUDIT_ID] = audit_id(request)
+        auditor = self.routes.auditor
+        if auditor is not None:
+            event = request.get(EVENT)
+            if event is not None and event.long_running:
+                auditor.response_started(event, response.status)
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         path = request.path
         query = request.query
         info = request_info.parse(
-            request.method, path, query.get("watch", ""), query.get("fieldSelector", "")
+            request.method, path, query.get("watch"), query.get("fieldSelector", "")
         )
         current_request.set(info)
         code = 500
+        auditor = self.routes.auditor
+        audit: AuditEvent | None = None
+        answer: web.StreamResponse | None = None
+        if auditor is not None:
+            received = time.time()
+            current_event.set(None)
         # kube-apiserver's --request-timeout bounds what a request may take, here the reading of
         # its body (the only part a client can stall); long-running requests read none.
         request[bodies.DEADLINE] = (
@@ -142,14 +167,30 @@ class Application:
                 request.headers.get("Authorization", ""),
             )
             if user is None or (user.anonymous and not is_public(path)):
+                if auditor is not None:
+                    audit = auditor.unauthenticated(request, info, received)
                 raise errors.unauthorized()
+            if auditor is not None:
+                audit = auditor.begin(request, info, user, received)
+                current_event.set(audit)
             pki = self.routes.pki
             joining = pki is not None and path in (node_join.CA_PATH, node_join.SERVING_CERT_PATH)
             authorizer = self.routes.authorizer
             if authorizer is not None and not joining:
                 # Impersonation, then authorization of whom the request acts as.
-                user = impersonate(user, request.headers, authorizer)
-                authorizer.check(Attributes.of_request(user, info, path))
+                acting = impersonate(user, request.headers, authorizer)
+                if audit is not None and acting is not user:
+                    audit.impersonated(acting)
+                user = acting
+                attrs = Attributes.of_request(user, info, path)
+                allowed, reason = authorizer.decide(attrs)
+                if audit is not None:
+                    audit.authorized(allowed, reason)
+                if not allowed:
+                    raise forbidden(attrs, reason)
+            elif audit is not None and not joining:
+                # --authorization-mode AlwaysAllow: alwaysAllowAuthorizer's decision.
+                audit.authorized(True, "")
             current_user.set(user)
             if pki is not None and path == node_join.CA_PATH:
                 response: web.StreamResponse = node_join.serve_ca(pki)
@@ -160,6 +201,7 @@ class Application:
             else:
                 response = await self.route(request, info)
             code = response.status
+            answer = response
             return response
         except errors.StatusError as exc:
             code = exc.code
@@ -176,15 +218,19 @@ class Application:
         except ConnectionResetError:
             code = 499
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("internal error serving %s %s", request.method, path)
             code = 500
+            if audit is not None and auditor is not None:
+                auditor.panic(audit, exc)
             return responses.error(
                 errors.internal_error(
                     "an error on the server prevented the request from succeeding"
                 )
             )
         finally:
+            if audit is not None and auditor is not None:
+                auditor.complete(audit, request, answer, code)
             # Only served resources become label values: paths a client makes up (or anyone
             # unauthenticated sends) must not grow the metrics without bound.
             if info.is_resource and code != 401:

@@ -15,6 +15,8 @@ MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024
 CLOSE_CONNECTION = web.RequestKey("close_connection", bool)
 # The event loop's time by which the body must have arrived (see `connections`); none if unset.
 DEADLINE = web.RequestKey("body_deadline", float)
+# The body once read: the audit log records it after the handler (which consumed the stream).
+BODY = web.RequestKey("body", bytes)
 
 
 class BodyTimeout(errors.StatusError):
@@ -32,16 +34,21 @@ async def read_body(request: web.Request) -> bytes:
     """The request body, refused with 413 past the limit, and with 504 if it has not all come
     by the request's deadline: aiohttp would wait for a stalled body forever. The connection
     closes after that answer, as the rest of the body may still come."""
+    cached: bytes | None = request.get(BODY)
+    if cached is not None:
+        return cached
     length = request.content_length
     if length is not None and length > MAX_REQUEST_BODY_BYTES:
         raise errors.request_entity_too_large(MAX_REQUEST_BODY_BYTES)
     if request.content.is_eof():
         # The whole body came with the head (nearly every request does): reading it cannot
         # stall, so no timer is set up for it. That timer is a measurable share of a create.
-        return await _read(request)
+        body = request[BODY] = await _read(request)
+        return body
     try:
         async with asyncio.timeout_at(request.get(DEADLINE)):
-            return await _read(request)
+            body = request[BODY] = await _read(request)
+            return body
     except TimeoutError:
         request[CLOSE_CONNECTION] = True
         raise BodyTimeout() from None

@@ -29,6 +29,7 @@ from kubelite.apiserver.handlers import connect, create, delete, get, patch, upd
 from kubelite.apiserver.noderestriction import NodeRestriction
 from kubelite.apiserver.rbac.authorizer import AlwaysAllow, Authorizer
 from kubelite.apiserver.registry import reviews
+from kubelite.apiserver.registry.approval import ApprovalStore
 from kubelite.apiserver.registry.binding import BindingStore
 from kubelite.apiserver.registry.eviction import EvictionStore
 from kubelite.apiserver.registry.finalize import NamespaceFinalizeStore
@@ -111,6 +112,10 @@ def _status(stores: Stores, resource: ResourceType) -> Patcher:
     return StatusStore(stores.by_resource[resource])
 
 
+def _approval(stores: Stores, resource: ResourceType) -> Patcher:
+    return ApprovalStore(stores.by_resource[resource])
+
+
 def _scale(stores: Stores, resource: ResourceType) -> ScaleStore:
     return ScaleStore(stores.by_resource[resource])
 
@@ -131,7 +136,8 @@ def _finalize(stores: Stores, resource: ResourceType) -> Updater:
 def _token(stores: Stores, resource: ResourceType) -> NamedCreater:
     lookup = serviceaccount_token.object_lookup(stores.by_resource)
     pods = stores.of("", "v1", "pods")
-    restriction = NodeRestriction(pods.store, pods.resource)
+    # With authorization off every grant holds, the audience a node asks for included.
+    restriction = NodeRestriction(pods.store, pods.resource, stores.authorizer or AlwaysAllow())
     return TokenRequestStore(stores.token_issuer, lookup, restrict=restriction.token)
 
 
@@ -166,6 +172,7 @@ REVIEWS: Mapping[tuple[str, str], StorageFactory] = {
 # registry's `Subresource` lines.
 SUBRESOURCES: Mapping[str, SubresourceRow] = {
     "status": SubresourceRow(_status, _GET_UPDATE_PATCH, documented=True),
+    "approval": SubresourceRow(_approval, _GET_UPDATE_PATCH),
     "scale": SubresourceRow(_scale, _SCALE),
     "binding": SubresourceRow(_binding, {"create": create.create_named}),
     "eviction": SubresourceRow(_eviction, {"create": create.create_named}),

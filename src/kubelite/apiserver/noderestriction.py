@@ -7,12 +7,16 @@ which node it belongs to:
 - pods: a node creates only mirror pods bound to itself (kubelite's kubelet makes none), may
   update the status of, evict and delete only pods bound to itself, and never updates a pod
   itself;
-- nodes: a node creates, updates and deletes only its own Node, and does not set labels under
-  `node-restriction.kubernetes.io/`, which exist so that administrators can place workloads on
-  nodes that a kubelet cannot claim for itself;
-- leases: a node creates only its own, in kube-node-lease;
-- service account tokens: a node asks only for tokens bound to a pod bound to itself.
+- nodes: a node creates, updates and deletes only its own Node, sets no config source, and does
+  not set labels under `node-restriction.kubernetes.io/`, which exist so that administrators
+  can place workloads on nodes that a kubelet cannot claim for itself;
+- leases: a node touches only its own, in kube-node-lease;
+- service account tokens: a node asks only for tokens bound to a pod bound to itself, for an
+  audience that pod's volumes use (ServiceAccountNodeAudienceRestriction, on in 1.33) unless
+  it is authorized to ask for that audience.
 
+As in Kubernetes it is a mutating plugin (Admit), run after ServiceAccount admission and before
+the kind's validation: a node's malformed mirror pod hears this plugin's 403, not a 422.
 Requests of anyone who is not a node pass untouched.
 """
 
@@ -25,8 +29,8 @@ from kubelite.api.goformat import go_quote
 from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.api.types import Obj
 from kubelite.apiserver.auth import current_request, current_user
+from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer
 from kubelite.apiserver.rbac.node import (
-    CLAIM,
     CONFIG_MAP,
     MIRROR_POD_ANNOTATION,
     NODE_LEASE_NAMESPACE,
@@ -37,6 +41,9 @@ from kubelite.apiserver.rbac.node import (
 from kubelite.storage.interface import Store
 
 RESTRICTED_LABEL_DOMAIN = "node-restriction.kubernetes.io"
+# The verb whose grant on an audience (as the resource) lets a node ask for tokens for it
+# although none of the pod's volumes uses it (validateNodeServiceAccountAudience).
+TOKEN_AUDIENCE_VERB = "request-serviceaccounts-token-audience"
 
 
 def _nodes_resource() -> ResourceType:
@@ -104,12 +111,38 @@ def _forbidden_labels(labels: dict[str, str]) -> list[str]:
     return sorted(key for key in labels if _forbidden_label(key))
 
 
-class NodeRestriction:
-    """The admission of pods, nodes and leases; `token` for TokenRequests."""
+def _claim_statuses(pod: Obj) -> list[tuple[object, object]]:
+    """The pod's resource claim statuses as resourceClaimStatusesEqual compares them."""
+    statuses = meta.get_path(pod, "status", "resourceClaimStatuses", default=[]) or []
+    return [(s.get("name"), s.get("resourceClaimName")) for s in statuses if isinstance(s, dict)]
 
-    def __init__(self, store: Store, pods: ResourceType) -> None:
+
+def _uses_audience(pod: Obj, audience: str) -> bool:
+    """podReferencesAudience: a projected serviceAccountToken source of the pod asks for the
+    audience. Kubernetes also follows CSI volumes (inline, or a claim's PersistentVolume) to
+    their CSIDriver's tokenRequests; kubelite serves no CSIDriver nor PersistentVolume, and
+    Kubernetes finds no audience where the driver is missing."""
+    for volume in meta.get_path(pod, "spec", "volumes", default=[]) or []:
+        for source in ((volume or {}).get("projected") or {}).get("sources") or ():
+            token = (source or {}).get("serviceAccountToken")
+            if token is not None and (token.get("audience") or "") == audience:
+                return True
+    return False
+
+
+class NodeRestriction:
+    """The admission of pods, nodes and leases; `token` for TokenRequests.
+
+    `authorizer` answers whether a node may ask for tokens of an audience its pod does not use
+    (None: it may not).
+    """
+
+    def __init__(
+        self, store: Store, pods: ResourceType, authorizer: Authorizer | None = None
+    ) -> None:
         self.store = store
         self.pods_resource = pods
+        self.authorizer = authorizer
 
     async def pods(self, operation: str, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
         node = _node(resource, obj)
@@ -119,24 +152,26 @@ class NodeRestriction:
         subresource = info.subresource if info is not None else ""
         name = meta.name_of(obj)
         bound = meta.get_path(old or obj, "spec", "nodeName", default="")
-        if operation == "CREATE":
-            await self._mirror_pod(resource, node, obj)
-        elif subresource == "eviction":
-            # The eviction's write of the DisruptionTarget condition, then its delete.
-            if bound != node:
+        if subresource == "":
+            if operation == "CREATE":
+                await self._mirror_pod(resource, node, obj)
+            elif operation == "DELETE":
+                if bound != node:
+                    raise _refuse(
+                        resource,
+                        name,
+                        f'node "{node}" can only delete pods with spec.nodeName set to itself',
+                    )
+            else:
                 raise _refuse(
                     resource,
                     name,
-                    f"node {node} can only evict pods with spec.nodeName set to itself",
+                    f"unexpected operation {go_quote(operation)}, node {go_quote(node)} can only "
+                    "create and delete mirror pods",
                 )
-        elif operation == "UPDATE":
-            if subresource != "status":
-                raise _refuse(
-                    resource,
-                    name,
-                    f'unexpected operation "UPDATE", node "{node}" can only create and delete '
-                    "mirror pods",
-                )
+        elif subresource == "status":
+            if operation != "UPDATE":
+                raise _refuse(resource, name, f"unexpected operation {go_quote(operation)}")
             if bound != node:
                 raise _refuse(
                     resource,
@@ -149,11 +184,24 @@ class NodeRestriction:
                 raise _refuse(
                     resource, name, f'node "{node}" cannot update labels through pod status'
                 )
-        elif operation == "DELETE" and bound != node:
+            if _claim_statuses(obj) != _claim_statuses(old or {}):
+                # Kubernetes' own spelling.
+                raise _refuse(resource, name, f'node "{node}" cannot update resource claim statues')
+        elif subresource == "eviction":
+            # kubelite's eviction writes the DisruptionTarget condition, then deletes: both
+            # are the eviction Kubernetes admits once, as a create.
+            if bound != node:
+                raise _refuse(
+                    resource,
+                    name,
+                    f"node {node} can only evict pods with spec.nodeName set to itself",
+                )
+        else:
             raise _refuse(
                 resource,
                 name,
-                f'node "{node}" can only delete pods with spec.nodeName set to itself',
+                f"unexpected pod subresource {go_quote(subresource)}, only 'status' and "
+                "'eviction' are allowed",
             )
 
     async def _mirror_pod(self, resource: ResourceType, node: str, pod: Obj) -> None:
@@ -180,18 +228,31 @@ class NodeRestriction:
                 name,
                 f'node "{node}" can not create pods that reference a service account',
             )
-        # What the pod names, as the Node authorizer's graph would read it were it no mirror.
+        # The Secrets and ConfigMaps the pod names, as the Node authorizer's graph would read
+        # them were it no mirror pod (VisitPodSecretNames, VisitPodConfigmapNames).
         plain = {**pod, "metadata": {**(pod.get("metadata") or {}), "annotations": {}}}
         kinds = {kind for kind, _, _ in pod_references(plain)}
-        for kind, word in (
-            (SECRET, "secrets"),
-            (CONFIG_MAP, "configmaps"),
-            (CLAIM, "persistentvolumeclaims"),
-        ):
+        for kind, word in ((SECRET, "secrets"), (CONFIG_MAP, "configmaps")):
             if kind in kinds:
                 raise _refuse(
                     resource, name, f'node "{node}" can not create pods that reference {word}'
                 )
+        volumes = [v or {} for v in meta.get_path(pod, "spec", "volumes", default=[]) or []]
+        for volume in volumes:
+            for source in (volume.get("projected") or {}).get("sources") or ():
+                if (source or {}).get("clusterTrustBundle") is not None:
+                    raise _refuse(
+                        resource,
+                        name,
+                        f'node "{node}" can not create pods that reference clustertrustbundles',
+                    )
+        # Only a claim named outright: an ephemeral volume's claim is the pod's own.
+        if any(volume.get("persistentVolumeClaim") is not None for volume in volumes):
+            raise _refuse(
+                resource,
+                name,
+                f'node "{node}" can not create pods that reference persistentvolumeclaims',
+            )
 
     async def _owned_by_node(self, resource: ResourceType, node: str, pod: Obj) -> None:
         """A mirror pod's one owner is its node, as the controller, not blocking deletion."""
@@ -243,10 +304,16 @@ class NodeRestriction:
         name = meta.name_of(obj)
         if name != node:
             raise _refuse(resource, name, f'node "{node}" is not allowed to modify node "{name}"')
-        if operation not in ("CREATE", "UPDATE"):
-            return
         labels = meta.get_path(obj, "metadata", "labels", default={}) or {}
-        if old is None:
+        config_source = meta.get_path(obj, "spec", "configSource")
+        if operation == "CREATE":
+            # A Node's spec scopes what the node may read: its own config source would widen it.
+            if config_source is not None:
+                raise _refuse(
+                    resource,
+                    name,
+                    f'node "{node}" is not allowed to create pods with a non-nil configSource',
+                )
             forbidden = _forbidden_labels(labels)
             if forbidden:
                 raise _refuse(
@@ -255,57 +322,101 @@ class NodeRestriction:
                     f'node "{node}" is not allowed to set the following labels: '
                     f"{', '.join(forbidden)}",
                 )
-            return
-        if meta.get_path(obj, "spec", "taints") != meta.get_path(old, "spec", "taints"):
-            raise _refuse(resource, name, f'node "{node}" is not allowed to modify taints')
-        old_labels = meta.get_path(old, "metadata", "labels", default={}) or {}
-        changed = {k: v for k, v in labels.items() if old_labels.get(k) != v}
-        removed = {k: "" for k in old_labels if k not in labels}
-        forbidden = _forbidden_labels({**changed, **removed})
-        if forbidden:
-            raise _refuse(
-                resource, name, f"is not allowed to modify labels: {', '.join(forbidden)}"
-            )
+        elif operation == "UPDATE" and old is not None:
+            # An old kubelet may drop the field in a status write: only a new value is refused.
+            if config_source is not None and config_source != meta.get_path(
+                old, "spec", "configSource"
+            ):
+                raise _refuse(
+                    resource,
+                    name,
+                    f'node "{node}" is not allowed to update configSource to a new non-nil '
+                    "configSource",
+                )
+            # Semantic.DeepEqual: no taints and an empty list are the same.
+            taints = meta.get_path(obj, "spec", "taints") or []
+            if taints != (meta.get_path(old, "spec", "taints") or []):
+                raise _refuse(resource, name, f'node "{node}" is not allowed to modify taints')
+            old_labels = meta.get_path(old, "metadata", "labels", default={}) or {}
+            changed = {k: v for k, v in labels.items() if old_labels.get(k) != v}
+            removed = {k: "" for k in old_labels if k not in labels}
+            forbidden = _forbidden_labels({**changed, **removed})
+            if forbidden:
+                raise _refuse(
+                    resource, name, f"is not allowed to modify labels: {', '.join(forbidden)}"
+                )
 
     async def leases(
         self, operation: str, resource: ResourceType, obj: Obj, old: Obj | None
     ) -> None:
+        """admitLease: the node's own Lease, in kube-node-lease, whatever the operation."""
         node = _node(resource, obj)
-        if node is None or operation != "CREATE":
+        if node is None:
             return
-        if meta.namespace_of(obj) != NODE_LEASE_NAMESPACE or meta.name_of(obj) != node:
+        name = meta.name_of(obj)
+        if meta.namespace_of(obj) != NODE_LEASE_NAMESPACE:
             raise _refuse(
                 resource,
-                meta.name_of(obj),
+                name,
+                f"can only access leases in the {go_quote(NODE_LEASE_NAMESPACE)} system namespace",
+            )
+        if name != node:
+            raise _refuse(
+                resource,
+                name,
                 "can only access node lease with the same name as the requesting node",
             )
 
     async def token(self, namespace: str, account: str, body: Obj) -> None:
-        """A node's TokenRequest must be bound to a pod bound to that node."""
+        """admitServiceAccount: a node's TokenRequest is bound to a pod bound to that node,
+        for an audience the pod uses."""
         user = current_user.get()
         node = node_name_of(user) if user is not None else None
-        if node is None:
+        if node is None or user is None:
             return
+
+        def refuse(message: str) -> errors.StatusError:
+            return errors.forbidden("serviceaccounts", account, message)
+
+        if not node:
+            raise refuse(f"could not determine node from user {go_quote(user.name)}")
         ref = meta.get_path(body, "spec", "boundObjectRef", default=None) or {}
-        if ref.get("kind") != "Pod":
-            raise errors.forbidden(
-                "serviceaccounts", account, "node requested token not bound to a pod"
-            )
-        kv = await self.store.get(self.pods_resource.key(namespace, ref.get("name") or ""))
-        pod = orjson.loads(kv.value) if kv is not None else None
-        if pod is None:
-            raise errors.forbidden(
-                "serviceaccounts",
-                account,
-                "node requested token bound to a pod that does not exist",
-            )
-        if ref.get("uid") and ref.get("uid") != meta.get_path(pod, "metadata", "uid"):
-            raise errors.forbidden(
-                "serviceaccounts", account, "the UID in the bound object reference does not match"
+        if (ref.get("apiVersion"), ref.get("kind")) != ("v1", "Pod") or not ref.get("name"):
+            raise refuse("node requested token not bound to a pod")
+        uid = ref.get("uid") or ""
+        if not uid:
+            raise refuse("node requested token with a pod binding without a uid")
+        kv = await self.store.get(self.pods_resource.key(namespace, ref["name"]))
+        if kv is None:
+            raise errors.not_found("pods", ref["name"])
+        pod = orjson.loads(kv.value)
+        if uid != meta.get_path(pod, "metadata", "uid"):
+            raise refuse(
+                f"the UID in the bound object reference ({uid}) does not match the UID in "
+                "record. The object might have been deleted and then recreated"
             )
         if meta.get_path(pod, "spec", "nodeName", default="") != node:
-            raise errors.forbidden(
-                "serviceaccounts",
-                account,
-                "node requested token bound to a pod scheduled on a different node",
+            raise refuse("node requested token bound to a pod scheduled on a different node")
+        # ServiceAccountNodeAudienceRestriction (validateNodeServiceAccountAudience).
+        audiences = meta.get_path(body, "spec", "audiences", default=[]) or []
+        if len(audiences) > 1:
+            raise refuse("node may only request 0 or 1 audiences")
+        audience = audiences[0] if audiences else ""
+        if _uses_audience(pod, audience):
+            return
+        if self.authorizer is not None and self.authorizer.allowed(
+            Attributes(
+                user,
+                TOKEN_AUDIENCE_VERB,
+                True,
+                namespace=namespace,
+                version="v1",
+                resource=audience,
+                name=account,
             )
+        ):
+            return
+        raise refuse(
+            f"audience {go_quote(audience)} not found in pod spec volume, {user.name} is not "
+            "authorized to request tokens for this audience"
+        )

@@ -15,7 +15,8 @@ from kubelite.api.validation import names
 
 # Subresources of a namespace object, as opposed to resources in the namespace.
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
-_TRUE = ("true", "1")
+# The values Convert_Slice_string_To_bool reads as false; any other, even "", is true.
+_FALSE = ("false", "0")
 
 
 @dataclass
@@ -54,8 +55,13 @@ _VERBS = {
 }
 
 
-def parse(method: str, path: str, watch_param: str = "", field_selector: str = "") -> RequestInfo:
-    """Split an API path into its parts; `is_resource` False for discovery and other paths."""
+def parse(
+    method: str, path: str, watch_param: str | None = None, field_selector: str = ""
+) -> RequestInfo:
+    """Split an API path into its parts; `is_resource` False for discovery and other paths.
+
+    `watch_param` is the query's `watch` as sent, None when there is none.
+    """
     info = RequestInfo(verb=method.lower())
     parts = [p for p in path.strip("/").split("/") if p]
     if not parts or parts[0] not in ("api", "apis"):
@@ -91,7 +97,8 @@ def parse(method: str, path: str, watch_param: str = "", field_selector: str = "
     if len(rest) > 2:
         info.subresource = rest[2]
     if info.verb == "get" and not info.name:
-        info.verb = "watch" if legacy_watch or watch_param.lower() in _TRUE else "list"
+        watching = watch_param is not None and watch_param.lower() not in _FALSE
+        info.verb = "watch" if legacy_watch or watching else "list"
         if not legacy_watch:
             # The /watch/ paths are a watch before the query is read: Kubernetes takes no name
             # (nor selector) from it there.

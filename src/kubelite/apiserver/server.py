@@ -30,10 +30,19 @@ from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.api.types import Obj
 from kubelite.apiserver import admission, certs, node_join, scope, serviceaccount_token
 from kubelite.apiserver.app import Application, Routes
+from kubelite.apiserver.audit import AuditOptions, Auditor
 from kubelite.apiserver.auth import Authenticator
+from kubelite.apiserver.certificates_admission import (
+    CertificateApproval,
+    CertificateSigning,
+    subject_restriction,
+)
 from kubelite.apiserver.connections import ConnectionPolicy, GuardedSite
+from kubelite.apiserver.encryption import EncryptionController, ensure_managed_config
+from kubelite.apiserver.encryption import load as load_encryption_config
 from kubelite.apiserver.installer import Installer, Stores
 from kubelite.apiserver.kubelet_client import KubeletClient
+from kubelite.apiserver.limitranger import LimitRanger
 from kubelite.apiserver.metrics import Metrics
 from kubelite.apiserver.noderestriction import NodeRestriction
 from kubelite.apiserver.podsecurity import PodSecurity
@@ -45,7 +54,9 @@ from kubelite.apiserver.rbac.escalation import EscalationCheck
 from kubelite.apiserver.rbac.node import NodeAuthorizer, NodeGraph
 from kubelite.apiserver.rbac.policy import PolicyCache
 from kubelite.apiserver.registry.generic import Admission, DeleteOptions, ResourceStore
+from kubelite.apiserver.resourcequota import ResourceQuotaAdmission
 from kubelite.apiserver.runtimeclass import RuntimeClassAdmission
+from kubelite.apiserver.serviceaccount_admission import ServiceAccountAdmission
 from kubelite.storage.interface import Store
 from kubelite.storage.sqlite import SqliteStore
 
@@ -95,10 +106,17 @@ class ServerConfig:
     node_port_range: tuple[int, int] = servicenetwork.NODE_PORT_RANGE
     # Where the cluster DNS answers (the node's address and port), for the kube-dns Service.
     cluster_dns: tuple[str, int] | None = None
+    # kube-apiserver's --encryption-provider-config and its automatic reload; k3s'
+    # --secrets-encryption (a file of kubelite's own under <data-dir>/cred, always reloaded).
+    encryption_provider_config: Path | None = None
+    encryption_provider_config_automatic_reload: bool = False
+    secrets_encryption: bool = False
     # kube-apiserver's --authorization-mode: RBAC (behind system:masters), or AlwaysAllow.
     authorization_mode: str = "RBAC"
     # Timeouts of stalled connections and the per-address cap (kube-apiserver's numbers).
     connections: ConnectionPolicy = field(default_factory=ConnectionPolicy)
+    # --audit-policy-file and --audit-log-*: off unless both a policy and a log are given.
+    audit: AuditOptions = field(default_factory=AuditOptions)
 
 
 def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
@@ -155,6 +173,9 @@ def tls_context(pki: certs.Pki) -> ssl.SSLContext:
     context.load_verify_locations(pki.ca_cert)
     # Client certificates are one way in, tokens another: ask for one, require none.
     context.verify_mode = ssl.CERT_OPTIONAL
+    # The chain is checked here, the dates by the authenticator: an expired certificate is a
+    # 401 as in Kubernetes (whose TLS layer verifies nothing), not a failed handshake.
+    context.verify_flags |= certs.X509_V_FLAG_NO_CHECK_TIME
     context.set_alpn_protocols(["http/1.1"])
     return context
 
@@ -180,28 +201,54 @@ def resource_stores(
         store, services, cidr=service_cidr, node_ports=node_port_range
     )
     runtime_classes = RuntimeClassAdmission(pods)
-    mutating: dict[ResourceType, list[Admission]] = {
-        services: [lifecycle, allocator],
-        pods: [lifecycle, runtime_classes.admit],
-    }
-    # Pod Security admission, on by default as in Kubernetes (every namespace is privileged
-    # until its pod-security.kubernetes.io labels say otherwise).
-    pod_security = PodSecurity(store, namespaces)
-    # NodeRestriction: a kubelet writes only its own Node, Lease and pods.
+    serviceaccounts = REGISTRY.lookup("", "v1", "serviceaccounts")
+    assert serviceaccounts is not None
+    # ServiceAccount admission: the pod's account must exist; its token is mounted.
+    service_account = ServiceAccountAdmission(store, serviceaccounts)
+    # LimitRanger: the namespace's LimitRanges default and bound pods' and claims' resources.
+    limit_ranges = REGISTRY.lookup("", "v1", "limitranges")
+    claims = REGISTRY.lookup("", "v1", "persistentvolumeclaims")
+    assert limit_ranges is not None and claims is not None
+    limit_ranger = LimitRanger(store, limit_ranges, pods, claims)
+    # NodeRestriction: a kubelet writes only its own Node, Lease and pods. A mutating plugin in
+    # Kubernetes, after ServiceAccount: a node hears its 403 before the kind's validation.
     restriction = NodeRestriction(store, pods)
     nodes = REGISTRY.lookup("", "v1", "nodes")
     leases = REGISTRY.lookup("coordination.k8s.io", "v1", "leases")
     assert nodes is not None and leases is not None
+    mutating: dict[ResourceType, list[Admission]] = {
+        services: [lifecycle, allocator],
+        pods: [
+            lifecycle,
+            limit_ranger.admit,
+            service_account,
+            restriction.pods,
+            runtime_classes.admit,
+        ],
+        nodes: [lifecycle, restriction.nodes],
+        leases: [lifecycle, restriction.leases],
+    }
+    # Pod Security admission, on by default as in Kubernetes (every namespace is privileged
+    # until its pod-security.kubernetes.io labels say otherwise).
+    pod_security = PodSecurity(store, namespaces)
     validating: dict[ResourceType, list[Admission]] = {
-        pods: [restriction.pods, runtime_classes.validate, pod_security.pods],
+        pods: [
+            limit_ranger.validate,
+            runtime_classes.validate,
+            pod_security.pods,
+        ],
+        claims: [limit_ranger.validate],
         namespaces: [pod_security.namespaces],
-        nodes: [restriction.nodes],
-        leases: [restriction.leases],
     }
     for group, plural in POD_TEMPLATE_PATHS:
         workload = REGISTRY.lookup(group, "v1", plural)
         assert workload is not None, plural
         validating[workload] = [pod_security.workloads]
+    # CertificateSubjectRestriction always; approving and signing need the verbs on the
+    # signer only while authorization is on.
+    csrs = REGISTRY.lookup("certificates.k8s.io", "v1", "certificatesigningrequests")
+    assert csrs is not None
+    validating[csrs] = [subject_restriction]
     if authorizer is not None:
         # With authorization on, no one grants through RBAC what they do not hold.
         escalation = EscalationCheck(authorizer)
@@ -209,7 +256,14 @@ def resource_stores(
             rbac_resource = REGISTRY.lookup(RBAC_GROUP, "v1", plural)
             assert rbac_resource is not None
             validating[rbac_resource] = [escalation]
-    return {
+        validating[csrs] += [CertificateApproval(authorizer), CertificateSigning(authorizer)]
+    # ResourceQuota admission, the last validating check of every namespaced resource: it
+    # charges the quotas for what will be stored.
+    quota = ResourceQuotaAdmission()
+    for resource in REGISTRY.resources:
+        if resource.namespaced:
+            validating[resource] = [*validating.get(resource, []), quota]
+    stores = {
         resource: ResourceStore(
             store,
             resource,
@@ -218,6 +272,10 @@ def resource_stores(
         )
         for resource in REGISTRY.resources
     }
+    quotas = REGISTRY.lookup("", "v1", "resourcequotas")
+    assert quotas is not None
+    quota.quotas = stores[quotas]
+    return stores
 
 
 @dataclass
@@ -239,6 +297,8 @@ class Serving:
     connections: ConnectionPolicy = field(default_factory=ConnectionPolicy)
     # None: authorization is off (every authenticated user may do anything).
     authorizer: Authorizer | None = None
+    # Writes the audit log; None: nothing is audited.
+    auditor: Auditor | None = None
 
 
 @dataclass
@@ -291,6 +351,7 @@ def assemble(
         pki=serving.pki,
         connections=serving.connections,
         authorizer=serving.authorizer,
+        auditor=serving.auditor,
     )
     return Assembly(stores, installer, Application(routes), metrics)
 
@@ -314,16 +375,35 @@ class APIServer:
         self.kubelet_client: KubeletClient | None = None
         self.policy: PolicyCache | None = None
         self.node_graph: NodeGraph | None = None
+        self.encryption: EncryptionController | None = None
+        self.auditor: Auditor | None = None
         # Event key -> (the revision a sweep saw, when it was last written); see _expire_events.
         self._event_writes: dict[str, tuple[int, float]] = {}
 
     async def start(self) -> None:
         config = self.config
+        # First: a policy kube-apiserver would refuse stops the server before it does anything.
+        self.auditor = config.audit.auditor()
         dns, ips = _names_and_ips(config)
         self.pki = certs.ensure(config.data_dir / "tls", dns, ips)
         # Before the authenticator reads the token file: the node token's secret is in it.
         self.node_token = node_join.ensure_node_token(self.pki, config.data_dir / NODE_TOKEN_FILE)
+        # Before the store opens: a configuration kube-apiserver would refuse stops the start.
+        encryption_path = config.encryption_provider_config
+        if config.secrets_encryption:
+            encryption_path = ensure_managed_config(config.data_dir)
+        encryption = load_encryption_config(encryption_path) if encryption_path else None
         self.store = await SqliteStore.open(config.data_dir / "db" / "state.db")
+        if encryption_path is not None and encryption is not None:
+            self.encryption = EncryptionController(
+                self.store,
+                encryption_path,
+                config.data_dir,
+                encryption,
+                reload=config.secrets_encryption
+                or config.encryption_provider_config_automatic_reload,
+            )
+            self.store = self.encryption.store
         store = self.store
         settings = self.watch_settings = scope.WatchSettings(
             min_request_timeout=config.min_request_timeout,
@@ -364,6 +444,7 @@ class APIServer:
             pki=self.pki,
             connections=config.connections,
             authorizer=authorizer,
+            auditor=self.auditor,
         )
         assembly = assemble(
             store, serving, stores=stores, metrics=self.metrics, object_counts=self._object_counts
@@ -390,6 +471,8 @@ class APIServer:
         _tune_interpreter()
         self._tasks.append(asyncio.create_task(self._compact_loop(), name="compaction"))
         self._tasks.append(asyncio.create_task(self._event_ttl_loop(), name="event-ttl"))
+        if self.encryption is not None:
+            self._tasks.append(asyncio.create_task(self.encryption.run(), name="encryption"))
         self._ready = True
 
     async def stop(self) -> None:
@@ -415,14 +498,18 @@ class APIServer:
             await self.node_graph.stop()
         if self.store is not None:
             await self.store.close()
+        if self.auditor is not None:
+            # The events of the last requests are written before the process ends.
+            self.auditor.close()
 
     def _object_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        if isinstance(self.store, SqliteStore):
+        store = self.encryption.store.inner if self.encryption is not None else self.store
+        if isinstance(store, SqliteStore):
             for resource in REGISTRY.resources:
                 if resource.storage_plural:
                     continue
-                lo, hi = self.store._range(resource.key_prefix(), "")
+                lo, hi = store._range(resource.key_prefix(), "")
                 counts[resource.group_resource] = hi - lo
         return counts
 

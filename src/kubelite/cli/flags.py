@@ -181,6 +181,19 @@ NODE_FLAGS = {
             help="run no service proxy on this node",
             server_help="run no service proxy on this node",
         ),
+        NodeFlag(
+            "--allowed-unsafe-sysctls",
+            help="comma-separated sysctls (or `prefix.*`) pods may set beyond the safe set "
+            "(the kubelet's flag)",
+            server_help="this node's kubelet's --allowed-unsafe-sysctls",
+        ),
+        NodeFlag(
+            "--seccomp-default",
+            switch=True,
+            help="run containers that name no seccomp profile under RuntimeDefault (the "
+            "kubelet's flag; off as in Kubernetes 1.33)",
+            server_help="this node's kubelet's --seccomp-default",
+        ),
     )
 }
 

@@ -27,6 +27,7 @@ from kubelite.cli.cluster import (
     proxy,
     reset,
     scheduler,
+    secrets_encrypt,
     server,
 )
 from kubelite.cli.kubectl import (
@@ -107,6 +108,12 @@ CLUSTER_COMMANDS = (
         "kubeconfig",
         kubeconfig,
         "issue a kubeconfig for a user and groups, signed by the cluster CA",
+    ),
+    _module_command(
+        "secrets-encrypt",
+        secrets_encrypt,
+        "show or rotate the keys Secrets are encrypted with at rest (status, rotate-keys, "
+        "reencrypt)",
     ),
 )
 

@@ -8,7 +8,8 @@ the managedFields name which controller wrote what.
 
 The manager's own identity (`system:kube-controller-manager`) may create service accounts in
 kube-system and request their tokens; this makes each account, asks for a token (an hour, as
-the controller manager's client builder does), and asks again at 80% of its life. The shared
+the controller manager's client builder does), and asks again at 80% of the life the server
+gave it (its `expirationTimestamp`: a server may give less than was asked for). The shared
 informers keep reading as the manager itself, which may list and watch everything.
 """
 
@@ -17,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import time
+from typing import Any
 
 from kubelite.api.resources import SERVICE_ACCOUNTS
 from kubelite.client.api import APIClient
@@ -30,6 +33,9 @@ NAMESPACE = "kube-system"
 TOKEN_SECONDS = 3600
 # Renewed after this share of its life, as client-go's token source does.
 RENEW_AT = 0.8
+# A life shorter than this is taken for clock skew and counted as this long
+# (client_builder_dynamic.go's tokenSourceImpl).
+MIN_LIFETIME_SECONDS = 600
 RETRY_SECONDS = 2.0
 
 
@@ -100,7 +106,7 @@ class ServiceAccountCredentials:
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             self._tokens[account] = answer["status"]["token"]
-            self._expiry[account] = time.monotonic() + TOKEN_SECONDS * RENEW_AT
+            self._expiry[account] = time.monotonic() + _lifetime(answer) * RENEW_AT
             return
 
     async def _renew_loop(self) -> None:
@@ -110,3 +116,14 @@ class ServiceAccountCredentials:
             await asyncio.gather(*(self._renew(a) for a in due))
             soonest = min(self._expiry.values(), default=now + 60)
             await asyncio.sleep(max(1.0, soonest - time.monotonic()))
+
+
+def _lifetime(answer: dict[str, Any]) -> float:
+    """How long the token lasts from now, by the expirationTimestamp the server answered;
+    at least MIN_LIFETIME_SECONDS (a missing or past timestamp counts as that)."""
+    stamp = (answer.get("status") or {}).get("expirationTimestamp")
+    try:
+        expires = dt.datetime.fromisoformat(str(stamp)).timestamp()
+    except ValueError:
+        return MIN_LIFETIME_SECONDS
+    return max(expires - time.time(), MIN_LIFETIME_SECONDS)

@@ -19,6 +19,9 @@ from kubelite.client.informers import SharedInformerFactory
 from kubelite.controllers.clusterroleaggregation import ClusterRoleAggregationController
 from kubelite.controllers.credentials import ServiceAccountCredentials
 from kubelite.controllers.cronjob import CronJobController
+from kubelite.controllers.csrapproving import CSRApprovingController
+from kubelite.controllers.csrcleaner import CSRCleanerController
+from kubelite.controllers.csrsigning import ClusterSigningConfig, CSRSigningController
 from kubelite.controllers.daemonset import DaemonSetController
 from kubelite.controllers.deployment import DeploymentController
 from kubelite.controllers.disruption import DisruptionController
@@ -33,6 +36,7 @@ from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig, PodGC
 from kubelite.controllers.podgc import PodGCController
 from kubelite.controllers.replicaset import ReplicaSetController
 from kubelite.controllers.replicationcontroller import ReplicationControllerController
+from kubelite.controllers.resourcequota import ResourceQuotaController
 from kubelite.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelite.controllers.serviceaccount import ServiceAccountsController
 from kubelite.controllers.servicelb import SERVICELB_ACCOUNT, ServiceLBController
@@ -56,6 +60,7 @@ class ControllerManager:
         pod_gc: PodGCSettings | None = None,
         disable_servicelb: bool = False,
         credentials: ServiceAccountCredentials | None = None,
+        signing: ClusterSigningConfig | None = None,
     ) -> None:
         self.client = client
         self.credentials = credentials
@@ -82,6 +87,14 @@ class ControllerManager:
             EndpointSliceMirroringController(own("endpointslicemirroring-controller"), informers),
             ClusterRoleAggregationController(own("clusterrole-aggregation-controller"), informers),
         ]
+        # csrapproving and csrcleaner always; csrsigning only with a CA to sign with
+        # (kube-controller-manager's --cluster-signing-cert-file and --cluster-signing-key-file).
+        self.controllers.append(CSRApprovingController(own("certificate-controller"), informers))
+        self.controllers.append(CSRCleanerController(own("certificate-controller"), informers))
+        if signing is not None:
+            self.controllers.append(
+                CSRSigningController(own("certificate-controller"), signing, informers)
+            )
         if not disable_servicelb:
             self.controllers.append(ServiceLBController(own(SERVICELB_ACCOUNT), informers))
         ca = client.config.certificate_authority_data
@@ -89,6 +102,7 @@ class ControllerManager:
             self.controllers.append(
                 RootCACertPublisher(own("root-ca-cert-publisher"), ca.decode(), informers)
             )
+        self.controllers.append(ResourceQuotaController(own("resourcequota-controller"), informers))
         # Last: its metadata informers reuse the full ones the others asked for.
         self.controllers.append(GarbageCollector(own("generic-garbage-collector"), informers))
         self._tasks: list[asyncio.Task[None]] = []

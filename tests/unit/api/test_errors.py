@@ -15,7 +15,8 @@ from kubelite.api import errors
         ("web", '"web"'),
         (5, "5"),
         (True, "true"),
-        (None, "null"),
+        # A nil is the string "null" to 1.33's ErrorBody, quoted by %q (1.34 prints JSON).
+        (None, '"null"'),
         # A []string is printed with %#v, not as JSON.
         (errors.GoStrings(("10.44.0.1",)), '[]string{"10.44.0.1"}'),
         (errors.GoStrings(("a", "b")), '[]string{"a", "b"}'),

@@ -56,7 +56,11 @@ class Stores:
         return self.by_resource[resource]
 
     async def namespace(self, name: str) -> Obj:
-        return await self.of("namespaces").create("", {"metadata": {"name": name}})
+        """A namespace with its `default` service account, as the service account controller
+        makes it (ServiceAccount admission refuses pods in a namespace without one)."""
+        created = await self.of("namespaces").create("", {"metadata": {"name": name}})
+        await self.of("serviceaccounts").create(name, {"metadata": {"name": "default"}})
+        return created
 
 
 def build_stores(store: SqliteStore) -> Stores:

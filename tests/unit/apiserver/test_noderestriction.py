@@ -5,7 +5,7 @@ The rules are exercised through the real storage the server wires them into (pod
 leases' validating admission): objects are made as the server itself (no user), then written as
 a node, with the user and the request in the context variables the application sets. Where
 kubelite differs from Kubernetes, the test states Kubernetes' behaviour and is marked
-`xfail(strict=True)` with the difference as its reason.
+`xfail(strict=True)` with the difference as its reason (none is, for now).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from kubelite.api.types import Obj
 from kubelite.apiserver import request_info
 from kubelite.apiserver.auth import User, current_request, current_user
 from kubelite.apiserver.noderestriction import NodeRestriction
+from kubelite.apiserver.rbac.authorizer import AlwaysAllow, Attributes
 from kubelite.apiserver.registry import DeleteOptions
 from kubelite.apiserver.registry.eviction import EvictionStore
 from kubelite.apiserver.registry.generic import ResourceStore
@@ -129,19 +130,9 @@ async def test_node_creates_no_pod_but_a_mirror_pod(pods: ResourceStore) -> None
 
 @pytest.mark.parametrize(
     "bound_to",
-    [
-        "n2",
-        pytest.param(
-            "",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="NodeRestriction is a mutating admission plugin (Admit): it refuses "
-                "before validation; kubelite runs it as validating admission, after the "
-                "strategy's validation, so an unbound mirror pod is a 422 (`must set "
-                "spec.nodeName if mirror pod annotation is set`) rather than this 403",
-            ),
-        ),
-    ],
+    # Unbound, the pod is also invalid (`must set spec.nodeName if mirror pod annotation is
+    # set`): NodeRestriction, a mutating plugin, refuses it before validation.
+    ["n2", ""],
 )
 async def test_node_creates_mirror_pods_bound_to_itself_only(
     pods: ResourceStore, node_n1: Obj, bound_to: str
@@ -219,28 +210,93 @@ async def test_node_mirror_pod_is_owned_by_its_node(
     assert refused.message == f'pods "static" is forbidden: {expected}'
 
 
+# ServiceAccount admission runs before NodeRestriction (Kubernetes' plugin order), so a mirror
+# pod naming an account or a Secret hears its refusal; NodeRestriction's own words for those are
+# checked on the plugin alone below.
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"serviceAccountName": "robot"}, "a mirror pod may not reference service accounts"),
+        (
+            {"volumes": [{"name": "v", "secret": {"secretName": "s"}}]},
+            "a mirror pod may not reference secrets",
+        ),
+        ({"imagePullSecrets": [{"name": "pull"}]}, "a mirror pod may not reference secrets"),
+        (
+            {"volumes": [{"name": "v", "configMap": {"name": "c"}}]},
+            'node "n1" can not create pods that reference configmaps',
+        ),
+        (
+            {"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]},
+            'node "n1" can not create pods that reference persistentvolumeclaims',
+        ),
+    ],
+)
+async def test_node_mirror_pod_refers_to_no_other_object(
+    pods: ResourceStore, node_n1: Obj, spec: Obj, message: str
+) -> None:
+    body = mirror_pod("static", "n1", node_owner(node_n1), **spec)
+    with acting(N1, "POST", pods_path()):
+        refused = await refusal(pods.create(NS, body))
+    assert refused.message == f'pods "static" is forbidden: {message}'
+
+
 @pytest.mark.parametrize(
     ("spec", "what"),
     [
         ({"serviceAccountName": "robot"}, "a service account"),
         ({"volumes": [{"name": "v", "secret": {"secretName": "s"}}]}, "secrets"),
         ({"imagePullSecrets": [{"name": "pull"}]}, "secrets"),
-        ({"volumes": [{"name": "v", "configMap": {"name": "c"}}]}, "configmaps"),
-        (
-            {"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]},
-            "persistentvolumeclaims",
-        ),
     ],
 )
-async def test_node_mirror_pod_refers_to_no_other_object(
-    pods: ResourceStore, node_n1: Obj, spec: Obj, what: str
+async def test_node_restriction_alone_refuses_mirror_pods_naming_accounts_or_secrets(
+    stores: Stores, pods: ResourceStore, node_n1: Obj, spec: Obj, what: str
 ) -> None:
+    pods_resource = pods.resource
     body = mirror_pod("static", "n1", node_owner(node_n1), **spec)
+    body["metadata"]["namespace"] = NS
     with acting(N1, "POST", pods_path()):
-        refused = await refusal(pods.create(NS, body))
+        refused = await refusal(
+            NodeRestriction(stores.store, pods_resource).pods("CREATE", pods_resource, body, None)
+        )
     assert refused.message == (
         f'pods "static" is forbidden: node "n1" can not create pods that reference {what}'
     )
+
+
+@pytest.mark.parametrize(
+    ("volume", "what"),
+    [
+        ({"cephfs": {"monitors": ["m"], "secretRef": {"name": "x"}}}, "secrets"),
+        ({"azureFile": {"secretName": "x", "shareName": "s"}}, "secrets"),
+        (
+            {"projected": {"sources": [{"clusterTrustBundle": {"name": "b", "path": "p"}}]}},
+            "clustertrustbundles",
+        ),
+    ],
+)
+async def test_node_restriction_alone_refuses_mirror_pods_naming_other_objects(
+    restriction: NodeRestriction, node_n1: Obj, volume: Obj, what: str
+) -> None:
+    body = mirror_pod("static", "n1", node_owner(node_n1), volumes=[{"name": "v", **volume}])
+    body["metadata"]["namespace"] = NS
+    with acting(N1, "POST", pods_path()):
+        refused = await refusal(restriction.pods("CREATE", restriction.pods_resource, body, None))
+    assert refused.message == (
+        f'pods "static" is forbidden: node "n1" can not create pods that reference {what}'
+    )
+
+
+async def test_node_mirror_pod_may_have_an_ephemeral_volume(
+    restriction: NodeRestriction, node_n1: Obj
+) -> None:
+    """Only a claim the pod names outright is refused: an ephemeral volume's is its own."""
+    template = {"spec": {"accessModes": ["ReadWriteOnce"]}}
+    volume = {"name": "scratch", "ephemeral": {"volumeClaimTemplate": template}}
+    body = mirror_pod("static", "n1", node_owner(node_n1), volumes=[volume])
+    body["metadata"]["namespace"] = NS
+    with acting(N1, "POST", pods_path()):
+        await restriction.pods("CREATE", restriction.pods_resource, body, None)
 
 
 # --- pods: update, status, delete, eviction -------------------------------------------------
@@ -293,6 +349,31 @@ async def test_node_changes_no_labels_through_pod_status(
         refused = await refusal(StatusStore(pods).update(NS, "mine", changing(relabel)))
     assert refused.message == (
         'pods "mine" is forbidden: node "n1" cannot update labels through pod status'
+    )
+
+
+async def test_node_changes_no_resource_claim_statuses(
+    pods: ResourceStore, scheduled: None
+) -> None:
+    def claim(pod: Obj) -> None:
+        pod["status"] = {"resourceClaimStatuses": [{"name": "gpu", "resourceClaimName": "x"}]}
+
+    with acting(N1, "PUT", pods_path("mine", "status")):
+        refused = await refusal(StatusStore(pods).update(NS, "mine", changing(claim)))
+    assert refused.message == (
+        'pods "mine" is forbidden: node "n1" cannot update resource claim statues'
+    )
+
+
+async def test_node_writes_no_other_pod_subresource(
+    restriction: NodeRestriction, pods: ResourceStore, scheduled: None
+) -> None:
+    mine = await pods.get(NS, "mine")
+    with acting(N1, "PATCH", pods_path("mine", "ephemeralcontainers")):
+        refused = await refusal(restriction.pods("UPDATE", pods.resource, mine, mine))
+    assert refused.message == (
+        'pods "mine" is forbidden: unexpected pod subresource "ephemeralcontainers", only '
+        "'status' and 'eviction' are allowed"
     )
 
 
@@ -485,11 +566,6 @@ async def test_node_modifies_no_taints(nodes: ResourceStore, labelled_n1: Obj) -
     assert refused.message == 'nodes "n1" is forbidden: node "n1" is not allowed to modify taints'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="admitNode refuses a Node created by its kubelet with spec.configSource (`node %q "
-    "is not allowed to create pods with a non-nil configSource`); kubelite does not",
-)
 async def test_node_registers_without_a_config_source(nodes: ResourceStore) -> None:
     body = {
         "metadata": {"name": "n1"},
@@ -501,6 +577,27 @@ async def test_node_registers_without_a_config_source(nodes: ResourceStore) -> N
         'nodes "n1" is forbidden: node "n1" is not allowed to create pods with a non-nil '
         "configSource"
     )
+
+
+async def test_node_sets_no_new_config_source(nodes: ResourceStore, labelled_n1: Obj) -> None:
+    def configure(node: Obj) -> None:
+        node.setdefault("spec", {})["configSource"] = {
+            "configMap": {"name": "c", "namespace": "kube-system", "kubeletConfigKey": "k"}
+        }
+
+    with acting(N1, "PUT", "/api/v1/nodes/n1"):
+        refused = await refusal(nodes.update("", "n1", changing(configure)))
+    assert refused.message == (
+        'nodes "n1" is forbidden: node "n1" is not allowed to update configSource to a new '
+        "non-nil configSource"
+    )
+
+
+async def test_node_writing_an_empty_taint_list_modifies_no_taints(
+    nodes: ResourceStore, labelled_n1: Obj
+) -> None:
+    with acting(N1, "PUT", "/api/v1/nodes/n1"):
+        await nodes.update("", "n1", changing(lambda node: node.update(spec={"taints": []})))
 
 
 # --- leases ---------------------------------------------------------------------------------
@@ -558,12 +655,6 @@ async def test_anyone_else_creates_any_lease(leases: ResourceStore) -> None:
         await leases.create("kube-node-lease", lease("n2"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="admitLease checks the namespace first, for every operation (`can only access "
-    'leases in the "kube-node-lease" system namespace`); kubelite answers a create elsewhere '
-    "with the same-name message",
-)
 async def test_node_creates_leases_in_kube_node_lease_only(leases: ResourceStore) -> None:
     with acting(N1, "POST", "/apis/coordination.k8s.io/v1/namespaces/default/leases"):
         refused = await refusal(leases.create(NS, lease("n1", NS)))
@@ -573,12 +664,6 @@ async def test_node_creates_leases_in_kube_node_lease_only(leases: ResourceStore
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="admitLease also refuses a node's update or delete of another node's lease; "
-    "kubelite's admission checks creates only (the Node authorizer refuses the request "
-    "first when it comes over HTTP)",
-)
 async def test_node_updates_no_other_lease(leases: ResourceStore) -> None:
     await leases.create("kube-node-lease", lease("n2"))
 
@@ -587,6 +672,16 @@ async def test_node_updates_no_other_lease(leases: ResourceStore) -> None:
 
     with acting(N1, "PUT", f"{LEASE_PATH}/n2"):
         refused = await refusal(leases.update("kube-node-lease", "n2", changing(steal)))
+    assert refused.message == (
+        'leases.coordination.k8s.io "n2" is forbidden: can only access node lease with the same '
+        "name as the requesting node"
+    )
+
+
+async def test_node_deletes_no_other_lease(leases: ResourceStore) -> None:
+    await leases.create("kube-node-lease", lease("n2"))
+    with acting(N1, "DELETE", f"{LEASE_PATH}/n2"):
+        refused = await refusal(leases.delete("kube-node-lease", "n2", DeleteOptions()))
     assert refused.message == (
         'leases.coordination.k8s.io "n2" is forbidden: can only access node lease with the same '
         "name as the requesting node"
@@ -679,11 +774,6 @@ async def test_anyone_elses_token_requests_pass(restriction: NodeRestriction) ->
             await restriction.token(NS, "default", {"spec": {}})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="admitServiceAccount wants a bound object reference of apiVersion v1 with a name "
-    "(`node requested token not bound to a pod`); kubelite checks the kind alone",
-)
 @pytest.mark.parametrize(
     "ref",
     [
@@ -701,11 +791,6 @@ async def test_node_token_bound_to_a_v1_pod_by_name(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="admitServiceAccount refuses a pod binding without a uid (`node requested token "
-    "with a pod binding without a uid`); kubelite accepts it",
-)
 async def test_node_token_binding_names_the_pods_uid(
     restriction: NodeRestriction, scheduled: None
 ) -> None:
@@ -717,12 +802,6 @@ async def test_node_token_binding_names_the_pods_uid(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='admitServiceAccount returns the pod lister\'s NotFound (404 `pods "ghost" not '
-    "found`) for a missing pod; kubelite answers 403 `node requested token bound to a pod "
-    "that does not exist`",
-)
 async def test_node_token_bound_to_a_missing_pod_is_not_found(
     restriction: NodeRestriction, scheduled: None
 ) -> None:
@@ -731,12 +810,6 @@ async def test_node_token_bound_to_a_missing_pod_is_not_found(
     assert (refused.code, refused.message) == (404, 'pods "ghost" not found')
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="admitServiceAccount's message names the stale uid: `the UID in the bound object "
-    "reference (%s) does not match the UID in record. The object might have been deleted and "
-    "then recreated`; kubelite's says only that it does not match",
-)
 async def test_node_token_uid_mismatch_message(
     restriction: NodeRestriction, scheduled: None
 ) -> None:
@@ -749,17 +822,15 @@ async def test_node_token_uid_mismatch_message(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ServiceAccountNodeAudienceRestriction (beta, on in 1.33): a node may ask for 0 or 1 "
-    "audiences, and only one a volume of the pod uses unless authorized; kubelite does not "
-    "restrict audiences",
-)
 @pytest.mark.parametrize(
     ("audiences", "message"),
     [
         (["a", "b"], "node may only request 0 or 1 audiences"),
-        (["vault"], 'audience "vault" not found in pod spec volume'),
+        (
+            ["vault"],
+            'audience "vault" not found in pod spec volume, system:node:n1 is not authorized '
+            "to request tokens for this audience",
+        ),
     ],
 )
 async def test_node_token_audiences_are_those_of_the_pod(
@@ -772,4 +843,57 @@ async def test_node_token_audiences_are_those_of_the_pod(
     body = token_request("mine", await _uid(pods, "mine"), audiences=audiences)
     with acting(N1, "POST", TOKEN_PATH):
         refused = await refusal(restriction.token(NS, "default", body))
-    assert refused.message.startswith(f'serviceaccounts "default" is forbidden: {message}')
+    assert refused.message == f'serviceaccounts "default" is forbidden: {message}'
+
+
+async def test_node_token_for_an_audience_a_projected_volume_of_the_pod_uses(
+    restriction: NodeRestriction, pods: ResourceStore
+) -> None:
+    volume = {
+        "name": "vault-token",
+        "projected": {"sources": [{"serviceAccountToken": {"path": "t", "audience": "vault"}}]},
+    }
+    await pods.create(NS, pod_body("vaulted", "n1", volumes=[volume]))
+    body = token_request("vaulted", await _uid(pods, "vaulted"), audiences=["vault"])
+    with acting(N1, "POST", TOKEN_PATH):
+        await restriction.token(NS, "default", body)
+
+
+class _Granting(AlwaysAllow):
+    """Grants everything, and remembers what it was asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[Attributes] = []
+
+    def decide(self, attrs: Attributes) -> tuple[bool, str]:
+        self.asked.append(attrs)
+        return True, ""
+
+
+async def test_node_token_for_an_audience_it_is_granted(
+    stores: Stores, pods: ResourceStore, scheduled: None
+) -> None:
+    granting = _Granting()
+    restriction = NodeRestriction(stores.store, pods.resource, granting)
+    body = token_request("mine", await _uid(pods, "mine"), audiences=["registry"])
+    with acting(N1, "POST", TOKEN_PATH):
+        await restriction.token(NS, "default", body)
+    (asked,) = granting.asked
+    assert (asked.user, asked.verb, asked.namespace, asked.group, asked.resource, asked.name) == (
+        N1,
+        "request-serviceaccounts-token-audience",
+        NS,
+        "",
+        "registry",
+        "default",
+    )
+
+
+async def test_nameless_node_asks_for_no_token(restriction: NodeRestriction) -> None:
+    nameless = User("system:node:", ("system:nodes", "system:authenticated"))
+    with acting(nameless, "POST", TOKEN_PATH):
+        refused = await refusal(restriction.token(NS, "default", token_request("mine", "u")))
+    assert refused.message == (
+        'serviceaccounts "default" is forbidden: could not determine node from user "system:node:"'
+    )

@@ -16,17 +16,9 @@ CMS = "/api/v1/namespaces/default/configmaps"
 TOKEN = encode_continue("a", 5)
 
 
-def xfail(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 # Kubernetes validates ListOptions, CreateOptions, UpdateOptions, PatchOptions and
 # DeleteOptions in the handlers and answers 422 Invalid naming the options kind
 # (metav1 validation + errors.NewInvalid(metav1.GroupName, "<Kind>Options", "", errs)).
-OPTIONS_422 = (
-    "options.py answers 400 BadRequest; Kubernetes answers 422 Invalid "
-    '`<Kind>Options.meta.k8s.io "" is invalid: ...` for options that fail validation'
-)
 
 # method, query, body -> code, message (the whole message, or a prefix ending in "...")
 CASES: list[Any] = [

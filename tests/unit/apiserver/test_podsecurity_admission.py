@@ -118,7 +118,10 @@ def pod_security_labels(**labels: str) -> dict[str, str]:
 
 async def namespace(stores: Stores, name: str, **labels: str) -> Obj:
     body = {"metadata": {"name": name, "labels": pod_security_labels(**labels)}}
-    return await stores.of("namespaces").create("", body)
+    created = await stores.of("namespaces").create("", body)
+    # The service account controller's part: ServiceAccount admission wants `default`.
+    await stores.of("serviceaccounts").create(name, {"metadata": {"name": "default"}})
+    return created
 
 
 async def relabel(stores: Stores, name: str, **labels: str) -> Obj:

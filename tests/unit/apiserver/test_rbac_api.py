@@ -142,11 +142,6 @@ async def test_a_review_needs_exactly_one_kind_of_attributes(
     assert cause["message"].endswith(f": {detail}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='field.Error prints a nil bad value as the string "null", quoted by %q: '
-    '`Invalid value: "null"`; kubelite prints it bare',
-)
 async def test_a_review_with_no_attributes_prints_the_missing_value_as_go_does(api: Api) -> None:
     body = review("SelfSubjectAccessReview", {})
     _, answer = await post(api, f"{AUTHORIZATION}/selfsubjectaccessreviews", body)

@@ -239,12 +239,6 @@ IN_TREE_SECRET_VOLUMES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pod_references reads secret, csi and projected volumes only; VisitPodSecretNames "
-    "(pkg/api/v1/pod/util.go) also visits the secrets of azureFile, cephfs, cinder, "
-    "flexVolume, iscsi, rbd, scaleIO and storageos volumes",
-)
 @pytest.mark.parametrize("source", IN_TREE_SECRET_VOLUMES)
 def test_pod_references_the_secrets_of_in_tree_volumes(source: Obj) -> None:
     body = pod(volumes=[{"name": "v", **source}])
@@ -758,7 +752,7 @@ def test_users_who_are_not_nodes_get_no_opinion(
     assert nodes.decide(attrs(user, verb, resource, name, namespace=namespace)) == (None, "")
 
 
-# --- where kubelite's node authorizer differs -----------------------------------------------
+# --- an unknown node; volumes and CSINodes --------------------------------------------------
 
 
 def test_node_with_no_name_is_an_unknown_node(nodes: NodeAuthorizer) -> None:
@@ -769,32 +763,42 @@ def test_node_with_no_name_is_an_unknown_node(nodes: NodeAuthorizer) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="node_authorizer.go reads persistentvolumes and volumeattachments through the "
-    "graph (node <- pod <- pvc <- pv, node <- volumeattachment); kubelite's NodeAuthorizer "
-    "has no such vertices and lets the system:node rule allow every get",
-)
 @pytest.mark.parametrize(
     ("resource", "group"),
     [("persistentvolumes", ""), ("volumeattachments", "storage.k8s.io")],
 )
 def test_node_gets_only_related_volumes(nodes: NodeAuthorizer, resource: str, group: str) -> None:
+    """kubelite serves neither kind, so nothing relates one to a node: every get is refused
+    as Kubernetes refuses an unrelated one."""
     asked = attrs(NODE_A, "get", resource, "unrelated", namespace="", group=group)
     assert nodes.decide(asked) == (None, NO_RELATIONSHIP_A)
+    listed = attrs(NODE_A, "list", resource, namespace="", group=group)
+    assert nodes.decide(listed) == (None, "can only get individual resources of this type")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="authorizeCSINode (node_authorizer.go) limits a node to the CSINode of its own name; "
-    "kubelite lets the system:node rule allow any CSINode",
-)
 def test_node_reads_only_its_own_csinode(nodes: NodeAuthorizer) -> None:
     asked = attrs(NODE_A, "get", "csinodes", "b", namespace="", group="storage.k8s.io")
     assert nodes.decide(asked) == (
         None,
         "can only access CSINode with the same name as the requesting node",
     )
+
+
+@pytest.mark.parametrize(
+    ("verb", "name", "decision"),
+    [
+        ("get", "a", (True, "")),
+        ("update", "a", (True, "")),
+        ("delete", "a", (True, "")),
+        ("create", "", (True, "")),  # NodeRestriction checks the name of what is created
+        ("list", "", (None, "can only get, create, update, patch, or delete a CSINode")),
+    ],
+)
+def test_node_writes_its_own_csinode(
+    nodes: NodeAuthorizer, verb: str, name: str, decision: tuple[bool | None, str]
+) -> None:
+    asked = attrs(NODE_A, verb, "csinodes", name, namespace="", group="storage.k8s.io")
+    assert nodes.decide(asked) == decision
 
 
 # --- the authorizer chain -------------------------------------------------------------------
@@ -874,7 +878,7 @@ def test_chain_joins_the_reasons_of_the_authorizers_with_no_opinion(
 
 
 def _request(
-    user: User, method: str, path: str, *, watch: str = "", selector: str = ""
+    user: User, method: str, path: str, *, watch: str | None = None, selector: str = ""
 ) -> Attributes:
     info = request_info.parse(method, path, watch, selector)
     return Attributes.of_request(user, info, path)
@@ -930,17 +934,17 @@ def test_chain_from_a_request_a_field_selected_name_is_the_name_authorized(
     ],
 )
 def test_request_info_selected_name(method: str, path: str, selector: str, selected: str) -> None:
-    info = request_info.parse(method, path, "", selector)
+    info = request_info.parse(method, path, None, selector)
     assert info.selected_name == selected
     assert info.name == ("s" if path.endswith("/s") else "")
 
 
 def test_request_info_keeps_the_field_selector_of_lists_and_watches() -> None:
-    listed = request_info.parse("GET", "/api/v1/pods", "", "spec.nodeName=a")
+    listed = request_info.parse("GET", "/api/v1/pods", None, "spec.nodeName=a")
     assert (listed.verb, listed.field_selector) == ("list", "spec.nodeName=a")
     watched = request_info.parse("GET", "/api/v1/pods", "true", "spec.nodeName=a")
     assert (watched.verb, watched.field_selector) == ("watch", "spec.nodeName=a")
-    named = request_info.parse("GET", "/api/v1/namespaces/ns/pods/web", "", "spec.nodeName=a")
+    named = request_info.parse("GET", "/api/v1/namespaces/ns/pods/web", None, "spec.nodeName=a")
     assert (named.verb, named.field_selector) == ("get", "")
 
 
@@ -949,15 +953,25 @@ def test_request_info_keeps_the_field_selector_of_lists_and_watches() -> None:
     [("spec.nodeName=a", "field_selector"), ("metadata.name=web", "selected_name")],
 )
 def test_request_info_legacy_watch_path_reads_no_selector(selector: str, field: str) -> None:
-    info = request_info.parse("GET", "/api/v1/watch/namespaces/ns/pods", "", selector)
+    info = request_info.parse("GET", "/api/v1/watch/namespaces/ns/pods", None, selector)
     assert info.verb == "watch"
     assert getattr(info, field) == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Kubernetes reads `watch` with Convert_Slice_string_To_bool: anything but false "
-    "and 0 is true (`watch=yes` watches); kubelite watches only for true and 1",
+@pytest.mark.parametrize(
+    ("watch", "verb"),
+    [
+        (None, "list"),
+        ("false", "list"),
+        ("FALSE", "list"),
+        ("0", "list"),
+        ("yes", "watch"),
+        ("True", "watch"),
+        ("", "watch"),  # `?watch` alone
+    ],
 )
-def test_request_info_watch_parameter_is_true_unless_false_or_zero() -> None:
-    assert request_info.parse("GET", "/api/v1/pods", "yes").verb == "watch"
+def test_request_info_watch_parameter_is_true_unless_false_or_zero(
+    watch: str | None, verb: str
+) -> None:
+    """Convert_Slice_string_To_bool: only no value, "false" (any case) and "0" are false."""
+    assert request_info.parse("GET", "/api/v1/pods", watch).verb == verb

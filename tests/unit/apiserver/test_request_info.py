@@ -81,7 +81,7 @@ NON_RESOURCE = [
 
 @pytest.mark.parametrize(("method", "path", "watch", "expected"), CASES)
 def test_path_parts(method: str, path: str, watch: str, expected: str) -> None:
-    info = parse(method, path, watch)
+    info = parse(method, path, watch or None)  # "": no `watch` parameter
     got = " ".join(
         part or "-"
         for part in (

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from apiserver_fixtures import official_client
+from csr_fixtures import b64, request_pem
 from kubernetes import client, utils, watch
 from kubernetes.client.rest import ApiException
 from testcluster import ServerThread
@@ -57,6 +58,8 @@ MANIFESTS: dict[tuple[str, str], Obj] = {
         "subsets": [{"addresses": [{"ip": "10.1.2.3"}], "ports": [{"port": 80}]}],
     },
     ("", "ConfigMap"): {"data": {"a": "1"}},
+    ("", "LimitRange"): {"spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}}]}},
+    ("", "ResourceQuota"): {"spec": {"hard": {"pods": "2", "requests.cpu": "1"}}},
     ("", "Secret"): {"stringData": {"a": "1"}},
     ("", "PersistentVolumeClaim"): {
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
@@ -88,6 +91,13 @@ MANIFESTS: dict[tuple[str, str], Obj] = {
     },
     ("policy", "PodDisruptionBudget"): {"spec": {"selector": SELECTOR, "minAvailable": 1}},
     ("coordination.k8s.io", "Lease"): {"spec": {"holderIdentity": "me"}},
+    ("certificates.k8s.io", "CertificateSigningRequest"): {
+        "spec": {
+            "request": b64(request_pem("typed")),
+            "signerName": "example.com/typed",
+            "usages": ["client auth"],
+        }
+    },
     ("rbac.authorization.k8s.io", "Role"): {
         "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
     },
@@ -171,6 +181,8 @@ def test_the_typed_client_reads_back_every_kind(
     core = client.CoreV1Api(api_client)
     namespace = f"typed-{next(_namespaces)}"
     core.create_namespace({"metadata": {"name": namespace}})
+    # The service account controller's part, which pods' ServiceAccount admission needs.
+    core.create_namespaced_service_account(namespace, {"metadata": {"name": "default"}})
     api = getattr(client, api_class_name(resource.group, resource.version))(api_client)
     kind = snake(resource.kind)
     scope = ["namespaced_"] if resource.namespaced else [""]

@@ -72,6 +72,20 @@ def test_the_server_passes_on_what_is_set_in_its_own_order() -> None:
     )
 
 
+def test_the_server_passes_its_kubelets_security_flags_on() -> None:
+    given = server.flags_from(
+        _parse(server, "--allowed-unsafe-sysctls", "net.core.*,kernel.msgmax", "--seccomp-default")
+    )
+    assert given.agent_args == [
+        "--allowed-unsafe-sysctls",
+        "net.core.*,kernel.msgmax",
+        "--seccomp-default",
+    ]
+    taken = agent.flags_from(_parse(agent, "--node-ip", "192.0.2.10", *given.agent_args))
+    assert taken.allowed_unsafe_sysctls == ["net.core.*", "kernel.msgmax"]
+    assert taken.seccomp_default is True
+
+
 @pytest.mark.parametrize(
     ("value", "on"),
     [

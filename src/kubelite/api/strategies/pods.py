@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.api import errors, meta
-from kubelite.api.defaulting.pods import default_pod, mount_service_account_token
+from kubelite.api.defaulting.pods import default_pod
 from kubelite.api.errors import FieldError
 from kubelite.api.qos import compute_qos_class
 from kubelite.api.quantity import QuantityError
@@ -83,7 +83,6 @@ class PodStrategy(Strategy):
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
         _drop_disabled_fields(obj, None)
-        mount_service_account_token(obj)
         status: Obj = {"phase": PENDING, "qosClass": compute_qos_class(obj)}
         if (obj.get("spec") or {}).get("schedulingGates"):
             status["conditions"] = [

@@ -14,7 +14,7 @@ from typing import Any
 
 from kubelite.api.errors import FieldError, GoPrinted, GoStrings, invalid, not_supported, required
 from kubelite.api.goformat import go_quote
-from kubelite.api.labels import validate_label_selector
+from kubelite.api.labels import SelectorError, from_label_selector, validate_label_selector
 from kubelite.api.types import Obj
 from kubelite.api.validation.names import name_is_dns_subdomain
 from kubelite.api.validation.objectmeta import name_is_path_segment
@@ -89,9 +89,14 @@ def validate_aggregation_rule(role: Obj) -> list[FieldError]:
         ]
     errs: list[FieldError] = []
     for i, selector in enumerate(selectors):
-        errs += validate_label_selector(
-            selector if isinstance(selector, dict) else {}, f"{path}[{i}]"
-        )
+        fields = selector if isinstance(selector, dict) else {}
+        errs += validate_label_selector(fields, f"{path}[{i}]")
+        # ValidateClusterRole converts the selector too; when that fails it reports the nil
+        # selector it got back, which field.Error prints as "null".
+        try:
+            from_label_selector(fields)
+        except SelectorError:
+            errs.append(invalid(f"{path}[{i}]", None, "invalid label selector."))
     return errs
 
 

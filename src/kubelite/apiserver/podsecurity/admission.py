@@ -18,10 +18,12 @@ the chosen level and version (`registry.py`) are run on
   the label) on create, and on update when they changed; an update that makes the enforce level
   stricter is admitted with warnings naming the existing pods that would violate it.
 
-Warnings go to the request's `Warning` headers (`auth.current_warnings`); Kubernetes also
-records audit annotations (`pod-security.kubernetes.io/audit-violations`, `enforce-policy`,
-`error`) and metrics, which kubelite leaves out as it has no audit log: the audit mode is
-therefore not evaluated at all.
+Warnings go to the request's `Warning` headers (`auth.current_warnings`); the audit mode's
+violations, the enforced policy and labels that did not parse go to the request's audit event
+as annotations (`pod-security.kubernetes.io/audit-violations`, `enforce-policy`, `error`), as
+the plugin's AddAuditAnnotations does. The audit level is only evaluated when the request is
+audited: its annotation is its only use here (Kubernetes also counts it in metrics, which
+kubelite leaves out).
 
 kubelite's admission is not told which subresource a write goes through, so the writes
 Kubernetes does not evaluate are told apart by what they change. For pods this is Kubernetes'
@@ -45,11 +47,13 @@ from kubelite.api import errors, meta
 from kubelite.api.goformat import go_quote
 from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.api.types import Obj
+from kubelite.apiserver.audit.context import add_annotation, auditing
 from kubelite.apiserver.auth import current_warnings
 from kubelite.apiserver.podsecurity.baseline import SECCOMP_CONTAINER_ANNOTATION_PREFIX
 from kubelite.apiserver.podsecurity.checks import AggregateCheckResult, aggregate, pluralize
 from kubelite.apiserver.podsecurity.levels import (
     DEFAULT_POLICY,
+    LATEST,
     PRIVILEGED,
     LevelVersion,
     Policy,
@@ -74,6 +78,15 @@ POD_TEMPLATE_PATHS: dict[tuple[str, str], tuple[str, ...]] = {
     ("batch", "jobs"): ("spec", "template"),
     ("batch", "cronjobs"): ("spec", "jobTemplate", "spec", "template"),
 }
+
+# The audit annotations the plugin adds, under its prefix (api.AuditAnnotationPrefix and the
+# keys of k8s.io/pod-security-admission/api/constants.go).
+AUDIT_ANNOTATION_PREFIX = "pod-security.kubernetes.io/"
+ENFORCE_POLICY_ANNOTATION = AUDIT_ANNOTATION_PREFIX + "enforce-policy"
+AUDIT_VIOLATIONS_ANNOTATION = AUDIT_ANNOTATION_PREFIX + "audit-violations"
+ERROR_ANNOTATION = AUDIT_ANNOTATION_PREFIX + "error"
+# sharedAllowedPrivilegedResponse's annotation, for namespaces privileged in every mode.
+_PRIVILEGED_POLICY = str(LevelVersion(PRIVILEGED, LATEST))
 
 # The metadata only the server writes, which changes on every write, status writes included.
 _SERVER_METADATA = ("resourceVersion", "generation", "managedFields")
@@ -183,9 +196,15 @@ class PodSecurity:
             raise errors.internal_error(f"failed to lookup namespace {go_quote(namespace)}")
         policy, problems = policy_to_evaluate(labels, DEFAULT_POLICY)
         if not problems and policy.fully_privileged():
+            add_annotation(ENFORCE_POLICY_ANNOTATION, _PRIVILEGED_POLICY)
             return
         pod_meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+        self._annotate_problems(problems)
+        add_annotation(ENFORCE_POLICY_ANNOTATION, str(policy.enforce))
         enforced = self._check(policy.enforce, pod_meta, spec)
+        known = {policy.enforce: enforced}
+        # Before refusing: a refused pod's event carries the audit violations too.
+        self._audit(policy, pod_meta, spec, known)
         if not enforced.allowed:
             raise errors.forbidden(
                 resource.plural,
@@ -194,7 +213,7 @@ class PodSecurity:
                 f"{enforced.forbidden_detail()}",
                 resource.group,
             )
-        self._warn_about(policy, pod_meta, spec, {policy.enforce: enforced})
+        self._warn_about(policy, pod_meta, spec, known)
 
     # --- workloads ----------------------------------------------------------------------------
 
@@ -221,10 +240,43 @@ class PodSecurity:
         template = meta.get_path(obj, *path)
         if not isinstance(template, dict):
             return  # an optional template (a ReplicationController's) that is not there
-        self._warn_about(policy, template.get("metadata") or {}, template.get("spec") or {}, {})
+        pod_meta, spec = template.get("metadata") or {}, template.get("spec") or {}
+        self._annotate_problems(problems)
+        known: dict[LevelVersion, AggregateCheckResult] = {}
+        self._audit(policy, pod_meta, spec, known)
+        self._warn_about(policy, pod_meta, spec, known)
 
     def _check(self, lv: LevelVersion, pod_meta: Obj, spec: Obj) -> AggregateCheckResult:
         return aggregate(self.evaluator.evaluate_pod(lv, pod_meta, spec))
+
+    @staticmethod
+    def _annotate_problems(problems: list[errors.FieldError]) -> None:
+        """The labels that did not parse, for the audit log (EvaluatePod's `error`)."""
+        if problems:
+            add_annotation(
+                ERROR_ANNOTATION, f"Failed to parse policy: {errors.aggregate(problems)}"
+            )
+
+    def _audit(
+        self,
+        policy: Policy,
+        pod_meta: Obj,
+        spec: Obj,
+        known: dict[LevelVersion, AggregateCheckResult],
+    ) -> None:
+        """The audit level's violations as an audit annotation, when the request is audited;
+        the result joins `known` for the warn level to reuse."""
+        if not auditing():
+            return
+        result = known.get(policy.audit)
+        if result is None:
+            result = known[policy.audit] = self._check(policy.audit, pod_meta, spec)
+        if not result.allowed:
+            add_annotation(
+                AUDIT_VIOLATIONS_ANNOTATION,
+                f"would violate PodSecurity {go_quote(str(policy.audit))}: "
+                f"{result.forbidden_detail()}",
+            )
 
     def _warn_about(
         self,

@@ -1224,10 +1224,25 @@ SERVICELB_ROLE = "system:kubelite:servicelb"
 SERVICELB_ACCOUNT = "servicelb-controller"
 
 
+# The cluster DNS's role, under the name and with the rules kubeadm's and k3s' CoreDNS
+# manifests give it, and the user its client certificate names (`kubelite server` issues it).
+CLUSTER_DNS_ROLE = "system:coredns"
+CLUSTER_DNS_USER = "system:kubelite:cluster-dns"
+
+
 def kubelite_cluster_roles() -> list[Obj]:
-    """The ServiceLB controller's role: k3s runs it in its supervisor; here it is a controller
-    of the manager with an account of its own."""
+    """The roles of what kubelite runs beside Kubernetes' components: the ServiceLB
+    controller (k3s runs it in its supervisor; here it is a controller of the manager with an
+    account of its own) and the cluster DNS (CoreDNS's role: it lists and watches the objects
+    names are made of)."""
     return [
+        _cluster_role(
+            CLUSTER_DNS_ROLE,
+            [
+                rule(["list", "watch"], [CORE], ["endpoints", "namespaces", "pods", "services"]),
+                rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"]),
+            ],
+        ),
         _cluster_role(
             SERVICELB_ROLE,
             [
@@ -1235,12 +1250,13 @@ def kubelite_cluster_roles() -> list[Obj]:
                 rule(READ, [CORE], ["nodes", "services"]),
                 _events_rule(),
             ],
-        )
+        ),
     ]
 
 
 def kubelite_cluster_role_bindings() -> list[Obj]:
-    """The ServiceLB controller's account, bound to its role."""
+    """The ServiceLB controller's account and the cluster DNS's user, bound to their roles."""
     return [
-        _cluster_role_binding(SERVICELB_ROLE, [_service_account(KUBE_SYSTEM, SERVICELB_ACCOUNT)])
+        _cluster_role_binding(CLUSTER_DNS_ROLE, [_user(CLUSTER_DNS_USER)]),
+        _cluster_role_binding(SERVICELB_ROLE, [_service_account(KUBE_SYSTEM, SERVICELB_ACCOUNT)]),
     ]

@@ -12,7 +12,10 @@ which pods are bound to which node and what each pod refers to:
   `spec.nodeName=<node>` field selector; the Node itself may be read only by its own name (a
   kubelet reads its Node before making it), and created or updated (NodeRestriction admission
   then holds it to its own);
-- its Lease only, in `kube-node-lease`;
+- its Lease only, in `kube-node-lease`, and its CSINode only;
+- PersistentVolumes and VolumeAttachments by name, when related to the node through the graph:
+  kubelite serves neither kind, so the graph holds none and the answer is Kubernetes' for a
+  node that no such object relates to;
 - everything else by the `system:node` ClusterRole's rules, held here as they are (the role
   in the store may be edited; what a node may do is not).
 
@@ -49,6 +52,9 @@ CONFIG_MAP = "configmap"
 CLAIM = "pvc"
 ACCOUNT = "serviceaccount"
 POD = "pod"
+# Vertices of Kubernetes' graph that kubelite never adds (it serves neither kind).
+PERSISTENT_VOLUME = "pv"
+VOLUME_ATTACHMENT = "volumeattachment"
 # A reference: (kind, namespace, name).
 Ref = tuple[str, str, str]
 
@@ -64,6 +70,11 @@ def node_name_of(user: User) -> str | None:
     if not user.name.startswith(NODE_USER_PREFIX) or NODES_GROUP not in user.groups:
         return None
     return user.name[len(NODE_USER_PREFIX) :]
+
+
+# The in-tree volume sources that name a Secret in `secretRef` (VisitPodSecretNames); azureFile
+# names it in `secretName`, csi in `nodePublishSecretRef`.
+_SECRET_REF_VOLUMES = ("cephfs", "cinder", "flexVolume", "rbd", "scaleIO", "iscsi", "storageos")
 
 
 def _containers(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -108,6 +119,9 @@ def pod_references(pod: dict[str, Any]) -> set[Ref]:
         if volume.get("ephemeral") is not None:
             add(CLAIM, f"{metadata.get('name')}-{volume.get('name')}")
         add(SECRET, ((volume.get("csi") or {}).get("nodePublishSecretRef") or {}).get("name"))
+        add(SECRET, (volume.get("azureFile") or {}).get("secretName"))
+        for source_key in _SECRET_REF_VOLUMES:
+            add(SECRET, (((volume.get(source_key) or {}).get("secretRef")) or {}).get("name"))
         for source in (volume.get("projected") or {}).get("sources") or ():
             add(SECRET, ((source or {}).get("secret") or {}).get("name"))
             add(CONFIG_MAP, ((source or {}).get("configMap") or {}).get("name"))
@@ -225,15 +239,37 @@ class NodeAuthorizer:
     def _config_map(self, node: str, attrs: Any) -> tuple[bool | None, str]:
         return self._read_namespaced(node, CONFIG_MAP, attrs)
 
+    def _get(self, node: str, kind: str, attrs: Any) -> tuple[bool | None, str]:
+        """authorizeGet: one related object, read by name."""
+        if attrs.verb != "get":
+            return _no_opinion("can only get individual resources of this type")
+        if attrs.subresource:
+            return _no_opinion("cannot get subresource")
+        return self._related(node, kind, attrs)
+
     def _claim(self, node: str, attrs: Any) -> tuple[bool | None, str]:
         if attrs.subresource == "status":
             if attrs.verb not in ("update", "patch"):
                 return _no_opinion("can only get/update/patch this type")
-        elif attrs.verb != "get":
-            return _no_opinion("can only get individual resources of this type")
-        elif attrs.subresource:
-            return _no_opinion("cannot get subresource")
-        return self._related(node, CLAIM, attrs)
+            return self._related(node, CLAIM, attrs)
+        return self._get(node, CLAIM, attrs)
+
+    def _volume(self, node: str, attrs: Any) -> tuple[bool | None, str]:
+        return self._get(node, PERSISTENT_VOLUME, attrs)
+
+    def _volume_attachment(self, node: str, attrs: Any) -> tuple[bool | None, str]:
+        return self._get(node, VOLUME_ATTACHMENT, attrs)
+
+    def _csi_node(self, node: str, attrs: Any) -> tuple[bool | None, str]:
+        """authorizeCSINode: a node's own CSINode (NodeRestriction checks the name of a
+        create, which the authorizer cannot see)."""
+        if attrs.verb not in ("get", "create", "update", "patch", "delete"):
+            return _no_opinion("can only get, create, update, patch, or delete a CSINode")
+        if attrs.subresource:
+            return _no_opinion("cannot authorize CSINode subresources")
+        if attrs.verb != "create" and attrs.name != node:
+            return _no_opinion("can only access CSINode with the same name as the requesting node")
+        return True, ""
 
     def _account(self, node: str, attrs: Any) -> tuple[bool | None, str]:
         if attrs.verb != "create" or not attrs.name:
@@ -313,6 +349,9 @@ _KINDS = {
     ("", "secrets"): NodeAuthorizer._secret,
     ("", "configmaps"): NodeAuthorizer._config_map,
     ("", "persistentvolumeclaims"): NodeAuthorizer._claim,
+    ("", "persistentvolumes"): NodeAuthorizer._volume,
+    ("storage.k8s.io", "volumeattachments"): NodeAuthorizer._volume_attachment,
+    ("storage.k8s.io", "csinodes"): NodeAuthorizer._csi_node,
     ("", "serviceaccounts"): NodeAuthorizer._account,
     ("coordination.k8s.io", "leases"): NodeAuthorizer._lease,
     ("", "nodes"): NodeAuthorizer._node,

@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import random
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import orjson
@@ -48,6 +49,9 @@ _MAX_RETRIES = 8
 # An admission check: (operation, resource, object, old object or None). Mutating checks run
 # before validation and may change the object; validating checks run after it.
 Admission = Callable[[str, ResourceType, Obj, Obj | None], Awaitable[None]]
+# Whether the write being admitted is a dry run (admission.Attributes.IsDryRun): admission
+# that records something beside the object (a quota's usage) records nothing then.
+current_dry_run: ContextVar[bool] = ContextVar("current_dry_run", default=False)
 
 # How an update through a subresource treats the kind's strategy: the main resource and scale
 # go through its update rules, status through its status rules; binding and finalize are
@@ -278,10 +282,21 @@ class ResourceStore:
         zerofields.fill_status(r.group, r.version, r.kind, obj)
 
     async def _admit(
-        self, checks: list[Admission], operation: str, obj: Obj, old: Obj | None
+        self,
+        checks: list[Admission],
+        operation: str,
+        obj: Obj,
+        old: Obj | None,
+        dry_run: bool = False,
     ) -> None:
-        for check in checks:
-            await check(operation, self.resource, obj, old)
+        """Run the checks; they read whether the request is a dry run from `current_dry_run`
+        (admission attributes' IsDryRun), so that none records side effects for it."""
+        token = current_dry_run.set(dry_run)
+        try:
+            for check in checks:
+                await check(operation, self.resource, obj, old)
+        finally:
+            current_dry_run.reset(token)
 
     # --- read -------------------------------------------------------------------------------
 
@@ -430,13 +445,13 @@ class ResourceStore:
         # belongs to no manager.
         if on_prepared is not None:
             on_prepared(obj)
-        await self._admit(self.mutating, "CREATE", obj, None)
+        await self._admit(self.mutating, "CREATE", obj, None, dry_run)
         self._fill_zeros(obj)
         problems = self.strategy.validate(obj)
         if problems:
             raise self.invalid(obj, problems)
         self.strategy.canonicalize(obj)
-        await self._admit(self.validating, "CREATE", obj, None)
+        await self._admit(self.validating, "CREATE", obj, None, dry_run)
         if dry_run:
             if await self.store.get(self.key(namespace, meta.name_of(obj))) is not None:
                 raise errors.already_exists(
@@ -520,7 +535,7 @@ class ResourceStore:
                 self.strategy.prepare_for_update(desired, old)
             if on_prepared is not None:
                 on_prepared(desired, old)
-            await self._admit(self.mutating, "UPDATE", desired, old)
+            await self._admit(self.mutating, "UPDATE", desired, old, dry_run)
             self._fill_zeros(desired)
             problems = []
             if mode == "status":
@@ -531,7 +546,7 @@ class ResourceStore:
                 raise self.invalid(desired, problems)
             if mode == "main":
                 self.strategy.canonicalize(desired)
-            await self._admit(self.validating, "UPDATE", desired, old)
+            await self._admit(self.validating, "UPDATE", desired, old, dry_run)
             if _same(desired, old):
                 return old, False
             if dry_run:
@@ -647,7 +662,7 @@ class ResourceStore:
             obj = self.from_storage(kv)
             md = obj["metadata"]
             self._check_preconditions(obj, opts)
-            await self._admit(self.mutating + self.validating, "DELETE", obj, None)
+            await self._admit(self.mutating + self.validating, "DELETE", obj, None, opts.dry_run)
             period = self.strategy.grace_period(obj, opts.grace_period)
             deleting = bool(md.get("deletionTimestamp"))
             pending = md.get("deletionGracePeriodSeconds") or 0

@@ -127,19 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_node_flags(
         parser, _env, ["--oci-runtime", "--kubelet-port", "--disable-kube-proxy", "--cluster-cidr"]
     )
-    parser.add_argument(
-        "--allowed-unsafe-sysctls",
-        default=_env("ALLOWED_UNSAFE_SYSCTLS", ""),
-        help="comma-separated sysctls (or `prefix.*`) pods may set beyond the safe set "
-        "(the kubelet's flag)",
-    )
-    parser.add_argument(
-        "--seccomp-default",
-        action="store_true",
-        default=_env.flag("SECCOMP_DEFAULT"),
-        help="run containers that name no seccomp profile under RuntimeDefault (the kubelet's "
-        "flag; off as in Kubernetes 1.33)",
-    )
+    add_node_flags(parser, _env, ["--allowed-unsafe-sysctls", "--seccomp-default"])
     parser.add_argument(
         "--proxy-kubeconfig",
         default=_env("PROXY_KUBECONFIG", ""),

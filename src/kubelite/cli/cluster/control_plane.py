@@ -15,12 +15,15 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import datetime as dt
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubelite.cli.cluster import durations
 from kubelite.cli.cluster.service import run_component, stop_on_signals
@@ -34,6 +37,9 @@ from kubelite.controllers.nodelifecycle_config import (
     NodeLifecycleConfig,
     PodGCSettings,
 )
+
+if TYPE_CHECKING:
+    from kubelite.controllers.csrsigning import ClusterSigningConfig
 
 PARENT_PID_ENV = "KUBELITE_PARENT_PID"
 # kube-controller-manager's --secure-port.
@@ -57,6 +63,10 @@ class ControlPlaneFlags:
     disable_servicelb: bool = False
     scheduler_kubeconfig: str = ""
     use_service_account_credentials: bool = False
+    # kube-controller-manager's --cluster-signing-*: the CA csrsigning issues from.
+    cluster_signing_cert_file: str = ""
+    cluster_signing_key_file: str = ""
+    cluster_signing_duration: float = 8760 * 3600.0
 
 
 _env = CONTROL_PLANE_ENV
@@ -95,9 +105,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(kube-controller-manager's flag)",
     )
     parser.add_argument(
+        "--cluster-signing-cert-file",
+        default=_env("CLUSTER_SIGNING_CERT_FILE", ""),
+        help="PEM CA certificate the csrsigning controller issues certificates from "
+        "(without it and its key, no CertificateSigningRequest is signed)",
+    )
+    parser.add_argument(
+        "--cluster-signing-key-file",
+        default=_env("CLUSTER_SIGNING_KEY_FILE", ""),
+        help="PEM private key of --cluster-signing-cert-file",
+    )
+    parser.add_argument(
+        "--cluster-signing-duration",
+        type=durations.argument,
+        default=_env("CLUSTER_SIGNING_DURATION", "8760h"),
+        help="the longest certificate csrsigning issues (default 8760h0m0s)",
+    )
+    parser.add_argument(
         "--bind-address",
         default=_env("BIND_ADDRESS", "127.0.0.1"),
-        help="address of that port (default 127.0.0.1: /metrics is not authorized yet)",
+        help="address of that port (default 127.0.0.1)",
     )
     # kube-controller-manager's node lifecycle flags, under their names there.
     defaults = NodeLifecycleConfig()
@@ -191,6 +218,9 @@ def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
         disable_servicelb=args.disable_servicelb,
         scheduler_kubeconfig=args.scheduler_kubeconfig,
         use_service_account_credentials=args.use_service_account_credentials,
+        cluster_signing_cert_file=args.cluster_signing_cert_file,
+        cluster_signing_key_file=args.cluster_signing_key_file,
+        cluster_signing_duration=args.cluster_signing_duration,
     )
 
 
@@ -220,11 +250,27 @@ def die_with_parent() -> None:
         sys.exit(0)
 
 
+def _signing_config(flags: ControlPlaneFlags) -> ClusterSigningConfig | None:
+    """The csrsigning controller's CA, when both files were given (Kubernetes skips the
+    controller, with a log line, when they are not)."""
+    if not (flags.cluster_signing_cert_file and flags.cluster_signing_key_file):
+        log.info("no --cluster-signing-cert-file/--cluster-signing-key-file: csrsigning is off")
+        return None
+    from kubelite.controllers.csrsigning import ClusterSigningConfig
+
+    return ClusterSigningConfig(
+        Path(flags.cluster_signing_cert_file),
+        Path(flags.cluster_signing_key_file),
+        dt.timedelta(seconds=flags.cluster_signing_duration),
+    )
+
+
 async def serve(flags: ControlPlaneFlags) -> None:
     # Imported here: the other commands need none of this.
     from prometheus_client import CollectorRegistry
 
     from kubelite.cli.cluster import control_plane_http
+    from kubelite.cli.cluster.delegated_auth import DelegatedAuth
     from kubelite.client import workqueue_metrics
     from kubelite.controllers.credentials import ServiceAccountCredentials
     from kubelite.controllers.manager import ControllerManager
@@ -234,11 +280,19 @@ async def serve(flags: ControlPlaneFlags) -> None:
     # Before any controller makes its work queue: the queues record into this registry.
     registry = CollectorRegistry()
     workqueue_metrics.enable(registry)
-    http = await control_plane_http.serve(flags.bind_address, flags.secure_port, registry)
     # One list+watch per resource for the whole process: the controllers and the scheduler
     # share the manager's informers (the controllers ask first: they want full objects).
     manager_client = APIClient(
         config, user_agent="kubelite-controller-manager", warning_handler=warn_once()
+    )
+    # /metrics callers are authenticated and authorized by the API server, as
+    # kube-controller-manager's delegated authentication and authorization do.
+    http = await control_plane_http.serve(
+        flags.bind_address,
+        flags.secure_port,
+        registry,
+        auth=DelegatedAuth(manager_client),
+        client_ca=config.certificate_authority_data,
     )
     controllers = ControllerManager(
         manager_client,
@@ -250,6 +304,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
             if flags.use_service_account_credentials
             else None
         ),
+        signing=_signing_config(flags),
     )
     tasks: list[asyncio.Task[None]] = []
     scheduler_client = None

@@ -3,10 +3,9 @@
 kube-controller-manager serves these on port 10257 over HTTPS, with a self-signed certificate
 when it is given none; `kubelite control-plane` does the same, on loopback by default. The
 metrics are the work queues' (`workqueue_depth`, `workqueue_adds_total`, ...) and the
-process's. kube-controller-manager asks the API server to authorize `/metrics` callers;
-kubelite has no authorization yet (a later issue), so the endpoint listens on 127.0.0.1 unless
-told otherwise. A port already taken is reported and skipped: the controllers matter more
-than their metrics.
+process's. As kube-controller-manager, it asks the API server who each caller is and whether
+it may read `/metrics` (`delegated_auth`); the health paths are open to anyone. A port already
+taken is reported and skipped: the controllers matter more than their metrics.
 """
 
 from __future__ import annotations
@@ -25,11 +24,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from kubelite.cli.cluster.delegated_auth import DelegatedAuth
+
 log = logging.getLogger(__name__)
 
 
-def _self_signed(host: str) -> ssl.SSLContext:
-    """A server context with a fresh self-signed certificate for `host` (and localhost)."""
+def _self_signed(host: str, client_ca: bytes | None) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for `host` (and localhost),
+    asking callers for a certificate of `client_ca` (none required)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{host}@kubelite-control-plane")])
     now = dt.datetime.now(dt.UTC)
@@ -61,11 +63,21 @@ def _self_signed(host: str) -> ssl.SSLContext:
             )
         )
         context.load_cert_chain(cert_path, key_path)
+    if client_ca:
+        context.load_verify_locations(cadata=client_ca.decode())
+        context.verify_mode = ssl.CERT_OPTIONAL
     return context
 
 
-async def serve(host: str, port: int, registry: CollectorRegistry) -> web.AppRunner | None:
-    """Start serving; None when `port` is 0 (disabled) or cannot be bound."""
+async def serve(
+    host: str,
+    port: int,
+    registry: CollectorRegistry,
+    auth: DelegatedAuth | None = None,
+    client_ca: bytes | None = None,
+) -> web.AppRunner | None:
+    """Start serving; None when `port` is 0 (disabled) or cannot be bound. Without `auth`
+    anyone who reaches the port reads the metrics."""
     if port == 0:
         return None
 
@@ -76,13 +88,13 @@ async def serve(host: str, port: int, registry: CollectorRegistry) -> web.AppRun
     async def ok(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    app = web.Application()
+    app = web.Application(middlewares=[auth.middleware] if auth is not None else [])
     app.router.add_get("/metrics", metrics)
     for path in ("/healthz", "/livez", "/readyz"):
         app.router.add_get(path, ok)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=_self_signed(host))
+    site = web.TCPSite(runner, host, port, ssl_context=_self_signed(host, client_ca))
     try:
         await site.start()
     except OSError as e:

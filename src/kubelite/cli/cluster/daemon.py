@@ -41,10 +41,21 @@ def _read_pid(data_dir: Path) -> int | None:
 
 
 def _ready(data_dir: Path, port: int) -> bool:
-    context = ssl.create_default_context(cafile=str(data_dir / "tls" / "ca.crt"))
+    """The API server is ready and the `default` namespace has its `default` service account
+    (what kind and k3d wait for too): until the controller manager has made it, ServiceAccount
+    admission refuses pods there, so a first `kubectl apply` right after `start` would fail."""
+    tls = data_dir / "tls"
+    context = ssl.create_default_context(cafile=str(tls / "ca.crt"))
+    base = f"https://127.0.0.1:{port}"
     try:
+        with urllib.request.urlopen(f"{base}/readyz", context=context, timeout=2) as response:
+            if response.status != 200:
+                return False
+        context.load_cert_chain(str(tls / "admin.crt"), str(tls / "admin.key"))
         with urllib.request.urlopen(
-            f"https://127.0.0.1:{port}/readyz", context=context, timeout=2
+            f"{base}/api/v1/namespaces/default/serviceaccounts/default",
+            context=context,
+            timeout=2,
         ) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError, ssl.SSLError):

@@ -28,6 +28,9 @@ from kubelite.api.wellknown import (
     DEFAULT_DATA_DIR,
 )
 from kubelite.apiserver import certs, connections, memory, node_join
+from kubelite.apiserver.audit import AuditOptions, PolicyError
+from kubelite.apiserver.encryption import EncryptionConfigError
+from kubelite.apiserver.rbac.bootstrap_policy import CLUSTER_DNS_USER
 from kubelite.apiserver.server import (
     NODE_TOKEN_FILE,
     APIServer,
@@ -76,6 +79,13 @@ class ServerFlags:
     request_timeout: float = connections.REQUEST_TIMEOUT
     max_connections_per_address: int = connections.MAX_CONNECTIONS_PER_ADDRESS
     authorization_mode: str = "RBAC"
+    # kube-apiserver's --encryption-provider-config (and its automatic reload), or k3s'
+    # --secrets-encryption.
+    encryption_provider_config: Path | None = None
+    encryption_provider_config_automatic_reload: bool = False
+    secrets_encryption: bool = False
+    # --audit-policy-file and --audit-log-* (kube-apiserver's flags, first-class here).
+    audit: AuditOptions = field(default_factory=AuditOptions)
 
 
 _env = SERVER_ENV
@@ -157,7 +167,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default %(default)s; '' for none)",
     )
     add_node_flags(
-        parser, _env, ["--oci-runtime", "--kubelet-port", "--registries-config"], server=True
+        parser,
+        _env,
+        [
+            "--oci-runtime",
+            "--kubelet-port",
+            "--registries-config",
+            "--allowed-unsafe-sysctls",
+            "--seccomp-default",
+        ],
+        server=True,
     )
     parser.add_argument(
         "--terminated-pod-gc-threshold",
@@ -207,6 +226,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "every authenticated user do anything (default %(default)s)",
     )
     parser.add_argument(
+        "--audit-policy-file",
+        default=_env("AUDIT_POLICY_FILE", ""),
+        help="an audit.k8s.io/v1 Policy (YAML or JSON) saying which requests are logged and "
+        "how much of them; auditing needs --audit-log-path too",
+    )
+    parser.add_argument(
+        "--audit-log-path",
+        default=_env("AUDIT_LOG_PATH", ""),
+        help="if set, the requests the audit policy selects are logged to this file, one JSON "
+        "event a line; '-' means standard out",
+    )
+    parser.add_argument(
+        "--audit-log-maxage",
+        type=int,
+        default=int(_env("AUDIT_LOG_MAXAGE", "0")),
+        help="the maximum number of days to retain old audit log files based on the timestamp "
+        "encoded in their filename (default %(default)s: no limit)",
+    )
+    parser.add_argument(
+        "--audit-log-maxbackup",
+        type=int,
+        default=int(_env("AUDIT_LOG_MAXBACKUP", "0")),
+        help="the maximum number of old audit log files to retain (default %(default)s: all)",
+    )
+    parser.add_argument(
+        "--audit-log-maxsize",
+        type=int,
+        default=int(_env("AUDIT_LOG_MAXSIZE", "0")),
+        help="the maximum size in megabytes of the audit log file before it gets rotated "
+        "(default %(default)s: lumberjack's 100)",
+    )
+    parser.add_argument(
+        "--secrets-encryption",
+        action="store_true",
+        default=_env.flag("SECRETS_ENCRYPTION"),
+        help="encrypt Secrets at rest with a key kubelite makes and keeps in "
+        "<data-dir>/cred/encryption-config.json (k3s' flag; rotate with `kubelite "
+        "secrets-encrypt rotate-keys`)",
+    )
+    parser.add_argument(
+        "--encryption-provider-config",
+        default=_env("ENCRYPTION_PROVIDER_CONFIG", ""),
+        help="an apiserver.config.k8s.io/v1 EncryptionConfiguration saying which resources are "
+        "encrypted at rest and how (kube-apiserver's flag)",
+    )
+    parser.add_argument(
+        "--encryption-provider-config-automatic-reload",
+        action="store_true",
+        default=_env.flag("ENCRYPTION_PROVIDER_CONFIG_AUTOMATIC_RELOAD"),
+        help="read --encryption-provider-config again whenever it changes",
+    )
+    parser.add_argument(
         "--write-kubeconfig",
         default=_env("WRITE_KUBECONFIG", ""),
         help="also write the admin kubeconfig here",
@@ -223,6 +294,21 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         raise SystemExit("kubelite server: --request-timeout must be more than 0")
     if args.max_connections_per_address < 0:
         raise SystemExit("kubelite server: --max-connections-per-address cannot be negative")
+    audit = AuditOptions(
+        policy_file=Path(args.audit_policy_file) if args.audit_policy_file else None,
+        log_path=args.audit_log_path,
+        max_age=args.audit_log_maxage,
+        max_backups=args.audit_log_maxbackup,
+        max_size=args.audit_log_maxsize,
+    )
+    problems = audit.problems()
+    if problems:
+        raise SystemExit("kubelite server: " + "; ".join(problems))
+    try:
+        # Read now, so that a wrong policy stops the server before anything starts.
+        audit.load_policy()
+    except PolicyError as e:
+        raise SystemExit(f"kubelite server: {e}") from None
     cluster_dns = args.cluster_dns
     if not cluster_dns and service_cidr != servicenetwork.SERVICE_CIDR:
         # As k3s: cluster DNS is the tenth address of whatever the service range is.
@@ -253,6 +339,14 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         request_timeout=args.request_timeout,
         max_connections_per_address=args.max_connections_per_address,
         authorization_mode=args.authorization_mode,
+        audit=audit,
+        encryption_provider_config=(
+            Path(args.encryption_provider_config) if args.encryption_provider_config else None
+        ),
+        encryption_provider_config_automatic_reload=(
+            args.encryption_provider_config_automatic_reload
+        ),
+        secrets_encryption=args.secrets_encryption,
     )
 
 
@@ -418,6 +512,12 @@ async def serve(flags: ServerFlags) -> None:
             max_per_address=flags.max_connections_per_address,
         ),
         authorization_mode=flags.authorization_mode,
+        audit=flags.audit,
+        encryption_provider_config=flags.encryption_provider_config,
+        encryption_provider_config_automatic_reload=(
+            flags.encryption_provider_config_automatic_reload
+        ),
+        secrets_encryption=flags.secrets_encryption,
     )
     server = APIServer(config)
     stop = stop_on_signals()
@@ -451,6 +551,12 @@ async def serve(flags: ServerFlags) -> None:
             "--scheduler-kubeconfig",
             str(scheduler),
             "--use-service-account-credentials",
+            # csrsigning issues from the cluster CA, as kubeadm points
+            # kube-controller-manager's --cluster-signing-* at its ca.crt and ca.key.
+            "--cluster-signing-cert-file",
+            str(server.pki.ca_cert),
+            "--cluster-signing-key-file",
+            str(server.pki.ca_key),
         ]
         if flags.disable_scheduler:
             args.append("--disable-scheduler")
@@ -459,12 +565,19 @@ async def serve(flags: ServerFlags) -> None:
         control_plane.start()
         if dns_sockets is not None and dns_address is not None:
             fds = tuple(s.fileno() for s in dns_sockets)
+            # Its own user, held to CoreDNS's role (list and watch what names are made of).
+            dns_kubeconfig = _identity_kubeconfig(
+                server.pki,
+                url,
+                flags.data_dir / "kubeconfigs" / "cluster-dns.yaml",
+                CLUSTER_DNS_USER,
+            )
             argv = [
                 sys.executable,
                 "-m",
                 "kubelite.cli.cluster.cluster_dns",
                 "--kubeconfig",
-                str(paths[0]),
+                str(dns_kubeconfig),
                 "--udp-fd",
                 str(fds[0]),
                 "--tcp-fd",
@@ -569,4 +682,8 @@ def run(args: argparse.Namespace) -> int:
         return flag_error(f"--https-port {flags.https_port} is not a port")
     if not 0 <= flags.cluster_dns_port <= 65535:
         return flag_error(f"--cluster-dns-port {flags.cluster_dns_port} is not a port")
-    return run_component(serve(flags), fails_on=(PermissionError,))
+    if flags.secrets_encryption and flags.encryption_provider_config is not None:
+        return flag_error(
+            "--secrets-encryption and --encryption-provider-config cannot be used together"
+        )
+    return run_component(serve(flags), fails_on=(PermissionError, EncryptionConfigError))

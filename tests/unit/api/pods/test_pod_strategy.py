@@ -35,18 +35,11 @@ def test_a_new_pod_is_pending_with_its_qos_class_and_generation_one() -> None:
     assert STRATEGY.validate(pod) == []
 
 
-def test_a_new_pod_gets_the_service_account_token_volume() -> None:
+def test_the_strategy_leaves_the_token_volume_to_service_account_admission() -> None:
+    # Kubernetes mounts it in the ServiceAccount admission plugin, which reads the account.
     pod = _created()
-    (volume,) = pod["spec"]["volumes"]
-    assert volume["name"].startswith("kube-api-access-")
-    mounts = pod["spec"]["containers"][0]["volumeMounts"]
-    assert mounts == [
-        {
-            "name": volume["name"],
-            "readOnly": True,
-            "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
-        }
-    ]
+    assert "volumes" not in pod["spec"]
+    assert "volumeMounts" not in pod["spec"]["containers"][0]
 
 
 def test_a_gated_pod_says_why_it_is_not_scheduled() -> None:
@@ -90,8 +83,7 @@ def test_fields_of_features_off_in_1_33_are_dropped_on_create() -> None:
     assert spec["containers"][0]["lifecycle"] == {}
     assert spec["containers"][0]["resources"] == {}
     # With its only source gone the volume has none, and validation says so.
-    assert spec["volumes"][0] == {"name": "model"}
-    assert spec["volumes"][1]["name"].startswith("kube-api-access-")
+    assert spec["volumes"] == [{"name": "model"}]
     assert [str(e) for e in STRATEGY.validate(pod)] == [
         "spec.volumes[0]: Required value: must specify a volume type"
     ]

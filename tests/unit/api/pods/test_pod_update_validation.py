@@ -130,7 +130,7 @@ REFUSED: list[tuple[str, Pod, Callable[[dict[str, Any]], None], list[str]]] = [
         _stored(activeDeadlineSeconds=100),
         lambda spec: spec.pop("activeDeadlineSeconds"),
         [
-            "spec.activeDeadlineSeconds: Invalid value: null: must not update from a positive "
+            'spec.activeDeadlineSeconds: Invalid value: "null": must not update from a positive '
             "integer to nil value"
         ],
     ),

@@ -24,7 +24,15 @@ from kubelite.api import fields, labels, meta
 from kubelite.api.resources import ENDPOINT_SLICES, EVENTS, LEASES, PODS, REPLICA_SETS
 from kubelite.api.types import Obj
 from kubelite.api.wellknown import NODE_LEASE_NAMESPACE
-from kubelite.cli.kubectl.describe import generic, network, nodes, pods, workloads
+from kubelite.cli.kubectl.describe import (
+    generic,
+    limitranges,
+    network,
+    nodes,
+    pods,
+    quota,
+    workloads,
+)
 from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
     Session,
@@ -210,6 +218,12 @@ async def describe_object(
             "DaemonSet": workloads.describe_daemon_set,
         }[kind[1]]
         return describe(obj, pod_counts, events, now)
+    if kind == ("", "LimitRange"):
+        # kubectl's LimitRangeDescriber shows no events and so fetches none.
+        return limitranges.describe_limit_range(obj)
+    if kind == ("", "ResourceQuota"):
+        # kubectl's ResourceQuotaDescriber shows no events either.
+        return quota.describe_quota(obj)
     events = await search_events(client, obj, resource.kind) if show_events else None
     if kind == ("apps", "Deployment"):
         replica_sets = await _deployment_replica_sets(client, obj)
