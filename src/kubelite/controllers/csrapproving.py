@@ -22,15 +22,12 @@ from cryptography import x509
 from kubelite.api import csr as csrs
 from kubelite.api.resources import CERTIFICATE_SIGNING_REQUESTS, SUBJECT_ACCESS_REVIEWS
 from kubelite.api.types import Obj
-from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
-from kubelite.client.informer import Informer, key_of
-from kubelite.client.informers import SharedInformerFactory
-from kubelite.controllers.queue_controller import QueueController
+from kubelite.client.informer import key_of
+from kubelite.controllers.certificate_controller import CertificateController
 
 log = logging.getLogger(__name__)
 
-WORKERS = 2
 APPROVED_REASON = "AutoApproved"
 
 
@@ -66,28 +63,10 @@ RECOGNIZERS = (
 )
 
 
-class CSRApprovingController(QueueController):
+class CSRApprovingController(CertificateController):
     """Approves the kubelet client requests whose requesters are allowed to make them."""
 
     component = "csrapproving"
-
-    def __init__(
-        self,
-        client: APIClient,
-        informers: SharedInformerFactory | None = None,
-        *,
-        workers: int = WORKERS,
-    ) -> None:
-        super().__init__(client, informers, queue=self.component, workers=workers)
-        self.requests = self.informers.informer(CERTIFICATE_SIGNING_REQUESTS)
-        self.requests.add_handler(self._on_request)
-
-    def _on_request(self, event_type: str, csr: Obj) -> None:
-        if event_type != "DELETED":
-            self.queue.add(key_of(csr))
-
-    def caches(self) -> tuple[Informer, ...]:
-        return (self.requests,)
 
     async def sync(self, key: str) -> float | None:
         cached = self.requests.get(key)

@@ -40,13 +40,11 @@ from kubelite.api.resources import CERTIFICATE_SIGNING_REQUESTS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
 from kubelite.client.errors import APINotFoundError
-from kubelite.client.informer import Informer, key_of
 from kubelite.client.informers import SharedInformerFactory
-from kubelite.controllers.queue_controller import QueueController
+from kubelite.controllers.certificate_controller import WORKERS, CertificateController
 
 log = logging.getLogger(__name__)
 
-WORKERS = 2
 # kube-controller-manager's --cluster-signing-duration default.
 DEFAULT_SIGNING_DURATION = dt.timedelta(hours=8760)
 # signer.go: backdated 5 minutes; a certificate shorter than 8 hours keeps its whole length.
@@ -274,7 +272,7 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class CSRSigningController(QueueController):
+class CSRSigningController(CertificateController):
     """Signs approved requests for Kubernetes' signers, or marks them Failed."""
 
     component = "csrsigning"
@@ -288,19 +286,10 @@ class CSRSigningController(QueueController):
         workers: int = WORKERS,
         clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
-        super().__init__(client, informers, queue=self.component, workers=workers)
+        super().__init__(client, informers, workers=workers)
         self.config = config
         self.clock = clock
         self.authority = CertificateAuthority.load(config.cert_file, config.key_file)
-        self.requests = self.informers.informer(CERTIFICATE_SIGNING_REQUESTS)
-        self.requests.add_handler(self._on_request)
-
-    def _on_request(self, event_type: str, csr: Obj) -> None:
-        if event_type != "DELETED":
-            self.queue.add(key_of(csr))
-
-    def caches(self) -> tuple[Informer, ...]:
-        return (self.requests,)
 
     async def sync(self, key: str) -> float | None:
         cached = self.requests.get(key)

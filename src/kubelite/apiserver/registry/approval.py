@@ -11,28 +11,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable
 
-from kubelite.api import errors
 from kubelite.api.strategies.certificates import CertificateSigningRequestStrategy
 from kubelite.api.types import Obj
 from kubelite.apiserver.registry.generic import ResourceStore
-from kubelite.apiserver.registry.interfaces import KindRef
+from kubelite.apiserver.registry.status import StatusStore
 
 
-class ApprovalStore:
-    """GET, PUT and PATCH of `certificatesigningrequests/<name>/approval`."""
+class ApprovalStore(StatusStore):
+    """GET, PUT and PATCH of `certificatesigningrequests/<name>/approval`: read as `/status`
+    is, written under the approval rules."""
 
-    kind: KindRef | None = None
     subresource = "approval"
-
-    def __init__(self, main: ResourceStore) -> None:
-        self.main = main
-        self.resource = main.resource
-
-    async def get(self, namespace: str, name: str) -> Obj:
-        return await self.main.get(namespace, name)
-
-    def not_found(self, name: str) -> errors.StatusError:
-        return self.main.not_found(name)
 
     async def update(
         self,
