@@ -43,8 +43,8 @@ def test_micro_time_is_utc_with_microseconds() -> None:
 
 
 def test_audit_ids_are_version_4_uuids() -> None:
-    ids = {new_audit_id() for _ in range(100)}
-    assert len(ids) == 100
+    ids = {new_audit_id() for _ in range(600)}
+    assert len(ids) == 600
     for found in ids:
         assert re.fullmatch(
             r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", found

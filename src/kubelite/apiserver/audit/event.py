@@ -36,17 +36,37 @@ DECISION_ALLOW = "allow"
 DECISION_FORBID = "forbid"
 
 
+# Random bytes for audit IDs, fetched many IDs at a time: a getrandom call per request was the
+# largest single cost of auditing one (about 20 us under load on this project's machines).
+_RANDOM_BATCH = 16 * 256
+_random = memoryview(b"")
+
+
 def new_audit_id() -> str:
     """A random (version 4) UUID, as google/uuid's New gives WithAuditInit."""
-    h = os.urandom(16).hex()
+    global _random
+    if len(_random) < 16:
+        _random = memoryview(os.urandom(_RANDOM_BATCH))
+    h = _random[:16].hex()
+    _random = _random[16:]
     variant = "89ab"[int(h[16], 16) & 3]
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 
 
+# The formatted second of the last time written: events come many to a second, and the
+# formatting of the date and time is most of the cost of a timestamp.
+_last_second: tuple[int, str] = (-1, "")
+
+
 def micro_time(stamp: float) -> str:
     """metav1.MicroTime's JSON: `2006-01-02T15:04:05.000000Z`."""
+    global _last_second
     seconds, micros = divmod(round(stamp * 1_000_000), 1_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
+    known, text = _last_second
+    if known != seconds:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _last_second = (seconds, text)
+    return f"{text}.{micros:06d}Z"
 
 
 def user_info(user: User) -> dict[str, Any]:
@@ -113,6 +133,7 @@ class AuditEvent:
         "omit_managed_fields",
         "omit_stages",
         "received",
+        "received_text",
         "request_object",
         "request_uri",
         "response_object",
@@ -153,6 +174,7 @@ class AuditEvent:
         self.request_object: Any = None
         self.response_object: Any = None
         self.received = received
+        self.received_text = micro_time(received)
         self.annotations: dict[str, str] = {}
         self.omit_stages = omit_stages
         self.omit_managed_fields = omit_managed_fields
@@ -219,8 +241,10 @@ class AuditEvent:
             event["requestObject"] = self.request_object
         if self.response_object is not None:
             event["responseObject"] = self.response_object
-        event["requestReceivedTimestamp"] = micro_time(self.received)
-        event["stageTimestamp"] = micro_time(stage_timestamp)
+        event["requestReceivedTimestamp"] = self.received_text
+        event["stageTimestamp"] = (
+            self.received_text if stage_timestamp == self.received else micro_time(stage_timestamp)
+        )
         if self.annotations:
             # Go writes a map's keys sorted.
             event["annotations"] = dict(sorted(self.annotations.items()))
