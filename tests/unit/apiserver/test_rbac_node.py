@@ -3,8 +3,8 @@ decisions and reasons of `NodeAuthorizer` (Kubernetes' `node_authorizer.go` with
 AuthorizeNodeWithSelectors on), the authorizer chain's 403, and the name a
 `fieldSelector=metadata.name=x` list gives authorization (`requestinfo.go`).
 
-Where kubelite differs from Kubernetes, the test states Kubernetes' behaviour and is marked
-`xfail(strict=True)` with the difference as its reason.
+Each test states Kubernetes' behaviour; a difference found later is marked
+`xfail(strict=True)` with the difference as its reason (none is, for now).
 """
 
 from __future__ import annotations
