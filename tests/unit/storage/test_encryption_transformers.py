@@ -58,7 +58,9 @@ def keys(*named: tuple[str, bytes]) -> dict[str, object]:
 def test_each_provider_round_trips(make: Callable[[bytes], object], value: bytes) -> None:
     transformer = make(KEY)
     stored = transformer.to_storage(value, CONTEXT)  # type: ignore[attr-defined]
-    assert value not in stored or not value
+    # The plaintext does not show through; a value of a byte or two would turn up in random
+    # ciphertext by chance (one byte in 32: ~12% of runs), so only longer ones are looked for.
+    assert len(value) < 8 or value not in stored
     assert transformer.from_storage(stored, CONTEXT) == (value, False)  # type: ignore[attr-defined]
 
 
