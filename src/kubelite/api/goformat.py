@@ -9,6 +9,8 @@ as Go does.
 
 from __future__ import annotations
 
+from typing import Any
+
 # The escapes strconv.Quote writes by name.
 _ESCAPES = {
     '"': '\\"',
@@ -41,3 +43,21 @@ def go_quote(text: str) -> str:
             out.append(f"\\U{ord(char):08x}")
     out.append('"')
     return "".join(out)
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a decoded value, named as Go's decoder names it in its errors.
+
+    Integers and floats are one type, `number`: kubectl decodes every number as a float64.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

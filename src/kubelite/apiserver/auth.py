@@ -97,19 +97,7 @@ class Authenticator:
 
     def from_certificate(self, peercert: dict[str, Any] | None) -> User | None:
         """The user of a client certificate the TLS layer verified against the cluster CA."""
-        if not peercert:
-            return None
-        name = ""
-        groups: list[str] = []
-        for rdn in peercert.get("subject", ()):
-            for key, value in rdn:
-                if key == "commonName":
-                    name = value
-                elif key == "organizationName":
-                    groups.append(value)
-        if not name:
-            return None
-        return User(name, (*groups, "system:authenticated"))
+        return certificate_user(peercert)
 
     def from_token(self, authorization: str) -> User | None:
         scheme, _, token = authorization.partition(" ")
@@ -166,6 +154,37 @@ class Authenticator:
         if user is None and authorization:
             return await self.from_service_account_token(authorization)
         return user
+
+
+def certificate_user(peercert: dict[str, Any] | None) -> User | None:
+    """x509's user of a verified client certificate: its common name, its organizations as
+    groups (None without a common name)."""
+    if not peercert:
+        return None
+    name = ""
+    groups: list[str] = []
+    for rdn in peercert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                name = value
+            elif key == "organizationName":
+                groups.append(value)
+    if not name:
+        return None
+    return User(name, (*groups, "system:authenticated"))
+
+
+def user_info(user: User) -> dict[str, Any]:
+    """authentication.k8s.io/v1 UserInfo of a user, without its empty fields (all of them
+    `omitempty`): what reviews answer with and audit events record."""
+    info: dict[str, Any] = {"username": user.name} if user.name else {}
+    if user.uid:
+        info["uid"] = user.uid
+    if user.groups:
+        info["groups"] = list(user.groups)
+    if user.extra:
+        info["extra"] = {k: list(v) for k, v in user.extra}
+    return info
 
 
 def _in_validity(peercert: dict[str, Any]) -> bool:

@@ -14,9 +14,8 @@ from kubelite.apiserver.audit.event import (
     new_audit_id,
     source_ips,
     truncate_user_agent,
-    user_info,
 )
-from kubelite.apiserver.auth import User
+from kubelite.apiserver.auth import User, user_info
 
 STAMP = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC).timestamp()
 

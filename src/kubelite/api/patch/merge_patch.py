@@ -15,29 +15,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kubelite.api.goformat import json_type
 from kubelite.api.meta import clone
 from kubelite.api.patch import PatchError
 
 # jsonpatch.ErrBadJSONPatch, which the API server answers with 400 BadRequest.
 BAD_PATCH_MESSAGE = "Invalid JSON Patch"
-
-
-def json_type(value: Any) -> str:
-    """The JSON type of a decoded value, named as Go's decoder names it in its errors.
-
-    Integers and floats are one type, `number`: kubectl decodes every number as a float64.
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def values_equal(a: Any, b: Any) -> bool:

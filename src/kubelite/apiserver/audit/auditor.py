@@ -35,7 +35,6 @@ from kubelite.apiserver.audit.event import (
     new_audit_id,
     source_ips,
     truncate_user_agent,
-    user_info,
 )
 from kubelite.apiserver.audit.log_backend import LogBackend
 from kubelite.apiserver.audit.policy import (
@@ -49,7 +48,7 @@ from kubelite.apiserver.audit.policy import (
     RESPONSE_STARTED,
     Policy,
 )
-from kubelite.apiserver.auth import User
+from kubelite.apiserver.auth import User, user_info
 from kubelite.apiserver.request_info import RequestInfo
 
 # The request's audit ID and event, kept on the aiohttp request for the prepare hook.

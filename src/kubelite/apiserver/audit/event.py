@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from kubelite.apiserver.audit.policy import RESPONSE_STARTED
-from kubelite.apiserver.auth import User
+from kubelite.apiserver.auth import User, user_info
 
 log = logging.getLogger(__name__)
 
@@ -67,18 +67,6 @@ def micro_time(stamp: float) -> str:
         text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
         _last_second = (seconds, text)
     return f"{text}.{micros:06d}Z"
-
-
-def user_info(user: User) -> dict[str, Any]:
-    """authentication/v1 UserInfo, without its empty fields."""
-    info: dict[str, Any] = {"username": user.name} if user.name else {}
-    if user.uid:
-        info["uid"] = user.uid
-    if user.groups:
-        info["groups"] = list(user.groups)
-    if user.extra:
-        info["extra"] = {k: list(v) for k, v in user.extra}
-    return info
 
 
 def _canonical_ip(text: str) -> str | None:

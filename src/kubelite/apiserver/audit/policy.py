@@ -21,6 +21,7 @@ import orjson
 import yaml
 
 from kubelite.api import errors
+from kubelite.api.goformat import json_type
 from kubelite.api.validation.names import is_dns1123_subdomain
 from kubelite.apiserver.auth import User
 from kubelite.apiserver.request_info import RequestInfo
@@ -219,21 +220,9 @@ def _typed(value: Any, kind: type, field: str, go_type: str) -> Any:
     if kind is not bool and isinstance(value, kind) and not isinstance(value, bool):
         return value
     raise PolicyError(
-        f"failed decoding: json: cannot unmarshal {_json_type(value)} into Go struct field "
+        f"failed decoding: json: cannot unmarshal {json_type(value)} into Go struct field "
         f"{field} of type {go_type}"
     )
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _strings(value: Any, field: str, go_type: str = "[]string") -> list[str]:
@@ -241,7 +230,7 @@ def _strings(value: Any, field: str, go_type: str = "[]string") -> list[str]:
     for item in items:
         if not isinstance(item, str):
             raise PolicyError(
-                f"failed decoding: json: cannot unmarshal {_json_type(item)} into Go struct "
+                f"failed decoding: json: cannot unmarshal {json_type(item)} into Go struct "
                 f"field {field} of type string"
             )
     return list(items)
@@ -250,7 +239,7 @@ def _strings(value: Any, field: str, go_type: str = "[]string") -> list[str]:
 def _rule(raw: Any, index: int, problems: list[errors.FieldError]) -> PolicyRule:
     if not isinstance(raw, dict):
         raise PolicyError(
-            f"failed decoding: json: cannot unmarshal {_json_type(raw)} into Go value of type "
+            f"failed decoding: json: cannot unmarshal {json_type(raw)} into Go value of type "
             "audit.PolicyRule"
         )
     path = f"rules[{index}]"
@@ -339,7 +328,7 @@ def _rule(raw: Any, index: int, problems: list[errors.FieldError]) -> PolicyRule
 def _group_resources(raw: Any) -> GroupResources:
     if not isinstance(raw, dict):
         raise PolicyError(
-            f"failed decoding: json: cannot unmarshal {_json_type(raw)} into Go struct field "
+            f"failed decoding: json: cannot unmarshal {json_type(raw)} into Go struct field "
             "PolicyRule.rules.resources of type audit.GroupResources"
         )
     names = _strings(raw.get("resourceNames"), "GroupResources.rules.resources.resourceNames")

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from kubelite.api import errors
 from kubelite.api.errors import FieldError, invalid
 from kubelite.api.types import Obj
-from kubelite.apiserver.auth import Authenticator, User, current_user
+from kubelite.apiserver.auth import Authenticator, User, current_user, user_info
 from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer
 from kubelite.apiserver.rbac.rules import Rule
 
@@ -103,18 +103,6 @@ def _extra(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         return ()
     return tuple(sorted((str(k), tuple(str(x) for x in v or ())) for k, v in value.items()))
-
-
-def user_info(user: User) -> Obj:
-    """authentication.k8s.io/v1 UserInfo of a user."""
-    info: Obj = {"username": user.name}
-    if user.uid:
-        info["uid"] = user.uid
-    if user.groups:
-        info["groups"] = list(user.groups)
-    if user.extra:
-        info["extra"] = {k: list(v) for k, v in user.extra}
-    return info
 
 
 class SelfSubjectAccessReviews:

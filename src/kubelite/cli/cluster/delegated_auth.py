@@ -24,27 +24,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from aiohttp import web
 
-from kubelite.api.goformat import go_quote
+from kubelite.api import errors
+from kubelite.apiserver import responses
+from kubelite.apiserver.auth import ANONYMOUS_USER, User, certificate_user
+from kubelite.apiserver.rbac.authorizer import Attributes, forbidden
 from kubelite.client.api import APIClient
 
 ALWAYS_ALLOW_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
 CACHE_TTL = 10.0
-ANONYMOUS = ("system:anonymous", ("system:unauthenticated",))
 TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
 SUBJECT_ACCESS_REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who a request is from, as the reviews name users."""
-
-    name: str
-    groups: tuple[str, ...] = ()
-    uid: str = ""
-    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass
@@ -61,7 +52,7 @@ class DelegatedAuth:
     client: APIClient
     ttl: float = CACHE_TTL
     _tokens: dict[str, _Remembered] = field(default_factory=dict)
-    _decisions: dict[tuple[Caller, str, str], _Remembered] = field(default_factory=dict)
+    _decisions: dict[tuple[User, str, str], _Remembered] = field(default_factory=dict)
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -70,34 +61,33 @@ class DelegatedAuth:
             return response
         caller = await self.authenticate(request)
         if caller is None:
-            return _status(401, "Unauthorized", "Unauthorized")
+            return responses.error(errors.unauthorized())
         verb = request.method.lower()
         allowed, reason = await self.authorize(caller, verb, request.path)
         if not allowed:
-            message = f"User {go_quote(caller.name)} cannot {verb} path {go_quote(request.path)}"
-            if reason:
-                message = f"{message}: {reason}"
-            return _status(403, "Forbidden", f"forbidden: {message}")
+            attrs = Attributes(caller, verb, is_resource=False, path=request.path)
+            return responses.error(forbidden(attrs, reason))
         response = await handler(request)
         return response
 
-    async def authenticate(self, request: web.Request) -> Caller | None:
+    async def authenticate(self, request: web.Request) -> User | None:
         """The caller by certificate, then by token; anonymous without either; None for a
         token the API server does not accept."""
         peer = request.transport.get_extra_info("peercert") if request.transport else None
-        if peer:
-            return _certificate_user(peer)
+        user = certificate_user(peer)
+        if user is not None:
+            return user
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
             return await self._token_user(token.strip())
-        return Caller(ANONYMOUS[0], ANONYMOUS[1])
+        return ANONYMOUS_USER
 
-    async def _token_user(self, token: str) -> Caller | None:
+    async def _token_user(self, token: str) -> User | None:
         now = time.monotonic()
         remembered = self._tokens.get(token)
         if remembered is not None and remembered.until > now:
-            cached: Caller | None = remembered.value
+            cached: User | None = remembered.value
             return cached
         review = await self.client.request(
             "POST",
@@ -109,10 +99,10 @@ class DelegatedAuth:
             },
         )
         status = (review or {}).get("status") or {}
-        caller: Caller | None = None
+        caller: User | None = None
         if status.get("authenticated"):
             info = status.get("user") or {}
-            caller = Caller(
+            caller = User(
                 info.get("username", ""),
                 tuple(info.get("groups") or ()),
                 info.get("uid", ""),
@@ -121,7 +111,7 @@ class DelegatedAuth:
         self._remember(self._tokens, token, caller, now)
         return caller
 
-    async def authorize(self, caller: Caller, verb: str, path: str) -> tuple[bool, str]:
+    async def authorize(self, caller: User, verb: str, path: str) -> tuple[bool, str]:
         now = time.monotonic()
         key = (caller, verb, path)
         remembered = self._decisions.get(key)
@@ -155,34 +145,3 @@ class DelegatedAuth:
         if len(cache) > 1024:  # scrapers are few; anything more is someone trying tokens
             cache.clear()
         cache[key] = _Remembered(now + self.ttl, value)
-
-
-def _certificate_user(peer: dict[str, Any]) -> Caller:
-    """x509's user: the subject's common name, its organizations as groups (the TLS layer
-    has verified the chain against the cluster CA already)."""
-    name = ""
-    groups: list[str] = []
-    for rdn in peer.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                name = value
-            elif key == "organizationName":
-                groups.append(value)
-    # The authenticated group every authenticator's user gets (AuthenticatedGroupAdder).
-    return Caller(name, (*groups, "system:authenticated"))
-
-
-def _status(code: int, reason: str, message: str) -> web.Response:
-    body = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "details": {},
-        "code": code,
-    }
-    if code == 401:
-        body.pop("details")
-    return web.Response(status=code, body=orjson.dumps(body), content_type="application/json")

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from kubelite.api import errors
-from kubelite.api.goformat import go_quote
+from kubelite.api.goformat import go_quote, json_type
 
 API_VERSION = "apiserver.config.k8s.io/v1"
 KIND = "EncryptionConfiguration"
@@ -151,7 +151,7 @@ class _Decoder:
         self.unknown: list[str] = []
 
     def type_error(self, value: Any, where: str, go_type: str) -> EncryptionConfigError:
-        kind = _json_type(value)
+        kind = json_type(value)
         return EncryptionConfigError(
             f"json: cannot unmarshal {kind} into Go struct field {where} of type {go_type}"
         )
@@ -252,19 +252,6 @@ class _Decoder:
         return EncryptionConfiguration(tuple(resources))
 
 
-def _json_type(value: Any) -> str:
-    """The JSON type name encoding/json puts in an UnmarshalTypeError."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def decode(data: bytes) -> EncryptionConfiguration:
     """The file's bytes (YAML or JSON, as the universal decoder takes) as a configuration,
     without validating it; EncryptionConfigError says what decoding refused."""
@@ -275,7 +262,7 @@ def decode(data: bytes) -> EncryptionConfiguration:
     if not isinstance(document, dict):
         raise EncryptionConfigError(
             "couldn't get version/kind; json parse error: json: cannot unmarshal "
-            f"{_json_type(document)} into Go value of type struct "
+            f"{json_type(document)} into Go value of type struct "
             '{ APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string '
             '"json:\\"kind,omitempty\\"" }'
         )
