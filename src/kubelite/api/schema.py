@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 # The Kubernetes release whose API kubelite serves (/version, schemas, defaults).
-KUBERNETES_VERSION = "1.33"
+KUBERNETES_VERSION = "1.37"
 _SCHEMA_DIR = f"v{KUBERNETES_VERSION}.0-local"
 
 # Value kinds a schema node can describe.

@@ -126,7 +126,7 @@ async def test_http_hook_gets_the_pod_ip_with_lifecycle_user_agent(server) -> No
     }
     assert await hook(handler) == ""
     assert seen[0].path == "/hook"
-    assert seen[0].headers["User-Agent"] == "kube-lifecycle/1.33"
+    assert seen[0].headers["User-Agent"] == "kube-lifecycle/1.37"
     assert seen[0].headers["X-Why"] == "stop"
 
 

@@ -171,7 +171,7 @@ async def test_http_sends_kube_probe_user_agent_accept_and_given_headers() -> No
         headers = [{"name": "X-Custom", "value": "a"}, {"name": "Host", "value": "example.test"}]
         assert (await probe_path(server, "/healthz?full=1", httpHeaders=headers)).result == SUCCESS
         request = server.requests[0]
-    assert request.headers["User-Agent"] == "kube-probe/1.33"
+    assert request.headers["User-Agent"] == "kube-probe/1.37"
     assert request.headers["Accept"] == "*/*"
     assert "Accept-Encoding" not in request.headers
     assert request.headers["X-Custom"] == "a"
@@ -340,7 +340,7 @@ async def health_server():
 async def test_grpc_health_check(health_server, service: str, expected: Outcome) -> None:
     port, agents = health_server
     assert await grpc_probe("127.0.0.1", port, service, 0.1) == expected
-    assert agents[0].startswith("kube-probe/1.33")
+    assert agents[0].startswith("kube-probe/1.37")
 
 
 async def test_grpc_server_without_health_service_fails_as_unimplemented() -> None:
