@@ -23,6 +23,16 @@ RESTART_POLICY_ON_FAILURE = "OnFailure"
 RESTART_POLICY_NEVER = "Never"
 
 
+def observed_by(condition: Obj, pod: Obj) -> Obj:
+    """`condition` marked with the pod's generation, as every writer of a pod condition marks
+    it since PodObservedGenerationTracking (KEP-5067, GA in 1.35); a pod without a generation
+    (a static pod's own object) leaves it unmarked. Returns the condition."""
+    generation = (pod.get("metadata") or {}).get("generation")
+    if generation:
+        condition["observedGeneration"] = generation
+    return condition
+
+
 def spec_of(pod: Obj) -> Obj:
     spec = pod.get("spec")
     return spec if isinstance(spec, dict) else {}

@@ -25,6 +25,7 @@ from typing import Any
 
 from kubelite.api import labels, meta
 from kubelite.api import poddisruptionbudget as pdbs
+from kubelite.api.pods import observed_by
 from kubelite.api.resources import (
     DEPLOYMENTS,
     PODDISRUPTIONBUDGETS,
@@ -377,12 +378,15 @@ class DisruptionController(QueueController):
         conditions = pod["status"]["conditions"]
         for i, condition in enumerate(conditions):
             if condition.get("type") == DISRUPTION_TARGET:
-                conditions[i] = {
-                    "type": DISRUPTION_TARGET,
-                    "status": "False",
-                    "lastProbeTime": None,
-                    "lastTransitionTime": meta.format_time(now),
-                }
+                conditions[i] = observed_by(
+                    {
+                        "type": DISRUPTION_TARGET,
+                        "status": "False",
+                        "lastProbeTime": None,
+                        "lastTransitionTime": meta.format_time(now),
+                    },
+                    pod,
+                )
         with contextlib.suppress(APINotFoundError):
             await self.client.update(
                 PODS, pod, namespace=meta.namespace_of(pod), subresource="status"

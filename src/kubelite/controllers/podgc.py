@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from kubelite.api import meta
 from kubelite.api.conditions import transition_time
 from kubelite.api.nodes import is_node_ready
+from kubelite.api.pods import observed_by
 from kubelite.api.resources import NODES, PODS
 from kubelite.api.tolerations import TAINT_NODE_OUT_OF_SERVICE
 from kubelite.api.types import Obj
@@ -133,14 +134,17 @@ def failed_status_patch(pod: Obj, condition: Obj | None, now: dt.datetime) -> Ob
         existing = meta.find_condition(conditions, condition["type"])
         since = transition_time(existing, condition["status"], meta.format_time(now))
         status["conditions"] = [
-            {
-                "type": condition["type"],
-                "status": condition["status"],
-                "lastProbeTime": None,
-                "lastTransitionTime": since,
-                "reason": condition.get("reason", ""),
-                "message": condition.get("message", ""),
-            }
+            observed_by(
+                {
+                    "type": condition["type"],
+                    "status": condition["status"],
+                    "lastProbeTime": None,
+                    "lastTransitionTime": since,
+                    "reason": condition.get("reason", ""),
+                    "message": condition.get("message", ""),
+                },
+                pod,
+            )
         ]
     # The uid makes the patch a precondition: a new pod of the same name is left alone.
     return {"metadata": {"uid": pod["metadata"].get("uid")}, "status": status}

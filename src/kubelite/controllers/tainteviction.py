@@ -25,6 +25,7 @@ import logging
 from typing import Any
 
 from kubelite.api import meta, tolerations
+from kubelite.api.pods import observed_by
 from kubelite.api.resources import NODES, PODS
 from kubelite.api.tolerations import NO_EXECUTE
 from kubelite.api.types import Obj
@@ -187,6 +188,7 @@ class TaintEvictionController:
             "message": "Taint manager: deleting due to NoExecute taint",
             "lastTransitionTime": meta.format_time(meta.now()),
         }
+        observed_by(condition, pod)
         await self.client.patch(
             PODS,
             meta.name_of(pod),

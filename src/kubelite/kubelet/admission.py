@@ -47,12 +47,17 @@ def can_admit(pod: Obj, handlers: Iterable[PodAdmitHandler]) -> PodAdmitResult:
 
 
 def rejected_status(pod: Obj, result: PodAdmitResult, qos_class: str, start_time: str) -> Obj:
-    """The status rejectPod sets (the status manager adds the start time)."""
+    """The status rejectPod sets (the status manager adds the start time), with the
+    generation that was rejected as its observedGeneration (KEP-5067)."""
     status = pod.get("status") or {}
-    return {
+    rejected: Obj = {
         "phase": "Failed",
         "reason": result.reason,
         "message": REJECTED_MESSAGE_PREFIX + result.message,
         "qosClass": qos_class,
         "startTime": status.get("startTime") or start_time,
     }
+    generation = (pod.get("metadata") or {}).get("generation")
+    if generation:
+        rejected["observedGeneration"] = generation
+    return rejected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kubelite.api import meta
+from kubelite.api.pods import observed_by
 from kubelite.api.resources import PODS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
@@ -60,6 +61,7 @@ async def set_unscheduled(client: APIClient, pod: Obj, reason: str, message: str
         "reason": reason,
         "message": message,
     }
+    observed_by(condition, pod)
     md = pod["metadata"]
     # Conditional on the version scheduled: a pod bound or changed meanwhile is not marked
     # unschedulable after the fact (409, which the caller lets pass; a pod still pending is

@@ -111,3 +111,13 @@ def test_the_first_refusal_rejects_the_pod_with_a_failed_status() -> None:
         "qosClass": "BestEffort",
         "startTime": "2026-01-01T00:00:00Z",
     }
+
+
+def test_a_rejected_status_names_the_generation_that_was_rejected() -> None:
+    """KEP-5067: a pod the kubelet refuses never syncs, so the rejection itself carries the
+    observedGeneration."""
+    refused = pod("kernel.msgmax")
+    refused.setdefault("metadata", {})["generation"] = 2
+    verdict = can_admit(refused, [sysctl.allowlist().admit])
+    status = rejected_status(refused, verdict, "BestEffort", "2026-01-01T00:00:00Z")
+    assert status["observedGeneration"] == 2

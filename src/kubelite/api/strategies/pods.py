@@ -126,11 +126,10 @@ class PodStrategy(Strategy):
         # The QoS class is set at creation; old kubelets dropped it when rejecting a pod.
         if not status.get("qosClass") and old_status.get("qosClass"):
             status["qosClass"] = old_status["qosClass"]
-        # status.observedGeneration belongs to PodObservedGenerationTracking, off in 1.33.
-        if "observedGeneration" not in old_status:
-            status.pop("observedGeneration", None)
-            for condition in status.get("conditions") or []:
-                condition.pop("observedGeneration", None)
+        # A status write that clears observedGeneration keeps the stored one (KEP-5067); any
+        # other value, a lower one included, is taken.
+        if not status.get("observedGeneration") and old_status.get("observedGeneration"):
+            status["observedGeneration"] = old_status["observedGeneration"]
         new["status"] = status
 
     def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:

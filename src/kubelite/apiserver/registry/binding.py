@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from kubelite.api import errors, meta
 from kubelite.api.conditions import update_pod_condition
+from kubelite.api.pods import observed_by
 from kubelite.api.types import Obj
 from kubelite.apiserver import options
 from kubelite.apiserver.registry.generic import ResourceStore
@@ -80,7 +81,7 @@ class BindingStore:
             # Unschedulable reason and message go), its time kept if it was True already.
             update_pod_condition(
                 pod,
-                {"type": "PodScheduled", "status": "True", "lastProbeTime": None},
+                observed_by({"type": "PodScheduled", "status": "True", "lastProbeTime": None}, pod),
                 meta.now(),
             )
             md.pop("resourceVersion", None)

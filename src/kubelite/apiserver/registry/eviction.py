@@ -33,7 +33,7 @@ from typing import Any
 from kubelite.api import errors, meta
 from kubelite.api import poddisruptionbudget as pdbs
 from kubelite.api.conditions import update_pod_condition
-from kubelite.api.pods import is_pod_ready
+from kubelite.api.pods import is_pod_ready, observed_by
 from kubelite.api.types import Obj
 from kubelite.apiserver import fieldmanager, options
 from kubelite.apiserver.registry.generic import DeleteOptions, ListOptions, ResourceStore
@@ -143,13 +143,16 @@ def mark_disruption_target(pod: Obj, now: Any) -> None:
     """Add (or refresh) the DisruptionTarget condition, in place (UpdatePodCondition)."""
     update_pod_condition(
         pod,
-        {
-            "type": DISRUPTION_TARGET,
-            "status": "True",
-            "lastProbeTime": None,
-            "reason": EVICTION_REASON,
-            "message": EVICTION_MESSAGE,
-        },
+        observed_by(
+            {
+                "type": DISRUPTION_TARGET,
+                "status": "True",
+                "lastProbeTime": None,
+                "reason": EVICTION_REASON,
+                "message": EVICTION_MESSAGE,
+            },
+            pod,
+        ),
         now,
     )
 

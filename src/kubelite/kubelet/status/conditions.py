@@ -42,6 +42,18 @@ TRANSITION_TIMED = (
 )
 
 
+# The conditions the kubelet computes on every sync (generateAPIPodStatus).
+_KUBELET_OWNED = frozenset(
+    {
+        reasons.POD_READY_TO_START_CONTAINERS,
+        reasons.POD_INITIALIZED,
+        reasons.POD_READY,
+        reasons.CONTAINERS_READY,
+        reasons.POD_SCHEDULED,
+    }
+)
+
+
 def condition(type_: str, status: str, reason: str = "", message: str = "") -> Obj:
     """A v1 PodCondition as the kubelet generates it, before its transition time is set."""
     result: Obj = {"type": type_, "status": status, "lastProbeTime": None}
@@ -121,6 +133,17 @@ def pod_ready(pod: Obj, conditions: list[Obj], statuses: list[Obj], phase: str) 
             reasons.POD_READY, FALSE, reasons.READINESS_GATES_NOT_READY, ", ".join(messages)
         )
     return condition(reasons.POD_READY, TRUE)
+
+
+def observe_generation(conditions: list[Obj], generation: int) -> None:
+    """Mark the kubelet's own conditions with the pod generation this sync saw.
+
+    PodObservedGenerationTracking (KEP-5067, GA in 1.35): each condition names the generation
+    of the spec it was computed from; the other writers' conditions keep theirs.
+    """
+    for item in conditions:
+        if item.get("type") in _KUBELET_OWNED:
+            item["observedGeneration"] = generation
 
 
 def terminal_phase_condition(type_: str, phase: str) -> Obj:

@@ -104,6 +104,10 @@ def generate_pod_status(
     conditions.append(cond.containers_ready(pod, all_statuses, phase))
     conditions.append(cond.condition(reasons.POD_SCHEDULED, cond.TRUE))
     cond.update_last_transition_times(conditions, old.get("conditions") or [], now)
+    generation = meta.metadata(pod).get("generation")
+    if generation:
+        cond.observe_generation(conditions, generation)
+        status["observedGeneration"] = generation
 
     status["phase"] = phase
     status["conditions"] = conditions

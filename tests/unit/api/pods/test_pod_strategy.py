@@ -153,13 +153,29 @@ def test_a_status_write_changes_the_status_and_labels_but_never_the_spec() -> No
     assert new["spec"] == old["spec"]
     assert new["metadata"]["ownerReferences"] == old["metadata"]["ownerReferences"]
     assert new["metadata"]["labels"] == {"ready": "yes"}
-    # The QoS class is backfilled; observedGeneration belongs to a gate that is off in 1.33.
+    # The QoS class is backfilled; the observed generations are kept (GA in 1.35).
     assert new["status"] == {
         "phase": "Running",
-        "conditions": [{"type": "Ready", "status": "True"}],
+        "observedGeneration": 1,
+        "conditions": [{"type": "Ready", "status": "True", "observedGeneration": 1}],
         "qosClass": "BestEffort",
     }
     assert STRATEGY.validate_status_update(new, old) == []
+
+
+def test_a_status_write_that_clears_observed_generation_keeps_the_stored_one() -> None:
+    """KEP-5067: a writer that does not know the field (an old client) must not reset it;
+    any value it does send, a lower one included, is taken."""
+    old = _created()
+    old["status"]["observedGeneration"] = 3
+    cleared = copy.deepcopy(old)
+    del cleared["status"]["observedGeneration"]
+    STRATEGY.prepare_for_status_update(cleared, old)
+    assert cleared["status"]["observedGeneration"] == 3
+    lowered = copy.deepcopy(old)
+    lowered["status"]["observedGeneration"] = 2
+    STRATEGY.prepare_for_status_update(lowered, old)
+    assert lowered["status"]["observedGeneration"] == 2
 
 
 @pytest.mark.parametrize(

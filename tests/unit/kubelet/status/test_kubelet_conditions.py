@@ -222,3 +222,27 @@ def test_the_kubelets_own_last_status_decides_transition_times_over_the_api_serv
     cached = {"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "X"}]}
     status = generate(pod(["app"], status=api), observed({"app": running("app")}), cached)
     assert conditions(status)["Ready"]["lastTransitionTime"] == "X"
+
+
+def test_the_status_and_the_kubelets_conditions_name_the_generation_synced() -> None:
+    """KEP-5067 (GA in 1.35): the kubelet reports which spec generation its status reflects;
+    conditions other writers own keep their own observedGeneration."""
+    p = pod(["app"])
+    p["metadata"]["generation"] = 3
+    p["status"]["conditions"] = [
+        {"type": "DisruptionTarget", "status": "True", "observedGeneration": 2}
+    ]
+    status = generate(p, observed({"app": running("app")}))
+    assert status["observedGeneration"] == 3
+    by_type = conditions(status)
+    assert by_type["DisruptionTarget"]["observedGeneration"] == 2
+    for name in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"):
+        assert by_type[name]["observedGeneration"] == 3
+    assert by_type["PodScheduled"]["observedGeneration"] == 3
+
+
+def test_a_pod_without_a_generation_gets_no_observed_generation() -> None:
+    """A static pod's own object has no generation (the KEP leaves mirror pods unmarked)."""
+    status = generate(pod(["app"]), observed({"app": running("app")}))
+    assert "observedGeneration" not in status
+    assert all("observedGeneration" not in c for c in status["conditions"])
