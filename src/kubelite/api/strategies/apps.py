@@ -14,6 +14,7 @@ from typing import Any
 from kubelite.api import meta, propagation
 from kubelite.api.defaulting import apps as defaults
 from kubelite.api.errors import FieldError
+from kubelite.api.strategies.pods import drop_disabled_template_fields
 from kubelite.api.strategy import Strategy, spec_changed
 from kubelite.api.types import Obj
 from kubelite.api.validation import apps as validation
@@ -30,6 +31,16 @@ class _Workload(Strategy):
     # apps/v1 cascades by default; only the retired extensions/v1beta1, apps/v1beta1 and
     # apps/v1beta2 (not served) orphaned (each strategy's DefaultGarbageCollectionPolicy).
     garbage_collection_policy = propagation.DELETE_DEPENDENTS
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        drop_disabled_template_fields(meta.get_path(obj, "spec", "template"), None)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        drop_disabled_template_fields(
+            meta.get_path(new, "spec", "template"), meta.get_path(old, "spec", "template")
+        )
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         return super().validate_update(new, old) + validation.validate_selector_unchanged(new, old)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from kubelite.api import meta, propagation
 from kubelite.api.defaulting import batch as defaults
 from kubelite.api.errors import FieldError
+from kubelite.api.strategies.pods import drop_disabled_template_fields
 from kubelite.api.strategy import Strategy
 from kubelite.api.types import Obj
 from kubelite.api.validation import batch as validation
@@ -64,6 +65,13 @@ class JobStrategy(Strategy):
         if meta.get_path(obj, "spec", "manualSelector") is not True:
             generate_selector(obj)
         defaults.copy_template_labels(obj)
+        drop_disabled_template_fields(meta.get_path(obj, "spec", "template"), None)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        drop_disabled_template_fields(
+            meta.get_path(new, "spec", "template"), meta.get_path(old, "spec", "template")
+        )
 
     def validate(self, obj: Obj) -> list[FieldError]:
         return super().validate(obj) + validation.validate_job(obj)
@@ -93,6 +101,16 @@ class CronJobStrategy(Strategy):
     def default(self, obj: Obj) -> None:
         defaults.default_cron_job(obj)
 
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        drop_disabled_template_fields(_pod_template_of_cron_job(obj), None)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        drop_disabled_template_fields(
+            _pod_template_of_cron_job(new), _pod_template_of_cron_job(old)
+        )
+
     def validate(self, obj: Obj) -> list[FieldError]:
         return super().validate(obj) + validation.validate_cron_job(obj)
 
@@ -102,3 +120,7 @@ class CronJobStrategy(Strategy):
         return super().validate_update(new, old) + validation.validate_cron_job_spec(
             new_spec, old_spec
         )
+
+
+def _pod_template_of_cron_job(cron_job: Obj) -> object:
+    return meta.get_path(cron_job, "spec", "jobTemplate", "spec", "template")

@@ -24,6 +24,7 @@ from kubelite.api.defaulting.pods import default_pod
 from kubelite.api.errors import FieldError
 from kubelite.api.qos import compute_qos_class
 from kubelite.api.quantity import QuantityError
+from kubelite.api.strategies import pod_gates
 from kubelite.api.strategy import Strategy
 from kubelite.api.types import Obj
 from kubelite.api.validation.pods import (
@@ -130,6 +131,7 @@ class PodStrategy(Strategy):
         # other value, a lower one included, is taken.
         if not status.get("observedGeneration") and old_status.get("observedGeneration"):
             status["observedGeneration"] = old_status["observedGeneration"]
+        pod_gates.drop_disabled_status_fields(status, old_status)
         new["status"] = status
 
     def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
@@ -176,16 +178,16 @@ def _drop_disabled_fields(new: Obj, old: Obj | None) -> None:
     """DropDisabledPodFields for the feature gates that are off in Kubernetes 1.33.
 
     A field of a disabled feature is silently dropped, unless the stored pod already uses it
-    (then an update may keep it): pod-level resources (PodLevelResources), image volumes
-    (ImageVolume), resource claims (DynamicResourceAllocation), ClusterTrustBundle projections
-    and container stop signals (ContainerStopSignals).
+    (then an update may keep it): image volumes (ImageVolume), resource claims
+    (DynamicResourceAllocation), ClusterTrustBundle projections and container stop signals
+    (ContainerStopSignals). Pod-level resources (`spec.resources`) stay: PodLevelResources is
+    beta and on since 1.34.
     """
     spec = new.get("spec")
     if not isinstance(spec, dict):
         return
     old_spec = (old or {}).get("spec") or {}
-    if not old_spec.get("resources"):
-        spec.pop("resources", None)
+    pod_gates.drop_disabled_spec_fields(spec, old_spec)
     if not _uses_volume_source(old_spec, "image"):
         for volume in spec.get("volumes") or []:
             volume.pop("image", None)
@@ -215,6 +217,13 @@ def _drop_disabled_fields(new: Obj, old: Obj | None) -> None:
             lifecycle = container.get("lifecycle")
             if isinstance(lifecycle, dict):
                 lifecycle.pop("stopSignal", None)
+
+
+def drop_disabled_template_fields(template: object, old_template: object) -> None:
+    """DropDisabledTemplateFields: a workload's pod template loses the same fields a pod
+    would; `old_template` is the stored object's, None on create."""
+    if isinstance(template, dict):
+        _drop_disabled_fields(template, old_template if isinstance(old_template, dict) else None)
 
 
 def _uses_volume_source(spec: Obj, source: str) -> bool:
