@@ -24,7 +24,8 @@ FORBIDDEN_REASON = "SysctlForbidden"
 IPC_NAMESPACE = "ipc"
 NET_NAMESPACE = "net"
 
-# The safe sysctls of Kubernetes 1.33 (safe_sysctls.go), with the kernel that namespaced each.
+# The safe sysctls of Kubernetes 1.37 (safe_sysctls.go), with the kernel that namespaced each;
+# 1.37 added tcp_slow_start_after_idle and tcp_notsent_lowat (kubernetes/kubernetes#138389).
 SAFE_SYSCTLS: tuple[tuple[str, tuple[int, int]], ...] = (
     ("kernel.shm_rmid_forced", (0, 0)),
     ("net.ipv4.ip_local_port_range", (0, 0)),
@@ -38,6 +39,8 @@ SAFE_SYSCTLS: tuple[tuple[str, tuple[int, int]], ...] = (
     ("net.ipv4.tcp_keepalive_probes", (4, 5)),
     ("net.ipv4.tcp_rmem", (0, 0)),
     ("net.ipv4.tcp_wmem", (0, 0)),
+    ("net.ipv4.tcp_slow_start_after_idle", (4, 15)),
+    ("net.ipv4.tcp_notsent_lowat", (4, 6)),
 )
 
 # namespace.go: which sysctls a namespace holds, by name and by prefix.

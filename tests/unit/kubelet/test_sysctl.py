@@ -20,7 +20,7 @@ def pod(*sysctls: str, **spec: object) -> dict:
     }
 
 
-def test_the_safe_set_of_kubernetes_1_33() -> None:
+def test_the_safe_set_of_kubernetes_1_37() -> None:
     assert sysctl.safe_sysctls((6, 1)) == [
         "kernel.shm_rmid_forced",
         "net.ipv4.ip_local_port_range",
@@ -34,6 +34,8 @@ def test_the_safe_set_of_kubernetes_1_33() -> None:
         "net.ipv4.tcp_keepalive_probes",
         "net.ipv4.tcp_rmem",
         "net.ipv4.tcp_wmem",
+        "net.ipv4.tcp_slow_start_after_idle",
+        "net.ipv4.tcp_notsent_lowat",
     ]
 
 
@@ -41,6 +43,10 @@ def test_an_old_kernel_leaves_out_what_it_does_not_namespace() -> None:
     old = sysctl.safe_sysctls((4, 4))
     assert "net.ipv4.ip_local_reserved_ports" in old
     assert "net.ipv4.tcp_keepalive_time" not in old and "net.ipv4.tcp_fin_timeout" not in old
+    # 1.37's additions: namespaced in 4.6 and 4.15.
+    assert "net.ipv4.tcp_notsent_lowat" not in old
+    assert "net.ipv4.tcp_slow_start_after_idle" not in sysctl.safe_sysctls((4, 14))
+    assert "net.ipv4.tcp_notsent_lowat" in sysctl.safe_sysctls((4, 14))
 
 
 @pytest.mark.parametrize(
