@@ -11,6 +11,7 @@ logged and answered with a 500 that says nothing of the server's insides.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -184,6 +185,12 @@ class Application:
                 user = acting
                 attrs = Attributes.of_request(user, info, path)
                 allowed, reason = authorizer.decide(attrs)
+                if allowed and _connects_over_upgrade(attrs):
+                    # AuthorizePodWebsocketUpgradeCreatePermission (beta, on since 1.35): a
+                    # WebSocket upgrade is a GET, so `get pods/exec` alone would run commands;
+                    # the caller must also be allowed to `create` the subresource, as over SPDY.
+                    attrs = dataclasses.replace(attrs, verb="create")
+                    allowed, reason = authorizer.decide(attrs)
                 if audit is not None:
                     audit.authorized(allowed, reason)
                 if not allowed:
@@ -355,3 +362,18 @@ class Application:
         else:
             headers["Cache-Control"] = "no-cache, private"
         return responses.Response(body=body, headers=headers)
+
+
+# The pod subresources that stream a session (exec, attach, port-forward): every way in needs
+# `create`, whichever HTTP method the client upgraded with.
+_SESSION_SUBRESOURCES = frozenset({"exec", "attach", "portforward"})
+
+
+def _connects_over_upgrade(attrs: Attributes) -> bool:
+    return (
+        attrs.is_resource
+        and attrs.verb == "get"
+        and attrs.group == ""
+        and attrs.resource == "pods"
+        and attrs.subresource in _SESSION_SUBRESOURCES
+    )

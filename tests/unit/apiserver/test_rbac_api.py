@@ -456,3 +456,61 @@ async def test_with_authorization_off_the_reviews_say_everything_is_allowed(
         ]
     finally:
         await test_client.close()
+
+
+async def bind_exec_verbs_to_viewer(api: Api, verbs: list[str]) -> None:
+    """As the admin: a Role with `verbs` on pods/exec in `default`, bound to the viewer."""
+    name = "exec-" + "-".join(verbs)
+    status, _ = await post(
+        api,
+        f"{RBAC}/namespaces/default/roles",
+        {
+            "apiVersion": f"{GROUP}/v1",
+            "kind": "Role",
+            "metadata": {"name": name},
+            "rules": [{"apiGroups": [""], "resources": ["pods/exec"], "verbs": verbs}],
+        },
+        token=ADMIN_TOKEN,
+    )
+    assert status == 201
+    status, _ = await post(
+        api,
+        f"{RBAC}/namespaces/default/rolebindings",
+        {
+            "apiVersion": f"{GROUP}/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"kind": "Role", "name": name},
+            "subjects": [{"kind": "User", "name": "viewer"}],
+        },
+        token=ADMIN_TOKEN,
+    )
+    assert status == 201
+
+
+EXEC = "/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true"
+
+
+async def test_a_websocket_exec_needs_create_not_only_get(api: Api) -> None:
+    """AuthorizePodWebsocketUpgradeCreatePermission (beta, on since 1.35): the GET that a
+    WebSocket upgrade is would otherwise let a read-only role run commands."""
+    await bind_exec_verbs_to_viewer(api, ["get"])
+
+    async def refused_for_create() -> bool:
+        status, answer = await api.json("GET", EXEC, token=VIEWER_TOKEN)
+        return status == 403 and "cannot create" in answer["message"]
+
+    await wait_for(refused_for_create, what="the get-only exec to be refused for create")
+    status, answer = await api.json("GET", EXEC, token=VIEWER_TOKEN)
+    assert answer["message"] == (
+        'pods "web" is forbidden: User "viewer" cannot create resource "pods/exec" in API group '
+        '"" in the namespace "default"'
+    )
+    await bind_exec_verbs_to_viewer(api, ["create"])
+
+    async def let_through() -> bool:
+        # Authorized: the missing pod is what answers now.
+        status, _ = await api.json("GET", EXEC, token=VIEWER_TOKEN)
+        return status == 404
+
+    await wait_for(let_through, what="get and create on pods/exec to let the viewer through")
