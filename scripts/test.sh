@@ -2,8 +2,9 @@
 # Runs every check kubelite has: ruff, mypy (pyproject.toml's [tool.mypy] says what it checks
 # and how strictly), then the unit, integration and end-to-end tests (the end-to-end ones run
 # real containers and need root). Needs scripts/setup.sh to have run: the virtual environment in
-# .venv, with the kubectl the tests fall back on where the machine has no Google build of the
-# release a test asks for (tests/kubectl_builds.py).
+# .venv, with PyPI's kubectl 1.36 and 1.37 builds (.venv/kubectl/<minor>/) and the newest one the
+# tests fall back on where the machine has no build of the release a test asks for
+# (tests/kubectl_builds.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check src tests bench images

@@ -24,7 +24,8 @@ from typing import Any
 import kubernetes
 from tests import kubectl_builds
 
-# The real kubectl builds tests drive the server with (KUBECTL_WIRE.md), where the machine has them.
+# The real kubectl builds tests drive the server with (docs/kubectl-wire.md), where the machine has
+# them: one old release and the newest.
 KUBECTL_VERSIONS = kubectl_builds.VERSIONS
 # The build a test gets when it asks for none in particular.
 DEFAULT_KUBECTL = "1.32"

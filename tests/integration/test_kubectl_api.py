@@ -8,7 +8,6 @@ import re
 import pytest
 import yaml
 from cluster import KUBECTL_VERSIONS, Cluster
-from tests.kubectl_builds import NEWEST
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -168,7 +167,7 @@ def test_get_all_uses_the_all_category(cluster: Cluster, namespace: str):
     assert "deployment.apps/mydeployment" in out
 
 
-@pytest.mark.parametrize("kubectl_version", ["1.27", "1.33", NEWEST])
+@pytest.mark.parametrize("kubectl_version", KUBECTL_VERSIONS)
 def test_explain_reads_the_schema(cluster: Cluster, kubectl_version: str):
     out = cluster.kubectl("explain", "pod.spec.containers.ports", version=kubectl_version).stdout
     assert "containerPort" in out and "ContainerPort" in out

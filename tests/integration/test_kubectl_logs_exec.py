@@ -491,12 +491,13 @@ def test_exec_of_a_command_that_cannot_start(cluster: Cluster, web: str, namespa
     )
 
 
-@pytest.mark.parametrize("version", ["1.27", "1.29"])
-def test_exec_over_spdy(
+@pytest.mark.parametrize("version", kubectl_builds.available())
+def test_exec_with_every_kubectl(
     cluster: Cluster, kubelet: Kubelet, web: str, namespace: str, version: str
 ) -> None:
     # kubectl 1.27 to 1.29 speak only SPDY/3.1 for exec: the API server passes the upgrade
     # through to the kubelet, whose SPDY streams carry stdin, stdout, stderr and the status.
+    # 1.30 and later open a WebSocket (v5.channel.k8s.io), and fall back to SPDY if it fails.
     build = kubectl_builds.exactly(version)
     result = cluster.kubectl(
         "exec", "-n", namespace, "web", "--", "sh", "-c", "echo out; echo err >&2; exit 3",
@@ -508,7 +509,7 @@ def test_exec_over_spdy(
         "exec", "-i", "-n", namespace, "web", "--", "cat", version=version, stdin="hello\n"
     )
     assert piped.stdout == "hello\n"
-    # The kubelet's refusal reaches a SPDY client as a Status too.
+    # The kubelet's refusal reaches every client as a Status (each build words it its own way).
     entry = kubelet.locator.pods[(namespace, "web")]["app"]
     running, entry.current = entry.current, None
     try:
@@ -520,14 +521,22 @@ def test_exec_over_spdy(
     assert refused.stderr.strip() == build.exec_refused(
         "BadRequest", 'container "app" in pod "web" is waiting to start: ContainerCreating'
     )
+    # A container the pod lacks: the API server's 400, or kubectl's own check from 1.36 on.
+    wrong = cluster.kubectl(
+        "exec", "-n", namespace, "web", "-c", "nope", "--", "true", version=version, check=False
+    )
+    assert (wrong.returncode, wrong.stderr.strip()) == (
+        1,
+        build.exec_not_a_container("nope", "web", ["app"]),
+    )
 
 
-@pytest.mark.parametrize("version", ["1.27", "1.33", kubectl_builds.NEWEST])
+@pytest.mark.parametrize("version", kubectl_builds.available())
 def test_port_forward_through_the_api_server(
     cluster: Cluster, kubelet: Kubelet, web: str, namespace: str, version: str
 ) -> None:
-    # 1.27 upgrades to SPDY, which the API server passes through; 1.31+ tunnel the same SPDY
-    # frames in a WebSocket, which the API server unwraps.
+    # 1.27 to 1.30 upgrade to SPDY, which the API server passes through; 1.31+ tunnel the same
+    # SPDY frames in a WebSocket, which the API server unwraps.
     build = kubectl_builds.exactly(version)
     page = f"hello through {version}".encode()
 

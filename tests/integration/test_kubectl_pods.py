@@ -10,7 +10,6 @@ import pytest
 import yaml
 from cluster import KUBECTL_VERSIONS, Cluster, kubectl_binary
 from tests.examples import COMPANIONS, MANIFESTS
-from tests.kubectl_builds import NEWEST
 
 
 @pytest.mark.parametrize("kubectl_version", KUBECTL_VERSIONS)
@@ -126,7 +125,7 @@ def test_describe_shows_the_pod_and_its_events(cluster: Cluster, namespace: str)
     assert "Scheduled" in described and "Successfully assigned" in described
 
 
-@pytest.mark.parametrize("kubectl_version", ["1.27", "1.33", NEWEST])
+@pytest.mark.parametrize("kubectl_version", KUBECTL_VERSIONS)
 def test_delete_waits_until_the_pod_is_gone(cluster: Cluster, namespace: str, kubectl_version: str):
     cluster.kubectl("apply", "-n", namespace, "-f", str(COMPANIONS / "simple-pod-fixed.yaml"))
     out = cluster.kubectl(

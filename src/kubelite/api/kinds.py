@@ -121,6 +121,8 @@ RESOURCES: tuple[ResourceType, ...] = (
             Subresource("exec", "PodExecOptions", ("create", "get")),
             Subresource("log", "Pod", ("get",)),
             Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
+            # In-place resize: only the containers' resources (apiserver/registry/resize.py).
+            Subresource("resize", "Pod", _STATUS_GPU),
             Subresource("status", "Pod", _STATUS_GPU),
         ),
     ),

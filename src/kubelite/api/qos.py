@@ -8,15 +8,20 @@ uses it to size cgroups and to pick eviction victims, and `kubectl describe` pri
   its summed limits;
 - Burstable: anything in between.
 
-Only non-zero `cpu` and `memory` count. Pod-level resources (`spec.resources`) are behind the
-PodLevelResources feature gate, which is off in Kubernetes 1.33, so they are not considered
-(and the strategy drops the field, as 1.33 does).
+Only non-zero `cpu` and `memory` count.
+
+A pod that sets resources of its own (`spec.resources`, KEP-2837, on since 1.34) is classed by
+them alone, its containers' resources aside: Guaranteed when it requests and limits both cpu and
+memory with request == limit, BestEffort when it names neither, Burstable otherwise. An empty
+`resources: {}` does not count as set (1.37, kubernetes#137150), so such a pod is classed by its
+containers.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kubelite.api.podlevel import is_pod_level_resources_set, pod_resources
 from kubelite.api.quantity import Quantity
 
 GUARANTEED = "Guaranteed"
@@ -35,7 +40,10 @@ def qos_class(pod: dict[str, Any]) -> str:
 
 
 def compute_qos_class(pod: dict[str, Any]) -> str:
-    """ComputePodQOS over regular and init containers (ephemeral ones have no resources)."""
+    """ComputePodQOS over regular and init containers (ephemeral ones have no resources), or
+    over the pod's own resources when it sets some."""
+    if is_pod_level_resources_set(pod):
+        return _requirements_qos(pod_resources(pod))
     spec = pod.get("spec") or {}
     requests: dict[str, Quantity] = {}
     limits: dict[str, Quantity] = {}
@@ -67,3 +75,21 @@ def _sum_positive(totals: dict[str, Quantity], values: dict[str, Any]) -> set[st
             seen.add(name)
             totals[name] = totals[name] + quantity if name in totals else quantity
     return seen
+
+
+def _requirements_qos(resources: dict[str, Any]) -> str:
+    """requirementsQOS: one set of requests and limits, resource by resource. A resource whose
+    request equals its limit is Guaranteed if that is not zero and BestEffort if it is (neither
+    given); a request that differs from the limit is Burstable, and so is a mix of the two."""
+    requests = resources.get("requests") or {}
+    limits = resources.get("limits") or {}
+    if not requests and not limits:
+        return BEST_EFFORT
+    classes = set()
+    for name in _QOS_RESOURCES:
+        request = Quantity.from_json(requests.get(name, 0))
+        limit = Quantity.from_json(limits.get(name, 0))
+        if request != limit:
+            return BURSTABLE
+        classes.add(BEST_EFFORT if request.is_zero() else GUARANTEED)
+    return classes.pop() if len(classes) == 1 else BURSTABLE

@@ -36,6 +36,7 @@ from kubelite.apiserver.registry.finalize import NamespaceFinalizeStore
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.registry.interfaces import NamedCreater, Patcher, Updater
 from kubelite.apiserver.registry.pod_connect import PodConnectStore
+from kubelite.apiserver.registry.resize import PodResizeStore
 from kubelite.apiserver.registry.scale import ScaleStore
 from kubelite.apiserver.registry.status import StatusStore
 from kubelite.apiserver.registry.token import TokenRequestStore
@@ -75,8 +76,9 @@ class SubresourceRow:
 
     storage: StorageFactory
     handlers: Mapping[str, Handler]
-    # Described in the /openapi documents, with the kind's own schema. Only status is so far:
-    # Kubernetes documents every subresource, but kubectl reads none of the others.
+    # Described in the /openapi documents, with the kind's own schema. Only status and resize
+    # (both a Pod in and out) are so far: Kubernetes documents every subresource, but kubectl
+    # reads none of the others.
     documented: bool = False
 
 
@@ -110,6 +112,10 @@ _SCALE: Mapping[str, Handler] = {
 
 def _status(stores: Stores, resource: ResourceType) -> Patcher:
     return StatusStore(stores.by_resource[resource])
+
+
+def _resize(stores: Stores, resource: ResourceType) -> Patcher:
+    return PodResizeStore(stores.by_resource[resource])
 
 
 def _approval(stores: Stores, resource: ResourceType) -> Patcher:
@@ -172,6 +178,7 @@ REVIEWS: Mapping[tuple[str, str], StorageFactory] = {
 # registry's `Subresource` lines.
 SUBRESOURCES: Mapping[str, SubresourceRow] = {
     "status": SubresourceRow(_status, _GET_UPDATE_PATCH, documented=True),
+    "resize": SubresourceRow(_resize, _GET_UPDATE_PATCH, documented=True),
     "approval": SubresourceRow(_approval, _GET_UPDATE_PATCH),
     "scale": SubresourceRow(_scale, _SCALE),
     "binding": SubresourceRow(_binding, {"create": create.create_named}),

@@ -47,6 +47,9 @@ LIMIT_RANGER_ANNOTATION = "kubernetes.io/limit-ranger"
 
 ResourceList = dict[str, Quantity]
 
+# The resources LimitRanger lets a pod's own resources override (its supportedPodLevelResources).
+_POD_LEVEL_RESOURCES = ("cpu", "memory")
+
 
 def _quantities(values: object) -> ResourceList:
     """A stored resource list as quantities; values that do not parse are left out (the
@@ -235,7 +238,8 @@ def _raise_to(total: ResourceList, values: ResourceList) -> None:
 
 def _pod_total(pod: Obj, field: str) -> ResourceList:
     """podRequests / podLimits: the containers' sum, raised to what any init container needs
-    while it runs (itself and the sidecars started before it), sidecars adding to the sum."""
+    while it runs (itself and the sidecars started before it), sidecars adding to the sum; the
+    pod's own cpu and memory where it sets them."""
     spec = pod.get("spec") or {}
     total: ResourceList = {}
     for container in spec.get("containers") or []:
@@ -254,6 +258,14 @@ def _pod_total(pod: Obj, field: str) -> ResourceList:
             _add(running, sidecars)
         _raise_to(init_peak, running)
     _raise_to(total, init_peak)
+    # The pod's own cpu and memory (spec.resources) replace its containers' sum. LimitRanger
+    # keeps a list of its own of what a pod may set for itself, without huge pages
+    # (kubernetes#141247).
+    pod_level = spec.get("resources")
+    if isinstance(pod_level, dict):
+        for name, quantity in _quantities(pod_level.get(field)).items():
+            if name in _POD_LEVEL_RESOURCES:
+                total[name] = quantity
     return total
 
 

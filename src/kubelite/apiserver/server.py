@@ -45,8 +45,10 @@ from kubelite.apiserver.kubelet_client import KubeletClient
 from kubelite.apiserver.limitranger import LimitRanger
 from kubelite.apiserver.metrics import Metrics
 from kubelite.apiserver.noderestriction import NodeRestriction
+from kubelite.apiserver.podresize_admission import PodResizeValidator
 from kubelite.apiserver.podsecurity import PodSecurity
 from kubelite.apiserver.podsecurity.admission import POD_TEMPLATE_PATHS
+from kubelite.apiserver.podtopologylabels import PodTopologyLabels
 from kubelite.apiserver.rbac import reconcile as bootstrap_rbac
 from kubelite.apiserver.rbac.authorizer import Authorizer
 from kubelite.apiserver.rbac.escalation import GROUP as RBAC_GROUP
@@ -56,6 +58,7 @@ from kubelite.apiserver.rbac.policy import PolicyCache
 from kubelite.apiserver.registry.generic import Admission, DeleteOptions, ResourceStore
 from kubelite.apiserver.resourcequota import ResourceQuotaAdmission
 from kubelite.apiserver.runtimeclass import RuntimeClassAdmission
+from kubelite.apiserver.service_warnings import warn_about_service
 from kubelite.apiserver.serviceaccount_admission import ServiceAccountAdmission
 from kubelite.storage.interface import Store
 from kubelite.storage.sqlite import SqliteStore
@@ -224,6 +227,8 @@ def resource_stores(
             service_account,
             restriction.pods,
             runtime_classes.admit,
+            # PodTopologyLabels: a pod created on a node gets its zone and region labels.
+            PodTopologyLabels(store),
         ],
         nodes: [lifecycle, restriction.nodes],
         leases: [lifecycle, restriction.leases],
@@ -231,14 +236,19 @@ def resource_stores(
     # Pod Security admission, on by default as in Kubernetes (every namespace is privileged
     # until its pod-security.kubernetes.io labels say otherwise).
     pod_security = PodSecurity(store, namespaces)
+    # PodResizeValidator: a resize the pod's node can never grant is a 403 at once.
+    resize_validator = PodResizeValidator(store, pods, nodes)
     validating: dict[ResourceType, list[Admission]] = {
         pods: [
             limit_ranger.validate,
             runtime_classes.validate,
             pod_security.pods,
+            resize_validator.validate,
         ],
         claims: [limit_ranger.validate],
         namespaces: [pod_security.namespaces],
+        # The Service strategy's warnings (WarningsOnCreate/Update), once validation passed.
+        services: [warn_about_service],
     }
     for group, plural in POD_TEMPLATE_PATHS:
         workload = REGISTRY.lookup(group, "v1", plural)

@@ -406,6 +406,9 @@ def calculate_status(
         "availableReplicas": available,
         "unavailableReplicas": unavailable,
     }
+    terminating = terminating_replicas(all_rss)
+    if terminating is not None:
+        status["terminatingReplicas"] = terminating
     if previous.get("collisionCount") is not None:
         status["collisionCount"] = previous["collisionCount"]
     if previous.get("conditions"):
@@ -429,6 +432,26 @@ def calculate_status(
             ),
         )
     return status
+
+
+def terminating_replicas(rss: Iterable[Obj | None]) -> int | None:
+    """GetTerminatingReplicaCountForReplicaSets: the ReplicaSets' terminating pods, summed.
+
+    A ReplicaSet the controller never synced (no observedGeneration, no count) adds nothing;
+    one it synced that reports no count makes the sum unknown (None), so the Deployment leaves
+    `status.terminatingReplicas` out rather than undercount."""
+    total = 0
+    for rs in rss:
+        if rs is None:
+            continue
+        status = rs.get("status") or {}
+        count = status.get("terminatingReplicas")
+        if count is None:
+            if not status.get("observedGeneration"):
+                continue
+            return None
+        total += int(count)
+    return total
 
 
 def complete(d: Obj, status: Obj) -> bool:

@@ -64,8 +64,13 @@ log = logging.getLogger(__name__)
 CONTROLLER_NAME = "endpointslice-controller.k8s.io"
 WORKERS = 5
 RESERVED_LABELS = (SERVICE_NAME_LABEL, MANAGED_BY_LABEL, HEADLESS_LABEL)
-# spec.trafficDistribution that asks proxies to prefer endpoints of their own zone.
+# spec.trafficDistribution values (trafficdist's closeTrafficDistribution): PreferClose is the
+# deprecated name of PreferSameZone; PreferSameNode hints nodes as well as zones, so that a
+# proxy that knows no node hints still keeps traffic in the zone (KEP-3015).
 PREFER_CLOSE = "PreferClose"
+PREFER_SAME_ZONE = "PreferSameZone"
+PREFER_SAME_NODE = "PreferSameNode"
+CLOSE_TRAFFIC_DISTRIBUTIONS = (PREFER_CLOSE, PREFER_SAME_ZONE, PREFER_SAME_NODE)
 # A node by name, or None when the cache does not know it.
 NodeLookup = Callable[[str], "Obj | None"]
 
@@ -134,8 +139,8 @@ def pod_endpoint(pod: Obj, node: Obj | None, service: Obj, address_type: str) ->
     """podToEndpoint: the pod's addresses of this type and its conditions.
 
     `serving` is the pod's readiness; `ready` is never true for a terminating pod unless the
-    Service publishes not-ready addresses (then it is always true). A Service with
-    `trafficDistribution: PreferClose` gets zone hints on endpoints that have a zone.
+    Service publishes not-ready addresses (then it is always true). The Service's
+    `trafficDistribution` decides the endpoint's hints (traffic_hints).
     """
     serving = is_pod_ready(pod)
     terminating = bool(pod["metadata"].get("deletionTimestamp"))
@@ -157,10 +162,28 @@ def pod_endpoint(pod: Obj, node: Obj | None, service: Obj, address_type: str) ->
     zone = meta.labels_of(node).get(ZONE_LABEL) if node is not None else None
     if zone:
         endpoint["zone"] = zone
-        if (service.get("spec") or {}).get("trafficDistribution") == PREFER_CLOSE:
-            # trafficdist's preferClose heuristic: each endpoint is a hint for its own zone.
-            endpoint["hints"] = {"forZones": [{"name": zone}]}
+    hints = traffic_hints(endpoint, (service.get("spec") or {}).get("trafficDistribution"))
+    if hints:
+        endpoint["hints"] = hints
     return endpoint
+
+
+def traffic_hints(endpoint: Obj, distribution: str | None) -> Obj | None:
+    """The hints trafficdist's preferCloseHeuristic gives an endpoint, None for none.
+
+    Only a ready endpoint is hinted: its own zone (PreferClose, PreferSameZone, PreferSameNode)
+    and, for PreferSameNode, its own node. Any other distribution (or none) means cluster-wide
+    routing, so no endpoint carries hints (defaultHeuristic)."""
+    if distribution not in CLOSE_TRAFFIC_DISTRIBUTIONS:
+        return None
+    if not (endpoint.get("conditions") or {}).get("ready"):
+        return None
+    hints: Obj = {}
+    if endpoint.get("zone"):
+        hints["forZones"] = [{"name": endpoint["zone"]}]
+    if distribution == PREFER_SAME_NODE and endpoint.get("nodeName"):
+        hints["forNodes"] = [{"name": endpoint["nodeName"]}]
+    return hints or None
 
 
 def new_service_slice(service: Obj, ports: list[Obj], address_type: str) -> Obj:

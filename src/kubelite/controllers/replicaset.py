@@ -11,7 +11,8 @@ controller reference, or, for an orphan, every ReplicaSet whose selector matches
    (podutil.deletion_order);
 3. writes `status`: replicas, fullyLabeledReplicas, readyReplicas, availableReplicas (ready for
    `minReadySeconds`), observedGeneration, and the `ReplicaFailure` condition while creates or
-   deletes are refused.
+   deletes are refused; for a ReplicaSet also terminatingReplicas, its pods being deleted but
+   not yet finished (DeploymentReplicaSetTerminatingReplicas, beta and on since 1.35).
 
 The ReplicationController is the same controller on v1 ReplicationControllers, whose selector
 is a plain label map (`replicationcontroller.py`).
@@ -64,6 +65,9 @@ class ReplicaSetController(QueueController):
     resource = REPLICA_SETS
     component = "replicaset-controller"
     queue_name = "replicaset"
+    # ReplicaSetControllerFeatures.EnableStatusTerminatingReplicas: a ReplicationController has
+    # no such status field.
+    counts_terminating = True
 
     def __init__(
         self,
@@ -181,7 +185,10 @@ class ReplicaSetController(QueueController):
             diff = len(pods) - int((owner.get("spec") or {}).get("replicas", 1))
             failure = await self._manage_replicas(key, owner, pods, diff)
         now = meta.now()
-        status = self._status(owner, pods, failure, diff, now)
+        terminating = (
+            len(self._terminating_pods(owner, selector)) if self.counts_terminating else None
+        )
+        status = self._status(owner, pods, failure, diff, now, terminating)
         await self._write_status(owner, status)
         if failure is not None:
             raise failure
@@ -190,6 +197,18 @@ class ReplicaSetController(QueueController):
             # Look again when the next ready pod has been ready long enough to count.
             return podutil.next_available_in(pods, min_ready, now) or float(min_ready)
         return None
+
+    def _terminating_pods(self, owner: Obj, selector: labels.Selector) -> list[Obj]:
+        """FilterTerminatingPods then FilterClaimedPods: the owner's own pods (by controller
+        reference; a terminating orphan is not adopted) that still match its selector and are
+        being deleted without having finished (controller.IsPodTerminating)."""
+        return [
+            pod
+            for pod in self.pods.by_index("controller", owner["metadata"].get("uid") or "")
+            if pod["metadata"].get("deletionTimestamp")
+            and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            and selector.matches(meta.labels_of(pod))
+        ]
 
     async def _can_adopt(self, owner: Obj) -> bool:
         return await recheck_owner(self.client, self.resource, owner)
@@ -246,7 +265,13 @@ class ReplicaSetController(QueueController):
         return None
 
     def _status(
-        self, owner: Obj, pods: list[Obj], failure: APIError | None, diff: int, now: Any
+        self,
+        owner: Obj,
+        pods: list[Obj],
+        failure: APIError | None,
+        diff: int,
+        now: Any,
+        terminating: int | None = None,
     ) -> Obj:
         spec = owner.get("spec") or {}
         template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
@@ -284,8 +309,10 @@ class ReplicaSetController(QueueController):
             "fullyLabeledReplicas": fully_labeled,
             "readyReplicas": ready,
             "availableReplicas": available,
-            "observedGeneration": owner["metadata"].get("generation", 0),
         }
+        if terminating is not None:
+            status["terminatingReplicas"] = terminating
+        status["observedGeneration"] = owner["metadata"].get("generation", 0)
         if conditions:
             status["conditions"] = conditions
         return status
@@ -300,9 +327,12 @@ class ReplicaSetController(QueueController):
             "availableReplicas",
             "observedGeneration",
         )
-        if all(int(previous.get(f) or 0) == status[f] for f in fields) and (
-            previous.get("conditions") or []
-        ) == status.get("conditions", []):
+        if (
+            all(int(previous.get(f) or 0) == status[f] for f in fields)
+            # A pointer in Go: absent and 0 differ, so the first count is written.
+            and previous.get("terminatingReplicas") == status.get("terminatingReplicas")
+            and (previous.get("conditions") or []) == status.get("conditions", [])
+        ):
             return
         # Without conditions now (the last one went), the field goes too.
         drop = () if "conditions" in status else ("conditions",)

@@ -20,6 +20,7 @@ class ReplicationControllerController(ReplicaSetController):
     resource = REPLICATION_CONTROLLERS
     component = "replication-controller"
     queue_name = "replicationmanager"
+    counts_terminating = False
 
     def selector(self, owner: Obj) -> labels.Selector:
         selector = (owner.get("spec") or {}).get("selector") or {}

@@ -14,13 +14,14 @@ Given the set, the pods it owns and its ControllerRevisions, `StatefulSetControl
    not available for minReadySeconds; with Parallel it does them all at once;
 4. then fixes the condemned pods' claim owners and deletes the condemned: in monotonic mode one
    at a time from the highest ordinal, and only once every other pod is healthy;
-5. under RollingUpdate, deletes the highest-ordinal pod (at or above the partition) that is not
-   at the update revision, one at a time, waiting for each to come back healthy; OnDelete
-   leaves that to the user;
+5. under RollingUpdate, deletes pods (at or above the partition) that are not at the update
+   revision, highest ordinal first, as long as no more than `rollingUpdate.maxUnavailable`
+   replicas are unavailable (update_within_budget); OnDelete leaves that to the user;
 6. writes the status (when it changed) and prunes the history beyond revisionHistoryLimit.
 
-Kubernetes 1.33 keeps `rollingUpdate.maxUnavailable` behind the alpha MaxUnavailableStatefulSet
-feature gate, off by default; so does kubelite: updates replace one pod at a time.
+MaxUnavailableStatefulSet is beta and on in 1.37 (#139466, after its 1.35 regression was fixed
+by #137666), so step 5 is `updateStatefulSetAfterInvariantEstablished` whatever the field says
+(unset, it is 1: one pod at a time).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from kubelite.api.types import Obj
 from kubelite.client.errors import APIError, APINotFoundError
 from kubelite.controllers import statefulset_pods as sp
 from kubelite.controllers import statefulset_revisions as revs
+from kubelite.controllers.deployment_util import scaled_value
 from kubelite.controllers.podutil import is_terminating
 from kubelite.controllers.statefulset_podcontrol import ClaimError, StatefulPodControl
 
@@ -137,6 +139,50 @@ def inconsistent_status(sset: Obj, status: Obj) -> bool:
     return any(
         (old.get(name) or "") != status[name] for name in ("currentRevision", "updateRevision")
     )
+
+
+def max_unavailable(sset: Obj) -> int:
+    """getStatefulSetMaxUnavailable: `rollingUpdate.maxUnavailable` (1 when unset) against
+    spec.replicas, a percentage rounded down, and never below 1. Raises ValueError on a value
+    that is neither a number nor a percentage."""
+    rolling = (sp.spec_of(sset).get("updateStrategy") or {}).get("rollingUpdate") or {}
+    value = rolling.get("maxUnavailable")
+    scaled = scaled_value(1 if value is None else value, sp.replicas_of(sset), False)
+    return max(scaled, 1)
+
+
+def update_within_budget(
+    sset: Obj, replicas: list[Obj], update_revision: str, now: dt.datetime
+) -> list[Obj]:
+    """The replicas a rolling update deletes in this sync, in order
+    (updateStatefulSetAfterInvariantEstablished).
+
+    Every replica that is unavailable (not ready for minReadySeconds, or terminating) uses up
+    the maxUnavailable budget, wherever its ordinal; what is left of the budget goes to old
+    pods at or above the partition, highest ordinal first. With Parallel management an old
+    pod that is unavailable anyway does not hold the update back (#137666): those are
+    replaced first (at most maxUnavailable of them per sync), then available old pods within
+    what is left of the budget."""
+    spec = sp.spec_of(sset)
+    min_ready = int(spec.get("minReadySeconds") or 0)
+    rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}
+    update_min = int(rolling.get("partition") or 0)
+    budget = max_unavailable(sset)
+    parallel = sp.allows_burst(sset)
+
+    def old(pod: Obj) -> bool:
+        return sp.pod_revision(pod) != update_revision and not is_terminating(pod)
+
+    unavailable = [p for p in replicas if sp.is_unavailable(p, min_ready, now)]
+    needing_update = [p for p in unavailable if parallel and old(p)]
+    if len(unavailable) >= budget and not needing_update:
+        return []
+    candidates = [replicas[t] for t in range(len(replicas) - 1, update_min - 1, -1)]
+    if parallel:
+        broken = [p for p in candidates if old(p) and not sp.is_available(p, min_ready, now)]
+        healthy = [p for p in candidates if old(p) and sp.is_available(p, min_ready, now)]
+        return broken[:budget] + healthy[: max(budget - len(unavailable), 0)]
+    return [p for p in candidates if old(p)][: budget - len(unavailable)]
 
 
 class StatefulSetControl:
@@ -282,26 +328,25 @@ class StatefulSetControl:
         strategy = spec.get("updateStrategy") or {}
         if strategy.get("type") == sp.ON_DELETE:
             return status, None
-        partition = int((strategy.get("rollingUpdate") or {}).get("partition") or 0)
-        for target in range(len(planned) - 1, partition - 1, -1):
-            pod = planned[target]
-            if sp.pod_revision(pod) != update_name and not is_terminating(pod):
-                log.info(
-                    "StatefulSet %s/%s: terminating pod %s for update",
-                    meta.namespace_of(sset),
-                    meta.name_of(sset),
-                    meta.name_of(pod),
-                )
-                status["currentReplicas"] -= 1
-                try:
-                    await self.pod_control.delete_pod(sset, pod)
-                except APINotFoundError:
-                    pass
-                except APIError as e:
-                    return status, e
-                return status, None
-            if sp.is_unavailable(pod, min_ready, now):
-                return status, None  # Wait for the updated pod to be healthy.
+        try:
+            doomed = update_within_budget(sset, planned, update_name, now)
+        except ValueError as e:
+            log.warning("StatefulSet %s/%s: %s", meta.namespace_of(sset), meta.name_of(sset), e)
+            return status, None
+        for pod in doomed:
+            log.info(
+                "StatefulSet %s/%s: terminating pod %s for update",
+                meta.namespace_of(sset),
+                meta.name_of(sset),
+                meta.name_of(pod),
+            )
+            status["currentReplicas"] -= 1
+            try:
+                await self.pod_control.delete_pod(sset, pod)
+            except APINotFoundError:
+                pass
+            except APIError as e:
+                return status, e
         return status, None
 
     async def _process_replica(

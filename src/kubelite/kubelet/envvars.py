@@ -8,7 +8,8 @@ This mirrors `makeEnvironmentVariables` in Kubernetes' `pkg/kubelet/kubelet_pods
    a missing source skipped when `optional`;
 2. then `env`, in order: `value` with `$(VAR)` references expanded against what is defined so far
    (and the service variables), or `valueFrom` (fieldRef, resourceFieldRef, configMapKeyRef,
-   secretKeyRef);
+   secretKeyRef, and fileKeyRef: a key of an env file in one of the pod's volumes, see
+   `envfile`);
 3. a later definition replaces an earlier one; service variables not defined by the pod last.
 
 Kubernetes hands the result over in Go map order (random); here a variable keeps the position of
@@ -24,15 +25,20 @@ from __future__ import annotations
 
 import base64
 import inspect
+import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from kubelite.api.goformat import go_quote
 from kubelite.api.quantity import NANO, Quantity, QuantityError
 from kubelite.api.types import Obj
 from kubelite.api.validation.pods import DOWNWARD_API_LABELS
+from kubelite.kubelet import envfile
+
+log = logging.getLogger(__name__)
 
 # The event the kubelet records for skipped envFrom keys (kubelet_pods.go).
 INVALID_ENV_VAR_NAMES = "InvalidEnvironmentVariableNames"
@@ -377,14 +383,16 @@ async def container_env(
     pod_ips: Sequence[str] = (),
     host_ips: Sequence[str] = (),
     service_env: Mapping[str, str] | None = None,
+    volume_paths: Mapping[str, Path] | None = None,
 ) -> ContainerEnv:
     """The environment of `container` of `pod` (kubelet makeEnvironmentVariables).
 
     `node` is the kubelet's Node object: its allocatable resources stand in for unset limits.
     `service_env` holds the Services' variables (`KUBERNETES_SERVICE_HOST`, ...; see
     `service_env.py`): `$(VAR)` references see them, and those the container does not define
-    itself come last. Raises ConfigError with the kubelet's message when a required ConfigMap,
-    Secret or key is missing.
+    itself come last. `volume_paths` are the host directories of the pod's set-up volumes, by
+    name: a fileKeyRef reads its env file there. Raises ConfigError with the kubelet's message
+    when a required ConfigMap, Secret, key or env file entry is missing.
     """
     namespace = (pod.get("metadata") or {}).get("namespace") or "default"
     services = dict(service_env or {})
@@ -430,7 +438,15 @@ async def container_env(
             value = expand(value, env, services)
         elif source is not None:
             resolved = await _value_from(
-                source, pod, container, sources, allocatable, pod_ips, host_ips, namespace
+                source,
+                pod,
+                container,
+                sources,
+                allocatable,
+                pod_ips,
+                host_ips,
+                namespace,
+                volume_paths or {},
             )
             if resolved is None:
                 continue  # an optional reference to something missing defines nothing
@@ -451,6 +467,7 @@ async def _value_from(
     pod_ips: Sequence[str],
     host_ips: Sequence[str],
     namespace: str,
+    volume_paths: Mapping[str, Path],
 ) -> str | None:
     """One `valueFrom`; None when an optional source or key is missing."""
     if source.get("fieldRef") is not None:
@@ -467,7 +484,37 @@ async def _value_from(
         secret = await sources.secret(ref.get("name", ""), bool(ref.get("optional")))
         value = _key_value(secret, ref, "Secret", namespace)
         return None if value is None else value.decode(errors="replace")
+    if source.get("fileKeyRef") is not None:
+        return file_key_value(source["fileKeyRef"], volume_paths)
     return ""
+
+
+def file_key_value(ref: Obj, volume_paths: Mapping[str, Path]) -> str | None:
+    """The value a `fileKeyRef` selects from its env file; None when the key is missing (or
+    empty: the kubelet cannot tell the two apart) and the reference is optional. Raises
+    ConfigError with the kubelet's message otherwise."""
+    volume = ref.get("volumeName", "")
+    key = ref.get("key", "")
+    root = volume_paths.get(volume)
+    if root is None:
+        raise ConfigError(f"cannot find the volume {go_quote(volume)} referenced by FileKeyRef")
+    try:
+        env_file = envfile.secure_join(root, ref.get("path", ""))
+    except OSError as e:
+        raise ConfigError(str(e)) from e
+    try:
+        value = envfile.read_env_key(env_file, key)
+    except envfile.EnvFileError as e:
+        # The details stay in the kubelet's log: the file may hold secrets.
+        log.error("Failed to parse env file %s: %s", env_file, e)
+        raise ConfigError("couldn't parse env file") from e
+    if value == "":
+        if ref.get("optional"):
+            return None
+        raise ConfigError(
+            f"environment variable key {go_quote(key)} not found in file {go_quote(str(env_file))}"
+        )
+    return value
 
 
 def _key_value(data: Mapping[str, _V] | None, ref: Obj, kind: str, namespace: str) -> _V | None:

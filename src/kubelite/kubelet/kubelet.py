@@ -15,6 +15,10 @@ It puts together what the other modules of this package do, the way Kubernetes' 
 - a worker's sync prepares the pod's volumes, runs `sync.PodSyncer.sync_pod` (sandbox, init
   containers, containers, restarts with back-off), computes the status with `status` and hands
   it to the `StatusManager`;
+- each admitted pod has an allocation (`allocation`): the resources its containers run with.
+  A spec asking for other resources is a resize, allocated when it fits the node (else
+  PodResizePending says why), then carried out by the sync in place or by restarts as the
+  containers' resize policies say (PodResizeInProgress until it is done);
 - a pod being deleted, or one that reached Succeeded or Failed, has its containers stopped
   (preStop hook, stop signal, SIGKILL after the grace period); a deleted pod then loses its
   containers, sandbox and volumes, and the kubelet confirms the deletion to the API server
@@ -41,6 +45,7 @@ from kubelite.api import pods as podutil
 from kubelite.api.meta import format_time
 from kubelite.api.qos import qos_class
 from kubelite.api.resources import CONFIG_MAPS, PODS, SECRETS, SERVICES, Resource
+from kubelite.api.restart_rules import all_containers_could_restart as could_restart_all
 from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient
@@ -58,6 +63,12 @@ from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet import status as podstatus
 from kubelite.kubelet.admission import PodAdmitHandler, PodAdmitResult, can_admit, rejected_status
+from kubelite.kubelet.allocation.manager import (
+    REASON_ERROR,
+    AllocationManager,
+    resizable_containers,
+    resources_equal,
+)
 from kubelite.kubelet.apparmor import AppArmorAdmission
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.dns import (
@@ -65,12 +76,15 @@ from kubelite.kubelet.dns import (
     RESOLV_CONF_CANDIDATES,
     DNSConfigurer,
 )
+from kubelite.kubelet.image_volumes import ImageVolumes
 from kubelite.kubelet.images import ImagePuller
 from kubelite.kubelet.lifecycle import run_hook
 from kubelite.kubelet.node import status as node_shapes
 from kubelite.kubelet.node.heartbeat import NodeHeartbeat
+from kubelite.kubelet.pod_cgroups import PodCgroups
 from kubelite.kubelet.pod_workers import PodWorker
 from kubelite.kubelet.prober import ProbeKind, ProbeManager
+from kubelite.kubelet.resize_actuation import ResizeActuator
 from kubelite.kubelet.server import (
     DEFAULT_PORT,
     ContainerNotAvailable,
@@ -198,10 +212,21 @@ class Kubelet:
         self.probes.on_change(lambda update: self.wake_pod(update.pod_uid))
         # Running containers the probe manager was told about: container id -> pod uid.
         self._probed: dict[str, str] = {}
+        machine = self.heartbeat.machine
+        # In-place resize: the allocations, checkpointed in the kubelet's root dir, checked
+        # against the node's capacity (Infeasible) and its allocatable beside the other pods
+        # (Deferred).
+        self.allocation = AllocationManager(
+            config.root_dir,
+            capacity=lambda: node_shapes.capacity(machine, config.max_pods),
+            allocatable=lambda: self.node_facts["status"]["allocatable"],
+        )
+        # One puller for containers' images and image volumes: one back-off, one digest record.
+        puller = ImagePuller(images)
         self.syncer = PodSyncer(
             runtime,
             images,
-            puller=ImagePuller(images),
+            puller=puller,
             # Containers' finish times are wall-clock times: so is the crash back-off's clock.
             crash_backoff=Backoff(time.time),
             dns=self.dns,
@@ -215,6 +240,14 @@ class Kubelet:
             record_node=self._node_event,
             seccomp_root=str(config.root_dir / "seccomp"),
             seccomp_default=config.seccomp_default,
+            resizer=ResizeActuator(
+                runtime,
+                PodCgroups(),
+                memory_capacity=machine.memory_bytes,
+                record_actuated=self.allocation.set_actuated,
+                actuated=self.allocation.actuated_resources,
+            ),
+            image_volumes=ImageVolumes(puller, images, self.lookup, self.pod_dir),
         )
         # The admit handlers every new pod goes through, in Kubernetes' order.
         self.admit_handlers: list[PodAdmitHandler] = [
@@ -337,6 +370,7 @@ class Kubelet:
         """Sandboxes of pods the API server does not have (deleted while the kubelet was
         away) are stopped and removed (HandlePodCleanups)."""
         known = {p["metadata"].get("uid") for p in self.pods.list()}
+        self.allocation.remove_orphans(uid for uid in known if uid)
         for sandbox in await self.runtime.list_pod_sandboxes():
             self._sandbox_owner[sandbox.id] = sandbox.metadata.uid
             if sandbox.metadata.uid in known:
@@ -406,6 +440,11 @@ class Kubelet:
             pod_ips=pod_ips,
             host_ips=[self.config.node_ip],
             service_env=self._service_env(pod),
+            # fileKeyRef reads env files from any of the pod's volumes (GetMountedVolumesForPod).
+            volume_paths={
+                name: volume.path
+                for name, volume in self._volumes.get(pod["metadata"]["uid"], {}).items()
+            },
         )
         for message in made.invalid_names:
             await self.recorder.event(pod, "Warning", "InvalidEnvironmentVariableNames", message)
@@ -541,6 +580,8 @@ class Kubelet:
             verdict = can_admit(pod, self.admit_handlers)
             if not verdict.admit:
                 await self._reject(worker, verdict)
+            else:
+                self.allocation.add_pod(pod)
             worker.admitted = True
         if deleting or worker.terminated or phase in TERMINAL_PHASES:
             return await self._terminate(worker, runtime_status, record, deleting=deleting)
@@ -559,9 +600,18 @@ class Kubelet:
             self._report(pod, runtime_status)
             worker.sync_in(VOLUME_RETRY)
             return False
-        result = await self.syncer.sync_pod(pod, runtime_status, record)
+        allocated = self._allocate(worker)
+        restart_all = False
+        if could_restart_all(podutil.spec_of(pod)):
+            # RestartAllContainers: Kubernetes writes the status before SyncPod, and SyncPod
+            # resets every container while it says AllContainersRestarting.
+            restart_all = podstatus.is_restarting(self._report(pod, runtime_status))
+        result = await self.syncer.sync_pod(
+            allocated, runtime_status, record, restart_all=restart_all
+        )
         runtime_status = await self.syncer.runtime_status(worker.uid)
         self._runtime_view[worker.uid] = runtime_status
+        self._check_resize_in_progress(allocated, result.resize_error, runtime_status)
         self._track_probes(pod, runtime_status)
         status = self._report(pod, runtime_status)
         if status.get("phase") in TERMINAL_PHASES or self._past_deadline(worker, status):
@@ -575,6 +625,50 @@ class Kubelet:
         if result.retry_after is not None:
             worker.sync_in(result.retry_after)
         return False
+
+    def _allocate(self, worker: PodWorker) -> Obj:
+        """handlePodResourcesResize before a sync: the pod as allocated, after deciding on a
+        resize its spec asks for (against the other pods of the node, as allocated)."""
+        pod = worker.pod
+        self.allocation.add_pod(pod)
+        others = [
+            self.allocation.allocated_pod(w.pod)[0]
+            for w in self.workers.values()
+            if w.uid != worker.uid
+            and not (w.terminated or w.removed or w.rejected)
+            and self.allocation.is_allocated(w.pod)
+        ]
+        self.allocation.handle_resize(pod, others)
+        return self.allocation.allocated_pod(pod)[0]
+
+    def _check_resize_in_progress(
+        self, allocated: Obj, resize_error: str | None, runtime_status: pa.PodRuntimeStatus
+    ) -> None:
+        """PodResizeInProgress after a sync: reason Error with the message when the resize
+        failed; plain while a running container still runs with other resources than its
+        allocation; gone once none does."""
+        uid = allocated["metadata"]["uid"]
+        if resize_error:
+            self.allocation.set_in_progress(allocated, REASON_ERROR, resize_error)
+            return
+        in_progress = False
+        for container in resizable_containers(allocated):
+            found = runtime_status.latest(container["name"])
+            if found is None or found.state != ContainerState.CONTAINER_RUNNING:
+                continue
+            actuated = self.allocation.actuated_resources(uid, container["name"])
+            if not resources_equal(container.get("resources"), actuated):
+                in_progress = True
+                break
+        if not in_progress:
+            self.allocation.clear_in_progress(uid)
+        elif resize_error == "" or not self.allocation.conditions(uid):
+            self.allocation.set_in_progress(allocated)
+
+    def _retry_pending_resizes(self) -> None:
+        """A pod left the node: Deferred resizes may fit now (RetryPendingResizes)."""
+        for uid in list(self.allocation.pending):
+            self.wake_pod(uid)
 
     async def _reject(self, worker: PodWorker, verdict: PodAdmitResult) -> None:
         """rejectPod: a Warning event and the Failed status; the pod never runs here."""
@@ -640,12 +734,19 @@ class Kubelet:
                     container, instances[1] if len(instances) > 1 else None, pod_dir
                 ),
             )
+        allocated: dict[str, Obj] = {}
+        for container in resizable_containers(pod):
+            found = self.allocation.allocated_resources(uid, container["name"])
+            if found is not None:
+                allocated[container["name"]] = found
         return podstatus.PodRuntimeState(
             containers=podstatus.containers_by_name(runtime_status.containers, facts),
             sandboxes=runtime_status.sandboxes,
             host_ips=[self.config.node_ip],
             pod_is_terminal=terminal,
             eviction=eviction,
+            allocated=allocated,
+            resize_conditions=[] if terminal else self.allocation.conditions(uid),
         )
 
     def _report(
@@ -657,9 +758,13 @@ class Kubelet:
         eviction: podstatus.Eviction | None = None,
     ) -> Obj:
         observed = self._observed(pod, runtime_status, terminal=terminal, eviction=eviction)
-        status = podstatus.generate_pod_status(
-            pod, observed, now=_now(), old_status=self.status_manager.last_sent(pod)
-        )
+        # A RestartAllContainers reset is told from the status the kubelet computed last, sent or
+        # not (the status manager's cache): the reset's steps follow each other in one sync.
+        if could_restart_all(podutil.spec_of(pod)):
+            old_status = self.status_manager.latest(pod)
+        else:
+            old_status = self.status_manager.last_sent(pod)
+        status = podstatus.generate_pod_status(pod, observed, now=_now(), old_status=old_status)
         self.status_manager.set_status(pod, status)
         return status
 
@@ -685,7 +790,10 @@ class Kubelet:
             grace = pod["metadata"].get("deletionGracePeriodSeconds") if deleting else None
             await self.syncer.kill_pod(pod, runtime_status, record, grace_override=grace)
             runtime_status = await self.syncer.runtime_status(worker.uid)
+        if not worker.terminated:
+            self._retry_pending_resizes()
         worker.terminated = True
+        self.allocation.clear_all(worker.uid)
         if not worker.removed:
             # A rejected pod keeps the status its rejection gave it.
             if not worker.rejected:
@@ -698,12 +806,14 @@ class Kubelet:
         if not worker.removed:
             await self._confirm_deletion(pod)
         self.status_manager.forget(pod)
+        self.allocation.remove_pod(worker.uid)
         self.probes.remove_pod(worker.uid)
         self.tokens.forget_pod(worker.uid)
         for container_id, owner in list(self._probed.items()):
             if owner == worker.uid:
                 del self._probed[container_id]
         self.workers.pop(worker.uid, None)
+        self._retry_pending_resizes()
         self._volumes.pop(worker.uid, None)
         self._runtime_view.pop(worker.uid, None)
         return True

@@ -13,12 +13,18 @@ The rules, in short:
   new sandbox, starting over from the first init container. A pod that must not restart
   (restartPolicy Never) and already ran containers is only killed.
 - Init containers run one at a time, each to success before the next; a failed one is run
-  again unless the policy is Never, which fails the pod. Native sidecars (init containers with
-  `restartPolicy: Always`) start in order, and the next init container starts once the sidecar
-  runs (and passed its startup probe); they are restarted whenever they stop.
+  again if its restart rules or policy say so (its own before the pod's), else the pod fails.
+  Native sidecars (init containers with `restartPolicy: Always`) start in order, and the next
+  init container starts once the sidecar runs (and passed its startup probe); they are
+  restarted whenever they stop.
 - After initialization, each app container is started when it never ran, or when it exited
-  and the policy says so (Always; OnFailure with a non-zero exit); a running one is killed (and
-  restarted as the policy allows) when its spec changed or its liveness or startup probe failed.
+  and ContainerShouldRestart says so: a matching restart rule, else the container's own
+  restartPolicy, else the pod's (Always; OnFailure with a non-zero exit); a running one is killed
+  (and restarted unless its policy is Never) when its spec changed or a liveness or startup
+  probe failed.
+- While the pod's AllContainersRestarting condition is True (RestartAllContainers), every
+  container is killed without grace and removed, the sandbox kept; the next sync, finding no
+  containers, starts the pod over from its first init container.
 - When nothing is left running and nothing is to start, the pod is killed (its sidecars are not
   started again to keep it alive).
 """
@@ -30,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kubelite.api import pods as podutil
+from kubelite.api import restart_rules as rr
 from kubelite.api.types import Obj
 from kubelite.kubelet.status.containers import should_container_be_restarted
 from kubelite.runtime.cri import (
@@ -83,6 +90,16 @@ class ContainerToKill:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class ContainerToReset:
+    """A container instance a RestartAllContainers reset removes from the runtime (killed first,
+    without grace, when it still runs)."""
+
+    container_id: str
+    name: str
+    kill: bool
+
+
 @dataclass
 class PodActions:
     """The outcome of comparing spec and runtime (kuberuntime `podActions`)."""
@@ -94,6 +111,9 @@ class PodActions:
     init_containers_to_start: list[int] = field(default_factory=list)
     containers_to_start: list[int] = field(default_factory=list)
     containers_to_kill: list[ContainerToKill] = field(default_factory=list)
+    # RestartAllContainers: every container instance to remove, the ones whose exit asked for
+    # the reset last (kuberuntime's ContainersToReset).
+    containers_to_reset: list[ContainerToReset] = field(default_factory=list)
 
     def kill(self, status: ContainerStatus, message: str, reason: str = "") -> None:
         self.containers_to_kill.append(
@@ -151,6 +171,28 @@ def spec_changed(container: Obj, status: ContainerStatus, spec_hash: Callable[[O
     return recorded is not None and recorded != spec_hash(container)
 
 
+def containers_to_reset(pod: Obj, status: PodRuntimeStatus) -> list[ContainerToReset]:
+    """getContainersToReset: every instance the runtime has of the pod's init and app
+    containers, running ones to be killed first; the exited ones whose exit code matched a
+    RestartAllContainers rule go last, so that a reset cut short is found and done again."""
+    targets: list[ContainerToReset] = []
+    sources: list[ContainerToReset] = []
+    for container in podutil.all_containers(podutil.spec_of(pod)):
+        name = container["name"]
+        for found in status.containers:
+            if found.metadata.name != name:
+                continue
+            if found.state == ContainerState.CONTAINER_EXITED:
+                entry = ContainerToReset(found.id, name, kill=False)
+                if rr.triggers_restart_all(container, found.exit_code):
+                    sources.append(entry)
+                else:
+                    targets.append(entry)
+            else:
+                targets.append(ContainerToReset(found.id, name, kill=True))
+    return targets + sources
+
+
 def _any_app_container_created(pod: Obj, status: PodRuntimeStatus) -> bool:
     """hasAnyRegularContainerCreated: any app container made, running or exited."""
     for container in (pod.get("spec") or {}).get("containers") or ():
@@ -166,8 +208,14 @@ def compute_pod_actions(
     *,
     probe_result: ProbeResult,
     spec_hash: Callable[[Obj], str],
+    restart_all: bool = False,
 ) -> PodActions:
-    """computePodActions for one pod."""
+    """computePodActions for one pod.
+
+    `restart_all`: the pod's AllContainersRestarting condition is True (a container exited
+    into a RestartAllContainers rule): every container is to be removed, nothing started; once
+    none is left the next sync starts the pod over in its sandbox.
+    """
     spec = pod.get("spec") or {}
     containers: list[Obj] = spec.get("containers") or []
     init_containers: list[Obj] = spec.get("initContainers") or []
@@ -175,16 +223,19 @@ def compute_pod_actions(
     actions = PodActions(
         kill_pod=create, create_sandbox=create, sandbox_id=sandbox_id, attempt=attempt
     )
+    if restart_all:
+        actions.containers_to_reset = containers_to_reset(pod, status)
+        return actions
     if create:
         if not should_restart_on_failure(pod) and attempt != 0 and status.containers:
             # Done and not to be restarted: kill what is left, make no new sandbox.
             actions.create_sandbox = False
             return actions
-        on_failure = podutil.restart_policy(spec) == podutil.RESTART_POLICY_ON_FAILURE
+        # A container that succeeded and runs once (OnFailure, its own policy first) is done.
         to_start = [
             i
             for i, c in enumerate(containers)
-            if not (on_failure and container_succeeded(c["name"], status))
+            if not (rr.runs_once(c, spec) and container_succeeded(c["name"], status))
         ]
         if not to_start and _any_app_container_created(pod, status):
             actions.create_sandbox = False
@@ -212,7 +263,7 @@ def compute_pod_actions(
                         KILL_REASON_UNKNOWN,
                     )
             continue
-        restart = should_restart_on_failure(pod)
+        restart = rr.restarts_on_failure(container, spec)
         name = container["name"]
         if spec_changed(container, found, spec_hash):
             message, reason = f"Container {name} definition changed", ""
@@ -262,7 +313,6 @@ def _compute_init_container_actions(
             initialized = True
             break
     previously_initialized = initialized
-    restart_on_failure = should_restart_on_failure(pod)
     to_start: list[int] = []
     last = len(init_containers) - 1
     for i in range(last, -1, -1):
@@ -297,7 +347,8 @@ def _compute_init_container_actions(
             if sidecar:
                 to_start.append(i)
             elif init_container_failed(found):
-                if not restart_on_failure:
+                # The container's own policy and rules decide, on the exit code it ended with.
+                if not should_container_be_restarted(container, pod, found):
                     actions.kill_pod = True
                     actions.init_containers_to_start = []
                     return False
@@ -306,8 +357,8 @@ def _compute_init_container_actions(
                 initialized = True
             else:
                 to_start.append(i + 1)
-        else:  # unknown
-            if not sidecar and not restart_on_failure:
+        else:  # unknown: no exit code for the rules, only the container's own policy counts
+            if not sidecar and not rr.restarts_on_failure(container, podutil.spec_of(pod)):
                 actions.kill_pod = True
                 actions.init_containers_to_start = []
                 return False

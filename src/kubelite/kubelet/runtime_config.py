@@ -17,12 +17,22 @@ import hashlib
 import orjson
 
 from kubelite.api import wellknown
+from kubelite.api.podlevel import is_pod_level_resources_set, pod_level
 from kubelite.api.qos import qos_class
 from kubelite.api.quantity import Quantity
 from kubelite.api.servicenetwork import CLUSTER_DOMAIN
 from kubelite.api.types import Obj
-from kubelite.api.validation.names import is_dns1123_label
+from kubelite.api.validation.names import is_dns1123_label, is_dns1123_subdomain
 from kubelite.kubelet import security_context as scx
+from kubelite.kubelet.cpu_units import (  # noqa: F401 (the kubelet's cgroup units, used here)
+    MAX_SHARES,
+    MIN_QUOTA,
+    MIN_SHARES,
+    QUOTA_PERIOD,
+    SHARES_PER_CPU,
+    milli_cpu_to_quota,
+    milli_cpu_to_shares,
+)
 from kubelite.kubelet.envvars import ConfigError
 from kubelite.kubelet.pod_actions import HASH_ANNOTATION
 from kubelite.kubelet.sysctl import dotted
@@ -46,14 +56,6 @@ POD_LOGS_ROOT = str(wellknown.POD_LOGS_ROOT)
 # seccompProfileRoot), for the default data directory.
 SECCOMP_ROOT = str(wellknown.DEFAULT_DATA_DIR / "kubelet" / "seccomp")
 
-# cgroup v1 cpu settings (pkg/kubelet/cm/helpers_linux.go): shares per CPU, the floor and cap of
-# shares, the CFS period and the smallest quota.
-SHARES_PER_CPU = 1024
-MIN_SHARES = 2
-MAX_SHARES = 262144
-QUOTA_PERIOD = 100_000
-MIN_QUOTA = 1000
-
 # pkg/kubelet/qos/policy.go: OOM score adjustments by QoS class.
 GUARANTEED_OOM_SCORE_ADJ = -997
 BESTEFFORT_OOM_SCORE_ADJ = 1000
@@ -74,19 +76,6 @@ TERMINATION_MESSAGE_POLICY_ANNOTATION = "io.kubernetes.container.terminationMess
 GRACE_PERIOD_ANNOTATION = "io.kubernetes.pod.terminationGracePeriod"
 
 
-def milli_cpu_to_shares(milli_cpu: int) -> int:
-    if milli_cpu == 0:
-        return MIN_SHARES
-    shares = milli_cpu * SHARES_PER_CPU // 1000
-    return min(max(shares, MIN_SHARES), MAX_SHARES)
-
-
-def milli_cpu_to_quota(milli_cpu: int, period: int = QUOTA_PERIOD) -> int:
-    if milli_cpu == 0:
-        return 0
-    return max(milli_cpu * period // 1000, MIN_QUOTA)
-
-
 def _quantity(resources: Obj, kind: str, name: str) -> Quantity | None:
     value = (resources.get(kind) or {}).get(name)
     return Quantity.from_json(value) if value is not None else None
@@ -99,6 +88,14 @@ def container_resources(pod: Obj, container: Obj, memory_capacity: int) -> Linux
     cpu_request = _quantity(resources, "requests", "cpu")
     cpu_limit = _quantity(resources, "limits", "cpu")
     memory_limit = _quantity(resources, "limits", "memory")
+    if is_pod_level_resources_set(pod):
+        # getCPULimit / getMemoryLimit: a container without a limit of its own is held to the
+        # pod's (spec.resources, KEP-2837), in its own cgroup too.
+        pod_limits = pod_level(pod, "limits")
+        if cpu_limit is None or cpu_limit.is_zero():
+            cpu_limit = _quantity({"limits": pod_limits}, "limits", "cpu")
+        if memory_limit is None or memory_limit.is_zero():
+            memory_limit = _quantity({"limits": pod_limits}, "limits", "memory")
     # Without a request, a limit stands in for it (API defaulting does so; kubelet too).
     requested = cpu_request or cpu_limit
     request_milli = requested.milli_value() if requested else 0
@@ -131,8 +128,10 @@ def oom_score_adj(pod: Obj, container: Obj, memory_capacity: int) -> int:
 
 def spec_hash(container: Obj) -> str:
     """A stable hash of a container's spec: a running container made from another hash is
-    restarted (the kubelet's HashContainer)."""
-    return hashlib.sha256(orjson.dumps(container, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    restarted (the kubelet's HashContainer). Its resources are left out: they change in place
+    (in-place resize), and a container restarts for them only as its resizePolicy says."""
+    hashed = {k: v for k, v in container.items() if k != "resources"}
+    return hashlib.sha256(orjson.dumps(hashed, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
 def pod_log_directory(pod: Obj, logs_root: str = POD_LOGS_ROOT) -> str:
@@ -163,9 +162,23 @@ def _truncate_hostname(name: str, pod_name: str) -> str:
 
 def hostname(pod: Obj, cluster_domain: str = CLUSTER_DOMAIN) -> tuple[str, str]:
     """(hostname, domain) of the pod (GeneratePodHostNameAndDomain): spec.hostname or the pod
-    name cut to 63 characters, and `<subdomain>.<ns>.svc.<cluster domain>` with a subdomain."""
+    name cut to 63 characters, and `<subdomain>.<ns>.svc.<cluster domain>` with a subdomain.
+
+    `spec.hostnameOverride` (KEP-4762, GA in 1.37) wins over both and has no domain: the pod's
+    kernel hostname is the override, /etc/hosts maps the pod IP to it alone, and its DNS records
+    (made from hostname and subdomain by the endpoint controllers) do not change."""
     spec = pod.get("spec") or {}
     md = pod["metadata"]
+    override = spec.get("hostnameOverride")
+    if override is not None:
+        problems = is_dns1123_subdomain(override)
+        if problems:
+            raise SandboxConfigError(
+                f'pod HostnameOverride "{override}" is not a valid DNS subdomain: '
+                f"{';'.join(problems)}"
+            )
+        # Validation allows 64 characters; the kubelet still cuts at 63, as for any hostname.
+        return _truncate_hostname(override, md["name"]), ""
     name = md["name"]
     if spec.get("hostname"):
         problems = is_dns1123_label(spec["hostname"])

@@ -8,7 +8,9 @@ status that did not change costs nothing (`pkg/kubelet/status/status_manager.go`
 Each write is a strategic merge patch of pods/status that names the pod's uid, as the kubelet's
 `PatchPodStatus` does: a pod deleted and made again under the same name is another pod, and the
 API server refuses the write (409) instead of giving the new pod the old one's status.
-Conditions merge by type, so conditions others own (PodScheduled, readiness gates) stay.
+Conditions merge by type, so conditions others own (PodScheduled, readiness gates) stay; a
+condition of the kubelet's own that the new status no longer has (a resize condition once the
+resize is done) is deleted with a `$patch: delete` item, as the kubelet's computed patch does.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from kubelite.client.errors import (
     APIError,
     APINotFoundError,
 )
+from kubelite.kubelet.status.reasons import CONDITIONS_BY_KUBELET
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ class StatusManager:
         self._pending: dict[tuple[str, str, str], Obj] = {}
         # What the API server last accepted, to skip writes that change nothing.
         self._sent: dict[tuple[str, str, str], Obj] = {}
+        # The kubelet's own condition types a pending status drops: deleted by its write.
+        self._dropped: dict[tuple[str, str, str], set[str]] = {}
         self._wake = asyncio.Event()
         self.writes = 0
 
@@ -58,17 +63,32 @@ class StatusManager:
         if self._sent.get(key) == status:
             self._pending.pop(key, None)
             return
+        before = self._sent.get(key) or pod.get("status") or {}
+        now = {c.get("type") for c in status.get("conditions") or ()}
+        self._dropped[key] = self._dropped.get(key, set()) | {
+            c.get("type", "")
+            for c in before.get("conditions") or ()
+            if c.get("type") in CONDITIONS_BY_KUBELET and c.get("type") not in now
+        }
+        self._dropped[key] -= now
         self._pending[key] = status
         self._wake.set()
 
     def last_sent(self, pod: Obj) -> Obj | None:
         return self._sent.get(_key(pod))
 
+    def latest(self, pod: Obj) -> Obj | None:
+        """The newest status reported for `pod`, sent or still pending (GetPodStatus of the
+        kubelet's status manager, whose cache holds what was set, not what was written)."""
+        key = _key(pod)
+        return self._pending.get(key) or self._sent.get(key)
+
     def forget(self, pod: Obj) -> None:
         """The pod is gone: nothing more to send for it."""
         key = _key(pod)
         self._pending.pop(key, None)
         self._sent.pop(key, None)
+        self._dropped.pop(key, None)
 
     async def flush(self) -> None:
         """Write everything pending now (for shutdown and tests)."""
@@ -108,6 +128,13 @@ class StatusManager:
     async def _write(self, key: tuple[str, str, str], status: Obj) -> bool:
         namespace, name, uid = key
         patch = {"metadata": {"uid": uid}, "status": status}
+        dropped = sorted(self._dropped.get(key, ()))
+        if dropped:
+            deletes = [{"type": t, "$patch": "delete"} for t in dropped]
+            patch["status"] = {
+                **status,
+                "conditions": [*(status.get("conditions") or ()), *deletes],
+            }
         try:
             await self.client.patch(
                 PODS,
@@ -125,6 +152,8 @@ class StatusManager:
             log.warning("writing the status of pod %s/%s failed: %s", namespace, name, e)
             return False
         self._sent[key] = status
+        if self._dropped.get(key) == set(dropped):
+            self._dropped.pop(key, None)
         self.writes += 1
         return True
 

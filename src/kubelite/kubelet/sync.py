@@ -5,19 +5,27 @@
 
 1. a sandbox to replace is announced (`SandboxChanged`);
 2. the pod is killed (every container, then the sandbox) when it must be, or else the
-   containers to kill are stopped, each with a `Killing` event;
+   containers to kill are stopped, each with a `Killing` event (and, for a RestartAllContainers
+   reset, every container is killed without grace and removed, the sandbox kept);
 3. a sandbox is made (`FailedCreatePodSandBox` when that fails);
 4. init containers are started in order, stopping at the first that fails (a sidecar's failure
    does not stop the others);
 5. app containers are started.
 
+Between 2 and 3, a pod whose allocation changed (an in-place resize) has its running containers
+resized (`resize_actions` decides, `resize_actuation` does); containers whose resize policy
+asks for a restart are among those killed in 2 and started in 5, with the new resources. The
+pod given to a sync is the pod as allocated: its containers are made with what the kubelet
+allocated them, which may lag the spec.
+
 Starting a container (`startContainer`) checks its crash back-off first
-(`back-off 10s restarting failed container=app pod=web_default(uid)`), makes sure of its image,
-builds its environment and mounts, creates it (`Created`), starts it (`Started`), and runs its
-postStart hook. Each failure is remembered per container as a waiting reason and message
-(the kubelet's reason cache: CrashLoopBackOff, ErrImagePull, CreateContainerConfigError,
-CreateContainerError, RunContainerError...), which the pod's status shows until a start
-succeeds.
+(`back-off 10s restarting failed container=app pod=web_default(uid)`), then that the image
+volumes it mounts were pulled (`image_volumes`: the first start of a sync pulls them), makes sure
+of its image, builds its environment and mounts (mounting those images), creates it (`Created`),
+starts it (`Started`), and runs its postStart hook. Each failure is remembered per container
+as a waiting reason and message (the kubelet's reason cache: CrashLoopBackOff, ErrImagePull,
+CreateContainerConfigError, CreateContainerError, RunContainerError...), which the pod's status
+shows until a start succeeds.
 """
 
 from __future__ import annotations
@@ -37,9 +45,19 @@ from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.dns import DNSConfigurer, DNSError
 from kubelite.kubelet.envvars import ConfigError, expand_command
+from kubelite.kubelet.image_volumes import (
+    ImageVolumes,
+    SyncPulls,
+    image_volume_sources,
+    mount_failures,
+)
 from kubelite.kubelet.images import ImagePuller, ImagePullError
+from kubelite.kubelet.pod_cgroups import apply_pod_config
 from kubelite.kubelet.podref import field_path, format_pod
+from kubelite.kubelet.resize_actions import ResizeActions, compute_resize_actions
+from kubelite.kubelet.resize_actuation import ResizeActuator, ResizeError
 from kubelite.kubelet.status.messages import crash_loop_back_off_message
+from kubelite.kubelet.volumes.image import ImageVolumeMountError
 from kubelite.runtime import errors as runtime_errors
 from kubelite.runtime.cri import (
     ContainerState,
@@ -70,6 +88,9 @@ WORKER_BACKOFF_JITTER = 0.5
 SANDBOX_CHANGED_MESSAGE = "Pod sandbox changed, it will be killed and re-created."
 # userns_manager.go, for a pod with `hostUsers: false` whose runtime cannot map its users.
 USERNS_UNSUPPORTED = "can't set `spec.hostUsers: false`, runtime does not support user namespaces"
+# The Killing event's message for a container a RestartAllContainers reset stops (the message
+# kuberuntime's SyncPod gives killContainer for ContainersToReset).
+RESTART_ALL_KILL_MESSAGE = "killing"
 # The grace period of a pod that names none (API default of terminationGracePeriodSeconds).
 DEFAULT_GRACE_PERIOD = 30
 
@@ -113,6 +134,9 @@ class SyncResult:
     changed: bool = False
     retry_after: float | None = None
     errors: list[str] = field(default_factory=list)
+    # An in-place resize this sync carried out: "" when it succeeded, the error when not;
+    # None when there was none to do.
+    resize_error: str | None = None
 
     def retry(self, seconds: float) -> None:
         if self.retry_after is None or seconds < self.retry_after:
@@ -140,6 +164,8 @@ class PodSyncer:
         record_node: NodeRecorder | None = None,
         seccomp_root: str = rc.SECCOMP_ROOT,
         seccomp_default: bool = False,
+        resizer: ResizeActuator | None = None,
+        image_volumes: ImageVolumes | None = None,
     ) -> None:
         self.runtime = runtime
         self.images = images
@@ -159,6 +185,11 @@ class PodSyncer:
         self.seccomp_default = seccomp_default
         # The reason cache: (pod uid, container name) -> (waiting reason, message).
         self.reasons: dict[tuple[str, str], tuple[str, str]] = {}
+        # In-place resize (the pod cgroup, the actuated state); None: containers are never
+        # resized, and pods get no pod-level cgroup limits.
+        self.resizer = resizer
+        # Pulls and mounts the pods' image volumes; None: they are neither (a hollow node).
+        self.image_volumes = image_volumes
 
     async def sandbox_config(self, pod: Obj, attempt: int, record: PodRecorder) -> PodSandboxConfig:
         """generatePodSandboxConfig, once per sync that needs it, recording the warnings that
@@ -208,11 +239,21 @@ class PodSyncer:
     # --- syncing --------------------------------------------------------------------------------
 
     async def sync_pod(
-        self, pod: Obj, status: pa.PodRuntimeStatus, record: PodRecorder
+        self,
+        pod: Obj,
+        status: pa.PodRuntimeStatus,
+        record: PodRecorder,
+        *,
+        restart_all: bool = False,
     ) -> SyncResult:
+        """SyncPod. `restart_all`: the pod's AllContainersRestarting condition is True."""
         result = SyncResult()
         actions = pa.compute_pod_actions(
-            pod, status, probe_result=self.probe_result, spec_hash=rc.spec_hash
+            pod,
+            status,
+            probe_result=self.probe_result,
+            spec_hash=rc.spec_hash,
+            restart_all=restart_all,
         )
         if actions.create_sandbox and actions.sandbox_id:
             await record(
@@ -227,10 +268,15 @@ class PodSyncer:
             if actions.create_sandbox:
                 await self._purge_init_containers(pod, status)
         else:
+            resize = self._resize_actions(pod, status, actions)
             for kill in actions.containers_to_kill:
                 spec = _container_spec(pod, kill.name)
                 await self.kill_container(pod, kill.container_id, spec, kill.message, record)
                 result.changed = True
+            if resize is not None and not resize.empty:
+                await self._resize(pod, resize, result)
+            if actions.containers_to_reset:
+                await self._reset_containers(pod, actions.containers_to_reset, record, result)
         sandbox_id = actions.sandbox_id
         if not (
             actions.create_sandbox
@@ -250,6 +296,8 @@ class PodSyncer:
                 return result
             result.changed = True
             status = pa.PodRuntimeStatus(sandboxes=[], containers=[])
+            if self.resizer is not None:
+                apply_pod_config(self.resizer.cgroups, pod, self._cgroup(pod))
         else:
             try:
                 config = await self.sandbox_config(pod, actions.attempt, record)
@@ -260,15 +308,21 @@ class PodSyncer:
                 result.retry(_worker_backoff())
                 return result
         spec = pod.get("spec") or {}
+        # The image volumes are pulled by the first container this sync starts (getImageVolumes).
+        pulls = None
+        if self.image_volumes is not None and image_volume_sources(pod):
+            pulls = SyncPulls(self.image_volumes, pod, record)
         init_containers = spec.get("initContainers") or []
         for index in actions.init_containers_to_start:
             container = init_containers[index]
-            ok = await self._start(pod, container, sandbox_id, config, status, record, result)
+            ok = await self._start(
+                pod, container, sandbox_id, config, status, record, result, pulls
+            )
             if not ok and not podutil.is_restartable_init_container(container):
                 return result
         for index in actions.containers_to_start:
             container = (spec.get("containers") or [])[index]
-            await self._start(pod, container, sandbox_id, config, status, record, result)
+            await self._start(pod, container, sandbox_id, config, status, record, result, pulls)
         return result
 
     async def _start(
@@ -280,8 +334,10 @@ class PodSyncer:
         status: pa.PodRuntimeStatus,
         record: PodRecorder,
         result: SyncResult,
+        image_pulls: SyncPulls | None = None,
     ) -> bool:
-        """startContainer, after the crash back-off check (doBackOff)."""
+        """startContainer, after the crash back-off check (doBackOff) and the check that the
+        image volumes the container mounts were pulled (toKubeContainerImageVolumes)."""
         name = container["name"]
         uid = pod["metadata"].get("uid", "")
         path = field_path(pod, name)
@@ -312,22 +368,34 @@ class PodSyncer:
         async def on_event(kind: str, reason: str, message: str) -> None:
             await record(kind, reason, message, path)
 
-        try:
-            image_id = await self.puller.ensure_image(pod, container, on_event)
-        except ImagePullError as e:
-            self.reasons[(uid, name)] = (e.reason, e.message)
-            await record("Warning", "Failed", f"Error: {e.reason}", path)
-            result.errors.append(e.message)
-            if e.reason in ("ErrImagePull", "ImagePullBackOff"):
+        async def pull_failed(failures: list[ImagePullError]) -> bool:
+            # An event per failed image (one per image volume mount), the last one's reason.
+            for failure in failures:
+                await record("Warning", "Failed", f"Error: {failure.reason}", path)
+            last = failures[-1]
+            self.reasons[(uid, name)] = (last.reason, last.message)
+            result.errors.append(last.message)
+            if last.reason in ("ErrImagePull", "ImagePullBackOff"):
                 # A failed sync is tried again after the pod workers' back-off, not when the
                 # image's own back-off ends: so the status alternates between ErrImagePull
                 # and ImagePullBackOff as the back-off grows, as Kubernetes' does.
                 result.retry(_worker_backoff())
             return False
+
+        pulls = await image_pulls.get() if image_pulls is not None else {}
+        if failures := mount_failures(container, pulls):
+            return await pull_failed(failures)
+        try:
+            image_id = await self.puller.ensure_image(pod, container, on_event)
+        except ImagePullError as e:
+            return await pull_failed([e])
         restart_count = previous.metadata.attempt + 1 if previous is not None else 0
         image = await self.images.image_status(image_id)
         try:
             envs = await self.make_env(pod, container)
+            if pulls and self.image_volumes is not None:
+                # The runtime's part in Kubernetes (CreateContainer mounts the images).
+                await self.image_volumes.mount(pod, container, pulls)
             mounts = await self.make_mounts(pod, container, envs, restart_count)
             # runAsNonRoot is checked against the image's user once env and mounts are made.
             config = rc.container_config(
@@ -346,11 +414,16 @@ class PodSyncer:
             )
         except ConfigError as e:
             return await fail(CREATE_CONTAINER_CONFIG_ERROR, str(e))
+        except ImageVolumeMountError as e:
+            return await fail(CREATE_CONTAINER_ERROR, str(e))
         try:
             container_id = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         except runtime_errors.RuntimeFailure as e:
             return await fail(CREATE_CONTAINER_ERROR, str(e))
         await record("Normal", "Created", f"Created container: {name}", path)
+        if self.resizer is not None:
+            # SetActuatedResources: the container runs with the resources it was made with.
+            self.resizer.record_actuated(pod, name, container.get("resources") or {})
         try:
             await self.runtime.start_container(container_id)
         except runtime_errors.RuntimeFailure as e:
@@ -371,6 +444,40 @@ class PodSyncer:
                 self.reasons[(uid, name)] = (POST_START_HOOK_ERROR, problem)
                 return False
         return True
+
+    # --- resizing -------------------------------------------------------------------------------
+
+    def _cgroup(self, pod: Obj) -> str:
+        return rc.pod_cgroup_parent(pod, self.cgroup_root)
+
+    def _resize_actions(
+        self, pod: Obj, status: pa.PodRuntimeStatus, actions: pa.PodActions
+    ) -> ResizeActions | None:
+        """computePodResizeAction over the running containers (restarts join `actions`)."""
+        if self.resizer is None:
+            return None
+        resizer = self.resizer
+        uid = pod["metadata"].get("uid", "")
+        resize = compute_resize_actions(
+            pod, status, actions, lambda name: resizer.actuated(uid, name)
+        )
+        for name, resources in resize.adopted:
+            resizer.record_actuated(pod, name, resources)
+        return resize
+
+    async def _resize(self, pod: Obj, resize: ResizeActions, result: SyncResult) -> None:
+        """doPodResizeAction; its outcome goes to `result.resize_error`."""
+        assert self.resizer is not None
+        try:
+            await self.resizer.actuate(pod, self._cgroup(pod), resize)
+        except ResizeError as e:
+            log.warning("pod %s: resize failed: %s", format_pod(pod), e)
+            result.resize_error = str(e)
+            result.errors.append(str(e))
+            result.retry(_worker_backoff())
+            return
+        result.resize_error = ""
+        result.changed = True
 
     # --- killing --------------------------------------------------------------------------------
 
@@ -452,6 +559,41 @@ class PodSyncer:
                     )
         for sandbox in status.sandboxes:
             await self.runtime.stop_pod_sandbox(sandbox.id)
+
+    async def _reset_containers(
+        self,
+        pod: Obj,
+        resets: list[pa.ContainerToReset],
+        record: PodRecorder,
+        result: SyncResult,
+    ) -> None:
+        """RestartAllContainers: kill what still runs, at once and without its preStop hook,
+        then remove every instance, stopping at the first failure (the sync after it finds
+        the rest, the trigger still among them). The sandbox stays; with no containers left,
+        the next sync starts the pod over and the reason cache starts empty."""
+        uid = pod["metadata"].get("uid", "")
+        for reset in resets:
+            if reset.kill:
+                await self.kill_container(
+                    pod,
+                    reset.container_id,
+                    _container_spec(pod, reset.name),
+                    RESTART_ALL_KILL_MESSAGE,
+                    record,
+                    grace_override=0,
+                    pre_stop=False,
+                )
+            try:
+                await self.runtime.remove_container(reset.container_id)
+            except runtime_errors.NotFound:
+                pass
+            except runtime_errors.RuntimeFailure as e:
+                log.warning("removing container %s failed: %s", reset.container_id, e)
+                result.errors.append(str(e))
+                result.retry(_worker_backoff())
+                return
+            self.reasons.pop((uid, reset.name), None)
+            result.changed = True
 
     async def _purge_init_containers(self, pod: Obj, status: pa.PodRuntimeStatus) -> None:
         """A new sandbox starts initialization over: the old init containers go."""

@@ -317,6 +317,9 @@ class ContainerStatus:
     log_path: str = ""  # absolute
     pid: int = 0
     sandbox_id: str = ""
+    # The cgroup settings the container runs with (CRI `ContainerResources`): what it was made
+    # with, or was last updated to; None when the runtime cannot say.
+    resources: LinuxContainerResources | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,6 +448,14 @@ class RuntimeService(Protocol):
     async def remove_container(self, container_id: str) -> None: ...
 
     async def container_status(self, container_id: str) -> ContainerStatus: ...
+
+    async def update_container_resources(
+        self, container_id: str, resources: LinuxContainerResources
+    ) -> None:
+        """CRI's UpdateContainerResources: the running container's cgroup limits changed in
+        place, without a restart (in-place pod resize). Raises ContainerError when the kernel
+        or the OCI runtime refuses them (a memory limit below what the container uses)."""
+        ...
 
     async def list_containers(self, sandbox_id: str | None = None) -> list[ContainerStatus]: ...
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -590,7 +591,38 @@ class OciRuntimeService:
             log_path=record.log_path,
             pid=record.pid if record.state is cri.ContainerState.CONTAINER_RUNNING else 0,
             sandbox_id=record.sandbox_id,
+            resources=record.config.resources,
         )
+
+    async def update_container_resources(
+        self, container_id: str, resources: cri.LinuxContainerResources
+    ) -> None:
+        """CRI's UpdateContainerResources with `runc update`; the record keeps the new
+        settings, which the container's status reports from then on. A limit no longer set
+        (0) is lifted (-1), as containerd's update does."""
+        await self._ensure_armed()
+        async with self._lock(container_id):
+            record = self._running(container_id)
+            cpu: dict[str, int] = {"shares": resources.cpu_shares} if resources.cpu_shares else {}
+            cpu["quota"] = resources.cpu_quota or -1
+            if resources.cpu_period:
+                cpu["period"] = resources.cpu_period
+            limit = resources.memory_limit_in_bytes or -1
+            try:
+                await self._runc.update(
+                    container_id, {"cpu": cpu, "memory": {"limit": limit, "swap": limit}}
+                )
+            except RuncError as e:
+                raise ContainerError(
+                    f'container "{record.config.metadata.name}": updating its resources: {e}'
+                ) from e
+            record.config = dataclasses.replace(
+                record.config,
+                resources=dataclasses.replace(
+                    resources, oom_score_adj=record.config.resources.oom_score_adj
+                ),
+            )
+            self._store.save_container(record)
 
     def _running(self, container_id: str) -> ContainerRecord:
         record = self._container(container_id)

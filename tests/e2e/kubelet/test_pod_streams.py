@@ -1,6 +1,6 @@
 """exec, cp, attach and port-forward through the API server to a real node, with every kubectl
-from 1.27 (SPDY/3.1 only) to the newest (WebSockets, and SPDY tunnelled in a WebSocket for
-port-forward)."""
+build the machine has from 1.27 (SPDY/3.1 only) to 1.37 (WebSockets, and SPDY tunnelled in a
+WebSocket for port-forward): `kubectl_builds.available()`."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ class PortForward:
             _, self.stderr = self.proc.communicate()
 
 
-@pytest.mark.parametrize("version", ["1.27", "1.33", kubectl_builds.NEWEST])
+@pytest.mark.parametrize("version", kubectl_builds.available())
 def test_port_forward_to_a_pod_serves_nginx(pods: Cluster, version: str) -> None:
     build = kubectl_builds.exactly(version)
     forward = PortForward(pods, build, "pod/web", ":80", "-v=6")
@@ -142,14 +142,18 @@ def test_port_forward_to_a_pod_serves_nginx(pods: Cluster, version: str) -> None
         assert "Welcome to nginx" in _get(port)
     # kubectl's own log (-v=6) tells which way it went: 1.31+ tunnels SPDY in a WebSocket (a GET
     # answered 101), older ones upgrade a POST to SPDY. A failed tunnel would have fallen back.
+    verb = "GET" if build.minor >= 31 else "POST"
     if build.minor >= 31:
         assert "tunneling_dialer" in forward.stderr
-        assert re.search(r'verb="GET" url="\S+/pods/web/portforward" status="101', forward.stderr)
+    # 1.33 and later log each request as klog's key="value" pairs, older ones as a line of text.
+    if build.minor >= 33:
+        request = rf'verb="{verb}" url="\S+/pods/web/portforward" status="101'
     else:
-        assert re.search(r"POST \S+/pods/web/portforward 101 Switching Protocols", forward.stderr)
+        request = rf"{verb} \S+/pods/web/portforward 101 Switching Protocols"
+    assert re.search(request, forward.stderr), forward.stderr
 
 
-@pytest.mark.parametrize("version", ["1.27", "1.33"])
+@pytest.mark.parametrize("version", kubectl_builds.available())
 def test_port_forward_to_a_service_picks_its_pod(pods: Cluster, version: str) -> None:
     build = kubectl_builds.exactly(version)
     # kubectl resolves svc/web to a pod by the selector, and 8080 to its target port 80.
@@ -229,7 +233,7 @@ def test_port_forward_to_a_closed_port_reports_the_error(pods: Cluster) -> None:
     assert "connection refused" in forward.stderr
 
 
-@pytest.mark.parametrize("version", ["1.27", "1.29", kubectl_builds.NEWEST])
+@pytest.mark.parametrize("version", kubectl_builds.available())
 def test_exec_over_every_kubectl(pods: Cluster, version: str) -> None:
     kubectl_builds.exactly(version)
     done = pods.kubectl(
@@ -299,7 +303,7 @@ class Terminal:
         return code
 
 
-@pytest.mark.parametrize("version", ["1.27", kubectl_builds.NEWEST])
+@pytest.mark.parametrize("version", kubectl_builds.available())
 def test_kubectl_run_it_rm_attaches_to_a_shell_then_deletes_the_pod(
     pods: Cluster, version: str
 ) -> None:
@@ -324,7 +328,7 @@ def test_kubectl_run_it_rm_attaches_to_a_shell_then_deletes_the_pod(
     assert not pod or '"deletionTimestamp"' in pod
 
 
-@pytest.mark.parametrize("version", ["1.27", kubectl_builds.NEWEST])
+@pytest.mark.parametrize("version", kubectl_builds.available())
 def test_exec_with_a_terminal_has_the_terminals_size(pods: Cluster, version: str) -> None:
     build = kubectl_builds.exactly(version)
     term = Terminal([build.path, "exec", "-it", "shell", "--", "sh"], pods.env(), size=(33, 111))
@@ -378,8 +382,9 @@ spec:
     )
     try:
         wait_for("pod reader to be ready", lambda: pod_ready(pods, "reader"), timeout=90)
-        for version in ("1.27", kubectl_builds.NEWEST):
-            build = kubectl_builds.find(version)
+        builds = kubectl_builds.available_builds()
+        assert builds, "no kubectl build of 1.27 to 1.37 on this machine"
+        for build in builds:
             proc = subprocess.Popen(
                 [build.path, "attach", "-i", "reader"],
                 stdin=subprocess.PIPE,
@@ -394,7 +399,7 @@ spec:
             assert line == f"got v{build.minor}\n".encode()
             proc.terminate()
             proc.wait(timeout=10)
-        # Without stdinOnce the container's stdin outlived both attaches.
+        # Without stdinOnce the container's stdin outlived every attach.
         assert pod_ready(pods, "reader")
     finally:
         delete_pod(pods, "reader")

@@ -177,7 +177,9 @@ async def test_a_namespace_with_labels_that_do_not_parse_is_refused(stores: Stor
 
 
 @pytest.mark.usefixtures("psa")
-@pytest.mark.parametrize("version", ["latest", "v1.0", "v1.25", "v1.33", "v1.40"])
+@pytest.mark.parametrize(
+    "version", ["latest", "v1.0", "v1.25", "v1.33", "v1.34", "v1.35", "v1.36", "v1.37", "v1.40"]
+)
 async def test_namespace_versions_latest_and_v1_minor_are_accepted(
     stores: Stores, version: str
 ) -> None:
@@ -231,6 +233,80 @@ async def test_the_enforce_version_is_printed_as_labelled(stores: Stores) -> Non
         'pods "x" is forbidden: violates PodSecurity "baseline:v1.40": host namespaces '
         "(hostNetwork=true)"
     )
+
+
+def probing_pod(name: str, host: str) -> Obj:
+    return pod(
+        name,
+        containers=[
+            {
+                "name": "c",
+                "image": "nginx",
+                "readinessProbe": {"httpGet": {"host": host, "port": 80, "path": "/"}},
+            }
+        ],
+    )
+
+
+@pytest.mark.usefixtures("psa")
+@pytest.mark.parametrize("version", ["latest", "v1.34", "v1.37"])
+async def test_baseline_from_v1_34_refuses_a_probe_with_a_host(
+    stores: Stores, version: str
+) -> None:
+    await namespace(stores, "probes", enforce="baseline", enforce_version=version)
+    err = await refused(stores.of("pods").create("probes", probing_pod("x", "10.0.0.1")))
+    assert (err.code, err.reason) == (403, "Forbidden")
+    assert err.message == (
+        f'pods "x" is forbidden: violates PodSecurity "baseline:{version}": probe or lifecycle '
+        'host (container "c" uses probe or lifecycle host "10.0.0.1")'
+    )
+
+
+@pytest.mark.usefixtures("psa")
+async def test_baseline_before_v1_34_admits_a_probe_with_a_host(
+    stores: Stores, warnings: list[str]
+) -> None:
+    await namespace(stores, "probes", enforce="baseline", enforce_version="v1.33", warn="baseline")
+    await stores.of("pods").create("probes", probing_pod("x", "localhost"))
+    assert warnings == [
+        'would violate PodSecurity "baseline:latest": probe or lifecycle host (container "c" '
+        'uses probe or lifecycle host "localhost")'
+    ]
+
+
+def user_namespace_pod(name: str, proc_mount: str) -> Obj:
+    """A pod in a user namespace that runs as root and meets the rest of restricted."""
+    body = restricted_pod(name)
+    body["spec"]["hostUsers"] = False
+    body["spec"]["securityContext"] = {"runAsUser": 0, "seccompProfile": {"type": "RuntimeDefault"}}
+    body["spec"]["containers"][0]["securityContext"]["procMount"] = proc_mount
+    return body
+
+
+@pytest.mark.usefixtures("psa")
+async def test_restricted_from_v1_35_lets_a_user_namespace_pod_run_as_root(
+    stores: Stores, warnings: list[str]
+) -> None:
+    await namespace(stores, "userns", enforce="restricted", warn="restricted", warn_version="v1.34")
+    await stores.of("pods").create("userns", user_namespace_pod("root", "Default"))
+    assert warnings == [
+        'would violate PodSecurity "restricted:v1.34": runAsNonRoot != true (pod or container '
+        '"c" must set securityContext.runAsNonRoot=true), runAsUser=0 (pod must not set '
+        "runAsUser=0)"
+    ]
+    # Baseline lets it unmask /proc from v1.35 on; restricted does not.
+    err = await refused(stores.of("pods").create("userns", user_namespace_pod("proc", "Unmasked")))
+    assert err.message == (
+        'pods "proc" is forbidden: violates PodSecurity "restricted:latest": procMount '
+        '(container "c" must not set securityContext.procMount to "Unmasked")'
+    )
+    await relabel(stores, "userns", enforce="baseline", warn="baseline", warn_version="v1.34")
+    warnings.clear()
+    await stores.of("pods").create("userns", user_namespace_pod("proc", "Unmasked"))
+    assert warnings == [
+        'would violate PodSecurity "baseline:v1.34": procMount (container "c" must not set '
+        'securityContext.procMount to "Unmasked")'
+    ]
 
 
 @pytest.mark.usefixtures("psa")

@@ -23,7 +23,7 @@ from kubelite.apiserver.podsecurity.levels import (
     LevelVersion,
     v1,
 )
-from kubelite.apiserver.podsecurity.registry import EVALUATOR
+from kubelite.apiserver.podsecurity.registry import DEFAULT_CHECKS, EVALUATOR, Evaluator
 
 Obj = dict[str, Any]
 
@@ -201,6 +201,129 @@ CASES: dict[str, Case] = {
         'containers "b", "c" use hostPorts 100, 20, 9',
     ),
     # --- privileged
+    # --- hostProbesAndHostLifecycle (check_hostProbesAndhostLifecycle_test.go)
+    "probe host: unset hosts": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {
+            "containers": [
+                {
+                    "name": "a",
+                    "livenessProbe": {"httpGet": {"port": 80}},
+                    "readinessProbe": {"tcpSocket": {"port": 80, "host": ""}},
+                    "lifecycle": {"postStart": {"httpGet": {"port": 80}}},
+                }
+            ]
+        },
+        None,
+        "",
+    ),
+    "probe host: local host IPs and localhost too": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {
+            "containers": [
+                {
+                    "name": "a",
+                    "livenessProbe": {"httpGet": {"host": "127.0.0.1", "port": 80}},
+                    "readinessProbe": {"tcpSocket": {"host": "::1", "port": 80}},
+                    "startupProbe": {"httpGet": {"host": "localhost", "port": 80}},
+                }
+            ]
+        },
+        "probe or lifecycle host",
+        'container "a" uses probe or lifecycle hosts "127.0.0.1", "::1", "localhost"',
+    ),
+    "probe host: liveness httpGet": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {"containers": [{"name": "a", "livenessProbe": {"httpGet": {"host": "invalid.host"}}}]},
+        "probe or lifecycle host",
+        'container "a" uses probe or lifecycle host "invalid.host"',
+    ),
+    "probe host: readiness tcpSocket": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {"containers": [{"name": "b", "readinessProbe": {"tcpSocket": {"host": "invalid.host"}}}]},
+        "probe or lifecycle host",
+        'container "b" uses probe or lifecycle host "invalid.host"',
+    ),
+    "probe host: startup httpGet": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {"containers": [{"name": "c", "startupProbe": {"httpGet": {"host": "invalid.host"}}}]},
+        "probe or lifecycle host",
+        'container "c" uses probe or lifecycle host "invalid.host"',
+    ),
+    "probe host: postStart tcpSocket": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {
+            "containers": [
+                {"name": "d", "lifecycle": {"postStart": {"tcpSocket": {"host": "invalid.host"}}}}
+            ]
+        },
+        "probe or lifecycle host",
+        'container "d" uses probe or lifecycle host "invalid.host"',
+    ),
+    "probe host: preStop httpGet": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {
+            "containers": [
+                {
+                    "name": "e",
+                    "lifecycle": {"preStop": {"httpGet": {"host": "another.invalid.host"}}},
+                }
+            ]
+        },
+        "probe or lifecycle host",
+        'container "e" uses probe or lifecycle host "another.invalid.host"',
+    ),
+    "probe host: containers and hosts each once, sorted": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {
+            "containers": [
+                {"name": "valid"},
+                {"name": "invalid2", "livenessProbe": {"httpGet": {"host": "b.com"}}},
+                {
+                    "name": "invalid1",
+                    "lifecycle": {"preStop": {"tcpSocket": {"host": "b.com"}}},
+                    "startupProbe": {"httpGet": {"host": "a.com"}},
+                },
+            ]
+        },
+        "probe or lifecycle host",
+        'containers "invalid1", "invalid2" use probe or lifecycle hosts "a.com", "b.com"',
+    ),
+    "probe host: IPv4 and IPv6": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {
+            "containers": [
+                {"name": "a", "livenessProbe": {"httpGet": {"host": "8.8.8.8"}}},
+                {"name": "b", "livenessProbe": {"tcpSocket": {"host": "2001:4860:4860::8888"}}},
+            ]
+        },
+        "probe or lifecycle host",
+        'containers "a", "b" use probe or lifecycle hosts "2001:4860:4860::8888", "8.8.8.8"',
+    ),
+    "probe host: init and ephemeral containers": (
+        baseline.host_probes_and_host_lifecycle_1_34,
+        {},
+        {
+            "initContainers": [
+                {"name": "init", "livenessProbe": {"httpGet": {"host": "invalid.init.host"}}}
+            ],
+            "containers": [{"name": "c"}],
+            "ephemeralContainers": [
+                {"name": "debug", "lifecycle": {"postStart": {"httpGet": {"host": "x"}}}}
+            ],
+        },
+        "probe or lifecycle host",
+        'containers "debug", "init" use probe or lifecycle hosts "invalid.init.host", "x"',
+    ),
     "privileged: false and unset": (
         baseline.privileged_1_0,
         {},
@@ -253,11 +376,49 @@ CASES: dict[str, Case] = {
                 sc("d", procMount="Unmasked"),
                 sc("e", procMount="other"),
             ],
-            # Not relaxed for user namespaces: that is behind an alpha feature gate in 1.33.
+            # Not relaxed for user namespaces before v1.35.
             "hostUsers": False,
         },
         "procMount",
         'containers "d", "e" must not set securityContext.procMount to "Unmasked", "other"',
+    ),
+    "procMount v1.35: any value in a user namespace": (
+        baseline.proc_mount_1_35,
+        {},
+        {"hostUsers": False, "containers": [sc("a", procMount="Unmasked")]},
+        None,
+        "",
+    ),
+    "procMount v1.35: host users set true": (
+        baseline.proc_mount_1_35,
+        {},
+        {"hostUsers": True, "containers": [sc("a", procMount="Unmasked")]},
+        "procMount",
+        'container "a" must not set securityContext.procMount to "Unmasked"',
+    ),
+    "procMount v1.35: host users unset": (
+        baseline.proc_mount_1_35,
+        {},
+        {"initContainers": [sc("i", procMount="Unmasked")], "containers": [{"name": "a"}]},
+        "procMount",
+        'container "i" must not set securityContext.procMount to "Unmasked"',
+    ),
+    "procMount_restricted: not relaxed in a user namespace": (
+        restricted.proc_mount_restricted_1_35,
+        {},
+        {
+            "hostUsers": False,
+            "containers": [sc("a", procMount="Unmasked"), sc("b", procMount="Unmasked")],
+        },
+        "procMount",
+        'containers "a", "b" must not set securityContext.procMount to "Unmasked"',
+    ),
+    "procMount_restricted: Default": (
+        restricted.proc_mount_restricted_1_35,
+        {},
+        {"hostUsers": False, "containers": [sc("a", procMount="Default")]},
+        None,
+        "",
     ),
     # --- seLinuxOptions
     "seLinuxOptions: container types": (
@@ -369,6 +530,43 @@ CASES: dict[str, Case] = {
         {"securityContext": {"sysctls": [{"name": "net.ipv4.ip_local_reserved_ports"}]}},
         "forbidden sysctls",
         "net.ipv4.ip_local_reserved_ports",
+    ),
+    "sysctls: tcp_slow_start_after_idle and tcp_notsent_lowat from v1.37": (
+        baseline.sysctls_1_37,
+        {},
+        {
+            "securityContext": {
+                "sysctls": [
+                    {"name": "net.ipv4.tcp_slow_start_after_idle", "value": "0"},
+                    {"name": "net.ipv4.tcp_notsent_lowat", "value": "16384"},
+                    {"name": "net.ipv4.tcp_rmem", "value": "4096 87380 16777216"},
+                ]
+            }
+        },
+        None,
+        "",
+    ),
+    "sysctls: tcp_slow_start_after_idle and tcp_notsent_lowat not before v1.37": (
+        baseline.sysctls_1_32,
+        {},
+        {
+            "securityContext": {
+                "sysctls": [
+                    {"name": "net.ipv4.tcp_notsent_lowat"},
+                    {"name": "net.ipv4.tcp_rmem"},
+                    {"name": "net.ipv4.tcp_slow_start_after_idle"},
+                ]
+            }
+        },
+        "forbidden sysctls",
+        "net.ipv4.tcp_notsent_lowat, net.ipv4.tcp_slow_start_after_idle",
+    ),
+    "sysctls: still forbidden at v1.37": (
+        baseline.sysctls_1_37,
+        {},
+        {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_congestion_control"}]}},
+        "forbidden sysctls",
+        "net.ipv4.tcp_congestion_control",
     ),
     "sysctls: tcp_rmem only from v1.32": (
         baseline.sysctls_1_29,
@@ -584,10 +782,35 @@ CASES: dict[str, Case] = {
         "runAsNonRoot != true",
         'pod or containers "a", "b" must set securityContext.runAsNonRoot=true',
     ),
-    "runAsNonRoot: not relaxed for user namespaces in 1.33": (
+    "runAsNonRoot: not relaxed for user namespaces before v1.35": (
         restricted.run_as_non_root_1_0,
         {},
         {"hostUsers": False, "containers": [{"name": "a"}]},
+        "runAsNonRoot != true",
+        'pod or container "a" must set securityContext.runAsNonRoot=true',
+    ),
+    "runAsNonRoot v1.35: anything in a user namespace": (
+        restricted.run_as_non_root_1_35,
+        {},
+        {
+            "hostUsers": False,
+            "securityContext": {"runAsNonRoot": False},
+            "containers": [{"name": "a"}, sc("b", runAsNonRoot=False)],
+        },
+        None,
+        "",
+    ),
+    "runAsNonRoot v1.35: host users": (
+        restricted.run_as_non_root_1_35,
+        {},
+        {"hostUsers": True, "containers": [{"name": "a"}, sc("b", runAsNonRoot=False)]},
+        "runAsNonRoot != true",
+        'container "b" must not set securityContext.runAsNonRoot=false',
+    ),
+    "runAsNonRoot v1.35: host users unset": (
+        restricted.run_as_non_root_1_35,
+        {},
+        {"containers": [{"name": "a"}]},
         "runAsNonRoot != true",
         'pod or container "a" must set securityContext.runAsNonRoot=true',
     ),
@@ -623,6 +846,31 @@ CASES: dict[str, Case] = {
         },
         "runAsUser=0",
         'pod and containers "c", "d" must not set runAsUser=0',
+    ),
+    "runAsUser: not relaxed for user namespaces before v1.35": (
+        restricted.run_as_user_1_23,
+        {},
+        {"hostUsers": False, "securityContext": {"runAsUser": 0}, "containers": [{"name": "a"}]},
+        "runAsUser=0",
+        "pod must not set runAsUser=0",
+    ),
+    "runAsUser v1.35: 0 in a user namespace": (
+        restricted.run_as_user_1_35,
+        {},
+        {
+            "hostUsers": False,
+            "securityContext": {"runAsUser": 0},
+            "containers": [sc("a", runAsUser=0)],
+        },
+        None,
+        "",
+    ),
+    "runAsUser v1.35: host users": (
+        restricted.run_as_user_1_35,
+        {},
+        {"hostUsers": True, "containers": [sc("a", runAsUser=0)]},
+        "runAsUser=0",
+        'container "a" must not set runAsUser=0',
     ),
     # --- seccompProfile_restricted
     "seccomp restricted: at pod level": (
@@ -747,6 +995,7 @@ WORST_POD: Obj = {
             {
                 "name": "c",
                 "ports": [{"containerPort": 80, "hostPort": 80}],
+                "readinessProbe": {"httpGet": {"host": "10.0.0.1", "port": 80}},
                 "securityContext": {
                     "privileged": True,
                     "procMount": "Unmasked",
@@ -775,6 +1024,7 @@ def test_baseline_runs_the_baseline_checks_in_the_order_of_their_ids() -> None:
         "host namespaces",  # hostNamespaces
         "hostPath volumes",  # hostPathVolumes
         "hostPort",  # hostPorts
+        "probe or lifecycle host",  # hostProbesAndHostLifecycle
         "privileged",  # privileged
         "procMount",  # procMount
         "seccompProfile",  # seccompProfile_baseline (seLinuxOptions allows engine_t at latest)
@@ -788,12 +1038,13 @@ def test_restricted_runs_baseline_checks_not_overridden_then_restricted_checks()
         "forbidden AppArmor profile",
         "host namespaces",
         "hostPort",
+        "probe or lifecycle host",
         "privileged",
-        "procMount",
         "forbidden sysctls",
         "hostProcess",
         "allowPrivilegeEscalation != false",
         "unrestricted capabilities",  # capabilities_restricted, in place of capabilities_baseline
+        "procMount",  # procMount_restricted, in place of procMount
         "restricted volume types",  # restrictedVolumes, in place of hostPathVolumes
         "runAsNonRoot != true",
         "runAsUser=0",
@@ -802,11 +1053,37 @@ def test_restricted_runs_baseline_checks_not_overridden_then_restricted_checks()
 
 
 def test_versions_after_the_newest_check_revision_evaluate_as_latest() -> None:
-    # The newest revision in Kubernetes 1.33 is sysctls' v1.32: v1.33 and later, and latest,
-    # are all policy v1.32.
-    assert EVALUATOR.max_version == v1(32)
-    for version in (v1(32), v1(33), v1(34), v1(99)):
+    # The newest revision in Kubernetes 1.37 is sysctls' v1.37: latest, and v1.38 on, are all
+    # policy v1.37.
+    assert EVALUATOR.max_version == v1(37)
+    for version in (v1(37), v1(38), v1(99)):
         assert reasons(RESTRICTED, version) == reasons(RESTRICTED, LATEST)
+        assert reasons(BASELINE, version) == reasons(BASELINE, LATEST)
+    sysctl_pod = {
+        "metadata": {},
+        "spec": {
+            "securityContext": {"sysctls": [{"name": "net.ipv4.tcp_notsent_lowat"}]},
+            "containers": [{"name": "c"}],
+        },
+    }
+    assert reasons(BASELINE, LATEST, sysctl_pod) == []
+    assert reasons(BASELINE, v1(36), sysctl_pod) == ["forbidden sysctls"]
+
+
+def test_an_emulated_older_minor_evaluates_latest_as_that_minor() -> None:
+    # A 1.37 API server emulating 1.33 (NewEvaluator's emulationVersion): latest is v1.33, so
+    # the probe host check of v1.34 does not run; an emulated version at or after the newest
+    # revision changes nothing.
+    emulating = Evaluator(DEFAULT_CHECKS, emulation_version=v1(33))
+    spec = {"containers": [{"name": "c", "startupProbe": {"httpGet": {"host": "localhost"}}}]}
+    assert emulating.max_version == v1(33)
+    assert emulating.evaluate_pod(LevelVersion(BASELINE, LATEST), {}, spec) == (
+        emulating.evaluate_pod(LevelVersion(BASELINE, v1(33)), {}, spec)
+    )
+    assert aggregate(emulating.evaluate_pod(LevelVersion(BASELINE, LATEST), {}, spec)).allowed
+    assert aggregate(emulating.evaluate_pod(LevelVersion(BASELINE, v1(34)), {}, spec)).allowed
+    assert not aggregate(EVALUATOR.evaluate_pod(LevelVersion(BASELINE, LATEST), {}, spec)).allowed
+    assert Evaluator(DEFAULT_CHECKS, emulation_version=v1(40)).max_version == v1(37)
 
 
 def test_older_versions_run_the_revisions_of_their_time() -> None:
@@ -823,15 +1100,70 @@ def test_older_versions_run_the_revisions_of_their_time() -> None:
     # seLinuxOptions allows container_engine_t from v1.31 on.
     assert "seLinuxOptions" in reasons(BASELINE, v1(30))
     assert "seLinuxOptions" not in reasons(BASELINE, v1(31))
+    # A host on a probe is refused from v1.34 on.
+    assert "probe or lifecycle host" not in reasons(BASELINE, v1(33))
+    assert "probe or lifecycle host" in reasons(BASELINE, v1(34))
+    # Before v1.35 the restricted level runs baseline's procMount, in its place among the
+    # baseline checks; from v1.35 procMount_restricted, among the restricted ones.
+    before, after = reasons(RESTRICTED, v1(34)), reasons(RESTRICTED, v1(35))
+    assert before.index("procMount") == before.index("privileged") + 1
+    assert after.index("procMount") == after.index("unrestricted capabilities") + 1
+    assert before.count("procMount") == after.count("procMount") == 1
+
+
+# A pod in a user namespace that runs as root, unmasks /proc and is otherwise restricted.
+USER_NAMESPACE_POD: Obj = {
+    "metadata": {},
+    "spec": {
+        "hostUsers": False,
+        "securityContext": {"runAsUser": 0, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [
+            {
+                "name": "c",
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "capabilities": {"drop": ["ALL"]},
+                    "procMount": "Unmasked",
+                    "runAsNonRoot": False,
+                },
+            }
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("level", "minor", "expected"),
+    [
+        (BASELINE, 34, ["procMount"]),
+        (BASELINE, 35, []),
+        (BASELINE, 37, []),
+        (RESTRICTED, 34, ["procMount", "runAsNonRoot != true", "runAsUser=0"]),
+        (RESTRICTED, 35, ["procMount"]),
+        (RESTRICTED, 37, ["procMount"]),
+    ],
+)
+def test_user_namespace_pods_are_relaxed_from_v1_35(
+    level: str, minor: int, expected: list[str]
+) -> None:
+    assert reasons(level, v1(minor), USER_NAMESPACE_POD) == expected
+    if minor == 37:
+        assert reasons(level, LATEST, USER_NAMESPACE_POD) == expected
 
 
 @pytest.mark.parametrize(
     ("minor", "detail"),
     [
-        (26, "net.ipv4.ip_local_reserved_ports, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_rmem"),
-        (27, "net.ipv4.tcp_keepalive_time, net.ipv4.tcp_rmem"),
-        (29, "net.ipv4.tcp_rmem"),
-        (32, ""),
+        (
+            26,
+            "net.ipv4.ip_local_reserved_ports, net.ipv4.tcp_keepalive_time, net.ipv4.tcp_rmem, "
+            "net.ipv4.tcp_slow_start_after_idle",
+        ),
+        (27, "net.ipv4.tcp_keepalive_time, net.ipv4.tcp_rmem, net.ipv4.tcp_slow_start_after_idle"),
+        (29, "net.ipv4.tcp_rmem, net.ipv4.tcp_slow_start_after_idle"),
+        (32, "net.ipv4.tcp_slow_start_after_idle"),
+        (36, "net.ipv4.tcp_slow_start_after_idle"),
+        (37, ""),
     ],
 )
 def test_sysctls_allowed_grow_with_the_version(minor: int, detail: str) -> None:
@@ -841,6 +1173,7 @@ def test_sysctls_allowed_grow_with_the_version(minor: int, detail: str) -> None:
                 {"name": "net.ipv4.ip_local_reserved_ports"},
                 {"name": "net.ipv4.tcp_keepalive_time"},
                 {"name": "net.ipv4.tcp_rmem"},
+                {"name": "net.ipv4.tcp_slow_start_after_idle"},
             ]
         },
         "containers": [{"name": "c"}],

@@ -687,8 +687,43 @@ def test_calculate_status_counts() -> None:
         "readyReplicas": 4,
         "availableReplicas": 3,
         "unavailableReplicas": 2,
+        # Neither ReplicaSet was synced yet: they count nothing, the sum is 0.
+        "terminatingReplicas": 0,
         "collisionCount": 2,
     }
+
+
+def synced(name: str, terminating: int | None) -> Obj:
+    status: Obj = {"observedGeneration": 1, "replicas": 1}
+    if terminating is not None:
+        status["terminatingReplicas"] = terminating
+    return replica_set(name, 1, status=status)
+
+
+@pytest.mark.parametrize(
+    ("rss", "expected"),
+    [
+        ([synced("a", 2), synced("b", 1), None], 3),
+        ([synced("a", 2), replica_set("fresh", 1)], 2),
+        # A synced ReplicaSet without a count: the sum is unknown.
+        ([synced("a", 2), synced("b", None)], None),
+        ([], 0),
+    ],
+    ids=["summed", "unsynced-adds-nothing", "unknown", "none"],
+)
+def test_terminating_replicas(rss: list[Obj | None], expected: int | None) -> None:
+    """GetTerminatingReplicaCountForReplicaSets."""
+    assert du.terminating_replicas(rss) == expected
+
+
+def test_calculate_status_sums_terminating_replicas_or_leaves_them_out() -> None:
+    """DeploymentReplicaSetTerminatingReplicas (beta, on in 1.37): the Deployment's
+    terminatingReplicas is its ReplicaSets' sum, and absent when that is unknown."""
+    new, old = synced("new", 1), synced("old", 3)
+    status = du.calculate_status([old, new], new, deployment(1), NOW)
+    assert status["terminatingReplicas"] == 4
+    status = du.calculate_status([synced("old", None), new], new, deployment(1), NOW)
+    assert "terminatingReplicas" not in status
 
 
 def test_calculate_status_clamps_unavailable_at_zero() -> None:

@@ -222,3 +222,40 @@ def test_prefer_close_hints_each_endpoint_at_its_zone_and_hints_go_with_it() -> 
     existing = created(plan_for_service(svc, pods_n(2), [], NODES)[0])
     (updated,) = plan_for_service(service(), pods_n(2), existing, NODES)[0].update
     assert not any("hints" in e for e in updated["endpoints"])
+
+
+@pytest.mark.parametrize("distribution", ["PreferClose", "PreferSameZone"])
+def test_same_zone_distributions_hint_only_the_zone(distribution: str) -> None:
+    svc = service(trafficDistribution=distribution)
+    endpoint = pod_endpoint(pod("a"), _NODES["node-a"], svc, "IPv4")
+    assert endpoint["hints"] == {"forZones": [{"name": "zone-1"}]}
+
+
+def test_prefer_same_node_hints_the_zone_and_the_node() -> None:
+    """KEP-3015: forNodes for the endpoint's node, and forZones too, so that a proxy that
+    knows no node hints still keeps the traffic in the zone."""
+    svc = service(trafficDistribution="PreferSameNode")
+    zoned = pod_endpoint(pod("a"), _NODES["node-a"], svc, "IPv4")
+    assert zoned["hints"] == {"forZones": [{"name": "zone-1"}], "forNodes": [{"name": "node-a"}]}
+    # A node without a zone label: only the node hint.
+    unzoned = pod_endpoint(pod("b", node="node-b"), _NODES["node-b"], svc, "IPv4")
+    assert unzoned["hints"] == {"forNodes": [{"name": "node-b"}]}
+
+
+@pytest.mark.parametrize("pod_args", [{"ready": False}, {"deleting": True}])
+def test_endpoints_that_are_not_ready_get_no_hints(pod_args: Obj) -> None:
+    """preferCloseHeuristic hints ready endpoints only."""
+    svc = service(trafficDistribution="PreferSameNode")
+    assert "hints" not in pod_endpoint(pod("a", **pod_args), _NODES["node-a"], svc, "IPv4")
+
+
+def test_switching_to_prefer_same_node_updates_the_slice_with_node_hints() -> None:
+    existing = created(
+        plan_for_service(service(trafficDistribution="PreferClose"), pods_n(2), [], NODES)[0]
+    )
+    assert all("forNodes" not in e["hints"] for e in existing[0]["endpoints"])
+    plan, _ = plan_for_service(
+        service(trafficDistribution="PreferSameNode"), pods_n(2), existing, NODES
+    )
+    (updated,) = plan.update
+    assert [e["hints"]["forNodes"] for e in updated["endpoints"]] == [[{"name": "node-a"}]] * 2

@@ -438,7 +438,8 @@ async def test_replica_failure_is_removed_once_the_replica_set_is_whole(h: Harne
 async def test_status_counts(h: Harness, min_ready_seconds: int, available: int) -> None:
     """calculateStatus: replicas (the active pods claimed), fullyLabeledReplicas (with all the
     template's labels), readyReplicas, availableReplicas (ready for minReadySeconds) and
-    observedGeneration; finished and terminating pods are not counted."""
+    observedGeneration; finished and terminating pods are not replicas, the terminating one is
+    counted in terminatingReplicas (DeploymentReplicaSetTerminatingReplicas, on in 1.37)."""
     finished = owned_pod("finished", phase="Succeeded", ready_for=None)
     terminating = owned_pod("terminating")
     terminating["metadata"]["deletionTimestamp"] = meta.format_time(meta.now())
@@ -462,6 +463,7 @@ async def test_status_counts(h: Harness, min_ready_seconds: int, available: int)
         "readyReplicas": 3,
         "availableReplicas": available,
         "observedGeneration": 3,
+        "terminatingReplicas": 1,
     }
     assert written["status"] == expected
     assert (await h.kube.get(REPLICA_SETS, "web"))["status"] == expected
@@ -481,12 +483,57 @@ async def test_an_unchanged_status_is_not_written(h: Harness) -> None:
         "readyReplicas": 1,
         "availableReplicas": 1,
         "observedGeneration": 1,
+        "terminatingReplicas": 0,
     }
     await h.cache(replica_set(1, status=status), owned_pod("a"))
     before = await h.kube.revision()
     await sync(h)
     assert h.status_writes() == []
     assert await h.kube.revision() == before
+
+
+async def test_terminating_replicas_count_only_the_replica_sets_own_unfinished_pods(
+    h: Harness,
+) -> None:
+    """FilterTerminatingPods + FilterClaimedPods: a pod being deleted counts while it is not
+    Succeeded or Failed, is controlled by this ReplicaSet and still matches its selector; a
+    terminating orphan is not adopted, so it is not counted."""
+
+    def deleting(pod: Obj) -> Obj:
+        pod["metadata"]["deletionTimestamp"] = meta.format_time(meta.now())
+        return pod
+
+    pods = [
+        owned_pod("live"),
+        deleting(owned_pod("going")),
+        owned_pod("going-but-failed", phase="Failed", ready_for=None),
+        deleting(owned_pod("going-relabelled", labels={"app": "other"})),
+        deleting(owned_pod("going-orphan", orphan=True)),
+    ]
+    await h.cache(replica_set(1), *pods)
+    # The server deletes a finished pod at once; the cache may still see it being deleted.
+    failed = h.controller.pods.get(f"{h.kube.namespace}/going-but-failed")
+    assert failed is not None
+    deleting(failed)
+    await sync(h)
+    (written,) = h.status_writes()
+    assert written["status"]["replicas"] == 1
+    assert written["status"]["terminatingReplicas"] == 1
+
+
+async def test_a_first_count_of_zero_terminating_replicas_is_written(h: Harness) -> None:
+    """The field is a pointer: a status without it differs from one with 0."""
+    status = {
+        "replicas": 1,
+        "fullyLabeledReplicas": 1,
+        "readyReplicas": 1,
+        "availableReplicas": 1,
+        "observedGeneration": 1,
+    }
+    await h.cache(replica_set(1, status=status), owned_pod("a"))
+    await sync(h)
+    (written,) = h.status_writes()
+    assert written["status"] == {**status, "terminatingReplicas": 0}
 
 
 async def test_a_matching_orphan_is_adopted_and_counted(h: Harness) -> None:

@@ -94,8 +94,7 @@ def test_message_counts_reasons_over_nodes() -> None:
     ]
     error = fit_error(default_framework(nodes), pod(), nodes)
     assert str(error) == (
-        "0/3 nodes are available: 1 Insufficient cpu, "
-        "2 node(s) had untolerated taint {dedicated: gpu}."
+        "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint(s)."
     )
 
 
@@ -103,7 +102,7 @@ def test_the_first_refusing_plugin_gives_the_reason() -> None:
     # TaintToleration runs before NodeResourcesFit, so the tainted small node counts as tainted.
     nodes = [node("n1", cpu="500m", taints=[{"key": "k", "effect": "NoSchedule"}])]
     error = fit_error(default_framework(nodes), pod(), nodes)
-    assert str(error) == "0/1 nodes are available: 1 node(s) had untolerated taint {k: }."
+    assert str(error) == "0/1 nodes are available: 1 node(s) had untolerated taint(s)."
 
 
 def test_nodes_a_prefilter_left_out_count_with_its_reason() -> None:

@@ -93,7 +93,8 @@ def default_daemon_set(obj: Obj) -> None:
 
 
 def default_stateful_set(obj: Obj) -> None:
-    """SetDefaults_StatefulSet (StatefulSetAutoDeletePVC is on in 1.33)."""
+    """SetDefaults_StatefulSet: StatefulSetAutoDeletePVC is GA, and MaxUnavailableStatefulSet is
+    beta and on in 1.37 (#139466), so a rolling update's maxUnavailable defaults to 1."""
     spec = workload_spec(obj)
     set_if_empty(spec, "podManagementPolicy", ORDERED_READY)
     strategy = spec.setdefault("updateStrategy", {})
@@ -104,12 +105,11 @@ def default_stateful_set(obj: Obj) -> None:
         if not isinstance(strategy.get("rollingUpdate"), dict):
             strategy["rollingUpdate"] = {}
     rolling = strategy.get("rollingUpdate")
-    if (
-        strategy["type"] == ROLLING_UPDATE
-        and isinstance(rolling, dict)
-        and rolling.get("partition") is None
-    ):
-        rolling["partition"] = 0
+    if strategy["type"] == ROLLING_UPDATE and isinstance(rolling, dict):
+        if rolling.get("partition") is None:
+            rolling["partition"] = 0
+        if rolling.get("maxUnavailable") is None:
+            rolling["maxUnavailable"] = 1
     policy = object_field(spec, "persistentVolumeClaimRetentionPolicy")
     set_if_empty(policy, "whenDeleted", RETAIN)
     set_if_empty(policy, "whenScaled", RETAIN)

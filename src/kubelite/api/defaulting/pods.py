@@ -8,7 +8,8 @@ places, mirrored here so that what kubelite serves is the same:
   a pod: restart and DNS policy, grace period, scheduler, pull policy by image tag, termination
   message, probe timings, volume file modes, port protocols, and quantities in canonical form.
 - `default_pod`: what only a Pod gets, from `SetDefaults_Pod` (requests copied from limits,
-  `enableServiceLinks`, host ports under host networking) and from the admission plugins every
+  the pod's own resources completed from its containers' (`pod_level`), `enableServiceLinks`,
+  host ports under host networking) and from the admission plugins every
   cluster runs: ServiceAccount (`serviceAccountName: default`), DefaultTolerationSeconds (the
   not-ready and unreachable tolerations for 300 s) and Priority (`priority: 0`,
   `preemptionPolicy: PreemptLowerPriority`).
@@ -27,6 +28,7 @@ import re
 from typing import Any
 
 from kubelite.api.defaulting.fields import set_if_empty, set_if_none
+from kubelite.api.defaulting.pod_level import default_pod_level_resources
 from kubelite.api.quantity import canonical_json, canonical_resource_list
 from kubelite.api.tolerations import TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE
 from kubelite.api.types import Obj
@@ -112,7 +114,7 @@ VOLUME_SOURCES = (
 _VOLUME_SOURCE_SET = frozenset(VOLUME_SOURCES)
 # The volume sources with defaults of their own, besides an emptyDir's size.
 _DEFAULTED_SOURCES = frozenset(
-    {"hostPath", "secret", "configMap", "downwardAPI", "projected", "ephemeral"}
+    {"hostPath", "secret", "configMap", "downwardAPI", "projected", "ephemeral", "image"}
 )
 
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
@@ -213,6 +215,11 @@ def _default_env_source(source: Any) -> None:
         return
     _default_field_selector(source.get("fieldRef"))
     _default_resource_field_selector(source.get("resourceFieldRef"))
+    file_key_ref = source.get("fileKeyRef")
+    if isinstance(file_key_ref, dict):
+        # FileKeySelector.Optional is `+default=false` (unlike the ConfigMap and Secret key
+        # selectors, which leave it unset).
+        set_if_none(file_key_ref, "optional", False)
 
 
 def _default_field_selector(selector: Any) -> None:
@@ -240,6 +247,10 @@ def _default_volume(volume: Obj) -> None:
     host_path = volume.get("hostPath")
     if isinstance(host_path, dict):
         set_if_none(host_path, "type", "")
+    image = volume.get("image")
+    if isinstance(image, dict) and not image.get("pullPolicy"):
+        # SetDefaults_Volume: an image volume's pull policy as a container's, by its tag.
+        image["pullPolicy"] = image_pull_policy(image.get("reference") or "")
     for source in ("secret", "configMap", "downwardAPI", "projected"):
         if isinstance(volume.get(source), dict):
             set_if_none(volume[source], "defaultMode", DEFAULT_VOLUME_MODE)
@@ -358,6 +369,8 @@ def default_pod(pod: Obj) -> None:
     # SetDefaults_Pod runs before the spec's defaults in Kubernetes; the order does not matter
     # for the result, as requests copied from limits are rounded the same way.
     _copy_limits_to_requests(spec)
+    # The pod's own resources are defaulted after its containers' (SetDefaults_Pod's order).
+    default_pod_level_resources(spec)
     set_if_none(spec, "enableServiceLinks", DEFAULT_ENABLE_SERVICE_LINKS)
     if spec.get("hostNetwork"):
         for key in ("containers", "initContainers"):

@@ -1,7 +1,7 @@
 """`kubectl get` columns of the core kinds other than Pod.
 
 Namespace, Node, Event, Service, Endpoints, ConfigMap, Secret and ServiceAccount, each as
-Kubernetes' printers (1.33) fill them: the node STATUS built from its Ready condition, ROLES from
+Kubernetes' printers (1.37) fill them: the node STATUS built from its Ready condition, ROLES from
 its labels, the service's EXTERNAL-IP and PORT(S), the first endpoints with a `+ N more...` tail,
 and the event's LAST SEEN taken from whichever of its timestamps the event carries. The event
 columns are shared with events.k8s.io/v1 (`kubelite.api.printers.events`).
@@ -143,9 +143,17 @@ def node_cells(node: Obj, now: dt.datetime) -> list[Any]:
         _node_address(node, "InternalIP"),
         _node_address(node, "ExternalIP"),
         info.get("osImage") or UNKNOWN,
-        info.get("kernelVersion") or UNKNOWN,
+        kernel_version(info),
         info.get("containerRuntimeVersion") or UNKNOWN,
     ]
+
+
+def kernel_version(info: Obj) -> str:
+    """The KERNEL-VERSION cell: since 1.36 (#132402) the node's architecture follows the kernel
+    in parentheses, `6.12.76-linuxkit (arm64)`, rather than in a column of its own."""
+    kernel = info.get("kernelVersion") or UNKNOWN
+    architecture = info.get("architecture")
+    return f"{kernel} ({architecture})" if architecture else kernel
 
 
 # --- Event ----------------------------------------------------------------------------------
@@ -450,27 +458,13 @@ def secret_cells(secret: Obj, now: dt.datetime) -> list[Any]:
     ]
 
 
-SERVICE_ACCOUNT_COLUMNS = (
-    NAME_COLUMN,
-    Column(
-        "Secrets",
-        description="Secrets is a list of the secrets in the same namespace that pods running "
-        "using this ServiceAccount are allowed to use. Pods are only limited to this list if "
-        'this service account has a "kubernetes.io/enforce-mountable-secrets" annotation set to '
-        '"true". The "kubernetes.io/enforce-mountable-secrets" annotation is deprecated since '
-        "v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field "
-        "should not be used to find auto-generated service account token secrets for use outside "
-        "of pods. Instead, tokens can be requested directly using the TokenRequest API, or "
-        "service account token secrets can be manually created. More info: "
-        "https://kubernetes.io/docs/concepts/configuration/secret",
-    ),
-    AGE_COLUMN,
-)
+# No SECRETS count since #117160 (1.35): no core component fills `secrets` any more, so the
+# count misled (`kubectl get` no longer shows counts of referenced tokens and secrets).
+SERVICE_ACCOUNT_COLUMNS = (NAME_COLUMN, AGE_COLUMN)
 
 
 def service_account_cells(service_account: Obj, now: dt.datetime) -> list[Any]:
-    secrets = len(service_account.get("secrets") or [])
-    return [meta.name_of(service_account), secrets, age_of(service_account, now)]
+    return [meta.name_of(service_account), age_of(service_account, now)]
 
 
 PRINTERS.update(

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from kubelite.api import labels, meta
+from kubelite.api.podlevel import is_pod_level_resources_set
 from kubelite.api.podresources import pod_limits, pod_requests
 from kubelite.api.pods import spec_of, status_of
 from kubelite.api.qos import BEST_EFFORT, qos_class
@@ -277,7 +278,11 @@ class PodEvaluator(Evaluator):
 
     def constraints(self, required: Iterable[str], obj: Obj) -> str | None:
         """Every container (init ones too) must state each compute resource in
-        `_VALIDATION_SET` that a quota limits: `must specify limits.cpu for: app; ...`."""
+        `_VALIDATION_SET` that a quota limits: `must specify limits.cpu for: app; ...`. A pod
+        that sets resources of its own (`spec.resources`) need not: its containers' may be
+        left out (1.32+, KEP-2837)."""
+        if is_pod_level_resources_set(obj):
+            return None
         wanted = set(required) & _VALIDATION_SET
         missing: dict[str, set[str]] = {}
         spec = spec_of(obj)

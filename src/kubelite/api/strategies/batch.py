@@ -8,6 +8,10 @@ template's, as a Job read back from Kubernetes' storage does.
 
 batch/v1 Jobs orphan their pods when a DELETE names no propagation policy (kept for backward
 compatibility; kubectl always names one, background). CronJobs cascade to their Jobs.
+
+A Job's `spec.scheduling` (and a CronJob's `spec.jobTemplate.spec.scheduling`) belongs to the
+WorkloadWithJob feature, alpha and off in 1.37: a write drops it, unless the stored object
+already has one (the Job registry's DropDisabledFields, shared by both kinds).
 """
 
 from __future__ import annotations
@@ -19,6 +23,16 @@ from kubelite.api.strategies.pods import drop_disabled_template_fields
 from kubelite.api.strategy import Strategy
 from kubelite.api.types import Obj
 from kubelite.api.validation import batch as validation
+
+
+def drop_disabled_job_spec_fields(spec: object, old_spec: object) -> None:
+    """DropDisabledFields of a JobSpec (`old_spec` None on create): `scheduling` goes while
+    WorkloadWithJob is off, unless the old spec used it."""
+    if not isinstance(spec, dict):
+        return
+    if isinstance(old_spec, dict) and old_spec.get("scheduling") is not None:
+        return
+    spec.pop("scheduling", None)
 
 
 def generate_selector(job: Obj) -> None:
@@ -65,10 +79,12 @@ class JobStrategy(Strategy):
         if meta.get_path(obj, "spec", "manualSelector") is not True:
             generate_selector(obj)
         defaults.copy_template_labels(obj)
+        drop_disabled_job_spec_fields(obj.get("spec"), None)
         drop_disabled_template_fields(meta.get_path(obj, "spec", "template"), None)
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
+        drop_disabled_job_spec_fields(new.get("spec"), old.get("spec"))
         drop_disabled_template_fields(
             meta.get_path(new, "spec", "template"), meta.get_path(old, "spec", "template")
         )
@@ -103,10 +119,12 @@ class CronJobStrategy(Strategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
+        drop_disabled_job_spec_fields(_job_spec_of_cron_job(obj), None)
         drop_disabled_template_fields(_pod_template_of_cron_job(obj), None)
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
+        drop_disabled_job_spec_fields(_job_spec_of_cron_job(new), _job_spec_of_cron_job(old))
         drop_disabled_template_fields(
             _pod_template_of_cron_job(new), _pod_template_of_cron_job(old)
         )
@@ -120,6 +138,10 @@ class CronJobStrategy(Strategy):
         return super().validate_update(new, old) + validation.validate_cron_job_spec(
             new_spec, old_spec
         )
+
+
+def _job_spec_of_cron_job(cron_job: Obj) -> object:
+    return meta.get_path(cron_job, "spec", "jobTemplate", "spec")
 
 
 def _pod_template_of_cron_job(cron_job: Obj) -> object:

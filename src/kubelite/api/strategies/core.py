@@ -154,12 +154,16 @@ class NodeStrategy(Strategy):
 
 
 class ServiceStrategy(Strategy):
-    """Services: DNS-1035 names, cluster IP bookkeeping, and a load-balancer status."""
+    """Services: DNS-1123 label names, cluster IP bookkeeping, and a load-balancer status.
+
+    RelaxedServiceNameValidation (KEP-5311, GA in 1.37) validates a new Service's name with
+    NameIsDNSLabel instead of NameIsDNS1035Label: it may start with a digit. The name is
+    immutable, so an update never meets the rule again."""
 
     has_status_subresource = True
     allow_create_on_update = True
     returns_deleted_object = True
-    name_rule = staticmethod(names.name_is_dns1035_label)
+    name_rule = staticmethod(names.name_is_dns_label)
     field_labels = frozenset({"metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"})
 
     def default(self, obj: Obj) -> None:

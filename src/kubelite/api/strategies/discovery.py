@@ -3,7 +3,8 @@
 An EndpointSlice has no spec and no status: everything outside metadata is its content, and
 any change to it (or to its labels, which tie it to its Service) is a new generation, so that
 the controllers that write slices can tell their own stale copies from current ones. Node
-hints (`hints.forNodes`) are dropped, as Kubernetes 1.33 drops fields of features it has off.
+hints (`hints.forNodes`) are kept: PreferSameTrafficDistribution, which they belong to, is GA
+and locked on since Kubernetes 1.35, so its dropDisabledFields drops nothing any more.
 """
 
 from __future__ import annotations
@@ -19,22 +20,12 @@ _META = ("metadata", "apiVersion", "kind")
 
 
 class EndpointSliceStrategy(Strategy):
-    """How the registry treats an EndpointSlice: defaults, validation, and node hints
-    (`hints.forNodes`) dropped, their feature being off in Kubernetes 1.33."""
+    """How the registry treats an EndpointSlice: defaults and validation."""
 
     tracks_generation = True
 
     def default(self, obj: Obj) -> None:
         defaults.default_endpoint_slice(obj)
-
-    def prepare_for_create(self, obj: Obj) -> None:
-        super().prepare_for_create(obj)
-        _drop_node_hints(obj)
-
-    def prepare_for_update(self, new: Obj, old: Obj) -> None:
-        super().prepare_for_update(new, old)
-        if not _has_node_hints(old):
-            _drop_node_hints(new)
 
     def validate(self, obj: Obj) -> list[FieldError]:
         return super().validate(obj) + validation.validate_endpoint_slice(obj)
@@ -56,22 +47,3 @@ class EndpointSliceStrategy(Strategy):
         return super().validate_update(new, old) + validation.validate_endpoint_slice_update(
             new, old
         )
-
-
-def _hints(obj: Obj) -> list[Obj]:
-    return [
-        e["hints"]
-        for e in obj.get("endpoints") or ()
-        if isinstance(e, dict) and isinstance(e.get("hints"), dict)
-    ]
-
-
-def _has_node_hints(obj: Obj) -> bool:
-    return any(h.get("forNodes") for h in _hints(obj))
-
-
-def _drop_node_hints(obj: Obj) -> None:
-    """dropDisabledFields: `hints.forNodes` belongs to the PreferSameTrafficDistribution
-    feature, alpha and off in Kubernetes 1.33; an update keeps those an old slice has."""
-    for hints in _hints(obj):
-        hints.pop("forNodes", None)

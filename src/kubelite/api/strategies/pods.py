@@ -178,19 +178,16 @@ def _drop_disabled_fields(new: Obj, old: Obj | None) -> None:
     """DropDisabledPodFields for the feature gates that are off in Kubernetes 1.33.
 
     A field of a disabled feature is silently dropped, unless the stored pod already uses it
-    (then an update may keep it): image volumes (ImageVolume), resource claims
-    (DynamicResourceAllocation), ClusterTrustBundle projections and container stop signals
-    (ContainerStopSignals). Pod-level resources (`spec.resources`) stay: PodLevelResources is
-    beta and on since 1.34.
+    (then an update may keep it): resource claims (DynamicResourceAllocation),
+    ClusterTrustBundle projections and container stop signals (ContainerStopSignals).
+    Pod-level resources (`spec.resources`) stay: PodLevelResources is beta and on since 1.34;
+    so do image volumes (`volumes[].image`): ImageVolume is GA and on since 1.36.
     """
     spec = new.get("spec")
     if not isinstance(spec, dict):
         return
     old_spec = (old or {}).get("spec") or {}
     pod_gates.drop_disabled_spec_fields(spec, old_spec)
-    if not _uses_volume_source(old_spec, "image"):
-        for volume in spec.get("volumes") or []:
-            volume.pop("image", None)
     if not _uses_cluster_trust_bundles(old_spec):
         for volume in spec.get("volumes") or []:
             for source in (volume.get("projected") or {}).get("sources") or []:
@@ -224,11 +221,6 @@ def drop_disabled_template_fields(template: object, old_template: object) -> Non
     would; `old_template` is the stored object's, None on create."""
     if isinstance(template, dict):
         _drop_disabled_fields(template, old_template if isinstance(old_template, dict) else None)
-
-
-def _uses_volume_source(spec: Obj, source: str) -> bool:
-    volumes = spec.get("volumes") or ()
-    return any(v.get(source) is not None for v in volumes)
 
 
 def _uses_cluster_trust_bundles(spec: Obj) -> bool:

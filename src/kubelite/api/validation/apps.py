@@ -527,7 +527,8 @@ def validate_deployment_status(new: Obj, old: Obj) -> list[FieldError]:
     return _validate_workload_status(
         new,
         old,
-        (*counters, "unavailableReplicas"),
+        # terminatingReplicas (DeploymentReplicaSetTerminatingReplicas) only when set.
+        (*counters, "unavailableReplicas", "terminatingReplicas"),
         bounded=counters[1:],
         ready_name="readyReplicas",
     )
@@ -537,7 +538,11 @@ def validate_replica_set_status(new: Obj, old: Obj) -> list[FieldError]:
     """ValidateReplicaSetStatusUpdate beyond metadata."""
     counters = ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas")
     return _validate_workload_status(
-        new, old, counters, bounded=counters[1:], ready_name="readyReplicas"
+        new,
+        old,
+        (*counters, "terminatingReplicas"),
+        bounded=counters[1:],
+        ready_name="readyReplicas",
     )
 
 

@@ -61,7 +61,9 @@ SESSION_AFFINITIES = ("ClientIP", "None")
 TRAFFIC_POLICIES = ("Cluster", "Local")
 IP_FAMILIES = ("IPv4", "IPv6")
 IP_FAMILY_POLICIES = ("PreferDualStack", "RequireDualStack", "SingleStack")
-TRAFFIC_DISTRIBUTIONS = ("PreferClose",)
+# PreferSameTrafficDistribution is GA (locked on) since 1.35: PreferClose stays, a deprecated
+# alias of PreferSameZone (KEP-3015), in the order Kubernetes lists them.
+TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
 LOAD_BALANCER_IP_MODES = ("Proxy", "VIP")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 CLUSTER_IP_NONE = "None"

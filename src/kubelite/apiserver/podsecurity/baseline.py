@@ -1,13 +1,14 @@
 """The checks of the baseline level, one function per revision of each, as
-`pod-security-admission/policy/check_*.go` of Kubernetes 1.33 defines them.
+`pod-security-admission/policy/check_*.go` of Kubernetes 1.37 defines them.
 
 Each function takes the pod's metadata and spec as JSON and returns Kubernetes' reason and
 detail word for word. The baseline checks also run at the restricted level, except those a
 restricted check overrides (`restricted.py`).
 
-Not included: the relaxation of procMount for pods in a user namespace (`hostUsers: false`),
-which 1.33 only applies behind the alpha UserNamespacesPodSecurityStandards feature gate (off by
-default), and the hostProbesAndHostLifecycle check, which came with policy v1.34.
+What came after policy v1.33: hostProbesAndHostLifecycle (v1.34, kubernetes/kubernetes#125271),
+procMount relaxed for pods in a user namespace (v1.35, #132157; before that only behind an alpha
+gate, which was dropped, so older versions never relax) and two more safe sysctls (v1.37,
+#138389).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from kubelite.apiserver.podsecurity.checks import (
     containers,
     containers_phrase,
     forbidden,
+    in_user_namespace,
     join_quote,
     name_of,
     pluralize,
@@ -176,6 +178,50 @@ def host_ports_1_0(meta: Obj, spec: Obj) -> CheckResult:
     )
 
 
+# --- hostProbesAndHostLifecycle (check_hostProbesAndhostLifecycle.go) -----------------------
+
+# Where a container names a host for the kubelet to reach: its probes, then its lifecycle hooks.
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+_LIFECYCLE_HANDLERS = ("postStart", "preStop")
+
+
+def _handler_hosts(handler: object) -> list[str]:
+    """The hosts a probe or lifecycle handler sets on its httpGet and tcpSocket actions."""
+    return [
+        str(host) for action in ("httpGet", "tcpSocket") if (host := child(handler, action, "host"))
+    ]
+
+
+def host_probes_and_host_lifecycle_1_34(meta: Obj, spec: Obj) -> CheckResult:
+    """From v1.34, no `host` on a probe's or lifecycle hook's httpGet or tcpSocket.
+
+    The kubelet makes those requests from the node, so a host there reaches whatever the node
+    can reach (a blind SSRF, kubernetes/kubernetes#99425); without it they go to the pod's IP.
+    Every host is refused, localhost and 127.0.0.1 too. Containers and hosts are each named
+    once, in sorted order, as Kubernetes collects them in sets.
+    """
+    bad_containers: set[str] = set()
+    hosts: set[str] = set()
+    for container in containers(spec):
+        handlers = [container.get(probe) for probe in _PROBES]
+        lifecycle = container.get("lifecycle")
+        if isinstance(lifecycle, dict):
+            handlers += [lifecycle.get(hook) for hook in _LIFECYCLE_HANDLERS]
+        found = [host for handler in handlers for host in _handler_hosts(handler)]
+        if found:
+            bad_containers.add(name_of(container))
+            hosts.update(found)
+    if not bad_containers:
+        return ALLOWED
+    return forbidden(
+        "probe or lifecycle host",
+        f"{containers_phrase(sorted(bad_containers))} "
+        f"{pluralize('uses', 'use', len(bad_containers))} "
+        f"{pluralize('probe or lifecycle host', 'probe or lifecycle hosts', len(hosts))} "
+        f"{join_quote(sorted(hosts))}",
+    )
+
+
 # --- privileged (check_privileged.go) --------------------------------------------------------
 
 
@@ -195,7 +241,8 @@ def privileged_1_0(meta: Obj, spec: Obj) -> CheckResult:
 
 
 def proc_mount_1_0(meta: Obj, spec: Obj) -> CheckResult:
-    """securityContext.procMount unset or Default."""
+    """securityContext.procMount unset or Default (the restricted level's procMount_restricted
+    keeps this from v1.35 on)."""
     bad_containers: list[str] = []
     types: set[str] = set()
     for container in containers(spec):
@@ -210,6 +257,12 @@ def proc_mount_1_0(meta: Obj, spec: Obj) -> CheckResult:
         f"{containers_phrase(bad_containers)} must not set securityContext.procMount to "
         f"{join_quote(sorted(types))}",
     )
+
+
+def proc_mount_1_35(meta: Obj, spec: Obj) -> CheckResult:
+    """From v1.35, any procMount for a pod in a user namespace (`hostUsers: false`): an unmasked
+    /proc there shows the pod's own namespaces, not the node's."""
+    return ALLOWED if in_user_namespace(spec) else proc_mount_1_0(meta, spec)
 
 
 # --- seLinuxOptions (check_seLinuxOptions.go) ------------------------------------------------
@@ -347,6 +400,11 @@ SYSCTLS_ALLOWED_1_29 = SYSCTLS_ALLOWED_1_27 | {
     "net.ipv4.tcp_keepalive_probes",
 }
 SYSCTLS_ALLOWED_1_32 = SYSCTLS_ALLOWED_1_29 | {"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"}
+# kubernetes/kubernetes#138389, as the kubelet's safe set (`kubelet/sysctl.py`).
+SYSCTLS_ALLOWED_1_37 = SYSCTLS_ALLOWED_1_32 | {
+    "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_notsent_lowat",
+}
 
 
 def _sysctls(spec: Obj, allowed: frozenset[str]) -> CheckResult:
@@ -375,6 +433,10 @@ def sysctls_1_29(meta: Obj, spec: Obj) -> CheckResult:
 
 def sysctls_1_32(meta: Obj, spec: Obj) -> CheckResult:
     return _sysctls(spec, SYSCTLS_ALLOWED_1_32)
+
+
+def sysctls_1_37(meta: Obj, spec: Obj) -> CheckResult:
+    return _sysctls(spec, SYSCTLS_ALLOWED_1_37)
 
 
 # --- windowsHostProcess (check_windowsHostProcess.go) ----------------------------------------
@@ -408,8 +470,17 @@ CHECKS = (
     Check("hostNamespaces", BASELINE, (VersionedCheck(v1(0), host_namespaces_1_0),)),
     Check("hostPathVolumes", BASELINE, (VersionedCheck(v1(0), host_path_volumes_1_0),)),
     Check("hostPorts", BASELINE, (VersionedCheck(v1(0), host_ports_1_0),)),
+    Check(
+        "hostProbesAndHostLifecycle",
+        BASELINE,
+        (VersionedCheck(v1(34), host_probes_and_host_lifecycle_1_34),),
+    ),
     Check("privileged", BASELINE, (VersionedCheck(v1(0), privileged_1_0),)),
-    Check("procMount", BASELINE, (VersionedCheck(v1(0), proc_mount_1_0),)),
+    Check(
+        "procMount",
+        BASELINE,
+        (VersionedCheck(v1(0), proc_mount_1_0), VersionedCheck(v1(35), proc_mount_1_35)),
+    ),
     Check(
         "seLinuxOptions",
         BASELINE,
@@ -434,6 +505,7 @@ CHECKS = (
             VersionedCheck(v1(27), sysctls_1_27),
             VersionedCheck(v1(29), sysctls_1_29),
             VersionedCheck(v1(32), sysctls_1_32),
+            VersionedCheck(v1(37), sysctls_1_37),
         ),
     ),
     Check("windowsHostProcess", BASELINE, (VersionedCheck(v1(0), windows_host_process_1_0),)),

@@ -150,6 +150,14 @@ def is_windows(spec: Obj) -> bool:
     return bool(child(spec, "os", "name") == "windows")
 
 
+def in_user_namespace(spec: Obj) -> bool:
+    """relaxPolicyForUserNamespacePod: `spec.hostUsers: false`. Root in a user namespace is not
+    root on the node, so from policy v1.35 some checks let such a pod through (KEP-127); before
+    1.35 this was behind the alpha UserNamespacesPodSecurityStandards gate, so the older revisions
+    never relax (kubernetes/kubernetes#132157)."""
+    return spec.get("hostUsers") is False
+
+
 def is_zero(value: Any) -> bool:
     """An integer field set to 0 (a bool is not an integer here, as it is not in Go)."""
     return isinstance(value, int) and not isinstance(value, bool) and value == 0

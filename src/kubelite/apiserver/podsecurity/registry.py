@@ -5,7 +5,9 @@ built once: each check at its newest revision not newer than that version; for t
 level, the baseline checks that no restricted check there overrides, then the restricted ones.
 Within a level the checks run in the order of their IDs, baseline first, which is the order of
 the reasons in every message. A version newer than the newest listed (and `latest`) is
-evaluated as the newest: in Kubernetes 1.33 that is v1.32, the last version a check changed.
+evaluated as the newest: in Kubernetes 1.37 that is v1.37, where sysctls last changed (in 1.36 it
+was v1.35). An API server emulating an older minor evaluates `latest` (and anything newer) as
+that minor instead, so its pods meet the checks of the release it stands in for.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def _in_force(check: Check, version: Version) -> VersionedCheck | None:
 class Evaluator:
     """Runs the checks of a level at a version on a pod (Kubernetes' checkRegistry)."""
 
-    def __init__(self, checks: Sequence[Check]) -> None:
+    def __init__(self, checks: Sequence[Check], emulation_version: Version | None = None) -> None:
         ids = [c.id for c in checks]
         if len(set(ids)) != len(ids):
             raise ValueError("check IDs must be unique")
@@ -56,6 +58,9 @@ class Evaluator:
             overridden = {o for c, r in in_force if c.level == RESTRICTED for o in r.overrides}
             self._baseline[version] = [r.check_pod for c, r in in_force if c.level == BASELINE]
             self._restricted[version] = [r.check_pod for c, r in in_force if c.id not in overridden]
+        # NewEvaluator's emulationVersion: only ever lowers the newest version evaluated.
+        if emulation_version is not None and emulation_version.older(self.max_version):
+            self.max_version = emulation_version
 
     def evaluate_pod(self, lv: LevelVersion, meta: Obj, spec: Obj) -> list[CheckResult]:
         """The results of every check of `lv` on a pod's metadata and spec, in order."""

@@ -1,20 +1,22 @@
 """The checks of the restricted level, one function per revision of each, as
-`pod-security-admission/policy/check_*.go` of Kubernetes 1.33 defines them.
+`pod-security-admission/policy/check_*.go` of Kubernetes 1.37 defines them.
 
 The restricted level runs these and the baseline checks, except the baseline checks a restricted
 check overrides: restrictedVolumes stands in for hostPathVolumes, capabilities_restricted (from
 v1.22) for capabilities_baseline, seccompProfile_restricted (from v1.19) for
-seccompProfile_baseline.
+seccompProfile_baseline, procMount_restricted (from v1.35) for procMount.
 
-Not included: the relaxation of runAsNonRoot and runAsUser for pods in a user namespace
-(`hostUsers: false`), which 1.33 only applies behind the alpha UserNamespacesPodSecurityStandards
-feature gate (off by default).
+From policy v1.35 (kubernetes/kubernetes#132157) a pod in a user namespace (`hostUsers: false`)
+passes runAsNonRoot and runAsUser whatever it sets, and baseline lets it set any procMount; the
+restricted level still asks for the Default procMount, which is what procMount_restricted is
+for. Before v1.35 these relaxations were behind an alpha feature gate, since dropped, so older
+versions never relax.
 """
 
 from __future__ import annotations
 
 from kubelite.api.types import Obj
-from kubelite.apiserver.podsecurity.baseline import SECCOMP_TYPES
+from kubelite.apiserver.podsecurity.baseline import SECCOMP_TYPES, proc_mount_1_0
 from kubelite.apiserver.podsecurity.checks import (
     ALLOWED,
     Check,
@@ -24,6 +26,7 @@ from kubelite.apiserver.podsecurity.checks import (
     containers,
     containers_phrase,
     forbidden,
+    in_user_namespace,
     is_windows,
     is_zero,
     join_quote,
@@ -96,6 +99,15 @@ def capabilities_restricted_1_22(meta: Obj, spec: Obj) -> CheckResult:
 def capabilities_restricted_1_25(meta: Obj, spec: Obj) -> CheckResult:
     """From v1.25, Windows pods are exempt (capabilities are Linux-only)."""
     return ALLOWED if is_windows(spec) else capabilities_restricted_1_22(meta, spec)
+
+
+# --- procMount_restricted (check_procMount_restricted.go) ------------------------------------
+
+
+def proc_mount_restricted_1_35(meta: Obj, spec: Obj) -> CheckResult:
+    """From v1.35, in place of baseline's procMount: the Default procMount (or none) even in a
+    user namespace, as before v1.35, while baseline's relaxes there."""
+    return proc_mount_1_0(meta, spec)
 
 
 # --- restrictedVolumes (check_restrictedVolumes.go) ------------------------------------------
@@ -197,6 +209,11 @@ def run_as_non_root_1_0(meta: Obj, spec: Obj) -> CheckResult:
     return ALLOWED
 
 
+def run_as_non_root_1_35(meta: Obj, spec: Obj) -> CheckResult:
+    """From v1.35, a pod in a user namespace passes: its root is not the node's root."""
+    return ALLOWED if in_user_namespace(spec) else run_as_non_root_1_0(meta, spec)
+
+
 # --- runAsUser (check_runAsUser.go) ----------------------------------------------------------
 
 
@@ -213,6 +230,12 @@ def run_as_user_1_23(meta: Obj, spec: Obj) -> CheckResult:
     if not bad_setters:
         return ALLOWED
     return forbidden("runAsUser=0", f"{' and '.join(bad_setters)} must not set runAsUser=0")
+
+
+def run_as_user_1_35(meta: Obj, spec: Obj) -> CheckResult:
+    """From v1.35, a pod in a user namespace may run as 0: that user is mapped to an
+    unprivileged one on the node."""
+    return ALLOWED if in_user_namespace(spec) else run_as_user_1_23(meta, spec)
 
 
 # --- seccompProfile_restricted (check_seccompProfile_restricted.go) --------------------------
@@ -283,12 +306,28 @@ CHECKS = (
         ),
     ),
     Check(
+        "procMount_restricted",
+        RESTRICTED,
+        (VersionedCheck(v1(35), proc_mount_restricted_1_35, ("procMount",)),),
+    ),
+    Check(
         "restrictedVolumes",
         RESTRICTED,
         (VersionedCheck(v1(0), restricted_volumes_1_0, ("hostPathVolumes",)),),
     ),
-    Check("runAsNonRoot", RESTRICTED, (VersionedCheck(v1(0), run_as_non_root_1_0),)),
-    Check("runAsUser", RESTRICTED, (VersionedCheck(v1(23), run_as_user_1_23),)),
+    Check(
+        "runAsNonRoot",
+        RESTRICTED,
+        (
+            VersionedCheck(v1(0), run_as_non_root_1_0),
+            VersionedCheck(v1(35), run_as_non_root_1_35),
+        ),
+    ),
+    Check(
+        "runAsUser",
+        RESTRICTED,
+        (VersionedCheck(v1(23), run_as_user_1_23), VersionedCheck(v1(35), run_as_user_1_35)),
+    ),
     Check(
         "seccompProfile_restricted",
         RESTRICTED,

@@ -5,6 +5,15 @@ names the node; the pod gets it in spec.nodeName only if it has none yet, is not
 has no scheduling gates left, and is the pod the Binding meant (its uid, when given). The pod's
 PodScheduled condition turns True in the same write, and the Binding's annotations are copied
 onto the pod.
+
+What 1.37 adds, both on by default:
+
+- ClearingNominatedNodeNameAfterBinding (KEP-5278, beta since 1.35): the bound pod's
+  `status.nominatedNodeName` is cleared, whoever nominated it, so no stale nomination is left;
+- PodTopologyLabelsAdmission (KEP-4742, beta since 1.35): the PodTopologyLabels admission puts
+  the node's zone and region labels on the Binding (podtopologylabels.py), and every label of
+  the Binding is copied onto the pod, replacing a value the pod had (copyLabelsWithOverwriting,
+  as annotations are).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from kubelite.api import errors, meta
 from kubelite.api.conditions import update_pod_condition
 from kubelite.api.pods import observed_by
 from kubelite.api.types import Obj
-from kubelite.apiserver import options
+from kubelite.apiserver import options, podtopologylabels
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.registry.interfaces import KindRef, success
 
@@ -52,6 +61,11 @@ class BindingStore:
             raise errors.invalid_object("Binding", name, problems)
         node_name = target["name"]
         annotations = meta.get_path(binding, "metadata", "annotations", default={})
+        # Admission (PodTopologyLabels) labels the Binding before the storage sees it.
+        podtopologylabels.merge_labels(
+            binding, await podtopologylabels.node_topology_labels(self.pods.store, node_name)
+        )
+        labels = meta.labels_of(binding)
         wanted_uid = meta.get_path(binding, "metadata", "uid", default="")
         pods = self.pods
 
@@ -75,8 +89,16 @@ class BindingStore:
             if spec.get("schedulingGates"):
                 raise refuse(f"pod {name} has non-empty .spec.schedulingGates")
             spec["nodeName"] = node_name
+            status = pod.get("status")
+            if isinstance(status, dict):
+                status.pop("nominatedNodeName", None)
             if annotations:
                 md.setdefault("annotations", {}).update(annotations)
+            if labels:
+                pod_labels = md.get("labels")
+                if not isinstance(pod_labels, dict):
+                    pod_labels = md["labels"] = {}
+                pod_labels.update(labels)
             # podutil.UpdatePodCondition: the whole condition replaced (an earlier
             # Unschedulable reason and message go), its time kept if it was True already.
             update_pod_condition(

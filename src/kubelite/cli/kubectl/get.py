@@ -4,8 +4,9 @@ Tables come from the server: the request asks for a `meta.k8s.io/v1 Table` and t
 lays it out, the way kubectl's printer does (cli-runtime `printers/tableprinter.go`): priority-1
 columns only with `-o wide`, a NAMESPACE column first with `-A`, `kind/name` when several kinds
 were asked for, `-L` label columns and LABELS (`--show-labels`) last. Each resource gets its
-own table, and tables are separated by a blank line. `-o yaml|json|name` ask for plain objects;
-several objects print as a `v1 List`.
+own table, and tables are separated by a blank line. `-o yaml|kyaml|json|name` ask for plain
+objects; several objects print as a `v1 List`. `-o kyaml` (kubectl 1.35's default-on KYAML, which
+1.37 offers whatever `KUBECTL_KYAML` says) writes each object as its own `---` document.
 
 With `-w`, the list is printed and then every change after the list's resourceVersion, one row
 (or object) at a time, with column widths remembered so that the rows stay aligned.
@@ -22,7 +23,7 @@ from typing import TypeVar
 
 from kubelite.api import meta
 from kubelite.api.types import Obj
-from kubelite.cli import output
+from kubelite.cli import kyaml, output
 from kubelite.cli.kubectl.kubectl_args import (
     DEFAULT_CHUNK_SIZE,
     CommandError,
@@ -40,7 +41,7 @@ from kubelite.cli.kubectl.kubectl_args import (
 from kubelite.client import APIClient, APIError, APINotFoundError, Resource
 
 TABLE_FORMATS = ("", "wide")
-OBJECT_FORMATS = ("yaml", "json", "name")
+OBJECT_FORMATS = ("yaml", "kyaml", "json", "name")
 
 T = TypeVar("T")
 
@@ -68,7 +69,7 @@ class TableOptions:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("resources", nargs="*", metavar="TYPE[/NAME] [NAME...]")
-    parser.add_argument("-o", "--output", default="", help="wide, yaml, json or name")
+    parser.add_argument("-o", "--output", default="", help="wide, yaml, kyaml, json or name")
     add_selector_flag(parser)
     parser.add_argument(
         "--field-selector", default="", help="e.g. --field-selector spec.nodeName=n1"
@@ -110,7 +111,7 @@ def _check_output(fmt: str) -> None:
     if fmt not in TABLE_FORMATS + OBJECT_FORMATS:
         raise CommandError(
             f'unable to match a printer suitable for the output format "{fmt}", '
-            "allowed formats are: json,name,wide,yaml"
+            "allowed formats are: json,kyaml,name,wide,yaml"
         )
 
 
@@ -346,6 +347,14 @@ async def _fetch_objects(
     return [_with_type(item, request.resource) for item in listing.get("items") or []]
 
 
+def to_kyaml(obj: Obj) -> str:
+    """`-o kyaml`; an object kubectl's YAML parser would refuse fails the command as there."""
+    try:
+        return kyaml.encode(obj)
+    except kyaml.KYAMLError as e:
+        raise CommandError(str(e)) from e
+
+
 class ObjectPrinter:
     """`-o name|yaml|json` for a stream of objects (YAML documents after the first get `---`).
 
@@ -364,6 +373,8 @@ class ObjectPrinter:
             text = output.object_name(resource.kind, resource.group, meta.name_of(obj)) + "\n"
         elif self._fmt == "json":
             text = output.to_json(obj)
+        elif self._fmt == "kyaml":
+            text = to_kyaml(obj)
         else:
             text = ("---\n" if self._count else "") + output.to_yaml(obj)
         self._count += 1
@@ -391,8 +402,14 @@ async def _print_objects(
         if not args.show_managed_fields:
             for obj, _ in found:
                 (obj.get("metadata") or {}).pop("managedFields", None)
-        text = output.as_list([obj for obj, _ in found])
-        sys.stdout.write(output.to_json(text) if args.output == "json" else output.to_yaml(text))
+        listing = output.as_list([obj for obj, _ in found])
+        if args.output == "json":
+            text = output.to_json(listing)
+        elif args.output == "kyaml":
+            text = to_kyaml(listing)
+        else:
+            text = output.to_yaml(listing)
+        sys.stdout.write(text)
     return report_errors(errors)
 
 

@@ -22,6 +22,7 @@ from kubelite.kubelet.status.observed import (
     containers_by_name,
 )
 from kubelite.kubelet.status.phase import get_phase
+from kubelite.kubelet.status.restart_all import is_restarting
 
 __all__ = [
     "DEADLINE_EXCEEDED",
@@ -33,6 +34,7 @@ __all__ = [
     "generate_pod_status",
     "get_phase",
     "illegal_container_transition",
+    "is_restarting",
     "should_container_be_restarted",
     "terminate_pod_status",
 ]

@@ -39,6 +39,7 @@ TRANSITION_TIMED = (
     reasons.POD_READY_TO_START_CONTAINERS,
     reasons.POD_SCHEDULED,
     reasons.DISRUPTION_TARGET,
+    reasons.ALL_CONTAINERS_RESTARTING,
 )
 
 
@@ -70,8 +71,15 @@ def pod_ready_to_start_containers(pod: Obj, sandboxes: Sequence[cri.PodSandboxSt
     return condition(reasons.POD_READY_TO_START_CONTAINERS, status)
 
 
-def pod_initialized(pod: Obj, statuses: list[Obj], phase: str) -> Obj:
-    """GeneratePodInitializedCondition over all the pod's container statuses."""
+def pod_initialized(
+    pod: Obj, statuses: list[Obj], phase: str, old_conditions: Sequence[Obj] = ()
+) -> Obj:
+    """GeneratePodInitializedCondition over all the pod's container statuses.
+
+    A pod once initialized stays so (RestartAllContainersOnContainerExits): its init containers
+    run again after an in-place restart, and are waiting meanwhile, but `old_conditions` (the
+    previous status') already said True.
+    """
     spec = podutil.spec_of(pod)
     unknown, incomplete = _unknown_and_failing(
         spec.get("initContainers") or [], statuses, _init_container_initialized
@@ -83,6 +91,9 @@ def pod_initialized(pod: Obj, statuses: list[Obj], phase: str) -> Obj:
         return condition(reasons.POD_INITIALIZED, TRUE)
     message = _containers_message(unknown, "incomplete", incomplete)
     if message:
+        previous = meta.find_condition(list(old_conditions), reasons.POD_INITIALIZED)
+        if previous is not None and previous.get("status") == TRUE:
+            return condition(reasons.POD_INITIALIZED, TRUE)
         return condition(
             reasons.POD_INITIALIZED, FALSE, reasons.CONTAINERS_NOT_INITIALIZED, message
         )

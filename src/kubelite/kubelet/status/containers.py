@@ -29,6 +29,7 @@ import datetime as dt
 
 from kubelite.api import meta
 from kubelite.api import pods as podutil
+from kubelite.api.restart_rules import container_should_restart
 from kubelite.api.types import Obj
 from kubelite.kubelet.status import reasons
 from kubelite.kubelet.status.observed import ContainerRuntimeState, PodRuntimeState
@@ -50,10 +51,13 @@ def convert_container_statuses(
     containers: list[Obj],
     *,
     is_init: bool,
+    pod_restarting: bool = False,
 ) -> list[Obj]:
     """The statuses of `containers` (one kind of the pod's containers), before the probes.
 
     `previous_statuses` are the same kind's statuses from the previous pod status.
+    `pod_restarting`: a RestartAllContainers reset is under way (ShouldAllContainersRestart), so
+    a container the runtime no longer has was removed by it, not lost.
     """
     spec = podutil.spec_of(pod)
     default_reason = (
@@ -79,6 +83,9 @@ def convert_container_statuses(
         name = container["name"]
         old = old_by_name.get(name)
         if observed.container(name).current is not None or old is None:
+            continue
+        if pod_restarting and podutil.state_of(old, "waiting") is None:
+            statuses[name] = _removed_for_restart_all(statuses[name], old)
             continue
         # The runtime lost a container the last status showed running: it did stop, so record
         # that rather than let the default waiting state send the pod back to Pending.
@@ -106,6 +113,8 @@ def convert_container_statuses(
         old = old_by_name.get(name)
         status = _convert(container, seen.current, old, seen, observed.runtime_name, newest=True)
         running = seen.current.state is cri.ContainerState.CONTAINER_RUNNING
+        if old is not None:
+            _keep_history(status, old, running)
         if running and old is not None and old.get("started") is not None:
             # What the kubelet already said of a running container's start holds until the
             # probes speak again (the phase is computed before they do).
@@ -150,8 +159,8 @@ def should_container_be_restarted(
     """ShouldContainerBeRestarted (pkg/kubelet/container/helpers.go), given the newest runtime
     container of that name.
 
-    A sidecar follows its own `restartPolicy: Always` rather than the pod's, as the kubelet
-    restarts it whatever the pod's policy (Kubernetes 1.34 made the helper say so too).
+    An exited container is restarted as ContainerShouldRestart says of its exit code: its own
+    restart rules, then its own restartPolicy (a sidecar's is Always), then the pod's.
     """
     if meta.get_path(pod, "metadata", "deletionTimestamp"):
         return False
@@ -164,12 +173,7 @@ def should_container_be_restarted(
         cri.ContainerState.CONTAINER_CREATED,
     ):
         return True
-    if podutil.is_restartable_init_container(container):
-        return True
-    policy = podutil.restart_policy(podutil.spec_of(pod))
-    if policy == podutil.RESTART_POLICY_NEVER:
-        return False
-    return not (policy == podutil.RESTART_POLICY_ON_FAILURE and current.exit_code == 0)
+    return container_should_restart(container, podutil.spec_of(pod), current.exit_code)
 
 
 def apply_probe_results(
@@ -311,6 +315,49 @@ def _terminated(cs: cri.ContainerStatus, container_id: str, termination_message:
     terminated["finishedAt"] = _time(cs.finished_at)
     terminated["containerID"] = container_id
     return terminated
+
+
+def _removed_for_restart_all(status: Obj, old: Obj) -> Obj:
+    """A container a RestartAllContainers reset removed: waiting to start again, its last state
+    the removal (exit 137), one more restart counted."""
+    status["state"] = {
+        "waiting": {
+            "reason": reasons.RESTARTING_ALL_CONTAINERS,
+            "message": reasons.MESSAGE_REMOVED_FOR_RESTART_ALL,
+        }
+    }
+    status["lastState"] = {
+        "terminated": {
+            "exitCode": reasons.EXIT_CODE_UNKNOWN,
+            "reason": reasons.RESTARTING_ALL_CONTAINERS,
+            "message": reasons.MESSAGE_REMOVED_FOR_RESTART_ALL,
+            "startedAt": None,
+            "finishedAt": None,
+        }
+    }
+    status["restartCount"] = old.get("restartCount", 0) + 1
+    return status
+
+
+def _keep_history(status: Obj, old: Obj, running: bool) -> None:
+    """What the previous status knew that the runtime forgot (convertContainerStatus).
+
+    After a RestartAllContainers reset the runtime has no earlier instance: the new one starts
+    at attempt 0 and has no predecessor to show. The restart count never goes down (and a
+    container seen running again after a terminated status has restarted once more), and the
+    last termination the status showed stays its lastState. When the runtime still has the
+    previous instance, that one becomes the lastState afterwards, as before.
+    """
+    old_count = old.get("restartCount", 0)
+    if old_count > status["restartCount"]:
+        status["restartCount"] = old_count
+    old_terminated = podutil.state_of(old, "terminated")
+    if running and old_terminated is not None and old_count >= status["restartCount"]:
+        status["restartCount"] = old_count + 1
+    if old.get("containerID") != status.get("containerID") and old_terminated is not None:
+        status["lastState"] = {"terminated": copy.deepcopy(old_terminated)}
+    elif (last := podutil.last_terminated(old)) is not None:
+        status["lastState"] = {"terminated": copy.deepcopy(last)}
 
 
 def _unknown_terminated(message: str) -> Obj:

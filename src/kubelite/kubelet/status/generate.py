@@ -22,9 +22,10 @@ import ipaddress
 
 from kubelite.api import meta, qos
 from kubelite.api import pods as podutil
+from kubelite.api import restart_rules as rr
 from kubelite.api.types import Obj
 from kubelite.kubelet.status import conditions as cond
-from kubelite.kubelet.status import containers, reasons
+from kubelite.kubelet.status import containers, reasons, resources, restart_all
 from kubelite.kubelet.status.observed import PodRuntimeState
 from kubelite.kubelet.status.phase import get_phase
 from kubelite.runtime import cri
@@ -50,6 +51,10 @@ def generate_pod_status(
 
     status: Obj = {}
     pod_ips = _pod_ips(observed, old)
+    # RestartAllContainers: only pods with such a rule have the condition, and only while a
+    # reset is under way are vanished containers taken as removed by it.
+    could_restart_all = rr.all_containers_could_restart(spec)
+    restarting = could_restart_all and restart_all.should_all_containers_restart(pod, observed, old)
 
     container_statuses = containers.convert_container_statuses(
         pod,
@@ -57,6 +62,7 @@ def generate_pod_status(
         old.get("containerStatuses") or [],
         spec.get("containers") or [],
         is_init=False,
+        pod_restarting=restarting,
     )
     init_statuses = containers.convert_container_statuses(
         pod,
@@ -64,6 +70,7 @@ def generate_pod_status(
         old.get("initContainerStatuses") or [],
         spec.get("initContainers") or [],
         is_init=True,
+        pod_restarting=restarting,
     )
     ephemeral_statuses = containers.convert_container_statuses(
         pod,
@@ -95,14 +102,29 @@ def generate_pod_status(
         phase = api_status["phase"]
 
     containers.apply_probe_results(pod, observed, container_statuses, init_statuses)
+    if observed.allocated:
+        current = {name: observed.container(name).current for name in observed.allocated}
+        previous = [
+            *(old.get("initContainerStatuses") or ()),
+            *(old.get("containerStatuses") or ()),
+        ]
+        resources.apply_resources(
+            init_statuses + container_statuses, observed.allocated, current, previous
+        )
 
     conditions = _other_conditions(api_status, old, phase)
+    # The resize conditions follow the others' and precede the kubelet's computed ones
+    # (generateAPIPodStatus); a pod in a terminal phase has none.
+    if phase not in reasons.TERMINAL_PHASES:
+        conditions.extend(copy.deepcopy(c) for c in observed.resize_conditions)
     all_statuses = init_statuses + container_statuses
     conditions.append(cond.pod_ready_to_start_containers(pod, observed.sandboxes))
-    conditions.append(cond.pod_initialized(pod, all_statuses, phase))
+    conditions.append(cond.pod_initialized(pod, all_statuses, phase, old.get("conditions") or []))
     conditions.append(cond.pod_ready(pod, conditions, all_statuses, phase))
     conditions.append(cond.containers_ready(pod, all_statuses, phase))
     conditions.append(cond.condition(reasons.POD_SCHEDULED, cond.TRUE))
+    if could_restart_all:
+        conditions.append(restart_all.restarting_condition(pod, observed, old, phase))
     cond.update_last_transition_times(conditions, old.get("conditions") or [], now)
     generation = meta.metadata(pod).get("generation")
     if generation:
@@ -171,24 +193,29 @@ def terminate_pod_status(pod: Obj, *, now: dt.datetime, old_status: Obj | None =
     return status
 
 
-def illegal_container_transition(old_status: Obj, new_status: Obj, restart_policy: str) -> str:
+def illegal_container_transition(old_status: Obj, new_status: Obj, spec: Obj) -> str:
     """checkContainerStateTransition: why `new_status` must not replace `old_status`, or "".
 
-    A container that terminated for good (any exit under Never, exit 0 under OnFailure) can
-    never run again; a status saying otherwise is a kubelet bug, and the status manager drops
-    the update rather than send it.
+    A container that terminated for good (its restart rules, own restartPolicy and the pod's
+    restartPolicy all say its exit code ends it: ContainerShouldRestart) can never run again; a
+    status saying otherwise is a kubelet bug, and the status manager drops the update rather
+    than send it. In a pod with a RestartAllContainers rule any container may run again.
     """
-    if restart_policy == podutil.RESTART_POLICY_ALWAYS:
+    if rr.all_containers_could_restart(spec):
         return ""
-    for key in ("containerStatuses", "initContainerStatuses"):
+    for key, containers_key in (
+        ("containerStatuses", "containers"),
+        ("initContainerStatuses", "initContainers"),
+    ):
         new_statuses = new_status.get(key) or []
+        specs = {c.get("name"): c for c in spec.get(containers_key) or []}
         for old in old_status.get(key) or []:
             terminated = podutil.state_of(old, "terminated")
             if terminated is None:
                 continue
-            if (
-                terminated.get("exitCode", 0) != 0
-                and restart_policy == podutil.RESTART_POLICY_ON_FAILURE
+            container = specs.get(old.get("name"))
+            if container is not None and rr.container_should_restart(
+                container, spec, terminated.get("exitCode", 0)
             ):
                 continue
             new = podutil.find_status(new_statuses, old.get("name", ""))

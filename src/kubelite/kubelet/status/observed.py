@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from kubelite.api.types import Obj
 from kubelite.kubelet.status import reasons
 from kubelite.runtime import cri
 
@@ -73,6 +74,10 @@ class PodRuntimeState:
     eviction: Eviction | None = None
     # The `<type>` of `containerID: <type>://<id>` (the CRI runtime's name).
     runtime_name: str = "kubelite"
+    # In-place resize: each resizable container's allocated resources (by name), and the
+    # PodResizePending / PodResizeInProgress conditions the kubelet holds for the pod.
+    allocated: Mapping[str, Obj] = field(default_factory=dict)
+    resize_conditions: Sequence[Obj] = ()
 
     def container(self, name: str) -> ContainerRuntimeState:
         return self.containers.get(name) or _NOTHING_YET

@@ -14,6 +14,9 @@ POD_INITIALIZED = "Initialized"
 CONTAINERS_READY = "ContainersReady"
 POD_READY = "Ready"
 DISRUPTION_TARGET = "DisruptionTarget"
+# RestartAllContainersOnContainerExits (beta, on since 1.36): True while the kubelet tears the
+# pod's containers down for an in-place restart (core/v1 AllContainersRestarting).
+ALL_CONTAINERS_RESTARTING = "AllContainersRestarting"
 
 # The conditions the kubelet owns and rewrites on every sync (pkg/kubelet/types/pod_status.go
 # PodConditionsByKubelet, with PodReadyToStartContainers behind its feature gate, on since 1.29).
@@ -27,6 +30,7 @@ CONDITIONS_BY_KUBELET = frozenset(
         "PodResizeInProgress",
         "PodResizePending",
         POD_READY_TO_START_CONTAINERS,
+        ALL_CONTAINERS_RESTARTING,
     }
 )
 
@@ -38,6 +42,8 @@ POD_FAILED = "PodFailed"
 CONTAINERS_NOT_READY = "ContainersNotReady"
 CONTAINERS_NOT_INITIALIZED = "ContainersNotInitialized"
 READINESS_GATES_NOT_READY = "ReadinessGatesNotReady"
+RESTART_ALL_CONTAINERS_STARTED = "RestartAllContainersStarted"
+RESTART_ALL_CONTAINERS_STARTED_MESSAGE = "container exited with restart policy rule"
 
 # --- phases (core/v1 PodPhase) -----------------------------------------------------------------
 
@@ -96,6 +102,11 @@ MESSAGE_NOT_LOCATED_DELETED = (
 )
 # The exit code the kubelet reports for those containers: killed by SIGKILL, as far as it knows.
 EXIT_CODE_UNKNOWN = 137
+# A container a RestartAllContainers reset removed: its waiting reason until it starts again,
+# and the reason of the lastState it is given (exit 137), with this message for both
+# (convertToAPIContainerStatuses).
+RESTARTING_ALL_CONTAINERS = "RestartingAllContainers"
+MESSAGE_REMOVED_FOR_RESTART_ALL = "The container is removed because RestartAllContainers in place"
 
 # --- pod reasons -------------------------------------------------------------------------------
 

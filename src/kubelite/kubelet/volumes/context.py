@@ -35,8 +35,11 @@ class MountedVolume:
     name: str
     path: Path
     # Mounted read-only into every container whatever the volumeMount says: configMap, secret,
-    # downwardAPI and projected volumes (their plugins' Attributes().ReadOnly).
+    # downwardAPI and projected volumes (their plugins' Attributes().ReadOnly), image volumes.
     read_only: bool = False
+    # An image volume: its path is mounted with the pulled image when a container needs it, and
+    # a subPath in it must be a directory the image has (`volumes.image`).
+    image: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Mounting tmpfs for memory-backed volumes and bind mounts for subPaths, unmounting them, and
-finding what is mounted.
+"""Mounting tmpfs for memory-backed volumes, bind mounts for subPaths and read-only overlays for
+image volumes, unmounting them, and finding what is mounted.
 
 Kubernetes' kubelet does this through `k8s.io/mount-utils` (`Mounter.MountSensitive`,
 `IsLikelyNotMountPoint`); here it is the mount(2) and umount2(2) system calls through libc, with
@@ -16,8 +16,9 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-# mount(2) flag for a bind mount (linux/fs.h MS_BIND).
+# mount(2) flags for a bind mount and a read-only one (linux/fs.h MS_BIND, MS_RDONLY).
 _MS_BIND = 4096
+_MS_RDONLY = 1
 # umount2(2) flag: detach now, finish when the mount is no longer busy (linux/fs.h MNT_DETACH).
 _MNT_DETACH = 2
 
@@ -32,6 +33,10 @@ class Mounter(Protocol):
 
     def bind_mount(self, source: str, target: Path) -> None:
         """Bind-mount `source` (a path or /proc/self/fd/N) on `target`, which exists."""
+        ...
+
+    def mount_overlay(self, lower: list[Path], target: Path) -> None:
+        """Mount a read-only overlay of `lower` (topmost first, at least two) on `target`."""
         ...
 
     def unmount(self, target: Path) -> None: ...
@@ -84,6 +89,14 @@ class HostMounter:
         if self._libc.mount(os.fsencode(source), os.fsencode(target), None, _MS_BIND, None) != 0:
             error = ctypes.get_errno()
             raise OSError(error, f"bind mount {source} on {target}: {os.strerror(error)}")
+
+    def mount_overlay(self, lower: list[Path], target: Path) -> None:
+        # No upper directory: nothing can be written, whatever the mount's own flags say.
+        options = ("lowerdir=" + ":".join(str(p) for p in lower)).encode()
+        target_b = os.fsencode(target)
+        if self._libc.mount(b"overlay", target_b, b"overlay", _MS_RDONLY, options) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"mount overlay on {target}: {os.strerror(error)}")
 
     def unmount(self, target: Path) -> None:
         if self._libc.umount2(os.fsencode(target), 0) != 0:

@@ -2,9 +2,11 @@
 
 For each `volumeMounts[]` entry: the volume's host path (a subPath or an expanded subPathExpr
 resolved inside it), the container path made absolute, read-only when the mount asks or the
-volume type insists (configMap, secret, downwardAPI, projected), and the propagation
+volume type insists (configMap, secret, downwardAPI, projected, image), and the propagation
 (`None` -> private, `HostToContainer` -> rslave, `Bidirectional` -> rshared). Any problem raises
-ConfigError with the kubelet's message: the container's CreateContainerConfigError.
+ConfigError with the kubelet's message: the container's CreateContainerConfigError; a subPath
+an image volume's image lacks raises ImageVolumeMountError instead (the runtime finds it in
+Kubernetes: CreateContainerError).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import ConfigError, expand_with
+from kubelite.kubelet.volumes import image as image_volumes
 from kubelite.kubelet.volumes import subpath as subpaths
 from kubelite.kubelet.volumes.context import MountedVolume
 from kubelite.kubelet.volumes.mounter import HostMounter, Mounter
@@ -81,7 +84,12 @@ def mounts_for(
         if mount.get("subPathExpr"):
             sub = expand_subpath_expr(mount["subPathExpr"], environment)
         host_path = volume.path
-        if sub:
+        if sub and volume.image:
+            # Checked as any subPath, then found in the image (which nothing can change, so
+            # there is nothing to pin); ImageVolumeMountError when it is not a directory there.
+            subpaths.validate(sub)
+            host_path = image_volumes.resolve_subpath(volume.path, sub)
+        elif sub:
             pin = None
             if pod_dir is not None and mounter is not None:
                 pin = subpaths.Pin(pod_dir, mounter, volume.name, index)

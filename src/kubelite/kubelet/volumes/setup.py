@@ -8,8 +8,8 @@ atomically when they changed. When any volume fails, VolumeSetupError lists each
 FailedMount event message, and the pod waits (ContainerCreating) until a later try succeeds.
 
 `teardown_volumes` undoes everything under `<pod dir>/volumes` and `<pod dir>/volume-subpaths`:
-mounts first (subPath binds, then tmpfs), then the directories. HostPaths are never under the
-pod's directory, so never touched.
+mounts first (subPath binds, then tmpfs and image volumes' overlays), then the directories.
+HostPaths are never under the pod's directory, so never touched.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from kubelite.kubelet.volumes import (
     downward_api,
     empty_dir,
     host_path,
+    image,
     projected,
     secret,
 )
@@ -47,6 +48,8 @@ VOLUME_TYPES: dict[str, SetUp] = {
     "downwardAPI": downward_api.set_up,
     "projected": projected.set_up,
     "hostPath": host_path.set_up,
+    # Made ready here, mounted once the kubelet has pulled the image (`image.mount_image`).
+    "image": image.set_up,
 }
 
 

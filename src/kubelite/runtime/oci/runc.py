@@ -1,4 +1,5 @@
-"""runc's command line: state, start, kill, delete, and the argv of exec; crun's is the same.
+"""runc's command line: state, start, kill, update, delete, and the argv of exec; crun's is the
+same.
 
 crun (about 3x faster than runc) refuses the hybrid cgroup layout of these machines because
 cgroup2 still holds a controller (RUNTIME_NOTES.md); it works when it runs in a mount namespace
@@ -66,14 +67,14 @@ class Runc:
     def argv(self, *args: str) -> list[str]:
         return [str(self.binary), f"--root={self.root}", *args]
 
-    async def _run(self, *args: str) -> bytes:
+    async def _run(self, *args: str, stdin: bytes | None = None) -> bytes:
         proc = await asyncio.create_subprocess_exec(
             *self.argv(*args),
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await proc.communicate()
+        out, err = await proc.communicate(stdin)
         if proc.returncode != 0:
             raise RuncError(_error_text(err) or f"runc {args[0]} exited with {proc.returncode}")
         return out
@@ -99,6 +100,15 @@ class Runc:
                 return False
             raise
         return True
+
+    async def update(self, container_id: str, resources: dict[str, Any]) -> None:
+        """`runc update --resources -`: change a running container's cgroup settings, given
+        as the OCI spec's `linux.resources` (cpu shares, quota and period; memory limit and
+        swap). runc orders the writes so that the kernel accepts them (memory+swap raised
+        before memory, lowered after it)."""
+        await self._run(
+            "update", "--resources", "-", container_id, stdin=json.dumps(resources).encode()
+        )
 
     async def delete(self, container_id: str) -> None:
         """Delete the container, killing it first if needed; gone already is fine."""

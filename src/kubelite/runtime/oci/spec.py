@@ -285,7 +285,13 @@ def _resources(res: cri.LinuxContainerResources, privileged: bool) -> dict[str, 
     devices = (
         [{"allow": True, "access": "rwm"}] if privileged else [{"allow": False, "access": "rwm"}]
     )
-    out: dict[str, Any] = {"devices": devices}
+    return {"devices": devices, **cgroup_resources(res)}
+
+
+def cgroup_resources(res: cri.LinuxContainerResources) -> dict[str, Any]:
+    """The cpu and memory parts of the OCI `linux.resources` (0 leaves a setting out); what
+    `runc update` takes too."""
+    out: dict[str, Any] = {}
     cpu = {}
     if res.cpu_shares:
         cpu["shares"] = res.cpu_shares

@@ -6,7 +6,8 @@ Sidecars (init containers with `restartPolicy: Always`) keep running, so they ad
 the app containers' sum, and under every init container that starts after them. Pod overhead
 (`spec.overhead`, set by a RuntimeClass) comes on top. This is `resource.PodRequests` of
 Kubernetes' component-helpers, whose rule `kubelite.api.podresources.aggregate` holds; the
-scheduler counts in integers of its own.
+scheduler counts in integers of its own. A pod's own requests (`spec.resources`, KEP-2837)
+replace its containers' sum for the resources they name.
 
 Scoring uses the same sum with a floor per container: a container that requests no CPU counts as
 100m and one that requests no memory as 200 MiB, so that pods without requests still spread
@@ -15,11 +16,12 @@ Scoring uses the same sum with a floor per container: a container that requests 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubelite.api.podresources import aggregate
+from kubelite.api.podlevel import is_pod_level_requests_set, pod_level
+from kubelite.api.podresources import aggregate, requests_with_status
 from kubelite.api.quantity import Quantity, QuantityError
 from kubelite.api.types import Obj
 
@@ -121,10 +123,6 @@ def resource_of(values: Mapping[str, Any] | None) -> Resource:
     return result
 
 
-def _requests(container: Obj) -> Obj:
-    return (container.get("resources") or {}).get("requests") or {}
-
-
 def _non_zero(requests: Obj) -> Resource:
     """A container's CPU and memory requests with the scoring floors."""
     result = Resource()
@@ -136,23 +134,64 @@ def _non_zero(requests: Obj) -> Resource:
 
 
 def pod_requests(pod: Obj) -> Resource:
-    """What the pod asks of its node (resource.PodRequests)."""
+    """What the pod asks of its node (resource.PodRequests with UseStatusResources: a pod
+    being resized counts the larger of its new and its current size, `requests_with_status`)."""
     spec = pod.get("spec") or {}
-    total = aggregate(spec, lambda container: resource_of(_requests(container)), Resource)
+    requests = requests_with_status(pod)
+    total = aggregate(spec, lambda container: resource_of(requests(container)), Resource)
+    if is_pod_level_requests_set(pod):
+        _apply_pod_level(total, pod_level(pod, "requests"))
     overhead = spec.get("overhead")
     if overhead:
         total.add(resource_of(overhead))
     return total
 
 
+def _apply_pod_level(total: Resource, values: Mapping[str, Any]) -> None:
+    """The pod's own requests (`spec.resources`) replace its containers' sum, resource by
+    resource (PodRequests with pod-level resources, KEP-2837)."""
+    own = resource_of(values)
+    for name in values:
+        if name == CPU:
+            total.milli_cpu = own.milli_cpu
+        elif name == MEMORY:
+            total.memory = own.memory
+        else:  # huge pages, the only other resource a pod may request for itself
+            total.scalar[name] = own.scalar[name]
+
+
 def pod_non_zero_requests(pod: Obj) -> Resource:
     """CPU and memory as scoring counts them: every container has at least the floors; the
     overhead is added as it is."""
     spec = pod.get("spec") or {}
-    total = aggregate(spec, lambda container: _non_zero(_requests(container)), Resource)
+    requests = requests_with_status(pod)
+    if is_pod_level_requests_set(pod):
+        total = _non_zero_with_pod_level(pod, spec, requests)
+    else:
+        total = aggregate(spec, lambda container: _non_zero(requests(container)), Resource)
     overhead = spec.get("overhead")
     if overhead:
         extra = resource_of(overhead)
         total.milli_cpu += extra.milli_cpu
         total.memory += extra.memory
     return total
+
+
+def _non_zero_with_pod_level(pod: Obj, spec: Obj, requests: Callable[[Obj], Obj]) -> Resource:
+    """getNonMissingContainerRequests for a pod with pod-level requests: its cpu and memory as
+    PodRequests counts them, except that a resource neither the pod, nor any container, nor the
+    overhead names gets the floor per container (the overhead is added by the caller)."""
+    own = pod_level(pod, "requests")
+    total = aggregate(spec, lambda container: resource_of(requests(container)), Resource)
+    _apply_pod_level(total, own)
+    named = set(own) | set(spec.get("overhead") or {})
+    for key in ("initContainers", "containers"):
+        for container in spec.get(key) or ():
+            named.update(requests(container))
+    if CPU not in named or MEMORY not in named:
+        floors = aggregate(spec, lambda container: _non_zero({}), Resource)
+        if CPU not in named:
+            total.milli_cpu = floors.milli_cpu
+        if MEMORY not in named:
+            total.memory = floors.memory
+    return Resource(total.milli_cpu, total.memory)

@@ -54,8 +54,8 @@ class FitError(Exception):
         super().__init__(self.message())
 
     def message(self) -> str:
-        """`0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint
-        {dedicated: gpu}.` The reasons are counted over the nodes and sorted as strings, as
+        """`0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint(s).`
+        The reasons are counted over the nodes and sorted as strings, as
         kube-scheduler's FitError does; a PreFilter's refusal is given once instead."""
         text = NO_NODE_AVAILABLE.format(self.num_all_nodes) + ":"
         if self.diagnosis.pre_filter_message:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelite.api.podresources import is_resize_infeasible
 from kubelite.api.pods import sidecars
 from kubelite.api.types import Obj
 from kubelite.scheduler.framework.resources import (
@@ -51,6 +52,22 @@ def host_ports(pod: Obj) -> list[tuple[str, str, int]]:
                 ip = port.get("hostIP") or DEFAULT_BIND_ALL_HOST_IP
                 result.append((ip, port.get("protocol") or "TCP", number))
     return result
+
+
+def _resized_status(pod: Obj) -> tuple[Any, ...]:
+    """What of a pod's status its requests depend on (in-place resize): each container's
+    applied and allocated resources, and whether its resize is Infeasible."""
+    status = pod.get("status") or {}
+    if not (status.get("containerStatuses") or status.get("initContainerStatuses")):
+        return ()
+    return (
+        [
+            (s.get("name"), s.get("resources"), s.get("allocatedResources"))
+            for key in ("initContainerStatuses", "containerStatuses")
+            for s in status.get(key) or ()
+        ],
+        is_resize_infeasible(pod),
+    )
 
 
 class PodInfo:
@@ -93,6 +110,8 @@ class PodInfo:
             spec.get("containers") == before.get("containers")
             and spec.get("initContainers") == before.get("initContainers")
             and spec.get("overhead") == before.get("overhead")
+            and spec.get("resources") == before.get("resources")
+            and _resized_status(self.pod) == _resized_status(earlier.pod)
         ):
             self._requests = earlier.requests
             self._non_zero = earlier.non_zero_requests

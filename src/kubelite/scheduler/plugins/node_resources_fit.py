@@ -15,7 +15,8 @@ none: NonZeroRequested), and 0 when that exceeds the node; the node's score is t
 in integers as Kubernetes computes it. A node that has none of a resource leaves it out.
 
 Kubernetes: pkg/scheduler/framework/plugins/noderesources/fit.go, resource_allocation.go,
-least_allocated.go (1.33; no in-place resize, no DRA extended resources).
+least_allocated.go (1.37: a resized pod counts as `framework.resources.pod_requests` says; no
+DRA extended resources).
 """
 
 from __future__ import annotations

@@ -1,17 +1,21 @@
 """TaintToleration: a pod runs only on nodes whose NoSchedule and NoExecute taints it
 tolerates, and prefers nodes with fewer PreferNoSchedule taints it does not tolerate.
 
-Filter names the first such taint in the refusal, `node(s) had untolerated taint {key: value}`
-(UnschedulableAndUnresolvable). Score counts the node's PreferNoSchedule taints that none of the
-pod's tolerations of effect PreferNoSchedule (or of no effect) tolerates; NormalizeScore
-reverses the counts onto 0-100, so the node with the most such taints scores 0 and nodes without
-any score 100; when no node has such a taint, scoring is left out (see pre_score). The
-matching itself is kubelite.api.tolerations.
+Filter refuses such a node with `node(s) had untolerated taint(s)`
+(UnschedulableAndUnresolvable): since 1.35 (#134740, backported to 1.34) the reason no longer
+names the taint, whose key and value may be sensitive; Kubernetes logs it instead. Score counts
+the node's PreferNoSchedule taints that none of the pod's tolerations of effect
+PreferNoSchedule (or of no effect) tolerates; NormalizeScore reverses the counts onto 0-100,
+so the node with the most such taints scores 0 and nodes without any score 100; when no node
+has such a taint, scoring is left out (see pre_score). The matching itself is
+kubelite.api.tolerations.
 
-Kubernetes: pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go (1.33).
+Kubernetes: pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go (1.37).
 """
 
 from __future__ import annotations
+
+import logging
 
 from kubelite.api.tolerations import (
     DO_NOT_SCHEDULE,
@@ -25,9 +29,11 @@ from kubelite.scheduler.framework.status import SKIP, SUCCESS, Status, unresolva
 from kubelite.scheduler.framework.types import CycleState, NodeInfo, PodInfo
 from kubelite.scheduler.plugins.helper import default_normalize_score
 
+log = logging.getLogger(__name__)
+
 NAME = "TaintToleration"
 
-ERR_REASON_UNTOLERATED = "node(s) had untolerated taint {{{}: {}}}"
+ERR_REASON_UNTOLERATED = "node(s) had untolerated taint(s)"
 
 _PRE_SCORE_KEY = "PreScore" + NAME
 
@@ -39,8 +45,8 @@ class TaintToleration:
     name = NAME
 
     def __init__(self) -> None:
-        # One status per distinct taint, kept: clusters have few distinct taints.
-        self._refusals: dict[tuple[str, str], Status] = {}
+        # The one refusal, kept: every untolerated taint gets the same words.
+        self._refusal = unresolvable(ERR_REASON_UNTOLERATED, plugin=NAME)
 
     def events_to_register(self) -> set[str]:
         """A node added or its taints changed; the pod given a toleration."""
@@ -53,13 +59,8 @@ class TaintToleration:
         taint = find_untolerated_taint(taints, _tolerations(pod), DO_NOT_SCHEDULE)
         if taint is None:
             return SUCCESS
-        key = (taint.get("key") or "", taint.get("value") or "")
-        status = self._refusals.get(key)
-        if status is None:
-            status = self._refusals[key] = unresolvable(
-                ERR_REASON_UNTOLERATED.format(*key), plugin=NAME
-            )
-        return status
+        log.debug("node %s had untolerated taint %s for pod %s", node.name, taint, pod.key)
+        return self._refusal
 
     def filter_nodes(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[Status]:
         """`filter` for many nodes: untainted nodes pass without a call."""

@@ -420,3 +420,39 @@ def test_a_stored_tz_schedule_may_stay_on_update() -> None:
     new = copy.deepcopy(old)
     new["spec"]["suspend"] = True
     assert update_errors(CronJobStrategy(), new, old) == []
+
+
+# --- spec.scheduling (WorkloadWithJob, alpha and off in 1.37) ---------------------------------
+
+SCHEDULING = {"schedulingPolicy": {"gang": {"minCount": 2}}}
+
+
+def test_a_jobs_scheduling_is_dropped_on_create_and_on_update_that_adds_it() -> None:
+    obj = created(JobStrategy(), job(scheduling=copy.deepcopy(SCHEDULING)))
+    assert "scheduling" not in obj["spec"]
+    old = _stored_job()
+    new = copy.deepcopy(old)
+    new["spec"]["scheduling"] = copy.deepcopy(SCHEDULING)
+    JobStrategy().prepare_for_update(new, old)
+    assert "scheduling" not in new["spec"]
+
+
+def test_a_jobs_scheduling_already_stored_is_kept_on_update() -> None:
+    """DropDisabledFields keeps a disabled field the old object uses (schedulingInUse)."""
+    old = _stored_job()
+    old["spec"]["scheduling"] = copy.deepcopy(SCHEDULING)
+    new = copy.deepcopy(old)
+    JobStrategy().prepare_for_update(new, old)
+    assert new["spec"]["scheduling"] == SCHEDULING
+
+
+def test_a_cron_jobs_job_template_scheduling_is_dropped_unless_stored() -> None:
+    body = cron_job()
+    body["spec"]["jobTemplate"]["spec"]["scheduling"] = copy.deepcopy(SCHEDULING)
+    obj = created(CronJobStrategy(), body)
+    assert "scheduling" not in obj["spec"]["jobTemplate"]["spec"]
+    old = copy.deepcopy(obj)
+    old["spec"]["jobTemplate"]["spec"]["scheduling"] = copy.deepcopy(SCHEDULING)
+    new = copy.deepcopy(old)
+    CronJobStrategy().prepare_for_update(new, old)
+    assert new["spec"]["jobTemplate"]["spec"]["scheduling"] == SCHEDULING

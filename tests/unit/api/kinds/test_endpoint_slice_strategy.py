@@ -169,17 +169,18 @@ def test_empty_endpoints_and_ports_are_stored_as_null() -> None:
     assert obj["endpoints"] is None and obj["ports"] is None
 
 
-def test_node_hints_are_dropped_as_kubernetes_1_33_drops_them() -> None:
+def test_node_hints_are_kept_on_create_and_update() -> None:
+    """PreferSameTrafficDistribution is GA in 1.37: `hints.forNodes` is stored as sent."""
+    hints = {"forZones": [{"name": "a"}], "forNodes": [{"name": "n1"}]}
+
     def hinted() -> Obj:
-        return {
-            "addresses": ["10.42.0.5"],
-            "hints": {"forZones": [{"name": "a"}], "forNodes": [{"name": "n1"}]},
-        }
+        return {"addresses": ["10.42.0.5"], "hints": {k: list(v) for k, v in hints.items()}}
 
     obj = eps(endpoints=[hinted()])
     STRATEGY.prepare_for_create(obj)
-    assert obj["endpoints"][0]["hints"] == {"forZones": [{"name": "a"}]}
-    # An update keeps the node hints a slice already had.
+    assert obj["endpoints"][0]["hints"] == hints
+    assert errors_of(obj) == []
+    # An update may add node hints to a slice that had none.
     new = stored(eps(endpoints=[hinted()]))
-    STRATEGY.prepare_for_update(new, stored(eps(endpoints=[hinted()])))
-    assert new["endpoints"][0]["hints"]["forNodes"] == [{"name": "n1"}]
+    STRATEGY.prepare_for_update(new, stored(eps()))
+    assert new["endpoints"][0]["hints"] == hints

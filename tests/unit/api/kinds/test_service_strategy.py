@@ -183,10 +183,18 @@ def test_service_rules(spec: dict[str, Any], expected: list[str]) -> None:
     assert errors(created(**spec)) == expected
 
 
-def test_service_names_are_dns_1035_labels() -> None:
+def test_service_names_are_dns_1123_labels_and_may_start_with_a_digit() -> None:
+    """RelaxedServiceNameValidation (KEP-5311) is GA in 1.37: NameIsDNSLabel, not DNS-1035."""
     svc = created()
     svc["metadata"]["name"] = "1web"
-    assert [e.field for e in STRATEGY.validate(svc)] == ["metadata.name"]
+    assert errors(svc) == []
+    svc["metadata"]["name"] = "web.1"
+    assert errors(svc) == [
+        'metadata.name: Invalid value: "web.1": a lowercase RFC 1123 label must consist of lower '
+        "case alphanumeric characters or '-', and must start and end with an alphanumeric "
+        "character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+    ]
 
 
 # --- updates ------------------------------------------------------------------------------------

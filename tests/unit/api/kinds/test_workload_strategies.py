@@ -91,7 +91,10 @@ def test_replica_set_defaults_one_replica() -> None:
 def test_stateful_set_defaults() -> None:
     spec = created(StatefulSetStrategy(), workload("StatefulSet", serviceName="web"))["spec"]
     assert spec["podManagementPolicy"] == "OrderedReady"
-    assert spec["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}
+    assert spec["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"partition": 0, "maxUnavailable": 1},
+    }
     assert spec["persistentVolumeClaimRetentionPolicy"] == {
         "whenDeleted": "Retain",
         "whenScaled": "Retain",
@@ -308,6 +311,22 @@ def test_deployment_status_write_keeps_labels_but_takes_annotations() -> None:
     assert new["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "1"}
     assert [str(e) for e in strategy.validate_status_update(new, old)] == [
         "status.readyReplicas: Invalid value: 2: cannot be greater than status.replicas"
+    ]
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "ReplicaSet"])
+def test_terminating_replicas_is_kept_and_may_not_be_negative(kind: str) -> None:
+    """status.terminatingReplicas (DeploymentReplicaSetTerminatingReplicas, on in 1.37)."""
+    strategy = DeploymentStrategy() if kind == "Deployment" else ReplicaSetStrategy()
+    old = stored(strategy, workload(kind))
+    new = copy.deepcopy(old)
+    new["status"] = {"replicas": 1, "terminatingReplicas": 2}
+    strategy.prepare_for_status_update(new, old)
+    assert new["status"]["terminatingReplicas"] == 2
+    assert strategy.validate_status_update(new, old) == []
+    new["status"]["terminatingReplicas"] = -1
+    assert [str(e) for e in strategy.validate_status_update(new, old)] == [
+        "status.terminatingReplicas: Invalid value: -1: must be greater than or equal to 0"
     ]
 
 

@@ -66,10 +66,10 @@ def test_qos_class_follows_requests_and_limits(pod: dict[str, Any], expected: st
     assert compute_qos_class(pod) == expected
 
 
-def test_pod_level_resources_are_ignored_as_their_gate_is_off_in_1_33() -> None:
+def test_pod_level_resources_decide_the_class_as_their_gate_is_on_in_1_37() -> None:
     pod = _pod(_container())
     pod["spec"]["resources"] = {"requests": FULL, "limits": FULL}
-    assert compute_qos_class(pod) == BEST_EFFORT
+    assert compute_qos_class(pod) == GUARANTEED
 
 
 def test_the_stored_class_wins_over_a_recomputation() -> None:

@@ -119,6 +119,13 @@ def test_all_cells() -> None:
     ]
 
 
+def test_kernel_version_carries_the_architecture() -> None:
+    """#132402 (1.36): `-o wide` shows the architecture after the kernel version."""
+    node = make_node()
+    node["status"]["nodeInfo"] = {"kernelVersion": "6.12.76-linuxkit", "architecture": "arm64"}
+    assert node_cells(node, NOW)[8] == "6.12.76-linuxkit (arm64)"
+
+
 def test_node_without_info() -> None:
     cells = node_cells(make_node(), NOW)
     assert cells[4:] == ["", "<none>", "<none>", "<unknown>", "<unknown>", "<unknown>"]

@@ -471,13 +471,14 @@ def test_a_container_terminated_for_good_may_not_run_again(
     policy: str, exit_code: int, allowed: bool
 ) -> None:
     old = _one({"terminated": {"exitCode": exit_code}})
-    error = illegal_container_transition(old, _one({"running": {}}), policy)
+    spec = {"restartPolicy": policy, "containers": [{"name": "app", "image": "busybox"}]}
+    error = illegal_container_transition(old, _one({"running": {}}), spec)
     assert (error == "") is allowed
     if not allowed:
         assert (
             error == "terminated container app attempted illegal transition to non-terminated state"
         )
-    assert illegal_container_transition(old, old, policy) == ""
+    assert illegal_container_transition(old, old, spec) == ""
 
 
 def test_image_pull_back_off_message_quotes_the_image() -> None:

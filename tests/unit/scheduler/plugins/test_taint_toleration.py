@@ -11,6 +11,9 @@ from plugin_objects import filter_all, make_node, make_pod, score_all
 from kubelite.scheduler.framework.status import Code
 from kubelite.scheduler.plugins.taint_toleration import TaintToleration
 
+# Since 1.35 (#134740) the refusal no longer names the taint.
+UNTOLERATED = "node(s) had untolerated taint(s)"
+
 
 def taint(key: str, value: str = "", effect: str = "NoSchedule") -> dict[str, Any]:
     result = {"key": key, "effect": effect}
@@ -23,14 +26,14 @@ def taint(key: str, value: str = "", effect: str = "NoSchedule") -> dict[str, An
     ("taints", "tolerations", "reasons"),
     [
         ([], None, []),
-        ([taint("dedicated", "gpu")], None, ["node(s) had untolerated taint {dedicated: gpu}"]),
+        ([taint("dedicated", "gpu")], None, [UNTOLERATED]),
         (
             [taint("dedicated", "gpu", "NoExecute")],
             None,
-            ["node(s) had untolerated taint {dedicated: gpu}"],
+            [UNTOLERATED],
         ),
         ([taint("dedicated", "gpu", "PreferNoSchedule")], None, []),
-        ([taint("dedicated")], None, ["node(s) had untolerated taint {dedicated: }"]),
+        ([taint("dedicated")], None, [UNTOLERATED]),
         (
             [taint("dedicated", "gpu")],
             [{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}],
@@ -39,17 +42,17 @@ def taint(key: str, value: str = "", effect: str = "NoSchedule") -> dict[str, An
         (
             [taint("dedicated", "gpu")],
             [{"key": "dedicated", "operator": "Equal", "value": "cpu", "effect": "NoSchedule"}],
-            ["node(s) had untolerated taint {dedicated: gpu}"],
+            [UNTOLERATED],
         ),
         (
             [taint("a", "1"), taint("b", "2")],
             [{"key": "a", "operator": "Exists"}],
-            ["node(s) had untolerated taint {b: 2}"],
+            [UNTOLERATED],
         ),
         ([taint("a", "1"), taint("b", "2")], [{"operator": "Exists"}], []),
     ],
 )
-def test_filter_refuses_the_first_untolerated_taint(
+def test_filter_refuses_a_node_with_an_untolerated_taint(
     taints: list[dict[str, Any]], tolerations: list[dict[str, Any]] | None, reasons: list[str]
 ) -> None:
     node = make_node("n1", taints=taints)

@@ -12,7 +12,8 @@ kubectl prints the same `The Pod "web" is invalid: ...` lines against kubelite. 
 - `validate_pod_status_update`: the rules of the status subresource.
 
 The modules follow the sections of the PodSpec: `spec` calls `volumes`, `containers` (which
-call `env`, `resources`, `probes` and `security`) and `tolerations`; `pod`, `update` and
+call `env`, `resources`, `probes` and `security`), `pod_resources` (the pod's own
+`spec.resources`) and `tolerations`; `pod`, `update` and
 `status` hold the rules of a whole pod; `fields` is what they all share.
 
 Objects are defaulted before they are validated, as in Kubernetes, so "Required" errors for

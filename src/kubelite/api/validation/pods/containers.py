@@ -1,6 +1,6 @@
 """The containers of a pod: regular, init (sidecars are init containers that restart always)
-and their ports, volume mounts and host ports; the container's env, resources, probes and
-security context are checked by the modules named after them.
+and their ports, volume mounts and host ports; the container's env, resources, probes, security
+context and own restart policy and rules are checked by the modules named after them.
 """
 
 from __future__ import annotations
@@ -31,6 +31,10 @@ from kubelite.api.validation.pods.probes import _validate_lifecycle_and_probes
 from kubelite.api.validation.pods.resources import (
     _validate_resize_policy,
     _validate_resource_requirements,
+)
+from kubelite.api.validation.pods.restart_rules import (
+    validate_container_restart_policy,
+    validate_init_container_restart_policy,
 )
 from kubelite.api.validation.pods.security import _validate_security_context
 
@@ -67,12 +71,8 @@ def _validate_containers(
         seen.add(name)
         if not _HOOKS_AND_PROBES.isdisjoint(container):
             errs.extend(_validate_lifecycle_and_probes(container, grace, container_path))
-        if container.get("restartPolicy") is not None:
-            errs.append(
-                forbidden_field(
-                    child(container_path, "restartPolicy"), "may not be set for non-init containers"
-                )
-            )
+        if not _RESTART_FIELDS.isdisjoint(container):
+            errs.extend(validate_container_restart_policy(container, container_path))
     errs.extend(_host_port_conflicts(containers, path))
     return errs
 
@@ -96,8 +96,8 @@ def _validate_init_containers(
             )
         )
         policy = container.get("restartPolicy")
-        if policy is not None and policy != "Always":
-            errs.append(not_supported(child(container_path, "restartPolicy"), policy, ("Always",)))
+        if not _RESTART_FIELDS.isdisjoint(container):
+            errs.extend(validate_init_container_restart_policy(container, container_path))
         name = container.get("name") or ""
         if name in seen:
             errs.append(duplicate(child(container_path, "name"), name))
@@ -313,6 +313,9 @@ def _validate_recursive_read_only(mount: Obj, path: str) -> list[FieldError]:
         )
     return errs
 
+
+# The fields of a container the restart policy rules look at.
+_RESTART_FIELDS = frozenset({"restartPolicy", "restartPolicyRules"})
 
 # The fields of a container _validate_lifecycle_and_probes looks at.
 _HOOKS_AND_PROBES = frozenset({"lifecycle", "livenessProbe", "readinessProbe", "startupProbe"})

@@ -8,6 +8,7 @@ from __future__ import annotations
 from kubelite.api.errors import FieldError, child, invalid, not_supported, required
 from kubelite.api.types import Obj
 from kubelite.api.validation import names
+from kubelite.api.validation.pods.env_files import validate_file_key_selector
 from kubelite.api.validation.pods.fields import (
     _config_map_key,
     _dns1123_subdomain,
@@ -102,6 +103,9 @@ def _validate_env_source(var: Obj, path: str) -> list[FieldError]:
         if source.get(key) is not None:
             count += 1
             errs.extend(_validate_key_selector(source[key], child(path, key)))
+    if source.get("fileKeyRef") is not None:
+        count += 1
+        errs.extend(validate_file_key_selector(source["fileKeyRef"], child(path, "fileKeyRef")))
     if count == 0:
         errs.append(
             invalid(

@@ -4,6 +4,7 @@ in-place resize policy of a container.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kubelite.api import errors
@@ -114,8 +115,15 @@ def _validate_quantity_value(name: str, value: Any, path: str) -> list[FieldErro
     return errs
 
 
-def _validate_resource_requirements(resources: Obj, path: str) -> list[FieldError]:
-    """validateResourceRequirements for a container (and for a pod's overhead)."""
+# How a resource name is checked: for containers, or for a pod's own resources.
+NameCheck = Callable[[str, str], list[FieldError]]
+
+
+def _validate_resource_requirements(
+    resources: Obj, path: str, name_check: NameCheck = _validate_container_resource_name
+) -> list[FieldError]:
+    """validateResourceRequirements for a container (and for a pod's overhead), or with
+    `name_check` for a pod's own resources (validatePodResourceRequirements)."""
     errs: list[FieldError] = []
     limits_path, requests_path = child(path, "limits"), child(path, "requests")
     limits = resources.get("limits") or {}
@@ -123,13 +131,13 @@ def _validate_resource_requirements(resources: Obj, path: str) -> list[FieldErro
     cpu_or_memory = hugepages = False
     for name, value in limits.items():
         name_path = _key(limits_path, name)
-        errs.extend(_validate_container_resource_name(name, name_path))
+        errs.extend(name_check(name, name_path))
         errs.extend(_validate_quantity_value(name, value, name_path))
         hugepages = hugepages or _is_hugepages(name)
         cpu_or_memory = cpu_or_memory or name in ("cpu", "memory")
     for name, value in requests.items():
         name_path = _key(requests_path, name)
-        errs.extend(_validate_container_resource_name(name, name_path))
+        errs.extend(name_check(name, name_path))
         errs.extend(_validate_quantity_value(name, value, name_path))
         request = _quantity(value)
         if name in limits:

@@ -22,6 +22,7 @@ from kubelite.api.types import Obj
 from kubelite.api.validation import names
 from kubelite.api.validation.affinity import validate_affinity
 from kubelite.api.validation.pods.containers import _validate_containers, _validate_init_containers
+from kubelite.api.validation.pods.env_files import validate_file_key_ref_volumes
 from kubelite.api.validation.pods.fields import (
     MAX_INT32,
     _dns1123_subdomain,
@@ -37,6 +38,8 @@ from kubelite.api.validation.pods.fields import (
     _stringer,
     _valid_ip,
 )
+from kubelite.api.validation.pods.hostname_override import validate_hostname_override
+from kubelite.api.validation.pods.pod_resources import validate_pod_resources
 from kubelite.api.validation.pods.resources import _validate_resource_requirements
 from kubelite.api.validation.pods.security import _validate_pod_security_context
 from kubelite.api.validation.pods.tolerations import validate_tolerations
@@ -97,6 +100,8 @@ def validate_pod_spec(spec: Obj, path: str, *, is_pod: bool = False) -> list[Fie
                 host_users,
             )
         )
+    if spec.get("resources") is not None:
+        errs.extend(validate_pod_resources(spec, path))
     if spec.get("hostNetwork"):
         errs.extend(_validate_host_network(spec, path, is_pod))
     errs.extend(_enum(path, "restartPolicy", restart_policy, _RESTART_POLICIES))
@@ -142,6 +147,9 @@ def validate_pod_spec(spec: Obj, path: str, *, is_pod: bool = False) -> list[Fie
     for key in ("hostname", "subdomain"):
         if spec.get(key):
             errs.extend(_name_at(path, key, spec[key], names.is_dns1123_label))
+    if spec.get("hostnameOverride") is not None:
+        errs.extend(validate_hostname_override(spec, path))
+    errs.extend(validate_file_key_ref_volumes(spec, path))
     if spec.get("tolerations"):
         errs.extend(validate_tolerations(spec["tolerations"], child(path, "tolerations")))
     if spec.get("hostAliases"):

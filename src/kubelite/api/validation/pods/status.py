@@ -10,7 +10,7 @@ from typing import Any
 
 from kubelite.api import errors
 from kubelite.api.errors import FieldError, child, forbidden_field, invalid
-from kubelite.api.pods import is_restartable_init_container
+from kubelite.api.restart_rules import all_containers_could_restart, container_should_restart
 from kubelite.api.types import Obj
 from kubelite.api.validation.pods.annotations import _validate_annotation_updates
 from kubelite.api.validation.pods.fields import (
@@ -45,30 +45,27 @@ def validate_pod_status_update(new: Obj, old: Obj) -> list[FieldError]:
         errs.append(
             invalid("status.qosClass", new_status.get("qosClass") or "", FIELD_IMMUTABLE_ERROR_MSG)
         )
-    restart_policy = old_spec.get("restartPolicy") or ""
-    errs.extend(
-        _container_state_transitions(
-            new_status.get("containerStatuses") or [],
-            old_status.get("containerStatuses") or [],
-            "status.containerStatuses",
-            restart_policy,
-            restartable=set(),
+    # With ContainerRestartRules each container's own policy and rules decide whether it may
+    # leave terminated (ValidateContainerStateTransition / ValidateInitContainerStateTransition).
+    if not all_containers_could_restart(old_spec):
+        errs.extend(
+            _restart_rule_transitions(
+                new_status.get("containerStatuses") or [],
+                old_status.get("containerStatuses") or [],
+                "status.containerStatuses",
+                old_spec,
+                old_spec.get("containers") or [],
+            )
         )
-    )
-    sidecars = {
-        c.get("name")
-        for c in old_spec.get("initContainers") or []
-        if is_restartable_init_container(c)
-    }
-    errs.extend(
-        _container_state_transitions(
-            new_status.get("initContainerStatuses") or [],
-            old_status.get("initContainerStatuses") or [],
-            "status.initContainerStatuses",
-            restart_policy,
-            restartable=sidecars,
+        errs.extend(
+            _restart_rule_transitions(
+                new_status.get("initContainerStatuses") or [],
+                old_status.get("initContainerStatuses") or [],
+                "status.initContainerStatuses",
+                old_spec,
+                old_spec.get("initContainers") or [],
+            )
         )
-    )
     errs.extend(
         _container_state_transitions(
             new_status.get("ephemeralContainerStatuses") or [],
@@ -116,6 +113,39 @@ def _container_state_transitions(
                         "may not be transitioned to non-terminated state",
                     )
                 )
+    return errs
+
+
+def _restart_rule_transitions(
+    new: list[Obj], old: list[Obj], path: str, spec: Obj, containers: list[Obj]
+) -> list[FieldError]:
+    """A terminated container may come back only if its policy and rules restart it on the exit
+    code it ended with (ContainerShouldRestart); a status of no container in the spec may not.
+
+    A pod with a RestartAllContainers rule anywhere is not checked at all: any of its containers
+    may be restarted with the others.
+    """
+    errs: list[FieldError] = []
+    specs = {c.get("name"): c for c in containers}
+    for i, previous in enumerate(old):
+        terminated = (previous.get("state") or {}).get("terminated")
+        if terminated is None:
+            continue
+        name = previous.get("name")
+        for status in new:
+            if status.get("name") != name:
+                continue
+            if (status.get("state") or {}).get("terminated") is None:
+                container = specs.get(name)
+                exit_code = terminated.get("exitCode") or 0
+                if container is None or not container_should_restart(container, spec, exit_code):
+                    errs.append(
+                        forbidden_field(
+                            child(_index(path, i), "state"),
+                            "may not be transitioned to non-terminated state",
+                        )
+                    )
+            break
     return errs
 
 

@@ -23,6 +23,7 @@ from kubelite.api.validation.pods.env import (
     _validate_resource_field_selector,
 )
 from kubelite.api.validation.pods.fields import (
+    _enum,
     _index,
     _is_int,
     _local_descending_path,
@@ -35,6 +36,9 @@ from kubelite.api.validation.pods.fields import (
 FILE_MODE_ERROR_MSG = "must be a number between 0 and 0777 (octal), both inclusive"
 
 MAX_FILE_MODE = 0o777
+
+# validatePullPolicy's values, for an image volume as for a container.
+_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 
 MIN_TOKEN_EXPIRATION_SECONDS = 10 * 60
 MAX_TOKEN_EXPIRATION_SECONDS = 1 << 32
@@ -97,6 +101,7 @@ _CHECKED_VOLUME_SOURCES = frozenset(
         "projected",
         "nfs",
         "gitRepo",
+        "image",
     }
 )
 # Each volume source's position in that order, and its name in the error.
@@ -220,6 +225,12 @@ def _validate_one_volume_source(key: str, source: Obj, volume_path: str) -> list
         if not source.get("repository"):
             errs.append(required(child(path, "repository")))
         errs.extend(_local_descending_path(path, "directory", source.get("directory") or ""))
+    elif key == "image":
+        # validateImageVolumeSource. A pod template's reference is required too since
+        # kubernetes#135989: an empty one only failed later, when pods were made from it.
+        if not source.get("reference"):
+            errs.append(required(child(path, "reference")))
+        errs.extend(_enum(path, "pullPolicy", source.get("pullPolicy"), _PULL_POLICIES))
     return errs
 
 

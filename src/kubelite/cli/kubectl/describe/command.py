@@ -25,6 +25,7 @@ from kubelite.api.resources import ENDPOINT_SLICES, EVENTS, LEASES, PODS, REPLIC
 from kubelite.api.types import Obj
 from kubelite.api.wellknown import NODE_LEASE_NAMESPACE
 from kubelite.cli.kubectl.describe import (
+    accounts,
     generic,
     limitranges,
     network,
@@ -52,12 +53,15 @@ from kubelite.client import APIClient, APIError, APINotFoundError, Resource
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("resources", nargs="*", metavar="TYPE[/NAME] [NAME_PREFIX]")
     add_selector_flag(parser)
+    # None: not given, and then (since kubectl 1.36, kubernetes/kubernetes#137145) events are
+    # shown only when one object was found without error.
     parser.add_argument(
         "--show-events",
-        default="true",
+        default=None,
         type=str.lower,
         choices=("true", "false"),
-        help="show the events of each object (default true)",
+        help="show the events of the objects (default: true for a single object, false for "
+        "several objects and prefix matching)",
     )
     add_filename_flags(parser, "describe")
     add_all_namespaces_flag(parser)
@@ -177,6 +181,7 @@ _DESCRIBED_ALONE: dict[tuple[str, str], Callable[[Obj, list[Obj] | None, dt.date
     ("policy", "PodDisruptionBudget"): workloads.describe_pod_disruption_budget,
     ("", "Endpoints"): network.describe_endpoints,
     ("discovery.k8s.io", "EndpointSlice"): network.describe_endpoint_slice,
+    ("", "ServiceAccount"): accounts.describe_service_account,
 }
 
 
@@ -302,13 +307,22 @@ async def _objects_from_args(session: Session, args: argparse.Namespace, result:
             result.errors.append(e)
 
 
+def events_wanted(show_events: str | None, result: Found) -> bool:
+    """`--show-events` as given, else whether the request found exactly one object and no
+    error: kubectl 1.36 no longer fetches the events of every object of a list, a selector,
+    several names or a name prefix (each would cost a request)."""
+    if show_events is not None:
+        return show_events == "true"
+    return len(result.objects) == 1 and not result.errors and not result.by_prefix
+
+
 async def _describe(session: Session, args: argparse.Namespace) -> int:
     result = Found()
     if args.filename:
         await _objects_from_files(session, args, result)
     else:
         await _objects_from_args(session, args, result)
-    show_events = args.show_events == "true"
+    show_events = events_wanted(args.show_events, result)
     texts = [
         await describe_object(session.client, resource, obj, show_events)
         for resource, obj in result.objects

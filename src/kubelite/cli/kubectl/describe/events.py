@@ -61,5 +61,14 @@ def describe_events(w: PrefixWriter, events: list[Obj] | None, now: dt.datetime)
         w.write(
             1,
             f"{event.get('type', '')}\t{event.get('reason', '')}\t{event_interval(event, now)}\t"
-            f"{source}\t{(event.get('message') or '').strip()}\n",
+            f"{source}\t{event_message(event)}\n",
         )
+
+
+def event_message(event: Obj) -> str:
+    """The Message cell: since kubectl 1.35 (kubernetes/kubernetes#133627) prefixed with the part
+    of the object the event is about, `spec.containers{web}: Started container web`, so that
+    the events of a pod's containers can be told apart."""
+    message = (event.get("message") or "").strip()
+    field_path = meta.get_path(event, "involvedObject", "fieldPath")
+    return f"{field_path}: {message}" if field_path else message

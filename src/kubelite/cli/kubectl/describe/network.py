@@ -109,6 +109,9 @@ def describe_service(
         w.write(0, f"Port:\t{name}\t{port.get('port', 0)}/{protocol}\n")
         target = port.get("targetPort", port.get("port", 0))
         w.write(0, f"TargetPort:\t{target}/{protocol}\n")
+        if port.get("appProtocol"):
+            # kubectl 1.36 (kubernetes/kubernetes#135744).
+            w.write(0, f"AppProtocol:\t{port['appProtocol']}\n")
         if port.get("nodePort"):
             w.write(0, f"NodePort:\t{name}\t{port['nodePort']}/{protocol}\n")
         w.write(0, f"Endpoints:\t{format_endpoint_slices(slices, port.get('name') or '')}\n")

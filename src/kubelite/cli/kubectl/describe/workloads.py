@@ -311,6 +311,12 @@ def describe_stateful_set(
     w.write(0, f"CreationTimestamp:\t{rfc1123z(metadata.get('creationTimestamp'))}\n")
     w.write(0, f"Selector:\t{selector_text(spec.get('selector'))}\n")
     metadata_labels(w, sts)
+    # kubectl 1.37 shows how the set names and manages its pods, and what becomes of their
+    # claims (kubernetes/kubernetes#137547, #137394).
+    if spec.get("serviceName"):
+        w.write(0, f"Service Name:\t{spec['serviceName']}\n")
+    if spec.get("podManagementPolicy"):
+        w.write(0, f"Pod Management Policy:\t{spec['podManagementPolicy']}\n")
     total = meta.get_path(sts, "status", "replicas") or 0
     w.write(0, f"Replicas:\t{_replicas(sts)} desired | {total} total\n")
     strategy = spec.get("updateStrategy") or {}
@@ -321,6 +327,12 @@ def describe_stateful_set(
         w.write(1, f"Partition:\t{rolling['partition']}\n")
         if rolling.get("maxUnavailable") is not None:
             w.write(1, f"MaxUnavailable:\t{int_or_string(rolling['maxUnavailable'])}\n")
+    retention = spec.get("persistentVolumeClaimRetentionPolicy")
+    if retention is not None:
+        # A title without a tab: it ends the alignment of the lines above.
+        w.write(0, "Persistent Volume Claim Retention Policy:\n")
+        w.write(1, f"WhenDeleted:\t{retention.get('whenDeleted', '')}\n")
+        w.write(1, f"WhenScaled:\t{retention.get('whenScaled', '')}\n")
     w.write(0, f"Pods Status:\t{pods}\n")
     describe_pod_template(w, spec.get("template"))
     _volume_claim_templates(w, spec.get("volumeClaimTemplates") or [])
@@ -443,6 +455,9 @@ def describe_cron_job(cron_job: Obj, events: list[Obj] | None, now: dt.datetime)
     w.write(0, f"Concurrency Policy:\t{spec.get('concurrencyPolicy', '')}\n")
     suspend = spec.get("suspend")
     w.write(0, f"Suspend:\t{'<unset>' if suspend is None else bool_text(suspend)}\n")
+    # kubectl 1.36 (kubernetes/kubernetes#136663).
+    time_zone = spec.get("timeZone")
+    w.write(0, f"Time Zone:\t{'<unset>' if time_zone is None else time_zone}\n")
     for title, key in (
         ("Successful Job History Limit", "successfulJobsHistoryLimit"),
         ("Failed Job History Limit", "failedJobsHistoryLimit"),

@@ -1,0 +1,1 @@
+"""In-place pod resize on the node: allocations, their checkpoint, and the fit of a resize."""
