@@ -78,13 +78,14 @@ class ImagePuller:
         container: Obj,
         record: Recorder,
         *,
-        auth: AuthConfig | None = None,
+        auths: Sequence[AuthConfig] = (),
     ) -> str:
-        """The image id for the container, pulling it as its policy says; raises
-        ImagePullError when it cannot be had."""
+        """The image id for the container, pulling it as its policy says (with `auths`, the
+        credentials of the pod's pull secrets, tried in turn); raises ImagePullError when it
+        cannot be had."""
         image = container.get("image") or ""
         policy = container.get("imagePullPolicy") or default_policy(image)
-        return await self.ensure(pod, image, policy, record, auths=[auth] if auth else [])
+        return await self.ensure(pod, image, policy, record, auths=auths)
 
     async def ensure(
         self,

@@ -248,6 +248,7 @@ class Kubelet:
                 actuated=self.allocation.actuated_resources,
             ),
             image_volumes=ImageVolumes(puller, images, self.lookup, self.pod_dir),
+            pull_secrets=self.lookup,
         )
         # The admit handlers every new pod goes through, in Kubernetes' order.
         self.admit_handlers: list[PodAdmitHandler] = [

@@ -44,7 +44,7 @@ from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.dns import DNSConfigurer, DNSError
-from kubelite.kubelet.envvars import ConfigError, expand_command
+from kubelite.kubelet.envvars import ConfigError, ObjectLookup, expand_command
 from kubelite.kubelet.image_volumes import (
     ImageVolumes,
     SyncPulls,
@@ -54,6 +54,7 @@ from kubelite.kubelet.image_volumes import (
 from kubelite.kubelet.images import ImagePuller, ImagePullError
 from kubelite.kubelet.pod_cgroups import apply_pod_config
 from kubelite.kubelet.podref import field_path, format_pod
+from kubelite.kubelet.pull_secrets import pull_credentials
 from kubelite.kubelet.resize_actions import ResizeActions, compute_resize_actions
 from kubelite.kubelet.resize_actuation import ResizeActuator, ResizeError
 from kubelite.kubelet.status.messages import crash_loop_back_off_message
@@ -166,6 +167,7 @@ class PodSyncer:
         seccomp_default: bool = False,
         resizer: ResizeActuator | None = None,
         image_volumes: ImageVolumes | None = None,
+        pull_secrets: ObjectLookup | None = None,
     ) -> None:
         self.runtime = runtime
         self.images = images
@@ -190,6 +192,8 @@ class PodSyncer:
         self.resizer = resizer
         # Pulls and mounts the pods' image volumes; None: they are neither (a hollow node).
         self.image_volumes = image_volumes
+        # Where the pods' imagePullSecrets are read; None: images are pulled without them.
+        self.pull_secrets = pull_secrets
 
     async def sandbox_config(self, pod: Obj, attempt: int, record: PodRecorder) -> PodSandboxConfig:
         """generatePodSandboxConfig, once per sync that needs it, recording the warnings that
@@ -386,7 +390,12 @@ class PodSyncer:
         if failures := mount_failures(container, pulls):
             return await pull_failed(failures)
         try:
-            image_id = await self.puller.ensure_image(pod, container, on_event)
+            auths = (
+                await pull_credentials(pod, self.pull_secrets, container.get("image") or "")
+                if self.pull_secrets is not None
+                else []
+            )
+            image_id = await self.puller.ensure_image(pod, container, on_event, auths=auths)
         except ImagePullError as e:
             return await pull_failed([e])
         restart_count = previous.metadata.attempt + 1 if previous is not None else 0

@@ -118,6 +118,7 @@ class Node:
                 self.pod_dir,
                 self.mounter,
             ),
+            pull_secrets=lookup or Lookup(),
         )
 
     def pod_dir(self, uid: str) -> Path:
@@ -252,6 +253,22 @@ async def test_the_pods_pull_secrets_are_the_pulls_credentials(tmp_path: Path) -
     node = Node(tmp_path, Store(), Lookup({"regcred": secret}))
     await node.sync(pod(imagePullSecrets=[{"name": "regcred"}]))
     assert node.store.pulls == [(MODELS, AuthConfig(username="robot", password="s3cret"))]
+
+
+async def test_a_containers_image_is_pulled_with_the_pods_pull_secrets_too(tmp_path: Path) -> None:
+    """The kubelet's keyring serves the containers' images as it serves image volumes."""
+    config = {"auths": {"registry.example.com": {"username": "robot", "password": "s3cret"}}}
+    secret = {
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()},
+    }
+    node = Node(tmp_path, Store(), Lookup({"regcred": secret}))
+    private = "registry.example.com/team/app:1"
+    spec = pod(imagePullSecrets=[{"name": "regcred"}])
+    spec["spec"]["volumes"] = []
+    spec["spec"]["containers"] = [{"name": "app", "image": private, "imagePullPolicy": "Always"}]
+    await node.sync(spec)
+    assert node.store.pulls == [(private, AuthConfig(username="robot", password="s3cret"))]
 
 
 async def test_an_image_that_cannot_be_mounted_or_lacks_the_subpath_is_create_container_error(
