@@ -154,6 +154,10 @@ class Cluster:
         env["KUBECONFIG"] = str(self.kubeconfig)
         env["KUBECACHEDIR"] = str(self.cache_dir)
         env["HOME"] = str(self.cache_dir)
+        # A developer's kuberc (KUBERC, ~/.kube/kuberc) must not change what kubectl prints;
+        # tests of kuberc itself set their own.
+        env["KUBECTL_KUBERC"] = "false"
+        env.pop("KUBERC", None)
         return env
 
     def kubectl(

@@ -19,7 +19,7 @@ from tests.examples import COMPANIONS, MANIFESTS
 
 # kubelite's own commands print what kubectl of the release kubelite serves prints; a machine
 # without that build compares with the build it has, which these commands print alike.
-PRINTS_AS = "1.33"
+PRINTS_AS = "1.37"
 SEED_PODS = (
     "adapter-container-demo.yaml",
     "ambassador-example.yaml",

@@ -1,4 +1,4 @@
-"""`kubelite describe` of workloads against a real server, side by side with kubectl 1.33.
+"""`kubelite describe` of workloads against a real server, side by side with kubectl 1.37.
 
 The module's cluster runs the workload controllers but no scheduler, so the pods they make stay
 Pending (and a StatefulSet stops at its first). Each test waits until the controllers have done
@@ -166,12 +166,11 @@ def deployment_settled(
 
 
 def describe_alike(cluster: Cluster, *args: str) -> str:
-    """kubelite's description, checked to be kubectl 1.33's but for ages.
+    """kubelite's description, checked to be kubectl's (PRINTS_AS, 1.37) but for ages.
 
-    kubelite prints what kubectl 1.33 prints; later releases changed these descriptions
-    (1.37 adds `Service Name:` to StatefulSets, `Time Zone:` to CronJobs, and spells probes
-    `successThreshold=1`). A machine without a 1.33 build (a fresh Debian has only .venv's
-    newest) compares nothing; each test's own assertions on kubelite's text still hold.
+    Releases change these descriptions (1.36 adds `Time Zone:` to CronJobs, 1.37 `Service
+    Name:` to StatefulSets and spells probes `successThreshold=1`), so a machine without a build
+    of that release compares nothing; each test's own assertions on kubelite's text still hold.
     """
     if kubectl_builds.find(PRINTS_AS).minor != int(PRINTS_AS.split(".")[1]):
         return cluster.kubelite("describe", *args).stdout

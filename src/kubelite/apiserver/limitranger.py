@@ -14,9 +14,13 @@ A namespace's LimitRanges (core/v1) bound what its pods and claims may ask for:
   with a 403 listing every violation: `pods "web" is forbidden: [maximum cpu usage per Container
   is 1, but limit is 2, ...]`.
 
-Pods are never checked on UPDATE, nor is any subresource (a resize included): their containers
-cannot change after creation, so Kubernetes' SupportsAttributes leaves those writes alone, and
-objects already being deleted are let through. Kubernetes reads LimitRanges from an informer
+A pod's resources change after creation only through `pods/resize` (in-place resize, 1.33+):
+SupportsAttributes takes a resize UPDATE like a CREATE, both phases, and leaves every other pod
+UPDATE and every other subresource alone; objects already being deleted are let through. A
+resize is checked whole, values it left as they were included (1.37 does not ratchet them yet,
+kubernetes#142171 is open). The defaults a resize may get are not noted in the annotation:
+Kubernetes' resize strategy resets the annotations after mutating admission, where kubelite's
+runs before it. Kubernetes reads LimitRanges from an informer
 (with a 30 s live-lookup cache when it has none for a namespace); kubelite reads them from the
 store on each request, so a new LimitRange applies to the very next pod.
 
@@ -108,9 +112,9 @@ def _merge_container(
     return bool(set_names["limit"] or set_names["request"])
 
 
-def mutate_pod(limit_range: Obj, pod: Obj) -> bool:
-    """PodMutateLimitFunc: one LimitRange's defaults, and the annotation saying what they set.
-    Returns whether any container changed."""
+def mutate_pod(limit_range: Obj, pod: Obj, *, annotate: bool = True) -> bool:
+    """PodMutateLimitFunc: one LimitRange's defaults, and (`annotate`) the annotation saying
+    what they set. Returns whether any container changed."""
     requests, limits = _default_requirements(limit_range)
     spec = pod.get("spec") or {}
     notes: list[str] = []
@@ -118,7 +122,7 @@ def mutate_pod(limit_range: Obj, pod: Obj) -> bool:
     for key, kind in (("containers", "container"), ("initContainers", "init container")):
         for container in spec.get(key) or []:
             changed = _merge_container(container, requests, limits, kind, notes) or changed
-    if notes:
+    if notes and annotate:
         md = meta.metadata(pod)
         annotations = md["annotations"] = md.get("annotations") or {}
         annotations[LIMIT_RANGER_ANNOTATION] = "LimitRanger plugin set: " + "; ".join(notes)
@@ -320,6 +324,8 @@ class LimitRanger:
         """SupportsAttributes, and the plugin's skip of objects already being deleted."""
         if operation not in ("CREATE", "UPDATE"):
             return False
+        if self._is_resize(operation, resource):
+            return old is None or not meta.get_path(old, "metadata", "deletionTimestamp")
         info = current_request.get()
         if info is not None and info.subresource:
             return False
@@ -329,6 +335,16 @@ class LimitRanger:
         elif resource is not self.claims:
             return False
         return old is None or not meta.get_path(old, "metadata", "deletionTimestamp")
+
+    def _is_resize(self, operation: str, resource: ResourceType) -> bool:
+        """An in-place resize: an UPDATE of pods through `pods/resize`."""
+        info = current_request.get()
+        return (
+            resource is self.pods
+            and operation == "UPDATE"
+            and info is not None
+            and info.subresource == "resize"
+        )
 
     async def _limit_ranges(self, namespace: str) -> list[Obj]:
         listing = await self.store.list(self.limit_ranges.key_prefix(namespace))
@@ -346,8 +362,9 @@ class LimitRanger:
         if resource is not self.pods or not self._applies(operation, resource, old):
             return
         changed = False
+        annotate = not self._is_resize(operation, resource)
         for limit_range in await self._limit_ranges(meta.namespace_of(obj)):
-            changed = mutate_pod(limit_range, obj) or changed
+            changed = mutate_pod(limit_range, obj, annotate=annotate) or changed
         status = obj.get("status")
         if changed and isinstance(status, dict) and "qosClass" in status:
             status["qosClass"] = compute_qos_class(obj)

@@ -116,7 +116,10 @@ def _go_parse_float(text: str) -> bool:
     """strconv.ParseFloat(text, 64) succeeds: decimal or hex (with a `p` exponent) notation,
     `inf`/`infinity` with a sign or none, `nan`; an overflow is an error, an underflow is not."""
     lowered = text.lower()
-    if lowered.lstrip("+-") in ("inf", "infinity") and len(lowered) - len(lowered.lstrip("+-")) <= 1:
+    if (
+        lowered.lstrip("+-") in ("inf", "infinity")
+        and len(lowered) - len(lowered.lstrip("+-")) <= 1
+    ):
         return True
     if lowered == "nan":
         return True

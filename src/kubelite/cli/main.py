@@ -38,6 +38,7 @@ from kubelite.cli.kubectl import (
     events,
     exec_command,
     get,
+    kuberc,
     logs,
     resources,
     version,
@@ -180,9 +181,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's own parser, by name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parsers = command_parsers(parser)
+    kubectl_names = {c.name for c in KUBECTL_COMMANDS}
+    try:
+        # The user's kuberc: aliases and default flag values of the kubectl-like commands.
+        argv = kuberc.apply(
+            argv,
+            {name: p for name, p in parsers.items() if name in kubectl_names},
+            set(parsers),
+            _warn,
+        )
+    except kuberc.KubercError as e:
+        print(f"error occurred while applying preferences {e}", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv)
     if args.command in argv:
         # `kubelite start` hands its own flags on to the server it starts.

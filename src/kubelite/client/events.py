@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.api.resources import EVENTS
+from kubelite.api.resources import EVENTS, NODES, PODS
 from kubelite.api.types import Obj
 from kubelite.client.api import APIClient, PatchType
 from kubelite.client.errors import APIConnectionError, APIError, APINotFoundError
@@ -52,15 +52,23 @@ def _time(when: dt.datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The apiVersion of the kinds whose events must always name it, for an object that came without
+# one (a list item, a hand-made reference such as the kubelet's nodeRef). Kubernetes fixed the
+# last such references for pods and nodes in 1.35 (#134545), so `kubectl events --for
+# Node/<name>`, which selects on involvedObject.apiVersion, finds them.
+_API_VERSION_OF_KIND = {r.kind: r.api_version for r in (PODS, NODES)}
+
+
 def object_reference(obj: Obj, field_path: str = "") -> Obj:
     """An ObjectReference to `obj` (kind, namespace, name, uid, apiVersion, resourceVersion)."""
     md = obj.get("metadata") or {}
+    kind = obj.get("kind", "")
     ref = {
-        "kind": obj.get("kind", ""),
+        "kind": kind,
         "namespace": md.get("namespace", ""),
         "name": md.get("name", ""),
         "uid": md.get("uid", ""),
-        "apiVersion": obj.get("apiVersion", ""),
+        "apiVersion": obj.get("apiVersion") or _API_VERSION_OF_KIND.get(kind, ""),
         "resourceVersion": md.get("resourceVersion", ""),
     }
     if field_path:

@@ -1,6 +1,6 @@
 """The CronJob controller: makes a Job at each time of a CronJob's schedule.
 
-Kubernetes' `pkg/controller/cronjob` (the v2 controller, 1.33). Handlers put CronJob keys on
+Kubernetes' `pkg/controller/cronjob` (the v2 controller, 1.37). Handlers put CronJob keys on
 the queue (a CronJob changed, or a Job it controls did); `sync(key)`:
 
 1. reconciles `status.active` with the Jobs it controls: a finished Job leaves the list
@@ -18,7 +18,9 @@ the queue (a CronJob changed, or a Job it controls did); `sync(key)`:
 5. creates the Job `<cronjob>-<scheduled time in minutes since the epoch>` from the job template,
    with the `batch.kubernetes.io/cronjob-scheduled-timestamp` annotation (RFC 3339 in the
    CronJob's time zone) and the CronJob as controller; the name makes a second create of the
-   same run fail with AlreadyExists, which is how a restart never runs a time twice;
+   same run fail with AlreadyExists, which is how a restart never runs a time twice (a Job of
+   that name it controls but does not list, left by a sync whose status write was lost, is read
+   back from the CronJob's namespace and listed: kubernetes#136920);
 6. records the Job in `status.active` and the time in `status.lastScheduleTime`, and comes back
    100 ms after the next scheduled time.
 
@@ -182,6 +184,20 @@ class CronJobController(QueueController):
             return None
         return f"{meta.namespace_of(job)}/{ref.get('name', '')}"
 
+    @staticmethod
+    def _controlled_by(job: Obj, cron_job: Obj) -> bool:
+        """getJobsToBeReconciled (1.37, kubernetes#133313): a Job is this CronJob's when its
+        controller reference names a CronJob by this one's name and uid, so a Job that another
+        kind of owner of the same name controls is neither reported as an UnexpectedJob nor
+        counted in the history."""
+        ref = podutil.controller_ref(job)
+        return (
+            ref is not None
+            and ref.get("kind") == "CronJob"
+            and ref.get("name") == meta.name_of(cron_job)
+            and ref.get("uid") == cron_job["metadata"].get("uid")
+        )
+
     def _on_job(self, event_type: str, job: Obj, old: Obj | None) -> None:
         for obj in (job, old):
             if obj is not None:
@@ -208,7 +224,9 @@ class CronJobController(QueueController):
         cron_job.setdefault("status", {})
         original = meta.clone(cron_job["status"])
         jobs = [
-            typed(j, JOBS) for j in self.jobs.by_index("controller", cron_job["metadata"]["uid"])
+            typed(j, JOBS)
+            for j in self.jobs.by_index("controller", cron_job["metadata"]["uid"])
+            if self._controlled_by(j, cron_job)
         ]
         again = await self._sync(cron_job, jobs)
         if cron_job["status"] != original:

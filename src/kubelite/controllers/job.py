@@ -443,13 +443,17 @@ class JobController(QueueController):
         return job_status.new_condition(job_status.FAILURE_TARGET, "True", reason, message, now)
 
     def _suspension(self, ctx: _Sync, suspended: bool) -> None:
-        """The Suspended condition, its Events, and a fresh start time on resume."""
+        """The Suspended condition, its Events, and the start time: cleared when the Job is
+        suspended (MutableSchedulingDirectivesForSuspendedJobs, beta and on in 1.37, so that the
+        template may change while suspended and activeDeadlineSeconds starts over), set afresh on
+        resume."""
         conditions = ctx.job["status"].setdefault("conditions", [])
         if suspended:
             if job_status.ensure(
                 conditions, job_status.SUSPENDED, "True", "JobSuspended", "Job suspended", ctx.now
             ):
                 self.pod_control.event(ctx.job, NORMAL, "Suspended", "Job suspended")
+                ctx.job["status"].pop("startTime", None)
         elif job_status.ensure(
             conditions, job_status.SUSPENDED, "False", "JobResumed", "Job resumed", ctx.now
         ):

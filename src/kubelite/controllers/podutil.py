@@ -61,6 +61,31 @@ def next_available_in(pods: Iterable[Obj], min_ready_seconds: int, now: dt.datet
     return min(waits, default=0.0)
 
 
+def next_availability_check(
+    pods: Iterable[Obj], min_ready_seconds: int, evaluated_at: dt.datetime, now: dt.datetime
+) -> float | None:
+    """FindMinNextPodAvailabilityCheck (1.34, kubernetes#132121): seconds from `now` until the
+    first pod that was ready but not yet available when the owner's status was counted (at
+    `evaluated_at`) becomes available; 0 when that time has already passed, None when no pod
+    is waiting. Counting from the status's own time means no pod that turned available in
+    between is missed."""
+    if min_ready_seconds <= 0:
+        return None
+    first: dt.datetime | None = None
+    for pod in pods:
+        if not is_pod_ready(pod):
+            continue
+        since = ready_since(pod)
+        if since is None:
+            continue
+        at = since + dt.timedelta(seconds=min_ready_seconds)
+        if at > evaluated_at and (first is None or at < first):
+            first = at
+    if first is None:
+        return None
+    return max(0.0, (first - now).total_seconds())
+
+
 def controller_ref(obj: Obj) -> Obj | None:
     """The ownerReference with `controller: true`, if any."""
     refs: list[Obj] = obj["metadata"].get("ownerReferences") or []

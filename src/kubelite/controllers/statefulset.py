@@ -1,6 +1,6 @@
 """The StatefulSet controller: pods with stable names, storage and order.
 
-Kubernetes' `pkg/controller/statefulset` (1.33). Handlers put StatefulSet keys on the queue: a
+Kubernetes' `pkg/controller/statefulset` (1.37). Handlers put StatefulSet keys on the queue: a
 set changed, or one of its pods was added, changed or deleted (found through the pod's
 controller reference, or, for an orphan, every set in its namespace whose selector matches it).
 `sync`:
@@ -13,7 +13,8 @@ controller reference, or, for an orphan, every set in its namespace whose select
    (statefulset_control.py), which creates, repairs, deletes and updates pods in order and
    writes the status through the status subresource.
 
-A set with minReadySeconds is looked at again when its next pod may have become available.
+A set with minReadySeconds is looked at again just when its next ready pod becomes available
+(kubernetes#135428, 1.36).
 ControllerRevisions and PersistentVolumeClaims are read from informers, as Kubernetes' listers
 do, but changes to them trigger no sync.
 """
@@ -212,19 +213,22 @@ class StatefulSetController(QueueController):
             return None  # Not transient: nothing to retry.
         await self._adopt_orphan_revisions(sset, selector)
         set_pods = await self._claim_pods(sset, selector)
+        evaluated_at = self.control.clock()
         try:
-            status = await self.control.update(sset, set_pods, self._revisions_of(sset, selector))
+            status = await self.control.update(
+                sset, set_pods, self._revisions_of(sset, selector), evaluated_at
+            )
         except ClaimError as e:
             # With back-off: a claim refused now (an invalid template) is refused again soon.
             raise RetryLater(str(e)) from e
+        if status is None:
+            return None
+        # Look again just when the next ready pod has been ready for minReadySeconds
+        # (kubernetes#135428, 1.36), not a whole minReadySeconds after this sync.
         min_ready = int(sp.spec_of(sset).get("minReadySeconds") or 0)
-        if (
-            min_ready > 0
-            and status is not None
-            and status["availableReplicas"] != sp.replicas_of(sset)
-        ):
-            return float(min_ready)
-        return None
+        return podutil.next_availability_check(
+            set_pods, min_ready, evaluated_at, self.control.clock()
+        )
 
     def _revisions_of(self, sset: Obj, selector: labels.Selector) -> list[Obj]:
         """Revisions in the namespace its selector matches, orphaned or its own

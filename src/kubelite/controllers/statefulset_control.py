@@ -17,7 +17,14 @@ Given the set, the pods it owns and its ControllerRevisions, `StatefulSetControl
 5. under RollingUpdate, deletes pods (at or above the partition) that are not at the update
    revision, highest ordinal first, as long as no more than `rollingUpdate.maxUnavailable`
    replicas are unavailable (update_within_budget); OnDelete leaves that to the user;
-6. writes the status (when it changed) and prunes the history beyond revisionHistoryLimit.
+6. once every replica is at the update revision and ready, makes it the current revision
+   (under either strategy, kubernetes#136833), writes the status (when it changed) and prunes
+   the history beyond revisionHistoryLimit.
+
+A revision is the set's template when its recorded template equals it byte for byte, or,
+failing that, semantically once both are defaulted (StatefulSetSemanticRevisionComparison, beta
+and on, kubernetes#135017): a revision written before a field was defaulted, or
+serialized differently, does not roll the pods.
 
 MaxUnavailableStatefulSet is beta and on in 1.37 (#139466, after its 1.35 regression was fixed
 by #137666), so step 5 is `updateStatefulSetAfterInvariantEstablished` whatever the field says
@@ -116,12 +123,12 @@ def replica_status(
 
 
 def complete_rolling_update(sset: Obj, status: Obj) -> None:
-    """Once every replica is updated and ready, the update revision becomes the current one."""
+    """Once every replica is updated and ready, the update revision becomes the current one,
+    whatever the update strategy: with OnDelete too once the user has recreated every pod
+    (kubernetes#136833, 1.37; before, an OnDelete set's currentRevision never moved)."""
     replicas = sp.replicas_of(sset)
-    strategy = (sp.spec_of(sset).get("updateStrategy") or {}).get("type")
     if (
-        strategy == sp.ROLLING_UPDATE
-        and status["updatedReplicas"] == replicas
+        status["updatedReplicas"] == replicas
         and status["readyReplicas"] == replicas
         and status["replicas"] == replicas
     ):
@@ -201,8 +208,12 @@ class StatefulSetControl:
         self.write_status = write_status
         self.clock = clock
 
-    async def update(self, sset: Obj, pods: list[Obj], revisions: list[Obj]) -> Obj | None:
-        """One sync of `sset`; the status it wrote (or found current), None if it got none."""
+    async def update(
+        self, sset: Obj, pods: list[Obj], revisions: list[Obj], now: dt.datetime | None = None
+    ) -> Obj | None:
+        """One sync of `sset`; the status it wrote (or found current), None if it got none.
+        Availability is judged at `now` (the clock's time when not given), which the caller
+        needs to know when to look again."""
         revisions = revs.sort_revisions(revisions)
         current: Obj | None = None
         update: Obj | None = None
@@ -210,7 +221,9 @@ class StatefulSetControl:
         error: BaseException | None = None
         try:
             current, update, collisions = await self._revisions(sset, revisions)
-            status, error = await self._update_set(sset, current, update, collisions, pods)
+            status, error = await self._update_set(
+                sset, current, update, collisions, pods, now or self.clock()
+            )
             if status is not None:
                 complete_rolling_update(sset, status)
                 if inconsistent_status(sset, status):
@@ -233,7 +246,7 @@ class StatefulSetControl:
         """(current, update, collision count): getStatefulSetRevisions."""
         collisions = int((sset.get("status") or {}).get("collisionCount") or 0)
         wanted = revs.new_revision(sset, revs.next_revision_number(revisions), collisions)
-        equal = [r for r in revisions if revs.equal_revision(r, wanted)]
+        equal = [r for r in revisions if revs.describes_set(r, wanted, sset)]
         if equal and revs.equal_revision(revisions[-1], equal[-1]):
             update = revisions[-1]  # The template has not changed.
         elif equal:
@@ -248,10 +261,15 @@ class StatefulSetControl:
     # --- pods -----------------------------------------------------------------------------------
 
     async def _update_set(
-        self, sset: Obj, current: Obj, update: Obj, collisions: int, pods: list[Obj]
+        self,
+        sset: Obj,
+        current: Obj,
+        update: Obj,
+        collisions: int,
+        pods: list[Obj],
+        now: dt.datetime,
     ) -> tuple[Obj, BaseException | None]:
         """updateStatefulSet: the status, and the first failure, if any."""
-        now = self.clock()
         spec = sp.spec_of(sset)
         min_ready = int(spec.get("minReadySeconds") or 0)
         current_set = revs.apply_revision(sset, current)

@@ -28,8 +28,10 @@ import json
 from typing import Any
 
 from kubelite.api import meta
+from kubelite.api.defaulting.apps import default_pod_template
 from kubelite.api.resources import CONTROLLER_REVISIONS
 from kubelite.api.types import Obj
+from kubelite.api.validation.apps import semantic_equal
 from kubelite.controllers import statefulset_pods as pods
 from kubelite.controllers.podcontrol import owner_reference
 
@@ -153,6 +155,23 @@ def equal_revision(a: Obj | None, b: Obj | None) -> bool:
     if ha is not None and hb is not None and ha != hb:
         return False
     return go_json(a.get("data")) == go_json(b.get("data"))
+
+
+def describes_set(revision: Obj, wanted: Obj, sset: Obj) -> bool:
+    """Whether `revision` records the set's present template: its data equals that of
+    `wanted` (the revision the set would get now), or, failing that, the template it restores
+    equals the set's once both are defaulted, compared as apiequality.Semantic does (a null
+    and a missing field alike): StatefulSetSemanticRevisionComparison, beta and on
+    (kubernetes#135017, backported to 1.34). So a revision written before a field was
+    defaulted, or serialized otherwise (1.33 wrote `"creationTimestamp": null` into the
+    template's metadata), starts no rolling update."""
+    if equal_revision(revision, wanted):
+        return True
+    restored = apply_revision(sset, revision)["spec"]
+    present = {"template": meta.clone(pods.spec_of(sset).get("template") or {})}
+    default_pod_template(restored)
+    default_pod_template(present)
+    return semantic_equal(restored["template"], present["template"])
 
 
 def sort_revisions(revisions: list[Obj]) -> list[Obj]:

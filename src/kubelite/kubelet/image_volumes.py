@@ -24,7 +24,7 @@ from pathlib import Path
 from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import ObjectLookup
 from kubelite.kubelet.images import ImagePuller, ImagePullError, default_policy
-from kubelite.kubelet.pull_secrets import pull_credentials
+from kubelite.kubelet.pull_secrets import tracked_pull_credentials
 from kubelite.kubelet.volumes import image as image_volume
 from kubelite.kubelet.volumes.image import ImageVolumeMountError
 from kubelite.kubelet.volumes.mounter import HostMounter, Mounter
@@ -91,7 +91,7 @@ class ImageVolumes:
                 # The pod's own object reference: no field path (getImageVolumes).
                 await record(kind, reason, message, "")
 
-            auths = await pull_credentials(pod, self.lookup, reference)
+            auths = await tracked_pull_credentials(pod, self.lookup, reference)
             try:
                 image_id = await self.puller.ensure(pod, reference, policy, on_event, auths=auths)
             except ImagePullError as e:

@@ -9,8 +9,12 @@ The kubelet's image manager (`pkg/kubelet/images/image_manager.go`, EnsureImageE
   next attempts within the back-off (10 s doubling to 300 s, per pod and image) are not tried
   but answered with `ImagePullBackOff` and a `BackOff` event (`Back-off pulling image "x"`).
 - A pull is announced (`Pulling image "x"`) and reported with the time it took and the image's
-  size (`Successfully pulled image "x" in 1.2s (1.2s including waiting). Image size: N bytes.`),
-  an image already there with `Container image "x" already present on machine`.
+  size (`Successfully pulled image "x" in 1.2s (1.2s including waiting). Image size: N bytes.`).
+- An image already there is used if the pod may (KubeletEnsureSecretPulledImages, on since
+  1.35: `image_pull_manager` decides from the records of who pulled it), with
+  `Container image "x" already present on machine and can be accessed by the pod`; otherwise it
+  is pulled again with the pod's own credentials, or, under Never, answered as if it were not
+  there (`ErrImageNeverPull`), so that a pod learns nothing of images it may not use.
 
 The waiting reason and message the puller raises are what the pod's container status shows.
 """
@@ -22,6 +26,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from kubelite.api.types import Obj
 from kubelite.kubelet.backoff import Backoff
+from kubelite.kubelet.image_pull_manager import ImagePullManager, pulled_with
+from kubelite.kubelet.image_pull_records import SecretCredential
+from kubelite.kubelet.pull_secrets import PodCredential
 from kubelite.kubelet.status.messages import go_duration
 from kubelite.runtime import errors as runtime_errors
 from kubelite.runtime.cri import AuthConfig, Image, ImageService
@@ -40,6 +47,21 @@ BACK_OFF = "BackOff"
 
 # Records an event about the container: (type, reason, message).
 Recorder = Callable[[str, str, str], Awaitable[None]]
+# The credentials of a pull: plain, or tracked to the Secret they came from.
+Credential = AuthConfig | PodCredential
+
+
+def _tracked(credential: Credential) -> PodCredential:
+    if isinstance(credential, PodCredential):
+        return credential
+    return PodCredential(credential, None, "")
+
+
+def _secret_of(credential: PodCredential | None) -> SecretCredential | None:
+    if credential is None or credential.secret is None:
+        return None
+    ref = credential.secret
+    return SecretCredential(ref.uid, ref.namespace, ref.name, credential.hash)
 
 
 class ImagePullError(Exception):
@@ -61,8 +83,11 @@ class ImagePuller:
         *,
         clock: Callable[[], float] = time.monotonic,
         backoff: Backoff | None = None,
+        pull_manager: ImagePullManager | None = None,
     ) -> None:
         self.images = images
+        # Who pulled which image (in memory unless the kubelet gives one kept on disk).
+        self.pull_manager = pull_manager or ImagePullManager()
         self.clock = clock
         self.backoff = backoff or Backoff(clock)
         self._last_error: dict[str, str] = {}
@@ -78,7 +103,7 @@ class ImagePuller:
         container: Obj,
         record: Recorder,
         *,
-        auths: Sequence[AuthConfig] = (),
+        auths: Sequence[Credential] = (),
     ) -> str:
         """The image id for the container, pulling it as its policy says (with `auths`, the
         credentials of the pod's pull secrets, tried in turn); raises ImagePullError when it
@@ -94,7 +119,7 @@ class ImagePuller:
         policy: str,
         record: Recorder,
         *,
-        auths: Sequence[AuthConfig] = (),
+        auths: Sequence[Credential] = (),
     ) -> str:
         """EnsureImageExists for any reference of the pod (a container's image, an image
         volume's): the image id, pulled as `policy` says. With credentials (from the pod's
@@ -106,14 +131,44 @@ class ImagePuller:
             message = f'Failed to apply default image tag "{image}": {e}'
             await record("Warning", INVALID_IMAGE_NAME, message)
             raise ImagePullError(INVALID_IMAGE_NAME, message) from e
+        credentials = [_tracked(c) for c in auths]
         if present is not None and policy != "Always":
-            self._remember(present)
-            await record("Normal", PULLED, f'Container image "{image}" already present on machine')
-            return present.id
+            pod_secrets = [s for c in credentials if (s := _secret_of(c)) is not None]
+            if not self.pull_manager.must_attempt_image_pull(image, present.id, pod_secrets):
+                self._remember(present)
+                await record(
+                    "Normal",
+                    PULLED,
+                    f'Container image "{image}" already present on machine and can be accessed '
+                    "by the pod",
+                )
+                return present.id
         if policy == "Never":
+            # Not there, or there but not for this pod: the same answer (it may not learn which).
             message = f'Container image "{image}" is not present with pull policy of Never'
             await record("Warning", ERR_IMAGE_NEVER_PULL, message)
             raise ImagePullError(ERR_IMAGE_NEVER_PULL, message)
+        try:
+            self.pull_manager.record_pull_intent(image)
+        except OSError as e:
+            reason = f"failed to record image pull intent: {e}"
+            raise ImagePullError(
+                reason,
+                f'Failed to record image pull intent for container image "{image}": {reason}',
+            ) from e
+        try:
+            image_id, used = await self._pull_after_backoff(pod, image, credentials, record)
+        except BaseException:
+            self.pull_manager.record_pull_failed(image)
+            raise
+        self.pull_manager.record_image_pulled(image, image_id, pulled_with(_secret_of(used)))
+        return image_id
+
+    async def _pull_after_backoff(
+        self, pod: Obj, image: str, credentials: Sequence[PodCredential], record: Recorder
+    ) -> tuple[str, PodCredential | None]:
+        """The pull itself, unless still backing off from the last failure: the image id and
+        the credential that pulled it."""
         key = f"{pod['metadata'].get('uid', '')}_{image}"
         failed_at = self._failed_at.get(key)
         if failed_at is not None and self.backoff.in_backoff_since(key, failed_at):
@@ -126,7 +181,7 @@ class ImagePuller:
         await record("Normal", PULLING, f'Pulling image "{image}"')
         started = self.clock()
         try:
-            image_id = await self._pull(image, auths)
+            image_id, used = await self._pull(image, credentials)
         except runtime_errors.RuntimeFailure as e:
             now = self.clock()
             self.backoff.next(key, now)
@@ -149,17 +204,20 @@ class ImagePuller:
             f'Successfully pulled image "{image}" in {took} ({took} including waiting). '
             f"Image size: {size} bytes.",
         )
-        return image_id
+        return image_id, used
 
-    async def _pull(self, image: str, auths: Sequence[AuthConfig]) -> str:
-        """One pull per credential until one succeeds; all failing, their errors together
-        (utilerrors.NewAggregate: one alone as it is, several as `[a, b]`)."""
-        if not auths:
-            return await self.images.pull_image(image)
+    async def _pull(
+        self, image: str, credentials: Sequence[PodCredential]
+    ) -> tuple[str, PodCredential | None]:
+        """One pull per credential until one succeeds (and which one it was); all failing,
+        their errors together (utilerrors.NewAggregate: one alone as it is, several as
+        `[a, b]`)."""
+        if not credentials:
+            return await self.images.pull_image(image), None
         failures: list[runtime_errors.RuntimeFailure] = []
-        for auth in auths:
+        for credential in credentials:
             try:
-                return await self.images.pull_image(image, auth=auth)
+                return await self.images.pull_image(image, auth=credential.auth), credential
             except runtime_errors.RuntimeFailure as e:
                 failures.append(e)
         if len(failures) == 1:

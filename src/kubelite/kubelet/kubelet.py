@@ -58,14 +58,16 @@ from kubelite.client.errors import (
 from kubelite.client.events import EventRecorder
 from kubelite.client.informer import Informer, by_namespace
 from kubelite.client.informers import strip_managed_fields
-from kubelite.kubelet import envvars, service_env, sysctl, termination
+from kubelite.kubelet import envvars, resize_events, service_env, sysctl, termination
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
 from kubelite.kubelet import status as podstatus
 from kubelite.kubelet.admission import PodAdmitHandler, PodAdmitResult, can_admit, rejected_status
 from kubelite.kubelet.allocation.manager import (
+    POD_RESOURCES,
     REASON_ERROR,
     AllocationManager,
+    pod_resources_of,
     resizable_containers,
     resources_equal,
 )
@@ -76,6 +78,8 @@ from kubelite.kubelet.dns import (
     RESOLV_CONF_CANDIDATES,
     DNSConfigurer,
 )
+from kubelite.kubelet.image_pull_manager import ImagePullManager
+from kubelite.kubelet.image_pull_records import FilePullRecords
 from kubelite.kubelet.image_volumes import ImageVolumes
 from kubelite.kubelet.images import ImagePuller
 from kubelite.kubelet.lifecycle import run_hook
@@ -221,8 +225,10 @@ class Kubelet:
             capacity=lambda: node_shapes.capacity(machine, config.max_pods),
             allocatable=lambda: self.node_facts["status"]["allocatable"],
         )
-        # One puller for containers' images and image volumes: one back-off, one digest record.
-        puller = ImagePuller(images)
+        # One puller for containers' images and image volumes: one back-off, one digest record,
+        # and one record of who pulled which image, kept in the root dir across restarts.
+        self.image_pulls = ImagePullManager(FilePullRecords(config.root_dir))
+        puller = ImagePuller(images, pull_manager=self.image_pulls)
         self.syncer = PodSyncer(
             runtime,
             images,
@@ -298,9 +304,20 @@ class Kubelet:
         await self.server.start()
         self.heartbeat.config = self._node_config(self.server.port)
 
+    async def _adopt_image_pull_intents(self) -> None:
+        """Pulls a previous kubelet left unfinished whose images are here: pulled by the
+        kubelet, by whom unknown (the pull manager's initialize)."""
+        try:
+            images = await self.images.list_images()
+        except Exception as e:
+            log.warning("listing images for the image pull records failed: %s", e)
+            images = []
+        self.image_pulls.initialize(images)
+
     async def run(self) -> None:
         """Run until cancelled."""
         await self._start_server()
+        await self._adopt_image_pull_intents()
         # Started at once, as NewMainKubelet starts its Service informer: pods wait for it.
         self.services.start()
         self._tasks = [
@@ -601,7 +618,7 @@ class Kubelet:
             self._report(pod, runtime_status)
             worker.sync_in(VOLUME_RETRY)
             return False
-        allocated = self._allocate(worker)
+        allocated = await self._allocate(worker, record)
         restart_all = False
         if could_restart_all(podutil.spec_of(pod)):
             # RestartAllContainers: Kubernetes writes the status before SyncPod, and SyncPod
@@ -612,7 +629,7 @@ class Kubelet:
         )
         runtime_status = await self.syncer.runtime_status(worker.uid)
         self._runtime_view[worker.uid] = runtime_status
-        self._check_resize_in_progress(allocated, result.resize_error, runtime_status)
+        await self._check_resize_in_progress(allocated, result.resize_error, runtime_status, record)
         self._track_probes(pod, runtime_status)
         status = self._report(pod, runtime_status)
         if status.get("phase") in TERMINAL_PHASES or self._past_deadline(worker, status):
@@ -627,9 +644,11 @@ class Kubelet:
             worker.sync_in(result.retry_after)
         return False
 
-    def _allocate(self, worker: PodWorker) -> Obj:
+    async def _allocate(self, worker: PodWorker, record: Any) -> Obj:
         """handlePodResourcesResize before a sync: the pod as allocated, after deciding on a
-        resize its spec asks for (against the other pods of the node, as allocated)."""
+        resize its spec asks for (against the other pods of the node, as allocated), with the
+        ResizeStarted event of a resize accepted, or ResizeDeferred / ResizeInfeasible when the
+        PodResizePending verdict changed."""
         pod = worker.pod
         self.allocation.add_pod(pod)
         others = [
@@ -639,18 +658,38 @@ class Kubelet:
             and not (w.terminated or w.removed or w.rejected)
             and self.allocation.is_allocated(w.pod)
         ]
-        self.allocation.handle_resize(pod, others)
-        return self.allocation.allocated_pod(pod)[0]
+        outcome = self.allocation.handle_resize(pod, others)
+        allocated = self.allocation.allocated_pod(pod)[0]
+        generation = int(pod["metadata"].get("generation") or 0)
+        if outcome.allocated:
+            message = resize_events.started_message(allocated, generation)
+            await record(resize_events.NORMAL, resize_events.RESIZE_STARTED, message, "")
+        elif outcome.pending_changed:
+            verdict = outcome.verdict
+            message = resize_events.pending_message(
+                pod, verdict.reason, verdict.message, generation
+            )
+            reason = resize_events.pending_reason(verdict.reason)
+            await record(resize_events.WARNING, reason, message, "")
+        return allocated
 
-    def _check_resize_in_progress(
-        self, allocated: Obj, resize_error: str | None, runtime_status: pa.PodRuntimeStatus
+    async def _check_resize_in_progress(
+        self,
+        allocated: Obj,
+        resize_error: str | None,
+        runtime_status: pa.PodRuntimeStatus,
+        record: Any,
     ) -> None:
         """PodResizeInProgress after a sync: reason Error with the message when the resize
-        failed; plain while a running container still runs with other resources than its
-        allocation; gone once none does."""
+        failed (and a ResizeError event when that is news); plain while a running container,
+        or the pod cgroup, still runs with other resources than its allocation; gone once none
+        does, with a ResizeCompleted event for the generation the resize was made for."""
         uid = allocated["metadata"]["uid"]
         if resize_error:
-            self.allocation.set_in_progress(allocated, REASON_ERROR, resize_error)
+            if self.allocation.set_in_progress(allocated, REASON_ERROR, resize_error):
+                generation = self.allocation.in_progress_generation(uid)
+                message = resize_events.error_message(allocated, generation, resize_error)
+                await record(resize_events.WARNING, resize_events.RESIZE_ERROR, message, "")
             return
         in_progress = False
         for container in resizable_containers(allocated):
@@ -661,8 +700,18 @@ class Kubelet:
             if not resources_equal(container.get("resources"), actuated):
                 in_progress = True
                 break
+        # The pod's own resources, once its cgroup was sized (InPlacePodLevelResources-
+        # VerticalScaling): in progress until the cgroup was given the allocated ones.
+        actuated_pod = self.allocation.actuated_resources(uid, POD_RESOURCES)
+        if actuated_pod is not None and not resources_equal(
+            pod_resources_of(allocated), actuated_pod
+        ):
+            in_progress = True
         if not in_progress:
-            self.allocation.clear_in_progress(uid)
+            generation = self.allocation.in_progress_generation(uid)
+            if self.allocation.clear_in_progress(uid):
+                message = resize_events.completed_message(allocated, generation)
+                await record(resize_events.NORMAL, resize_events.RESIZE_COMPLETED, message, "")
         elif resize_error == "" or not self.allocation.conditions(uid):
             self.allocation.set_in_progress(allocated)
 
@@ -748,7 +797,19 @@ class Kubelet:
             eviction=eviction,
             allocated=allocated,
             resize_conditions=[] if terminal else self.allocation.conditions(uid),
+            allocated_pod=self.allocation.allocated_pod(pod)[0],
+            pod_cgroup=self._pod_cgroup(pod),
         )
+
+    def _pod_cgroup(self, pod: Obj) -> Any:
+        """The pod cgroup's settings (GetPodCgroupConfig) for status.resources, read only once
+        the API server has the pod Running, as the kubelet reads them; None when unknown."""
+        resizer = self.syncer.resizer
+        if resizer is None or (pod.get("status") or {}).get("phase") != "Running":
+            return None
+        with contextlib.suppress(OSError, ValueError):
+            return resizer.cgroups.read(rc.pod_cgroup_parent(pod, self.config.cgroup_root))
+        return None
 
     def _report(
         self,

@@ -13,6 +13,11 @@ a Docker Hub image with none falls back to an entry for `index.docker.io`.
 
 The pull then tries each credential in turn (`ImagePuller.ensure`). Credentials the node itself
 has (kubelite's registries config, a docker config.json) are the runtime's business.
+
+Each credential keeps where it came from (the Secret's uid, namespace and name) and a hash of its
+content, as `TrackedAuthConfig` does: KubeletEnsureSecretPulledImages (beta, on in 1.37) records
+which Secret pulled an image, and lets another pod use the cached image only if it presents the
+same Secret or one with the same credentials (`image_pull_manager`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import fnmatch
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
+from hashlib import sha256
 from urllib.parse import urlsplit
 
 from kubelite.api.types import Obj
@@ -40,6 +47,53 @@ DOCKERCFG = "kubernetes.io/dockercfg"
 DOCKERCFG_KEY = ".dockercfg"
 # keyring.go: Docker Hub's own key, for images that name no registry.
 DEFAULT_REGISTRY_HOST = "index.docker.io"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """Where a credential came from: its Secret's coordinates (SecretCoordinates)."""
+
+    uid: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PodCredential:
+    """A credential of the pod's pull secrets, with its Secret and the hash of its content
+    (TrackedAuthConfig)."""
+
+    auth: AuthConfig
+    secret: SecretRef | None
+    hash: str
+
+
+def go_json(value: object) -> str:
+    """json.Marshal's text: compact, UTF-8, with `<`, `>`, `&`, U+2028 and U+2029 escaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, escaped)
+    return text
+
+
+def credential_hash(auth: AuthConfig, email: str = "") -> str:
+    """hashAuthConfig: the SHA-256 of credentialprovider.AuthConfig as json.Marshal writes it
+    (its fields in order, empty ones left out). The keyring fills username, password and email
+    from a docker config entry; kubelite's tokens go where Go's struct has them."""
+    fields = (
+        ("username", auth.username),
+        ("password", auth.password),
+        ("email", email),
+        ("identitytoken", auth.identity_token),
+        ("registrytoken", auth.registry_token),
+    )
+    return sha256(go_json({k: v for k, v in fields if v}).encode()).hexdigest()
 
 
 def _entry_auth(entry: Obj) -> AuthConfig:
@@ -105,16 +159,24 @@ class Keyring:
     """BasicDockerKeyring: credentials by the place they apply to."""
 
     def __init__(self) -> None:
-        self._creds: dict[str, list[AuthConfig]] = {}
+        self._creds: dict[str, list[PodCredential]] = {}
 
-    def add(self, auths: Obj) -> None:
+    def add(self, auths: Obj, source: SecretRef | None = None) -> None:
         for location, entry in auths.items():
             if isinstance(entry, dict):
-                self._creds.setdefault(_key(location), []).append(_entry_auth(entry))
+                auth = _entry_auth(entry)
+                tracked = PodCredential(
+                    auth, source, credential_hash(auth, str(entry.get("email") or ""))
+                )
+                self._creds.setdefault(_key(location), []).append(tracked)
 
     def lookup(self, repository: str) -> list[AuthConfig]:
         """The credentials for `repository` (`docker.io/library/nginx`), most specific first."""
-        found: list[AuthConfig] = []
+        return [c.auth for c in self.lookup_tracked(repository)]
+
+    def lookup_tracked(self, repository: str) -> list[PodCredential]:
+        """`lookup` with each credential's Secret and hash."""
+        found: list[PodCredential] = []
         for key in sorted(self._creds, reverse=True):
             if urls_match(key, repository):
                 found.extend(self._creds[key])
@@ -145,13 +207,24 @@ def keyring_of(secrets: Iterable[Obj]) -> Keyring:
     for secret in secrets:
         auths = _auths_of(secret)
         if auths is not None:
-            keyring.add(auths)
+            md = secret.get("metadata") or {}
+            source = SecretRef(
+                str(md.get("uid") or ""), str(md.get("namespace") or ""), str(md.get("name") or "")
+            )
+            keyring.add(auths, source)
     return keyring
 
 
 async def pull_credentials(pod: Obj, lookup: ObjectLookup, image: str) -> list[AuthConfig]:
     """The credentials the pod's imagePullSecrets hold for `image`, in the order to try them;
     none for an image no Secret covers (or a reference that does not parse: the pull says so)."""
+    return [c.auth for c in await tracked_pull_credentials(pod, lookup, image)]
+
+
+async def tracked_pull_credentials(
+    pod: Obj, lookup: ObjectLookup, image: str
+) -> list[PodCredential]:
+    """`pull_credentials` with each one's Secret and hash, for the pull records."""
     refs = (pod.get("spec") or {}).get("imagePullSecrets") or ()
     if not refs:
         return []
@@ -176,4 +249,4 @@ async def pull_credentials(pod: Obj, lookup: ObjectLookup, image: str) -> list[A
             )
             continue
         secrets.append(secret)
-    return keyring_of(secrets).lookup(repository)
+    return keyring_of(secrets).lookup_tracked(repository)

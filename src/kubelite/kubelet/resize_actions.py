@@ -15,6 +15,12 @@ and limit):
 
 A container never actuated before (made by a kubelite without resize) is taken as running with
 its allocation: it was made from the very spec the allocation was taken from.
+
+The pod's own resources (`spec.resources`, resizable in place since 1.36's
+InPlacePodLevelResourcesVerticalScaling) are compared the same way, under the checkpoint key
+`POD_RESOURCES`: a change there resizes the pod cgroup (`update_pod_resources`), with no
+container touched. A container that inherits the pod's limits is not restarted for them:
+`resizePolicy` is only read for the container's own resources.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from kubelite.api import pods as podutil
 from kubelite.api.quantity import Quantity
 from kubelite.api.types import Obj
 from kubelite.kubelet import pod_actions as pa
+from kubelite.kubelet.allocation.manager import POD_RESOURCES, pod_resources_of, resources_equal
 from kubelite.runtime.cri import ContainerState, ContainerStatus
 
 NOT_REQUIRED = "NotRequired"
@@ -59,6 +66,8 @@ class ResizeActions:
     update_pod_resources: bool = False
     # Containers with no actuated record yet: (name, allocation) to record as actuated.
     adopted: list[tuple[str, Obj]] = field(default_factory=list)
+    # The pod's own resources to size its cgroup for, when they changed (else None).
+    pod_resources: Obj | None = None
 
     @property
     def empty(self) -> bool:
@@ -152,7 +161,20 @@ def compute_resize_actions(
             actions.kill(found, restart_message(container["name"]))
             actions.containers_to_start.append(index)
     actions.init_containers_to_start.sort()
+    _pod_level_resize(pod, actuated(POD_RESOURCES), resize)
     return resize
+
+
+def _pod_level_resize(pod: Obj, actuated: Obj | None, resize: ResizeActions) -> None:
+    """The pod's own cpu and memory against what its cgroup was last sized for: a difference
+    resizes the pod cgroup; a pod never sized under this record is taken as sized as
+    allocated."""
+    wanted = pod_resources_of(pod)
+    if actuated is None:
+        resize.adopted.append((POD_RESOURCES, wanted))
+    elif not resources_equal(wanted, actuated):
+        resize.update_pod_resources = True
+        resize.pod_resources = wanted
 
 
 def _running(found: ContainerStatus | None, killed: set[str]) -> bool:

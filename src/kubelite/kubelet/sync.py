@@ -42,6 +42,7 @@ from kubelite.api import pods as podutil
 from kubelite.api.types import Obj
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet import runtime_config as rc
+from kubelite.kubelet.allocation.manager import POD_RESOURCES, pod_resources_of
 from kubelite.kubelet.backoff import Backoff
 from kubelite.kubelet.dns import DNSConfigurer, DNSError
 from kubelite.kubelet.envvars import ConfigError, ObjectLookup, expand_command
@@ -54,7 +55,7 @@ from kubelite.kubelet.image_volumes import (
 from kubelite.kubelet.images import ImagePuller, ImagePullError
 from kubelite.kubelet.pod_cgroups import apply_pod_config
 from kubelite.kubelet.podref import field_path, format_pod
-from kubelite.kubelet.pull_secrets import pull_credentials
+from kubelite.kubelet.pull_secrets import tracked_pull_credentials
 from kubelite.kubelet.resize_actions import ResizeActions, compute_resize_actions
 from kubelite.kubelet.resize_actuation import ResizeActuator, ResizeError
 from kubelite.kubelet.status.messages import crash_loop_back_off_message
@@ -302,6 +303,8 @@ class PodSyncer:
             status = pa.PodRuntimeStatus(sandboxes=[], containers=[])
             if self.resizer is not None:
                 apply_pod_config(self.resizer.cgroups, pod, self._cgroup(pod))
+                # SetActuatedResources: the pod cgroup is sized for the pod's own resources.
+                self.resizer.record_actuated(pod, POD_RESOURCES, pod_resources_of(pod))
         else:
             try:
                 config = await self.sandbox_config(pod, actions.attempt, record)
@@ -391,7 +394,7 @@ class PodSyncer:
             return await pull_failed(failures)
         try:
             auths = (
-                await pull_credentials(pod, self.pull_secrets, container.get("image") or "")
+                await tracked_pull_credentials(pod, self.pull_secrets, container.get("image") or "")
                 if self.pull_secrets is not None
                 else []
             )
@@ -429,7 +432,8 @@ class PodSyncer:
             container_id = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         except runtime_errors.RuntimeFailure as e:
             return await fail(CREATE_CONTAINER_ERROR, str(e))
-        await record("Normal", "Created", f"Created container: {name}", path)
+        # Since 1.35 (#134043) the message leaves the name to involvedObject.fieldPath.
+        await record("Normal", "Created", "Container created", path)
         if self.resizer is not None:
             # SetActuatedResources: the container runs with the resources it was made with.
             self.resizer.record_actuated(pod, name, container.get("resources") or {})
@@ -437,7 +441,7 @@ class PodSyncer:
             await self.runtime.start_container(container_id)
         except runtime_errors.RuntimeFailure as e:
             return await fail(RUN_CONTAINER_ERROR, str(e))
-        await record("Normal", "Started", f"Started container {name}", path)
+        await record("Normal", "Started", "Container started", path)
         result.changed = True
         self.reasons.pop((uid, name), None)
         hook = ((container.get("lifecycle") or {}).get("postStart")) or None
@@ -485,6 +489,9 @@ class PodSyncer:
             result.errors.append(str(e))
             result.retry(_worker_backoff())
             return
+        if resize.update_pod_resources:
+            # The pod cgroup now holds what the pod's own resources ask (pod-level resize).
+            self.resizer.record_actuated(pod, POD_RESOURCES, pod_resources_of(pod))
         result.resize_error = ""
         result.changed = True
 

@@ -48,7 +48,9 @@ def _started(node: Cluster, pod: str, container: str) -> int:
     return sum(
         event.get("count", 1)
         for event in json.loads(out)["items"]
-        if event["reason"] == "Started" and event["message"] == f"Started container {container}"
+        if event["reason"] == "Started"
+        and event["message"] == "Container started"
+        and event["involvedObject"].get("fieldPath") == f"spec.containers{{{container}}}"
     )
 
 

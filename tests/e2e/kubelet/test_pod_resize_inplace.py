@@ -225,3 +225,84 @@ def test_a_memory_resize_restarts_a_container_whose_policy_says_so(node: Cluster
         assert "Container app resize requires restart" in messages
     finally:
         delete_pod(node, "resize-restart")
+
+
+def _pod_level_manifest(name: str) -> str:
+    """A pod bounded by its own resources (KEP-2837); its container states none."""
+    return f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  terminationGracePeriodSeconds: 1
+  resources:
+    limits: {{cpu: 200m, memory: 128Mi}}
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "3600"]
+"""
+
+
+def _pod_level_resized_to(node: Cluster, name: str, cpu: str, memory: str) -> dict | bool:
+    pod = get_pod(node, name)
+    want = {"limits": {"cpu": cpu, "memory": memory}, "requests": {"cpu": cpu, "memory": memory}}
+    done = pod["status"].get("resources") == want and not _resize_conditions(pod)
+    return done and pod
+
+
+def test_the_pods_own_resources_are_resized_in_place(node: Cluster) -> None:
+    """InPlacePodLevelResourcesVerticalScaling (beta, on since 1.36): `spec.resources` through
+    pods/resize; the kubelet resizes the pod cgroup, keeps the container, and reports the new
+    size in status.resources and status.allocatedResources, with ResizeStarted and
+    ResizeCompleted events."""
+    name = "resize-pod-level"
+    apply_manifest(node, _pod_level_manifest(name))
+    try:
+        before = wait_for(f"{name} to be Ready", lambda: pod_ready(node, name))
+        assert isinstance(before, dict)
+        assert before["status"]["qosClass"] == "Guaranteed"
+        assert before["status"]["allocatedResources"] == {"cpu": "200m", "memory": "128Mi"}
+        first = before["status"]["containerStatuses"][0]
+        # The container's cgroups are unbounded; the pod cgroup above them holds the limits.
+        pod_cpu = _cgroup_dir(node, name, "cpu").parent
+        pod_memory = _cgroup_dir(node, name, "memory").parent
+        assert _read(pod_cpu / "cpu.cfs_quota_us") == 20_000
+        assert _read(pod_memory / "memory.limit_in_bytes") == 128 << 20
+        wait_for(
+            "status.resources to show the pod cgroup",
+            lambda: _pod_level_resized_to(node, name, "200m", "128Mi"),
+        )
+
+        resources = {
+            "requests": {"cpu": "400m", "memory": "256Mi"},
+            "limits": {"cpu": "400m", "memory": "256Mi"},
+        }
+        patch = json.dumps({"spec": {"resources": resources}})
+        node.kubectl("patch", "pod", name, "--subresource", "resize", "-p", patch)
+        after = wait_for(
+            "the pod-level resize to be done",
+            lambda: _pod_level_resized_to(node, name, "400m", "256Mi"),
+        )
+        assert isinstance(after, dict)
+        status = after["status"]["containerStatuses"][0]
+        assert status["containerID"] == first["containerID"]
+        assert status["restartCount"] == 0
+        assert after["status"]["allocatedResources"] == {"cpu": "400m", "memory": "256Mi"}
+        assert after["status"]["observedGeneration"] == after["metadata"]["generation"]
+        assert _read(pod_cpu / "cpu.cfs_quota_us") == 40_000
+        assert _read(pod_cpu / "cpu.shares") == 409
+        assert _read(pod_memory / "memory.limit_in_bytes") == 256 << 20
+
+        def resize_events() -> list[str] | bool:
+            listed = node.kubectl(
+                "get", "events", "--field-selector", f"involvedObject.name={name}", "-o", "json"
+            ).stdout
+            reasons = [e["reason"] for e in json.loads(listed)["items"]]
+            return "ResizeCompleted" in reasons and reasons
+
+        reasons = wait_for("the resize events", resize_events)
+        assert isinstance(reasons, list)
+        assert "ResizeStarted" in reasons
+    finally:
+        delete_pod(node, name)

@@ -131,7 +131,115 @@ CASES: list[Any] = [
         "orphanDependents and deletionPropagation cannot be both set",
         id="orphan-dependents-and-policy",
     ),
-    pytest.param("DELETE", "?gracePeriodSeconds=soon", None, 400, "...", id="bad-grace-period"),
+    # A query value that does not convert is a 400 with strconv's error
+    # (Convert_Slice_string_To_Pointer_int64).
+    pytest.param(
+        "DELETE",
+        "?gracePeriodSeconds=soon",
+        None,
+        400,
+        'strconv.ParseInt: parsing "soon": invalid syntax',
+        id="bad-grace-period",
+    ),
+    pytest.param(
+        "DELETE",
+        "?gracePeriodSeconds=99999999999999999999",
+        None,
+        400,
+        'strconv.ParseInt: parsing "99999999999999999999": value out of range',
+        id="grace-period-beyond-int64",
+    ),
+    # A body that does not decode as DeleteOptions is a 400 since 1.35 (#133358), with the
+    # decoder's message (the first one measured on a 1.36.1 cluster).
+    pytest.param(
+        "DELETE",
+        "",
+        {"gracePeriodSeconds": "soon"},
+        400,
+        "json: cannot unmarshal string into Go struct field DeleteOptions.gracePeriodSeconds "
+        "of type int64",
+        id="grace-period-of-the-wrong-type",
+    ),
+    pytest.param(
+        "DELETE",
+        "",
+        {"gracePeriodSeconds": 1.5},
+        400,
+        "json: cannot unmarshal number 1.5 into Go struct field "
+        "DeleteOptions.gracePeriodSeconds of type int64",
+        id="fractional-grace-period",
+    ),
+    pytest.param(
+        "DELETE",
+        "",
+        {"dryRun": "All"},
+        400,
+        "json: cannot unmarshal string into Go struct field DeleteOptions.dryRun of type []string",
+        id="dry-run-not-a-list",
+    ),
+    pytest.param(
+        "DELETE",
+        "",
+        {"dryRun": [1]},
+        400,
+        "json: cannot unmarshal number into Go struct field DeleteOptions.dryRun of type string",
+        id="dry-run-item-not-a-string",
+    ),
+    pytest.param(
+        "DELETE",
+        "",
+        {"orphanDependents": "yes"},
+        400,
+        "json: cannot unmarshal string into Go struct field DeleteOptions.orphanDependents "
+        "of type bool",
+        id="orphan-dependents-not-a-bool",
+    ),
+    pytest.param(
+        "DELETE",
+        "",
+        {"propagationPolicy": 1},
+        400,
+        "json: cannot unmarshal number into Go struct field DeleteOptions.propagationPolicy "
+        "of type v1.DeletionPropagation",
+        id="propagation-policy-not-a-string",
+    ),
+    pytest.param(
+        "DELETE",
+        "",
+        {"preconditions": "x"},
+        400,
+        "json: cannot unmarshal string into Go struct field DeleteOptions.preconditions "
+        "of type v1.Preconditions",
+        id="preconditions-not-an-object",
+    ),
+    pytest.param(
+        "DELETE",
+        "",
+        {"preconditions": {"uid": 5}},
+        400,
+        "json: cannot unmarshal number into Go struct field Preconditions.preconditions.uid "
+        "of type types.UID",
+        id="precondition-uid-not-a-string",
+    ),
+    pytest.param(
+        "DELETE",
+        "",
+        {"apiVersion": True},
+        400,
+        "couldn't get version/kind; json parse error: json: cannot unmarshal bool into Go "
+        "struct field .apiVersion of type string",
+        id="api-version-not-a-string",
+    ),
+    pytest.param(
+        "DELETE",
+        "",
+        [],
+        400,
+        "couldn't get version/kind; json parse error: json: cannot unmarshal array into Go "
+        'value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; '
+        'Kind string "json:\\"kind,omitempty\\"" }',
+        id="body-not-an-object",
+    ),
     pytest.param(
         "DELETE",
         "?dryRun=Bogus",
@@ -263,7 +371,61 @@ def test_the_legacy_orphan_dependents_option_is_read(
 def test_orphan_dependents_must_be_a_boolean() -> None:
     with pytest.raises(errors.StatusError) as err:
         options.delete_options({}, {"orphanDependents": "yes"})
-    assert err.value.code == 400
+    assert (err.value.code, err.value.message) == (
+        400,
+        "json: cannot unmarshal string into Go struct field DeleteOptions.orphanDependents "
+        "of type bool",
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("false", False), ("FALSE", False), ("0", False), ("f", True), ("", True)]
+)
+def test_orphan_dependents_in_the_query_is_false_only_for_0_and_false(
+    raw: str, expected: bool
+) -> None:
+    """Convert_Slice_string_To_Pointer_bool: "0" or "false" (any case); "f" and "" are true."""
+    assert options.delete_options({"orphanDependents": raw}, None).orphan_dependents is expected
+
+
+def test_an_empty_grace_period_in_the_query_is_a_bad_request() -> None:
+    with pytest.raises(errors.StatusError) as err:
+        options.delete_options({"gracePeriodSeconds": ""}, None)
+    assert (err.value.code, err.value.message) == (
+        400,
+        'strconv.ParseInt: parsing "": invalid syntax',
+    )
+
+
+def test_unknown_and_null_fields_of_a_delete_body_are_ignored() -> None:
+    """The second pass decodes case-sensitively and ignores what DeleteOptions lacks; a null
+    leaves a field unset (a null list item is "")."""
+    opts = options.delete_options(
+        {},
+        {"GracePeriodSeconds": "x", "bogus": [1], "gracePeriodSeconds": None, "dryRun": None},
+    )
+    assert (opts.grace_period, opts.dry_run) == (None, False)
+
+
+async def test_a_null_delete_body_is_no_options(api: Api) -> None:
+    status, _ = await api.json("POST", CMS, body={"metadata": {"name": "a"}})
+    assert status == 201
+    status, answer = await api.json("DELETE", f"{CMS}/a", raw=b"null")
+    assert (status, answer["status"]) == (200, "Success"), answer
+
+
+async def test_a_delete_collection_with_a_bad_body_is_a_bad_request(api: Api) -> None:
+    status, _ = await api.json("POST", CMS, body={"metadata": {"name": "a"}})
+    assert status == 201
+    status, answer = await api.json("DELETE", CMS, body={"gracePeriodSeconds": "soon"})
+    assert (status, answer["reason"], answer["message"]) == (
+        400,
+        "BadRequest",
+        "json: cannot unmarshal string into Go struct field DeleteOptions.gracePeriodSeconds "
+        "of type int64",
+    )
+    status, listing = await api.json("GET", CMS)
+    assert [i["metadata"]["name"] for i in listing["items"]] == ["a"]
 
 
 def test_delete_preconditions_come_from_the_body() -> None:

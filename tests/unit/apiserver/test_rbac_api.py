@@ -501,7 +501,7 @@ async def test_a_websocket_exec_needs_create_not_only_get(api: Api) -> None:
         return status == 403 and "cannot create" in answer["message"]
 
     await wait_for(refused_for_create, what="the get-only exec to be refused for create")
-    status, answer = await api.json("GET", EXEC, token=VIEWER_TOKEN)
+    _, answer = await api.json("GET", EXEC, token=VIEWER_TOKEN)
     assert answer["message"] == (
         'pods "web" is forbidden: User "viewer" cannot create resource "pods/exec" in API group '
         '"" in the namespace "default"'

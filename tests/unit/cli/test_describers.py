@@ -141,15 +141,17 @@ def test_no_events_and_events_not_asked_for():
                 "successThreshold": 1,
                 "failureThreshold": 3,
             },
-            "http-get http://:8080/healthz delay=0s timeout=1s period=10s #success=1 #failure=3",
+            "http-get http://:8080/healthz delay=0s timeout=1s period=10s "
+            "successThreshold=1 failureThreshold=3",
         ),
         (
             {"exec": {"command": ["cat", "/tmp/ok"]}, "initialDelaySeconds": 5},
-            "exec [cat /tmp/ok] delay=5s timeout=0s period=0s #success=0 #failure=0",
+            "exec [cat /tmp/ok] delay=5s timeout=0s period=0s "
+            "successThreshold=0 failureThreshold=0",
         ),
         (
             {"tcpSocket": {"port": 6379}},
-            "tcp-socket :6379 delay=0s timeout=0s period=0s #success=0 #failure=0",
+            "tcp-socket :6379 delay=0s timeout=0s period=0s successThreshold=0 failureThreshold=0",
         ),
     ],
 )

@@ -212,8 +212,10 @@ RICH_TEMPLATE_TEXT = [
     "      memory:  128Mi",
     "    Requests:",
     "      cpu:      250m",
-    "    Liveness:   tcp-socket :80 delay=3s timeout=1s period=10s #success=1 #failure=3",
-    "    Readiness:  http-get http://:80/ delay=0s timeout=1s period=10s #success=1 #failure=3",
+    "    Liveness:   tcp-socket :80 delay=3s timeout=1s period=10s "
+    "successThreshold=1 failureThreshold=3",
+    "    Readiness:  http-get http://:80/ delay=0s timeout=1s period=10s "
+    "successThreshold=1 failureThreshold=3",
     "    Environment Variables from:",
     "      cm   ConfigMap                Optional: false",
     "      sec  Secret with prefix 'P_'  Optional: false",
@@ -875,6 +877,8 @@ def test_a_cron_job():
         "Schedule:                      */5 * * * *",
         "Concurrency Policy:            Allow",
         "Suspend:                       False",
+        # kubectl 1.36 (kubernetes/kubernetes#136663).
+        "Time Zone:                     <unset>",
         "Successful Job History Limit:  3",
         "Failed Job History Limit:      1",
         "Starting Deadline Seconds:     30s",

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from kubelite.cli import kyaml
+from kubelite.cli.kubectl import get
+from kubelite.cli.kubectl.kubectl_args import CommandError
 
 CASES = json.loads((Path(__file__).parent / "kyaml_cases.json").read_text())["cases"]
 
@@ -25,3 +27,16 @@ def test_matches_kubectl(case: dict[str, Any]) -> None:
         with pytest.raises(kyaml.KYAMLError) as failed:
             kyaml.encode(case["input"], sort_keys=case["sort_keys"])
         assert f"error: {failed.value}\n" == case["stderr"]
+
+
+def test_get_offers_kyaml() -> None:
+    get._check_output("kyaml")
+    with pytest.raises(CommandError) as refused:
+        get._check_output("bogus")
+    assert str(refused.value).endswith("allowed formats are: json,kyaml,name,wide,yaml")
+
+
+def test_get_reports_what_kyaml_cannot_write() -> None:
+    with pytest.raises(CommandError) as refused:
+        get.to_kyaml({"data": {"s": "a\x7fb"}})
+    assert str(refused.value) == "error decoding: yaml: control characters are not allowed"

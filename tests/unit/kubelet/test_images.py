@@ -67,7 +67,12 @@ async def test_if_not_present_uses_the_image_on_the_node() -> None:
     image_id, events, _ = await ensure(ImagePuller(store), container("nginx:1.25", "IfNotPresent"))
     assert image_id == "sha256:nginx:1.25" and store.pulls == 0
     assert events == [
-        ("Normal", "Pulled", 'Container image "nginx:1.25" already present on machine')
+        (
+            "Normal",
+            "Pulled",
+            'Container image "nginx:1.25" already present on machine and can be accessed by '
+            "the pod",
+        )
     ]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kubelite.kubelet import pod_actions as pa
+from kubelite.kubelet.allocation.manager import POD_RESOURCES
 from kubelite.kubelet.pod_cgroups import PodCgroups, PodResourceConfig, pod_resource_config
 from kubelite.kubelet.resize_actions import compute_resize_actions
 from kubelite.kubelet.resize_actuation import ResizeActuator, ResizeError
@@ -85,9 +86,8 @@ def test_restart_container_policy_restarts_it_for_that_resource_only() -> None:
 
 
 def test_nothing_to_do_when_the_container_runs_with_its_allocation() -> None:
-    resize = compute_resize_actions(
-        web(), runtime_status(), pa.PodActions(), lambda name: resources("200m", "128Mi")
-    )
+    actuated = {"app": resources("200m", "128Mi"), POD_RESOURCES: {}}
+    resize = compute_resize_actions(web(), runtime_status(), pa.PodActions(), actuated.get)
     assert resize.empty
 
 

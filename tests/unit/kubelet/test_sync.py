@@ -192,15 +192,16 @@ async def test_a_new_pod_gets_its_sandbox_then_each_container_created_and_starte
         "create b attempt=0",
         "start b",
     ]
-    assert [(r, m) for r, m, _ in events if r in ("Created", "Started")] == [
-        ("Created", "Created container: a"),
-        ("Started", "Started container a"),
-        ("Created", "Created container: b"),
-        ("Started", "Started container b"),
+    # 1.35+ (#134043): the container is named by the event's fieldPath, not its message.
+    assert [(r, m, f) for r, m, f in events if r in ("Created", "Started")] == [
+        ("Created", "Container created", "spec.containers{a}"),
+        ("Started", "Container started", "spec.containers{a}"),
+        ("Created", "Container created", "spec.containers{b}"),
+        ("Started", "Container started", "spec.containers{b}"),
     ]
     assert events[0] == (
         "Pulled",
-        'Container image "busybox" already present on machine',
+        'Container image "busybox" already present on machine and can be accessed by the pod',
         "spec.containers{a}",
     )
 

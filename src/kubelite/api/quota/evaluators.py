@@ -244,8 +244,16 @@ class PodEvaluator(Evaluator):
         self.clock = clock
 
     def handles(self, operation: str, subresource: str, obj: Obj, old: Obj | None) -> bool:
-        # A pod's resources are fixed once it exists (kubelite serves no pods/resize).
-        return operation == CREATE and not subresource
+        """podEvaluator.Handles (1.37): a create; a resize (`pods/resize` UPDATE), whose growth
+        is charged; and an update that moves the pod between the Terminating and
+        NotTerminating scopes (activeDeadlineSeconds set)."""
+        if subresource == "resize":
+            return operation == UPDATE
+        if subresource:
+            return False
+        if operation == UPDATE and old is not None:
+            return is_terminating(old) != is_terminating(obj)
+        return operation == CREATE
 
     def matching_resources(self, names_: Iterable[str]) -> list[str]:
         given = list(names_)

@@ -28,6 +28,7 @@ from kubelite.api.strategies import pod_gates
 from kubelite.api.strategy import Strategy
 from kubelite.api.types import Obj
 from kubelite.api.validation.pods import (
+    init_resize_policy,
     validate_pod,
     validate_pod_create,
     validate_pod_status_update,
@@ -107,7 +108,10 @@ class PodStrategy(Strategy):
         super().prepare_for_update(new, old)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        return super().validate_update(new, old) + validate_pod(new) + validate_pod_update(new, old)
+        # A RestartContainer resize policy on a plain init container is refused from 1.36 on,
+        # but a pod stored with one may still be updated (ratcheting, kubernetes#137458).
+        spec_errors = init_resize_policy.ratchet(validate_pod(new), old.get("spec"))
+        return super().validate_update(new, old) + spec_errors + validate_pod_update(new, old)
 
     # --- the status subresource -------------------------------------------------------------------
 
@@ -233,17 +237,24 @@ def _uses_cluster_trust_bundles(spec: Obj) -> bool:
 
 
 def _merge_match_label_keys(pod: Obj) -> None:
-    """Pod (anti-)affinity's matchLabelKeys and mismatchLabelKeys, made part of the selector.
+    """Pod (anti-)affinity's matchLabelKeys and mismatchLabelKeys, and topology spread
+    constraints' matchLabelKeys, made part of the selector.
 
     At creation the API server looks each key up in the new pod's labels and adds `key In
-    (value)` (`NotIn` for mismatchLabelKeys) to the term's labelSelector, so that the scheduler
-    and everything else read one selector (mutatePodAffinity, KEP-3633). Keys the pod lacks are
-    left out; a term without a labelSelector matches nothing and stays as it is.
+    (value)` (`NotIn` for mismatchLabelKeys) to the term's or constraint's labelSelector, so
+    that the scheduler and everything else read one selector (mutatePodAffinity, KEP-3633;
+    mutateTopologySpreadConstraints, KEP-3243 with MatchLabelKeysInPodTopologySpreadSelectorMerge,
+    beta and on since 1.34). Keys the pod lacks are left out; a term or constraint without a
+    labelSelector matches nothing and stays as it is.
     """
-    affinity = (pod.get("spec") or {}).get("affinity")
+    spec = pod.get("spec") or {}
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    for constraint in spec.get("topologySpreadConstraints") or []:
+        if isinstance(constraint, dict):
+            _merge_into_selector(constraint, labels)
+    affinity = spec.get("affinity")
     if not isinstance(affinity, dict):
         return
-    labels = (pod.get("metadata") or {}).get("labels") or {}
     for kind in ("podAffinity", "podAntiAffinity"):
         rules = affinity.get(kind)
         if not isinstance(rules, dict):

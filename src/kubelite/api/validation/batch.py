@@ -4,8 +4,8 @@ A Job's pod template is a pod spec whose restartPolicy is OnFailure or Never (a 
 restarts never finishes); its selector must match the template, and unless the user chose a
 manual selector, the selector and labels the API server generated must be there unchanged. Much
 of the spec is fixed once the Job exists: completions (except scaling an Indexed Job with its
-parallelism), selector, template (except scheduling directives of a Job that is suspended and
-never started), completionMode, podFailurePolicy, backoffLimitPerIndex, successPolicy, managedBy.
+parallelism), selector, template (except scheduling directives and container resources of a
+suspended Job whose pods are gone), completionMode, podFailurePolicy, backoffLimitPerIndex, successPolicy, managedBy.
 
 A CronJob's schedule must parse as robfig/cron's standard syntax (`kubelite.api.cron`), without a
 `TZ=` prefix (the `timeZone` field is the way), and its name leaves room for the
@@ -560,31 +560,42 @@ def _validate_completions_update(spec: Obj, old_spec: Obj) -> list[FieldError]:
 _SCHEDULING_FIELDS = ("nodeSelector", "tolerations", "schedulingGates")
 
 
+def template_mutable(old: Obj) -> bool:
+    """Whether a Job's pod template may change where its pods go and what they request
+    (validationOptionsForJob, 1.37: MutableSchedulingDirectivesForSuspendedJobs and
+    MutablePodResourcesForSuspendedJobs, both beta and on).
+
+    The stored Job must be suspended, and either never started (a Job created suspended, before
+    the controller set its `Suspended` condition: the 1.36 regression kubernetes#139287 fixed)
+    or already marked `Suspended=True` with no active pod left, so that no pod runs the old
+    template. Only the stored Job counts: an update that resumes the Job may carry the change.
+    """
+    if _mapping(old.get("spec")).get("suspend") is not True:
+        return False
+    status = _mapping(old.get("status"))
+    if not status.get("startTime"):
+        return True
+    suspended = any(
+        isinstance(c, dict) and c.get("type") == "Suspended" and c.get("status") == "True"
+        for c in status.get("conditions") or ()
+    )
+    return suspended and not status.get("active")
+
+
 def _validate_template_update(spec: Obj, old_spec: Obj, old: Obj) -> list[FieldError]:
-    """The template is fixed, but a Job that is suspended and never started may change where
-    its pods go (node affinity, node selector, tolerations, scheduling gates) and the template's
-    labels and annotations."""
+    """The template is fixed, but a Job whose pods are all gone while it is suspended (see
+    template_mutable) may change where its pods go (node affinity, node selector, tolerations,
+    scheduling gates), the template's labels and annotations, and the resources (requests,
+    limits, claims) of its containers and init containers, which pods made after it resumes
+    get. Containers are matched by position; adding or removing one is still a change to the
+    template, as is pod-level `resources`."""
     template = _mapping(spec.get("template"))
     old_template = meta.clone(_mapping(old_spec.get("template")))
-    suspended = old_spec.get("suspend") is True
-    never_started = not _mapping(old.get("status")).get("startTime")
-    if suspended and never_started:
+    if template_mutable(old):
         new_pod = _mapping(template.get("spec"))
         old_pod = old_template.setdefault("spec", {})
-        for name in _SCHEDULING_FIELDS:
-            if name in new_pod:
-                old_pod[name] = new_pod[name]
-            else:
-                old_pod.pop(name, None)
-        new_affinity = _mapping(new_pod.get("affinity"))
-        old_affinity = _mapping(old_pod.get("affinity"))
-        merged = {k: v for k, v in old_affinity.items() if k != "nodeAffinity"}
-        if "nodeAffinity" in new_affinity:
-            merged["nodeAffinity"] = new_affinity["nodeAffinity"]
-        if merged or "affinity" in new_pod:
-            old_pod["affinity"] = merged
-        else:
-            old_pod.pop("affinity", None)
+        _take_scheduling_directives(new_pod, old_pod)
+        _take_container_resources(new_pod, old_pod)
         old_md = old_template.setdefault("metadata", {})
         new_md = _mapping(template.get("metadata"))
         for name in ("labels", "annotations"):
@@ -595,6 +606,42 @@ def _validate_template_update(spec: Obj, old_spec: Obj, old: Obj) -> list[FieldE
     if semantic_equal(template, old_template):
         return []
     return [invalid_rendered("spec.template", "core.PodTemplateSpec{...}", FIELD_IMMUTABLE)]
+
+
+def _take_scheduling_directives(new_pod: Obj, old_pod: Obj) -> None:
+    """Copy into the old pod spec what may change of where pods go: node selector,
+    tolerations, scheduling gates, and node affinity (other affinities stay as they were)."""
+    for name in _SCHEDULING_FIELDS:
+        if name in new_pod:
+            old_pod[name] = new_pod[name]
+        else:
+            old_pod.pop(name, None)
+    new_affinity = _mapping(new_pod.get("affinity"))
+    old_affinity = _mapping(old_pod.get("affinity"))
+    merged = {k: v for k, v in old_affinity.items() if k != "nodeAffinity"}
+    if "nodeAffinity" in new_affinity:
+        merged["nodeAffinity"] = new_affinity["nodeAffinity"]
+    if merged or "affinity" in new_pod:
+        old_pod["affinity"] = merged
+    else:
+        old_pod.pop("affinity", None)
+
+
+def _take_container_resources(new_pod: Obj, old_pod: Obj) -> None:
+    """Copy each container's and init container's `resources` into the old pod spec, position
+    by position, so that only the resources may differ."""
+    for kind in ("containers", "initContainers"):
+        new_list = new_pod.get(kind)
+        old_list = old_pod.get(kind)
+        if not isinstance(new_list, list) or not isinstance(old_list, list):
+            continue
+        for new_c, old_c in zip(new_list, old_list, strict=False):
+            if not isinstance(new_c, dict) or not isinstance(old_c, dict):
+                continue
+            if "resources" in new_c:
+                old_c["resources"] = new_c["resources"]
+            else:
+                old_c.pop("resources", None)
 
 
 def validate_job_status(new: Obj) -> list[FieldError]:

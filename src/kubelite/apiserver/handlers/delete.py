@@ -11,7 +11,7 @@ from aiohttp import web
 
 from kubelite.api import decoding, errors, meta
 from kubelite.api.types import Obj
-from kubelite.apiserver import options, responses
+from kubelite.apiserver import delete_options_body, options, responses
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.scope import RequestScope
 
@@ -59,10 +59,8 @@ async def delete_collection(scope: RequestScope, storage: ResourceStore) -> web.
 
 
 async def _delete_body(scope: RequestScope) -> Obj | None:
+    """The body as DeleteOptions; one that does not decode as such is a 400 (1.35, #133358)."""
     raw = await scope.read_body()
     if not raw.strip():
         return None
-    value = decoding.parse_body(raw, scope.content_type)
-    if not isinstance(value, dict):
-        raise errors.bad_request("the body of a delete must be a DeleteOptions object")
-    return value
+    return delete_options_body.check(decoding.parse_body(raw, scope.content_type))

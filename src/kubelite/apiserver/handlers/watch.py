@@ -102,7 +102,8 @@ class _Encoder:
         return orjson.dumps({"type": event.type, "object": table}) + b"\n"
 
     def bookmark(self, revision: int, initial_end: bool = False) -> bytes:
-        md: Obj = {"resourceVersion": str(revision), "creationTimestamp": None}
+        # A zero creationTimestamp is left out, not written as null (1.34, #130989).
+        md: Obj = {"resourceVersion": str(revision)}
         if initial_end:
             md["annotations"] = {"k8s.io/initial-events-end": "true"}
         obj = {

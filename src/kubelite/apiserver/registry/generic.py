@@ -512,6 +512,7 @@ class ResourceStore:
             if old is None:
                 if not (create_missing or self.strategy.allow_create_on_update) or subresource:
                     raise self.not_found(name)
+                self._check_uid_of_created(desired, name, key, applied=create_missing)
                 desired.setdefault("metadata", {}).pop("resourceVersion", None)
                 created = await self.create(
                     namespace,
@@ -611,6 +612,25 @@ class ResourceStore:
                 f"UID in object meta: {current}",
                 self.resource.group,
             )
+
+    def _check_uid_of_created(self, desired: Obj, name: str, key: str, *, applied: bool) -> None:
+        """A uid in an object that a PUT or an apply would create is refused, not replaced:
+        the write was meant for an object that is gone. Everything else a create wipes
+        (creationTimestamp, deletionTimestamp, ...) is wiped by `create` (1.37, #138908,
+        which keeps this check). An apply is refused by the patch handler (patch.go's
+        applyPatch); a PUT by the storage's precondition check against the empty object."""
+        uid = meta.metadata(desired).get("uid")
+        if not uid:
+            return
+        if applied:
+            raise errors.conflict(
+                self.resource.plural,
+                name,
+                f"uid mismatch: the provided object specified uid {uid}, and no existing object "
+                "was found",
+                self.resource.group,
+            )
+        self._check_uid(desired, {"metadata": {"name": name, "uid": ""}}, key)
 
     @staticmethod
     def _carry_system_fields(new: Obj, old: Obj) -> None:

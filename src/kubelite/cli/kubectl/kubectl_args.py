@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from kubelite.api import meta
 from kubelite.api.types import Obj
+from kubelite.cli.kubectl import kuberc
 from kubelite.cli.kubectl.manifests import ManifestError, read_manifests
 from kubelite.client import (
     APIClient,
@@ -70,6 +71,9 @@ def add_global_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--kubeconfig", help="path to the kubeconfig file to use")
     group.add_argument("--context", help="the name of the kubeconfig context to use")
     group.add_argument("-n", "--namespace", help="the namespace scope for this request")
+    if kuberc.enabled():
+        # Read by kuberc.apply before parsing; KUBECTL_KUBERC=false takes it away, as in kubectl.
+        group.add_argument("--kuberc", help="path to the kuberc file to use for preferences")
 
 
 def add_all_namespaces_flag(parser: argparse.ArgumentParser) -> None:

@@ -166,10 +166,13 @@ def _resize_condition(
 
 @dataclass
 class ResizeOutcome:
-    """What handling a pod's resize did: whether the allocation changed, and the verdict."""
+    """What handling a pod's resize did: whether the allocation changed, the verdict, and
+    whether the PodResizePending condition changed with it (what the kubelet's ResizeDeferred
+    and ResizeInfeasible events are sent for)."""
 
     allocated: bool = False
     verdict: feasibility.Verdict = field(default_factory=feasibility.Verdict)
+    pending_changed: bool = False
 
 
 def _now() -> dt.datetime:
@@ -268,21 +271,27 @@ class AllocationManager:
             if uid in self.pending:
                 self.pending.remove(uid)
             return ResizeOutcome(allocated=True, verdict=verdict)
-        self._set(uid, pod, POD_RESIZE_PENDING, verdict.reason, verdict.message)
+        changed = self._set(uid, pod, POD_RESIZE_PENDING, verdict.reason, verdict.message)
         if verdict.reason == feasibility.DEFERRED and uid not in self.pending:
             self.pending.append(uid)
         elif verdict.reason == feasibility.INFEASIBLE and uid in self.pending:
             self.pending.remove(uid)
-        return ResizeOutcome(verdict=verdict)
+        return ResizeOutcome(verdict=verdict, pending_changed=changed)
 
     def is_deferred(self, uid: str) -> bool:
         pending = self._conditions.get(uid, _ResizeConditions()).pending
         return pending is not None and pending.get("reason") == feasibility.DEFERRED
 
-    def set_in_progress(self, pod: Obj, reason: str = "", message: str = "") -> None:
+    def set_in_progress(self, pod: Obj, reason: str = "", message: str = "") -> bool:
         """SetPodResizeInProgressCondition (reason Error with the runtime's message when an
-        actuation failed)."""
-        self._set(_uid(pod), pod, POD_RESIZE_IN_PROGRESS, reason, message)
+        actuation failed); whether the condition changed."""
+        return self._set(_uid(pod), pod, POD_RESIZE_IN_PROGRESS, reason, message)
+
+    def in_progress_generation(self, uid: str) -> int:
+        """The pod generation the PodResizeInProgress condition was set for (0: none), which
+        the resize events name."""
+        found = self._conditions.get(uid, _ResizeConditions()).in_progress
+        return int((found or {}).get("observedGeneration") or 0)
 
     def clear_in_progress(self, uid: str) -> bool:
         """ClearPodResizeInProgressCondition; True when there was one."""
@@ -301,17 +310,21 @@ class AllocationManager:
             return []
         return [copy.deepcopy(c) for c in (found.pending, found.in_progress) if c is not None]
 
-    def _set(self, uid: str, pod: Obj, type_: str, reason: str, message: str) -> None:
+    def _set(self, uid: str, pod: Obj, type_: str, reason: str, message: str) -> bool:
+        """Set one resize condition; whether it changed (an identical one is kept as it is)."""
         conditions = self._conditions.setdefault(uid, _ResizeConditions())
         generation = int(meta.metadata(pod).get("generation") or 0)
         if type_ == POD_RESIZE_PENDING:
+            old = conditions.pending
             conditions.pending = _resize_condition(
-                type_, conditions.pending, reason, message, generation, self._clock()
+                type_, old, reason, message, generation, self._clock()
             )
-        else:
-            conditions.in_progress = _resize_condition(
-                type_, conditions.in_progress, reason, message, generation, self._clock()
-            )
+            return conditions.pending is not old
+        old = conditions.in_progress
+        conditions.in_progress = _resize_condition(
+            type_, old, reason, message, generation, self._clock()
+        )
+        return conditions.in_progress is not old
 
     def _clear(self, uid: str, *, pending: bool = False, in_progress: bool = False) -> None:
         conditions = self._conditions.get(uid)

@@ -11,7 +11,8 @@ Shapes follow `pkg/kubelet/kubelet_node_status.go` (initialNode) and the setters
 - conditions in the kubelet's order, Ready last: MemoryPressure and DiskPressure from those
   same thresholds, PIDPressure (no default threshold, so never True here), then Ready, False with
   the runtime's problem while it has one. A condition's lastTransitionTime moves only when its
-  status does; lastHeartbeatTime is the time of the report.
+  status does; lastHeartbeatTime is the time of the report;
+- declaredFeatures (NodeDeclaredFeatures, GA in 1.37): see `declared_features`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from kubelite.api.conditions import transition_time
 from kubelite.api.types import Obj
 from kubelite.api.wellknown import DEFAULT_MAX_PODS, KUBELET_PORT
+from kubelite.kubelet.node.declared_features import declared_features
 from kubelite.kubelet.node.machine import MachineInfo, Usage
 
 # Hard eviction defaults on Linux (pkg/kubelet/eviction/defaults_linux.go).
@@ -205,6 +207,8 @@ def node_status(
     }
     if images is not None:
         status["images"] = images
+    if features := declared_features():
+        status["declaredFeatures"] = features
     return status
 
 

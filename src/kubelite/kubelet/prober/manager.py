@@ -13,6 +13,19 @@ Kubernetes' prober manager (pkg/kubelet/prober/prober_manager.go), driven by the
   started);
 - `on_change(callback)` is told of every result that changes, to sync the pod again.
 
+A kubelet restart does not change what the pod's status says of a container that kept running
+(KEP-4781; ChangeContainerStatusOnKubeletRestart deprecated and off in 1.35, #134746). A container
+that started more than 10 s before this kubelet did (kubeletRestartGracePeriod) was running under
+the previous one, and:
+
+- it gets no initial results (worker initializeResult publishes none for it), so it is not made
+  not-ready before its readiness probe has reached its threshold;
+- if the pod's status said it `started` (for this very container id: #141342), it stays started and
+  its startup probe is not run again (isContainerStarted, the startup worker idling while the
+  status says started);
+- until its readiness probe gives a result, it is ready when it has none, and otherwise as ready as
+  the pod's own Ready condition was (setReadyStateOnKubeletRestart).
+
 Every method but `close` is synchronous and must be called from the event loop's thread.
 """
 
@@ -35,6 +48,10 @@ from kubelite.kubelet.prober.results import (
 from kubelite.kubelet.prober.worker import ProbeTarget, Worker, cancel_and_wait
 from kubelite.runtime.cri import RuntimeService
 
+# kubeletRestartGracePeriod: a container started this long before the kubelet did was already
+# running under the kubelet before it (prober_manager.go, 10 s).
+KUBELET_RESTART_GRACE_PERIOD = 10.0
+
 
 def _find_probed_container(pod: Obj, name: str) -> Obj | None:
     """The app container or native sidecar named `name` (plain init containers have no
@@ -47,6 +64,26 @@ def _find_probed_container(pod: Obj, name: str) -> Obj | None:
         if container.get("name") == name and podutil.is_restartable_init_container(container):
             return container
     return None
+
+
+def _status_of(pod: Obj, name: str, container_id: str) -> Obj | None:
+    """The pod status' entry for this very container instance (its containerID is
+    `<runtime>://<id>`), among the app and init containers' statuses."""
+    status = pod.get("status") or {}
+    for kind in ("containerStatuses", "initContainerStatuses"):
+        for entry in status.get(kind) or ():
+            if entry.get("name") != name:
+                continue
+            if str(entry.get("containerID") or "").partition("://")[2] == container_id:
+                return entry
+    return None
+
+
+def _pod_is_ready(pod: Obj | None) -> bool:
+    for condition in ((pod or {}).get("status") or {}).get("conditions") or ():
+        if condition.get("type") == "Ready":
+            return condition.get("status") == "True"
+    return False
 
 
 class ProbeManager:
@@ -64,6 +101,8 @@ class ProbeManager:
         self.results = ResultsManager()
         self._prober = Prober(runtime, record=record, pod_ip=pod_ip)
         self._clock = clock
+        # When this kubelet started: containers started well before ran under the previous one.
+        self.start = clock()
         self._pods: dict[str, Obj] = {}
         self._targets: dict[str, ProbeTarget] = {}  # by container id
         self._tasks: dict[str, list[asyncio.Task[None]]] = {}  # by container id
@@ -105,7 +144,11 @@ class ProbeManager:
         if container is None:
             return
         target = ProbeTarget(uid, container_name, container_id, container, started_at / 1e9)
-        if probe_spec(container, "startup") is None:
+        target.restored = target.started_at < self.start - KUBELET_RESTART_GRACE_PERIOD
+        if target.restored:
+            previous = _status_of(pod, container_name, container_id)
+            target.inherited_start = previous is not None and previous.get("started") is True
+        if probe_spec(container, "startup") is None or target.inherited_start:
             target.started.set()
         self._targets[container_id] = target
         loop = asyncio.get_running_loop()
@@ -113,6 +156,8 @@ class ProbeManager:
         for kind in PROBE_KINDS:
             if probe_spec(container, kind) is None:
                 continue
+            if kind == "startup" and target.inherited_start:
+                continue  # started before the restart: its startup probe is not run again
             worker = Worker(
                 kind,
                 target,
@@ -121,7 +166,8 @@ class ProbeManager:
                 pod=lambda: self._pods.get(uid),
                 clock=self._clock,
             )
-            worker.publish_initial()
+            if not target.restored:
+                worker.publish_initial()
             task = loop.create_task(worker.run(), name=f"probe {kind} {uid}/{container_name}")
             tasks.append(task)
             self._alive.add(task)
@@ -155,7 +201,10 @@ class ProbeManager:
             return None
         if probe_spec(target.container, "startup") is None:
             return True
-        return self.results.get(container_id, "startup") == SUCCESS
+        result = self.results.get(container_id, "startup")
+        if result is None and target.inherited_start:
+            return True
+        return result == SUCCESS
 
     def ready(self, container_id: str) -> bool:
         """Started, and passed its readiness probe (or has none)."""
@@ -164,7 +213,11 @@ class ProbeManager:
             return False
         if probe_spec(target.container, "readiness") is None:
             return True
-        return self.results.get(container_id, "readiness") == SUCCESS
+        result = self.results.get(container_id, "readiness")
+        if result is None and target.restored:
+            # Not probed since the restart: as ready as the pod was.
+            return _pod_is_ready(self._pods.get(target.pod_uid))
+        return result == SUCCESS
 
     async def close(self) -> None:
         """Stop every worker and wait until they have."""

@@ -56,6 +56,10 @@ class ProbeTarget:
     started_at: float  # seconds since the epoch
     started: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: bool = False
+    # Running before this kubelet started (a kubelet restart): no initial results.
+    restored: bool = False
+    # ...and the pod's status said it had started: it stays started, its startup probe unrun.
+    inherited_start: bool = False
 
 
 class Worker:

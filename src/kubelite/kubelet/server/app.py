@@ -7,7 +7,7 @@ and query options are the real kubelet's:
 
 - `GET /containerLogs/{namespace}/{pod}/{container}?follow&previous&tailLines&timestamps&
   sinceSeconds&sinceTime&limitBytes`: the container's CRI log file as text, chunked while it is
-  followed (`kubelite.kubelet.logs` does the reading);
+  followed (`kubelite.kubelet.logs` does the reading); any other method is 405 `Allow: GET`;
 - `GET|POST /exec/{namespace}/{pod}/{container}?command=..&command=..&stdin&stdout&stderr&tty`:
   upgraded to a WebSocket (`exec_stream` runs the session) or to SPDY/3.1 (`remotecommand_spdy`);
 - `GET|POST /attach/{namespace}/{pod}/{container}?stdin&stdout&stderr`: the same two ways, to
@@ -119,7 +119,11 @@ class KubeletServer:
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._authenticate])
         app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._container_logs)
+        # GET only, not HEAD as well (aiohttp's add_get): other methods are answered 405 with
+        # `Allow: GET`, as the kubelet's GET-only route does since 1.37 (#138088).
+        app.router.add_route(
+            "GET", "/containerLogs/{namespace}/{pod}/{container}", self._container_logs
+        )
         app.router.add_route("GET", "/exec/{namespace}/{pod}/{container}", self._exec)
         app.router.add_route("POST", "/exec/{namespace}/{pod}/{container}", self._exec)
         app.router.add_route("GET", "/attach/{namespace}/{pod}/{container}", self._attach)

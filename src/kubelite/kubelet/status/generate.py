@@ -25,7 +25,7 @@ from kubelite.api import pods as podutil
 from kubelite.api import restart_rules as rr
 from kubelite.api.types import Obj
 from kubelite.kubelet.status import conditions as cond
-from kubelite.kubelet.status import containers, reasons, resources, restart_all
+from kubelite.kubelet.status import containers, pod_resources, reasons, resources, restart_all
 from kubelite.kubelet.status.observed import PodRuntimeState
 from kubelite.kubelet.status.phase import get_phase
 from kubelite.runtime import cri
@@ -156,6 +156,16 @@ def generate_pod_status(
     status["qosClass"] = qos.qos_class(pod)
     if ephemeral_statuses:
         status["ephemeralContainerStatuses"] = ephemeral_statuses
+    if observed.allocated_pod is not None and spec.get("resources"):
+        # The pod's own resources, as applied and as allocated (InPlacePodLevelResources-
+        # VerticalScaling, on since 1.36): only for a pod that sets them, as the 1.37 API
+        # documents PodStatus.resources ("if pod-level requests or limits are set").
+        status["resources"] = pod_resources.status_resources(
+            observed.allocated_pod, observed.pod_cgroup, old
+        )
+        allocated = pod_resources.allocated_resources(observed.allocated_pod)
+        if allocated:
+            status["allocatedResources"] = allocated
     containers.normalize_messages(pod, init_statuses + container_statuses + ephemeral_statuses)
     return status
 

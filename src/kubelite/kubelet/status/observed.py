@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from kubelite.api.types import Obj
 from kubelite.kubelet.status import reasons
@@ -78,6 +79,11 @@ class PodRuntimeState:
     # PodResizePending / PodResizeInProgress conditions the kubelet holds for the pod.
     allocated: Mapping[str, Obj] = field(default_factory=dict)
     resize_conditions: Sequence[Obj] = ()
+    # The pod as allocated and its pod cgroup's settings (a PodResourceConfig, None when not
+    # read), for the pod's own status.resources and status.allocatedResources; no pod: the
+    # kubelet reports neither.
+    allocated_pod: Obj | None = None
+    pod_cgroup: Any = None
 
     def container(self, name: str) -> ContainerRuntimeState:
         return self.containers.get(name) or _NOTHING_YET

@@ -3,8 +3,9 @@ node label), as the pod's `spec.topologySpreadConstraints` ask.
 
 A constraint names a `topologyKey` (two nodes are in the same domain when they carry the same
 value of that label), a `labelSelector` picking the pods of the group in the pod's own
-namespace (with the pod's values of `matchLabelKeys` added to it, which Kubernetes 1.33 does in
-the plugin, not in the API server), and a `maxSkew`: how many more matching pods one domain may
+namespace (the API server added the pod's values of `matchLabelKeys` to it when the pod was
+created, MatchLabelKeysInPodTopologySpreadSelectorMerge: from 1.35 the plugin no longer adds them
+again, KEP-3243), and a `maxSkew`: how many more matching pods one domain may
 hold than the emptiest. Which nodes make up the domains is set by `nodeAffinityPolicy` (Honor,
 the default: only nodes that match the pod's nodeSelector and required node affinity) and
 `nodeTaintsPolicy` (Ignore, the default; Honor leaves out nodes with a NoSchedule/NoExecute
@@ -160,17 +161,15 @@ def _parse(pod: PodInfo) -> PodConstraints:
         return _NO_CONSTRAINTS
     try:
         return PodConstraints(
-            _constraints(raw, pod.labels, DO_NOT_SCHEDULE_ACTION),
-            _constraints(raw, pod.labels, SCHEDULE_ANYWAY_ACTION),
+            _constraints(raw, DO_NOT_SCHEDULE_ACTION),
+            _constraints(raw, SCHEDULE_ANYWAY_ACTION),
             declared=True,
         )
     except labels.SelectorError as e:
         return PodConstraints(error=str(e), declared=True)
 
 
-def _constraints(
-    raw: Sequence[Mapping[str, Any]], pod_labels: Mapping[str, str], action: str
-) -> tuple[Constraint, ...]:
+def _constraints(raw: Sequence[Mapping[str, Any]], action: str) -> tuple[Constraint, ...]:
     """filterTopologySpreadConstraints: the constraints with `whenUnsatisfiable: action`, their
     nil fields defaulted; raises labels.SelectorError on a bad selector."""
     result = []
@@ -178,11 +177,6 @@ def _constraints(
         if c.get("whenUnsatisfiable") != action:
             continue
         selector = labels.from_label_selector(c.get("labelSelector"))
-        match_labels = {
-            key: pod_labels[key] for key in c.get("matchLabelKeys") or () if key in pod_labels
-        }
-        if match_labels:
-            selector = _merge(match_labels, selector)
         min_domains = c.get("minDomains")
         result.append(
             Constraint(
@@ -195,16 +189,6 @@ def _constraints(
             )
         )
     return tuple(result)
-
-
-def _merge(match_labels: Mapping[str, str], selector: labels.Selector) -> labels.Selector:
-    """mergeLabelSetWithSelector: `key=value` for the pod's matchLabelKeys ANDed with the
-    selector's requirements; a selector that matches nothing (a nil labelSelector) stays so,
-    as it has no requirements to add to (labels.Nothing().Requirements() is not ok)."""
-    if selector.matches_nothing:
-        return selector
-    merged = labels.selector_from_set(match_labels).requirements + selector.requirements
-    return labels.Selector(tuple(sorted(merged, key=lambda r: r.key)))
 
 
 def _count_matching(node: NodeInfo, selector: labels.Selector, namespace: str) -> int:
@@ -350,8 +334,8 @@ class PodTopologySpread:
         # keys it has): a cluster without zones is spread by hostname alone.
         self._system_defaulted = defaulting_type == SYSTEM_DEFAULTING
         # Parsed once; each pod's cycle gives them its own selector.
-        self._default_hard = _constraints(raw, {}, DO_NOT_SCHEDULE_ACTION)
-        self._default_soft = _constraints(raw, {}, SCHEDULE_ANYWAY_ACTION)
+        self._default_hard = _constraints(raw, DO_NOT_SCHEDULE_ACTION)
+        self._default_soft = _constraints(raw, SCHEDULE_ANYWAY_ACTION)
         self._refused = unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH, plugin=NAME)
         self._refused_label = unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH, plugin=NAME)
         self._match_counts = _MatchCounts()

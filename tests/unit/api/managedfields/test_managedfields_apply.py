@@ -147,6 +147,20 @@ def test_reapplying_without_a_field_removes_it(
     )
 
 
+def test_a_map_or_list_emptied_by_reapplying_is_dropped_not_kept_empty() -> None:
+    """1.36 kept `{}`/`[]` here (structured-merge-diff #306, via kubernetes#135391); 1.37 pins
+    structured-merge-diff v6.4.2, which reverts it (kubernetes#140294, structured-merge-diff
+    #331/#334): RemoveItems turns the emptied container into null again, which is dropped. An
+    applied `{}` is still owned."""
+    live = run(None, pod(labels={"app": "web"}, containers=[nginx()]), "kubectl")
+    result = run(live, pod(labels={}, containers=[nginx()]), "kubectl", time=T1)
+    assert "labels" not in result["metadata"]
+    assert owned(result, "kubectl")["f:metadata"] == {"f:labels": {}}
+    live = run(None, pod(containers=[nginx()], volumes=[{"name": "v", "emptyDir": {}}]), "kubectl")
+    result = run(live, pod(containers=[nginx()], volumes=[]), "kubectl", time=T1)
+    assert "volumes" not in result["spec"]
+
+
 def test_a_field_another_manager_also_owns_is_kept_when_no_longer_applied() -> None:
     live = run(None, pod(labels={"app": "web"}, containers=[nginx()]), "kubectl")
     live = run(live, pod(labels={"app": "web"}), "ci", time=T1)

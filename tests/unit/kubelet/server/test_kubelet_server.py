@@ -144,3 +144,23 @@ async def test_stopping_ends_a_followed_log(served: Served) -> None:
         await asyncio.wait_for(stopping, 10)
     assert time.monotonic() - started < 3
     assert served.server.active_streams == 0
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "HEAD"])
+async def test_container_logs_answer_other_methods_405(served: Served, method: str) -> None:
+    """1.37 (#138088): the log endpoint is GET only; others get 405 and `Allow: GET`, as
+    go-restful answers a route it has for another method (body `405: Method Not Allowed`)."""
+    async with served.session.request(method, served.url + "/containerLogs/ns/web/app") as resp:
+        assert resp.status == 405
+        assert resp.headers["Allow"] == "GET"
+        if method != "HEAD":
+            assert await resp.text() == "405: Method Not Allowed"
+
+
+async def test_an_unauthenticated_post_to_the_logs_is_401_first(served: Served) -> None:
+    """The kubelet's authentication filter runs before the route is matched."""
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as anonymous,
+        anonymous.post(served.url + "/containerLogs/ns/web/app") as resp,
+    ):
+        assert resp.status == 401

@@ -246,3 +246,15 @@ def test_a_pod_without_a_generation_gets_no_observed_generation() -> None:
     status = generate(pod(["app"]), observed({"app": running("app")}))
     assert "observedGeneration" not in status
     assert all("observedGeneration" not in c for c in status["conditions"])
+
+
+def test_pod_level_resource_status_is_written_only_for_a_pod_that_sets_them() -> None:
+    """PodStatus.resources and allocatedResources describe `spec.resources`; a pod without
+    pod-level resources gets neither, even though the kubelet allocated its containers."""
+    plain = pod(["app"])
+    status = generate(plain, observed({"app": running("app")}, allocated_pod=plain))
+    assert "resources" not in status and "allocatedResources" not in status
+    sized = pod(["app"], resources={"requests": {"cpu": "100m"}, "limits": {"cpu": "200m"}})
+    status = generate(sized, observed({"app": running("app")}, allocated_pod=sized))
+    assert status["resources"]["limits"]["cpu"] == "200m"
+    assert status["allocatedResources"] == {"cpu": "100m"}

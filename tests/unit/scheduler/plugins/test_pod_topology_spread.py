@@ -1,5 +1,6 @@
 """PodTopologySpread: the skew rule over zones and hosts, minDomains, the node inclusion
-policies, the missing-label refusal, self-match, matchLabelKeys, what does not count, and the
+policies, the missing-label refusal, self-match, matchLabelKeys (merged by the API server, not by
+the plugin), what does not count, and the
 ScheduleAnyway score (after kube-scheduler's podtopologyspread/filtering_test.go and
 scoring_test.go)."""
 
@@ -46,6 +47,19 @@ def constraint(
         "labelSelector": FOO_EXISTS if selector is None else selector,
         **extra,
     }
+
+
+# A constraint as the API server stores it for a pod labelled rev=2: its matchLabelKeys were
+# merged into the selector at creation (MatchLabelKeysInPodTopologySpreadSelectorMerge).
+REV_2_MERGED = constraint(
+    selector={
+        "matchExpressions": [
+            *FOO_EXISTS["matchExpressions"],
+            {"key": "rev", "operator": "In", "values": ["2"]},
+        ]
+    },
+    matchLabelKeys=["rev"],
+)
 
 
 def spread_pod(
@@ -255,16 +269,28 @@ UU = f"UU: {MISSING}"
             id="pods the selector does not match do not count",
         ),
         pytest.param(
-            spread_pod(constraint(matchLabelKeys=["rev"]), labels={"foo": "", "rev": "2"}),
+            spread_pod(REV_2_MERGED, labels={"foo": "", "rev": "2"}),
             cluster(matching(2, "a", labels={"foo": "", "rev": "1"})),
             OK4,
-            id="matchLabelKeys: pods of another revision do not count",
+            id="matchLabelKeys merged at creation: pods of another revision do not count",
+        ),
+        pytest.param(
+            spread_pod(REV_2_MERGED, labels={"foo": "", "rev": "2"}),
+            cluster(matching(2, "a", labels={"foo": "", "rev": "2"})),
+            [U, U, "ok", "ok"],
+            id="matchLabelKeys merged at creation: pods of the same revision count",
+        ),
+        pytest.param(
+            spread_pod(REV_2_MERGED, labels={"foo": "", "rev": "3"}),
+            cluster(matching(2, "a", labels={"foo": "", "rev": "2"})),
+            [U, U, "ok", "ok"],
+            id="matchLabelKeys: the value merged at creation counts, not the pod's label now",
         ),
         pytest.param(
             spread_pod(constraint(matchLabelKeys=["rev"]), labels={"foo": "", "rev": "2"}),
-            cluster(matching(2, "a", labels={"foo": "", "rev": "2"})),
+            cluster(matching(2, "a", labels={"foo": "", "rev": "1"})),
             [U, U, "ok", "ok"],
-            id="matchLabelKeys: pods of the same revision count",
+            id="matchLabelKeys: the plugin adds nothing to the stored selector (1.35+)",
         ),
         pytest.param(
             spread_pod(constraint(when="ScheduleAnyway")),

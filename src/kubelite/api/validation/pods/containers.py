@@ -27,6 +27,9 @@ from kubelite.api.validation.pods.fields import (
     _name_at,
     _names_errors,
 )
+from kubelite.api.validation.pods.init_resize_policy import (
+    validate_init_container_resize_policy,
+)
 from kubelite.api.validation.pods.probes import _validate_lifecycle_and_probes
 from kubelite.api.validation.pods.resources import (
     _validate_resize_policy,
@@ -98,6 +101,8 @@ def _validate_init_containers(
         policy = container.get("restartPolicy")
         if not _RESTART_FIELDS.isdisjoint(container):
             errs.extend(validate_init_container_restart_policy(container, container_path))
+        if container.get("resizePolicy"):
+            errs.extend(validate_init_container_resize_policy(container, container_path))
         name = container.get("name") or ""
         if name in seen:
             errs.append(duplicate(child(container_path, "name"), name))

@@ -28,6 +28,7 @@ from kubelite.api.errors import FieldError, child, forbidden_field, invalid
 from kubelite.api.pods import is_restartable_init_container
 from kubelite.api.qos import compute_qos_class, qos_class
 from kubelite.api.types import Obj
+from kubelite.api.validation.pods import init_resize_policy
 from kubelite.api.validation.pods.annotations import MIRROR_POD_ANNOTATION
 from kubelite.api.validation.pods.fields import _index
 from kubelite.api.validation.pods.pod import validate_pod
@@ -52,7 +53,7 @@ def validate_pod_resize(new: Obj, old: Obj, metadata_errors: list[FieldError]) -
     """ValidatePodResize, after `metadata_errors` (ValidateObjectMetaUpdate's, which a refusal
     of the whole pod discards as Kubernetes does)."""
     new_spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
-    errs = [*metadata_errors, *validate_pod(new)]
+    errs = [*metadata_errors, *init_resize_policy.ratchet(validate_pod(new), old_spec)]
     annotations = (old.get("metadata") or {}).get("annotations") or {}
     if MIRROR_POD_ANNOTATION in annotations:
         return [forbidden_field(ROOT_PATH, STATIC_POD_MESSAGE)]

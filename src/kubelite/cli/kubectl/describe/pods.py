@@ -79,11 +79,14 @@ def _ports(ports: list[Obj], key: str) -> str:
 
 
 def describe_probe(probe: Obj) -> str:
-    """DescribeProbe: `http-get http://:8080/healthz delay=0s timeout=1s ...`."""
+    """DescribeProbe: `http-get http://:8080/healthz delay=0s timeout=1s ...`; the thresholds
+    are named as the fields are since kubectl 1.37 (`#success=1` before, which read as a count of
+    probes: kubernetes/kubernetes#140015)."""
     attrs = (
         f"delay={probe.get('initialDelaySeconds', 0)}s timeout={probe.get('timeoutSeconds', 0)}s "
-        f"period={probe.get('periodSeconds', 0)}s #success={probe.get('successThreshold', 0)} "
-        f"#failure={probe.get('failureThreshold', 0)}"
+        f"period={probe.get('periodSeconds', 0)}s "
+        f"successThreshold={probe.get('successThreshold', 0)} "
+        f"failureThreshold={probe.get('failureThreshold', 0)}"
     )
     if "exec" in probe:
         return f"exec {go_value((probe['exec'] or {}).get('command') or [])} {attrs}"
