@@ -329,8 +329,10 @@ def test_a_stateful_set_with_claim_templates(cluster: Cluster, namespace: str):
     wait_for("the stateful set to settle", lambda: pods_settled(cluster, namespace, "sts", "st"))
     ours = describe_alike(cluster, "statefulset", "st", "-n", namespace)
     waiting = waiting_pods(cluster, namespace, "sts", "st")
-    assert f"Pods Status:        0 Running / {waiting} Waiting / 0 Succeeded / 0 Failed\n" in ours
-    assert "Update Strategy:    RollingUpdate\n  Partition:        1\n" in ours
+    # The claim retention block (kubectl 1.37) ends the alignment of the lines above it.
+    assert f"Pods Status:    0 Running / {waiting} Waiting / 0 Succeeded / 0 Failed\n" in ours
+    assert "Update Strategy:        RollingUpdate\n  Partition:            1\n" in ours
+    assert "Pod Management Policy:  OrderedReady\n" in ours
     assert "  StorageClass:  fast\n" in ours and "  StorageClass:  slow\n" in ours
     assert "  Access Modes:  [ReadWriteOnce ReadOnlyMany]\n" in ours
     # The seed's StatefulSet, whose partition the server defaults to 0.

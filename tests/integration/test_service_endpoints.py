@@ -411,7 +411,7 @@ def test_load_balancer_gets_the_node_addresses(cluster: Cluster, namespace: str)
 
 
 def described(cluster: Cluster, *args: str) -> str:
-    """`kubelite describe`, compared with kubectl PRINTS_AS's (1.37) where the machine has that build
+    """`kubelite describe`, compared with kubectl PRINTS_AS's where the machine has that build
     (later releases print some descriptions differently); kubelite's text either way."""
     if kubectl_builds.find(PRINTS_AS).minor != int(PRINTS_AS.split(".")[1]):
         return cluster.kubelite("describe", *args).stdout

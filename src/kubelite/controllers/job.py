@@ -15,7 +15,9 @@ one of its pods did); `sync(key)` is level-triggered and idempotent:
 4. otherwise create or delete pods towards `parallelism` (never more than the completions
    left), after the back-off of recent failures (`job_backoff`); Indexed Jobs create the lowest
    pending indexes, each pod annotated and labelled with its index, given the hostname
-   `<job>-<index>` and the `JOB_COMPLETION_INDEX` variable; a suspended Job deletes its pods;
+   `<job>-<index>` and the `JOB_COMPLETION_INDEX` variable; a suspended Job deletes its pods
+   and, once marked `Suspended`, loses its `startTime` (1.35+, so that its template may change
+   until it resumes; a Job with nothing left to complete completes even while suspended);
 5. account in two steps, so that no pod is counted twice or lost: the UIDs of newly finished
    pods go to `status.uncountedTerminatedPods` (Indexed Jobs: `status.completedIndexes`)
    in one status write, then their finalizers are removed, then they move to the

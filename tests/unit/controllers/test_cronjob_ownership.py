@@ -41,9 +41,7 @@ def reasons(api: ClusterAPI) -> list[str]:
     return [e["reason"] for e in api.events]
 
 
-async def test_a_job_of_its_own_it_does_not_list_is_unexpected(
-    api: ClusterAPI, h: Harness
-) -> None:
+async def test_a_job_of_its_own_it_does_not_list_is_unexpected(api: ClusterAPI, h: Harness) -> None:
     cron_job = new_cron_job(api, schedule="0 0 1 1 *")
     uid = cron_job["metadata"]["uid"]
     new_job(api, name="stray", owner_references=[controller("CronJob", "tick", uid)])
@@ -93,7 +91,9 @@ async def test_a_job_it_made_but_did_not_list_is_listed_at_its_time(
     name = job_name(cron_job, scheduled)
     # As if an earlier sync created the Job and then lost its status write.
     made = new_job(
-        api, name=name, owner_references=[controller("CronJob", "tick", cron_job["metadata"]["uid"])]
+        api,
+        name=name,
+        owner_references=[controller("CronJob", "tick", cron_job["metadata"]["uid"])],
     )
     api.now = scheduled + dt.timedelta(seconds=5)
     h.refresh("cronjobs")  # The Job's create is not seen yet: the informer lags.

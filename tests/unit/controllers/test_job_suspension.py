@@ -57,9 +57,7 @@ async def test_suspending_a_running_job_clears_its_start_time(api: ClusterAPI, h
 
     # Nothing runs the old template now, so the API server takes a new one...
     job = api.find("jobs", "work")
-    job["spec"]["template"]["spec"]["containers"][0]["resources"] = {
-        "requests": {"cpu": "250m"}
-    }
+    job["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "250m"}}
     job["spec"]["template"]["spec"]["nodeSelector"] = {"disk": "ssd"}
     api.kube.blocking.update(RESOURCES["jobs"], job, namespace=api.namespace)
 

@@ -139,9 +139,7 @@ def test_describes_set_compares_the_defaulted_templates() -> None:
     assert revs.describes_set(legacy, wanted, sset)
     # A container's default written out in one and left to defaulting in the other.
     spelled = copy.deepcopy(wanted)
-    spelled["data"]["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = (
-        "IfNotPresent"
-    )
+    spelled["data"]["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = "IfNotPresent"
     assert revs.describes_set(spelled, wanted, sset)
     other = copy.deepcopy(wanted)
     other["data"]["spec"]["template"]["spec"]["containers"][0]["image"] = "redis:8"

@@ -327,5 +327,6 @@ def test_scores_are_normalized_weighted_and_summed() -> None:
     totals, status = framework.run_score(state, info, nodes)
     assert status.ok
     # TaintToleration 3 x (0 | 100); NodeResourcesFit: cpu (4000-1000)*100/4000 = 75, memory
-    # (8Gi-200Mi) -> 97, mean 86; BalancedAllocation: cpu 0.25, memory 0 -> 87.
-    assert totals == [0 + 86 + 87, 300 + 86 + 87]
+    # (8Gi-200Mi) -> 97, mean 86; BalancedAllocation: cpu 0.25, memory 0 -> 87 after the pod,
+    # 100 before on the empty node, so 50 + (50 + 87 - 100) // 2 = 68 (1.36+).
+    assert totals == [0 + 86 + 68, 300 + 86 + 68]

@@ -137,14 +137,14 @@ class NodeStrategy(Strategy):
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         return (
             super().validate_update(new, old)
-            + validation.validate_node(new)
+            + validation.validate_node(new, old)
             + validation.validate_node_update(new, old)
         )
 
     def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
         return (
             super().validate_status_update(new, old)
-            + validation.validate_node(new)
+            + validation.validate_node(new, old)
             + validation.validate_node_update(new, old)
         )
 
@@ -189,12 +189,14 @@ class ServiceStrategy(Strategy):
         return (
             super().validate_update(new, old)
             + validation.validate_service_update(new, old)
-            + validation.validate_service(new)
+            + validation.validate_service(new, old)
             + cluster_family_errors(new)
         )
 
     def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        return super().validate_status_update(new, old) + validation.validate_service_status(new)
+        return super().validate_status_update(new, old) + validation.validate_service_status(
+            new, old
+        )
 
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
         spec = obj.get("spec") or {}
@@ -214,7 +216,7 @@ class EndpointsStrategy(Strategy):
         return super().validate(obj) + validation.validate_endpoints(obj)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        return super().validate_update(new, old) + validation.validate_endpoints(new)
+        return super().validate_update(new, old) + validation.validate_endpoints(new, old)
 
 
 class ConfigMapStrategy(Strategy):

@@ -1,11 +1,12 @@
-"""Validation of batch/v1 Jobs and CronJobs (Kubernetes' `pkg/apis/batch/validation`, 1.33).
+"""Validation of batch/v1 Jobs and CronJobs (Kubernetes' `pkg/apis/batch/validation`).
 
 A Job's pod template is a pod spec whose restartPolicy is OnFailure or Never (a pod that always
 restarts never finishes); its selector must match the template, and unless the user chose a
 manual selector, the selector and labels the API server generated must be there unchanged. Much
 of the spec is fixed once the Job exists: completions (except scaling an Indexed Job with its
 parallelism), selector, template (except scheduling directives and container resources of a
-suspended Job whose pods are gone), completionMode, podFailurePolicy, backoffLimitPerIndex, successPolicy, managedBy.
+suspended Job whose pods are gone), completionMode, podFailurePolicy, backoffLimitPerIndex,
+successPolicy, managedBy.
 
 A CronJob's schedule must parse as robfig/cron's standard syntax (`kubelite.api.cron`), without a
 `TZ=` prefix (the `timeZone` field is the way), and its name leaves room for the

@@ -13,7 +13,7 @@ import base64
 import binascii
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from kubelite.api import meta
@@ -29,7 +29,7 @@ from kubelite.api.errors import (
 )
 from kubelite.api.goformat import go_quote
 from kubelite.api.types import Obj
-from kubelite.api.validation import names
+from kubelite.api.validation import legacy_ip, names
 from kubelite.api.validation.objectmeta import (
     FIELD_IMMUTABLE,
     go_strings,
@@ -68,8 +68,6 @@ LOAD_BALANCER_IP_MODES = ("Proxy", "VIP")
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 CLUSTER_IP_NONE = "None"
 
-_INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
-_INVALID_CIDR = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
 _IMMUTABLE_WHEN_SET = "field is immutable when `immutable` is set"
 
 # Secret types and the data keys each requires (k8s.io/api/core/v1 types.go).
@@ -132,11 +130,17 @@ def validate_namespace_status_update(new: Obj) -> list[FieldError]:
 # --- Node ---------------------------------------------------------------------------------------
 
 
-def validate_node(node: Obj) -> list[FieldError]:
-    """ValidateNode beyond metadata: taints and pod CIDRs."""
+def validate_node(node: Obj, old: Obj | None = None) -> list[FieldError]:
+    """ValidateNode beyond metadata: taints and pod CIDRs (an update keeps the CIDRs the old
+    node had, valid or not by today's rules)."""
     errs = _validate_taints(meta.get_path(node, "spec", "taints", default=[]))
     cidrs = _strings(meta.get_path(node, "spec", "podCIDRs"))
-    errs += [err for i, c in enumerate(cidrs) for err in _validate_cidr(c, f"spec.podCIDRs[{i}]")]
+    old_cidrs = _strings(meta.get_path(old, "spec", "podCIDRs")) if old else []
+    errs += [
+        err
+        for i, c in enumerate(cidrs)
+        for err in _validate_cidr(c, f"spec.podCIDRs[{i}]", old_cidrs)
+    ]
     if len(cidrs) > 1:
         families = {_family(c.split("/")[0]) for c in cidrs}
         if len(cidrs) > 2 or families != {4, 6}:
@@ -251,9 +255,11 @@ def is_headless(svc: Obj) -> bool:
     return _strings(meta.get_path(svc, "spec", "clusterIPs")) == [CLUSTER_IP_NONE]
 
 
-def validate_service(svc: Obj) -> list[FieldError]:
-    """ValidateService beyond metadata."""
+def validate_service(svc: Obj, old: Obj | None = None) -> list[FieldError]:
+    """ValidateService beyond metadata. On an update (`old`), IPs and CIDRs the old Service
+    held are accepted as they are (KEP-4858's validOldIPs)."""
     spec = _mapping(svc.get("spec"))
+    old_spec = _mapping(old.get("spec")) if old else {}
     errs: list[FieldError] = []
     kind = _str(spec.get("type"))
     ports = [p if isinstance(p, dict) else {} for p in _list(spec.get("ports"))]
@@ -309,9 +315,10 @@ def validate_service(svc: Obj) -> list[FieldError]:
                 "spec.sessionAffinityConfig", "must not be set when session affinity is None"
             )
         )
-    errs += validate_cluster_ip_fields(svc)
+    errs += validate_cluster_ip_fields(svc, _strings(old_spec.get("clusterIPs")))
+    old_external = _strings(old_spec.get("externalIPs"))
     for i, ip in enumerate(_strings(spec.get("externalIPs"))):
-        ip_errs = _validate_ip(ip, f"spec.externalIPs[{i}]")
+        ip_errs = _validate_ip(ip, f"spec.externalIPs[{i}]", old_external)
         errs += ip_errs or _validate_non_special_ip(ip, f"spec.externalIPs[{i}]")
     if not kind:
         errs.append(required("spec.type"))
@@ -341,7 +348,7 @@ def validate_service(svc: Obj) -> list[FieldError]:
                 FieldError(DUPLICATE, f"spec.ports[{i}]", detail=_go_service_port_key(*key))
             )
         seen_ports.add(key)
-    errs += _validate_source_ranges(svc, kind)
+    errs += _validate_source_ranges(svc, kind, old)
     allocate = spec.get("allocateLoadBalancerNodePorts")
     if allocate is not None and kind != "LoadBalancer":
         errs.append(
@@ -457,8 +464,9 @@ def _validate_client_ip_affinity(config: Any) -> list[FieldError]:
     return []
 
 
-def validate_cluster_ip_fields(svc: Obj) -> list[FieldError]:
-    """ValidateServiceClusterIPsRelatedFields: clusterIP, clusterIPs and the IP families agree."""
+def validate_cluster_ip_fields(svc: Obj, old_ips: Collection[str] = ()) -> list[FieldError]:
+    """ValidateServiceClusterIPsRelatedFields: clusterIP, clusterIPs and the IP families agree.
+    `old_ips`: the clusterIPs of the Service being updated, accepted as they are."""
     spec = _mapping(svc.get("spec"))
     if spec.get("type") == "ExternalName":
         return []
@@ -506,7 +514,7 @@ def validate_cluster_ip_fields(svc: Obj) -> list[FieldError]:
                     )
                 )
             continue
-        ip_errs = _validate_ip(ip, f"spec.clusterIPs[{i}]")
+        ip_errs = _validate_ip(ip, f"spec.clusterIPs[{i}]", old_ips)
         bad_ips = bad_ips or bool(ip_errs)
         errs += ip_errs
     if len(cluster_ips) > 2:
@@ -546,8 +554,21 @@ def validate_cluster_ip_fields(svc: Obj) -> list[FieldError]:
     return errs
 
 
-def _validate_source_ranges(svc: Obj, kind: str) -> list[FieldError]:
+_SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+
+
+def _source_ranges(svc: Obj | None) -> list[str]:
+    """The CIDRs of loadBalancerSourceRanges and of the older annotation, as validated."""
+    if not svc:
+        return []
+    ranges = [r.strip() for r in _strings(meta.get_path(svc, "spec", "loadBalancerSourceRanges"))]
+    annotation = _str(meta.get_path(svc, "metadata", "annotations", _SOURCE_RANGES_ANNOTATION))
+    return ranges + [c.strip() for c in annotation.strip().split(",") if annotation.strip()]
+
+
+def _validate_source_ranges(svc: Obj, kind: str, old: Obj | None = None) -> list[FieldError]:
     ranges = _strings(meta.get_path(svc, "spec", "loadBalancerSourceRanges"))
+    old_ranges = _source_ranges(old)
     errs: list[FieldError] = []
     if ranges:
         # Kubernetes names this path with a capital L.
@@ -555,9 +576,9 @@ def _validate_source_ranges(svc: Obj, kind: str) -> list[FieldError]:
         if kind != "LoadBalancer":
             errs.append(forbidden_field(path, "may only be used when `type` is 'LoadBalancer'"))
         for i, value in enumerate(ranges):
-            errs += _validate_cidr(value.strip(), f"{path}[{i}]")
+            errs += _validate_cidr(value.strip(), f"{path}[{i}]", old_ranges)
         return errs
-    annotation = "service.beta.kubernetes.io/load-balancer-source-ranges"
+    annotation = _SOURCE_RANGES_ANNOTATION
     value = meta.get_path(svc, "metadata", "annotations", annotation)
     if value is not None:
         path = f"metadata.annotations[{annotation}]"
@@ -566,7 +587,7 @@ def _validate_source_ranges(svc: Obj, kind: str) -> list[FieldError]:
         value = _str(value).strip()
         if value:
             for cidr in value.split(","):
-                errs += _validate_cidr(cidr.strip(), path)
+                errs += _validate_cidr(cidr.strip(), path, old_ranges)
     return errs
 
 
@@ -740,10 +761,15 @@ def _validate_ip_families_update(old: Obj, new: Obj) -> list[FieldError]:
     return errs
 
 
-def validate_service_status(svc: Obj) -> list[FieldError]:
-    """ValidateLoadBalancerStatus, what ValidateServiceStatusUpdate adds to the metadata rules."""
+def validate_service_status(svc: Obj, old: Obj | None = None) -> list[FieldError]:
+    """ValidateLoadBalancerStatus, what ValidateServiceStatusUpdate adds to the metadata rules;
+    ingress IPs the old status held are accepted as they are."""
     path = "status.loadBalancer.ingress"
     ingresses = meta.get_path(svc, "status", "loadBalancer", "ingress", default=[])
+    old_ingresses = (
+        meta.get_path(old, "status", "loadBalancer", "ingress", default=[]) if old else []
+    )
+    old_ips = [_str(i.get("ip")) for i in _list(old_ingresses) if isinstance(i, dict)]
     if ingresses and meta.get_path(svc, "spec", "type") != "LoadBalancer":
         return [forbidden_field(path, "may only be used when `spec.type` is 'LoadBalancer'")]
     errs: list[FieldError] = []
@@ -752,7 +778,7 @@ def validate_service_status(svc: Obj) -> list[FieldError]:
         item = f"{path}[{i}]"
         ip = _str(ingress.get("ip"))
         if ip:
-            errs += _validate_ip(ip, child(item, "ip"))
+            errs += _validate_ip(ip, child(item, "ip"), old_ips)
         mode = ingress.get("ipMode")
         if mode is None:
             if ip:
@@ -781,9 +807,14 @@ def validate_service_status(svc: Obj) -> list[FieldError]:
 # --- Endpoints ----------------------------------------------------------------------------------
 
 
-def validate_endpoints(endpoints: Obj) -> list[FieldError]:
-    """ValidateEndpoints beyond metadata: every subset has addresses, and valid ones."""
+def validate_endpoints(endpoints: Obj, old: Obj | None = None) -> list[FieldError]:
+    """ValidateEndpoints beyond metadata: every subset has addresses, and valid ones.
+
+    An update that leaves `subsets` exactly as it was keeps addresses that today's strict rules
+    refuse; any other change must fix them all (KEP-4858: Endpoints are not ratcheted address by
+    address)."""
     errs: list[FieldError] = []
+    unchanged = old is not None and endpoints.get("subsets") == old.get("subsets")
     for i, subset in enumerate(_list(endpoints.get("subsets"))):
         subset = subset if isinstance(subset, dict) else {}
         path = f"subsets[{i}]"
@@ -794,7 +825,7 @@ def validate_endpoints(endpoints: Obj) -> list[FieldError]:
         for field, items in (("addresses", addresses), ("notReadyAddresses", not_ready)):
             for j, address in enumerate(items):
                 errs += _validate_endpoint_address(
-                    address if isinstance(address, dict) else {}, f"{path}.{field}[{j}]"
+                    address if isinstance(address, dict) else {}, f"{path}.{field}[{j}]", unchanged
                 )
         ports = _list(subset.get("ports"))
         for j, port in enumerate(ports):
@@ -804,9 +835,9 @@ def validate_endpoints(endpoints: Obj) -> list[FieldError]:
     return errs
 
 
-def _validate_endpoint_address(address: Obj, path: str) -> list[FieldError]:
+def _validate_endpoint_address(address: Obj, path: str, kept: bool = False) -> list[FieldError]:
     ip = _str(address.get("ip"))
-    errs = _validate_ip(ip, child(path, "ip"))
+    errs = _validate_ip(ip, child(path, "ip")) if not kept or parse_ip(ip) is None else []
     hostname = _str(address.get("hostname"))
     if hostname:
         errs += [
@@ -1157,17 +1188,14 @@ def _family(ip: str) -> int:
     return 4
 
 
-def _validate_ip(ip: str, path: str) -> list[FieldError]:
-    return [] if parse_ip(ip) is not None else [invalid(path, ip, _INVALID_IP)]
+def _validate_ip(ip: str, path: str, valid_old: Collection[str] = ()) -> list[FieldError]:
+    """IsValidIPForLegacyField: strict since StrictIPCIDRValidation (beta, on in 1.37)."""
+    return legacy_ip.validate_ip(ip, path, valid_old)
 
 
-def _validate_cidr(cidr: str, path: str) -> list[FieldError]:
-    address, _, prefix = cidr.partition("/")
-    parsed = parse_ip(address)
-    limit = 32 if isinstance(parsed, ipaddress.IPv4Address) else 128
-    if parsed is None or not prefix.isdigit() or int(prefix) > limit:
-        return [invalid(path, cidr, _INVALID_CIDR)]
-    return []
+def _validate_cidr(cidr: str, path: str, valid_old: Collection[str] = ()) -> list[FieldError]:
+    """IsValidCIDRForLegacyField: strict since StrictIPCIDRValidation (beta, on in 1.37)."""
+    return legacy_ip.validate_cidr(cidr, path, valid_old)
 
 
 def _validate_non_special_ip(ip: str, path: str) -> list[FieldError]:

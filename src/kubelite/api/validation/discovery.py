@@ -21,7 +21,7 @@ from kubelite.api.errors import (
     too_many,
 )
 from kubelite.api.types import Obj
-from kubelite.api.validation import names
+from kubelite.api.validation import legacy_ip, names
 from kubelite.api.validation.core import (
     SUPPORTED_PORT_PROTOCOLS,
     parse_ip,
@@ -48,19 +48,24 @@ MAX_NODE_HINTS = 8
 LABEL_TOPOLOGY_ZONE = "topology.kubernetes.io/zone"
 
 
-def validate_endpoint_slice(eps: Obj, *, updating: bool = False) -> list[FieldError]:
-    """ValidateEndpointSlice beyond metadata (which the strategy's base checks)."""
+def validate_endpoint_slice(
+    eps: Obj, *, updating: bool = False, kept: bool = False
+) -> list[FieldError]:
+    """ValidateEndpointSlice beyond metadata (which the strategy's base checks). `kept`: an
+    update left `endpoints` exactly as it was, so addresses that today's strict IP rules refuse
+    may stay (KEP-4858 ratchets EndpointSlices as a whole, not address by address)."""
     address_type = _str(eps.get("addressType"))
     return (
         _validate_address_type(address_type, updating)
-        + _validate_endpoints(_list(eps.get("endpoints")), address_type)
+        + _validate_endpoints(_list(eps.get("endpoints")), address_type, kept)
         + _validate_ports(_list(eps.get("ports")))
     )
 
 
 def validate_endpoint_slice_update(new: Obj, old: Obj) -> list[FieldError]:
     """ValidateEndpointSliceUpdate: the rules of a new slice, and addressType is immutable."""
-    errs = validate_endpoint_slice(new, updating=True)
+    kept = new.get("endpoints") == old.get("endpoints")
+    errs = validate_endpoint_slice(new, updating=True, kept=kept)
     if new.get("addressType") != old.get("addressType"):
         errs.append(invalid("addressType", new.get("addressType"), FIELD_IMMUTABLE))
     return errs
@@ -77,7 +82,9 @@ def _validate_address_type(address_type: str, updating: bool) -> list[FieldError
     return []
 
 
-def _validate_endpoints(endpoints: list[Any], address_type: str) -> list[FieldError]:
+def _validate_endpoints(
+    endpoints: list[Any], address_type: str, kept: bool = False
+) -> list[FieldError]:
     if len(endpoints) > MAX_ENDPOINTS:
         return [too_many("endpoints", len(endpoints), MAX_ENDPOINTS)]
     errs: list[FieldError] = []
@@ -91,7 +98,7 @@ def _validate_endpoints(endpoints: list[Any], address_type: str) -> list[FieldEr
         elif len(addresses) > MAX_ADDRESSES:
             errs.append(too_many(addresses_path, len(addresses), MAX_ADDRESSES))
         for j, address in enumerate(addresses):
-            errs += _validate_address(_str(address), address_type, f"{addresses_path}[{j}]")
+            errs += _validate_address(_str(address), address_type, f"{addresses_path}[{j}]", kept)
         node_name = endpoint.get("nodeName")
         if node_name is not None:
             errs += [
@@ -116,14 +123,18 @@ def _validate_endpoints(endpoints: list[Any], address_type: str) -> list[FieldEr
     return errs
 
 
-def _validate_address(address: str, address_type: str, path: str) -> list[FieldError]:
-    """Addresses of known types only; a type this server does not know is not checked."""
+def _validate_address(
+    address: str, address_type: str, path: str, kept: bool = False
+) -> list[FieldError]:
+    """Addresses of known types only; a type this server does not know is not checked. IPs
+    also meet the strict rules (no leading zeros, no IPv4-mapped IPv6) unless `kept`."""
     if address_type in (ADDRESS_TYPE_IPV4, ADDRESS_TYPE_IPV6):
         parsed = parse_ip(address)
         want = 4 if address_type == ADDRESS_TYPE_IPV4 else 6
         if parsed is None or _family(parsed) != want:
             return [invalid(path, address, f"must be a valid {address_type} address")]
-        return validate_endpoint_ip(address, path)
+        strict = [] if kept else legacy_ip.validate_ip(address, path)
+        return strict + validate_endpoint_ip(address, path)
     if address_type == ADDRESS_TYPE_FQDN:
         return _fully_qualified_domain_name(address, path)
     return []

@@ -5,15 +5,14 @@ written with Kubernetes' messages, so each section reports the same way.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeGuard
 
 from kubelite.api import errors
 from kubelite.api.errors import FieldError, child, invalid, not_supported, required
 from kubelite.api.quantity import Quantity, QuantityError
-from kubelite.api.validation import names
+from kubelite.api.validation import legacy_ip, names
 
 # Messages and limits of apimachinery and pkg/apis/core/validation.
 IS_NEGATIVE_ERROR_MSG = "must be greater than or equal to 0"  # IsNegativeErrorMsg
@@ -21,8 +20,6 @@ IS_NEGATIVE_ERROR_MSG = "must be greater than or equal to 0"  # IsNegativeErrorM
 MAX_INT32 = 2**31 - 1
 
 _CONFIG_MAP_KEY_FMT = "[-._a-zA-Z0-9]+"
-
-_INVALID_IP = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 
 
 def _index(path: str, i: int) -> str:
@@ -96,16 +93,10 @@ def _qualified_name(path: str, value: str) -> list[FieldError]:
     return _names_errors(path, value, names.is_qualified_name(value))
 
 
-def _valid_ip(path: str, value: Any) -> list[FieldError]:
-    """validation.IsValidIP (ParseIPSloppy accepts IPv4 octets with leading zeros)."""
-    text = value if isinstance(value, str) else ""
-    if "." in text and ":" not in text:
-        text = ".".join(part.lstrip("0") or "0" for part in text.split("."))
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return [invalid(path, value, _INVALID_IP)]
-    return []
+def _valid_ip(path: str, value: Any, valid_old: Collection[str] = ()) -> list[FieldError]:
+    """IsValidIPForLegacyField: ParseIPSloppy, then (StrictIPCIDRValidation, on in 1.37) no
+    leading zeros and no IPv4-mapped IPv6, except for the values in `valid_old`."""
+    return legacy_ip.validate_ip(value if isinstance(value, str) else "", path, valid_old)
 
 
 def _labels(path: str, labels: Any) -> list[FieldError]:

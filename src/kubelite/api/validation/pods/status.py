@@ -75,7 +75,14 @@ def validate_pod_status_update(new: Obj, old: Obj) -> list[FieldError]:
             restartable=set(),
         )
     )
-    errs.extend(_validate_ips(new_status.get("podIPs") or [], "status.podIPs", "PodIP"))
+    errs.extend(
+        _validate_ips(
+            new_status.get("podIPs") or [],
+            "status.podIPs",
+            "PodIP",
+            [e.get("ip") or "" for e in old_status.get("podIPs") or []],
+        )
+    )
     host_ips = new_status.get("hostIPs") or []
     if host_ips and (new_status.get("hostIP") or "") != (host_ips[0].get("ip") or ""):
         errs.append(
@@ -83,7 +90,14 @@ def validate_pod_status_update(new: Obj, old: Obj) -> list[FieldError]:
                 "status.hostIPs[0].ip", host_ips[0].get("ip") or "", "must be equal to `hostIP`"
             )
         )
-    errs.extend(_validate_ips(host_ips, "status.hostIPs", "HostIP"))
+    errs.extend(
+        _validate_ips(
+            host_ips,
+            "status.hostIPs",
+            "HostIP",
+            [e.get("ip") or "" for e in old_status.get("hostIPs") or []],
+        )
+    )
     return errs
 
 
@@ -149,12 +163,15 @@ def _restart_rule_transitions(
     return errs
 
 
-def _validate_ips(entries: list[Obj], path: str, go_type: str) -> list[FieldError]:
-    """validatePodIPs / validateHostIPs: valid, at most one per family, no duplicates."""
+def _validate_ips(
+    entries: list[Obj], path: str, go_type: str, old_ips: list[str]
+) -> list[FieldError]:
+    """validatePodIPs / validateHostIPs: valid, at most one per family, no duplicates. IPs the
+    old status held stay acceptable whatever today's strict rules say (validOldIPs)."""
     errs: list[FieldError] = []
     ips = [e.get("ip") or "" for e in entries]
     for i, ip in enumerate(ips):
-        errs.extend(_valid_ip(_index(path, i), ip))
+        errs.extend(_valid_ip(_index(path, i), ip, old_ips))
     if len(ips) > 1:
         families: set[int] = set()
         for ip in ips:
