@@ -1,7 +1,7 @@
-"""The pod the image volume tests make, for the API's tests
-(tests/integration/test_kubectl_image_volume.py) and the node's (tests/e2e/kubelet/test_image_volume.py):
-one container that mounts the volume and one that does not, so that a test can tell what the
-volume does to the first alone."""
+"""The pod the image volume tests make, both the API's and the node's
+(tests/integration/test_kubectl_image_volume.py, tests/e2e/kubelet/test_image_volume.py): one
+container that mounts the volume and one that does not, so that a test can tell what the volume
+does to the first alone."""
 
 from __future__ import annotations
 

@@ -342,7 +342,7 @@ def test_a_stateful_set_with_claim_templates(cluster: Cluster, namespace: str):
         lambda: pods_settled(cluster, namespace, "sts", "redis-st"),
     )
     ours = describe_alike(cluster, "sts", "redis-st", "-n", namespace)
-    assert "  Partition:        0\n" in ours and "Volume Claims:     <none>\n" in ours
+    assert "  Partition:            0\n" in ours and "Volume Claims:     <none>\n" in ours
 
 
 def test_a_daemon_set(cluster: Cluster, namespace: str):

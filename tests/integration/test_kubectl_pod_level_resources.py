@@ -67,7 +67,7 @@ spec:
     assert done.returncode == 1
     assert done.stderr.strip() == message
     # The same body through the API: a 422 Invalid Status.
-    dry_run = ("create", "--dry-run=client", "-o", "json", "-f", "-")
+    dry_run = ("create", "-n", namespace, "--dry-run=client", "-o", "json", "-f", "-")
     body = json.loads(cluster.kubectl(*dry_run, stdin=manifest, version=NEWEST).stdout)
     status, answer, _ = cluster.request("POST", f"/api/v1/namespaces/{namespace}/pods", body)
     assert (status, answer["reason"], answer["code"]) == (422, "Invalid", 422)

@@ -4,7 +4,7 @@ container whose exit code a rule names even in a `restartPolicy: Never` pod, lea
 whose own policy is Never in an Always pod, and restarts every container in place when one
 exits into a RestartAllContainers rule.
 
-The 422s for invalid rules are in tests/integration/test_container_restart_rules.py.
+The 422s for invalid rules are in tests/integration/test_kubectl_container_restart_rules.py.
 """
 
 from __future__ import annotations

@@ -55,8 +55,9 @@ current_dry_run: ContextVar[bool] = ContextVar("current_dry_run", default=False)
 
 # How an update through a subresource treats the kind's strategy: the main resource and scale
 # go through its update rules, status through its status rules; binding and finalize are
-# narrow writes that Kubernetes makes without either.
-_STRATEGY_OF_SUBRESOURCE = {"": "main", "scale": "main", "status": "status"}
+# narrow writes that Kubernetes makes without either. A pod's resize goes through the update
+# rules of the store it is written through, whose strategy is the resize one (registry/resize.py).
+_STRATEGY_OF_SUBRESOURCE = {"": "main", "scale": "main", "status": "status", "resize": "main"}
 
 
 _METADATA_OPEN = b'"metadata":{'
