@@ -20,6 +20,7 @@ import orjson
 
 from kubelite.api import errors, meta
 from kubelite.api.kinds import ResourceType
+from kubelite.api.podlevel import pod_level as pod_level_of
 from kubelite.api.quantity import Quantity
 from kubelite.api.types import Obj
 from kubelite.apiserver.auth import current_request
@@ -94,11 +95,16 @@ def _request(pod: Obj, name: str) -> Quantity:
     largest init container's if larger, plus the overhead when anything is requested."""
     spec = pod.get("spec") or {}
     total = Quantity()
-    for container in spec.get("containers") or []:
+    pod_level = pod_level_of(pod, "requests").get(name)
+    if pod_level is not None:
+        # Pod-level requests stand for the containers' (PodLevelResources, on since 1.34),
+        # so a pod-level resize is checked as a container one is.
+        total = Quantity.from_json(pod_level)
+    for container in [] if pod_level is not None else spec.get("containers") or []:
         value = ((container.get("resources") or {}).get("requests") or {}).get(name)
         if value is not None:
             total = total + Quantity.from_json(value)
-    for container in spec.get("initContainers") or []:
+    for container in [] if pod_level is not None else spec.get("initContainers") or []:
         value = ((container.get("resources") or {}).get("requests") or {}).get(name)
         if value is not None and Quantity.from_json(value) > total:
             total = Quantity.from_json(value)
@@ -106,3 +112,4 @@ def _request(pod: Obj, name: str) -> Quantity:
     if overhead is not None and not total.is_zero():
         total = total + Quantity.from_json(overhead)
     return total
+

@@ -38,3 +38,19 @@ def test_both_resources_short_are_named_in_one_message() -> None:
         "Node didn't have enough allocatable resources: cpu, requested: 2000, allocatable: "
         "1000; memory, requested: 2147483648, allocatable: 1073741824"
     )
+
+
+def test_pod_level_requests_stand_for_the_containers() -> None:
+    """A pod-level resize past the node is refused in admission as a container one is."""
+    pod = {
+        "spec": {
+            "resources": {"requests": {"cpu": "3"}},
+            "containers": [_container("500m")],
+            "overhead": {"cpu": "100m"},
+        }
+    }
+    assert _request(pod, "cpu").milli_value() == 3100
+    node = {"status": {"allocatable": {"cpu": "2", "memory": "1Gi"}}}
+    assert _not_enough_allocatable(pod, node) == (
+        "Node didn't have enough allocatable resources: cpu, requested: 3100, allocatable: 2000"
+    )
