@@ -141,25 +141,25 @@ def compute_resize_actions(
         return resize
     spec = podutil.spec_of(pod)
     killed = {k.container_id for k in actions.containers_to_kill}
-    init_containers = spec.get("initContainers") or []
-    for index, container in enumerate(init_containers):
-        if not podutil.is_restartable_init_container(container):
-            continue
-        found = status.latest(container["name"])
-        if not _running(found, killed) or index in actions.init_containers_to_start:
-            continue
-        assert found is not None
-        if not compute_container_resize(container, found, actuated(container["name"]), resize):
-            actions.kill(found, restart_message(container["name"]))
-            actions.init_containers_to_start.append(index)
-    for index, container in enumerate(spec.get("containers") or ()):
-        found = status.latest(container["name"])
-        if not _running(found, killed) or index in actions.containers_to_start:
-            continue
-        assert found is not None
-        if not compute_container_resize(container, found, actuated(container["name"]), resize):
-            actions.kill(found, restart_message(container["name"]))
-            actions.containers_to_start.append(index)
+    # Sidecars (restartable init containers) resize as the app containers do; a restart is
+    # a start of the list the container is in, by its index there.
+    sidecars = [
+        (index, container)
+        for index, container in enumerate(spec.get("initContainers") or ())
+        if podutil.is_restartable_init_container(container)
+    ]
+    for containers, to_start in (
+        (sidecars, actions.init_containers_to_start),
+        (enumerate(spec.get("containers") or ()), actions.containers_to_start),
+    ):
+        for index, container in containers:
+            found = status.latest(container["name"])
+            if not _running(found, killed) or index in to_start:
+                continue
+            assert found is not None
+            if not compute_container_resize(container, found, actuated(container["name"]), resize):
+                actions.kill(found, restart_message(container["name"]))
+                to_start.append(index)
     actions.init_containers_to_start.sort()
     _pod_level_resize(pod, actuated(POD_RESOURCES), resize)
     return resize
