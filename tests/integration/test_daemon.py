@@ -44,6 +44,8 @@ def test_start_then_stop(tmp_path: Path):
             os.environ,
             KUBECONFIG=str(data / "kubeconfig.yaml"),
             KUBECACHEDIR=str(tmp_path / "cache"),
+            # A developer's ~/.kube/kuberc must not change what kubectl prints here.
+            KUBECTL_KUBERC="false",
         )
         names = subprocess.run(
             [kubectl_binary("1.32"), "get", "namespaces", "-o", "name"],

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelite.api import errors
+from kubelite.api.goformat import json_type
 
 # The anonymous struct Interpret decodes into, as reflect prints its type.
 _TYPE_META_STRUCT = (
@@ -54,18 +55,6 @@ class _TypeError(Exception):
         )
 
 
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _number_text(value: int | float) -> str:
     """The number as it was written, as near as Python's parse keeps it."""
     return repr(value)
@@ -78,26 +67,26 @@ def _check(value: Any, kind: str, go_type: str, struct: str, field: str) -> None
         return
     if kind == _STRING:
         if not isinstance(value, str):
-            raise _TypeError(_json_kind(value), struct, field, go_type)
+            raise _TypeError(json_type(value), struct, field, go_type)
     elif kind == _BOOL:
         if not isinstance(value, bool):
-            raise _TypeError(_json_kind(value), struct, field, go_type)
+            raise _TypeError(json_type(value), struct, field, go_type)
     elif kind == _INT64:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _TypeError(_json_kind(value), struct, field, go_type)
+            raise _TypeError(json_type(value), struct, field, go_type)
         # strconv.ParseInt of the literal: a fraction or exponent, or a value past int64, fails
         # and the decoder then names the number it met.
         if isinstance(value, float) or not -(2**63) <= value < 2**63:
             raise _TypeError(f"number {_number_text(value)}", struct, field, go_type)
     elif kind == _STRING_LIST:
         if not isinstance(value, list):
-            raise _TypeError(_json_kind(value), struct, field, go_type)
+            raise _TypeError(json_type(value), struct, field, go_type)
         for item in value:
             # An element's error names the slice's field and the element's type.
             _check(item, _STRING, "string", struct, field)
     elif kind == _STRUCT:
         if not isinstance(value, dict):
-            raise _TypeError(_json_kind(value), struct, field, go_type)
+            raise _TypeError(json_type(value), struct, field, go_type)
         for key, item in value.items():
             spec = _PRECONDITIONS_FIELDS.get(key)
             if spec is not None:
@@ -111,7 +100,7 @@ def check(body: Any) -> dict[str, Any]:
         return {}
     if not isinstance(body, dict):
         raise errors.bad_request(
-            f"{_INTERPRET_PREFIX}json: cannot unmarshal {_json_kind(body)} into Go value of type "
+            f"{_INTERPRET_PREFIX}json: cannot unmarshal {json_type(body)} into Go value of type "
             f"{_TYPE_META_STRUCT}"
         )
     # Interpret: encoding/json matches `apiVersion` and `kind` whatever their case.
@@ -119,7 +108,7 @@ def check(body: Any) -> dict[str, Any]:
         name = {"apiversion": "apiVersion", "kind": "kind"}.get(key.lower())
         if name is not None and value is not None and not isinstance(value, str):
             raise errors.bad_request(
-                f"{_INTERPRET_PREFIX}json: cannot unmarshal {_json_kind(value)} into Go struct "
+                f"{_INTERPRET_PREFIX}json: cannot unmarshal {json_type(value)} into Go struct "
                 f"field .{name} of type string"
             )
     try:
