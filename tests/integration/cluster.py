@@ -27,8 +27,9 @@ from tests import kubectl_builds
 # The real kubectl builds tests drive the server with (docs/kubectl-wire.md), where the machine has
 # them: one old release and the newest.
 KUBECTL_VERSIONS = kubectl_builds.VERSIONS
-# The build a test gets when it asks for none in particular.
-DEFAULT_KUBECTL = "1.32"
+# The build a test gets when it asks for none in particular: the newest release, the one the
+# server's version matches (1.37), on every machine.
+DEFAULT_KUBECTL = kubectl_builds.NEWEST
 START_TIMEOUT = 30.0
 
 
@@ -44,7 +45,7 @@ def wait_for(what: str, check: Any, timeout: float = 30.0) -> Any:
     raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
 
 
-def kubectl_binary(version: str) -> str:
+def kubectl_binary(version: str = DEFAULT_KUBECTL) -> str:
     """The build a test asking for `version` runs (kubectl_builds says which, and its version)."""
     return kubectl_builds.find(version).path
 

@@ -109,7 +109,7 @@ def _user_kubectl(cluster: Cluster, tmp_path: Path, name: str, *args: str) -> st
     env = cluster.env()
     env["KUBECONFIG"] = str(path)
     result = subprocess.run(
-        [kubectl_binary("1.32"), *args],
+        [kubectl_binary(), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -203,7 +203,7 @@ def test_pod_security_audit_mode_annotates_the_pods_event(audited: AuditedCluste
     namespace = _namespace(audited, "audit-restricted")
     audited.kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/audit=restricted")
     result = subprocess.run(
-        [kubectl_binary("1.32"), "create", "-n", namespace, "-f", "-"],
+        [kubectl_binary(), "create", "-n", namespace, "-f", "-"],
         input=json.dumps(POD),
         capture_output=True,
         text=True,

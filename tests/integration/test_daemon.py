@@ -48,7 +48,7 @@ def test_start_then_stop(tmp_path: Path):
             KUBECTL_KUBERC="false",
         )
         names = subprocess.run(
-            [kubectl_binary("1.32"), "get", "namespaces", "-o", "name"],
+            [kubectl_binary(), "get", "namespaces", "-o", "name"],
             capture_output=True,
             text=True,
             env=env,

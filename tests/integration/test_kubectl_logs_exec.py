@@ -222,7 +222,7 @@ def test_logs_follow_streams_new_lines_until_the_container_exits(
     )
     make_pod(cluster, kubelet, namespace, "tail", [running_status("app", container_id)])
     proc = subprocess.Popen(
-        [kubectl_binary("1.32"), "logs", "-f", "-n", namespace, "tail"],
+        [kubectl_binary(), "logs", "-f", "-n", namespace, "tail"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -269,7 +269,7 @@ def test_a_follower_that_leaves_ends_the_stream_at_the_kubelet(
     )
     make_pod(cluster, kubelet, namespace, "gone", [running_status("app", container_id)])
     proc = subprocess.Popen(
-        [kubectl_binary("1.32"), "logs", "-f", "-n", namespace, "gone"],
+        [kubectl_binary(), "logs", "-f", "-n", namespace, "gone"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -693,7 +693,7 @@ def test_kubectl_exec_it_passes_its_terminal_size(
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
         proc = subprocess.Popen(
             [
-                kubectl_binary("1.32"),
+                kubectl_binary(),
                 "exec",
                 "-it",
                 "-n",

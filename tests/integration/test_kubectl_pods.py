@@ -143,7 +143,7 @@ def test_get_watch_prints_changes_as_they_happen(cluster: Cluster, namespace: st
     manifest = str(COMPANIONS / "simple-pod-fixed.yaml")
     cluster.kubectl("apply", "-n", namespace, "-f", manifest)
     watcher = subprocess.Popen(
-        [kubectl_binary("1.32"), "get", "pods", "-n", namespace, "-w"],
+        [kubectl_binary(), "get", "pods", "-n", namespace, "-w"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

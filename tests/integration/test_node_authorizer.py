@@ -26,7 +26,7 @@ def _node_kubectl(cluster: Cluster, tmp_path: Path, node: str):  # type: ignore[
         env = cluster.env()
         env["KUBECONFIG"] = str(path)
         return subprocess.run(
-            [kubectl_binary("1.32"), *args], input=stdin, capture_output=True, text=True,
+            [kubectl_binary(), *args], input=stdin, capture_output=True, text=True,
             env=env, timeout=60,
         )  # fmt: skip
 

@@ -32,7 +32,7 @@ class User:
         env = self.cluster.env()
         env["KUBECONFIG"] = str(self.kubeconfig)
         return subprocess.run(
-            [kubectl_binary("1.32"), *args],
+            [kubectl_binary(), *args],
             input=stdin,
             capture_output=True,
             text=True,
