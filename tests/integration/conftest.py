@@ -23,14 +23,19 @@ def _kubectl_version_at_hand(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
     """One server shared by the tests of a module; each test works in its own namespace.
 
     Its scheduler is off: these tests look at the API, and a scheduler would bind their pods
-    or mark them unschedulable. Scheduler tests make clusters of their own.
+    or mark them unschedulable. A module marked `with_scheduler` gets it (scheduler tests);
+    one that needs more (hollow nodes) makes a cluster of its own.
     """
     base = tmp_path_factory.mktemp("cluster")
-    c = Cluster(base / "data", base / "cache", extra_args=["--disable-scheduler"])
+    scheduled = request.node.get_closest_marker("with_scheduler") is not None
+    extra_args = [] if scheduled else ["--disable-scheduler"]
+    c = Cluster(base / "data", base / "cache", extra_args=extra_args)
     c.start()
     try:
         yield c

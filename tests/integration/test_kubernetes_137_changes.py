@@ -12,7 +12,6 @@ through the status subresource, as a kubelet would.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,18 +21,8 @@ from tests import kubectl_builds
 Obj = dict[str, Any]
 ZONE = "topology.kubernetes.io/zone"
 REGION = "topology.kubernetes.io/region"
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """The module's server with its scheduler and controllers (conftest's has no scheduler)."""
-    base = tmp_path_factory.mktemp("cluster")
-    c = Cluster(base / "data", base / "cache")
-    c.start()
-    try:
-        yield c
-    finally:
-        c.stop()
+# The scheduler binds the pods here (conftest's `cluster` runs without it otherwise).
+pytestmark = pytest.mark.with_scheduler
 
 
 def kubectl(cluster: Cluster, *args: str, **kwargs: Any) -> Any:
@@ -47,6 +36,12 @@ def create(cluster: Cluster, namespace: str, *objects: Obj) -> Any:
 
 def get(cluster: Cluster, namespace: str, kind: str, name: str) -> Obj:
     return json.loads(kubectl(cluster, "get", kind, name, "-n", namespace, "-o", "json").stdout)
+
+
+def set_finalizers(cluster: Cluster, namespace: str, name: str, values: list[str] | None) -> None:
+    """Merge-patch the pod's finalizers (None: remove them all)."""
+    patch = json.dumps({"metadata": {"finalizers": values}}, separators=(",", ":"))
+    kubectl(cluster, "patch", "pod", name, "-n", namespace, "--type=merge", "-p", patch)
 
 
 def node(name: str, labels: dict[str, str] | None = None, **spec: Any) -> Obj:
@@ -246,17 +241,7 @@ def test_terminating_replicas_of_a_replica_set_and_its_deployment(
         kubectl(cluster, "get", "pods", "-n", namespace, "-l", "app=web", "-o", "json").stdout
     )["items"]
     held = pods[0]["metadata"]["name"]
-    kubectl(
-        cluster,
-        "patch",
-        "pod",
-        held,
-        "-n",
-        namespace,
-        "--type=merge",
-        "-p",
-        '{"metadata":{"finalizers":["kubelite.test/hold"]}}',
-    )
+    set_finalizers(cluster, namespace, held, ["kubelite.test/hold"])
     kubectl(cluster, "delete", "pod", held, "-n", namespace, "--wait=false")
     try:
         wait_for(
@@ -277,17 +262,7 @@ def test_terminating_replicas_of_a_replica_set_and_its_deployment(
         assert "Replicas:               2 desired | 2 updated | 2 total" in described
         assert "terminating" not in described.lower()
     finally:
-        kubectl(
-            cluster,
-            "patch",
-            "pod",
-            held,
-            "-n",
-            namespace,
-            "--type=merge",
-            "-p",
-            '{"metadata":{"finalizers":null}}',
-        )
+        set_finalizers(cluster, namespace, held, None)
     wait_for(
         "the count to go back to 0",
         lambda: (

@@ -19,18 +19,8 @@ from cluster import Cluster
 
 Obj = dict[str, Any]
 WAIT = 30.0
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """The module's server, with its scheduler (conftest's clusters run without)."""
-    base = tmp_path_factory.mktemp("cluster")
-    c = Cluster(base / "data", base / "cache")
-    c.start()
-    try:
-        yield c
-    finally:
-        c.stop()
+# The module's server runs its scheduler (conftest's clusters run without).
+pytestmark = pytest.mark.with_scheduler
 
 
 @pytest.fixture

@@ -112,4 +112,3 @@ def _request(pod: Obj, name: str) -> Quantity:
     if overhead is not None and not total.is_zero():
         total = total + Quantity.from_json(overhead)
     return total
-

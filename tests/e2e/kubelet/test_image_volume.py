@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,17 +78,23 @@ def _image_mounts(c: Cluster, uid: str) -> list[str]:
     ]
 
 
-def _gone(c: Cluster, name: str) -> Callable[[], bool]:
-    return lambda: "NotFound" in kubectl(c, "get", "pod", name, check=False).stderr
+def _create(c: Cluster, manifest: str) -> None:
+    kubectl(c, "create", "-f", "-", stdin=manifest)
+
+
+def _delete(c: Cluster, name: str) -> None:
+    """Delete the pod and wait until it is gone (its volumes torn down)."""
+    kubectl(c, "delete", "pod", name, "--grace-period=1", "--wait=false")
+    wait_for(
+        "the pod to be gone",
+        lambda: "NotFound" in kubectl(c, "get", "pod", name, check=False).stderr,
+    )
 
 
 def test_a_container_reads_the_image_read_only_and_a_subpath_of_it(node: Cluster) -> None:
-    kubectl(
+    _create(
         node,
-        "create",
-        "-f",
-        "-",
-        stdin=image_pod(
+        image_pod(
             "reads",
             {"image": {"reference": "nginx", "pullPolicy": "IfNotPresent"}},
             mounts=[
@@ -123,8 +128,7 @@ def test_a_container_reads_the_image_read_only_and_a_subpath_of_it(node: Cluster
     assert image_events and all("fieldPath" not in e["involvedObject"] for e in image_events)
     assert _image_mounts(node, uid)
 
-    kubectl(node, "delete", "pod", "reads", "--grace-period=1", "--wait=false")
-    wait_for("the pod to be gone", _gone(node, "reads"))
+    _delete(node, "reads")
     assert _image_mounts(node, uid) == []
 
 
@@ -134,9 +138,7 @@ def test_an_image_that_cannot_be_pulled_is_err_image_pull_on_the_mounting_contai
     # A registry on a loopback port nothing listens on: refused at once (docker.io, behind the
     # node's mirror, is out of reach here and would only time out).
     reference = "127.0.0.1:9/models:1.0"
-    kubectl(
-        node, "create", "-f", "-", stdin=image_pod("missing", {"image": {"reference": reference}})
-    )
+    _create(node, image_pod("missing", {"image": {"reference": reference}}))
     try:
         waiting = wait_for(
             "ErrImagePull",
@@ -165,17 +167,13 @@ def test_an_image_that_cannot_be_pulled_is_err_image_pull_on_the_mounting_contai
         )
         assert backing["message"].startswith(f'Back-off pulling image "{reference}"')
     finally:
-        kubectl(node, "delete", "pod", "missing", "--grace-period=1", "--wait=false")
-        wait_for("the pod to be gone", _gone(node, "missing"))
+        _delete(node, "missing")
 
 
 def test_a_subpath_the_image_lacks_is_create_container_error(node: Cluster) -> None:
-    kubectl(
+    _create(
         node,
-        "create",
-        "-f",
-        "-",
-        stdin=image_pod(
+        image_pod(
             "nosub",
             {"image": {"reference": "nginx"}},
             mounts=[{"name": "content", "mountPath": "/conf", "subPath": "etc/nope"}],
@@ -189,13 +187,12 @@ def test_a_subpath_the_image_lacks_is_create_container_error(node: Cluster) -> N
         assert waiting["message"].startswith('failed to ensure image subpath "etc/nope" in ')
         assert waiting["message"].endswith("openat etc/nope: no such file or directory")
     finally:
-        kubectl(node, "delete", "pod", "nosub", "--grace-period=1", "--wait=false")
-        wait_for("the pod to be gone", _gone(node, "nosub"))
+        _delete(node, "nosub")
 
 
 def test_kubelite_reset_unmounts_the_image_of_a_running_pod(node: Cluster) -> None:
     # Last in the module: it stops the node (its pods keep running, as they do) and resets it.
-    kubectl(node, "create", "-f", "-", stdin=image_pod("kept", {"image": {"reference": "nginx"}}))
+    _create(node, image_pod("kept", {"image": {"reference": "nginx"}}))
     uid = wait_for("the pod to run", lambda: _running(node, "kept"))["metadata"]["uid"]
     assert _image_mounts(node, uid)
     node.stop()

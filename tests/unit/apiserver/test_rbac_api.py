@@ -45,16 +45,17 @@ async def post(api: Api, path: str, body: Obj, token: str = VIEWER_TOKEN, **kw: 
     return await api.json("POST", path, body=body, token=token, **kw)
 
 
-async def bind_pod_reader_to_viewer(api: Api) -> None:
-    """As the admin, through the API: a Role that reads pods in `default`, bound to the viewer."""
+async def bind_role_to_viewer(api: Api, role: str, binding: str, rules: list[Obj]) -> Obj:
+    """As the admin, through the API: a Role in `default` with `rules`, bound to the viewer;
+    the RoleBinding as created."""
     status, _ = await post(
         api,
         f"{RBAC}/namespaces/default/roles",
         {
             "apiVersion": f"{GROUP}/v1",
             "kind": "Role",
-            "metadata": {"name": "pod-reader"},
-            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}],
+            "metadata": {"name": role},
+            "rules": rules,
         },
         token=ADMIN_TOKEN,
     )
@@ -65,13 +66,20 @@ async def bind_pod_reader_to_viewer(api: Api) -> None:
         {
             "apiVersion": f"{GROUP}/v1",
             "kind": "RoleBinding",
-            "metadata": {"name": "viewer-reads-pods"},
-            "roleRef": {"kind": "Role", "name": "pod-reader"},
+            "metadata": {"name": binding},
+            "roleRef": {"kind": "Role", "name": role},
             "subjects": [{"kind": "User", "name": "viewer"}],
         },
         token=ADMIN_TOKEN,
     )
     assert status == 201
+    return dict(created)
+
+
+async def bind_pod_reader_to_viewer(api: Api) -> None:
+    """As the admin, through the API: a Role that reads pods in `default`, bound to the viewer."""
+    rules: list[Obj] = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]
+    created = await bind_role_to_viewer(api, "pod-reader", "viewer-reads-pods", rules)
     # Defaulted by the API (SetDefaults_RoleBinding, SetDefaults_Subject).
     assert created["roleRef"]["apiGroup"] == GROUP
     assert created["subjects"][0]["apiGroup"] == GROUP
@@ -461,31 +469,8 @@ async def test_with_authorization_off_the_reviews_say_everything_is_allowed(
 async def bind_exec_verbs_to_viewer(api: Api, verbs: list[str]) -> None:
     """As the admin: a Role with `verbs` on pods/exec in `default`, bound to the viewer."""
     name = "exec-" + "-".join(verbs)
-    status, _ = await post(
-        api,
-        f"{RBAC}/namespaces/default/roles",
-        {
-            "apiVersion": f"{GROUP}/v1",
-            "kind": "Role",
-            "metadata": {"name": name},
-            "rules": [{"apiGroups": [""], "resources": ["pods/exec"], "verbs": verbs}],
-        },
-        token=ADMIN_TOKEN,
-    )
-    assert status == 201
-    status, _ = await post(
-        api,
-        f"{RBAC}/namespaces/default/rolebindings",
-        {
-            "apiVersion": f"{GROUP}/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": name},
-            "roleRef": {"kind": "Role", "name": name},
-            "subjects": [{"kind": "User", "name": "viewer"}],
-        },
-        token=ADMIN_TOKEN,
-    )
-    assert status == 201
+    rules: list[Obj] = [{"apiGroups": [""], "resources": ["pods/exec"], "verbs": verbs}]
+    await bind_role_to_viewer(api, name, name, rules)
 
 
 EXEC = "/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true"

@@ -6,15 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pod_actions_builders import compute, ctr, sandbox
 
 from kubelite.kubelet import pod_actions as pa
 from kubelite.runtime.cri import (
-    ContainerMetadata,
     ContainerState,
-    ContainerStatus,
-    PodSandboxMetadata,
-    PodSandboxState,
-    PodSandboxStatus,
 )
 
 RUNNING = ContainerState.CONTAINER_RUNNING
@@ -45,42 +41,6 @@ def pod(
             **extra,
         },
     }
-
-
-def sandbox(ready: bool = True, attempt: int = 0, ip: str = "10.42.0.5") -> PodSandboxStatus:
-    return PodSandboxStatus(
-        id=f"sb{attempt}",
-        metadata=PodSandboxMetadata("p", "u1", "default", attempt),
-        state=PodSandboxState.SANDBOX_READY if ready else PodSandboxState.SANDBOX_NOTREADY,
-        created_at=0,
-        ip=ip,
-    )
-
-
-def ctr(name: str, state: ContainerState, exit_code: int = 0, **kw: Any) -> ContainerStatus:
-    return ContainerStatus(
-        id=f"id-{name}",
-        metadata=ContainerMetadata(name),
-        state=state,
-        created_at=0,
-        exit_code=exit_code,
-        annotations={pa.HASH_ANNOTATION: kw.pop("hash", "h")},
-        **kw,
-    )
-
-
-def compute(
-    spec: dict, *containers: ContainerStatus, sandboxes: tuple = (None,), probes: dict | None = None
-) -> pa.PodActions:
-    made = [sandbox() if s is None else s for s in sandboxes]
-    status = pa.PodRuntimeStatus(sandboxes=made, containers=list(containers))
-    results = probes or {}
-    return pa.compute_pod_actions(
-        spec,
-        status,
-        probe_result=lambda cid, kind: results.get((cid, kind)),
-        spec_hash=lambda c: "h",
-    )
 
 
 def test_a_new_pod_gets_a_sandbox_and_all_its_containers() -> None:
@@ -177,7 +137,7 @@ def test_a_failed_startup_probe_under_never_kills_without_restart() -> None:
 
 
 def test_a_changed_spec_restarts_the_container_whatever_the_policy() -> None:
-    actions = compute(pod(policy="Never"), ctr("app", RUNNING, hash="old"))
+    actions = compute(pod(policy="Never"), ctr("app", RUNNING, spec_hash="old"))
     assert actions.containers_to_start == [0]
     assert actions.containers_to_kill[0].message == (
         "Container app definition changed, will be restarted"

@@ -8,33 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pod_actions_builders import c, compute, ctr, rule, sandbox
 
-from kubelite.kubelet import pod_actions as pa
-from kubelite.runtime.cri import (
-    ContainerMetadata,
-    ContainerState,
-    ContainerStatus,
-    PodSandboxMetadata,
-    PodSandboxState,
-    PodSandboxStatus,
-)
+from kubelite.runtime.cri import ContainerState
 
 RUNNING = ContainerState.CONTAINER_RUNNING
 EXITED = ContainerState.CONTAINER_EXITED
 UNKNOWN = ContainerState.CONTAINER_UNKNOWN
-
-
-def rule(action: str = "Restart", operator: str = "In", *values: int) -> dict[str, Any]:
-    return {"action": action, "exitCodes": {"operator": operator, "values": list(values or (42,))}}
-
-
-def c(name: str, policy: str | None = None, *rules: dict[str, Any]) -> dict[str, Any]:
-    made: dict[str, Any] = {"name": name, "image": "busybox"}
-    if policy is not None:
-        made["restartPolicy"] = policy
-    if rules:
-        made["restartPolicyRules"] = list(rules)
-    return made
 
 
 def pod(
@@ -46,49 +26,6 @@ def pod(
         "metadata": {"name": "p", "namespace": "default", "uid": "u1"},
         "spec": {"containers": containers, "initContainers": init or [], "restartPolicy": policy},
     }
-
-
-def sandbox(ready: bool = True) -> PodSandboxStatus:
-    return PodSandboxStatus(
-        id="sb0",
-        metadata=PodSandboxMetadata("p", "u1", "default", 0),
-        state=PodSandboxState.SANDBOX_READY if ready else PodSandboxState.SANDBOX_NOTREADY,
-        created_at=0,
-        ip="10.42.0.5",
-    )
-
-
-def ctr(
-    name: str, state: ContainerState, exit_code: int = 0, *, cid: str = "", created: int = 0
-) -> ContainerStatus:
-    return ContainerStatus(
-        id=cid or f"id-{name}",
-        metadata=ContainerMetadata(name),
-        state=state,
-        created_at=created,
-        exit_code=exit_code,
-        annotations={pa.HASH_ANNOTATION: "h"},
-    )
-
-
-def compute(
-    spec: dict[str, Any],
-    *containers: ContainerStatus,
-    ready: bool = True,
-    restart_all: bool = False,
-    probes: dict[tuple[str, str], str] | None = None,
-) -> pa.PodActions:
-    # Newest first, as the runtime status lists them.
-    ordered = sorted(containers, key=lambda s: s.created_at, reverse=True)
-    status = pa.PodRuntimeStatus(sandboxes=[sandbox(ready)], containers=ordered)
-    results = probes or {}
-    return pa.compute_pod_actions(
-        spec,
-        status,
-        probe_result=lambda cid, kind: results.get((cid, kind)),
-        spec_hash=lambda _: "h",
-        restart_all=restart_all,
-    )
 
 
 @pytest.mark.parametrize(("exit_code", "restarted"), [(42, True), (1, False), (0, False)])
@@ -140,7 +77,9 @@ def test_a_container_killed_for_its_liveness_probe_restarts_unless_its_own_polic
 
 def test_a_new_sandbox_leaves_out_containers_that_succeeded_and_run_once() -> None:
     spec = pod([c("once", "OnFailure"), c("again")], policy="Always")
-    actions = compute(spec, ctr("once", EXITED, 0), ctr("again", EXITED, 0), ready=False)
+    actions = compute(
+        spec, ctr("once", EXITED, 0), ctr("again", EXITED, 0), sandboxes=(sandbox(ready=False),)
+    )
     assert actions.create_sandbox and actions.containers_to_start == [1]
 
 
@@ -161,12 +100,16 @@ def test_an_init_container_rule_decides_on_its_exit_code(
 
 
 def test_an_init_container_in_an_unknown_state_follows_its_own_policy_alone() -> None:
-    spec = pod([c("app")], init=[c("setup", "Never", rule("Restart", "NotIn", 0))], policy="Always")
+    spec = pod(
+        [c("app")],
+        init=[c("setup", "Never", rule("Restart", 0, operator="NotIn"))],
+        policy="Always",
+    )
     assert compute(spec, ctr("setup", UNKNOWN)).kill_pod
 
 
 def test_a_reset_removes_every_instance_killing_the_running_and_the_trigger_last() -> None:
-    trigger = c("trigger", "Never", rule("RestartAllContainers", "In", 88))
+    trigger = c("trigger", "Never", rule("RestartAllContainers", 88))
     spec = pod([c("app"), trigger], init=[c("setup"), c("side", "Always")])
     actions = compute(
         spec,
@@ -189,7 +132,7 @@ def test_a_reset_removes_every_instance_killing_the_running_and_the_trigger_last
 
 
 def test_after_a_reset_the_pod_starts_over_from_its_first_init_container() -> None:
-    trigger = c("trigger", "Never", rule("RestartAllContainers", "In", 88))
+    trigger = c("trigger", "Never", rule("RestartAllContainers", 88))
     actions = compute(pod([c("app"), trigger], init=[c("setup")]))
     assert not actions.create_sandbox and actions.init_containers_to_start == [0]
     assert compute(pod([c("app"), trigger])).containers_to_start == [0, 1]

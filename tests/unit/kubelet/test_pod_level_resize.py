@@ -8,6 +8,8 @@ import copy
 import json
 from pathlib import Path
 
+from resize_doubles import Cgroups, actuator, running
+
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet.allocation.manager import (
     POD_RESOURCES,
@@ -16,11 +18,9 @@ from kubelite.kubelet.allocation.manager import (
     with_allocation,
 )
 from kubelite.kubelet.allocation.state import ALLOCATED_PODS_STATE
-from kubelite.kubelet.pod_cgroups import PodCgroups, PodResourceConfig, pod_resource_config
+from kubelite.kubelet.pod_cgroups import PodResourceConfig, pod_resource_config
 from kubelite.kubelet.resize_actions import compute_resize_actions
-from kubelite.kubelet.resize_actuation import ResizeActuator
 from kubelite.kubelet.status import pod_resources as status
-from kubelite.runtime.cri import ContainerMetadata, ContainerState, ContainerStatus
 
 CAPACITY = {"cpu": "2", "memory": "4Gi", "pods": "110"}
 ALLOCATABLE = {"cpu": "2", "memory": "3996Mi", "pods": "110"}
@@ -117,16 +117,6 @@ def test_an_allocation_made_before_pod_level_resources_were_kept_takes_the_spec(
 # --- actuation --------------------------------------------------------------------------------
 
 
-def running(name: str = "app", cid: str = "c1") -> ContainerStatus:
-    return ContainerStatus(
-        id=cid,
-        metadata=ContainerMetadata(name),
-        state=ContainerState.CONTAINER_RUNNING,
-        created_at=1,
-        started_at=1,
-    )
-
-
 def test_a_pod_level_change_resizes_the_pod_cgroup_and_no_container() -> None:
     actuated = {"app": {}, POD_RESOURCES: pod_level("200m", "128Mi")}
     status = pa.PodRuntimeStatus(containers=[running()])
@@ -147,45 +137,19 @@ def test_a_pod_never_sized_under_the_record_adopts_its_allocation() -> None:
     assert not resize.update_pod_resources
 
 
-class Cgroups(PodCgroups):
-    """A pod cgroup held in memory: reads give `config`, writes are logged and applied."""
-
-    def __init__(self, config: PodResourceConfig) -> None:
-        super().__init__(Path("/nonexistent"))
-        self.config = config
-        self.log: list[tuple[str, int]] = []
-
-    def read(self, cgroup: str) -> PodResourceConfig | None:
-        return self.config
-
-    def write(self, cgroup: str, config: PodResourceConfig) -> None:
-        for field in ("cpu_quota", "cpu_shares", "memory_limit"):
-            value = getattr(config, field)
-            if value is not None:
-                self.log.append((field, value))
-
-    def memory_usage(self, cgroup: str) -> int | None:
-        return 1 << 20
-
-
 async def test_growing_the_pod_level_limits_writes_the_pod_cgroup() -> None:
-    cgroups = Cgroups(pod_resource_config(web()))
-    actuator = ResizeActuator(
-        None,  # type: ignore[arg-type]  # no container is updated
-        cgroups,
-        memory_capacity=4 << 30,
-        record_actuated=lambda pod, name, res: None,
-        actuated=lambda uid, name: None,
-    )
+    log: list = []
+    cgroups = Cgroups(log, pod_resource_config(web()), usage=1 << 20)
     actuated = {"app": {}, POD_RESOURCES: pod_level("200m", "128Mi")}
     status = pa.PodRuntimeStatus(containers=[running()])
     bigger = web("400m", "256Mi")
     resize = compute_resize_actions(bigger, status, pa.PodActions(), actuated.get)
-    await actuator.actuate(bigger, "/kubelite/kubepods/poduid-web", resize)
-    assert cgroups.log == [
-        ("memory_limit", 256 << 20),
-        ("cpu_quota", 40000),
-        ("cpu_shares", 409),
+    await actuator(log, cgroups, {}).actuate(bigger, "/kubelite/kubepods/poduid-web", resize)
+    # The pod cgroup alone: no container is updated.
+    assert log == [
+        ("pod", "memory_limit", 256 << 20),
+        ("pod", "cpu_quota", 40000),
+        ("pod", "cpu_shares", 409),
     ]
 
 

@@ -3,22 +3,16 @@ their statuses then say."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from resize_doubles import Cgroups, actuator, running
 
 from kubelite.kubelet import pod_actions as pa
 from kubelite.kubelet.allocation.manager import POD_RESOURCES
-from kubelite.kubelet.pod_cgroups import PodCgroups, PodResourceConfig, pod_resource_config
+from kubelite.kubelet.pod_cgroups import pod_resource_config
 from kubelite.kubelet.resize_actions import compute_resize_actions
-from kubelite.kubelet.resize_actuation import ResizeActuator, ResizeError
+from kubelite.kubelet.resize_actuation import ResizeError
 from kubelite.kubelet.status.resources import apply_resources, status_resources
-from kubelite.runtime.cri import (
-    ContainerMetadata,
-    ContainerState,
-    ContainerStatus,
-    LinuxContainerResources,
-)
+from kubelite.runtime.cri import LinuxContainerResources
 
 CGROUP = "/kubelite/kubepods/poduid-web"
 
@@ -38,17 +32,6 @@ def web(cpu: str = "200m", memory: str = "128Mi", *, policy: dict | None = None)
         "spec": {"containers": [container]},
         "status": {"qosClass": "Guaranteed"},
     }
-
-
-def running(name: str = "app", cid: str = "c1", res: LinuxContainerResources | None = None):
-    return ContainerStatus(
-        id=cid,
-        metadata=ContainerMetadata(name),
-        state=ContainerState.CONTAINER_RUNNING,
-        created_at=1,
-        started_at=1_000_000_000,
-        resources=res,
-    )
 
 
 def runtime_status() -> pa.PodRuntimeStatus:
@@ -100,48 +83,6 @@ def test_decreases_are_applied_before_increases() -> None:
     before = {"app": resources("100m", "128Mi"), "side": resources("200m", "64Mi")}
     resize = compute_resize_actions(pod, status, pa.PodActions(), before.get)
     assert [u.name for u in resize.updates["cpu"]] == ["side", "app"]
-
-
-class Runtime:
-    def __init__(self, log: list) -> None:
-        self.log = log
-
-    async def update_container_resources(
-        self, container_id: str, res: LinuxContainerResources
-    ) -> None:
-        self.log.append(("container", container_id, res.cpu_quota, res.memory_limit_in_bytes))
-
-
-class Cgroups(PodCgroups):
-    """Pod cgroups held in memory, writes logged in order."""
-
-    def __init__(self, log: list, config: PodResourceConfig, usage: int = 0) -> None:
-        super().__init__(Path("/nonexistent"))
-        self.log = log
-        self.config = config
-        self.usage = usage
-
-    def read(self, cgroup: str) -> PodResourceConfig | None:
-        return self.config
-
-    def write(self, cgroup: str, config: PodResourceConfig) -> None:
-        for field in ("cpu_quota", "cpu_shares", "memory_limit"):
-            value = getattr(config, field)
-            if value is not None:
-                self.log.append(("pod", field, value))
-
-    def memory_usage(self, cgroup: str) -> int | None:
-        return self.usage
-
-
-def actuator(log: list, cgroups: Cgroups, recorded: dict) -> ResizeActuator:
-    return ResizeActuator(
-        Runtime(log),  # type: ignore[arg-type]
-        cgroups,
-        memory_capacity=4 << 30,
-        record_actuated=lambda pod, name, res: recorded.__setitem__(name, res),
-        actuated=lambda uid, name: None,
-    )
 
 
 async def test_growing_sets_the_pod_cgroup_before_the_container() -> None:

@@ -64,13 +64,13 @@ def _file_items(spec: Obj) -> Iterator[Obj]:
         yield from _dicts(source.get("items"))
     for projection in _projections(spec):
         for kind in ("configMap", "secret", "downwardAPI"):
-            source = projection.get(kind)
-            if isinstance(source, dict):
-                yield from _dicts(source.get("items"))
+            projected = projection.get(kind)
+            if isinstance(projected, dict):
+                yield from _dicts(projected.get("items"))
         for kind in ("serviceAccountToken", "clusterTrustBundle"):
-            source = projection.get(kind)
-            if isinstance(source, dict):
-                yield source
+            token = projection.get(kind)
+            if isinstance(token, dict):
+                yield token
 
 
 def _handlers(spec: Obj) -> Iterator[Obj]:

@@ -9,22 +9,10 @@ from typing import Any
 
 import pytest
 from kubelet_status_builders import NOW, exited, observed, pod, running
+from tests.unit.kubelet.pod_actions_builders import c, rule
 
 from kubelite.api import meta
 from kubelite.kubelet.status import generate_pod_status, get_phase, illegal_container_transition
-
-
-def rule(action: str = "Restart", *values: int) -> dict[str, Any]:
-    return {"action": action, "exitCodes": {"operator": "In", "values": list(values or (42,))}}
-
-
-def c(name: str, policy: str | None = None, *rules: dict[str, Any]) -> dict[str, Any]:
-    made: dict[str, Any] = {"name": name, "image": "busybox"}
-    if policy is not None:
-        made["restartPolicy"] = policy
-    if rules:
-        made["restartPolicyRules"] = list(rules)
-    return made
 
 
 def terminated(name: str, exit_code: int, reason: str = "") -> dict[str, Any]:
