@@ -115,6 +115,18 @@ def test_the_node_declares_its_features(node: Cluster) -> None:
     assert "RestartAllContainersOnContainerExits" in declared_features()
 
 
+def test_the_kubelet_reports_the_release_the_server_serves(node: Cluster) -> None:
+    """`kubectl get nodes` shows VERSION v1.37.0+kubelite, the same release /version says."""
+    nodes = json.loads(node.kubectl("get", "nodes", "-o", "json").stdout)["items"]
+    assert [n["status"]["nodeInfo"]["kubeletVersion"] for n in nodes] == ["v1.37.0+kubelite"]
+    server = json.loads(node.kubectl("version", "-o", "json").stdout)["serverVersion"]
+    assert (server["major"], server["minor"], server["gitVersion"]) == (
+        "1",
+        "37",
+        "v1.37.0+kubelite",
+    )
+
+
 def test_created_and_started_events_name_the_container_by_field_path(node: Cluster) -> None:
     node.kubectl("run", "evented", "--image=busybox", "--restart=Never", "--", "sleep", "3600")
     try:
