@@ -8,10 +8,11 @@ side of a resize does not need a running container.
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import pytest
-from cluster import Cluster
+from cluster import Cluster, kubectl_binary
 from tests.kubectl_builds import NEWEST
 
 # Guaranteed: every container's cpu and memory requests equal its limits.
@@ -192,3 +193,37 @@ def test_a_plain_patch_of_resources_is_refused_as_before(
         'The Pod "resizable" is invalid: spec: Forbidden: pod updates may not change fields '
         "other than `spec.containers[*].image`"
     )
+
+
+def test_kubectl_edit_of_the_resize_subresource_changes_the_resources(
+    cluster: Cluster, namespace: str, pod: dict[str, Any], tmp_path: Any
+) -> None:
+    """`kubectl edit --subresource resize`, with an editor that doubles the cpu: kubectl GETs
+    pods/resize, diffs the edited copy and PATCHes the subresource."""
+    editor = tmp_path / "double-cpu.sh"
+    editor.write_text('#!/bin/sh\nsed -i "s/cpu: 100m/cpu: 200m/g" "$1"\n')
+    editor.chmod(0o755)
+    env = dict(cluster.env(), KUBE_EDITOR=str(editor))
+    result = subprocess.run(
+        [
+            kubectl_binary(NEWEST),
+            "edit",
+            "pod",
+            "resizable",
+            "-n",
+            namespace,
+            "--subresource",
+            "resize",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pod/resizable edited"
+    resources = _get(cluster, namespace)["spec"]["containers"][0]["resources"]
+    assert resources == {
+        "requests": {"cpu": "200m", "memory": "64Mi"},
+        "limits": {"cpu": "200m", "memory": "64Mi"},
+    }
