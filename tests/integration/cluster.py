@@ -50,6 +50,22 @@ def kubectl_binary(version: str = DEFAULT_KUBECTL) -> str:
     return kubectl_builds.find(version).path
 
 
+def processes_with_args(*args: str) -> list[int]:
+    """The pids of the processes whose command line has each of `args` as a whole argument."""
+    wanted = [arg.encode() for arg in args]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if all(arg in argv for arg in wanted):
+            found.append(int(entry.name))
+    return found
+
+
 @dataclass
 class Cluster:
     data_dir: Path
@@ -183,6 +199,16 @@ class Cluster:
                 f"{result.stdout}\n{result.stderr}"
             )
         return result
+
+    def agent_pid(self, *, missing_ok: bool = False) -> int:
+        """The node's kubelet process (`kubelite agent`), which the server restarts when it dies;
+        0 when none runs and `missing_ok`."""
+        found = processes_with_args("agent", str(self.data_dir))
+        if found:
+            return found[0]
+        if missing_ok:
+            return 0
+        raise AssertionError("no kubelite agent runs for this node")
 
     @staticmethod
     def kubectl_build(version: str = DEFAULT_KUBECTL) -> kubectl_builds.KubectlBuild:

@@ -49,6 +49,17 @@ def _get(cluster: Cluster, namespace: str) -> dict[str, Any]:
     return pod
 
 
+def _resources(cluster: Cluster, namespace: str) -> Any:
+    """Container `c`'s resources as the server has them."""
+    return _get(cluster, namespace)["spec"]["containers"][0]["resources"]
+
+
+def _resources_patch(resources: dict[str, Any]) -> str:
+    """A patch that sets container `c`'s resources, as compact JSON."""
+    patch = {"spec": {"containers": [{"name": "c", "resources": resources}]}}
+    return json.dumps(patch, separators=(",", ":"))
+
+
 def _resize(cluster: Cluster, namespace: str, patch: str, patch_type: str = "merge") -> Any:
     return cluster.kubectl(
         "patch",
@@ -77,10 +88,7 @@ def test_a_resize_changes_the_spec_and_bumps_the_generation(
     cluster: Cluster, namespace: str
 ) -> None:
     pod = _create(cluster, namespace, CPU_ONLY)
-    patch = (
-        '{"spec":{"containers":[{"name":"c","resources":'
-        '{"requests":{"cpu":"200m"},"limits":{"cpu":"200m"}}}]}}'
-    )
+    patch = _resources_patch({"requests": {"cpu": "200m"}, "limits": {"cpu": "200m"}})
     result = _resize(cluster, namespace, patch)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "pod/resizable patched"
@@ -96,10 +104,7 @@ def test_a_merge_patch_replaces_the_containers_and_so_removes_what_it_leaves_out
 ) -> None:
     # RFC 7386 replaces lists whole: the Guaranteed pod's memory would go, which a resize
     # may not do (and which would make the pod Burstable).
-    patch = (
-        '{"spec":{"containers":[{"name":"c","resources":'
-        '{"requests":{"cpu":"200m"},"limits":{"cpu":"200m"}}}]}}'
-    )
+    patch = _resources_patch({"requests": {"cpu": "200m"}, "limits": {"cpu": "200m"}})
     result = _resize(cluster, namespace, patch)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
@@ -113,13 +118,10 @@ def test_a_merge_patch_replaces_the_containers_and_so_removes_what_it_leaves_out
 def test_a_strategic_resize_of_one_resource(
     cluster: Cluster, namespace: str, pod: dict[str, Any]
 ) -> None:
-    patch = (
-        '{"spec":{"containers":[{"name":"c","resources":'
-        '{"requests":{"memory":"128Mi"},"limits":{"memory":"128Mi"}}}]}}'
-    )
+    patch = _resources_patch({"requests": {"memory": "128Mi"}, "limits": {"memory": "128Mi"}})
     result = _resize(cluster, namespace, patch, "strategic")
     assert result.returncode == 0, result.stderr
-    resources = _get(cluster, namespace)["spec"]["containers"][0]["resources"]
+    resources = _resources(cluster, namespace)
     assert resources == {
         "requests": {"cpu": "100m", "memory": "128Mi"},
         "limits": {"cpu": "100m", "memory": "128Mi"},
@@ -147,14 +149,14 @@ def test_fields_other_than_resources_are_ignored(
 def test_a_change_of_qos_class_is_refused(
     cluster: Cluster, namespace: str, pod: dict[str, Any]
 ) -> None:
-    patch = '{"spec":{"containers":[{"name":"c","resources":{"requests":{"cpu":"50m"}}}]}}'
+    patch = _resources_patch({"requests": {"cpu": "50m"}})
     result = _resize(cluster, namespace, patch, "strategic")
     assert result.returncode == 1
     assert result.stderr.strip() == (
         'The Pod "resizable" is invalid: spec: Invalid value: "Guaranteed": '
         "Pod QOS Class may not change as a result of resizing"
     )
-    assert _get(cluster, namespace)["spec"]["containers"][0]["resources"]["requests"] == {
+    assert _resources(cluster, namespace)["requests"] == {
         "cpu": "100m",
         "memory": "64Mi",
     }
@@ -163,10 +165,7 @@ def test_a_change_of_qos_class_is_refused(
 def test_only_cpu_and_memory_may_change(
     cluster: Cluster, namespace: str, pod: dict[str, Any]
 ) -> None:
-    patch = (
-        '{"spec":{"containers":[{"name":"c","resources":'
-        '{"requests":{"ephemeral-storage":"1Gi"}}}]}}'
-    )
+    patch = _resources_patch({"requests": {"ephemeral-storage": "1Gi"}})
     result = _resize(cluster, namespace, patch, "strategic")
     assert result.returncode == 1
     assert result.stderr.strip() == (
@@ -184,7 +183,7 @@ def test_a_plain_patch_of_resources_is_refused_as_before(
         "-n",
         namespace,
         "-p",
-        '{"spec":{"containers":[{"name":"c","resources":{"limits":{"cpu":"200m"}}}]}}',
+        _resources_patch({"limits": {"cpu": "200m"}}),
         version=NEWEST,
         check=False,
     )
@@ -222,7 +221,7 @@ def test_kubectl_edit_of_the_resize_subresource_changes_the_resources(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "pod/resizable edited"
-    resources = _get(cluster, namespace)["spec"]["containers"][0]["resources"]
+    resources = _resources(cluster, namespace)
     assert resources == {
         "requests": {"cpu": "200m", "memory": "64Mi"},
         "limits": {"cpu": "200m", "memory": "64Mi"},

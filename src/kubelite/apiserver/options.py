@@ -197,9 +197,10 @@ def _query_int64(raw: str) -> int:
     return value
 
 
-def delete_options(query: Mapping[str, str], body: dict[str, Any] | None) -> DeleteOptions:
-    """DeleteOptions from the query and a body that `delete_options_body.check` decoded. A body
-    whose values have the wrong types is a 400 (1.35, #133358), before anything is read."""
+def delete_options(query: Mapping[str, str], body: Any) -> DeleteOptions:
+    """DeleteOptions from the query and a parsed body (None: no body), which
+    `delete_options_body.check` decodes first: a body that is not a DeleteOptions, or whose
+    values have the wrong types, is a 400 (1.35, #133358), before anything is read."""
     opts = DeleteOptions()
     source: dict[str, Any] = dict(delete_options_body.check(body))
     if "gracePeriodSeconds" in query:

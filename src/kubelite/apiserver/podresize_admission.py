@@ -92,23 +92,32 @@ def _not_enough_allocatable(pod: Obj, node: Obj) -> str:
 
 def _request(pod: Obj, name: str) -> Quantity:
     """GetResourceRequestQuantity (pkg/api/v1/resource): the regular containers' sum, the
-    largest init container's if larger, plus the overhead when anything is requested."""
+    largest init container's if larger, plus the overhead when anything is requested.
+
+    Unlike PodRequests (`api.podresources.pod_requests`), sidecars count as plain init
+    containers here and a pod requesting nothing gets no overhead."""
     spec = pod.get("spec") or {}
-    total = Quantity()
     pod_level = pod_level_of(pod, "requests").get(name)
     if pod_level is not None:
         # Pod-level requests stand for the containers' (PodLevelResources, on since 1.34),
         # so a pod-level resize is checked as a container one is.
         total = Quantity.from_json(pod_level)
-    for container in [] if pod_level is not None else spec.get("containers") or []:
-        value = ((container.get("resources") or {}).get("requests") or {}).get(name)
-        if value is not None:
-            total = total + Quantity.from_json(value)
-    for container in [] if pod_level is not None else spec.get("initContainers") or []:
-        value = ((container.get("resources") or {}).get("requests") or {}).get(name)
-        if value is not None and Quantity.from_json(value) > total:
-            total = Quantity.from_json(value)
+    else:
+        total = Quantity()
+        for container in spec.get("containers") or []:
+            value = _container_request(container, name)
+            if value is not None:
+                total = total + value
+        for container in spec.get("initContainers") or []:
+            value = _container_request(container, name)
+            if value is not None and value > total:
+                total = value
     overhead = (spec.get("overhead") or {}).get(name)
     if overhead is not None and not total.is_zero():
         total = total + Quantity.from_json(overhead)
     return total
+
+
+def _container_request(container: Obj, name: str) -> Quantity | None:
+    value = ((container.get("resources") or {}).get("requests") or {}).get(name)
+    return Quantity.from_json(value) if value is not None else None

@@ -96,7 +96,8 @@ _DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _GO_BOOLS = frozenset(
     ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
 )
-_YAML_WORDS = frozenset(("null", "~", "true", "y", "yes", "on", "false", "n", "no", "off"))
+# YAML's null and boolean words (the empty text is a null too), compared lower-cased.
+_YAML_WORDS = frozenset(("", "null", "~", "true", "y", "yes", "on", "false", "n", "no", "off"))
 _INF_NAN = frozenset((".inf", "-.inf", "+.inf", ".nan"))
 
 
@@ -157,7 +158,7 @@ def yaml_guesses_wrong(text: str) -> bool:
     """Whether a YAML parser would read the bare text as something other than a string: a null,
     a boolean (YAML 1.1's yes/no/on/off too), a number, a sexagesimal, infinity or NaN, or a
     timestamp."""
-    if len(text) <= 5 and text.lower() in _YAML_WORDS | {""}:
+    if len(text) <= 5 and text.lower() in _YAML_WORDS:
         return True
     if text in _GO_BOOLS:
         return True

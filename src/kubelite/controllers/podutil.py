@@ -50,15 +50,7 @@ def is_available(pod: Obj, min_ready_seconds: int, now: dt.datetime) -> bool:
 
 def next_available_in(pods: Iterable[Obj], min_ready_seconds: int, now: dt.datetime) -> float:
     """Seconds until the first ready pod that is not yet available becomes so (0: none)."""
-    waits = []
-    for pod in pods:
-        since = ready_since(pod)
-        if since is None or min_ready_seconds <= 0:
-            continue
-        left = (since + dt.timedelta(seconds=min_ready_seconds) - now).total_seconds()
-        if left > 0:
-            waits.append(left)
-    return min(waits, default=0.0)
+    return next_availability_check(pods, min_ready_seconds, now, now) or 0.0
 
 
 def next_availability_check(
@@ -73,9 +65,7 @@ def next_availability_check(
         return None
     first: dt.datetime | None = None
     for pod in pods:
-        if not is_pod_ready(pod):
-            continue
-        since = ready_since(pod)
+        since = ready_since(pod)  # None unless the pod is ready.
         if since is None:
             continue
         at = since + dt.timedelta(seconds=min_ready_seconds)

@@ -37,6 +37,8 @@ PULL_INTENT = "ImagePullIntent"
 PULLED_RECORD = "ImagePulledRecord"
 CACHE_PREFIX = "sha256-"
 TMP_SUFFIX = ".tmp"
+# How many image ids FilePullRecords keeps in memory before it starts over.
+PULLED_CACHE_LIMIT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +173,16 @@ class PullRecords(Protocol):
 
 
 class FilePullRecords:
-    """The records under `<root>/image_manager`, as fs_pullrecords.go keeps them."""
+    """The records under `<root>/image_manager`, as fs_pullrecords.go keeps them. The pulled
+    records this object read or wrote are kept in memory too (as the kubelet's
+    cachedPullRecordsAccessor does), so that checking an image on every container start does
+    not read its file again: the kubelet is the only writer of its records."""
 
     def __init__(self, root_dir: Path) -> None:
         self.pulling = Path(root_dir) / "image_manager" / "pulling"
         self.pulled = Path(root_dir) / "image_manager" / "pulled"
+        # image id -> its record, or None when it has none (as last read or written here).
+        self._pulled_cache: dict[str, PulledRecord | None] = {}
         for directory in (self.pulling, self.pulled):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -230,12 +237,19 @@ class FilePullRecords:
             (self.pulling / cache_filename(image)).unlink()
 
     def get_pulled(self, image_ref: str) -> PulledRecord | None:
+        if image_ref in self._pulled_cache:
+            return self._pulled_cache[image_ref]
         try:
             raw = (self.pulled / cache_filename(image_ref)).read_bytes()
         except FileNotFoundError:
-            return None
-        record = decode_pulled(raw)
-        return record if record.image_ref == image_ref else None
+            record = None
+        else:
+            decoded = decode_pulled(raw)
+            record = decoded if decoded.image_ref == image_ref else None
+        if len(self._pulled_cache) >= PULLED_CACHE_LIMIT:
+            self._pulled_cache.clear()
+        self._pulled_cache[image_ref] = record
+        return record
 
     def list_pulled(self) -> list[PulledRecord]:
         records = []
@@ -247,9 +261,12 @@ class FilePullRecords:
         return records
 
     def write_pulled(self, record: PulledRecord) -> None:
+        self._pulled_cache.pop(record.image_ref, None)
         self._write(self.pulled, cache_filename(record.image_ref), encode_pulled(record))
+        self._pulled_cache[record.image_ref] = record
 
     def delete_pulled(self, image_ref: str) -> None:
+        self._pulled_cache.pop(image_ref, None)
         with contextlib.suppress(FileNotFoundError):
             (self.pulled / cache_filename(image_ref)).unlink()
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from kubelite.api.types import Obj
 from kubelite.kubelet.envvars import ObjectLookup
 from kubelite.kubelet.images import ImagePuller, ImagePullError, default_policy
-from kubelite.kubelet.pull_secrets import tracked_pull_credentials
+from kubelite.kubelet.pull_secrets import PodPullSecrets
 from kubelite.kubelet.volumes import image as image_volume
 from kubelite.kubelet.volumes.image import ImageVolumeMountError
 from kubelite.kubelet.volumes.mounter import HostMounter, Mounter
@@ -80,8 +80,13 @@ class ImageVolumes:
         self.pod_dir = pod_dir
         self.mounter = mounter or HostMounter()
 
-    async def pull(self, pod: Obj, record: PodRecorder) -> dict[str, ImageVolumePull]:
-        """EnsureImageExists for each image volume: volume name -> its pull."""
+    async def pull(
+        self, pod: Obj, record: PodRecorder, secrets: PodPullSecrets | None = None
+    ) -> dict[str, ImageVolumePull]:
+        """EnsureImageExists for each image volume: volume name -> its pull (with `secrets`,
+        the sync's pull secrets, or the pod's read for these pulls)."""
+        if secrets is None:
+            secrets = PodPullSecrets(pod, self.lookup)
         pulls: dict[str, ImageVolumePull] = {}
         for name, source in image_volume_sources(pod).items():
             reference = source.get("reference") or ""
@@ -91,7 +96,7 @@ class ImageVolumes:
                 # The pod's own object reference: no field path (getImageVolumes).
                 await record(kind, reason, message, "")
 
-            auths = await tracked_pull_credentials(pod, self.lookup, reference)
+            auths = await secrets.credentials(reference)
             try:
                 image_id = await self.puller.ensure(pod, reference, policy, on_event, auths=auths)
             except ImagePullError as e:
@@ -122,13 +127,20 @@ class SyncPulls:
     """One sync's pulls of a pod's image volumes, made when first asked for (when the sync
     starts its first container) and then kept for the sync's other containers."""
 
-    def __init__(self, volumes: ImageVolumes, pod: Obj, record: PodRecorder) -> None:
+    def __init__(
+        self,
+        volumes: ImageVolumes,
+        pod: Obj,
+        record: PodRecorder,
+        secrets: PodPullSecrets | None = None,
+    ) -> None:
         self.volumes = volumes
         self.pod = pod
         self.record = record
+        self.secrets = secrets
         self._pulls: dict[str, ImageVolumePull] | None = None
 
     async def get(self) -> dict[str, ImageVolumePull]:
         if self._pulls is None:
-            self._pulls = await self.volumes.pull(self.pod, self.record)
+            self._pulls = await self.volumes.pull(self.pod, self.record, self.secrets)
         return self._pulls

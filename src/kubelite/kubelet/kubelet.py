@@ -651,13 +651,15 @@ class Kubelet:
         PodResizePending verdict changed."""
         pod = worker.pod
         self.allocation.add_pod(pod)
-        others = [
+        # Lazy: handle_resize reads the other pods only when this pod asks for a resize, so a
+        # plain sync does not build every other pod's allocation.
+        others = (
             self.allocation.allocated_pod(w.pod)[0]
             for w in self.workers.values()
             if w.uid != worker.uid
             and not (w.terminated or w.removed or w.rejected)
             and self.allocation.is_allocated(w.pod)
-        ]
+        )
         outcome = self.allocation.handle_resize(pod, others)
         allocated = self.allocation.allocated_pod(pod)[0]
         generation = int(pod["metadata"].get("generation") or 0)

@@ -33,7 +33,7 @@ from kubelite.api.podresources import pod_limits, pod_requests
 from kubelite.api.qos import BURSTABLE, GUARANTEED, qos_class
 from kubelite.api.quantity import Quantity
 from kubelite.api.types import Obj
-from kubelite.kubelet import runtime_config as rc
+from kubelite.kubelet import cpu_units
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +79,11 @@ def pod_resource_config(pod: Obj) -> PodResourceConfig:
     cpu_request = requests["cpu"].milli_value() if "cpu" in requests else 0
     cpu_limit = limits["cpu"].milli_value() if "cpu" in limits else 0
     memory_limit = limits["memory"].value() if "memory" in limits else 0
-    shares = rc.milli_cpu_to_shares(cpu_request)
-    quota = rc.milli_cpu_to_quota(cpu_limit) or UNLIMITED
+    shares = cpu_units.milli_cpu_to_shares(cpu_request)
+    quota = cpu_units.milli_cpu_to_quota(cpu_limit) or UNLIMITED
     qos = qos_class(pod)
     if qos == GUARANTEED:
-        return PodResourceConfig(shares, quota, rc.QUOTA_PERIOD, memory_limit or UNLIMITED)
+        return PodResourceConfig(shares, quota, cpu_units.QUOTA_PERIOD, memory_limit or UNLIMITED)
     if qos == BURSTABLE:
         # A limit the pod sets for itself (spec.resources) bounds every container.
         cpu_limited = _all_containers_limit(pod, "cpu") or _pod_level_limit(pod, "cpu")
@@ -91,10 +91,10 @@ def pod_resource_config(pod: Obj) -> PodResourceConfig:
         return PodResourceConfig(
             cpu_shares=shares,
             cpu_quota=quota if cpu_limited else UNLIMITED,
-            cpu_period=rc.QUOTA_PERIOD,
+            cpu_period=cpu_units.QUOTA_PERIOD,
             memory_limit=memory_limit if memory_limited else UNLIMITED,
         )
-    return PodResourceConfig(cpu_shares=rc.MIN_SHARES)
+    return PodResourceConfig(cpu_shares=cpu_units.MIN_SHARES)
 
 
 class PodCgroups:

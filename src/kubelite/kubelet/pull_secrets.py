@@ -225,28 +225,50 @@ async def tracked_pull_credentials(
     pod: Obj, lookup: ObjectLookup, image: str
 ) -> list[PodCredential]:
     """`pull_credentials` with each one's Secret and hash, for the pull records."""
-    refs = (pod.get("spec") or {}).get("imagePullSecrets") or ()
-    if not refs:
-        return []
-    try:
-        repository = reference.parse(image).name
-    except runtime_errors.InvalidImageReference:
-        return []
-    metadata = pod.get("metadata") or {}
-    namespace = metadata.get("namespace") or "default"
-    secrets = []
-    for ref in refs:
-        name = (ref or {}).get("name") or ""
+    return await PodPullSecrets(pod, lookup).credentials(image)
+
+
+class PodPullSecrets:
+    """A pod's pull secrets, read when first needed and then kept: the kubelet reads them once
+    per sync (getPullSecretsForPod in SyncPod) for all the images it pulls."""
+
+    def __init__(self, pod: Obj, lookup: ObjectLookup) -> None:
+        self.pod = pod
+        self.lookup = lookup
+        self._keyring: Keyring | None = None
+
+    async def credentials(self, image: str) -> list[PodCredential]:
+        """The tracked credentials for `image`, in the order to try them (see
+        `tracked_pull_credentials`)."""
+        if not (self.pod.get("spec") or {}).get("imagePullSecrets"):
+            return []
         try:
-            secret = await get_secret(lookup, namespace, name) if name else None
-        except Exception as e:
-            # getPullSecretsForPod: a Secret that cannot be had is logged, the pull goes on.
-            log.warning("pod %s/%s: pull secret %r: %s", namespace, metadata.get("name"), name, e)
-            continue
-        if secret is None:
-            log.warning(
-                'pod %s/%s: pull secret "%s" not found', namespace, metadata.get("name"), name
-            )
-            continue
-        secrets.append(secret)
-    return keyring_of(secrets).lookup_tracked(repository)
+            repository = reference.parse(image).name
+        except runtime_errors.InvalidImageReference:
+            return []
+        if self._keyring is None:
+            self._keyring = keyring_of(await self._read())
+        return self._keyring.lookup_tracked(repository)
+
+    async def _read(self) -> list[Obj]:
+        refs = (self.pod.get("spec") or {}).get("imagePullSecrets") or ()
+        metadata = self.pod.get("metadata") or {}
+        namespace = metadata.get("namespace") or "default"
+        secrets = []
+        for ref in refs:
+            name = (ref or {}).get("name") or ""
+            try:
+                secret = await get_secret(self.lookup, namespace, name) if name else None
+            except Exception as e:
+                # getPullSecretsForPod: a Secret that cannot be had is logged, the pull goes on.
+                log.warning(
+                    "pod %s/%s: pull secret %r: %s", namespace, metadata.get("name"), name, e
+                )
+                continue
+            if secret is None:
+                log.warning(
+                    'pod %s/%s: pull secret "%s" not found', namespace, metadata.get("name"), name
+                )
+                continue
+            secrets.append(secret)
+        return secrets

@@ -55,7 +55,7 @@ from kubelite.kubelet.image_volumes import (
 from kubelite.kubelet.images import ImagePuller, ImagePullError
 from kubelite.kubelet.pod_cgroups import apply_pod_config
 from kubelite.kubelet.podref import field_path, format_pod
-from kubelite.kubelet.pull_secrets import tracked_pull_credentials
+from kubelite.kubelet.pull_secrets import PodPullSecrets
 from kubelite.kubelet.resize_actions import ResizeActions, compute_resize_actions
 from kubelite.kubelet.resize_actuation import ResizeActuator, ResizeError
 from kubelite.kubelet.status.messages import crash_loop_back_off_message
@@ -315,21 +315,25 @@ class PodSyncer:
                 result.retry(_worker_backoff())
                 return result
         spec = pod.get("spec") or {}
+        # The pod's pull secrets, read once for every image this sync pulls (getPullSecretsForPod).
+        secrets = PodPullSecrets(pod, self.pull_secrets) if self.pull_secrets is not None else None
         # The image volumes are pulled by the first container this sync starts (getImageVolumes).
         pulls = None
         if self.image_volumes is not None and image_volume_sources(pod):
-            pulls = SyncPulls(self.image_volumes, pod, record)
+            pulls = SyncPulls(self.image_volumes, pod, record, secrets)
         init_containers = spec.get("initContainers") or []
         for index in actions.init_containers_to_start:
             container = init_containers[index]
             ok = await self._start(
-                pod, container, sandbox_id, config, status, record, result, pulls
+                pod, container, sandbox_id, config, status, record, result, pulls, secrets
             )
             if not ok and not podutil.is_restartable_init_container(container):
                 return result
         for index in actions.containers_to_start:
             container = (spec.get("containers") or [])[index]
-            await self._start(pod, container, sandbox_id, config, status, record, result, pulls)
+            await self._start(
+                pod, container, sandbox_id, config, status, record, result, pulls, secrets
+            )
         return result
 
     async def _start(
@@ -342,6 +346,7 @@ class PodSyncer:
         record: PodRecorder,
         result: SyncResult,
         image_pulls: SyncPulls | None = None,
+        pull_secrets: PodPullSecrets | None = None,
     ) -> bool:
         """startContainer, after the crash back-off check (doBackOff) and the check that the
         image volumes the container mounts were pulled (toKubeContainerImageVolumes)."""
@@ -394,8 +399,8 @@ class PodSyncer:
             return await pull_failed(failures)
         try:
             auths = (
-                await tracked_pull_credentials(pod, self.pull_secrets, container.get("image") or "")
-                if self.pull_secrets is not None
+                await pull_secrets.credentials(container.get("image") or "")
+                if pull_secrets is not None
                 else []
             )
             image_id = await self.puller.ensure_image(pod, container, on_event, auths=auths)

@@ -33,6 +33,11 @@ def _status(pod: dict[str, Any], name: str) -> dict[str, Any]:
     return {}
 
 
+def _running(pod: dict[str, Any], name: str) -> Any:
+    """The container's `running` state, or None when it is not running."""
+    return _status(pod, name).get("state", {}).get("running")
+
+
 def _condition(pod: dict[str, Any], type_: str) -> dict[str, Any]:
     for condition in pod["status"].get("conditions") or ():
         if condition["type"] == type_:
@@ -170,7 +175,7 @@ spec:
             "the pod to run",
             lambda: (
                 (p := get_pod(node, "restart-all"))["status"].get("podIP")
-                and _status(p, "app").get("state", {}).get("running")
+                and _running(p, "app")
                 and p
             ),
         )
@@ -181,8 +186,8 @@ spec:
                     _status(p := get_pod(node, "restart-all"), name).get("restartCount") == 1
                     for name in ("setup", "app", "trigger")
                 )
-                and _status(p, "trigger").get("state", {}).get("running")
-                and _status(p, "app").get("state", {}).get("running")
+                and _running(p, "trigger")
+                and _running(p, "app")
                 and p
             ),
             timeout=90,

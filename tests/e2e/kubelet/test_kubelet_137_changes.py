@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 from conftest import apply_manifest, delete_pod, get_pod, pod_ready, wait_for
@@ -45,22 +44,6 @@ spec:
 """
 
 
-def _agent_pid(node: Cluster, *, missing_ok: bool = False) -> int:
-    """The node's kubelet process (`kubelite agent`), which the server restarts when it dies."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"agent" in argv and str(node.data_dir).encode() in argv:
-            return int(entry.name)
-    if missing_ok:
-        return 0
-    raise AssertionError("no kubelite agent runs for this node")
-
-
 def _startup_runs(node: Cluster) -> int:
     out = node.kubectl("exec", "kept", "--", "cat", "/tmp/startup-runs").stdout
     return len(out.split())
@@ -82,11 +65,9 @@ def test_a_restarted_kubelet_keeps_readiness_and_does_not_rerun_startup_probes(
         runs = _startup_runs(node)
         # The container must have run well before the new kubelet starts (10 s grace).
         time.sleep(11)
-        agent = _agent_pid(node)
+        agent = node.agent_pid()
         os.kill(agent, signal.SIGKILL)
-        wait_for(
-            "a new kubelet", lambda: (pid := _agent_pid(node, missing_ok=True)) != agent and pid
-        )
+        wait_for("a new kubelet", lambda: (pid := node.agent_pid(missing_ok=True)) != agent and pid)
         # Watch the pod while the new kubelet takes over and its first readiness probe (4 s)
         # runs: never not ready, never not started.
         seen: list[tuple[bool, bool, bool]] = []

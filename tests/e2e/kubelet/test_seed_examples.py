@@ -123,11 +123,11 @@ def test_a_restarted_kubelet_adopts_running_pods_without_restarting_them(
     try:
         before = wait_for("survivor to be Ready", lambda: pod_ready(node, "survivor"))
         container_id = before["status"]["containerStatuses"][0]["containerID"]
-        agent = _agent_pid(node)
+        agent = node.agent_pid()
         os.kill(agent, signal.SIGKILL)  # the server's supervisor starts a new one
         wait_for(
             "a new kubelet",
-            lambda: (pid := _agent_pid(node, missing_ok=True)) != agent and pid,
+            lambda: (pid := node.agent_pid(missing_ok=True)) != agent and pid,
         )
         # The new kubelet reports the pod again (a fresh heartbeat, the same container).
         wait_for("the node to be reported again", lambda: pod_ready(node, "survivor"))
@@ -136,18 +136,3 @@ def test_a_restarted_kubelet_adopts_running_pods_without_restarting_them(
         assert after["restartCount"] == 0 and "running" in after["state"]
     finally:
         node.kubectl("delete", "pod", "survivor", "--grace-period=2", "--timeout=60s", check=False)
-
-
-def _agent_pid(node: Cluster, *, missing_ok: bool = False) -> int:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"agent" in argv and str(node.data_dir).encode() in argv:
-            return int(entry.name)
-    if missing_ok:
-        return 0
-    raise AssertionError("no kubelite agent runs for this node")

@@ -1161,17 +1161,8 @@ def _go_event_field(field: str, value: Any) -> str:
 # --- IP addresses -------------------------------------------------------------------------------
 
 
-def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """netutils.ParseIPSloppy: like Go's net.ParseIP, IPv4 parts may have leading zeros."""
-    parts = text.split(".")
-    if len(parts) == 4 and all(p.isdigit() and p.isascii() and int(p) <= 255 for p in parts):
-        return ipaddress.IPv4Address(".".join(str(int(p)) for p in parts))
-    if ":" not in text or "%" in text:
-        return None
-    try:
-        return ipaddress.IPv6Address(text)
-    except ValueError:
-        return None
+# netutils.ParseIPSloppy: like Go's net.ParseIP, IPv4 parts may have leading zeros.
+parse_ip = legacy_ip.parse_ip_sloppy
 
 
 def ip_family(ip: str) -> str:
@@ -1188,14 +1179,10 @@ def _family(ip: str) -> int:
     return 4
 
 
-def _validate_ip(ip: str, path: str, valid_old: Collection[str] = ()) -> list[FieldError]:
-    """IsValidIPForLegacyField: strict since StrictIPCIDRValidation (beta, on in 1.37)."""
-    return legacy_ip.validate_ip(ip, path, valid_old)
-
-
-def _validate_cidr(cidr: str, path: str, valid_old: Collection[str] = ()) -> list[FieldError]:
-    """IsValidCIDRForLegacyField: strict since StrictIPCIDRValidation (beta, on in 1.37)."""
-    return legacy_ip.validate_cidr(cidr, path, valid_old)
+# IsValidIPForLegacyField / IsValidCIDRForLegacyField: strict since StrictIPCIDRValidation
+# (beta, on in 1.37).
+_validate_ip = legacy_ip.validate_ip
+_validate_cidr = legacy_ip.validate_cidr
 
 
 def _validate_non_special_ip(ip: str, path: str) -> list[FieldError]:

@@ -7,11 +7,12 @@ deletion (graceful, or held by finalizers) answers with the object as it now is.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from kubelite.api import decoding, errors, meta
-from kubelite.api.types import Obj
-from kubelite.apiserver import delete_options_body, options, responses
+from kubelite.apiserver import options, responses
 from kubelite.apiserver.registry.generic import ResourceStore
 from kubelite.apiserver.scope import RequestScope
 
@@ -58,9 +59,10 @@ async def delete_collection(scope: RequestScope, storage: ResourceStore) -> web.
     return scope.answer(listing)
 
 
-async def _delete_body(scope: RequestScope) -> Obj | None:
-    """The body as DeleteOptions; one that does not decode as such is a 400 (1.35, #133358)."""
+async def _delete_body(scope: RequestScope) -> Any:
+    """The parsed body, None when there is none; `options.delete_options` checks that it
+    decodes as DeleteOptions (a 400 otherwise, 1.35, #133358)."""
     raw = await scope.read_body()
     if not raw.strip():
         return None
-    return delete_options_body.check(decoding.parse_body(raw, scope.content_type))
+    return decoding.parse_body(raw, scope.content_type)

@@ -310,14 +310,11 @@ def load(
     try:
         text = Path(path).read_text()
         preference, strict = decode(text, path)
-    except FileNotFoundError as e:
-        if chosen:
-            raise KubercError(f"kuberc error kuberc: {_os_error(e, path)}") from e
-        return None
     except OSError as e:
         if chosen:
             raise KubercError(f"kuberc error kuberc: {_os_error(e, path)}") from e
-        warn(f"kuberc: no preferences loaded from {path}: {_os_error(e, path)}")
+        if not isinstance(e, FileNotFoundError):
+            warn(f"kuberc: no preferences loaded from {path}: {_os_error(e, path)}")
         return None
     except KubercError as e:
         if chosen:

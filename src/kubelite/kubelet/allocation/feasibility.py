@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubelite.api.podresources import pod_requests
+from kubelite.api.podresources import ResourceList, pod_requests
 from kubelite.api.quantity import Quantity
 from kubelite.api.types import Obj
 
@@ -64,15 +64,16 @@ def _amount(name: str, value: Any) -> int:
     return quantity.milli_value() if name == "cpu" else quantity.value()
 
 
-def requested(pod: Obj, name: str, *, use_status_resources: bool = False) -> int:
-    """GetResourceRequest: the pod's request of one resource (CPU in millicores)."""
-    found = pod_requests(pod, use_status_resources=use_status_resources).get(name)
+def _request(requests: ResourceList, name: str) -> int:
+    """GetResourceRequest: one resource of a pod's PodRequests (CPU in millicores)."""
+    found = requests.get(name)
     return _amount(name, found) if found is not None else 0
 
 
 def check_infeasible(pod: Obj, capacity: Mapping[str, Any]) -> Verdict:
     """Step 1: the pod's requests against the node's absolute allocatable."""
-    cpu, memory = requested(pod, "cpu"), requested(pod, "memory")
+    requests = pod_requests(pod)
+    cpu, memory = _request(requests, "cpu"), _request(requests, "memory")
     cpu_available = _amount("cpu", capacity.get("cpu", 0))
     memory_available = _amount("memory", capacity.get("memory", 0))
     if memory > memory_available:
@@ -94,11 +95,16 @@ def check_fits_now(pod: Obj, allocatable: Mapping[str, Any], others: Iterable[Ob
     allowed_pods = _amount("pods", allocatable.get("pods", 0))
     if allocatable.get("pods") is not None and len(others) + 1 > allowed_pods:
         return Verdict(DEFERRED, INSUFFICIENT_RESOURCE.format("pods", 1, len(others), allowed_pods))
+    requests = pod_requests(pod)
+    # The other pods' requests, summed up once and only when some resource needs them.
+    used_by_others: list[ResourceList] | None = None
     for name in _CHECKED:
-        want = requested(pod, name)
+        want = _request(requests, name)
         if want <= 0 or allocatable.get(name) is None:
             continue
-        used = sum(requested(other, name, use_status_resources=True) for other in others)
+        if used_by_others is None:
+            used_by_others = [pod_requests(o, use_status_resources=True) for o in others]
+        used = sum(_request(other, name) for other in used_by_others)
         available = _amount(name, allocatable[name])
         if want > available - used:
             return Verdict(DEFERRED, INSUFFICIENT_RESOURCE.format(name, want, used, available))

@@ -34,6 +34,7 @@ from typing import Any
 
 from kubelite.api import meta
 from kubelite.api import pods as podutil
+from kubelite.api.podlevel import pod_resources as pod_resources_of
 from kubelite.api.quantity import Quantity
 from kubelite.api.types import Obj
 from kubelite.kubelet.allocation import feasibility
@@ -67,12 +68,6 @@ def resizable_containers(pod: Obj) -> list[Obj]:
         c for c in spec.get("initContainers") or () if podutil.is_restartable_init_container(c)
     ]
     return [*sidecars, *(spec.get("containers") or ())]
-
-
-def pod_resources_of(pod: Obj) -> Obj:
-    """The pod's own resources (`spec.resources`), `{}` when it has none."""
-    resources = podutil.spec_of(pod).get("resources")
-    return resources if isinstance(resources, dict) else {}
 
 
 def allocation_of(pod: Obj) -> dict[str, Obj]:
@@ -206,11 +201,12 @@ class AllocationManager:
     # --- allocations ----------------------------------------------------------------------
 
     def is_allocated(self, pod: Obj) -> bool:
-        return self.allocated.pod(_uid(pod)) is not None
+        return self.allocated.has_pod(_uid(pod))
 
     def allocated_pod(self, pod: Obj) -> tuple[Obj, bool]:
         """UpdatePodFromAllocation: the pod as allocated, and whether that differs from it."""
-        allocation = self.allocated.pod(_uid(pod))
+        # with_allocation copies what it takes from the allocation.
+        allocation = self.allocated.pod_view(_uid(pod))
         if allocation is None:
             return pod, False
         return with_allocation(pod, allocation)

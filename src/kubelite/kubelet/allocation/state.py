@@ -20,7 +20,7 @@ import copy
 import json
 import logging
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from kubelite.api.types import Obj
@@ -69,10 +69,17 @@ class ResourceCheckpoint:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(self.path, json.dumps(body, sort_keys=True).encode())
 
+    def has_pod(self, uid: str) -> bool:
+        return uid in self._pods
+
     def pod(self, uid: str) -> dict[str, Obj] | None:
         """Every container's resources of the pod, or None when the pod has no entry."""
         found = self._pods.get(uid)
         return copy.deepcopy(found) if found is not None else None
+
+    def pod_view(self, uid: str) -> Mapping[str, Obj] | None:
+        """`pod` without the copy, for readers that copy what they keep (never to be changed)."""
+        return self._pods.get(uid)
 
     def container(self, uid: str, name: str) -> Obj | None:
         found = (self._pods.get(uid) or {}).get(name)

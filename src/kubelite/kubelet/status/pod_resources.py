@@ -29,19 +29,13 @@ it, so that `200m` stays `200m` and shares' rounding never shows.
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
 
 from kubelite.api.podresources import pod_limits, pod_requests
 from kubelite.api.quantity import BINARY_SI, DECIMAL_SI, Quantity
 from kubelite.api.types import Obj
 from kubelite.kubelet import cpu_units
+from kubelite.kubelet.pod_cgroups import UNLIMITED, PodResourceConfig
 from kubelite.kubelet.status.resources import quota_to_milli_cpu, shares_to_milli_cpu
-
-if TYPE_CHECKING:  # pod_cgroups imports the runtime config, which imports this package
-    from kubelite.kubelet.pod_cgroups import PodResourceConfig
-
-# pod_cgroups.UNLIMITED: "no limit" as the pod cgroup reader gives it.
-UNLIMITED = -1
 
 RUNNING = "Running"
 # cm.MinShares and cm.MinMilliCPULimit: the kernel's floors, in millicores.

@@ -57,24 +57,31 @@ def _marker(path: Path) -> Path:
     return path.parent / f".{path.name}.image"
 
 
-def mounted_image(path: Path, mounter: Mounter) -> str:
-    """The id of the image mounted at the volume's `path`, or "" when none is."""
+def _is_mounted(path: Path, mounter: Mounter) -> bool:
     resolved = path.resolve()
-    if not any(point == resolved for point, _ in mounter.mounts_under(path)):
-        return ""
+    return any(point == resolved for point, _ in mounter.mounts_under(path))
+
+
+def _noted_image(path: Path) -> str:
     try:
         return _marker(path).read_text()
     except FileNotFoundError:
         return ""
 
 
+def mounted_image(path: Path, mounter: Mounter) -> str:
+    """The id of the image mounted at the volume's `path`, or "" when none is."""
+    return _noted_image(path) if _is_mounted(path, mounter) else ""
+
+
 def mount_image(path: Path, image_id: str, layers: Sequence[Path], mounter: Mounter) -> bool:
     """Mount image `image_id`, whose unpacked layers are `layers` (topmost first), read-only at
     the volume's `path`, unless it is there already; True when it was mounted now."""
-    if mounted_image(path, mounter) == image_id:
+    mounted = _is_mounted(path, mounter)
+    if (_noted_image(path) if mounted else "") == image_id:
         return False
     try:
-        if any(point == path.resolve() for point, _ in mounter.mounts_under(path)):
+        if mounted:
             mounter.unmount(path)  # another image: containers running keep theirs
         empty = path.parent / EMPTY_LOWER
         empty.mkdir(mode=0o755, parents=True, exist_ok=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any
 
 from kubelite.api import errors
 from kubelite.api.errors import FieldError, child, forbidden_field, invalid
@@ -67,12 +66,10 @@ def validate_pod_status_update(new: Obj, old: Obj) -> list[FieldError]:
             )
         )
     errs.extend(
-        _container_state_transitions(
+        _ephemeral_state_transitions(
             new_status.get("ephemeralContainerStatuses") or [],
             old_status.get("ephemeralContainerStatuses") or [],
             "status.ephemeralContainerStatuses",
-            "Never",
-            restartable=set(),
         )
     )
     errs.extend(
@@ -101,20 +98,12 @@ def validate_pod_status_update(new: Obj, old: Obj) -> list[FieldError]:
     return errs
 
 
-def _container_state_transitions(
-    new: list[Obj], old: list[Obj], path: str, restart_policy: str, *, restartable: set[Any]
-) -> list[FieldError]:
-    """A terminated container that will not restart may not come back to life in the status."""
-    if restart_policy == "Always":
-        return []
+def _ephemeral_state_transitions(new: list[Obj], old: list[Obj], path: str) -> list[FieldError]:
+    """An ephemeral container never restarts: once terminated, it may not come back to life in
+    the status."""
     errs: list[FieldError] = []
     for i, previous in enumerate(old):
-        terminated = (previous.get("state") or {}).get("terminated")
-        if terminated is None:
-            continue
-        if (terminated.get("exitCode") or 0) != 0 and restart_policy == "OnFailure":
-            continue
-        if previous.get("name") in restartable:
+        if (previous.get("state") or {}).get("terminated") is None:
             continue
         for status in new:
             if (

@@ -12,11 +12,7 @@ import datetime as dt
 
 from kubelite.api.types import Obj
 from kubelite.cli.kubectl.describe.events import describe_events
-from kubelite.cli.kubectl.describe.printing import NONE, PrefixWriter, named_with_labels
-
-PULL_HEADER = "Image pull secrets:"
-# The blank title of the further names, as wide as the header, so the names line up.
-EMPTY_HEADER = " " * len(PULL_HEADER)
+from kubelite.cli.kubectl.describe.printing import PrefixWriter, multiline, named_with_labels
 
 
 def describe_service_account(account: Obj, events: list[Obj] | None, now: dt.datetime) -> str:
@@ -24,9 +20,7 @@ def describe_service_account(account: Obj, events: list[Obj] | None, now: dt.dat
     w = PrefixWriter()
     named_with_labels(w, account)
     names = [ref.get("name", "") for ref in account.get("imagePullSecrets") or []]
-    if not names:
-        w.write(0, f"{PULL_HEADER}\t{NONE}\n")
-    for i, name in enumerate(names):
-        w.write(0, f"{EMPTY_HEADER if i else PULL_HEADER}\t{name}\n")
+    # kubectl lines the further names up under a blank title as wide as this one: the same text.
+    multiline(w, "Image pull secrets", names)
     describe_events(w, events, now)
     return w.text()
