@@ -23,6 +23,7 @@ from typing import Any
 
 import kubernetes
 from tests import kubectl_builds
+from tests.etcd_server import EtcdServer
 
 # The real kubectl builds tests drive the server with (docs/kubectl-wire.md), where the machine has
 # them: one old release and the newest.
@@ -31,6 +32,19 @@ KUBECTL_VERSIONS = kubectl_builds.VERSIONS
 # server's version matches (1.37), on every machine.
 DEFAULT_KUBECTL = kubectl_builds.NEWEST
 START_TIMEOUT = 30.0
+# The store test servers keep their objects in unless a test picks one itself: "sqlite" (the
+# server's default) or "etcd" (`scripts/test.sh --store etcd`).
+STORES = ("sqlite", "etcd")
+# Flags with which a test chooses its server's store itself (an etcd of its own, or embedded).
+_STORE_FLAGS = ("--datastore-endpoint", "--cluster-init", "--server", "--cluster-reset")
+
+
+def test_store() -> str:
+    """The store of this run: KUBELITE_TEST_STORE, which `--store` sets (tests/conftest.py)."""
+    store = os.environ.get("KUBELITE_TEST_STORE", "sqlite")
+    if store not in STORES:
+        raise ValueError(f"KUBELITE_TEST_STORE={store!r}: expected one of {', '.join(STORES)}")
+    return store
 
 
 def wait_for(what: str, check: Any, timeout: float = 30.0) -> Any:
@@ -80,6 +94,10 @@ class Cluster:
     log_path: Path | None = None
     # Where the cluster DNS answers (the node's address, a port the kernel picked).
     dns_address: tuple[str, int] | None = None
+    # "sqlite" or "etcd": with etcd, the cluster runs a Debian etcd of its own beside its data
+    # directory, stopped with it and started again on the same data by the next start().
+    store: str = field(default_factory=test_store)
+    etcd: EtcdServer | None = None
 
     @property
     def kubeconfig(self) -> Path:
@@ -101,6 +119,7 @@ class Cluster:
                 "--bind-address",
                 "127.0.0.1",
                 *self.extra_args,
+                *self._store_args(),
                 *([] if self.agent else ["--disable-agent"]),
             ],
             stdout=subprocess.PIPE,
@@ -115,8 +134,16 @@ class Cluster:
                 **self.server_env,
             },
         )
+        try:
+            self._wait_until_serving()
+        except BaseException:
+            # Nothing outlives a start that failed: neither the server nor its etcd.
+            self.stop()
+            raise
+
+    def _wait_until_serving(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
         deadline = time.monotonic() + START_TIMEOUT
-        assert self.process.stdout is not None
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if not line:
@@ -143,7 +170,22 @@ class Cluster:
             timeout,
         )
 
+    def _store_args(self) -> list[str]:
+        """`--datastore-endpoint` of the cluster's etcd (started here), if it runs on one."""
+        if self.store != "etcd" or any(flag in self.extra_args for flag in _STORE_FLAGS):
+            return []
+        if self.etcd is None:
+            self.etcd = EtcdServer.start(self.data_dir.parent / f"{self.data_dir.name}-etcd")
+        elif self.etcd.process is None:
+            self.etcd.restart()
+        return ["--datastore-endpoint", self.etcd.endpoint]
+
     def stop(self) -> None:
+        self._stop_server()
+        if self.etcd is not None:
+            self.etcd.stop()
+
+    def _stop_server(self) -> None:
         if self.process is None:
             return
         if self.process.poll() is None:

@@ -1,8 +1,9 @@
-"""Secrets encrypted at rest, seen from outside: the rows in the server's SQLite file, kubectl
-reading them back, `kubelite secrets-encrypt`, and a server that refuses a bad configuration.
+"""Secrets encrypted at rest, seen from outside: the rows in the server's SQLite file (or its
+etcd's keys), kubectl reading them back, `kubelite secrets-encrypt`, and a server that refuses a
+bad configuration.
 
 The store's raw rows are read with sqlite3 beside the running server (WAL: a reader sees what
-is committed), by the key the API server keeps a Secret under.
+is committed), or with etcdctl, by the key the API server keeps a Secret under.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from tests.integration.cluster import Cluster, wait_for
 
 
 def raw_value(cluster: Cluster, key: str) -> bytes:
-    """The newest stored value of `key`, as the server wrote it to disk."""
+    """The newest stored value of `key`, as the server wrote it to disk (or to etcd)."""
+    if cluster.etcd is not None:
+        answer = json.loads(cluster.etcd.etcdctl("get", key, "-w", "json"))
+        kvs = answer.get("kvs") or []
+        assert kvs, f"no etcd key {key}"
+        return base64.b64decode(kvs[0]["value"])
     db = sqlite3.connect(cluster.data_dir / "db" / "state.db", timeout=10)
     try:
         row = db.execute(

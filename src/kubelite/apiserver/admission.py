@@ -23,6 +23,7 @@ from kubelite.api.kinds import ResourceType
 from kubelite.api.strategies import core as services
 from kubelite.api.types import Obj
 from kubelite.api.validation import core as validation
+from kubelite.apiserver import live_lookup
 from kubelite.storage.interface import Store
 
 # Namespaces that always exist and may not be deleted (NamespaceLifecycle's immortal ones).
@@ -48,7 +49,7 @@ class NamespaceLifecycle:
         if operation != "CREATE" or not resource.namespaced:
             return
         namespace = meta.namespace_of(obj)
-        kv = await self.store.get(self.namespaces.key("", namespace))
+        kv = await live_lookup.get(self.store, self.namespaces.key("", namespace))
         if kv is None:
             raise errors.not_found("namespaces", namespace)
         ns = orjson.loads(kv.value)

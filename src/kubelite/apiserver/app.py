@@ -26,10 +26,12 @@ from kubelite.apiserver import (
     bodies,
     certs,
     connections,
+    datastore,
     node_join,
     openapi_v2,
     request_info,
     responses,
+    server_join,
     serviceaccount_token,
 )
 from kubelite.apiserver import metrics as metrics_module
@@ -42,8 +44,10 @@ from kubelite.apiserver.impersonation import impersonate
 from kubelite.apiserver.installer import Installer
 from kubelite.apiserver.openapi import OpenAPI
 from kubelite.apiserver.rbac.authorizer import Attributes, Authorizer, forbidden
+from kubelite.apiserver.server_join import ServerJoin
 from kubelite.apiserver.server_log import ServerLog
 from kubelite.apiserver.version import version_info
+from kubelite.storage.interface import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,10 @@ class Routes:
     authorizer: Authorizer | None = None
     # Writes the audit log (--audit-policy-file, --audit-log-path); None: nothing is audited.
     auditor: Auditor | None = None
+    # What joining servers fetch with the server token; None: no server may join here.
+    server_join: ServerJoin | None = None
+    # The datastore's `etcd` check of /livez and /readyz; None: it cannot fail.
+    datastore_health: Callable[[], Awaitable[str | None]] | None = None
 
 
 def _not_found() -> errors.StatusError:
@@ -176,6 +184,8 @@ class Application:
                 current_event.set(audit)
             pki = self.routes.pki
             joining = pki is not None and path in (node_join.CA_PATH, node_join.SERVING_CERT_PATH)
+            joining_server = self.routes.server_join is not None and path in server_join.PATHS
+            joining = joining or joining_server
             authorizer = self.routes.authorizer
             if authorizer is not None and not joining:
                 # Impersonation, then authorization of whom the request acts as.
@@ -205,6 +215,10 @@ class Application:
                 if request.method != "POST":
                     raise errors.method_not_allowed()
                 response = await node_join.serve_serving_cert(pki, user, request)
+            elif joining_server and self.routes.server_join is not None:
+                response = await server_join.serve(
+                    self.routes.server_join, user, path, request.method
+                )
             else:
                 response = await self.route(request, info)
             code = response.status
@@ -219,6 +233,12 @@ class Application:
                 # The body could not be read to its end: say so, so the client opens a new
                 # connection for its next request instead of reusing this one.
                 answer.force_close()
+            return answer
+        except StoreUnavailableError as exc:
+            # etcd is gone for now: a 503 the client may retry, not an internal error.
+            log.warning("%s %s: %s", request.method, path, exc)
+            code = 503
+            answer = responses.error(datastore.unavailable(exc))
             return answer
         except web.HTTPException:
             raise
@@ -281,7 +301,7 @@ class Application:
         if path in ("/healthz", "/livez", "/readyz") or path.startswith(
             ("/healthz/", "/livez/", "/readyz/")
         ):
-            return self._health(request, path)
+            return await self._health(request, path)
         if path == "/metrics":
             return responses.Response(
                 body=self.routes.metrics.render(),
@@ -320,14 +340,22 @@ class Application:
             raise _not_found()
         return _json(listing)
 
-    def _health(self, request: web.Request, path: str) -> web.Response:
+    async def _health(self, request: web.Request, path: str) -> web.Response:
         checks = ["ping", "log", "etcd"]
         if path.startswith("/readyz"):
             checks.append("informer-sync")
-        healthy = self.routes.ready() or not path.startswith("/readyz")
+        ready = self.routes.ready() or not path.startswith("/readyz")
+        # kube-apiserver's `etcd` check reads from etcd at every probe, in /livez and /readyz.
+        check = self.routes.datastore_health
+        datastore_error = await check() if check is not None else None
+        healthy = ready and datastore_error is None
+        if path.rstrip("/").endswith("/etcd"):  # /livez/etcd, /readyz/etcd: that check alone
+            healthy = datastore_error is None
         if "verbose" in request.query:
             lines = [f"[+]{c} ok" for c in checks]
-            if not healthy:
+            if datastore_error is not None:
+                lines[2] = "[-]etcd failed: reason withheld"
+            if not ready:
                 lines[-1] = f"[-]{checks[-1]} failed: reason withheld"
             name = path.strip("/").split("/")[0]
             lines.append(f"{name} check {'passed' if healthy else 'failed'}")

@@ -148,10 +148,10 @@ def _name(common_name: str, *organizations: str) -> x509.Name:
     return x509.Name(attrs)
 
 
-def _new_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _new_ca(prefix: str = "kubelite-ca") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = _key()
     now = dt.datetime.now(dt.UTC)
-    name = _name(f"kubelite-ca@{int(now.timestamp())}")
+    name = _name(f"{prefix}@{int(now.timestamp())}")
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -184,10 +184,11 @@ def _issue(
     ca: x509.Certificate,
     ca_key: ec.EllipticCurvePrivateKey,
     subject: x509.Name,
-    usage: x509.ObjectIdentifier,
-    dns_names: list[str] = (),  # type: ignore[assignment]
-    ips: list[str] = (),  # type: ignore[assignment]
+    usage: x509.ObjectIdentifier | Sequence[x509.ObjectIdentifier],
+    dns_names: Sequence[str] = (),
+    ips: Sequence[str] = (),
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    usages = [usage] if isinstance(usage, x509.ObjectIdentifier) else list(usage)
     key = _key()
     now = dt.datetime.now(dt.UTC)
     builder = (
@@ -199,7 +200,7 @@ def _issue(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + LEAF_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
     )
     alt: list[x509.GeneralName] = [x509.DNSName(n) for n in dns_names]
     alt += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
@@ -400,3 +401,34 @@ def issue_client_cert(pki: Pki, user: str, groups: Sequence[str]) -> tuple[bytes
         raise ValueError(f"no usable cluster CA at {pki.ca_cert}")
     cert, key = _issue(ca, ca_key, _name(user, *groups), ExtendedKeyUsageOID.CLIENT_AUTH)
     return _pem_cert(cert), _pem_key(key)
+
+
+def ensure_ca(cert_path: Path, key_path: Path, prefix: str) -> None:
+    """Keep the CA pair at these paths, or make one whose CN starts with `prefix`: for CAs
+    of their own beside the cluster's, such as etcd's (kubelite.etcd.pki)."""
+    cert_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not _matches(_load_cert(cert_path), _load_key(key_path)):
+        ca, ca_key = _new_ca(prefix)
+        _write_pair(key_path, _pem_key(ca_key), cert_path, _pem_cert(ca))
+
+
+def ensure_leaf(
+    ca_cert: Path,
+    ca_key: Path,
+    cert_path: Path,
+    key_path: Path,
+    *,
+    common_name: str,
+    usages: Sequence[x509.ObjectIdentifier],
+    dns_names: Sequence[str] = (),
+    ips: Sequence[str] = (),
+) -> None:
+    """Keep the leaf pair at these paths while it is sound (see `_leaf_ok`) and covers
+    `dns_names` and `ips`; otherwise issue it again from the CA at `ca_cert`/`ca_key`."""
+    ca = _load_cert(ca_cert)
+    key = _load_key(ca_key)
+    if ca is None or key is None:
+        raise ValueError(f"no usable CA at {ca_cert}")
+    if not _leaf_ok(cert_path, key_path, ca, dns_names, ips):
+        cert, leaf_key = _issue(ca, key, _name(common_name), usages, dns_names, ips)
+        _write_pair(key_path, _pem_key(leaf_key), cert_path, _pem_cert(cert))

@@ -44,6 +44,7 @@ from kubelite.api.qos import compute_qos_class
 from kubelite.api.quantity import Quantity, QuantityError
 from kubelite.api.types import Obj
 from kubelite.api.validation.limitrange import MAX_MILLI_VALUE
+from kubelite.apiserver import live_lookup
 from kubelite.apiserver.auth import current_request
 from kubelite.storage.interface import Store
 
@@ -319,6 +320,8 @@ class LimitRanger:
         self.limit_ranges = limit_ranges
         self.pods = pods
         self.claims = claims
+        # A namespace's LimitRanges from the watch cache; live only when it has none (liveTTL).
+        self._listings = live_lookup.EmptyListings()
 
     def _applies(self, operation: str, resource: ResourceType, old: Obj | None) -> bool:
         """SupportsAttributes, and the plugin's skip of objects already being deleted."""
@@ -347,8 +350,8 @@ class LimitRanger:
         )
 
     async def _limit_ranges(self, namespace: str) -> list[Obj]:
-        listing = await self.store.list(self.limit_ranges.key_prefix(namespace))
-        return [orjson.loads(kv.value) for kv in listing.items]
+        listing = await self._listings.keys(self.store, self.limit_ranges.key_prefix(namespace))
+        return [orjson.loads(kv.value) for kv in listing]
 
     @staticmethod
     def _refusal(resource: ResourceType, obj: Obj, problems: list[str]) -> errors.StatusError:

@@ -76,16 +76,24 @@ def ensure_node_token(pki: certs.Pki, token_path: Path) -> JoinToken:
         token = parse(token_path.read_text())
         if token.ca_hash == ca_hash(ca) and token.secret in pki.token_file.read_text():
             return token
-    secret = secrets.token_hex(16)
-    token = JoinToken(ca_hash(ca), "node", secret)
+    token = new_token(ca_hash(ca), "node")
     with pki.token_file.open("a") as tokens:
-        tokens.write(f'{secret},{NODE_USER},{NODE_USER},"{NODES_GROUP}"\n')
+        tokens.write(f'{token.secret},{NODE_USER},{NODE_USER},"{NODES_GROUP}"\n')
+    write_token(token_path, token)
+    return token
+
+
+def new_token(ca_digest: str, user: str) -> JoinToken:
+    return JoinToken(ca_digest, user, secrets.token_hex(16))
+
+
+def write_token(token_path: Path, token: JoinToken) -> None:
+    """The whole token in a file of its owner's, replaced at once."""
     token_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = token_path.with_suffix(".tmp")
     tmp.write_text(f"{token}\n")
     tmp.chmod(0o600)
     tmp.replace(token_path)
-    return token
 
 
 def serve_ca(pki: certs.Pki) -> web.Response:

@@ -36,6 +36,7 @@ from kubelite.api.quota import resources
 from kubelite.api.quota.evaluators import IGNORED_RESOURCES, UPDATE, Evaluator, evaluator_for
 from kubelite.api.quota.resources import ResourceList
 from kubelite.api.types import Obj
+from kubelite.apiserver import live_lookup
 from kubelite.apiserver.auth import current_request
 from kubelite.apiserver.registry.generic import ListOptions, ResourceStore, current_dry_run
 
@@ -140,6 +141,8 @@ class ResourceQuotaAdmission:
     def __init__(self, *, clock: Callable[[], dt.datetime] = meta.now) -> None:
         self.quotas: ResourceStore | None = None
         self.clock = clock
+        # A namespace's quotas from the watch cache; live only when it has none (liveTTL).
+        self._listings = live_lookup.EmptyListings()
 
     async def __call__(
         self, operation: str, resource: ResourceType, obj: Obj, old: Obj | None
@@ -154,12 +157,20 @@ class ResourceQuotaAdmission:
         if not evaluator.handles(operation, subresource, obj, old):
             return
         namespace = meta.namespace_of(obj)
-        page = await self.quotas.list(namespace, ListOptions())
-        if not page.items:
+        quotas = self.quotas
+
+        async def recent() -> list[Obj]:
+            return (await quotas.list(namespace, ListOptions(resource_version="0"))).items
+
+        async def live() -> list[Obj]:
+            return (await quotas.list(namespace, ListOptions())).items
+
+        items = await self._listings.items(namespace, recent, live)
+        if not items:
             return
         request = _Request(resource, evaluator, operation, subresource, obj, old)
         # Every quota is checked before any is charged, so that a refusal charges nothing.
-        counting = [q for q in page.items if request.admits(q)]
+        counting = [q for q in items if request.admits(q)]
         charges = []
         for quota in counting:
             delta = request.delta(quota)

@@ -28,7 +28,14 @@ from aiohttp import web
 from kubelite.api import errors, meta, servicenetwork
 from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.api.types import Obj
-from kubelite.apiserver import admission, certs, node_join, scope, serviceaccount_token
+from kubelite.apiserver import (
+    admission,
+    certs,
+    master_leases,
+    node_join,
+    scope,
+    serviceaccount_token,
+)
 from kubelite.apiserver.app import Application, Routes
 from kubelite.apiserver.audit import AuditOptions, Auditor
 from kubelite.apiserver.auth import Authenticator
@@ -38,6 +45,13 @@ from kubelite.apiserver.certificates_admission import (
     subject_restriction,
 )
 from kubelite.apiserver.connections import ConnectionPolicy, GuardedSite
+from kubelite.apiserver.datastore import (
+    HealthCheck,
+    health_check,
+    open_datastore,
+    raw_store,
+    with_watch_cache,
+)
 from kubelite.apiserver.encryption import EncryptionController, ensure_managed_config
 from kubelite.apiserver.encryption import load as load_encryption_config
 from kubelite.apiserver.installer import Installer, Stores
@@ -58,6 +72,7 @@ from kubelite.apiserver.rbac.policy import PolicyCache
 from kubelite.apiserver.registry.generic import Admission, DeleteOptions, ResourceStore
 from kubelite.apiserver.resourcequota import ResourceQuotaAdmission
 from kubelite.apiserver.runtimeclass import RuntimeClassAdmission
+from kubelite.apiserver.server_join import SERVER_TOKEN_FILE, ServerJoin, ensure_server_token
 from kubelite.apiserver.service_warnings import warn_about_service
 from kubelite.apiserver.serviceaccount_admission import ServiceAccountAdmission
 from kubelite.storage.interface import Store
@@ -71,6 +86,8 @@ COMPACTION_INTERVAL = 300.0
 # Events live for an hour (--event-ttl).
 EVENT_TTL = 3600.0
 EVENT_SWEEP_INTERVAL = 60.0
+# How long a clean shutdown waits to take this server out of the `kubernetes` endpoints.
+SHUTDOWN_STEP_TIMEOUT = 5.0
 
 
 def default_advertise_address() -> str:
@@ -120,6 +137,17 @@ class ServerConfig:
     connections: ConnectionPolicy = field(default_factory=ConnectionPolicy)
     # --audit-policy-file and --audit-log-*: off unless both a policy and a log are given.
     audit: AuditOptions = field(default_factory=AuditOptions)
+    # How long an API server stays in the `kubernetes` endpoints without renewing its lease
+    # (kube-apiserver's MasterEndpointReconcileTTL); renewed every two thirds of it.
+    endpoint_reconciler_ttl: float = master_leases.DEFAULT_TTL
+    # What servers joining this one fetch with the server token (embedded etcd); None: none.
+    server_join: ServerJoin | None = None
+    # k3s' --datastore-endpoint: etcd's client URLs, comma-separated ("": the SQLite store
+    # under the data dir), and --datastore-cafile/-certfile/-keyfile for https ones.
+    datastore_endpoint: str = ""
+    datastore_cafile: Path | None = None
+    datastore_certfile: Path | None = None
+    datastore_keyfile: Path | None = None
 
 
 def _names_and_ips(config: ServerConfig) -> tuple[list[str], list[str]]:
@@ -309,6 +337,9 @@ class Serving:
     authorizer: Authorizer | None = None
     # Writes the audit log; None: nothing is audited.
     auditor: Auditor | None = None
+    server_join: ServerJoin | None = None
+    # The datastore's `etcd` health check; None: it cannot fail.
+    datastore_health: HealthCheck | None = None
 
 
 @dataclass
@@ -362,6 +393,8 @@ def assemble(
         connections=serving.connections,
         authorizer=serving.authorizer,
         auditor=serving.auditor,
+        server_join=serving.server_join,
+        datastore_health=serving.datastore_health,
     )
     return Assembly(stores, installer, Application(routes), metrics)
 
@@ -387,6 +420,7 @@ class APIServer:
         self.node_graph: NodeGraph | None = None
         self.encryption: EncryptionController | None = None
         self.auditor: Auditor | None = None
+        self.endpoint_reconciler: master_leases.EndpointReconciler | None = None
         # Event key -> (the revision a sweep saw, when it was last written); see _expire_events.
         self._event_writes: dict[str, tuple[int, float]] = {}
 
@@ -398,12 +432,20 @@ class APIServer:
         self.pki = certs.ensure(config.data_dir / "tls", dns, ips)
         # Before the authenticator reads the token file: the node token's secret is in it.
         self.node_token = node_join.ensure_node_token(self.pki, config.data_dir / NODE_TOKEN_FILE)
+        # And the server token, which lets another machine join as a server (k3s' token).
+        self.server_token = ensure_server_token(self.pki, config.data_dir / SERVER_TOKEN_FILE)
         # Before the store opens: a configuration kube-apiserver would refuse stops the start.
         encryption_path = config.encryption_provider_config
         if config.secrets_encryption:
             encryption_path = ensure_managed_config(config.data_dir)
         encryption = load_encryption_config(encryption_path) if encryption_path else None
-        self.store = await SqliteStore.open(config.data_dir / "db" / "state.db")
+        self.store = await open_datastore(
+            config.data_dir,
+            config.datastore_endpoint,
+            cafile=config.datastore_cafile,
+            certfile=config.datastore_certfile,
+            keyfile=config.datastore_keyfile,
+        )
         if encryption_path is not None and encryption is not None:
             self.encryption = EncryptionController(
                 self.store,
@@ -414,6 +456,7 @@ class APIServer:
                 or config.encryption_provider_config_automatic_reload,
             )
             self.store = self.encryption.store
+        self.store = await with_watch_cache(self.store)
         store = self.store
         settings = self.watch_settings = scope.WatchSettings(
             min_request_timeout=config.min_request_timeout,
@@ -455,6 +498,8 @@ class APIServer:
             connections=config.connections,
             authorizer=authorizer,
             auditor=self.auditor,
+            server_join=config.server_join,
+            datastore_health=health_check(store),
         )
         assembly = assemble(
             store, serving, stores=stores, metrics=self.metrics, object_counts=self._object_counts
@@ -481,6 +526,10 @@ class APIServer:
         _tune_interpreter()
         self._tasks.append(asyncio.create_task(self._compact_loop(), name="compaction"))
         self._tasks.append(asyncio.create_task(self._event_ttl_loop(), name="event-ttl"))
+        if self.endpoint_reconciler is not None:
+            interval = master_leases.interval_for(config.endpoint_reconciler_ttl)
+            reconciling = self.endpoint_reconciler.run(interval)
+            self._tasks.append(asyncio.create_task(reconciling, name="endpoint-reconciler"))
         if self.encryption is not None:
             self._tasks.append(asyncio.create_task(self.encryption.run(), name="encryption"))
         self._ready = True
@@ -492,6 +541,13 @@ class APIServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.endpoint_reconciler is not None:
+            # Out of the `kubernetes` endpoints at once, as kube-apiserver's pre-shutdown hook,
+            # rather than one lease time later.
+            try:
+                await asyncio.wait_for(self.endpoint_reconciler.remove(), SHUTDOWN_STEP_TIMEOUT)
+            except Exception:
+                log.exception("removing this server from the kubernetes endpoints failed")
         if self.watch_settings is not None:
             # Open watches end now (clients resume elsewhere or later), as on a Kubernetes
             # shutdown; otherwise the runner would wait for each of them to time out.
@@ -514,7 +570,7 @@ class APIServer:
 
     def _object_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
-        store = self.encryption.store.inner if self.encryption is not None else self.store
+        store = raw_store(self.store) if self.store is not None else None
         if isinstance(store, SqliteStore):
             for resource in REGISTRY.resources:
                 if resource.storage_plural:
@@ -560,44 +616,16 @@ class APIServer:
         if ipaddress.ip_address(self.config.advertise_address).is_loopback:
             # Kubernetes refuses loopback endpoints: with no routable address there is none.
             return
-        await self._reconcile(
+        # Its Endpoints and EndpointSlice list every live API server on the store.
+        assert self.store is not None
+        self.endpoint_reconciler = master_leases.EndpointReconciler(
+            master_leases.MasterLeases(self.store, ttl=self.config.endpoint_reconciler_ttl),
             self.resource_store("", "v1", "endpoints"),
-            {
-                "metadata": {
-                    "name": "kubernetes",
-                    "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"},
-                },
-                "subsets": [
-                    {
-                        "addresses": [{"ip": self.config.advertise_address}],
-                        "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
-                    }
-                ],
-            },
-            "subsets",
-        )
-        # Its EndpointSlice too, which service proxies read (the EndpointsAdapter of
-        # kube-apiserver's endpoint reconciler writes both; the mirroring controller skips it).
-        family = ipaddress.ip_address(self.config.advertise_address).version
-        await self._reconcile(
             self.resource_store("discovery.k8s.io", "v1", "endpointslices"),
-            {
-                "metadata": {
-                    "name": "kubernetes",
-                    "labels": {"kubernetes.io/service-name": "kubernetes"},
-                },
-                "addressType": f"IPv{family}",
-                "endpoints": [
-                    {
-                        "addresses": [self.config.advertise_address],
-                        "conditions": {"ready": True},
-                    }
-                ],
-                "ports": [{"name": "https", "port": port, "protocol": "TCP"}],
-            },
-            "endpoints",
-            "ports",
+            ip=self.config.advertise_address,
+            port=port,
         )
+        await self.endpoint_reconciler.reconcile()
 
     async def _bootstrap_cluster_dns(self, address: str, port: int) -> None:
         """The `kube-dns` Service in kube-system, as kubeadm and k3s make it for CoreDNS (the

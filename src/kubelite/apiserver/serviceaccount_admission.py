@@ -33,6 +33,7 @@ from kubelite.api.defaulting.pods import MIRROR_POD_ANNOTATION, mount_service_ac
 from kubelite.api.goformat import go_quote
 from kubelite.api.kinds import ResourceType
 from kubelite.api.types import Obj
+from kubelite.apiserver import live_lookup
 from kubelite.apiserver.auth import current_request
 from kubelite.storage.interface import Store
 
@@ -95,7 +96,7 @@ class ServiceAccountAdmission:
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(interval)
-            kv = await self.store.get(key)
+            kv = await live_lookup.get(self.store, key)
             if kv is not None:
                 account: Obj = orjson.loads(kv.value)
                 return account

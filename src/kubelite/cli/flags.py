@@ -72,8 +72,9 @@ CLUSTER_DNS_ENV = Env("KUBELITE_CLUSTER_DNS_")
 HOLLOW_ENV = Env("KUBELITE_HOLLOW_")
 
 
-# The agent's defaults (k3s' for the first node: its cluster CIDR's first block, its bridge).
-DEFAULT_POD_CIDR = "10.42.0.0/24"
+# The agent's defaults (k3s': its cluster CIDR, its bridge). A node's pod CIDR has no default:
+# unless --pod-cidr names one, the control plane's node IPAM gives the Node a block of the
+# cluster CIDR (the first node gets 10.42.0.0/24, as in k3s).
 DEFAULT_CLUSTER_CIDR = "10.42.0.0/16"
 DEFAULT_BRIDGE = "kubelite0"
 # The cluster DNS Service's address, where `kubelite server` puts the kube-dns Service, and the
@@ -115,8 +116,8 @@ NODE_FLAGS = {
         ),
         NodeFlag(
             "--pod-cidr",
-            default=DEFAULT_POD_CIDR,
-            help="the addresses of this node's pods (default %(default)s)",
+            help="the addresses of this node's pods (default: the block of the cluster CIDR "
+            "the control plane's node IPAM gives the Node)",
             server_help="this node's pod addresses",
         ),
         NodeFlag(
@@ -193,6 +194,15 @@ NODE_FLAGS = {
             help="run containers that name no seccomp profile under RuntimeDefault (the "
             "kubelet's flag; off as in Kubernetes 1.33)",
             server_help="this node's kubelet's --seccomp-default",
+        ),
+        NodeFlag(
+            "--flannel-backend",
+            default="host-gw",
+            choices=("host-gw", "vxlan", "none"),
+            help="how pods reach other nodes' pods: host-gw routes to nodes on a shared subnet "
+            "and VXLAN to the others, vxlan always VXLAN, none leaves it to you (default "
+            "%(default)s; k3s' flag)",
+            server_help="this node's pod network backend: host-gw (default), vxlan or none",
         ),
     )
 }

@@ -21,6 +21,7 @@ from kubelite.cli.cluster import (
     cluster_dns,
     control_plane,
     daemon,
+    etcd_snapshot,
     hollow_nodes,
     image,
     kubeconfig,
@@ -105,6 +106,11 @@ CLUSTER_COMMANDS = (
         "reset", reset, "tear the node down: remove its pods' containers, mounts and network"
     ),
     _module_command("image", image, "pull, list, inspect, remove, import, export and push images"),
+    _module_command(
+        "etcd-snapshot",
+        etcd_snapshot,
+        "save, list or restore snapshots of the server's embedded etcd",
+    ),
     _module_command(
         "kubeconfig",
         kubeconfig,

@@ -31,6 +31,7 @@ from kubelite.controllers.endpointslicemirroring import EndpointSliceMirroringCo
 from kubelite.controllers.garbagecollector import GarbageCollector
 from kubelite.controllers.job import JobController
 from kubelite.controllers.namespace import NamespaceController
+from kubelite.controllers.nodeipam import NodeIpamConfig, NodeIpamController
 from kubelite.controllers.nodelifecycle import NodeLifecycleController
 from kubelite.controllers.nodelifecycle_config import NodeLifecycleConfig, PodGCSettings
 from kubelite.controllers.podgc import PodGCController
@@ -61,6 +62,7 @@ class ControllerManager:
         disable_servicelb: bool = False,
         credentials: ServiceAccountCredentials | None = None,
         signing: ClusterSigningConfig | None = None,
+        node_ipam: NodeIpamConfig | None = None,
     ) -> None:
         self.client = client
         self.credentials = credentials
@@ -94,6 +96,11 @@ class ControllerManager:
         if signing is not None:
             self.controllers.append(
                 CSRSigningController(own("certificate-controller"), signing, informers)
+            )
+        # Only with --allocate-node-cidrs, as kube-controller-manager runs node-ipam-controller.
+        if node_ipam is not None:
+            self.controllers.append(
+                NodeIpamController(own("node-controller"), informers, node_ipam)
             )
         if not disable_servicelb:
             self.controllers.append(ServiceLBController(own(SERVICELB_ACCOUNT), informers))

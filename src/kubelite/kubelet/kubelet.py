@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime
 import logging
 import shutil
@@ -85,6 +86,7 @@ from kubelite.kubelet.images import ImagePuller
 from kubelite.kubelet.lifecycle import run_hook
 from kubelite.kubelet.node import status as node_shapes
 from kubelite.kubelet.node.heartbeat import NodeHeartbeat
+from kubelite.kubelet.node.pod_cidr import wait_for_pod_cidr
 from kubelite.kubelet.pod_cgroups import PodCgroups
 from kubelite.kubelet.pod_workers import PodWorker
 from kubelite.kubelet.prober import ProbeKind, ProbeManager
@@ -327,6 +329,7 @@ class Kubelet:
         ]
         try:
             await self.heartbeat.registered.wait()
+            await self._take_pod_cidr()
             for problem in self.dns.check_limits_for_resolv_conf():
                 await self._node_event("Warning", CHECK_LIMITS_FOR_RESOLV_CONF, problem)
             await self.services.wait_synced()
@@ -349,6 +352,16 @@ class Kubelet:
             await self.status_manager.close()
             if self.server is not None:
                 await self.server.stop()
+
+    async def _take_pod_cidr(self) -> None:
+        """Without --pod-cidr, the pod CIDR is the Node's, which node IPAM sets after the Node
+        is registered: wait for it, then hand it to the runtime (updatePodCIDR), before any pod
+        runs. Raises PodCIDRTimeoutError when it does not come."""
+        if self.config.pod_cidr:
+            return
+        cidr = await wait_for_pod_cidr(self.client, self.config.node_name)
+        self.config = dataclasses.replace(self.config, pod_cidr=cidr)
+        await self.runtime.update_runtime_config(cidr)
 
     def _on_pod(self, event_type: str, pod: Obj) -> None:
         uid = pod["metadata"].get("uid", "")

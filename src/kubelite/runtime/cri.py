@@ -414,6 +414,10 @@ class RuntimeService(Protocol):
         """CRI's Status: the runtime handlers and what each supports."""
         ...
 
+    async def update_runtime_config(self, pod_cidr: str) -> None:
+        """CRI's UpdateRuntimeConfig: the pod CIDR the node's pods get addresses from."""
+        ...
+
     async def run_pod_sandbox(self, config: PodSandboxConfig) -> str:
         """Make the sandbox (namespaces, network, cgroup, per-pod files); return its id.
 

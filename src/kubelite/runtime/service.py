@@ -132,6 +132,15 @@ class OciRuntimeService:
         1.1 has none, and this runtime makes no user namespaces."""
         return cri.RuntimeStatus(handlers=[cri.RuntimeHandler(name="")])
 
+    async def update_runtime_config(self, pod_cidr: str) -> None:
+        """CRI's UpdateRuntimeConfig: the node's pod CIDR, once the Node has one, becomes the
+        subnet pods' addresses come from (containerd writes it into its CNI config the same
+        way). Called before any sandbox is made with another subnet."""
+        if pod_cidr == self.network_options.subnet:
+            return
+        self.network_options = dataclasses.replace(self.network_options, subnet=pod_cidr)
+        self._cni = CniNetwork(self.network_options, self._state_dir / "cni" / "networks")
+
     # --- recovery and exit notification ---------------------------------------------------------
 
     async def _ensure_armed(self) -> None:

@@ -108,6 +108,19 @@ class FutureRevisionError(StoreError):
         self.current = current
 
 
+class StoreUnavailableError(StoreError):
+    """The datastore cannot be reached (refused, timed out): the API's 503 ServiceUnavailable.
+
+    The store keeps trying to reconnect; the same call may succeed later.
+    """
+
+    def __init__(self, endpoint: str, reason: str = "") -> None:
+        message = f"the datastore at {endpoint} can't be reached"
+        super().__init__(f"{message}: {reason}" if reason else message)
+        self.endpoint = endpoint
+        self.reason = reason
+
+
 class WatchClosedError(StoreError):
     """The store ended a watch (shut down, or the watcher fell too far behind)."""
 
@@ -161,6 +174,17 @@ class Store(abc.ABC):
 
         `revision` 0 reads the newest state; a past revision reads the state as it was then.
         """
+
+    async def get_stale(self, key: str) -> KeyValue | None:
+        """A key's value as a recent state has it: what Kubernetes' admission plugins read from
+        their informers' caches. A store without such a cache reads the newest value."""
+        return await self.get(key)
+
+    async def list_stale(self, prefix: str, *, start: str = "", limit: int = 0) -> ListResult:
+        """Keys under a prefix at whatever recent revision is at hand: a list with
+        resourceVersion "0", which Kubernetes answers from its watch cache however far behind it
+        is. A store without such a cache reads the newest state."""
+        return await self.list(prefix, start=start, limit=limit)
 
     @abc.abstractmethod
     async def count(self, prefix: str) -> int:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import builtins
-import collections
 import concurrent.futures
 import contextlib
 import logging
@@ -46,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kubelite.storage.event_window import EventWindow, MemoKeeper
 from kubelite.storage.interface import (
     CREATE,
     DELETE,
@@ -61,8 +61,8 @@ from kubelite.storage.interface import (
     Store,
     StoreError,
     Watch,
-    WatchClosedError,
 )
+from kubelite.storage.watch_queue import QueuedWatch, event_bytes
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,6 @@ MAX_BATCH = 2000
 # thousand events hold gigabytes, for as long as nothing newer pushed them out.
 EVENT_WINDOW = 10_000
 WINDOW_BYTES = 64 << 20
-# Events older than this leave the window once it holds more than WINDOW_FLOOR of them or more
-# than WINDOW_FLOOR_BYTES, as Kubernetes' watch cache shrinks back to 100 events once its
-# events are older than 75 s (eventFreshDuration, defaultLowerBoundCapacity): what a burst of
-# writes brought in is let go once the burst is over, not when later writes push it out.
-WINDOW_FRESH_SECONDS = 75.0
-WINDOW_FLOOR = 100
-WINDOW_FLOOR_BYTES = 4 << 20
 # The newest events whose memo (decoded objects, encodings shared by watchers) is kept: at most
 # MEMO_EVENTS of them, with at most MEMO_BYTES of values (a memo holds a few times its event's
 # bytes: the decoded object, and a line per form watchers asked for). Older ones drop it: a
@@ -105,11 +98,6 @@ BUSY_TIMEOUT_MS = 10_000
 CHECKPOINT_BYTES = 4 << 20
 # WAL frames (pages) past which the writer restarts the WAL from its start.
 WAL_RESTART_FRAMES = 16384
-# A watcher this far behind (in events, or in bytes of values) is cut off (its client relists),
-# as Kubernetes' cacher does. The events are shared with the window and other watchers, but a
-# watcher whose client stopped reading keeps alive every event since, however large.
-MAX_WATCHER_BACKLOG = 100_000
-MAX_WATCHER_BACKLOG_BYTES = 256 << 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -187,32 +175,6 @@ def prefix_end(prefix: str) -> str:
 _HistoryRow = tuple[int, str, int, int, int, bytes, int | None, int | None, bytes | None]
 
 
-class _Forgotten(dict[str, Any]):
-    """The memo of an event past the memo bounds: it keeps nothing put in it.
-
-    Clearing the memo is not enough: the event stays in the window, and every watcher that
-    replays it from there would fill the memo again, for as long as the window holds it.
-    """
-
-    __slots__ = ()
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        pass
-
-
-_FORGOTTEN = _Forgotten()
-
-
-def event_bytes(event: Event) -> int:
-    """The bytes of values an event keeps alive (its previous value too, when that is not the
-    same object, as it is for a delete)."""
-    size = len(event.kv.value)
-    prev = event.prev
-    if prev is not None and prev.value is not event.kv.value:
-        size += len(prev.value)
-    return size
-
-
 @dataclass(slots=True)
 class _Op:
     type: str
@@ -222,66 +184,21 @@ class _Op:
     future: asyncio.Future[KeyValue]
 
 
-class _SqliteWatch(Watch):
+class _SqliteWatch(QueuedWatch):
     def __init__(self, store: SqliteStore, prefix: str) -> None:
+        super().__init__(prefix)
         self._store = store
-        self.prefix = prefix
-        self._queue: collections.deque[Event] = collections.deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._error: str | None = None
-        self._closed = False
-        self._delivered = 0
-        self._queued_bytes = 0
-
-    def _push(self, events: list[Event], size: int) -> None:
-        """Queue `events` (with `size` bytes of values between them) for the watcher."""
-        if self._closed:
-            return
-        self._queue.extend(events)
-        self._queued_bytes += size
-        if len(self._queue) > MAX_WATCHER_BACKLOG or self._queued_bytes > MAX_WATCHER_BACKLOG_BYTES:
-            self._end("watcher fell too far behind")
-            return
-        self._wake()
 
     def _prepend(self, events: list[Event]) -> None:
         self._queue.extendleft(reversed(events))
         self._wake()
 
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+    def _newest(self) -> int:
+        # Every committed event under the prefix has been handed over.
+        return self._store.revision
 
-    def _end(self, reason: str) -> None:
-        self._error = reason
-        self._queue.clear()
-        self.close()
-
-    async def next(self) -> list[Event]:
-        while not self._queue:
-            if self._closed:
-                raise WatchClosedError(self._error or "watch closed")
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        events = list(self._queue)
-        self._queue.clear()
-        self._queued_bytes = 0
-        self._delivered = events[-1].revision
-        return events
-
-    def progress(self) -> int:
-        # With nothing queued, every committed event under the prefix has been handed over.
-        return self._store.revision if not self._queue else self._delivered
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
         self._store._unregister(self)
-        self._wake()
 
 
 class SqliteStore(Store):
@@ -307,14 +224,9 @@ class SqliteStore(Store):
         # The newest state: key -> KeyValue, plus the keys in order for prefix lists.
         self._live: dict[str, KeyValue] = {}
         self._keys: list[str] = []
-        self._window: collections.deque[Event] = collections.deque()
-        self._window_bytes = 0
-        # When each event of the window and of the memoized ones was committed (monotonic).
-        self._window_times: collections.deque[float] = collections.deque()
-        self._memoized_times: collections.deque[float] = collections.deque()
+        self._window = EventWindow()
+        self._memos = MemoKeeper()
         self._expiry_task: asyncio.Task[None] | None = None
-        self._memoized: collections.deque[Event] = collections.deque()
-        self._memoized_bytes = 0
         self._watchers: dict[str, set[_SqliteWatch]] = {}
         self._closed = False
 
@@ -685,42 +597,14 @@ class SqliteStore(Store):
         past either's bounds."""
         size = sum(event_bytes(e) for e in events)
         now = time.monotonic()
-        window, memoized = self._window, self._memoized
-        window.extend(events)
-        self._window_times.extend([now] * len(events))
-        self._window_bytes += size
-        while len(window) > EVENT_WINDOW or (self._window_bytes > WINDOW_BYTES and len(window) > 1):
-            self._drop_oldest_event()
-        memoized.extend(events)
-        self._memoized_times.extend([now] * len(events))
-        self._memoized_bytes += size
-        while len(memoized) > MEMO_EVENTS or (
-            self._memoized_bytes > MEMO_BYTES and len(memoized) > 1
-        ):
-            self._forget_oldest_memo()
-
-    def _drop_oldest_event(self) -> None:
-        self._window_bytes -= event_bytes(self._window.popleft())
-        self._window_times.popleft()
-
-    def _forget_oldest_memo(self) -> None:
-        oldest = self._memoized.popleft()
-        self._memoized_times.popleft()
-        self._memoized_bytes -= event_bytes(oldest)
-        oldest.memo = _FORGOTTEN
+        self._window.add(events, size, now, EVENT_WINDOW, WINDOW_BYTES)
+        self._memos.add(events, size, now, MEMO_EVENTS, MEMO_BYTES)
 
     def expire(self, now: float | None = None) -> None:
         """Let go of window events and memos past their age (see WINDOW_FRESH_SECONDS)."""
         now = time.monotonic() if now is None else now
-        times = self._window_times
-        while (
-            times
-            and now - times[0] > WINDOW_FRESH_SECONDS
-            and (len(times) > WINDOW_FLOOR or self._window_bytes > WINDOW_FLOOR_BYTES)
-        ):
-            self._drop_oldest_event()
-        while self._memoized_times and now - self._memoized_times[0] > MEMO_SECONDS:
-            self._forget_oldest_memo()
+        self._window.expire(now)
+        self._memos.expire(now, MEMO_SECONDS)
 
     async def _expiry_loop(self) -> None:
         while True:
@@ -766,7 +650,7 @@ class SqliteStore(Store):
 
     async def _history(self, prefix: str, after: int, upto: int) -> builtins.list[Event]:
         """Events under `prefix` with revisions in (after, upto]."""
-        window = self._window
+        window = self._window.events
         if window and window[0].revision <= after + 1:
             return [e for e in window if after < e.revision <= upto and e.kv.key.startswith(prefix)]
         loop = asyncio.get_running_loop()
@@ -830,8 +714,7 @@ class SqliteStore(Store):
             return
         # Raised first, so that reads racing the deletion fail instead of seeing holes.
         self._compacted = revision
-        while self._window and self._window[0].revision <= revision:
-            self._drop_oldest_event()
+        self._window.drop_through(revision)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._writer_pool, self._compact_log, revision)
 

@@ -29,8 +29,9 @@ def test_every_node_flag_is_taken_by_both_commands() -> None:
 
 def test_the_agent_has_its_defaults_and_the_server_leaves_them_to_it() -> None:
     given = _parse(agent)
+    # No pod CIDR of its own: node IPAM gives the Node one.
     assert (given.pod_cidr, given.bridge, given.kubelet_port, given.oci_runtime) == (
-        "10.42.0.0/24",
+        "",
         "kubelite0",
         10250,
         "runc",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kubelite.storage import sqlite
+from kubelite.storage import event_window, sqlite, watch_queue
 from kubelite.storage.interface import (
     CREATE,
     DELETE,
@@ -235,7 +235,7 @@ async def test_the_window_holds_a_bounded_number_of_bytes(
     for i in range(30):
         kv = await store.create(f"/big/{i}", value)
         await store.update(f"/big/{i}", value + b"y", kv.mod_revision)
-    window = store._window
+    window = store._window.events
     assert sum(sqlite.event_bytes(e) for e in window) <= 1 << 20
     assert 0 < len(window) < 60
     watch = await store.watch("/big/", start)
@@ -264,7 +264,7 @@ async def test_a_watcher_too_far_behind_in_bytes_is_cut_off(
     store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A client that stops reading must not keep every event since alive."""
-    monkeypatch.setattr(sqlite, "MAX_WATCHER_BACKLOG_BYTES", 1 << 20)
+    monkeypatch.setattr(watch_queue, "MAX_WATCHER_BACKLOG_BYTES", 1 << 20)
     stalled = await store.watch("/s/", store.revision)
     reading = await store.watch("/s/", store.revision)
     for i in range(12):
@@ -309,7 +309,7 @@ async def test_a_watch_with_too_much_history_to_replay_is_expired(
     with pytest.raises(CompactedError) as caught:
         await store.watch("/h/", start)
     # The revision the client is told it may resume from: where the window starts.
-    assert caught.value.compacted == store._window[0].revision - 1
+    assert caught.value.compacted == store._window.events[0].revision - 1
     assert not store._watchers  # the refused watch was not left registered
     recent = await store.watch("/h/", store.revision - 8)
     events = await asyncio.wait_for(recent.next(), 5)
@@ -320,20 +320,20 @@ async def test_a_watch_with_too_much_history_to_replay_is_expired(
 async def test_old_events_leave_the_window_once_the_burst_is_over(store: SqliteStore) -> None:
     """Past their age, events go down to the floor (by count and by bytes), and memos go."""
     start = store.revision
-    for i in range(sqlite.WINDOW_FLOOR + 50):
+    for i in range(event_window.WINDOW_FLOOR + 50):
         await store.create(f"/age/{i}", b"x" * (64 << 10))
-    newest = store._window[-1]
+    newest = store._window.events[-1]
     newest.memo["decoded"] = {"kind": "ConfigMap"}
     store.expire(time.monotonic())
-    assert len(store._window) == sqlite.WINDOW_FLOOR + 50  # still fresh
-    store.expire(time.monotonic() + sqlite.WINDOW_FRESH_SECONDS + 1)
-    assert store._window_bytes <= sqlite.WINDOW_FLOOR_BYTES
-    assert store._window[-1] is newest
+    assert len(store._window.events) == event_window.WINDOW_FLOOR + 50  # still fresh
+    store.expire(time.monotonic() + event_window.WINDOW_FRESH_SECONDS + 1)
+    assert store._window.bytes <= event_window.WINDOW_FLOOR_BYTES
+    assert store._window.events[-1] is newest
     assert newest.memo == {}
     # Watches from before still replay everything, from the log.
     watch = await store.watch("/age/", start)
     events = []
-    while len(events) < sqlite.WINDOW_FLOOR + 50:
+    while len(events) < event_window.WINDOW_FLOOR + 50:
         events += await asyncio.wait_for(watch.next(), 5)
     assert events[0].revision == start + 1
     watch.close()

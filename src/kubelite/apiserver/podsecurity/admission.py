@@ -47,6 +47,7 @@ from kubelite.api import errors, meta
 from kubelite.api.goformat import go_quote
 from kubelite.api.kinds import REGISTRY, ResourceType
 from kubelite.api.types import Obj
+from kubelite.apiserver import live_lookup
 from kubelite.apiserver.audit.context import add_annotation, auditing
 from kubelite.apiserver.auth import current_warnings
 from kubelite.apiserver.podsecurity.baseline import SECCOMP_CONTAINER_ANNOTATION_PREFIX
@@ -363,7 +364,7 @@ class PodSecurity:
         )
 
     async def _namespace_labels(self, namespace: str) -> dict[str, str] | None:
-        kv = await self.store.get(self.namespace_resource.key("", namespace))
+        kv = await live_lookup.get(self.store, self.namespace_resource.key("", namespace))
         if kv is None:
             return None
         return meta.labels_of(orjson.loads(kv.value))

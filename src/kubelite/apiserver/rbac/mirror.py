@@ -13,9 +13,18 @@ import contextlib
 import logging
 from collections.abc import Iterable
 
-from kubelite.storage.interface import DELETE, CompactedError, Store, StoreError
+from kubelite.storage.interface import (
+    DELETE,
+    CompactedError,
+    Store,
+    StoreError,
+    StoreUnavailableError,
+)
 
 log = logging.getLogger(__name__)
+
+# How often a mirror whose datastore cannot be reached tries to list again.
+RETRY_INTERVAL = 1.0
 
 
 class StoreMirror:
@@ -63,13 +72,25 @@ class StoreMirror:
         self.revision = max(self.revision, result.revision)
         return result.revision
 
+    async def _relist(self, prefix: str) -> int:
+        """`_list` until the store answers: an etcd datastore may be away for a while."""
+        while True:
+            try:
+                return await self._list(prefix)
+            except StoreUnavailableError as exc:
+                log.warning("mirror of %s: %s; listing again in %ss", prefix, exc, RETRY_INTERVAL)
+                await asyncio.sleep(RETRY_INTERVAL)
+
     async def _follow(self, prefix: str, revision: int) -> None:
         """Apply the prefix's events; relist when the watch ends or falls behind compaction."""
         while True:
             try:
                 watch = await self.store.watch(prefix, revision)
             except CompactedError:
-                revision = await self._list(prefix)
+                revision = await self._relist(prefix)
+                continue
+            except StoreUnavailableError:
+                revision = await self._relist(prefix)
                 continue
             try:
                 while True:
@@ -79,6 +100,6 @@ class StoreMirror:
                         self.revision = max(self.revision, revision)
             except StoreError as exc:
                 log.info("mirror of %s: the watch ended (%s); listing again", prefix, exc)
-                revision = await self._list(prefix)
+                revision = await self._relist(prefix)
             finally:
                 watch.close()

@@ -357,9 +357,17 @@ class ResourceStore:
         as_bytes = raw and not filtering and not self.converts
         # Read in pages so that selectors fill `limit` matches, as the cacher does.
         chunk = opts.limit if as_bytes or not opts.limit else max(opts.limit, 500)
+        # resourceVersion "0" (and no continue token): any recent state will do, from the
+        # watch cache where there is one.
+        stale = opts.resource_version == "0" and not revision
         while True:
             try:
-                result = await self.store.list(prefix, revision=revision, start=start, limit=chunk)
+                if stale:
+                    result = await self.store.list_stale(prefix, start=start, limit=chunk)
+                else:
+                    result = await self.store.list(
+                        prefix, revision=revision, start=start, limit=chunk
+                    )
             except CompactedError:
                 if opts.continue_key:
                     raise errors.gone(
@@ -373,6 +381,7 @@ class ResourceStore:
             except FutureRevisionError:
                 raise errors.too_large_resource_version(revision, self.store.revision) from None
             revision = result.revision
+            stale = False
             if as_bytes:
                 return self._raw_page(result, prefix)
             for i, kv in enumerate(result.items):

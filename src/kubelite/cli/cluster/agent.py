@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import ipaddress
 import logging
 import os
 import shutil
 import socket
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kubelite.api.wellknown import DEFAULT_DATA_DIR, KUBELET_PORT, REGISTRIES_CONFIG
+from kubelite.cli.cluster import loadbalancer
 from kubelite.cli.cluster.service import run_component, run_until_signalled
 from kubelite.cli.flags import (
     AGENT_ENV,
@@ -80,6 +83,8 @@ class AgentFlags:
     # The kubelet's --allowed-unsafe-sysctls (names or `prefix.*`) and --seccomp-default.
     allowed_unsafe_sysctls: list[str] = field(default_factory=list)
     seccomp_default: bool = False
+    # The pod network to other nodes (kubelite.podnet): host-gw, vxlan or none.
+    flannel_backend: str = "host-gw"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,6 +133,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser, _env, ["--oci-runtime", "--kubelet-port", "--disable-kube-proxy", "--cluster-cidr"]
     )
     add_node_flags(parser, _env, ["--allowed-unsafe-sysctls", "--seccomp-default"])
+    add_node_flags(parser, _env, ["--flannel-backend"])
     parser.add_argument(
         "--proxy-kubeconfig",
         default=_env("PROXY_KUBECONFIG", ""),
@@ -171,6 +177,7 @@ def flags_from(args: argparse.Namespace) -> AgentFlags:
             n.strip() for n in args.allowed_unsafe_sysctls.split(",") if n.strip()
         ],
         seccomp_default=args.seccomp_default,
+        flannel_backend=args.flannel_backend,
     )
 
 
@@ -200,11 +207,16 @@ async def serve(flags: AgentFlags) -> None:
     from kubelite.runtime.service import OciRuntimeService
 
     layout = NodeLayout(flags.data_dir)
+    balancer: loadbalancer.LoadBalancer | None = None
     if flags.server:
         from kubelite.cli.cluster.join import join
 
         config, proxy_config, tls = await join(flags.server, flags.token, layout.agent, flags)
         flags.tls_cert_file, flags.tls_private_key_file, flags.client_ca_file = tls
+        # From here through a local balancer that fails over between the API servers.
+        balancer = await loadbalancer.start_for_agent(flags.server, layout.agent)
+        config = dataclasses.replace(config, server=balancer.url)
+        proxy_config = dataclasses.replace(proxy_config, server=balancer.url)
     else:
         config = load_config(kubeconfig=flags.kubeconfig)
         proxy_config = (
@@ -220,7 +232,12 @@ async def serve(flags: AgentFlags) -> None:
         image_service=images,
         state_dir=layout.runtime_state,
         root_dir=layout.runtime_root,
-        network=NetworkOptions(bridge=flags.bridge, subnet=flags.pod_cidr),
+        # Without --pod-cidr the kubelet hands the runtime the Node's, once node IPAM set it.
+        network=(
+            NetworkOptions(bridge=flags.bridge, subnet=flags.pod_cidr)
+            if flags.pod_cidr
+            else NetworkOptions(bridge=flags.bridge)
+        ),
         oci_runtime=flags.oci_runtime,
     )
     kubelet_config = KubeletConfig(
@@ -247,8 +264,52 @@ async def serve(flags: AgentFlags) -> None:
         APIClient(proxy_config, user_agent=f"kube-proxy/{flags.node_name}") as proxy_client,
     ):
         kubelet = Kubelet(client, kubelet_config, runtime, images)
-        await run_until_signalled(_run_node(proxy_client, kubelet, flags), "kubelet")
+        node = _run_node(proxy_client, kubelet, flags)
+        if balancer is not None:
+            node = loadbalancer.run_beside(node, balancer, proxy_client)
+        await run_until_signalled(_with_pod_network(node, client, proxy_client, flags), "kubelet")
     await images.close()
+
+
+async def _with_pod_network(
+    node: Coroutine[Any, Any, None], client: Any, proxy_client: Any, flags: AgentFlags
+) -> None:
+    """Run `node` and, unless --flannel-backend none, the route agent to other nodes' pods
+    (kubelite.podnet) beside it, until `node` ends. The route agent retries its own failures;
+    should it end anyway, the node keeps running without it.
+
+    It writes its own Node as the kubelet (the node authorizer lets a node patch only itself),
+    and watches all Nodes as the service proxy, which may (system:node-proxier), as a node may
+    read only its own Node object."""
+    if flags.flannel_backend == "none":
+        await node
+        return
+    from kubelite.podnet.agent import RouteAgent
+    from kubelite.podnet.plan import Backend
+    from kubelite.podnet.state import FILE_NAME
+
+    agent = RouteAgent(
+        client,
+        watcher=proxy_client,
+        node_name=flags.node_name,
+        public_ip=flags.node_ip,
+        backend=Backend(flags.flannel_backend),
+        state_file=NodeLayout(flags.data_dir).agent / FILE_NAME,
+    )
+    routes = asyncio.create_task(agent.run(), name="pod-network")
+    routes.add_done_callback(_log_end_of_pod_network)
+    try:
+        await node
+    finally:
+        routes.cancel()
+        await asyncio.gather(routes, return_exceptions=True)
+
+
+def _log_end_of_pod_network(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logging.getLogger(__name__).error(
+            "the pod network's route agent stopped", exc_info=task.exception()
+        )
 
 
 def _within(inner: str, outer: str) -> bool:
@@ -271,7 +332,8 @@ async def _run_node(proxy_client: Any, kubelet: Any, flags: AgentFlags) -> None:
     from kubelite.proxy.runner import run_proxy
 
     cidrs = [flags.cluster_cidr]
-    if not _within(flags.pod_cidr, flags.cluster_cidr):
+    # A CIDR from node IPAM is inside the cluster CIDR by construction.
+    if flags.pod_cidr and not _within(flags.pod_cidr, flags.cluster_cidr):
         # A node whose pods are outside the cluster CIDR (test nodes beside the machine's
         # own): its pods are still the cluster's, not clients to masquerade.
         cidrs.append(flags.pod_cidr)
@@ -289,7 +351,12 @@ async def _run_node(proxy_client: Any, kubelet: Any, flags: AgentFlags) -> None:
         asyncio.create_task(run_proxy(proxy_client, proxier), name="proxy"),
     ]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            # The kubelet giving up (no pod CIDR came) ends the agent with its reason.
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                raise error
     finally:
         for task in tasks:
             task.cancel()
@@ -306,4 +373,7 @@ def run(args: argparse.Namespace) -> int:
     flags = flags_from(args)
     # asyncio's own loop: under uvloop, waiting for conmon (which forks its monitor and exits)
     # never returns, and the kubelet's work is in its containers, not its loop.
-    return run_component(serve(flags), fast_loop=False)
+    from kubelite.client.kubeconfig import ConfigError
+    from kubelite.kubelet.node.pod_cidr import PodCIDRTimeoutError
+
+    return run_component(serve(flags), fast_loop=False, fails_on=(ConfigError, PodCIDRTimeoutError))

@@ -7,6 +7,13 @@ else. It can also be run by hand against any kubeconfig.
 
 A child of `kubelite server` (KUBELITE_PARENT_PID set) asks the kernel to end it when the server
 ends, even by SIGKILL, so that no controller outlives its API server.
+
+With several servers, each runs one of these; as kube-controller-manager and kube-scheduler,
+the controllers act only while this process holds the `kube-system/kube-controller-manager`
+Lease and the scheduler only while it holds `kube-system/kube-scheduler` (two elections, as two
+Kubernetes processes would hold them; `leader_election`). A lost Lease ends the process with
+"leaderelection lost", as it ends those components, and the server starts a new one that
+contends again; a clean stop releases both Leases once the components have stopped.
 """
 
 from __future__ import annotations
@@ -25,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kubelite.cli.cluster import durations
-from kubelite.cli.cluster.service import run_component, stop_on_signals
+from kubelite.cli.cluster import durations, leader_election
+from kubelite.cli.cluster.service import flag_error, run_component, stop_on_signals
 from kubelite.cli.flags import CONTROL_PLANE_ENV, add_kubeconfig_flags
 from kubelite.client.api import APIClient
-from kubelite.client.kubeconfig import load_config
+from kubelite.client.kubeconfig import ConfigError, load_config
+from kubelite.client.leaderelection import LeaderElectionLost
 from kubelite.controllers.nodelifecycle_config import (
     GC_CHECK_PERIOD,
     QUARANTINE_TIME,
@@ -40,6 +48,7 @@ from kubelite.controllers.nodelifecycle_config import (
 
 if TYPE_CHECKING:
     from kubelite.controllers.csrsigning import ClusterSigningConfig
+    from kubelite.controllers.nodeipam import NodeIpamConfig
 
 PARENT_PID_ENV = "KUBELITE_PARENT_PID"
 # kube-controller-manager's --secure-port.
@@ -67,6 +76,16 @@ class ControlPlaneFlags:
     cluster_signing_cert_file: str = ""
     cluster_signing_key_file: str = ""
     cluster_signing_duration: float = 8760 * 3600.0
+    # --leader-elect*: the controllers run only while this process holds the
+    # kube-controller-manager Lease, the scheduler while it holds kube-scheduler.
+    election: leader_election.LeaderElectionFlags = field(
+        default_factory=leader_election.LeaderElectionFlags
+    )
+    # kube-controller-manager's --allocate-node-cidrs (off there, on here as k3s turns it on),
+    # --cluster-cidr and --node-cidr-mask-size (0: 24 for IPv4, 64 for IPv6).
+    allocate_node_cidrs: bool = True
+    cluster_cidr: str = "10.42.0.0/16"
+    node_cidr_mask_size: int = 0
 
 
 _env = CONTROL_PLANE_ENV
@@ -126,6 +145,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=_env("BIND_ADDRESS", "127.0.0.1"),
         help="address of that port (default 127.0.0.1)",
     )
+    parser.add_argument(
+        "--allocate-node-cidrs",
+        type=_switch,
+        nargs="?",
+        const=True,
+        default=_switch(_env("ALLOCATE_NODE_CIDRS", "true")),
+        help="give each Node without a pod CIDR one from --cluster-cidr (default true, as k3s; "
+        "--allocate-node-cidrs=false turns it off)",
+    )
+    parser.add_argument(
+        "--cluster-cidr",
+        default=_env("CLUSTER_CIDR", "10.42.0.0/16"),
+        help="the range Nodes' pod CIDRs come from (default %(default)s)",
+    )
+    parser.add_argument(
+        "--node-cidr-mask-size",
+        type=int,
+        default=int(_env("NODE_CIDR_MASK_SIZE", "0")),
+        help="the prefix length of each Node's pod CIDR (default 24 for IPv4, 64 for IPv6)",
+    )
+    leader_election.add_arguments(parser, _env)
     # kube-controller-manager's node lifecycle flags, under their names there.
     defaults = NodeLifecycleConfig()
     parser.add_argument(
@@ -221,7 +261,21 @@ def flags_from(args: argparse.Namespace) -> ControlPlaneFlags:
         cluster_signing_cert_file=args.cluster_signing_cert_file,
         cluster_signing_key_file=args.cluster_signing_key_file,
         cluster_signing_duration=args.cluster_signing_duration,
+        election=leader_election.flags_from(args),
+        allocate_node_cidrs=args.allocate_node_cidrs,
+        cluster_cidr=args.cluster_cidr,
+        node_cidr_mask_size=args.node_cidr_mask_size,
     )
+
+
+def _switch(value: str) -> bool:
+    """A Go boolean flag's value (strconv.ParseBool): `--flag=false` turns a default-on one off."""
+    lowered = value.strip().lower()
+    if lowered in ("1", "t", "true"):
+        return True
+    if lowered in ("0", "f", "false"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean value {value!r}")
 
 
 def warn_once() -> Callable[[str], None]:
@@ -265,6 +319,24 @@ def _signing_config(flags: ControlPlaneFlags) -> ClusterSigningConfig | None:
     )
 
 
+def _node_ipam_config(flags: ControlPlaneFlags) -> NodeIpamConfig | None:
+    """node-ipam-controller's settings, or None when --allocate-node-cidrs is off; a bad
+    --cluster-cidr or --node-cidr-mask-size stops the control plane, as it stops
+    kube-controller-manager."""
+    if not flags.allocate_node_cidrs:
+        log.info("--allocate-node-cidrs is off: node-ipam-controller does not run")
+        return None
+    from kubelite.controllers.cidrset import CIDRSetError
+    from kubelite.controllers.nodeipam import NodeIpamConfig
+
+    config = NodeIpamConfig(flags.cluster_cidr, flags.node_cidr_mask_size)
+    try:
+        config.cidr_set()
+    except CIDRSetError as e:
+        raise SystemExit(f"kubelite control-plane: {e}") from None
+    return config
+
+
 async def serve(flags: ControlPlaneFlags) -> None:
     # Imported here: the other commands need none of this.
     from prometheus_client import CollectorRegistry
@@ -285,6 +357,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
     manager_client = APIClient(
         config, user_agent="kubelite-controller-manager", warning_handler=warn_once()
     )
+    elections = leader_election.Elections(flags.election)
     # /metrics callers are authenticated and authorized by the API server, as
     # kube-controller-manager's delegated authentication and authorization do.
     http = await control_plane_http.serve(
@@ -293,6 +366,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
         registry,
         auth=DelegatedAuth(manager_client),
         client_ca=config.certificate_authority_data,
+        checks={"leaderElection": elections.health},
     )
     controllers = ControllerManager(
         manager_client,
@@ -305,6 +379,7 @@ async def serve(flags: ControlPlaneFlags) -> None:
             else None
         ),
         signing=_signing_config(flags),
+        node_ipam=_node_ipam_config(flags),
     )
     tasks: list[asyncio.Task[None]] = []
     scheduler_client = None
@@ -319,25 +394,67 @@ async def serve(flags: ControlPlaneFlags) -> None:
         # the manager's informers, which may list and watch everything.
         scheduler_client = APIClient(scheduler_config, user_agent="kubelite-scheduler")
         scheduler = Scheduler(scheduler_client, informers=controllers.informers)
-    await controllers.prepare()
-    controllers.start()
+
+    async def run_controllers() -> None:
+        await controllers.prepare()
+        controllers.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            # Before the Lease is released: no controller may act once another can lead.
+            await controllers.stop()
+
+    # Each component acts only while this process holds its Lease (kube-controller-manager
+    # and kube-scheduler each elect on their own); informers start with the component.
+    tasks.append(
+        asyncio.create_task(
+            elections.guard(
+                leader_election.CONTROLLER_MANAGER_LEASE,
+                config,
+                user_agent="kubelite-controller-manager",
+                component="kube-controller-manager",
+                work=run_controllers,
+            ),
+            name="controller-manager",
+        )
+    )
     if scheduler is not None:
-        tasks.append(asyncio.create_task(scheduler.run(), name="scheduler"))
+        tasks.append(
+            asyncio.create_task(
+                elections.guard(
+                    leader_election.SCHEDULER_LEASE,
+                    scheduler_client.config if scheduler_client is not None else config,
+                    user_agent="kubelite-scheduler",
+                    component=scheduler.name,
+                    work=scheduler.run,
+                ),
+                name="scheduler",
+            )
+        )
     stop = stop_on_signals()
+    lost: list[LeaderElectionLost] = []
 
     def ended(task: asyncio.Task[None]) -> None:
-        # A component that stops on its own is broken: end the process, so that the server
-        # starts a whole new one instead of running on without it.
-        if not task.cancelled():
-            log.error("%s ended: %r; the control plane stops", task.get_name(), task.exception())
-            stop.set()
+        # A component that stops on its own is broken, and one that lost its Lease must stop
+        # (kube-scheduler and kube-controller-manager exit: "leaderelection lost"): end the
+        # process, so that the server starts a whole new one that contends again.
+        if task.cancelled():
+            return
+        error = task.exception()
+        if isinstance(error, LeaderElectionLost):
+            log.error("leaderelection lost: %s; the control plane stops", error.lease)
+            lost.append(error)
+        else:
+            log.error("%s ended: %r; the control plane stops", task.get_name(), error)
+        stop.set()
 
     for task in tasks:
         task.add_done_callback(ended)
     try:
         await stop.wait()
     finally:
-        for task in tasks:
+        # The scheduler first: it reads through the controller manager's informers.
+        for task in reversed(tasks):
             task.cancel()
             # A task that failed has said so in `ended`; its error must not stop the others'
             # shutdown.
@@ -346,10 +463,19 @@ async def serve(flags: ControlPlaneFlags) -> None:
         if scheduler_client is not None:
             await scheduler_client.close()
         await controllers.stop()
+        await elections.close()
         if http is not None:
             await http.cleanup()
+    if lost:
+        raise lost[0]
 
 
 def run(args: argparse.Namespace) -> int:
     die_with_parent()
-    return run_component(serve(flags_from(args)))
+    flags = flags_from(args)
+    # Checked before anything starts: a wrong range stops the control plane at once.
+    _node_ipam_config(flags)
+    problems = leader_election.problems(flags.election)
+    if problems:
+        return flag_error("; ".join(problems))
+    return run_component(serve(flags), fails_on=(ConfigError, LeaderElectionLost))

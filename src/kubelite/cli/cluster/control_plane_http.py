@@ -15,6 +15,7 @@ import ipaddress
 import logging
 import ssl
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from aiohttp import web
@@ -75,9 +76,11 @@ async def serve(
     registry: CollectorRegistry,
     auth: DelegatedAuth | None = None,
     client_ca: bytes | None = None,
+    checks: Mapping[str, Callable[[], str | None]] | None = None,
 ) -> web.AppRunner | None:
     """Start serving; None when `port` is 0 (disabled) or cannot be bound. Without `auth`
-    anyone who reaches the port reads the metrics."""
+    anyone who reaches the port reads the metrics. `checks` are /healthz's named checks
+    besides `ping` (kube-scheduler's `leaderElection`), each answering why it fails or None."""
     if port == 0:
         return None
 
@@ -88,9 +91,28 @@ async def serve(
     async def ok(request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
+    async def healthz(request: web.Request) -> web.Response:
+        # apiserver's healthz handler: "ok", or each check's line and a 500 when one fails
+        # (the reason only in the log; `?verbose` lists the lines either way).
+        lines, failed = ["[+]ping ok"], False
+        for name, check in (checks or {}).items():
+            problem = check()
+            if problem:
+                log.warning("healthz check %s failed: %s", name, problem)
+                lines.append(f"[-]{name} failed: reason withheld")
+                failed = True
+            else:
+                lines.append(f"[+]{name} ok")
+        if failed:
+            return web.Response(status=500, text="\n".join([*lines, "healthz check failed"]))
+        if "verbose" in request.query:
+            return web.Response(text="\n".join([*lines, "healthz check passed"]))
+        return web.Response(text="ok")
+
     app = web.Application(middlewares=[auth.middleware] if auth is not None else [])
     app.router.add_get("/metrics", metrics)
-    for path in ("/healthz", "/livez", "/readyz"):
+    app.router.add_get("/healthz", healthz)
+    for path in ("/livez", "/readyz"):
         app.router.add_get(path, ok)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

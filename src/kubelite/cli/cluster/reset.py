@@ -9,7 +9,8 @@ stopping them (as k3s' killall script is), removes what the node made:
   and removes the hostPort rules) and cgroups;
 - the pods' volumes (tmpfs and subPath mounts unmounted) and the pods' files;
 - the node's cgroup tree, where empty (other nodes on the same machine keep theirs), its
-  bridge, and the service proxy's nftables table.
+  bridge, the service proxy's nftables table, and the pod network's routes, VXLAN device and
+  masquerade exemptions (what `<data-dir>/agent/podnet.json` says the route agent made).
 
 The store, the certificates and the image store are kept: `kubelite server` starts again on
 them. It says what it removed, and exits non-zero if anything could not be.
@@ -118,6 +119,13 @@ def _remove_pod_dirs(data_dir: Path) -> list[str]:
     return problems
 
 
+def _remove_pod_network(data_dir: Path) -> list[str]:
+    """The routes, VTEP and masquerade exemptions the node's route agent recorded it made."""
+    from kubelite.podnet.state import FILE_NAME, teardown
+
+    return asyncio.run(teardown(NodeLayout(data_dir).agent / FILE_NAME))
+
+
 def _remove_cgroups() -> None:
     """rmdir the node's cgroup tree where it is empty, children first."""
     from kubelite.runtime.sandbox.cgroups import remove_pod_cgroup
@@ -137,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     problems += _remove_pod_dirs(data_dir)
     _remove_cgroups()
     problems += _remove_proxy_table(args.proxy_nftables_table or default_proxy_table(args.bridge))
+    problems += _remove_pod_network(data_dir)
     subprocess.run(["ip", "link", "del", args.bridge], capture_output=True, check=False)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)

@@ -27,7 +27,7 @@ from kubelite.api.wellknown import (
     CLUSTER_DNS_PORT,
     DEFAULT_DATA_DIR,
 )
-from kubelite.apiserver import certs, connections, memory, node_join
+from kubelite.apiserver import certs, connections, datastore, master_leases, memory, node_join
 from kubelite.apiserver.audit import AuditOptions, PolicyError
 from kubelite.apiserver.encryption import EncryptionConfigError
 from kubelite.apiserver.rbac.bootstrap_policy import CLUSTER_DNS_USER
@@ -37,10 +37,14 @@ from kubelite.apiserver.server import (
     ServerConfig,
     default_advertise_address,
 )
-from kubelite.cli.cluster import cluster_dns, local_registry
+from kubelite.apiserver.server_join import SERVER_TOKEN_FILE
+from kubelite.cli.cluster import cluster_dns, embedded_etcd, leader_election, local_registry
 from kubelite.cli.cluster.service import flag_error, run_component, stop_on_signals
 from kubelite.cli.cluster.supervisor import Supervised, child_env, kubelite_argv
 from kubelite.cli.flags import SERVER_ENV, add_node_flags, node_args
+from kubelite.client.api import APIClient
+from kubelite.client.kubeconfig import ClientConfig
+from kubelite.etcd import embedded
 
 DEFAULT_KUBECONFIG = ADMIN_KUBECONFIG
 DEFAULT_PORT = API_SERVER_PORT
@@ -86,6 +90,14 @@ class ServerFlags:
     secrets_encryption: bool = False
     # --audit-policy-file and --audit-log-* (kube-apiserver's flags, first-class here).
     audit: AuditOptions = field(default_factory=AuditOptions)
+    endpoint_reconciler_ttl: float = master_leases.DEFAULT_TTL
+    # --cluster-init, --server/--token, --cluster-reset, --etcd-*-port: embedded etcd.
+    etcd: embedded.Options | None = None
+    # k3s' --datastore-endpoint (etcd's URLs, comma-separated; "": SQLite) and its TLS files.
+    datastore_endpoint: str = ""
+    datastore_cafile: Path | None = None
+    datastore_certfile: Path | None = None
+    datastore_keyfile: Path | None = None
 
 
 _env = SERVER_ENV
@@ -175,6 +187,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "--registries-config",
             "--allowed-unsafe-sysctls",
             "--seccomp-default",
+            "--flannel-backend",
         ],
         server=True,
     )
@@ -278,10 +291,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="read --encryption-provider-config again whenever it changes",
     )
     parser.add_argument(
+        "--endpoint-reconciler-ttl",
+        type=float,
+        default=float(_env("ENDPOINT_RECONCILER_TTL", str(master_leases.DEFAULT_TTL))),
+        help="seconds this server stays in the kubernetes Service's endpoints after it last "
+        "renewed its lease, renewed every two thirds of that (kube-apiserver's "
+        "MasterEndpointReconcileTTL; default %(default)s)",
+    )
+    parser.add_argument(
         "--write-kubeconfig",
         default=_env("WRITE_KUBECONFIG", ""),
         help="also write the admin kubeconfig here",
     )
+    parser.add_argument(
+        "--datastore-endpoint",
+        default=_env("DATASTORE_ENDPOINT", ""),
+        help="keep the cluster's objects in etcd at these client URLs (http(s)://host:port, "
+        "comma-separated) instead of SQLite under the data dir (k3s' flag)",
+    )
+    for name, what in (
+        ("cafile", "the CA that signed etcd's serving certificate"),
+        ("certfile", "the client certificate to present to etcd"),
+        ("keyfile", "the key of --datastore-certfile"),
+    ):
+        parser.add_argument(
+            f"--datastore-{name}",
+            default=_env(f"DATASTORE_{name.upper()}", ""),
+            help=f"{what}, for https datastore endpoints (k3s' flag)",
+        )
+    embedded_etcd.add_arguments(parser, _env)
 
 
 def flags_from(args: argparse.Namespace) -> ServerFlags:
@@ -290,6 +328,8 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
         servicenetwork.parse_node_port_range(args.service_node_port_range)
     except ValueError as e:
         raise SystemExit(f"kubelite server: {e}") from None
+    if args.endpoint_reconciler_ttl <= 0:
+        raise SystemExit("kubelite server: --endpoint-reconciler-ttl must be more than 0")
     if args.request_timeout <= 0:
         raise SystemExit("kubelite server: --request-timeout must be more than 0")
     if args.max_connections_per_address < 0:
@@ -333,7 +373,10 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
             if args.terminated_pod_gc_threshold is not None
             else []
         )
-        + (["--disable-servicelb"] if SERVICELB in disabled_components(args.disable) else []),
+        + (["--disable-servicelb"] if SERVICELB in disabled_components(args.disable) else [])
+        # Node IPAM gives the Nodes their pod CIDRs from the cluster CIDR, as k3s passes its
+        # --cluster-cidr to kube-controller-manager.
+        + (["--cluster-cidr", args.cluster_cidr] if args.cluster_cidr else []),
         service_cidr=args.service_cidr,
         node_port_range=args.service_node_port_range,
         request_timeout=args.request_timeout,
@@ -347,7 +390,21 @@ def flags_from(args: argparse.Namespace) -> ServerFlags:
             args.encryption_provider_config_automatic_reload
         ),
         secrets_encryption=args.secrets_encryption,
+        endpoint_reconciler_ttl=args.endpoint_reconciler_ttl,
+        etcd=embedded_etcd.options_from(args, _node_name_of(args)),
+        datastore_endpoint=_datastore_endpoint(args.datastore_endpoint),
+        datastore_cafile=Path(args.datastore_cafile) if args.datastore_cafile else None,
+        datastore_certfile=Path(args.datastore_certfile) if args.datastore_certfile else None,
+        datastore_keyfile=Path(args.datastore_keyfile) if args.datastore_keyfile else None,
     )
+
+
+def _datastore_endpoint(value: str) -> str:
+    try:
+        datastore.endpoints(value)
+    except ValueError as e:
+        raise SystemExit(f"kubelite server: --datastore-endpoint: {e}") from None
+    return value
 
 
 # The packaged components `--disable` may name (k3s has more: coredns, traefik, ...).
@@ -493,6 +550,16 @@ def _bind_cluster_dns(flags: ServerFlags) -> tuple[socket.socket, socket.socket]
 
 
 async def serve(flags: ServerFlags) -> None:
+    # First: a join with a wrong token must leave nothing behind in the data dir.
+    etcd = await embedded_etcd.start(flags.etcd)
+    try:
+        await _serve(flags, etcd)
+    finally:
+        if etcd is not None:
+            await etcd.stop()
+
+
+async def _serve(flags: ServerFlags, etcd: embedded_etcd.RunningEtcd | None) -> None:
     memory.start_tracing(flags.data_dir)
     trimming = memory.start_tuning()
     dns_sockets = _bind_cluster_dns(flags)
@@ -518,7 +585,14 @@ async def serve(flags: ServerFlags) -> None:
             flags.encryption_provider_config_automatic_reload
         ),
         secrets_encryption=flags.secrets_encryption,
+        endpoint_reconciler_ttl=flags.endpoint_reconciler_ttl,
+        datastore_endpoint=flags.datastore_endpoint,
+        datastore_cafile=flags.datastore_cafile,
+        datastore_certfile=flags.datastore_certfile,
+        datastore_keyfile=flags.datastore_keyfile,
     )
+    if etcd is not None:
+        etcd.configure(config)
     server = APIServer(config)
     stop = stop_on_signals()
     await server.start()
@@ -540,6 +614,13 @@ async def serve(flags: ServerFlags) -> None:
             f"{flags.data_dir / NODE_TOKEN_FILE}",
             flush=True,
         )
+        if etcd is not None:
+            print(
+                f"server token (kubelite server --server URL --token ...) in "
+                f"{flags.data_dir / SERVER_TOKEN_FILE}",
+                flush=True,
+            )
+            etcd.start_controller(_admin_client(server.pki, url))
         # The controllers and the scheduler are clients of the API like any other, over
         # loopback HTTPS, in a process of their own (a core of their own), each with the
         # identity the default roles are bound to, as kubeadm and k3s set them up.
@@ -560,6 +641,12 @@ async def serve(flags: ServerFlags) -> None:
         ]
         if flags.disable_scheduler:
             args.append("--disable-scheduler")
+        # One identity for every start of this server's control plane, so that a restarted
+        # one takes its own Leases back at once (leader_election's docstring says why).
+        args += [
+            "--leader-elect-identity",
+            leader_election.server_identity(flags.data_dir, _node_name(flags)),
+        ]
         args += flags.control_plane_args
         control_plane = Supervised("control-plane", kubelite_argv(*args), child_env())
         control_plane.start()
@@ -627,6 +714,18 @@ async def serve(flags: ServerFlags) -> None:
             trimming.cancel()
 
 
+def _admin_client(pki: certs.Pki, url: str) -> APIClient:
+    """A client of this server as the admin, for the controllers the server runs itself."""
+    return APIClient(
+        ClientConfig(
+            server=url,
+            certificate_authority_data=pki.ca_cert.read_bytes(),
+            client_certificate_data=pki.admin_cert.read_bytes(),
+            client_key_data=pki.admin_key.read_bytes(),
+        )
+    )
+
+
 def _start_local_registry(flags: ServerFlags) -> tuple[Supervised | None, list[str]]:
     """The node's local registry, and the agent flags that make it docker.io's mirror (only
     when the user names no registries config of their own)."""
@@ -671,6 +770,10 @@ def _node_name(flags: ServerFlags) -> str:
     return _agent_flag(flags, "--node-name") or socket.gethostname().lower()
 
 
+def _node_name_of(args: argparse.Namespace) -> str:
+    return str(getattr(args, "node_name", "") or socket.gethostname().lower())
+
+
 def _agent_flag(flags: ServerFlags, name: str) -> str:
     args = flags.agent_args
     return args[args.index(name) + 1] if name in args else ""
@@ -686,4 +789,7 @@ def run(args: argparse.Namespace) -> int:
         return flag_error(
             "--secrets-encryption and --encryption-provider-config cannot be used together"
         )
-    return run_component(serve(flags), fails_on=(PermissionError, EncryptionConfigError))
+    return run_component(
+        serve(flags),
+        fails_on=(PermissionError, EncryptionConfigError, embedded.EmbeddedEtcdError),
+    )

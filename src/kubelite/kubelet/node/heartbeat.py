@@ -9,9 +9,9 @@ As Kubernetes' kubelet does (`kubelet_node_status.go`, `pkg/kubelet/nodelease`):
   conditional on the last renewal's resourceVersion; a conflict reads it again, a 404 makes it
   again. The lease is the heartbeat the node lifecycle controller watches.
 - **Status**: looked at every 10 s (nodeStatusUpdateFrequency) and written, as a strategic
-  merge patch of nodes/status, only when something but the heartbeat time changed, or at least
-  every 5 minutes (nodeStatusReportFrequency): a quiet node costs a lease renewal every 10 s
-  and little else.
+  merge patch of nodes/status, only when something but the heartbeat time differs from the
+  Node's status as read then, or at least every 5 minutes (nodeStatusReportFrequency): a quiet
+  node costs a lease renewal and a read every 10 s and little else.
 
 A failure to reach the API server is logged and retried at the next tick; it never stops the
 kubelet.
@@ -200,7 +200,16 @@ class NodeHeartbeat:
     # --- status ---------------------------------------------------------------------------------
 
     async def sync_status(self) -> bool:
-        """Report the node's status if it changed or is due; True when it was written."""
+        """Report the node's status if it differs from the Node's or is due; True when it was
+        written.
+
+        Compared with the Node as the API has it now, not with this kubelet's last report (as
+        the kubelet's tryUpdateNodeStatus does): the node lifecycle controller sets Ready to
+        Unknown when it stops hearing from the node (a partition), and the kubelet must set it
+        back at its next look once it is heard again, not at the next 5-minute report.
+        """
+        node = await self.client.get(NODES, self.config.name)
+        self.conditions = (node.get("status") or {}).get("conditions") or self.conditions
         conditions = self._conditions_now()
         due = time.monotonic() - self.last_report >= STATUS_REPORT_INTERVAL
         if not due and not shapes.conditions_changed(self.conditions, conditions):

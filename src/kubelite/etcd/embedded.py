@@ -1,0 +1,215 @@
+"""Getting this server's etcd member ready to start: a new cluster, a join, or a reset.
+
+`kubelite server` calls `prepare()` before anything else, then runs `EtcdMember.argv()` as a
+supervised child, waits for it to be healthy and points the API server at it
+(`--datastore-endpoint` and the etcd client certificate), as it would at an external etcd.
+
+- `--cluster-init` (or a data dir that already holds a member): this member alone, state new.
+- `--server URL --token T`: fetch the shared files and the members with the server token
+  (`join.fetch`), write the files, MemberAdd this member's peer URL at a member of the cluster,
+  and start with the others in --initial-cluster and state existing (k3s' ETCD.join). A data
+  dir that already holds a member starts as it is: the join happened before.
+- `--cluster-reset`: this member alone again (etcd's --force-new-cluster keeps the data);
+  with `--cluster-reset-restore-path FILE`, the data dir is first set aside
+  (`db/etcd-old-<time>`) and the snapshot restored into a fresh one (`etcdctl snapshot restore`),
+  as k3s' Reset does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from kubelite.etcd import client, join, pki, process
+from kubelite.etcd.process import EtcdMember
+
+ETCDCTL = "/usr/bin/etcdctl"
+# The files every server of a cluster shares, under the data dir (k3s' bootstrap data: the
+# cluster CAs, the service-account key, the token files, the encryption configuration).
+SHARED_FILES = [
+    "tls/ca.crt",
+    "tls/ca.key",
+    "tls/sa.key",
+    "tls/sa.pub",
+    "tls/tokens.csv",
+    "node-token",
+    "token",
+    "cred/encryption-config.json",
+    *(f"tls/etcd/{p.name}" for p in pki.EtcdPki(Path()).ca_files),
+]
+
+
+# etcd's answers to a MemberAdd that come right after another member joined (etcdserver's
+# mayAddMember, with --strict-reconfig-check on by default): ErrUnhealthy until the member asked
+# has been connected to every voting peer for HealthInterval (5 s), and
+# ErrNotEnoughStartedMembers while an added member has not started yet. Both pass.
+TRANSIENT_ADD_ERRORS = (
+    "etcdserver: unhealthy cluster",
+    "etcdserver: re-configuration failed due to not enough started members",
+)
+ADD_MEMBER_TIMEOUT = 60.0
+ADD_MEMBER_RETRY = 1.0
+
+
+class EmbeddedEtcdError(Exception):
+    """The member cannot be made ready; the message says why."""
+
+
+@dataclass(frozen=True)
+class Options:
+    data_dir: Path
+    node_name: str
+    address: str
+    client_port: int = process.CLIENT_PORT
+    peer_port: int = process.PEER_PORT
+    cluster_init: bool = False
+    server: str = ""
+    token: str = ""
+    cluster_reset: bool = False
+    cluster_reset_restore_path: Path | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return (
+            self.cluster_init
+            or bool(self.server)
+            or self.cluster_reset
+            or process.is_initialized(self.data_dir)
+        )
+
+
+async def prepare(options: Options) -> EtcdMember:
+    data_dir = options.data_dir
+    if options.cluster_reset_restore_path is not None and not options.cluster_reset:
+        raise EmbeddedEtcdError("--cluster-reset-restore-path needs --cluster-reset")
+    joining = bool(options.server) and not options.cluster_reset
+    if joining and not process.is_initialized(data_dir):
+        if not options.token:
+            raise EmbeddedEtcdError("--server needs --token (the server's <data-dir>/token)")
+        try:
+            bootstrap = await join.fetch(options.server, options.token)
+        except join.JoinError as e:
+            raise EmbeddedEtcdError(str(e)) from e
+        _check_unique(bootstrap.members, options.node_name)
+        join.write(data_dir, bootstrap.files)
+        etcd_pki = pki.ensure(data_dir, options.address, make_cas=False)
+        member = _member(options, etcd_pki, process.member_name(data_dir, options.node_name))
+        await _add_self(member, bootstrap.members)
+        return member
+    etcd_pki = pki.ensure(data_dir, options.address)
+    if options.cluster_reset and options.cluster_reset_restore_path is not None:
+        name = f"{options.node_name}-{uuid.uuid4().hex[:8]}"
+        member = _member(options, etcd_pki, name)
+        await asyncio.to_thread(_restore, member, options.cluster_reset_restore_path)
+        (process.db_dir(data_dir) / "name").write_text(name)
+        return member
+    member = _member(options, etcd_pki, process.member_name(data_dir, options.node_name))
+    if options.cluster_reset:
+        if not process.is_initialized(data_dir):
+            raise EmbeddedEtcdError(f"--cluster-reset: no etcd data in {process.db_dir(data_dir)}")
+        member.extra_args.append("--force-new-cluster")
+    return member
+
+
+def _member(options: Options, etcd_pki: pki.EtcdPki, name: str) -> EtcdMember:
+    return EtcdMember(
+        name=name,
+        data_dir=options.data_dir,
+        address=options.address,
+        pki=etcd_pki,
+        client_port=options.client_port,
+        peer_port=options.peer_port,
+    )
+
+
+def _node_of(member_name: str) -> str:
+    """The node a member name was made for (`<node>-<8 hex>`), as k3s reads it back."""
+    head, sep, _ = member_name.rpartition("-")
+    return head if sep and len(head) > 1 else member_name
+
+
+def _check_unique(members: list[client.Member], node_name: str) -> None:
+    for m in members:
+        if m.name and _node_of(m.name) == node_name:
+            raise EmbeddedEtcdError(
+                f"etcd member {m.name} already has node name {node_name!r}: give this server "
+                "a unique --node-name"
+            )
+
+
+async def _add_self(member: EtcdMember, members: list[client.Member]) -> None:
+    """MemberAdd at the first member that answers, unless this peer URL is a member already
+    (a join that failed after the add); sets the member's --initial-cluster."""
+    cluster = [f"{m.name}={m.peer_urls[0]}" for m in members if m.name and m.peer_urls]
+    present = any(member.peer_url in m.peer_urls for m in members)
+    if not present:
+        endpoints = [u for m in members if not m.is_learner for u in m.client_urls]
+        deadline = time.monotonic() + ADD_MEMBER_TIMEOUT
+        while True:
+            problems = []
+            for endpoint in endpoints:
+                try:
+                    await client.add_member(endpoint, member.pki, member.peer_url)
+                    break
+                except client.EtcdError as e:
+                    problems.append(str(e))
+            else:
+                # etcd refuses a MemberAdd for a while after the last one (strict reconfig
+                # check): retry that, as k3s retries its join, and fail on anything else.
+                transient = problems and all(
+                    any(m in p for m in TRANSIENT_ADD_ERRORS) for p in problems
+                )
+                if transient and time.monotonic() < deadline:
+                    await asyncio.sleep(ADD_MEMBER_RETRY)
+                    continue
+                raise EmbeddedEtcdError(
+                    "cannot add this member: " + "; ".join(problems or ["none"])
+                )
+            break
+    cluster = [c for c in cluster if not c.endswith(f"={member.peer_url}")]
+    cluster.append(f"{member.name}={member.peer_url}")
+    member.initial_cluster = ",".join(cluster)
+    member.initial_cluster_state = "existing"
+
+
+def _restore(member: EtcdMember, snapshot: Path) -> None:
+    if not snapshot.is_file():
+        raise EmbeddedEtcdError(f"--cluster-reset-restore-path: no snapshot file at {snapshot}")
+    db = process.db_dir(member.data_dir)
+    if db.exists():
+        old = db.with_name(f"etcd-old-{int(time.time())}")
+        db.rename(old)
+        print(f"etcd data set aside in {old}", flush=True)
+    db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    result = subprocess.run(
+        [
+            ETCDCTL,
+            "snapshot",
+            "restore",
+            str(snapshot),
+            f"--name={member.name}",
+            f"--data-dir={db}",
+            f"--initial-cluster={member.name}={member.peer_url}",
+            f"--initial-advertise-peer-urls={member.peer_url}",
+        ],
+        env={**process.env(), "ETCDCTL_API": "3"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(db, ignore_errors=True)
+        raise EmbeddedEtcdError(f"restoring {snapshot}: {result.stderr.strip()}")
+    os.chmod(db, 0o700)
+    print(f"etcd restored from {snapshot} as member {member.name}", flush=True)
+
+
+async def members_json(member: EtcdMember) -> list[dict[str, object]]:
+    """The members, as /db/info answers them."""
+    return [m.as_json() for m in await client.members(member.local_client_url, member.pki)]
