@@ -15,14 +15,16 @@ start=1
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
-# python3-venv: the virtual environment; etcd-server: the peer the benchmarks compare with.
+# python3-venv: the virtual environment; etcd-server: the store of clusters beyond one machine
+# (embedded with --cluster-init, or external), the tests' etcd and the benchmarks' peer;
+# etcd-client: etcdctl, which restores snapshots (`kubelite etcd-snapshot restore`).
 # The container runtime: runc (crun optional), conmon, the CNI plugins, iptables for hostPort;
 # nftables and conntrack for the service proxy (its table, and stale UDP flows);
 # busybox-static and docker-registry (with htpasswd from apache2-utils) for the runtime's tests
 # and the example images; skopeo checks images against a second OCI implementation in tests;
 # podman is the peer the runtime's benchmark compares with; dnsmasq-base the cluster DNS
 # benchmark's.
-packages=(python3 python3-venv python3-pip etcd-server
+packages=(python3 python3-venv python3-pip etcd-server etcd-client
     runc crun conmon containernetworking-plugins iptables nftables conntrack
     busybox-static docker-registry apache2-utils skopeo podman dnsmasq-base)
 missing=()

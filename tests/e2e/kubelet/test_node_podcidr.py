@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import _free_port, _registry_up, get_pod, node_ready, wait_for
 from images import build, publish
 from images.recipe import load_all, select
 from tests.integration.cluster import Cluster
+
+from conftest import _free_port, _registry_up, get_pod, node_ready, wait_for
 
 pytestmark = [
     pytest.mark.e2e,
@@ -137,9 +138,9 @@ def test_a_joined_node_without_pod_cidr_gets_the_next_block_and_keeps_it_after_a
         cidr = pod_cidr_of(cluster, name)
         blocks = list(cluster_cidr(cluster).subnets(new_prefix=24))
         assert cidr == str(blocks[1])
-        log = log_path.read_text()
-        assert f"Waiting for node {name}: CIDR not assigned yet" in log
-        assert f"Node CIDR assigned for: {name} ({cidr})" in log
+        # Whether it logged a wait depends on how fast node IPAM was; that it took the Node's
+        # block, not one of its own, it always says.
+        assert f"Node CIDR assigned for: {name} ({cidr})" in log_path.read_text()
         ip = run_pod(cluster, "on-ipam-joined", name)
         assert ipaddress.ip_address(ip) in ipaddress.ip_network(cidr)
 
