@@ -18,13 +18,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kubelite.api import errors
 from kubelite.storage.cacher import CachedStore
 from kubelite.storage.encryption.store import EncryptingStore
-from kubelite.storage.etcd import EtcdStore, parse_endpoint
 from kubelite.storage.interface import Store, StoreUnavailableError
 from kubelite.storage.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from kubelite.storage.etcd import EtcdStore
+
+# storage.etcd (grpc and etcd's stubs, about 14 MB) is imported only by servers that use etcd.
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +40,8 @@ HealthCheck = Callable[[], Awaitable[str | None]]
 def endpoints(value: str) -> list[str]:
     """`--datastore-endpoint`'s comma-separated URLs; ValueError names a bad one."""
     urls = [url.strip() for url in value.split(",") if url.strip()]
+    from kubelite.storage.etcd import parse_endpoint
+
     for url in urls:
         parse_endpoint(url)
     return urls
@@ -51,6 +58,8 @@ async def open_datastore(
     """The SQLite file under `data_dir`, or the etcd cluster at `endpoint`'s URLs."""
     if not endpoint:
         return await SqliteStore.open(data_dir / "db" / "state.db")
+    from kubelite.storage.etcd import EtcdStore
+
     return await EtcdStore.open(
         endpoints(endpoint), ca_file=cafile, cert_file=certfile, key_file=keyfile
     )
@@ -68,10 +77,10 @@ def consistent_from_cache(version: tuple[int, ...]) -> bool:
 async def with_watch_cache(store: Store) -> Store:
     """`store` behind a watch cache when it is etcd (under the encryption layer, if any: the
     cache holds plaintext, as kube-apiserver's holds decoded objects)."""
-    raw = raw_store(store)
-    if not isinstance(raw, EtcdStore):
+    etcd = etcd_under(store)
+    if etcd is None:
         return store
-    version = await raw.server_version()
+    version = await etcd.server_version()
     consistent = consistent_from_cache(version)
     if not consistent:
         log.info(
@@ -91,8 +100,19 @@ def raw_store(store: Store) -> Store:
 
 def health_check(store: Store) -> HealthCheck | None:
     """The `etcd` health check of a store, if it can fail (etcd's; SQLite's is local)."""
+    etcd = etcd_under(store)
+    return etcd.check_health if etcd is not None else None
+
+
+def etcd_under(store: Store) -> EtcdStore | None:
+    """The etcd store under the cache and encryption layers, if that is the backend; told by
+    its module, so that a server on SQLite never imports storage.etcd."""
     raw = raw_store(store)
-    return raw.check_health if isinstance(raw, EtcdStore) else None
+    if type(raw).__module__ != "kubelite.storage.etcd":
+        return None
+    from kubelite.storage.etcd import EtcdStore
+
+    return raw if isinstance(raw, EtcdStore) else None
 
 
 def unavailable(exc: StoreUnavailableError) -> errors.StatusError:

@@ -1,4 +1,5 @@
-"""The SQLite store against the contract of `kubelite.storage.interface`."""
+"""The SQLite store's own behaviour: its log, WAL, memory bounds and batching (the contract
+every store keeps is tests/unit/storage/test_store_contract.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,7 @@ import pytest
 
 from kubelite.storage import event_window, sqlite, watch_queue
 from kubelite.storage.interface import (
-    CREATE,
-    DELETE,
-    UPDATE,
     CompactedError,
-    KeyExistsError,
-    KeyNotFoundError,
-    RevisionConflictError,
     WatchClosedError,
 )
 from kubelite.storage.sqlite import SqliteStore
@@ -32,96 +27,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     await s.close()
 
 
-async def test_revisions_grow_by_one_per_write(store: SqliteStore) -> None:
-    a = await store.create("/a", b"1")
-    b = await store.create("/b", b"2")
-    c = await store.update("/a", b"3", a.mod_revision)
-    assert (a.mod_revision, b.mod_revision, c.mod_revision) == (1, 2, 3)
-    assert c.create_revision == 1
-    assert store.revision == 3
-
-
-async def test_create_refuses_an_existing_key(store: SqliteStore) -> None:
-    await store.create("/a", b"1")
-    with pytest.raises(KeyExistsError):
-        await store.create("/a", b"2")
-    assert (await store.get("/a")).value == b"1"  # type: ignore[union-attr]
-
-
-async def test_update_is_compare_and_swap_on_the_revision(store: SqliteStore) -> None:
-    a = await store.create("/a", b"1")
-    await store.update("/a", b"2", a.mod_revision)
-    with pytest.raises(RevisionConflictError) as err:
-        await store.update("/a", b"3", a.mod_revision)
-    assert err.value.current.value == b"2"
-    with pytest.raises(KeyNotFoundError):
-        await store.update("/missing", b"x", 0)
-
-
-async def test_delete_returns_the_last_value_and_frees_the_key(store: SqliteStore) -> None:
-    a = await store.create("/a", b"1")
-    gone = await store.delete("/a")
-    assert gone.value == b"1" and gone.mod_revision == a.mod_revision + 1
-    assert await store.get("/a") is None
-    again = await store.create("/a", b"new")
-    assert again.create_revision == again.mod_revision == gone.mod_revision + 1
-
-
-async def test_concurrent_writes_to_one_key_serialize(store: SqliteStore) -> None:
-    a = await store.create("/a", b"0")
-    results = await asyncio.gather(
-        *(store.update("/a", str(i).encode(), a.mod_revision) for i in range(20)),
-        return_exceptions=True,
-    )
-    assert sum(not isinstance(r, Exception) for r in results) == 1
-    assert sum(isinstance(r, RevisionConflictError) for r in results) == 19
-
-
-async def test_list_by_prefix_in_pages(store: SqliteStore) -> None:
-    for i in range(10):
-        await store.create(f"/pods/ns/p{i}", b"x")
-    await store.create("/pods/other/q", b"y")
-    first = await store.list("/pods/ns/", limit=4)
-    assert [kv.key for kv in first.items] == [f"/pods/ns/p{i}" for i in range(4)]
-    assert first.more and first.remaining == 6
-    rest = await store.list("/pods/ns/", start=first.items[-1].key + "\x00")
-    assert len(rest.items) == 6 and not rest.more
-    assert await store.count("/pods/") == 11
-
-
-async def test_list_at_a_past_revision_sees_the_past(store: SqliteStore) -> None:
-    a = await store.create("/k/a", b"a1")
-    await store.create("/k/b", b"b1")
-    past = store.revision
-    await store.update("/k/a", b"a2", a.mod_revision)
-    await store.delete("/k/b")
-    await store.create("/k/c", b"c1")
-    then = await store.list("/k/", revision=past)
-    assert [(kv.key, kv.value) for kv in then.items] == [("/k/a", b"a1"), ("/k/b", b"b1")]
-    assert then.revision == past
-    page = await store.list("/k/", revision=past, limit=1)
-    assert page.more and page.remaining == 1
-    now = await store.list("/k/")
-    assert [(kv.key, kv.value) for kv in now.items] == [("/k/a", b"a2"), ("/k/c", b"c1")]
-
-
-async def test_watch_sees_every_change_in_order(store: SqliteStore) -> None:
-    watch = await store.watch("/w/", store.revision)
-    a = await store.create("/w/a", b"1")
-    await store.create("/other", b"no")
-    await store.update("/w/a", b"2", a.mod_revision)
-    await store.delete("/w/a")
-    events = []
-    while len(events) < 3:
-        events += await asyncio.wait_for(watch.next(), 5)
-    assert [e.type for e in events] == [CREATE, UPDATE, DELETE]
-    assert [e.revision for e in events] == [1, 3, 4]
-    assert events[1].prev is not None and events[1].prev.value == b"1"
-    assert events[2].kv.value == b"2"
-    watch.close()
-
-
-async def test_watch_from_a_past_revision_replays_then_follows(tmp_path: Path) -> None:
+async def test_a_reopened_store_replays_a_watch_from_its_log(tmp_path: Path) -> None:
     store = await SqliteStore.open(tmp_path / "s.db")
     for i in range(5):
         await store.create(f"/r/{i}", b"v")
@@ -136,20 +42,6 @@ async def test_watch_from_a_past_revision_replays_then_follows(tmp_path: Path) -
     assert [e.revision for e in events] == [3, 4, 5, 6]
     watch.close()
     await store.close()
-
-
-async def test_compaction_expires_old_revisions_and_keeps_the_state(store: SqliteStore) -> None:
-    a = await store.create("/c/a", b"1")
-    a = await store.update("/c/a", b"2", a.mod_revision)
-    await store.create("/c/b", b"1")
-    await store.delete("/c/b")
-    await store.compact(store.revision)
-    with pytest.raises(CompactedError):
-        await store.watch("/c/", 1)
-    with pytest.raises(CompactedError):
-        await store.list("/c/", revision=1)
-    listed = await store.list("/c/", revision=store.revision)
-    assert [(kv.key, kv.value) for kv in listed.items] == [("/c/a", b"2")]
 
 
 async def test_acknowledged_writes_survive_a_reopen(tmp_path: Path) -> None:
