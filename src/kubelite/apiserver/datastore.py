@@ -40,6 +40,8 @@ HealthCheck = Callable[[], Awaitable[str | None]]
 def endpoints(value: str) -> list[str]:
     """`--datastore-endpoint`'s comma-separated URLs; ValueError names a bad one."""
     urls = [url.strip() for url in value.split(",") if url.strip()]
+    if not urls:
+        return urls
     from kubelite.storage.etcd import parse_endpoint
 
     for url in urls:

@@ -12,13 +12,16 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import grpc
-from aetcd import rpc  # type: ignore[import-untyped]
-
 from kubelite.etcd.pki import CLIENT_CERT, EtcdPki
+
+if TYPE_CHECKING:
+    import grpc
+
+# grpc and etcd's stubs (about 14 MB) are imported by the functions that call etcd, so that a
+# server that does not run etcd never loads them.
 
 # How long one administrative call may take (k3s' testTimeout is 10 s).
 CALL_TIMEOUT = 10.0
@@ -63,6 +66,8 @@ def _target(endpoint: str) -> str:
 
 
 def credentials(pki: EtcdPki) -> grpc.ChannelCredentials:
+    import grpc
+
     return grpc.ssl_channel_credentials(
         root_certificates=pki.server_ca.read_bytes(),
         private_key=pki.key(CLIENT_CERT).read_bytes(),
@@ -72,6 +77,8 @@ def credentials(pki: EtcdPki) -> grpc.ChannelCredentials:
 
 @contextlib.asynccontextmanager
 async def channel(endpoint: str, pki: EtcdPki) -> AsyncIterator[grpc.aio.Channel]:
+    import grpc
+
     async with grpc.aio.secure_channel(_target(endpoint), credentials(pki)) as ch:
         yield ch
 
@@ -81,6 +88,9 @@ def _member(m: Any) -> Member:
 
 
 async def members(endpoint: str, pki: EtcdPki) -> list[Member]:
+    import grpc
+    from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
+
     async with channel(endpoint, pki) as ch:
         try:
             answer = await rpc.ClusterStub(ch).MemberList(
@@ -94,6 +104,9 @@ async def members(endpoint: str, pki: EtcdPki) -> list[Member]:
 async def add_member(endpoint: str, pki: EtcdPki, peer_url: str) -> Member:
     """MemberAdd of a voting member (k3s adds learners and promotes them; etcd 3.4's learners
     cannot serve reads, and a two-member test cluster gains nothing from the wait)."""
+    import grpc
+    from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
+
     async with channel(endpoint, pki) as ch:
         try:
             answer = await rpc.ClusterStub(ch).MemberAdd(
@@ -106,6 +119,9 @@ async def add_member(endpoint: str, pki: EtcdPki, peer_url: str) -> Member:
 
 async def remove_member(endpoint: str, pki: EtcdPki, member_id: int) -> bool:
     """MemberRemove; False if there was no such member (already removed)."""
+    import grpc
+    from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
+
     async with channel(endpoint, pki) as ch:
         try:
             await rpc.ClusterStub(ch).MemberRemove(
@@ -121,6 +137,9 @@ async def remove_member(endpoint: str, pki: EtcdPki, member_id: int) -> bool:
 async def healthy(endpoint: str, pki: EtcdPki) -> bool:
     """Whether the member answers and has a leader (etcdctl endpoint health reads a key; a
     Status with a leader is the same test without touching the keyspace)."""
+    import grpc
+    from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
+
     try:
         async with channel(endpoint, pki) as ch:
             status = await rpc.MaintenanceStub(ch).Status(rpc.StatusRequest(), timeout=2.0)
@@ -132,6 +151,9 @@ async def healthy(endpoint: str, pki: EtcdPki) -> bool:
 async def save_snapshot(endpoint: str, pki: EtcdPki, destination: Path) -> int:
     """Maintenance.Snapshot streamed to `destination` (via a temporary file, renamed when
     whole, as etcdctl snapshot save does); returns its size."""
+    import grpc
+    from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
+
     partial = destination.with_name(destination.name + ".part")
     size = 0
     try:
