@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import orjson
 from aiohttp import web
 
@@ -66,6 +68,24 @@ def parse(text: str) -> JoinToken:
 
 def ca_hash(ca_pem: bytes) -> str:
     return hashlib.sha256(ca_pem).hexdigest()
+
+
+async def fetch_pinned_ca(
+    session: aiohttp.ClientSession, server: str, token: JoinToken, token_name: str
+) -> bytes:
+    """`server`'s CA, read without verifying the server (nothing is trusted yet) and accepted
+    only if it is the one the token pins by its hash, as a k3s agent or server joins.
+    ValueError says why not; aiohttp's errors pass through."""
+    unverified = ssl.create_default_context()
+    unverified.check_hostname = False
+    unverified.verify_mode = ssl.CERT_NONE
+    async with session.get(server + CA_PATH, ssl=unverified) as response:
+        if response.status != 200:
+            raise ValueError(f"{server}{CA_PATH}: {response.status}")
+        ca = await response.read()
+    if ca_hash(ca) != token.ca_hash:
+        raise ValueError(f"the CA of {server} is not the one the {token_name} names")
+    return ca
 
 
 def ensure_node_token(pki: certs.Pki, token_path: Path) -> JoinToken:

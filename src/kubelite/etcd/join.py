@@ -14,7 +14,6 @@ MemberAdd and the start of etcd with --initial-cluster-state=existing follow in
 
 from __future__ import annotations
 
-import hashlib
 import os
 import ssl
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from pathlib import Path
 import aiohttp
 import orjson
 
-from kubelite.apiserver.node_join import CA_PATH, parse
+from kubelite.apiserver.node_join import fetch_pinned_ca, parse
 from kubelite.apiserver.server_join import BOOTSTRAP_PATH, DB_INFO_PATH
 from kubelite.etcd.client import Member
 
@@ -49,17 +48,12 @@ async def fetch(server: str, token_text: str) -> Bootstrap:
     except ValueError as e:
         raise JoinError(f"--token: {e}") from e
     server = server.rstrip("/")
-    unverified = ssl.create_default_context()
-    unverified.check_hostname = False
-    unverified.verify_mode = ssl.CERT_NONE
     try:
         async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-            async with session.get(server + CA_PATH, ssl=unverified) as response:
-                if response.status != 200:
-                    raise JoinError(f"{server}{CA_PATH}: {response.status}")
-                ca = await response.read()
-            if hashlib.sha256(ca).hexdigest() != token.ca_hash:
-                raise JoinError(f"the CA of {server} is not the one the token names")
+            try:
+                ca = await fetch_pinned_ca(session, server, token, "token")
+            except ValueError as e:
+                raise JoinError(str(e)) from None
             verified = ssl.create_default_context(cadata=ca.decode())
             # The server's certificate names its advertised address, not necessarily the one
             # dialled (a test's 127.0.0.1): the CA pinned by the token is what is checked.

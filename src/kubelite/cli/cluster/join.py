@@ -8,7 +8,6 @@ client certificates its kubelet and its service proxy talk to the API server wit
 
 from __future__ import annotations
 
-import hashlib
 import ssl
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from kubelite.apiserver.node_join import CA_PATH, SERVING_CERT_PATH, parse
+from kubelite.apiserver.node_join import SERVING_CERT_PATH, fetch_pinned_ca, parse
 from kubelite.client.kubeconfig import ClientConfig, ConfigError
 
 TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -40,16 +39,11 @@ async def join(
     except ValueError as e:
         raise ConfigError(f"--token: {e}") from e
     server = server.rstrip("/")
-    unverified = ssl.create_default_context()
-    unverified.check_hostname = False
-    unverified.verify_mode = ssl.CERT_NONE
     async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-        async with session.get(server + CA_PATH, ssl=unverified) as response:
-            if response.status != 200:
-                raise ConfigError(f"{server}{CA_PATH}: {response.status}")
-            ca = await response.read()
-        if hashlib.sha256(ca).hexdigest() != token.ca_hash:
-            raise ConfigError(f"the CA of {server} is not the one the node token names")
+        try:
+            ca = await fetch_pinned_ca(session, server, token, "node token")
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
         verified = ssl.create_default_context(cadata=ca.decode())
         headers = {"Authorization": f"Bearer {token.secret}"}
         body = orjson.dumps({"nodeName": flags.node_name, "ips": [flags.node_ip, "127.0.0.1"]})
