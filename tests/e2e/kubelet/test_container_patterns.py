@@ -7,8 +7,9 @@ import os
 import time
 
 import pytest
-from conftest import apply_manifest, delete_pod, get_pod, phase, pod_ready, wait_for
 from tests.integration.cluster import Cluster
+
+from conftest import apply_manifest, delete_pod, get_pod, phase, pod_ready, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -14,8 +14,9 @@ import os
 from typing import Any
 
 import pytest
-from conftest import apply_manifest, delete_pod, get_pod, wait_for
 from tests.integration.cluster import Cluster
+
+from conftest import apply_manifest, delete_pod, get_pod, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -19,9 +19,10 @@ import subprocess
 from typing import Any
 
 import pytest
-from conftest import delete_pod, get_pod, wait_for
 from tests.integration.cluster import Cluster
 from tests.kubectl_builds import NEWEST
+
+from conftest import delete_pod, get_pod, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

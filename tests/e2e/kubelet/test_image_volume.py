@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import get_pod, wait_for
 from tests.image_volume_pod import image_pod
 from tests.integration.cluster import Cluster
+
+from conftest import get_pod, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import get_pod, node_ready, wait_for
 from tests.integration.cluster import Cluster
+
+from conftest import get_pod, node_ready, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -10,9 +10,9 @@ import signal
 import time
 
 import pytest
-from conftest import apply_manifest, delete_pod, get_pod, pod_ready, wait_for
 from tests.integration.cluster import Cluster
 
+from conftest import apply_manifest, delete_pod, get_pod, pod_ready, wait_for
 from kubelite.kubelet.node.declared_features import declared_features
 
 pytestmark = [

@@ -14,8 +14,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from conftest import apply_manifest, service_address, wait_for
 from tests.integration.cluster import Cluster
+
+from conftest import apply_manifest, service_address, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import apply_manifest, service_address, wait_for
 from tests.integration.cluster import Cluster
 
+from conftest import apply_manifest, service_address, wait_for
 from kubelite.kubelet.dns import is_usable_resolv_conf, parse_resolv_conf
 
 pytestmark = [

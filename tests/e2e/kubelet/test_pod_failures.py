@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import apply_manifest, delete_pod, get_pod, wait_for
 from tests.integration.cluster import Cluster
+
+from conftest import apply_manifest, delete_pod, get_pod, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import get_pod, wait_for
 from tests.integration.cluster import Cluster
 from tests.kubectl_builds import NEWEST
 
+from conftest import get_pod, wait_for
 from kubelite.api.quantity import Quantity
 
 pytestmark = [

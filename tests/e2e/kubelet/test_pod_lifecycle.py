@@ -8,8 +8,9 @@ import os
 import time
 
 import pytest
-from conftest import apply_manifest, get_pod, http_get, pod_ready, wait_for
 from tests.integration.cluster import Cluster
+
+from conftest import apply_manifest, get_pod, http_get, pod_ready, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

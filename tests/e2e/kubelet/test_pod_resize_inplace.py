@@ -9,8 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import apply_manifest, delete_pod, get_pod, pod_ready, wait_for
 from tests.integration.cluster import Cluster
+
+from conftest import apply_manifest, delete_pod, get_pod, pod_ready, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

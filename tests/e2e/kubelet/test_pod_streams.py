@@ -20,10 +20,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import apply_manifest, delete_pod, pod_ready, wait_for
 from tests import kubectl_builds
 from tests.integration.cluster import Cluster
 
+from conftest import apply_manifest, delete_pod, pod_ready, wait_for
 from kubelite.kubelet.server import spdy
 
 pytestmark = [

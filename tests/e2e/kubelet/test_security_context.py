@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import apply_manifest, get_pod, pod_ready, wait_for
 from tests.integration.cluster import Cluster
 
+from conftest import apply_manifest, get_pod, pod_ready, wait_for
 from kubelite.runtime.oci import apparmor
 
 pytestmark = [

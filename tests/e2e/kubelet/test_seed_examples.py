@@ -13,9 +13,10 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import get_pod, http_get, pod_ready, wait_for
 from tests.examples import COMPANIONS, MANIFESTS
 from tests.integration.cluster import Cluster
+
+from conftest import get_pod, http_get, pod_ready, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

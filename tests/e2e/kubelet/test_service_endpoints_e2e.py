@@ -13,8 +13,9 @@ import os
 from typing import Any
 
 import pytest
-from conftest import wait_for
 from tests.integration.cluster import Cluster
+
+from conftest import wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -15,8 +15,9 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import http_get, pod_ready, service_address, wait_for
 from tests.integration.cluster import Cluster
+
+from conftest import http_get, pod_ready, service_address, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -15,11 +15,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import apply_manifest, get_pod, wait_for
 from images import build, publish
 from images.recipe import load_all, select
 from tests.examples import COMPANIONS, MANIFESTS
 from tests.integration.cluster import Cluster
+
+from conftest import apply_manifest, get_pod, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -24,11 +24,12 @@ from typing import Any
 
 import kubernetes
 import pytest
-from conftest import http_get, wait_for
 from images import build, publish
 from images.recipe import load_all, select
 from tests.examples import COMPANIONS
 from tests.integration.cluster import Cluster
+
+from conftest import http_get, wait_for
 
 pytestmark = [
     pytest.mark.e2e,

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import orjson
 import pytest
-from conftest import Calls, FakeClock, api_error
 from testcluster import TestCluster
 
+from conftest import Calls, FakeClock, api_error
 from kubelite.client.api import PatchType
 from kubelite.hollow import nodes
 from kubelite.hollow.heartbeats import LEASES, NODES, NodeFleet

@@ -8,9 +8,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from conftest import Calls, FakeClock
 from testcluster import TestCluster
 
+from conftest import Calls, FakeClock
 from kubelite.hollow.lifecycle import PODS, PodLifecycle
 from kubelite.hollow.nodes import HollowNode
 

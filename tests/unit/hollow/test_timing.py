@@ -7,8 +7,8 @@ import itertools
 import random
 
 import pytest
-from conftest import FakeClock
 
+from conftest import FakeClock
 from kubelite.hollow.timing import (
     LEASE_DURATION_SECONDS,
     NODE_STATUS_REPORT_FREQUENCY,
