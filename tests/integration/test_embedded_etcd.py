@@ -198,6 +198,21 @@ def test_a_second_server_joins_and_both_serve_the_same_objects(tmp: Path, first:
     first.cluster.kubectl("delete", "pod", "from-b", "--wait=false")
 
 
+def _run_once(server: Server, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`kubelite server` on `server`'s data dir and ports, run to its exit (a reset run)."""
+    return subprocess.run(
+        [
+            sys.executable, "-m", "kubelite", "server", "--data-dir", str(server.data_dir),
+            "--https-port", "0", "--bind-address", "127.0.0.1", "--disable-agent",
+            *_etcd_args(server.name, server.client_port, server.peer_port), *flags,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "KUBELITE_CONTROL_PLANE_SECURE_PORT": "0"},
+    )  # fmt: skip
+
+
 def test_a_snapshot_restores_the_objects_after_the_data_is_wiped(tmp: Path, first: Server) -> None:
     snapshots = tmp / "snapshots"
     saved = first.cluster.kubelite(
@@ -222,14 +237,42 @@ def test_a_snapshot_restores_the_objects_after_the_data_is_wiped(tmp: Path, firs
     assert snapshot.name in listed
     first.cluster.kubectl("apply", "-f", "-", stdin=POD % "after")
     first.cluster.stop()
-    shutil.rmtree(first.data_dir / "db" / "etcd")
-    first.cluster.extra_args = [
-        *_etcd_args("srv-a", first.client_port, first.peer_port),
-        "--cluster-reset",
-        "--cluster-reset-restore-path",
-        str(snapshot),
-    ]
+    db = first.data_dir / "db"
+    shutil.rmtree(db / "etcd")
+    marker = db / "reset-flag"
+
+    # As k3s: the reset run restores, confirms the member is alone, leaves the marker and
+    # exits 0 asking for a start without the flags; it serves nothing meanwhile.
+    restore = ("--cluster-reset", "--cluster-reset-restore-path", str(snapshot))
+    done = _run_once(first, *restore)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "etcd cluster membership has been reset" in done.stdout
+    assert "without --cluster-reset" in done.stdout
+    assert "listening on https" not in done.stdout + done.stderr
+    assert marker.is_file()
+
+    # --cluster-reset again before a normal start: refused, naming the marker (k3s).
+    again = _run_once(first, "--cluster-reset")
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert f"{marker} is there" in again.stderr and "without --cluster-reset" in again.stderr
+    # With the restore path still given, k3s does not look at the marker: it restores again
+    # (setting the restored data aside first) and exits again.
+    assert not list(db.glob("etcd-old-*"))
+    twice = _run_once(first, *restore)
+    assert twice.returncode == 0, twice.stdout + twice.stderr
+    assert "etcd cluster membership has been reset" in twice.stdout
+    assert len(list(db.glob("etcd-old-*"))) == 1
+
+    # Started without the flags: the restored objects, one member, the marker gone.
+    first.cluster.extra_args = _etcd_args("srv-a", first.client_port, first.peer_port)
     first.cluster.start()
     pods = first.cluster.kubectl("get", "pods", "-o", "name").stdout
     assert "pod/web" in pods and "pod/after" not in pods
-    assert len(first.members()) == 1
+    [name] = first.members()
+    assert name.startswith("srv-a-")
+    assert not marker.exists()
+    # Now a plain --cluster-reset may run again (the marker is gone).
+    first.cluster.stop()
+    third = _run_once(first, "--cluster-reset")
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert marker.is_file()

@@ -1,8 +1,8 @@
 """Several API servers seen as one: two real `kubelite server` processes on one real etcd, each
 advertising its own address; the `kubernetes` Endpoints list both (apiserver/master_leases.py),
 a server that stops cleanly leaves them at once, one that is killed drops out when its lease
-expires; and the agent's load balancer (cli/cluster/loadbalancer.py) keeps kubectl answered
-when the server it used is killed.
+expires; the `kube-dns` Endpoints list every live server's cluster DNS; and the agent's load
+balancer (cli/cluster/loadbalancer.py) keeps kubectl answered when the server it used is killed.
 
 The two addresses are test addresses put on `lo` (Kubernetes refuses loopback endpoint
 addresses, so 127.0.0.x would list nothing), both servers listen on one port as every
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import json
 import os
 import random
 import shutil
@@ -199,6 +201,36 @@ def test_a_clean_stop_leaves_the_endpoints_at_once(pair: Pair) -> None:
     # Well before its lease could have expired: the server took itself out.
     assert time.monotonic() - stopped < TTL / 2
     assert pair.slice_ips(pair.first) == remaining
+
+
+def _dns_endpoints(via: Cluster) -> set[tuple[str, int]]:
+    """The (address, port) pairs the `kube-dns` Endpoints lead to."""
+    out = via.kubectl("get", "endpoints", "-n", "kube-system", "kube-dns", "-o", "json").stdout
+    return {
+        (address["ip"], port["port"])
+        for subset in json.loads(out).get("subsets") or []
+        for address in subset.get("addresses") or []
+        for port in subset["ports"]
+    }
+
+
+@needs_etcd
+def test_the_kube_dns_endpoints_list_every_servers_dns(pair: Pair) -> None:
+    # Each server runs its cluster DNS (the harness asks for a free port) on this machine's
+    # address: the same address for both here, on two ports.
+    dns = [pair.first.dns_address, pair.second.dns_address]
+    assert dns[0] is not None and dns[1] is not None, "the servers run no cluster DNS"
+    if ipaddress.ip_address(dns[0][0]).is_loopback:
+        pytest.skip("no default route: the cluster DNS listens on loopback, never listed")
+    both = {dns[0], dns[1]}
+    assert len(both) == 2
+    wait_for("both servers' DNS in kube-dns", lambda: _dns_endpoints(pair.first) == both)
+    assert _dns_endpoints(pair.second) == both
+    pair.second.stop()
+    stopped = time.monotonic()
+    wait_for("the stopped server's DNS gone", lambda: _dns_endpoints(pair.first) == {dns[0]}, TTL)
+    # Well before its lease could have expired: the server took its DNS out.
+    assert time.monotonic() - stopped < TTL / 2
 
 
 @needs_etcd

@@ -611,12 +611,16 @@ class APIServer:
             },
             "spec",
         )
-        if self.config.cluster_dns is not None:
-            await self._bootstrap_cluster_dns(*self.config.cluster_dns)
+        dns = self.config.cluster_dns
+        if dns is not None and not await self._bootstrap_cluster_dns(*dns):
+            dns = None
+        if dns is not None and ipaddress.ip_address(dns[0]).is_loopback:
+            dns = None  # Kubernetes refuses loopback endpoints
         if ipaddress.ip_address(self.config.advertise_address).is_loopback:
             # Kubernetes refuses loopback endpoints: with no routable address there is none.
             return
-        # Its Endpoints and EndpointSlice list every live API server on the store.
+        # Its Endpoints and EndpointSlice list every live API server on the store, and the
+        # kube-dns Endpoints every live server's cluster DNS.
         assert self.store is not None
         self.endpoint_reconciler = master_leases.EndpointReconciler(
             master_leases.MasterLeases(self.store, ttl=self.config.endpoint_reconciler_ttl),
@@ -624,15 +628,19 @@ class APIServer:
             self.resource_store("discovery.k8s.io", "v1", "endpointslices"),
             ip=self.config.advertise_address,
             port=port,
+            dns=dns,
         )
         await self.endpoint_reconciler.reconcile()
 
-    async def _bootstrap_cluster_dns(self, address: str, port: int) -> None:
+    async def _bootstrap_cluster_dns(self, address: str, port: int) -> bool:
         """The `kube-dns` Service in kube-system, as kubeadm and k3s make it for CoreDNS (the
-        tenth address of the range, ports `dns` and `dns-tcp`), with no selector: its
-        Endpoints are written here and lead to the DNS server on the node's address. Its
-        port may change from one start to the next (`--cluster-dns-port 0`)."""
-        ports = [("dns", "UDP"), ("dns-tcp", "TCP")]
+        tenth address of the range, ports `dns` and `dns-tcp`), with no selector. Its
+        Endpoints lead to the DNS servers on the nodes' addresses: with a routable advertise
+        address the lease reconciler writes them, listing every live server's DNS; a single
+        machine (loopback advertise address, no reconciler) writes its own here. Its port may
+        change from one start to the next (`--cluster-dns-port 0`). False when the Service
+        could not be written."""
+        ports = master_leases.DNS_PORTS
         try:
             await self._reconcile(
                 self.resource_store("", "v1", "services"),
@@ -659,11 +667,13 @@ class APIServer:
                 namespace="kube-system",
             )
             if ipaddress.ip_address(address).is_loopback:
-                return  # Kubernetes refuses loopback endpoints
+                return True  # Kubernetes refuses loopback endpoints
+            if not ipaddress.ip_address(self.config.advertise_address).is_loopback:
+                return True  # the lease reconciler's
             await self._reconcile(
                 self.resource_store("", "v1", "endpoints"),
                 {
-                    "metadata": {"name": "kube-dns", "labels": {"k8s-app": "kube-dns"}},
+                    "metadata": {"name": "kube-dns", "labels": dict(master_leases.DNS_LABELS)},
                     "subsets": [
                         {
                             "addresses": [{"ip": address}],
@@ -678,6 +688,8 @@ class APIServer:
             # An address already taken by a user's Service, say: the server runs on, without
             # a kube-dns Service.
             log.error("cannot write the kube-dns Service: %s", exc)
+            return False
+        return True
 
     @staticmethod
     async def _reconcile(

@@ -9,10 +9,15 @@ supervised child, waits for it to be healthy and points the API server at it
   (`join.fetch`), write the files, MemberAdd this member's peer URL at a member of the cluster,
   and start with the others in --initial-cluster and state existing (k3s' ETCD.join). A data
   dir that already holds a member starts as it is: the join happened before.
-- `--cluster-reset`: this member alone again (etcd's --force-new-cluster keeps the data);
-  with `--cluster-reset-restore-path FILE`, the data dir is first set aside
+- `--cluster-reset`: this member alone again under a new name (etcd's --force-new-cluster
+  keeps the data); with `--cluster-reset-restore-path FILE`, the data dir is first set aside
   (`db/etcd-old-<time>`) and the snapshot restored into a fresh one (`etcdctl snapshot restore`),
-  as k3s' Reset does.
+  as k3s' Reset does. A reset is a run of its own, as in k3s: the server resets, leaves the
+  marker `<data-dir>/db/reset-flag` and exits (`cli.cluster.embedded_etcd.reset`), and is then
+  started again without the flag. `reset_step` decides, as k3s' Cluster.start: a plain
+  `--cluster-reset` with the marker present is refused (a flag left in a unit must not reset
+  the cluster at every start), one with a restore path is done again (the path asks for that
+  snapshot), and a start without the flag removes the marker.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import subprocess
 import time
 import uuid
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 from kubelite.etcd import client, join, pki, process
@@ -61,6 +67,56 @@ class EmbeddedEtcdError(Exception):
     """The member cannot be made ready; the message says why."""
 
 
+class ResetStep(Enum):
+    """What a start does about `--cluster-reset` and the marker a reset leaves."""
+
+    # Reset (restoring first with a path), leave the marker, exit.
+    RESET = "reset"
+    # `--cluster-reset` again after a reset, with no start between: refused.
+    REFUSE = "refuse"
+    # No reset asked: remove the marker, if any, and start as usual.
+    START = "start"
+
+
+def reset_file(data_dir: Path) -> Path:
+    """k3s' ResetFile: `<data-dir>/db/reset-flag`, left by a reset until a start without it."""
+    return data_dir / "db" / "reset-flag"
+
+
+def reset_step(*, cluster_reset: bool, restore_path: Path | None, reset_done: bool) -> ResetStep:
+    """k3s' Cluster.start: with a restore path the reset is done whatever the marker says (the
+    user named a snapshot to go back to); without one, a second reset in a row is refused, so
+    that a `--cluster-reset` left in a unit file does not throw the other members out again."""
+    if not cluster_reset:
+        return ResetStep.START
+    if restore_path is not None or not reset_done:
+        return ResetStep.RESET
+    return ResetStep.REFUSE
+
+
+def refusal(data_dir: Path) -> str:
+    marker = reset_file(data_dir)
+    return (
+        f"--cluster-reset: this server's etcd was reset already ({marker} is there). Start "
+        "`kubelite server` without --cluster-reset now; to reset once more, delete "
+        f"{marker} first"
+    )
+
+
+def mark_reset(data_dir: Path) -> None:
+    marker = reset_file(data_dir)
+    marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    marker.touch(mode=0o600)
+
+
+def clear_reset(data_dir: Path) -> None:
+    """A start without --cluster-reset: the reset is over (k3s' clearReset)."""
+    marker = reset_file(data_dir)
+    if marker.exists():
+        marker.unlink()
+        print(f"cluster reset done: removed {marker}", flush=True)
+
+
 @dataclass(frozen=True)
 class Options:
     data_dir: Path
@@ -88,6 +144,15 @@ async def prepare(options: Options) -> EtcdMember:
     data_dir = options.data_dir
     if options.cluster_reset_restore_path is not None and not options.cluster_reset:
         raise EmbeddedEtcdError("--cluster-reset-restore-path needs --cluster-reset")
+    step = reset_step(
+        cluster_reset=options.cluster_reset,
+        restore_path=options.cluster_reset_restore_path,
+        reset_done=reset_file(data_dir).exists(),
+    )
+    if step is ResetStep.REFUSE:
+        raise EmbeddedEtcdError(refusal(data_dir))
+    if step is ResetStep.START:
+        clear_reset(data_dir)
     joining = bool(options.server) and not options.cluster_reset
     if joining and not process.is_initialized(data_dir):
         if not options.token:
@@ -109,12 +174,15 @@ async def prepare(options: Options) -> EtcdMember:
         await asyncio.to_thread(_restore, member, options.cluster_reset_restore_path)
         (process.db_dir(data_dir) / "name").write_text(name)
         return member
-    member = _member(options, etcd_pki, process.member_name(data_dir, options.node_name))
     if options.cluster_reset:
         if not process.is_initialized(data_dir):
             raise EmbeddedEtcdError(f"--cluster-reset: no etcd data in {process.db_dir(data_dir)}")
+        # A new name, as k3s' setName(true): the reset member is a new cluster's first.
+        name = process.member_name(data_dir, options.node_name, renew=True)
+        member = _member(options, etcd_pki, name)
         member.extra_args.append("--force-new-cluster")
-    return member
+        return member
+    return _member(options, etcd_pki, process.member_name(data_dir, options.node_name))
 
 
 def _member(options: Options, etcd_pki: pki.EtcdPki, name: str) -> EtcdMember:

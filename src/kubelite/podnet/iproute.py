@@ -88,7 +88,7 @@ async def ensure_vtep(public_ip: str, pod_cidr: str) -> str:
     return its MAC."""
     mac = await vtep_mac()
     if not mac:
-        lower = await _device_of(public_ip)
+        lower = await device_of(public_ip)
         mtu = int(lower.get("mtu", 1500)) - VXLAN_OVERHEAD
         await _run(
             [
@@ -104,7 +104,8 @@ async def ensure_vtep(public_ip: str, pod_cidr: str) -> str:
     return mac
 
 
-async def _device_of(address: str) -> dict[str, Any]:
+async def device_of(address: str) -> dict[str, Any]:
+    """The link (`ip -json addr show`) that holds `address`: the VTEP's lower device."""
     for link in await _json("ip", "-json", "addr", "show"):
         if any(a.get("local") == address for a in link.get("addr_info", [])):
             return link

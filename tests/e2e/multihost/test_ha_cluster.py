@@ -17,7 +17,8 @@ one cluster, each going on from where the last left it:
    grace period, its pods are evicted by the unreachable taint and replaced on other nodes,
    and the node comes back when healed;
 5. an etcd snapshot restores the objects after every server's etcd data is wiped (k3s'
-   `--cluster-reset --cluster-reset-restore-path`).
+   `--cluster-reset --cluster-reset-restore-path`, a run that exits when done, then a start
+   without the flags).
 """
 
 from __future__ import annotations
@@ -631,10 +632,17 @@ def test_an_etcd_snapshot_restores_the_cluster_after_its_data_is_wiped(
         shutil.rmtree(each.data_dir / "db" / "etcd", ignore_errors=True)
     # The kubeconfig is written anew once the restored server serves.
     (host.data_dir / "kubeconfig.yaml").unlink()
-    restored = cluster.hosts.start_server(
-        host, "--cluster-reset", "--cluster-reset-restore-path", str(snapshot),
-        "--cluster-cidr", cluster.cluster_cidr,
+    # As k3s: the reset run restores, leaves db/reset-flag and exits 0, asking for a start
+    # without the flags; the start without them serves the restored objects.
+    reset = host.kubelite(
+        "server", "--data-dir", str(host.data_dir), "--advertise-address", host.address,
+        "--node-name", host.name, "--cluster-reset", "--cluster-reset-restore-path", str(snapshot),
     )  # fmt: skip
+    assert "etcd cluster membership has been reset" in reset.stdout, reset.stdout + reset.stderr
+    marker = host.data_dir / "db" / "reset-flag"
+    assert marker.is_file()
+    restored = cluster.hosts.start_server(host, "--cluster-cidr", cluster.cluster_cidr)
+    assert not marker.exists()
     members = json.loads(etcdctl(host, "member", "list", "-w", "json"))["members"]
     assert [m["name"].rpartition("-")[0] for m in members] == [host.name]
     deployment = restored.get("deployment", "web")

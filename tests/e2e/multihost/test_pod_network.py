@@ -20,12 +20,15 @@ from tests.e2e.hosts import Host, Hosts, Server, wait_for
 pytestmark = [pytest.mark.e2e]
 
 PORT = 8080
-# A busybox httpd whose one CGI script answers with the client's address, as the server sees it.
+# A busybox httpd whose one CGI script answers with the client's address, as the server sees it,
+# and which serves 100 KB of random bytes as /big (many packets of the pod network's full MTU).
 ECHO_SERVER = (
-    "mkdir -p /www/cgi-bin && "
+    "mkdir -p /www/cgi-bin && dd if=/dev/urandom of=/www/big bs=1024 count=100 2>/dev/null && "
     "printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $REMOTE_ADDR\\n' "
     f"> /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p {PORT} -h /www"
 )
+# flannel's FLANNEL_MTU for vxlan on the hosts' eth0 (a veth, MTU 1500): 1500 less VXLAN's 50.
+VXLAN_POD_MTU = 1450
 
 
 @dataclass
@@ -87,6 +90,18 @@ def fetch(cluster: Cluster, client: str, ip: str, timeout: int = 5) -> str:
     return answer.removeprefix("::ffff:")
 
 
+def pod_mtu(cluster: Cluster, pod: str) -> int:
+    """The MTU of the pod's eth0, as the pod sees it."""
+    done = cluster.server.kubectl("exec", pod, "--", "cat", "/sys/class/net/eth0/mtu")
+    return int(done.stdout)
+
+
+def checksum(cluster: Cluster, pod: str, script: str) -> str:
+    """The md5sum `script` prints in the pod ("" when it fails)."""
+    done = cluster.server.kubectl("exec", pod, "--", "sh", "-c", script, check=False, timeout=60)
+    return done.stdout.split()[0] if done.returncode == 0 and done.stdout.strip() else ""
+
+
 @pytest.fixture(scope="module")
 def pods(cluster: Cluster) -> dict[str, str]:
     """An echo server on B and on C, and a client on A: name -> pod IP."""
@@ -144,6 +159,13 @@ def test_a_pod_reaches_a_pod_on_a_host_of_its_subnet_by_a_host_gw_route(
         wait_for("the answer from B's pod", lambda: fetch(cluster, "client", pods["echo-b"]))
         == (pods["client"])
     )
+    # The default backend is flannel's vxlan with DirectRouting (VXLAN to C's subnet): its
+    # pods get the VXLAN MTU even where a host-gw route carries their traffic, as flannel's
+    # vxlan MTU does not depend on DirectRouting (kubelite.podnet.mtu.pod_mtu).
+    assert (pod_mtu(cluster, "client"), pod_mtu(cluster, "echo-b")) == (
+        VXLAN_POD_MTU,
+        VXLAN_POD_MTU,
+    )
 
 
 def test_a_pod_reaches_a_pod_on_another_subnet_over_vxlan(
@@ -166,6 +188,18 @@ def test_a_pod_reaches_a_pod_on_another_subnet_over_vxlan(
         wait_for("the answer from C's pod", lambda: fetch(cluster, "client", pods["echo-c"]))
         == (pods["client"])
     )
+    # The pods' MTU leaves room for VXLAN's headers (flannel's FLANNEL_MTU), on both ends...
+    assert (pod_mtu(cluster, "client"), pod_mtu(cluster, "echo-c")) == (
+        VXLAN_POD_MTU,
+        VXLAN_POD_MTU,
+    )
+    assert vxlan["mtu"] == VXLAN_POD_MTU
+    # ...and 100 KB in full-size packets cross the VTEP intact.
+    sent = checksum(cluster, "echo-c", "md5sum /www/big")
+    url = f"http://{pods['echo-c']}:{PORT}/big"
+    assert sent
+    fetched = f"timeout 20 wget -q -O /tmp/big {url} && md5sum /tmp/big"
+    assert checksum(cluster, "client", fetched) == sent
 
 
 def test_a_partitioned_host_is_unreachable_until_healed(

@@ -96,6 +96,24 @@ def test_conflist_has_bridge_with_host_local_and_portmap(tmp_path: Path) -> None
     assert bridge["ipam"]["ranges"] == [[{"subnet": "10.9.0.0/24"}]]
     assert portmap == {"type": "portmap", "capabilities": {"portMappings": True}}
     assert options.gateway == "10.9.0.1"
+    # No MTU given: the bridge plugin's default (the kernel's), as before flannel's.
+    assert "mtu" not in bridge
+
+
+def test_conflist_gives_the_bridge_plugin_the_pod_networks_mtu(tmp_path: Path) -> None:
+    options = NetworkOptions(bridge="kl9", subnet="10.9.0.0/24", mtu=1450)
+    bridge = conflist(options, tmp_path / "ipam")["plugins"][0]
+    assert (bridge["type"], bridge["mtu"]) == ("bridge", 1450)
+
+
+async def test_add_hands_the_bridge_plugin_its_mtu(plugin_dir: Path, tmp_path: Path) -> None:
+    network = CniNetwork(NetworkOptions(plugin_dir=plugin_dir, mtu=1450), tmp_path / "ipam")
+    netns = tmp_path / "netns"
+    netns.touch()
+    await network.add("sb1", netns, [])
+    confs = {name: conf for name, command, _, conf in calls(plugin_dir) if command == "ADD"}
+    assert confs["bridge"]["mtu"] == 1450
+    assert "mtu" not in confs["portmap"]
 
 
 async def test_add_chains_prev_result_and_passes_port_mappings(

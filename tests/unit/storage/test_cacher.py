@@ -18,6 +18,7 @@ from kubelite.storage.cacher import CachedStore, resource_prefix
 from kubelite.storage.interface import (
     CompactedError,
     Event,
+    FutureRevisionError,
     KeyValue,
     ListResult,
     Store,
@@ -323,6 +324,21 @@ async def test_a_list_falls_back_to_the_inner_store_when_the_cache_lags(
         result = await store.list(PODS)
         assert shape(result) == shape(await sqlite.list(PODS))
         assert store.stats()["list_fallbacks"] == 1
+    finally:
+        await store.close()
+
+
+async def test_a_watch_from_a_revision_never_written_is_refused_without_the_block(
+    double: InnerDouble,
+) -> None:
+    # A block of 60 s: the refusal must not wait for it, since no wait makes such a
+    # revision valid (the fuzz test sent many, each one spent 3 s on etcd).
+    store = CachedStore(double, block_timeout=60.0)
+    try:
+        revision = (await store.list(PODS)).revision
+        async with asyncio.timeout(TIMEOUT):
+            with pytest.raises(FutureRevisionError):
+                await store.watch(PODS, revision + 1000)
     finally:
         await store.close()
 

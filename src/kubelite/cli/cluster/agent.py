@@ -228,15 +228,17 @@ async def serve(flags: AgentFlags) -> None:
         registries_config=registries if registries and registries.exists() else None,
         docker_config=Path.home() / ".docker" / "config.json",
     )
+    # Known before the kubelet runs any pod: an MTU is fixed when a pod's network is made.
+    mtu = await _pod_mtu(flags)
     runtime = OciRuntimeService(
         image_service=images,
         state_dir=layout.runtime_state,
         root_dir=layout.runtime_root,
         # Without --pod-cidr the kubelet hands the runtime the Node's, once node IPAM set it.
         network=(
-            NetworkOptions(bridge=flags.bridge, subnet=flags.pod_cidr)
+            NetworkOptions(bridge=flags.bridge, subnet=flags.pod_cidr, mtu=mtu)
             if flags.pod_cidr
-            else NetworkOptions(bridge=flags.bridge)
+            else NetworkOptions(bridge=flags.bridge, mtu=mtu)
         ),
         oci_runtime=flags.oci_runtime,
     )
@@ -269,6 +271,17 @@ async def serve(flags: AgentFlags) -> None:
             node = loadbalancer.run_beside(node, balancer, proxy_client)
         await run_until_signalled(_with_pod_network(node, client, proxy_client, flags), "kubelet")
     await images.close()
+
+
+async def _pod_mtu(flags: AgentFlags) -> int | None:
+    """The pods' MTU for --flannel-backend on the --node-ip's interface (kubelite.podnet.mtu:
+    flannel's FLANNEL_MTU). Read once at start, not when the kubelet gets its pod CIDR: a node
+    with --pod-cidr never waits for one, and the MTU depends on the backend and the interface
+    only."""
+    from kubelite.podnet.mtu import for_node
+    from kubelite.podnet.plan import Backend
+
+    return await for_node(Backend(flags.flannel_backend), flags.node_ip)
 
 
 async def _with_pod_network(

@@ -7,6 +7,11 @@ servers can run on one machine. With any of them, or with a data dir that alread
 member, the server starts etcd first (`kubelite.etcd.embedded.prepare`, then etcd as a
 supervised child restarted if it dies), waits until it has a leader, and then opens the API
 server's store on it exactly as on an external etcd (`--datastore-endpoint` and certificates).
+
+`--cluster-reset` is a run of its own, as in k3s: `reset` starts the member as a cluster of one
+(restored first with `--cluster-reset-restore-path`), waits until etcd lists it alone under its
+new name, leaves the marker `<data-dir>/db/reset-flag`, stops it and returns, and the server
+exits 0 asking to be started again without the flag; no API server runs in between.
 """
 
 from __future__ import annotations
@@ -57,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser, env: Env) -> None:
         "--cluster-reset",
         action="store_true",
         default=env.flag("CLUSTER_RESET"),
-        help="make this server's etcd a cluster of one member again, keeping its data",
+        help="make this server's etcd a cluster of one member again, keeping its data, "
+        "then exit; start again without it",
     )
     parser.add_argument(
         "--cluster-reset-restore-path",
@@ -160,6 +166,55 @@ async def _wait_healthy(supervised: Supervised, member: process.EtcdMember) -> N
         if loop.time() > deadline:
             raise embedded.EmbeddedEtcdError(
                 f"etcd at {member.local_client_url} is not healthy after {HEALTHY_TIMEOUT:.0f} s"
+            )
+        await asyncio.sleep(0.3)
+
+
+# What a reset run prints last (k3s: "Managed etcd cluster membership has been reset, restart
+# without --cluster-reset flag now. Backup and delete ${datadir}/server/db on each peer etcd
+# server and rejoin the nodes").
+RESET_DONE = (
+    "etcd cluster membership has been reset: start `kubelite server` again without "
+    "--cluster-reset and --cluster-reset-restore-path now. On every other server of the "
+    "cluster, back its <data-dir>/db/etcd up and delete it, then start it with --server and "
+    "--token to join again."
+)
+
+
+async def reset(options: embedded.Options) -> None:
+    """k3s' Reset: make the member a cluster of one, confirm it, mark the data dir, stop."""
+    member = await embedded.prepare(options)
+    argv = [sys.executable, "-m", "kubelite.etcd.launch", *member.argv()]
+    supervised = Supervised("etcd", argv, process.env())
+    supervised.start()
+    try:
+        await _wait_healthy(supervised, member)
+        await _wait_alone(member)
+        embedded.mark_reset(options.data_dir)
+    finally:
+        await supervised.stop()
+    print(f"etcd member {member.name} is alone in its cluster", flush=True)
+    print(RESET_DONE, flush=True)
+
+
+async def _wait_alone(member: process.EtcdMember) -> None:
+    """Until etcd lists this member alone under its new name (the name is published through
+    raft once the member has started), as k3s' Reset waits for before it exits."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HEALTHY_TIMEOUT
+    seen: list[str] = []
+    while True:
+        try:
+            members = await client.members(member.local_client_url, member.pki)
+            seen = [m.name for m in members]
+            if seen == [member.name]:
+                return
+        except client.EtcdError as e:
+            seen = [str(e)]
+        if loop.time() > deadline:
+            raise embedded.EmbeddedEtcdError(
+                f"--cluster-reset: etcd does not list {member.name} alone after "
+                f"{HEALTHY_TIMEOUT:.0f} s: {seen}"
             )
         await asyncio.sleep(0.3)
 

@@ -7,7 +7,8 @@
 - `ls` lists the snapshots in that directory;
 - `restore FILE`, on a stopped server, sets its etcd data aside and restores FILE as a
   one-member cluster, which the next `kubelite server` starts; the same as k3s'
-  `server --cluster-reset --cluster-reset-restore-path FILE`, which kubelite has too.
+  `server --cluster-reset --cluster-reset-restore-path FILE`, which kubelite has too (that one
+  also starts etcd to confirm the member is alone, then exits and leaves `db/reset-flag`).
 """
 
 from __future__ import annotations

@@ -550,6 +550,10 @@ def _bind_cluster_dns(flags: ServerFlags) -> tuple[socket.socket, socket.socket]
 
 
 async def serve(flags: ServerFlags) -> None:
+    if flags.etcd is not None and flags.etcd.cluster_reset:
+        # As k3s: a reset is a run of its own, which exits 0 when done (then: no flag).
+        await embedded_etcd.reset(flags.etcd)
+        return
     # First: a join with a wrong token must leave nothing behind in the data dir.
     etcd = await embedded_etcd.start(flags.etcd)
     try:

@@ -42,6 +42,9 @@ class NetworkOptions:
     # More plugins chained after portmap (e.g. `bandwidth`, `tuning`), as they would appear
     # in a conflist's "plugins".
     extra_plugins: list[dict[str, Any]] = field(default_factory=list)
+    # The bridge's and the pods' veths' MTU (the bridge plugin's `mtu`, which flannel's CNI
+    # plugin fills from FLANNEL_MTU); None leaves the plugin's default, the kernel's.
+    mtu: int | None = None
 
     @property
     def gateway(self) -> str:
@@ -51,23 +54,26 @@ class NetworkOptions:
 
 def conflist(options: NetworkOptions, ipam_dir: Path) -> dict[str, Any]:
     """The pod network's conflist."""
+    bridge: dict[str, Any] = {
+        "type": "bridge",
+        "bridge": options.bridge,
+        "isGateway": True,
+        "ipMasq": True,
+        "hairpinMode": True,
+        "ipam": {
+            "type": "host-local",
+            "ranges": [[{"subnet": options.subnet}]],
+            "routes": [{"dst": "0.0.0.0/0"}],
+            "dataDir": str(ipam_dir),
+        },
+    }
+    if options.mtu is not None:
+        bridge["mtu"] = options.mtu
     return {
         "cniVersion": CNI_VERSION,
         "name": NETWORK_NAME,
         "plugins": [
-            {
-                "type": "bridge",
-                "bridge": options.bridge,
-                "isGateway": True,
-                "ipMasq": True,
-                "hairpinMode": True,
-                "ipam": {
-                    "type": "host-local",
-                    "ranges": [[{"subnet": options.subnet}]],
-                    "routes": [{"dst": "0.0.0.0/0"}],
-                    "dataDir": str(ipam_dir),
-                },
-            },
+            bridge,
             {"type": "portmap", "capabilities": {"portMappings": True}},
             *options.extra_plugins,
         ],
