@@ -11,7 +11,8 @@ Two changes to what schemathesis draws, both to make its cases reach deeper than
 the `namespace` path parameter is mostly the fuzzer's own namespace, and `name` mostly a seed
 object's name. And two parameters are dropped: `watch` and `follow` turn an answer into a
 stream that lasts until `timeoutSeconds`; the hostile shapes send those on purpose, with a
-timeout.
+timeout. The deletecollection operations of cluster-scoped resources are left out: they would
+delete the cluster's own objects (`_wipes_the_cluster`).
 """
 
 from __future__ import annotations
@@ -40,8 +41,25 @@ def load(client: Client) -> list[Any]:
         document = client.send(Request("GET", f"/openapi/v3/{path}")).json()
         assert isinstance(document, dict), path
         schema = schemathesis.openapi.from_dict(document)
-        operations += [r.ok() for r in schema.get_all_operations() if isinstance(r, Ok)]
+        operations += [
+            r.ok()
+            for r in schema.get_all_operations()
+            if isinstance(r, Ok) and not _wipes_the_cluster(r.ok())
+        ]
     return operations
+
+
+def _wipes_the_cluster(operation: Any) -> bool:
+    """A deletecollection of a cluster-scoped resource (`DELETE .../clusterrolebindings`):
+    with no selector it deletes every object of the kind, the cluster's own with them (the
+    controllers' role bindings, the nodes), and the controllers then log, rightly, that they are
+    forbidden. The same handler serves the namespaced collections, which stay in the draw."""
+    path = str(operation.path)
+    return (
+        operation.method.upper() == "DELETE"
+        and not path.endswith("}")
+        and "{namespace}" not in path
+    )
 
 
 def to_request(case: Any, label: str) -> Request:
