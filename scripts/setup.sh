@@ -23,10 +23,11 @@ SUDO=""
 # busybox-static and docker-registry (with htpasswd from apache2-utils) for the runtime's tests
 # and the example images; skopeo checks images against a second OCI implementation in tests;
 # podman is the peer the runtime's benchmark compares with; dnsmasq-base the cluster DNS
-# benchmark's.
+# benchmark's; wrk the API benchmark's load generator (a C client: the benchmark's own Python
+# one took a share of the two cores from the server and from etcd's raw puts).
 packages=(python3 python3-venv python3-pip etcd-server etcd-client
     runc crun conmon containernetworking-plugins iptables nftables conntrack
-    busybox-static docker-registry apache2-utils skopeo podman dnsmasq-base)
+    busybox-static docker-registry apache2-utils skopeo podman dnsmasq-base wrk)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
