@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -37,6 +38,19 @@ START_TIMEOUT = 30.0
 STORES = ("sqlite", "etcd")
 # Flags with which a test chooses its server's store itself (an etcd of its own, or embedded).
 _STORE_FLAGS = ("--datastore-endpoint", "--cluster-init", "--server", "--cluster-reset")
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` distinct ports the kernel picked on loopback, free when this returns (for servers
+    whose ports a test must name up front, such as an embedded etcd's client and peer)."""
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def test_store() -> str:

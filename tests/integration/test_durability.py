@@ -11,6 +11,9 @@ from cluster import STORES, Cluster
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
+# Both stores by parameter: the same in both passes of scripts/test.sh.
+pytestmark = pytest.mark.own_store
+
 
 @pytest.mark.parametrize("store", STORES)
 def test_every_acknowledged_create_survives_sigkill(fresh_cluster: Cluster, store: str):

@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.integration.cluster import Cluster, wait_for
+from tests.integration.cluster import Cluster, free_ports, wait_for
 
 ETCDCTL = "/usr/bin/etcdctl"
 POD = """
@@ -27,18 +26,10 @@ spec:
   containers: [{name: c, image: busybox}]
 """
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/etcd").exists(), reason="no etcd")
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
+pytestmark = [
+    pytest.mark.skipif(not Path("/usr/bin/etcd").exists(), reason="no etcd"),
+    pytest.mark.own_store,
+]
 
 
 def _etcd_args(name: str, client: int, peer: int) -> list[str]:
@@ -74,14 +65,18 @@ def etcdctl(data_dir: Path, client_port: int, *args: str) -> str:
     return result.stdout
 
 
-def member_names(data_dir: Path, client_port: int) -> list[str]:
+def member_list(data_dir: Path, client_port: int) -> list[dict[str, object]]:
     listing = json.loads(etcdctl(data_dir, client_port, "member", "list", "-w", "json"))
-    return sorted(m.get("name", "") for m in listing["members"])
+    return list(listing["members"])
+
+
+def member_names(data_dir: Path, client_port: int) -> list[str]:
+    return sorted(str(m.get("name", "")) for m in member_list(data_dir, client_port))
 
 
 class Server:
     def __init__(self, tmp: Path, name: str, extra: list[str]) -> None:
-        self.client_port, self.peer_port = _free_ports(2)
+        self.client_port, self.peer_port = free_ports(2)
         self.name = name
         self.cluster = Cluster(
             data_dir=tmp / name,
@@ -123,7 +118,7 @@ def test_cluster_init_keeps_the_objects_in_its_etcd(first: Server) -> None:
 
 
 def _join(tmp: Path, first: Server, token: str, name: str) -> subprocess.CompletedProcess[str]:
-    client, peer = _free_ports(2)
+    client, peer = free_ports(2)
     return subprocess.run(
         [
             sys.executable,
@@ -174,6 +169,14 @@ def test_a_second_server_joins_and_both_serve_the_same_objects(tmp: Path, first:
         names = first.members()
         assert len(names) == 2 and names[1].startswith("srv-b-"), names
         assert second.members() == names
+        # It joined as a learner (MemberAdd's answer, in its log), the first server, the etcd
+        # leader, promoted it, and it served only then: a voter now (etcdctl's JSON leaves
+        # isLearner out when false).
+        assert second.cluster.log_path is not None and first.cluster.log_path is not None
+        assert "isLearner=true" in second.cluster.log_path.read_text()
+        assert f"promoted etcd learner {names[1]}" in first.cluster.log_path.read_text()
+        listing = member_list(first.data_dir, first.client_port)
+        assert [m.get("isLearner", False) for m in listing] == [False, False], listing
         # What one server wrote, the other serves.
         pods = second.cluster.kubectl("get", "pods", "-o", "name").stdout
         assert "pod/web" in pods

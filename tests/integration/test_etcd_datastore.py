@@ -13,7 +13,8 @@ import pytest
 from cluster import Cluster, kubectl_binary, wait_for
 from tests.etcd_server import EtcdServer
 
-pytestmark = pytest.mark.integration
+# An etcd of its own: the same in both passes of scripts/test.sh, run in the SQLite one.
+pytestmark = [pytest.mark.integration, pytest.mark.own_store]
 
 POD = {
     "apiVersion": "v1",

@@ -55,7 +55,10 @@ def _no_datastore_flag() -> str:
     return ""
 
 
-pytestmark = pytest.mark.skipif(bool(reason := _no_extra_addresses()), reason=reason)
+pytestmark = [
+    pytest.mark.skipif(bool(reason := _no_extra_addresses()), reason=reason),
+    pytest.mark.own_store,
+]
 needs_etcd = pytest.mark.skipif(bool(why := _no_datastore_flag()), reason=why)
 
 

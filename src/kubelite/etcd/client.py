@@ -101,20 +101,37 @@ async def members(endpoint: str, pki: EtcdPki) -> list[Member]:
     return [_member(m) for m in answer.members]
 
 
-async def add_member(endpoint: str, pki: EtcdPki, peer_url: str) -> Member:
-    """MemberAdd of a voting member (k3s adds learners and promotes them; etcd 3.4's learners
-    cannot serve reads, and a two-member test cluster gains nothing from the wait)."""
+async def add_member(endpoint: str, pki: EtcdPki, peer_url: str, *, learner: bool = True) -> Member:
+    """MemberAdd, as a learner by default (k3s' MemberAddAsLearner): a learner receives the log
+    but does not vote, so a member that is still catching up, or never starts, cannot cost the
+    cluster its quorum. It is promoted by `kubelite.etcd.learners` once in sync."""
     import grpc
     from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
 
     async with channel(endpoint, pki) as ch:
         try:
             answer = await rpc.ClusterStub(ch).MemberAdd(
-                rpc.MemberAddRequest(peerURLs=[peer_url]), timeout=CALL_TIMEOUT
+                rpc.MemberAddRequest(peerURLs=[peer_url], isLearner=learner),
+                timeout=CALL_TIMEOUT,
             )
         except grpc.aio.AioRpcError as e:
             raise EtcdError(f"adding member {peer_url} at {endpoint}: {e.details()}") from e
     return _member(answer.member)
+
+
+async def promote_member(endpoint: str, pki: EtcdPki, member_id: int) -> None:
+    """MemberPromote of a learner; etcd refuses it ("can only promote a learner member which is
+    in sync with leader") until the learner has most of the leader's log."""
+    import grpc
+    from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
+
+    async with channel(endpoint, pki) as ch:
+        try:
+            await rpc.ClusterStub(ch).MemberPromote(
+                rpc.MemberPromoteRequest(ID=member_id), timeout=CALL_TIMEOUT
+            )
+        except grpc.aio.AioRpcError as e:
+            raise EtcdError(f"promoting member {member_id:x} at {endpoint}: {e.details()}") from e
 
 
 async def remove_member(endpoint: str, pki: EtcdPki, member_id: int) -> bool:
@@ -134,18 +151,69 @@ async def remove_member(endpoint: str, pki: EtcdPki, member_id: int) -> bool:
     return True
 
 
-async def healthy(endpoint: str, pki: EtcdPki) -> bool:
-    """Whether the member answers and has a leader (etcdctl endpoint health reads a key; a
-    Status with a leader is the same test without touching the keyspace)."""
+@dataclass(frozen=True)
+class Status:
+    """What a member says of itself (Maintenance.Status, which a learner answers too)."""
+
+    member_id: int
+    leader: int
+    raft_applied_index: int
+    is_learner: bool
+
+
+async def status(endpoint: str, pki: EtcdPki, timeout: float = CALL_TIMEOUT) -> Status:
     import grpc
     from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
 
     try:
         async with channel(endpoint, pki) as ch:
-            status = await rpc.MaintenanceStub(ch).Status(rpc.StatusRequest(), timeout=2.0)
-    except grpc.aio.AioRpcError:
+            answer = await rpc.MaintenanceStub(ch).Status(rpc.StatusRequest(), timeout=timeout)
+    except grpc.aio.AioRpcError as e:
+        raise EtcdError(f"status of {endpoint}: {e.details()}") from e
+    return Status(
+        member_id=answer.header.member_id,
+        leader=answer.leader,
+        raft_applied_index=answer.raftAppliedIndex,
+        is_learner=bool(answer.isLearner),
+    )
+
+
+async def healthy(endpoint: str, pki: EtcdPki) -> bool:
+    """Whether the member answers and has a leader (etcdctl endpoint health reads a key; a
+    Status with a leader is the same test without touching the keyspace, and one a learner
+    passes too)."""
+    try:
+        return bool((await status(endpoint, pki, timeout=2.0)).leader)
+    except EtcdError:
         return False
-    return bool(status.leader)
+
+
+async def get_value(endpoint: str, pki: EtcdPki, key: str) -> bytes | None:
+    """One key's value (a linearizable Range), None if it is not there."""
+    import grpc
+    from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
+
+    async with channel(endpoint, pki) as ch:
+        try:
+            answer = await rpc.KVStub(ch).Range(
+                rpc.RangeRequest(key=key.encode()), timeout=CALL_TIMEOUT
+            )
+        except grpc.aio.AioRpcError as e:
+            raise EtcdError(f"reading {key} at {endpoint}: {e.details()}") from e
+    return bytes(answer.kvs[0].value) if answer.kvs else None
+
+
+async def put_value(endpoint: str, pki: EtcdPki, key: str, value: bytes) -> None:
+    import grpc
+    from aetcd import rpc  # type: ignore[import-untyped, unused-ignore]
+
+    async with channel(endpoint, pki) as ch:
+        try:
+            await rpc.KVStub(ch).Put(
+                rpc.PutRequest(key=key.encode(), value=value), timeout=CALL_TIMEOUT
+            )
+        except grpc.aio.AioRpcError as e:
+            raise EtcdError(f"writing {key} at {endpoint}: {e.details()}") from e
 
 
 async def save_snapshot(endpoint: str, pki: EtcdPki, destination: Path) -> int:

@@ -1,13 +1,15 @@
 """Getting this server's etcd member ready to start: a new cluster, a join, or a reset.
 
 `kubelite server` calls `prepare()` before anything else, then runs `EtcdMember.argv()` as a
-supervised child, waits for it to be healthy and points the API server at it
-(`--datastore-endpoint` and the etcd client certificate), as it would at an external etcd.
+supervised child, waits for it to be healthy (and, a learner, promoted) and points the API
+server at it (`--datastore-endpoint` and the etcd client certificate), as it would at an
+external etcd.
 
 - `--cluster-init` (or a data dir that already holds a member): this member alone, state new.
 - `--server URL --token T`: fetch the shared files and the members with the server token
-  (`join.fetch`), write the files, MemberAdd this member's peer URL at a member of the cluster,
-  and start with the others in --initial-cluster and state existing (k3s' ETCD.join). A data
+  (`join.fetch`), write the files, MemberAdd this member's peer URL as a learner at a member of
+  the cluster, and start with the others in --initial-cluster and state existing (k3s'
+  ETCD.join); the servers promote the learner once it has caught up. A data
   dir that already holds a member starts as it is: the join happened before.
 - `--cluster-reset`: this member alone again under a new name (etcd's --force-new-cluster
   keeps the data); with `--cluster-reset-restore-path FILE`, the data dir is first set aside
@@ -23,9 +25,11 @@ supervised child, waits for it to be healthy and points the API server at it
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -34,6 +38,8 @@ from pathlib import Path
 
 from kubelite.etcd import client, join, pki, process
 from kubelite.etcd.process import EtcdMember
+from kubelite.etcd.snapshot import COMPRESSED_EXTENSION, decompress
+from kubelite.etcd.snapshot_schedule import SnapshotPolicy
 
 ETCDCTL = "/usr/bin/etcdctl"
 # The files every server of a cluster shares, under the data dir (k3s' bootstrap data: the
@@ -54,13 +60,18 @@ SHARED_FILES = [
 # etcd's answers to a MemberAdd that come right after another member joined (etcdserver's
 # mayAddMember, with --strict-reconfig-check on by default): ErrUnhealthy until the member asked
 # has been connected to every voting peer for HealthInterval (5 s), and
-# ErrNotEnoughStartedMembers while an added member has not started yet. Both pass.
+# ErrNotEnoughStartedMembers while an added member has not started yet; and, as members join as
+# learners, ErrTooManyLearners while another server's learner waits for its promotion (etcd 3.4
+# allows one learner at a time; k3s retries the join on it too). All pass.
 TRANSIENT_ADD_ERRORS = (
     "etcdserver: unhealthy cluster",
     "etcdserver: re-configuration failed due to not enough started members",
+    "etcdserver: too many learner members in cluster",
 )
 ADD_MEMBER_TIMEOUT = 60.0
 ADD_MEMBER_RETRY = 1.0
+
+log = logging.getLogger(__name__)
 
 
 class EmbeddedEtcdError(Exception):
@@ -129,6 +140,8 @@ class Options:
     token: str = ""
     cluster_reset: bool = False
     cluster_reset_restore_path: Path | None = None
+    # Scheduled snapshots while the member runs (none with --etcd-disable-snapshots).
+    snapshots: SnapshotPolicy | None = None
 
     @property
     def enabled(self) -> bool:
@@ -212,8 +225,9 @@ def _check_unique(members: list[client.Member], node_name: str) -> None:
 
 
 async def _add_self(member: EtcdMember, members: list[client.Member]) -> None:
-    """MemberAdd at the first member that answers, unless this peer URL is a member already
-    (a join that failed after the add); sets the member's --initial-cluster."""
+    """MemberAdd, as a learner, at the first member that answers, unless this peer URL is a
+    member already (a join that failed after the add); sets the member's --initial-cluster.
+    The servers' learner managers promote it once it has caught up (`kubelite.etcd.learners`)."""
     cluster = [f"{m.name}={m.peer_urls[0]}" for m in members if m.name and m.peer_urls]
     present = any(member.peer_url in m.peer_urls for m in members)
     if not present:
@@ -223,7 +237,15 @@ async def _add_self(member: EtcdMember, members: list[client.Member]) -> None:
             problems = []
             for endpoint in endpoints:
                 try:
-                    await client.add_member(endpoint, member.pki, member.peer_url)
+                    added = await client.add_member(endpoint, member.pki, member.peer_url)
+                    # What etcd answered, so that the log shows the member joined as a learner.
+                    log.info(
+                        "added etcd member %s (%x) at %s, isLearner=%s",
+                        member.peer_url,
+                        added.id,
+                        endpoint,
+                        str(added.is_learner).lower(),
+                    )
                     break
                 except client.EtcdError as e:
                     problems.append(str(e))
@@ -255,22 +277,27 @@ def _restore(member: EtcdMember, snapshot: Path) -> None:
         db.rename(old)
         print(f"etcd data set aside in {old}", flush=True)
     db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    result = subprocess.run(
-        [
-            ETCDCTL,
-            "snapshot",
-            "restore",
-            str(snapshot),
-            f"--name={member.name}",
-            f"--data-dir={db}",
-            f"--initial-cluster={member.name}={member.peer_url}",
-            f"--initial-advertise-peer-urls={member.peer_url}",
-        ],
-        env={**process.env(), "ETCDCTL_API": "3"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(dir=db.parent) as scratch:
+        # A compressed snapshot (`--etcd-snapshot-compress`) is unzipped first, as k3s does.
+        plain = snapshot
+        if snapshot.name.endswith(COMPRESSED_EXTENSION):
+            plain = decompress(snapshot, Path(scratch))
+        result = subprocess.run(
+            [
+                ETCDCTL,
+                "snapshot",
+                "restore",
+                str(plain),
+                f"--name={member.name}",
+                f"--data-dir={db}",
+                f"--initial-cluster={member.name}={member.peer_url}",
+                f"--initial-advertise-peer-urls={member.peer_url}",
+            ],
+            env={**process.env(), "ETCDCTL_API": "3"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     if result.returncode != 0:
         shutil.rmtree(db, ignore_errors=True)
         raise EmbeddedEtcdError(f"restoring {snapshot}: {result.stderr.strip()}")

@@ -1,10 +1,12 @@
 """`kubelite etcd-snapshot save|ls|restore`: snapshots of a server's embedded etcd (k3s'
 `etcd-snapshot` command).
 
-- `save [--name N] [--etcd-snapshot-dir D]` streams etcd's Maintenance.Snapshot from the
-  server's member to `D/<N>-<node name>-<unix time>` (k3s' name; N defaults to
-  `etcd-snapshot`, D to `<data-dir>/db/snapshots`);
-- `ls` lists the snapshots in that directory;
+- `save [--name N] [--etcd-snapshot-dir D] [--etcd-snapshot-compress]` streams etcd's
+  Maintenance.Snapshot from the server's member to `D/<N>-<node name>-<unix time>` (k3s' name;
+  N defaults to `on-demand` as in k3s, so that the server's retention, which prunes only its
+  scheduled `etcd-snapshot-*` files, never takes these; D to `<data-dir>/db/snapshots`, where
+  the server's scheduled snapshots go too);
+- `ls` lists the snapshots in that directory, scheduled and on-demand;
 - `restore FILE`, on a stopped server, sets its etcd data aside and restores FILE as a
   one-member cluster, which the next `kubelite server` starts; the same as k3s'
   `server --cluster-reset --cluster-reset-restore-path FILE`, which kubelite has too (that one
@@ -17,16 +19,14 @@ import argparse
 import asyncio
 import socket
 import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from kubelite.api.wellknown import DEFAULT_DATA_DIR
 from kubelite.cli.flags import SERVER_ENV
-from kubelite.etcd import client, embedded, pki, process
+from kubelite.etcd import client, embedded, pki, process, snapshot
 
-# k3s' --etcd-snapshot-name default.
-DEFAULT_NAME = "etcd-snapshot"
+# k3s' `etcd-snapshot save --name` default (the server's scheduled ones are `etcd-snapshot`).
+DEFAULT_NAME = snapshot.ON_DEMAND_NAME
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=env("DATA_DIR", str(DEFAULT_DATA_DIR)),
         help="the server's data directory (default %(default)s)",
     )
-    parser.add_argument("--name", default=DEFAULT_NAME, help="the snapshot's name prefix")
+    parser.add_argument(
+        "--name", default=DEFAULT_NAME, help="the snapshot's name prefix (default %(default)s)"
+    )
+    parser.add_argument(
+        "--etcd-snapshot-compress",
+        action="store_true",
+        default=env.flag("ETCD_SNAPSHOT_COMPRESS"),
+        help="save: compress the snapshot (zip)",
+    )
     parser.add_argument(
         "--etcd-snapshot-dir",
         default=env("ETCD_SNAPSHOT_DIR", ""),
@@ -71,11 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def snapshot_dir(args: argparse.Namespace) -> Path:
     if args.etcd_snapshot_dir:
         return Path(args.etcd_snapshot_dir)
-    return Path(args.data_dir) / "db" / "snapshots"
-
-
-def snapshot_name(prefix: str, node_name: str, now: float) -> str:
-    return f"{prefix}-{node_name}-{int(now)}"
+    return snapshot.default_dir(Path(args.data_dir))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,23 +101,24 @@ async def _save(args: argparse.Namespace, node_name: str) -> int:
     if not etcd_pki.server_ca.exists():
         print(f"error: no embedded etcd in {data_dir}", file=sys.stderr)
         return 1
-    directory = snapshot_dir(args)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = directory / snapshot_name(args.name, node_name, time.time())
     endpoint = process.url("127.0.0.1", args.etcd_client_port)
-    size = await client.save_snapshot(endpoint, etcd_pki, path)
-    print(f"Snapshot {path.name} saved to {path} ({size} bytes)")
+    path = await snapshot.save(
+        endpoint,
+        etcd_pki,
+        snapshot_dir(args),
+        prefix=args.name,
+        node_name=node_name,
+        compress=args.etcd_snapshot_compress,
+    )
+    print(f"Snapshot {path.name} saved to {path} ({path.stat().st_size} bytes)")
     return 0
 
 
 def _list(directory: Path) -> int:
     print(f"{'Name':<50} {'Location':<70} {'Size':>10} Created")
-    if directory.is_dir():
-        for path in sorted(directory.iterdir()):
-            if path.is_file() and not path.name.endswith(".part"):
-                stat = path.stat()
-                created = datetime.fromtimestamp(stat.st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-                print(f"{path.name:<50} file://{path!s:<63} {stat.st_size:>10} {created}")
+    for found in snapshot.list_dir(directory):
+        location = f"file://{found.path}"
+        print(f"{found.path.name:<50} {location:<70} {found.size:>10} {found.created_text}")
     return 0
 
 
