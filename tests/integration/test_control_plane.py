@@ -14,7 +14,10 @@ WAIT = 30.0
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
+        try:
+            text = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue  # a thread of the server (a worker of asyncio.to_thread) ended meanwhile
         found.extend(int(c) for c in text)
     return found
 
