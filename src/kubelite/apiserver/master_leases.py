@@ -161,15 +161,20 @@ def _dns_of(value: object) -> tuple[str, int] | None:
     return ip, port
 
 
+def _starting_from(current: Obj | None, name: str) -> Obj:
+    """What to write: `current` (a shallow copy, its metadata copied too) or a new object
+    named `name`; without resourceVersion, so the write applies to whatever is stored."""
+    if current is None:
+        return {"metadata": {"name": name}}
+    wanted = {**current, "metadata": dict(current["metadata"])}
+    wanted["metadata"].pop("resourceVersion", None)
+    return wanted
+
+
 def desired_endpoints(current: Obj | None, ips: list[str], ports: list[Obj]) -> Obj:
     """The `kubernetes` Endpoints listing `ips`: one subset, the ports of the API server, and
     the skip-mirror label; other fields of `current` stay."""
-    wanted: Obj = (
-        {"metadata": {"name": SERVICE_NAME}}
-        if current is None
-        else {**current, "metadata": dict(current["metadata"])}
-    )
-    wanted["metadata"].pop("resourceVersion", None)
+    wanted = _starting_from(current, SERVICE_NAME)
     wanted["metadata"]["labels"] = {**(wanted["metadata"].get("labels") or {}), SKIP_MIRROR: "true"}
     wanted["subsets"] = [{"addresses": [{"ip": ip} for ip in ips], "ports": ports}]
     return wanted
@@ -180,12 +185,7 @@ def desired_slice(current: Obj | None, ips: list[str], ports: list[Obj]) -> Obj:
     address ready, IPv6 only when all of them are."""
     six = bool(ips) and all(ipaddress.ip_address(ip).version == 6 for ip in ips)
     family = "IPv6" if six else "IPv4"
-    wanted: Obj = (
-        {"metadata": {"name": SERVICE_NAME}}
-        if current is None
-        else {**current, "metadata": dict(current["metadata"])}
-    )
-    wanted["metadata"].pop("resourceVersion", None)
+    wanted = _starting_from(current, SERVICE_NAME)
     wanted["metadata"]["labels"] = {SERVICE_NAME_LABEL: SERVICE_NAME}
     wanted["addressType"] = family
     wanted["endpoints"] = [
@@ -210,12 +210,7 @@ def desired_dns_endpoints(current: Obj | None, leases: list[Lease]) -> Obj | Non
             by_port.setdefault(lease.dns[1], set()).add(lease.dns[0])
     if not by_port:
         return None
-    wanted: Obj = (
-        {"metadata": {"name": DNS_SERVICE_NAME}}
-        if current is None
-        else {**current, "metadata": dict(current["metadata"])}
-    )
-    wanted["metadata"].pop("resourceVersion", None)
+    wanted = _starting_from(current, DNS_SERVICE_NAME)
     wanted["metadata"]["labels"] = {**(wanted["metadata"].get("labels") or {}), **DNS_LABELS}
     wanted["subsets"] = [
         {
