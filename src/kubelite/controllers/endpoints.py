@@ -172,6 +172,16 @@ class EndpointsController(QueueController):
         if not annotations:
             del body["metadata"]["annotations"]
         try:
+            await self._write(key, body, current)
+        except BaseException:
+            # The retry publishes the same change: it keeps its trigger time.
+            self.triggers.restore(key)
+            raise
+
+    async def _write(self, key: str, body: Obj, current: Obj | None) -> None:
+        """Create or update the Endpoints; a failure becomes a Warning Event on it."""
+        namespace = meta.namespace_of(body)
+        try:
             if current is None:
                 await self.client.create(ENDPOINTS, body, namespace=namespace)
             else:

@@ -210,31 +210,47 @@ def format_trigger_time(when: dt.datetime) -> str:
     return text + "Z"
 
 
+# Per Service: each pod's last Ready transition (when, and to which status), and the
+# Service's creation.
+_TriggerState = tuple[dict[str, tuple[dt.datetime, str]], dt.datetime | None]
+
+
 class TriggerTimeTracker:
     """When the change a sync publishes happened (endpointutil.TriggerTimeTracker).
 
     Per Service it remembers each pod's last Ready transition and the Service's creation; a
     sync reports the earliest of those that moved since the previous sync (a Service seen for
     the first time reports its creation), or None when nothing moved.
+
+    Two differences from upstream, both so that a published change carries its time:
+    a Ready flip within the second of the previous transition counts as a move (the times
+    have whole seconds, and a pod without probes turns Ready that fast), and a sync whose
+    write fails calls `restore`: its retry then reports the same changes again.
+    Upstream keeps the new state even then, so a write lost to a conflict (frequent while an
+    informer lags behind the store) publishes the change without its trigger time.
     """
 
     def __init__(self) -> None:
-        self._states: dict[str, tuple[dict[str, dt.datetime], dt.datetime | None]] = {}
+        self._states: dict[str, _TriggerState] = {}
+        # The state each key had before its latest compute, for `restore`.
+        self._previous: dict[str, _TriggerState | None] = {}
 
     def compute(self, key: str, service: Obj, pods: Iterable[Obj]) -> dt.datetime | None:
         known = key in self._states
+        self._previous[key] = self._states.get(key)
         last_pods, last_service = self._states.get(key, ({}, None))
         earliest: dt.datetime | None = None
-        pod_times: dict[str, dt.datetime] = {}
+        pod_times: dict[str, tuple[dt.datetime, str]] = {}
         for pod in pods:
             condition = ready_condition(pod) or {}
             when = meta.parse_time(condition.get("lastTransitionTime") or "")
             if when is None:
                 continue
             name = meta.name_of(pod)
-            pod_times[name] = when
+            status = str(condition.get("status") or "")
+            pod_times[name] = (when, status)
             before = last_pods.get(name)
-            if before is None or when > before:
+            if before is None or when > before[0] or (when == before[0] and status != before[1]):
                 earliest = when if earliest is None else min(earliest, when)
         created = meta.parse_time(meta.get_path(service, "metadata", "creationTimestamp") or "")
         if created is not None and (last_service is None or created > last_service):
@@ -244,5 +260,16 @@ class TriggerTimeTracker:
             return created
         return earliest
 
+    def restore(self, key: str) -> None:
+        """Undo the latest compute for `key`: what it published did not get written."""
+        if key not in self._previous:
+            return
+        previous = self._previous.pop(key)
+        if previous is None:
+            self._states.pop(key, None)
+        else:
+            self._states[key] = previous
+
     def forget(self, key: str) -> None:
         self._states.pop(key, None)
+        self._previous.pop(key, None)

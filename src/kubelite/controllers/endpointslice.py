@@ -489,13 +489,16 @@ class EndpointSliceController(QueueController):
                     format_trigger_time(trigger) if trigger is not None else None,
                     may_create=not service["metadata"].get("deletionTimestamp"),
                 )
-            except APIError as e:
-                self.recorder.post(
-                    typed(service, SERVICES),
-                    WARNING,
-                    "FailedToUpdateEndpointSlices",
-                    f"Error updating Endpoint Slices for Service {key}: {e}",
-                )
+            except BaseException as e:
+                # The retry publishes the same change: it keeps its trigger time.
+                self.triggers.restore(key)
+                if isinstance(e, APIError):
+                    self.recorder.post(
+                        typed(service, SERVICES),
+                        WARNING,
+                        "FailedToUpdateEndpointSlices",
+                        f"Error updating Endpoint Slices for Service {key}: {e}",
+                    )
                 raise
         if missing:
             raise RetryLater(f"skipping pods {', '.join(missing)}: their nodes are not known")

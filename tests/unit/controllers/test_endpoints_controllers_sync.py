@@ -169,3 +169,67 @@ async def test_a_refused_write_is_retried_and_reported_as_kubernetes_does(
     await wait_for(two_events, what="the two Events")
     reasons = [e["reason"] for e in await kube.events()]
     assert reasons == ["FailedToCreateEndpoint", "FailedToUpdateEndpointSlices"]
+
+
+def _ready_at(p: Obj, when: str) -> Obj:
+    p = copy.deepcopy(p)
+    p["status"]["conditions"][0]["lastTransitionTime"] = when
+    return p
+
+
+async def test_a_write_lost_to_a_conflict_keeps_its_trigger_time_for_the_retry(
+    kube: TestCluster,
+) -> None:
+    """The Endpoints cache is behind the server (an informer lagging its store): the update
+    fails with 409, and the retry still carries when the pod became ready. Upstream's tracker
+    would have recorded the change as published and dropped the annotation."""
+    client = Recorder(kube.client)
+    controller = EndpointsController(client)  # type: ignore[arg-type]
+    key = f"{kube.namespace}/web"
+    cache(controller.services, await made(kube, SERVICES, service()))
+    a = await made(kube, PODS, pod("a", "10.42.0.1"))
+    cache(controller.pods, a)
+    await controller.sync(key)
+    first = await kube.get(ENDPOINTS, "web")
+    # Someone else's write moves the stored Endpoints past the cached copy.
+    moved = {**first, "metadata": {**first["metadata"], "labels": {"x": "y"}}}
+    await kube.client.update(ENDPOINTS, moved, namespace=kube.namespace)
+    cache(controller.endpoints, first)
+    b = await made(kube, PODS, pod("b", "10.42.0.2"))
+    cache(controller.pods, _ready_at(b, "2025-01-01T00:00:30Z"))
+    with pytest.raises(APIError) as refused:
+        await controller.sync(key)
+    assert refused.value.code == 409
+    cache(controller.endpoints, await kube.get(ENDPOINTS, "web"))
+    await controller.sync(key)
+    updated = await kube.get(ENDPOINTS, "web")
+    assert sorted(a["ip"] for a in updated["subsets"][0]["addresses"]) == [
+        "10.42.0.1",
+        "10.42.0.2",
+    ]
+    assert updated["metadata"]["annotations"] == {
+        "endpoints.kubernetes.io/last-change-trigger-time": "2025-01-01T00:00:30Z"
+    }
+
+
+async def test_a_slice_write_that_fails_keeps_its_trigger_time_for_the_retry(
+    kube: TestCluster,
+) -> None:
+    client = Recorder(kube.client)
+    controller = EndpointSliceController(client)  # type: ignore[arg-type]
+    key = f"{kube.namespace}/web"
+    the_node = await made(kube, NODES, node())
+    cache(controller.nodes, the_node)
+    cache(controller.services, await made(kube, SERVICES, service()))
+    client.refuse["create"] = APIError({"code": 500, "reason": "InternalError", "message": "x"})
+    a = await made(kube, PODS, pod("a", node=the_node["metadata"]["name"]))
+    cache(controller.pods, a)
+    with pytest.raises(APIError):
+        await controller.sync(key)
+    del client.refuse["create"]
+    await controller.sync(key)
+    (created,) = client.written("create", "endpointslices")
+    # The Service, seen for the first time by the failed sync, still reports its creation.
+    assert created["metadata"]["annotations"] == {
+        "endpoints.kubernetes.io/last-change-trigger-time": "2025-01-01T00:00:00Z"
+    }
