@@ -159,6 +159,7 @@ class APIClient:
         except (ssl.SSLError, ValueError) as e:
             raise ConfigError(f"invalid TLS settings in the kubeconfig: {e}") from e
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
         self._resources: list[Resource] | None = None
         self._discovery_lock = asyncio.Lock()
 
@@ -173,12 +174,21 @@ class APIClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     async def close(self) -> None:
+        """Close the connections for good: a request after this fails rather than opening a
+        session nobody will close (an Event still being posted while its component stops)."""
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise APIConnectionError(self.config.server, "the client has been closed")
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(ssl=self._ssl if self._ssl is not None else False)
             headers = {"User-Agent": self._user_agent}

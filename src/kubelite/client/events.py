@@ -183,7 +183,12 @@ class EventRecorder:
                 EVENTS, self._new_event(ref, event_type, reason, message, now)
             )
         except (APIError, APIConnectionError) as e:
-            log.warning("could not record event %s/%s: %s", reason, ref.get("name"), e)
+            # One left over when its component stopped is dropped, as client-go's broadcaster
+            # drops what it has not sent at Shutdown.
+            stopped = getattr(self.client, "closed", False)
+            (log.debug if stopped else log.warning)(
+                "could not record event %s/%s: %s", reason, ref.get("name"), e
+            )
             return None
         md = stored["metadata"]
         self._sent.remember(key, _Sent(md["name"], md["namespace"], 1, now))

@@ -51,7 +51,11 @@ class ServiceAccountCredentials:
 
     def client_for(self, account: str, *, user_agent: str) -> APIClient:
         """A client that authenticates as `kube-system/<account>` (no certificate: the
-        token alone says who it is). Usable once `start` has returned."""
+        token alone says who it is). Usable once `start` has returned. Controllers of one
+        account (the node controller's three) share its client: `stop` closes each once."""
+        known = self._clients.get(account)
+        if known is not None:
+            return known
         config = dataclasses.replace(
             self.manager.config,
             client_certificate_data=None,

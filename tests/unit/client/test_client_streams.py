@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import AsyncIterator
 
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from kubelite.api.resources import PODS
 from kubelite.client import errors
 from kubelite.client.api import APIClient, WatchEvent
+from kubelite.client.events import EventRecorder
 from kubelite.client.kubeconfig import ClientConfig
 
 NOT_FOUND = {
@@ -151,3 +153,23 @@ async def test_watch_error_answer_raises(server: TestServer) -> None:
         with pytest.raises(errors.APIGoneError):
             async for _ in client.watch(PODS, namespace="default", resource_version="1"):
                 pass
+
+
+async def test_a_closed_client_opens_no_new_connection(
+    server: TestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A component stops with an Event still being posted: the request fails and nothing is
+    left open (aiohttp would log an unclosed session and connector)."""
+    client = _client(server)
+    assert (await client.request("GET", "/api/v1/namespaces/default/pods"))["kind"] == "PodList"
+    await client.close()
+    with pytest.raises(errors.APIConnectionError, match="closed"):
+        await client.request("GET", "/api/v1/namespaces/default/pods")
+    assert client._session is None
+    recorder = EventRecorder(client, "test-controller")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "default"}}
+    with caplog.at_level(logging.DEBUG, logger="kubelite.client.events"):
+        assert await recorder.event(pod, "Normal", "Started", "started") is None
+    assert client._session is None
+    # Dropped quietly: the component is gone, nobody is to be warned.
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]

@@ -257,6 +257,20 @@ async def test_an_existing_account_is_kept(
     assert len(server.issuer.tokens_of("job-controller")) == 1
 
 
+async def test_controllers_of_one_account_share_its_client_and_stop_closes_it(
+    accounts: ServiceAccountCredentials,
+) -> None:
+    """The node controller's three controllers ask for `node-controller`: each asking made a
+    client, only the last was kept, and the others' sessions were never closed."""
+    lifecycle = accounts.client_for("node-controller", user_agent="kcm/node-controller")
+    ipam = accounts.client_for("node-controller", user_agent="kcm/node-controller")
+    assert ipam is lifecycle
+    await accounts.start()
+    await whoami(lifecycle)
+    await accounts.stop()
+    assert lifecycle.closed
+
+
 async def test_a_client_carries_no_credentials_of_the_manager(
     manager: APIClient, accounts: ServiceAccountCredentials
 ) -> None:

@@ -460,12 +460,13 @@ async def serve(flags: ControlPlaneFlags) -> None:
             # shutdown.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        # /metrics first: its callers are checked through the manager's client.
+        if http is not None:
+            await http.cleanup()
         if scheduler_client is not None:
             await scheduler_client.close()
         await controllers.stop()
         await elections.close()
-        if http is not None:
-            await http.cleanup()
     if lost:
         raise lost[0]
 
