@@ -15,11 +15,8 @@ create puts only if the key's create revision is 0; an update or a delete acts o
 revision is still the one the caller read, and otherwise reads the key back to say why.
 
 Watch. Every watch of this store shares one bidirectional Watch stream, as clientv3
-multiplexes them: each is a WatchCreateRequest on it, answered in order by etcd, whose events
-then come tagged with the watch's id. Watches ask for prev_kv (a delete carries the value it
-removed) and progress notifications. When the stream breaks (etcd restarted, the network
-failed) every watch on it ends with WatchClosedError, and its client relists, as a client of
-kube-apiserver does when its watch ends; the next watch opens a new stream.
+multiplexes them (`etcd_watch.py`, which also says why a child process reads it). Watches ask
+for prev_kv (a delete carries the value it removed) and progress notifications.
 
 Progress. `request_progress()` sends etcd's WatchProgressRequest; etcd answers every watch of
 the stream with the current revision, which moves each watch's `progress()`. Caveat: etcd
@@ -43,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import collections
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -55,12 +51,17 @@ import aetcd.rpc as rpc  # type: ignore[import-untyped]
 import grpc
 import grpc.aio
 
+from kubelite.storage.etcd_watch import (
+    ChannelSpec,
+    EtcdWatch,
+    GrpcTransport,
+    RelayTransport,
+    Transport,
+    WatchStream,
+    kv_of,
+)
 from kubelite.storage.interface import (
-    CREATE,
-    DELETE,
-    UPDATE,
     CompactedError,
-    Event,
     FutureRevisionError,
     KeyExistsError,
     KeyNotFoundError,
@@ -72,7 +73,6 @@ from kubelite.storage.interface import (
     StoreUnavailableError,
     Watch,
 )
-from kubelite.storage.watch_queue import QueuedWatch, event_bytes
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,17 @@ COMPACT_REV_KEY = b"compact_rev_key"
 # grpc waits up to 120 s between reconnection attempts by default: an etcd back after a restart
 # would stay unused for minutes. kubelite tries again at least this often.
 RECONNECT_BACKOFF_MAX = 2.0
+
+CHANNEL_OPTIONS = [
+    ("grpc.keepalive_time_ms", int(KEEPALIVE_TIME * 1000)),
+    ("grpc.keepalive_timeout_ms", int(KEEPALIVE_TIMEOUT * 1000)),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.max_reconnect_backoff_ms", int(RECONNECT_BACKOFF_MAX * 1000)),
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    # etcd's default request limit is 1.5 MiB; its answers (lists) are larger.
+    ("grpc.max_receive_message_length", -1),
+]
 
 _UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
@@ -124,167 +135,7 @@ def parse_endpoint(url: str) -> _Endpoint:
     return _Endpoint(url, f"{host}:{parts.port}", parts.scheme == "https")
 
 
-def _kv(kv: Any) -> KeyValue:
-    return KeyValue(kv.key.decode(), kv.value, kv.create_revision, kv.mod_revision)
-
-
-class _EtcdWatch(QueuedWatch):
-    def __init__(self, stream: _WatchStream, prefix: str, revision: int) -> None:
-        # Everything up to `revision` is delivered by definition: the watch starts after it.
-        super().__init__(prefix, revision)
-        self._stream = stream
-        self.id: int | None = None
-        self._seen = revision
-
-    def _push(self, events: builtins.list[Event], size: int) -> None:
-        self._seen = max(self._seen, events[-1].revision)
-        super()._push(events, size)
-
-    def _progress_to(self, revision: int) -> None:
-        self._seen = max(self._seen, revision)
-
-    def _newest(self) -> int:
-        return self._seen
-
-    def _release(self) -> None:
-        self._stream.cancel(self)
-
-
-class _WatchStream:
-    """One bidirectional Watch call carrying every watch of the store."""
-
-    def __init__(self, store: EtcdStore, channel: grpc.aio.Channel, endpoint: str) -> None:
-        self._store = store
-        self.endpoint = endpoint
-        self._requests: asyncio.Queue[Any] = asyncio.Queue()
-        self._watches: dict[int, _EtcdWatch] = {}
-        # etcd answers create requests in the order they were sent.
-        self._creating: collections.deque[tuple[_EtcdWatch, asyncio.Future[None]]] = (
-            collections.deque()
-        )
-        self.closed = False
-        self._call = rpc.WatchStub(channel).Watch(self._outgoing())
-        self._reader = asyncio.create_task(self._read(), name="etcd-watch-stream")
-
-    async def _outgoing(self) -> Any:
-        while True:
-            request = await self._requests.get()
-            if request is None:
-                return
-            yield request
-
-    def send(self, request: Any) -> None:
-        if not self.closed:
-            self._requests.put_nowait(request)
-
-    async def create(self, watch: _EtcdWatch, request: Any) -> None:
-        if self.closed:
-            raise StoreUnavailableError(self.endpoint, "the watch stream is closed")
-        created: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._creating.append((watch, created))
-        self.send(rpc.WatchRequest(create_request=request))
-        try:
-            await asyncio.wait_for(created, RPC_TIMEOUT)
-        except TimeoutError:
-            raise StoreUnavailableError(self.endpoint, "etcd did not answer a watch") from None
-
-    def cancel(self, watch: _EtcdWatch) -> None:
-        if watch.id is not None and self._watches.pop(watch.id, None) is not None:
-            self.send(rpc.WatchRequest(cancel_request=rpc.WatchCancelRequest(watch_id=watch.id)))
-
-    async def _read(self) -> None:
-        reason = "etcd ended the watch stream"
-        try:
-            async for response in self._call:
-                self._handle(response)
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.CANCELLED and self.closed:
-                reason = "store closed"
-            else:
-                reason = f"the watch stream to {self.endpoint} broke: {exc.details()}"
-                log.warning("etcd %s", reason)
-        except asyncio.CancelledError:
-            reason = "store closed"
-        finally:
-            self._finish(reason)
-
-    def _handle(self, response: Any) -> None:
-        revision = response.header.revision
-        self._store._saw(revision)
-        if response.created:
-            watch, created = self._creating.popleft()
-            if response.canceled or response.watch_id == -1:
-                if not created.done():
-                    created.set_exception(
-                        StoreError(f"etcd refused a watch: {response.cancel_reason}")
-                    )
-                return
-            watch.id = response.watch_id
-            self._watches[watch.id] = watch
-            if created.done() or watch._closed:  # the caller went away meanwhile
-                self.cancel(watch)
-            else:
-                created.set_result(None)
-            return
-        progress = not response.events and not response.canceled and response.compact_revision == 0
-        if progress and response.watch_id == -1:
-            # The answer to a WatchProgressRequest: for every watch of the stream.
-            for w in self._watches.values():
-                w._progress_to(revision)
-            return
-        target = self._watches.get(response.watch_id)
-        if target is None:
-            return
-        if response.canceled:
-            del self._watches[response.watch_id]
-            if response.compact_revision:
-                self._store._saw_compaction(response.compact_revision)
-                target._end(
-                    "required revision has been compacted "
-                    f"(compacted at {response.compact_revision})"
-                )
-            else:
-                target._end(f"etcd canceled the watch: {response.cancel_reason}")
-            return
-        if progress:
-            target._progress_to(revision)
-            return
-        events: builtins.list[Event] = []
-        for e in response.events:
-            if e.type == rpc.Event.DELETE:
-                if not e.HasField("prev_kv"):
-                    # As kube-apiserver's watcher: a delete without its last value cannot be told.
-                    target._end(f"etcd event received with PrevKv=nil (key={e.kv.key!r})")
-                    return
-                prev = _kv(e.prev_kv)
-                kv = KeyValue(prev.key, prev.value, prev.create_revision, e.kv.mod_revision)
-                events.append(Event(DELETE, kv, prev))
-            elif e.kv.create_revision == e.kv.mod_revision:
-                events.append(Event(CREATE, _kv(e.kv), None))
-            else:
-                prev_kv = _kv(e.prev_kv) if e.HasField("prev_kv") else None
-                events.append(Event(UPDATE, _kv(e.kv), prev_kv))
-        if events:
-            target._push(events, sum(event_bytes(e) for e in events))
-
-    def _finish(self, reason: str) -> None:
-        self.closed = True
-        for _, created in self._creating:
-            if not created.done():
-                created.set_exception(StoreUnavailableError(self.endpoint, reason))
-        self._creating.clear()
-        for watch in list(self._watches.values()):
-            watch._end(reason)
-        self._watches.clear()
-        self._store._stream_ended(self)
-
-    async def close(self) -> None:
-        self.closed = True
-        self._requests.put_nowait(None)
-        self._call.cancel()
-        self._reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+_kv = kv_of
 
 
 class EtcdStore(Store):
@@ -298,10 +149,14 @@ class EtcdStore(Store):
         cert_file: str | Path | None = None,
         key_file: str | Path | None = None,
         timeout: float = RPC_TIMEOUT,
+        watch_relay: bool = True,
     ) -> None:
         if not endpoints:
             raise ValueError("no datastore endpoint")
         self._endpoints = [parse_endpoint(url) for url in endpoints]
+        self._tls_files = tuple(str(f) if f else None for f in (ca_file, cert_file, key_file))
+        # The watch stream in a child process (etcd_watch.py says why), or read here.
+        self._watch_relay = watch_relay
         self._credentials: grpc.ChannelCredentials | None = None
         if any(e.secure for e in self._endpoints):
             self._credentials = grpc.ssl_channel_credentials(
@@ -314,7 +169,7 @@ class EtcdStore(Store):
         # A stub makes a callable per method when built: one per endpoint and kind, kept.
         self._stubs: dict[tuple[int, str], Any] = {}
         self._current = 0
-        self._stream: _WatchStream | None = None
+        self._stream: WatchStream | None = None
         self._stream_lock = asyncio.Lock()
         self._revision = 0
         self._compacted = 0
@@ -331,11 +186,17 @@ class EtcdStore(Store):
         cert_file: str | Path | None = None,
         key_file: str | Path | None = None,
         timeout: float = RPC_TIMEOUT,
+        watch_relay: bool = True,
     ) -> EtcdStore:
         """Connect, waiting up to DIAL_TIMEOUT for one endpoint to answer, as
         kube-apiserver's client blocks on dialing; StoreUnavailableError if none does."""
         store = cls(
-            endpoints, ca_file=ca_file, cert_file=cert_file, key_file=key_file, timeout=timeout
+            endpoints,
+            ca_file=ca_file,
+            cert_file=cert_file,
+            key_file=key_file,
+            timeout=timeout,
+            watch_relay=watch_relay,
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(DIAL_TIMEOUT, max(timeout, 1.0) * 2)
@@ -360,21 +221,13 @@ class EtcdStore(Store):
         channel = self._channels.get(index)
         if channel is None:
             endpoint = self._endpoints[index]
-            options = [
-                ("grpc.keepalive_time_ms", int(KEEPALIVE_TIME * 1000)),
-                ("grpc.keepalive_timeout_ms", int(KEEPALIVE_TIMEOUT * 1000)),
-                ("grpc.keepalive_permit_without_calls", 1),
-                ("grpc.max_reconnect_backoff_ms", int(RECONNECT_BACKOFF_MAX * 1000)),
-                ("grpc.initial_reconnect_backoff_ms", 200),
-                ("grpc.min_reconnect_backoff_ms", 200),
-                # etcd's default request limit is 1.5 MiB; its answers (lists) are larger.
-                ("grpc.max_receive_message_length", -1),
-            ]
             if endpoint.secure:
                 assert self._credentials is not None
-                channel = grpc.aio.secure_channel(endpoint.target, self._credentials, options)
+                channel = grpc.aio.secure_channel(
+                    endpoint.target, self._credentials, CHANNEL_OPTIONS
+                )
             else:
-                channel = grpc.aio.insecure_channel(endpoint.target, options)
+                channel = grpc.aio.insecure_channel(endpoint.target, CHANNEL_OPTIONS)
             self._channels[index] = channel
         return channel
 
@@ -586,14 +439,24 @@ class EtcdStore(Store):
 
     # --- watch --------------------------------------------------------------------------------
 
-    async def _watch_stream(self) -> _WatchStream:
+    async def _watch_stream(self) -> WatchStream:
         async with self._stream_lock:
             if self._stream is None or self._stream.closed:
                 index = self._current
-                self._stream = _WatchStream(self, self._channel(index), self._endpoints[index].url)
+                endpoint = self._endpoints[index]
+                transport: Transport
+                if self._watch_relay:
+                    ca, cert, key = self._tls_files
+                    spec = ChannelSpec(
+                        endpoint.target, endpoint.secure, ca, cert, key, CHANNEL_OPTIONS
+                    )
+                    transport = await RelayTransport.start(spec)
+                else:
+                    transport = GrpcTransport(self._channel(index))
+                self._stream = WatchStream(self, transport, endpoint.url)
             return self._stream
 
-    def _stream_ended(self, stream: _WatchStream) -> None:
+    def _stream_ended(self, stream: WatchStream) -> None:
         if self._stream is stream:
             self._stream = None
 
@@ -613,7 +476,7 @@ class EtcdStore(Store):
             requested=revision,
         )
         stream = await self._watch_stream()
-        watch = _EtcdWatch(stream, prefix, revision)
+        watch = EtcdWatch(stream, prefix, revision)
         await stream.create(
             watch,
             rpc.WatchCreateRequest(

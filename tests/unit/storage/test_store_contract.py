@@ -31,14 +31,16 @@ from kubelite.storage.interface import (
 from kubelite.storage.sqlite import SqliteStore
 
 
-@pytest.fixture(params=["sqlite", "etcd"])
+@pytest.fixture(params=["sqlite", "etcd", "etcd-watch-in-process"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """Each store; etcd's twice, its watch stream read by the relay process (the default) and
+    in the API server's own process (storage/etcd_watch.py)."""
     s: Store
     if request.param == "sqlite":
         s = await SqliteStore.open(tmp_path / "state.db")
     else:
         server: EtcdServer = request.getfixturevalue("etcd_server")
-        s = await EtcdStore.open([server.endpoint])
+        s = await EtcdStore.open([server.endpoint], watch_relay=request.param == "etcd")
     yield s
     await s.close()
 

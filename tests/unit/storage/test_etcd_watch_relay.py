@@ -1,0 +1,127 @@
+"""The etcd store's watch relay (storage/etcd_watch.py): the child process that holds the
+Watch stream carries watches over TLS, ends with the store or with the API server that started
+it, and a relay that dies ends its watches as a broken stream does, the next watch starting a
+new one. Each test has a real etcd of its own (tests/etcd_server.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tests.etcd_server import EtcdServer
+
+from kubelite.storage.etcd import EtcdStore
+from kubelite.storage.etcd_watch import RelayTransport
+from kubelite.storage.interface import CREATE, WatchClosedError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _relay_of(store: EtcdStore) -> asyncio.subprocess.Process:
+    stream = store._stream
+    assert stream is not None
+    transport = stream._transport
+    assert isinstance(transport, RelayTransport)
+    return transport._process
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie no longer does)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def _eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_watches_go_through_the_relay_over_tls(
+    etcd_server_factory: Callable[..., EtcdServer],
+) -> None:
+    server = etcd_server_factory(tls=True)
+    store = await EtcdStore.open(
+        [server.endpoint],
+        ca_file=server.ca_file,
+        cert_file=server.cert_file,
+        key_file=server.key_file,
+    )
+    try:
+        watch = await store.watch("/r/", store.revision)
+        relay = _relay_of(store)
+        assert relay.returncode is None
+        created = await store.create("/r/a", b"1")
+        (event,) = await asyncio.wait_for(watch.next(), 5)
+        assert (event.type, event.kv) == (CREATE, created)
+    finally:
+        await store.close()
+
+
+async def test_closing_the_store_ends_its_relay(etcd_server: EtcdServer) -> None:
+    store = await EtcdStore.open([etcd_server.endpoint])
+    watch = await store.watch("/r/", store.revision)
+    relay = _relay_of(store)
+    await store.close()
+    assert relay.returncode == 0
+    with pytest.raises(WatchClosedError, match="store closed"):
+        await asyncio.wait_for(watch.next(), 5)
+
+
+async def test_a_dead_relay_ends_the_watches_and_the_next_watch_starts_another(
+    etcd_server: EtcdServer,
+) -> None:
+    store = await EtcdStore.open([etcd_server.endpoint])
+    try:
+        watch = await store.watch("/r/", store.revision)
+        first = _relay_of(store)
+        first.kill()
+        with pytest.raises(WatchClosedError, match="watch relay exited"):
+            await asyncio.wait_for(watch.next(), 5)
+        watch = await store.watch("/r/", store.revision)
+        assert _relay_of(store).pid != first.pid
+        created = await store.create("/r/b", b"2")
+        (event,) = await asyncio.wait_for(watch.next(), 5)
+        assert event.kv == created
+    finally:
+        await store.close()
+
+
+def test_the_relay_does_not_outlive_a_killed_api_server(etcd_server: EtcdServer) -> None:
+    """kill -9 of the process that started it: its end of the pipe closes, and the relay
+    exits rather than holding a stream to etcd for nobody."""
+    program = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from kubelite.storage.etcd import EtcdStore
+
+        async def main():
+            store = await EtcdStore.open([{etcd_server.endpoint!r}])
+            await store.watch("/r/", store.revision)
+            print(store._stream._transport._process.pid, flush=True)
+            await asyncio.Event().wait()
+
+        asyncio.run(main())
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    with subprocess.Popen(
+        [sys.executable, "-c", program], stdout=subprocess.PIPE, text=True, env=env
+    ) as parent:
+        assert parent.stdout is not None
+        relay = int(parent.stdout.readline())
+        assert _alive(relay)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    asyncio.run(_eventually(lambda: not _alive(relay)))
