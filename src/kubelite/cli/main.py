@@ -109,7 +109,7 @@ CLUSTER_COMMANDS = (
     _module_command(
         "etcd-snapshot",
         etcd_snapshot,
-        "save, list or restore snapshots of the server's embedded etcd",
+        "save, list, delete, prune or restore snapshots of the server's embedded etcd",
     ),
     _module_command(
         "kubeconfig",

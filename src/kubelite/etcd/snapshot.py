@@ -7,12 +7,17 @@ snapshot.CompressedExtension; the archive holds one entry named as the snapshot)
 name prefix tells them apart: scheduled ones take `--etcd-snapshot-name` (`etcd-snapshot`),
 on-demand ones `etcd-snapshot save --name` (`on-demand`), and retention (k3s'
 snapshotRetention) prunes only files whose name starts with the scheduled prefix.
+
+`list_dir` is the one answer to "which files are snapshots": `ls` prints it, `prune` (the
+server's retention and `etcd-snapshot prune`) and `delete` (`etcd-snapshot delete`) choose from
+it, so a name `ls` prints is one `delete` takes, and neither ever reaches past the directory.
 """
 
 from __future__ import annotations
 
 import time
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +32,30 @@ ON_DEMAND_NAME = "on-demand"
 COMPRESSED_EXTENSION = ".zip"
 # What client.save_snapshot writes to before the rename; never a snapshot.
 PARTIAL_EXTENSION = ".part"
+
+
+class SnapshotError(Exception):
+    """A snapshot name the caller gave that cannot be acted on; the message names it."""
+
+
+class InvalidNameError(SnapshotError):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"snapshot name {name!r} is not a plain file name (no '/', not '.' or '..')"
+        )
+        self.name = name
+
+
+class NotFoundError(SnapshotError):
+    def __init__(self, name: str, directory: Path) -> None:
+        super().__init__(f"snapshot {name!r} not found in {directory}")
+        self.name = name
+
+
+def is_file_name(name: str) -> bool:
+    """Whether `name` names an entry of a directory and nothing beyond it: not empty, no `/`
+    (nor NUL, which no path holds), not `.` or `..`. Snapshot names and name prefixes must be."""
+    return name not in ("", ".", "..") and "/" not in name and "\0" not in name
 
 
 def default_dir(data_dir: Path) -> Path:
@@ -127,6 +156,26 @@ def decompress(path: Path, directory: Path) -> Path:
             while chunk := source.read(1 << 20):
                 out.write(chunk)
     return target
+
+
+def delete(directory: Path, names: Sequence[str]) -> list[Path]:
+    """k3s' DeleteSnapshots on the local directory: remove the snapshots `list_dir` finds under
+    these names (as `ls` prints them, `.zip` included). All or nothing, unlike k3s (which logs a
+    name it does not find and goes on): a name that is not a plain file name or not a snapshot
+    here raises before anything is removed, so a typo in a list changes nothing. Returns what
+    was deleted, in the order given."""
+    for name in names:
+        if not is_file_name(name):
+            raise InvalidNameError(name)
+    found = {s.path.name: s.path for s in list_dir(directory)}
+    for name in names:
+        if name not in found:
+            raise NotFoundError(name, directory)
+    deleted = []
+    for name in dict.fromkeys(names):
+        found[name].unlink(missing_ok=True)
+        deleted.append(found[name])
+    return deleted
 
 
 def prune(directory: Path, prefix: str, retention: int) -> list[Path]:
