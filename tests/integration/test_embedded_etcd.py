@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -194,11 +195,32 @@ def test_a_second_server_joins_and_both_serve_the_same_objects(tmp: Path, first:
                 in first.cluster.kubectl("get", "node", "srv-b", "-o", "json").stdout
             ),
         )
+        # The server whose member leads sets k3s' EtcdIsVoter condition on each etcd Node
+        # from the member list (etcd/voter_condition.py, every 15 s as k3s' learner tick).
+        voter = wait_for(
+            "srv-b's Node condition EtcdIsVoter=True",
+            lambda: _voter_condition(first, "srv-b"),
+            timeout=60,
+        )
+        assert voter["reason"] == "MemberNotLearner", voter
+        assert voter["message"] == "Node is a voting member of the etcd cluster", voter
+        # srv-a has no Node (no agent): nothing to set there, and nothing to complain about.
+        assert "etcd voter condition" not in first.cluster.log_path.read_text()
         first.cluster.kubectl("delete", "node", "srv-b")
         wait_for("srv-b's member to be removed", lambda: len(first.members()) == 1)
     finally:
         second.cluster.stop()
     first.cluster.kubectl("delete", "pod", "from-b", "--wait=false")
+
+
+def _voter_condition(server: Server, node: str) -> dict[str, object] | None:
+    """The Node's EtcdIsVoter condition once True; None (after a second's pause) before."""
+    got = json.loads(server.cluster.kubectl("get", "node", node, "-o", "json").stdout)
+    for condition in got.get("status", {}).get("conditions") or []:
+        if condition.get("type") == "EtcdIsVoter" and condition.get("status") == "True":
+            return dict(condition)
+    time.sleep(1)
+    return None
 
 
 def _run_once(server: Server, *flags: str) -> subprocess.CompletedProcess[str]:

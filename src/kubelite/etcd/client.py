@@ -159,6 +159,8 @@ class Status:
     leader: int
     raft_applied_index: int
     is_learner: bool
+    # What the member reports as wrong with itself (an alarm, e.g. "NOSPACE").
+    errors: tuple[str, ...] = ()
 
 
 async def status(endpoint: str, pki: EtcdPki, timeout: float = CALL_TIMEOUT) -> Status:
@@ -175,6 +177,7 @@ async def status(endpoint: str, pki: EtcdPki, timeout: float = CALL_TIMEOUT) -> 
         leader=answer.leader,
         raft_applied_index=answer.raftAppliedIndex,
         is_learner=bool(answer.isLearner),
+        errors=tuple(answer.errors),
     )
 
 

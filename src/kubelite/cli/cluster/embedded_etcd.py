@@ -39,6 +39,7 @@ from kubelite.etcd import client, embedded, learners, process, snapshot, snapsho
 from kubelite.etcd.member_controller import MemberController
 from kubelite.etcd.pki import CLIENT_CERT
 from kubelite.etcd.snapshot_schedule import SnapshotPolicy, SnapshotSchedule
+from kubelite.etcd.voter_condition import VoterCondition
 
 if TYPE_CHECKING:
     from kubelite.apiserver.server import ServerConfig
@@ -216,6 +217,7 @@ class RunningEtcd:
     controller: MemberController | None = None
     snapshots: SnapshotSchedule | None = None
     learner_manager: learners.LearnerManager | None = None
+    voter_condition: VoterCondition | None = None
 
     def configure(self, config: ServerConfig) -> None:
         """Point the API server at the member (as at an external etcd), and let servers join."""
@@ -233,10 +235,16 @@ class RunningEtcd:
     def start_controller(self, api: APIClient) -> None:
         self.controller = MemberController(api, self.member, self.node_name)
         self.controller.start()
+        # The EtcdIsVoter Node condition, set by the server whose member leads (k3s).
+        admin = learners.EtcdAdmin(self.member.local_client_url, self.member.pki)
+        self.voter_condition = VoterCondition(api, admin, self.member.local_client_url)
+        self.voter_condition.start()
 
     async def stop(self) -> None:
         if self.snapshots is not None:
             await self.snapshots.stop()
+        if self.voter_condition is not None:
+            await self.voter_condition.stop()
         if self.controller is not None:
             await self.controller.stop()
         if self.learner_manager is not None:
