@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -277,6 +278,13 @@ def test_pods_of_a_deleted_node_are_marked_failed_and_garbage_collected(
             text=True,
             env=cluster.env(),
         )
+        stdout = watcher.stdout
+        assert stdout is not None
+        printed: list[str] = []
+        reader = threading.Thread(
+            target=lambda: printed.extend(iter(stdout.readline, "")), daemon=True
+        )
+        reader.start()
         try:
             cluster.kubectl("delete", "node", f"{prefix}0")
 
@@ -285,10 +293,22 @@ def test_pods_of_a_deleted_node_are_marked_failed_and_garbage_collected(
                 return not names & {p["metadata"]["name"] for p in left}
 
             wait_for("the deleted node's pods to be collected", collected, WAIT)
+
+            def deletions_watched() -> bool:
+                # The watch may print them a moment after a GET stops listing the pods.
+                deleted = {
+                    e["object"]["metadata"]["name"]
+                    for e in watch_events("".join(printed))
+                    if e["type"] == "DELETED"
+                }
+                return names <= deleted
+
+            wait_for("the watch to print both deletions", deletions_watched, WAIT)
         finally:
             watcher.terminate()
-            out, _ = watcher.communicate(timeout=10)
-    events = watch_events(out)
+            watcher.wait(timeout=10)
+            reader.join(timeout=10)
+    events = watch_events("".join(printed))
     for name in names:
         seen = [e for e in events if e["object"]["metadata"]["name"] == name]
         assert seen[-1]["type"] == "DELETED"
