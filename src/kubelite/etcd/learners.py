@@ -28,8 +28,6 @@ tick is only a Status call on the local member while there is no learner.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -42,6 +40,7 @@ import orjson
 from kubelite.etcd import client
 from kubelite.etcd.client import EtcdError, Member, Status
 from kubelite.etcd.pki import EtcdPki
+from kubelite.etcd.ticker import Ticker
 
 MANAGE_INTERVAL = 2.0
 # k3s' learnerMaxStallTime.
@@ -172,7 +171,12 @@ class EtcdAdmin:
         await client.put_value(self.endpoint, self.pki, key, value)
 
 
-class LearnerManager:
+class LearnerManager(Ticker):
+    task_name = "etcd-learner-manager"
+    what = "etcd learner management"
+    # The local member restarting, or an election: the next tick tries again.
+    transient = (EtcdError,)
+
     def __init__(
         self,
         admin: Admin,
@@ -182,30 +186,11 @@ class LearnerManager:
         max_stall: float = LEARNER_MAX_STALL,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(interval)
         self.admin = admin
         self.local_endpoint = local_endpoint
-        self.interval = interval
         self.max_stall = max_stall
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="etcd-learner-manager")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.tick()
-            except EtcdError as e:
-                # The local member restarting, or an election: the next tick tries again.
-                log.warning("etcd learner management: %s", e)
 
     async def tick(self) -> str | None:
         """One round; what was done to a learner ("promoted", "waiting", "removed"), or None

@@ -26,8 +26,6 @@ A server without a Node (`--disable-agent`) has no row to write; nothing is logg
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -44,6 +42,7 @@ from kubelite.client.errors import APIConnectionError, APIError, APINotFoundErro
 from kubelite.etcd import client
 from kubelite.etcd.client import EtcdError, Member, Status
 from kubelite.etcd.member_controller import ETCD_ROLE_LABEL, NODE_NAME_ANNOTATION
+from kubelite.etcd.ticker import Ticker
 
 CONDITION_TYPE = "EtcdIsVoter"
 # k3s' manageTickerTime: the condition is refreshed on the learner manager's tick.
@@ -155,9 +154,14 @@ class Admin(Protocol):
     async def members(self) -> list[Member]: ...
 
 
-class VoterCondition:
+class VoterCondition(Ticker):
     """Sets `EtcdIsVoter` on the etcd Nodes while the local member leads (one per server,
     started beside the member controller, as k3s runs manageLearners on every server)."""
+
+    task_name = "etcd-voter-condition"
+    what = "etcd voter condition"
+    # etcd restarting or the API server busy: the next tick tries again.
+    transient = (EtcdError, APIError, APIConnectionError)
 
     def __init__(
         self,
@@ -168,35 +172,11 @@ class VoterCondition:
         interval: float = CONDITION_INTERVAL,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(interval)
         self.api = api
         self.admin = admin
         self.local_endpoint = local_endpoint
-        self.interval = interval
         self.clock = clock
-        self._task: asyncio.Task[None] | None = None
-        self._last_problem = ""
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="etcd-voter-condition")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.tick()
-                self._last_problem = ""
-            except (EtcdError, APIError, APIConnectionError) as e:
-                # etcd restarting or the API server busy: the next tick tries again. The same
-                # problem tick after tick is said once.
-                if str(e) != self._last_problem:
-                    log.warning("etcd voter condition: %s", e)
-                self._last_problem = str(e)
 
     async def tick(self) -> list[str]:
         """One round; the Nodes whose condition was written (none where this member does not
