@@ -113,6 +113,11 @@ class EventRecorder:
         self._similar = _LRU()
         # Events being sent by `post`: asyncio keeps only weak references to tasks.
         self._posting: set[asyncio.Task[Any]] = set()
+        # Per Event key, the lock its sends take turns on and how many want it. Two posts of
+        # the same event in quick succession would otherwise both create (two Events where
+        # there should be one with count 2) or both patch the same count; client-go's
+        # broadcaster sends one event at a time.
+        self._turns: dict[tuple[str, ...], tuple[asyncio.Lock, list[int]]] = {}
 
     def post(self, obj: Obj, event_type: str, reason: str, message: str) -> None:
         """Record an event without waiting for it: from an informer handler, which cannot
@@ -161,6 +166,20 @@ class EventRecorder:
         message, combined = self._aggregate(source_key, message)
         # A combined event is one Event per object and reason, whatever the message.
         key = (*source_key, field_path, "" if combined else message)
+        lock, waiting = self._turns.setdefault(key, (asyncio.Lock(), [0]))
+        waiting[0] += 1
+        try:
+            async with lock:
+                return await self._send(key, ref, event_type, reason, message)
+        finally:
+            waiting[0] -= 1
+            if not waiting[0]:
+                del self._turns[key]
+
+    async def _send(
+        self, key: tuple[str, ...], ref: Obj, event_type: str, reason: str, message: str
+    ) -> Obj | None:
+        """Create the Event, or count one more of the Event already sent under `key`."""
         now = _time(_now())
         seen = self._sent.get(key)
         try:
