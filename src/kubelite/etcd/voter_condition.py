@@ -189,7 +189,9 @@ class VoterCondition(Ticker):
         paired, unjoined = member_nodes(members, list(listed.get("items") or []))
         observed = []
         for member, node in paired:
-            status, message = member_status(member, await self._health(member))
+            # The local member answered already: ask only the others.
+            known = local if member.id == local.member_id else None
+            status, message = member_status(member, await self._health(member, known))
             observed.append(Observation(node, status, message))
         observed += [Observation(node, MemberStatus.UNJOINED) for node in unjoined]
         now = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
@@ -214,7 +216,9 @@ class VoterCondition(Ticker):
             written.append(name)
         return written
 
-    async def _health(self, member: Member) -> str:
+    async def _health(self, member: Member, known: Status | None = None) -> str:
+        if known is not None:
+            return health_error(known, "")
         if not member.client_urls:
             return health_error(None, "the member has no client URL")
         try:

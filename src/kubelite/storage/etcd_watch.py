@@ -260,17 +260,12 @@ class WatchStream:
             async for response in self._transport.responses():
                 self._handle(response)
         except StreamBroken as exc:
-            if self.closed:
-                reason = "store closed"
-            else:
+            if not self.closed:
                 reason = f"the watch stream to {self.endpoint} broke: {exc}"
                 log.warning("etcd %s", reason)
-        except asyncio.CancelledError:
-            reason = "store closed"
         finally:
-            if self.closed:
-                reason = "store closed"
-            self._finish(reason)
+            # Closed by the store (which also cancels this task): its watches say so.
+            self._finish("store closed" if self.closed else reason)
 
     def _handle(self, response: Any) -> None:
         revision = response.header.revision
