@@ -43,7 +43,9 @@ cache ends its watchers with WatchClosedError so that their clients relist, as K
 `startCaching` terminates all watchers, then lists and watches again after RELIST_BACKOFF;
 meanwhile lists go to the inner store.
 
-Writes pass through; the cache learns of them from the watch, like every other change.
+Writes pass through; the cache learns of them from the watch, like every other change. It takes
+the inner watch's events in the store's own callback (`Watch.follow`), so that a client's watch
+waits for one turn of the event loop after the store has an event, not for two.
 """
 
 from __future__ import annotations
@@ -182,6 +184,10 @@ class _ResourceCache:
                 continue
             backoff = owner.relist_backoff
             self._replace(result, watch)
+            # The events are applied as the store hands them over, not one turn of the loop
+            # later in this task: under load a turn takes milliseconds, and every client's
+            # watch would wait for it.
+            watch.follow(self._apply)
             try:
                 while True:
                     self._apply(await watch.next())

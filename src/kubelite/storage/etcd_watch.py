@@ -14,8 +14,8 @@ its writers make revisions, and the watch falls behind for as long as the load l
 with 16 writers on 2 cores; `bench/etcd_watch_lag.py`). So by default a small child process
 (`etcd_watch_relay`) holds the stream: its own GIL reads the messages as they come and writes
 them, still serialized, into a pipe, and the loop takes whatever has arrived in one read and
-decodes it all at once. `RelayTransport` is that; `GrpcTransport` reads in process, for
-`EtcdStore(watch_relay=False)`.
+decodes and hands on every message in that same callback. `RelayTransport` is that;
+`GrpcTransport` reads in process, for `EtcdStore(watch_relay=False)`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import json
 import logging
 import struct
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -96,7 +96,9 @@ class ChannelSpec:
 class Transport(Protocol):
     def send(self, request: Any) -> None: ...
 
-    def responses(self) -> AsyncIterator[Any]: ...
+    async def run(self, handle: Callable[[Any], None]) -> None:
+        """Hand every WatchResponse to `handle` as it comes; return once `close()` ended the
+        stream, raise StreamBroken when anything else did."""
 
     async def close(self) -> None: ...
 
@@ -119,10 +121,10 @@ class GrpcTransport:
     def send(self, request: Any) -> None:
         self._requests.put_nowait(request)
 
-    async def responses(self) -> AsyncIterator[Any]:
+    async def run(self, handle: Callable[[Any], None]) -> None:
         try:
             async for response in self._call:
-                yield response
+                handle(response)
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.CANCELLED and self._closing:
                 return
@@ -134,68 +136,150 @@ class GrpcTransport:
         self._call.cancel()
 
 
+class _RelayProtocol(asyncio.SubprocessProtocol):
+    """The relay's pipes, as the loop sees them: whole frames on its stdout are handed to the
+    stream as they arrive, in the very callback that read them."""
+
+    def __init__(self, relay: RelayTransport) -> None:
+        self._relay = relay
+        self._buffer = bytearray()
+
+    def pipe_data_received(self, fd: int, data: bytes | bytearray) -> None:
+        if fd != 1:
+            return
+        buffer = self._buffer
+        buffer += data
+        start, end = 0, len(buffer)
+        try:
+            while end - start >= FRAME.size:
+                (size,) = FRAME.unpack_from(buffer, start)
+                if end - start - FRAME.size < size:
+                    break
+                body = start + FRAME.size
+                start = body + size
+                self._relay._frame(buffer[body : body + 1], buffer[body + 1 : start])
+        finally:
+            del buffer[:start]
+
+    def process_exited(self) -> None:
+        self._relay._exited()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # Every pipe is closed and the relay has exited: nothing more will come.
+        self._relay._finished()
+
+
 class RelayTransport:
     """The stream held by a child process (`python -m kubelite.storage.etcd_watch_relay`).
 
     Requests go to its stdin and answers come from its stdout, each serialized in a frame. The
-    child ends when its stdin closes, so it never outlives this process."""
+    child ends when its stdin closes, so it never outlives this process. A frame is decoded
+    and handled as soon as the loop reads it, without waking a reader task: under load, each
+    such trip through a busy loop costs as long as one turn of it (several milliseconds)."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self._process = process
-        assert process.stdin is not None and process.stdout is not None
-        self._stdin = process.stdin
-        self._stdout = process.stdout
+    def __init__(self) -> None:
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._handle: Callable[[Any], None] | None = None
+        loop = asyncio.get_running_loop()
+        # How the stream ended (StreamBroken, or None after close()); read by run(), or by
+        # nobody when the reader was cancelled first, which must not log it as unretrieved.
+        self._ended: asyncio.Future[None] = loop.create_future()
+        self._ended.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._exit: asyncio.Future[None] = loop.create_future()
         self._closing = False
 
     @classmethod
     async def start(cls, spec: ChannelSpec) -> RelayTransport:
-        process = await asyncio.create_subprocess_exec(
+        relay = cls()
+        transport, _ = await asyncio.get_running_loop().subprocess_exec(
+            lambda: _RelayProtocol(relay),
             sys.executable,
             "-m",
             "kubelite.storage.etcd_watch_relay",
             spec.to_json(),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            # A batch of events can be large: let whole messages wait in the reader's buffer.
-            limit=1 << 24,
+            stderr=None,
         )
-        return cls(process)
+        relay._transport = transport
+        return relay
+
+    @property
+    def pid(self) -> int:
+        assert self._transport is not None
+        return self._transport.get_pid()
+
+    @property
+    def returncode(self) -> int | None:
+        assert self._transport is not None
+        return self._transport.get_returncode()
+
+    def kill(self) -> None:
+        assert self._transport is not None
+        with contextlib.suppress(ProcessLookupError):
+            self._transport.kill()
+
+    def _stdin(self) -> asyncio.WriteTransport | None:
+        if self._transport is None or self._transport.is_closing():
+            return None
+        pipe = self._transport.get_pipe_transport(0)
+        if pipe is None or pipe.is_closing():
+            return None
+        return pipe  # type: ignore[return-value]
 
     def send(self, request: Any) -> None:
-        if self._process.returncode is not None or self._stdin.is_closing():
+        stdin = self._stdin()
+        if stdin is None or self.returncode is not None:
             return
         data = request.SerializeToString()
-        self._stdin.write(FRAME.pack(len(data)) + data)
+        stdin.write(FRAME.pack(len(data)) + data)
 
-    async def responses(self) -> AsyncIterator[Any]:
-        # A frame already in the reader's buffer is read without a trip through the loop: one
-        # wake-up takes in whatever the relay wrote meanwhile.
-        parse = rpc.WatchResponse.FromString
-        read = self._stdout.readexactly
-        while True:
-            try:
-                (size,) = FRAME.unpack(await read(FRAME.size))
-                frame = await read(size)
-            except asyncio.IncompleteReadError:
-                code = await self._process.wait()
-                if self._closing:
-                    return
-                raise StreamBroken(f"the watch relay exited with code {code}") from None
-            kind, body = frame[:1], frame[1:]
-            if kind == ENDED:
-                raise StreamBroken(body.decode(errors="replace"))
-            yield parse(body)
+    async def run(self, handle: Callable[[Any], None]) -> None:
+        self._handle = handle
+        await asyncio.shield(self._ended)
+
+    def _frame(self, kind: bytearray, body: bytearray) -> None:
+        if self._ended.done():
+            return
+        if kind == ENDED:
+            self._ended.set_exception(StreamBroken(body.decode(errors="replace")))
+            return
+        handle = self._handle
+        if handle is None:  # not run yet: nothing was asked that could be answered
+            return
+        try:
+            handle(rpc.WatchResponse.FromString(body))
+        except Exception as exc:  # a bug in handling: end the stream, as a failed read would
+            self._ended.set_exception(exc)
+            self.kill()
+
+    def _exited(self) -> None:
+        if not self._exit.done():
+            self._exit.set_result(None)
+
+    def _finished(self) -> None:
+        self._exited()
+        if self._ended.done():
+            return
+        if self._closing:
+            self._ended.set_result(None)
+        else:
+            self._ended.set_exception(
+                StreamBroken(f"the watch relay exited with code {self.returncode}")
+            )
 
     async def close(self) -> None:
         self._closing = True
-        if not self._stdin.is_closing():
-            self._stdin.close()
+        stdin = self._stdin()
+        if stdin is not None:
+            stdin.close()
         try:
-            await asyncio.wait_for(self._process.wait(), RELAY_EXIT_TIMEOUT)
+            await asyncio.wait_for(asyncio.shield(self._exit), RELAY_EXIT_TIMEOUT)
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self._process.kill()
-            await self._process.wait()
+            self.kill()
+            await self._exit
+        if self._transport is not None:
+            self._transport.close()
 
 
 class EtcdWatch(QueuedWatch):
@@ -257,8 +341,7 @@ class WatchStream:
     async def _read(self) -> None:
         reason = "etcd ended the watch stream"
         try:
-            async for response in self._transport.responses():
-                self._handle(response)
+            await self._transport.run(self._handle)
         except StreamBroken as exc:
             if not self.closed:
                 reason = f"the watch stream to {self.endpoint} broke: {exc}"

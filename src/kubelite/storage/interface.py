@@ -13,6 +13,7 @@ Values are opaque bytes here. Only the API server imports this package (ARCHITEC
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,6 +143,17 @@ class Watch(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Stop the watch and release what it holds; safe to call twice."""
+
+    def follow(self, receive: Callable[[list[Event]], None]) -> bool:
+        """Hand every event to `receive` as the store produces it, from now on, instead of
+        queueing it for `next()`, which then only waits for the end (WatchClosedError).
+
+        For a reader that does little with each event and must not wait for a turn of the
+        event loop to do it (the watch cache: every client's watch waits behind it). An error
+        `receive` raises ends the watch with it. False where the watch cannot: read it with
+        `next()`.
+        """
+        return False
 
 
 class Store(abc.ABC):

@@ -10,8 +10,12 @@ from __future__ import annotations
 import abc
 import asyncio
 import collections
+import logging
+from collections.abc import Callable
 
 from kubelite.storage.interface import Event, Watch, WatchClosedError
+
+log = logging.getLogger(__name__)
 
 # A watcher this far behind (in events, or in bytes of values) is cut off (its client relists),
 # as Kubernetes' cacher does. The events are shared with the window and other watchers, but a
@@ -45,6 +49,8 @@ class QueuedWatch(Watch):
         self._error: str | None = None
         self._closed = False
         self._delivered = delivered
+        # Set by follow(): events go straight to it and are never queued.
+        self._receive: Callable[[list[Event]], None] | None = None
 
     @abc.abstractmethod
     def _newest(self) -> int:
@@ -58,12 +64,34 @@ class QueuedWatch(Watch):
         """Queue `events` (with `size` bytes of values between them) for the reader."""
         if self._closed:
             return
+        if self._receive is not None:
+            self._hand(events)
+            return
         self._queue.extend(events)
         self._queued_bytes += size
         if len(self._queue) > MAX_WATCHER_BACKLOG or self._queued_bytes > MAX_WATCHER_BACKLOG_BYTES:
             self._end("watcher fell too far behind")
             return
         self._wake()
+
+    def follow(self, receive: Callable[[list[Event]], None]) -> bool:
+        self._receive = receive
+        if self._queue:
+            events = list(self._queue)
+            self._queue.clear()
+            self._queued_bytes = 0
+            self._hand(events)
+        return True
+
+    def _hand(self, events: list[Event]) -> None:
+        assert self._receive is not None
+        try:
+            self._receive(events)
+        except Exception as exc:
+            log.exception("a watch of %s failed to take its events", self.prefix)
+            self._end(f"the watch's reader failed: {exc}")
+            return
+        self._delivered = events[-1].revision
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():

@@ -16,6 +16,7 @@ import pytest
 from kubelite.storage import cacher, watch_queue
 from kubelite.storage.cacher import CachedStore, resource_prefix
 from kubelite.storage.interface import (
+    CREATE,
     CompactedError,
     Event,
     FutureRevisionError,
@@ -276,6 +277,29 @@ async def test_a_hundred_watchers_make_one_inner_watch_and_share_events(
     assert len({id(b[0]) for b in batches}) == 1
     batches[0][0].memo["decoded"] = "once"
     assert all(b[0].memo.get("decoded") == "once" for b in batches)
+
+
+async def test_the_cache_takes_the_stores_events_in_the_stores_own_callback(
+    sqlite: SqliteStore,
+) -> None:
+    """Not a turn of the event loop later in the cache's task: under load a turn takes
+    milliseconds, and every client's watch would wait for it."""
+    store = CachedStore(sqlite)
+    try:
+        await store.list(PODS)
+        cache = store._caches[PODS]
+        w = await store.watch(PODS, cache.revision)
+        inner = cache.inner_watch
+        assert isinstance(inner, watch_queue.QueuedWatch)
+        revision = sqlite.revision + 1
+        event = Event(CREATE, KeyValue(f"{PODS}ns/web", b"pod", revision, revision), None)
+        # As the store hands an event over (SQLite as it commits, etcd as its stream is read):
+        inner._push([event], watch_queue.event_bytes(event))
+        assert cache.revision == revision
+        assert cache.live[event.kv.key] is event.kv
+        assert await asyncio.wait_for(w.next(), TIMEOUT) == [event]
+    finally:
+        await store.close()
 
 
 async def test_a_consistent_list_right_after_a_write_sees_it(

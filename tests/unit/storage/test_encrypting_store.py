@@ -208,3 +208,17 @@ async def test_reencrypt_counts_what_it_cannot_read(
     await foreign.create(SECRET, VALUE)
     (census,) = (await store.reencrypt()).values()
     assert (census.total, census.failed, census.failed_keys) == (1, 1, [SECRET])
+
+
+async def test_a_followed_watch_hands_over_plain_events_and_leaves_out_unreadable_ones(
+    store: EncryptingStore, inner: SqliteStore
+) -> None:
+    watch = await store.watch("/registry/secrets/", store.revision)
+    taken: list[tuple[str, bytes]] = []
+    assert watch.follow(lambda events: taken.extend((e.kv.key, e.kv.value) for e in events))
+    foreign = EncryptingStore(inner, covering(chain(("key2", 2))))
+    await foreign.create("/registry/secrets/default/bad", VALUE)
+    await store.create(SECRET, VALUE)
+    # SQLite hands events over as it commits them, before the write returns.
+    assert taken == [(SECRET, VALUE)]
+    watch.close()

@@ -18,18 +18,18 @@ import pytest
 from tests.etcd_server import EtcdServer
 
 from kubelite.storage.etcd import EtcdStore
-from kubelite.storage.etcd_watch import RelayTransport
+from kubelite.storage.etcd_watch import FRAME, RESPONSE, RelayTransport, _RelayProtocol
 from kubelite.storage.interface import CREATE, WatchClosedError
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _relay_of(store: EtcdStore) -> asyncio.subprocess.Process:
+def _relay_of(store: EtcdStore) -> RelayTransport:
     stream = store._stream
     assert stream is not None
     transport = stream._transport
     assert isinstance(transport, RelayTransport)
-    return transport._process
+    return transport
 
 
 def _alive(pid: int) -> bool:
@@ -109,7 +109,7 @@ def test_the_relay_does_not_outlive_a_killed_api_server(etcd_server: EtcdServer)
         async def main():
             store = await EtcdStore.open([{etcd_server.endpoint!r}])
             await store.watch("/r/", store.revision)
-            print(store._stream._transport._process.pid, flush=True)
+            print(store._stream._transport.pid, flush=True)
             await asyncio.Event().wait()
 
         asyncio.run(main())
@@ -125,3 +125,31 @@ def test_the_relay_does_not_outlive_a_killed_api_server(etcd_server: EtcdServer)
         parent.send_signal(signal.SIGKILL)
         parent.wait()
     asyncio.run(_eventually(lambda: not _alive(relay)))
+
+
+class _Frames:
+    """Stands in for the RelayTransport a _RelayProtocol hands its frames to."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[bytes, bytes]] = []
+
+    def _frame(self, kind: bytearray, body: bytearray) -> None:
+        self.frames.append((bytes(kind), bytes(body)))
+
+
+def test_frames_split_anywhere_across_reads_are_handed_over_whole_and_in_order() -> None:
+    bodies = [b"", b"x", bytes(range(256)) * 40, b"last"]
+    frames_data = [FRAME.pack(len(b) + 1) + RESPONSE + b for b in bodies]
+    data = b"".join(frames_data)
+    ends = [sum(len(f) for f in frames_data[: i + 1]) for i in range(len(bodies))]
+    for step in (1, 3, 7, 4096, len(data)):
+        frames = _Frames()
+        protocol = _RelayProtocol(frames)  # type: ignore[arg-type]
+        for start in range(0, len(data), step):
+            protocol.pipe_data_received(1, data[start : start + step])
+            # Every frame complete so far is handed over by the read that completed it.
+            read = min(start + step, len(data))
+            complete = [b for b, end in zip(bodies, ends, strict=True) if end <= read]
+            assert [body for _, body in frames.frames] == complete
+        assert frames.frames == [(RESPONSE, b) for b in bodies]
+        assert not protocol._buffer

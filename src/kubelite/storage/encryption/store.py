@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from kubelite.api import errors
@@ -305,22 +305,32 @@ class _EncryptingWatch(Watch):
 
     async def next(self) -> builtins.list[Event]:
         while True:
-            events = await self._inner.next()
-            transformers = self._store.transformers
-            if self._resource_prefix:
-                chain = transformers.for_key(self._resource_prefix)
-                if chain is None:
-                    return events
-                plain = [self._store._plain_event(e, chain) for e in events]
-            else:
-                plain = [
-                    self._store._plain_event(e, transformers.for_key(e.kv.key)) for e in events
-                ]
-            if all(p is e for p, e in zip(plain, events, strict=True)):
+            plain = self._plain(await self._inner.next())
+            if plain:
+                return plain
+
+    def follow(self, receive: Callable[[builtins.list[Event]], None]) -> bool:
+        def decrypted(events: builtins.list[Event]) -> None:
+            plain = self._plain(events)
+            if plain:
+                receive(plain)
+
+        return self._inner.follow(decrypted)
+
+    def _plain(self, events: builtins.list[Event]) -> builtins.list[Event]:
+        """The events readable (the very list when nothing in it is encrypted); an event
+        whose value cannot be read is left out."""
+        transformers = self._store.transformers
+        if self._resource_prefix:
+            chain = transformers.for_key(self._resource_prefix)
+            if chain is None:
                 return events
-            kept = [p for p in plain if p is not None]
-            if kept:
-                return kept
+            plain = [self._store._plain_event(e, chain) for e in events]
+        else:
+            plain = [self._store._plain_event(e, transformers.for_key(e.kv.key)) for e in events]
+        if all(p is e for p, e in zip(plain, events, strict=True)):
+            return events
+        return [p for p in plain if p is not None]
 
     def progress(self) -> int:
         return self._inner.progress()
