@@ -187,7 +187,7 @@ class _ResourceCache:
             # The events are applied as the store hands them over, not one turn of the loop
             # later in this task: under load a turn takes milliseconds, and every client's
             # watch would wait for it.
-            watch.follow(self._apply)
+            watch.follow(self._take)
             try:
                 while True:
                     self._apply(await watch.next())
@@ -220,6 +220,16 @@ class _ResourceCache:
             for w in builtins.list(watchers):
                 w._end(reason)
         self._notify()
+
+    def _take(self, events: builtins.list[Event]) -> None:
+        """Apply events the inner watch hands over; should that fail, what is in memory may be
+        no revision's state: nothing is served from it from then on (the watch ends, and the
+        task resets the cache and lists again)."""
+        try:
+            self._apply(events)
+        except Exception:
+            self.ready = False
+            raise
 
     def _apply(self, events: builtins.list[Event]) -> None:
         live, keys = self.live, self.keys

@@ -165,8 +165,11 @@ class _RelayProtocol(asyncio.SubprocessProtocol):
         self._relay._exited()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        # Every pipe is closed and the relay has exited: nothing more will come.
+        # Every pipe is closed and the relay has exited: nothing more will come. Its transport
+        # is closed here, since a stream that broke on its own is never close()d.
         self._relay._finished()
+        if self._relay._transport is not None:
+            self._relay._transport.close()
 
 
 class RelayTransport:
@@ -215,9 +218,9 @@ class RelayTransport:
         return self._transport.get_returncode()
 
     def kill(self) -> None:
-        assert self._transport is not None
-        with contextlib.suppress(ProcessLookupError):
-            self._transport.kill()
+        if self._transport is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self._transport.kill()
 
     def _stdin(self) -> asyncio.WriteTransport | None:
         if self._transport is None or self._transport.is_closing():
@@ -250,7 +253,8 @@ class RelayTransport:
         try:
             handle(rpc.WatchResponse.FromString(body))
         except Exception as exc:  # a bug in handling: end the stream, as a failed read would
-            self._ended.set_exception(exc)
+            log.exception("etcd watch stream: handling a response failed")
+            self._ended.set_exception(StreamBroken(f"handling a watch response failed: {exc!r}"))
             self.kill()
 
     def _exited(self) -> None:

@@ -190,6 +190,8 @@ class _SqliteWatch(QueuedWatch):
         self._store = store
 
     def _prepend(self, events: list[Event]) -> None:
+        # Only while the store opens the watch, before anyone can follow() it.
+        assert self._receive is None
         self._queue.extendleft(reversed(events))
         self._wake()
 

@@ -122,8 +122,12 @@ class QueuedWatch(Watch):
         return events
 
     def progress(self) -> int:
-        # With nothing queued, everything the source has seen under the prefix was handed over.
-        return self._newest() if not self._queue else self._delivered
+        # With nothing queued, everything the source has seen under the prefix was handed over;
+        # once ended, only what was (a batch its follower failed on, or a backlog cut off, was
+        # not, though the source saw it).
+        if self._queue or self._closed:
+            return self._delivered
+        return self._newest()
 
     def close(self) -> None:
         if self._closed:

@@ -575,3 +575,31 @@ async def test_stale_reads_come_from_memory_and_see_this_stores_own_writes(
     assert deleted.key == f"{PODS}ns/p0"
     assert await cached.get_stale(f"{PODS}ns/p0") is None
     assert inner_gets == 0
+
+
+async def test_a_cache_that_fails_to_apply_events_stops_serving_at_once_and_relists(
+    sqlite: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = CachedStore(sqlite, relist_backoff=0.05)
+    try:
+        await store.list(PODS)
+        cache = store._caches[PODS]
+        w = await store.watch(PODS, cache.revision)
+
+        def broken(events: builtins.list[Event]) -> None:
+            raise RuntimeError("no room")
+
+        monkeypatch.setattr(cache, "_apply", broken)
+        kv = await sqlite.create(f"{PODS}ns/web", b"pod")
+        # In the write's own callback: memory is not served from any more.
+        assert not cache.ready
+        assert not cache.can_serve(kv.mod_revision)
+        with pytest.raises(WatchClosedError):
+            await asyncio.wait_for(w.next(), TIMEOUT)
+        monkeypatch.undo()
+        await until(lambda: cache.ready, "the cache listed again")
+        lists = store.stats()["cache_lists"]
+        assert [item.key for item in (await store.list(PODS)).items] == [kv.key]
+        assert store.stats()["cache_lists"] == lists + 1
+    finally:
+        await store.close()

@@ -14,11 +14,19 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+import aetcd.rpc as rpc  # type: ignore[import-untyped]
 import pytest
 from tests.etcd_server import EtcdServer
 
 from kubelite.storage.etcd import EtcdStore
-from kubelite.storage.etcd_watch import FRAME, RESPONSE, RelayTransport, _RelayProtocol
+from kubelite.storage.etcd_watch import (
+    ENDED,
+    FRAME,
+    RESPONSE,
+    RelayTransport,
+    StreamBroken,
+    _RelayProtocol,
+)
 from kubelite.storage.interface import CREATE, WatchClosedError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -153,3 +161,31 @@ def test_frames_split_anywhere_across_reads_are_handed_over_whole_and_in_order()
             assert [body for _, body in frames.frames] == complete
         assert frames.frames == [(RESPONSE, b) for b in bodies]
         assert not protocol._buffer
+
+
+async def test_an_ended_frame_breaks_the_stream_with_the_relays_reason() -> None:
+    relay = RelayTransport()
+    running = asyncio.create_task(relay.run(lambda response: None))
+    await asyncio.sleep(0)
+    relay._frame(bytearray(ENDED), bytearray(b"etcdserver: no leader"))
+    with pytest.raises(StreamBroken, match="etcdserver: no leader"):
+        await asyncio.wait_for(running, 5)
+
+
+async def test_a_response_the_stream_fails_to_handle_breaks_it_naming_the_failure() -> None:
+    relay = RelayTransport()
+    handled: list[int] = []
+
+    def handle(response: object) -> None:
+        handled.append(1)
+        raise IndexError("pop from an empty deque")
+
+    running = asyncio.create_task(relay.run(handle))
+    await asyncio.sleep(0)
+    body = rpc.WatchResponse(watch_id=1).SerializeToString()
+    relay._frame(bytearray(RESPONSE), bytearray(body))
+    # Frames after the end are not handled.
+    relay._frame(bytearray(RESPONSE), bytearray(body))
+    with pytest.raises(StreamBroken, match=r"handling a watch response failed.*empty deque"):
+        await asyncio.wait_for(running, 5)
+    assert handled == [1]

@@ -57,3 +57,23 @@ async def test_a_follower_that_fails_ends_its_watch_and_not_the_write(
         await asyncio.wait_for(watch.next(), 5)
     # The store no longer feeds it.
     assert not sqlite._watchers
+
+
+async def test_a_watch_whose_follower_failed_reports_progress_only_to_what_it_took(
+    sqlite: SqliteStore,
+) -> None:
+    watch = await sqlite.watch("/r/", sqlite.revision)
+    taken: list[Event] = []
+
+    def take_one(events: list[Event]) -> None:
+        if taken:
+            raise ValueError("full")
+        taken.extend(events)
+
+    watch.follow(take_one)
+    first = await sqlite.create("/r/a", b"1")
+    await sqlite.create("/r/b", b"2")
+    await sqlite.create("/r/c", b"3")
+    # The store moved on; the watch delivered its first event only.
+    assert sqlite.revision > first.mod_revision
+    assert watch.progress() == first.mod_revision
