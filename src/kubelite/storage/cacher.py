@@ -189,8 +189,8 @@ class _ResourceCache:
             # watch would wait for it.
             watch.follow(self._take)
             try:
-                while True:
-                    self._apply(await watch.next())
+                while True:  # with follow() on, only the end comes this way
+                    self._take(await watch.next())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -77,10 +77,7 @@ class QueuedWatch(Watch):
     def follow(self, receive: Callable[[list[Event]], None]) -> bool:
         self._receive = receive
         if self._queue:
-            events = list(self._queue)
-            self._queue.clear()
-            self._queued_bytes = 0
-            self._hand(events)
+            self._hand(self._take_queued())
         return True
 
     def _hand(self, events: list[Event]) -> None:
@@ -115,10 +112,14 @@ class QueuedWatch(Watch):
                 await self._waiter
             finally:
                 self._waiter = None
+        events = self._take_queued()
+        self._delivered = events[-1].revision
+        return events
+
+    def _take_queued(self) -> list[Event]:
         events = list(self._queue)
         self._queue.clear()
         self._queued_bytes = 0
-        self._delivered = events[-1].revision
         return events
 
     def progress(self) -> int:
